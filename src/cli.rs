@@ -1,0 +1,128 @@
+//! Hand-written argv lexing, shared by every command. No I/O, no knowledge of which
+//! flags exist: each `cmd/<verb>.rs` asks for the flags it knows and rejects the rest.
+//!
+//! Understood shapes: `--name=value`, `--name value`, `-n value`, `--` (end of options).
+//! Lexing stops at the first positional argument, so in `skiff run alpine ls -la` the
+//! `-la` belongs to `ls`, exactly as with `docker run`.
+
+use crate::error::{Error, Result};
+
+/// One option as typed: `--env` or `-e`, with the value after `=` if there was one.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Flag {
+    pub name: String,
+    inline: Option<String>,
+}
+
+pub struct Lexer {
+    args: std::collections::VecDeque<String>,
+}
+
+impl Lexer {
+    pub fn new(args: &[String]) -> Self {
+        Lexer {
+            args: args.iter().cloned().collect(),
+        }
+    }
+
+    /// The next option, or `None` at the first positional argument or after `--`.
+    pub fn next_flag(&mut self) -> Option<Flag> {
+        let arg = self.args.front()?;
+        if arg == "--" {
+            self.args.pop_front();
+            return None;
+        }
+        if !arg.starts_with('-') || arg == "-" {
+            return None;
+        }
+        let arg = self.args.pop_front()?;
+        Some(match arg.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => Flag {
+                name: name.to_string(),
+                inline: Some(value.to_string()),
+            },
+            _ => Flag {
+                name: arg,
+                inline: None,
+            },
+        })
+    }
+
+    /// The value of a flag that takes one: after `=`, or the next argument.
+    pub fn value(&mut self, flag: &Flag) -> Result<String> {
+        if let Some(value) = &flag.inline {
+            return Ok(value.clone());
+        }
+        self.args
+            .pop_front()
+            .ok_or_else(|| Error::usage(format!("flag needs an argument: {}", flag.name)))
+    }
+
+    /// A boolean flag: bare means true; `--rm=false` is accepted as Docker accepts it.
+    pub fn switch(&self, flag: &Flag) -> Result<bool> {
+        match flag.inline.as_deref() {
+            None | Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(other) => Err(Error::usage(format!(
+                "invalid value {other:?} for {}: want true or false",
+                flag.name
+            ))),
+        }
+    }
+
+    /// Everything not yet consumed, untouched.
+    pub fn rest(self) -> Vec<String> {
+        self.args.into()
+    }
+}
+
+/// The error for a flag the command does not know.
+pub fn unknown(flag: &Flag, command: &str) -> Error {
+    Error::usage(format!(
+        "unknown flag: {}\nSee 'skiff {command} --help'.",
+        flag.name
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn options_stop_at_the_first_positional() {
+        let mut lexer = Lexer::new(&args(&["--rm", "alpine", "ls", "-la"]));
+        assert_eq!(lexer.next_flag().unwrap().name, "--rm");
+        assert_eq!(lexer.next_flag(), None);
+        assert_eq!(lexer.rest(), args(&["alpine", "ls", "-la"]));
+    }
+
+    #[test]
+    fn values_come_inline_or_next() {
+        let mut lexer = Lexer::new(&args(&["--env=A=1", "-e", "B=2", "img"]));
+        let flag = lexer.next_flag().unwrap();
+        assert_eq!(lexer.value(&flag).unwrap(), "A=1");
+        let flag = lexer.next_flag().unwrap();
+        assert_eq!(lexer.value(&flag).unwrap(), "B=2");
+        assert_eq!(lexer.rest(), args(&["img"]));
+    }
+
+    #[test]
+    fn double_dash_ends_options() {
+        let mut lexer = Lexer::new(&args(&["--", "--not-a-flag"]));
+        assert_eq!(lexer.next_flag(), None);
+        assert_eq!(lexer.rest(), args(&["--not-a-flag"]));
+    }
+
+    #[test]
+    fn missing_value_is_a_usage_error() {
+        let mut lexer = Lexer::new(&args(&["-e"]));
+        let flag = lexer.next_flag().unwrap();
+        let err = lexer.value(&flag).unwrap_err();
+        assert_eq!(err.to_string(), "flag needs an argument: -e");
+        assert_eq!(err.exit_code(), 125);
+    }
+}

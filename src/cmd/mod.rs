@@ -1,0 +1,56 @@
+//! The commands, one file each: `Args`, `HELP`, `parse()` and `run()`.
+//! Dispatch is a table from name to entry point.
+
+mod run;
+
+use crate::error::{Error, Result};
+
+type Main = fn(&[String]) -> Result<i32>;
+
+/// (name, one-line summary, entry point)
+const COMMANDS: &[(&str, &str, Main)] = &[(
+    "run",
+    "Create and run a new container from an image",
+    run::main,
+)];
+
+const USAGE: &str = "Usage:  skiff [OPTIONS] COMMAND
+
+Docker's run, and the commands around it, in one small static binary.
+
+Options:
+  -h, --help       Print usage
+  -v, --version    Print version information
+
+Commands:";
+
+pub fn dispatch(args: &[String]) -> Result<i32> {
+    let Some((name, rest)) = args.split_first() else {
+        print_usage();
+        return Ok(0);
+    };
+    match name.as_str() {
+        "-h" | "--help" | "help" => {
+            print_usage();
+            Ok(0)
+        }
+        "-v" | "--version" | "version" => {
+            println!("skiff version {}", env!("CARGO_PKG_VERSION"));
+            Ok(0)
+        }
+        _ => match COMMANDS.iter().find(|(command, _, _)| command == name) {
+            Some((_, _, main)) => main(rest),
+            None => Err(Error::usage(format!(
+                "'{name}' is not a skiff command.\nSee 'skiff --help'"
+            ))),
+        },
+    }
+}
+
+fn print_usage() {
+    println!("{USAGE}");
+    for (name, summary, _) in COMMANDS {
+        println!("  {name:<8} {summary}");
+    }
+    println!("\nRun 'skiff COMMAND --help' for more information on a command.");
+}

@@ -1,0 +1,215 @@
+//! `skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]`: pull, then run one container in the
+//! foreground, as `docker run --rm` does.
+
+use crate::cli::{self, Lexer};
+use crate::container::{self, Spec};
+use crate::error::{Context, Error, Result};
+use crate::image::config::RunConfig;
+use crate::progress::Progress;
+use crate::reference::Reference;
+use crate::registry;
+use crate::store::{self, Store};
+use crate::sys::Exit;
+use crate::trace;
+
+pub const HELP: &str = "Usage:  skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]
+
+Create and run a new container from an image
+
+Options:
+      --entrypoint string   Overwrite the default ENTRYPOINT of the image
+  -e, --env list            Set environment variables (KEY=VALUE, or KEY to pass the host's)
+  -h, --help                Print usage
+      --hostname string     Container host name
+      --rm                  Remove the container when it exits (always, for now)
+      --trace               Narrate every kernel step on stderr (also SKIFF_TRACE=1)
+  -w, --workdir string      Working directory inside the container";
+
+#[derive(Debug, Default)]
+struct Args {
+    image: String,
+    command: Vec<String>,
+    env: Vec<String>,
+    entrypoint: Option<String>,
+    hostname: Option<String>,
+    workdir: Option<String>,
+    trace: bool,
+}
+
+pub fn main(argv: &[String]) -> Result<i32> {
+    match parse(argv)? {
+        Some(args) => run(args),
+        None => {
+            println!("{HELP}");
+            Ok(0)
+        }
+    }
+}
+
+/// `None` when help was asked for.
+fn parse(argv: &[String]) -> Result<Option<Args>> {
+    let mut lexer = Lexer::new(argv);
+    let mut args = Args {
+        trace: std::env::var("SKIFF_TRACE").is_ok_and(|v| v == "1"),
+        ..Args::default()
+    };
+    while let Some(flag) = lexer.next_flag() {
+        match flag.name.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "-e" | "--env" => args.env.push(lexer.value(&flag)?),
+            "--entrypoint" => args.entrypoint = Some(lexer.value(&flag)?),
+            "--hostname" => args.hostname = Some(lexer.value(&flag)?),
+            "-w" | "--workdir" => args.workdir = Some(lexer.value(&flag)?),
+            "--rm" => drop(lexer.switch(&flag)?),
+            "--trace" => args.trace = lexer.switch(&flag)?,
+            _ => return Err(cli::unknown(&flag, "run")),
+        }
+    }
+    let mut rest = lexer.rest().into_iter();
+    args.image = rest.next().ok_or_else(|| {
+        Error::usage("\"skiff run\" requires at least 1 argument.\nSee 'skiff run --help'.")
+    })?;
+    args.command = rest.collect();
+    Ok(Some(args))
+}
+
+fn run(args: Args) -> Result<i32> {
+    if args.trace {
+        trace::enable();
+    }
+    let reference = Reference::parse(&args.image)?;
+    let store = Store::open()?;
+    let scratch = store.scratch()?;
+    let result = pull_and_run(&args, &reference, &scratch.rootfs());
+    let cleanup = scratch.remove();
+    let exit = result?;
+    cleanup?;
+    Ok(match exit {
+        Exit::Code(code) => code,
+        Exit::Signal(signal) => 128 + signal,
+    })
+}
+
+fn pull_and_run(args: &Args, reference: &Reference, rootfs: &std::path::Path) -> Result<Exit> {
+    let image = registry::pull(reference, rootfs, &Progress::to_terminal())
+        .with_context(|| format!("pull {reference}"))?;
+    let id = store::random_id()?;
+    let hostname = args
+        .hostname
+        .clone()
+        .unwrap_or_else(|| id[..12].to_string());
+    let config = image.run_config();
+    let spec = Spec {
+        rootfs: rootfs.to_path_buf(),
+        argv: command_line(args, &config)?,
+        env: container::environment(
+            &config.env.unwrap_or_default(),
+            &host_env(&args.env),
+            &hostname,
+        ),
+        workdir: args
+            .workdir
+            .clone()
+            .or(config.working_dir)
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| "/".into()),
+        hostname,
+    };
+    container::run(&spec).with_context(|| format!("run {}", args.image))
+}
+
+/// Docker's rule: ENTRYPOINT + (the user's command, or else the image's CMD).
+/// `--entrypoint` replaces the image's ENTRYPOINT and drops its CMD.
+fn command_line(args: &Args, config: &RunConfig) -> Result<Vec<String>> {
+    let (entrypoint, default_cmd) = match &args.entrypoint {
+        Some(e) if e.is_empty() => (Vec::new(), Vec::new()),
+        Some(e) => (vec![e.clone()], Vec::new()),
+        None => (
+            config.entrypoint.clone().unwrap_or_default(),
+            config.cmd.clone().unwrap_or_default(),
+        ),
+    };
+    let cmd = if args.command.is_empty() {
+        default_cmd
+    } else {
+        args.command.clone()
+    };
+    let argv: Vec<String> = entrypoint.into_iter().chain(cmd).collect();
+    if argv.is_empty() {
+        return Err(Error::usage("no command specified"));
+    }
+    Ok(argv)
+}
+
+/// `-e KEY=VALUE` as given; `-e KEY` takes the host's value, or is dropped if unset.
+fn host_env(flags: &[String]) -> Vec<String> {
+    flags
+        .iter()
+        .filter_map(|entry| match entry.contains('=') {
+            true => Some(entry.clone()),
+            false => std::env::var(entry)
+                .ok()
+                .map(|value| format!("{entry}={value}")),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn config(entrypoint: &[&str], cmd: &[&str]) -> RunConfig {
+        RunConfig {
+            entrypoint: Some(args(entrypoint)),
+            cmd: Some(args(cmd)),
+            ..RunConfig::default()
+        }
+    }
+
+    #[test]
+    fn flags_after_the_image_belong_to_the_command() {
+        let parsed = parse(&args(&["--rm", "-e", "A=1", "alpine", "ls", "-la"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(parsed.image, "alpine");
+        assert_eq!(parsed.command, args(&["ls", "-la"]));
+        assert_eq!(parsed.env, args(&["A=1"]));
+    }
+
+    #[test]
+    fn unknown_flags_and_missing_image_are_usage_errors() {
+        let err = parse(&args(&["--bogus", "alpine"])).unwrap_err();
+        assert!(err.to_string().starts_with("unknown flag: --bogus"));
+        assert_eq!(err.exit_code(), 125);
+        assert!(parse(&args(&["--rm"])).is_err());
+    }
+
+    #[test]
+    fn user_command_replaces_cmd_but_keeps_entrypoint() {
+        let mut a = Args::default();
+        let c = config(&["/entry"], &["default"]);
+        assert_eq!(command_line(&a, &c).unwrap(), args(&["/entry", "default"]));
+        a.command = args(&["mine"]);
+        assert_eq!(command_line(&a, &c).unwrap(), args(&["/entry", "mine"]));
+    }
+
+    #[test]
+    fn entrypoint_flag_drops_the_image_cmd() {
+        let a = Args {
+            entrypoint: Some("/bin/sh".into()),
+            ..Args::default()
+        };
+        let c = config(&["/entry"], &["default"]);
+        assert_eq!(command_line(&a, &c).unwrap(), args(&["/bin/sh"]));
+    }
+
+    #[test]
+    fn nothing_to_run_is_an_error() {
+        let err = command_line(&Args::default(), &RunConfig::default()).unwrap_err();
+        assert_eq!(err.to_string(), "no command specified");
+    }
+}

@@ -1,0 +1,72 @@
+//! Running a container: a process in new namespaces, rooted in an image.
+//!
+//! [`run`] is the whole recipe, one line per kernel mechanism, each explained in its own
+//! module: `namespaces` (unshare(2)), `rootfs` (mount(2), pivot_root(2)) and `process`
+//! (execve(2) and the exec-status pipe). There is no daemon: skiff itself is the parent
+//! that waits, forwards signals and passes the exit status on.
+//! <https://man7.org/linux/man-pages/man7/namespaces.7.html>
+
+mod namespaces;
+mod process;
+mod rootfs;
+
+use std::convert::Infallible;
+use std::fs::File;
+use std::path::PathBuf;
+
+pub use process::environment;
+
+use crate::error::Result;
+use crate::sys::{self, Exit};
+use crate::trace;
+
+/// Everything the kernel needs to know about one container.
+pub struct Spec {
+    pub rootfs: PathBuf,
+    pub argv: Vec<String>,
+    pub env: Vec<String>,
+    pub workdir: String,
+    pub hostname: String,
+}
+
+/// Signals `docker run` passes on to the container.
+const FORWARDED: [libc::c_int; 6] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
+
+/// Everything `skiff run` asks of the kernel, in order.
+pub fn run(spec: &Spec) -> Result<Exit> {
+    sys::forward_signals(&FORWARDED)?; // sigaction(2)
+    let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
+    namespaces::new_pid_namespace()?; // unshare(2)
+    let Some(pid) = sys::fork()? else {
+        drop(exec_status);
+        container_init(spec, exec_status_writer) // PID 1; never returns
+    };
+    drop(exec_status_writer);
+    sys::forward_signals_to(pid);
+    let exec = process::exec_outcome(exec_status); // until execve(2) or failure
+    let exit = sys::wait_for_exit(pid)?; // waitpid(2)
+    exec?;
+    trace::step(&format!("the container ended: {exit:?}"));
+    Ok(exit)
+}
+
+/// The child, PID 1 of the new PID namespace: becomes the container, or reports why not.
+fn container_init(spec: &Spec, exec_status: File) -> ! {
+    let Err(err) = become_container(spec);
+    process::report_failure(exec_status, &err);
+    sys::exit_now(err.exit_code())
+}
+
+fn become_container(spec: &Spec) -> Result<Infallible> {
+    sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
+    namespaces::unshare_the_rest(&spec.hostname)?; // unshare(2), sethostname(2)
+    rootfs::enter(&spec.rootfs)?; // mount(2), pivot_root(2)
+    process::exec(&spec.argv, &spec.env, &spec.workdir) // execve(2)
+}

@@ -1,0 +1,29 @@
+//! Namespaces: each gives the container its own copy of one global resource.
+//!
+//! - PID (`CLONE_NEWPID`): the container's first process is PID 1 and sees only its
+//!   descendants. unshare(2) does not move the caller; its *next child* is PID 1, which
+//!   is why skiff unshares this one in the parent, then forks.
+//! - Mount (`CLONE_NEWNS`): a private copy of the mount table to pivot_root in.
+//! - UTS (`CLONE_NEWUTS`): its own hostname.
+//! - IPC (`CLONE_NEWIPC`): its own System V IPC and POSIX message queues.
+//!
+//! The mount namespace is unshared in the child, not the parent: pivot_root(2) changes
+//! the root of every process of the namespace still at the old root, skiff included.
+//! <https://man7.org/linux/man-pages/man7/namespaces.7.html>
+
+use crate::error::Result;
+use crate::sys;
+use crate::trace;
+
+/// In the parent: the next fork is PID 1 of a new PID namespace.
+pub fn new_pid_namespace() -> Result<()> {
+    trace::step("new PID namespace: the next process we fork will be its PID 1");
+    sys::unshare(sys::CLONE_NEWPID)
+}
+
+/// In the child: its own mount table, hostname and IPC.
+pub fn unshare_the_rest(hostname: &str) -> Result<()> {
+    trace::step("new mount, UTS and IPC namespaces, and a hostname of its own");
+    sys::unshare(sys::CLONE_NEWNS | sys::CLONE_NEWUTS | sys::CLONE_NEWIPC)?;
+    sys::sethostname(hostname)
+}

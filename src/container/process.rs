@@ -1,0 +1,157 @@
+//! The container's process: finding its command, executing it, and telling the parent
+//! how that went.
+//!
+//! The parent cannot see into the child between fork(2) and execve(2), so they share a
+//! pipe whose write end is close-on-exec: a successful execve closes it silently (the
+//! parent reads EOF), while a failure writes one tagged line first. That is how
+//! `skiff run` exits 127 for a missing command and 126 for one it cannot execute, like
+//! `docker run`, instead of leaving the child to invent a status.
+//! <https://man7.org/linux/man-pages/man2/execve.2.html>
+
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Context, Error, Kind, Result};
+use crate::sys;
+use crate::trace;
+
+/// Enters `workdir`, finds `argv[0]` on the container's `PATH` and executes it.
+/// Only returns on failure.
+pub fn exec(argv: &[String], env: &[String], workdir: &str) -> Result<Infallible> {
+    trace::step("enter the working directory and execve the command: the container is born");
+    let workdir = Path::new(workdir);
+    fs::create_dir_all(workdir).with_context(|| format!("create working directory {workdir:?}"))?;
+    sys::chdir(workdir)?;
+    let program = argv
+        .first()
+        .ok_or_else(|| Error::invalid("no command specified"))?;
+    let path = find_program(program, env)?;
+    let c_path = sys::c_string(&path)?;
+    let c_argv = c_strings(argv)?;
+    let c_env = c_strings(env)?;
+    let err = sys::execve(&c_path, &c_argv, &c_env);
+    Err(match err.errno() {
+        Some(libc::ENOENT) => Error::new(Kind::CommandNotFound(program.clone())),
+        Some(libc::EACCES) => Error::new(Kind::NotExecutable(program.clone())),
+        _ => err,
+    })
+}
+
+/// A name with a `/` is a path; otherwise the first executable file of that name in
+/// the container's `PATH` (as runc and Go's `exec.LookPath` do).
+fn find_program(program: &str, env: &[String]) -> Result<PathBuf> {
+    if program.contains('/') {
+        return Ok(PathBuf::from(program));
+    }
+    let path_var = env
+        .iter()
+        .find_map(|kv| kv.strip_prefix("PATH="))
+        .unwrap_or("");
+    path_var
+        .split(':')
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| Path::new(dir).join(program))
+        .find(|candidate| is_executable_file(candidate))
+        .ok_or_else(|| Error::new(Kind::CommandNotFound(program.to_string())))
+}
+
+fn c_strings(items: &[String]) -> Result<Vec<CString>> {
+    items.iter().map(sys::c_string).collect()
+}
+
+fn is_executable_file(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+}
+
+/// The exec-status pipe's tags: how the child failed, so the parent can pick the exit code.
+const NOT_FOUND: u8 = b'N';
+const NOT_EXECUTABLE: u8 = b'X';
+const OTHER: u8 = b'E';
+
+/// In the child, after a failure: one tagged line for the parent.
+pub fn report_failure(mut pipe: File, err: &Error) {
+    let (tag, text) = match err.kind() {
+        Kind::CommandNotFound(cmd) => (NOT_FOUND, cmd.clone()),
+        Kind::NotExecutable(cmd) => (NOT_EXECUTABLE, cmd.clone()),
+        _ => (OTHER, err.to_string()),
+    };
+    let mut message = vec![tag];
+    message.extend_from_slice(text.as_bytes());
+    // Nobody is left to tell if this fails: the parent then sees the exit status alone.
+    let _ = pipe.write_all(&message);
+}
+
+/// In the parent: blocks until the child has exec'd (EOF) or reported a failure.
+pub fn exec_outcome(mut pipe: File) -> Result<()> {
+    let mut message = Vec::new();
+    pipe.read_to_end(&mut message).context("read exec status")?;
+    let Some((&tag, text)) = message.split_first() else {
+        return Ok(());
+    };
+    let text = String::from_utf8_lossy(text).into_owned();
+    Err(match tag {
+        NOT_FOUND => Error::new(Kind::CommandNotFound(text)),
+        NOT_EXECUTABLE => Error::new(Kind::NotExecutable(text)),
+        _ => Error::invalid(text),
+    })
+}
+
+/// The image's `Env`, with what Docker adds when the image leaves it out.
+pub fn environment(image_env: &[String], extra: &[String], hostname: &str) -> Vec<String> {
+    let mut env: Vec<String> = Vec::new();
+    let defaults = [
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+        format!("HOSTNAME={hostname}"),
+        "HOME=/root".to_string(),
+    ];
+    for entry in defaults.iter().chain(image_env).chain(extra) {
+        set_var(&mut env, entry);
+    }
+    env
+}
+
+/// `KEY=VALUE` replaces an earlier `KEY`, keeping its position.
+fn set_var(env: &mut Vec<String>, entry: &str) {
+    let key = entry.split_once('=').map_or(entry, |(key, _)| key);
+    match env
+        .iter_mut()
+        .find(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == key)
+    {
+        Some(existing) => *existing = entry.to_string(),
+        None => env.push(entry.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_env_overrides_defaults_and_flags_override_the_image() {
+        let env = environment(&["PATH=/bin".into(), "A=1".into()], &["A=2".into()], "abc");
+        assert_eq!(env, ["PATH=/bin", "HOSTNAME=abc", "HOME=/root", "A=2"]);
+    }
+
+    #[test]
+    fn failures_cross_the_pipe_with_their_kind() {
+        let (read, write) = sys::pipe().unwrap();
+        report_failure(write, &Error::new(Kind::CommandNotFound("nope".into())));
+        let err = exec_outcome(read).unwrap_err();
+        assert_eq!(err.exit_code(), 127);
+        assert_eq!(
+            err.to_string(),
+            "exec \"nope\": executable file not found in $PATH"
+        );
+    }
+
+    #[test]
+    fn a_closed_pipe_means_exec_succeeded() {
+        let (read, write) = sys::pipe().unwrap();
+        drop(write);
+        assert!(exec_outcome(read).is_ok());
+    }
+}

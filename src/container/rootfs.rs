@@ -1,0 +1,118 @@
+//! The container's root filesystem, from an unpacked image to `/`.
+//!
+//! 1. Make every mount private, so nothing we mount propagates back to the host
+//!    (mount_namespaces(7), "shared subtrees").
+//! 2. Bind-mount the root onto itself: pivot_root(2) wants a mount point.
+//! 3. Mount a fresh `/proc` (it shows the new PID namespace) and a minimal `/dev`
+//!    (a tmpfs with the host's harmless devices bind-mounted in).
+//! 4. `pivot_root(".", ".")` then detach the old root stacked underneath: no path leads
+//!    back to the host, and no `oldroot` directory is left in the container's `/`.
+//!
+//! Where mounts are forbidden (inside Docker, AppArmor denies mount(2) even with
+//! `CAP_SYS_ADMIN`), fall back to chroot(2): weaker, but the command still runs.
+//! <https://man7.org/linux/man-pages/man2/pivot_root.2.html>
+//! <https://man7.org/linux/man-pages/man7/mount_namespaces.7.html>
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use crate::error::{Context, Error, Result};
+use crate::sys::{self, MNT_DETACH, MS_BIND, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_REC};
+use crate::trace;
+
+/// Devices every container gets, shared with the host as Docker does.
+const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
+
+/// Makes `root` this process's `/`, by pivot_root where the kernel allows it.
+pub fn enter(root: &Path) -> Result<()> {
+    trace::step("make every mount private, so nothing we mount reaches the host");
+    if let Err(err) = sys::mount(None, Path::new("/"), None, MS_REC | MS_PRIVATE, None) {
+        if !is_refusal(&err) {
+            return Err(err);
+        }
+        trace::step("mount(2) is refused here: fall back to chroot(2), without /proc or /dev");
+        return chroot_into(root);
+    }
+    trace::step("bind-mount the root onto itself: pivot_root(2) needs a mount point");
+    sys::mount(Some(root), root, None, MS_BIND | MS_REC, None)?;
+    mount_proc(root)?;
+    mount_dev(root)?;
+    match pivot_into(root) {
+        Err(err) if err.errno() == Some(libc::EINVAL) => {
+            trace::step("pivot_root(2) is refused (root on initramfs?): fall back to chroot(2)");
+            chroot_into(root)
+        }
+        other => other,
+    }
+}
+
+fn is_refusal(err: &Error) -> bool {
+    matches!(err.errno(), Some(libc::EPERM | libc::EACCES))
+}
+
+fn pivot_into(root: &Path) -> Result<()> {
+    trace::step("pivot_root into the image, then detach the host's root from under it");
+    sys::chdir(root)?;
+    sys::pivot_root(Path::new("."), Path::new("."))?;
+    sys::umount2(Path::new("."), MNT_DETACH)?;
+    sys::chdir(Path::new("/"))
+}
+
+fn chroot_into(root: &Path) -> Result<()> {
+    sys::chdir(root)?;
+    sys::chroot(Path::new("."))?;
+    sys::chdir(Path::new("/"))
+}
+
+/// A directory to mount on, inside the image. An image could make it a symlink to
+/// some host path; mounting there would follow it, so that is refused.
+fn mount_point(root: &Path, name: &str) -> Result<std::path::PathBuf> {
+    let path = root.join(name);
+    match fs::symlink_metadata(&path) {
+        Ok(meta) if meta.is_dir() => Ok(path),
+        Ok(_) => Err(Error::invalid(format!(
+            "refusing to mount on /{name}: not a directory"
+        ))),
+        Err(_) => {
+            fs::create_dir(&path).with_context(|| format!("create /{name}"))?;
+            Ok(path)
+        }
+    }
+}
+
+fn mount_proc(root: &Path) -> Result<()> {
+    trace::step("mount a /proc that shows the new PID namespace");
+    let target = mount_point(root, "proc")?;
+    let flags = MS_NOSUID | libc::MS_NODEV | MS_NOEXEC;
+    sys::mount(Some(Path::new("proc")), &target, Some("proc"), flags, None)
+}
+
+fn mount_dev(root: &Path) -> Result<()> {
+    trace::step("mount a minimal /dev: a tmpfs with null, zero, full, random, urandom, tty");
+    let dev = mount_point(root, "dev")?;
+    let flags = MS_NOSUID | libc::MS_STRICTATIME;
+    sys::mount(
+        Some(Path::new("tmpfs")),
+        &dev,
+        Some("tmpfs"),
+        flags,
+        Some("mode=755,size=65536k"),
+    )?;
+    for name in DEVICES {
+        let node = dev.join(name);
+        fs::File::create(&node).with_context(|| format!("create /dev/{name}"))?;
+        let host = Path::new("/dev").join(name);
+        sys::mount(Some(&host), &node, None, MS_BIND, None)?;
+    }
+    let links = [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ];
+    for (name, target) in links {
+        symlink(target, dev.join(name)).with_context(|| format!("link /dev/{name}"))?;
+    }
+    Ok(())
+}

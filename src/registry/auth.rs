@@ -1,0 +1,203 @@
+//! Registry authentication, as Docker Hub does it.
+//!
+//! 1. A request without credentials gets `401` and a challenge:
+//!    `WWW-Authenticate: Bearer realm="https://auth.docker.io/token",service="…",scope="…"`.
+//! 2. We ask the realm for a token for that service and scope, anonymously or with HTTP
+//!    Basic credentials from `~/.docker/config.json`.
+//! 3. We retry with `Authorization: Bearer <token>`. Tokens expire (Hub: 300 s), so any
+//!    later 401 simply starts the dance again.
+//!
+//! A registry may also challenge with plain `Basic`, which takes the credentials directly.
+//! <https://distribution.github.io/distribution/spec/auth/token/>
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use miniserde::{json, Deserialize};
+
+use super::client::{self, Agent};
+use crate::error::{Context, Error, Kind, Result};
+
+/// A parsed `WWW-Authenticate` header.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Challenge {
+    pub scheme: String,
+    pub params: BTreeMap<String, String>,
+}
+
+/// `Scheme k="v",k2="v, with comma"` → scheme and parameters.
+pub fn parse_challenge(header: &str) -> Result<Challenge> {
+    let header = header.trim();
+    let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
+    let mut params = BTreeMap::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while chars.next_if(|c| *c == ',' || c.is_whitespace()).is_some() {}
+        let key: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=')).collect();
+        if key.is_empty() || chars.next() != Some('=') {
+            break;
+        }
+        let value: String = if chars.next_if_eq(&'"').is_some() {
+            let quoted = std::iter::from_fn(|| chars.next_if(|c| *c != '"')).collect();
+            chars.next(); // the closing quote
+            quoted
+        } else {
+            std::iter::from_fn(|| chars.next_if(|c| *c != ',')).collect()
+        };
+        params.insert(key.trim().to_ascii_lowercase(), value);
+    }
+    if scheme.is_empty() {
+        return Err(Error::invalid(format!("unreadable challenge {header:?}")));
+    }
+    Ok(Challenge {
+        scheme: scheme.to_ascii_lowercase(),
+        params,
+    })
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    token: Option<String>,
+    access_token: Option<String>,
+}
+
+/// Answers a challenge: the `Authorization` header value to retry with.
+/// `credentials` is base64 `user:password`, as `docker login` stores it.
+pub fn answer(
+    agent: &Agent,
+    challenge: &Challenge,
+    credentials: Option<&str>,
+    repository: &str,
+) -> Result<String> {
+    let basic = credentials.map(|c| format!("Basic {c}"));
+    match challenge.scheme.as_str() {
+        "basic" => basic.ok_or_else(|| {
+            Error::invalid("the registry wants a user name and password: run 'docker login'")
+        }),
+        "bearer" => {
+            let token = fetch_token(agent, challenge, basic.as_deref(), repository)?;
+            Ok(format!("Bearer {token}"))
+        }
+        other => Err(Error::invalid(format!(
+            "unsupported authentication scheme {other:?}"
+        ))),
+    }
+}
+
+fn fetch_token(
+    agent: &Agent,
+    challenge: &Challenge,
+    basic: Option<&str>,
+    repository: &str,
+) -> Result<String> {
+    let realm = challenge
+        .params
+        .get("realm")
+        .ok_or_else(|| Error::invalid("bearer challenge without a realm"))?;
+    let default_scope = format!("repository:{repository}:pull");
+    let mut query = vec![(
+        "scope",
+        challenge.params.get("scope").unwrap_or(&default_scope),
+    )];
+    if let Some(service) = challenge.params.get("service") {
+        query.push(("service", service));
+    }
+    let body = client::get_small(agent, realm, &query, basic, 1 << 20).context("get token")?;
+    let response: TokenResponse = json::from_str(&body).map_err(|_| {
+        Error::new(Kind::Json {
+            what: "token response".into(),
+        })
+    })?;
+    response
+        .token
+        .or(response.access_token)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::invalid("token response holds no token"))
+}
+
+#[derive(Deserialize)]
+struct DockerConfig {
+    auths: Option<BTreeMap<String, AuthEntry>>,
+}
+
+#[derive(Deserialize)]
+struct AuthEntry {
+    auth: Option<String>,
+}
+
+/// Credentials `docker login` stored for `registry` in `$DOCKER_CONFIG/config.json`
+/// (default `~/.docker/config.json`), as base64 `user:password`.
+pub fn stored_credentials(registry: &str) -> Result<Option<String>> {
+    let path = docker_config_dir().join("config.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::from(e).context(format!("read {}", path.display()))),
+    };
+    let config: DockerConfig = json::from_str(&text).map_err(|_| {
+        Error::new(Kind::Json {
+            what: path.display().to_string(),
+        })
+    })?;
+    let auths = config.auths.unwrap_or_default();
+    Ok(config_keys(registry)
+        .iter()
+        .find_map(|key| auths.get(key).and_then(|entry| entry.auth.clone())))
+}
+
+fn docker_config_dir() -> PathBuf {
+    match std::env::var_os("DOCKER_CONFIG") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
+            .join(".docker"),
+    }
+}
+
+/// The keys `docker login` may have used for a registry (Hub's is a historical URL).
+fn config_keys(registry: &str) -> Vec<String> {
+    if registry == crate::reference::DOCKER_HUB {
+        return [
+            "https://index.docker.io/v1/",
+            "index.docker.io",
+            "docker.io",
+        ]
+        .map(String::from)
+        .to_vec();
+    }
+    vec![
+        registry.to_string(),
+        format!("https://{registry}"),
+        format!("http://{registry}"),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_docker_hubs_challenge() {
+        let c = parse_challenge(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull,push""#,
+        )
+        .unwrap();
+        assert_eq!(c.scheme, "bearer");
+        assert_eq!(c.params["realm"], "https://auth.docker.io/token");
+        assert_eq!(c.params["service"], "registry.docker.io");
+        assert_eq!(c.params["scope"], "repository:library/alpine:pull,push");
+    }
+
+    #[test]
+    fn parses_basic_and_unquoted_values() {
+        let c = parse_challenge(r#"Basic realm=registry, charset="UTF-8""#).unwrap();
+        assert_eq!(c.scheme, "basic");
+        assert_eq!(c.params["realm"], "registry");
+        assert_eq!(c.params["charset"], "UTF-8");
+    }
+
+    #[test]
+    fn hub_credentials_use_the_historical_key_first() {
+        assert_eq!(config_keys("docker.io")[0], "https://index.docker.io/v1/");
+        assert_eq!(config_keys("ghcr.io")[0], "ghcr.io");
+    }
+}

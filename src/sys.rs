@@ -1,0 +1,325 @@
+//! The only `unsafe` code in skiff: one small wrapper per libc call.
+//!
+//! Each wrapper converts its arguments to C types, makes exactly one call, reads `errno`
+//! at once (anything else could overwrite it) and turns -1 into an [`Error`] that names
+//! the call and its argument: `pivot_root(/var/lib/skiff/…): Invalid argument`.
+//! Each also narrates itself for `--trace`. Everything above this module is safe Rust.
+//!
+//! <https://man7.org/linux/man-pages/man2/syscalls.2.html>
+
+use std::ffi::{CStr, CString, OsStr};
+use std::fmt::Display;
+use std::fs::File;
+use std::io;
+use std::os::fd::{FromRawFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::ptr;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use crate::error::{Error, Kind, Result};
+use crate::trace;
+
+pub use libc::{
+    CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, MNT_DETACH, MS_BIND, MS_NODEV,
+    MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_REC, MS_STRICTATIME,
+};
+
+/// A C string from a path or argument; interior NUL bytes are refused, not truncated.
+pub fn c_string(s: impl AsRef<OsStr>) -> Result<CString> {
+    let bytes = s.as_ref().as_bytes();
+    CString::new(bytes).map_err(|_| {
+        Error::invalid(format!(
+            "{:?} contains a NUL byte",
+            String::from_utf8_lossy(bytes)
+        ))
+    })
+}
+
+fn check(rc: impl Into<i64>, call: &'static str, arg: impl Display) -> Result<i64> {
+    let rc = rc.into();
+    if rc != -1 {
+        return Ok(rc);
+    }
+    let errno = io::Error::last_os_error(); // before anything can overwrite it
+    Err(Error::new(Kind::Sys {
+        call,
+        arg: arg.to_string(),
+        errno,
+    }))
+}
+
+/// `A|B|C` for the bits of `flags` that have names in `table`.
+fn flag_names(flags: u64, table: &[(u64, &str)]) -> String {
+    let names: Vec<&str> = table
+        .iter()
+        .filter(|(bit, _)| flags & bit == *bit)
+        .map(|(_, name)| *name)
+        .collect();
+    if names.is_empty() {
+        "0".into()
+    } else {
+        names.join("|")
+    }
+}
+
+const CLONE_FLAGS: &[(u64, &str)] = &[
+    (CLONE_NEWPID as u64, "CLONE_NEWPID"),
+    (CLONE_NEWNS as u64, "CLONE_NEWNS"),
+    (CLONE_NEWUTS as u64, "CLONE_NEWUTS"),
+    (CLONE_NEWIPC as u64, "CLONE_NEWIPC"),
+];
+
+const MOUNT_FLAGS: &[(u64, &str)] = &[
+    (MS_BIND, "MS_BIND"),
+    (MS_REC, "MS_REC"),
+    (MS_PRIVATE, "MS_PRIVATE"),
+    (MS_NOSUID, "MS_NOSUID"),
+    (MS_NODEV, "MS_NODEV"),
+    (MS_NOEXEC, "MS_NOEXEC"),
+    (MS_STRICTATIME, "MS_STRICTATIME"),
+];
+
+/// unshare(2): move this process into new namespaces of the given kinds.
+/// <https://man7.org/linux/man-pages/man2/unshare.2.html>
+pub fn unshare(flags: libc::c_int) -> Result<()> {
+    let names = flag_names(flags as u64, CLONE_FLAGS);
+    trace::call(format_args!("unshare({names})"));
+    // SAFETY: unshare takes no pointers.
+    let rc = unsafe { libc::unshare(flags) };
+    check(rc, "unshare", names).map(drop)
+}
+
+/// fork(2): `None` in the child, the child's pid in the parent.
+/// Safe to call because skiff is single-threaded.
+/// <https://man7.org/linux/man-pages/man2/fork.2.html>
+pub fn fork() -> Result<Option<libc::pid_t>> {
+    trace::call(format_args!("fork()"));
+    // SAFETY: skiff has one thread, so the child inherits no lock held by another thread.
+    let pid = unsafe { libc::fork() };
+    check(pid, "fork", "").map(|_| (pid > 0).then_some(pid))
+}
+
+/// setsid(2): a new session, so the terminal's Ctrl-C reaches the container only once,
+/// through skiff's forwarding, as with Docker.
+pub fn setsid() -> Result<()> {
+    // SAFETY: setsid takes no arguments.
+    let rc = unsafe { libc::setsid() };
+    check(rc, "setsid", "").map(drop)
+}
+
+/// mount(2): attach a filesystem, or change the properties of a mount.
+/// <https://man7.org/linux/man-pages/man2/mount.2.html>
+pub fn mount(
+    source: Option<&Path>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: libc::c_ulong,
+    data: Option<&str>,
+) -> Result<()> {
+    let names = flag_names(flags, MOUNT_FLAGS);
+    trace::call(format_args!(
+        "mount({}, {}, {}, {names}, {})",
+        source.map_or("NULL".into(), |s| s.to_string_lossy()),
+        target.display(),
+        fstype.unwrap_or("NULL"),
+        data.unwrap_or("NULL")
+    ));
+    let c_source = source.map(c_string).transpose()?;
+    let c_target = c_string(target)?;
+    let c_fstype = fstype.map(c_string).transpose()?;
+    let c_data = data.map(c_string).transpose()?;
+    let opt = |s: &Option<CString>| s.as_ref().map_or(ptr::null(), |s| s.as_ptr());
+    // SAFETY: every pointer is NULL or a NUL-terminated string that outlives the call.
+    let rc = unsafe {
+        libc::mount(
+            opt(&c_source),
+            c_target.as_ptr(),
+            opt(&c_fstype),
+            flags,
+            opt(&c_data).cast(),
+        )
+    };
+    check(rc, "mount", target.display()).map(drop)
+}
+
+/// umount2(2) with flags; skiff uses `MNT_DETACH` to cut the old root loose.
+/// <https://man7.org/linux/man-pages/man2/umount2.2.html>
+pub fn umount2(target: &Path, flags: libc::c_int) -> Result<()> {
+    trace::call(format_args!("umount2({}, MNT_DETACH)", target.display()));
+    let c_target = c_string(target)?;
+    // SAFETY: c_target is NUL-terminated and outlives the call.
+    let rc = unsafe { libc::umount2(c_target.as_ptr(), flags) };
+    check(rc, "umount2", target.display()).map(drop)
+}
+
+/// pivot_root(2): make `new_root` the root mount and move the old root to `put_old`.
+/// libc has no wrapper, so we go through syscall(2).
+/// <https://man7.org/linux/man-pages/man2/pivot_root.2.html>
+pub fn pivot_root(new_root: &Path, put_old: &Path) -> Result<()> {
+    trace::call(format_args!(
+        "pivot_root({}, {})",
+        new_root.display(),
+        put_old.display()
+    ));
+    let (new, old) = (c_string(new_root)?, c_string(put_old)?);
+    // SAFETY: both pointers are NUL-terminated and outlive the call.
+    let rc = unsafe { libc::syscall(libc::SYS_pivot_root, new.as_ptr(), old.as_ptr()) };
+    check(rc, "pivot_root", new_root.display()).map(drop)
+}
+
+/// chroot(2): change what `/` means for this process (not a mount: the weaker fallback).
+/// <https://man7.org/linux/man-pages/man2/chroot.2.html>
+pub fn chroot(path: &Path) -> Result<()> {
+    trace::call(format_args!("chroot({})", path.display()));
+    let c_path = c_string(path)?;
+    // SAFETY: c_path is NUL-terminated and outlives the call.
+    let rc = unsafe { libc::chroot(c_path.as_ptr()) };
+    check(rc, "chroot", path.display()).map(drop)
+}
+
+/// chdir(2).
+pub fn chdir(path: &Path) -> Result<()> {
+    trace::call(format_args!("chdir({})", path.display()));
+    let c_path = c_string(path)?;
+    // SAFETY: c_path is NUL-terminated and outlives the call.
+    let rc = unsafe { libc::chdir(c_path.as_ptr()) };
+    check(rc, "chdir", path.display()).map(drop)
+}
+
+/// sethostname(2): names the UTS namespace this process is in.
+/// <https://man7.org/linux/man-pages/man2/sethostname.2.html>
+pub fn sethostname(name: &str) -> Result<()> {
+    trace::call(format_args!("sethostname({name})"));
+    // SAFETY: the pointer and length describe `name`, which outlives the call.
+    let rc = unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) };
+    check(rc, "sethostname", name).map(drop)
+}
+
+/// mknod(2): create a device node, FIFO or socket file.
+/// <https://man7.org/linux/man-pages/man2/mknod.2.html>
+pub fn mknod(path: &Path, mode: u32, major: u32, minor: u32) -> Result<()> {
+    let c_path = c_string(path)?;
+    let dev = libc::makedev(major, minor);
+    // SAFETY: c_path is NUL-terminated and outlives the call.
+    let rc = unsafe { libc::mknod(c_path.as_ptr(), mode, dev) };
+    check(rc, "mknod", path.display()).map(drop)
+}
+
+/// execve(2): replace this process with `path`. Only returns on failure.
+/// <https://man7.org/linux/man-pages/man2/execve.2.html>
+pub fn execve(path: &CStr, argv: &[CString], envp: &[CString]) -> Error {
+    trace::call(format_args!("execve({}, {argv:?})", path.to_string_lossy()));
+    let argv_ptrs = null_terminated(argv);
+    let envp_ptrs = null_terminated(envp);
+    // SAFETY: path is NUL-terminated; both arrays are NULL-terminated and point into
+    // CStrings that outlive the call (and on success nothing of ours survives anyway).
+    unsafe { libc::execve(path.as_ptr(), argv_ptrs.as_ptr(), envp_ptrs.as_ptr()) };
+    let errno = io::Error::last_os_error();
+    Error::new(Kind::Sys {
+        call: "execve",
+        arg: path.to_string_lossy().into_owned(),
+        errno,
+    })
+}
+
+fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(ptr::null()))
+        .collect()
+}
+
+/// How a process ended, as wait4(2) tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+/// waitpid(2) until `pid` has ended (not merely stopped).
+/// <https://man7.org/linux/man-pages/man2/waitpid.2.html>
+pub fn wait_for_exit(pid: libc::pid_t) -> Result<Exit> {
+    loop {
+        let mut status = 0;
+        // SAFETY: status is a valid place for the kernel to write to.
+        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+        match check(rc, "waitpid", pid) {
+            Err(e) if e.errno() == Some(libc::EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(_) if libc::WIFEXITED(status) => return Ok(Exit::Code(libc::WEXITSTATUS(status))),
+            Ok(_) if libc::WIFSIGNALED(status) => return Ok(Exit::Signal(libc::WTERMSIG(status))),
+            Ok(_) => continue,
+        }
+    }
+}
+
+/// The child that forwarded signals go to; 0 means "none yet".
+static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn forward_signal(signal: libc::c_int) {
+    let pid = FORWARD_TO.load(Ordering::Relaxed);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe and takes no pointers.
+        unsafe { libc::kill(pid, signal) };
+    }
+}
+
+/// sigaction(2): from now on, each of `signals` sent to skiff is passed on to the
+/// process given to [`forward_signals_to`], as `docker run`'s signal proxy does.
+/// <https://man7.org/linux/man-pages/man2/sigaction.2.html>
+pub fn forward_signals(signals: &[libc::c_int]) -> Result<()> {
+    for &signal in signals {
+        // SAFETY: an all-zero sigaction is a valid "no flags, empty mask" value.
+        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        action.sa_sigaction = forward_signal as *const () as usize;
+        action.sa_flags = libc::SA_RESTART;
+        // SAFETY: action is fully initialised; the old action is not wanted.
+        let rc = unsafe { libc::sigaction(signal, &action, ptr::null_mut()) };
+        check(rc, "sigaction", signal)?;
+    }
+    Ok(())
+}
+
+pub fn forward_signals_to(pid: libc::pid_t) {
+    FORWARD_TO.store(pid, Ordering::Relaxed);
+}
+
+/// pipe2(2) with `O_CLOEXEC`: `(read end, write end)`. The write end vanishes in a
+/// successful execve(2), which is how the parent learns that exec worked.
+/// <https://man7.org/linux/man-pages/man2/pipe.2.html>
+pub fn pipe() -> Result<(File, File)> {
+    let mut fds: [RawFd; 2] = [-1, -1];
+    // SAFETY: fds has room for the two descriptors pipe2 writes.
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    check(rc, "pipe2", "O_CLOEXEC")?;
+    // SAFETY: pipe2 succeeded, so both descriptors are open and owned by nobody else.
+    Ok(unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) })
+}
+
+/// _exit(2): leave at once, without running the parent's destructors or flushing its
+/// buffers (a forked child shares them).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and takes no pointers.
+    unsafe { libc::_exit(code) }
+}
+
+/// isatty(3): is this descriptor a terminal?
+pub fn isatty(fd: RawFd) -> bool {
+    // SAFETY: isatty takes no pointers; a bad fd simply yields 0.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
+/// getrandom(2): fill `buf` from the kernel's CSPRNG.
+/// <https://man7.org/linux/man-pages/man2/getrandom.2.html>
+pub fn getrandom(buf: &mut [u8]) -> Result<()> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let rest = &mut buf[filled..];
+        // SAFETY: the pointer and length describe `rest`, which is writable.
+        let rc = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        filled += check(rc as i64, "getrandom", rest.len())? as usize;
+    }
+    Ok(())
+}
