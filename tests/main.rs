@@ -1,1 +1,8 @@
-//! Integration tests (being written).
+//! skiff's integration tests: one binary, a module per area. They run the real static
+//! binary against the real registry server that `tests/harness/with-registry.sh`
+//! starts (run them with `make test`), with real namespaces and mounts.
+
+mod cli;
+mod pull;
+mod run;
+mod testenv;

@@ -1,0 +1,50 @@
+//! The command line: help, version and usage errors, as Docker users expect them.
+
+use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
+
+#[test]
+fn version_and_help() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["--version"]);
+    assert!(stdout(&out).starts_with("skiff version "));
+    let out = t.skiff(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("  run "), "{}", stdout(&out));
+    let out = t.skiff(&["run", "--help"]);
+    assert!(stdout(&out).starts_with("Usage:  skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]"));
+}
+
+#[test]
+fn unknown_flag_is_exit_125() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["run", "--bogus", "alpine"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).starts_with("skiff: unknown flag: --bogus\n"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn unknown_command_is_exit_125() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["fly"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("'fly' is not a skiff command"));
+}
+
+#[test]
+fn run_without_an_image_is_exit_125() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["run"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("requires at least 1 argument"));
+}
+
+#[test]
+fn a_missing_flag_value_is_one_line() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["run", "-e"]);
+    assert_one_line_error(&out, "flag needs an argument: -e");
+}

@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""build_images.py REGISTRY_HOSTPORT WORKDIR: the fixture images, pushed like `docker push`.
+
+Docker Hub serves images in every shape a client meets in the wild: Docker
+schema2 manifests, OCI manifests, OCI indexes with an attestation entry (as
+`docker buildx` makes them), Docker manifest lists, and indexes with no
+platform the client can run. This script builds one of each from real binaries
+(/bin/busybox from busybox-static, WORKDIR/docker-explorer) and uploads them
+with the registry HTTP API, the way `docker push` does:
+
+    POST /v2/NAME/blobs/uploads/          -> 202, Location: upload URL
+    PUT  <upload URL>&digest=sha256:...   the whole blob (monolithic upload)
+    PUT  /v2/NAME/manifests/REF           Content-Type: the manifest's media type
+
+Children of an index are pushed by digest before the index, because the
+registry refuses an index that names manifests it does not hold.
+<https://github.com/opencontainers/distribution-spec/blob/main/spec.md#push>
+
+The images (busybox = /bin/busybox with its applet links in /bin):
+
+    library/busybox:latest     schema2, 2 layers: busybox, /etc/passwd, /tmp 1777,
+                               /var/run -> /run; then docker-explorer, /etc/layer2,
+                               a whiteout (/etc/removed-by-upper) and an opaque
+                               /etc/opaque (only `new` survives, not `old`)
+    library/busybox:oci        the same layers in an OCI manifest
+    library/alpine:latest      OCI index: linux/arm64/v8 (no busybox), linux/amd64
+                               (alpine's top-level dirs exactly), unknown/unknown
+    library/multi:list         Docker manifest list: arm64/v8 (no busybox), amd64
+    library/noplatform:latest  OCI index: s390x and ppc64le only
+    library/entry:latest       busybox with Entrypoint, Cmd, WorkingDir /srv/app
+                               (absent from the layers) and Env
+    private/secret:latest      busybox + /etc/secret ("top secret")
+Each image's /etc/platform, where present, names its platform (`linux/amd64`).
+
+Layers are gzipped tars, root-owned, with fixed mtimes, so digests are
+reproducible for the same binaries. The whiteout markers of busybox's second
+layer (`.wh.NAME`, `.wh..wh..opq`) follow the OCI image-spec:
+<https://github.com/opencontainers/image-spec/blob/main/layer.md#whiteouts>
+"""
+
+import gzip
+import hashlib
+import http.client
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import urllib.parse
+from dataclasses import dataclass
+
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+IN_TOTO = "application/vnd.in-toto+json"
+
+MTIME = 1700000000  # 2023-11-14: any fixed time keeps digests stable
+CREATED = "2023-11-14T22:13:20Z"
+PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SHELL = {"Env": [PATH], "Cmd": ["sh"]}  # the config of every image but library/entry
+PASSWD = b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+GROUP = b"root:x:0:\nnogroup:x:65534:\n"
+ALPINE_TOP = "bin dev etc home lib media mnt opt proc root run sbin srv sys tmp usr var".split()
+
+
+def sha256(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+# --- layers -----------------------------------------------------------------
+# A layer spec is a list of entries; parents missing from it are added as 0755
+# directories, and the tar lists everything in path order (parents first).
+
+def directory(path, mode=0o755):
+    return (path, tarfile.DIRTYPE, mode, b"")
+
+
+def file(path, data, mode=0o644):
+    return (path, tarfile.REGTYPE, mode, data)
+
+
+def symlink(path, target):
+    return (path, tarfile.SYMTYPE, 0o777, target)
+
+
+@dataclass
+class Layer:
+    gz: bytes
+    digest: str   # sha256 of the gzip stream: the blob's name
+    diff_id: str  # sha256 of the tar: what the config's rootfs.diff_ids lists
+
+
+def build_layer(entries):
+    by_path = {path: (kind, mode, data) for path, kind, mode, data in entries}
+    for path in list(by_path):
+        parent = os.path.dirname(path)
+        while parent and parent not in by_path:
+            by_path[parent] = (tarfile.DIRTYPE, 0o755, b"")
+            parent = os.path.dirname(parent)
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in sorted(by_path):
+            kind, mode, data = by_path[path]
+            info = tarfile.TarInfo(path)
+            info.type, info.mode, info.mtime = kind, mode, MTIME
+            info.uname = info.gname = "root"
+            if kind == tarfile.SYMTYPE:
+                info.linkname = data
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    tar_bytes = buf.getvalue()
+    gz = gzip.compress(tar_bytes, compresslevel=6, mtime=0)
+    return Layer(gz=gz, digest=sha256(gz), diff_id=sha256(tar_bytes))
+
+
+def busybox_entries():
+    """/bin/busybox and a /bin symlink for each applet it lists."""
+    applets = subprocess.run(["/bin/busybox", "--list"], capture_output=True,
+                             text=True, check=True).stdout.split()
+    entries = [file("bin/busybox", open("/bin/busybox", "rb").read(), 0o755)]
+    entries += [symlink(f"bin/{name}", "busybox") for name in applets if name != "busybox"]
+    return entries
+
+
+def explorer_entries(workdir):
+    data = open(os.path.join(workdir, "docker-explorer"), "rb").read()
+    return [file("usr/local/bin/docker-explorer", data, 0o755)]
+
+
+def platform_entries(platform):
+    return [file("etc/platform", f"{platform}\n".encode()), file("etc/passwd", PASSWD)]
+
+
+def alpine_entries(platform, workdir, with_busybox):
+    """Alpine's top-level directories; busybox only when the image should run here."""
+    modes = {"root": 0o700, "tmp": 0o1777, "proc": 0o555, "sys": 0o555}
+    entries = [directory(name, modes.get(name, 0o755)) for name in ALPINE_TOP]
+    entries += platform_entries(platform) + [file("etc/group", GROUP), symlink("var/run", "/run")]
+    if with_busybox:
+        entries += busybox_entries() + explorer_entries(workdir)
+    return entries
+
+
+# --- registry ---------------------------------------------------------------
+
+@dataclass
+class Descriptor:
+    media_type: str
+    digest: str
+    size: int
+
+    def json(self, **extra):
+        return {"mediaType": self.media_type, "digest": self.digest, "size": self.size, **extra}
+
+
+class Registry:
+    def __init__(self, hostport):
+        self.hostport = hostport
+
+    def request(self, method, path, body=b"", content_type=None, expect=201):
+        conn = http.client.HTTPConnection(self.hostport, timeout=30)
+        headers = {"Content-Type": content_type} if content_type else {}
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        answer = response.read()
+        conn.close()
+        if response.status != expect:
+            sys.exit(f"build_images.py: {method} {path}: {response.status} {answer[:300]!r}")
+        return response
+
+    def push_blob(self, repo, data, media_type):
+        started = self.request("POST", f"/v2/{repo}/blobs/uploads/", expect=202)
+        upload = urllib.parse.urlsplit(started.getheader("Location"))
+        query = "&".join(filter(None, [upload.query, "digest=" + sha256(data)]))
+        self.request("PUT", f"{upload.path}?{query}", data, "application/octet-stream")
+        return Descriptor(media_type, sha256(data), len(data))
+
+    def push_manifest(self, repo, ref, manifest, media_type):
+        """Tags `ref`; with ref None, pushes by digest (an index's children)."""
+        body = json.dumps(manifest, indent=3).encode()
+        self.request("PUT", f"/v2/{repo}/manifests/{ref or sha256(body)}", body, media_type)
+        return Descriptor(media_type, sha256(body), len(body))
+
+    def push_image(self, repo, ref, layers, config, oci=False, arch="amd64", variant=None):
+        """Layers, then the config, then the manifest; returns the manifest's descriptor."""
+        layer_type, config_type, manifest_type = (
+            (OCI_LAYER, OCI_CONFIG, OCI_MANIFEST) if oci else
+            (DOCKER_LAYER, DOCKER_CONFIG, DOCKER_MANIFEST))
+        image = {"architecture": arch, "os": "linux", "created": CREATED, "config": config,
+                 "rootfs": {"type": "layers", "diff_ids": [l.diff_id for l in layers]}}
+        if variant:
+            image["variant"] = variant
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": manifest_type,
+            "config": self.push_blob(repo, json.dumps(image).encode(), config_type).json(),
+            "layers": [self.push_blob(repo, l.gz, layer_type).json() for l in layers],
+        }
+        return self.push_manifest(repo, ref, manifest, manifest_type)
+
+    def push_child(self, repo, layers, platform, oci):
+        """One image of an index, pushed by digest; returns its index entry as
+        (descriptor, platform, annotations). platform: "linux/arm64/v8"."""
+        os_, arch, *variant = platform.split("/")
+        descriptor = self.push_image(repo, None, layers, SHELL, oci, arch, *variant)
+        fields = {"architecture": arch, "os": os_}
+        if variant:
+            fields["variant"] = variant[0]
+        return descriptor, fields, None
+
+    def push_index(self, repo, tag, children, media_type):
+        """children: index entries from push_child and push_attestation."""
+        manifests = []
+        for descriptor, platform, annotations in children:
+            entry = descriptor.json(platform=platform)
+            if annotations:
+                entry["annotations"] = annotations
+            manifests.append(entry)
+        index = {"schemaVersion": 2, "mediaType": media_type, "manifests": manifests}
+        return self.push_manifest(repo, tag, index, media_type)
+
+    def push_attestation(self, repo, subject):
+        """What buildx adds beside each image: an in-toto statement in a manifest
+        whose config says unknown/unknown, which no runtime may pick."""
+        statement = json.dumps({"_type": "https://in-toto.io/Statement/v0.1",
+                                "predicateType": "https://spdx.dev/Document",
+                                "subject": [], "predicate": {}}).encode()
+        config = {"architecture": "unknown", "os": "unknown", "config": {},
+                  "rootfs": {"type": "layers", "diff_ids": [sha256(statement)]}}
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": self.push_blob(repo, json.dumps(config).encode(), OCI_CONFIG).json(),
+            "layers": [self.push_blob(repo, statement, IN_TOTO).json(
+                annotations={"in-toto.io/predicate-type": "https://spdx.dev/Document"})],
+        }
+        descriptor = self.push_manifest(repo, None, manifest, OCI_MANIFEST)
+        return (descriptor, {"architecture": "unknown", "os": "unknown"},
+                {"vnd.docker.reference.digest": subject.digest,
+                 "vnd.docker.reference.type": "attestation-manifest"})
+
+
+# --- the images ---------------------------------------------------------------
+
+def summary(name, kind, descriptor, what):
+    print(f"pushed {name:26} {kind:13} {descriptor.digest[:19]}…  {what}")
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: build_images.py REGISTRY_HOSTPORT WORKDIR")
+    registry, workdir = Registry(sys.argv[1]), sys.argv[2]
+
+    lower = build_layer(busybox_entries() + [
+        file("etc/passwd", PASSWD), file("etc/group", GROUP),
+        file("etc/removed-by-upper", b"lower\n"), file("etc/opaque/old", b"old\n"),
+        directory("root", 0o700), directory("tmp", 0o1777),
+        directory("run"), symlink("var/run", "/run"),
+    ])
+    upper = build_layer(explorer_entries(workdir) + [
+        file("etc/.wh.removed-by-upper", b""),
+        file("etc/opaque/.wh..wh..opq", b""), file("etc/opaque/new", b"new\n"),
+        file("etc/layer2", b"layer2\n"),
+    ])
+    busybox = [lower, upper]
+
+    d = registry.push_image("library/busybox", "latest", busybox, SHELL)
+    summary("library/busybox:latest", "schema2", d, "busybox; explorer, whiteout, opaque dir")
+    d = registry.push_image("library/busybox", "oci", busybox, SHELL, oci=True)
+    summary("library/busybox:oci", "oci manifest", d, "the same two layers")
+
+    arm64 = build_layer(alpine_entries("linux/arm64", workdir, with_busybox=False))
+    amd64 = build_layer(alpine_entries("linux/amd64", workdir, with_busybox=True))
+    children = [registry.push_child("library/alpine", [arm64], "linux/arm64/v8", oci=True),
+                registry.push_child("library/alpine", [amd64], "linux/amd64", oci=True)]
+    children.append(registry.push_attestation("library/alpine", subject=children[1][0]))
+    d = registry.push_index("library/alpine", "latest", children, OCI_INDEX)
+    summary("library/alpine:latest", "oci index", d, "arm64/v8 (no sh), amd64, unknown/unknown")
+
+    arm64 = [build_layer(platform_entries("linux/arm64"))]
+    amd64 = busybox + [build_layer(platform_entries("linux/amd64"))]
+    children = [registry.push_child("library/multi", arm64, "linux/arm64/v8", oci=False),
+                registry.push_child("library/multi", amd64, "linux/amd64", oci=False)]
+    d = registry.push_index("library/multi", "list", children, DOCKER_LIST)
+    summary("library/multi:list", "manifest list", d, "arm64/v8 (no sh), amd64 (busybox)")
+
+    children = [registry.push_child("library/noplatform", [build_layer(platform_entries(p))],
+                                    p, oci=True) for p in ("linux/s390x", "linux/ppc64le")]
+    d = registry.push_index("library/noplatform", "latest", children, OCI_INDEX)
+    summary("library/noplatform:latest", "oci index", d, "s390x and ppc64le only")
+
+    d = registry.push_image("library/entry", "latest", busybox, {
+        "Entrypoint": ["/usr/local/bin/docker-explorer"], "Cmd": ["echo", "from-cmd"],
+        "WorkingDir": "/srv/app", "Env": ["PATH=/usr/local/bin:/bin", "GREETING=hello from config"]})
+    summary("library/entry:latest", "schema2", d, "Entrypoint, Cmd, WorkingDir /srv/app, Env")
+
+    secret = build_layer([file("etc/secret", b"top secret\n")])
+    d = registry.push_image("private/secret", "latest", busybox + [secret], SHELL)
+    summary("private/secret:latest", "schema2", d, "busybox + /etc/secret, for alice only")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the integration-test harness is built from.
+#
+# Docker Hub is out of reach from the test machines, so the harness rebuilds its
+# protocol from real parts: Debian's docker-registry (the CNCF distribution
+# server), openssl for the PKI and token signatures, python3 for the token server
+# and image builder, busybox-static and musl-tools for the binaries inside the
+# images, curl to probe the servers, util-linux for setpriv. Idempotent: when
+# every package is present it returns at once, without touching apt.
+set -euo pipefail
+
+packages=(docker-registry busybox-static musl-tools openssl python3 util-linux curl)
+
+missing=()
+for package in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)
+  [ "$status" = installed ] || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

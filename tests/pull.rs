@@ -1,0 +1,185 @@
+//! Pulling: every manifest kind, Docker Hub's token dance, and clear failures.
+
+use std::fs;
+use std::process::Command;
+
+use crate::testenv::{assert_one_line_error, harness, stderr, stdout, TestEnv};
+
+fn cat_platform(t: &TestEnv, image: &str) -> String {
+    let out = t.skiff(&["run", image, "cat", "/etc/platform"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn docker_schema2_and_oci_manifests_both_run() {
+    let t = TestEnv::new();
+    for image in ["library/busybox:latest", "library/busybox:oci"] {
+        let out = t.skiff(&["run", &t.image(image), "cat", "/etc/layer2"]);
+        assert_eq!(stdout(&out), "layer2\n", "{image}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn oci_index_picks_linux_amd64_not_the_first_entry() {
+    let t = TestEnv::new();
+    assert_eq!(
+        cat_platform(&t, &t.image("library/alpine")),
+        "linux/amd64\n"
+    );
+}
+
+#[test]
+fn docker_manifest_list_picks_linux_amd64() {
+    let t = TestEnv::new();
+    assert_eq!(
+        cat_platform(&t, &t.image("library/multi:list")),
+        "linux/amd64\n"
+    );
+}
+
+#[test]
+fn an_index_without_our_platform_is_a_clear_error() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["run", &t.image("library/noplatform"), "true"]);
+    assert_one_line_error(
+        &out,
+        "no image for linux/amd64 in the index (it offers: linux/s390x, linux/ppc64le)",
+    );
+}
+
+#[test]
+fn pinning_by_digest_runs_that_content() {
+    let t = TestEnv::new();
+    let url = format!(
+        "http://{}/v2/library/busybox/manifests/oci",
+        harness("SKIFF_TEST_PLAIN")
+    );
+    let head = Command::new("curl")
+        .args([
+            "-sfI",
+            "-H",
+            "Accept: application/vnd.oci.image.manifest.v1+json",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    let headers = String::from_utf8(head.stdout).unwrap();
+    let digest = headers
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("docker-content-digest: ")
+                .map(|d| d.trim().to_string())
+        })
+        .expect("registry sends Docker-Content-Digest");
+    let image = t.image(&format!("library/busybox@{digest}"));
+    let out = t.skiff(&["run", &image, "cat", "/etc/layer2"]);
+    assert_eq!(stdout(&out), "layer2\n", "{}", stderr(&out));
+}
+
+#[test]
+fn a_digest_the_registry_does_not_have_fails_cleanly() {
+    let t = TestEnv::new();
+    let zeros = "0".repeat(64);
+    let out = t.skiff(&[
+        "run",
+        &t.image(&format!("library/busybox@sha256:{zeros}")),
+        "true",
+    ]);
+    assert_one_line_error(&out, "404");
+}
+
+#[test]
+fn a_missing_repository_is_one_line_and_exit_125() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["run", &t.image("library/no-such-image"), "true"]);
+    assert_one_line_error(&out, "fetch manifest: GET http://");
+    assert!(stderr(&out).contains(": 404"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_missing_tag_is_one_line_and_exit_125() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["run", &t.image("library/busybox:no-such-tag"), "true"]);
+    assert_one_line_error(&out, "404 manifest unknown");
+}
+
+#[test]
+fn a_malformed_reference_is_refused_before_any_request() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["run", "Not/Valid:", "true"]);
+    assert_one_line_error(&out, "invalid reference \"Not/Valid:\"");
+}
+
+#[test]
+fn an_unreachable_registry_is_one_line_and_exit_125() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["run", "127.0.0.1:1/library/busybox", "true"]);
+    assert_one_line_error(
+        &out,
+        "GET http://127.0.0.1:1/v2/library/busybox/manifests/latest",
+    );
+}
+
+#[test]
+fn docker_hub_by_its_real_names_with_an_anonymous_token() {
+    let t = TestEnv::new();
+    let out = t.skiff_hub(&["run", "alpine", "cat", "/etc/platform"]);
+    assert_eq!(stdout(&out), "linux/amd64\n", "{}", stderr(&out));
+    let log = fs::read_to_string(harness("SKIFF_TEST_TOKEN_LOG")).unwrap();
+    assert!(
+        log.contains("repository:library/alpine:pull")
+            || log.contains("repository%3Alibrary%2Falpine%3Apull"),
+        "the token server saw no request for alpine's scope:\n{log}"
+    );
+}
+
+#[test]
+fn docker_hub_user_repository_without_login_is_denied() {
+    let t = TestEnv::new();
+    let out = t.skiff_hub(&["run", "private/secret", "cat", "/etc/secret"]);
+    assert_one_line_error(&out, "pull access denied");
+    assert!(stderr(&out).contains("401"), "{}", stderr(&out));
+}
+
+#[test]
+fn docker_hub_user_repository_with_login_uses_basic_for_the_token() {
+    let t = TestEnv::new();
+    t.login("https://index.docker.io/v1/", "alice", "wonderland");
+    let out = t.skiff_hub(&["run", "private/secret", "cat", "/etc/secret"]);
+    assert_eq!(stdout(&out), "top secret\n", "{}", stderr(&out));
+}
+
+#[test]
+fn docker_hub_wrong_password_is_a_clear_error() {
+    let t = TestEnv::new();
+    t.login("https://index.docker.io/v1/", "alice", "guess");
+    let out = t.skiff_hub(&["run", "private/secret", "true"]);
+    assert_one_line_error(&out, "get token: GET https://auth.docker.io");
+    assert!(stderr(&out).contains(": 401"), "{}", stderr(&out));
+}
+
+#[test]
+fn docker_hub_over_tls_refuses_an_untrusted_certificate() {
+    let t = TestEnv::new();
+    let out = t
+        .command(&["run", "alpine", "true"])
+        .env("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
+        .output()
+        .unwrap();
+    // Without the test CA (and without the hosts override) nothing may succeed.
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+}
+
+#[test]
+fn a_registry_mirror_serves_docker_hub_images() {
+    let t = TestEnv::new();
+    let mirror = format!("http://{}", harness("SKIFF_TEST_PLAIN"));
+    let out = t
+        .command(&["run", "busybox", "cat", "/etc/layer2"])
+        .env("SKIFF_REGISTRY_MIRROR", mirror)
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "layer2\n", "{}", stderr(&out));
+}

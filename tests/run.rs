@@ -1,0 +1,336 @@
+//! `skiff run`: the semantics the CodeCrafters tester checks, and Docker's around them.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
+
+const EXPLORER: &str = "/usr/local/bin/docker-explorer";
+
+#[test]
+fn stdout_passes_through_byte_for_byte() {
+    let t = TestEnv::new();
+    let out = t.skiff(&[
+        "run",
+        &t.image("library/busybox"),
+        EXPLORER,
+        "echo",
+        "hey there",
+    ]);
+    assert_eq!(stdout(&out), "hey there\n");
+    assert_eq!(
+        stderr(&out),
+        "",
+        "no pull chatter when stderr is not a terminal"
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn stderr_passes_through_byte_for_byte() {
+    let t = TestEnv::new();
+    let out = t.skiff(&[
+        "run",
+        &t.image("library/busybox"),
+        EXPLORER,
+        "echo_stderr",
+        "oops",
+    ]);
+    assert_eq!(stdout(&out), "");
+    assert_eq!(stderr(&out), "oops\n");
+}
+
+#[test]
+fn exit_status_passes_through() {
+    let t = TestEnv::new();
+    for code in ["0", "1", "7", "255"] {
+        let out = t.skiff(&["run", &t.image("library/busybox"), EXPLORER, "exit", code]);
+        assert_eq!(out.status.code(), Some(code.parse().unwrap()));
+    }
+}
+
+#[test]
+fn death_by_signal_exits_128_plus_the_signal() {
+    // PID 1 of a namespace ignores signals it has no handler for when they come from
+    // inside (so `kill -9 $$` does nothing); from the host, SIGKILL always lands.
+    let t = TestEnv::new();
+    let mut skiff = spawn_until_ready(&t, "echo ready; while :; do sleep 1; done");
+    let children = format!("/proc/{0}/task/{0}/children", skiff.id());
+    let init = fs::read_to_string(children).unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", init.trim()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(skiff.wait().unwrap().code(), Some(137));
+}
+
+/// Starts `sh -c SCRIPT` in busybox and waits until it prints its first line, "ready".
+fn spawn_until_ready(t: &TestEnv, script: &str) -> std::process::Child {
+    let mut child = t
+        .command(&["run", &t.image("library/busybox"), "sh", "-c", script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready, "ready\n");
+    child
+}
+
+#[test]
+fn the_command_is_pid_1() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["run", &t.image("library/busybox"), EXPLORER, "mypid"]);
+    assert_eq!(stdout(&out), "1\n");
+}
+
+#[test]
+fn the_host_filesystem_is_invisible() {
+    let t = TestEnv::new();
+    let secret = t.root.join("host-only");
+    fs::create_dir_all(&secret).unwrap();
+    let out = t.skiff(&["run", &t.image("library/busybox"), EXPLORER, "ls"]);
+    assert_ne!(out.status.code(), Some(0), "ls without a path must fail");
+    let path = secret.to_str().unwrap();
+    let out = t.skiff(&["run", &t.image("library/busybox"), EXPLORER, "ls", path]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+    assert!(
+        stderr(&out).contains("No such file or directory"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn root_listing_is_exactly_the_images() {
+    let t = TestEnv::new();
+    let out = t.skiff(&[
+        "run",
+        &t.image("library/alpine"),
+        "/bin/sh",
+        "-c",
+        "/bin/ls /",
+    ]);
+    let want = "bin dev etc home lib media mnt opt proc root run sbin srv sys tmp usr var";
+    assert_eq!(
+        stdout(&out)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+        want
+    );
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn proc_shows_only_the_containers_processes() {
+    let t = TestEnv::new();
+    let script = "ls /proc | grep '^[0-9]' | sort -n | tail -n 1";
+    let out = t.skiff(&["run", &t.image("library/busybox"), "sh", "-c", script]);
+    let highest: u32 = stdout(&out).trim().parse().unwrap();
+    assert!(
+        highest < 10,
+        "a fresh PID namespace has only small pids, saw {highest}"
+    );
+}
+
+#[test]
+fn dev_holds_the_minimal_devices() {
+    let t = TestEnv::new();
+    let script = "echo gone > /dev/null && head -c 4 /dev/zero | wc -c && ls /dev | tr '\\n' ' '";
+    let out = t.skiff(&["run", &t.image("library/busybox"), "sh", "-c", script]);
+    assert_eq!(
+        stdout(&out),
+        "4\nfd full null random stderr stdin stdout tty urandom zero ",
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn hostname_is_the_short_id_or_the_flag() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["run", &t.image("library/busybox"), "hostname"]);
+    let name = stdout(&out);
+    assert_eq!(name.trim().len(), 12, "{name:?}");
+    assert!(name.trim().bytes().all(|b| b.is_ascii_hexdigit()));
+    let out = t.skiff(&[
+        "run",
+        "--hostname",
+        "boat",
+        &t.image("library/busybox"),
+        "hostname",
+    ]);
+    assert_eq!(stdout(&out), "boat\n");
+}
+
+#[test]
+fn command_not_found_exits_127() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["run", &t.image("library/busybox"), "no-such-command"]);
+    assert_eq!(out.status.code(), Some(127));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "skiff: run {}: exec \"no-such-command\": executable file not found in $PATH\n",
+            t.image("library/busybox")
+        )
+    );
+}
+
+#[test]
+fn missing_path_exits_127() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["run", &t.image("library/busybox"), "/no/such/file"]);
+    assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
+}
+
+#[test]
+fn not_executable_exits_126() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["run", &t.image("library/busybox"), "/etc/passwd"]);
+    assert_eq!(out.status.code(), Some(126));
+    assert!(stderr(&out).ends_with("exec \"/etc/passwd\": permission denied\n"));
+}
+
+#[test]
+fn options_after_the_image_belong_to_the_command() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let out = t.skiff(&[
+        "run",
+        &image,
+        "sh",
+        "-c",
+        "echo \"$@\"",
+        "sh",
+        "-la",
+        "--rm",
+        "--",
+    ]);
+    assert_eq!(stdout(&out), "-la --rm --\n");
+}
+
+#[test]
+fn image_config_gives_entrypoint_cmd_env_and_workdir() {
+    let t = TestEnv::new();
+    let image = t.image("library/entry");
+    assert_eq!(stdout(&t.skiff(&["run", &image])), "from-cmd\n");
+    assert_eq!(stdout(&t.skiff(&["run", &image, "cwd"])), "/srv/app\n");
+    assert_eq!(
+        stdout(&t.skiff(&["run", &image, "env", "GREETING"])),
+        "hello from config\n"
+    );
+    assert_eq!(stdout(&t.skiff(&["run", &image, "env", "HOME"])), "/root\n");
+}
+
+#[test]
+fn flags_override_the_image_config() {
+    let t = TestEnv::new();
+    let image = t.image("library/entry");
+    let out = t.skiff(&[
+        "run",
+        "-e",
+        "GREETING=hi",
+        "-w",
+        "/tmp",
+        &image,
+        "env",
+        "GREETING",
+    ]);
+    assert_eq!(stdout(&out), "hi\n");
+    let out = t.skiff(&["run", "--workdir=/tmp", &image, "cwd"]);
+    assert_eq!(stdout(&out), "/tmp\n");
+    let out = t
+        .command(&["run", "-e", "FROM_HOST", &image, "env", "FROM_HOST"])
+        .env("FROM_HOST", "passed")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "passed\n");
+    let out = t.skiff(&["run", "--entrypoint", "/bin/echo", &image, "replaced"]);
+    assert_eq!(stdout(&out), "replaced\n");
+}
+
+#[test]
+fn layers_apply_whiteouts_and_opaque_dirs() {
+    let t = TestEnv::new();
+    let script =
+        "ls /etc/removed-by-upper 2>&1; ls /etc/opaque; cat /etc/layer2; readlink /var/run";
+    let out = t.skiff(&["run", &t.image("library/busybox"), "sh", "-c", script]);
+    assert_eq!(
+        stdout(&out),
+        "ls: /etc/removed-by-upper: No such file or directory\nnew\nlayer2\n/run\n"
+    );
+}
+
+#[test]
+fn trace_narrates_each_kernel_step() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["run", "--trace", &t.image("library/busybox"), "true"]);
+    let trace = stderr(&out);
+    for call in [
+        "unshare(CLONE_NEWPID)",
+        "unshare(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC)",
+        "pivot_root(., .)",
+        "umount2(., MNT_DETACH)",
+        "execve(/bin/true",
+    ] {
+        assert!(trace.contains(call), "no {call} in trace:\n{trace}");
+    }
+    let out = t
+        .command(&["run", &t.image("library/busybox"), "true"])
+        .env("SKIFF_TRACE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("pivot_root"),
+        "SKIFF_TRACE=1 traces too"
+    );
+}
+
+#[test]
+fn signals_are_forwarded_to_the_container() {
+    let t = TestEnv::new();
+    for (signal, code) in [("TERM", "42"), ("USR1", "43"), ("INT", "44")] {
+        let script =
+            format!("trap 'exit {code}' TERM USR1 INT; echo ready; while :; do sleep 1; done");
+        let mut child = spawn_until_ready(&t, &script);
+        let status = send_and_wait(&mut child, signal);
+        assert_eq!(status, Some(code.parse().unwrap()), "signal {signal}");
+    }
+}
+
+fn send_and_wait(child: &mut std::process::Child, signal: &str) -> Option<i32> {
+    let pid = child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    child.wait().unwrap().code()
+}
+
+#[test]
+fn an_abandoned_scratch_dir_is_swept_by_the_next_run() {
+    let t = TestEnv::new();
+    let abandoned = t.root.join("tmp/run-999999999-0123456789ab/rootfs");
+    fs::create_dir_all(&abandoned).unwrap();
+    let out = t.skiff(&["run", &t.image("library/busybox"), "true"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!abandoned.exists());
+}
+
+#[test]
+fn a_run_leaves_no_scratch_dir_even_when_it_fails() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["run", &t.image("library/busybox"), "no-such-command"]);
+    assert_eq!(out.status.code(), Some(127));
+    let out = t.skiff(&["run", &t.image("library/no-such-image"), "true"]);
+    assert_one_line_error(&out, "pull");
+    // TestEnv's teardown fails the test on any scratch dir or mount left behind.
+}

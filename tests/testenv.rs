@@ -1,0 +1,164 @@
+//! What every test shares: the harness's registries, a fresh `SKIFF_ROOT` per test, and
+//! a teardown that fails the test if skiff left a mount or a scratch directory behind.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// An environment variable the harness exports; without it the suite cannot run.
+pub fn harness(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the integration tests with `make test`"))
+}
+
+/// The binary under test: the static release build when `make test` says so.
+fn skiff_bin() -> PathBuf {
+    std::env::var_os("SKIFF_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_skiff")))
+}
+
+pub struct TestEnv {
+    pub root: PathBuf,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let root = std::env::temp_dir().join(format!("skiff-test-{}-{n}", std::process::id()));
+        fs::create_dir_all(&root).unwrap();
+        TestEnv { root }
+    }
+
+    /// An image on the plain-HTTP registry: `library/busybox` → `127.0.0.1:5555/library/busybox`.
+    pub fn image(&self, name: &str) -> String {
+        format!("{}/{name}", harness("SKIFF_TEST_PLAIN"))
+    }
+
+    /// `skiff ARGS…` with this test's store, no terminal and no inherited tracing.
+    pub fn command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
+        let mut cmd = Command::new(skiff_bin());
+        cmd.args(args)
+            .env("SKIFF_ROOT", &self.root)
+            .env_remove("SKIFF_TRACE")
+            .env_remove("SKIFF_REGISTRY_MIRROR")
+            .env("DOCKER_CONFIG", self.root.join("docker-config"))
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn skiff<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// `skiff ARGS…` as shipped, talking to "Docker Hub": inside a private mount
+    /// namespace whose /etc/hosts sends registry-1.docker.io and auth.docker.io to
+    /// the harness, trusting the harness's test CA.
+    pub fn skiff_hub<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
+        let cmd = self.command(args);
+        let skiff = PathBuf::from(cmd.get_program());
+        let mut wrapped = Command::new("unshare");
+        wrapped
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(r#"mount --bind "$0" /etc/hosts && exec "$@""#)
+            .arg(harness("SKIFF_TEST_HOSTS"))
+            .arg(skiff)
+            .args(cmd.get_args())
+            .stdin(Stdio::null());
+        for (key, value) in cmd.get_envs() {
+            match value {
+                Some(value) => wrapped.env(key, value),
+                None => wrapped.env_remove(key),
+            };
+        }
+        wrapped.env("SSL_CERT_FILE", harness("SKIFF_TEST_CA"));
+        wrapped.output().unwrap()
+    }
+
+    /// Writes `~/.docker/config.json` as `docker login` would.
+    pub fn login(&self, registry_key: &str, user: &str, password: &str) {
+        let dir = self.root.join("docker-config");
+        fs::create_dir_all(&dir).unwrap();
+        let auth = base64(format!("{user}:{password}").as_bytes());
+        let config = format!(r#"{{"auths":{{"{registry_key}":{{"auth":"{auth}"}}}}}}"#);
+        fs::write(dir.join("config.json"), config).unwrap();
+    }
+}
+
+/// What skiff must never leave behind: a mount under its store, or a scratch directory.
+fn leftovers(root: &Path) -> Vec<String> {
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let root_text = root.to_string_lossy();
+    let mut found: Vec<String> = mounts
+        .lines()
+        .filter(|line| line.contains(root_text.as_ref()))
+        .map(|line| format!("mount: {line}"))
+        .collect();
+    if let Ok(entries) = fs::read_dir(root.join("tmp")) {
+        found.extend(
+            entries
+                .flatten()
+                .map(|e| format!("scratch dir: {:?}", e.path())),
+        );
+    }
+    found
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        let left = leftovers(&self.root);
+        let _ = fs::remove_dir_all(&self.root);
+        if !std::thread::panicking() {
+            assert!(left.is_empty(), "skiff left things behind: {left:#?}");
+        }
+    }
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A failure of skiff itself: exit 125 and exactly one line on stderr, naming `what`.
+pub fn assert_one_line_error(out: &Output, what: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(125), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "want one line, got: {err}");
+    assert!(err.starts_with("skiff: "), "{err}");
+    assert!(err.contains(what), "want {what:?} in: {err}");
+}
+
+/// Standard base64, enough to write a docker config in a test.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn test_base64_matches_known_vectors() {
+    assert_eq!(base64(b"alice:wonderland"), "YWxpY2U6d29uZGVybGFuZA==");
+    assert_eq!(base64(b"ab"), "YWI=");
+    assert_eq!(base64(b"abc"), "YWJj");
+}
