@@ -27,6 +27,7 @@ test: deps build
 	cargo clippy --locked --all-targets -- -D warnings
 	cargo test --locked --bins
 	SKIFF_BIN=$(CURDIR)/$(BIN) $(HARNESS) cargo test --locked --test main
+	$(HARNESS) tests/docker-test.sh
 	tests/harness/check-leaks.sh
 
 # The main job with no internet: pull from the local registry and run.

@@ -6,6 +6,7 @@
 //! Errors travel up as one [`error::Error`] and are printed here, once.
 
 #![deny(unsafe_code)]
+#![warn(clippy::too_many_lines)]
 
 mod cli;
 mod cmd;

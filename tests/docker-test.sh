@@ -5,12 +5,14 @@
 #
 # that is, as root inside a container whose only extra power is CAP_SYS_ADMIN,
 # pulling its image at run time, and judged byte for byte on stdout, stderr and the
-# exit status. It runs every check twice:
+# exit status. It runs every check three times:
 #   plain     the container as the engine makes it (here: podman, no AppArmor), where
 #             skiff can mount and pivot_root;
 #   degraded  the same with a seccomp profile that makes mount, umount2 and pivot_root
 #             fail with EACCES, as AppArmor's docker-default does on real Docker hosts:
-#             skiff must fall back to chroot(2) and still give the same answers.
+#             skiff must fall back to chroot(2) and still give the same answers;
+#   no-pivot  only pivot_root refused (a root on initramfs, or a stricter profile):
+#             skiff mounts /proc and /dev, then must still fall back to chroot(2).
 # Uses Docker when a daemon answers, else podman (installed from apt if missing),
 # with the two adjustments this machine needs (see shared/README.md): default
 # ulimits it may set (nofile/nproc; raising them is EPERM here) and `--runtime runc`
@@ -117,6 +119,8 @@ cat >"$tmp/seccomp.json" <<'EOF'
   ]
 }
 EOF
+# Only pivot_root refused, mounts allowed: skiff must still fall back to chroot.
+sed 's/"mount", "umount2", "pivot_root"/"pivot_root"/' "$tmp/seccomp.json" >"$tmp/no-pivot.json"
 
 # A directory on the host, bind-mounted at the same path into the outer container
 # (like the tester's /tmp/RANDOM beside the learner's program): skiff's host sees
@@ -132,7 +136,10 @@ mode=plain out='' err='' status=0 took=''
 skiff_run() {
   local opts=(--rm --label "$label" --cap-add=SYS_ADMIN --network=host
     -e "SKIFF_REGISTRY_MIRROR=http://$SKIFF_TEST_PLAIN" -v "$hostdir:$hostdir:ro")
-  [ "$mode" = degraded ] && opts+=(--security-opt "seccomp=$tmp/seccomp.json")
+  case $mode in
+    degraded) opts+=(--security-opt "seccomp=$tmp/seccomp.json") ;;
+    no-pivot) opts+=(--security-opt "seccomp=$tmp/no-pivot.json") ;;
+  esac
   local start=$EPOCHREALTIME
   status=0
   timeout 120 "${engine[@]}" run "${opts[@]}" "$image" run "$@" \
@@ -176,7 +183,7 @@ check() {
 
 explorer=/usr/local/bin/docker-explorer
 alpine_root=$(printf '%s\n' bin dev etc home lib media mnt opt proc root run sbin srv sys tmp usr var)
-for mode in plain degraded; do
+for mode in plain degraded no-pivot; do
   check "ls / is alpine's root, nothing more" 0 "$alpine_root"$'\n' '' \
     -- alpine /bin/sh -c '/bin/ls /'
   check "docker-explorer echo" 0 $'hey\n' '' -- alpine $explorer echo hey
@@ -187,7 +194,7 @@ for mode in plain degraded; do
     -- alpine $explorer ls "$hostdir"
   check "skiff's own store is out of reach" nonzero '' '*No such file or directory*' \
     -- alpine $explorer ls /var/lib/skiff
-  # Which way skiff entered the rootfs; in the degraded mode it can only be chroot.
+  # Which way skiff entered the rootfs; in the refusing modes it can only be chroot.
   if [ $mode = plain ]; then
     check "--trace still runs the command" 0 $'hey\n' '*' -- --trace alpine $explorer echo hey
   else

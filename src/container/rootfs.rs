@@ -36,11 +36,11 @@ pub fn enter(root: &Path) -> Result<()> {
     }
     trace::step("bind-mount the root onto itself: pivot_root(2) needs a mount point");
     sys::mount(Some(root), root, None, MS_BIND | MS_REC, None)?;
-    mount_proc(root)?;
-    mount_dev(root)?;
+    unless_refused(mount_proc(root), "/proc")?;
+    unless_refused(mount_dev(root), "/dev")?;
     match pivot_into(root) {
-        Err(err) if err.errno() == Some(libc::EINVAL) => {
-            trace::step("pivot_root(2) is refused (root on initramfs?): fall back to chroot(2)");
+        Err(err) if err.errno() == Some(libc::EINVAL) || is_refusal(&err) => {
+            trace::step("pivot_root(2) is refused (a root on initramfs, or a seccomp policy): fall back to chroot(2)");
             chroot_into(root)
         }
         other => other,
@@ -49,6 +49,19 @@ pub fn enter(root: &Path) -> Result<()> {
 
 fn is_refusal(err: &Error) -> bool {
     matches!(err.errno(), Some(libc::EPERM | libc::EACCES))
+}
+
+/// A container without /proc or /dev still runs its command: degrade, don't die.
+fn unless_refused(result: Result<()>, what: &str) -> Result<()> {
+    match result {
+        Err(err) if is_refusal(&err) => {
+            trace::step(&format!(
+                "{what} could not be mounted here ({err}): going on without it"
+            ));
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 fn pivot_into(root: &Path) -> Result<()> {
@@ -99,11 +112,19 @@ fn mount_dev(root: &Path) -> Result<()> {
         flags,
         Some("mode=755,size=65536k"),
     )?;
-    for name in DEVICES {
+    let present = DEVICES
+        .iter()
+        .filter(|name| Path::new("/dev").join(name).exists());
+    for name in present {
         let node = dev.join(name);
         fs::File::create(&node).with_context(|| format!("create /dev/{name}"))?;
-        let host = Path::new("/dev").join(name);
-        sys::mount(Some(&host), &node, None, MS_BIND, None)?;
+        sys::mount(
+            Some(&Path::new("/dev").join(name)),
+            &node,
+            None,
+            MS_BIND,
+            None,
+        )?;
     }
     let links = [
         ("fd", "/proc/self/fd"),
