@@ -76,6 +76,12 @@ impl Lexer {
     }
 }
 
+/// `--help`: print the command's usage and succeed.
+pub fn help(text: &str) -> Result<i32> {
+    println!("{text}");
+    Ok(0)
+}
+
 /// The error for a flag the command does not know.
 pub fn unknown(flag: &Flag, command: &str) -> Error {
     Error::usage(format!(

@@ -17,7 +17,6 @@ mod image;
 mod progress;
 mod reference;
 mod registry;
-mod store;
 #[allow(unsafe_code)]
 mod sys;
 mod trace;

@@ -14,6 +14,10 @@ impl Progress {
         }
     }
 
+    pub fn silent() -> Progress {
+        Progress { enabled: false }
+    }
+
     pub fn say(&self, line: &str) {
         if self.enabled {
             eprintln!("skiff: {line}");

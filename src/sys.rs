@@ -323,3 +323,18 @@ pub fn getrandom(buf: &mut [u8]) -> Result<()> {
     }
     Ok(())
 }
+
+/// flock(2) `LOCK_EX`: wait until no other process holds the lock on this file.
+/// The lock goes with the descriptor, so it is released however skiff ends.
+/// <https://man7.org/linux/man-pages/man2/flock.2.html>
+pub fn flock_exclusive(file: &File, path: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    loop {
+        // SAFETY: flock takes no pointers; the descriptor is open for the call.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        match check(rc, "flock", path.display()) {
+            Err(e) if e.errno() == Some(libc::EINTR) => continue,
+            other => return other.map(drop),
+        }
+    }
+}

@@ -5,4 +5,5 @@
 mod cli;
 mod pull;
 mod run;
+mod store;
 mod testenv;

@@ -162,3 +162,52 @@ fn test_base64_matches_known_vectors() {
     assert_eq!(base64(b"ab"), "YWI=");
     assert_eq!(base64(b"abc"), "YWJj");
 }
+
+/// `tests/harness/counting_proxy.py` in front of the plain registry, for one test:
+/// it logs every request, and with `stall` hangs halfway through each blob.
+pub struct CountingProxy {
+    child: std::process::Child,
+    pub address: String,
+    log: PathBuf,
+    pub stalls: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl CountingProxy {
+    pub fn start(t: &TestEnv, stall: bool) -> CountingProxy {
+        use std::io::BufRead;
+        let log = t.root.join("proxy.log");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/counting_proxy.py");
+        let mut cmd = Command::new("python3");
+        cmd.arg(script).arg(harness("SKIFF_TEST_PLAIN")).arg(&log);
+        if stall {
+            cmd.arg("--stall-blobs");
+        }
+        let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+        let mut stalls = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stalls.read_line(&mut first).unwrap();
+        let port = first
+            .trim()
+            .strip_prefix("port ")
+            .expect("proxy announces its port");
+        CountingProxy {
+            child,
+            address: format!("127.0.0.1:{port}"),
+            log,
+            stalls,
+        }
+    }
+
+    /// How many requests so far had `what` in their line (e.g. "/blobs/").
+    pub fn count(&self, what: &str) -> usize {
+        let log = fs::read_to_string(&self.log).unwrap_or_default();
+        log.lines().filter(|line| line.contains(what)).count()
+    }
+}
+
+impl Drop for CountingProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

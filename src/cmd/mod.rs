@@ -1,6 +1,9 @@
 //! The commands, one file each: `Args`, `HELP`, `parse()` and `run()`.
 //! Dispatch is a table from name to entry point.
 
+mod images;
+mod pull;
+mod rmi;
 mod run;
 
 use crate::error::{Error, Result};
@@ -8,11 +11,16 @@ use crate::error::{Error, Result};
 type Main = fn(&[String]) -> Result<i32>;
 
 /// (name, one-line summary, entry point)
-const COMMANDS: &[(&str, &str, Main)] = &[(
-    "run",
-    "Create and run a new container from an image",
-    run::main,
-)];
+const COMMANDS: &[(&str, &str, Main)] = &[
+    ("images", "List images", images::main),
+    ("pull", "Download an image from a registry", pull::main),
+    ("rmi", "Remove one or more images", rmi::main),
+    (
+        "run",
+        "Create and run a new container from an image",
+        run::main,
+    ),
+];
 
 const USAGE: &str = "Usage:  skiff [OPTIONS] COMMAND
 

@@ -1,14 +1,18 @@
 //! `skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]`: pull, then run one container in the
 //! foreground, as `docker run --rm` does.
 
+use std::path::Path;
+
 use crate::cli::{self, Lexer};
 use crate::container::{self, Spec};
+use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::config::RunConfig;
+use crate::image::store::{self, Store};
+use crate::image::Image;
 use crate::progress::Progress;
 use crate::reference::Reference;
 use crate::registry;
-use crate::store::{self, Store};
 use crate::sys::Exit;
 use crate::trace;
 
@@ -21,6 +25,7 @@ Options:
   -e, --env list            Set environment variables (KEY=VALUE, or KEY to pass the host's)
   -h, --help                Print usage
       --hostname string     Container host name
+      --pull string         Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")
       --rm                  Remove the container when it exits (always, for now)
       --trace               Narrate every kernel step on stderr (also SKIFF_TRACE=1)
   -w, --workdir string      Working directory inside the container";
@@ -33,16 +38,37 @@ struct Args {
     entrypoint: Option<String>,
     hostname: Option<String>,
     workdir: Option<String>,
+    pull: Pull,
     trace: bool,
+}
+
+/// `--pull`: when to ask the registry (Docker's default is only when missing, so a
+/// machine without network runs what it has).
+#[derive(Debug, Default, PartialEq, Eq)]
+enum Pull {
+    Always,
+    #[default]
+    Missing,
+    Never,
+}
+
+impl Pull {
+    fn parse(text: &str) -> Result<Pull> {
+        match text {
+            "always" => Ok(Pull::Always),
+            "missing" => Ok(Pull::Missing),
+            "never" => Ok(Pull::Never),
+            other => Err(Error::usage(format!(
+                "invalid pull option {other:?}: must be one of \"always\", \"missing\" or \"never\""
+            ))),
+        }
+    }
 }
 
 pub fn main(argv: &[String]) -> Result<i32> {
     match parse(argv)? {
         Some(args) => run(args),
-        None => {
-            println!("{HELP}");
-            Ok(0)
-        }
+        None => cli::help(HELP),
     }
 }
 
@@ -59,6 +85,7 @@ fn parse(argv: &[String]) -> Result<Option<Args>> {
             "-e" | "--env" => args.env.push(lexer.value(&flag)?),
             "--entrypoint" => args.entrypoint = Some(lexer.value(&flag)?),
             "--hostname" => args.hostname = Some(lexer.value(&flag)?),
+            "--pull" => args.pull = Pull::parse(&lexer.value(&flag)?)?,
             "-w" | "--workdir" => args.workdir = Some(lexer.value(&flag)?),
             "--rm" => drop(lexer.switch(&flag)?),
             "--trace" => args.trace = lexer.switch(&flag)?,
@@ -78,9 +105,16 @@ fn run(args: Args) -> Result<i32> {
         trace::enable();
     }
     let reference = Reference::parse(&args.image)?;
-    let store = Store::open()?;
-    let scratch = store.scratch()?;
-    let result = pull_and_run(&args, &reference, &scratch.rootfs());
+    let (image, scratch) = {
+        // The store is locked only while the image is fetched and unpacked.
+        let store = Store::open()?;
+        let manifest = local_or_pull(&store, &reference, &args.pull)?;
+        let image = Image::load(&store, &manifest)?;
+        let scratch = store.scratch()?;
+        image.unpack(&store, &scratch.rootfs())?;
+        (image, scratch)
+    };
+    let result = start(&args, &image, &scratch.rootfs());
     let cleanup = scratch.remove();
     let exit = result?;
     cleanup?;
@@ -90,15 +124,28 @@ fn run(args: Args) -> Result<i32> {
     })
 }
 
-fn pull_and_run(args: &Args, reference: &Reference, rootfs: &std::path::Path) -> Result<Exit> {
-    let image = registry::pull(reference, rootfs, &Progress::to_terminal())
-        .with_context(|| format!("pull {reference}"))?;
+/// The image's manifest digest: from the store, or the registry, as `--pull` says.
+fn local_or_pull(store: &Store, reference: &Reference, pull: &Pull) -> Result<Digest> {
+    let local = store.resolve(&reference.to_string())?;
+    match (pull, local) {
+        (Pull::Missing | Pull::Never, Some(digest)) => Ok(digest),
+        (Pull::Never, None) => Err(Error::invalid(format!(
+            "no such image: {reference} (and --pull=never)"
+        ))),
+        (Pull::Always | Pull::Missing, _) => {
+            registry::pull(reference, store, &Progress::to_terminal())
+                .with_context(|| format!("pull {reference}"))
+        }
+    }
+}
+
+fn start(args: &Args, image: &Image, rootfs: &Path) -> Result<Exit> {
     let id = store::random_id()?;
     let hostname = args
         .hostname
         .clone()
         .unwrap_or_else(|| id[..12].to_string());
-    let config = image.run_config();
+    let config = image.config.run_config();
     let spec = Spec {
         rootfs: rootfs.to_path_buf(),
         argv: command_line(args, &config)?,

@@ -9,6 +9,8 @@ use crate::error::{Error, Kind, Result};
 
 #[derive(Deserialize, Debug, Default)]
 pub struct ImageConfig {
+    /// RFC 3339, e.g. `2024-05-01T12:00:00Z`.
+    pub created: Option<String>,
     pub config: Option<RunConfig>,
     pub rootfs: Option<RootFs>,
 }

@@ -1,10 +1,9 @@
-//! Pulling an image: from a reference to unpacked layers on disk.
+//! Pulling an image: from a reference to verified blobs in the store.
 //!
 //! 1. Resolve the tag to a manifest; if it is an index, pick our platform's manifest.
 //! 2. Fetch the image config (Env, Cmd, Entrypoint, … and the layers' `diff_ids`).
-//! 3. Stream each layer from the socket through gzip and tar onto the root directory,
-//!    hashing as it flows: the compressed bytes must match the layer's digest, the
-//!    uncompressed ones the config's `diff_id`. Nothing is buffered whole.
+//! 3. Stream each layer blob the store does not have yet from the socket into it,
+//!    hashing as it flows. A blob already present is never downloaded again.
 //!
 //! Every byte is checked against the digest it was addressed by, so a registry (or
 //! anything between us and it) cannot substitute content.
@@ -14,57 +13,48 @@ mod auth;
 mod client;
 pub mod manifest;
 
-use std::path::Path;
+use std::io::Read;
 
 use client::Client;
 use manifest::{Descriptor, Manifest};
 
-use crate::digest::{Digest, Hashing};
+use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::config::ImageConfig;
-use crate::image::layer::{self, Compression};
+use crate::image::store::Store;
 use crate::progress::Progress;
 use crate::reference::Reference;
 
-/// Pulls `reference` for this machine's platform and unpacks its layers, in order,
-/// onto `root`. Returns the image's config.
-pub fn pull(reference: &Reference, root: &Path, progress: &Progress) -> Result<ImageConfig> {
+/// Pulls `reference` for this machine's platform into `store` and tags it there.
+/// Returns the digest of the (platform) image manifest.
+pub fn pull(reference: &Reference, store: &Store, progress: &Progress) -> Result<Digest> {
     progress.say(&format!("pulling {reference}"));
     let mut client = Client::connect(reference)?;
-    let (config, layers) = resolve(&mut client, reference).context("fetch manifest")?;
-    let config_digest = config.digest()?;
-    let config_bytes = client
-        .small_blob(&config_digest)
-        .with_context(|| format!("fetch config {config_digest}"))?;
-    let image = ImageConfig::parse(&config_bytes)?;
-    let diff_ids = image.diff_ids()?;
-    if diff_ids.len() != layers.len() {
-        return Err(Error::invalid(format!(
-            "manifest lists {} layers but the config {}",
-            layers.len(),
-            diff_ids.len()
-        )));
-    }
-    for (n, (layer, diff_id)) in layers.iter().zip(&diff_ids).enumerate() {
+    let (digest, bytes) = resolve(&mut client, reference).context("fetch manifest")?;
+    let Manifest::Image { config, layers } = Manifest::parse(&bytes, None)? else {
+        return Err(Error::invalid("an index may not point to another index"));
+    };
+    fetch_config(&mut client, store, &config, layers.len())?;
+    for (n, layer) in layers.iter().enumerate() {
         let what = format!("layer {}/{} {}", n + 1, layers.len(), layer.digest);
-        fetch_layer(&mut client, layer, diff_id, root, progress).context(what)?;
+        fetch_layer(&mut client, store, layer, progress).context(what)?;
     }
-    Ok(image)
+    store.put_blob(&digest, &bytes[..])?;
+    store.tag(&reference.to_string(), &digest)?;
+    progress.say(&format!("digest: {digest}"));
+    Ok(digest)
 }
 
-/// Tag → (config descriptor, layer descriptors), through an index when there is one.
-fn resolve(client: &mut Client, reference: &Reference) -> Result<(Descriptor, Vec<Descriptor>)> {
+/// Tag → (digest, bytes) of our platform's image manifest, through an index if need be.
+fn resolve(client: &mut Client, reference: &Reference) -> Result<(Digest, Vec<u8>)> {
     let pinned = reference.digest.clone();
-    let mut manifest = fetch_manifest(client, &reference.selector(), pinned.as_ref())?;
-    if let Manifest::Index(entries) = &manifest {
-        let chosen = manifest::pick(entries, &manifest::host_platform())?;
-        let digest = chosen.digest()?;
-        manifest = fetch_manifest(client, &digest.to_string(), Some(&digest))?;
+    let (mut digest, mut bytes) = fetch_manifest(client, &reference.selector(), pinned.as_ref())?;
+    if let Manifest::Index(entries) = Manifest::parse(&bytes, None)? {
+        let chosen = manifest::pick(&entries, &manifest::host_platform())?;
+        digest = chosen.digest()?;
+        (digest, bytes) = fetch_manifest(client, &digest.to_string(), Some(&digest))?;
     }
-    match manifest {
-        Manifest::Image { config, layers } => Ok((config, layers)),
-        Manifest::Index(_) => Err(Error::invalid("an index may not point to another index")),
-    }
+    Ok((digest, bytes))
 }
 
 /// Fetches and verifies a manifest: against the digest we asked for when we asked by
@@ -73,43 +63,67 @@ fn fetch_manifest(
     client: &mut Client,
     selector: &str,
     pinned: Option<&Digest>,
-) -> Result<Manifest> {
+) -> Result<(Digest, Vec<u8>)> {
     let doc = client.manifest(selector)?;
+    let actual = Digest::of(&doc.bytes);
     let vouched = doc
         .digest_header
         .as_deref()
         .map(Digest::parse)
         .transpose()?;
     if let Some(expected) = pinned.or(vouched.as_ref()) {
-        expected.verify("manifest", &Digest::of(&doc.bytes))?;
+        expected.verify("manifest", &actual)?;
     }
-    Manifest::parse(&doc.bytes, doc.content_type.as_deref())
+    // Parse once here so a bad document fails before anything is stored.
+    Manifest::parse(&doc.bytes, doc.content_type.as_deref())?;
+    Ok((actual, doc.bytes))
+}
+
+fn fetch_config(
+    client: &mut Client,
+    store: &Store,
+    config: &Descriptor,
+    layers: usize,
+) -> Result<()> {
+    let digest = config.digest()?;
+    let bytes = match store.has_blob(&digest) {
+        true => store.read_blob(&digest)?,
+        false => client
+            .small_blob(&digest)
+            .with_context(|| format!("fetch config {digest}"))?,
+    };
+    let diff_ids = ImageConfig::parse(&bytes)?.diff_ids()?;
+    if diff_ids.len() != layers {
+        return Err(Error::invalid(format!(
+            "manifest lists {layers} layers but the config {}",
+            diff_ids.len()
+        )));
+    }
+    store.put_blob(&digest, &bytes[..]).map(drop)
 }
 
 fn fetch_layer(
     client: &mut Client,
+    store: &Store,
     layer: &Descriptor,
-    diff_id: &Digest,
-    root: &Path,
     progress: &Progress,
 ) -> Result<()> {
-    let compression = Compression::for_media_type(layer.media_type.as_deref().unwrap_or(""))?;
     let digest = layer.digest()?;
-    let mut blob = Hashing::new(client.blob(&digest)?);
-    let unpacked = layer::unpack(&mut blob, compression, root)?;
-    let (actual, size) = blob.finish()?;
-    digest.verify("layer blob", &actual)?;
+    if store.has_blob(&digest) {
+        progress.say(&format!("{}: already present", &digest.hex()[..12]));
+        return Ok(());
+    }
+    crate::image::layer::Compression::for_media_type(layer.media_type.as_deref().unwrap_or(""))?;
+    // A registry that sends more than the manifest promised fails the digest check
+    // after one extra byte, instead of filling the disk.
+    let limit = layer.size.map_or(u64::MAX, |size| size.saturating_add(1));
+    let size = store.put_blob(&digest, client.blob(&digest)?.take(limit))?;
     if layer.size.is_some_and(|expected| expected != size) {
         return Err(Error::invalid(format!(
             "layer blob is {size} bytes, not {:?}",
             layer.size
         )));
     }
-    diff_id.verify("uncompressed layer (diff_id)", &unpacked)?;
-    progress.say(&format!(
-        "{}: {} bytes, verified",
-        &digest.hex()[..12],
-        size
-    ));
+    progress.say(&format!("{}: {size} bytes, verified", &digest.hex()[..12]));
     Ok(())
 }

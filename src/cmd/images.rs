@@ -1,0 +1,165 @@
+//! `skiff images [-q]`: what the store holds, in `docker images`' columns.
+
+use crate::cli::{self, Lexer};
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::image::store::Store;
+use crate::image::Image;
+use crate::reference::Reference;
+
+pub const HELP: &str = "Usage:  skiff images [OPTIONS]
+
+List images
+
+Options:
+  -h, --help    Print usage
+  -q, --quiet   Only show image IDs";
+
+pub fn main(argv: &[String]) -> Result<i32> {
+    let mut lexer = Lexer::new(argv);
+    let mut quiet = false;
+    while let Some(flag) = lexer.next_flag() {
+        match flag.name.as_str() {
+            "-h" | "--help" => return cli::help(HELP),
+            "-q" | "--quiet" => quiet = lexer.switch(&flag)?,
+            _ => return Err(cli::unknown(&flag, "images")),
+        }
+    }
+    if !lexer.rest().is_empty() {
+        return Err(Error::usage("\"skiff images\" accepts no arguments."));
+    }
+    let store = Store::open()?;
+    let rows = store
+        .references()?
+        .into_iter()
+        .map(|(reference, manifest)| row(&store, &reference, &manifest))
+        .collect::<Result<Vec<_>>>()?;
+    if !quiet {
+        println!(
+            "{:<40} {:<12} {:<14} {:<16} SIZE",
+            "REPOSITORY", "TAG", "IMAGE ID", "CREATED"
+        );
+    }
+    for [repository, tag, id, created, size] in rows {
+        match quiet {
+            true => println!("{id}"),
+            false => println!("{repository:<40} {tag:<12} {id:<14} {created:<16} {size}"),
+        }
+    }
+    Ok(0)
+}
+
+fn row(store: &Store, reference: &str, manifest: &Digest) -> Result<[String; 5]> {
+    let parsed = Reference::parse(reference)?;
+    let image = Image::load(store, manifest)?;
+    Ok([
+        familiar_name(&parsed),
+        parsed.tag.clone().unwrap_or_else(|| "<none>".into()),
+        image.config_digest.hex()[..12].to_string(),
+        image
+            .config
+            .created
+            .as_deref()
+            .map_or_else(|| "N/A".into(), age),
+        human_size(image.size()),
+    ])
+}
+
+/// Docker's short names: `docker.io/library/alpine` is shown as `alpine`.
+fn familiar_name(reference: &Reference) -> String {
+    if reference.registry != crate::reference::DOCKER_HUB {
+        return format!("{}/{}", reference.registry, reference.repository);
+    }
+    let short = reference.repository.strip_prefix("library/");
+    short.unwrap_or(&reference.repository).to_string()
+}
+
+/// Sizes as Docker prints them: decimal units, three significant digits.
+fn human_size(bytes: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < units.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    let decimals = if value < 10.0 {
+        2
+    } else if value < 100.0 {
+        1
+    } else {
+        0
+    };
+    let text = format!("{value:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    format!("{text}{}", units[unit])
+}
+
+/// "3 days ago" from an RFC 3339 time such as `2024-05-01T12:00:00.123Z`.
+fn age(created: &str) -> String {
+    let Some(then) = epoch_seconds(created) else {
+        return "N/A".into();
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let seconds = (now - then).max(0);
+    let (n, unit) = match seconds {
+        s if s < 60 => (s, "second"),
+        s if s < 3600 => (s / 60, "minute"),
+        s if s < 86_400 => (s / 3600, "hour"),
+        s if s < 86_400 * 14 => (s / 86_400, "day"),
+        s if s < 86_400 * 60 => (s / (86_400 * 7), "week"),
+        s if s < 86_400 * 730 => (s / (86_400 * 30), "month"),
+        s => (s / (86_400 * 365), "year"),
+    };
+    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+}
+
+/// Seconds since 1970 for `YYYY-MM-DDTHH:MM:SS…` in UTC (fractions and offset ignored).
+fn epoch_seconds(time: &str) -> Option<i64> {
+    let number = |range: std::ops::Range<usize>| time.get(range)?.parse::<i64>().ok();
+    let (y, m, d) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hh, mm, ss) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    // Days from civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_dockers() {
+        assert_eq!(human_size(0), "0B");
+        assert_eq!(human_size(4_260_000), "4.26MB");
+        assert_eq!(human_size(77_900_000), "77.9MB");
+        assert_eq!(human_size(123_000_000), "123MB");
+        assert_eq!(human_size(2_000_000_000), "2GB");
+    }
+
+    #[test]
+    fn rfc3339_to_epoch() {
+        assert_eq!(epoch_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(epoch_seconds("2024-02-29T12:00:00.5Z"), Some(1_709_208_000));
+        assert_eq!(epoch_seconds("garbage"), None);
+    }
+
+    #[test]
+    fn hub_names_are_shortened() {
+        let name = |r: &str| familiar_name(&Reference::parse(r).unwrap());
+        assert_eq!(name("alpine"), "alpine");
+        assert_eq!(name("user/app"), "user/app");
+        assert_eq!(name("localhost:5000/x"), "localhost:5000/x");
+    }
+}

@@ -1,0 +1,47 @@
+//! `skiff pull [-q] IMAGE`: fetch an image into the store without running it.
+
+use crate::cli::{self, Lexer};
+use crate::error::{Context, Error, Result};
+use crate::image::store::Store;
+use crate::progress::Progress;
+use crate::reference::Reference;
+use crate::registry;
+
+pub const HELP: &str = "Usage:  skiff pull [OPTIONS] NAME[:TAG|@DIGEST]
+
+Download an image from a registry
+
+Options:
+  -h, --help    Print usage
+  -q, --quiet   Suppress verbose output";
+
+pub fn main(argv: &[String]) -> Result<i32> {
+    let mut lexer = Lexer::new(argv);
+    let mut quiet = false;
+    while let Some(flag) = lexer.next_flag() {
+        match flag.name.as_str() {
+            "-h" | "--help" => return cli::help(HELP),
+            "-q" | "--quiet" => quiet = lexer.switch(&flag)?,
+            _ => return Err(cli::unknown(&flag, "pull")),
+        }
+    }
+    let [image] = &lexer.rest()[..] else {
+        return Err(Error::usage(
+            "\"skiff pull\" requires exactly 1 argument.\nSee 'skiff pull --help'.",
+        ));
+    };
+    let reference = Reference::parse(image)?;
+    let store = Store::open()?;
+    let progress = if quiet {
+        Progress::silent()
+    } else {
+        Progress::to_terminal()
+    };
+    let digest = registry::pull(&reference, &store, &progress)
+        .with_context(|| format!("pull {reference}"))?;
+    if !quiet {
+        println!("Digest: {digest}");
+    }
+    println!("{reference}");
+    Ok(0)
+}

@@ -1,0 +1,269 @@
+//! The image store under `/var/lib/skiff` (or `$SKIFF_ROOT`): content-addressed, so a
+//! file's name is the digest of its bytes and can be checked at any time.
+//!
+//! ```text
+//! blobs/sha256/<hex>   manifests, configs and compressed layers, each verified
+//! repositories.json    reference → manifest digest (what `skiff images` lists)
+//! tmp/                 files being written, and scratch directories of running containers
+//! lock                 flock(2): one writer at a time
+//! ```
+//!
+//! Every write goes to `tmp/` first, is verified, then renamed into place: rename(2) is
+//! atomic, so a `kill -9` at any moment leaves either the old state or the new one,
+//! plus some debris in `tmp/` that the next skiff sweeps away (its name carries the pid
+//! of the skiff that made it).
+//! <https://man7.org/linux/man-pages/man2/rename.2.html>
+//! <https://man7.org/linux/man-pages/man2/flock.2.html>
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use miniserde::{json, Deserialize, Serialize};
+
+use crate::digest::{Digest, Hashing};
+use crate::error::{Context, Error, Kind, Result};
+use crate::sys;
+
+pub struct Store {
+    root: PathBuf,
+    /// Held for as long as the store is open for writing; released on drop.
+    _lock: File,
+}
+
+/// A directory that lives as long as one `skiff run`.
+pub struct Scratch {
+    path: PathBuf,
+    removed: bool,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct Repositories {
+    refs: BTreeMap<String, String>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store and takes its lock, waiting for any other
+    /// skiff that holds it.
+    pub fn open() -> Result<Store> {
+        let root = std::env::var_os("SKIFF_ROOT")
+            .filter(|r| !r.is_empty())
+            .map_or_else(|| PathBuf::from("/var/lib/skiff"), PathBuf::from);
+        for dir in ["tmp", "blobs/sha256"] {
+            let dir = root.join(dir);
+            fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+        }
+        let lock_path = root.join("lock");
+        let lock =
+            File::create(&lock_path).with_context(|| format!("open {}", lock_path.display()))?;
+        sys::flock_exclusive(&lock, &lock_path)?;
+        let store = Store { root, _lock: lock };
+        store.sweep_abandoned();
+        Ok(store)
+    }
+
+    fn tmp(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// A fresh path under `tmp/`, named for this process so a crash can be swept.
+    fn temp_path(&self, kind: &str) -> Result<PathBuf> {
+        let id = random_id()?;
+        Ok(self
+            .tmp()
+            .join(format!("{kind}-{}-{}", std::process::id(), &id[..12])))
+    }
+
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root.join("blobs/sha256").join(digest.hex())
+    }
+
+    pub fn has_blob(&self, digest: &Digest) -> bool {
+        self.blob_path(digest).is_file()
+    }
+
+    pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
+        let path = self.blob_path(digest);
+        fs::read(&path).with_context(|| format!("read {}", path.display()))
+    }
+
+    pub fn open_blob(&self, digest: &Digest) -> Result<File> {
+        let path = self.blob_path(digest);
+        File::open(&path).with_context(|| format!("open {}", path.display()))
+    }
+
+    /// Streams `content` into the store under `digest`, verifying it on the way; on a
+    /// mismatch nothing of it stays. Returns the size written.
+    pub fn put_blob(&self, digest: &Digest, content: impl Read) -> Result<u64> {
+        let temp = self.temp_path("blob")?;
+        let result = write_verified(&temp, digest, content);
+        match result {
+            Ok(size) => {
+                let target = self.blob_path(digest);
+                fs::rename(&temp, &target)
+                    .with_context(|| format!("rename to {}", target.display()))?;
+                Ok(size)
+            }
+            Err(err) => {
+                let _ = fs::remove_file(&temp); // the error being returned matters more
+                Err(err)
+            }
+        }
+    }
+
+    fn repositories_path(&self) -> PathBuf {
+        self.root.join("repositories.json")
+    }
+
+    fn repositories(&self) -> Result<Repositories> {
+        let path = self.repositories_path();
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok(<Repositories as Default>::default())
+            }
+            Err(e) => return Err(Error::from(e).context(format!("read {}", path.display()))),
+        };
+        json::from_str(&text).map_err(|_| {
+            Error::new(Kind::Json {
+                what: path.display().to_string(),
+            })
+        })
+    }
+
+    fn save_repositories(&self, repositories: &Repositories) -> Result<()> {
+        let temp = self.temp_path("repositories")?;
+        let text = json::to_string(repositories);
+        write_synced(&temp, text.as_bytes())?;
+        let path = self.repositories_path();
+        fs::rename(&temp, &path).with_context(|| format!("rename to {}", path.display()))
+    }
+
+    /// The manifest digest a reference points to, if it has been pulled.
+    pub fn resolve(&self, reference: &str) -> Result<Option<Digest>> {
+        let repositories = self.repositories()?;
+        repositories
+            .refs
+            .get(reference)
+            .map(|d| Digest::parse(d))
+            .transpose()
+    }
+
+    pub fn tag(&self, reference: &str, manifest: &Digest) -> Result<()> {
+        let mut repositories = self.repositories()?;
+        repositories
+            .refs
+            .insert(reference.to_string(), manifest.to_string());
+        self.save_repositories(&repositories)
+    }
+
+    /// Removes a reference; returns the digest it pointed to.
+    pub fn untag(&self, reference: &str) -> Result<Option<Digest>> {
+        let mut repositories = self.repositories()?;
+        let removed = repositories.refs.remove(reference);
+        self.save_repositories(&repositories)?;
+        removed.map(|d| Digest::parse(&d)).transpose()
+    }
+
+    /// Every (reference, manifest digest), sorted by reference.
+    pub fn references(&self) -> Result<Vec<(String, Digest)>> {
+        let repositories = self.repositories()?;
+        repositories
+            .refs
+            .into_iter()
+            .map(|(reference, digest)| Ok((reference, Digest::parse(&digest)?)))
+            .collect()
+    }
+
+    /// Deletes every blob not in `keep`; returns how many went.
+    pub fn remove_blobs_except(&self, keep: &[Digest]) -> Result<usize> {
+        let dir = self.root.join("blobs/sha256");
+        let mut removed = 0;
+        for entry in fs::read_dir(&dir).with_context(|| format!("read {}", dir.display()))? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let wanted = keep.iter().any(|d| name.to_str() == Some(d.hex()));
+            if !wanted {
+                fs::remove_file(entry.path())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    pub fn scratch(&self) -> Result<Scratch> {
+        let path = self.temp_path("run")?;
+        fs::create_dir_all(path.join("rootfs"))
+            .with_context(|| format!("create {}", path.display()))?;
+        Ok(Scratch {
+            path,
+            removed: false,
+        })
+    }
+
+    /// Removes whatever in `tmp/` belongs to a skiff that is gone (killed mid-write).
+    fn sweep_abandoned(&self) {
+        let Ok(entries) = fs::read_dir(self.tmp()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let owner = name
+                .to_str()
+                .and_then(|n| n.split('-').nth(1))
+                .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()));
+            if let Some(pid) = owner {
+                if !Path::new("/proc").join(pid).exists() {
+                    let path = entry.path();
+                    let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
+                    // best effort: next run tries again
+                }
+            }
+        }
+    }
+}
+
+/// Writes `content` to `path` through a hash, fsyncs, and checks the digest.
+fn write_verified(path: &Path, digest: &Digest, content: impl Read) -> Result<u64> {
+    let mut file = File::create(path).with_context(|| format!("create {}", path.display()))?;
+    let mut hashing = Hashing::new(content);
+    io::copy(&mut hashing, &mut file)?;
+    let (actual, size) = hashing.finish()?;
+    digest.verify("blob", &actual)?;
+    file.sync_all()?;
+    Ok(size)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = File::create(path).with_context(|| format!("create {}", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+impl Scratch {
+    pub fn rootfs(&self) -> PathBuf {
+        self.path.join("rootfs")
+    }
+
+    pub fn remove(mut self) -> Result<()> {
+        self.removed = true;
+        fs::remove_dir_all(&self.path).with_context(|| format!("remove {}", self.path.display()))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !self.removed {
+            let _ = fs::remove_dir_all(&self.path); // an early error is already being reported
+        }
+    }
+}
+
+/// 64 hex digits from the kernel's CSPRNG, as Docker's container IDs.
+pub fn random_id() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    sys::getrandom(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}

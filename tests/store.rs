@@ -1,0 +1,174 @@
+//! The image store: pulled once, run offline, never downloaded twice, and consistent
+//! whatever happens to a pull.
+
+use std::fs;
+use std::io::BufRead;
+use std::process::Stdio;
+
+use crate::testenv::{assert_one_line_error, harness, stderr, stdout, CountingProxy, TestEnv};
+
+fn blobs_in_store(t: &TestEnv) -> usize {
+    fs::read_dir(t.root.join("blobs/sha256")).map_or(0, |d| d.count())
+}
+
+#[test]
+fn a_cached_image_runs_without_the_network() {
+    let t = TestEnv::new();
+    let mirror = format!("http://{}", harness("SKIFF_TEST_PLAIN"));
+    let out = t
+        .command(&["pull", "busybox"])
+        .env("SKIFF_REGISTRY_MIRROR", mirror)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Docker Hub's mirror is now a dead port: only the store can answer.
+    let out = t
+        .command(&["run", "busybox", "cat", "/etc/layer2"])
+        .env("SKIFF_REGISTRY_MIRROR", "http://127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "layer2\n", "{}", stderr(&out));
+}
+
+#[test]
+fn a_warm_pull_downloads_no_blob() {
+    let t = TestEnv::new();
+    let proxy = CountingProxy::start(&t, false);
+    let image = format!("{}/library/alpine", proxy.address);
+    let out = t.skiff(&["pull", "-q", &image]);
+    assert_eq!(
+        stdout(&out),
+        format!("{image}:latest\n"),
+        "{}",
+        stderr(&out)
+    );
+    let cold = proxy.count("/blobs/");
+    assert!(
+        cold >= 2,
+        "a cold pull fetches a config and layers, saw {cold}"
+    );
+    let out = t.skiff(&["run", "--pull=always", &image, "true"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        proxy.count("/blobs/"),
+        cold,
+        "the warm pull fetched a blob again"
+    );
+    assert!(
+        proxy.count("/manifests/") > 2,
+        "--pull=always asks the registry again"
+    );
+}
+
+#[test]
+fn pull_never_without_the_image_is_a_clear_error() {
+    let t = TestEnv::new();
+    let out = t.skiff(&["run", "--pull=never", &t.image("library/busybox"), "true"]);
+    assert_one_line_error(&out, "no such image");
+    let out = t.skiff(&[
+        "run",
+        "--pull=sometimes",
+        &t.image("library/busybox"),
+        "true",
+    ]);
+    assert_one_line_error(&out, "invalid pull option");
+}
+
+#[test]
+fn pull_images_and_rmi_round_trip() {
+    let t = TestEnv::new();
+    let busybox = t.image("library/busybox");
+    let out = t.skiff(&["pull", &busybox]);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("Digest: sha256:"),
+        "{text}{}",
+        stderr(&out)
+    );
+    assert!(text.ends_with(&format!("\n{busybox}:latest\n")));
+    let listing = stdout(&t.skiff(&["images"]));
+    let mut lines = listing.lines();
+    assert!(lines.next().unwrap().starts_with("REPOSITORY"));
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(&row[..2], [busybox.as_str(), "latest"]);
+    assert_eq!(row[2].len(), 12, "IMAGE ID is 12 hex digits");
+    assert_eq!(stdout(&t.skiff(&["images", "-q"])), format!("{}\n", row[2]));
+    assert!(blobs_in_store(&t) >= 4);
+    let out = t.skiff(&["rmi", &busybox]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        blobs_in_store(&t),
+        0,
+        "rmi deletes the blobs no image needs"
+    );
+    assert_eq!(stdout(&t.skiff(&["images", "-q"])), "");
+    assert_one_line_error(&t.skiff(&["rmi", &busybox]), "no such image");
+}
+
+#[test]
+fn rmi_keeps_blobs_another_tag_shares() {
+    let t = TestEnv::new();
+    for tag in ["latest", "oci"] {
+        let out = t.skiff(&["pull", "-q", &t.image(&format!("library/busybox:{tag}"))]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let out = t.skiff(&["rmi", &t.image("library/busybox:latest")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let image = t.image("library/busybox:oci");
+    let out = t.skiff(&["run", "--pull=never", &image, "cat", "/etc/layer2"]);
+    assert_eq!(
+        stdout(&out),
+        "layer2\n",
+        "the OCI tag's layers survived: {}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn concurrent_pulls_of_one_image_both_succeed() {
+    let t = TestEnv::new();
+    let image = t.image("library/alpine");
+    let pulls: Vec<_> = (0..2)
+        .map(|_| {
+            t.command(&["pull", "-q", &image])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for pull in pulls {
+        let out = pull.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let out = t.skiff(&["run", "--pull=never", &image, "cat", "/etc/platform"]);
+    assert_eq!(stdout(&out), "linux/amd64\n");
+}
+
+#[test]
+fn a_pull_killed_mid_blob_leaves_a_store_the_next_pull_uses() {
+    let t = TestEnv::new();
+    let mut proxy = CountingProxy::start(&t, true);
+    let image = format!("{}/library/busybox", proxy.address);
+    let mut pull = t
+        .command(&["pull", "-q", &image])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    proxy.stalls.read_line(&mut line).unwrap();
+    assert!(
+        line.starts_with("stalled /v2/library/busybox/blobs/"),
+        "{line}"
+    );
+    pull.kill().unwrap();
+    pull.wait().unwrap();
+    let leftovers = fs::read_dir(t.root.join("tmp")).unwrap().count();
+    assert_eq!(
+        leftovers, 1,
+        "the killed pull left its half-written blob in tmp/"
+    );
+    // The same image from the registry itself: the debris is swept, the pull works.
+    let out = t.skiff(&["run", &t.image("library/busybox"), "cat", "/etc/layer2"]);
+    assert_eq!(stdout(&out), "layer2\n", "{}", stderr(&out));
+}
