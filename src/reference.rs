@@ -47,6 +47,7 @@ fn parse(text: &str) -> std::result::Result<Reference, &'static str> {
         check_tag(tag)?;
     }
     let (registry, path) = split_registry(name);
+    check_host(&registry)?;
     check_path(path)?;
     let repository = if registry == DOCKER_HUB && !path.contains('/') {
         format!("library/{path}")
@@ -85,6 +86,32 @@ fn split_registry(name: &str) -> (String, &str) {
             (host.to_string(), rest)
         }
         _ => (DOCKER_HUB.to_string(), name),
+    }
+}
+
+/// `host[:port]`: dot-separated labels of alphanumerics and inner hyphens, or `[v6]`.
+fn check_host(host: &str) -> std::result::Result<(), &'static str> {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) if !name.ends_with(':') => (name, Some(port)),
+        _ => (host, None),
+    };
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let label_ok = |label: &str| {
+        let bytes = label.as_bytes();
+        !bytes.is_empty()
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            && bytes[0] != b'-'
+            && bytes[bytes.len() - 1] != b'-'
+    };
+    let ipv6 = name.starts_with('[') && name.ends_with(']');
+    let name_ok = ipv6 || name.split('.').all(label_ok);
+    if port_ok && name_ok {
+        Ok(())
+    } else {
+        Err("bad registry host")
     }
 }
 

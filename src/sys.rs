@@ -338,3 +338,23 @@ pub fn flock_exclusive(file: &File, path: &Path) -> Result<()> {
         }
     }
 }
+
+/// lsetxattr(2): set an extended attribute on `path` itself, never on what a symlink at
+/// `path` points to. Layers carry them for file capabilities (`security.capability`).
+/// <https://man7.org/linux/man-pages/man2/setxattr.2.html>
+pub fn lsetxattr(path: &Path, name: &OsStr, value: &[u8]) -> Result<()> {
+    let (c_path, c_name) = (c_string(path)?, c_string(name)?);
+    // SAFETY: both strings are NUL-terminated, the pointer and length describe `value`,
+    // and all three outlive the call.
+    let rc = unsafe {
+        libc::lsetxattr(
+            c_path.as_ptr(),
+            c_name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    let arg = format!("{}, {}", path.display(), name.to_string_lossy());
+    check(rc, "lsetxattr", arg).map(drop)
+}

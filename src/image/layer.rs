@@ -1,35 +1,958 @@
-//! TEMPORARY STUB (being written by a helper).
+//! One image layer, from the registry's byte stream to files under the root directory.
+//!
+//! A layer is a tar archive of what one build step added, changed or deleted, usually
+//! gzip-compressed (sometimes as several gzip members back to back). Layers are applied
+//! in order onto one directory, and each can delete from the layers below it with
+//! *whiteouts*, markers that never appear in the result:
+//!
+//! - `dir/.wh.NAME` deletes `dir/NAME` (a file, a symlink or a whole tree);
+//! - `dir/.wh..wh..opq` makes `dir` opaque: whatever the lower layers put in it is gone.
+//!
+//! Both only hide what lower layers made, never the entries of their own layer.
+//! <https://github.com/opencontainers/image-spec/blob/main/layer.md>
+//!
+//! A layer comes from the network, so it is treated as hostile. Its paths are resolved
+//! here, by hand, the way the kernel would if `root` were `/` (path_resolution(7)): a name
+//! with `..` is refused, and a symlink met on the way (`var/run -> /run`, `x -> ../../..`)
+//! is followed *inside* root, with `..` stopping at root, so no entry can land outside it.
+//! Every directory in a resolved path is a real one, so the host kernel never follows a
+//! link while we use it. The last component is never followed either: whatever sits there
+//! is replaced, and files are created with `O_EXCL|O_NOFOLLOW`. This is why the tar
+//! crate's `unpack` is not used: it follows such links on the host and knows nothing of
+//! whiteouts. (openat2(2)'s `RESOLVE_IN_ROOT` would do the resolving in the kernel, but
+//! needs Linux 5.6.)
+//!
+//! The uncompressed stream is hashed on its way through: its SHA-256 is the layer's
+//! diff_id, which the image config lists, so the caller can check what was unpacked.
+//! <https://github.com/opencontainers/image-spec/blob/main/config.md#layer-diffid>
+//! <https://man7.org/linux/man-pages/man7/path_resolution.7.html>
+//! <https://man7.org/linux/man-pages/man2/openat2.2.html>
+
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
+use std::fs::{self, DirBuilder, OpenOptions, Permissions};
+use std::io::{self, BufReader, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{lchown, symlink, DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use libflate::gzip::MultiDecoder;
+use tar::{Archive, Entry, EntryType, Header};
+
 use crate::digest::{Digest, Hashing};
-use crate::error::{Error, Result};
-use std::io::Read;
-use std::path::Path;
+use crate::error::{Context, Error, Result};
+use crate::sys;
+
+/// Linux gives up after following this many symlinks in one lookup (path_resolution(7)).
+const MAX_SYMLINKS: u32 = 40;
+const WHITEOUT: &[u8] = b".wh.";
+const OPAQUE: &[u8] = b".wh..wh..opq";
+/// aufs kept its own bookkeeping under this prefix (`.wh..wh.plnk`): not files, not whiteouts.
+const AUFS_META: &[u8] = b".wh..wh.";
+/// Where PAX headers keep extended attributes (the name follows), as GNU tar and Go write them.
+const PAX_XATTR: &[u8] = b"SCHILY.xattr.";
+
+/// How a layer blob is compressed, from its descriptor's media type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
     Gzip,
     Uncompressed,
 }
+
 impl Compression {
+    /// The gzip and plain tar layer types of Docker's schema 2 and of OCI (nondistributable
+    /// ones included); anything else, zstd among them, is refused by name.
+    /// <https://github.com/opencontainers/image-spec/blob/main/media-types.md>
     pub fn for_media_type(media_type: &str) -> Result<Compression> {
-        if media_type.ends_with("gzip") {
-            Ok(Compression::Gzip)
-        } else if media_type.ends_with(".tar") {
-            Ok(Compression::Uncompressed)
-        } else {
-            Err(Error::invalid(format!(
+        match media_type {
+            "application/vnd.docker.image.rootfs.diff.tar.gzip"
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+            | "application/vnd.oci.image.layer.v1.tar+gzip"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip" => {
+                Ok(Compression::Gzip)
+            }
+            "application/vnd.docker.image.rootfs.diff.tar"
+            | "application/vnd.oci.image.layer.v1.tar"
+            | "application/vnd.oci.image.layer.nondistributable.v1.tar" => {
+                Ok(Compression::Uncompressed)
+            }
+            _ if media_type.ends_with("+zstd") => Err(Error::invalid(format!(
+                "unsupported layer media type {media_type} (zstd is not supported)"
+            ))),
+            _ => Err(Error::invalid(format!(
                 "unsupported layer media type {media_type}"
-            )))
+            ))),
         }
     }
 }
+
+/// Streams one layer onto `root` (a directory that already holds the layers below it) and
+/// returns the diff_id: the SHA-256 of the uncompressed tar. Both the decompressed stream
+/// and the tar are read to their end first, since a corrupt tar can end "successfully".
 pub fn unpack(blob: impl Read, compression: Compression, root: &Path) -> Result<Digest> {
-    let reader: Box<dyn Read> = match compression {
-        Compression::Gzip => Box::new(libflate::gzip::MultiDecoder::new(std::io::BufReader::new(
-            blob,
-        ))?),
-        Compression::Uncompressed => Box::new(blob),
+    let blob = BufReader::with_capacity(64 * 1024, blob);
+    match compression {
+        Compression::Gzip => {
+            let tar = MultiDecoder::new(blob)
+                .map_err(stream_error)
+                .context("read layer")?;
+            unpack_tar(tar, root)
+        }
+        Compression::Uncompressed => unpack_tar(blob, root),
+    }
+}
+
+fn unpack_tar(tar: impl Read, root: &Path) -> Result<Digest> {
+    let mut archive = Archive::new(Hashing::new(tar));
+    let mut layer = Layer::new(root);
+    for entry in archive.entries().context("read layer")? {
+        let mut entry = entry.map_err(stream_error).context("read layer")?;
+        let name = entry.path().context("read layer")?.into_owned();
+        layer
+            .apply(&mut entry, &name)
+            .with_context(|| format!("unpack entry {}", name.display()))?;
+    }
+    let (diff_id, _) = archive
+        .into_inner()
+        .finish()
+        .map_err(stream_error)
+        .context("read layer to its end")?;
+    layer.warn_about_skipped();
+    Ok(diff_id)
+}
+
+/// What an entry becomes on disk; tar's other kinds (PAX global headers, unknown
+/// types) carry nothing we unpack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    File,
+    Dir,
+    Symlink,
+    Hardlink,
+    /// A character or block device or a FIFO, with its `S_IF*` type bits.
+    Node(u32),
+}
+
+impl FileKind {
+    fn of(entry_type: EntryType) -> Option<FileKind> {
+        match entry_type {
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
+                Some(FileKind::File)
+            }
+            EntryType::Directory => Some(FileKind::Dir),
+            EntryType::Symlink => Some(FileKind::Symlink),
+            EntryType::Link => Some(FileKind::Hardlink),
+            EntryType::Char => Some(FileKind::Node(libc::S_IFCHR)),
+            EntryType::Block => Some(FileKind::Node(libc::S_IFBLK)),
+            EntryType::Fifo => Some(FileKind::Node(libc::S_IFIFO)),
+            _ => None,
+        }
+    }
+}
+
+/// One layer being applied: where, and what it has written so far.
+struct Layer<'a> {
+    root: &'a Path,
+    /// Paths (resolved, relative to root) this layer made, and all their ancestors:
+    /// whiteouts must leave these alone, since they only hide lower layers.
+    ours: HashSet<PathBuf>,
+    /// mknod(2) needs CAP_MKNOD, which a rootless or nested skiff may lack.
+    skipped_devices: u64,
+    /// Not every filesystem takes every attribute (ENOTSUP), nor every user (EPERM).
+    skipped_xattrs: u64,
+}
+
+impl<'a> Layer<'a> {
+    fn new(root: &'a Path) -> Self {
+        Layer {
+            root,
+            ours: HashSet::new(),
+            skipped_devices: 0,
+            skipped_xattrs: 0,
+        }
+    }
+
+    fn apply<R: Read>(&mut self, entry: &mut Entry<R>, name: &Path) -> Result<()> {
+        let path = layer_path(name)?;
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return Ok(()); // root itself ("./"): its owner and mode are the store's
+        };
+        if name.as_bytes().starts_with(WHITEOUT) {
+            return self.whiteout(dir, name);
+        }
+        let Some(kind) = FileKind::of(entry.header().entry_type()) else {
+            return Ok(());
+        };
+        let rel = self.resolve_dir(dir)?.join(name);
+        let full = self.root.join(&rel);
+        match kind {
+            FileKind::File => write_file(entry, &full)?,
+            FileKind::Dir => make_dir(&full)?,
+            FileKind::Symlink => make_symlink(entry, &full)?,
+            // The new name shares its target's inode, and with it owner and mode.
+            FileKind::Hardlink => return self.make_hardlink(entry, &rel),
+            FileKind::Node(file_type) => {
+                if !self.make_node(entry.header(), file_type, &full)? {
+                    return Ok(());
+                }
+            }
+        }
+        self.set_metadata(entry, &full, kind)?;
+        self.mark_ours(&rel);
+        Ok(())
+    }
+
+    /// Follows `dir` (a cleaned layer path) from root as the kernel would if root were
+    /// `/`, creating missing directories on the way (0755, as Docker does), and returns
+    /// where it really is, relative to root. Every component of the answer is a real
+    /// directory, so the host kernel never follows a symlink in it.
+    fn resolve_dir(&self, dir: &Path) -> Result<PathBuf> {
+        let mut resolved = PathBuf::new();
+        let mut pending: Vec<OsString> = parts(dir).rev().collect();
+        let mut links = 0;
+        while let Some(part) = pending.pop() {
+            if part == ".." {
+                resolved.pop(); // at root, `..` is root
+                continue;
+            }
+            let candidate = resolved.join(&part);
+            let full = self.root.join(&candidate);
+            match fs::symlink_metadata(&full) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    links += 1;
+                    if links > MAX_SYMLINKS {
+                        return Err(Error::invalid(format!(
+                            "too many levels of symbolic links in {}",
+                            dir.display()
+                        )));
+                    }
+                    let target = fs::read_link(&full)
+                        .with_context(|| format!("readlink {}", candidate.display()))?;
+                    if target.has_root() {
+                        resolved = PathBuf::new();
+                    }
+                    pending.extend(parts(&target).rev());
+                    continue;
+                }
+                Ok(_) => {
+                    return Err(Error::invalid(format!(
+                        "{} is not a directory",
+                        candidate.display()
+                    )))
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => create_dir(&full, 0o755)?,
+                Err(e) => return Err(Error::from(e).context(format!("lstat {}", full.display()))),
+            }
+            resolved = candidate;
+        }
+        Ok(resolved)
+    }
+
+    /// `dir/.wh.NAME` deletes `dir/NAME`; `dir/.wh..wh..opq` empties `dir` of what lower
+    /// layers put there. The directory holding a marker is part of this layer.
+    fn whiteout(&mut self, dir: &Path, marker: &OsStr) -> Result<()> {
+        let dir = self.resolve_dir(dir)?;
+        self.mark_ours(&dir);
+        let marker = marker.as_bytes();
+        if marker == OPAQUE {
+            return self.clear_lower(&dir);
+        }
+        if marker.starts_with(AUFS_META) {
+            return Ok(());
+        }
+        let hidden = &marker[WHITEOUT.len()..];
+        if matches!(hidden, b"" | b"." | b"..") {
+            return Err(Error::invalid("whiteout names no file"));
+        }
+        let rel = dir.join(OsStr::from_bytes(hidden));
+        if self.ours.contains(&rel) {
+            return Ok(());
+        }
+        remove(&self.root.join(rel))
+    }
+
+    /// Deletes everything under `dir` that this layer did not make; a directory this layer
+    /// wrote into is kept, but emptied of its lower contents in turn.
+    fn clear_lower(&self, dir: &Path) -> Result<()> {
+        let full = self.root.join(dir);
+        let children = fs::read_dir(&full).with_context(|| format!("read {}", full.display()))?;
+        for child in children {
+            let child = child.with_context(|| format!("read {}", full.display()))?;
+            let rel = dir.join(child.file_name());
+            if !self.ours.contains(&rel) {
+                remove(&child.path())?;
+            } else if child.file_type()?.is_dir() {
+                self.clear_lower(&rel)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn mark_ours(&mut self, rel: &Path) {
+        for path in rel.ancestors() {
+            // A path already here has all its ancestors here too.
+            if path.as_os_str().is_empty() || !self.ours.insert(path.to_path_buf()) {
+                break;
+            }
+        }
+    }
+
+    /// A hard link's target names a path in the layer (or below it): it is resolved in
+    /// root like any entry, must already exist and may not be a directory.
+    fn make_hardlink<R: Read>(&mut self, entry: &Entry<R>, rel: &Path) -> Result<()> {
+        let name = entry
+            .link_name()?
+            .ok_or_else(|| Error::invalid("hard link without a target"))?;
+        let what = || format!("hard link target {}", name.display());
+        let target = layer_path(&name).with_context(what)?;
+        let (Some(dir), Some(file)) = (target.parent(), target.file_name()) else {
+            return Err(Error::invalid(format!("{} is root", what())));
+        };
+        let source = self.root.join(self.resolve_dir(dir)?.join(file));
+        if fs::symlink_metadata(&source).with_context(what)?.is_dir() {
+            return Err(Error::invalid(format!("{} is a directory", what())));
+        }
+        let full = self.root.join(rel);
+        if source != full {
+            make_room(&full, false)?;
+            // linkat(2) without AT_SYMLINK_FOLLOW: a symlink is linked, never followed.
+            fs::hard_link(&source, &full).with_context(|| format!("link {}", full.display()))?;
+        }
+        self.mark_ours(rel);
+        Ok(())
+    }
+
+    /// Returns false when the kernel refused the device (EPERM): it is skipped, not fatal.
+    fn make_node(&mut self, header: &Header, file_type: u32, full: &Path) -> Result<bool> {
+        // A FIFO has no device number, and tar writers often leave the fields empty.
+        let (major, minor) = match file_type {
+            libc::S_IFIFO => (0, 0),
+            _ => (
+                header.device_major()?.unwrap_or(0),
+                header.device_minor()?.unwrap_or(0),
+            ),
+        };
+        make_room(full, false)?;
+        match sys::mknod(full, file_type | (header.mode()? & 0o7777), major, minor) {
+            Err(e) if e.errno() == Some(libc::EPERM) => {
+                self.skipped_devices += 1;
+                Ok(false)
+            }
+            result => result.map(|()| true),
+        }
+    }
+
+    /// Owner first: chown(2) clears the setuid and setgid bits, and the
+    /// `security.capability` attribute, so mode and attributes come after it.
+    /// A symlink has no mode of its own (chmod(2) would follow it).
+    fn set_metadata<R: Read>(
+        &mut self,
+        entry: &mut Entry<R>,
+        full: &Path,
+        kind: FileKind,
+    ) -> Result<()> {
+        let header = entry.header();
+        let uid = u32::try_from(header.uid()?).map_err(|_| Error::invalid("uid out of range"))?;
+        let gid = u32::try_from(header.gid()?).map_err(|_| Error::invalid("gid out of range"))?;
+        lchown(full, Some(uid), Some(gid))
+            .with_context(|| format!("lchown {} {uid}:{gid}", full.display()))?;
+        if kind != FileKind::Symlink {
+            let mode = header.mode()? & 0o7777;
+            fs::set_permissions(full, Permissions::from_mode(mode))
+                .with_context(|| format!("chmod {} {mode:o}", full.display()))?;
+        }
+        self.set_xattrs(entry, full)
+    }
+
+    /// Extended attributes travel in PAX headers as `SCHILY.xattr.NAME=VALUE`.
+    fn set_xattrs<R: Read>(&mut self, entry: &mut Entry<R>, full: &Path) -> Result<()> {
+        let Some(extensions) = entry.pax_extensions()? else {
+            return Ok(());
+        };
+        for extension in extensions {
+            let extension = extension?;
+            let Some(name) = extension.key_bytes().strip_prefix(PAX_XATTR) else {
+                continue;
+            };
+            // trusted.* belongs to the host's administrator (overlayfs keeps its own
+            // whiteouts and redirects there): an image has no business setting it.
+            if name.starts_with(b"trusted.") {
+                continue;
+            }
+            let name = OsStr::from_bytes(name);
+            match sys::lsetxattr(full, name, extension.value_bytes()) {
+                Err(e) if matches!(e.errno(), Some(libc::ENOTSUP | libc::EPERM)) => {
+                    self.skipped_xattrs += 1;
+                }
+                result => result?,
+            }
+        }
+        Ok(())
+    }
+
+    /// One line per layer, and only on a terminal: off a terminal, skiff's stderr
+    /// belongs to the container.
+    fn warn_about_skipped(&self) {
+        if !sys::isatty(2) {
+            return;
+        }
+        if self.skipped_devices > 0 {
+            let n = self.skipped_devices;
+            eprintln!("skiff: warning: skipped {n} device nodes (not permitted here)");
+        }
+        if self.skipped_xattrs > 0 {
+            let n = self.skipped_xattrs;
+            eprintln!("skiff: warning: skipped {n} extended attributes (not supported here)");
+        }
+    }
+}
+
+/// The decoders report a cut-off stream as `UnexpectedEof`, which reads "failed to fill
+/// whole buffer": say what it means.
+fn stream_error(err: io::Error) -> Error {
+    match err.kind() {
+        io::ErrorKind::UnexpectedEof => Error::invalid("the layer stream ends early"),
+        _ => err.into(),
+    }
+}
+
+/// An entry's name as a relative path: leading `/` and `./` dropped, `..` refused.
+fn layer_path(name: &Path) -> Result<PathBuf> {
+    let mut clean = PathBuf::new();
+    for part in name.components() {
+        match part {
+            Component::Normal(part) => clean.push(part),
+            Component::ParentDir => return Err(Error::invalid("path contains a .. component")),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    Ok(clean)
+}
+
+/// The names and `..`s of a path, in order; `/` and `.` say nothing more here.
+fn parts(path: &Path) -> impl DoubleEndedIterator<Item = OsString> + '_ {
+    path.components().filter_map(|part| match part {
+        Component::Normal(name) => Some(name.to_os_string()),
+        Component::ParentDir => Some(OsString::from("..")),
+        Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
+    })
+}
+
+fn create_dir(full: &Path, mode: u32) -> Result<()> {
+    DirBuilder::new()
+        .mode(mode)
+        .create(full)
+        .with_context(|| format!("mkdir {}", full.display()))?;
+    // The umask may have taken bits away.
+    fs::set_permissions(full, Permissions::from_mode(mode))
+        .with_context(|| format!("chmod {} {mode:o}", full.display()))
+}
+
+/// Clears the spot for a new entry without following what is there. A directory stays
+/// when a directory replaces it (its contents are lower layers' and survive); returns
+/// whether one did.
+fn make_room(full: &Path, for_dir: bool) -> Result<bool> {
+    match fs::symlink_metadata(full) {
+        Ok(meta) if for_dir && meta.is_dir() => Ok(true),
+        Ok(_) => remove(full).map(|()| false),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::from(e).context(format!("lstat {}", full.display()))),
+    }
+}
+
+/// Removes whatever is at `full`, a whole tree if it is a directory, never following a
+/// symlink (remove_dir_all does not either); a missing path is fine.
+fn remove(full: &Path) -> Result<()> {
+    let removed = match fs::symlink_metadata(full) {
+        Ok(meta) if meta.is_dir() => fs::remove_dir_all(full),
+        Ok(_) => fs::remove_file(full),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
     };
-    let mut hashing = Hashing::new(reader);
-    let mut archive = tar::Archive::new(&mut hashing);
-    archive.set_preserve_permissions(true);
-    archive.unpack(root)?;
-    Ok(hashing.finish()?.0)
+    removed.with_context(|| format!("remove {}", full.display()))
+}
+
+/// Streams the entry's data into a new file; mode and owner come afterwards.
+fn write_file<R: Read>(entry: &mut Entry<R>, full: &Path) -> Result<()> {
+    make_room(full, false)?;
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .mode(0o600)
+        .open(full)
+        .with_context(|| format!("create {}", full.display()))?;
+    io::copy(entry, &mut file)
+        .map_err(stream_error)
+        .with_context(|| format!("write {}", full.display()))?;
+    // A time beyond SystemTime's range is left alone rather than trusted.
+    let mtime = Duration::from_secs(entry.header().mtime()?);
+    if let Some(mtime) = SystemTime::UNIX_EPOCH.checked_add(mtime) {
+        file.set_modified(mtime)
+            .with_context(|| format!("set mtime of {}", full.display()))?;
+    }
+    Ok(())
+}
+
+fn make_dir(full: &Path) -> Result<()> {
+    if !make_room(full, true)? {
+        create_dir(full, 0o700)?; // its own mode comes with the rest of its metadata
+    }
+    Ok(())
+}
+
+/// The target is stored verbatim: it means something only inside the container.
+fn make_symlink<R: Read>(entry: &Entry<R>, full: &Path) -> Result<()> {
+    let target = entry
+        .link_name()?
+        .ok_or_else(|| Error::invalid("symlink without a target"))?;
+    make_room(full, false)?;
+    symlink(&target, full).with_context(|| format!("symlink {}", full.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+    /// A fresh directory per test, removed even when an assertion fails. The root sits
+    /// three levels down, so any escape through `..` still lands inside the guard.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let dir = std::env::temp_dir()
+                .join(format!("skiff-test-layer-{}-{name}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(dir.join("a/b/root")).unwrap();
+            Scratch(dir)
+        }
+
+        fn root(&self) -> PathBuf {
+            self.0.join("a/b/root")
+        }
+
+        fn at(&self, rel: &str) -> PathBuf {
+            self.root().join(rel)
+        }
+
+        /// Everything in the guard that is not root or inside it.
+        fn outside_root(&self) -> Vec<PathBuf> {
+            let mut found = Vec::new();
+            for dir in [self.0.clone(), self.0.join("a"), self.0.join("a/b")] {
+                for child in fs::read_dir(dir).unwrap() {
+                    let path = child.unwrap().path();
+                    if path != self.0.join("a") && path != self.0.join("a/b") && path != self.root()
+                    {
+                        found.push(path);
+                    }
+                }
+            }
+            found
+        }
+
+        fn apply(&self, tar: &[u8]) -> Result<Digest> {
+            unpack(tar, Compression::Uncompressed, &self.root())
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A layer built in memory; names are written verbatim, since tar's own setters
+    /// refuse the hostile ones these tests need.
+    struct Tar(tar::Builder<Vec<u8>>);
+
+    impl Tar {
+        fn new() -> Tar {
+            Tar(tar::Builder::new(Vec::new()))
+        }
+
+        fn entry(mut self, kind: EntryType, path: &str, mode: u32, link: &str, data: &[u8]) -> Tar {
+            let mut header = Header::new_gnu();
+            header.as_old_mut().name[..path.len()].copy_from_slice(path.as_bytes());
+            header.set_entry_type(kind);
+            header.set_mode(mode);
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_size(data.len() as u64);
+            header.set_mtime(1_600_000_000);
+            if !link.is_empty() {
+                header.set_link_name(link).unwrap();
+            }
+            header.set_cksum();
+            self.0.append(&header, data).unwrap();
+            self
+        }
+
+        fn file(self, path: &str, data: &str) -> Tar {
+            self.entry(EntryType::Regular, path, 0o644, "", data.as_bytes())
+        }
+
+        fn dir(self, path: &str) -> Tar {
+            self.entry(EntryType::Directory, path, 0o755, "", b"")
+        }
+
+        fn symlink(self, path: &str, target: &str) -> Tar {
+            self.entry(EntryType::Symlink, path, 0o777, target, b"")
+        }
+
+        fn hardlink(self, path: &str, target: &str) -> Tar {
+            self.entry(EntryType::Link, path, 0o644, target, b"")
+        }
+
+        fn owned_file(mut self, path: &str, mode: u32, uid: u64, gid: u64) -> Tar {
+            let mut header = Header::new_gnu();
+            header.set_path(path).unwrap();
+            header.set_mode(mode);
+            header.set_uid(uid);
+            header.set_gid(gid);
+            header.set_size(5);
+            header.set_mtime(1_600_000_000);
+            header.set_cksum();
+            self.0.append(&header, &b"hello"[..]).unwrap();
+            self
+        }
+
+        fn bytes(self) -> Vec<u8> {
+            self.0.into_inner().unwrap()
+        }
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut encoder = libflate::gzip::Encoder::new(Vec::new()).unwrap();
+        encoder.write_all(data).unwrap();
+        encoder.finish().into_result().unwrap()
+    }
+
+    fn read(path: PathBuf) -> String {
+        fs::read_to_string(path).unwrap()
+    }
+
+    fn is_symlink(path: PathBuf) -> bool {
+        fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+    }
+
+    #[test]
+    fn regular_file_gets_data_mode_owner_and_mtime() {
+        let s = Scratch::new("file");
+        s.apply(
+            &Tar::new()
+                .owned_file("etc/passwd", 0o640, 1000, 2000)
+                .bytes(),
+        )
+        .unwrap();
+        let meta = fs::metadata(s.at("etc/passwd")).unwrap();
+        assert_eq!(read(s.at("etc/passwd")), "hello");
+        assert_eq!(meta.mode() & 0o7777, 0o640);
+        assert_eq!((meta.uid(), meta.gid()), (1000, 2000));
+        assert_eq!(meta.mtime(), 1_600_000_000);
+        assert_eq!(fs::metadata(s.at("etc")).unwrap().mode() & 0o7777, 0o755);
+    }
+
+    #[test]
+    fn setuid_and_sticky_bits_survive_the_chown() {
+        let s = Scratch::new("setuid");
+        let tar = Tar::new().owned_file("bin/su", 0o4755, 1000, 0).entry(
+            EntryType::Directory,
+            "tmp/",
+            0o1777,
+            "",
+            b"",
+        );
+        s.apply(&tar.bytes()).unwrap();
+        assert_eq!(
+            fs::metadata(s.at("bin/su")).unwrap().mode() & 0o7777,
+            0o4755
+        );
+        assert_eq!(fs::metadata(s.at("tmp")).unwrap().mode() & 0o7777, 0o1777);
+    }
+
+    #[test]
+    fn whiteout_removes_a_lower_file_and_a_lower_tree() {
+        let s = Scratch::new("whiteout");
+        let lower = Tar::new()
+            .file("a/file", "x")
+            .file("a/keep", "x")
+            .file("d/sub/x", "x");
+        s.apply(&lower.bytes()).unwrap();
+        let upper = Tar::new()
+            .file("a/.wh.file", "")
+            .file(".wh.d", "")
+            .file("a/.wh.missing", "");
+        s.apply(&upper.bytes()).unwrap();
+        assert!(!s.at("a/file").exists() && !s.at("d").exists());
+        assert!(s.at("a/keep").exists());
+        assert!(!s.at("a/.wh.file").exists() && !s.at(".wh.d").exists());
+    }
+
+    #[test]
+    fn whiteout_naming_dot_or_dotdot_is_refused() {
+        let s = Scratch::new("whiteout-dots");
+        s.apply(&Tar::new().file("a/keep", "x").bytes()).unwrap();
+        for marker in ["a/.wh..", "a/.wh..."] {
+            assert!(s.apply(&Tar::new().file(marker, "").bytes()).is_err());
+        }
+        assert!(s.at("a/keep").exists());
+    }
+
+    #[test]
+    fn opaque_dir_drops_lower_contents_but_keeps_this_layers() {
+        let s = Scratch::new("opaque");
+        let lower = Tar::new()
+            .file("d/old", "x")
+            .file("d/sub/old", "x")
+            .file("e/kept", "x");
+        s.apply(&lower.bytes()).unwrap();
+        let upper = Tar::new()
+            .dir("d/")
+            .file("d/before", "x")
+            .file("d/sub/before", "x")
+            .file("d/.wh..wh..opq", "")
+            .file("d/after", "x");
+        s.apply(&upper.bytes()).unwrap();
+        assert!(!s.at("d/old").exists() && !s.at("d/sub/old").exists());
+        for kept in ["d/before", "d/sub/before", "d/after", "e/kept"] {
+            assert!(s.at(kept).exists(), "{kept} is gone");
+        }
+        assert!(!s.at("d/.wh..wh..opq").exists());
+    }
+
+    #[test]
+    fn dir_becomes_symlink_and_symlink_becomes_dir_across_layers() {
+        let s = Scratch::new("replace");
+        s.apply(&Tar::new().file("x/f", "x").bytes()).unwrap();
+        s.apply(&Tar::new().symlink("x", "elsewhere").bytes())
+            .unwrap();
+        assert!(is_symlink(s.at("x")));
+        s.apply(&Tar::new().dir("x/").file("x/g", "y").bytes())
+            .unwrap();
+        assert!(fs::symlink_metadata(s.at("x")).unwrap().is_dir());
+        assert!(s.at("x/g").exists() && !s.at("x/f").exists());
+    }
+
+    #[test]
+    fn file_replaces_a_lower_symlink_without_following_it() {
+        let s = Scratch::new("no-follow");
+        let outside = s.0.join("outside");
+        let lower = Tar::new().symlink("f", outside.to_str().unwrap());
+        s.apply(&lower.bytes()).unwrap();
+        s.apply(&Tar::new().file("f", "mine").bytes()).unwrap();
+        assert!(!is_symlink(s.at("f")));
+        assert_eq!(read(s.at("f")), "mine");
+        assert!(s.outside_root().is_empty());
+    }
+
+    #[test]
+    fn absolute_symlink_in_a_parent_is_resolved_inside_root() {
+        let s = Scratch::new("var-run");
+        let tar = Tar::new()
+            .symlink("var/run", "/run")
+            .file("var/run/x", "pid");
+        s.apply(&tar.bytes()).unwrap();
+        assert_eq!(read(s.at("run/x")), "pid");
+        assert!(is_symlink(s.at("var/run")));
+    }
+
+    #[test]
+    fn dotdot_entry_is_refused_and_nothing_escapes() {
+        let s = Scratch::new("dotdot");
+        for name in ["../../escape", "ok/../../../escape", "./../escape"] {
+            let err = s.apply(&Tar::new().file(name, "x").bytes()).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("unpack entry {name}: path contains a .. component")
+            );
+        }
+        assert!(s.outside_root().is_empty());
+    }
+
+    #[test]
+    fn symlinks_to_host_root_lead_back_into_root() {
+        let s = Scratch::new("evil");
+        let name = format!("skiff-test-layer-owned-{}", std::process::id());
+        let tar = Tar::new()
+            .symlink("evil", "/")
+            .symlink("deep/evil2", "../../../../..")
+            .file(&format!("evil/etc/{name}"), "a")
+            .file(&format!("deep/evil2/tmp/{name}"), "b");
+        s.apply(&tar.bytes()).unwrap();
+        assert_eq!(read(s.at(&format!("etc/{name}"))), "a");
+        assert_eq!(read(s.at(&format!("tmp/{name}"))), "b");
+        assert!(!Path::new("/etc").join(&name).exists());
+        assert!(!Path::new("/tmp").join(&name).exists());
+        assert!(s.outside_root().is_empty());
+    }
+
+    #[test]
+    fn symlink_loop_is_an_error() {
+        let s = Scratch::new("loop");
+        let tar = Tar::new()
+            .symlink("a", "b")
+            .symlink("b", "/a")
+            .file("a/x", "");
+        let err = s.apply(&tar.bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unpack entry a/x: too many levels of symbolic links in a"
+        );
+    }
+
+    #[test]
+    fn file_as_a_parent_is_an_error() {
+        let s = Scratch::new("file-parent");
+        let err = s
+            .apply(&Tar::new().file("f", "").file("f/x", "").bytes())
+            .unwrap_err();
+        assert_eq!(err.to_string(), "unpack entry f/x: f is not a directory");
+    }
+
+    #[test]
+    fn hardlink_shares_the_inode_of_a_file() {
+        let s = Scratch::new("hardlink");
+        let tar = Tar::new()
+            .file("bin/busybox", "bb")
+            .hardlink("bin/sh", "./bin/busybox");
+        s.apply(&tar.bytes()).unwrap();
+        let (a, b) = (
+            fs::metadata(s.at("bin/busybox")).unwrap(),
+            fs::metadata(s.at("bin/sh")).unwrap(),
+        );
+        assert_eq!((a.ino(), a.nlink()), (b.ino(), 2));
+    }
+
+    #[test]
+    fn hardlink_to_an_absolute_path_resolves_inside_root() {
+        let s = Scratch::new("hardlink-abs");
+        let missing = Tar::new().hardlink("stolen", "/etc/passwd");
+        let err = s.apply(&missing.bytes()).unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("unpack entry stolen: hard link target /etc/passwd: "));
+        let through_link = Tar::new()
+            .symlink("evil", "/")
+            .hardlink("stolen", "evil/etc/passwd");
+        assert!(s.apply(&through_link.bytes()).is_err());
+        assert!(!s.at("stolen").exists());
+        let tar = Tar::new()
+            .file("etc/passwd", "inside")
+            .hardlink("stolen", "/etc/passwd");
+        s.apply(&tar.bytes()).unwrap();
+        assert_eq!(read(s.at("stolen")), "inside");
+        let host = fs::metadata("/etc/passwd").unwrap();
+        assert_ne!(fs::metadata(s.at("stolen")).unwrap().ino(), host.ino());
+    }
+
+    #[test]
+    fn hardlink_to_a_host_symlink_links_the_symlink_itself() {
+        let s = Scratch::new("hardlink-symlink");
+        let tar = Tar::new().symlink("p", "/etc/passwd").hardlink("h", "p");
+        s.apply(&tar.bytes()).unwrap();
+        assert!(is_symlink(s.at("h")));
+    }
+
+    #[test]
+    fn hardlink_to_a_directory_or_with_dotdot_is_refused() {
+        let s = Scratch::new("hardlink-bad");
+        assert!(s
+            .apply(&Tar::new().dir("d/").hardlink("h", "d").bytes())
+            .is_err());
+        assert!(s
+            .apply(&Tar::new().hardlink("h", "../../etc/passwd").bytes())
+            .is_err());
+        assert!(s.outside_root().is_empty());
+    }
+
+    #[test]
+    fn fifo_and_device_nodes_are_made_or_skipped() {
+        let s = Scratch::new("nodes");
+        let mut header = Header::new_gnu();
+        header.set_path("dev/null").unwrap();
+        header.set_entry_type(EntryType::Char);
+        header.set_mode(0o666);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_device_major(1).unwrap();
+        header.set_device_minor(3).unwrap();
+        header.set_size(0);
+        header.set_cksum();
+        let mut tar = Tar::new().entry(EntryType::Fifo, "run/fifo", 0o600, "", b"");
+        tar.0.append(&header, &b""[..]).unwrap();
+        s.apply(&tar.bytes()).unwrap();
+        assert!(fs::symlink_metadata(s.at("run/fifo"))
+            .unwrap()
+            .file_type()
+            .is_fifo());
+        if let Ok(meta) = fs::symlink_metadata(s.at("dev/null")) {
+            assert!(meta.file_type().is_char_device());
+            assert_eq!(meta.rdev(), libc::makedev(1, 3));
+        }
+    }
+
+    #[test]
+    fn diff_id_is_the_sha256_of_all_the_tar_bytes() {
+        let s = Scratch::new("diff-id");
+        let mut tar = Tar::new().file("a", "x").bytes();
+        tar.extend_from_slice(&[0; 4096]); // padding past the end-of-archive blocks
+        assert_eq!(s.apply(&tar).unwrap(), Digest::of(&tar));
+        let gzipped = unpack(&gzip(&tar)[..], Compression::Gzip, &s.root()).unwrap();
+        assert_eq!(gzipped, Digest::of(&tar));
+    }
+
+    #[test]
+    fn multi_member_gzip_is_read_to_the_end() {
+        let s = Scratch::new("multi-gzip");
+        let tar = Tar::new().file("first", "1").file("second", "2").bytes();
+        let (head, tail) = tar.split_at(1024); // first header and data block, then the rest
+        let blob = [gzip(head), gzip(tail)].concat();
+        let diff_id = unpack(&blob[..], Compression::Gzip, &s.root()).unwrap();
+        assert_eq!(diff_id, Digest::of(&tar));
+        assert_eq!(read(s.at("first")) + &read(s.at("second")), "12");
+    }
+
+    #[test]
+    fn truncated_gzip_is_an_error() {
+        let s = Scratch::new("truncated");
+        let blob = gzip(&Tar::new().file("a", &"x".repeat(10_000)).bytes());
+        for cut in [blob.len() - 4, blob.len() / 2, 5] {
+            let err = unpack(&blob[..cut], Compression::Gzip, &s.root()).unwrap_err();
+            assert!(
+                err.to_string().ends_with("the layer stream ends early"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn media_types_map_to_compression() {
+        let gzip = [
+            "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+            "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+        ];
+        for media_type in gzip {
+            assert_eq!(
+                Compression::for_media_type(media_type).unwrap(),
+                Compression::Gzip
+            );
+        }
+        let plain = Compression::for_media_type("application/vnd.oci.image.layer.v1.tar");
+        assert_eq!(plain.unwrap(), Compression::Uncompressed);
+        let zstd = "application/vnd.oci.image.layer.v1.tar+zstd";
+        assert_eq!(
+            Compression::for_media_type(zstd).unwrap_err().to_string(),
+            format!("unsupported layer media type {zstd} (zstd is not supported)")
+        );
+        let json = Compression::for_media_type("application/json").unwrap_err();
+        assert_eq!(
+            json.to_string(),
+            "unsupported layer media type application/json"
+        );
+    }
 }
