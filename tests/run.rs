@@ -153,6 +153,15 @@ fn dev_holds_the_minimal_devices() {
 }
 
 #[test]
+fn only_stdin_stdout_and_stderr_reach_the_container() {
+    // The harness holds its lock on fd 9 and the test runner has more open: none of
+    // them may leak into the container (CVE-2024-21626). `ls` itself opens fd 3.
+    let t = TestEnv::new();
+    let out = t.skiff(&["run", &t.image("library/busybox"), "ls", "/proc/self/fd"]);
+    assert_eq!(stdout(&out), "0\n1\n2\n3\n", "{}", stderr(&out));
+}
+
+#[test]
 fn hostname_is_the_short_id_or_the_flag() {
     let t = TestEnv::new();
     let out = t.skiff(&["run", &t.image("library/busybox"), "hostname"]);

@@ -33,6 +33,7 @@ pub fn exec(argv: &[String], env: &[String], workdir: &str) -> Result<Infallible
     let c_path = sys::c_string(&path)?;
     let c_argv = c_strings(argv)?;
     let c_env = c_strings(env)?;
+    sys::close_on_exec_from_3()?;
     let err = sys::execve(&c_path, &c_argv, &c_env);
     Err(match err.errno() {
         Some(libc::ENOENT) => Error::new(Kind::CommandNotFound(program.clone())),

@@ -25,6 +25,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 plain=127.0.0.1:5555 hub=127.0.0.1:443 auth=127.0.0.1:5556
 
 [ $# -gt 0 ] || { echo "usage: with-registry.sh CMD [ARGS...]" >&2; exit 2; }
+# The ports are fixed, so two harnesses on one machine take turns. The lock is on a
+# descriptor, so it goes away with this script however it ends.
+exec 9>/run/lock/skiff-harness.lock
+flock 9
 for address in $plain $hub $auth; do
   # A connection succeeds only if something already listens there.
   if (exec 3<>"/dev/tcp/${address%:*}/${address#*:}") 2>/dev/null; then
