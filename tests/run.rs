@@ -278,6 +278,35 @@ fn layers_apply_whiteouts_and_opaque_dirs() {
 }
 
 #[test]
+fn containers_share_layers_but_not_writes() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let write = "echo changed > /etc/layer2 && rm /bin/busybox.link 2>/dev/null; touch /mine && cat /etc/layer2";
+    let out = t.skiff(&["run", &image, "sh", "-c", write]);
+    assert_eq!(stdout(&out), "changed\n", "{}", stderr(&out));
+    let out = t.skiff(&["run", &image, "sh", "-c", "cat /etc/layer2; ls /mine 2>&1"]);
+    assert_eq!(
+        stdout(&out),
+        "layer2\nls: /mine: No such file or directory\n"
+    );
+    let unpacked: Vec<_> = fs::read_dir(t.root.join("layers"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(
+        unpacked.len(),
+        2,
+        "each of busybox's layers is unpacked once"
+    );
+    let in_store = unpacked
+        .iter()
+        .map(|d| d.path().join("etc/layer2"))
+        .find(|p| p.exists())
+        .unwrap();
+    assert_eq!(fs::read_to_string(in_store).unwrap(), "layer2\n");
+}
+
+#[test]
 fn trace_narrates_each_kernel_step() {
     let t = TestEnv::new();
     let out = t.skiff(&["run", "--trace", &t.image("library/busybox"), "true"]);
@@ -285,6 +314,8 @@ fn trace_narrates_each_kernel_step() {
     for call in [
         "unshare(CLONE_NEWPID)",
         "unshare(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC)",
+        "mount(overlay, ",
+        "close_range(3, ~0, CLOSE_RANGE_CLOEXEC)",
         "pivot_root(., .)",
         "umount2(., MNT_DETACH)",
         "execve(/bin/true",

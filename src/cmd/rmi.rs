@@ -3,8 +3,7 @@
 
 use crate::cli::{self, Lexer};
 use crate::error::{Error, Result};
-use crate::image::store::Store;
-use crate::image::Image;
+use crate::image::{self, store::Store};
 use crate::reference::Reference;
 
 pub const HELP: &str = "Usage:  skiff rmi [OPTIONS] IMAGE [IMAGE...]
@@ -39,11 +38,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
             None => return Err(Error::invalid(format!("no such image: {image}"))),
         }
     }
-    let mut keep = Vec::new();
-    for (_, manifest) in store.references()? {
-        keep.extend(Image::load(&store, &manifest)?.blobs(&manifest)?);
-    }
-    let removed = store.remove_blobs_except(&keep)?;
-    println!("Deleted: {removed} blobs");
+    let removed = image::collect_garbage(&store)?;
+    println!("Deleted: {removed} blobs and layers");
     Ok(0)
 }

@@ -1,10 +1,8 @@
 //! `skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]`: pull, then run one container in the
 //! foreground, as `docker run --rm` does.
 
-use std::path::Path;
-
 use crate::cli::{self, Lexer};
-use crate::container::{self, Spec};
+use crate::container::{self, RootFs, Spec};
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::config::RunConfig;
@@ -105,16 +103,20 @@ fn run(args: Args) -> Result<i32> {
         trace::enable();
     }
     let reference = Reference::parse(&args.image)?;
-    let (image, scratch) = {
-        // The store is locked only while the image is fetched and unpacked.
+    let (image, scratch, rootfs) = {
+        // The store is locked only while the image is fetched.
         let store = Store::open()?;
         let manifest = local_or_pull(&store, &reference, &args.pull)?;
         let image = Image::load(&store, &manifest)?;
         let scratch = store.scratch()?;
-        image.unpack(&store, &scratch.rootfs())?;
-        (image, scratch)
+        let rootfs = RootFs {
+            scratch: scratch.path().to_path_buf(),
+            layers: image.layer_dirs(&store)?,
+            blobs: image.stored_layers(&store)?,
+        };
+        (image, scratch, rootfs)
     };
-    let result = start(&args, &image, &scratch.rootfs());
+    let result = start(&args, &image, rootfs);
     let cleanup = scratch.remove();
     let exit = result?;
     cleanup?;
@@ -139,7 +141,7 @@ fn local_or_pull(store: &Store, reference: &Reference, pull: &Pull) -> Result<Di
     }
 }
 
-fn start(args: &Args, image: &Image, rootfs: &Path) -> Result<Exit> {
+fn start(args: &Args, image: &Image, rootfs: RootFs) -> Result<Exit> {
     let id = store::random_id()?;
     let hostname = args
         .hostname
@@ -147,7 +149,7 @@ fn start(args: &Args, image: &Image, rootfs: &Path) -> Result<Exit> {
         .unwrap_or_else(|| id[..12].to_string());
     let config = image.config.run_config();
     let spec = Spec {
-        rootfs: rootfs.to_path_buf(),
+        rootfs,
         argv: command_line(args, &config)?,
         env: container::environment(
             &config.env.unwrap_or_default(),

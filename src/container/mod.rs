@@ -17,12 +17,24 @@ use std::path::PathBuf;
 pub use process::environment;
 
 use crate::error::Result;
+use crate::image::layer::StoredLayer;
+use crate::image::LayerDirs;
 use crate::sys::{self, Exit};
 use crate::trace;
 
+/// Where a container's root filesystem comes from.
+pub struct RootFs {
+    /// The container's own directory: `rootfs/` (the mount point), `upper/`, `work/`.
+    pub scratch: PathBuf,
+    /// The image's unpacked layers, stacked with overlayfs when the kernel allows.
+    pub layers: Option<LayerDirs>,
+    /// The same layers as blobs, unpacked into `rootfs/` where it does not.
+    pub blobs: Vec<StoredLayer>,
+}
+
 /// Everything the kernel needs to know about one container.
 pub struct Spec {
-    pub rootfs: PathBuf,
+    pub rootfs: RootFs,
     pub argv: Vec<String>,
     pub env: Vec<String>,
     pub workdir: String,
@@ -67,6 +79,6 @@ fn container_init(spec: &Spec, exec_status: File) -> ! {
 fn become_container(spec: &Spec) -> Result<Infallible> {
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
     namespaces::unshare_the_rest(&spec.hostname)?; // unshare(2), sethostname(2)
-    rootfs::enter(&spec.rootfs)?; // mount(2), pivot_root(2)
+    rootfs::enter(&spec.rootfs)?; // mount(2) overlayfs, pivot_root(2)
     process::exec(&spec.argv, &spec.env, &spec.workdir) // execve(2)
 }

@@ -11,6 +11,12 @@
 //! Both only hide what lower layers made, never the entries of their own layer.
 //! <https://github.com/opencontainers/image-spec/blob/main/layer.md>
 //!
+//! A layer can be applied two ways ([`Whiteouts`]): onto one directory holding the layers
+//! below it, deleting what its whiteouts name; or into a directory of its own, keeping
+//! each whiteout as overlayfs's marker (a 0/0 character device, or the
+//! `trusted.overlay.opaque` attribute), so the kernel can stack the layers at run time.
+//! <https://docs.kernel.org/filesystems/overlayfs.html#whiteouts-and-opaque-directories>
+//!
 //! A layer comes from the network, so it is treated as hostile. Its paths are resolved
 //! here, by hand, the way the kernel would if `root` were `/` (path_resolution(7)): a name
 //! with `..` is refused, and a symlink met on the way (`var/run -> /run`, `x -> ../../..`)
@@ -53,6 +59,18 @@ const AUFS_META: &[u8] = b".wh..wh.";
 /// Where PAX headers keep extended attributes (the name follows), as GNU tar and Go write them.
 const PAX_XATTR: &[u8] = b"SCHILY.xattr.";
 
+/// What a whiteout does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whiteouts {
+    /// Delete from the lower layers already in `root`.
+    Apply,
+    /// Leave overlayfs's marker in this layer's own directory.
+    Overlay,
+}
+
+/// overlayfs reads a directory with this attribute set to `y` as opaque.
+const OVERLAY_OPAQUE: &str = "trusted.overlay.opaque";
+
 /// How a layer blob is compressed, from its descriptor's media type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -87,25 +105,48 @@ impl Compression {
     }
 }
 
+/// A layer blob in the store, and the diff_id that unpacking it must produce.
+#[derive(Debug, Clone)]
+pub struct StoredLayer {
+    pub blob: PathBuf,
+    pub compression: Compression,
+    pub diff_id: Digest,
+}
+
+impl StoredLayer {
+    /// Unpacks the blob onto `root` and checks what came out against the diff_id.
+    pub fn unpack(&self, root: &Path, whiteouts: Whiteouts) -> Result<()> {
+        let blob =
+            fs::File::open(&self.blob).with_context(|| format!("open {}", self.blob.display()))?;
+        let actual = unpack(blob, self.compression, root, whiteouts)?;
+        self.diff_id.verify("uncompressed layer (diff_id)", &actual)
+    }
+}
+
 /// Streams one layer onto `root` (a directory that already holds the layers below it) and
 /// returns the diff_id: the SHA-256 of the uncompressed tar. Both the decompressed stream
 /// and the tar are read to their end first, since a corrupt tar can end "successfully".
-pub fn unpack(blob: impl Read, compression: Compression, root: &Path) -> Result<Digest> {
+pub fn unpack(
+    blob: impl Read,
+    compression: Compression,
+    root: &Path,
+    whiteouts: Whiteouts,
+) -> Result<Digest> {
     let blob = BufReader::with_capacity(64 * 1024, blob);
     match compression {
         Compression::Gzip => {
             let tar = MultiDecoder::new(blob)
                 .map_err(stream_error)
                 .context("read layer")?;
-            unpack_tar(tar, root)
+            unpack_tar(tar, root, whiteouts)
         }
-        Compression::Uncompressed => unpack_tar(blob, root),
+        Compression::Uncompressed => unpack_tar(blob, root, whiteouts),
     }
 }
 
-fn unpack_tar(tar: impl Read, root: &Path) -> Result<Digest> {
+fn unpack_tar(tar: impl Read, root: &Path, whiteouts: Whiteouts) -> Result<Digest> {
     let mut archive = Archive::new(Hashing::new(tar));
-    let mut layer = Layer::new(root);
+    let mut layer = Layer::new(root, whiteouts);
     for entry in archive.entries().context("read layer")? {
         let mut entry = entry.map_err(stream_error).context("read layer")?;
         let name = entry.path().context("read layer")?.into_owned();
@@ -154,6 +195,7 @@ impl FileKind {
 /// One layer being applied: where, and what it has written so far.
 struct Layer<'a> {
     root: &'a Path,
+    whiteouts: Whiteouts,
     /// Paths (resolved, relative to root) this layer made, and all their ancestors:
     /// whiteouts must leave these alone, since they only hide lower layers.
     ours: HashSet<PathBuf>,
@@ -164,9 +206,10 @@ struct Layer<'a> {
 }
 
 impl<'a> Layer<'a> {
-    fn new(root: &'a Path) -> Self {
+    fn new(root: &'a Path, whiteouts: Whiteouts) -> Self {
         Layer {
             root,
+            whiteouts,
             ours: HashSet::new(),
             skipped_devices: 0,
             skipped_xattrs: 0,
@@ -257,7 +300,12 @@ impl<'a> Layer<'a> {
         self.mark_ours(&dir);
         let marker = marker.as_bytes();
         if marker == OPAQUE {
-            return self.clear_lower(&dir);
+            return match self.whiteouts {
+                Whiteouts::Apply => self.clear_lower(&dir),
+                Whiteouts::Overlay => {
+                    sys::lsetxattr(&self.root.join(&dir), OVERLAY_OPAQUE.as_ref(), b"y")
+                }
+            };
         }
         if marker.starts_with(AUFS_META) {
             return Ok(());
@@ -270,7 +318,15 @@ impl<'a> Layer<'a> {
         if self.ours.contains(&rel) {
             return Ok(());
         }
-        remove(&self.root.join(rel))
+        let full = self.root.join(rel);
+        match self.whiteouts {
+            Whiteouts::Apply => remove(&full),
+            Whiteouts::Overlay => {
+                // Without CAP_MKNOD this fails, and the layer cannot be kept this way.
+                make_room(&full, false)?;
+                sys::mknod(&full, libc::S_IFCHR, 0, 0)
+            }
+        }
     }
 
     /// Deletes everything under `dir` that this layer did not make; a directory this layer
@@ -555,7 +611,11 @@ mod tests {
         }
 
         fn apply(&self, tar: &[u8]) -> Result<Digest> {
-            unpack(tar, Compression::Uncompressed, &self.root())
+            self.apply_as(tar, Whiteouts::Apply)
+        }
+
+        fn apply_as(&self, tar: &[u8], whiteouts: Whiteouts) -> Result<Digest> {
+            unpack(tar, Compression::Uncompressed, &self.root(), whiteouts)
         }
     }
 
@@ -690,6 +750,19 @@ mod tests {
         assert!(!s.at("a/file").exists() && !s.at("d").exists());
         assert!(s.at("a/keep").exists());
         assert!(!s.at("a/.wh.file").exists() && !s.at(".wh.d").exists());
+    }
+
+    #[test]
+    fn overlay_whiteouts_become_0_0_character_devices() {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let s = Scratch::new("overlay-whiteout");
+        let layer = Tar::new().file("a/.wh.gone", "").file("a/new", "x");
+        s.apply_as(&layer.bytes(), Whiteouts::Overlay).unwrap();
+        let marker = fs::symlink_metadata(s.at("a/gone")).unwrap();
+        assert!(marker.file_type().is_char_device());
+        assert_eq!(marker.rdev(), 0);
+        assert_eq!(read(s.at("a/new")), "x");
+        assert!(!s.at("a/.wh.gone").exists());
     }
 
     #[test]
@@ -901,7 +974,13 @@ mod tests {
         let mut tar = Tar::new().file("a", "x").bytes();
         tar.extend_from_slice(&[0; 4096]); // padding past the end-of-archive blocks
         assert_eq!(s.apply(&tar).unwrap(), Digest::of(&tar));
-        let gzipped = unpack(&gzip(&tar)[..], Compression::Gzip, &s.root()).unwrap();
+        let gzipped = unpack(
+            &gzip(&tar)[..],
+            Compression::Gzip,
+            &s.root(),
+            Whiteouts::Apply,
+        )
+        .unwrap();
         assert_eq!(gzipped, Digest::of(&tar));
     }
 
@@ -911,7 +990,7 @@ mod tests {
         let tar = Tar::new().file("first", "1").file("second", "2").bytes();
         let (head, tail) = tar.split_at(1024); // first header and data block, then the rest
         let blob = [gzip(head), gzip(tail)].concat();
-        let diff_id = unpack(&blob[..], Compression::Gzip, &s.root()).unwrap();
+        let diff_id = unpack(&blob[..], Compression::Gzip, &s.root(), Whiteouts::Apply).unwrap();
         assert_eq!(diff_id, Digest::of(&tar));
         assert_eq!(read(s.at("first")) + &read(s.at("second")), "12");
     }
@@ -921,7 +1000,8 @@ mod tests {
         let s = Scratch::new("truncated");
         let blob = gzip(&Tar::new().file("a", &"x".repeat(10_000)).bytes());
         for cut in [blob.len() - 4, blob.len() / 2, 5] {
-            let err = unpack(&blob[..cut], Compression::Gzip, &s.root()).unwrap_err();
+            let err =
+                unpack(&blob[..cut], Compression::Gzip, &s.root(), Whiteouts::Apply).unwrap_err();
             assert!(
                 err.to_string().ends_with("the layer stream ends early"),
                 "{err}"

@@ -6,15 +6,29 @@ pub mod config;
 pub mod layer;
 pub mod store;
 
-use std::path::Path;
-
 use config::ImageConfig;
-use layer::Compression;
+use layer::{Compression, StoredLayer, Whiteouts};
 use store::Store;
 
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::registry::manifest::{Descriptor, Manifest};
+use crate::trace;
+
+/// Layers unpacked in the store: one directory, and the names in it, bottom first.
+pub struct LayerDirs {
+    pub dir: std::path::PathBuf,
+    pub names: Vec<String>,
+}
+
+/// Deletes every blob and layer no tagged image needs (after `rmi`, or a failed pull).
+pub fn collect_garbage(store: &Store) -> Result<usize> {
+    let mut keep = Vec::new();
+    for (_, manifest) in store.references()? {
+        keep.extend(Image::load(store, &manifest)?.parts(&manifest)?);
+    }
+    store.remove_all_except(&keep)
+}
 
 /// A pulled image, read back from the store.
 pub struct Image {
@@ -40,37 +54,80 @@ impl Image {
         })
     }
 
-    /// Every blob this image needs: what `rmi` must keep while another tag uses it.
-    pub fn blobs(&self, manifest: &Digest) -> Result<Vec<Digest>> {
-        let mut blobs = vec![manifest.clone(), self.config_digest.clone()];
+    /// Everything in the store this image needs (blobs, and layers by diff_id): what
+    /// `rmi` must keep while another tag uses it.
+    pub fn parts(&self, manifest: &Digest) -> Result<Vec<Digest>> {
+        let mut parts = vec![manifest.clone(), self.config_digest.clone()];
         for layer in &self.layers {
-            blobs.push(layer.digest()?);
+            parts.push(layer.digest()?);
         }
-        Ok(blobs)
+        parts.extend(self.config.diff_ids()?);
+        Ok(parts)
     }
 
-    /// Unpacks the layers, bottom first, onto `root`, checking each against its diff_id.
-    pub fn unpack(&self, store: &Store, root: &Path) -> Result<()> {
+    /// The layers, bottom first, as blobs in the store with the diff_ids they must give.
+    pub fn stored_layers(&self, store: &Store) -> Result<Vec<StoredLayer>> {
         let diff_ids = self.config.diff_ids()?;
-        for (n, (layer, diff_id)) in self.layers.iter().zip(&diff_ids).enumerate() {
+        if diff_ids.len() != self.layers.len() {
+            return Err(Error::invalid(format!(
+                "manifest lists {} layers but the config {}",
+                self.layers.len(),
+                diff_ids.len()
+            )));
+        }
+        self.layers
+            .iter()
+            .zip(diff_ids)
+            .map(|(layer, diff_id)| {
+                let media_type = layer.media_type.as_deref().unwrap_or("");
+                Ok(StoredLayer {
+                    blob: store.blob_path(&layer.digest()?),
+                    compression: Compression::for_media_type(media_type)?,
+                    diff_id,
+                })
+            })
+            .collect()
+    }
+
+    /// Unpacks each layer not yet in the store into a directory of its own, once, so
+    /// containers can stack them with overlayfs. Where the kernel will not keep
+    /// overlayfs's whiteout markers (no `CAP_MKNOD`, no trusted xattrs: inside some
+    /// containers), the layers stay blobs, and each container gets a copy instead.
+    pub fn unpack_layers(&self, store: &Store) -> Result<()> {
+        for (n, layer) in self.stored_layers(store)?.iter().enumerate() {
+            if store.layer_dir(&layer.diff_id).is_dir() {
+                continue;
+            }
             let what = || {
                 format!(
                     "unpack layer {}/{} {}",
                     n + 1,
                     self.layers.len(),
-                    layer.digest
+                    layer.diff_id
                 )
             };
-            let compression =
-                Compression::for_media_type(layer.media_type.as_deref().unwrap_or(""))
-                    .with_context(what)?;
-            let blob = store.open_blob(&layer.digest()?)?;
-            let unpacked = layer::unpack(blob, compression, root).with_context(what)?;
-            diff_id
-                .verify("uncompressed layer (diff_id)", &unpacked)
-                .with_context(what)?;
+            match store.put_layer(&layer.diff_id, |dir| layer.unpack(dir, Whiteouts::Overlay)) {
+                Err(err) if matches!(err.errno(), Some(libc::EPERM | libc::ENOTSUP)) => {
+                    trace::step(&format!("layers stay blobs here ({err})"));
+                    return Ok(());
+                }
+                result => result.with_context(what)?,
+            }
         }
         Ok(())
+    }
+
+    /// The unpacked layers for overlayfs, if every one of them is in the store.
+    pub fn layer_dirs(&self, store: &Store) -> Result<Option<LayerDirs>> {
+        let names: Vec<String> = self
+            .config
+            .diff_ids()?
+            .iter()
+            .map(|d| d.hex().to_string())
+            .collect();
+        let dir = store.layers_dir();
+        let complete = names.iter().all(|name| dir.join(name).is_dir());
+        Ok(complete.then_some(LayerDirs { dir, names }))
     }
 
     /// The sum of the compressed layers, as the registry sent them.

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! blobs/sha256/<hex>   manifests, configs and compressed layers, each verified
+//! layers/<hex>/        each layer unpacked once, by diff_id, as an overlayfs lower dir
 //! repositories.json    reference → manifest digest (what `skiff images` lists)
 //! tmp/                 files being written, and scratch directories of running containers
 //! lock                 flock(2): one writer at a time
@@ -50,7 +51,7 @@ impl Store {
         let root = std::env::var_os("SKIFF_ROOT")
             .filter(|r| !r.is_empty())
             .map_or_else(|| PathBuf::from("/var/lib/skiff"), PathBuf::from);
-        for dir in ["tmp", "blobs/sha256"] {
+        for dir in ["tmp", "blobs/sha256", "layers"] {
             let dir = root.join(dir);
             fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         }
@@ -88,11 +89,6 @@ impl Store {
         fs::read(&path).with_context(|| format!("read {}", path.display()))
     }
 
-    pub fn open_blob(&self, digest: &Digest) -> Result<File> {
-        let path = self.blob_path(digest);
-        File::open(&path).with_context(|| format!("open {}", path.display()))
-    }
-
     /// Streams `content` into the store under `digest`, verifying it on the way; on a
     /// mismatch nothing of it stays. Returns the size written.
     pub fn put_blob(&self, digest: &Digest, content: impl Read) -> Result<u64> {
@@ -110,6 +106,33 @@ impl Store {
                 Err(err)
             }
         }
+    }
+
+    pub fn layers_dir(&self) -> PathBuf {
+        self.root.join("layers")
+    }
+
+    pub fn layer_dir(&self, diff_id: &Digest) -> PathBuf {
+        self.layers_dir().join(diff_id.hex())
+    }
+
+    /// Makes `layers/<diff_id>` by letting `fill` unpack into a temporary directory,
+    /// which is renamed into place only if `fill` succeeds.
+    pub fn put_layer(
+        &self,
+        diff_id: &Digest,
+        fill: impl FnOnce(&Path) -> Result<()>,
+    ) -> Result<()> {
+        let temp = self.temp_path("layer")?;
+        fs::create_dir(&temp).with_context(|| format!("create {}", temp.display()))?;
+        let result = fill(&temp).and_then(|()| {
+            let target = self.layer_dir(diff_id);
+            fs::rename(&temp, &target).with_context(|| format!("rename to {}", target.display()))
+        });
+        if result.is_err() {
+            let _ = fs::remove_dir_all(&temp); // the error being returned matters more
+        }
+        result
     }
 
     fn repositories_path(&self) -> PathBuf {
@@ -176,17 +199,19 @@ impl Store {
             .collect()
     }
 
-    /// Deletes every blob not in `keep`; returns how many went.
-    pub fn remove_blobs_except(&self, keep: &[Digest]) -> Result<usize> {
-        let dir = self.root.join("blobs/sha256");
+    /// Deletes every blob and unpacked layer whose digest is not in `keep`; returns
+    /// how many went.
+    pub fn remove_all_except(&self, keep: &[Digest]) -> Result<usize> {
         let mut removed = 0;
-        for entry in fs::read_dir(&dir).with_context(|| format!("read {}", dir.display()))? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let wanted = keep.iter().any(|d| name.to_str() == Some(d.hex()));
-            if !wanted {
-                fs::remove_file(entry.path())?;
-                removed += 1;
+        for dir in [self.root.join("blobs/sha256"), self.layers_dir()] {
+            for entry in fs::read_dir(&dir).with_context(|| format!("read {}", dir.display()))? {
+                let entry = entry?;
+                let name = entry.file_name();
+                if !keep.iter().any(|d| name.to_str() == Some(d.hex())) {
+                    let path = entry.path();
+                    fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path))?;
+                    removed += 1;
+                }
             }
         }
         Ok(removed)
@@ -243,8 +268,8 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 impl Scratch {
-    pub fn rootfs(&self) -> PathBuf {
-        self.path.join("rootfs")
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     pub fn remove(mut self) -> Result<()> {

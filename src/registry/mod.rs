@@ -4,6 +4,8 @@
 //! 2. Fetch the image config (Env, Cmd, Entrypoint, … and the layers' `diff_ids`).
 //! 3. Stream each layer blob the store does not have yet from the socket into it,
 //!    hashing as it flows. A blob already present is never downloaded again.
+//! 4. Unpack each new layer once, into a directory of its own, checking it against
+//!    the config's `diff_id`; then tag the image. A failed pull leaves nothing behind.
 //!
 //! Every byte is checked against the digest it was addressed by, so a registry (or
 //! anything between us and it) cannot substitute content.
@@ -22,12 +24,22 @@ use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::config::ImageConfig;
 use crate::image::store::Store;
+use crate::image::{self, Image};
 use crate::progress::Progress;
 use crate::reference::Reference;
 
 /// Pulls `reference` for this machine's platform into `store` and tags it there.
 /// Returns the digest of the (platform) image manifest.
 pub fn pull(reference: &Reference, store: &Store, progress: &Progress) -> Result<Digest> {
+    let result = pull_into(reference, store, progress);
+    if result.is_err() {
+        // Nothing of a failed pull may stay: drop whatever no tagged image needs.
+        let _ = image::collect_garbage(store); // the pull's own error is the one to report
+    }
+    result
+}
+
+fn pull_into(reference: &Reference, store: &Store, progress: &Progress) -> Result<Digest> {
     progress.say(&format!("pulling {reference}"));
     let mut client = Client::connect(reference)?;
     let (digest, bytes) = resolve(&mut client, reference).context("fetch manifest")?;
@@ -40,6 +52,7 @@ pub fn pull(reference: &Reference, store: &Store, progress: &Progress) -> Result
         fetch_layer(&mut client, store, layer, progress).context(what)?;
     }
     store.put_blob(&digest, &bytes[..])?;
+    Image::load(store, &digest)?.unpack_layers(store)?;
     store.tag(&reference.to_string(), &digest)?;
     progress.say(&format!("digest: {digest}"));
     Ok(digest)

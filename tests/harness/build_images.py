@@ -103,16 +103,23 @@ def build_layer(entries):
         while parent and parent not in by_path:
             by_path[parent] = (tarfile.DIRTYPE, 0o755, b"")
             parent = os.path.dirname(parent)
+    return tar_layer([(path, *by_path[path]) for path in sorted(by_path)])
 
+
+def tar_layer(entries):
+    """The layer of exactly these entries, in this order, names verbatim. The data of a
+    link is its target; of a device node, its (major, minor)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path in sorted(by_path):
-            kind, mode, data = by_path[path]
+        for path, kind, mode, data in entries:
             info = tarfile.TarInfo(path)
             info.type, info.mode, info.mtime = kind, mode, MTIME
             info.uname = info.gname = "root"
-            if kind == tarfile.SYMTYPE:
+            if kind in (tarfile.SYMTYPE, tarfile.LNKTYPE):
                 info.linkname = data
+                tar.addfile(info)
+            elif kind in (tarfile.CHRTYPE, tarfile.BLKTYPE):
+                info.devmajor, info.devminor = data
                 tar.addfile(info)
             else:
                 info.size = len(data)
