@@ -1,7 +1,9 @@
 //! Pulling: every manifest kind, Docker Hub's token dance, and clear failures.
 
 use std::fs;
-use std::process::Command;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
 
 use crate::testenv::{assert_one_line_error, harness, stderr, stdout, TestEnv};
 
@@ -182,4 +184,92 @@ fn a_registry_mirror_serves_docker_hub_images() {
         .output()
         .unwrap();
     assert_eq!(stdout(&out), "layer2\n", "{}", stderr(&out));
+}
+
+#[test]
+fn platform_flag_picks_another_entry_of_the_index() {
+    let t = TestEnv::new();
+    let image = t.image("library/alpine");
+    let out = t.skiff(&[
+        "run",
+        "--platform",
+        "linux/arm64/v8",
+        &image,
+        "cat",
+        "/etc/platform",
+    ]);
+    // The arm64 image has no busybox: its cat cannot be found, which proves the pick.
+    assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
+    let out = t.skiff(&["pull", "--platform", "linux/s390x", &image]);
+    assert_one_line_error(&out, "no image for linux/s390x");
+    let out = t.skiff(&["pull", "--platform", "linux", &image]);
+    assert_one_line_error(&out, "invalid platform");
+}
+
+#[test]
+fn login_stores_credentials_that_pull_then_uses_and_logout_forgets() {
+    let t = TestEnv::new();
+    let config = t.root.join("docker-config/config.json");
+    let mut login = t
+        .hub_command(&["login", "-u", "alice", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    login
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"wonderland\n")
+        .unwrap();
+    let out = login.wait_with_output().unwrap();
+    assert_eq!(stdout(&out), "Login Succeeded\n", "{}", stderr(&out));
+    let text = fs::read_to_string(&config).unwrap();
+    assert!(
+        text.contains("https://index.docker.io/v1/") && text.contains("YWxpY2U6d29uZGVybGFuZA=="),
+        "{text}"
+    );
+    assert_eq!(
+        fs::metadata(&config).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let out = t.skiff_hub(&["run", "private/secret", "cat", "/etc/secret"]);
+    assert_eq!(stdout(&out), "top secret\n", "{}", stderr(&out));
+    let out = t.skiff(&["logout"]);
+    assert_eq!(stdout(&out), "Removing login credentials for docker.io\n");
+    let out = t.skiff_hub(&["run", "--pull=always", "private/secret", "true"]);
+    assert_one_line_error(&out, "pull access denied");
+}
+
+#[test]
+fn login_with_a_wrong_password_fails_and_stores_nothing() {
+    let t = TestEnv::new();
+    let out = t.skiff_hub(&["login", "-u", "alice", "-p", "guess"]);
+    assert_one_line_error(
+        &out,
+        "login docker.io: get token: GET https://auth.docker.io",
+    );
+    assert!(!t.root.join("docker-config/config.json").exists());
+}
+
+#[test]
+fn logout_keeps_the_rest_of_the_docker_config() {
+    let t = TestEnv::new();
+    t.login("https://index.docker.io/v1/", "alice", "wonderland");
+    let config = t.root.join("docker-config/config.json");
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(
+        &config,
+        text.replacen('{', r#"{"credsStore":"desktop","#, 1),
+    )
+    .unwrap();
+    let out = t.skiff(&["logout", "docker.io"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = fs::read_to_string(&config).unwrap();
+    assert!(text.contains(r#""credsStore":"desktop""#), "{text}");
+    assert!(!text.contains("YWxpY2U6"), "{text}");
+    assert_eq!(
+        stdout(&t.skiff(&["logout"])),
+        "Not logged in to docker.io\n"
+    );
 }

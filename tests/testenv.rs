@@ -58,6 +58,11 @@ impl TestEnv {
     /// namespace whose /etc/hosts sends registry-1.docker.io and auth.docker.io to
     /// the harness, trusting the harness's test CA.
     pub fn skiff_hub<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
+        self.hub_command(args).output().unwrap()
+    }
+
+    /// The command behind [`TestEnv::skiff_hub`], for tests that feed it stdin.
+    pub fn hub_command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
         let cmd = self.command(args);
         let skiff = PathBuf::from(cmd.get_program());
         let mut wrapped = Command::new("unshare");
@@ -75,7 +80,7 @@ impl TestEnv {
             };
         }
         wrapped.env("SSL_CERT_FILE", harness("SKIFF_TEST_CA"));
-        wrapped.output().unwrap()
+        wrapped
     }
 
     /// Writes `~/.docker/config.json` as `docker login` would.

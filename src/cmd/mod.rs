@@ -2,6 +2,7 @@
 //! Dispatch is a table from name to entry point.
 
 mod images;
+mod login;
 mod pull;
 mod rmi;
 mod run;
@@ -13,6 +14,8 @@ type Main = fn(&[String]) -> Result<i32>;
 /// (name, one-line summary, entry point)
 const COMMANDS: &[(&str, &str, Main)] = &[
     ("images", "List images", images::main),
+    ("login", "Log in to a registry", login::main),
+    ("logout", "Log out from a registry", login::logout_main),
     ("pull", "Download an image from a registry", pull::main),
     ("rmi", "Remove one or more images", rmi::main),
     (

@@ -5,22 +5,28 @@ use crate::error::{Context, Error, Result};
 use crate::image::store::Store;
 use crate::progress::Progress;
 use crate::reference::Reference;
-use crate::registry;
+use crate::registry::{
+    self,
+    manifest::{self, Platform},
+};
 
 pub const HELP: &str = "Usage:  skiff pull [OPTIONS] NAME[:TAG|@DIGEST]
 
 Download an image from a registry
 
 Options:
-  -h, --help    Print usage
-  -q, --quiet   Suppress verbose output";
+  -h, --help              Print usage
+      --platform string   Pull this platform (os/arch[/variant]) instead of the host's
+  -q, --quiet             Suppress verbose output";
 
 pub fn main(argv: &[String]) -> Result<i32> {
     let mut lexer = Lexer::new(argv);
     let mut quiet = false;
+    let mut platform = manifest::host_platform();
     while let Some(flag) = lexer.next_flag() {
         match flag.name.as_str() {
             "-h" | "--help" => return cli::help(HELP),
+            "--platform" => platform = Platform::parse(&lexer.value(&flag)?)?,
             "-q" | "--quiet" => quiet = lexer.switch(&flag)?,
             _ => return Err(cli::unknown(&flag, "pull")),
         }
@@ -37,7 +43,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
     } else {
         Progress::to_terminal()
     };
-    let digest = registry::pull(&reference, &store, &progress)
+    let digest = registry::pull(&reference, &platform, &store, &progress)
         .with_context(|| format!("pull {reference}"))?;
     if !quiet {
         println!("Digest: {digest}");

@@ -10,7 +10,10 @@ use crate::image::store::{self, Store};
 use crate::image::Image;
 use crate::progress::Progress;
 use crate::reference::Reference;
-use crate::registry;
+use crate::registry::{
+    self,
+    manifest::{self, Platform},
+};
 use crate::sys::Exit;
 use crate::trace;
 
@@ -23,6 +26,7 @@ Options:
   -e, --env list            Set environment variables (KEY=VALUE, or KEY to pass the host's)
   -h, --help                Print usage
       --hostname string     Container host name
+      --platform string     Run this platform's image (os/arch[/variant]) instead of the host's
       --pull string         Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")
       --rm                  Remove the container when it exits (always, for now)
       --trace               Narrate every kernel step on stderr (also SKIFF_TRACE=1)
@@ -37,6 +41,7 @@ struct Args {
     hostname: Option<String>,
     workdir: Option<String>,
     pull: Pull,
+    platform: Option<Platform>,
     trace: bool,
 }
 
@@ -84,6 +89,7 @@ fn parse(argv: &[String]) -> Result<Option<Args>> {
             "--entrypoint" => args.entrypoint = Some(lexer.value(&flag)?),
             "--hostname" => args.hostname = Some(lexer.value(&flag)?),
             "--pull" => args.pull = Pull::parse(&lexer.value(&flag)?)?,
+            "--platform" => args.platform = Some(Platform::parse(&lexer.value(&flag)?)?),
             "-w" | "--workdir" => args.workdir = Some(lexer.value(&flag)?),
             "--rm" => drop(lexer.switch(&flag)?),
             "--trace" => args.trace = lexer.switch(&flag)?,
@@ -106,7 +112,7 @@ fn run(args: Args) -> Result<i32> {
     let (image, scratch, rootfs) = {
         // The store is locked only while the image is fetched.
         let store = Store::open()?;
-        let manifest = local_or_pull(&store, &reference, &args.pull)?;
+        let manifest = local_or_pull(&store, &reference, &args)?;
         let image = Image::load(&store, &manifest)?;
         let scratch = store.scratch()?;
         let rootfs = RootFs {
@@ -127,15 +133,19 @@ fn run(args: Args) -> Result<i32> {
 }
 
 /// The image's manifest digest: from the store, or the registry, as `--pull` says.
-fn local_or_pull(store: &Store, reference: &Reference, pull: &Pull) -> Result<Digest> {
+fn local_or_pull(store: &Store, reference: &Reference, args: &Args) -> Result<Digest> {
     let local = store.resolve(&reference.to_string())?;
-    match (pull, local) {
+    let platform = args
+        .platform
+        .clone()
+        .unwrap_or_else(manifest::host_platform);
+    match (&args.pull, local) {
         (Pull::Missing | Pull::Never, Some(digest)) => Ok(digest),
         (Pull::Never, None) => Err(Error::invalid(format!(
             "no such image: {reference} (and --pull=never)"
         ))),
         (Pull::Always | Pull::Missing, _) => {
-            registry::pull(reference, store, &Progress::to_terminal())
+            registry::pull(reference, &platform, store, &Progress::to_terminal())
                 .with_context(|| format!("pull {reference}"))
         }
     }

@@ -11,8 +11,9 @@
 //! <https://distribution.github.io/distribution/spec/auth/token/>
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use miniserde::json::{Object, Value};
 use miniserde::{json, Deserialize};
 
 use super::client::{self, Agent};
@@ -145,6 +146,93 @@ pub fn stored_credentials(registry: &str) -> Result<Option<String>> {
         .find_map(|key| auths.get(key).and_then(|entry| entry.auth.clone())))
 }
 
+/// Stores `docker login` credentials (`auth` is base64 `user:password`) for
+/// `registry`, or forgets them with `None`, leaving the rest of config.json as it was.
+/// The file holds secrets: it is written 0600, whole, through a rename.
+/// Returns whether anything changed.
+pub fn save_credentials(registry: &str, auth: Option<&str>) -> Result<bool> {
+    let dir = docker_config_dir();
+    let path = dir.join("config.json");
+    let mut config = match std::fs::read_to_string(&path) {
+        Ok(text) => json::from_str::<Object>(&text).map_err(|_| {
+            Error::new(Kind::Json {
+                what: path.display().to_string(),
+            })
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Object::new(),
+        Err(e) => return Err(Error::from(e).context(format!("read {}", path.display()))),
+    };
+    let Value::Object(auths) = config
+        .entry("auths".to_string())
+        .or_insert_with(|| Value::Object(Object::new()))
+    else {
+        return Err(Error::invalid(format!(
+            "{}: \"auths\" is not an object",
+            path.display()
+        )));
+    };
+    let keys = config_keys(registry);
+    let changed = match auth {
+        Some(auth) => {
+            let mut entry = Object::new();
+            entry.insert("auth".into(), Value::String(auth.into()));
+            auths.insert(keys[0].clone(), Value::Object(entry));
+            true
+        }
+        None => {
+            keys.iter()
+                .filter(|key| auths.remove(*key).is_some())
+                .count()
+                > 0
+        }
+    };
+    write_private(&dir, &path, &json::to_string(&config))?;
+    Ok(changed)
+}
+
+fn write_private(dir: &Path, path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("create {}", dir.display()))?;
+    let temp = dir.join(format!(".config.json.{}", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temp)
+        .with_context(|| format!("create {}", temp.display()))?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&temp, path).with_context(|| format!("rename to {}", path.display()))
+}
+
+/// Standard base64 (RFC 4648), for the `auth` field `docker login` writes.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            let sextet = (n >> (18 - 6 * i)) & 63;
+            out.push(if i <= chunk.len() {
+                ALPHABET[sextet as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
 fn docker_config_dir() -> PathBuf {
     match std::env::var_os("DOCKER_CONFIG") {
         Some(dir) => PathBuf::from(dir),
@@ -154,7 +242,7 @@ fn docker_config_dir() -> PathBuf {
 }
 
 /// The keys `docker login` may have used for a registry (Hub's is a historical URL).
-fn config_keys(registry: &str) -> Vec<String> {
+pub fn config_keys(registry: &str) -> Vec<String> {
     if registry == crate::reference::DOCKER_HUB {
         return [
             "https://index.docker.io/v1/",
@@ -193,6 +281,20 @@ mod tests {
         assert_eq!(c.scheme, "basic");
         assert_eq!(c.params["realm"], "registry");
         assert_eq!(c.params["charset"], "UTF-8");
+    }
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        let cases = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, encoded) in cases {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
     }
 
     #[test]

@@ -45,14 +45,27 @@ pub struct Document {
 }
 
 impl Client {
+    /// A session for pulling `reference`, with the credentials `docker login` stored.
     pub fn connect(reference: &Reference) -> Result<Client> {
+        let credentials = auth::stored_credentials(&reference.registry)?;
+        Client::new(&reference.registry, &reference.repository, credentials)
+    }
+
+    /// `repository` may be empty: a session with the registry itself, as for a login.
+    pub fn new(registry: &str, repository: &str, credentials: Option<String>) -> Result<Client> {
         Ok(Client {
             agent: agent()?,
-            base: endpoint(&reference.registry),
-            repository: reference.repository.clone(),
-            credentials: auth::stored_credentials(&reference.registry)?,
+            base: endpoint(registry),
+            repository: repository.to_string(),
+            credentials,
             authorization: None,
         })
+    }
+
+    /// `GET /v2/`: succeeds when the registry accepts our credentials.
+    pub fn ping(&mut self) -> Result<()> {
+        let url = format!("{}/v2/", self.base);
+        self.get_url(url, "application/json").map(drop)
     }
 
     pub fn manifest(&mut self, selector: &str) -> Result<Document> {
@@ -83,6 +96,10 @@ impl Client {
 
     fn get(&mut self, path: &str, accept: &str) -> Result<Response<Body>> {
         let url = format!("{}/v2/{}/{path}", self.base, self.repository);
+        self.get_url(url, accept)
+    }
+
+    fn get_url(&mut self, url: String, accept: &str) -> Result<Response<Body>> {
         let mut response = send(
             &self.agent,
             &url,

@@ -107,6 +107,27 @@ impl std::fmt::Display for Platform {
     }
 }
 
+impl Platform {
+    /// `os/arch[/variant]`, as `--platform` takes it.
+    pub fn parse(text: &str) -> Result<Platform> {
+        let parts: Vec<&str> = text.split('/').collect();
+        match parts[..] {
+            [os, architecture] | [os, architecture, _]
+                if !os.is_empty() && !architecture.is_empty() =>
+            {
+                Ok(Platform {
+                    os: os.into(),
+                    architecture: architecture.into(),
+                    variant: parts.get(2).map(|v| v.to_string()),
+                })
+            }
+            _ => Err(Error::usage(format!(
+                "invalid platform {text:?}: want os/arch[/variant]"
+            ))),
+        }
+    }
+}
+
 /// The platform this binary runs on, in OCI's words (Go's GOARCH names).
 pub fn host_platform() -> Platform {
     let (architecture, variant) = match std::env::consts::ARCH {
@@ -189,6 +210,15 @@ mod tests {
             variant: Some("v8".into()),
         };
         assert!(pick(&manifests, &arm64).is_ok());
+    }
+
+    #[test]
+    fn platform_flags_parse() {
+        let p = Platform::parse("linux/arm64/v8").unwrap();
+        assert_eq!(p.to_string(), "linux/arm64/v8");
+        assert_eq!(Platform::parse("linux/amd64").unwrap().variant, None);
+        assert!(Platform::parse("linux").is_err());
+        assert!(Platform::parse("linux//v8").is_err());
     }
 
     #[test]

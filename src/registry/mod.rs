@@ -18,7 +18,7 @@ pub mod manifest;
 use std::io::Read;
 
 use client::Client;
-use manifest::{Descriptor, Manifest};
+use manifest::{Descriptor, Manifest, Platform};
 
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
@@ -28,10 +28,28 @@ use crate::image::{self, Image};
 use crate::progress::Progress;
 use crate::reference::Reference;
 
-/// Pulls `reference` for this machine's platform into `store` and tags it there.
+/// `docker login`: checks `user`/`password` against `registry` (a token request with
+/// HTTP Basic, then `GET /v2/` with the token), then stores them in config.json.
+pub fn login(registry: &str, user: &str, password: &str) -> Result<()> {
+    let credentials = auth::base64(format!("{user}:{password}").as_bytes());
+    Client::new(registry, "", Some(credentials.clone()))?.ping()?;
+    auth::save_credentials(registry, Some(&credentials)).map(drop)
+}
+
+/// `docker logout`: forgets the stored credentials; false if there were none.
+pub fn logout(registry: &str) -> Result<bool> {
+    auth::save_credentials(registry, None)
+}
+
+/// Pulls `reference` for `platform` into `store` and tags it there.
 /// Returns the digest of the (platform) image manifest.
-pub fn pull(reference: &Reference, store: &Store, progress: &Progress) -> Result<Digest> {
-    let result = pull_into(reference, store, progress);
+pub fn pull(
+    reference: &Reference,
+    platform: &Platform,
+    store: &Store,
+    progress: &Progress,
+) -> Result<Digest> {
+    let result = pull_into(reference, platform, store, progress);
     if result.is_err() {
         // Nothing of a failed pull may stay: drop whatever no tagged image needs.
         let _ = image::collect_garbage(store); // the pull's own error is the one to report
@@ -39,10 +57,15 @@ pub fn pull(reference: &Reference, store: &Store, progress: &Progress) -> Result
     result
 }
 
-fn pull_into(reference: &Reference, store: &Store, progress: &Progress) -> Result<Digest> {
+fn pull_into(
+    reference: &Reference,
+    platform: &Platform,
+    store: &Store,
+    progress: &Progress,
+) -> Result<Digest> {
     progress.say(&format!("pulling {reference}"));
     let mut client = Client::connect(reference)?;
-    let (digest, bytes) = resolve(&mut client, reference).context("fetch manifest")?;
+    let (digest, bytes) = resolve(&mut client, reference, platform).context("fetch manifest")?;
     let Manifest::Image { config, layers } = Manifest::parse(&bytes, None)? else {
         return Err(Error::invalid("an index may not point to another index"));
     };
@@ -59,11 +82,15 @@ fn pull_into(reference: &Reference, store: &Store, progress: &Progress) -> Resul
 }
 
 /// Tag → (digest, bytes) of our platform's image manifest, through an index if need be.
-fn resolve(client: &mut Client, reference: &Reference) -> Result<(Digest, Vec<u8>)> {
+fn resolve(
+    client: &mut Client,
+    reference: &Reference,
+    platform: &Platform,
+) -> Result<(Digest, Vec<u8>)> {
     let pinned = reference.digest.clone();
     let (mut digest, mut bytes) = fetch_manifest(client, &reference.selector(), pinned.as_ref())?;
     if let Manifest::Index(entries) = Manifest::parse(&bytes, None)? {
-        let chosen = manifest::pick(&entries, &manifest::host_platform())?;
+        let chosen = manifest::pick(&entries, platform)?;
         digest = chosen.digest()?;
         (digest, bytes) = fetch_manifest(client, &digest.to_string(), Some(&digest))?;
     }
