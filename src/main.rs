@@ -19,6 +19,7 @@ mod reference;
 mod registry;
 #[allow(unsafe_code)]
 mod sys;
+mod time;
 mod trace;
 
 use std::io::Write;

@@ -2,6 +2,7 @@
 //! binary against the real registry server that `tests/harness/with-registry.sh`
 //! starts (run them with `make test`), with real namespaces and mounts.
 
+mod archive;
 mod cli;
 mod pull;
 mod run;

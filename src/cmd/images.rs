@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::image::store::Store;
 use crate::image::Image;
 use crate::reference::Reference;
+use crate::time;
 
 pub const HELP: &str = "Usage:  skiff images [OPTIONS]
 
@@ -101,13 +102,10 @@ fn human_size(bytes: u64) -> String {
 
 /// "3 days ago" from an RFC 3339 time such as `2024-05-01T12:00:00.123Z`.
 fn age(created: &str) -> String {
-    let Some(then) = epoch_seconds(created) else {
+    let Some(then) = time::parse_rfc3339(created) else {
         return "N/A".into();
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let seconds = (now - then).max(0);
+    let seconds = (time::now() - then).max(0);
     let (n, unit) = match seconds {
         s if s < 60 => (s, "second"),
         s if s < 3600 => (s / 60, "minute"),
@@ -118,21 +116,6 @@ fn age(created: &str) -> String {
         s => (s / (86_400 * 365), "year"),
     };
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
-}
-
-/// Seconds since 1970 for `YYYY-MM-DDTHH:MM:SS…` in UTC (fractions and offset ignored).
-fn epoch_seconds(time: &str) -> Option<i64> {
-    let number = |range: std::ops::Range<usize>| time.get(range)?.parse::<i64>().ok();
-    let (y, m, d) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hh, mm, ss) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    // Days from civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 
 #[cfg(test)]
@@ -146,13 +129,6 @@ mod tests {
         assert_eq!(human_size(77_900_000), "77.9MB");
         assert_eq!(human_size(123_000_000), "123MB");
         assert_eq!(human_size(2_000_000_000), "2GB");
-    }
-
-    #[test]
-    fn rfc3339_to_epoch() {
-        assert_eq!(epoch_seconds("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(epoch_seconds("2024-02-29T12:00:00.5Z"), Some(1_709_208_000));
-        assert_eq!(epoch_seconds("garbage"), None);
     }
 
     #[test]

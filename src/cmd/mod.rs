@@ -2,10 +2,13 @@
 //! Dispatch is a table from name to entry point.
 
 mod images;
+mod import;
+mod load;
 mod login;
 mod pull;
 mod rmi;
 mod run;
+mod save;
 
 use crate::error::{Error, Result};
 
@@ -14,6 +17,12 @@ type Main = fn(&[String]) -> Result<i32>;
 /// (name, one-line summary, entry point)
 const COMMANDS: &[(&str, &str, Main)] = &[
     ("images", "List images", images::main),
+    (
+        "import",
+        "Import a root filesystem tarball as an image",
+        import::main,
+    ),
+    ("load", "Load images from a tar archive", load::main),
     ("login", "Log in to a registry", login::main),
     ("logout", "Log out from a registry", login::logout_main),
     ("pull", "Download an image from a registry", pull::main),
@@ -23,6 +32,7 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         "Create and run a new container from an image",
         run::main,
     ),
+    ("save", "Save images to a tar archive", save::main),
 ];
 
 const USAGE: &str = "Usage:  skiff [OPTIONS] COMMAND

@@ -114,7 +114,7 @@ fn run(args: Args) -> Result<i32> {
         let store = Store::open()?;
         let manifest = local_or_pull(&store, &reference, &args)?;
         let image = Image::load(&store, &manifest)?;
-        let scratch = store.scratch()?;
+        let scratch = store.scratch("run")?;
         let rootfs = RootFs {
             scratch: scratch.path().to_path_buf(),
             layers: image.layer_dirs(&store)?,

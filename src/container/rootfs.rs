@@ -38,6 +38,7 @@ const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
 /// Makes the image's root this process's `/`, by pivot_root where the kernel allows it.
 pub fn enter(fs: &RootFs) -> Result<()> {
     let root = fs.scratch.join("rootfs");
+    fs::create_dir(&root).with_context(|| format!("create {}", root.display()))?;
     trace::step("make every mount private, so nothing we mount reaches the host");
     if let Err(err) = sys::mount(None, Path::new("/"), None, MS_REC | MS_PRIVATE, None) {
         if !is_refusal(&err) {

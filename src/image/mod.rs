@@ -2,6 +2,7 @@
 //! says how to run it, and the layers that make its root filesystem.
 //! <https://github.com/opencontainers/image-spec/blob/main/spec.md>
 
+pub mod archive;
 pub mod config;
 pub mod layer;
 pub mod store;
@@ -57,12 +58,18 @@ impl Image {
     /// Everything in the store this image needs (blobs, and layers by diff_id): what
     /// `rmi` must keep while another tag uses it.
     pub fn parts(&self, manifest: &Digest) -> Result<Vec<Digest>> {
-        let mut parts = vec![manifest.clone(), self.config_digest.clone()];
-        for layer in &self.layers {
-            parts.push(layer.digest()?);
-        }
+        let mut parts = self.blobs(manifest)?;
         parts.extend(self.config.diff_ids()?);
         Ok(parts)
+    }
+
+    /// The image's blobs: manifest, config and layers.
+    pub fn blobs(&self, manifest: &Digest) -> Result<Vec<Digest>> {
+        let mut blobs = vec![manifest.clone(), self.config_digest.clone()];
+        for layer in &self.layers {
+            blobs.push(layer.digest()?);
+        }
+        Ok(blobs)
     }
 
     /// The layers, bottom first, as blobs in the store with the diff_ids they must give.

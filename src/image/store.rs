@@ -92,20 +92,30 @@ impl Store {
     /// Streams `content` into the store under `digest`, verifying it on the way; on a
     /// mismatch nothing of it stays. Returns the size written.
     pub fn put_blob(&self, digest: &Digest, content: impl Read) -> Result<u64> {
+        self.write_blob(content, Some(digest)).map(|(_, size)| size)
+    }
+
+    /// Streams `content` into the store under whatever digest it has (for content
+    /// that arrives without one: `import`, old `docker save` archives).
+    pub fn add_blob(&self, content: impl Read) -> Result<(Digest, u64)> {
+        self.write_blob(content, None)
+    }
+
+    fn write_blob(&self, content: impl Read, expected: Option<&Digest>) -> Result<(Digest, u64)> {
         let temp = self.temp_path("blob")?;
-        let result = write_verified(&temp, digest, content);
-        match result {
-            Ok(size) => {
-                let target = self.blob_path(digest);
-                fs::rename(&temp, &target)
-                    .with_context(|| format!("rename to {}", target.display()))?;
-                Ok(size)
+        let written = write_hashed(&temp, content).and_then(|(actual, size)| {
+            if let Some(expected) = expected {
+                expected.verify("blob", &actual)?;
             }
-            Err(err) => {
-                let _ = fs::remove_file(&temp); // the error being returned matters more
-                Err(err)
-            }
+            let target = self.blob_path(&actual);
+            fs::rename(&temp, &target)
+                .with_context(|| format!("rename to {}", target.display()))?;
+            Ok((actual, size))
+        });
+        if written.is_err() {
+            let _ = fs::remove_file(&temp); // the error being returned matters more
         }
+        written
     }
 
     pub fn layers_dir(&self) -> PathBuf {
@@ -217,10 +227,10 @@ impl Store {
         Ok(removed)
     }
 
-    pub fn scratch(&self) -> Result<Scratch> {
-        let path = self.temp_path("run")?;
-        fs::create_dir_all(path.join("rootfs"))
-            .with_context(|| format!("create {}", path.display()))?;
+    /// A directory under `tmp/` that is removed when the returned guard goes.
+    pub fn scratch(&self, kind: &str) -> Result<Scratch> {
+        let path = self.temp_path(kind)?;
+        fs::create_dir_all(&path).with_context(|| format!("create {}", path.display()))?;
         Ok(Scratch {
             path,
             removed: false,
@@ -249,15 +259,14 @@ impl Store {
     }
 }
 
-/// Writes `content` to `path` through a hash, fsyncs, and checks the digest.
-fn write_verified(path: &Path, digest: &Digest, content: impl Read) -> Result<u64> {
+/// Writes `content` to `path` through a hash and fsyncs: (digest, size).
+fn write_hashed(path: &Path, content: impl Read) -> Result<(Digest, u64)> {
     let mut file = File::create(path).with_context(|| format!("create {}", path.display()))?;
     let mut hashing = Hashing::new(content);
     io::copy(&mut hashing, &mut file)?;
-    let (actual, size) = hashing.finish()?;
-    digest.verify("blob", &actual)?;
+    let hashed = hashing.finish()?;
     file.sync_all()?;
-    Ok(size)
+    Ok(hashed)
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {

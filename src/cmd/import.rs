@@ -1,0 +1,41 @@
+//! `skiff import FILE|- REFERENCE`: a root filesystem tarball becomes an image.
+
+use std::fs::File;
+use std::io::Read;
+
+use crate::cli::{self, Lexer};
+use crate::error::{Context, Error, Result};
+use crate::image::{archive, store::Store, Image};
+use crate::reference::Reference;
+
+pub const HELP: &str = "Usage:  skiff import [OPTIONS] FILE|- REFERENCE
+
+Import the contents of a tarball (plain or gzipped) to create a filesystem image
+
+Options:
+  -h, --help   Print usage";
+
+pub fn main(argv: &[String]) -> Result<i32> {
+    let mut lexer = Lexer::new(argv);
+    if let Some(flag) = lexer.next_flag() {
+        return match flag.name.as_str() {
+            "-h" | "--help" => cli::help(HELP),
+            _ => Err(cli::unknown(&flag, "import")),
+        };
+    }
+    let [file, name] = &lexer.rest()[..] else {
+        return Err(Error::usage(
+            "\"skiff import\" requires a FILE (or -) and a REFERENCE: skiff keeps only tagged images",
+        ));
+    };
+    let reference = Reference::parse(name)?;
+    let reader: Box<dyn Read> = match file.as_str() {
+        "-" => Box::new(std::io::stdin().lock()),
+        path => Box::new(File::open(path).with_context(|| format!("open {path}"))?),
+    };
+    let store = Store::open()?;
+    let manifest =
+        archive::import(&store, reader, &reference).with_context(|| format!("import {file}"))?;
+    println!("{}", Image::load(&store, &manifest)?.config_digest);
+    Ok(0)
+}
