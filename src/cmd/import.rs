@@ -29,13 +29,13 @@ pub fn main(argv: &[String]) -> Result<i32> {
         ));
     };
     let reference = Reference::parse(name)?;
-    let reader: Box<dyn Read> = match file.as_str() {
+    let mut reader: Box<dyn Read> = match file.as_str() {
         "-" => Box::new(std::io::stdin().lock()),
         path => Box::new(File::open(path).with_context(|| format!("open {path}"))?),
     };
     let store = Store::open()?;
-    let manifest =
-        archive::import(&store, reader, &reference).with_context(|| format!("import {file}"))?;
+    let manifest = archive::import(&store, &mut reader, &reference)
+        .with_context(|| format!("import {file}"))?;
     println!("{}", Image::load(&store, &manifest)?.config_digest);
     Ok(0)
 }

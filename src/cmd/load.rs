@@ -30,12 +30,12 @@ pub fn main(argv: &[String]) -> Result<i32> {
     if !lexer.rest().is_empty() {
         return Err(Error::usage("\"skiff load\" accepts no arguments."));
     }
-    let reader: Box<dyn Read> = match &input {
+    let mut reader: Box<dyn Read> = match &input {
         Some(path) => Box::new(File::open(path).with_context(|| format!("open {path}"))?),
         None => Box::new(std::io::stdin().lock()),
     };
     let store = Store::open()?;
-    let loaded = archive::load(&store, reader).context("load")?;
+    let loaded = archive::load(&store, &mut reader).context("load")?;
     if !quiet {
         for reference in loaded {
             println!("Loaded image: {reference}");

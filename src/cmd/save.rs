@@ -45,8 +45,8 @@ pub fn main(argv: &[String]) -> Result<i32> {
         Some(path) => {
             // Written aside and renamed, so a failed save leaves no half archive.
             let temp = format!("{path}.skiff-partial");
-            let file = fs::File::create(&temp).with_context(|| format!("create {temp}"))?;
-            let saved = archive::save(&store, &images, file).and_then(|()| {
+            let mut file = fs::File::create(&temp).with_context(|| format!("create {temp}"))?;
+            let saved = archive::save(&store, &images, &mut file).and_then(|()| {
                 fs::rename(&temp, &path).with_context(|| format!("rename to {path}"))
             });
             if saved.is_err() {
@@ -59,7 +59,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
                 "refusing to write an archive to a terminal: use -o or a pipe",
             ));
         }
-        None => archive::save(&store, &images, std::io::stdout().lock())?,
+        None => archive::save(&store, &images, &mut std::io::stdout().lock())?,
     }
     Ok(0)
 }

@@ -83,7 +83,7 @@ struct MediaTypeOnly {
 }
 
 /// Writes `images` (reference, manifest digest) as one archive to `out`.
-pub fn save(store: &Store, images: &[(Reference, Digest)], out: impl Write) -> Result<()> {
+pub fn save(store: &Store, images: &[(Reference, Digest)], out: &mut dyn Write) -> Result<()> {
     let mut tar = tar::Builder::new(out);
     append(&mut tar, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
     let (mut written, mut index, mut legacy) = (BTreeSet::new(), Vec::new(), Vec::new());
@@ -148,14 +148,14 @@ fn header(size: u64) -> tar::Header {
     header
 }
 
-fn append(tar: &mut tar::Builder<impl Write>, name: &str, bytes: &[u8]) -> Result<()> {
+fn append(tar: &mut tar::Builder<&mut dyn Write>, name: &str, bytes: &[u8]) -> Result<()> {
     let mut header = header(bytes.len() as u64);
     tar.append_data(&mut header, name, bytes)?;
     Ok(())
 }
 
 /// Reads an archive from `input` into the store; returns the references it tagged.
-pub fn load(store: &Store, input: impl Read) -> Result<Vec<String>> {
+pub fn load(store: &Store, input: &mut dyn Read) -> Result<Vec<String>> {
     let scratch = store.scratch("load")?;
     let archive = Extracted::from(input, scratch.path())?;
     let loaded = match archive.exists("index.json") {
@@ -261,7 +261,7 @@ fn tag(store: &Store, name: &str, manifest: &Digest) -> Result<String> {
 }
 
 /// `skiff import`: a root filesystem tarball (plain or gzipped) becomes a one-layer image.
-pub fn import(store: &Store, input: impl Read, reference: &Reference) -> Result<Digest> {
+pub fn import(store: &Store, input: &mut dyn Read, reference: &Reference) -> Result<Digest> {
     let mut input = BufReader::new(input);
     let gzipped = input.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     let (diff_id, size) = match gzipped {
@@ -298,7 +298,7 @@ struct Extracted<'a> {
 }
 
 impl<'a> Extracted<'a> {
-    fn from(input: impl Read, dir: &'a Path) -> Result<Extracted<'a>> {
+    fn from(input: &mut dyn Read, dir: &'a Path) -> Result<Extracted<'a>> {
         let mut archive = tar::Archive::new(input);
         let mut links = HashMap::new();
         for entry in archive.entries().context("read archive")? {
