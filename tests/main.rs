@@ -4,6 +4,7 @@
 
 mod archive;
 mod cli;
+mod hostile;
 mod pull;
 mod run;
 mod store;

@@ -26,7 +26,8 @@
 //! is replaced, and files are created with `O_EXCL|O_NOFOLLOW`. This is why the tar
 //! crate's `unpack` is not used: it follows such links on the host and knows nothing of
 //! whiteouts. (openat2(2)'s `RESOLVE_IN_ROOT` would do the resolving in the kernel, but
-//! needs Linux 5.6.)
+//! needs Linux 5.6.) Nor may a layer bring device nodes beyond the harmless few every
+//! container has anyway ([`HARMLESS_DEVICES`]): any other would be the host's hardware.
 //!
 //! The uncompressed stream is hashed on its way through: its SHA-256 is the layer's
 //! diff_id, which the image config lists, so the caller can check what was unpacked.
@@ -58,6 +59,14 @@ const OPAQUE: &[u8] = b".wh..wh..opq";
 const AUFS_META: &[u8] = b".wh..wh.";
 /// Where PAX headers keep extended attributes (the name follows), as GNU tar and Go write them.
 const PAX_XATTR: &[u8] = b"SCHILY.xattr.";
+/// The character devices every container gets in its /dev anyway (null, zero, full,
+/// random, urandom, tty), by major and minor number: the only ones a layer may make.
+/// Any other node is the host's hardware (c 1:11 is its kernel log, b 8:0 a disk):
+/// Docker makes them and has its devices cgroup refuse to open them; skiff has no
+/// devices cgroup, so it never makes them.
+/// <https://docs.kernel.org/admin-guide/devices.html>
+/// <https://docs.kernel.org/admin-guide/cgroup-v1/devices.html>
+const HARMLESS_DEVICES: [(u32, u32); 6] = [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0)];
 
 /// What a whiteout does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,7 +208,8 @@ struct Layer<'a> {
     /// Paths (resolved, relative to root) this layer made, and all their ancestors:
     /// whiteouts must leave these alone, since they only hide lower layers.
     ours: HashSet<PathBuf>,
-    /// mknod(2) needs CAP_MKNOD, which a rootless or nested skiff may lack.
+    /// Device nodes not made: the host's, and any the kernel refused (mknod(2) needs
+    /// CAP_MKNOD, which a rootless or nested skiff may lack).
     skipped_devices: u64,
     /// Not every filesystem takes every attribute (ENOTSUP), nor every user (EPERM).
     skipped_xattrs: u64,
@@ -380,7 +390,8 @@ impl<'a> Layer<'a> {
         Ok(())
     }
 
-    /// Returns false when the kernel refused the device (EPERM): it is skipped, not fatal.
+    /// Returns false when the node is skipped, which is not fatal: a device that is not
+    /// harmless, or one the kernel refused (EPERM). Either way it replaces what was there.
     fn make_node(&mut self, header: &Header, file_type: u32, full: &Path) -> Result<bool> {
         // A FIFO has no device number, and tar writers often leave the fields empty.
         let (major, minor) = match file_type {
@@ -391,6 +402,15 @@ impl<'a> Layer<'a> {
             ),
         };
         make_room(full, false)?;
+        let harmless = match file_type {
+            libc::S_IFIFO => true,
+            libc::S_IFCHR => HARMLESS_DEVICES.contains(&(major, minor)),
+            _ => false,
+        };
+        if !harmless {
+            self.skipped_devices += 1;
+            return Ok(false);
+        }
         match sys::mknod(full, file_type | (header.mode()? & 0o7777), major, minor) {
             Err(e) if e.errno() == Some(libc::EPERM) => {
                 self.skipped_devices += 1;
@@ -456,7 +476,7 @@ impl<'a> Layer<'a> {
         }
         if self.skipped_devices > 0 {
             let n = self.skipped_devices;
-            eprintln!("skiff: warning: skipped {n} device nodes (not permitted here)");
+            eprintln!("skiff: warning: skipped {n} device nodes (the host's, or refused here)");
         }
         if self.skipped_xattrs > 0 {
             let n = self.skipped_xattrs;
@@ -665,6 +685,21 @@ mod tests {
 
         fn hardlink(self, path: &str, target: &str) -> Tar {
             self.entry(EntryType::Link, path, 0o644, target, b"")
+        }
+
+        fn device(mut self, kind: EntryType, path: &str, major: u32, minor: u32) -> Tar {
+            let mut header = Header::new_gnu();
+            header.set_path(path).unwrap();
+            header.set_entry_type(kind);
+            header.set_mode(0o666);
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_device_major(major).unwrap();
+            header.set_device_minor(minor).unwrap();
+            header.set_size(0);
+            header.set_cksum();
+            self.0.append(&header, &b""[..]).unwrap();
+            self
         }
 
         fn owned_file(mut self, path: &str, mode: u32, uid: u64, gid: u64) -> Tar {
@@ -945,18 +980,9 @@ mod tests {
     #[test]
     fn fifo_and_device_nodes_are_made_or_skipped() {
         let s = Scratch::new("nodes");
-        let mut header = Header::new_gnu();
-        header.set_path("dev/null").unwrap();
-        header.set_entry_type(EntryType::Char);
-        header.set_mode(0o666);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_device_major(1).unwrap();
-        header.set_device_minor(3).unwrap();
-        header.set_size(0);
-        header.set_cksum();
-        let mut tar = Tar::new().entry(EntryType::Fifo, "run/fifo", 0o600, "", b"");
-        tar.0.append(&header, &b""[..]).unwrap();
+        let tar = Tar::new()
+            .entry(EntryType::Fifo, "run/fifo", 0o600, "", b"")
+            .device(EntryType::Char, "dev/null", 1, 3);
         s.apply(&tar.bytes()).unwrap();
         assert!(fs::symlink_metadata(s.at("run/fifo"))
             .unwrap()
@@ -965,6 +991,20 @@ mod tests {
         if let Ok(meta) = fs::symlink_metadata(s.at("dev/null")) {
             assert!(meta.file_type().is_char_device());
             assert_eq!(meta.rdev(), libc::makedev(1, 3));
+        }
+    }
+
+    #[test]
+    fn host_devices_are_never_made() {
+        let s = Scratch::new("host-devices");
+        s.apply(&Tar::new().file("kmsg", "lower").bytes()).unwrap();
+        let tar = Tar::new()
+            .device(EntryType::Char, "kmsg", 1, 11)
+            .device(EntryType::Char, "mem", 1, 1)
+            .device(EntryType::Block, "disk", 8, 0);
+        s.apply(&tar.bytes()).unwrap();
+        for name in ["kmsg", "mem", "disk"] {
+            assert!(fs::symlink_metadata(s.at(name)).is_err(), "{name} is there");
         }
     }
 

@@ -120,6 +120,7 @@ await 200 "${pids[2]}" "${tls[@]}" "https://auth.docker.io:5556/token?service=re
 
 python3 "$here/build_images.py" "$plain" "$work" >"$work/images.log" ||
   { cat "$work/images.log" >&2; exit 1; }
+python3 "$here/hostile_images.py" "$plain" >>"$work/images.log" || { cat "$work/images.log" >&2; exit 1; }
 
 : >"$work/token.log"  # forget the readiness probe: CMD sees only its own requests
 printf '%s\n' "127.0.0.1 localhost" "127.0.0.1 registry-1.docker.io" \
