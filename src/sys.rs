@@ -393,3 +393,47 @@ pub fn close_on_exec_from_3() -> Result<()> {
     }
     Ok(())
 }
+
+/// prctl(2) `PR_CAPBSET_DROP`: remove one capability from the bounding set, for good:
+/// no later execve(2), setuid binary or file capability can bring it back.
+/// <https://man7.org/linux/man-pages/man2/PR_CAPBSET_DROP.2const.html>
+pub fn drop_bounding_capability(capability: u32) -> Result<()> {
+    // SAFETY: prctl with PR_CAPBSET_DROP takes plain integers.
+    let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, capability as libc::c_ulong, 0, 0, 0) };
+    check(rc, "prctl", format_args!("PR_CAPBSET_DROP, {capability}")).map(drop)
+}
+
+/// capset(2), version 3: set this thread's effective, permitted and inheritable
+/// capability sets all to `mask` (bit N is capability N). libc has no wrapper.
+/// <https://man7.org/linux/man-pages/man2/capset.2.html>
+pub fn capset(mask: u64) -> Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: libc::c_int,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    trace::call(format_args!(
+        "capset(effective = permitted = inheritable = {mask:#018x})"
+    ));
+    let header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let half = |bits: u64| Data {
+        effective: bits as u32,
+        permitted: bits as u32,
+        inheritable: bits as u32,
+    };
+    let data = [half(mask), half(mask >> 32)];
+    // SAFETY: header and data are valid, correctly laid out (repr(C)) and outlive the call.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) };
+    check(rc, "capset", format_args!("{mask:#x}")).map(drop)
+}

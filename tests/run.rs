@@ -162,6 +162,28 @@ fn only_stdin_stdout_and_stderr_reach_the_container() {
 }
 
 #[test]
+fn capabilities_are_dockers_defaults_without_mknod() {
+    let t = TestEnv::new();
+    let script = "grep -E '^Cap(Eff|Prm|Inh|Bnd)' /proc/self/status";
+    let out = t.skiff(&["run", &t.image("library/busybox"), "sh", "-c", script]);
+    // Docker's default set is a80425fb; skiff also drops CAP_MKNOD (bit 27).
+    let want = ["CapInh", "CapPrm", "CapEff", "CapBnd"]
+        .map(|set| format!("{set}:\t00000000a00425fb\n"))
+        .concat();
+    assert_eq!(stdout(&out), want, "{}", stderr(&out));
+}
+
+#[test]
+fn a_container_cannot_reach_host_devices_or_mount() {
+    // With CAP_MKNOD, `mknod k c 1 11` would read the host's kernel log.
+    let t = TestEnv::new();
+    let script = "mknod /tmp/k c 1 11 2>/dev/null && echo made || echo no-mknod; \
+                  mount -t tmpfs none /tmp 2>/dev/null && echo mounted || echo no-mount";
+    let out = t.skiff(&["run", &t.image("library/busybox"), "sh", "-c", script]);
+    assert_eq!(stdout(&out), "no-mknod\nno-mount\n", "{}", stderr(&out));
+}
+
+#[test]
 fn hostname_is_the_short_id_or_the_flag() {
     let t = TestEnv::new();
     let out = t.skiff(&["run", &t.image("library/busybox"), "hostname"]);

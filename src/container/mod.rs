@@ -1,11 +1,13 @@
 //! Running a container: a process in new namespaces, rooted in an image.
 //!
 //! [`run`] is the whole recipe, one line per kernel mechanism, each explained in its own
-//! module: `namespaces` (unshare(2)), `rootfs` (mount(2), pivot_root(2)) and `process`
-//! (execve(2) and the exec-status pipe). There is no daemon: skiff itself is the parent
+//! module: `namespaces` (unshare(2)), `rootfs` (mount(2), pivot_root(2)),
+//! `capabilities` (prctl(2), capset(2)) and `process` (execve(2) and the exec-status
+//! pipe). There is no daemon: skiff itself is the parent
 //! that waits, forwards signals and passes the exit status on.
 //! <https://man7.org/linux/man-pages/man7/namespaces.7.html>
 
+mod capabilities;
 mod namespaces;
 mod process;
 mod rootfs;
@@ -80,5 +82,6 @@ fn become_container(spec: &Spec) -> Result<Infallible> {
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
     namespaces::unshare_the_rest(&spec.hostname)?; // unshare(2), sethostname(2)
     rootfs::enter(&spec.rootfs)?; // mount(2) overlayfs, pivot_root(2)
+    capabilities::drop_to_defaults()?; // prctl(2), capset(2)
     process::exec(&spec.argv, &spec.env, &spec.workdir) // execve(2)
 }

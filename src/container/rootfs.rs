@@ -91,7 +91,7 @@ fn stack_layers(fs: &RootFs, root: &Path) -> Result<bool> {
         Some(Path::new("overlay")),
         root,
         Some("overlay"),
-        0,
+        libc::MS_NODEV, // a device node made in the image or the container opens nothing
         Some(&data),
     ) {
         Ok(()) => Ok(true),
@@ -175,7 +175,8 @@ fn mount_proc(root: &Path) -> Result<()> {
 fn mount_dev(root: &Path) -> Result<()> {
     trace::step("mount a minimal /dev: a tmpfs with null, zero, full, random, urandom, tty");
     let dev = mount_point(root, "dev")?;
-    let flags = MS_NOSUID | libc::MS_STRICTATIME;
+    // nodev here too: the real devices are bind mounts of their own, which keep theirs.
+    let flags = MS_NOSUID | libc::MS_NODEV | libc::MS_STRICTATIME;
     sys::mount(
         Some(Path::new("tmpfs")),
         &dev,
