@@ -80,6 +80,13 @@ impl Store {
         self.root.join("blobs/sha256").join(digest.hex())
     }
 
+    pub fn blob_size(&self, digest: &Digest) -> Result<u64> {
+        let path = self.blob_path(digest);
+        Ok(fs::metadata(&path)
+            .with_context(|| format!("stat {}", path.display()))?
+            .len())
+    }
+
     pub fn has_blob(&self, digest: &Digest) -> bool {
         self.blob_path(digest).is_file()
     }

@@ -149,21 +149,92 @@ fn fetch_layer(
     progress: &Progress,
 ) -> Result<()> {
     let digest = layer.digest()?;
+    let size = layer
+        .size
+        .ok_or_else(|| Error::invalid("layer descriptor without a size"))?;
     if store.has_blob(&digest) {
+        let stored = store.blob_size(&digest)?;
+        if stored != size {
+            return Err(Error::invalid(format!(
+                "the manifest says {size} bytes, but this blob is {stored}"
+            )));
+        }
         progress.say(&format!("{}: already present", &digest.hex()[..12]));
         return Ok(());
     }
     crate::image::layer::Compression::for_media_type(layer.media_type.as_deref().unwrap_or(""))?;
-    // A registry that sends more than the manifest promised fails the digest check
-    // after one extra byte, instead of filling the disk.
-    let limit = layer.size.map_or(u64::MAX, |size| size.saturating_add(1));
-    let size = store.put_blob(&digest, client.blob(&digest)?.take(limit))?;
-    if layer.size.is_some_and(|expected| expected != size) {
-        return Err(Error::invalid(format!(
-            "layer blob is {size} bytes, not {:?}",
-            layer.size
-        )));
-    }
+    store.put_blob(&digest, ExactSize::new(client.blob(&digest)?, size))?;
     progress.say(&format!("{}: {size} bytes, verified", &digest.hex()[..12]));
     Ok(())
+}
+
+/// A blob must be exactly as long as its descriptor says. This reader fails as soon as
+/// one byte too many arrives (a registry cannot fill the disk) or the stream ends
+/// short, so the error says what is wrong rather than "digest mismatch".
+struct ExactSize<R> {
+    inner: R,
+    expected: u64,
+    seen: u64,
+}
+
+impl<R: Read> ExactSize<R> {
+    fn new(inner: R, expected: u64) -> Self {
+        ExactSize {
+            inner,
+            expected,
+            seen: 0,
+        }
+    }
+}
+
+impl<R: Read> Read for ExactSize<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let room = (self.expected - self.seen).saturating_add(1);
+        let want = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.seen += n as u64;
+        let problem = match n {
+            _ if self.seen > self.expected => format!(
+                "the blob is larger than the {} bytes its descriptor says",
+                self.expected
+            ),
+            0 if want > 0 && self.seen < self.expected => format!(
+                "the blob ends after {} of its {} bytes",
+                self.seen, self.expected
+            ),
+            _ => return Ok(n),
+        };
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            problem,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(data: &[u8], expected: u64) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        ExactSize::new(data, expected).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn exact_size_passes_a_blob_of_the_promised_length() {
+        assert_eq!(read_all(b"abcd", 4).unwrap(), b"abcd");
+        assert_eq!(read_all(b"", 0).unwrap(), b"");
+    }
+
+    #[test]
+    fn exact_size_refuses_longer_and_shorter_blobs() {
+        let long = read_all(b"abcde", 4).unwrap_err().to_string();
+        assert_eq!(
+            long,
+            "the blob is larger than the 4 bytes its descriptor says"
+        );
+        let short = read_all(b"abc", 4).unwrap_err().to_string();
+        assert_eq!(short, "the blob ends after 3 of its 4 bytes");
+    }
 }
