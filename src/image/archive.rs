@@ -21,10 +21,9 @@ use super::Image;
 use crate::digest::Digest;
 use crate::error::{Context, Error, Kind, Result};
 use crate::reference::Reference;
-use crate::registry::manifest::{self, Manifest};
+use crate::registry::manifest::{self, Manifest, MAX_DOCUMENT};
 use crate::time;
 
-const MAX_DOCUMENT: u64 = 4 << 20;
 const IMAGE_NAME: &str = "io.containerd.image.name";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";

@@ -17,14 +17,13 @@ use ureq::tls::{parse_pem, PemItem, RootCerts, TlsConfig};
 use ureq::{Body, BodyReader};
 
 use super::auth;
+use super::manifest::MAX_DOCUMENT;
 use crate::digest::Digest;
 use crate::error::{Context, Error, Kind, Result};
 use crate::reference::{Reference, DOCKER_HUB};
 
 pub type Agent = ureq::Agent;
 
-/// Docker's cap on manifest and config size: anything larger is hostile.
-pub const MAX_DOCUMENT: u64 = 4 << 20;
 const MAX_REDIRECTS: usize = 5;
 
 pub struct Client {

@@ -20,6 +20,9 @@ pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.
 /// Schema1, signed (`+prettyjws`) or not: refused.
 const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1";
 
+/// Docker's cap on the size of a manifest or config: anything larger is hostile.
+pub const MAX_DOCUMENT: u64 = 4 << 20;
+
 /// Every kind we understand, for the `Accept` header.
 pub fn accept() -> String {
     [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST].join(", ")
