@@ -82,6 +82,42 @@ pub fn help(text: &str) -> Result<i32> {
     Ok(0)
 }
 
+/// The positional arguments of a command that needs at least one (`rm A B`, `stop A`).
+pub fn at_least_one(rest: Vec<String>, command: &str) -> Result<Vec<String>> {
+    if rest.is_empty() {
+        return Err(Error::usage(format!(
+            "\"skiff {command}\" requires at least 1 argument.\nSee 'skiff {command} --help'."
+        )));
+    }
+    Ok(rest)
+}
+
+/// Prints rows in aligned columns, three spaces apart, as Docker's tabwriter does.
+pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let last = cells.len().saturating_sub(1);
+        let padded: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| match i == last {
+                true => cell.to_string(),
+                false => format!("{cell:<width$}   ", width = widths[i]),
+            })
+            .collect();
+        println!("{}", padded.concat());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
 /// The error for a flag the command does not know.
 pub fn unknown(flag: &Flag, command: &str) -> Error {
     Error::usage(format!(

@@ -14,6 +14,7 @@ mod container;
 mod digest;
 mod error;
 mod image;
+mod lifecycle;
 mod progress;
 mod reference;
 mod registry;

@@ -238,6 +238,16 @@ pub enum Exit {
     Signal(i32),
 }
 
+impl Exit {
+    /// The shell's convention, which Docker follows: the code, or 128 + the signal.
+    pub fn status(self) -> i32 {
+        match self {
+            Exit::Code(code) => code,
+            Exit::Signal(signal) => 128 + signal,
+        }
+    }
+}
+
 /// waitpid(2) until `pid` has ended (not merely stopped).
 /// <https://man7.org/linux/man-pages/man2/waitpid.2.html>
 pub fn wait_for_exit(pid: libc::pid_t) -> Result<Exit> {
@@ -253,6 +263,86 @@ pub fn wait_for_exit(pid: libc::pid_t) -> Result<Exit> {
             Ok(_) => continue,
         }
     }
+}
+
+/// waitpid(2) for any child: the next one to end, and how. PID 1 must reap every
+/// orphan the kernel hands it, not only its own command.
+pub fn wait_any() -> Result<(libc::pid_t, Exit)> {
+    loop {
+        let mut status = 0;
+        // SAFETY: status is a valid place for the kernel to write to.
+        let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
+        match check(pid, "waitpid", -1) {
+            Err(e) if e.errno() == Some(libc::EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(_) if libc::WIFEXITED(status) => {
+                return Ok((pid, Exit::Code(libc::WEXITSTATUS(status))))
+            }
+            Ok(_) if libc::WIFSIGNALED(status) => {
+                return Ok((pid, Exit::Signal(libc::WTERMSIG(status))))
+            }
+            Ok(_) => continue,
+        }
+    }
+}
+
+/// kill(2): send `signal` to process `pid`.
+/// <https://man7.org/linux/man-pages/man2/kill.2.html>
+pub fn kill(pid: libc::pid_t, signal: libc::c_int) -> Result<()> {
+    trace::call(format_args!("kill({pid}, {signal})"));
+    // SAFETY: kill takes no pointers.
+    let rc = unsafe { libc::kill(pid, signal) };
+    check(rc, "kill", pid).map(drop)
+}
+
+/// pidfd_open(2): a descriptor that becomes readable when process `pid` ends. Unlike
+/// waitpid(2) it works for any process, not only our children, and unlike a pid it
+/// cannot come to mean another process once this one is gone. libc has no wrapper.
+/// <https://man7.org/linux/man-pages/man2/pidfd_open.2.html>
+pub fn pidfd_open(pid: libc::pid_t) -> Result<File> {
+    // SAFETY: pidfd_open takes no pointers.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    check(fd, "pidfd_open", pid)?;
+    // SAFETY: the call succeeded, so fd is a new descriptor that nobody else owns.
+    Ok(unsafe { File::from_raw_fd(fd as RawFd) })
+}
+
+/// poll(2): waits until one of `fds` is readable or hung up, or `timeout_ms` passes
+/// (-1: forever). Returns which of them are ready.
+/// <https://man7.org/linux/man-pages/man2/poll.2.html>
+pub fn poll_readable(fds: &[RawFd], timeout_ms: libc::c_int) -> Result<Vec<bool>> {
+    let mut polled: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    loop {
+        // SAFETY: polled is a valid array of pollfd of the length given.
+        let rc = unsafe {
+            libc::poll(
+                polled.as_mut_ptr(),
+                polled.len() as libc::nfds_t,
+                timeout_ms,
+            )
+        };
+        match check(rc, "poll", fds.len()) {
+            Err(e) if e.errno() == Some(libc::EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(_) => return Ok(polled.iter().map(|p| p.revents != 0).collect()),
+        }
+    }
+}
+
+/// dup2(2): make descriptor `target` a copy of `fd` (how a process's stdout is pointed
+/// at a pipe or a file before execve(2)).
+/// <https://man7.org/linux/man-pages/man2/dup2.2.html>
+pub fn dup2(fd: RawFd, target: RawFd) -> Result<()> {
+    // SAFETY: dup2 takes no pointers; a bad descriptor fails with EBADF.
+    let rc = unsafe { libc::dup2(fd, target) };
+    check(rc, "dup2", format_args!("{fd}, {target}")).map(drop)
 }
 
 /// The child that forwarded signals go to; 0 means "none yet".
@@ -378,7 +468,37 @@ pub fn close_on_exec_from_3() -> Result<()> {
     if check(rc, "close_range", "3, ~0").is_ok() {
         return Ok(());
     }
-    // SAFETY: getrlimit writes into the struct we pass, which is valid.
+    for fd in 3..open_file_limit()? {
+        // SAFETY: fcntl on a closed descriptor just fails with EBADF, which is fine here.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(())
+}
+
+/// close_range(2): close descriptors `first` to `last`, whatever they are. A process
+/// that will not execve(2), like a supervisor or an init, must shed what it inherited
+/// itself. Before Linux 5.9, each descriptor up to the soft `RLIMIT_NOFILE` is closed.
+pub fn close_range(first: RawFd, last: RawFd) -> Result<()> {
+    if first > last {
+        return Ok(());
+    }
+    trace::call(format_args!("close_range({first}, {last}, 0)"));
+    // SAFETY: close_range takes no pointers; nothing in skiff holds these descriptors
+    // beyond this point (the callers say so).
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first as u32, last as u32, 0) };
+    if check(rc, "close_range", format_args!("{first}, {last}")).is_ok() {
+        return Ok(());
+    }
+    for fd in first..=last.min(open_file_limit()?) {
+        // SAFETY: closing a descriptor nobody uses; EBADF for closed ones is fine.
+        unsafe { libc::close(fd) };
+    }
+    Ok(())
+}
+
+/// The soft `RLIMIT_NOFILE`: no descriptor is numbered this high.
+fn open_file_limit() -> Result<RawFd> {
+    // SAFETY: an all-zero rlimit is a valid value for getrlimit to overwrite.
     let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
     // SAFETY: limit is a valid, writable rlimit.
     check(
@@ -386,12 +506,7 @@ pub fn close_on_exec_from_3() -> Result<()> {
         "getrlimit",
         "NOFILE",
     )?;
-    let highest = RawFd::try_from(limit.rlim_cur).unwrap_or(RawFd::MAX);
-    for fd in 3..highest {
-        // SAFETY: fcntl on a closed descriptor just fails with EBADF, which is fine here.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-    }
-    Ok(())
+    Ok(RawFd::try_from(limit.rlim_cur).unwrap_or(RawFd::MAX))
 }
 
 /// prctl(2) `PR_CAPBSET_DROP`: remove one capability from the bounding set, for good:

@@ -38,6 +38,44 @@ pub fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// Docker's words for a span of time: "5 seconds", "About a minute", "3 days".
+pub fn human_duration(seconds: i64) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match seconds.max(0) {
+        0 => "Less than a second".into(),
+        s if s < 60 => plural(s, "second"),
+        s if s < 120 => "About a minute".into(),
+        s if s < 3600 => plural(s / 60, "minute"),
+        s if s < 7200 => "About an hour".into(),
+        s if s < 86_400 * 2 => plural(s / 3600, "hour"),
+        s if s < 86_400 * 14 => plural(s / 86_400, "day"),
+        s if s < 86_400 * 60 => plural(s / (86_400 * 7), "week"),
+        s if s < 86_400 * 730 => plural(s / (86_400 * 30), "month"),
+        s => plural(s / (86_400 * 365), "year"),
+    }
+}
+
+/// "3 days ago" for an RFC 3339 time, "N/A" if it cannot be read.
+pub fn ago(rfc3339: &str) -> String {
+    parse_rfc3339(rfc3339).map_or_else(
+        || "N/A".into(),
+        |then| format!("{} ago", human_duration(now() - then)),
+    )
+}
+
+/// Now as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`, the precision Docker's logs and states use.
+pub fn now_precise() -> String {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let whole = format_rfc3339(since_epoch.as_secs() as i64);
+    format!(
+        "{}.{:09}Z",
+        whole.trim_end_matches('Z'),
+        since_epoch.subsec_nanos()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +87,14 @@ mod tests {
         assert_eq!(format_rfc3339(1_709_208_000), "2024-02-29T12:00:00Z");
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(parse_rfc3339("garbage"), None);
+    }
+
+    #[test]
+    fn durations_read_like_dockers() {
+        assert_eq!(human_duration(0), "Less than a second");
+        assert_eq!(human_duration(1), "1 second");
+        assert_eq!(human_duration(90), "About a minute");
+        assert_eq!(human_duration(300), "5 minutes");
+        assert_eq!(human_duration(86_400 * 3), "3 days");
     }
 }

@@ -5,6 +5,7 @@
 mod archive;
 mod cli;
 mod hostile;
+mod lifecycle;
 mod pull;
 mod run;
 mod store;

@@ -112,8 +112,26 @@ fn leftovers(root: &Path) -> Vec<String> {
     found
 }
 
+impl TestEnv {
+    /// The IDs of the containers recorded in this test's store.
+    pub fn containers(&self) -> Vec<String> {
+        fs::read_dir(self.root.join("containers"))
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 impl Drop for TestEnv {
     fn drop(&mut self) {
+        // A failed test may leave a detached container running: kill it, whatever happened.
+        for id in self.containers() {
+            let _ = self.skiff(&["rm", "-f", &id]);
+        }
         let left = leftovers(&self.root);
         let _ = fs::remove_dir_all(&self.root);
         if !std::thread::panicking() {

@@ -35,25 +35,18 @@ pub fn main(argv: &[String]) -> Result<i32> {
         .into_iter()
         .map(|(reference, manifest)| row(&store, &reference, &manifest))
         .collect::<Result<Vec<_>>>()?;
-    if !quiet {
-        println!(
-            "{:<40} {:<12} {:<14} {:<16} SIZE",
-            "REPOSITORY", "TAG", "IMAGE ID", "CREATED"
-        );
+    if quiet {
+        rows.iter().for_each(|row| println!("{}", row[2]));
+        return Ok(0);
     }
-    for [repository, tag, id, created, size] in rows {
-        match quiet {
-            true => println!("{id}"),
-            false => println!("{repository:<40} {tag:<12} {id:<14} {created:<16} {size}"),
-        }
-    }
+    cli::print_table(&["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], &rows);
     Ok(0)
 }
 
-fn row(store: &Store, reference: &str, manifest: &Digest) -> Result<[String; 5]> {
+fn row(store: &Store, reference: &str, manifest: &Digest) -> Result<Vec<String>> {
     let parsed = Reference::parse(reference)?;
     let image = Image::load(store, manifest)?;
-    Ok([
+    Ok(vec![
         familiar_name(&parsed),
         parsed.tag.clone().unwrap_or_else(|| "<none>".into()),
         image.config_digest.hex()[..12].to_string(),
@@ -61,7 +54,7 @@ fn row(store: &Store, reference: &str, manifest: &Digest) -> Result<[String; 5]>
             .config
             .created
             .as_deref()
-            .map_or_else(|| "N/A".into(), age),
+            .map_or_else(|| "N/A".into(), time::ago),
         human_size(image.size()),
     ])
 }
@@ -98,24 +91,6 @@ fn human_size(bytes: u64) -> String {
         &text
     };
     format!("{text}{}", units[unit])
-}
-
-/// "3 days ago" from an RFC 3339 time such as `2024-05-01T12:00:00.123Z`.
-fn age(created: &str) -> String {
-    let Some(then) = time::parse_rfc3339(created) else {
-        return "N/A".into();
-    };
-    let seconds = (time::now() - then).max(0);
-    let (n, unit) = match seconds {
-        s if s < 60 => (s, "second"),
-        s if s < 3600 => (s / 60, "minute"),
-        s if s < 86_400 => (s / 3600, "hour"),
-        s if s < 86_400 * 14 => (s / 86_400, "day"),
-        s if s < 86_400 * 60 => (s / (86_400 * 7), "week"),
-        s if s < 86_400 * 730 => (s / (86_400 * 30), "month"),
-        s => (s / (86_400 * 365), "year"),
-    };
-    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
 
 #[cfg(test)]

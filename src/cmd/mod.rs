@@ -1,14 +1,23 @@
 //! The commands, one file each: `Args`, `HELP`, `parse()` and `run()`.
 //! Dispatch is a table from name to entry point.
 
+mod create;
 mod images;
 mod import;
+mod inspect;
+mod kill;
 mod load;
 mod login;
+mod logs;
+mod ps;
 mod pull;
+mod rm;
 mod rmi;
 mod run;
 mod save;
+mod start;
+mod stop;
+mod wait;
 
 use crate::error::{Error, Result};
 
@@ -16,16 +25,26 @@ type Main = fn(&[String]) -> Result<i32>;
 
 /// (name, one-line summary, entry point)
 const COMMANDS: &[(&str, &str, Main)] = &[
+    ("create", "Create a new container", create::main),
     ("images", "List images", images::main),
     (
         "import",
         "Import a root filesystem tarball as an image",
         import::main,
     ),
+    (
+        "inspect",
+        "Return low-level information on containers",
+        inspect::main,
+    ),
+    ("kill", "Kill one or more running containers", kill::main),
     ("load", "Load images from a tar archive", load::main),
     ("login", "Log in to a registry", login::main),
     ("logout", "Log out from a registry", login::logout_main),
+    ("logs", "Fetch the logs of a container", logs::main),
+    ("ps", "List containers", ps::main),
     ("pull", "Download an image from a registry", pull::main),
+    ("rm", "Remove one or more containers", rm::main),
     ("rmi", "Remove one or more images", rmi::main),
     (
         "run",
@@ -33,6 +52,13 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         run::main,
     ),
     ("save", "Save images to a tar archive", save::main),
+    ("start", "Start one or more stopped containers", start::main),
+    ("stop", "Stop one or more running containers", stop::main),
+    (
+        "wait",
+        "Block until one or more containers stop, then print their exit codes",
+        wait::main,
+    ),
 ];
 
 const USAGE: &str = "Usage:  skiff [OPTIONS] COMMAND

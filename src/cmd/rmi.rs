@@ -1,9 +1,11 @@
 //! `skiff rmi [-f] IMAGE...`: untag images, then delete every blob no remaining image
-//! needs (content is shared between images, so only unreferenced blobs may go).
+//! or container needs (content is shared between images, so only unreferenced blobs
+//! may go). An image a container uses is refused unless `-f`.
 
 use crate::cli::{self, Lexer};
 use crate::error::{Error, Result};
 use crate::image::{self, store::Store};
+use crate::lifecycle;
 use crate::reference::Reference;
 
 pub const HELP: &str = "Usage:  skiff rmi [OPTIONS] IMAGE [IMAGE...]
@@ -16,23 +18,21 @@ Options:
 
 pub fn main(argv: &[String]) -> Result<i32> {
     let mut lexer = Lexer::new(argv);
+    let mut force = false;
     while let Some(flag) = lexer.next_flag() {
         match flag.name.as_str() {
             "-h" | "--help" => return cli::help(HELP),
-            // No container outlives its run yet, so nothing can hold an image.
-            "-f" | "--force" => drop(lexer.switch(&flag)?),
+            "-f" | "--force" => force = lexer.switch(&flag)?,
             _ => return Err(cli::unknown(&flag, "rmi")),
         }
     }
-    let images = lexer.rest();
-    if images.is_empty() {
-        return Err(Error::usage(
-            "\"skiff rmi\" requires at least 1 argument.\nSee 'skiff rmi --help'.",
-        ));
-    }
+    let images = cli::at_least_one(lexer.rest(), "rmi")?;
     let store = Store::open()?;
     for image in &images {
         let reference = Reference::parse(image)?.to_string();
+        if !force {
+            refuse_if_in_use(&store, &reference)?;
+        }
         match store.untag(&reference)? {
             Some(_) => println!("Untagged: {reference}"),
             None => return Err(Error::invalid(format!("no such image: {image}"))),
@@ -41,4 +41,19 @@ pub fn main(argv: &[String]) -> Result<i32> {
     let removed = image::collect_garbage(&store)?;
     println!("Deleted: {removed} blobs and layers");
     Ok(0)
+}
+
+/// Docker's rule: an image a container was made from stays until `-f` (and even then
+/// its content stays for the container; only the name goes).
+fn refuse_if_in_use(store: &Store, reference: &str) -> Result<()> {
+    let Some(manifest) = store.resolve(reference)? else {
+        return Ok(());
+    };
+    match lifecycle::images_in_use()?.into_iter().find(|(_, m)| *m == manifest) {
+        Some((container, _)) => Err(Error::invalid(format!(
+            "conflict: unable to remove repository reference \"{reference}\" (must force) - container {} is using its referenced image",
+            &container[..12]
+        ))),
+        None => Ok(()),
+    }
 }

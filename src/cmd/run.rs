@@ -1,20 +1,20 @@
-//! `skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]`: pull, then run one container in the
-//! foreground, as `docker run --rm` does.
+//! `skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]`: pull if needed, record a new
+//! container, and run it in the foreground (or, with `-d`, under a supervisor).
 
 use crate::cli::{self, Lexer};
-use crate::container::{self, RootFs, Spec};
+use crate::container::{self, Spec};
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::config::RunConfig;
 use crate::image::store::{self, Store};
 use crate::image::Image;
+use crate::lifecycle::{self, names, signals, supervisor, Config, Container};
 use crate::progress::Progress;
 use crate::reference::Reference;
 use crate::registry::{
     self,
     manifest::{self, Platform},
 };
-use crate::sys::Exit;
 use crate::trace;
 
 pub const HELP: &str = "Usage:  skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]
@@ -22,24 +22,36 @@ pub const HELP: &str = "Usage:  skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]
 Create and run a new container from an image
 
 Options:
+  -d, --detach              Run container in background and print container ID
       --entrypoint string   Overwrite the default ENTRYPOINT of the image
   -e, --env list            Set environment variables (KEY=VALUE, or KEY to pass the host's)
   -h, --help                Print usage
       --hostname string     Container host name
+      --init                Run an init inside the container that forwards signals and reaps processes
+      --name string         Assign a name to the container
       --platform string     Run this platform's image (os/arch[/variant]) instead of the host's
       --pull string         Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")
-      --rm                  Remove the container when it exits (always, for now)
+      --rm                  Automatically remove the container when it exits
+      --stop-signal string  Signal to stop the container (default \"SIGTERM\")
+      --stop-timeout int    Seconds to wait for the container to stop before killing it (default 10)
       --trace               Narrate every kernel step on stderr (also SKIFF_TRACE=1)
   -w, --workdir string      Working directory inside the container";
 
+/// `run`'s and `create`'s options (`create` refuses `-d` and `--rm` is kept for later).
 #[derive(Debug, Default)]
-struct Args {
+pub struct Args {
     image: String,
     command: Vec<String>,
     env: Vec<String>,
     entrypoint: Option<String>,
     hostname: Option<String>,
     workdir: Option<String>,
+    name: Option<String>,
+    detach: bool,
+    auto_remove: bool,
+    init: bool,
+    stop_signal: Option<String>,
+    stop_timeout: Option<u32>,
     pull: Pull,
     platform: Option<Platform>,
     trace: bool,
@@ -69,14 +81,14 @@ impl Pull {
 }
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    match parse(argv)? {
+    match parse(argv, "run")? {
         Some(args) => run(args),
         None => cli::help(HELP),
     }
 }
 
-/// `None` when help was asked for.
-fn parse(argv: &[String]) -> Result<Option<Args>> {
+/// `None` when help was asked for. `command` names the command in messages.
+pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
     let mut lexer = Lexer::new(argv);
     let mut args = Args {
         trace: std::env::var("SKIFF_TRACE").is_ok_and(|v| v == "1"),
@@ -85,51 +97,69 @@ fn parse(argv: &[String]) -> Result<Option<Args>> {
     while let Some(flag) = lexer.next_flag() {
         match flag.name.as_str() {
             "-h" | "--help" => return Ok(None),
+            "-d" | "--detach" if command == "run" => args.detach = lexer.switch(&flag)?,
             "-e" | "--env" => args.env.push(lexer.value(&flag)?),
             "--entrypoint" => args.entrypoint = Some(lexer.value(&flag)?),
             "--hostname" => args.hostname = Some(lexer.value(&flag)?),
+            "--init" => args.init = lexer.switch(&flag)?,
+            "--name" => args.name = Some(lexer.value(&flag)?),
             "--pull" => args.pull = Pull::parse(&lexer.value(&flag)?)?,
             "--platform" => args.platform = Some(Platform::parse(&lexer.value(&flag)?)?),
+            "--rm" => args.auto_remove = lexer.switch(&flag)?,
+            "--stop-signal" => args.stop_signal = Some(lexer.value(&flag)?),
+            "--stop-timeout" => args.stop_timeout = Some(seconds(&lexer.value(&flag)?)?),
             "-w" | "--workdir" => args.workdir = Some(lexer.value(&flag)?),
-            "--rm" => drop(lexer.switch(&flag)?),
             "--trace" => args.trace = lexer.switch(&flag)?,
-            _ => return Err(cli::unknown(&flag, "run")),
+            _ => return Err(cli::unknown(&flag, command)),
         }
     }
     let mut rest = lexer.rest().into_iter();
     args.image = rest.next().ok_or_else(|| {
-        Error::usage("\"skiff run\" requires at least 1 argument.\nSee 'skiff run --help'.")
+        Error::usage(format!(
+            "\"skiff {command}\" requires at least 1 argument.\nSee 'skiff {command} --help'."
+        ))
     })?;
     args.command = rest.collect();
     Ok(Some(args))
 }
 
+fn seconds(text: &str) -> Result<u32> {
+    text.parse()
+        .map_err(|_| Error::usage(format!("invalid number of seconds: {text:?}")))
+}
+
 fn run(args: Args) -> Result<i32> {
+    let (mut container, spec) = create(&args)?;
+    let context = || format!("run {}", args.image);
+    if args.detach {
+        supervisor::run_detached(&mut container, &spec).with_context(context)?;
+        println!("{}", container.config.id);
+        return Ok(0);
+    }
+    let exit = supervisor::run_attached(&mut container, &spec);
+    if exit.is_err() && container.config.auto_remove {
+        container.remove()?;
+    }
+    Ok(exit.with_context(context)?.status())
+}
+
+/// `create` and `run`: the image (pulled as `--pull` says), and a new container of it.
+/// The store is locked only until the container is recorded.
+pub fn create(args: &Args) -> Result<(Container, Spec)> {
     if args.trace {
         trace::enable();
     }
+    if let Some(name) = &args.name {
+        names::validate(name)?;
+    }
     let reference = Reference::parse(&args.image)?;
-    let (image, scratch, rootfs) = {
-        // The store is locked only while the image is fetched.
-        let store = Store::open()?;
-        let manifest = local_or_pull(&store, &reference, &args)?;
-        let image = Image::load(&store, &manifest)?;
-        let scratch = store.scratch("run")?;
-        let rootfs = RootFs {
-            scratch: scratch.path().to_path_buf(),
-            layers: image.layer_dirs(&store)?,
-            blobs: image.stored_layers(&store)?,
-        };
-        (image, scratch, rootfs)
-    };
-    let result = start(&args, &image, rootfs);
-    let cleanup = scratch.remove();
-    let exit = result?;
-    cleanup?;
-    Ok(match exit {
-        Exit::Code(code) => code,
-        Exit::Signal(signal) => 128 + signal,
-    })
+    let store = Store::open()?;
+    let manifest = local_or_pull(&store, &reference, args)?;
+    let image = Image::load(&store, &manifest)?;
+    let config = container_config(args, &image, &manifest)?;
+    let container = Container::create(&store, config)?;
+    let spec = lifecycle::spec(&container, &store, &image)?;
+    Ok((container, spec))
 }
 
 /// The image's manifest digest: from the store, or the registry, as `--pull` says.
@@ -151,30 +181,40 @@ fn local_or_pull(store: &Store, reference: &Reference, args: &Args) -> Result<Di
     }
 }
 
-fn start(args: &Args, image: &Image, rootfs: RootFs) -> Result<Exit> {
-    let id = store::random_id()?;
-    let hostname = args
-        .hostname
+/// The image's defaults, overridden by the user's flags, fixed for the container's life.
+fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Config> {
+    let mut config = lifecycle::new_config(
+        store::random_id()?,
+        args.image.clone(),
+        manifest.to_string(),
+    );
+    let defaults = image.config.run_config();
+    if let Some(hostname) = &args.hostname {
+        config.hostname = hostname.clone();
+    }
+    config.name = args.name.clone().unwrap_or_default();
+    config.argv = command_line(args, &defaults)?;
+    config.env = container::environment(
+        &defaults.env.clone().unwrap_or_default(),
+        &host_env(&args.env),
+        &config.hostname,
+    );
+    config.workdir = args
+        .workdir
         .clone()
-        .unwrap_or_else(|| id[..12].to_string());
-    let config = image.config.run_config();
-    let spec = Spec {
-        rootfs,
-        argv: command_line(args, &config)?,
-        env: container::environment(
-            &config.env.unwrap_or_default(),
-            &host_env(&args.env),
-            &hostname,
-        ),
-        workdir: args
-            .workdir
-            .clone()
-            .or(config.working_dir)
-            .filter(|w| !w.is_empty())
-            .unwrap_or_else(|| "/".into()),
-        hostname,
-    };
-    container::run(&spec).with_context(|| format!("run {}", args.image))
+        .or(defaults.working_dir)
+        .filter(|w| !w.is_empty())
+        .unwrap_or_else(|| "/".into());
+    config.auto_remove = args.auto_remove;
+    config.init = args.init;
+    if let Some(signal) = args.stop_signal.clone().or(defaults.stop_signal) {
+        signals::parse(&signal)?;
+        config.stop_signal = signal;
+    }
+    if let Some(timeout) = args.stop_timeout {
+        config.stop_timeout = timeout;
+    }
+    Ok(config)
 }
 
 /// Docker's rule: ENTRYPOINT + (the user's command, or else the image's CMD).
@@ -231,7 +271,7 @@ mod tests {
 
     #[test]
     fn flags_after_the_image_belong_to_the_command() {
-        let parsed = parse(&args(&["--rm", "-e", "A=1", "alpine", "ls", "-la"]))
+        let parsed = parse(&args(&["--rm", "-e", "A=1", "alpine", "ls", "-la"]), "run")
             .unwrap()
             .unwrap();
         assert_eq!(parsed.image, "alpine");
@@ -241,10 +281,10 @@ mod tests {
 
     #[test]
     fn unknown_flags_and_missing_image_are_usage_errors() {
-        let err = parse(&args(&["--bogus", "alpine"])).unwrap_err();
+        let err = parse(&args(&["--bogus", "alpine"]), "run").unwrap_err();
         assert!(err.to_string().starts_with("unknown flag: --bogus"));
         assert_eq!(err.exit_code(), 125);
-        assert!(parse(&args(&["--rm"])).is_err());
+        assert!(parse(&args(&["--rm"]), "run").is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! <https://man7.org/linux/man-pages/man7/namespaces.7.html>
 
 mod capabilities;
+mod init;
 mod namespaces;
 mod process;
 mod rootfs;
@@ -16,13 +17,12 @@ use std::convert::Infallible;
 use std::fs::File;
 use std::path::PathBuf;
 
-pub use process::environment;
+pub use process::{environment, exec_outcome, report_failure};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::image::layer::StoredLayer;
 use crate::image::LayerDirs;
-use crate::sys::{self, Exit};
-use crate::trace;
+use crate::sys;
 
 /// Where a container's root filesystem comes from.
 pub struct RootFs {
@@ -41,10 +41,12 @@ pub struct Spec {
     pub env: Vec<String>,
     pub workdir: String,
     pub hostname: String,
+    /// `--init`: PID 1 is a tiny init of skiff's own, the command its child.
+    pub init: bool,
 }
 
 /// Signals `docker run` passes on to the container.
-const FORWARDED: [libc::c_int; 6] = [
+pub const FORWARDED: [libc::c_int; 6] = [
     libc::SIGINT,
     libc::SIGTERM,
     libc::SIGHUP,
@@ -53,9 +55,9 @@ const FORWARDED: [libc::c_int; 6] = [
     libc::SIGUSR2,
 ];
 
-/// Everything `skiff run` asks of the kernel, in order.
-pub fn run(spec: &Spec) -> Result<Exit> {
-    sys::forward_signals(&FORWARDED)?; // sigaction(2)
+/// Everything starting a container asks of the kernel, in order. Returns the
+/// container's PID 1 (as the host sees it) once its command is executing.
+pub fn start(spec: &Spec) -> Result<libc::pid_t> {
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     namespaces::new_pid_namespace()?; // unshare(2)
     let Some(pid) = sys::fork()? else {
@@ -64,24 +66,41 @@ pub fn run(spec: &Spec) -> Result<Exit> {
     };
     drop(exec_status_writer);
     sys::forward_signals_to(pid);
-    let exec = process::exec_outcome(exec_status); // until execve(2) or failure
-    let exit = sys::wait_for_exit(pid)?; // waitpid(2)
-    exec?;
-    trace::step(&format!("the container ended: {exit:?}"));
-    Ok(exit)
+    if let Err(err) = process::exec_outcome(exec_status) {
+        sys::wait_for_exit(pid)?; // waitpid(2): reap it
+        return Err(err);
+    }
+    Ok(pid)
 }
 
 /// The child, PID 1 of the new PID namespace: becomes the container, or reports why not.
 fn container_init(spec: &Spec, exec_status: File) -> ! {
-    let Err(err) = become_container(spec);
-    process::report_failure(exec_status, &err);
+    let err = match become_container(spec, exec_status) {
+        Err((err, exec_status)) => {
+            process::report_failure(exec_status, &err);
+            err
+        }
+    };
     sys::exit_now(err.exit_code())
 }
 
-fn become_container(spec: &Spec) -> Result<Infallible> {
-    sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
-    namespaces::unshare_the_rest(&spec.hostname)?; // unshare(2), sethostname(2)
-    rootfs::enter(&spec.rootfs)?; // mount(2) overlayfs, pivot_root(2)
-    capabilities::drop_to_defaults()?; // prctl(2), capset(2)
-    process::exec(&spec.argv, &spec.env, &spec.workdir) // execve(2)
+/// A failure in the child, with the exec-status pipe to report it on.
+type Failed = (Error, File);
+
+fn become_container(spec: &Spec, exec_status: File) -> std::result::Result<Infallible, Failed> {
+    let prepared = (|| {
+        sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
+        namespaces::unshare_the_rest(&spec.hostname)?; // unshare(2), sethostname(2)
+        rootfs::enter(&spec.rootfs)?; // mount(2) overlayfs, pivot_root(2)
+        capabilities::drop_to_defaults() // prctl(2), capset(2)
+    })();
+    if let Err(err) = prepared {
+        return Err((err, exec_status));
+    }
+    let exec_status = match spec.init {
+        true => init::split_off_command(exec_status)?,
+        false => exec_status,
+    };
+    process::exec(&spec.argv, &spec.env, &spec.workdir).map_err(|err| (err, exec_status))
+    // execve(2)
 }

@@ -38,7 +38,8 @@ const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
 /// Makes the image's root this process's `/`, by pivot_root where the kernel allows it.
 pub fn enter(fs: &RootFs) -> Result<()> {
     let root = fs.scratch.join("rootfs");
-    fs::create_dir(&root).with_context(|| format!("create {}", root.display()))?;
+    // It exists already when a stopped container is started again.
+    fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
     trace::step("make every mount private, so nothing we mount reaches the host");
     if let Err(err) = sys::mount(None, Path::new("/"), None, MS_REC | MS_PRIVATE, None) {
         if !is_refusal(&err) {
@@ -72,7 +73,7 @@ fn stack_layers(fs: &RootFs, root: &Path) -> Result<bool> {
     trace::step("stack the image's layers with overlayfs, under a writable layer of its own");
     let (upper, work) = (fs.scratch.join("upper"), fs.scratch.join("work"));
     for dir in [&upper, &work] {
-        fs::create_dir(dir).with_context(|| format!("create {}", dir.display()))?;
+        fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     }
     // Named relative to their directory, the layers take a third of the page.
     sys::chdir(&layers.dir)?;
@@ -109,13 +110,17 @@ fn stack_layers(fs: &RootFs, root: &Path) -> Result<bool> {
 }
 
 /// The slow way, where overlayfs is not to be had: each layer unpacked in turn into
-/// the container's own directory.
+/// the container's own directory, once (a restarted container keeps its copy).
 fn copy_layers(fs: &RootFs, root: &Path) -> Result<()> {
+    let done = fs.scratch.join("copied");
+    if done.exists() {
+        return Ok(());
+    }
     trace::step("unpack the image's layers into a copy of the container's own");
     for layer in &fs.blobs {
         layer.unpack(root, Whiteouts::Apply)?;
     }
-    Ok(())
+    fs::write(&done, b"").with_context(|| format!("create {}", done.display()))
 }
 
 fn is_refusal(err: &Error) -> bool {

@@ -22,11 +22,18 @@ pub struct LayerDirs {
     pub names: Vec<String>,
 }
 
-/// Deletes every blob and layer no tagged image needs (after `rmi`, or a failed pull).
+/// Deletes every blob and layer that neither a tagged image nor a container needs
+/// (after `rmi`, or a failed pull).
 pub fn collect_garbage(store: &Store) -> Result<usize> {
+    let tagged = store.references()?.into_iter().map(|(_, m)| m);
+    let used = crate::lifecycle::images_in_use()?
+        .into_iter()
+        .map(|(_, m)| m);
     let mut keep = Vec::new();
-    for (_, manifest) in store.references()? {
-        keep.extend(Image::load(store, &manifest)?.parts(&manifest)?);
+    for manifest in tagged.chain(used) {
+        if let Ok(image) = Image::load(store, &manifest) {
+            keep.extend(image.parts(&manifest)?);
+        }
     }
     store.remove_all_except(&keep)
 }

@@ -48,9 +48,7 @@ impl Store {
     /// Opens (creating if needed) the store and takes its lock, waiting for any other
     /// skiff that holds it.
     pub fn open() -> Result<Store> {
-        let root = std::env::var_os("SKIFF_ROOT")
-            .filter(|r| !r.is_empty())
-            .map_or_else(|| PathBuf::from("/var/lib/skiff"), PathBuf::from);
+        let root = root();
         for dir in ["tmp", "blobs/sha256", "layers"] {
             let dir = root.join(dir);
             fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
@@ -307,6 +305,15 @@ impl Drop for Scratch {
             let _ = fs::remove_dir_all(&self.path); // an early error is already being reported
         }
     }
+}
+
+/// `$SKIFF_ROOT`, or `/var/lib/skiff`: where images and containers live.
+/// Absolute, so that a detached supervisor may leave the working directory.
+pub fn root() -> PathBuf {
+    let root = std::env::var_os("SKIFF_ROOT")
+        .filter(|r| !r.is_empty())
+        .map_or_else(|| PathBuf::from("/var/lib/skiff"), PathBuf::from);
+    std::path::absolute(&root).unwrap_or(root)
 }
 
 /// 64 hex digits from the kernel's CSPRNG, as Docker's container IDs.

@@ -1,0 +1,129 @@
+//! `skiff inspect CONTAINER...`: what skiff knows of containers, as a JSON array in
+//! `docker inspect`'s shape (the fields skiff has).
+
+use miniserde::{json, Serialize};
+
+use crate::cli::{self, Lexer};
+use crate::error::Result;
+use crate::lifecycle::{self, Container, Status};
+
+pub const HELP: &str = "Usage:  skiff inspect CONTAINER [CONTAINER...]
+
+Return low-level information on containers
+
+Options:
+  -h, --help   Print usage";
+
+#[derive(Serialize)]
+struct Inspected {
+    #[serde(rename = "Id")]
+    id: String,
+    #[serde(rename = "Created")]
+    created: String,
+    #[serde(rename = "Path")]
+    path: String,
+    #[serde(rename = "Args")]
+    args: Vec<String>,
+    #[serde(rename = "State")]
+    state: State,
+    #[serde(rename = "Image")]
+    image: String,
+    #[serde(rename = "Name")]
+    name: String,
+    #[serde(rename = "Config")]
+    config: Config,
+    #[serde(rename = "Mounts")]
+    mounts: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct State {
+    #[serde(rename = "Status")]
+    status: String,
+    #[serde(rename = "Running")]
+    running: bool,
+    #[serde(rename = "Pid")]
+    pid: i32,
+    #[serde(rename = "ExitCode")]
+    exit_code: i32,
+    #[serde(rename = "OOMKilled")]
+    oom_killed: bool,
+    #[serde(rename = "StartedAt")]
+    started_at: String,
+    #[serde(rename = "FinishedAt")]
+    finished_at: String,
+}
+
+#[derive(Serialize)]
+struct Config {
+    #[serde(rename = "Hostname")]
+    hostname: String,
+    #[serde(rename = "Env")]
+    env: Vec<String>,
+    #[serde(rename = "Cmd")]
+    cmd: Vec<String>,
+    #[serde(rename = "Image")]
+    image: String,
+    #[serde(rename = "WorkingDir")]
+    working_dir: String,
+    #[serde(rename = "StopSignal")]
+    stop_signal: String,
+    #[serde(rename = "StopTimeout")]
+    stop_timeout: u32,
+}
+
+pub fn main(argv: &[String]) -> Result<i32> {
+    let mut lexer = Lexer::new(argv);
+    if let Some(flag) = lexer.next_flag() {
+        return match flag.name.as_str() {
+            "-h" | "--help" => cli::help(HELP),
+            _ => Err(cli::unknown(&flag, "inspect")),
+        };
+    }
+    let found = cli::at_least_one(lexer.rest(), "inspect")?
+        .iter()
+        .map(|query| lifecycle::find(query).map(|c| inspected(&c)))
+        .collect::<Result<Vec<_>>>()?;
+    println!("{}", json::to_string(&found));
+    Ok(0)
+}
+
+fn inspected(container: &Container) -> Inspected {
+    let (config, state) = (&container.config, &container.state);
+    let status = container.status();
+    let (path, args) = config.argv.split_first().map_or_else(
+        || (String::new(), Vec::new()),
+        |(path, args)| (path.clone(), args.to_vec()),
+    );
+    Inspected {
+        id: config.id.clone(),
+        created: config.created.clone(),
+        path,
+        args,
+        state: State {
+            status: format!("{status:?}").to_ascii_lowercase(),
+            running: status == Status::Running,
+            pid: if status == Status::Running {
+                state.pid.pid
+            } else {
+                0
+            },
+            exit_code: container.exit_code(),
+            oom_killed: state.oom_killed,
+            started_at: state.started_at.clone(),
+            finished_at: state.finished_at.clone(),
+        },
+        image: config.image_digest.clone(),
+        name: format!("/{}", config.name),
+        config: Config {
+            hostname: config.hostname.clone(),
+            env: config.env.clone(),
+            cmd: config.argv.clone(),
+            image: config.image.clone(),
+            working_dir: config.workdir.clone(),
+            stop_signal: config.stop_signal.clone(),
+            stop_timeout: config.stop_timeout,
+        },
+        mounts: Vec::new(),
+    }
+}

@@ -1,0 +1,110 @@
+//! `skiff logs [-f] [--tail N] [-t] CONTAINER`: a detached container's output, stdout
+//! to stdout and stderr to stderr, as it was recorded (see `lifecycle::logs`).
+
+use std::io::{Read, Seek, SeekFrom, Write};
+
+use crate::cli::{self, Lexer};
+use crate::error::{Context, Error, Result};
+use crate::lifecycle::{self, logs::Record, supervisor, Container, Status};
+
+pub const HELP: &str = "Usage:  skiff logs [OPTIONS] CONTAINER
+
+Fetch the logs of a container
+
+Options:
+  -f, --follow         Follow log output
+  -h, --help           Print usage
+  -n, --tail string    Number of lines to show from the end of the logs (default \"all\")
+  -t, --timestamps     Show timestamps";
+
+#[derive(Default)]
+struct Args {
+    follow: bool,
+    tail: Option<usize>,
+    timestamps: bool,
+}
+
+/// How often `logs -f` looks for more, while the container runs.
+const FOLLOW_INTERVAL_MS: libc::c_int = 100;
+
+pub fn main(argv: &[String]) -> Result<i32> {
+    let mut lexer = Lexer::new(argv);
+    let mut args = Args::default();
+    while let Some(flag) = lexer.next_flag() {
+        match flag.name.as_str() {
+            "-h" | "--help" => return cli::help(HELP),
+            "-f" | "--follow" => args.follow = lexer.switch(&flag)?,
+            "-n" | "--tail" => args.tail = tail(&lexer.value(&flag)?)?,
+            "-t" | "--timestamps" => args.timestamps = lexer.switch(&flag)?,
+            _ => return Err(cli::unknown(&flag, "logs")),
+        }
+    }
+    let [query] = &cli::at_least_one(lexer.rest(), "logs")?[..] else {
+        return Err(Error::usage("\"skiff logs\" takes exactly one container."));
+    };
+    let container = lifecycle::find(query)?;
+    show(&container, &args)?;
+    Ok(0)
+}
+
+fn tail(text: &str) -> Result<Option<usize>> {
+    match text {
+        "all" => Ok(None),
+        n => n
+            .parse()
+            .map(Some)
+            .map_err(|_| Error::usage(format!("invalid --tail value: {n:?}"))),
+    }
+}
+
+fn show(container: &Container, args: &Args) -> Result<()> {
+    let mut log = match std::fs::File::open(container.log_path()) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()), // never detached
+        other => other.context("open the container's log")?,
+    };
+    let mut text = String::new();
+    log.read_to_string(&mut text)
+        .context("read the container's log")?;
+    let complete = text.rfind('\n').map_or(0, |i| i + 1);
+    let records = lifecycle::logs::parse(&text[..complete]);
+    let skip = args.tail.map_or(0, |n| records.len().saturating_sub(n));
+    print(&records[skip..], args.timestamps)?;
+    if args.follow {
+        log.seek(SeekFrom::Start(complete as u64))?;
+        follow(container, log, args.timestamps)?;
+    }
+    Ok(())
+}
+
+/// Prints records as they are appended, until the container's supervisor is done.
+fn follow(container: &Container, mut log: std::fs::File, timestamps: bool) -> Result<()> {
+    let mut pending = String::new();
+    loop {
+        let done = container.status() != Status::Running
+            || supervisor::wait_for_at_most(container.state.supervisor, FOLLOW_INTERVAL_MS)?;
+        log.read_to_string(&mut pending)
+            .context("read the container's log")?;
+        let complete = pending.rfind('\n').map_or(0, |i| i + 1);
+        print(&lifecycle::logs::parse(&pending[..complete]), timestamps)?;
+        pending.drain(..complete);
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+fn print(records: &[Record], timestamps: bool) -> Result<()> {
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    for record in records {
+        let sink: &mut dyn Write = match record.stream.as_str() {
+            "stderr" => &mut err,
+            _ => &mut out,
+        };
+        if timestamps {
+            write!(sink, "{} ", record.time)?;
+        }
+        sink.write_all(record.log.as_bytes())?;
+    }
+    out.flush()?;
+    Ok(())
+}

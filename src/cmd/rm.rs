@@ -1,0 +1,45 @@
+//! `skiff rm [-f] [-v] CONTAINER...`: delete containers: state, log and writable layer.
+//! A running one is refused unless `-f`, which kills it first, as `docker rm -f` does.
+
+use crate::cli::{self, Lexer};
+use crate::error::{Context, Error, Result};
+use crate::lifecycle::{self, supervisor, Status};
+
+pub const HELP: &str = "Usage:  skiff rm [OPTIONS] CONTAINER [CONTAINER...]
+
+Remove one or more containers
+
+Options:
+  -f, --force     Force the removal of a running container (uses SIGKILL)
+  -h, --help      Print usage
+  -v, --volumes   Remove anonymous volumes (skiff makes none: accepted for Docker's sake)";
+
+pub fn main(argv: &[String]) -> Result<i32> {
+    let mut lexer = Lexer::new(argv);
+    let mut force = false;
+    while let Some(flag) = lexer.next_flag() {
+        match flag.name.as_str() {
+            "-h" | "--help" => return cli::help(HELP),
+            "-f" | "--force" => force = lexer.switch(&flag)?,
+            "-v" | "--volumes" => drop(lexer.switch(&flag)?),
+            _ => return Err(cli::unknown(&flag, "rm")),
+        }
+    }
+    for query in cli::at_least_one(lexer.rest(), "rm")? {
+        remove(&query, force).with_context(|| format!("remove container {query}"))?;
+        println!("{query}");
+    }
+    Ok(0)
+}
+
+fn remove(query: &str, force: bool) -> Result<()> {
+    let container = lifecycle::find(query)?;
+    if container.status() == Status::Running {
+        if !force {
+            return Err(Error::invalid("it is running: stop it first, or use rm -f"));
+        }
+        supervisor::signal(&container, libc::SIGKILL)?;
+        supervisor::wait_until_recorded(&container)?;
+    }
+    container.remove()
+}

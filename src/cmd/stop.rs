@@ -1,0 +1,58 @@
+//! `skiff stop [-t N] [-s SIG] CONTAINER...`: the stop signal, a grace period, then
+//! `SIGKILL`, as `docker stop` does. A process that ignores the signal (PID 1 ignores
+//! any it has no handler for) is killed when the grace period ends.
+
+use crate::cli::{self, Lexer};
+use crate::error::{Context, Result};
+use crate::lifecycle::{self, signals, supervisor, Container, Status};
+
+pub const HELP: &str = "Usage:  skiff stop [OPTIONS] CONTAINER [CONTAINER...]
+
+Stop one or more running containers
+
+Options:
+  -h, --help            Print usage
+  -s, --signal string   Signal to send to the container (default: its stop signal)
+  -t, --time int        Seconds to wait before killing the container (default: its stop timeout)";
+
+pub fn main(argv: &[String]) -> Result<i32> {
+    let mut lexer = Lexer::new(argv);
+    let (mut signal, mut grace) = (None, None);
+    while let Some(flag) = lexer.next_flag() {
+        match flag.name.as_str() {
+            "-h" | "--help" => return cli::help(HELP),
+            "-s" | "--signal" => signal = Some(signals::parse(&lexer.value(&flag)?)?),
+            "-t" | "--time" | "--timeout" => grace = Some(seconds(&lexer.value(&flag)?)?),
+            _ => return Err(cli::unknown(&flag, "stop")),
+        }
+    }
+    for query in cli::at_least_one(lexer.rest(), "stop")? {
+        let container = lifecycle::find(&query)?;
+        stop(&container, signal, grace).with_context(|| format!("stop {query}"))?;
+        println!("{query}");
+    }
+    Ok(0)
+}
+
+fn seconds(text: &str) -> Result<u32> {
+    text.parse()
+        .map_err(|_| crate::error::Error::usage(format!("invalid number of seconds: {text:?}")))
+}
+
+/// Stops `container` if it runs, and returns once its end is recorded.
+pub fn stop(container: &Container, signal: Option<i32>, grace: Option<u32>) -> Result<()> {
+    if container.status() != Status::Running {
+        return Ok(());
+    }
+    let signal = match signal {
+        Some(signal) => signal,
+        None => signals::parse(&container.config.stop_signal)?,
+    };
+    let grace = grace.unwrap_or(container.config.stop_timeout);
+    supervisor::signal(container, signal)?;
+    let grace_ms = i32::try_from(u64::from(grace) * 1000).unwrap_or(i32::MAX);
+    if !supervisor::wait_for_at_most(container.state.pid, grace_ms)? {
+        supervisor::signal(container, libc::SIGKILL)?;
+    }
+    supervisor::wait_until_recorded(container)
+}

@@ -1,0 +1,29 @@
+//! `skiff wait CONTAINER...`: block until each container stops, then print its exit code.
+
+use crate::cli::{self, Lexer};
+use crate::error::Result;
+use crate::lifecycle::{self, supervisor};
+
+pub const HELP: &str = "Usage:  skiff wait CONTAINER [CONTAINER...]
+
+Block until one or more containers stop, then print their exit codes
+
+Options:
+  -h, --help   Print usage";
+
+pub fn main(argv: &[String]) -> Result<i32> {
+    let mut lexer = Lexer::new(argv);
+    if let Some(flag) = lexer.next_flag() {
+        return match flag.name.as_str() {
+            "-h" | "--help" => cli::help(HELP),
+            _ => Err(cli::unknown(&flag, "wait")),
+        };
+    }
+    for query in cli::at_least_one(lexer.rest(), "wait")? {
+        let container = lifecycle::find(&query)?;
+        supervisor::wait_until_recorded(&container)?;
+        // Read again: the supervisor has written the exit code since.
+        println!("{}", lifecycle::find(&container.config.id)?.exit_code());
+    }
+    Ok(0)
+}

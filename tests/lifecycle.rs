@@ -1,0 +1,285 @@
+//! Containers that live: `run -d`, `ps`, `logs`, `stop`, `start`, `kill`, `wait`,
+//! `inspect`, `rm`, `create`, names, and what `--rm` and `rmi` do to them.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
+
+/// A service that says "ready", exits 143 on SIGTERM, and remembers (in its own
+/// writable layer) whether it ran before.
+const SERVICE: &str = r#"trap 'exit 143' TERM
+if [ -e /ran-before ]; then echo again; else touch /ran-before; echo first; fi
+echo ready; echo to-stderr >&2
+while :; do sleep 0.1; done"#;
+
+fn ok(t: &TestEnv, args: &[&str]) -> String {
+    let out = t.skiff(args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// `skiff logs -f NAME`, read until a line equal to `line`: the container said it.
+fn await_line(t: &TestEnv, name: &str, line: &str) -> Child {
+    let mut logs = t
+        .command(&["logs", "-f", name])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let reader = BufReader::new(logs.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    for got in reader.lines() {
+        let got = got.unwrap();
+        if got == line {
+            return logs;
+        }
+        seen.push(got);
+    }
+    let _ = logs.wait();
+    panic!("{name} never said {line:?}; said {seen:?}");
+}
+
+fn inspect_field(t: &TestEnv, name: &str, field: &str) -> String {
+    let json = ok(t, &["inspect", name]);
+    let key = format!("\"{field}\":");
+    let start = json
+        .find(&key)
+        .unwrap_or_else(|| panic!("{field} in {json}"))
+        + key.len();
+    let value = &json[start..];
+    let end = value.find([',', '}']).unwrap();
+    value[..end].trim_matches('"').to_string()
+}
+
+#[test]
+fn a_detached_service_lives_through_stop_start_kill_and_rm() {
+    let t = TestEnv::new();
+    let id = ok(
+        &t,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            &t.image("library/busybox"),
+            "sh",
+            "-c",
+            SERVICE,
+        ],
+    );
+    assert_eq!(id.trim().len(), 64, "run -d prints the full ID: {id}");
+    let mut logs = await_line(&t, "web", "ready");
+
+    let ps = ok(&t, &["ps"]);
+    let row = ps.lines().find(|l| l.ends_with("web")).expect("web in ps");
+    assert!(row.starts_with(&id[..12]), "{row}");
+    assert!(row.contains("Up "), "{row}");
+    assert_eq!(ok(&t, &["ps", "-q"]).trim(), &id[..12]);
+    assert_eq!(inspect_field(&t, "web", "Running"), "true");
+
+    let out = t.skiff(&["logs", "web"]);
+    assert_eq!(
+        stdout(&out),
+        "first\nready\n",
+        "stdout and stderr are kept apart"
+    );
+    assert_eq!(stderr(&out), "to-stderr\n");
+
+    assert_eq!(ok(&t, &["stop", "web"]), "web\n");
+    assert!(
+        logs.wait().unwrap().success(),
+        "logs -f ends with the container"
+    );
+    assert_eq!(inspect_field(&t, "web", "ExitCode"), "143");
+    assert!(
+        ok(&t, &["ps"]).lines().count() == 1,
+        "only the header once stopped"
+    );
+    assert!(ok(&t, &["ps", "-a"]).contains("Exited (143)"));
+
+    ok(&t, &["start", &id[..8]]);
+    drop(await_line(&t, "web", "again")); // the writable layer survived the restart
+    assert_eq!(ok(&t, &["kill", "web"]), "web\n");
+    assert_eq!(ok(&t, &["wait", "web"]), "137\n");
+
+    ok(&t, &["rm", "web"]);
+    assert!(t.containers().is_empty());
+    assert_one_line_error(&t.skiff(&["inspect", "web"]), "No such container: web");
+}
+
+#[test]
+fn stop_kills_after_the_grace_period_when_the_signal_is_ignored() {
+    // `sleep` as PID 1 has no SIGTERM handler, so the kernel drops the signal.
+    let t = TestEnv::new();
+    ok(
+        &t,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "s",
+            &t.image("library/busybox"),
+            "sleep",
+            "1000",
+        ],
+    );
+    ok(&t, &["stop", "-t", "1", "s"]);
+    assert_eq!(inspect_field(&t, "s", "ExitCode"), "137");
+    ok(&t, &["rm", "s"]);
+}
+
+#[test]
+fn init_forwards_the_stop_signal_to_the_command() {
+    let t = TestEnv::new();
+    ok(
+        &t,
+        &[
+            "run",
+            "-d",
+            "--init",
+            "--name",
+            "i",
+            &t.image("library/busybox"),
+            "sleep",
+            "1000",
+        ],
+    );
+    // With --init, sleep is not PID 1: SIGTERM's default action ends it at once.
+    ok(&t, &["stop", "-t", "100", "i"]);
+    assert_eq!(inspect_field(&t, "i", "ExitCode"), "143");
+    ok(&t, &["rm", "i"]);
+}
+
+#[test]
+fn rm_refuses_a_running_container_unless_forced() {
+    let t = TestEnv::new();
+    ok(
+        &t,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "r",
+            &t.image("library/busybox"),
+            "sleep",
+            "1000",
+        ],
+    );
+    assert_one_line_error(&t.skiff(&["rm", "r"]), "running");
+    ok(&t, &["rm", "-f", "r"]);
+    assert!(t.containers().is_empty());
+}
+
+#[test]
+fn a_foreground_run_is_recorded_until_rm_and_rm_flag_leaves_nothing() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let out = t.skiff(&["run", "--name", "kept", &image, "sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(ok(&t, &["ps", "-a"]).contains("Exited (3)"));
+    assert_eq!(inspect_field(&t, "kept", "Status"), "exited");
+    ok(&t, &["rm", "kept"]);
+    for _ in 0..3 {
+        assert_eq!(
+            t.skiff(&["run", "--rm", &image, "true"]).status.code(),
+            Some(0)
+        );
+    }
+    assert!(t.containers().is_empty(), "{:?}", t.containers());
+}
+
+#[test]
+fn create_then_start_attached() {
+    let t = TestEnv::new();
+    let id = ok(
+        &t,
+        &[
+            "create",
+            "--name",
+            "c",
+            &t.image("library/busybox"),
+            "echo",
+            "made",
+        ],
+    );
+    assert!(ok(&t, &["ps", "-a"]).contains("Created"));
+    let out = t.skiff(&["start", "-a", id.trim()]);
+    assert_eq!(stdout(&out), "made\n");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(inspect_field(&t, "c", "Status"), "exited");
+}
+
+#[test]
+fn a_detached_command_that_cannot_start_fails_like_docker() {
+    let t = TestEnv::new();
+    let out = t.skiff(&[
+        "run",
+        "-d",
+        "--rm",
+        &t.image("library/busybox"),
+        "no-such-command",
+    ]);
+    assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
+    assert!(t.containers().is_empty());
+}
+
+#[test]
+fn names_are_unique_even_when_runs_race() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    ok(&t, &["pull", "-q", &image]);
+    let racers: Vec<Child> = (0..8)
+        .map(|_| {
+            t.command(&["create", "--name", "only", &image, "true"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let won = racers
+        .into_iter()
+        .filter_map(|mut c| c.wait().unwrap().success().then_some(()))
+        .count();
+    assert_eq!(won, 1);
+    assert_eq!(t.containers().len(), 1);
+    assert_one_line_error(
+        &t.skiff(&["create", "--name", "bad/name", &image]),
+        "invalid container name",
+    );
+}
+
+#[test]
+fn rmi_keeps_an_image_that_a_container_uses() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    ok(
+        &t,
+        &["create", "--name", "user", &image, "echo", "still here"],
+    );
+    assert_one_line_error(&t.skiff(&["rmi", &image]), "container");
+    ok(&t, &["rmi", "-f", &image]);
+    let out = t.skiff(&["start", "-a", "user"]);
+    assert_eq!(stdout(&out), "still here\n", "{}", stderr(&out));
+}
+
+#[test]
+fn many_runs_leave_nothing_behind() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    ok(&t, &["pull", "-q", &image]);
+    for _ in 0..100 {
+        assert_eq!(
+            t.skiff(&["run", "--rm", &image, "true"]).status.code(),
+            Some(0)
+        );
+    }
+    let concurrent: Vec<Child> = (0..20)
+        .map(|_| t.command(&["run", "--rm", &image, "true"]).spawn().unwrap())
+        .collect();
+    for mut child in concurrent {
+        assert!(child.wait().unwrap().success());
+    }
+    assert!(t.containers().is_empty(), "{:?}", t.containers());
+}
