@@ -283,3 +283,45 @@ fn many_runs_leave_nothing_behind() {
     }
     assert!(t.containers().is_empty(), "{:?}", t.containers());
 }
+
+/// `"supervisor":{"pid":N,…}` from a container's state.json.
+fn supervisor_pid(t: &TestEnv, id: &str) -> i32 {
+    let state =
+        std::fs::read_to_string(t.root.join("containers").join(id).join("state.json")).unwrap();
+    let after = &state[state.find("\"supervisor\":{\"pid\":").unwrap() + 20..];
+    after[..after.find(',').unwrap()].parse().unwrap()
+}
+
+#[test]
+fn ps_tells_the_truth_when_the_supervisor_is_killed() {
+    let t = TestEnv::new();
+    let id = ok(
+        &t,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "orphan",
+            &t.image("library/busybox"),
+            "sleep",
+            "1000",
+        ],
+    );
+    let supervisor = supervisor_pid(&t, id.trim());
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &supervisor.to_string()])
+        .status();
+    assert!(killed.unwrap().success());
+    assert!(
+        ok(&t, &["ps"]).contains("orphan"),
+        "the container itself still runs"
+    );
+    ok(&t, &["kill", "orphan"]);
+    ok(&t, &["wait", "orphan"]);
+    let ps = ok(&t, &["ps", "-a"]);
+    assert!(
+        ps.contains("Exited (255)"),
+        "ended unwatched: exit code unknown\n{ps}"
+    );
+    ok(&t, &["rm", "orphan"]);
+}

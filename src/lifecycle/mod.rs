@@ -108,12 +108,15 @@ impl Process {
         Process::of(std::process::id() as i32).unwrap_or_default()
     }
 
-    /// `pid` as it is now; `None` if no such process.
+    /// `pid` as it is now; `None` if no such process, or only its zombie is left.
     pub fn of(pid: i32) -> Option<Process> {
         let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-        let after_name = &stat[stat.rfind(')')? + 1..];
-        let start_time = after_name.split_whitespace().nth(19)?.parse().ok()?;
+        let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+        if matches!(fields.next(), Some("Z" | "X")) {
+            return None; // ended; its parent has not reaped it yet
+        }
+        let start_time = fields.nth(18)?.parse().ok()?;
         Some(Process { pid, start_time })
     }
 
