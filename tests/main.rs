@@ -5,6 +5,7 @@
 mod archive;
 mod cli;
 mod hostile;
+mod network;
 mod pull;
 mod run;
 mod store;
