@@ -6,6 +6,7 @@ mod archive;
 mod cli;
 mod hostile;
 mod lifecycle;
+mod network;
 mod pull;
 mod run;
 mod store;

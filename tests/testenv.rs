@@ -45,8 +45,15 @@ impl TestEnv {
             .env("SKIFF_ROOT", &self.root)
             .env_remove("SKIFF_TRACE")
             .env_remove("SKIFF_REGISTRY_MIRROR")
+            .env_remove("SKIFF_INSECURE_REGISTRIES")
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR")
             .env("DOCKER_CONFIG", self.root.join("docker-config"))
             .stdin(Stdio::null());
+        for proxy in ["HTTP", "HTTPS", "ALL", "NO"] {
+            cmd.env_remove(format!("{proxy}_PROXY"))
+                .env_remove(format!("{}_proxy", proxy.to_lowercase()));
+        }
         cmd
     }
 
@@ -63,13 +70,31 @@ impl TestEnv {
 
     /// The command behind [`TestEnv::skiff_hub`], for tests that feed it stdin.
     pub fn hub_command<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
+        self.hub_command_with(args, &Hub::default())
+    }
+
+    /// [`TestEnv::hub_command`], with the namespace and trust changed as `hub` says.
+    pub fn hub_command_with<S: AsRef<OsStr>>(&self, args: &[S], hub: &Hub) -> Command {
         let cmd = self.command(args);
         let skiff = PathBuf::from(cmd.get_program());
+        let mut hosts = PathBuf::from(harness("SKIFF_TEST_HOSTS"));
+        if !hub.hosts.is_empty() {
+            let mut text = fs::read_to_string(&hosts).unwrap();
+            text.extend(hub.hosts.iter().map(|line| format!("{line}\n")));
+            hosts = self.root.join("hosts");
+            fs::write(&hosts, text).unwrap();
+        }
+        let mut binds = vec![hosts.into_os_string(), "/etc/hosts".into()];
+        if let Some(dir) = &hub.etc_docker {
+            binds.extend([dir.clone().into_os_string(), "/etc/docker".into()]);
+        }
         let mut wrapped = Command::new("unshare");
         wrapped
             .args(["--mount", "--propagation", "private", "sh", "-c"])
-            .arg(r#"mount --bind "$0" /etc/hosts && exec "$@""#)
-            .arg(harness("SKIFF_TEST_HOSTS"))
+            .arg(r#"while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 99; shift 2; done; shift; exec "$@""#)
+            .arg("sh")
+            .args(binds)
+            .arg("--")
             .arg(skiff)
             .args(cmd.get_args())
             .stdin(Stdio::null());
@@ -79,7 +104,9 @@ impl TestEnv {
                 None => wrapped.env_remove(key),
             };
         }
-        wrapped.env("SSL_CERT_FILE", harness("SKIFF_TEST_CA"));
+        if !hub.without_ca {
+            wrapped.env("SSL_CERT_FILE", harness("SKIFF_TEST_CA"));
+        }
         wrapped
     }
 
@@ -91,6 +118,17 @@ impl TestEnv {
         let config = format!(r#"{{"auths":{{"{registry_key}":{{"auth":"{auth}"}}}}}}"#);
         fs::write(dir.join("config.json"), config).unwrap();
     }
+}
+
+/// How a "Docker Hub" command's namespace and trust differ from the default.
+#[derive(Default)]
+pub struct Hub {
+    /// More `/etc/hosts` lines, after the harness's (`127.0.0.1 registry.test`).
+    pub hosts: Vec<String>,
+    /// A directory to mount over `/etc/docker`, where Docker keeps `certs.d`.
+    pub etc_docker: Option<PathBuf>,
+    /// No `SSL_CERT_FILE`: the harness's CA is trusted only where the test says.
+    pub without_ca: bool,
 }
 
 /// What skiff must never leave behind: a mount under its store, or a scratch directory.
@@ -187,7 +225,8 @@ fn test_base64_matches_known_vectors() {
 }
 
 /// `tests/harness/counting_proxy.py` in front of the plain registry, for one test:
-/// it logs every request, and with `stall` hangs halfway through each blob.
+/// it logs every request, and with `stall` hangs halfway through each blob. Other
+/// modes of the script (a bad network) are for [`CountingProxy::start_in_mode`].
 pub struct CountingProxy {
     child: std::process::Child,
     pub address: String,
@@ -197,14 +236,19 @@ pub struct CountingProxy {
 
 impl CountingProxy {
     pub fn start(t: &TestEnv, stall: bool) -> CountingProxy {
+        CountingProxy::start_in_mode(t, if stall { &["--stall-blobs"] } else { &[] })
+    }
+
+    /// The proxy with `mode`, the script's arguments after UPSTREAM and LOG.
+    pub fn start_in_mode(t: &TestEnv, mode: &[&str]) -> CountingProxy {
         use std::io::BufRead;
         let log = t.root.join("proxy.log");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/counting_proxy.py");
         let mut cmd = Command::new("python3");
-        cmd.arg(script).arg(harness("SKIFF_TEST_PLAIN")).arg(&log);
-        if stall {
-            cmd.arg("--stall-blobs");
-        }
+        cmd.arg(script)
+            .arg(harness("SKIFF_TEST_PLAIN"))
+            .arg(&log)
+            .args(mode);
         let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
         let mut stalls = std::io::BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
@@ -223,8 +267,15 @@ impl CountingProxy {
 
     /// How many requests so far had `what` in their line (e.g. "/blobs/").
     pub fn count(&self, what: &str) -> usize {
-        let log = fs::read_to_string(&self.log).unwrap_or_default();
-        log.lines().filter(|line| line.contains(what)).count()
+        self.log()
+            .lines()
+            .filter(|line| line.contains(what))
+            .count()
+    }
+
+    /// Every request so far, one line each: `GET PATH STATUS [range=bytes=N-]`.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
 

@@ -3,26 +3,27 @@
 //!
 //! It answers auth challenges (see `auth`), follows blob redirects by hand so that the
 //! registry's `Authorization` header never reaches another host (blobs usually live on a
-//! CDN), and turns a registry's JSON error body into one readable sentence.
-//! Plain HTTP is used only for loopback registries; everything else is TLS, trusting
-//! Mozilla's roots, or exactly the certificates in `SSL_CERT_FILE` when it is set
-//! (OpenSSL's meaning of that variable).
+//! CDN), and turns a registry's JSON error body into one readable sentence. A manifest
+//! or config whose body breaks off is fetched again; a layer resumes where it broke
+//! (see `blob`). Proxies, trust and retries are `transport`'s.
+//!
+//! Registries speak TLS, except loopback ones and those listed in
+//! `SKIFF_INSECURE_REGISTRIES` (`host[:port],…`), which speak plain HTTP (Docker's
+//! `insecure-registries`, without its attempt at TLS first).
 //! <https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pull>
-
-use std::time::Duration;
 
 use miniserde::{json, Deserialize};
 use ureq::http::Response;
-use ureq::tls::{parse_pem, PemItem, RootCerts, TlsConfig};
-use ureq::{Body, BodyReader};
+use ureq::Body;
 
 use super::auth;
+use super::blob::BlobReader;
 use super::manifest::MAX_DOCUMENT;
+pub use super::transport::Agent;
+use super::transport::{self, ATTEMPTS};
 use crate::digest::Digest;
-use crate::error::{Context, Error, Kind, Result};
+use crate::error::{Error, Kind, Result};
 use crate::reference::{Reference, DOCKER_HUB};
-
-pub type Agent = ureq::Agent;
 
 const MAX_REDIRECTS: usize = 5;
 
@@ -53,7 +54,7 @@ impl Client {
     /// `repository` may be empty: a session with the registry itself, as for a login.
     pub fn new(registry: &str, repository: &str, credentials: Option<String>) -> Result<Client> {
         Ok(Client {
-            agent: agent()?,
+            agent: Agent::from_env()?,
             base: endpoint(registry),
             repository: repository.to_string(),
             credentials,
@@ -64,48 +65,64 @@ impl Client {
     /// `GET /v2/`: succeeds when the registry accepts our credentials.
     pub fn ping(&mut self) -> Result<()> {
         let url = format!("{}/v2/", self.base);
-        self.get_url(url, "application/json").map(drop)
+        self.get_url(url, "application/json", None).map(drop)
     }
 
     pub fn manifest(&mut self, selector: &str) -> Result<Document> {
-        let response = self.get(&format!("manifests/{selector}"), &super::manifest::accept())?;
-        let header = |name| header(&response, name);
-        let (content_type, digest_header) =
-            (header("content-type"), header("docker-content-digest"));
-        let bytes = read_limited(response, MAX_DOCUMENT)?;
-        Ok(Document {
-            bytes,
-            content_type,
-            digest_header,
-        })
+        self.document(&format!("manifests/{selector}"), &super::manifest::accept())
     }
 
-    pub fn blob(&mut self, digest: &Digest) -> Result<BodyReader<'static>> {
-        let response = self.get(&format!("blobs/{digest}"), "*/*")?;
-        Ok(response.into_body().into_reader())
+    /// A layer, streamed; it resumes by itself if the connection breaks.
+    pub fn blob(&mut self, digest: &Digest) -> Result<BlobReader<'_>> {
+        let path = format!("blobs/{digest}");
+        let response = self.get(&path, None)?;
+        Ok(BlobReader::new(self, path, response))
     }
 
     /// A small blob (an image config), read whole and checked against its digest.
     pub fn small_blob(&mut self, digest: &Digest) -> Result<Vec<u8>> {
-        let response = self.get(&format!("blobs/{digest}"), "*/*")?;
-        let bytes = read_limited(response, MAX_DOCUMENT)?;
+        let bytes = self.document(&format!("blobs/{digest}"), "*/*")?.bytes;
         digest.verify("blob", &Digest::of(&bytes))?;
         Ok(bytes)
     }
 
-    fn get(&mut self, path: &str, accept: &str) -> Result<Response<Body>> {
-        let url = format!("{}/v2/{}/{path}", self.base, self.repository);
-        self.get_url(url, accept)
+    /// A document read whole: if its body breaks off, the whole request is made again
+    /// (a manifest by tag may have changed meanwhile, so no piecing together).
+    fn document(&mut self, path: &str, accept: &str) -> Result<Document> {
+        let mut attempt = 1;
+        loop {
+            let response = self.get_url(self.url(path), accept, None)?;
+            let header = |name| header(&response, name);
+            let (content_type, digest_header) =
+                (header("content-type"), header("docker-content-digest"));
+            match read_limited(response, MAX_DOCUMENT) {
+                Ok(bytes) => {
+                    return Ok(Document {
+                        bytes,
+                        content_type,
+                        digest_header,
+                    })
+                }
+                Err(e) if attempt < ATTEMPTS && matches!(e.kind(), Kind::Net { .. }) => {
+                    transport::back_off(attempt, &self.url(path), &e.to_string());
+                }
+                Err(e) => return Err(e),
+            }
+            attempt += 1;
+        }
     }
 
-    fn get_url(&mut self, url: String, accept: &str) -> Result<Response<Body>> {
-        let mut response = send(
-            &self.agent,
-            &url,
-            &[],
-            accept,
-            self.authorization.as_deref(),
-        )?;
+    /// `GET /v2/<repository>/<path>`, from byte `from` on if given (`Range`).
+    pub(super) fn get(&mut self, path: &str, from: Option<u64>) -> Result<Response<Body>> {
+        self.get_url(self.url(path), "*/*", from)
+    }
+
+    pub(super) fn url(&self, path: &str) -> String {
+        format!("{}/v2/{}/{path}", self.base, self.repository)
+    }
+
+    fn get_url(&mut self, url: String, accept: &str, from: Option<u64>) -> Result<Response<Body>> {
+        let mut response = self.send(&url, accept, from, self.authorization.as_deref())?;
         if response.status() == 401 {
             let challenge = header(&response, "www-authenticate")
                 .ok_or_else(|| status_error(&url, response_detail(response)))?;
@@ -116,11 +133,12 @@ impl Client {
                 self.credentials.as_deref(),
                 &self.repository,
             )?;
-            response = send(&self.agent, &url, &[], accept, Some(&answer))?;
+            response = self.send(&url, accept, from, Some(&answer))?;
             self.authorization = Some(answer);
         }
-        let (url, response) = self.follow_redirects(url, response, accept)?;
-        if response.status() != 200 {
+        let (url, response) = self.follow_redirects(url, response, accept, from)?;
+        let partial = from.is_some() && response.status() == 206;
+        if response.status() != 200 && !partial {
             return Err(status_error(&url, response_detail(response)));
         }
         Ok(response)
@@ -132,6 +150,7 @@ impl Client {
         mut url: String,
         mut response: Response<Body>,
         accept: &str,
+        from: Option<u64>,
     ) -> Result<(String, Response<Body>)> {
         for _ in 0..MAX_REDIRECTS {
             if !response.status().is_redirection() {
@@ -142,48 +161,32 @@ impl Client {
             url = resolve_location(&url, &location);
             let same_host = url.starts_with(&format!("{}/", self.base));
             let authorization = self.authorization.as_deref().filter(|_| same_host);
-            response = send(&self.agent, &url, &[], accept, authorization)?;
+            response = self.send(&url, accept, from, authorization)?;
         }
         Err(Error::invalid(format!("too many redirects, last to {url}")))
     }
-}
 
-/// The agent every request uses: timeouts set (ureq has none by default) and
-/// redirects left to us.
-pub fn agent() -> Result<Agent> {
-    let config = Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_connect(Some(Duration::from_secs(15)))
-        .timeout_recv_response(Some(Duration::from_secs(60)))
-        .timeout_recv_body(None)
-        .timeout_per_read(Some(Duration::from_secs(60)))
-        .user_agent(concat!("skiff/", env!("CARGO_PKG_VERSION")))
-        .tls_config(TlsConfig::builder().root_certs(root_certs()?).build())
-        .build();
-    Ok(config.into())
-}
-
-fn root_certs() -> Result<RootCerts> {
-    let Some(path) = std::env::var_os("SSL_CERT_FILE") else {
-        return Ok(RootCerts::WebPki);
-    };
-    let what = || format!("read SSL_CERT_FILE {}", path.to_string_lossy());
-    let pem = std::fs::read(&path).with_context(what)?;
-    let certs: Vec<_> = parse_pem(&pem)
-        .filter_map(|item| match item {
-            Ok(PemItem::Certificate(cert)) => Some(cert),
-            _ => None,
-        })
-        .collect();
-    if certs.is_empty() {
-        return Err(Error::invalid("no certificate in it").context(what()));
+    fn send(
+        &self,
+        url: &str,
+        accept: &str,
+        from: Option<u64>,
+        authorization: Option<&str>,
+    ) -> Result<Response<Body>> {
+        let mut headers = vec![("Accept", accept.to_string())];
+        if let Some(authorization) = authorization {
+            headers.push(("Authorization", authorization.to_string()));
+        }
+        if let Some(from) = from {
+            headers.push(("Range", format!("bytes={from}-")));
+        }
+        self.agent.get(url, &[], &headers)
     }
-    Ok(RootCerts::new_with_certs(&certs))
 }
 
 /// Where a registry's API lives. Docker Hub's is `registry-1.docker.io`, unless a
-/// mirror is set (Docker's `registry-mirrors`); loopback registries speak plain HTTP.
+/// mirror is set (Docker's `registry-mirrors`); loopback registries, and those listed in
+/// `SKIFF_INSECURE_REGISTRIES`, speak plain HTTP.
 pub fn endpoint(registry: &str) -> String {
     if registry == DOCKER_HUB {
         return match std::env::var("SKIFF_REGISTRY_MIRROR") {
@@ -191,12 +194,25 @@ pub fn endpoint(registry: &str) -> String {
             _ => "https://registry-1.docker.io".to_string(),
         };
     }
+    let insecure = std::env::var("SKIFF_INSECURE_REGISTRIES").unwrap_or_default();
+    let scheme = if plain_http(registry, &insecure) {
+        "http"
+    } else {
+        "https"
+    };
+    format!("{scheme}://{registry}")
+}
+
+/// `registry` is `host[:port]`; `insecure` is the comma-separated list of the variable.
+fn plain_http(registry: &str, insecure: &str) -> bool {
     let host = registry
         .rsplit_once(':')
         .map_or(registry, |(host, _port)| host);
     let loopback = host == "localhost" || host == "[::1]" || host.starts_with("127.");
-    let scheme = if loopback { "http" } else { "https" };
-    format!("{scheme}://{registry}")
+    let listed = insecure
+        .split(',')
+        .any(|entry| entry.trim().eq_ignore_ascii_case(registry));
+    loopback || listed
 }
 
 fn resolve_location(current: &str, location: &str) -> String {
@@ -210,29 +226,6 @@ fn resolve_location(current: &str, location: &str) -> String {
     format!("{}{location}", &current[..origin_end])
 }
 
-/// One GET; transport failures become `Net` errors naming the URL.
-fn send(
-    agent: &Agent,
-    url: &str,
-    query: &[(&str, &String)],
-    accept: &str,
-    authorization: Option<&str>,
-) -> Result<Response<Body>> {
-    let mut request = agent.get(url).header("Accept", accept);
-    for (key, value) in query {
-        request = request.query(*key, *value);
-    }
-    if let Some(authorization) = authorization {
-        request = request.header("Authorization", authorization);
-    }
-    request.call().map_err(|e| {
-        Error::new(Kind::Net {
-            url: url.to_string(),
-            cause: e.to_string(),
-        })
-    })
-}
-
 /// GET a small text document that must answer 200 (used for tokens).
 pub fn get_small(
     agent: &Agent,
@@ -241,7 +234,11 @@ pub fn get_small(
     authorization: Option<&str>,
     limit: u64,
 ) -> Result<String> {
-    let response = send(agent, url, query, "application/json", authorization)?;
+    let mut headers = vec![("Accept", "application/json".to_string())];
+    if let Some(authorization) = authorization {
+        headers.push(("Authorization", authorization.to_string()));
+    }
+    let response = agent.get(url, query, &headers)?;
     if response.status() != 200 {
         return Err(status_error(url, response_detail(response)));
     }
@@ -249,7 +246,7 @@ pub fn get_small(
     String::from_utf8(bytes).map_err(|_| Error::invalid(format!("{url} answered with non-UTF-8")))
 }
 
-fn header(response: &Response<Body>, name: &str) -> Option<String> {
+pub(super) fn header(response: &Response<Body>, name: &str) -> Option<String> {
     let value = response.headers().get(name)?;
     value.to_str().ok().map(str::to_string)
 }
@@ -338,6 +335,8 @@ fn status_error(url: &str, failure: Failure) -> Error {
             }
             detail.push(')');
         }
+        // Only these are retried: reaching here, it was the last of the attempts.
+        500 | 502 | 503 | 504 => detail.push_str(&format!(" (tried {ATTEMPTS} times)")),
         _ => {}
     }
     Error::new(Kind::Http {
@@ -357,6 +356,16 @@ mod tests {
         assert_eq!(endpoint("127.0.0.1:5555"), "http://127.0.0.1:5555");
         assert_eq!(endpoint("ghcr.io"), "https://ghcr.io");
         assert_eq!(endpoint("myhost:5000"), "https://myhost:5000");
+    }
+
+    #[test]
+    fn listed_insecure_registries_speak_plain_http() {
+        let list = " myhost:5000 ,Other.Example";
+        assert!(plain_http("myhost:5000", list));
+        assert!(plain_http("other.example", list));
+        assert!(!plain_http("myhost", list));
+        assert!(!plain_http("myhost:5001", list));
+        assert!(!plain_http("ghcr.io", ""));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! 1. Resolve the tag to a manifest; if it is an index, pick our platform's manifest.
 //! 2. Fetch the image config (Env, Cmd, Entrypoint, … and the layers' `diff_ids`).
 //! 3. Stream each layer blob the store does not have yet from the socket into it,
-//!    hashing as it flows. A blob already present is never downloaded again.
+//!    hashing as it flows (a broken download resumes with a range request, see
+//!    `blob`). A blob already present is never downloaded again.
 //! 4. Unpack each new layer once, into a directory of its own, checking it against
 //!    the config's `diff_id`; then tag the image. A failed pull leaves nothing behind.
 //!
@@ -12,8 +13,11 @@
 //! <https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pulling-manifests>
 
 mod auth;
+mod blob;
 mod client;
 pub mod manifest;
+mod proxy;
+mod transport;
 
 use std::io::Read;
 
