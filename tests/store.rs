@@ -163,12 +163,13 @@ fn a_pull_killed_mid_blob_leaves_a_store_the_next_pull_uses() {
     );
     pull.kill().unwrap();
     pull.wait().unwrap();
+    // Usually the half-written blob is in tmp/ now; it is not when the kill lands
+    // before skiff has read the first bytes, which is a race this test cannot close.
     let leftovers = fs::read_dir(t.root.join("tmp")).unwrap().count();
-    assert_eq!(
-        leftovers, 1,
-        "the killed pull left its half-written blob in tmp/"
-    );
+    assert!(leftovers <= 1, "one pull, at most one temp file");
     // The same image from the registry itself: the debris is swept, the pull works.
     let out = t.skiff(&["run", &t.image("library/busybox"), "cat", "/etc/layer2"]);
     assert_eq!(stdout(&out), "layer2\n", "{}", stderr(&out));
+    let swept = fs::read_dir(t.root.join("tmp")).unwrap().count();
+    assert_eq!(swept, 0, "the next skiff swept the killed pull's debris");
 }
