@@ -6,6 +6,7 @@ mod archive;
 mod cli;
 mod hostile;
 mod pull;
+mod registry_extras;
 mod run;
 mod store;
 mod testenv;

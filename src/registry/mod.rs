@@ -13,6 +13,7 @@
 
 mod auth;
 mod client;
+mod credential_helper;
 pub mod manifest;
 
 use std::io::Read;
@@ -29,16 +30,16 @@ use crate::progress::Progress;
 use crate::reference::Reference;
 
 /// `docker login`: checks `user`/`password` against `registry` (a token request with
-/// HTTP Basic, then `GET /v2/` with the token), then stores them in config.json.
+/// HTTP Basic, then `GET /v2/` with the token), then stores them where Docker would.
 pub fn login(registry: &str, user: &str, password: &str) -> Result<()> {
     let credentials = auth::base64(format!("{user}:{password}").as_bytes());
-    Client::new(registry, "", Some(credentials.clone()))?.ping()?;
-    auth::save_credentials(registry, Some(&credentials)).map(drop)
+    Client::new(registry, "", Some(credentials))?.ping()?;
+    auth::save_credentials(registry, user, password)
 }
 
 /// `docker logout`: forgets the stored credentials; false if there were none.
 pub fn logout(registry: &str) -> Result<bool> {
-    auth::save_credentials(registry, None)
+    auth::forget_credentials(registry)
 }
 
 /// Pulls `reference` for `platform` into `store` and tags it there.
