@@ -1,10 +1,12 @@
-//! The registry's less common paths: Docker's credential helpers.
+//! The registry's less common paths: Docker's credential helpers, and foreign layers
+//! served by a third party.
 
 use std::fs;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::testenv::{assert_one_line_error, harness, stderr, stdout, TestEnv};
 
@@ -221,4 +223,99 @@ fn login_and_logout_go_through_the_creds_store() {
         "{}",
         stderr(&out)
     );
+}
+
+// --- foreign layers ---------------------------------------------------------------
+
+/// The foreign layers' server listens on one fixed address (the fixtures name it), so
+/// the tests that start it take turns, each holding this for as long as it runs.
+fn foreign_turn() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `tests/harness/file_server.py` serving the foreign layers.
+struct ForeignServer {
+    child: Child,
+    log: PathBuf,
+}
+
+impl ForeignServer {
+    fn start(t: &TestEnv) -> ForeignServer {
+        let log = t.root.join("foreign.log");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/file_server.py");
+        let files = Path::new(&harness("SKIFF_TEST_HARNESS")).join("foreign");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(files)
+            .arg(harness("SKIFF_TEST_FOREIGN"))
+            .arg(&log)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut ready = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut ready)
+            .unwrap();
+        assert!(ready.starts_with("port "), "file server: {ready:?}");
+        ForeignServer { child, log }
+    }
+
+    fn requests(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for ForeignServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_foreign_layer_comes_from_its_url_without_the_registrys_token() {
+    let t = TestEnv::new();
+    let _turn = foreign_turn();
+    let server = ForeignServer::start(&t);
+    let out = t.skiff_hub(&["run", "library/foreign", "cat", "/etc/foreign"]);
+    assert_eq!(stdout(&out), "from afar\n", "{}", stderr(&out));
+    assert_eq!(
+        server.requests(),
+        "GET /foreign.tar.gz 200 authorization=no\n"
+    );
+}
+
+#[test]
+fn a_nondistributable_oci_layer_tries_its_urls_in_order() {
+    let t = TestEnv::new();
+    let _turn = foreign_turn();
+    let server = ForeignServer::start(&t);
+    let image = t.image("library/foreign:oci");
+    let out = t.skiff(&["run", &image, "cat", "/etc/foreign"]);
+    assert_eq!(stdout(&out), "from afar\n", "{}", stderr(&out));
+    assert_eq!(
+        server.requests(),
+        "GET /missing.tar.gz 404 authorization=no\nGET /foreign.tar.gz 200 authorization=no\n"
+    );
+}
+
+#[test]
+fn a_foreign_layer_is_verified_and_its_failures_are_one_line() {
+    let t = TestEnv::new();
+    let _turn = foreign_turn();
+    let server = ForeignServer::start(&t);
+    let out = t.skiff(&["pull", &t.image("library/foreign:tampered")]);
+    assert_one_line_error(&out, "digest mismatch");
+    let out = t.skiff(&["pull", &t.image("library/foreign:gone")]);
+    let gone = format!(
+        "fetch foreign layer: GET http://{}/gone.tar.gz: 404",
+        harness("SKIFF_TEST_FOREIGN")
+    );
+    assert_one_line_error(&out, &gone);
+    assert_eq!(stdout(&t.skiff(&["images", "-q"])), "", "nothing stays");
+    drop(server);
+    // With its server down, a foreign layer's failure still says where it was sought.
+    let out = t.skiff(&["pull", &t.image("library/foreign")]);
+    assert_one_line_error(&out, "fetch foreign layer: GET http://");
 }

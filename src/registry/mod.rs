@@ -3,7 +3,8 @@
 //! 1. Resolve the tag to a manifest; if it is an index, pick our platform's manifest.
 //! 2. Fetch the image config (Env, Cmd, Entrypoint, … and the layers' `diff_ids`).
 //! 3. Stream each layer blob the store does not have yet from the socket into it,
-//!    hashing as it flows. A blob already present is never downloaded again.
+//!    hashing as it flows. A blob already present is never downloaded again. A foreign
+//!    layer the registry does not serve comes from the URLs its descriptor lists.
 //! 4. Unpack each new layer once, into a directory of its own, checking it against
 //!    the config's `diff_id`; then tag the image. A failed pull leaves nothing behind.
 //!
@@ -14,6 +15,7 @@
 mod auth;
 mod client;
 mod credential_helper;
+mod foreign;
 pub mod manifest;
 
 use std::io::Read;
@@ -22,7 +24,7 @@ use client::Client;
 use manifest::{Descriptor, Manifest, Platform};
 
 use crate::digest::Digest;
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Kind, Result};
 use crate::image::config::ImageConfig;
 use crate::image::store::Store;
 use crate::image::{self, Image};
@@ -164,9 +166,25 @@ fn fetch_layer(
         return Ok(());
     }
     crate::image::layer::Compression::for_media_type(layer.media_type.as_deref().unwrap_or(""))?;
-    store.put_blob(&digest, ExactSize::new(client.blob(&digest)?, size))?;
+    let body = open_layer(client, layer, &digest)?;
+    store.put_blob(&digest, ExactSize::new(body, size))?;
     progress.say(&format!("{}: {size} bytes, verified", &digest.hex()[..12]));
     Ok(())
+}
+
+/// The layer's bytes: from the registry, or, for a foreign layer the registry does not
+/// hold, from the URLs its descriptor lists.
+fn open_layer(client: &mut Client, layer: &Descriptor, digest: &Digest) -> Result<Box<dyn Read>> {
+    match client.blob(digest) {
+        Err(err) if is_missing(&err) && foreign::applies(layer) => {
+            Ok(Box::new(foreign::open(layer)?))
+        }
+        body => Ok(Box::new(body?)),
+    }
+}
+
+fn is_missing(err: &Error) -> bool {
+    matches!(err.kind(), Kind::Http { status: 404, .. })
 }
 
 /// A blob must be exactly as long as its descriptor says. This reader fails as soon as
