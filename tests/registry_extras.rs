@@ -1,5 +1,5 @@
-//! The registry's less common paths: Docker's credential helpers, and foreign layers
-//! served by a third party.
+//! The registry's less common paths: Docker's credential helpers, foreign layers served
+//! by a third party, and `docker pull`'s live progress on a terminal.
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
@@ -318,4 +318,116 @@ fn a_foreign_layer_is_verified_and_its_failures_are_one_line() {
     // With its server down, a foreign layer's failure still says where it was sought.
     let out = t.skiff(&["pull", &t.image("library/foreign")]);
     assert_one_line_error(&out, "fetch foreign layer: GET http://");
+}
+
+// --- progress on a terminal -------------------------------------------------------
+
+/// Runs `skiff ARGS…` on a pseudo-terminal (script(1)), as a person at a shell would;
+/// returns all it wrote there, stdout and stderr together, and its exit status.
+fn on_terminal(t: &TestEnv, args: &[&str]) -> (String, Option<i32>) {
+    let skiff = t.command(args);
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let mut line = vec![quote(&skiff.get_program().to_string_lossy())];
+    line.extend(skiff.get_args().map(|a| quote(&a.to_string_lossy())));
+    let mut script = Command::new("script");
+    script
+        .args(["-qefc", &line.join(" "), "/dev/null"])
+        .stdin(Stdio::null());
+    for (key, value) in skiff.get_envs() {
+        match value {
+            Some(value) => script.env(key, value),
+            None => script.env_remove(key),
+        };
+    }
+    let out = script.output().unwrap();
+    (stdout(&out), out.status.code())
+}
+
+/// The short ids `docker pull` shows for an image's layers, from its manifest.
+fn layer_ids(repository: &str, tag: &str) -> Vec<String> {
+    let url = format!(
+        "http://{}/v2/{repository}/manifests/{tag}",
+        harness("SKIFF_TEST_PLAIN")
+    );
+    let manifest = Command::new("curl")
+        .args(["-sf", "-H"])
+        .arg("Accept: application/vnd.docker.distribution.manifest.v2+json")
+        .arg(url)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(manifest.stdout).unwrap();
+    let layers = &text[text.find("\"layers\"").expect("a manifest with layers")..];
+    layers
+        .split("\"sha256:")
+        .skip(1)
+        .map(|rest| rest[..12].to_string())
+        .collect()
+}
+
+/// The last picture of `rows` layer lines: what follows the last move up over them.
+fn last_frame(screen: &str, rows: usize) -> &str {
+    let up = screen.rfind(&format!("\x1b[{rows}A"));
+    &screen[up.expect("the lines are redrawn in place")..]
+}
+
+#[test]
+fn pull_on_a_terminal_draws_each_layer_and_dockers_summary() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let ids = layer_ids("library/busybox", "latest");
+    assert_eq!(ids.len(), 2);
+    let (screen, status) = on_terminal(&t, &["pull", &image]);
+    assert_eq!(status, Some(0), "{screen}");
+    assert!(
+        screen.contains("latest: Pulling from library/busybox"),
+        "{screen:?}"
+    );
+    assert!(screen.contains(": Downloading  "), "{screen:?}");
+    let frame = last_frame(&screen, ids.len());
+    for id in &ids {
+        assert!(frame.contains(&format!("{id}: Pull complete")), "{frame:?}");
+    }
+    assert!(frame.contains("Digest: sha256:"), "{frame:?}");
+    let newer = format!("Status: Downloaded newer image for {image}:latest");
+    assert!(frame.contains(&newer), "{frame:?}");
+
+    let (screen, _) = on_terminal(&t, &["pull", &image]);
+    for id in &ids {
+        assert!(
+            screen.contains(&format!("{id}: Already exists")),
+            "{screen:?}"
+        );
+    }
+    let same = format!("Status: Image is up to date for {image}:latest");
+    assert!(screen.contains(&same), "{screen:?}");
+}
+
+#[test]
+fn run_on_a_terminal_shows_the_pull_but_quiet_and_pipes_stay_silent() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let (screen, status) = on_terminal(&t, &["run", &image, "echo", "hi"]);
+    assert_eq!(status, Some(0), "{screen}");
+    assert!(
+        screen.contains(&format!("Unable to find image '{image}:latest' locally")),
+        "{screen:?}"
+    );
+    assert!(
+        screen.contains("Status: Downloaded newer image for"),
+        "{screen:?}"
+    );
+    assert!(screen.ends_with("\nhi\r\n"), "{screen:?}");
+
+    let other = TestEnv::new();
+    let (screen, _) = on_terminal(&other, &["pull", "-q", &image]);
+    assert_eq!(screen, format!("{image}:latest\r\n"));
+
+    let third = TestEnv::new();
+    let out = third.skiff(&["pull", &image]);
+    assert_eq!(
+        stderr(&out),
+        "",
+        "no progress when stderr is not a terminal"
+    );
+    assert!(stdout(&out).contains("\nStatus: Downloaded newer image for "));
 }
