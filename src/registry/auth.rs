@@ -182,11 +182,9 @@ pub fn stored_credentials(registry: &str) -> Result<Option<String>> {
 /// credential helper (leaving an empty `auths` entry, as Docker does, so the login
 /// shows), or in config.json's `auths` as base64 `user:password`.
 pub fn save_credentials(registry: &str, user: &str, password: &str) -> Result<()> {
+    let config = DockerConfig::read()?;
     let mut entry = Object::new();
-    match DockerConfig::read()?
-        .as_ref()
-        .and_then(|c| c.helper_for(registry))
-    {
+    match config.as_ref().and_then(|c| c.helper_for(registry)) {
         Some(helper) => credential_helper::store(helper, &server_url(registry), user, password)?,
         None => {
             let auth = base64(format!("{user}:{password}").as_bytes());
