@@ -6,7 +6,7 @@
 #
 # It pushes two single-layer images of incompressible random bytes (gzip'd tars of
 # 16 MiB and 1 GiB) to the plain registry, the way `docker push` does, then measures
-# with /usr/bin/time -v:
+# with /usr/bin/time -v (the median of 3 runs each: the machine may be shared):
 #   - peak RSS of a cold `skiff pull` of each (the layer streams: RSS must not grow
 #     with the layer);
 #   - wall and CPU time of the cold pull and unpack of the largest, next to
@@ -80,41 +80,65 @@ measure() {
   local out=$1; shift
   /usr/bin/time -v -o "$out" "$@" >/dev/null
 }
-field() { grep -F "$2" "$1" | awk -F': ' '{ print $2 }'; }
-rss_mib() { awk '{ printf "%.1f MiB", $1 / 1024 }' <<<"$(field "$1" 'Maximum resident set size')"; }
-cpu() { awk '{ printf "%.2f s", $1 + $2 }' <<<"$(field "$1" 'User time') $(field "$1" 'System time')"; }
-wall() { field "$1" 'Elapsed (wall clock)' | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.2f s", s }'; }
 
+# The numbers of one report: peak RSS in KiB, CPU and wall seconds.
+field() { grep -F "$2" "$1" | awk -F': ' '{ print $2 }'; }
+rss_kib() { field "$1" 'Maximum resident set size'; }
+cpu_s() { echo "$(field "$1" 'User time') $(field "$1" 'System time')" | awk '{ print $1 + $2 }'; }
+wall_s() { field "$1" 'Elapsed (wall clock)' | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }'; }
+
+# median FIELD REPORT...: the middle value of FIELD over the reports (the machine is
+# shared, so one run says little).
+median() {
+  local what=$1 report; shift
+  for report in "$@"; do "$what" "$report"; done |
+    sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+seconds() { printf '%.2f s' "$(median "$@")"; }
+mib() { median rss_kib "$@" | awk '{ printf "%.1f MiB", $1 / 1024 }'; }
+
+runs=3
 echo "pull.sh: building and pushing the fixtures (16 MiB, 1 GiB)" >&2
 make_image small 16
 make_image large 1024
 large_layer=$layer_digest
 
-echo "pull.sh: measuring" >&2
+echo "pull.sh: measuring, $runs runs each" >&2
 for name in small large; do
-  SKIFF_ROOT=$work/store-$name measure "$work/pull-$name.txt" "$skiff" pull -q "$registry/bench/$name"
+  for run in $(seq $runs); do
+    rm -rf "$work/store-$name"
+    SKIFF_ROOT=$work/store-$name measure "$work/pull-$name-$run.txt" \
+      "$skiff" pull -q "$registry/bench/$name"
+  done
 done
-mkdir "$work/untar"
 blob_url="http://$registry/v2/bench/large/blobs/sha256:$large_layer"
-measure "$work/baseline.txt" sh -c 'curl -sf "$1" | gzip -dc | tar -x -C "$2"' sh "$blob_url" "$work/untar"
+for run in $(seq $runs); do
+  rm -rf "$work/untar" && mkdir "$work/untar"
+  measure "$work/baseline-$run.txt" \
+    sh -c 'curl -sf "$1" | gzip -dc | tar -x -C "$2"' sh "$blob_url" "$work/untar"
+done
 
-# The warm re-pull goes through the counting proxy, into the store of the cold pull.
+# The warm re-pull goes through the counting proxy, into the store of the last cold pull.
 exec 3< <(exec python3 "$repo/tests/harness/counting_proxy.py" "$registry" "$work/proxy.log")
 proxy_pid=$!
 read -r _ port <&3
 SKIFF_ROOT=$work/store-large measure "$work/warm.txt" "$skiff" pull -q "127.0.0.1:$port/bench/large"
 warm_gets=$(grep -c '^GET .*/blobs/' "$work/proxy.log" || true)
 
+small=("$work"/pull-small-*.txt) large=("$work"/pull-large-*.txt) base=("$work"/baseline-*.txt)
 cat <<EOF
 
-| measure (single-layer image, random bytes) | 16 MiB | 1 GiB |
+Median of $runs runs. \`curl | gzip -dc | tar -x\` downloads and unpacks the same blob
+with no verification at all (its peak RSS is its largest process's).
+
+| single-layer image of random bytes | 16 MiB | 1 GiB |
 |---|---|---|
-| \`skiff pull\` peak RSS | $(rss_mib "$work/pull-small.txt") | $(rss_mib "$work/pull-large.txt") |
-| \`skiff pull\` cold, pull + verify + unpack: wall | $(wall "$work/pull-small.txt") | $(wall "$work/pull-large.txt") |
-| \`skiff pull\` cold: CPU (user + sys) | $(cpu "$work/pull-small.txt") | $(cpu "$work/pull-large.txt") |
-| \`curl \| gzip -dc \| tar -x\` of the same blob: wall | | $(wall "$work/baseline.txt") |
-| \`curl \| gzip -dc \| tar -x\`: CPU (user + sys) | | $(cpu "$work/baseline.txt") |
-| \`curl \| gzip -dc \| tar -x\`: peak RSS (largest process) | | $(rss_mib "$work/baseline.txt") |
+| \`skiff pull\` peak RSS | $(mib "${small[@]}") | $(mib "${large[@]}") |
+| \`skiff pull\` cold (fetch, verify, unpack): wall | $(seconds wall_s "${small[@]}") | $(seconds wall_s "${large[@]}") |
+| \`skiff pull\` cold: CPU (user + sys) | $(seconds cpu_s "${small[@]}") | $(seconds cpu_s "${large[@]}") |
+| \`curl \| gzip -dc \| tar -x\`: wall | | $(seconds wall_s "${base[@]}") |
+| \`curl \| gzip -dc \| tar -x\`: CPU (user + sys) | | $(seconds cpu_s "${base[@]}") |
+| \`curl \| gzip -dc \| tar -x\`: peak RSS | | $(mib "${base[@]}") |
 | warm re-pull: blob GETs (counting proxy) | | $warm_gets |
-| warm re-pull: wall | | $(wall "$work/warm.txt") |
+| warm re-pull: wall | | $(seconds wall_s "$work/warm.txt") |
 EOF
