@@ -8,6 +8,7 @@ mod hostile;
 mod lifecycle;
 mod network;
 mod pull;
+mod registry_extras;
 mod run;
 mod store;
 mod testenv;

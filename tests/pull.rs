@@ -260,13 +260,13 @@ fn logout_keeps_the_rest_of_the_docker_config() {
     let text = fs::read_to_string(&config).unwrap();
     fs::write(
         &config,
-        text.replacen('{', r#"{"credsStore":"desktop","#, 1),
+        text.replacen('{', r#"{"detachKeys":"ctrl-x,x","#, 1),
     )
     .unwrap();
     let out = t.skiff(&["logout", "docker.io"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = fs::read_to_string(&config).unwrap();
-    assert!(text.contains(r#""credsStore":"desktop""#), "{text}");
+    assert!(text.contains(r#""detachKeys":"ctrl-x,x""#), "{text}");
     assert!(!text.contains("YWxpY2U6"), "{text}");
     assert_eq!(
         stdout(&t.skiff(&["logout"])),

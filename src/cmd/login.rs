@@ -1,5 +1,6 @@
 //! `skiff login` and `skiff logout`: credentials in `~/.docker/config.json`, the file
-//! Docker itself reads and writes, so one login serves both.
+//! Docker itself reads and writes, or in the credential helper (`credsStore`,
+//! `credHelpers`) that file names, so one login serves both.
 
 use std::io::BufRead;
 
@@ -60,7 +61,8 @@ pub fn logout_main(argv: &[String]) -> Result<i32> {
         };
     }
     let registry = server(lexer.rest())?;
-    match registry::logout(&registry)? {
+    let forgotten = registry::logout(&registry).with_context(|| format!("logout {registry}"))?;
+    match forgotten {
         true => println!("Removing login credentials for {registry}"),
         false => println!("Not logged in to {registry}"),
     }

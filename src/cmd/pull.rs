@@ -38,15 +38,15 @@ pub fn main(argv: &[String]) -> Result<i32> {
     };
     let reference = Reference::parse(image)?;
     let store = Store::open()?;
-    let progress = if quiet {
+    let mut progress = if quiet {
         Progress::silent()
     } else {
         Progress::to_terminal()
     };
-    let digest = registry::pull(&reference, &platform, &store, &progress)
+    let pulled = registry::pull(&reference, &platform, &store, &mut progress)
         .with_context(|| format!("pull {reference}"))?;
     if !quiet {
-        println!("Digest: {digest}");
+        println!("{}", pulled.summary(&reference));
     }
     println!("{reference}");
     Ok(0)

@@ -174,9 +174,15 @@ fn local_or_pull(store: &Store, reference: &Reference, args: &Args) -> Result<Di
         (Pull::Never, None) => Err(Error::invalid(format!(
             "no such image: {reference} (and --pull=never)"
         ))),
-        (Pull::Always | Pull::Missing, _) => {
-            registry::pull(reference, &platform, store, &Progress::to_terminal())
-                .with_context(|| format!("pull {reference}"))
+        (Pull::Always | Pull::Missing, local) => {
+            let mut progress = Progress::to_terminal();
+            if local.is_none() {
+                progress.say(&format!("Unable to find image '{reference}' locally"));
+            }
+            let pulled = registry::pull(reference, &platform, store, &mut progress)
+                .with_context(|| format!("pull {reference}"))?;
+            progress.say(&pulled.summary(reference));
+            Ok(pulled.digest)
         }
     }
 }

@@ -253,7 +253,7 @@ fn store_manifest(
 }
 
 fn tag(store: &Store, name: &str, manifest: &Digest) -> Result<String> {
-    Image::load(store, manifest)?.unpack_layers(store)?;
+    Image::load(store, manifest)?.unpack_layers(store, |_| {})?;
     let reference = Reference::parse(name)?.to_string();
     store.tag(&reference, manifest)?;
     Ok(reference)

@@ -100,6 +100,7 @@ impl Compression {
                 Ok(Compression::Gzip)
             }
             "application/vnd.docker.image.rootfs.diff.tar"
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar"
             | "application/vnd.oci.image.layer.v1.tar"
             | "application/vnd.oci.image.layer.nondistributable.v1.tar" => {
                 Ok(Compression::Uncompressed)

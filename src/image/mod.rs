@@ -107,11 +107,13 @@ impl Image {
     /// containers can stack them with overlayfs. Where the kernel will not keep
     /// overlayfs's whiteout markers (no `CAP_MKNOD`, no trusted xattrs: inside some
     /// containers), the layers stay blobs, and each container gets a copy instead.
-    pub fn unpack_layers(&self, store: &Store) -> Result<()> {
+    /// `unpacking(n)` hears of each layer (0 is the bottom one) as its unpacking begins.
+    pub fn unpack_layers(&self, store: &Store, mut unpacking: impl FnMut(usize)) -> Result<()> {
         for (n, layer) in self.stored_layers(store)?.iter().enumerate() {
             if store.layer_dir(&layer.diff_id).is_dir() {
                 continue;
             }
+            unpacking(n);
             let what = || {
                 format!(
                     "unpack layer {}/{} {}",

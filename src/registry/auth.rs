@@ -3,7 +3,8 @@
 //! 1. A request without credentials gets `401` and a challenge:
 //!    `WWW-Authenticate: Bearer realm="https://auth.docker.io/token",service="…",scope="…"`.
 //! 2. We ask the realm for a token for that service and scope, anonymously or with HTTP
-//!    Basic credentials from `~/.docker/config.json`.
+//!    Basic credentials: those `docker login` left in `~/.docker/config.json`, or in the
+//!    credential helper that file names (see `credential_helper`).
 //! 3. We retry with `Authorization: Bearer <token>`. Tokens expire (Hub: 300 s), so any
 //!    later 401 simply starts the dance again.
 //!
@@ -17,6 +18,7 @@ use miniserde::json::{Object, Value};
 use miniserde::{json, Deserialize};
 
 use super::client::{self, Agent};
+use super::credential_helper;
 use crate::error::{Context, Error, Kind, Result};
 
 /// A parsed `WWW-Authenticate` header.
@@ -119,6 +121,10 @@ fn fetch_token(
 #[derive(Deserialize)]
 struct DockerConfig {
     auths: Option<BTreeMap<String, AuthEntry>>,
+    #[serde(rename = "credsStore")]
+    creds_store: Option<String>,
+    #[serde(rename = "credHelpers")]
+    cred_helpers: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize)]
@@ -126,31 +132,86 @@ struct AuthEntry {
     auth: Option<String>,
 }
 
-/// Credentials `docker login` stored for `registry` in `$DOCKER_CONFIG/config.json`
-/// (default `~/.docker/config.json`), as base64 `user:password`.
-pub fn stored_credentials(registry: &str) -> Result<Option<String>> {
-    let path = docker_config_dir().join("config.json");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::from(e).context(format!("read {}", path.display()))),
-    };
-    let config: DockerConfig = json::from_str(&text).map_err(|_| {
-        Error::new(Kind::Json {
-            what: path.display().to_string(),
+impl DockerConfig {
+    /// `$DOCKER_CONFIG/config.json` (default `~/.docker/config.json`), if there is one.
+    fn read() -> Result<Option<DockerConfig>> {
+        let path = docker_config_dir().join("config.json");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::from(e).context(format!("read {}", path.display()))),
+        };
+        json::from_str(&text).map(Some).map_err(|_| {
+            Error::new(Kind::Json {
+                what: path.display().to_string(),
+            })
         })
-    })?;
+    }
+
+    /// The credential helper that keeps `registry`'s password, as Docker picks it: the
+    /// registry's own entry in `credHelpers`, else `credsStore`; `None` means `auths`.
+    fn helper_for(&self, registry: &str) -> Option<&str> {
+        let own = self.cred_helpers.as_ref().and_then(|helpers| {
+            config_keys(registry)
+                .iter()
+                .find_map(|key| helpers.get(key))
+        });
+        own.or(self.creds_store.as_ref())
+            .map(String::as_str)
+            .filter(|name| !name.is_empty())
+    }
+}
+
+/// Credentials `docker login` stored for `registry`, as base64 `user:password`: from its
+/// credential helper if config.json names one, else from config.json's `auths`.
+pub fn stored_credentials(registry: &str) -> Result<Option<String>> {
+    let Some(config) = DockerConfig::read()? else {
+        return Ok(None);
+    };
+    if let Some(helper) = config.helper_for(registry) {
+        let found = credential_helper::get(helper, &server_url(registry))?;
+        return Ok(found.map(|(user, secret)| base64(format!("{user}:{secret}").as_bytes())));
+    }
     let auths = config.auths.unwrap_or_default();
     Ok(config_keys(registry)
         .iter()
         .find_map(|key| auths.get(key).and_then(|entry| entry.auth.clone())))
 }
 
-/// Stores `docker login` credentials (`auth` is base64 `user:password`) for
-/// `registry`, or forgets them with `None`, leaving the rest of config.json as it was.
-/// The file holds secrets: it is written 0600, whole, through a rename.
-/// Returns whether anything changed.
-pub fn save_credentials(registry: &str, auth: Option<&str>) -> Result<bool> {
+/// `docker login`'s last step: keeps `user` and `password` for `registry` in its
+/// credential helper (leaving an empty `auths` entry, as Docker does, so the login
+/// shows), or in config.json's `auths` as base64 `user:password`.
+pub fn save_credentials(registry: &str, user: &str, password: &str) -> Result<()> {
+    let config = DockerConfig::read()?;
+    let mut entry = Object::new();
+    match config.as_ref().and_then(|c| c.helper_for(registry)) {
+        Some(helper) => credential_helper::store(helper, &server_url(registry), user, password)?,
+        None => {
+            let auth = base64(format!("{user}:{password}").as_bytes());
+            entry.insert("auth".into(), Value::String(auth));
+        }
+    }
+    edit_auths(registry, Some(entry)).map(drop)
+}
+
+/// `docker logout`: forgets `registry`'s credentials, in `auths` first (a password
+/// there must go even if the helper fails), then in its credential helper. Returns
+/// whether there were any.
+pub fn forget_credentials(registry: &str) -> Result<bool> {
+    let config = DockerConfig::read()?;
+    let helper = config.as_ref().and_then(|c| c.helper_for(registry));
+    let removed = edit_auths(registry, None)?;
+    let erased = match helper {
+        Some(helper) => credential_helper::erase(helper, &server_url(registry))?,
+        None => false,
+    };
+    Ok(removed || erased)
+}
+
+/// Sets `registry`'s entry in config.json's `auths` (or removes it with `None`), leaving
+/// the rest of the file as it was. The file holds secrets: it is written 0600, whole,
+/// through a rename. Returns whether anything changed.
+fn edit_auths(registry: &str, entry: Option<Object>) -> Result<bool> {
     let dir = docker_config_dir();
     let path = dir.join("config.json");
     let mut config = match std::fs::read_to_string(&path) {
@@ -172,10 +233,8 @@ pub fn save_credentials(registry: &str, auth: Option<&str>) -> Result<bool> {
         )));
     };
     let keys = config_keys(registry);
-    let changed = match auth {
-        Some(auth) => {
-            let mut entry = Object::new();
-            entry.insert("auth".into(), Value::String(auth.into()));
+    let changed = match entry {
+        Some(entry) => {
             auths.insert(keys[0].clone(), Value::Object(entry));
             true
         }
@@ -239,6 +298,12 @@ fn docker_config_dir() -> PathBuf {
         None => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
             .join(".docker"),
     }
+}
+
+/// The name Docker gives a registry's credentials: in `auths`, and on a credential
+/// helper's stdin (Hub's is a historical URL).
+fn server_url(registry: &str) -> String {
+    config_keys(registry).swap_remove(0)
 }
 
 /// The keys `docker login` may have used for a registry (Hub's is a historical URL).

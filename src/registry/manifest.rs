@@ -36,6 +36,8 @@ pub struct Descriptor {
     pub digest: String,
     pub size: Option<u64>,
     pub platform: Option<Platform>,
+    /// Where else the content may be downloaded from (foreign layers, see `foreign`).
+    pub urls: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -188,6 +190,7 @@ mod tests {
                     architecture: arch.to_string(),
                     variant: variant.map(str::to_string),
                 }),
+                urls: None,
             })
             .collect()
     }

@@ -4,7 +4,8 @@
 //! 2. Fetch the image config (Env, Cmd, Entrypoint, … and the layers' `diff_ids`).
 //! 3. Stream each layer blob the store does not have yet from the socket into it,
 //!    hashing as it flows (a broken download resumes with a range request, see
-//!    `blob`). A blob already present is never downloaded again.
+//!    `blob`). A blob already present is never downloaded again. A foreign layer the
+//!    registry does not serve comes from the URLs its descriptor lists.
 //! 4. Unpack each new layer once, into a directory of its own, checking it against
 //!    the config's `diff_id`; then tag the image. A failed pull leaves nothing behind.
 //!
@@ -15,6 +16,8 @@
 mod auth;
 mod blob;
 mod client;
+mod credential_helper;
+mod foreign;
 pub mod manifest;
 mod proxy;
 mod transport;
@@ -25,34 +28,52 @@ use client::Client;
 use manifest::{Descriptor, Manifest, Platform};
 
 use crate::digest::Digest;
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Kind, Result};
 use crate::image::config::ImageConfig;
+use crate::image::layer::Compression;
 use crate::image::store::Store;
 use crate::image::{self, Image};
-use crate::progress::Progress;
+use crate::progress::{Progress, State};
 use crate::reference::Reference;
 
 /// `docker login`: checks `user`/`password` against `registry` (a token request with
-/// HTTP Basic, then `GET /v2/` with the token), then stores them in config.json.
+/// HTTP Basic, then `GET /v2/` with the token), then stores them where Docker would.
 pub fn login(registry: &str, user: &str, password: &str) -> Result<()> {
     let credentials = auth::base64(format!("{user}:{password}").as_bytes());
-    Client::new(registry, "", Some(credentials.clone()))?.ping()?;
-    auth::save_credentials(registry, Some(&credentials)).map(drop)
+    Client::new(registry, "", Some(credentials))?.ping()?;
+    auth::save_credentials(registry, user, password)
 }
 
 /// `docker logout`: forgets the stored credentials; false if there were none.
 pub fn logout(registry: &str) -> Result<bool> {
-    auth::save_credentials(registry, None)
+    auth::forget_credentials(registry)
+}
+
+/// What a pull did: the (platform) image manifest's digest, and whether the tag
+/// points to another image than before.
+pub struct Pulled {
+    pub digest: Digest,
+    pub newer: bool,
+}
+
+impl Pulled {
+    /// `docker pull`'s closing lines.
+    pub fn summary(&self, reference: &Reference) -> String {
+        let status = match self.newer {
+            true => "Downloaded newer image for",
+            false => "Image is up to date for",
+        };
+        format!("Digest: {}\nStatus: {status} {reference}", self.digest)
+    }
 }
 
 /// Pulls `reference` for `platform` into `store` and tags it there.
-/// Returns the digest of the (platform) image manifest.
 pub fn pull(
     reference: &Reference,
     platform: &Platform,
     store: &Store,
-    progress: &Progress,
-) -> Result<Digest> {
+    progress: &mut Progress,
+) -> Result<Pulled> {
     let result = pull_into(reference, platform, store, progress);
     if result.is_err() {
         // Nothing of a failed pull may stay: drop whatever no tagged image needs.
@@ -65,26 +86,42 @@ fn pull_into(
     reference: &Reference,
     platform: &Platform,
     store: &Store,
-    progress: &Progress,
-) -> Result<Digest> {
-    progress.say(&format!("pulling {reference}"));
+    progress: &mut Progress,
+) -> Result<Pulled> {
+    let (selector, repository) = (reference.selector(), &reference.repository);
+    progress.say(&format!("{selector}: Pulling from {repository}"));
     let mut client = Client::connect(reference)?;
     let (digest, bytes) = resolve(&mut client, reference, platform).context("fetch manifest")?;
     let Manifest::Image { config, layers } = Manifest::parse(&bytes, None)? else {
         return Err(Error::invalid("an index may not point to another index"));
     };
     fetch_config(&mut client, store, &config, layers.len())?;
+    progress.layers(&layer_lines(store, &layers)?);
     for (n, layer) in layers.iter().enumerate() {
         let what = format!("layer {}/{} {}", n + 1, layers.len(), layer.digest);
-        fetch_layer(&mut client, store, layer, progress).context(what)?;
+        fetch_layer(&mut client, store, layer, progress, n).context(what)?;
     }
     store.put_blob(&digest, &bytes[..])?;
-    Image::load(store, &digest)?.unpack_layers(store)?;
+    Image::load(store, &digest)?.unpack_layers(store, |n| progress.extracting(n))?;
+    progress.finish();
+    let before = store.resolve(&reference.to_string())?;
     store.tag(&reference.to_string(), &digest)?;
-    progress.say(&format!("digest: {digest}"));
-    Ok(digest)
+    Ok(Pulled {
+        newer: before.as_ref() != Some(&digest),
+        digest,
+    })
 }
 
+/// Each layer's short id (as `docker pull` shows it) and whether the store has it.
+fn layer_lines(store: &Store, layers: &[Descriptor]) -> Result<Vec<(String, bool)>> {
+    layers
+        .iter()
+        .map(|layer| {
+            let digest = layer.digest()?; // only a checked digest reaches the terminal
+            Ok((digest.hex()[..12].to_string(), store.has_blob(&digest)))
+        })
+        .collect()
+}
 /// Tag → (digest, bytes) of our platform's image manifest, through an index if need be.
 fn resolve(
     client: &mut Client,
@@ -150,7 +187,8 @@ fn fetch_layer(
     client: &mut Client,
     store: &Store,
     layer: &Descriptor,
-    progress: &Progress,
+    progress: &mut Progress,
+    row: usize,
 ) -> Result<()> {
     let digest = layer.digest()?;
     let size = layer
@@ -163,13 +201,56 @@ fn fetch_layer(
                 "the manifest says {size} bytes, but this blob is {stored}"
             )));
         }
-        progress.say(&format!("{}: already present", &digest.hex()[..12]));
         return Ok(());
     }
-    crate::image::layer::Compression::for_media_type(layer.media_type.as_deref().unwrap_or(""))?;
-    store.put_blob(&digest, ExactSize::new(client.blob(&digest)?, size))?;
-    progress.say(&format!("{}: {size} bytes, verified", &digest.hex()[..12]));
+    Compression::for_media_type(layer.media_type.as_deref().unwrap_or(""))?;
+    progress.downloading(row, size);
+    let body = open_layer(client, layer, &digest)?;
+    let metered = Metered {
+        inner: body,
+        progress: &mut *progress,
+        row,
+        done: 0,
+    };
+    store.put_blob(&digest, ExactSize::new(metered, size))?;
+    progress.set(row, State::Downloaded);
     Ok(())
+}
+
+/// The layer's bytes: from the registry, or, for a foreign layer the registry does not
+/// hold, from the URLs its descriptor lists.
+fn open_layer<'c>(
+    client: &'c mut Client,
+    layer: &Descriptor,
+    digest: &Digest,
+) -> Result<Box<dyn Read + 'c>> {
+    match client.blob(digest) {
+        Err(err) if is_missing(&err) && foreign::applies(layer) => {
+            Ok(Box::new(foreign::open(layer)?))
+        }
+        body => Ok(Box::new(body?)),
+    }
+}
+
+fn is_missing(err: &Error) -> bool {
+    matches!(err.kind(), Kind::Http { status: 404, .. })
+}
+
+/// Tells the progress display about each layer's bytes as they arrive.
+struct Metered<'p, R> {
+    inner: R,
+    progress: &'p mut Progress,
+    row: usize,
+    done: u64,
+}
+
+impl<R: Read> Read for Metered<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        self.progress.downloaded(self.row, self.done);
+        Ok(n)
+    }
 }
 
 /// A blob must be exactly as long as its descriptor says. This reader fails as soon as

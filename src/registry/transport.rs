@@ -99,6 +99,11 @@ impl Agent {
         }
     }
 
+    /// The ureq agent for `url`'s origin, for a caller that configures its request itself.
+    pub fn for_url(&self, url: &str) -> Result<ureq::Agent> {
+        self.for_origin(&Origin::parse(url)?)
+    }
+
     fn for_origin(&self, origin: &Origin) -> Result<ureq::Agent> {
         let key = origin.key();
         if let Some((_, agent)) = self.agents.borrow().iter().find(|(k, _)| *k == key) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""build_images.py REGISTRY_HOSTPORT WORKDIR: the fixture images, pushed like `docker push`.
+"""build_images.py REGISTRY_HOSTPORT WORKDIR FOREIGN_HOSTPORT: the fixture images, pushed
+like `docker push`.
 
 Docker Hub serves images in every shape a client meets in the wild: Docker
 schema2 manifests, OCI manifests, OCI indexes with an attestation entry (as
@@ -30,7 +31,17 @@ The images (busybox = /bin/busybox with its applet links in /bin):
     library/entry:latest       busybox with Entrypoint, Cmd, WorkingDir /srv/app
                                (absent from the layers) and Env
     private/secret:latest      busybox + /etc/secret ("top secret")
+    library/foreign:latest     schema2, busybox + a foreign layer (/etc/foreign, "from
+                               afar") that only http://FOREIGN_HOSTPORT/foreign.tar.gz
+                               serves: the registry never sees the blob
+    library/foreign:oci        OCI, busybox + the same layer as nondistributable, with
+                               two URLs: missing.tar.gz (404) first, then foreign.tar.gz
+    library/foreign:tampered   its URL serves the layer with one byte changed
+    library/foreign:gone       its URL answers 404
 Each image's /etc/platform, where present, names its platform (`linux/amd64`).
+The foreign layers' files are written to WORKDIR/foreign/; tests serve them with
+file_server.py on FOREIGN_HOSTPORT. The registry accepts manifests with such URLs
+only if its config allows them (`validation: manifests: urls: allow`).
 
 Layers are gzipped tars, root-owned, with fixed mtimes, so digests are
 reproducible for the same binaries. The whiteout markers of busybox's second
@@ -58,6 +69,8 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+DOCKER_FOREIGN = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+OCI_NONDISTRIBUTABLE = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
 IN_TOTO = "application/vnd.in-toto+json"
 
 MTIME = 1700000000  # 2023-11-14: any fixed time keeps digests stable
@@ -197,13 +210,16 @@ class Registry:
         self.request("PUT", f"/v2/{repo}/manifests/{ref or sha256(body)}", body, media_type)
         return Descriptor(media_type, sha256(body), len(body))
 
-    def push_image(self, repo, ref, layers, config, oci=False, arch="amd64", variant=None):
-        """Layers, then the config, then the manifest; returns the manifest's descriptor."""
-        layer_type, config_type, manifest_type = (
-            (OCI_LAYER, OCI_CONFIG, OCI_MANIFEST) if oci else
-            (DOCKER_LAYER, DOCKER_CONFIG, DOCKER_MANIFEST))
+    def push_image(self, repo, ref, layers, config, oci=False, arch="amd64", variant=None,
+                   foreign=None):
+        """Layers, then the config, then the manifest; returns the manifest's descriptor.
+        foreign: (layer, urls), a last layer listed but not pushed."""
+        layer_type, config_type, manifest_type, foreign_type = (
+            (OCI_LAYER, OCI_CONFIG, OCI_MANIFEST, OCI_NONDISTRIBUTABLE) if oci else
+            (DOCKER_LAYER, DOCKER_CONFIG, DOCKER_MANIFEST, DOCKER_FOREIGN))
+        diff_ids = [l.diff_id for l in layers] + ([foreign[0].diff_id] if foreign else [])
         image = {"architecture": arch, "os": "linux", "created": CREATED, "config": config,
-                 "rootfs": {"type": "layers", "diff_ids": [l.diff_id for l in layers]}}
+                 "rootfs": {"type": "layers", "diff_ids": diff_ids}}
         if variant:
             image["variant"] = variant
         manifest = {
@@ -212,6 +228,10 @@ class Registry:
             "config": self.push_blob(repo, json.dumps(image).encode(), config_type).json(),
             "layers": [self.push_blob(repo, l.gz, layer_type).json() for l in layers],
         }
+        if foreign:
+            layer, urls = foreign
+            manifest["layers"].append(
+                Descriptor(foreign_type, layer.digest, len(layer.gz)).json(urls=urls))
         return self.push_manifest(repo, ref, manifest, manifest_type)
 
     def push_child(self, repo, layers, platform, oci):
@@ -263,9 +283,9 @@ def summary(name, kind, descriptor, what):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: build_images.py REGISTRY_HOSTPORT WORKDIR")
-    registry, workdir = Registry(sys.argv[1]), sys.argv[2]
+    if len(sys.argv) != 4:
+        sys.exit("usage: build_images.py REGISTRY_HOSTPORT WORKDIR FOREIGN_HOSTPORT")
+    registry, workdir, foreign_host = Registry(sys.argv[1]), sys.argv[2], sys.argv[3]
 
     lower = build_layer(busybox_entries() + [
         file("etc/passwd", PASSWD), file("etc/group", GROUP),
@@ -313,6 +333,32 @@ def main():
     secret = build_layer([file("etc/secret", b"top secret\n")])
     d = registry.push_image("private/secret", "latest", busybox + [secret], SHELL)
     summary("private/secret:latest", "schema2", d, "busybox + /etc/secret, for alice only")
+
+    push_foreign_images(registry, workdir, foreign_host, busybox)
+
+
+def push_foreign_images(registry, workdir, foreign_host, busybox):
+    """library/foreign: images whose last layer only a third party's server has."""
+    layer = build_layer([file("etc/foreign", b"from afar\n")])
+    tampered = bytearray(layer.gz)
+    tampered[len(tampered) // 2] ^= 0xFF
+    files = os.path.join(workdir, "foreign")
+    os.makedirs(files, exist_ok=True)
+    for name, data in (("foreign.tar.gz", layer.gz), ("tampered.tar.gz", bytes(tampered))):
+        with open(os.path.join(files, name), "wb") as f:
+            f.write(data)
+    url = lambda name: f"http://{foreign_host}/{name}"
+    images = (
+        ("latest", False, [url("foreign.tar.gz")], "schema2", "foreign layer from its URL"),
+        ("oci", True, [url("missing.tar.gz"), url("foreign.tar.gz")], "oci manifest",
+         "nondistributable; first URL 404"),
+        ("tampered", False, [url("tampered.tar.gz")], "schema2", "its URL serves other bytes"),
+        ("gone", False, [url("gone.tar.gz")], "schema2", "its URL answers 404"),
+    )
+    for tag, oci, urls, kind, what in images:
+        d = registry.push_image("library/foreign", tag, busybox, SHELL, oci=oci,
+                                foreign=(layer, urls))
+        summary(f"library/foreign:{tag}", kind, d, what)
 
 
 if __name__ == "__main__":

@@ -18,18 +18,20 @@
 #   SKIFF_TEST_CA         the CA that signed registry-1.docker.io's certificate
 #   SKIFF_TEST_HOSTS      an /etc/hosts that sends both Hub names to 127.0.0.1
 #   SKIFF_TEST_TOKEN_LOG  one line per token request: METHOD PATH basic=yes|no user=U
+#   SKIFF_TEST_FOREIGN    127.0.0.1:5557, where the foreign layers' URLs point; tests
+#                         serve SKIFF_TEST_HARNESS/foreign/ there with file_server.py
 # and its exit status is this script's. Needs root (port 443).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-plain=127.0.0.1:5555 hub=127.0.0.1:443 auth=127.0.0.1:5556
+plain=127.0.0.1:5555 hub=127.0.0.1:443 auth=127.0.0.1:5556 foreign=127.0.0.1:5557
 
 [ $# -gt 0 ] || { echo "usage: with-registry.sh CMD [ARGS...]" >&2; exit 2; }
 # The ports are fixed, so two harnesses on one machine take turns. The lock is on a
 # descriptor, so it goes away with this script however it ends.
 exec 9>/run/lock/skiff-harness.lock
 flock 9
-for address in $plain $hub $auth; do
+for address in $plain $hub $auth $foreign; do
   # A connection succeeds only if something already listens there.
   if (exec 3<>"/dev/tcp/${address%:*}/${address#*:}") 2>/dev/null; then
     echo "with-registry.sh: $address is already in use; stop whatever listens there" >&2
@@ -80,6 +82,8 @@ musl-gcc -static -Os -s -o "$work/docker-explorer" "$here/explorer.c"
 # works too, until something is deleted behind its back). The shared
 # http.secret signs upload state, so an upload begun on one could end on the
 # other, as behind Hub's load balancer; it also silences a startup warning.
+# Fixtures are pushed to the plain one, which accepts manifests whose foreign layers
+# point to 127.0.0.1 (with no allow list, distribution 2.7+ refuses every such URL).
 cat >"$work/plain.yml" <<EOF
 version: 0.1
 log: {level: info}
@@ -88,6 +92,10 @@ storage:
 http:
   addr: $plain
   secret: skiff-test-harness
+validation:
+  manifests:
+    urls:
+      allow: ['^http://127\.0\.0\.1:']
 EOF
 cat >"$work/hub.yml" <<EOF
 version: 0.1
@@ -118,7 +126,7 @@ await 200 "${pids[0]}" "http://$plain/v2/"
 await 401 "${pids[1]}" "${tls[@]}" https://registry-1.docker.io/v2/
 await 200 "${pids[2]}" "${tls[@]}" "https://auth.docker.io:5556/token?service=registry.docker.io"
 
-python3 "$here/build_images.py" "$plain" "$work" >"$work/images.log" ||
+python3 "$here/build_images.py" "$plain" "$work" "$foreign" >"$work/images.log" ||
   { cat "$work/images.log" >&2; exit 1; }
 python3 "$here/hostile_images.py" "$plain" >>"$work/images.log" || { cat "$work/images.log" >&2; exit 1; }
 
@@ -127,7 +135,7 @@ printf '%s\n' "127.0.0.1 localhost" "127.0.0.1 registry-1.docker.io" \
   "127.0.0.1 auth.docker.io" >"$work/hosts"
 
 export SKIFF_TEST_HARNESS=$work SKIFF_TEST_PLAIN=$plain SKIFF_TEST_CA=$work/pki/ca.pem \
-  SKIFF_TEST_HOSTS=$work/hosts SKIFF_TEST_TOKEN_LOG=$work/token.log
+  SKIFF_TEST_HOSTS=$work/hosts SKIFF_TEST_TOKEN_LOG=$work/token.log SKIFF_TEST_FOREIGN=$foreign
 status=0
 "$@" || status=$?
 exit "$status"

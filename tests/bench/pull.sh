@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# tests/bench/pull.sh: what a pull costs, measured, for the issue notes (`make bench`).
+#
+# Run it beside the harness's registries, with the static release binary built:
+#   make build && tests/harness/with-registry.sh tests/bench/pull.sh
+#
+# It pushes two single-layer images of incompressible random bytes (gzip'd tars of
+# 16 MiB and 1 GiB) to the plain registry, the way `docker push` does, then measures
+# with /usr/bin/time -v (the median of 3 runs each: the machine may be shared):
+#   - peak RSS of a cold `skiff pull` of each (the layer streams: RSS must not grow
+#     with the layer);
+#   - wall and CPU time of the cold pull and unpack of the largest, next to
+#     `curl -s BLOB_URL | gzip -dc | tar -x` of the same blob: download, inflate and
+#     untar with no checking at all, the floor skiff's verified pull is held against;
+#   - the blob GETs of a warm re-pull, through tests/harness/counting_proxy.py (none:
+#     a blob already in the store is never downloaded again).
+# It prints a markdown table. Its fixtures live under a mktemp directory in /tmp and
+# are removed when it ends, however it ends. Not part of `make test`.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+skiff=${SKIFF_BIN:-$repo/target/x86_64-unknown-linux-musl/release/skiff}
+registry=${SKIFF_TEST_PLAIN:?run me under tests/harness/with-registry.sh}
+[ -x "$skiff" ] || { echo "pull.sh: no $skiff; run 'make build' first" >&2; exit 1; }
+[ -x /usr/bin/time ] || apt-get install -y -qq --no-install-recommends time >&2
+
+work=$(mktemp -d /tmp/bench-pull.XXXXXX)
+proxy_pid=
+cleanup() {
+  [ -z "$proxy_pid" ] || kill "$proxy_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+sha256() { sha256sum "$1" | cut -d' ' -f1; }
+
+# push_blob REPO FILE: POST for an upload URL, then PUT the file there (streamed).
+push_blob() {
+  local location
+  location=$(curl -sf -X POST -D - -o /dev/null "http://$registry/v2/$1/blobs/uploads/" |
+    tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }')
+  case $location in http*) ;; *) location="http://$registry$location" ;; esac
+  case $location in *\?*) location="$location&" ;; *) location="$location?" ;; esac
+  curl -sf -T "$2" -H 'Content-Type: application/octet-stream' \
+    "${location}digest=sha256:$(sha256 "$2")" >/dev/null
+}
+
+# make_image NAME MIB: bench/NAME:latest, one gzip'd layer holding MIB MiB of random
+# bytes in one file. Sets layer_digest.
+make_image() {
+  local name=$1 mib=$2 dir=$work/$1
+  mkdir -p "$dir/root"
+  head -c "$((mib << 20))" /dev/urandom >"$dir/root/random"
+  tar --create --file "$dir/layer.tar" --directory "$dir/root" --mtime=@0 \
+    --owner=0 --group=0 --numeric-owner random
+  rm -r "$dir/root"
+  gzip -1 --no-name --stdout "$dir/layer.tar" >"$dir/layer.tar.gz"
+  local diff_id size
+  diff_id=$(sha256 "$dir/layer.tar") size=$(stat -c %s "$dir/layer.tar.gz")
+  rm "$dir/layer.tar"
+  layer_digest=$(sha256 "$dir/layer.tar.gz")
+  printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+    "$diff_id" >"$dir/config.json"
+  push_blob "bench/$name" "$dir/layer.tar.gz"
+  push_blob "bench/$name" "$dir/config.json"
+  printf '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","digest":"sha256:%s","size":%s}]}' \
+    "$(sha256 "$dir/config.json")" "$(stat -c %s "$dir/config.json")" "$layer_digest" "$size" \
+    >"$dir/manifest.json"
+  curl -sf -X PUT -H 'Content-Type: application/vnd.docker.distribution.manifest.v2+json' \
+    --data-binary @"$dir/manifest.json" "http://$registry/v2/bench/$name/manifests/latest" >/dev/null
+  rm "$dir/layer.tar.gz" # the registry has it now
+}
+
+# measure OUT CMD...: runs CMD under /usr/bin/time -v and keeps its report in OUT. The
+# registry's blobs were just written, so every run reads them from the page cache alike.
+measure() {
+  local out=$1; shift
+  /usr/bin/time -v -o "$out" "$@" >/dev/null
+}
+
+# The numbers of one report: peak RSS in KiB, CPU and wall seconds.
+field() { grep -F "$2" "$1" | awk -F': ' '{ print $2 }'; }
+rss_kib() { field "$1" 'Maximum resident set size'; }
+cpu_s() { echo "$(field "$1" 'User time') $(field "$1" 'System time')" | awk '{ print $1 + $2 }'; }
+wall_s() { field "$1" 'Elapsed (wall clock)' | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }'; }
+
+# median FIELD REPORT...: the middle value of FIELD over the reports (the machine is
+# shared, so one run says little).
+median() {
+  local what=$1 report; shift
+  for report in "$@"; do "$what" "$report"; done |
+    sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+seconds() { printf '%.2f s' "$(median "$@")"; }
+mib() { median rss_kib "$@" | awk '{ printf "%.1f MiB", $1 / 1024 }'; }
+
+runs=3
+echo "pull.sh: building and pushing the fixtures (16 MiB, 1 GiB)" >&2
+make_image small 16
+make_image large 1024
+large_layer=$layer_digest
+
+echo "pull.sh: measuring, $runs runs each" >&2
+for name in small large; do
+  for run in $(seq $runs); do
+    rm -rf "$work/store-$name"
+    SKIFF_ROOT=$work/store-$name measure "$work/pull-$name-$run.txt" \
+      "$skiff" pull -q "$registry/bench/$name"
+  done
+done
+blob_url="http://$registry/v2/bench/large/blobs/sha256:$large_layer"
+for run in $(seq $runs); do
+  rm -rf "$work/untar" && mkdir "$work/untar"
+  measure "$work/baseline-$run.txt" \
+    sh -c 'curl -sf "$1" | gzip -dc | tar -x -C "$2"' sh "$blob_url" "$work/untar"
+done
+
+# The warm re-pull goes through the counting proxy, into the store of the last cold pull.
+exec 3< <(exec python3 "$repo/tests/harness/counting_proxy.py" "$registry" "$work/proxy.log")
+proxy_pid=$!
+read -r _ port <&3
+SKIFF_ROOT=$work/store-large measure "$work/warm.txt" "$skiff" pull -q "127.0.0.1:$port/bench/large"
+warm_gets=$(grep -c '^GET .*/blobs/' "$work/proxy.log" || true)
+
+small=("$work"/pull-small-*.txt) large=("$work"/pull-large-*.txt) base=("$work"/baseline-*.txt)
+cat <<EOF
+
+Median of $runs runs. \`curl | gzip -dc | tar -x\` downloads and unpacks the same blob
+with no verification at all (its peak RSS is its largest process's).
+
+| single-layer image of random bytes | 16 MiB | 1 GiB |
+|---|---|---|
+| \`skiff pull\` peak RSS | $(mib "${small[@]}") | $(mib "${large[@]}") |
+| \`skiff pull\` cold (fetch, verify, unpack): wall | $(seconds wall_s "${small[@]}") | $(seconds wall_s "${large[@]}") |
+| \`skiff pull\` cold: CPU (user + sys) | $(seconds cpu_s "${small[@]}") | $(seconds cpu_s "${large[@]}") |
+| \`curl \| gzip -dc \| tar -x\`: wall | | $(seconds wall_s "${base[@]}") |
+| \`curl \| gzip -dc \| tar -x\`: CPU (user + sys) | | $(seconds cpu_s "${base[@]}") |
+| \`curl \| gzip -dc \| tar -x\`: peak RSS | | $(mib "${base[@]}") |
+| warm re-pull: blob GETs (counting proxy) | | $warm_gets |
+| warm re-pull: wall | | $(seconds wall_s "$work/warm.txt") |
+EOF
