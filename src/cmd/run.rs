@@ -22,14 +22,23 @@ pub const HELP: &str = "Usage:  skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]
 Create and run a new container from an image
 
 Options:
+      --cap-add list        Add Linux capabilities (NAME, CAP_NAME or ALL)
+      --cap-drop list       Drop Linux capabilities (NAME, CAP_NAME or ALL)
       --entrypoint string   Overwrite the default ENTRYPOINT of the image
   -e, --env list            Set environment variables (KEY=VALUE, or KEY to pass the host's)
+      --env-file list       Read in a file of environment variables
   -h, --help                Print usage
       --hostname string     Container host name
       --platform string     Run this platform's image (os/arch[/variant]) instead of the host's
+      --privileged          Give extended privileges to this container
       --pull string         Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")
+      --read-only           Mount the container's root filesystem as read only
       --rm                  Remove the container when it exits (always, for now)
+      --security-opt list   Security options (no-new-privileges)
+      --tmpfs list          Mount a tmpfs directory (PATH[:OPTIONS])
       --trace               Narrate every kernel step on stderr (also SKIFF_TRACE=1)
+  -u, --user string         Username or UID (format: <name|uid>[:<group|gid>])
+  -v, --volume list         Bind mount a volume (HOST:CONTAINER[:ro|rw])
   -w, --workdir string      Working directory inside the container";
 
 #[derive(Debug, Default)]
@@ -43,6 +52,8 @@ struct Args {
     pull: Pull,
     platform: Option<Platform>,
     trace: bool,
+    env_files: Vec<String>,
+    options: container::Options,
 }
 
 /// `--pull`: when to ask the registry (Docker's default is only when missing, so a
@@ -93,9 +104,19 @@ fn parse(argv: &[String]) -> Result<Option<Args>> {
             "-w" | "--workdir" => args.workdir = Some(lexer.value(&flag)?),
             "--rm" => drop(lexer.switch(&flag)?),
             "--trace" => args.trace = lexer.switch(&flag)?,
+            "--env-file" => args.env_files.push(lexer.value(&flag)?),
+            "-u" | "--user" => args.options.user = Some(lexer.value(&flag)?),
+            "-v" | "--volume" => args.options.volumes.push(lexer.value(&flag)?),
+            "--tmpfs" => args.options.tmpfs.push(lexer.value(&flag)?),
+            "--read-only" => args.options.read_only = lexer.switch(&flag)?,
+            "--privileged" => args.options.privileged = lexer.switch(&flag)?,
+            "--cap-add" => args.options.cap_add.push(lexer.value(&flag)?),
+            "--cap-drop" => args.options.cap_drop.push(lexer.value(&flag)?),
+            "--security-opt" => args.options.security_opt(&lexer.value(&flag)?)?,
             _ => return Err(cli::unknown(&flag, "run")),
         }
     }
+    args.options.check()?;
     let mut rest = lexer.rest().into_iter();
     args.image = rest.next().ok_or_else(|| {
         Error::usage("\"skiff run\" requires at least 1 argument.\nSee 'skiff run --help'.")
@@ -108,6 +129,7 @@ fn run(args: Args) -> Result<i32> {
     if args.trace {
         trace::enable();
     }
+    container::reexec_sealed()?; // CVE-2019-5736: from here on, no path to the host's binary
     let reference = Reference::parse(&args.image)?;
     let (image, scratch, rootfs) = {
         // The store is locked only while the image is fetched.
@@ -158,12 +180,22 @@ fn start(args: &Args, image: &Image, rootfs: RootFs) -> Result<Exit> {
         .clone()
         .unwrap_or_else(|| id[..12].to_string());
     let config = image.config.run_config();
+    let env_flags = [
+        container::read_env_files(&args.env_files)?,
+        args.env.clone(),
+    ]
+    .concat();
+    let mut options = args.options.clone();
+    options.user = options
+        .user
+        .or(config.user.clone())
+        .filter(|u| !u.is_empty());
     let spec = Spec {
         rootfs,
         argv: command_line(args, &config)?,
         env: container::environment(
             &config.env.unwrap_or_default(),
-            &host_env(&args.env),
+            &host_env(&env_flags),
             &hostname,
         ),
         workdir: args
@@ -173,6 +205,7 @@ fn start(args: &Args, image: &Image, rootfs: RootFs) -> Result<Exit> {
             .filter(|w| !w.is_empty())
             .unwrap_or_else(|| "/".into()),
         hostname,
+        options,
     };
     container::run(&spec).with_context(|| format!("run {}", args.image))
 }

@@ -1,28 +1,37 @@
 //! Running a container: a process in new namespaces, rooted in an image.
 //!
 //! [`run`] is the whole recipe, one line per kernel mechanism, each explained in its own
-//! module: `namespaces` (unshare(2)), `rootfs` (mount(2), pivot_root(2)),
-//! `capabilities` (prctl(2), capset(2)) and `process` (execve(2) and the exec-status
-//! pipe). There is no daemon: skiff itself is the parent
-//! that waits, forwards signals and passes the exit status on.
+//! module: `namespaces` (unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts`
+//! (/proc, /sys, /dev, volumes), `user` (setuid(2)), `capabilities` (prctl(2),
+//! capset(2)) and `process` (execve(2) and the exec-status pipe); `sealed_exe` keeps
+//! the host's skiff binary out of the container's reach. There is no daemon: skiff
+//! itself is the parent that waits, forwards signals and passes the exit status on.
 //! <https://man7.org/linux/man-pages/man7/namespaces.7.html>
 
 mod capabilities;
+mod etc_files;
+mod mounts;
 mod namespaces;
+mod options;
 mod process;
 mod rootfs;
+mod sealed_exe;
+mod user;
 
 use std::convert::Infallible;
 use std::fs::File;
 use std::path::PathBuf;
 
-pub use process::environment;
+pub use options::Options;
+pub use process::{environment, read_env_files};
+pub use sealed_exe::reexec_sealed;
 
 use crate::error::Result;
 use crate::image::layer::StoredLayer;
 use crate::image::LayerDirs;
 use crate::sys::{self, Exit};
 use crate::trace;
+use rootfs::Entered;
 
 /// Where a container's root filesystem comes from.
 pub struct RootFs {
@@ -41,6 +50,7 @@ pub struct Spec {
     pub env: Vec<String>,
     pub workdir: String,
     pub hostname: String,
+    pub options: Options,
 }
 
 /// Signals `docker run` passes on to the container.
@@ -79,9 +89,18 @@ fn container_init(spec: &Spec, exec_status: File) -> ! {
 }
 
 fn become_container(spec: &Spec) -> Result<Infallible> {
+    let options = &spec.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
     namespaces::unshare_the_rest(&spec.hostname)?; // unshare(2), sethostname(2)
-    rootfs::enter(&spec.rootfs)?; // mount(2) overlayfs, pivot_root(2)
-    capabilities::drop_to_defaults()?; // prctl(2), capset(2)
-    process::exec(&spec.argv, &spec.env, &spec.workdir) // execve(2)
+    let entered = rootfs::enter(&spec.rootfs, options, &spec.hostname)?; // mount(2), pivot_root(2)
+    let caps = capabilities::for_container(options, entered == Entered::WithMounts)?; // capget(2)
+    process::enter_workdir(&spec.workdir)?; // chdir(2)
+    let user = user::resolve(options.user.as_deref())?; // the container's /etc/passwd
+    capabilities::limit_bounding_set(caps)?; // prctl(2)
+    if options.no_new_privileges {
+        sys::set_no_new_privs()?; // prctl(2): no setuid binary raises anyone again
+    }
+    user::switch(&user)?; // setgroups(2), setgid(2), setuid(2)
+    capabilities::settle(caps, user.uid)?; // capset(2)
+    process::exec(&spec.argv, &process::with_home(&spec.env, &user.home)) // execve(2)
 }

@@ -26,6 +26,8 @@ pub struct RunConfig {
     pub cmd: Option<Vec<String>>,
     #[serde(rename = "WorkingDir")]
     pub working_dir: Option<String>,
+    #[serde(rename = "User")]
+    pub user: Option<String>,
 }
 
 #[derive(Deserialize, Debug)]
