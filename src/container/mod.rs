@@ -35,7 +35,8 @@ use rootfs::Entered;
 
 /// Where a container's root filesystem comes from.
 pub struct RootFs {
-    /// The container's own directory: `rootfs/` (the mount point), `upper/`, `work/`.
+    /// The container's own directory: `rootfs/` (the mount point), `upper/`, `work/`,
+    /// `l/` (short links to the layers, for images of many), and the /etc files.
     pub scratch: PathBuf,
     /// The image's unpacked layers, stacked with overlayfs when the kernel allows.
     pub layers: Option<LayerDirs>,
