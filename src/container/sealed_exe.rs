@@ -13,11 +13,12 @@
 //! runc 1.2 does:
 //!
 //! 1. A read-only overlayfs of the binary's own directory, made with the new mount API
-//!    (fsopen(2), fsmount(2)) and attached to no path: no copy, about 0.3 ms. overlayfs
-//!    wants two lower layers to run without an upper one; the second is `/dev`.
+//!    (fsopen(2), fsmount(2)) and attached to no path: no copy, about 1 ms more for a
+//!    whole `skiff run`. overlayfs wants two lower layers to run without an upper one;
+//!    the second is `/dev`.
 //! 2. Where that is refused (no overlayfs, or mount(2) forbidden as inside Docker), a
 //!    memfd holding a copy of the binary, sealed against writes (memfd_create(2),
-//!    `F_ADD_SEALS`): about 1.5 ms for 2 MB.
+//!    `F_ADD_SEALS`): about 2 ms for 2 MB.
 //!
 //! A skiff already running from a sealed memfd or from a read-only mount has nothing
 //! to do.
