@@ -11,7 +11,7 @@ use std::ffi::{CStr, CString, OsStr};
 use std::fmt::Display;
 use std::fs::File;
 use std::io;
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr;
@@ -21,8 +21,9 @@ use crate::error::{Error, Kind, Result};
 use crate::trace;
 
 pub use libc::{
-    CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, MNT_DETACH, MS_BIND, MS_NODEV,
-    MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_REC, MS_STRICTATIME,
+    CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, MNT_DETACH, MS_BIND, MS_MOVE,
+    MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC,
+    MS_RELATIME, MS_REMOUNT, MS_STRICTATIME, MS_SYNCHRONOUS,
 };
 
 /// A C string from a path or argument; interior NUL bytes are refused, not truncated.
@@ -71,13 +72,20 @@ const CLONE_FLAGS: &[(u64, &str)] = &[
 ];
 
 const MOUNT_FLAGS: &[(u64, &str)] = &[
+    (MS_REMOUNT, "MS_REMOUNT"),
+    (MS_MOVE, "MS_MOVE"),
     (MS_BIND, "MS_BIND"),
+    (MS_RDONLY, "MS_RDONLY"),
     (MS_REC, "MS_REC"),
     (MS_PRIVATE, "MS_PRIVATE"),
     (MS_NOSUID, "MS_NOSUID"),
     (MS_NODEV, "MS_NODEV"),
     (MS_NOEXEC, "MS_NOEXEC"),
     (MS_STRICTATIME, "MS_STRICTATIME"),
+    (MS_NOATIME, "MS_NOATIME"),
+    (MS_NODIRATIME, "MS_NODIRATIME"),
+    (MS_RELATIME, "MS_RELATIME"),
+    (MS_SYNCHRONOUS, "MS_SYNCHRONOUS"),
 ];
 
 /// unshare(2): move this process into new namespaces of the given kinds.
@@ -146,11 +154,25 @@ pub fn mount(
 /// umount2(2) with flags; skiff uses `MNT_DETACH` to cut the old root loose.
 /// <https://man7.org/linux/man-pages/man2/umount2.2.html>
 pub fn umount2(target: &Path, flags: libc::c_int) -> Result<()> {
-    trace::call(format_args!("umount2({}, MNT_DETACH)", target.display()));
+    let names = flag_names(flags as u64, &[(MNT_DETACH as u64, "MNT_DETACH")]);
+    trace::call(format_args!("umount2({}, {names})", target.display()));
     let c_target = c_string(target)?;
     // SAFETY: c_target is NUL-terminated and outlives the call.
     let rc = unsafe { libc::umount2(c_target.as_ptr(), flags) };
     check(rc, "umount2", target.display()).map(drop)
+}
+
+/// statvfs(3): the flags of the mount `path` is on. Its `ST_*` bits have the values of
+/// the `MS_*` flags that set them, so a remount can keep what a mount already has.
+/// <https://man7.org/linux/man-pages/man3/statvfs.3.html>
+pub fn mount_flags(path: &Path) -> Result<libc::c_ulong> {
+    let c_path = c_string(path)?;
+    // SAFETY: an all-zero statvfs is a valid value for the kernel to overwrite.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: c_path is NUL-terminated and stat is writable; both outlive the call.
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) };
+    check(rc, "statvfs", path.display())?;
+    Ok(stat.f_flag)
 }
 
 /// pivot_root(2): make `new_root` the root mount and move the old root to `put_old`.
@@ -418,7 +440,6 @@ pub fn getrandom(buf: &mut [u8]) -> Result<()> {
 /// The lock goes with the descriptor, so it is released however skiff ends.
 /// <https://man7.org/linux/man-pages/man2/flock.2.html>
 pub fn flock_exclusive(file: &File, path: &Path) -> Result<()> {
-    use std::os::fd::AsRawFd;
     loop {
         // SAFETY: flock takes no pointers; the descriptor is open for the call.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
@@ -518,37 +539,258 @@ pub fn drop_bounding_capability(capability: u32) -> Result<()> {
     check(rc, "prctl", format_args!("PR_CAPBSET_DROP, {capability}")).map(drop)
 }
 
-/// capset(2), version 3: set this thread's effective, permitted and inheritable
-/// capability sets all to `mask` (bit N is capability N). libc has no wrapper.
-/// <https://man7.org/linux/man-pages/man2/capset.2.html>
-pub fn capset(mask: u64) -> Result<()> {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: libc::c_int,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    const VERSION_3: u32 = 0x2008_0522;
-    trace::call(format_args!(
-        "capset(effective = permitted = inheritable = {mask:#018x})"
-    ));
-    let header = Header {
-        version: VERSION_3,
+/// The header both capget(2) and capset(2) take: version 3 (64-bit sets), this thread.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+/// One 32-bit half of each set; version 3 takes two, low half first.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+const CAP_VERSION_3: u32 = 0x2008_0522;
+
+/// capget(2): this thread's permitted set (bit N is capability N): all it can ever
+/// hold again. libc has no wrapper.
+/// <https://man7.org/linux/man-pages/man2/capget.2.html>
+pub fn capget_permitted() -> Result<u64> {
+    let header = CapHeader {
+        version: CAP_VERSION_3,
         pid: 0,
     };
-    let half = |bits: u64| Data {
-        effective: bits as u32,
-        permitted: bits as u32,
-        inheritable: bits as u32,
+    let mut data = [CapData::default(); 2];
+    // SAFETY: header is valid and data has room for the two halves version 3 writes.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &header, data.as_mut_ptr()) };
+    check(rc, "capget", "")?;
+    Ok(u64::from(data[1].permitted) << 32 | u64::from(data[0].permitted))
+}
+
+/// capset(2), version 3: set this thread's effective and permitted sets to `permitted`
+/// and its inheritable set to `inheritable` (bit N is capability N). The kernel then
+/// also empties the ambient set of anything no longer both permitted and inheritable.
+/// libc has no wrapper.
+/// <https://man7.org/linux/man-pages/man2/capset.2.html>
+pub fn capset(permitted: u64, inheritable: u64) -> Result<()> {
+    trace::call(format_args!(
+        "capset(effective = permitted = {permitted:#018x}, inheritable = {inheritable:#018x})"
+    ));
+    let header = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
     };
-    let data = [half(mask), half(mask >> 32)];
+    let half = |shift: u32| CapData {
+        effective: (permitted >> shift) as u32,
+        permitted: (permitted >> shift) as u32,
+        inheritable: (inheritable >> shift) as u32,
+    };
+    let data = [half(0), half(32)];
     // SAFETY: header and data are valid, correctly laid out (repr(C)) and outlive the call.
     let rc = unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) };
-    check(rc, "capset", format_args!("{mask:#x}")).map(drop)
+    check(
+        rc,
+        "capset",
+        format_args!("{permitted:#x}, {inheritable:#x}"),
+    )
+    .map(drop)
+}
+
+/// prctl(2) `PR_SET_NO_NEW_PRIVS`: from now on no execve(2) grants privileges: setuid
+/// and setgid bits and file capabilities are ignored, for this process and every
+/// descendant, irrevocably.
+/// <https://man7.org/linux/man-pages/man2/PR_SET_NO_NEW_PRIVS.2const.html>
+pub fn set_no_new_privs() -> Result<()> {
+    trace::call(format_args!("prctl(PR_SET_NO_NEW_PRIVS, 1)"));
+    // SAFETY: prctl with PR_SET_NO_NEW_PRIVS takes plain integers.
+    let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    check(rc, "prctl", "PR_SET_NO_NEW_PRIVS").map(drop)
+}
+
+/// setgroups(2): the supplementary group list, replacing whatever skiff inherited.
+/// <https://man7.org/linux/man-pages/man2/setgroups.2.html>
+pub fn setgroups(groups: &[u32]) -> Result<()> {
+    trace::call(format_args!("setgroups({groups:?})"));
+    // SAFETY: the pointer and length describe `groups` (gid_t is u32), which outlives the call.
+    let rc = unsafe { libc::setgroups(groups.len(), groups.as_ptr()) };
+    check(rc, "setgroups", format_args!("{groups:?}")).map(drop)
+}
+
+/// setgid(2): as root, sets the real, effective and saved group IDs alike.
+/// <https://man7.org/linux/man-pages/man2/setgid.2.html>
+pub fn setgid(gid: u32) -> Result<()> {
+    trace::call(format_args!("setgid({gid})"));
+    // SAFETY: setgid takes no pointers.
+    let rc = unsafe { libc::setgid(gid) };
+    check(rc, "setgid", gid).map(drop)
+}
+
+/// setuid(2): as root, sets the real, effective and saved user IDs alike. Leaving UID 0
+/// this way also empties the permitted, effective and ambient capability sets.
+/// <https://man7.org/linux/man-pages/man2/setuid.2.html>
+pub fn setuid(uid: u32) -> Result<()> {
+    trace::call(format_args!("setuid({uid})"));
+    // SAFETY: setuid takes no pointers.
+    let rc = unsafe { libc::setuid(uid) };
+    check(rc, "setuid", uid).map(drop)
+}
+
+/// The new mount API's flags (linux/mount.h), which libc does not have for musl.
+const FSOPEN_CLOEXEC: libc::c_uint = 1;
+const FSCONFIG_SET_STRING: libc::c_uint = 1;
+const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+pub const MOUNT_ATTR_RDONLY: libc::c_uint = 1;
+pub const MOUNT_ATTR_NOSUID: libc::c_uint = 2;
+pub const MOUNT_ATTR_NODEV: libc::c_uint = 4;
+
+fn owned_fd(rc: i64, call: &'static str, arg: impl Display) -> Result<OwnedFd> {
+    let fd = check(rc, call, arg)?;
+    // SAFETY: the call succeeded, so fd is a new descriptor that nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// fsopen(2): a filesystem context, to be configured and then made into a mount that
+/// is attached nowhere (fsmount). libc has no wrapper.
+/// <https://man7.org/linux/man-pages/man2/fsopen.2.html>
+pub fn fsopen(fstype: &str) -> Result<OwnedFd> {
+    trace::call(format_args!("fsopen({fstype})"));
+    let c_fstype = c_string(fstype)?;
+    // SAFETY: c_fstype is NUL-terminated and outlives the call.
+    let rc = unsafe { libc::syscall(libc::SYS_fsopen, c_fstype.as_ptr(), FSOPEN_CLOEXEC) };
+    owned_fd(rc, "fsopen", fstype)
+}
+
+/// fsconfig(2) `FSCONFIG_SET_STRING`: one option of a filesystem context.
+/// <https://man7.org/linux/man-pages/man2/fsconfig.2.html>
+pub fn fsconfig_set(context: &OwnedFd, key: &str, value: &str) -> Result<()> {
+    trace::call(format_args!("fsconfig({key}={value})"));
+    let (c_key, c_value) = (c_string(key)?, c_string(value)?);
+    // SAFETY: the descriptor is open and both strings are NUL-terminated and outlive the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            context.as_raw_fd(),
+            FSCONFIG_SET_STRING,
+            c_key.as_ptr(),
+            c_value.as_ptr(),
+            0,
+        )
+    };
+    check(rc, "fsconfig", format_args!("{key}={value}")).map(drop)
+}
+
+/// fsconfig(2) `FSCONFIG_CMD_CREATE`: make the filesystem the context describes.
+pub fn fsconfig_create(context: &OwnedFd) -> Result<()> {
+    trace::call(format_args!("fsconfig(FSCONFIG_CMD_CREATE)"));
+    // SAFETY: the descriptor is open; this command takes no pointers.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            context.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            ptr::null::<libc::c_char>(),
+            ptr::null::<libc::c_void>(),
+            0,
+        )
+    };
+    check(rc, "fsconfig", "FSCONFIG_CMD_CREATE").map(drop)
+}
+
+/// fsmount(2): a mount of the created filesystem, attached to no path: reachable only
+/// through the descriptor it returns, and gone with the last reference to it.
+/// <https://man7.org/linux/man-pages/man2/fsmount.2.html>
+pub fn fsmount(context: &OwnedFd, attributes: libc::c_uint) -> Result<OwnedFd> {
+    trace::call(format_args!("fsmount(MOUNT_ATTR {attributes:#x})"));
+    // SAFETY: the descriptor is open; fsmount takes no pointers.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_fsmount,
+            context.as_raw_fd(),
+            FSMOUNT_CLOEXEC,
+            attributes,
+        )
+    };
+    owned_fd(rc, "fsmount", attributes)
+}
+
+/// openat(2) with `O_PATH|O_NOFOLLOW`: a handle on `name` in `dir`, good for
+/// execveat(2) but not for reading or writing.
+/// <https://man7.org/linux/man-pages/man2/openat.2.html>
+pub fn open_path_at(dir: &OwnedFd, name: &OsStr) -> Result<OwnedFd> {
+    let c_name = c_string(name)?;
+    let flags = libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: the descriptor is open and c_name is NUL-terminated and outlives the call.
+    let rc = unsafe { libc::openat(dir.as_raw_fd(), c_name.as_ptr(), flags) };
+    owned_fd(rc.into(), "openat", name.to_string_lossy())
+}
+
+/// memfd_create(2): an anonymous file in memory that allows seals (`F_ADD_SEALS`).
+/// <https://man7.org/linux/man-pages/man2/memfd_create.2.html>
+pub fn memfd_create(name: &str) -> Result<File> {
+    trace::call(format_args!(
+        "memfd_create({name}, MFD_CLOEXEC|MFD_ALLOW_SEALING)"
+    ));
+    let c_name = c_string(name)?;
+    // SAFETY: c_name is NUL-terminated and outlives the call.
+    let rc =
+        unsafe { libc::memfd_create(c_name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    Ok(File::from(owned_fd(rc.into(), "memfd_create", name)?))
+}
+
+/// The seals that make a memfd immutable for good: no write, no resize, no unsealing.
+pub const SEALED: libc::c_int =
+    libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+
+/// fcntl(2) `F_ADD_SEALS` with [`SEALED`].
+/// <https://man7.org/linux/man-pages/man2/F_ADD_SEALS.2const.html>
+pub fn seal(file: &File) -> Result<()> {
+    trace::call(format_args!(
+        "fcntl(F_ADD_SEALS, F_SEAL_SEAL|F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_WRITE)"
+    ));
+    // SAFETY: the descriptor is open; F_ADD_SEALS takes an integer.
+    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, SEALED) };
+    check(rc, "fcntl", "F_ADD_SEALS").map(drop)
+}
+
+/// fcntl(2) `F_GET_SEALS`: a memfd's seals; an error (EINVAL) for any other file.
+pub fn seals(file: &File) -> Result<libc::c_int> {
+    // SAFETY: the descriptor is open; F_GET_SEALS takes no argument.
+    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GET_SEALS) };
+    check(rc, "fcntl", "F_GET_SEALS").map(|seals| seals as libc::c_int)
+}
+
+/// execveat(2) with `AT_EMPTY_PATH`: execute the file `fd` refers to, whatever path
+/// (if any) leads to it. Only returns on failure. libc has no wrapper for musl.
+/// <https://man7.org/linux/man-pages/man2/execveat.2.html>
+pub fn execveat(fd: &impl AsRawFd, argv: &[CString], envp: &[CString]) -> Error {
+    trace::call(format_args!(
+        "execveat({}, \"\", {argv:?}, AT_EMPTY_PATH)",
+        fd.as_raw_fd()
+    ));
+    let argv_ptrs = null_terminated(argv);
+    let envp_ptrs = null_terminated(envp);
+    // SAFETY: "" is NUL-terminated; both arrays are NULL-terminated and point into
+    // CStrings that outlive the call; the descriptor is open.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            argv_ptrs.as_ptr(),
+            envp_ptrs.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    let errno = io::Error::last_os_error();
+    Error::new(Kind::Sys {
+        call: "execveat",
+        arg: fd.as_raw_fd().to_string(),
+        errno,
+    })
 }

@@ -190,6 +190,8 @@ for mode in plain degraded no-pivot; do
   check "echo_stderr goes to stderr only" 0 '' $'hey\n' -- alpine $explorer echo_stderr hey
   check "exit status passes through" 3 '' '' -- alpine $explorer exit 3
   check "mypid is 1" 0 $'1\n' '' -- alpine $explorer mypid
+  # Mounted over the image's file, or written into the private copy where mounts are refused.
+  check "/etc/hostname is the container's" 0 $'boat\n' '' -- --hostname boat alpine cat /etc/hostname
   check "a host directory is out of reach" nonzero '' '*No such file or directory*' \
     -- alpine $explorer ls "$hostdir"
   check "skiff's own store is out of reach" nonzero '' '*No such file or directory*' \

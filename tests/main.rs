@@ -4,6 +4,7 @@
 
 mod archive;
 mod cli;
+mod hardening;
 mod hostile;
 mod lifecycle;
 mod network;

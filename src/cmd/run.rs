@@ -22,19 +22,28 @@ pub const HELP: &str = "Usage:  skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]
 Create and run a new container from an image
 
 Options:
+      --cap-add list        Add Linux capabilities (NAME, CAP_NAME or ALL)
+      --cap-drop list       Drop Linux capabilities (NAME, CAP_NAME or ALL)
   -d, --detach              Run container in background and print container ID
       --entrypoint string   Overwrite the default ENTRYPOINT of the image
   -e, --env list            Set environment variables (KEY=VALUE, or KEY to pass the host's)
+      --env-file list       Read in a file of environment variables
   -h, --help                Print usage
       --hostname string     Container host name
       --init                Run an init inside the container that forwards signals and reaps processes
       --name string         Assign a name to the container
       --platform string     Run this platform's image (os/arch[/variant]) instead of the host's
+      --privileged          Give extended privileges to this container
       --pull string         Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")
+      --read-only           Mount the container's root filesystem as read only
       --rm                  Automatically remove the container when it exits
+      --security-opt list   Security options (no-new-privileges)
       --stop-signal string  Signal to stop the container (default \"SIGTERM\")
       --stop-timeout int    Seconds to wait for the container to stop before killing it (default 10)
+      --tmpfs list          Mount a tmpfs directory (PATH[:OPTIONS])
       --trace               Narrate every kernel step on stderr (also SKIFF_TRACE=1)
+  -u, --user string         Username or UID (format: <name|uid>[:<group|gid>])
+  -v, --volume list         Bind mount a volume (HOST:CONTAINER[:ro|rw])
   -w, --workdir string      Working directory inside the container";
 
 /// `run`'s and `create`'s options (`create` refuses `-d` and `--rm` is kept for later).
@@ -55,6 +64,8 @@ pub struct Args {
     pull: Pull,
     platform: Option<Platform>,
     trace: bool,
+    env_files: Vec<String>,
+    options: container::Options,
 }
 
 /// `--pull`: when to ask the registry (Docker's default is only when missing, so a
@@ -110,8 +121,21 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             "--stop-timeout" => args.stop_timeout = Some(seconds(&lexer.value(&flag)?)?),
             "-w" | "--workdir" => args.workdir = Some(lexer.value(&flag)?),
             "--trace" => args.trace = lexer.switch(&flag)?,
+            "--env-file" => args.env_files.push(lexer.value(&flag)?),
+            "-u" | "--user" => args.options.user = Some(lexer.value(&flag)?),
+            "-v" | "--volume" => args.options.volumes.push(lexer.value(&flag)?),
+            "--tmpfs" => args.options.tmpfs.push(lexer.value(&flag)?),
+            "--read-only" => args.options.read_only = lexer.switch(&flag)?,
+            "--privileged" => args.options.privileged = lexer.switch(&flag)?,
+            "--cap-add" => args.options.cap_add.push(lexer.value(&flag)?),
+            "--cap-drop" => args.options.cap_drop.push(lexer.value(&flag)?),
+            "--security-opt" => args.options.security_opt(&lexer.value(&flag)?)?,
             _ => return Err(cli::unknown(&flag, command)),
         }
+    }
+    args.options.check()?;
+    if args.trace {
+        trace::enable();
     }
     let mut rest = lexer.rest().into_iter();
     args.image = rest.next().ok_or_else(|| {
@@ -129,6 +153,7 @@ fn seconds(text: &str) -> Result<u32> {
 }
 
 fn run(args: Args) -> Result<i32> {
+    container::reexec_sealed()?; // CVE-2019-5736: from here on, no path to the host's binary
     let (mut container, spec) = create(&args)?;
     let context = || format!("run {}", args.image);
     if args.detach {
@@ -146,9 +171,6 @@ fn run(args: Args) -> Result<i32> {
 /// `create` and `run`: the image (pulled as `--pull` says), and a new container of it.
 /// The store is locked only until the container is recorded.
 pub fn create(args: &Args) -> Result<(Container, Spec)> {
-    if args.trace {
-        trace::enable();
-    }
     if let Some(name) = &args.name {
         names::validate(name)?;
     }
@@ -200,11 +222,23 @@ fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Con
     }
     config.name = args.name.clone().unwrap_or_default();
     config.argv = command_line(args, &defaults)?;
+    let env_flags = [
+        container::read_env_files(&args.env_files)?,
+        args.env.clone(),
+    ]
+    .concat();
     config.env = container::environment(
         &defaults.env.clone().unwrap_or_default(),
-        &host_env(&args.env),
+        &host_env(&env_flags),
         &config.hostname,
     );
+    config.options = args.options.clone();
+    config.options.user = config
+        .options
+        .user
+        .take()
+        .or(defaults.user.clone())
+        .filter(|u| !u.is_empty());
     config.workdir = args
         .workdir
         .clone()

@@ -26,6 +26,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
         }
     }
     let queries = cli::at_least_one(lexer.rest(), "start")?;
+    crate::container::reexec_sealed()?; // CVE-2019-5736: no path to the host's binary
     if attach {
         let [query] = &queries[..] else {
             return Err(Error::usage(

@@ -1,32 +1,42 @@
 //! Running a container: a process in new namespaces, rooted in an image.
 //!
-//! [`run`] is the whole recipe, one line per kernel mechanism, each explained in its own
-//! module: `namespaces` (unshare(2)), `rootfs` (mount(2), pivot_root(2)),
-//! `capabilities` (prctl(2), capset(2)) and `process` (execve(2) and the exec-status
-//! pipe). There is no daemon: skiff itself is the parent
-//! that waits, forwards signals and passes the exit status on.
+//! [`start`] is the whole recipe, one line per kernel mechanism, each explained in its
+//! own module: `namespaces` (unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts`
+//! (/proc, /sys, /dev, volumes), `user` (setuid(2)), `capabilities` (prctl(2),
+//! capset(2)), `init` (`--init`) and `process` (execve(2) and the exec-status pipe);
+//! `sealed_exe` keeps the host's skiff binary out of the container's reach. There is
+//! no daemon: a skiff process waits for each container (see `lifecycle::supervisor`).
 //! <https://man7.org/linux/man-pages/man7/namespaces.7.html>
 
 mod capabilities;
+mod etc_files;
 mod init;
+mod mounts;
 mod namespaces;
+mod options;
 mod process;
 mod rootfs;
+mod sealed_exe;
+mod user;
 
 use std::convert::Infallible;
 use std::fs::File;
 use std::path::PathBuf;
 
-pub use process::{environment, exec_outcome, report_failure};
+pub use options::Options;
+pub use process::{environment, exec_outcome, read_env_files, report_failure};
+pub use sealed_exe::reexec_sealed;
 
 use crate::error::{Error, Result};
 use crate::image::layer::StoredLayer;
 use crate::image::LayerDirs;
 use crate::sys;
+use rootfs::Entered;
 
 /// Where a container's root filesystem comes from.
 pub struct RootFs {
-    /// The container's own directory: `rootfs/` (the mount point), `upper/`, `work/`.
+    /// The container's own directory: `rootfs/` (the mount point), `upper/`, `work/`,
+    /// `l/` (short links to the layers, for images of many), and the /etc files.
     pub scratch: PathBuf,
     /// The image's unpacked layers, stacked with overlayfs when the kernel allows.
     pub layers: Option<LayerDirs>,
@@ -43,6 +53,7 @@ pub struct Spec {
     pub hostname: String,
     /// `--init`: PID 1 is a tiny init of skiff's own, the command its child.
     pub init: bool,
+    pub options: Options,
 }
 
 /// Signals `docker run` passes on to the container.
@@ -88,19 +99,31 @@ fn container_init(spec: &Spec, exec_status: File) -> ! {
 type Failed = (Error, File);
 
 fn become_container(spec: &Spec, exec_status: File) -> std::result::Result<Infallible, Failed> {
-    let prepared = (|| {
-        sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
-        namespaces::unshare_the_rest(&spec.hostname)?; // unshare(2), sethostname(2)
-        rootfs::enter(&spec.rootfs)?; // mount(2) overlayfs, pivot_root(2)
-        capabilities::drop_to_defaults() // prctl(2), capset(2)
-    })();
-    if let Err(err) = prepared {
-        return Err((err, exec_status));
-    }
+    let env = match prepare(spec) {
+        Ok(env) => env,
+        Err(err) => return Err((err, exec_status)),
+    };
     let exec_status = match spec.init {
         true => init::split_off_command(exec_status)?,
         false => exec_status,
     };
-    process::exec(&spec.argv, &spec.env, &spec.workdir).map_err(|err| (err, exec_status))
-    // execve(2)
+    process::exec(&spec.argv, &env).map_err(|err| (err, exec_status)) // execve(2)
+}
+
+/// Everything between fork(2) and execve(2); returns the command's environment.
+fn prepare(spec: &Spec) -> Result<Vec<String>> {
+    let options = &spec.options;
+    sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
+    namespaces::unshare_the_rest(&spec.hostname)?; // unshare(2), sethostname(2)
+    let entered = rootfs::enter(&spec.rootfs, options, &spec.hostname)?; // mount(2), pivot_root(2)
+    let caps = capabilities::for_container(options, entered == Entered::WithMounts)?; // capget(2)
+    process::enter_workdir(&spec.workdir)?; // chdir(2)
+    let user = user::resolve(options.user.as_deref())?; // the container's /etc/passwd
+    capabilities::limit_bounding_set(caps)?; // prctl(2)
+    if options.no_new_privileges {
+        sys::set_no_new_privs()?; // prctl(2): no setuid binary raises anyone again
+    }
+    user::switch(&user)?; // setgroups(2), setgid(2), setuid(2)
+    capabilities::settle(caps, user.uid)?; // capset(2)
+    Ok(process::with_home(&spec.env, &user.home))
 }

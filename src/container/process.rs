@@ -19,13 +19,18 @@ use crate::error::{Context, Error, Kind, Result};
 use crate::sys;
 use crate::trace;
 
-/// Enters `workdir`, finds `argv[0]` on the container's `PATH` and executes it.
-/// Only returns on failure.
-pub fn exec(argv: &[String], env: &[String], workdir: &str) -> Result<Infallible> {
-    trace::step("enter the working directory and execve the command: the container is born");
+/// Enters `workdir`, made if missing, while still root: as with Docker, it need not be
+/// the container user's to make.
+pub fn enter_workdir(workdir: &str) -> Result<()> {
+    trace::step("enter the working directory");
     let workdir = Path::new(workdir);
     fs::create_dir_all(workdir).with_context(|| format!("create working directory {workdir:?}"))?;
-    sys::chdir(workdir)?;
+    sys::chdir(workdir)
+}
+
+/// Finds `argv[0]` on the container's `PATH` and executes it. Only returns on failure.
+pub fn exec(argv: &[String], env: &[String]) -> Result<Infallible> {
+    trace::step("execve the command: the container is born");
     let program = argv
         .first()
         .ok_or_else(|| Error::invalid("no command specified"))?;
@@ -101,18 +106,63 @@ pub fn exec_outcome(mut pipe: File) -> Result<()> {
     })
 }
 
-/// The image's `Env`, with what Docker adds when the image leaves it out.
+/// The image's `Env`, with what Docker adds when the image leaves it out. `HOME` comes
+/// later, from the container's /etc/passwd ([`with_home`]).
 pub fn environment(image_env: &[String], extra: &[String], hostname: &str) -> Vec<String> {
     let mut env: Vec<String> = Vec::new();
     let defaults = [
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
         format!("HOSTNAME={hostname}"),
-        "HOME=/root".to_string(),
     ];
     for entry in defaults.iter().chain(image_env).chain(extra) {
         set_var(&mut env, entry);
     }
     env
+}
+
+/// `env` with `HOME` set to the user's home directory, unless the image or `-e` set it.
+pub fn with_home(env: &[String], home: &str) -> Vec<String> {
+    let mut env = env.to_vec();
+    if !env.iter().any(|entry| entry.starts_with("HOME=")) {
+        env.push(format!("HOME={home}"));
+    }
+    env
+}
+
+/// `--env-file FILE...`: Docker's format, one `KEY=VALUE` per line, the value taken
+/// verbatim; `KEY` alone is left bare, for the host's value; blank lines and lines
+/// starting with `#` say nothing. Whitespace in a key is an error.
+/// <https://docs.docker.com/reference/cli/docker/container/run/#env>
+pub fn read_env_files(paths: &[String]) -> Result<Vec<String>> {
+    let mut entries = Vec::new();
+    for path in paths {
+        let bytes = fs::read(path).with_context(|| format!("open env file {path}"))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::usage(format!("env file {path} is not UTF-8")))?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        for line in text.lines() {
+            entries.extend(
+                env_file_line(line)
+                    .map_err(|why| Error::usage(format!("env file {path}: {why}")))?,
+            );
+        }
+    }
+    Ok(entries)
+}
+
+fn env_file_line(line: &str) -> Result<Option<String>, String> {
+    let line = line.trim_start();
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(None);
+    }
+    let key = line.split_once('=').map_or(line, |(key, _)| key);
+    if key.is_empty() {
+        return Err(format!("no variable name on line '{line}'"));
+    }
+    if key.contains(char::is_whitespace) {
+        return Err(format!("variable '{key}' contains whitespaces"));
+    }
+    Ok(Some(line.to_string()))
 }
 
 /// `KEY=VALUE` replaces an earlier `KEY`, keeping its position.
@@ -134,7 +184,33 @@ mod tests {
     #[test]
     fn image_env_overrides_defaults_and_flags_override_the_image() {
         let env = environment(&["PATH=/bin".into(), "A=1".into()], &["A=2".into()], "abc");
-        assert_eq!(env, ["PATH=/bin", "HOSTNAME=abc", "HOME=/root", "A=2"]);
+        assert_eq!(env, ["PATH=/bin", "HOSTNAME=abc", "A=2"]);
+    }
+
+    #[test]
+    fn home_comes_from_passwd_unless_set() {
+        let env = with_home(&["A=1".into()], "/home/app");
+        assert_eq!(env, ["A=1", "HOME=/home/app"]);
+        assert_eq!(with_home(&["HOME=/x".into()], "/root"), ["HOME=/x"]);
+    }
+
+    #[test]
+    fn env_file_lines_follow_docker() {
+        assert_eq!(
+            env_file_line("  A=1 # not a comment ").unwrap().unwrap(),
+            "A=1 # not a comment "
+        );
+        assert_eq!(env_file_line("FROM_HOST").unwrap().unwrap(), "FROM_HOST");
+        assert_eq!(env_file_line("   # comment").unwrap(), None);
+        assert_eq!(env_file_line("").unwrap(), None);
+        assert_eq!(
+            env_file_line("A B=1").unwrap_err(),
+            "variable 'A B' contains whitespaces"
+        );
+        assert_eq!(
+            env_file_line("=1").unwrap_err(),
+            "no variable name on line '=1'"
+        );
     }
 
     #[test]

@@ -8,13 +8,14 @@
 //!    overlayfs is refused (its upper dir on overlayfs, inside Docker or Podman), the
 //!    layers are unpacked into a private copy instead, bind-mounted onto itself since
 //!    pivot_root(2) wants a mount point.
-//! 3. Mount a fresh `/proc` (it shows the new PID namespace) and a minimal `/dev`
-//!    (a tmpfs with the host's harmless devices bind-mounted in).
+//! 3. Mount /proc, /sys, /dev and the rest inside it (mounts.rs).
 //! 4. `pivot_root(".", ".")` then detach the old root stacked underneath: no path leads
 //!    back to the host, and no `oldroot` directory is left in the container's `/`.
 //!
-//! Where mounts are forbidden (inside Docker, AppArmor denies mount(2) even with
-//! `CAP_SYS_ADMIN`), fall back to chroot(2): weaker, but the command still runs.
+//! Where pivot_root(2) cannot leave the current root (an initramfs), move the new root
+//! over `/` and chroot(2) into it, as switch_root(8) does. Where mounts are forbidden
+//! (inside Docker, AppArmor denies mount(2) even with `CAP_SYS_ADMIN`), fall back to a
+//! plain chroot(2): weaker, but the command still runs.
 //! <https://man7.org/linux/man-pages/man2/pivot_root.2.html>
 //! <https://man7.org/linux/man-pages/man7/mount_namespaces.7.html>
 //! <https://docs.kernel.org/filesystems/overlayfs.html>
@@ -23,46 +24,58 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use super::RootFs;
-use crate::error::{Context, Error, Result};
+use super::{mounts, Options, RootFs};
+use crate::error::{Context, Result};
 use crate::image::layer::Whiteouts;
-use crate::sys::{self, MNT_DETACH, MS_BIND, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_REC};
+use crate::image::LayerDirs;
+use crate::sys::{self, MNT_DETACH, MS_BIND, MS_MOVE, MS_PRIVATE, MS_REC};
 use crate::trace;
 
 /// mount(2)'s options must fit in one page.
 const MOUNT_DATA_MAX: usize = 4095;
 
-/// Devices every container gets, shared with the host as Docker does.
-const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
+/// How far skiff got in making the root its own.
+#[derive(Debug, PartialEq)]
+pub enum Entered {
+    /// With mounts: every place the container can write to is `nodev`.
+    WithMounts,
+    /// mount(2) refused: a plain chroot(2) into a private copy of the layers.
+    ChrootWithoutMounts,
+}
 
-/// Makes the image's root this process's `/`, by pivot_root where the kernel allows it.
-pub fn enter(fs: &RootFs) -> Result<()> {
+/// Makes the image's root this process's `/`, with Docker's mounts inside it, by
+/// pivot_root where the kernel allows it.
+pub fn enter(fs: &RootFs, options: &Options, hostname: &str) -> Result<Entered> {
     let root = fs.scratch.join("rootfs");
     // It exists already when a stopped container is started again.
     fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
     trace::step("make every mount private, so nothing we mount reaches the host");
     if let Err(err) = sys::mount(None, Path::new("/"), None, MS_REC | MS_PRIVATE, None) {
-        if !is_refusal(&err) {
+        if !mounts::is_refusal(&err) {
             return Err(err);
         }
         trace::step("mount(2) is refused here: fall back to chroot(2), without /proc or /dev");
         copy_layers(fs, &root)?;
-        return chroot_into(&root);
+        mounts::populate_without_mounts(&root, &fs.scratch, options, hostname)?;
+        chroot_into(&root)?;
+        return Ok(Entered::ChrootWithoutMounts);
     }
     if !stack_layers(fs, &root)? {
         copy_layers(fs, &root)?;
         trace::step("bind-mount the copy onto itself: pivot_root(2) needs a mount point");
         sys::mount(Some(&root), &root, None, MS_BIND | MS_REC, None)?;
+        mounts::remount(&root, 0)?; // nodev, as the overlay is
     }
-    unless_refused(mount_proc(&root), "/proc")?;
-    unless_refused(mount_dev(&root), "/dev")?;
+    mounts::populate(&root, &fs.scratch, options, hostname)?;
     match pivot_into(&root) {
-        Err(err) if err.errno() == Some(libc::EINVAL) || is_refusal(&err) => {
-            trace::step("pivot_root(2) is refused (a root on initramfs, or a seccomp policy): fall back to chroot(2)");
-            chroot_into(&root)
+        Err(err) if err.errno() == Some(libc::EINVAL) => move_into(&root)?,
+        Err(err) if mounts::is_refusal(&err) => {
+            trace::step("pivot_root(2) is refused (a seccomp policy): fall back to chroot(2)");
+            chroot_into(&root)?;
         }
-        other => other,
+        other => other?,
     }
+    Ok(Entered::WithMounts)
 }
 
 /// Mounts overlayfs on `root`; false when the kernel will not (the caller copies).
@@ -75,12 +88,9 @@ fn stack_layers(fs: &RootFs, root: &Path) -> Result<bool> {
     for dir in [&upper, &work] {
         fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     }
-    // Named relative to their directory, the layers take a third of the page.
-    sys::chdir(&layers.dir)?;
-    let lower: Vec<&str> = layers.names.iter().rev().map(String::as_str).collect();
+    let lower = lower_dirs(fs, layers)?;
     let data = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        lower.join(":"),
+        "lowerdir={lower},upperdir={},workdir={}",
         upper.display(),
         work.display()
     );
@@ -109,6 +119,43 @@ fn stack_layers(fs: &RootFs, root: &Path) -> Result<bool> {
     }
 }
 
+/// overlayfs's `lowerdir`, top layer first, named relative to the working directory
+/// this leaves: the layers' own directory, where their names (64 hex digits) take a
+/// third of the page; for an image of more than about 60 layers, a directory of short
+/// links (`0`, `1`, …) to them, made for this container, as Docker's overlay2 does
+/// with its `l/` directory. That fits overlayfs's limit of 500 layers in the page.
+fn lower_dirs(fs: &RootFs, layers: &LayerDirs) -> Result<String> {
+    sys::chdir(&layers.dir)?;
+    let lower = layers
+        .names
+        .iter()
+        .rev()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(":");
+    if lower.len() + 2 * fs.scratch.as_os_str().len() + 64 <= MOUNT_DATA_MAX {
+        return Ok(lower);
+    }
+    trace::step("too many layer names for one page: name them by short links instead");
+    let links = fs.scratch.join("l");
+    if links.exists() {
+        // A restarted container: its layers' paths are the same, the links may not be.
+        fs::remove_dir_all(&links).with_context(|| format!("remove {}", links.display()))?;
+    }
+    fs::create_dir(&links).with_context(|| format!("create {}", links.display()))?;
+    for (index, name) in layers.names.iter().enumerate() {
+        let link = links.join(index.to_string());
+        symlink(layers.dir.join(name), &link)
+            .with_context(|| format!("link {}", link.display()))?;
+    }
+    sys::chdir(&links)?;
+    let indexes: Vec<String> = (0..layers.names.len())
+        .rev()
+        .map(|i| i.to_string())
+        .collect();
+    Ok(indexes.join(":"))
+}
+
 /// The slow way, where overlayfs is not to be had: each layer unpacked in turn into
 /// the container's own directory, once (a restarted container keeps its copy).
 fn copy_layers(fs: &RootFs, root: &Path) -> Result<()> {
@@ -121,23 +168,6 @@ fn copy_layers(fs: &RootFs, root: &Path) -> Result<()> {
         layer.unpack(root, Whiteouts::Apply)?;
     }
     fs::write(&done, b"").with_context(|| format!("create {}", done.display()))
-}
-
-fn is_refusal(err: &Error) -> bool {
-    matches!(err.errno(), Some(libc::EPERM | libc::EACCES))
-}
-
-/// A container without /proc or /dev still runs its command: degrade, don't die.
-fn unless_refused(result: Result<()>, what: &str) -> Result<()> {
-    match result {
-        Err(err) if is_refusal(&err) => {
-            trace::step(&format!(
-                "{what} could not be mounted here ({err}): going on without it"
-            ));
-            Ok(())
-        }
-        other => other,
-    }
 }
 
 fn pivot_into(root: &Path) -> Result<()> {
@@ -154,63 +184,80 @@ fn chroot_into(root: &Path) -> Result<()> {
     sys::chdir(Path::new("/"))
 }
 
-/// A directory to mount on, inside the image. An image could make it a symlink to
-/// some host path; mounting there would follow it, so that is refused.
-fn mount_point(root: &Path, name: &str) -> Result<std::path::PathBuf> {
-    let path = root.join(name);
-    match fs::symlink_metadata(&path) {
-        Ok(meta) if meta.is_dir() => Ok(path),
-        Ok(_) => Err(Error::invalid(format!(
-            "refusing to mount on /{name}: not a directory"
-        ))),
-        Err(_) => {
-            fs::create_dir(&path).with_context(|| format!("create /{name}"))?;
-            Ok(path)
+/// Where pivot_root(2) cannot work because the current root is not a mount that can
+/// move (the initramfs of a minimal VM is the very first mount), do as switch_root(8)
+/// does: move the new root's mount over `/` and chroot(2) into it. The old root stays
+/// underneath, reachable by a chroot(2) escape, so every other mount is detached first:
+/// what is left of the host there is the initramfs's own files.
+fn move_into(root: &Path) -> Result<()> {
+    trace::step("pivot_root(2) cannot leave this root (an initramfs): detach the host's mounts, move the new root over / and chroot(2) into it, as switch_root does");
+    detach_host_mounts(root)?;
+    sys::chdir(root)?;
+    match sys::mount(Some(Path::new(".")), Path::new("/"), None, MS_MOVE, None) {
+        Ok(()) => {}
+        Err(err) if err.errno() == Some(libc::EINVAL) || mounts::is_refusal(&err) => {
+            trace::step("the root cannot move either: fall back to chroot(2)");
+        }
+        Err(err) => return Err(err),
+    }
+    chroot_into(Path::new("."))
+}
+
+/// Detaches every mount but `/`, the new root's, and those the new root lies under
+/// (they cannot go before it moves), deepest first. Our mount namespace is private,
+/// so the host keeps them all.
+fn detach_host_mounts(root: &Path) -> Result<()> {
+    let mountinfo =
+        fs::read_to_string("/proc/self/mountinfo").context("read /proc/self/mountinfo")?;
+    let mut points: Vec<std::path::PathBuf> = mountinfo
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(|point| std::path::PathBuf::from(unescape_mountinfo(point)))
+        .filter(|point| !root.starts_with(point) && !point.starts_with(root))
+        .collect();
+    points.sort_by_key(|point| std::cmp::Reverse(point.components().count()));
+    for point in points {
+        match sys::umount2(&point, MNT_DETACH) {
+            // Already gone with a parent, or not a mount point any more.
+            Err(err) if matches!(err.errno(), Some(libc::EINVAL | libc::ENOENT)) => {}
+            other => other?,
         }
     }
-}
-
-fn mount_proc(root: &Path) -> Result<()> {
-    trace::step("mount a /proc that shows the new PID namespace");
-    let target = mount_point(root, "proc")?;
-    let flags = MS_NOSUID | libc::MS_NODEV | MS_NOEXEC;
-    sys::mount(Some(Path::new("proc")), &target, Some("proc"), flags, None)
-}
-
-fn mount_dev(root: &Path) -> Result<()> {
-    trace::step("mount a minimal /dev: a tmpfs with null, zero, full, random, urandom, tty");
-    let dev = mount_point(root, "dev")?;
-    // nodev here too: the real devices are bind mounts of their own, which keep theirs.
-    let flags = MS_NOSUID | libc::MS_NODEV | libc::MS_STRICTATIME;
-    sys::mount(
-        Some(Path::new("tmpfs")),
-        &dev,
-        Some("tmpfs"),
-        flags,
-        Some("mode=755,size=65536k"),
-    )?;
-    let present = DEVICES
-        .iter()
-        .filter(|name| Path::new("/dev").join(name).exists());
-    for name in present {
-        let node = dev.join(name);
-        fs::File::create(&node).with_context(|| format!("create /dev/{name}"))?;
-        sys::mount(
-            Some(&Path::new("/dev").join(name)),
-            &node,
-            None,
-            MS_BIND,
-            None,
-        )?;
-    }
-    let links = [
-        ("fd", "/proc/self/fd"),
-        ("stdin", "/proc/self/fd/0"),
-        ("stdout", "/proc/self/fd/1"),
-        ("stderr", "/proc/self/fd/2"),
-    ];
-    for (name, target) in links {
-        symlink(target, dev.join(name)).with_context(|| format!("link /dev/{name}"))?;
-    }
     Ok(())
+}
+
+/// mountinfo writes space, tab, newline and backslash in a path as `\ooo` (octal).
+fn unescape_mountinfo(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes.get(i + 1..i + 4).and_then(|digits| {
+            let text = std::str::from_utf8(digits).ok()?;
+            u8::from_str_radix(text, 8).ok()
+        });
+        match (bytes[i], octal) {
+            (b'\\', Some(byte)) => {
+                out.push(byte);
+                i += 4;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_escapes_are_undone() {
+        assert_eq!(unescape_mountinfo("/a\\040b\\011c"), "/a b\tc");
+        assert_eq!(unescape_mountinfo("/plain"), "/plain");
+        assert_eq!(unescape_mountinfo("/odd\\9"), "/odd\\9");
+    }
 }

@@ -28,6 +28,8 @@ pub struct RunConfig {
     pub working_dir: Option<String>,
     #[serde(rename = "StopSignal")]
     pub stop_signal: Option<String>,
+    #[serde(rename = "User")]
+    pub user: Option<String>,
 }
 
 #[derive(Deserialize, Debug)]

@@ -257,51 +257,8 @@ impl<'a> Layer<'a> {
         Ok(())
     }
 
-    /// Follows `dir` (a cleaned layer path) from root as the kernel would if root were
-    /// `/`, creating missing directories on the way (0755, as Docker does), and returns
-    /// where it really is, relative to root. Every component of the answer is a real
-    /// directory, so the host kernel never follows a symlink in it.
     fn resolve_dir(&self, dir: &Path) -> Result<PathBuf> {
-        let mut resolved = PathBuf::new();
-        let mut pending: Vec<OsString> = parts(dir).rev().collect();
-        let mut links = 0;
-        while let Some(part) = pending.pop() {
-            if part == ".." {
-                resolved.pop(); // at root, `..` is root
-                continue;
-            }
-            let candidate = resolved.join(&part);
-            let full = self.root.join(&candidate);
-            match fs::symlink_metadata(&full) {
-                Ok(meta) if meta.is_dir() => {}
-                Ok(meta) if meta.file_type().is_symlink() => {
-                    links += 1;
-                    if links > MAX_SYMLINKS {
-                        return Err(Error::invalid(format!(
-                            "too many levels of symbolic links in {}",
-                            dir.display()
-                        )));
-                    }
-                    let target = fs::read_link(&full)
-                        .with_context(|| format!("readlink {}", candidate.display()))?;
-                    if target.has_root() {
-                        resolved = PathBuf::new();
-                    }
-                    pending.extend(parts(&target).rev());
-                    continue;
-                }
-                Ok(_) => {
-                    return Err(Error::invalid(format!(
-                        "{} is not a directory",
-                        candidate.display()
-                    )))
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => create_dir(&full, 0o755)?,
-                Err(e) => return Err(Error::from(e).context(format!("lstat {}", full.display()))),
-            }
-            resolved = candidate;
-        }
-        Ok(resolved)
+        resolve_dir(self.root, dir)
     }
 
     /// `dir/.wh.NAME` deletes `dir/NAME`; `dir/.wh..wh..opq` empties `dir` of what lower
@@ -484,6 +441,53 @@ impl<'a> Layer<'a> {
             eprintln!("skiff: warning: skipped {n} extended attributes (not supported here)");
         }
     }
+}
+
+/// Follows `dir` (a relative path) from root as the kernel would if root were
+/// `/`, creating missing directories on the way (0755, as Docker does), and returns
+/// where it really is, relative to root. Every component of the answer is a real
+/// directory, so the host kernel never follows a symlink in it.
+pub fn resolve_dir(root: &Path, dir: &Path) -> Result<PathBuf> {
+    let mut resolved = PathBuf::new();
+    let mut pending: Vec<OsString> = parts(dir).rev().collect();
+    let mut links = 0;
+    while let Some(part) = pending.pop() {
+        if part == ".." {
+            resolved.pop(); // at root, `..` is root
+            continue;
+        }
+        let candidate = resolved.join(&part);
+        let full = root.join(&candidate);
+        match fs::symlink_metadata(&full) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(meta) if meta.file_type().is_symlink() => {
+                links += 1;
+                if links > MAX_SYMLINKS {
+                    return Err(Error::invalid(format!(
+                        "too many levels of symbolic links in {}",
+                        dir.display()
+                    )));
+                }
+                let target = fs::read_link(&full)
+                    .with_context(|| format!("readlink {}", candidate.display()))?;
+                if target.has_root() {
+                    resolved = PathBuf::new();
+                }
+                pending.extend(parts(&target).rev());
+                continue;
+            }
+            Ok(_) => {
+                return Err(Error::invalid(format!(
+                    "{} is not a directory",
+                    candidate.display()
+                )))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => create_dir(&full, 0o755)?,
+            Err(e) => return Err(Error::from(e).context(format!("lstat {}", full.display()))),
+        }
+        resolved = candidate;
+    }
+    Ok(resolved)
 }
 
 /// The decoders report a cut-off stream as `UnexpectedEof`, which reads "failed to fill

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use miniserde::{json, Deserialize, Serialize};
 
-use crate::container::{RootFs, Spec};
+use crate::container::{Options, RootFs, Spec};
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::store::{self, Store};
@@ -54,6 +54,8 @@ pub struct Config {
     pub init: bool,
     pub stop_signal: String,
     pub stop_timeout: u32,
+    /// `-u`, `-v`, `--tmpfs`, `--read-only`, capabilities, …
+    pub options: Options,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -322,5 +324,6 @@ pub fn spec(container: &Container, store: &Store, image: &Image) -> Result<Spec>
         workdir: config.workdir.clone(),
         hostname: config.hostname.clone(),
         init: config.init,
+        options: config.options.clone(),
     })
 }

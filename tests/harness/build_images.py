@@ -38,6 +38,11 @@ The images (busybox = /bin/busybox with its applet links in /bin):
                                two URLs: missing.tar.gz (404) first, then foreign.tar.gz
     library/foreign:tampered   its URL serves the layer with one byte changed
     library/foreign:gone       its URL answers 404
+    library/users:latest       busybox + a user `app` (1000, home /home/app, also in
+                               staff and audio) and a setuid-root docker-explorer
+                               (/usr/local/bin/suid-explorer), User unset
+    library/many:latest        120 layers: busybox's first (with /etc/removed-by-upper),
+                               one /layers/N file each for N = 2…119, then /last
 Each image's /etc/platform, where present, names its platform (`linux/amd64`).
 The foreign layers' files are written to WORKDIR/foreign/; tests serve them with
 file_server.py on FOREIGN_HOSTPORT. The registry accepts manifests with such URLs
@@ -330,6 +335,9 @@ def main():
         "WorkingDir": "/srv/app", "Env": ["PATH=/usr/local/bin:/bin", "GREETING=hello from config"]})
     summary("library/entry:latest", "schema2", d, "Entrypoint, Cmd, WorkingDir /srv/app, Env")
 
+    users(registry, busybox, workdir)
+    many_layers(registry, lower)
+
     secret = build_layer([file("etc/secret", b"top secret\n")])
     d = registry.push_image("private/secret", "latest", busybox + [secret], SHELL)
     summary("private/secret:latest", "schema2", d, "busybox + /etc/secret, for alice only")
@@ -359,6 +367,27 @@ def push_foreign_images(registry, workdir, foreign_host, busybox):
         d = registry.push_image("library/foreign", tag, busybox, SHELL, oci=oci,
                                 foreign=(layer, urls))
         summary(f"library/foreign:{tag}", kind, d, what)
+
+
+def users(registry, busybox, workdir):
+    passwd = PASSWD + b"app:x:1000:1000:App:/home/app:/bin/sh\n"
+    group = GROUP + b"app:x:1000:\nstaff:x:50:app,other\naudio:x:29:app\n"
+    explorer = explorer_entries(workdir)[0][3]
+    layer = build_layer([file("etc/passwd", passwd), file("etc/group", group),
+                         directory("home/app"),
+                         file("usr/local/bin/suid-explorer", explorer, 0o4755)])
+    d = registry.push_image("library/users", "latest", busybox + [layer], SHELL)
+    summary("library/users:latest", "schema2", d, "user app (1000), setuid explorer")
+
+
+def many_layers(registry, lower):
+    """More layers than overlayfs's one-page option string can name by diff_id."""
+    middle = [build_layer([file(f"layers/{n}", f"{n}\n".encode())]) for n in range(2, 120)]
+    last = build_layer([file("last", b"last\n")])
+    layers = [lower] + middle + [last]
+    assert len(layers) == 120, len(layers)
+    d = registry.push_image("library/many", "latest", layers, SHELL)
+    summary("library/many:latest", "schema2", d, f"{len(layers)} layers")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
  *   exit N         exit status N        ls PATH         entries, sorted
  *   mypid          getpid(2)            env NAME        $NAME (exit 1 if unset)
  *   cwd            getcwd(3)            hostname        gethostname(2)
+ *   ids            "UID EUID": real and effective user IDs (a setuid copy shows both)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -77,9 +78,11 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "cwd"))
 		return answer(getcwd(buf, sizeof buf) ? buf : NULL, "getcwd");
+	if (!strcmp(cmd, "ids"))
+		return printf("%d %d\n", (int)getuid(), (int)geteuid()) < 0;
 	if (!strcmp(cmd, "hostname"))
 		return answer(gethostname(buf, sizeof buf) == 0 ? buf : NULL, "gethostname");
 
-	fputs("usage: docker-explorer echo|echo_stderr|exit|ls|env ARG | mypid|cwd|hostname\n", stderr);
+	fputs("usage: docker-explorer echo|echo_stderr|exit|ls|env ARG | mypid|cwd|hostname|ids\n", stderr);
 	return 2;
 }

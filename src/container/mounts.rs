@@ -1,0 +1,381 @@
+//! What is mounted inside a container's root before it is entered, as Docker does:
+//!
+//! - `/proc` for the new PID namespace, with what it says about the host hidden:
+//!   /dev/null bound over files such as /proc/kcore and /proc/timer_list, an empty
+//!   read-only tmpfs over directories such as /proc/acpi, and /proc/sys, /proc/irq,
+//!   /proc/sysrq-trigger, … read-only (they would change the host's kernel).
+//! - `/sys`, read-only, with /sys/firmware masked.
+//! - `/dev`: a tmpfs with the host's harmless devices bound in, a private `/dev/pts`
+//!   (devpts `newinstance`, `/dev/ptmx -> pts/ptmx`), `/dev/shm` and `/dev/mqueue`
+//!   (the POSIX message queues of the container's own IPC namespace).
+//! - `/etc/hostname`, `/etc/hosts`, `/etc/resolv.conf`, from the scratch directory.
+//! - `-v` bind mounts and `--tmpfs`, parents before children; then, with
+//!   `--read-only`, the root itself becomes read-only (the mounts on it stay as they are).
+//!
+//! `--privileged` skips the masks and leaves /sys and /proc/sys writable. Every mount a
+//! container can write to is `nodev` (see capabilities.rs). Each target is resolved
+//! inside the root, symlinks included, as if the root were `/`: an image cannot point
+//! a mount at the host.
+//! <https://man7.org/linux/man-pages/man5/proc.5.html>
+//! <https://docs.kernel.org/filesystems/devpts.html>
+//! <https://github.com/moby/moby/blob/master/oci/defaults.go>
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+use super::etc_files;
+use super::options::{is_allowed_target, Bind, Options, Tmpfs};
+use crate::error::{Context, Error, Result};
+use crate::image::layer::resolve_dir;
+use crate::sys::{
+    self, MS_BIND, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC,
+    MS_RELATIME, MS_REMOUNT, MS_STRICTATIME, MS_SYNCHRONOUS,
+};
+use crate::trace;
+
+/// Docker's masked paths: what they tell about the host is nobody's business.
+const PROC_MASKED: [&str; 9] = [
+    "proc/asound",
+    "proc/acpi",
+    "proc/kcore",
+    "proc/keys",
+    "proc/latency_stats",
+    "proc/timer_list",
+    "proc/timer_stats",
+    "proc/sched_debug",
+    "proc/scsi",
+];
+const SYS_MASKED: [&str; 2] = ["sys/firmware", "sys/devices/virtual/powercap"];
+
+/// Docker's read-only paths: writing them would change the host's kernel.
+const PROC_READ_ONLY: [&str; 5] = [
+    "proc/bus",
+    "proc/fs",
+    "proc/irq",
+    "proc/sys",
+    "proc/sysrq-trigger",
+];
+
+/// Devices every container gets, shared with the host as Docker does.
+const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
+
+/// Mount flags a bind remount must repeat, or lose.
+const KEPT_FLAGS: libc::c_ulong = MS_RDONLY
+    | MS_NOSUID
+    | MS_NODEV
+    | MS_NOEXEC
+    | MS_SYNCHRONOUS
+    | MS_NOATIME
+    | MS_NODIRATIME
+    | MS_RELATIME;
+
+/// Everything mounted inside `root` before the container enters it.
+pub fn populate(root: &Path, scratch: &Path, options: &Options, hostname: &str) -> Result<()> {
+    let privileged = options.privileged;
+    if mounted(mount_proc(root), "/proc")? && !privileged {
+        hide(root, &PROC_MASKED, &PROC_READ_ONLY)?;
+    }
+    if mounted(mount_sys(root, privileged), "/sys")? && !privileged {
+        hide(root, &SYS_MASKED, &[])?;
+    }
+    if mounted(mount_dev(root), "/dev")? {
+        mount_dev_filesystems(root)?;
+    }
+    for mount in mount_list(scratch, options, hostname)? {
+        mount.attach(root)?;
+    }
+    if options.read_only {
+        trace::step(
+            "--read-only: remount the root read-only; the mounts on it keep their own mode",
+        );
+        remount(root, MS_RDONLY)?;
+    }
+    Ok(())
+}
+
+/// Where mount(2) is refused altogether, the root is a private copy: the /etc files
+/// are written straight into it.
+pub fn populate_without_mounts(
+    root: &Path,
+    scratch: &Path,
+    options: &Options,
+    hostname: &str,
+) -> Result<()> {
+    if options.needs_mounts() {
+        return Err(Error::invalid(
+            "mount(2) is refused here, so -v, --tmpfs and --read-only cannot be honoured",
+        ));
+    }
+    trace::step("write /etc/hostname, /etc/hosts and /etc/resolv.conf into the copy");
+    for (target, source) in etc_files::write(scratch, hostname)? {
+        let target = root.join(resolve_file(root, &target)?);
+        fs::copy(&source, &target).with_context(|| format!("write {}", target.display()))?;
+    }
+    Ok(())
+}
+
+pub fn is_refusal(err: &Error) -> bool {
+    matches!(err.errno(), Some(libc::EPERM | libc::EACCES))
+}
+
+/// A container without /proc, /sys or /dev still runs its command: degrade, don't die.
+/// True if `result` mounted it.
+pub fn mounted(result: Result<()>, what: &str) -> Result<bool> {
+    match result {
+        Err(err) if is_refusal(&err) => {
+            trace::step(&format!(
+                "{what} could not be mounted here ({err}): going on without it"
+            ));
+            Ok(false)
+        }
+        other => other.map(|()| true),
+    }
+}
+
+/// A directory to mount on, inside the image. An image could make it a symlink to
+/// some host path; mounting there would follow it, so that is refused.
+fn mount_point(root: &Path, name: &str) -> Result<PathBuf> {
+    let path = root.join(name);
+    match fs::symlink_metadata(&path) {
+        Ok(meta) if meta.is_dir() => Ok(path),
+        Ok(_) => Err(Error::invalid(format!(
+            "refusing to mount on /{name}: not a directory"
+        ))),
+        Err(_) => {
+            fs::create_dir(&path).with_context(|| format!("create /{name}"))?;
+            Ok(path)
+        }
+    }
+}
+
+fn mount_fs(fstype: &str, target: &Path, flags: libc::c_ulong, data: Option<&str>) -> Result<()> {
+    sys::mount(Some(Path::new(fstype)), target, Some(fstype), flags, data)
+}
+
+fn mount_proc(root: &Path) -> Result<()> {
+    trace::step("mount a /proc that shows the new PID namespace");
+    let target = mount_point(root, "proc")?;
+    mount_fs("proc", &target, MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+}
+
+fn mount_sys(root: &Path, privileged: bool) -> Result<()> {
+    trace::step("mount /sys, read-only unless --privileged");
+    let target = mount_point(root, "sys")?;
+    let read_only = if privileged { 0 } else { MS_RDONLY };
+    mount_fs(
+        "sysfs",
+        &target,
+        read_only | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+        None,
+    )
+}
+
+/// Masks `masked` and makes `read_only` read-only; paths this kernel lacks are skipped.
+fn hide(root: &Path, masked: &[&str], read_only: &[&str]) -> Result<()> {
+    trace::step("hide what it tells about the host: /dev/null over files, an empty tmpfs over directories; the kernel's knobs read-only");
+    for name in masked {
+        let path = root.join(name);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => mount_fs("tmpfs", &path, MS_RDONLY, None)?,
+            Ok(_) => sys::mount(Some(Path::new("/dev/null")), &path, None, MS_BIND, None)?,
+            Err(_) => {}
+        }
+    }
+    for name in read_only {
+        let path = root.join(name);
+        if path.exists() {
+            sys::mount(Some(&path), &path, None, MS_BIND | MS_REC, None)?;
+            remount(&path, MS_RDONLY)?;
+        }
+    }
+    Ok(())
+}
+
+/// Changes a mount's own flags (not its filesystem's): adds `flags` and `nodev` to
+/// those it has.
+pub fn remount(path: &Path, flags: libc::c_ulong) -> Result<()> {
+    let kept = sys::mount_flags(path)? & KEPT_FLAGS;
+    sys::mount(
+        None,
+        path,
+        None,
+        MS_REMOUNT | MS_BIND | kept | MS_NODEV | flags,
+        None,
+    )
+}
+
+fn mount_dev(root: &Path) -> Result<()> {
+    trace::step("mount a minimal /dev: a tmpfs with null, zero, full, random, urandom, tty");
+    let dev = mount_point(root, "dev")?;
+    // nodev here too: the real devices are bind mounts of their own, which keep theirs.
+    let flags = MS_NOSUID | MS_NODEV | MS_STRICTATIME;
+    mount_fs("tmpfs", &dev, flags, Some("mode=755,size=65536k"))?;
+    let present = DEVICES
+        .iter()
+        .filter(|name| Path::new("/dev").join(name).exists());
+    for name in present {
+        let node = dev.join(name);
+        fs::File::create(&node).with_context(|| format!("create /dev/{name}"))?;
+        let host = Path::new("/dev").join(name);
+        sys::mount(Some(&host), &node, None, MS_BIND, None)?;
+    }
+    let links = [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+        ("ptmx", "pts/ptmx"),
+    ];
+    for (name, target) in links {
+        symlink(target, dev.join(name)).with_context(|| format!("link /dev/{name}"))?;
+    }
+    Ok(())
+}
+
+/// /dev/pts, /dev/shm and /dev/mqueue, each skipped where refused.
+fn mount_dev_filesystems(root: &Path) -> Result<()> {
+    trace::step("mount /dev/pts (terminals of its own), /dev/shm and /dev/mqueue");
+    let dev = root.join("dev");
+    let filesystems = [
+        (
+            "pts",
+            "devpts",
+            MS_NOSUID | MS_NOEXEC,
+            Some("newinstance,ptmxmode=0666,mode=0620,gid=5"),
+        ),
+        (
+            "shm",
+            "tmpfs",
+            MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            Some("mode=1777,size=65536k"),
+        ),
+        ("mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
+    ];
+    for (name, fstype, flags, data) in filesystems {
+        let target = dev.join(name);
+        fs::create_dir(&target).with_context(|| format!("create /dev/{name}"))?;
+        mounted(
+            mount_fs(fstype, &target, flags, data),
+            &format!("/dev/{name}"),
+        )?;
+    }
+    Ok(())
+}
+
+/// One mount into the container, from its options or Docker's /etc files.
+struct Mount {
+    /// Relative to the container's root, before symlinks are resolved.
+    target: PathBuf,
+    source: Source,
+}
+
+enum Source {
+    Bind { host: PathBuf, read_only: bool },
+    Tmpfs { flags: libc::c_ulong, data: String },
+}
+
+/// The /etc files, then `-v` and `--tmpfs`, parents before children; a user's mount
+/// replaces Docker's file at the same place.
+fn mount_list(scratch: &Path, options: &Options, hostname: &str) -> Result<Vec<Mount>> {
+    let mut mounts: Vec<Mount> = etc_files::write(scratch, hostname)?
+        .into_iter()
+        .map(|(target, host)| Mount {
+            target,
+            source: Source::Bind {
+                host,
+                read_only: options.read_only,
+            },
+        })
+        .collect();
+    for volume in &options.volumes {
+        let bind = Bind::parse(volume)?;
+        mounts.retain(|m| m.target != bind.target);
+        mounts.push(Mount {
+            target: bind.target,
+            source: Source::Bind {
+                host: bind.host,
+                read_only: bind.read_only,
+            },
+        });
+    }
+    for tmpfs in &options.tmpfs {
+        let tmpfs = Tmpfs::parse(tmpfs)?;
+        mounts.retain(|m| m.target != tmpfs.target);
+        mounts.push(Mount {
+            target: tmpfs.target,
+            source: Source::Tmpfs {
+                flags: tmpfs.flags,
+                data: tmpfs.data,
+            },
+        });
+    }
+    mounts.sort_by_key(|m| m.target.components().count()); // stable: equal depths keep order
+    Ok(mounts)
+}
+
+impl Mount {
+    fn attach(&self, root: &Path) -> Result<()> {
+        let is_dir = match &self.source {
+            Source::Bind { host, .. } => host.is_dir(),
+            Source::Tmpfs { .. } => true,
+        };
+        let resolved = match is_dir {
+            true => resolve_dir(root, &self.target)?,
+            false => resolve_file(root, &self.target)?,
+        };
+        if !is_allowed_target(&resolved) {
+            return Err(Error::invalid(format!(
+                "cannot mount over /{} (it leads to /{})",
+                self.target.display(),
+                resolved.display()
+            )));
+        }
+        let target = root.join(&resolved);
+        match &self.source {
+            Source::Bind { host, read_only } => {
+                sys::mount(Some(host), &target, None, MS_BIND | MS_REC, None)?;
+                remount(&target, if *read_only { MS_RDONLY } else { 0 })
+            }
+            Source::Tmpfs { flags, data } => {
+                let data = Some(data.as_str()).filter(|d| !d.is_empty());
+                mount_fs("tmpfs", &target, *flags, data)
+            }
+        }
+    }
+}
+
+/// Like [`resolve_dir`] for a file: the last component's symlinks are followed inside
+/// the root too, and a missing file is created empty, to mount on.
+fn resolve_file(root: &Path, path: &Path) -> Result<PathBuf> {
+    let mut path = path.to_path_buf();
+    for _ in 0..40 {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            break;
+        };
+        let resolved = resolve_dir(root, parent)?.join(name);
+        let full = root.join(&resolved);
+        match fs::symlink_metadata(&full) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target =
+                    fs::read_link(&full).with_context(|| format!("readlink {}", full.display()))?;
+                path = resolved.parent().unwrap_or(Path::new("")).join(target);
+            }
+            Ok(meta) if meta.is_dir() => {
+                return Err(Error::invalid(format!(
+                    "/{} is a directory",
+                    resolved.display()
+                )))
+            }
+            Ok(_) => return Ok(resolved),
+            Err(_) => {
+                fs::File::create(&full).with_context(|| format!("create {}", full.display()))?;
+                return Ok(resolved);
+            }
+        }
+    }
+    Err(Error::invalid(format!(
+        "cannot resolve /{} inside the container",
+        path.display()
+    )))
+}

@@ -1,0 +1,274 @@
+//! `docker run`'s options that shape what a container may do and see: its user, its
+//! capabilities, and what is mounted into it (`-v`, `--tmpfs`, `--read-only`).
+//!
+//! [`Options`] keeps them as typed, plain data, so they can be saved with a container
+//! and checked here, once, before anything runs: a bad one is a usage error (exit 125).
+//! The typed forms ([`Bind`], [`Tmpfs`]) are derived from it where they are used.
+//! <https://docs.docker.com/reference/cli/docker/container/run/>
+
+use std::path::{Component, Path, PathBuf};
+
+use miniserde::{Deserialize, Serialize};
+
+use super::capabilities;
+use crate::error::{Error, Result};
+use crate::sys::{MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_RDONLY};
+use crate::sys::{MS_RELATIME, MS_STRICTATIME, MS_SYNCHRONOUS};
+
+#[derive(Serialize, Deserialize, Debug, Default, Clone, PartialEq)]
+pub struct Options {
+    /// `-u USER[:GROUP]`, names or numbers; resolved inside the container. When absent,
+    /// the image's `User`.
+    pub user: Option<String>,
+    /// `-v HOST:CONTAINER[:ro|rw]`.
+    pub volumes: Vec<String>,
+    /// `--tmpfs PATH[:OPTIONS]`.
+    pub tmpfs: Vec<String>,
+    /// `--read-only`: the root filesystem is mounted read-only.
+    pub read_only: bool,
+    /// `--privileged`: every capability, nothing masked in /proc, /sys writable.
+    pub privileged: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    /// `--security-opt no-new-privileges`.
+    pub no_new_privileges: bool,
+}
+
+impl Options {
+    /// `--security-opt`: Docker's `no-new-privileges[=true|false]` (also with `:`);
+    /// `seccomp=unconfined` and `apparmor=unconfined` describe skiff as it is.
+    pub fn security_opt(&mut self, value: &str) -> Result<()> {
+        let (key, setting) = match value.split_once(['=', ':']) {
+            Some((key, setting)) => (key, Some(setting)),
+            None => (value, None),
+        };
+        match (key, setting) {
+            ("no-new-privileges", None | Some("true")) => self.no_new_privileges = true,
+            ("no-new-privileges", Some("false")) => self.no_new_privileges = false,
+            ("seccomp" | "apparmor", Some("unconfined")) => {}
+            _ => {
+                return Err(Error::usage(format!(
+                    "unsupported security option {value:?}: skiff knows no-new-privileges"
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    /// Every option must make sense before anything is mounted or run.
+    pub fn check(&self) -> Result<()> {
+        capabilities::check_names(&self.cap_add)?;
+        capabilities::check_names(&self.cap_drop)?;
+        for volume in &self.volumes {
+            Bind::parse(volume)?;
+        }
+        for tmpfs in &self.tmpfs {
+            Tmpfs::parse(tmpfs)?;
+        }
+        Ok(())
+    }
+
+    /// Whether anything asked for needs mount(2), which some sandboxes refuse.
+    pub fn needs_mounts(&self) -> bool {
+        !self.volumes.is_empty() || !self.tmpfs.is_empty() || self.read_only
+    }
+}
+
+/// `-v /host/dir:/in/container:ro`: a host path bind-mounted into the container.
+#[derive(Debug, PartialEq)]
+pub struct Bind {
+    pub host: PathBuf,
+    pub target: PathBuf,
+    pub read_only: bool,
+}
+
+impl Bind {
+    pub fn parse(spec: &str) -> Result<Bind> {
+        let invalid = |why: &str| Error::usage(format!("invalid volume {spec:?}: {why}"));
+        let parts: Vec<&str> = spec.split(':').collect();
+        let (host, target, mode) = match parts[..] {
+            [host, target] => (host, target, "rw"),
+            [host, target, mode] => (host, target, mode),
+            _ => return Err(invalid("want HOST:CONTAINER[:ro|rw]")),
+        };
+        if !host.starts_with('/') {
+            return Err(invalid(
+                "the host path must be absolute (named volumes are not supported)",
+            ));
+        }
+        let read_only = match mode {
+            "ro" => true,
+            "rw" => false,
+            _ => return Err(invalid("the mode must be ro or rw")),
+        };
+        let host = PathBuf::from(host);
+        if !host.exists() {
+            return Err(invalid("the host path does not exist"));
+        }
+        Ok(Bind {
+            host,
+            target: target_path(target).map_err(|why| invalid(&why))?,
+            read_only,
+        })
+    }
+}
+
+/// `--tmpfs /run:size=64m,exec`: a fresh tmpfs. Docker's defaults are
+/// `noexec,nosuid,nodev`; later options override earlier ones.
+#[derive(Debug, PartialEq)]
+pub struct Tmpfs {
+    pub target: PathBuf,
+    pub flags: libc::c_ulong,
+    /// What goes to the filesystem itself: `size=`, `mode=`, `uid=`, …
+    pub data: String,
+}
+
+/// `(option, flag it sets, flag it clears)`.
+const FLAG_OPTIONS: &[(&str, libc::c_ulong, libc::c_ulong)] = &[
+    ("ro", MS_RDONLY, 0),
+    ("rw", 0, MS_RDONLY),
+    ("noexec", MS_NOEXEC, 0),
+    ("exec", 0, MS_NOEXEC),
+    ("nosuid", MS_NOSUID, 0),
+    ("suid", 0, MS_NOSUID),
+    ("nodev", MS_NODEV, 0),
+    ("sync", MS_SYNCHRONOUS, 0),
+    ("async", 0, MS_SYNCHRONOUS),
+    ("noatime", MS_NOATIME, 0),
+    ("atime", 0, MS_NOATIME),
+    ("nodiratime", MS_NODIRATIME, 0),
+    ("diratime", 0, MS_NODIRATIME),
+    ("relatime", MS_RELATIME, 0),
+    ("norelatime", 0, MS_RELATIME),
+    ("strictatime", MS_STRICTATIME, 0),
+];
+
+/// tmpfs(5)'s own options, passed through as mount data.
+const DATA_OPTIONS: [&str; 8] = [
+    "size",
+    "mode",
+    "uid",
+    "gid",
+    "nr_inodes",
+    "nr_blocks",
+    "huge",
+    "mpol",
+];
+
+impl Tmpfs {
+    pub fn parse(spec: &str) -> Result<Tmpfs> {
+        let invalid = |why: &str| Error::usage(format!("invalid tmpfs {spec:?}: {why}"));
+        let (target, options) = spec.split_once(':').unwrap_or((spec, ""));
+        let mut flags = MS_NOEXEC | MS_NOSUID | MS_NODEV;
+        let mut data = Vec::new();
+        for option in options.split(',').filter(|o| !o.is_empty()) {
+            let key = option.split_once('=').map_or(option, |(key, _)| key);
+            if let Some((_, set, clear)) = FLAG_OPTIONS.iter().find(|(name, ..)| *name == option) {
+                flags = flags & !clear | set;
+            } else if DATA_OPTIONS.contains(&key) && option.contains('=') {
+                data.push(option);
+            } else if option == "dev" {
+                // A device node made there would open the host's device: see capabilities.rs.
+                return Err(invalid(
+                    "skiff has no devices cgroup, so a tmpfs is always nodev",
+                ));
+            } else {
+                return Err(invalid(&format!("unknown option {option:?}")));
+            }
+        }
+        Ok(Tmpfs {
+            target: target_path(target).map_err(|why| invalid(&why))?,
+            flags,
+            data: data.join(","),
+        })
+    }
+}
+
+/// Where a mount may go inside the container: absolute, without `..`, and neither `/`
+/// itself nor in /proc, /sys or /dev, which skiff mounts (Docker refuses most of them
+/// too). Returned relative to the container's root.
+fn target_path(target: &str) -> Result<PathBuf, String> {
+    if !target.starts_with('/') {
+        return Err("the container path must be absolute".into());
+    }
+    let mut relative = PathBuf::new();
+    for part in Path::new(target).components() {
+        match part {
+            Component::Normal(name) => relative.push(name),
+            Component::ParentDir => return Err("the container path must not contain ..".into()),
+            _ => {}
+        }
+    }
+    if !is_allowed_target(&relative) {
+        return Err(format!("cannot mount over {target}"));
+    }
+    Ok(relative)
+}
+
+/// `relative` (to the container's root) is not `/`, nor in /proc, /sys or /dev.
+pub fn is_allowed_target(relative: &Path) -> bool {
+    match relative.components().next() {
+        None => false,
+        Some(first) => !["proc", "sys", "dev"]
+            .iter()
+            .any(|d| first.as_os_str() == *d),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volumes_take_host_container_and_mode() {
+        let bind = Bind::parse("/tmp:/data/x:ro").unwrap();
+        assert_eq!(bind.host, PathBuf::from("/tmp"));
+        assert_eq!(bind.target, PathBuf::from("data/x"));
+        assert!(bind.read_only);
+        assert!(!Bind::parse("/tmp:/data").unwrap().read_only);
+    }
+
+    #[test]
+    fn volumes_that_cannot_be_are_usage_errors() {
+        for (spec, why) in [
+            ("name:/data", "named volumes are not supported"),
+            ("/tmp:data", "must be absolute"),
+            ("/tmp:/data:z", "the mode must be ro or rw"),
+            ("/no/such/dir:/data", "does not exist"),
+            ("/tmp:/", "cannot mount over /"),
+            ("/tmp:/proc/x", "cannot mount over /proc/x"),
+            ("/tmp:/dev", "cannot mount over /dev"),
+            ("/tmp:/a/../sys", "must not contain .."),
+            ("/tmp", "want HOST:CONTAINER"),
+        ] {
+            let err = Bind::parse(spec).unwrap_err();
+            assert!(err.to_string().contains(why), "{spec}: {err}");
+            assert_eq!(err.exit_code(), 125);
+        }
+    }
+
+    #[test]
+    fn tmpfs_defaults_to_noexec_nosuid_nodev_and_options_override() {
+        let plain = Tmpfs::parse("/run").unwrap();
+        assert_eq!(plain.flags, MS_NOEXEC | MS_NOSUID | MS_NODEV);
+        assert_eq!(plain.data, "");
+        let tuned = Tmpfs::parse("/run:exec,size=1m,ro,mode=700").unwrap();
+        assert_eq!(tuned.flags, MS_NOSUID | MS_NODEV | MS_RDONLY);
+        assert_eq!(tuned.data, "size=1m,mode=700");
+        assert!(Tmpfs::parse("/run:dev").is_err());
+        assert!(Tmpfs::parse("/run:bogus=1").is_err());
+    }
+
+    #[test]
+    fn security_options_follow_docker() {
+        let mut options: Options = Default::default();
+        options.security_opt("no-new-privileges").unwrap();
+        assert!(options.no_new_privileges);
+        options.security_opt("no-new-privileges:false").unwrap();
+        assert!(!options.no_new_privileges);
+        options.security_opt("no-new-privileges=true").unwrap();
+        assert!(options.no_new_privileges);
+        options.security_opt("seccomp=unconfined").unwrap();
+        assert!(options.security_opt("seccomp=/profile.json").is_err());
+    }
+}
