@@ -5,7 +5,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 
-use crate::testenv::{assert_one_line_error, harness, stderr, stdout, TestEnv};
+use crate::testenv::{assert_one_line_error, harness, stderr, stdout, CountingProxy, TestEnv};
 
 fn cat_platform(t: &TestEnv, image: &str) -> String {
     let out = t.skiff(&["run", image, "cat", "/etc/platform"]);
@@ -272,4 +272,35 @@ fn logout_keeps_the_rest_of_the_docker_config() {
         stdout(&t.skiff(&["logout"])),
         "Not logged in to docker.io\n"
     );
+}
+
+#[test]
+fn a_token_that_expires_mid_pull_is_renewed() {
+    // expiring/* tokens live 2 s; the proxy holds the first blob request 3 s, so the
+    // token the manifest was fetched with is dead by then: the registry answers 401,
+    // and skiff must fetch a fresh token and go on, as with Hub's 300-s tokens.
+    let t = TestEnv::new();
+    let proxy = CountingProxy::start_before(
+        &t,
+        &harness("SKIFF_TEST_TOKEN_PLAIN"),
+        &["--delay-first-blob", "3"],
+    );
+    let image = format!("{}/expiring/busybox", proxy.address);
+    let out = t.skiff_hub(&["run", &image, "cat", "/etc/layer2"]);
+    assert_eq!(stdout(&out), "layer2\n", "{}", stderr(&out));
+    let log = proxy.log();
+    let refused = log
+        .lines()
+        .filter(|l| l.contains("/blobs/") && l.ends_with(" 401"));
+    assert_eq!(
+        refused.count(),
+        1,
+        "the delayed blob met a 401 once:\n{log}"
+    );
+    let tokens = fs::read_to_string(harness("SKIFF_TEST_TOKEN_LOG")).unwrap();
+    let asked = tokens
+        .lines()
+        .filter(|l| l.contains("expiring/busybox"))
+        .count();
+    assert_eq!(asked, 2, "one token, then a fresh one:\n{tokens}");
 }

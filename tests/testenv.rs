@@ -241,14 +241,16 @@ impl CountingProxy {
 
     /// The proxy with `mode`, the script's arguments after UPSTREAM and LOG.
     pub fn start_in_mode(t: &TestEnv, mode: &[&str]) -> CountingProxy {
+        CountingProxy::start_before(t, &harness("SKIFF_TEST_PLAIN"), mode)
+    }
+
+    /// The proxy in front of `upstream` (host:port) instead of the plain registry.
+    pub fn start_before(t: &TestEnv, upstream: &str, mode: &[&str]) -> CountingProxy {
         use std::io::BufRead;
         let log = t.root.join("proxy.log");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/counting_proxy.py");
         let mut cmd = Command::new("python3");
-        cmd.arg(script)
-            .arg(harness("SKIFF_TEST_PLAIN"))
-            .arg(&log)
-            .args(mode);
+        cmd.arg(script).arg(upstream).arg(&log).args(mode);
         let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
         let mut stalls = std::io::BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();

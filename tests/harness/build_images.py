@@ -31,6 +31,7 @@ The images (busybox = /bin/busybox with its applet links in /bin):
     library/entry:latest       busybox with Entrypoint, Cmd, WorkingDir /srv/app
                                (absent from the layers) and Env
     private/secret:latest      busybox + /etc/secret ("top secret")
+    expiring/busybox:latest    busybox; the token server's tokens for it live 2 s
     library/foreign:latest     schema2, busybox + a foreign layer (/etc/foreign, "from
                                afar") that only http://FOREIGN_HOSTPORT/foreign.tar.gz
                                serves: the registry never sees the blob
@@ -341,6 +342,9 @@ def main():
     secret = build_layer([file("etc/secret", b"top secret\n")])
     d = registry.push_image("private/secret", "latest", busybox + [secret], SHELL)
     summary("private/secret:latest", "schema2", d, "busybox + /etc/secret, for alice only")
+
+    d = registry.push_image("expiring/busybox", "latest", busybox, SHELL)
+    summary("expiring/busybox:latest", "schema2", d, "busybox; its tokens live 2 s")
 
     push_foreign_images(registry, workdir, foreign_host, busybox)
 

@@ -19,6 +19,10 @@ Later requests for that blob are forwarded as usual (a Range gets the registry's
 like a registry without range support (which answers 200 and the whole blob).
 --cut-blobs-always also cuts every later answer for a blob larger than 64 KiB.
 
+With --delay-first-blob SECONDS it holds the first blob request that much before
+forwarding it: the time a slow link takes, long enough for a short-lived token to
+expire between two requests of one pull.
+
 With --fail-first N [STATUS] it answers the first N requests for each path with
 STATUS (503 unless given), without asking UPSTREAM (logged as `GET PATH 503`), and
 forwards the later ones.
@@ -31,6 +35,7 @@ import http.client
 import http.server
 import sys
 import threading
+import time
 
 FORWARDED = ("Accept", "Authorization", "Range")
 
@@ -49,6 +54,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             self.send_error(self.server.failure, "the first requests of this path fail")
             return
         first = earlier == 0
+        if mode == "--delay-first-blob" and "/blobs/" in self.path and self.server.delay_once():
+            time.sleep(self.server.failures)
         upstream = http.client.HTTPConnection(self.server.upstream, timeout=60)
         headers = {k: self.headers[k] for k in FORWARDED if self.headers[k]}
         if mode == "--cut-blobs-ignore-range":
@@ -106,6 +113,8 @@ def main():
     server.failures = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     server.failure = int(sys.argv[5]) if len(sys.argv) > 5 else 503
     server.log_lock, server.seen = threading.Lock(), {}
+    delayed = threading.Event()
+    server.delay_once = lambda: not delayed.is_set() and (delayed.set() or True)
     print(f"port {server.server_address[1]}", flush=True)
     server.serve_forever()
 

@@ -12,6 +12,7 @@ registry verifies against the certificate in the JWT's x5c header (it must chain
 to the registry's auth.token.rootcertbundle). Policy, as on Hub:
 
     library/*  pull for everyone
+    expiring/* pull for everyone, with tokens that live only 2 s
     private/*  pull for alice:wonderland only; anyone else gets a valid token
                with empty access, so the registry answers 401 again
     others     empty access
@@ -40,6 +41,12 @@ import urllib.parse
 ISSUER = "skiff-test-issuer"
 USERS = {"alice": "wonderland"}
 
+# Tokens for these repositories live SHORT_TTL seconds, like a Hub token near its end,
+# so a test can see a token expire in the middle of a pull.
+SHORT_LIVED = "repository:expiring/"
+SHORT_TTL = 2
+REGISTRY_LEEWAY = 60
+
 
 def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -65,7 +72,7 @@ class Signer:
 
 def allowed_actions(repository, user):
     """What `user` (None: anonymous) may do to `repository`."""
-    if repository.startswith("library/"):
+    if repository.startswith(("library/", "expiring/")):
         return {"pull"}
     if repository.startswith("private/") and user == "alice":
         return {"pull"}
@@ -103,12 +110,16 @@ class TokenHandler(http.server.BaseHTTPRequestHandler):
 
         query = urllib.parse.parse_qs(url.query)
         now = int(time.time())
-        ttl = self.server.ttl
+        short = any(s.startswith(SHORT_LIVED) for s in query.get("scope", []))
+        ttl = SHORT_TTL if short else self.server.ttl
+        # The registry honours a token for 60 s past its exp (clock skew): a short-lived
+        # one is dated back by as much, so that it really dies after SHORT_TTL seconds.
+        exp = now + ttl - (REGISTRY_LEEWAY if short else 0)
         token = self.server.signer.sign({
             "iss": ISSUER,
             "sub": user or "",
             "aud": query.get("service", [""])[0],
-            "exp": now + ttl,
+            "exp": exp,
             "nbf": now,
             "iat": now,
             "jti": secrets.token_hex(16),

@@ -25,13 +25,14 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 plain=127.0.0.1:5555 hub=127.0.0.1:443 auth=127.0.0.1:5556 foreign=127.0.0.1:5557
+tokenplain=127.0.0.1:5558  # plain HTTP, but Hub's token auth: a proxy can sit in front
 
 [ $# -gt 0 ] || { echo "usage: with-registry.sh CMD [ARGS...]" >&2; exit 2; }
 # The ports are fixed, so two harnesses on one machine take turns. The lock is on a
 # descriptor, so it goes away with this script however it ends.
 exec 9>/run/lock/skiff-harness.lock
 flock 9
-for address in $plain $hub $auth $foreign; do
+for address in $plain $hub $auth $foreign $tokenplain; do
   # A connection succeeds only if something already listens there.
   if (exec 3<>"/dev/tcp/${address%:*}/${address#*:}") 2>/dev/null; then
     echo "with-registry.sh: $address is already in use; stop whatever listens there" >&2
@@ -116,15 +117,19 @@ auth:
     rootcertbundle: $work/pki/token.pem
 EOF
 
+sed -e "s|addr: $hub|addr: $tokenplain|" -e '/tls:/,/key:/d' "$work/hub.yml" >"$work/tokenplain.yml"
+
 serve plain docker-registry serve "$work/plain.yml"
 serve hub docker-registry serve "$work/hub.yml"
+serve tokenplain docker-registry serve "$work/tokenplain.yml"
 serve token-server python3 "$here/token_server.py" "$auth" "$work/pki" "$work/token.log"
 
 tls=(--cacert "$work/pki/ca.pem" --resolve "registry-1.docker.io:443:127.0.0.1"
      --resolve "auth.docker.io:5556:127.0.0.1")
 await 200 "${pids[0]}" "http://$plain/v2/"
 await 401 "${pids[1]}" "${tls[@]}" https://registry-1.docker.io/v2/
-await 200 "${pids[2]}" "${tls[@]}" "https://auth.docker.io:5556/token?service=registry.docker.io"
+await 401 "${pids[2]}" "http://$tokenplain/v2/"
+await 200 "${pids[3]}" "${tls[@]}" "https://auth.docker.io:5556/token?service=registry.docker.io"
 
 python3 "$here/build_images.py" "$plain" "$work" "$foreign" >"$work/images.log" ||
   { cat "$work/images.log" >&2; exit 1; }
@@ -135,7 +140,8 @@ printf '%s\n' "127.0.0.1 localhost" "127.0.0.1 registry-1.docker.io" \
   "127.0.0.1 auth.docker.io" >"$work/hosts"
 
 export SKIFF_TEST_HARNESS=$work SKIFF_TEST_PLAIN=$plain SKIFF_TEST_CA=$work/pki/ca.pem \
-  SKIFF_TEST_HOSTS=$work/hosts SKIFF_TEST_TOKEN_LOG=$work/token.log SKIFF_TEST_FOREIGN=$foreign
+  SKIFF_TEST_HOSTS=$work/hosts SKIFF_TEST_TOKEN_LOG=$work/token.log SKIFF_TEST_FOREIGN=$foreign \
+  SKIFF_TEST_TOKEN_PLAIN=$tokenplain
 status=0
 "$@" || status=$?
 exit "$status"
