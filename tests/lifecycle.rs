@@ -325,3 +325,53 @@ fn ps_tells_the_truth_when_the_supervisor_is_killed() {
     );
     ok(&t, &["rm", "orphan"]);
 }
+
+#[test]
+fn init_reaps_orphans() {
+    // The orphan holds the command substitution's pipe until it exits, so once `$(…)`
+    // returns it has ended; re-parented to PID 1, only PID 1 can reap it. The loop
+    // looks (without sleeping) until no zombie is left, or gives up.
+    const SCRIPT: &str = r#"x=$( (sh -c 'exec true' &) )
+i=0
+while grep -qs '^[0-9]* ([^)]*) Z' /proc/[0-9]*/stat; do
+  i=$((i+1)); [ $i -gt 20000 ] && echo zombie && exit 1
+done
+echo reaped"#;
+    let t = TestEnv::new();
+    let out = t.skiff(&[
+        "run",
+        "--rm",
+        "--init",
+        &t.image("library/busybox"),
+        "sh",
+        "-c",
+        SCRIPT,
+    ]);
+    assert_eq!(stdout(&out), "reaped\n", "{}", stderr(&out));
+}
+
+#[test]
+fn inspect_lists_volumes() {
+    let t = TestEnv::new();
+    let dir = t.root.join("vol");
+    std::fs::create_dir(&dir).unwrap();
+    let volume = format!("{}:/data:ro", dir.display());
+    ok(
+        &t,
+        &[
+            "create",
+            "--name",
+            "v",
+            "-v",
+            &volume,
+            &t.image("library/busybox"),
+            "true",
+        ],
+    );
+    let json = ok(&t, &["inspect", "v"]);
+    let want = format!(
+        r#""Mounts":[{{"Type":"bind","Source":"{}","Destination":"/data","RW":false}}]"#,
+        dir.display()
+    );
+    assert!(json.contains(&want), "{json}");
+}

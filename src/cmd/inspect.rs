@@ -33,7 +33,20 @@ struct Inspected {
     #[serde(rename = "Config")]
     config: Config,
     #[serde(rename = "Mounts")]
-    mounts: Vec<String>,
+    mounts: Vec<Mount>,
+}
+
+/// A `-v` bind mount, as `docker inspect` lists it.
+#[derive(Serialize)]
+struct Mount {
+    #[serde(rename = "Type")]
+    kind: String,
+    #[serde(rename = "Source")]
+    source: String,
+    #[serde(rename = "Destination")]
+    destination: String,
+    #[serde(rename = "RW")]
+    rw: bool,
 }
 
 #[derive(Serialize)]
@@ -124,6 +137,23 @@ fn inspected(container: &Container) -> Inspected {
             stop_signal: config.stop_signal.clone(),
             stop_timeout: config.stop_timeout,
         },
-        mounts: Vec::new(),
+        mounts: config
+            .options
+            .volumes
+            .iter()
+            .filter_map(|v| mount(v))
+            .collect(),
     }
+}
+
+/// `HOST:CONTAINER[:ro|rw]`, already checked when the container was created.
+fn mount(volume: &str) -> Option<Mount> {
+    let mut parts = volume.split(':');
+    let (source, destination) = (parts.next()?, parts.next()?);
+    Some(Mount {
+        kind: "bind".into(),
+        source: source.into(),
+        destination: destination.into(),
+        rw: parts.next() != Some("ro"),
+    })
 }

@@ -164,6 +164,10 @@ fn copy_layers(fs: &RootFs, root: &Path) -> Result<()> {
         return Ok(());
     }
     trace::step("unpack the image's layers into a copy of the container's own");
+    if sys::isatty(libc::STDERR_FILENO) {
+        // Worth knowing (it costs time and disk), but never noise in a script's output.
+        eprintln!("skiff: overlayfs is not available here: using a private copy of the image");
+    }
     for layer in &fs.blobs {
         layer.unpack(root, Whiteouts::Apply)?;
     }
