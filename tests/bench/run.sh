@@ -102,10 +102,11 @@ podman_note=
 if command -v podman >/dev/null; then
   printf '[containers]\ndefault_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]\n' >"$work/containers.conf"
   export CONTAINERS_CONF=$work/containers.conf
-  podman="podman --root $work/podman/root --runroot $work/podman/run --tmpdir $work/podman/tmp --runtime runc --cgroup-manager cgroupfs --events-backend none"
-  if timeout 60 $podman pull -q --tls-verify=false "$image" >/dev/null 2>"$work/podman.err" &&
-    timeout 30 $podman run --rm --network=none "$image" true 2>>"$work/podman.err"; then
-    podman_cmd="$podman run --rm --network=none $image true"
+  podman=(podman --root "$work/podman/root" --runroot "$work/podman/run" --tmpdir "$work/podman/tmp"
+    --runtime runc --cgroup-manager cgroupfs --events-backend none)
+  if timeout 60 "${podman[@]}" pull -q --tls-verify=false "$image" >/dev/null 2>"$work/podman.err" &&
+    timeout 30 "${podman[@]}" run --rm --network=none "$image" true 2>>"$work/podman.err"; then
+    podman_cmd="${podman[*]} run --rm --network=none $image true"
   else
     podman_note="podman skipped: $(tail -1 "$work/podman.err")"
   fi
@@ -133,18 +134,30 @@ for i in "${!commands[@]}"; do named+=(--command-name "${names[$i]}" "${commands
 hyperfine --shell=none --style basic --warmup 3 --runs "$runs" --export-json "$work/hyperfine.json" \
   "${named[@]}" >&2
 
-echo "run.sh: $concurrent concurrent skiff run --rm" >&2
-start=$(date +%s.%N)
-pids=()
-for i in $(seq "$concurrent"); do
-  "$skiff" run --rm --pull=never "$image" true >/dev/null 2>"$work/concurrent-$i.err" &
-  pids+=($!)
-done
-failures=0
-for pid in "${pids[@]}"; do wait "$pid" || failures=$((failures + 1)); done
-end=$(date +%s.%N)
-concurrent_wall=$(echo "$start $end" | awk '{ printf "%.2f", $2 - $1 }')
-[ "$failures" -eq 0 ] || echo "run.sh: first failure: $(cat "$work"/concurrent-*.err | head -1)" >&2
+# concurrently NAME CMD...: starts CMD $concurrent times at once and waits for all;
+# sets wall (seconds, all of them) and failures (how many exited non-zero).
+concurrently() {
+  local name=$1 start end pid i pids=()
+  shift
+  echo "run.sh: $concurrent concurrent $name" >&2
+  start=$(date +%s.%N)
+  for i in $(seq "$concurrent"); do
+    timeout 300 "$@" >/dev/null 2>"$work/$name-$i.err" &
+    pids+=($!)
+  done
+  failures=0
+  for pid in "${pids[@]}"; do wait "$pid" || failures=$((failures + 1)); done
+  end=$(date +%s.%N)
+  wall=$(echo "$start $end" | awk '{ printf "%.2f", $2 - $1 }')
+  [ "$failures" -eq 0 ] || echo "run.sh: $name, first failure: $(cat "$work/$name"-*.err | head -1)" >&2
+}
+concurrently skiff "$skiff" run --rm --pull=never "$image" true
+skiff_wall=$wall skiff_failures=$failures
+podman_rows=
+if [ -n "$podman_cmd" ]; then
+  concurrently podman "${podman[@]}" run --rm --network=none "$image" true
+  podman_rows="| $concurrent concurrent \`podman run --rm\`: total wall, failures | $wall s, $failures | |"
+fi
 
 size=$(stat -c %s "$skiff")
 
@@ -164,8 +177,9 @@ cat <<EOF
 
 | more of skiff | figure | target |
 |---|---|---|
-| $concurrent concurrent \`skiff run --rm busybox true\`: total wall | $concurrent_wall s | |
-| $concurrent concurrent \`skiff run --rm\`: failures | $failures | 0 |
-| static musl release binary, size | $size bytes ($(awk -v s="$size" 'BEGIN { printf "%.2f", s / 1048576 }') MiB) | ≤ 1.5 MiB |
+| $concurrent concurrent \`skiff run --rm busybox true\`: total wall | $skiff_wall s | |
+| $concurrent concurrent \`skiff run --rm\`: failures | $skiff_failures | 0 |
+${podman_rows:+$podman_rows
+}| static musl release binary, size | $size bytes ($(awk -v s="$size" 'BEGIN { printf "%.2f", s / 1048576 }') MiB) | ≤ 1.5 MiB |
 EOF
 [ -z "$podman_note" ] || printf '\n%s\n' "$podman_note"
