@@ -5,7 +5,7 @@ HARNESS  := tests/harness/with-registry.sh
 # ring's C and assembly build fine with musl-gcc (musl-tools) or plain gcc.
 export CC_x86_64_unknown_linux_musl ?= $(shell command -v musl-gcc >/dev/null && echo musl-gcc || echo gcc)
 
-.PHONY: all build deps test demo install clean docker-test
+.PHONY: all build deps test demo install clean docker-test bench
 
 all: build
 
@@ -43,3 +43,8 @@ clean:
 # The CodeCrafters way: skiff inside a container started with --cap-add=SYS_ADMIN.
 docker-test: deps build
 	$(HARNESS) tests/docker-test.sh
+
+# Speed and footprint next to crun, runc, podman and the shell baselines, in one run:
+# tables to stdout and tests/bench/RESULTS.md. Takes minutes; not part of `make test`.
+bench: deps build
+	SKIFF_BIN=$(CURDIR)/$(BIN) $(HARNESS) tests/bench/run-all.sh

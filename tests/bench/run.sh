@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh: what `skiff run` costs, measured next to its peers in one run.
+#
+# Run it beside the harness's registries, with the static release binary built:
+#   make build && tests/harness/with-registry.sh tests/bench/run.sh
+#
+# Its peers come from Debian when missing (hyperfine, crun, runc; podman is optional).
+# It pulls the fixture library/busybox into a scratch SKIFF_ROOT, unpacks the same
+# image's layers with tar into ROOT (an OCI bundle's rootfs for crun and runc), then
+# times `true` in a fresh container with hyperfine (warm-up, >= 30 runs):
+#   - `skiff run --rm --pull=never busybox true` (image cached);
+#   - `unshare -fpm --mount-proc chroot ROOT /bin/true`: the namespaces and nothing
+#     else, the floor any runtime is held against;
+#   - `crun run` and `runc run` of the bundle (a fresh container id each run);
+#   - `podman --runtime runc run --rm --network=none`, if podman works here.
+# Then 50 concurrent `skiff run --rm` (total wall, failures) and the binary's size.
+# It prints markdown tables with ratios to the baselines measured in the same run.
+#
+# Everything it creates lives under one mktemp directory and is removed when it ends,
+# however it ends; the one host change (crun's hugetlb fix, below) is undone too.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+skiff=${SKIFF_BIN:-$repo/target/x86_64-unknown-linux-musl/release/skiff}
+registry=${SKIFF_TEST_PLAIN:?run me under tests/harness/with-registry.sh}
+image=$registry/library/busybox
+runs=${BENCH_RUNS:-30}
+concurrent=${BENCH_CONCURRENT:-50}
+[ -x "$skiff" ] || { echo "run.sh: no $skiff; run 'make build' first" >&2; exit 1; }
+
+# need PACKAGE [COMMAND]: installs PACKAGE from Debian unless COMMAND is already there.
+need() {
+  command -v "${2:-$1}" >/dev/null ||
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$1" >&2
+}
+need hyperfine
+need crun
+need runc
+
+work=$(mktemp -d /tmp/bench-run.XXXXXX)
+hugetlb_mounted=
+cleanup() {
+  set +e # every step runs, whatever the one before it did
+  # Whatever a runtime left mounted under the scratch directory goes first.
+  grep -F " $work/" /proc/self/mounts | cut -d' ' -f2 | sort -r |
+    while read -r mnt; do umount -l "$mnt"; done
+  [ -z "$hugetlb_mounted" ] || { umount /sys/fs/cgroup/hugetlb && rmdir /sys/fs/cgroup/hugetlb; } ||
+    echo "run.sh: could not undo the hugetlb mount at /sys/fs/cgroup/hugetlb" >&2
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+export SKIFF_ROOT=$work/skiff-root
+
+echo "run.sh: pulling $image into a scratch store" >&2
+"$skiff" pull -q "$image" >/dev/null
+
+# The same image for the other runtimes: its layers, in order, untarred into one root.
+# Whiteout markers stay as plain files there; they touch nothing that `true` needs.
+root=$work/bundle/rootfs
+mkdir -p "$root"
+manifest=$(curl -sf -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+  "http://$registry/v2/library/busybox/manifests/latest")
+for layer in $(python3 -c 'import json, sys
+for l in json.loads(sys.argv[1])["layers"]: print(l["digest"])' "$manifest"); do
+  curl -sf "http://$registry/v2/library/busybox/blobs/$layer" | tar -xz -C "$root"
+done
+
+# An OCI bundle running /bin/true, with no terminal, on a read-only root.
+(cd "$work/bundle" && runc spec)
+python3 - "$work/bundle/config.json" <<'EOF'
+import json, sys
+path = sys.argv[1]
+spec = json.load(open(path))
+spec["process"]["args"] = ["/bin/true"]
+spec["process"]["terminal"] = False
+spec["root"]["readonly"] = True
+json.dump(spec, open(path, "w"), indent=1)
+EOF
+
+# crun refuses to run while the cgroup v2 hierarchy holds any controller, and on this
+# hybrid layout it holds hugetlb: binding hugetlb to a v1 hierarchy of its own frees it
+# (shared/README.md). Done only if crun fails, and undone in cleanup.
+crun_run() { crun --root "$work/crun-state" run --bundle "$work/bundle" "bench-crun-$1"; }
+if ! crun_run probe >/dev/null 2>"$work/crun-probe.err"; then
+  if [ ! -e /sys/fs/cgroup/hugetlb ] && grep -q hugetlb /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then
+    echo "run.sh: crun failed ($(head -1 "$work/crun-probe.err")); binding hugetlb to cgroup v1" >&2
+    mkdir /sys/fs/cgroup/hugetlb
+    hugetlb_mounted=yes
+    mount -t cgroup -o hugetlb hugetlb /sys/fs/cgroup/hugetlb
+  fi
+  crun_run probe2 >/dev/null || { echo "run.sh: crun does not run here" >&2; exit 1; }
+fi
+
+# Podman, if it works quickly: a containers.conf of its own (its default rlimits would
+# need CAP_SYS_RESOURCE here), its storage in the scratch directory, runc as runtime
+# (crun refuses the hybrid cgroup layout).
+podman_cmd=
+podman_note=
+if command -v podman >/dev/null; then
+  printf '[containers]\ndefault_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]\n' >"$work/containers.conf"
+  export CONTAINERS_CONF=$work/containers.conf
+  podman=(podman --root "$work/podman/root" --runroot "$work/podman/run" --tmpdir "$work/podman/tmp"
+    --runtime runc --cgroup-manager cgroupfs --events-backend none)
+  if timeout 60 "${podman[@]}" pull -q --tls-verify=false "$image" >/dev/null 2>"$work/podman.err" &&
+    timeout 30 "${podman[@]}" run --rm --network=none "$image" true 2>>"$work/podman.err"; then
+    podman_cmd="${podman[*]} run --rm --network=none $image true"
+  else
+    podman_note="podman skipped: $(tail -1 "$work/podman.err")"
+  fi
+else
+  podman_note="podman skipped: not installed (apt-get install podman)"
+fi
+
+echo "run.sh: hyperfine, $runs runs each" >&2
+# No shell in between (-N): a few-millisecond run is measured with no shell startup to
+# subtract. `crun run` and `runc run` delete their container when it exits, so one id
+# serves every run.
+commands=(
+  "$skiff run --rm --pull=never $image true"
+  "unshare -fpm --mount-proc chroot $root /bin/true"
+  "crun --root $work/crun-state run --bundle $work/bundle bench-crun"
+  "runc --root $work/runc-state run --bundle $work/bundle bench-runc"
+)
+names=("skiff run --rm busybox true" "unshare -fpm --mount-proc chroot ROOT /bin/true" "crun run" "runc run")
+if [ -n "$podman_cmd" ]; then
+  commands+=("$podman_cmd")
+  names+=("podman --runtime runc run --rm --network=none")
+fi
+named=()
+for i in "${!commands[@]}"; do named+=(--command-name "${names[$i]}" "${commands[$i]}"); done
+hyperfine --shell=none --style basic --warmup 3 --runs "$runs" --export-json "$work/hyperfine.json" \
+  "${named[@]}" >&2
+
+# concurrently NAME CMD...: starts CMD $concurrent times at once and waits for all;
+# sets wall (seconds, all of them) and failures (how many exited non-zero).
+concurrently() {
+  local name=$1 start end pid i pids=()
+  shift
+  echo "run.sh: $concurrent concurrent $name" >&2
+  start=$(date +%s.%N)
+  for i in $(seq "$concurrent"); do
+    timeout 300 "$@" >/dev/null 2>"$work/$name-$i.err" &
+    pids+=($!)
+  done
+  failures=0
+  for pid in "${pids[@]}"; do wait "$pid" || failures=$((failures + 1)); done
+  end=$(date +%s.%N)
+  wall=$(echo "$start $end" | awk '{ printf "%.2f", $2 - $1 }')
+  [ "$failures" -eq 0 ] || echo "run.sh: $name, first failure: $(cat "$work/$name"-*.err | head -1)" >&2
+}
+concurrently skiff "$skiff" run --rm --pull=never "$image" true
+skiff_wall=$wall skiff_failures=$failures
+podman_rows=
+if [ -n "$podman_cmd" ]; then
+  concurrently podman "${podman[@]}" run --rm --network=none "$image" true
+  podman_rows="| $concurrent concurrent \`podman run --rm\`: total wall, failures | $wall s, $failures | |"
+fi
+
+size=$(stat -c %s "$skiff")
+
+python3 - "$work/hyperfine.json" <<EOF
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+ms = {r["command"]: r for r in results}
+unshare = ms["${names[1]}"]["mean"]
+crun = ms["crun run"]["mean"]
+print("| \`true\` in a fresh container (hyperfine, $runs runs, 3 warm-up) | mean ± σ | min | × unshare | × crun |")
+print("|---|---|---|---|---|")
+for r in results:
+    print(f"| \`{r['command']}\` | {r['mean'] * 1e3:.2f} ± {r['stddev'] * 1e3:.2f} ms "
+          f"| {r['min'] * 1e3:.2f} ms | {r['mean'] / unshare:.2f}× | {r['mean'] / crun:.2f}× |")
+EOF
+cat <<EOF
+
+| more of skiff | figure | target |
+|---|---|---|
+| $concurrent concurrent \`skiff run --rm busybox true\`: total wall | $skiff_wall s | |
+| $concurrent concurrent \`skiff run --rm\`: failures | $skiff_failures | 0 |
+${podman_rows:+$podman_rows
+}| static musl release binary, size | $size bytes ($(awk -v s="$size" 'BEGIN { printf "%.2f", s / 1048576 }') MiB) | ≤ 1.5 MiB |
+EOF
+[ -z "$podman_note" ] || printf '\n%s\n' "$podman_note"
