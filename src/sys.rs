@@ -21,8 +21,8 @@ use crate::error::{Error, Kind, Result};
 use crate::trace;
 
 pub use libc::{
-    CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, MNT_DETACH, MS_BIND, MS_NODEV,
-    MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_REC, MS_STRICTATIME,
+    CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, MNT_DETACH, MS_BIND,
+    MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_STRICTATIME,
 };
 
 /// A C string from a path or argument; interior NUL bytes are refused, not truncated.
@@ -68,6 +68,7 @@ const CLONE_FLAGS: &[(u64, &str)] = &[
     (CLONE_NEWNS as u64, "CLONE_NEWNS"),
     (CLONE_NEWUTS as u64, "CLONE_NEWUTS"),
     (CLONE_NEWIPC as u64, "CLONE_NEWIPC"),
+    (CLONE_NEWCGROUP as u64, "CLONE_NEWCGROUP"),
 ];
 
 const MOUNT_FLAGS: &[(u64, &str)] = &[
@@ -78,6 +79,8 @@ const MOUNT_FLAGS: &[(u64, &str)] = &[
     (MS_NODEV, "MS_NODEV"),
     (MS_NOEXEC, "MS_NOEXEC"),
     (MS_STRICTATIME, "MS_STRICTATIME"),
+    (MS_RDONLY, "MS_RDONLY"),
+    (MS_REMOUNT, "MS_REMOUNT"),
 ];
 
 /// unshare(2): move this process into new namespaces of the given kinds.

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use miniserde::{json, Deserialize, Serialize};
 
+use crate::cgroup::{self, Limits};
 use crate::container::{RootFs, Spec};
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
@@ -54,6 +55,8 @@ pub struct Config {
     pub init: bool,
     pub stop_signal: String,
     pub stop_timeout: u32,
+    /// `--memory`, `--cpus`, …: applied at every start. Absent in older records.
+    pub limits: Option<Limits>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -194,6 +197,14 @@ impl Container {
         }
     }
 
+    /// Recorded as running, but it and the skiff that watched it are gone: nobody
+    /// recorded its end or removed its cgroup.
+    pub fn died_unwatched(&self) -> bool {
+        self.state.status == Status::Running
+            && self.status() == Status::Exited
+            && !self.is_supervised()
+    }
+
     /// True while a skiff still watches the container (and will record its end).
     pub fn is_supervised(&self) -> bool {
         self.state.supervisor.is_alive()
@@ -203,9 +214,11 @@ impl Container {
         self.dir.join("log.json")
     }
 
-    /// Deletes the container's directory: state, log and writable layer. It is first
-    /// renamed to a dot-name, so that nobody ever reads a half-deleted container.
+    /// Deletes the container's cgroup and directory: state, log and writable layer. The
+    /// directory is first renamed to a dot-name, so that nobody ever reads a
+    /// half-deleted container.
     pub fn remove(&self) -> Result<()> {
+        cgroup::release(&self.config.id)?;
         let doomed = containers_dir().join(format!(".gone-{}", self.config.id));
         match fs::rename(&self.dir, &doomed) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -216,7 +229,8 @@ impl Container {
 }
 
 /// Every recorded container, newest first, as `ps -a` lists them. `--rm` containers
-/// whose skiff was killed before it could remove them are swept on the way.
+/// whose skiff was killed before it could remove them are swept on the way, and so
+/// are the cgroups of containers that died unwatched.
 pub fn list() -> Result<Vec<Container>> {
     let dir = containers_dir();
     let entries = match fs::read_dir(&dir) {
@@ -238,6 +252,9 @@ pub fn list() -> Result<Vec<Container>> {
         {
             container.remove()?;
             continue;
+        }
+        if container.died_unwatched() {
+            cgroup::sweep(&container.config.id);
         }
         containers.push(container);
     }
@@ -314,10 +331,12 @@ pub fn spec(container: &Container, store: &Store, image: &Image) -> Result<Spec>
             layers: image.layer_dirs(store)?,
             blobs: image.stored_layers(store)?,
         },
+        id: config.id.clone(),
         argv: config.argv.clone(),
         env: config.env.clone(),
         workdir: config.workdir.clone(),
         hostname: config.hostname.clone(),
         init: config.init,
+        limits: config.limits.clone().unwrap_or_default(),
     })
 }
