@@ -5,11 +5,13 @@
 # protocol from real parts: Debian's docker-registry (the CNCF distribution
 # server), openssl for the PKI and token signatures, python3 for the token server
 # and image builder, busybox-static and musl-tools for the binaries inside the
-# images, curl to probe the servers, util-linux for setpriv. Idempotent: when
+# images, curl to probe the servers, util-linux for setpriv; qemu-system-x86 and
+# linux-image-amd64 for the cgroup v2 VM test (tests/vm/). Idempotent: when
 # every package is present it returns at once, without touching apt.
 set -euo pipefail
 
-packages=(docker-registry busybox-static musl-tools openssl python3 util-linux curl)
+packages=(docker-registry busybox-static musl-tools openssl python3 util-linux curl
+  qemu-system-x86 linux-image-amd64)
 
 missing=()
 for package in "${packages[@]}"; do
