@@ -5,7 +5,7 @@ HARNESS  := tests/harness/with-registry.sh
 # ring's C and assembly build fine with musl-gcc (musl-tools) or plain gcc.
 export CC_x86_64_unknown_linux_musl ?= $(shell command -v musl-gcc >/dev/null && echo musl-gcc || echo gcc)
 
-.PHONY: all build deps test demo install clean docker-test bench
+.PHONY: all build deps test demo install clean docker-test bench test-vm
 
 all: build
 
@@ -28,6 +28,7 @@ test: deps build
 	cargo test --locked --bins
 	SKIFF_BIN=$(CURDIR)/$(BIN) $(HARNESS) cargo test --locked --test main
 	$(HARNESS) tests/docker-test.sh
+	$(HARNESS) tests/vm/test-vm.sh
 	tests/harness/check-leaks.sh
 
 # The main job with no internet: pull from the local registry and run.
@@ -48,3 +49,8 @@ docker-test: deps build
 # tables to stdout and tests/bench/RESULTS.md. Takes minutes; not part of `make test`.
 bench: deps build
 	SKIFF_BIN=$(CURDIR)/$(BIN) $(HARNESS) tests/bench/run-all.sh
+
+# cgroup v2 on a real kernel: Debian's, booted under qemu with an initramfs holding only
+# the static binary, busybox and a saved image (TCG; SKIFF_VM_ACCEL=kvm where KVM works).
+test-vm: deps build
+	$(HARNESS) tests/vm/test-vm.sh

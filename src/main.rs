@@ -8,6 +8,7 @@
 #![deny(unsafe_code)]
 #![warn(clippy::too_many_lines)]
 
+mod cgroup;
 mod cli;
 mod cmd;
 mod container;

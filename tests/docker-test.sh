@@ -196,6 +196,10 @@ for mode in plain degraded no-pivot; do
     -- alpine $explorer ls "$hostdir"
   check "skiff's own store is out of reach" nonzero '' '*No such file or directory*' \
     -- alpine $explorer ls /var/lib/skiff
+  # The engine mounts the cgroup trees read-only: a limit cannot be kept, and says so.
+  check "a limit where cgroupfs is read-only is one clear error" 125 '' \
+    'skiff: run alpine: --memory cannot be enforced here: *Read-only file system*' \
+    -- --memory 32m alpine true
   # Which way skiff entered the rootfs; in the refusing modes it can only be chroot.
   if [ $mode = plain ]; then
     check "--trace still runs the command" 0 $'hey\n' '*' -- --trace alpine $explorer echo hey

@@ -3,6 +3,7 @@
 //! starts (run them with `make test`), with real namespaces and mounts.
 
 mod archive;
+mod cgroups;
 mod cli;
 mod hardening;
 mod hostile;

@@ -150,6 +150,21 @@ fn leftovers(root: &Path) -> Vec<String> {
     found
 }
 
+/// The cgroup directories of container `id` still on the host: `skiff/ID` at the root
+/// of each tree (v2: /sys/fs/cgroup; v1: /sys/fs/cgroup/CONTROLLER).
+pub fn cgroups_of(id: &str) -> Vec<String> {
+    let trees = fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten();
+    std::iter::once(PathBuf::from("/sys/fs/cgroup"))
+        .chain(trees.map(|e| e.path()))
+        .map(|tree| tree.join("skiff").join(id))
+        .filter(|dir| dir.is_dir())
+        .map(|dir| format!("cgroup: {}", dir.display()))
+        .collect()
+}
+
 impl TestEnv {
     /// The IDs of the containers recorded in this test's store.
     pub fn containers(&self) -> Vec<String> {
@@ -167,10 +182,12 @@ impl TestEnv {
 impl Drop for TestEnv {
     fn drop(&mut self) {
         // A failed test may leave a detached container running: kill it, whatever happened.
-        for id in self.containers() {
-            let _ = self.skiff(&["rm", "-f", &id]);
+        let ids = self.containers();
+        for id in &ids {
+            let _ = self.skiff(&["rm", "-f", id]);
         }
-        let left = leftovers(&self.root);
+        let mut left = leftovers(&self.root);
+        left.extend(ids.iter().flat_map(|id| cgroups_of(id)));
         let _ = fs::remove_dir_all(&self.root);
         if !std::thread::panicking() {
             assert!(left.is_empty(), "skiff left things behind: {left:#?}");

@@ -3,6 +3,7 @@
 
 use miniserde::{json, Serialize};
 
+use crate::cgroup::Limits;
 use crate::cli::{self, Lexer};
 use crate::error::Result;
 use crate::lifecycle::{self, Container, Status};
@@ -32,6 +33,8 @@ struct Inspected {
     name: String,
     #[serde(rename = "Config")]
     config: Config,
+    #[serde(rename = "HostConfig")]
+    host_config: HostConfig,
     #[serde(rename = "Mounts")]
     mounts: Vec<Mount>,
 }
@@ -83,6 +86,25 @@ struct Config {
     stop_signal: String,
     #[serde(rename = "StopTimeout")]
     stop_timeout: u32,
+}
+
+/// The resource limits, in Docker's names and units (0: none).
+#[derive(Serialize)]
+struct HostConfig {
+    #[serde(rename = "Memory")]
+    memory: i64,
+    #[serde(rename = "MemorySwap")]
+    memory_swap: i64,
+    #[serde(rename = "MemoryReservation")]
+    memory_reservation: i64,
+    #[serde(rename = "NanoCpus")]
+    nano_cpus: i64,
+    #[serde(rename = "CpuShares")]
+    cpu_shares: i64,
+    #[serde(rename = "CpusetCpus")]
+    cpuset_cpus: String,
+    #[serde(rename = "PidsLimit")]
+    pids_limit: Option<i64>,
 }
 
 pub fn main(argv: &[String]) -> Result<i32> {
@@ -137,6 +159,7 @@ fn inspected(container: &Container) -> Inspected {
             stop_signal: config.stop_signal.clone(),
             stop_timeout: config.stop_timeout,
         },
+        host_config: host_config(config.limits.clone().unwrap_or_default()),
         mounts: config
             .options
             .volumes
@@ -156,4 +179,16 @@ fn mount(volume: &str) -> Option<Mount> {
         destination: destination.into(),
         rw: parts.next() != Some("ro"),
     })
+}
+
+fn host_config(limits: Limits) -> HostConfig {
+    HostConfig {
+        memory: limits.memory.unwrap_or(0),
+        memory_swap: limits.memory_swap.unwrap_or(0),
+        memory_reservation: limits.memory_reservation.unwrap_or(0),
+        nano_cpus: limits.nano_cpus.unwrap_or(0),
+        cpu_shares: limits.cpu_shares.unwrap_or(0),
+        cpuset_cpus: limits.cpuset_cpus.unwrap_or_default(),
+        pids_limit: limits.pids_limit,
+    }
 }

@@ -16,6 +16,7 @@ mod rmi;
 mod run;
 mod save;
 mod start;
+mod stats;
 mod stop;
 mod wait;
 
@@ -53,6 +54,11 @@ const COMMANDS: &[(&str, &str, Main)] = &[
     ),
     ("save", "Save images to a tar archive", save::main),
     ("start", "Start one or more stopped containers", start::main),
+    (
+        "stats",
+        "Display a live stream of container(s) resource usage statistics",
+        stats::main,
+    ),
     ("stop", "Stop one or more running containers", stop::main),
     (
         "wait",

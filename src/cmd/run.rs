@@ -1,6 +1,7 @@
 //! `skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]`: pull if needed, record a new
 //! container, and run it in the foreground (or, with `-d`, under a supervisor).
 
+use crate::cgroup::{self, Limits};
 use crate::cli::{self, Lexer};
 use crate::container::{self, Spec};
 use crate::digest::Digest;
@@ -24,6 +25,9 @@ Create and run a new container from an image
 Options:
       --cap-add list        Add Linux capabilities (NAME, CAP_NAME or ALL)
       --cap-drop list       Drop Linux capabilities (NAME, CAP_NAME or ALL)
+      --cpu-shares int      CPU shares (relative weight)
+      --cpus decimal        Number of CPUs
+      --cpuset-cpus string  CPUs in which to allow execution (0-3, 0,1)
   -d, --detach              Run container in background and print container ID
       --entrypoint string   Overwrite the default ENTRYPOINT of the image
   -e, --env list            Set environment variables (KEY=VALUE, or KEY to pass the host's)
@@ -31,7 +35,11 @@ Options:
   -h, --help                Print usage
       --hostname string     Container host name
       --init                Run an init inside the container that forwards signals and reaps processes
+  -m, --memory bytes        Memory limit
+      --memory-reservation bytes  Memory soft limit
+      --memory-swap bytes   Swap limit equal to memory plus swap: '-1' to enable unlimited swap
       --name string         Assign a name to the container
+      --pids-limit int      Tune container pids limit (set -1 for unlimited)
       --platform string     Run this platform's image (os/arch[/variant]) instead of the host's
       --privileged          Give extended privileges to this container
       --pull string         Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")
@@ -63,6 +71,7 @@ pub struct Args {
     stop_timeout: Option<u32>,
     pull: Pull,
     platform: Option<Platform>,
+    limits: Limits,
     trace: bool,
     env_files: Vec<String>,
     options: container::Options,
@@ -130,6 +139,9 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             "--cap-add" => args.options.cap_add.push(lexer.value(&flag)?),
             "--cap-drop" => args.options.cap_drop.push(lexer.value(&flag)?),
             "--security-opt" => args.options.security_opt(&lexer.value(&flag)?)?,
+            limit if cgroup::FLAGS.contains(&limit) => {
+                args.limits.set(limit, &lexer.value(&flag)?)?
+            }
             _ => return Err(cli::unknown(&flag, command)),
         }
     }
@@ -144,6 +156,8 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
         ))
     })?;
     args.command = rest.collect();
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    args.limits.validate(cpus)?;
     Ok(Some(args))
 }
 
@@ -254,6 +268,7 @@ fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Con
     if let Some(timeout) = args.stop_timeout {
         config.stop_timeout = timeout;
     }
+    config.limits = Some(args.limits.clone());
     Ok(config)
 }
 

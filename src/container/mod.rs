@@ -1,11 +1,12 @@
 //! Running a container: a process in new namespaces, rooted in an image.
 //!
 //! [`start`] is the whole recipe, one line per kernel mechanism, each explained in its
-//! own module: `namespaces` (unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts`
-//! (/proc, /sys, /dev, volumes), `user` (setuid(2)), `capabilities` (prctl(2),
-//! capset(2)), `init` (`--init`) and `process` (execve(2) and the exec-status pipe);
-//! `sealed_exe` keeps the host's skiff binary out of the container's reach. There is
-//! no daemon: a skiff process waits for each container (see `lifecycle::supervisor`).
+//! own module: `cgroup` (cgroups(7): limits, and the cgroup namespace), `namespaces`
+//! (unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts` (/proc, /sys, /dev,
+//! volumes), `user` (setuid(2)), `capabilities` (prctl(2), capset(2)), `init`
+//! (`--init`) and `process` (execve(2) and the exec-status pipe); `sealed_exe` keeps
+//! the host's skiff binary out of the container's reach. There is no daemon: a skiff
+//! process waits for each container (see `lifecycle::supervisor`).
 //! <https://man7.org/linux/man-pages/man7/namespaces.7.html>
 
 mod capabilities;
@@ -27,6 +28,7 @@ pub use options::Options;
 pub use process::{environment, exec_outcome, read_env_files, report_failure};
 pub use sealed_exe::reexec_sealed;
 
+use crate::cgroup::{self, Cgroup, Limits};
 use crate::error::{Error, Result};
 use crate::image::layer::StoredLayer;
 use crate::image::LayerDirs;
@@ -46,6 +48,8 @@ pub struct RootFs {
 
 /// Everything the kernel needs to know about one container.
 pub struct Spec {
+    /// The container's ID: its cgroup is `skiff/ID`.
+    pub id: String,
     pub rootfs: RootFs,
     pub argv: Vec<String>,
     pub env: Vec<String>,
@@ -54,6 +58,7 @@ pub struct Spec {
     /// `--init`: PID 1 is a tiny init of skiff's own, the command its child.
     pub init: bool,
     pub options: Options,
+    pub limits: Limits,
 }
 
 /// Signals `docker run` passes on to the container.
@@ -67,26 +72,29 @@ pub const FORWARDED: [libc::c_int; 6] = [
 ];
 
 /// Everything starting a container asks of the kernel, in order. Returns the
-/// container's PID 1 (as the host sees it) once its command is executing.
+/// container's PID 1 (as the host sees it) once its command is executing; whoever
+/// waits for it removes its cgroup afterwards (`cgroup::release`).
 pub fn start(spec: &Spec) -> Result<libc::pid_t> {
+    let cgroup = cgroup::create(&spec.id, &spec.limits)?; // mkdir(2) in cgroupfs, limits
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     namespaces::new_pid_namespace()?; // unshare(2)
     let Some(pid) = sys::fork()? else {
         drop(exec_status);
-        container_init(spec, exec_status_writer) // PID 1; never returns
+        container_init(spec, cgroup.as_ref(), exec_status_writer) // PID 1; never returns
     };
     drop(exec_status_writer);
     sys::forward_signals_to(pid);
     if let Err(err) = process::exec_outcome(exec_status) {
         sys::wait_for_exit(pid)?; // waitpid(2): reap it
+        let _ = cgroup::release(&spec.id); // or else the next skiff sweeps it
         return Err(err);
     }
     Ok(pid)
 }
 
 /// The child, PID 1 of the new PID namespace: becomes the container, or reports why not.
-fn container_init(spec: &Spec, exec_status: File) -> ! {
-    let err = match become_container(spec, exec_status) {
+fn container_init(spec: &Spec, cgroup: Option<&Cgroup>, exec_status: File) -> ! {
+    let err = match become_container(spec, cgroup, exec_status) {
         Err((err, exec_status)) => {
             process::report_failure(exec_status, &err);
             err
@@ -98,8 +106,12 @@ fn container_init(spec: &Spec, exec_status: File) -> ! {
 /// A failure in the child, with the exec-status pipe to report it on.
 type Failed = (Error, File);
 
-fn become_container(spec: &Spec, exec_status: File) -> std::result::Result<Infallible, Failed> {
-    let env = match prepare(spec) {
+fn become_container(
+    spec: &Spec,
+    cgroup: Option<&Cgroup>,
+    exec_status: File,
+) -> std::result::Result<Infallible, Failed> {
+    let env = match prepare(spec, cgroup) {
         Ok(env) => env,
         Err(err) => return Err((err, exec_status)),
     };
@@ -111,11 +123,13 @@ fn become_container(spec: &Spec, exec_status: File) -> std::result::Result<Infal
 }
 
 /// Everything between fork(2) and execve(2); returns the command's environment.
-fn prepare(spec: &Spec) -> Result<Vec<String>> {
+fn prepare(spec: &Spec, cgroup: Option<&Cgroup>) -> Result<Vec<String>> {
     let options = &spec.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
+    let own_cgroup = cgroup::enter(cgroup)?; // cgroup.procs, unshare(CLONE_NEWCGROUP)
     namespaces::unshare_the_rest(&spec.hostname)?; // unshare(2), sethostname(2)
     let entered = rootfs::enter(&spec.rootfs, options, &spec.hostname)?; // mount(2), pivot_root(2)
+    cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
     let caps = capabilities::for_container(options, entered == Entered::WithMounts)?; // capget(2)
     process::enter_workdir(&spec.workdir)?; // chdir(2)
     let user = user::resolve(options.user.as_deref())?; // the container's /etc/passwd

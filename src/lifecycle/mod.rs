@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use miniserde::{json, Deserialize, Serialize};
 
+use crate::cgroup::{self, Limits};
 use crate::container::{Options, RootFs, Spec};
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
@@ -56,6 +57,8 @@ pub struct Config {
     pub stop_timeout: u32,
     /// `-u`, `-v`, `--tmpfs`, `--read-only`, capabilities, …
     pub options: Options,
+    /// `--memory`, `--cpus`, …: applied at every start. Absent in older records.
+    pub limits: Option<Limits>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -199,6 +202,14 @@ impl Container {
         }
     }
 
+    /// Recorded as running, but it and the skiff that watched it are gone: nobody
+    /// recorded its end or removed its cgroup.
+    pub fn died_unwatched(&self) -> bool {
+        self.state.status == Status::Running
+            && self.status() == Status::Exited
+            && !self.is_supervised()
+    }
+
     /// True while a skiff still watches the container (and will record its end).
     pub fn is_supervised(&self) -> bool {
         self.state.supervisor.is_alive()
@@ -208,9 +219,11 @@ impl Container {
         self.dir.join("log.json")
     }
 
-    /// Deletes the container's directory: state, log and writable layer. It is first
-    /// renamed to a dot-name, so that nobody ever reads a half-deleted container.
+    /// Deletes the container's cgroup and directory: state, log and writable layer. The
+    /// directory is first renamed to a dot-name, so that nobody ever reads a
+    /// half-deleted container.
     pub fn remove(&self) -> Result<()> {
+        cgroup::release(&self.config.id)?;
         let doomed = containers_dir().join(format!(".gone-{}", self.config.id));
         match fs::rename(&self.dir, &doomed) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -221,7 +234,8 @@ impl Container {
 }
 
 /// Every recorded container, newest first, as `ps -a` lists them. `--rm` containers
-/// whose skiff was killed before it could remove them are swept on the way.
+/// whose skiff was killed before it could remove them are swept on the way, and so
+/// are the cgroups of containers that died unwatched.
 pub fn list() -> Result<Vec<Container>> {
     let dir = containers_dir();
     let entries = match fs::read_dir(&dir) {
@@ -243,6 +257,9 @@ pub fn list() -> Result<Vec<Container>> {
         {
             container.remove()?;
             continue;
+        }
+        if container.died_unwatched() {
+            cgroup::sweep(&container.config.id);
         }
         containers.push(container);
     }
@@ -319,11 +336,13 @@ pub fn spec(container: &Container, store: &Store, image: &Image) -> Result<Spec>
             layers: image.layer_dirs(store)?,
             blobs: image.stored_layers(store)?,
         },
+        id: config.id.clone(),
         argv: config.argv.clone(),
         env: config.env.clone(),
         workdir: config.workdir.clone(),
         hostname: config.hostname.clone(),
         init: config.init,
         options: config.options.clone(),
+        limits: config.limits.clone().unwrap_or_default(),
     })
 }

@@ -16,6 +16,7 @@ use std::fs::File;
 use std::os::fd::{AsRawFd, RawFd};
 
 use super::{logs, Container, Process, State, Status};
+use crate::cgroup;
 use crate::container::{self, Spec, FORWARDED};
 use crate::error::{Context, Error, Result};
 use crate::sys::{self, Exit};
@@ -141,14 +142,19 @@ fn start_recorded(container: &mut Container, spec: &Spec) -> Result<libc::pid_t>
     Ok(pid)
 }
 
+/// Records how the container ended (and whether the OOM killer ended it), and
+/// removes its cgroup.
 fn record_exit(container: &mut Container, exit: Exit) -> Result<()> {
+    let released = cgroup::release(&container.config.id); // reads memory.events, rmdir(2)
+    container.state.oom_killed = *released.as_ref().unwrap_or(&false);
     container.state.status = Status::Exited;
     container.state.exit_code = exit.status();
     container.state.finished_at = time::now_precise();
     match container.config.auto_remove {
-        true => container.remove(),
-        false => container.save_state(),
+        true => container.remove()?,
+        false => container.save_state()?,
     }
+    released.map(drop)
 }
 
 /// Blocks until `process` has ended; at once if it already has.

@@ -1,0 +1,546 @@
+//! Control groups: the kernel meters and limits groups of processes.
+//!
+//! A cgroup is a directory in a cgroup filesystem. Writing a pid to its `cgroup.procs`
+//! moves that process, and every child it makes from then on, into it; the files beside
+//! it are the limits (`memory.max`, `pids.max`, …) and the meters (`memory.current`,
+//! `cpu.stat`, …) of *controllers*, the kernel parts that enforce them (cgroups(7)).
+//! Two versions of the interface exist, and a binary dropped on any Linux meets both:
+//!
+//! - **v1** (legacy): one tree *per controller*, each mounted on its own
+//!   (`/sys/fs/cgroup/memory`, `/sys/fs/cgroup/cpu`, …; `cpu,cpuacct` may share one).
+//!   A process sits in one cgroup of every tree, so skiff makes `skiff/ID` in each.
+//! - **v2** (unified): one tree for all controllers, at `/sys/fs/cgroup`. A cgroup hands
+//!   controllers down to its children by naming them in `cgroup.subtree_control`, and
+//!   the *no internal processes* rule says a non-root cgroup that does so may hold no
+//!   process itself. So containers are leaves under a `skiff` cgroup that holds none.
+//! - **hybrid** (systemd's old default, and this project's CI): v1 for the controllers,
+//!   plus a nearly empty v2 tree at `/sys/fs/cgroup/unified`. skiff uses the v1 trees.
+//!
+//! Which one the machine has is read from `/proc/self/mountinfo`: mounts of type
+//! `cgroup` (v1, with the controllers in their options) or `cgroup2`.
+//!
+//! The recipe, for a container `ID` (at the root of each mounted tree, where Docker's
+//! cgroupfs driver puts `/docker/ID`, so that any skiff finds it from the ID alone):
+//!
+//! 1. The supervisor makes `skiff/ID` and writes the limits into it ([`create`]).
+//! 2. The container's first process moves itself in, writing `0` ("me") to each
+//!    `cgroup.procs` *before* it execs, so nothing it runs ever escapes the limits; no
+//!    pipe is needed to tell the parent. Then unshare(2) `CLONE_NEWCGROUP` makes that
+//!    cgroup the root of all it can see (cgroup_namespaces(7)), and a read-only
+//!    cgroupfs at `/sys/fs/cgroup` shows it its own subtree and limits ([`enter`],
+//!    [`mount_inside`]).
+//! 3. When it has ended, the supervisor reads whether the OOM killer struck in it
+//!    (`oom_kill` in v1's `memory.oom_control`, v2's `memory.events`), and removes
+//!    the directories ([`release`]). A skiff killed before then leaves a cgroup behind;
+//!    the next skiff that lists containers sweeps it ([`sweep`]).
+//!
+//! Where no cgroupfs can be written (inside a container that mounts it read-only), a
+//! container without limits runs without a cgroup; a limit is refused, not ignored.
+//!
+//! <https://man7.org/linux/man-pages/man7/cgroups.7.html>
+//! <https://man7.org/linux/man-pages/man7/cgroup_namespaces.7.html>
+//! <https://docs.kernel.org/admin-guide/cgroup-v2.html>
+//! <https://docs.kernel.org/admin-guide/cgroup-v1/cgroups.html>
+
+mod limits;
+mod mounts;
+
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+pub use limits::{Limits, FLAGS};
+pub use mounts::mount_inside;
+
+use crate::error::{Context, Error, Result};
+use crate::sys;
+use crate::trace;
+
+/// The cgroup that holds every container's, in each tree.
+const PARENT: &str = "skiff";
+
+/// The controllers skiff hands down on v2: what its limits and `stats` use.
+const V2_CONTROLLERS: [&str; 4] = ["cpu", "cpuset", "memory", "pids"];
+
+/// How long [`Cgroup::remove`] waits for a cgroup's last processes to be torn down.
+const RMDIR_TRIES: u32 = 100;
+const RMDIR_PAUSE: Duration = Duration::from_millis(10);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+/// A mounted cgroup tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Hierarchy {
+    /// Where it is mounted: `/sys/fs/cgroup/memory` (v1), `/sys/fs/cgroup` (v2).
+    mount: PathBuf,
+    /// v1: its controllers, as mount(2) takes them (`cpu`, `name=systemd`); v2: none.
+    controllers: Vec<String>,
+}
+
+/// The machine's cgroup trees.
+#[derive(Debug, PartialEq, Eq)]
+struct Layout {
+    version: Version,
+    hierarchies: Vec<Hierarchy>,
+}
+
+/// v1 mount options that are not controllers.
+const NOT_CONTROLLERS: [&str; 7] = [
+    "rw",
+    "ro",
+    "noprefix",
+    "clone_children",
+    "xattr",
+    "cpuset_v2_mode",
+    "favordynmods",
+];
+
+impl Layout {
+    /// The trees in a `/proc/self/mountinfo`: v1 if any v1 tree has a controller, else
+    /// v2 if mounted, else none.
+    fn parse(mountinfo: &str) -> Option<Layout> {
+        let (mut v1, mut v2) = (Vec::<Hierarchy>::new(), None);
+        for line in mountinfo.lines() {
+            // "36 25 0:32 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory"
+            let Some((mount, rest)) = line.split_once(" - ") else {
+                continue;
+            };
+            let Some(mount) = mount.split(' ').nth(4).map(unescape) else {
+                continue;
+            };
+            let fields: Vec<&str> = rest.split(' ').collect();
+            match fields[..] {
+                ["cgroup", _, options] => {
+                    let controllers: Vec<String> = options
+                        .split(',')
+                        .filter(|o| {
+                            !NOT_CONTROLLERS.contains(o) && !o.starts_with("release_agent=")
+                        })
+                        .map(String::from)
+                        .collect();
+                    // A tree mounted twice (a bind mount) is still one tree.
+                    if !v1.iter().any(|h| h.controllers == controllers) {
+                        v1.push(Hierarchy { mount, controllers });
+                    }
+                }
+                ["cgroup2", ..] if v2.is_none() => {
+                    v2 = Some(Hierarchy {
+                        mount,
+                        controllers: Vec::new(),
+                    })
+                }
+                _ => {}
+            }
+        }
+        let has_controllers = |h: &Hierarchy| h.controllers.iter().any(|c| !c.starts_with("name="));
+        if v1.iter().any(has_controllers) {
+            return Some(Layout {
+                version: Version::V1,
+                hierarchies: v1,
+            });
+        }
+        v2.map(|tree| Layout {
+            version: Version::V2,
+            hierarchies: vec![tree],
+        })
+    }
+}
+
+/// mountinfo writes space, tab, newline and backslash in paths as `\ooo` octal.
+fn unescape(field: &str) -> PathBuf {
+    let mut out = Vec::new();
+    let bytes = field.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes.get(i + 1..i + 4).and_then(|d| {
+            let text = std::str::from_utf8(d).ok()?;
+            u8::from_str_radix(text, 8).ok()
+        });
+        match (bytes[i], octal) {
+            (b'\\', Some(byte)) => {
+                out.push(byte);
+                i += 4;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    PathBuf::from(std::ffi::OsString::from_vec(out))
+}
+
+/// This machine's layout, read once per process.
+fn layout() -> Option<&'static Layout> {
+    static LAYOUT: OnceLock<Option<Layout>> = OnceLock::new();
+    LAYOUT
+        .get_or_init(|| {
+            let mountinfo = fs::read_to_string("/proc/self/mountinfo").ok()?;
+            Layout::parse(&mountinfo)
+        })
+        .as_ref()
+}
+
+/// One container's cgroup: `skiff/ID` in every tree.
+#[derive(Debug)]
+pub struct Cgroup {
+    version: Version,
+    /// Each tree, with the container's directory in it.
+    dirs: Vec<(&'static Hierarchy, PathBuf)>,
+}
+
+impl Cgroup {
+    /// The cgroup container `id` has, or would have; `None` where no cgroupfs is mounted.
+    pub fn of(id: &str) -> Option<Cgroup> {
+        let layout = layout()?;
+        let dirs = layout
+            .hierarchies
+            .iter()
+            .map(|h| (h, h.mount.join(PARENT).join(id)))
+            .collect();
+        Some(Cgroup {
+            version: layout.version,
+            dirs,
+        })
+    }
+
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The directory where `controller`'s files are; `None` if no tree carries it.
+    fn dir(&self, controller: &str) -> Option<&Path> {
+        self.dirs
+            .iter()
+            .find(|(h, _)| {
+                self.version == Version::V2 || h.controllers.iter().any(|c| c == controller)
+            })
+            .map(|(_, dir)| dir.as_path())
+    }
+
+    /// mkdir(2) in each tree, then the limits. On v1 a new cpuset cgroup has no CPUs
+    /// and no memory nodes (nobody could join it), so it starts with its parent's.
+    fn make(&self, limits: &Limits) -> Result<()> {
+        trace::step(
+            "a cgroup of its own in each tree, with its limits, before anything runs in it",
+        );
+        for (hierarchy, dir) in &self.dirs {
+            let (root, parent) = (&hierarchy.mount, hierarchy.mount.join(PARENT));
+            if self.version == Version::V2 {
+                delegate(root)?;
+                make_dir(&parent)?;
+                delegate(&parent)?;
+                make_dir(dir)?;
+                continue;
+            }
+            let cpuset = hierarchy.controllers.iter().any(|c| c == "cpuset");
+            for (level, above) in [(&parent, root), (dir, &parent)] {
+                make_dir(level)?;
+                if cpuset {
+                    inherit_cpuset(level, above)?;
+                }
+            }
+        }
+        let settings = match self.version {
+            Version::V1 => limits.v1(),
+            Version::V2 => limits.v2(),
+        };
+        for (controller, file, value) in settings {
+            let path = self.controller_dir(controller)?.join(file);
+            // Docker's default swap limit needs swap accounting; skip it where there is none.
+            if limits.memory_swap.is_none() && file.contains("swap") && !path.exists() {
+                continue;
+            }
+            write(&path, &value)?;
+        }
+        Ok(())
+    }
+
+    /// The directory of a controller that a limit needs, or why there is none.
+    fn controller_dir(&self, controller: &str) -> Result<&Path> {
+        let missing = || {
+            Error::invalid(format!(
+                "the kernel offers no {controller} cgroup controller here"
+            ))
+        };
+        let dir = self.dir(controller).ok_or_else(missing)?;
+        if let (Version::V2, [(hierarchy, _)]) = (self.version, &self.dirs[..]) {
+            let parent = hierarchy.mount.join(PARENT);
+            let enabled = read(&parent.join("cgroup.subtree_control")).unwrap_or_default();
+            if !enabled.split_whitespace().any(|c| c == controller) {
+                return Err(missing());
+            }
+        }
+        Ok(dir)
+    }
+
+    /// In the container's first process: moves it (`0` is "the writer") into the cgroup.
+    fn join(&self) -> Result<()> {
+        for (_, dir) in &self.dirs {
+            write(&dir.join("cgroup.procs"), "0")?;
+        }
+        Ok(())
+    }
+
+    /// rmdir(2) in each tree. A cgroup whose last processes are still being torn down
+    /// is busy (EBUSY) for a moment after its PID 1 was reaped: try again, a while.
+    pub fn remove(&self) -> Result<()> {
+        for (_, dir) in &self.dirs {
+            remove_dir(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the OOM killer has killed a process in this cgroup.
+    fn oom_killed(&self) -> bool {
+        let file = match self.version {
+            Version::V1 => "memory.oom_control",
+            Version::V2 => "memory.events",
+        };
+        self.dir("memory")
+            .and_then(|dir| field(&dir.join(file), "oom_kill"))
+            .is_some_and(|kills| kills > 0)
+    }
+
+    /// What `stats` shows, as the kernel counts it now.
+    pub fn usage(&self) -> Usage {
+        let at = |controller: &str, file: &str| {
+            self.dir(controller)
+                .map_or_else(PathBuf::new, |d| d.join(file))
+        };
+        let number = |controller: &str, file: &str| {
+            read(&at(controller, file)).and_then(|t| t.trim().parse::<u64>().ok())
+        };
+        let (cpu_ns, total, cache, limit) = match self.version {
+            Version::V1 => (
+                number("cpuacct", "cpuacct.usage"),
+                number("memory", "memory.usage_in_bytes"),
+                field(&at("memory", "memory.stat"), "total_inactive_file"),
+                number("memory", "memory.limit_in_bytes"),
+            ),
+            Version::V2 => (
+                field(&at("cpu", "cpu.stat"), "usage_usec").map(|us| us * 1000),
+                number("memory", "memory.current"),
+                field(&at("memory", "memory.stat"), "inactive_file"),
+                number("memory", "memory.max"), // "max" does not parse: no limit
+            ),
+        };
+        let total = total.unwrap_or(0);
+        Usage {
+            cpu_ns: cpu_ns.unwrap_or(0),
+            // Docker's "usage": without the page cache the kernel can drop at will.
+            memory: total.saturating_sub(cache.unwrap_or(0)),
+            // v1 says "no limit" with a number near 2^63.
+            memory_limit: limit.filter(|&l| l < 1 << 62),
+            pids: number("pids", "pids.current").unwrap_or(0),
+        }
+    }
+}
+
+/// A container's resource use, from its cgroup's meters.
+pub struct Usage {
+    /// CPU time used since it started, in nanoseconds.
+    pub cpu_ns: u64,
+    pub memory: u64,
+    pub memory_limit: Option<u64>,
+    pub pids: u64,
+}
+
+/// Makes container `id`'s cgroup with its limits. `None` where no cgroupfs can be
+/// written and no limit was asked for: the container then runs without one.
+pub fn create(id: &str, limits: &Limits) -> Result<Option<Cgroup>> {
+    let made = Cgroup::of(id)
+        .ok_or_else(|| Error::invalid("no cgroup filesystem is mounted (see /proc/self/mountinfo)"))
+        .and_then(|cgroup| match cgroup.make(limits) {
+            Ok(()) => Ok(cgroup),
+            Err(err) => {
+                let _ = cgroup.remove(); // what was made of it; the error says why
+                Err(err)
+            }
+        });
+    match made {
+        Ok(cgroup) => Ok(Some(cgroup)),
+        Err(err) if limits.is_empty() => {
+            trace::step(&format!(
+                "no cgroup here ({err}): the container runs unmetered"
+            ));
+            Ok(None)
+        }
+        Err(err) => Err(err.context(format!("{} cannot be enforced here", limits.flags()))),
+    }
+}
+
+/// In the container's first process, before it execs: into its cgroup, then into a
+/// new cgroup namespace rooted there. Returns the cgroup if it has that namespace.
+pub fn enter(cgroup: Option<&Cgroup>) -> Result<Option<&Cgroup>> {
+    let Some(cgroup) = cgroup else {
+        return Ok(None);
+    };
+    trace::step("join its cgroup, then a cgroup namespace: that cgroup is the root of all it sees");
+    cgroup.join()?;
+    match sys::unshare(sys::CLONE_NEWCGROUP) {
+        Ok(()) => Ok(Some(cgroup)),
+        Err(err) if matches!(err.errno(), Some(libc::EINVAL | libc::EPERM)) => {
+            trace::step(
+                "no cgroup namespace here (a kernel before 4.6?): /sys/fs/cgroup stays unmounted",
+            );
+            Ok(None)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// After container `id` has ended: whether the OOM killer struck in it; its cgroup is
+/// removed.
+pub fn release(id: &str) -> Result<bool> {
+    let Some(cgroup) = Cgroup::of(id) else {
+        return Ok(false);
+    };
+    let oom_killed = cgroup.oom_killed();
+    cgroup.remove()?;
+    Ok(oom_killed)
+}
+
+/// Removes the cgroup of a container that ended unwatched (its skiff was killed).
+/// Best effort: `ps` must not fail for it, and the next skiff tries again.
+pub fn sweep(id: &str) {
+    if let Some(cgroup) = Cgroup::of(id) {
+        let _ = cgroup.remove();
+    }
+}
+
+/// On v2, hands skiff's controllers down from `dir` to its children.
+fn delegate(dir: &Path) -> Result<()> {
+    let available = read(&dir.join("cgroup.controllers")).unwrap_or_default();
+    let enabled = read(&dir.join("cgroup.subtree_control")).unwrap_or_default();
+    let missing: Vec<String> = V2_CONTROLLERS
+        .iter()
+        .filter(|c| available.split_whitespace().any(|a| a == **c))
+        .filter(|c| !enabled.split_whitespace().any(|e| e == **c))
+        .map(|c| format!("+{c}"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    write(&dir.join("cgroup.subtree_control"), &missing.join(" "))
+}
+
+fn inherit_cpuset(dir: &Path, parent: &Path) -> Result<()> {
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        if read(&dir.join(file)).is_some_and(|own| !own.trim().is_empty()) {
+            continue;
+        }
+        let inherited = read(&parent.join(file)).unwrap_or_default();
+        write(&dir.join(file), inherited.trim())?;
+    }
+    Ok(())
+}
+
+fn make_dir(dir: &Path) -> Result<()> {
+    trace::call(format_args!("mkdir({})", dir.display()));
+    match fs::create_dir(dir) {
+        Err(err) if err.kind() == ErrorKind::AlreadyExists => Ok(()),
+        other => other.with_context(|| format!("create {}", dir.display())),
+    }
+}
+
+fn remove_dir(dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        return Ok(()); // not even asked of a read-only cgroupfs, which would say EROFS
+    }
+    for _ in 1..RMDIR_TRIES {
+        match fs::remove_dir(dir) {
+            Err(err) if err.raw_os_error() == Some(libc::EBUSY) => std::thread::sleep(RMDIR_PAUSE),
+            Err(err) if err.kind() == ErrorKind::NotFound => return Ok(()),
+            other => return other.with_context(|| format!("remove cgroup {}", dir.display())),
+        }
+    }
+    fs::remove_dir(dir).with_context(|| format!("remove cgroup {}", dir.display()))
+}
+
+/// Writes one cgroup file: each write(2) is one request to the kernel.
+fn write(path: &Path, value: &str) -> Result<()> {
+    trace::call(format_args!("write({}, {value:?})", path.display()));
+    fs::write(path, value).with_context(|| format!("write {value:?} to {}", path.display()))
+}
+
+fn read(path: &Path) -> Option<String> {
+    fs::read_to_string(path).ok()
+}
+
+/// The number after `key` in a flat-keyed file (`memory.stat`, `cpu.stat`, …).
+fn field(path: &Path, key: &str) -> Option<u64> {
+    read(path)?.lines().find_map(|line| {
+        let (name, value) = line.split_once(' ')?;
+        (name == key).then(|| value.trim().parse().ok())?
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID: &str = "\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+33 31 0:30 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd,release_agent=/x
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+50 23 0:32 / /mnt/my\\040memory rw - cgroup cgroup rw,memory";
+
+    #[test]
+    fn hybrid_means_the_v1_trees_each_once() {
+        let layout = Layout::parse(HYBRID).unwrap();
+        assert_eq!(layout.version, Version::V1);
+        let trees: Vec<(String, String)> = layout
+            .hierarchies
+            .iter()
+            .map(|h| (h.mount.display().to_string(), h.controllers.join(",")))
+            .collect();
+        let want = [
+            ("/sys/fs/cgroup/cpu", "cpu"),
+            ("/sys/fs/cgroup/cpu,cpuacct", "cpu,cpuacct"),
+            ("/sys/fs/cgroup/memory", "memory"),
+            ("/sys/fs/cgroup/systemd", "name=systemd"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(m, c)| (m.to_string(), c.to_string()))
+            .collect();
+        assert_eq!(trees, want);
+    }
+
+    #[test]
+    fn unified_alone_is_v2() {
+        let layout = Layout::parse(
+            "25 20 0:22 / /sys/fs/cgroup rw,nosuid shared:9 - cgroup2 cgroup2 rw,nsdelegate",
+        )
+        .unwrap();
+        assert_eq!(layout.version, Version::V2);
+        assert_eq!(layout.hierarchies[0].mount, PathBuf::from("/sys/fs/cgroup"));
+    }
+
+    #[test]
+    fn a_named_v1_tree_alone_does_not_make_v1() {
+        let only_named = "1 0 0:1 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd";
+        assert_eq!(Layout::parse(only_named), None);
+        assert_eq!(Layout::parse("1 0 0:1 / / rw - ext4 /dev/vda rw"), None);
+    }
+
+    #[test]
+    fn mountinfo_escapes_are_undone() {
+        assert_eq!(
+            unescape("/mnt/my\\040memory"),
+            PathBuf::from("/mnt/my memory")
+        );
+        assert_eq!(unescape("/plain"), PathBuf::from("/plain"));
+    }
+}

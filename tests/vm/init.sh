@@ -1,0 +1,143 @@
+#!/bin/busybox sh
+# /init of the VM that tests/vm/test-vm.sh boots: Debian's kernel (cgroup v2), and an
+# initramfs holding only busybox, the static skiff, overlay.ko and `skiff save`'s
+# archive of the test image. Stage 1 moves everything onto a tmpfs and switch_roots
+# there (pivot_root(2) refuses an initramfs root, and skiff should take its usual
+# path); stage 2 mounts what a booted system has, loads the image and runs the
+# checks, printing `ok - NAME` / `not ok - NAME` on the serial console, then
+# `skiff-vm: N passed, M failed`, and powers off. The checks mirror tests/cgroups.rs
+# (same names) on cgroup v2, plus a plain run and run -d/stop/rm.
+/bin/busybox --install -s /bin
+export PATH=/bin
+
+if [ "$1" != stage2 ]; then
+  mount -t tmpfs -o mode=755 root /root
+  cp -a /bin /init /images.tar /overlay.ko /root/
+  mkdir -p /root/dev /root/proc /root/sys /root/tmp /root/var/lib/skiff
+  exec switch_root /root /init stage2
+fi
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+insmod /overlay.ko || echo "# no overlay.ko: skiff will copy layers"
+export SKIFF_ROOT=/var/lib/skiff
+img=127.0.0.1:5555/library/busybox
+passed=0 failed=0 out='' err='' status=0
+
+# run ARGS...: skiff ARGS..., its stdout in $out, stderr in $err, exit status in $status.
+run() {
+  status=0
+  skiff "$@" >/tmp/out 2>/tmp/err </dev/null || status=$?
+  out=$(cat /tmp/out) err=$(cat /tmp/err)
+}
+
+# check NAME CONDITION: CONDITION is a shell test over $out, $err and $status.
+check() {
+  if eval "$2"; then
+    echo "ok - $1"
+    passed=$((passed + 1))
+  else
+    echo "not ok - $1"
+    echo "#   want: $2"
+    echo "#   exit status $status"
+    echo "$out" | head -20 | sed 's/^/#   stdout: /'
+    echo "$err" | head -5 | sed 's/^/#   stderr: /'
+
+    failed=$((failed + 1))
+  fi
+}
+
+# Lines of $out that start with a word: `field current` prints what follows it.
+field() { echo "$out" | sed -n "s/^$1 //p" | head -1; }
+
+echo "# kernel $(uname -r), cgroup controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+
+run load -q -i /images.tar
+check "skiff load puts the saved image in the store" '[ $status = 0 ]'
+
+run run --rm --pull never $img echo hello
+check "a plain skiff run" '[ $status = 0 ] && [ "$out" = hello ]'
+
+run run --rm --trace $img true
+check "the root is overlayfs, entered by pivot_root" \
+  'echo "$err" | grep -q overlay && echo "$err" | grep -q "pivot_root(\."'
+
+run run --rm $img cat /proc/self/cgroup
+check "cgroup v2, and the container is the root of its cgroup namespace" '[ "$out" = "0::/" ]'
+
+run run --name hog --memory 32m $img dd if=/dev/zero of=/dev/null bs=128M count=1
+check "memory_limit_ooms_with_137" '[ $status = 137 ]'
+id=$(skiff inspect hog | sed 's/.*"Id":"\([0-9a-f]*\)".*/\1/')
+run inspect hog
+check "memory: inspect says OOMKilled" 'echo "$out" | grep -q "\"OOMKilled\":true"'
+run rm hog
+check "memory: the cgroup is gone once recorded" '[ ! -e /sys/fs/cgroup/skiff/$id ]'
+
+run run --rm --pids-limit 20 $img sh -c '
+  (i=0; while [ $i -lt 30 ]; do sleep 1000 & i=$((i+1)); done)
+  read n < /sys/fs/cgroup/pids.current; echo "current $n"
+  while read k v; do echo "events $k $v"; done < /sys/fs/cgroup/pids.events
+  kill -9 -1; /bin/echo answered'
+check "pids_limit_makes_fork_fail_past_it_and_the_container_still_answers" \
+  'echo "$err" | grep -q "can.t fork" && [ "$(field current)" -le 20 ] &&
+   [ "$(field "events max")" -ge 1 ] && [ "${out##*
+}" = answered ] && [ $status = 0 ]'
+
+run run --rm --cpus 0.5 $img sh -c '
+  read max < /sys/fs/cgroup/cpu.max; echo "max $max"
+  throttled() { while read k v; do [ $k = nr_throttled ] && t=$v; done < /sys/fs/cgroup/cpu.stat; }
+  throttled; before=$t; i=0
+  while [ $t -lt $((before + 3)) ] && [ $i -lt 300000 ]; do throttled; i=$((i+1)); done
+  echo "throttled $before $t"'
+before=${out##*throttled } before=${before%% *} after=${out##* }
+check "cpus_set_a_quota_and_a_busy_loop_gets_throttled" \
+  '[ "$(field max)" = "50000 100000" ] && [ "$after" -ge $((before + 3)) ]'
+
+run run --rm --cpuset-cpus 1 $img sh -c 'grep Cpus_allowed_list /proc/self/status; cat /sys/fs/cgroup/cpuset.cpus'
+check "cpuset_pins_the_container_to_its_cpus" '[ "$out" = "$(printf "Cpus_allowed_list:\t1\n1")" ]'
+
+run run --rm --memory 64m --memory-swap 96m --memory-reservation 16m --cpus 1.5 \
+  --cpu-shares 512 --pids-limit 33 $img sh -c '
+  cd /sys/fs/cgroup
+  for f in memory.max memory.swap.max memory.low cpu.max cpu.weight pids.max; do
+    read v < $f; echo "$f $v"; done
+  touch x 2>/dev/null && echo writable; ls /sys/fs/cgroup | grep -c skiff'
+want='memory.max 67108864
+memory.swap.max 33554432
+memory.low 16777216
+cpu.max 150000 100000
+cpu.weight 20
+pids.max 33
+0'
+check "every_limit_is_visible_inside_and_nothing_of_the_host_tree" '[ "$out" = "$want" ]'
+
+run run -d --init --name svc --memory 64m $img sleep 1000
+id=$out
+check "run -d prints the ID, and the container has a cgroup" \
+  '[ $status = 0 ] && [ ${#id} = 64 ] && [ -d /sys/fs/cgroup/skiff/$id ]'
+run stats --no-stream svc
+check "stats shows the memory limit and two processes (init and sleep)" \
+  'echo "$out" | grep -q "^${id%${id#????????????}} .* / 64MiB .* 2$"'
+run stop svc
+check "stop" '[ $status = 0 ] && [ "$out" = svc ]'
+run ps -a
+check "ps -a shows it exited by SIGTERM" 'echo "$out" | grep -q "Exited (143).*svc$"'
+run rm svc
+check "rm, and no cgroup is left" '[ $status = 0 ] && [ ! -e /sys/fs/cgroup/skiff/$id ]'
+
+status=0
+unshare -m sh -c "mount -o remount,bind,ro /sys/fs/cgroup &&
+  exec skiff run --rm --memory 32m $img true" >/tmp/out 2>/tmp/err || status=$?
+out=$(cat /tmp/out) err=$(cat /tmp/err)
+check "a_limit_where_cgroupfs_is_read_only_is_a_one_line_error" \
+  '[ $status = 125 ] && [ "$(echo "$err" | wc -l)" = 1 ] &&
+   echo "$err" | grep -q -- "--memory cannot be enforced here: .*Read-only file system"'
+
+out=$(find /sys/fs/cgroup/skiff -mindepth 1 -type d)
+check "no container cgroup is left under /sys/fs/cgroup/skiff" '[ -z "$out" ]'
+
+echo "skiff-vm: $passed passed, $failed failed"
+poweroff -f
