@@ -211,10 +211,6 @@ impl Cgroup {
         })
     }
 
-    pub fn version(&self) -> Version {
-        self.version
-    }
-
     /// The directory where `controller`'s files are; `None` if no tree carries it.
     fn dir(&self, controller: &str) -> Option<&Path> {
         self.dirs
@@ -429,7 +425,14 @@ fn delegate(dir: &Path) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    write(&dir.join("cgroup.subtree_control"), &missing.join(" "))
+    let written = write(&dir.join("cgroup.subtree_control"), &missing.join(" "));
+    match written {
+        Err(err) if err.errno() == Some(libc::EBUSY) => Err(err.context(format!(
+            "{} holds processes, so by cgroup v2's no-internal-processes rule it cannot hand controllers down (move them into a child cgroup first)",
+            dir.display()
+        ))),
+        other => other,
+    }
 }
 
 fn inherit_cpuset(dir: &Path, parent: &Path) -> Result<()> {

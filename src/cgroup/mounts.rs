@@ -51,7 +51,7 @@ fn mount_all(cgroup: &Cgroup) -> Result<()> {
             None,
         )?;
     }
-    if cgroup.version() == Version::V2 {
+    if cgroup.version == Version::V2 {
         let source = Path::new("cgroup2");
         return sys::mount(Some(source), target, Some("cgroup2"), READ_ONLY, None);
     }

@@ -136,6 +136,25 @@ check "a_limit_where_cgroupfs_is_read_only_is_a_one_line_error" \
   '[ $status = 125 ] && [ "$(echo "$err" | wc -l)" = 1 ] &&
    echo "$err" | grep -q -- "--memory cannot be enforced here: .*Read-only file system"'
 
+# skiff inside a container's cgroup that holds processes, shown as the whole tree (as in
+# Docker with a writable cgroupfs): v2 lets no controller be handed down from there.
+mkdir /sys/fs/cgroup/outer
+inner() {
+  echo 0 >/sys/fs/cgroup/outer/cgroup.procs &&
+    unshare -m sh -c "mount --bind /sys/fs/cgroup/outer /sys/fs/cgroup && skiff run --rm $*"
+}
+status=0
+(inner --memory 32m $img true) >/tmp/out 2>/tmp/err || status=$?
+out=$(cat /tmp/out) err=$(cat /tmp/err)
+check "a limit inside a cgroup that holds processes names v2's rule" \
+  '[ $status = 125 ] && [ "$(echo "$err" | wc -l)" = 1 ] &&
+   echo "$err" | grep -q "no-internal-processes rule"'
+status=0
+(inner $img echo unlimited) >/tmp/out 2>/tmp/err || status=$?
+out=$(cat /tmp/out) err=$(cat /tmp/err)
+check "and without limits it runs there" '[ $status = 0 ] && [ "$out" = unlimited ]'
+rmdir /sys/fs/cgroup/outer
+
 out=$(find /sys/fs/cgroup/skiff -mindepth 1 -type d)
 check "no container cgroup is left under /sys/fs/cgroup/skiff" '[ -z "$out" ]'
 
