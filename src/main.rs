@@ -16,6 +16,7 @@ mod digest;
 mod error;
 mod image;
 mod lifecycle;
+mod mountinfo;
 mod progress;
 mod reference;
 mod registry;
@@ -23,6 +24,7 @@ mod registry;
 mod sys;
 mod time;
 mod trace;
+mod units;
 
 use std::io::Write;
 

@@ -17,6 +17,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
+use crate::units::{human_size, Base};
 use crate::{sys, trace};
 
 /// Byte counts redraw no more often than this.
@@ -186,11 +187,17 @@ impl Row {
                     .started
                     .map_or(0.0, |at| now.duration_since(at).as_secs_f64());
                 let rate = if done > 0 && seconds > 0.0 {
-                    format!("  {}/s", human_size(done as f64 / seconds))
+                    format!(
+                        "  {}/s",
+                        human_size(done as f64 / seconds, Base::Decimal, 4)
+                    )
                 } else {
                     String::new()
                 };
-                let (done, total) = (human_size(done as f64), human_size(self.total as f64));
+                let (done, total) = (
+                    human_size(done as f64, Base::Decimal, 4),
+                    human_size(self.total as f64, Base::Decimal, 4),
+                );
                 format!("Downloading  {done}/{total}{rate}")
             }
             State::Downloaded => "Download complete".into(),
@@ -201,40 +208,9 @@ impl Row {
     }
 }
 
-/// Sizes as Docker prints them: decimal units, four significant digits (`16.78MB`).
-fn human_size(bytes: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let (mut value, mut unit) = (bytes, 0);
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    let decimals = match value {
-        v if v < 10.0 => 3,
-        v if v < 100.0 => 2,
-        v if v < 1000.0 => 1,
-        _ => 0,
-    };
-    let text = format!("{value:.decimals$}");
-    let text = match text.contains('.') {
-        true => text.trim_end_matches('0').trim_end_matches('.'),
-        false => &text,
-    };
-    format!("{text}{}", UNITS[unit])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_read_like_dockers() {
-        assert_eq!(human_size(0.0), "0B");
-        assert_eq!(human_size(532.0), "532B");
-        assert_eq!(human_size(16_777_216.0), "16.78MB");
-        assert_eq!(human_size(1_073_741_824.0), "1.074GB");
-        assert_eq!(human_size(2_000.0), "2kB");
-    }
 
     fn row(id: &str, state: State) -> Row {
         Row {

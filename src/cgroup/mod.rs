@@ -47,7 +47,6 @@ mod mounts;
 
 use std::fs;
 use std::io::ErrorKind;
-use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -56,6 +55,7 @@ pub use limits::{Limits, FLAGS};
 pub use mounts::mount_inside;
 
 use crate::error::{Context, Error, Result};
+use crate::mountinfo;
 use crate::sys;
 use crate::trace;
 
@@ -112,7 +112,7 @@ impl Layout {
             let Some((mount, rest)) = line.split_once(" - ") else {
                 continue;
             };
-            let Some(mount) = mount.split(' ').nth(4).map(unescape) else {
+            let Some(mount) = mount.split(' ').nth(4).map(mountinfo::unescape) else {
                 continue;
             };
             let fields: Vec<&str> = rest.split(' ').collect();
@@ -151,30 +151,6 @@ impl Layout {
             hierarchies: vec![tree],
         })
     }
-}
-
-/// mountinfo writes space, tab, newline and backslash in paths as `\ooo` octal.
-fn unescape(field: &str) -> PathBuf {
-    let mut out = Vec::new();
-    let bytes = field.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes.get(i + 1..i + 4).and_then(|d| {
-            let text = std::str::from_utf8(d).ok()?;
-            u8::from_str_radix(text, 8).ok()
-        });
-        match (bytes[i], octal) {
-            (b'\\', Some(byte)) => {
-                out.push(byte);
-                i += 4;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    PathBuf::from(std::ffi::OsString::from_vec(out))
 }
 
 /// This machine's layout, read once per process.
@@ -536,14 +512,5 @@ mod tests {
         let only_named = "1 0 0:1 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd";
         assert_eq!(Layout::parse(only_named), None);
         assert_eq!(Layout::parse("1 0 0:1 / / rw - ext4 /dev/vda rw"), None);
-    }
-
-    #[test]
-    fn mountinfo_escapes_are_undone() {
-        assert_eq!(
-            unescape("/mnt/my\\040memory"),
-            PathBuf::from("/mnt/my memory")
-        );
-        assert_eq!(unescape("/plain"), PathBuf::from("/plain"));
     }
 }

@@ -7,6 +7,7 @@ use crate::image::store::Store;
 use crate::image::Image;
 use crate::reference::Reference;
 use crate::time;
+use crate::units::{human_size, Base};
 
 pub const HELP: &str = "Usage:  skiff images [OPTIONS]
 
@@ -55,7 +56,7 @@ fn row(store: &Store, reference: &str, manifest: &Digest) -> Result<Vec<String>>
             .created
             .as_deref()
             .map_or_else(|| "N/A".into(), time::ago),
-        human_size(image.size()),
+        human_size(image.size() as f64, Base::Decimal, 3),
     ])
 }
 
@@ -68,43 +69,9 @@ fn familiar_name(reference: &Reference) -> String {
     short.unwrap_or(&reference.repository).to_string()
 }
 
-/// Sizes as Docker prints them: decimal units, three significant digits.
-fn human_size(bytes: u64) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < units.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    let decimals = if value < 10.0 {
-        2
-    } else if value < 100.0 {
-        1
-    } else {
-        0
-    };
-    let text = format!("{value:.decimals$}");
-    let text = if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        &text
-    };
-    format!("{text}{}", units[unit])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_read_like_dockers() {
-        assert_eq!(human_size(0), "0B");
-        assert_eq!(human_size(4_260_000), "4.26MB");
-        assert_eq!(human_size(77_900_000), "77.9MB");
-        assert_eq!(human_size(123_000_000), "123MB");
-        assert_eq!(human_size(2_000_000_000), "2GB");
-    }
 
     #[test]
     fn hub_names_are_shortened() {

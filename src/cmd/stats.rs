@@ -15,6 +15,7 @@ use crate::cli::{self, Lexer};
 use crate::error::Result;
 use crate::lifecycle::{self, Container, Status};
 use crate::sys;
+use crate::units::{human_size, Base};
 
 pub const HELP: &str = "Usage:  skiff stats [OPTIONS] [CONTAINER...]
 
@@ -115,7 +116,7 @@ fn row(container: &Container, before: &Reading, after: &Reading) -> Vec<String> 
         container.short_id().to_string(),
         container.config.name.clone(),
         format!("{cpu:.2}%"),
-        format!("{} / {}", size(new.memory), size(limit)),
+        format!("{} / {}", memory(new.memory), memory(limit)),
         format!("{memory_percent:.2}%"),
         new.pids.to_string(),
     ]
@@ -137,39 +138,7 @@ fn machine_memory() -> u64 {
         .map_or(0, |kib| kib * 1024)
 }
 
-/// Docker's sizes: powers of 1024, four significant digits (`1.5MiB`, `7.776GiB`).
-fn size(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    let digits = if value < 1.0 {
-        1
-    } else {
-        value.log10().floor() as usize + 1
-    };
-    let text = format!("{value:.*}", 4usize.saturating_sub(digits));
-    let text = match text.contains('.') {
-        true => text.trim_end_matches('0').trim_end_matches('.').to_string(),
-        false => text,
-    };
-    format!("{text}{}", UNITS[unit])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_read_like_dockers() {
-        assert_eq!(size(0), "0B");
-        assert_eq!(size(512), "512B");
-        assert_eq!(size(32 << 20), "32MiB");
-        assert_eq!(size(1536 << 10), "1.5MiB");
-        assert_eq!(size(8_349_000_000), "7.776GiB");
-        assert_eq!(size((1 << 20) - 1), "1024KiB");
-    }
+/// Memory as `docker stats` shows it: powers of 1024, four significant digits.
+fn memory(bytes: u64) -> String {
+    human_size(bytes as f64, Base::Binary, 4)
 }

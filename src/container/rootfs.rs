@@ -216,7 +216,7 @@ fn detach_host_mounts(root: &Path) -> Result<()> {
     let mut points: Vec<std::path::PathBuf> = mountinfo
         .lines()
         .filter_map(|line| line.split(' ').nth(4))
-        .map(|point| std::path::PathBuf::from(unescape_mountinfo(point)))
+        .map(crate::mountinfo::unescape)
         .filter(|point| !root.starts_with(point) && !point.starts_with(root))
         .collect();
     points.sort_by_key(|point| std::cmp::Reverse(point.components().count()));
@@ -228,40 +228,4 @@ fn detach_host_mounts(root: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// mountinfo writes space, tab, newline and backslash in a path as `\ooo` (octal).
-fn unescape_mountinfo(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes.get(i + 1..i + 4).and_then(|digits| {
-            let text = std::str::from_utf8(digits).ok()?;
-            u8::from_str_radix(text, 8).ok()
-        });
-        match (bytes[i], octal) {
-            (b'\\', Some(byte)) => {
-                out.push(byte);
-                i += 4;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mountinfo_escapes_are_undone() {
-        assert_eq!(unescape_mountinfo("/a\\040b\\011c"), "/a b\tc");
-        assert_eq!(unescape_mountinfo("/plain"), "/plain");
-        assert_eq!(unescape_mountinfo("/odd\\9"), "/odd\\9");
-    }
 }
