@@ -118,6 +118,12 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
+/// A flag's whole number of seconds (`--stop-timeout 10`, `stop -t 3`).
+pub fn seconds(text: &str) -> Result<u32> {
+    text.parse()
+        .map_err(|_| Error::usage(format!("invalid number of seconds: {text:?}")))
+}
+
 /// The error for a flag the command does not know.
 pub fn unknown(flag: &Flag, command: &str) -> Error {
     Error::usage(format!(

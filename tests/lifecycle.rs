@@ -40,6 +40,18 @@ fn await_line(t: &TestEnv, name: &str, line: &str) -> Child {
     panic!("{name} never said {line:?}; said {seen:?}");
 }
 
+/// `run -d [FLAGS] --name NAME busybox sleep 1000`: its ID.
+fn sleeper(t: &TestEnv, name: &str, flags: &[&str]) -> String {
+    let image = t.image("library/busybox");
+    let args = [
+        &["run", "-d"][..],
+        flags,
+        &["--name", name, &image, "sleep", "1000"],
+    ]
+    .concat();
+    ok(t, &args)
+}
+
 fn inspect_field(t: &TestEnv, name: &str, field: &str) -> String {
     let json = ok(t, &["inspect", name]);
     let key = format!("\"{field}\":");
@@ -112,18 +124,7 @@ fn a_detached_service_lives_through_stop_start_kill_and_rm() {
 fn stop_kills_after_the_grace_period_when_the_signal_is_ignored() {
     // `sleep` as PID 1 has no SIGTERM handler, so the kernel drops the signal.
     let t = TestEnv::new();
-    ok(
-        &t,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "s",
-            &t.image("library/busybox"),
-            "sleep",
-            "1000",
-        ],
-    );
+    sleeper(&t, "s", &[]);
     ok(&t, &["stop", "-t", "1", "s"]);
     assert_eq!(inspect_field(&t, "s", "ExitCode"), "137");
     ok(&t, &["rm", "s"]);
@@ -132,19 +133,7 @@ fn stop_kills_after_the_grace_period_when_the_signal_is_ignored() {
 #[test]
 fn init_forwards_the_stop_signal_to_the_command() {
     let t = TestEnv::new();
-    ok(
-        &t,
-        &[
-            "run",
-            "-d",
-            "--init",
-            "--name",
-            "i",
-            &t.image("library/busybox"),
-            "sleep",
-            "1000",
-        ],
-    );
+    sleeper(&t, "i", &["--init"]);
     // With --init, sleep is not PID 1: SIGTERM's default action ends it at once.
     ok(&t, &["stop", "-t", "100", "i"]);
     assert_eq!(inspect_field(&t, "i", "ExitCode"), "143");
@@ -154,18 +143,7 @@ fn init_forwards_the_stop_signal_to_the_command() {
 #[test]
 fn rm_refuses_a_running_container_unless_forced() {
     let t = TestEnv::new();
-    ok(
-        &t,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "r",
-            &t.image("library/busybox"),
-            "sleep",
-            "1000",
-        ],
-    );
+    sleeper(&t, "r", &[]);
     assert_one_line_error(&t.skiff(&["rm", "r"]), "running");
     ok(&t, &["rm", "-f", "r"]);
     assert!(t.containers().is_empty());
@@ -295,18 +273,7 @@ fn supervisor_pid(t: &TestEnv, id: &str) -> i32 {
 #[test]
 fn ps_tells_the_truth_when_the_supervisor_is_killed() {
     let t = TestEnv::new();
-    let id = ok(
-        &t,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "orphan",
-            &t.image("library/busybox"),
-            "sleep",
-            "1000",
-        ],
-    );
+    let id = sleeper(&t, "orphan", &[]);
     let supervisor = supervisor_pid(&t, id.trim());
     let killed = std::process::Command::new("kill")
         .args(["-9", &supervisor.to_string()])

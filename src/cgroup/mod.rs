@@ -204,19 +204,12 @@ impl Cgroup {
             "a cgroup of its own in each tree, with its limits, before anything runs in it",
         );
         for (hierarchy, dir) in &self.dirs {
-            let (root, parent) = (&hierarchy.mount, hierarchy.mount.join(PARENT));
-            if self.version == Version::V2 {
-                delegate(root)?;
-                make_dir(&parent)?;
-                delegate(&parent)?;
-                make_dir(dir)?;
-                continue;
-            }
-            let cpuset = hierarchy.controllers.iter().any(|c| c == "cpuset");
-            for (level, above) in [(&parent, root), (dir, &parent)] {
-                make_dir(level)?;
-                if cpuset {
-                    inherit_cpuset(level, above)?;
+            // Another skiff may remove the empty parent between our two mkdirs: again.
+            let mut tries = 1;
+            loop {
+                match make_tree(self.version, hierarchy, dir) {
+                    Err(err) if err.errno() == Some(libc::ENOENT) && tries < 3 => tries += 1,
+                    other => break other?,
                 }
             }
         }
@@ -263,9 +256,15 @@ impl Cgroup {
 
     /// rmdir(2) in each tree. A cgroup whose last processes are still being torn down
     /// is busy (EBUSY) for a moment after its PID 1 was reaped: try again, a while.
+    /// The shared `skiff/` parent goes with the last container's cgroup, so nothing
+    /// of skiff stays in the cgroup trees; while another container has one, rmdir(2)
+    /// refuses (EBUSY or ENOTEMPTY) and it stays.
     pub fn remove(&self) -> Result<()> {
         for (_, dir) in &self.dirs {
             remove_dir(dir)?;
+            if let Some(parent) = dir.parent() {
+                let _ = fs::remove_dir(parent); // in use by another container, most often
+            }
         }
         Ok(())
     }
@@ -418,6 +417,25 @@ fn inherit_cpuset(dir: &Path, parent: &Path) -> Result<()> {
         }
         let inherited = read(&parent.join(file)).unwrap_or_default();
         write(&dir.join(file), inherited.trim())?;
+    }
+    Ok(())
+}
+
+/// `skiff/` then `skiff/ID` in one tree, each allowed what it needs from the one above.
+fn make_tree(version: Version, hierarchy: &Hierarchy, dir: &Path) -> Result<()> {
+    let (root, parent) = (&hierarchy.mount, hierarchy.mount.join(PARENT));
+    if version == Version::V2 {
+        delegate(root)?;
+        make_dir(&parent)?;
+        delegate(&parent)?;
+        return make_dir(dir);
+    }
+    let cpuset = hierarchy.controllers.iter().any(|c| c == "cpuset");
+    for (level, above) in [(parent.as_path(), root.as_path()), (dir, parent.as_path())] {
+        make_dir(level)?;
+        if cpuset {
+            inherit_cpuset(level, above)?;
+        }
     }
     Ok(())
 }

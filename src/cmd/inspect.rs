@@ -136,7 +136,7 @@ fn inspected(container: &Container) -> Inspected {
         path,
         args,
         state: State {
-            status: format!("{status:?}").to_ascii_lowercase(),
+            status: status.name().into(),
             running: status == Status::Running,
             pid: if status == Status::Running {
                 state.pid.pid

@@ -1,7 +1,8 @@
 //! `skiff logs [-f] [--tail N] [-t] CONTAINER`: a detached container's output, stdout
 //! to stdout and stderr to stderr, as it was recorded (see `lifecycle::logs`).
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::fs::File;
+use std::io::{Read, Write};
 
 use crate::cli::{self, Lexer};
 use crate::error::{Context, Error, Result};
@@ -62,35 +63,42 @@ fn show(container: &Container, args: &Args) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()), // never detached
         other => other.context("open the container's log")?,
     };
-    let mut text = String::new();
-    log.read_to_string(&mut text)
-        .context("read the container's log")?;
-    let complete = text.rfind('\n').map_or(0, |i| i + 1);
-    let records = lifecycle::logs::parse(&text[..complete]);
+    let mut pending = String::new();
+    let records = read_records(&mut log, &mut pending)?;
     let skip = args.tail.map_or(0, |n| records.len().saturating_sub(n));
     print(&records[skip..], args.timestamps)?;
     if args.follow {
-        log.seek(SeekFrom::Start(complete as u64))?;
-        follow(container, log, args.timestamps)?;
+        follow(container, log, pending, args.timestamps)?;
     }
     Ok(())
 }
 
 /// Prints records as they are appended, until the container's supervisor is done.
-fn follow(container: &Container, mut log: std::fs::File, timestamps: bool) -> Result<()> {
-    let mut pending = String::new();
+fn follow(
+    container: &Container,
+    mut log: File,
+    mut pending: String,
+    timestamps: bool,
+) -> Result<()> {
     loop {
         let done = container.status() != Status::Running
             || supervisor::wait_for_at_most(container.state.supervisor, FOLLOW_INTERVAL_MS)?;
-        log.read_to_string(&mut pending)
-            .context("read the container's log")?;
-        let complete = pending.rfind('\n').map_or(0, |i| i + 1);
-        print(&lifecycle::logs::parse(&pending[..complete]), timestamps)?;
-        pending.drain(..complete);
+        print(&read_records(&mut log, &mut pending)?, timestamps)?;
         if done {
             return Ok(());
         }
     }
+}
+
+/// The complete records the log has gained; a line still being written waits in
+/// `pending` for the next read.
+fn read_records(log: &mut File, pending: &mut String) -> Result<Vec<Record>> {
+    log.read_to_string(pending)
+        .context("read the container's log")?;
+    let complete = pending.rfind('\n').map_or(0, |i| i + 1);
+    let records = lifecycle::logs::parse(&pending[..complete]);
+    pending.drain(..complete);
+    Ok(records)
 }
 
 fn print(records: &[Record], timestamps: bool) -> Result<()> {

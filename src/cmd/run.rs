@@ -127,7 +127,7 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             "--platform" => args.platform = Some(Platform::parse(&lexer.value(&flag)?)?),
             "--rm" => args.auto_remove = lexer.switch(&flag)?,
             "--stop-signal" => args.stop_signal = Some(lexer.value(&flag)?),
-            "--stop-timeout" => args.stop_timeout = Some(seconds(&lexer.value(&flag)?)?),
+            "--stop-timeout" => args.stop_timeout = Some(cli::seconds(&lexer.value(&flag)?)?),
             "-w" | "--workdir" => args.workdir = Some(lexer.value(&flag)?),
             "--trace" => args.trace = lexer.switch(&flag)?,
             "--env-file" => args.env_files.push(lexer.value(&flag)?),
@@ -159,11 +159,6 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     args.limits.validate(cpus)?;
     Ok(Some(args))
-}
-
-fn seconds(text: &str) -> Result<u32> {
-    text.parse()
-        .map_err(|_| Error::usage(format!("invalid number of seconds: {text:?}")))
 }
 
 fn run(args: Args) -> Result<i32> {

@@ -22,7 +22,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
         match flag.name.as_str() {
             "-h" | "--help" => return cli::help(HELP),
             "-s" | "--signal" => signal = Some(signals::parse(&lexer.value(&flag)?)?),
-            "-t" | "--time" | "--timeout" => grace = Some(seconds(&lexer.value(&flag)?)?),
+            "-t" | "--time" | "--timeout" => grace = Some(cli::seconds(&lexer.value(&flag)?)?),
             _ => return Err(cli::unknown(&flag, "stop")),
         }
     }
@@ -32,11 +32,6 @@ pub fn main(argv: &[String]) -> Result<i32> {
         println!("{query}");
     }
     Ok(0)
-}
-
-fn seconds(text: &str) -> Result<u32> {
-    text.parse()
-        .map_err(|_| crate::error::Error::usage(format!("invalid number of seconds: {text:?}")))
 }
 
 /// Stops `container` if it runs, and returns once its end is recorded.

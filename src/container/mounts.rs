@@ -290,28 +290,39 @@ fn mount_list(scratch: &Path, options: &Options, hostname: &str) -> Result<Vec<M
         .collect();
     for volume in &options.volumes {
         let bind = Bind::parse(volume)?;
-        mounts.retain(|m| m.target != bind.target);
-        mounts.push(Mount {
-            target: bind.target,
-            source: Source::Bind {
-                host: bind.host,
-                read_only: bind.read_only,
+        put(
+            &mut mounts,
+            Mount {
+                target: bind.target,
+                source: Source::Bind {
+                    host: bind.host,
+                    read_only: bind.read_only,
+                },
             },
-        });
+        );
     }
     for tmpfs in &options.tmpfs {
         let tmpfs = Tmpfs::parse(tmpfs)?;
-        mounts.retain(|m| m.target != tmpfs.target);
-        mounts.push(Mount {
-            target: tmpfs.target,
-            source: Source::Tmpfs {
-                flags: tmpfs.flags,
-                data: tmpfs.data,
+        put(
+            &mut mounts,
+            Mount {
+                target: tmpfs.target,
+                source: Source::Tmpfs {
+                    flags: tmpfs.flags,
+                    data: tmpfs.data,
+                },
             },
-        });
+        );
     }
     mounts.sort_by_key(|m| m.target.components().count()); // stable: equal depths keep order
     Ok(mounts)
+}
+
+/// Adds `mount`, replacing any earlier one on the same target: the user's `-v` and
+/// `--tmpfs` win over skiff's own /etc files, and a later flag over an earlier one.
+fn put(mounts: &mut Vec<Mount>, mount: Mount) {
+    mounts.retain(|m| m.target != mount.target);
+    mounts.push(mount);
 }
 
 impl Mount {

@@ -5,7 +5,8 @@
 //! blobs/sha256/<hex>   manifests, configs and compressed layers, each verified
 //! layers/<hex>/        each layer unpacked once, by diff_id, as an overlayfs lower dir
 //! repositories.json    reference → manifest digest (what `skiff images` lists)
-//! tmp/                 files being written, and scratch directories of running containers
+//! containers/<id>/     each container's record and writable layer (see `lifecycle`)
+//! tmp/                 files being written, and scratch directories of loads
 //! lock                 flock(2): one writer at a time
 //! ```
 //!

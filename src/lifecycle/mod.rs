@@ -72,6 +72,17 @@ pub enum Status {
     Exited,
 }
 
+impl Status {
+    /// Docker's word for it, as `inspect` shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Exited => "exited",
+        }
+    }
+}
+
 /// What happened to it so far (`docker inspect`'s `State`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct State {

@@ -8,10 +8,10 @@ mounts=$(grep -c skiff /proc/self/mounts || true)
 [ "$mounts" -eq 0 ] || leaks+=("$mounts mounts mention skiff: $(grep skiff /proc/self/mounts | head -3)")
 procs=$(pgrep -c -x skiff || true)
 [ "$procs" -eq 0 ] || leaks+=("$procs skiff processes still running")
-# A container's cgroup is skiff/ID at the root of each tree: /sys/fs/cgroup/skiff/ID (v2),
-# /sys/fs/cgroup/CONTROLLER/skiff/ID (v1). The skiff/ parent itself stays, as Docker's docker/.
-cgroups=$(find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -path '*/skiff/*' 2>/dev/null | wc -l)
-[ "$cgroups" -eq 0 ] || leaks+=("$cgroups container cgroups: $(find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -path '*/skiff/*' | head -3)")
+# A container's cgroup is skiff/ID at the root of each tree; the skiff/ parent goes
+# with the last container, so no directory named *skiff* may stay.
+cgroups=$(find /sys/fs/cgroup -maxdepth 3 -type d -name '*skiff*' 2>/dev/null | wc -l)
+[ "$cgroups" -eq 0 ] || leaks+=("$cgroups cgroups named *skiff*: $(find /sys/fs/cgroup -maxdepth 3 -type d -name '*skiff*' | head -3)")
 dirs=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'skiff-*' 2>/dev/null | wc -l)
 [ "$dirs" -eq 0 ] || leaks+=("$dirs temporary directories: $(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'skiff-*' | head -3)")
 
