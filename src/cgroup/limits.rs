@@ -84,7 +84,8 @@ impl Limits {
     }
 
     /// Docker's checks between the flags, and against this machine's CPUs.
-    pub fn validate(&self, cpus: usize) -> Result<()> {
+    /// `cpus` counts the CPUs available, asked only if `--cpus` needs it.
+    pub fn validate(&self, cpus: impl FnOnce() -> usize) -> Result<()> {
         let memory = self.memory.unwrap_or(0);
         if memory > 0 && memory < MIN_MEMORY {
             return Err(Error::usage("minimum memory limit allowed is 6MB"));
@@ -107,8 +108,11 @@ impl Limits {
                 "minimum memory limit can not be less than memory reservation limit",
             ));
         }
-        let most = cpus as i64 * NANOS_PER_CPU;
-        if self.nano_cpus.is_some_and(|n| n > most) {
+        let Some(nano_cpus) = self.nano_cpus else {
+            return Ok(());
+        };
+        let cpus = cpus();
+        if nano_cpus > cpus as i64 * NANOS_PER_CPU {
             return Err(Error::usage(format!(
                 "range of CPUs is from 0.01 to {cpus}.00, as there are only {cpus} CPUs available"
             )));
@@ -323,7 +327,7 @@ mod tests {
         assert_eq!(l.v2(), [("cpu", "cpu.max", "50000 100000".to_string())]);
         assert!(nano_cpus("0.001").is_err());
         assert!(nano_cpus("-1").is_err());
-        let err = limits(&[("--cpus", "3")]).validate(2).unwrap_err();
+        let err = limits(&[("--cpus", "3")]).validate(|| 2).unwrap_err();
         assert_eq!(
             err.to_string(),
             "range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available"
@@ -358,7 +362,8 @@ mod tests {
 
     #[test]
     fn inconsistent_memory_flags_are_refused_like_docker() {
-        let check = |flags: &[(&str, &str)]| limits(flags).validate(2).map_err(|e| e.to_string());
+        let check =
+            |flags: &[(&str, &str)]| limits(flags).validate(|| 2).map_err(|e| e.to_string());
         assert!(check(&[("-m", "1m")]).unwrap_err().contains("6MB"));
         assert!(check(&[("--memory-swap", "64m")])
             .unwrap_err()

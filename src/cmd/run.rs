@@ -156,8 +156,9 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
         ))
     })?;
     args.command = rest.collect();
-    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    args.limits.validate(cpus)?;
+    // Counting CPUs reads the cgroup's quota files: only for `--cpus`.
+    args.limits
+        .validate(|| std::thread::available_parallelism().map_or(1, usize::from))?;
     Ok(Some(args))
 }
 
