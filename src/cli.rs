@@ -1,7 +1,8 @@
 //! Hand-written argv lexing, shared by every command. No I/O, no knowledge of which
 //! flags exist: each `cmd/<verb>.rs` asks for the flags it knows and rejects the rest.
 //!
-//! Understood shapes: `--name=value`, `--name value`, `-n value`, `--` (end of options).
+//! Understood shapes: `--name=value`, `--name value`, `-n value`, `-nvalue`, `-n=value`,
+//! clustered switches (`ps -aq`, as pflag allows), `--` (end of options).
 //! Lexing stops at the first positional argument, so in `skiff run alpine ls -la` the
 //! `-la` belongs to `ls`, exactly as with `docker run`.
 
@@ -12,6 +13,9 @@ use crate::error::{Error, Result};
 pub struct Flag {
     pub name: String,
     inline: Option<String>,
+    /// What follows a one-letter flag in the same word (`q` of `-aq`, `5` of `-n5`):
+    /// its value if it takes one, or else more one-letter switches.
+    attached: Option<String>,
 }
 
 pub struct Lexer {
@@ -36,21 +40,26 @@ impl Lexer {
             return None;
         }
         let arg = self.args.pop_front()?;
+        if !arg.starts_with("--") {
+            return Some(short_flag(&arg));
+        }
         Some(match arg.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => Flag {
+            Some((name, value)) => Flag {
                 name: name.to_string(),
                 inline: Some(value.to_string()),
+                attached: None,
             },
-            _ => Flag {
+            None => Flag {
                 name: arg,
                 inline: None,
+                attached: None,
             },
         })
     }
 
     /// The value of a flag that takes one: after `=`, or the next argument.
     pub fn value(&mut self, flag: &Flag) -> Result<String> {
-        if let Some(value) = &flag.inline {
+        if let Some(value) = flag.inline.as_ref().or(flag.attached.as_ref()) {
             return Ok(value.clone());
         }
         self.args
@@ -59,7 +68,11 @@ impl Lexer {
     }
 
     /// A boolean flag: bare means true; `--rm=false` is accepted as Docker accepts it.
-    pub fn switch(&self, flag: &Flag) -> Result<bool> {
+    /// The letters clustered after a one-letter switch are switches of their own.
+    pub fn switch(&mut self, flag: &Flag) -> Result<bool> {
+        if let Some(more) = &flag.attached {
+            self.args.push_front(format!("-{more}"));
+        }
         match flag.inline.as_deref() {
             None | Some("true") => Ok(true),
             Some("false") => Ok(false),
@@ -73,6 +86,23 @@ impl Lexer {
     /// Everything not yet consumed, untouched.
     pub fn rest(self) -> Vec<String> {
         self.args.into()
+    }
+}
+
+/// `-a`, `-aq`, `-n5`, `-e=A=1`: the first letter is the flag; the rest of the word is
+/// its value after `=`, or else what is attached to it.
+fn short_flag(arg: &str) -> Flag {
+    let split = arg.char_indices().nth(2).map_or(arg.len(), |(i, _)| i);
+    let (name, rest) = arg.split_at(split);
+    let (inline, attached) = match rest.strip_prefix('=') {
+        Some(value) => (Some(value.to_string()), None),
+        None if rest.is_empty() => (None, None),
+        None => (None, Some(rest.to_string())),
+    };
+    Flag {
+        name: name.to_string(),
+        inline,
+        attached,
     }
 }
 
@@ -155,6 +185,21 @@ mod tests {
         assert_eq!(lexer.value(&flag).unwrap(), "A=1");
         let flag = lexer.next_flag().unwrap();
         assert_eq!(lexer.value(&flag).unwrap(), "B=2");
+        assert_eq!(lexer.rest(), args(&["img"]));
+    }
+
+    #[test]
+    fn one_letter_switches_cluster_and_values_attach() {
+        let mut lexer = Lexer::new(&args(&["-aq", "-n5", "-e=A=1", "-d=false", "img"]));
+        let mut seen = Vec::new();
+        while let Some(flag) = lexer.next_flag() {
+            let value = match flag.name.as_str() {
+                "-a" | "-q" | "-d" => lexer.switch(&flag).unwrap().to_string(),
+                _ => lexer.value(&flag).unwrap(),
+            };
+            seen.push(format!("{}:{value}", flag.name));
+        }
+        assert_eq!(seen, ["-a:true", "-q:true", "-n:5", "-e:A=1", "-d:false"]);
         assert_eq!(lexer.rest(), args(&["img"]));
     }
 

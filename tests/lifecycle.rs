@@ -1,6 +1,7 @@
 //! Containers that live: `run -d`, `ps`, `logs`, `stop`, `start`, `kill`, `wait`,
 //! `inspect`, `rm`, `create`, names, and what `--rm` and `rmi` do to them.
 
+use std::fs;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 
@@ -226,6 +227,26 @@ fn names_are_unique_even_when_runs_race() {
         &t.skiff(&["create", "--name", "bad/name", &image]),
         "invalid container name",
     );
+}
+
+#[test]
+fn a_name_is_free_again_after_rm_and_survives_a_lost_index() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let first = ok(&t, &["create", "--name", "web", &image, "true"]);
+    // A store from before the name links: they are rebuilt from the records.
+    fs::remove_dir_all(t.root.join("containers/.names")).unwrap();
+    assert_one_line_error(
+        &t.skiff(&["create", "--name", "web", &image, "true"]),
+        &format!("is already in use by container \"{}\"", first.trim()),
+    );
+    ok(&t, &["rm", "web"]);
+    let second = ok(&t, &["create", "--name", "web", &image, "true"]);
+    assert_ne!(first, second);
+    assert_eq!(t.containers(), vec![second.trim().to_string()]);
+    // Clustered one-letter switches, as in `docker rm $(docker ps -aq)`.
+    assert_eq!(ok(&t, &["ps", "-aq"]).trim(), &second.trim()[..12]);
+    ok(&t, &["rm", "web"]);
 }
 
 #[test]

@@ -166,13 +166,15 @@ pub fn cgroups_of(id: &str) -> Vec<String> {
 }
 
 impl TestEnv {
-    /// The IDs of the containers recorded in this test's store.
+    /// The IDs of the containers recorded in this test's store (and any debris of
+    /// one), but not the directory of name links, `.names`.
     pub fn containers(&self) -> Vec<String> {
         fs::read_dir(self.root.join("containers"))
             .map(|entries| {
                 entries
                     .flatten()
                     .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|name| name != ".names")
                     .collect()
             })
             .unwrap_or_default()

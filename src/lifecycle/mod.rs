@@ -147,15 +147,11 @@ impl Container {
     pub fn create(_lock: &Store, mut config: Config) -> Result<Container> {
         let dir = containers_dir();
         fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
-        let existing = list()?;
+        let names = names::index(list)?;
         if config.name.is_empty() {
-            config.name = names::unused(&existing)?;
-        } else if let Some(other) = existing.iter().find(|c| c.config.name == config.name) {
-            return Err(Error::invalid(format!(
-                "the container name \"/{}\" is already in use by container \"{}\": remove (or rename) that container to reuse the name",
-                config.name, other.config.id
-            )));
+            config.name = names::unused(&names)?;
         }
+        names::reserve(&names, &config.name, &config.id)?;
         // Built under a dot-name, then renamed: a crash never leaves half a container.
         let building = dir.join(format!(".new-{}", config.id));
         fs::create_dir(&building).with_context(|| format!("create {}", building.display()))?;
@@ -240,6 +236,9 @@ impl Container {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             other => other.with_context(|| format!("remove {}", self.dir.display()))?,
         }
+        // Only now that the record is gone: a crash before this leaves a stale link,
+        // which frees the name all the same, never a container without its name.
+        names::release(&names::index_dir(), &self.config.name, &self.config.id);
         fs::remove_dir_all(&doomed).with_context(|| format!("remove {}", doomed.display()))
     }
 }

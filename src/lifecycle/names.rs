@@ -1,8 +1,17 @@
-//! Names for containers that were not given one, Docker-style: `adjective_scientist`.
-//! They only need to be memorable and unused, so the lists are short.
+//! Container names: unique, and Docker-style `adjective_scientist` when not given.
+//!
+//! Each name is reserved by a symlink `containers/.names/NAME -> ID`. symlink(2) fails
+//! if the name exists, so taking a name is one atomic step that costs the same with
+//! ten containers or ten thousand; no record has to be read. A link whose container
+//! is gone (a crash between reserving and recording, or in `rm`) is stale and free.
+//! <https://man7.org/linux/man-pages/man2/symlink.2.html>
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
 
 use super::Container;
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use crate::sys;
 
 const ADJECTIVES: [&str; 16] = [
@@ -29,9 +38,69 @@ const SCIENTISTS: [&str; 16] = [
     "turing",
 ];
 
-/// A random name no container in `taken` has; a number is added once the pairs run out.
-pub fn unused(taken: &[Container]) -> Result<String> {
-    let in_use = |name: &str| taken.iter().any(|c| c.config.name == name);
+/// `containers/.names`, where the links are.
+pub fn index_dir() -> PathBuf {
+    super::containers_dir().join(".names")
+}
+
+/// The directory of name links, made (from the records, for a store that predates
+/// it) on first use. The caller holds the store's lock.
+pub fn index(existing: impl FnOnce() -> Result<Vec<Container>>) -> Result<PathBuf> {
+    let dir = index_dir();
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    let building = dir.with_extension("new");
+    let _ = fs::remove_dir_all(&building); // debris of a crash while building it
+    fs::create_dir(&building).with_context(|| format!("create {}", building.display()))?;
+    for container in existing()? {
+        link(&building, &container.config.name, &container.config.id)?;
+    }
+    fs::rename(&building, &dir).with_context(|| format!("rename {}", building.display()))?;
+    Ok(dir)
+}
+
+/// Takes `name` for container `id`. Fails, naming the owner, if a container has it.
+pub fn reserve(index: &Path, name: &str, id: &str) -> Result<()> {
+    if let Some(owner) = owner(index, name) {
+        return Err(Error::invalid(format!(
+            "the container name \"/{name}\" is already in use by container \"{owner}\": remove (or rename) that container to reuse the name"
+        )));
+    }
+    let _ = fs::remove_file(index.join(name)); // stale, if there at all
+    link(index, name, id)
+}
+
+/// Gives `name` back, if container `id` still holds it.
+pub fn release(index: &Path, name: &str, id: &str) {
+    let path = index.join(name);
+    if fs::read_link(&path).is_ok_and(|target| target == Path::new(id)) {
+        let _ = fs::remove_file(path);
+    }
+}
+
+/// The ID of the container that holds `name`; `None` if none does, or only a stale link.
+fn owner(index: &Path, name: &str) -> Option<String> {
+    let id = fs::read_link(index.join(name)).ok()?;
+    let containers = index.parent()?;
+    containers
+        .join(&id)
+        .is_dir()
+        .then(|| id.to_string_lossy().into_owned())
+}
+
+fn link(index: &Path, name: &str, id: &str) -> Result<()> {
+    match std::os::unix::fs::symlink(id, index.join(name)) {
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(Error::invalid(format!(
+            "the container name \"/{name}\" was taken meanwhile"
+        ))),
+        other => other.with_context(|| format!("reserve the name {name}")),
+    }
+}
+
+/// A random name no container holds; a number is added once the pairs run out.
+pub fn unused(index: &Path) -> Result<String> {
+    let in_use = |name: &str| owner(index, name).is_some();
     for attempt in 0..64u32 {
         let mut bytes = [0u8; 2];
         sys::getrandom(&mut bytes)?;
@@ -77,7 +146,10 @@ mod tests {
 
     #[test]
     fn generated_names_are_unused_and_valid() {
-        let name = unused(&[]).unwrap();
+        let index = std::env::temp_dir().join(format!("skiff-names-{}", std::process::id()));
+        fs::create_dir_all(&index).unwrap();
+        let name = unused(&index).unwrap();
+        fs::remove_dir_all(&index).unwrap();
         assert!(validate(&name).is_ok());
         assert!(name.contains('_'));
     }
