@@ -9,6 +9,7 @@
 //!                 state.json    created | running | exited, pids, exit code, times
 //!                 log.json      a detached container's output (Docker's json-file format)
 //!                 upper/ work/  its overlayfs writable layer; rootfs/ the mount point
+//! containers/.names/<name>      a symlink to the ID that holds the name (see `names`)
 //! ```
 //!
 //! State is written to a temp file and renamed over the old one (rename(2) is atomic),
