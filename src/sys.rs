@@ -451,6 +451,14 @@ pub fn flock_exclusive(file: &File, path: &Path) -> Result<()> {
     }
 }
 
+/// syncfs(2): write everything cached for the filesystem that `file` is on to its disk.
+/// <https://man7.org/linux/man-pages/man2/syncfs.2.html>
+pub fn syncfs(file: &File, path: &Path) -> Result<()> {
+    // SAFETY: syncfs takes no pointers; the descriptor is open for the call.
+    let rc = unsafe { libc::syncfs(file.as_raw_fd()) };
+    check(rc, "syncfs", path.display()).map(drop)
+}
+
 /// lsetxattr(2): set an extended attribute on `path` itself, never on what a symlink at
 /// `path` points to. Layers carry them for file capabilities (`security.capability`).
 /// <https://man7.org/linux/man-pages/man2/setxattr.2.html>
