@@ -2,7 +2,7 @@
 //!
 //! The path of `skiff run`, top-down:
 //! `main` → `cmd::run` (flags) → `registry::pull` (manifest, config, layers) →
-//! `container::run` (namespaces, rootfs, exec) → `sys` (every system call).
+//! `container::start` (cgroup, namespaces, rootfs, exec) → `sys` (every system call).
 //! Errors travel up as one [`error::Error`] and are printed here, once.
 
 #![deny(unsafe_code)]

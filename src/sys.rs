@@ -109,6 +109,63 @@ pub fn fork() -> Result<Option<libc::pid_t>> {
     check(pid, "fork", "").map(|_| (pid > 0).then_some(pid))
 }
 
+/// The kernel's `struct clone_args` up to `cgroup` (CLONE_ARGS_SIZE_VER2); libc has
+/// no wrapper for clone3(2) and no such struct for musl.
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// clone3(2) with `CLONE_INTO_CGROUP`: fork(2), but the child starts life in the cgroup
+/// whose directory `cgroup` is (cgroup v2, Linux 5.7), so it never has to move.
+///
+/// musl's fork(2) also refreshes the thread ID musl caches; a raw clone3 cannot, so in
+/// the child raise(3), and with it abort(3), would signal the parent. Its panics
+/// therefore end it with `_exit`, never with abort(3).
+/// <https://man7.org/linux/man-pages/man2/clone3.2.html>
+pub fn fork_into_cgroup(cgroup: &File) -> Result<Option<libc::pid_t>> {
+    trace::call(format_args!(
+        "clone3(CLONE_INTO_CGROUP, cgroup={})",
+        cgroup.as_raw_fd()
+    ));
+    let args = CloneArgs {
+        flags: CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: cgroup.as_raw_fd() as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: args is a valid clone_args of the size given, with no stack: the child
+    // runs on a copy of this one, as after fork(2); skiff has one thread.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    let pid = check(rc, "clone3", "CLONE_INTO_CGROUP")? as libc::pid_t;
+    if pid == 0 {
+        std::panic::set_hook(Box::new(|panic| {
+            eprintln!("skiff: {panic}");
+            exit_now(125)
+        }));
+    }
+    Ok((pid > 0).then_some(pid))
+}
+
 /// setsid(2): a new session, so the terminal's Ctrl-C reaches the container only once,
 /// through skiff's forwarding, as with Docker.
 pub fn setsid() -> Result<()> {

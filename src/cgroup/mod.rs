@@ -45,6 +45,7 @@
 mod limits;
 mod mounts;
 
+use std::cell::Cell;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -170,6 +171,8 @@ pub struct Cgroup {
     version: Version,
     /// Each tree, with the container's directory in it.
     dirs: Vec<(&'static Hierarchy, PathBuf)>,
+    /// In the container's first process: it was born inside ([`fork_into`]).
+    born_inside: Cell<bool>,
 }
 
 impl Cgroup {
@@ -184,6 +187,7 @@ impl Cgroup {
         Some(Cgroup {
             version: layout.version,
             dirs,
+            born_inside: Cell::new(false),
         })
     }
 
@@ -252,9 +256,13 @@ impl Cgroup {
     /// fork(2) has just the one, so that is the whole process. `cgroup.procs` would move
     /// the same process but first takes a kernel-wide lock whose writers wait for an
     /// RCU grace period, 5 to 15 ms here, more than the rest of `skiff run` together.
-    /// v2 moves single threads only inside threaded subtrees, so there it is
-    /// `cgroup.procs`, grace period and all.
+    /// v2 moves single threads only inside threaded subtrees, so there the process is
+    /// born inside instead ([`fork_into`]), or else it is `cgroup.procs`, grace period
+    /// and all.
     fn join(&self) -> Result<()> {
+        if self.born_inside.get() {
+            return Ok(());
+        }
         let file = match self.version {
             Version::V1 => "tasks",
             Version::V2 => "cgroup.procs",
@@ -356,6 +364,29 @@ pub fn create(id: &str, limits: &Limits) -> Result<Option<Cgroup>> {
             Ok(None)
         }
         Err(err) => Err(err.context(format!("{} cannot be enforced here", limits.flags()))),
+    }
+}
+
+/// fork(2) for the container's first process. On v2 it is born inside its cgroup
+/// (clone3(2) with `CLONE_INTO_CGROUP`), since moving a live process there waits for
+/// an RCU grace period ([`Cgroup::join`]). Where clone3 is refused (Linux before 5.7),
+/// a plain fork, and the child joins.
+pub fn fork_into(cgroup: Option<&Cgroup>) -> Result<Option<libc::pid_t>> {
+    let Some(cgroup) = cgroup.filter(|c| c.version == Version::V2) else {
+        return sys::fork();
+    };
+    let dir = &cgroup.dirs[0].1;
+    let dir = fs::File::open(dir).with_context(|| format!("open {}", dir.display()))?;
+    match sys::fork_into_cgroup(&dir) {
+        Ok(None) => {
+            cgroup.born_inside.set(true);
+            Ok(None)
+        }
+        Ok(pid) => Ok(pid),
+        Err(err) => {
+            trace::step(&format!("{err}: fork, and the child joins"));
+            sys::fork()
+        }
     }
 }
 
