@@ -13,7 +13,8 @@
 #     else, the floor any runtime is held against;
 #   - `crun run` and `runc run` of the bundle (a fresh container id each run);
 #   - `podman --runtime runc run --rm --network=none`, if podman works here.
-# Then 50 concurrent `skiff run --rm` (total wall, failures) and the binary's size.
+# The first four again with 50 ms between runs, as starts come in real use. Then 50
+# concurrent `skiff run --rm` (total wall, failures) and the binary's size.
 # It prints markdown tables with ratios to the baselines measured in the same run.
 #
 # Everything it creates lives under one mktemp directory and is removed when it ends,
@@ -134,6 +135,14 @@ for i in "${!commands[@]}"; do named+=(--command-name "${names[$i]}" "${commands
 hyperfine --shell=none --style basic --warmup 3 --runs "$runs" --export-json "$work/hyperfine.json" \
   "${named[@]}" >&2
 
+# Back to back, the kernel's cgroup lock stays in its fast mode; a person starts one
+# container now and then, and each start that moves a process into a cgroup waits for
+# an RCU grace period. The first four again, 50 ms apart, show what that costs.
+spaced_runs=$((runs < 20 ? runs : 20))
+echo "run.sh: hyperfine, $spaced_runs runs each, 50 ms apart" >&2
+hyperfine --shell=none --style basic --warmup 2 --runs "$spaced_runs" --prepare 'sleep 0.05' \
+  --export-json "$work/spaced.json" "${named[@]:0:12}" >&2
+
 # concurrently NAME CMD...: starts CMD $concurrent times at once and waits for all;
 # sets wall (seconds, all of them) and failures (how many exited non-zero).
 concurrently() {
@@ -161,18 +170,25 @@ fi
 
 size=$(stat -c %s "$skiff")
 
-python3 - "$work/hyperfine.json" <<EOF
+# table JSON TITLE: hyperfine's results as a markdown table, with ratios to unshare and crun.
+table() {
+  python3 - "$1" "$2" "${names[1]}" <<'EOF'
 import json, sys
-results = json.load(open(sys.argv[1]))["results"]
+path, title, unshare_name = sys.argv[1:]
+results = json.load(open(path))["results"]
 ms = {r["command"]: r for r in results}
-unshare = ms["${names[1]}"]["mean"]
+unshare = ms[unshare_name]["mean"]
 crun = ms["crun run"]["mean"]
-print("| \`true\` in a fresh container (hyperfine, $runs runs, 3 warm-up) | mean ± σ | min | × unshare | × crun |")
+print(f"| {title} | mean ± σ | min | × unshare | × crun |")
 print("|---|---|---|---|---|")
 for r in results:
-    print(f"| \`{r['command']}\` | {r['mean'] * 1e3:.2f} ± {r['stddev'] * 1e3:.2f} ms "
+    print(f"| `{r['command']}` | {r['mean'] * 1e3:.2f} ± {r['stddev'] * 1e3:.2f} ms "
           f"| {r['min'] * 1e3:.2f} ms | {r['mean'] / unshare:.2f}× | {r['mean'] / crun:.2f}× |")
 EOF
+}
+table "$work/hyperfine.json" "\`true\` in a fresh container (hyperfine, $runs runs, 3 warm-up)"
+echo
+table "$work/spaced.json" "the same, each run 50 ms after the last ($spaced_runs runs)"
 cat <<EOF
 
 | more of skiff | figure | target |
