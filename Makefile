@@ -11,9 +11,30 @@ all: build
 
 build: $(BIN)
 
-$(BIN): Cargo.toml Cargo.lock $(shell find src -name '*.rs')
+# Link flags for size (issue 7; measured, see README "Size"). Cargo.toml cannot carry
+# them on stable, and they concern only the static binary, so they go to the musl target:
+# - `-z pack-relative-relocs`: a static-pie fixes up its own pointers at start; as DT_RELR
+#   (applied by musl >= 1.2.4's startup code, Rust ships 1.2.5) those 94 KB of
+#   R_X86_64_RELATIVE entries become 1 KB. It stays a PIE, so it still loads at a random
+#   address (non-PIE `-C relocation-model=static` saves the same but gives that up).
+# - $(NO_UNWIND): drops the DWARF unwind tables, .eh_frame and .gcc_except_table (280 KB,
+#   mostly from the precompiled std). With panic = "abort" nothing ever unwinds: a panic
+#   prints its message and aborts as before; only RUST_BACKTRACE loses its frames, which
+#   in a stripped binary were all `<unknown>`. crtbegin's own entry stays, as crtbegin
+#   refers to it. No linker flag drops them; a linker script inserted into ld's default
+#   one can (`-C force-unwind-tables=no` cannot reach the std that ships compiled).
+NO_UNWIND := target/no-unwind-tables.ld
+LINK_FLAGS := -C link-arg=-Wl,-z,pack-relative-relocs -C link-arg=-Wl,-T,$(CURDIR)/$(NO_UNWIND)
+
+$(NO_UNWIND): Makefile
+	@mkdir -p $(@D)
+	echo 'SECTIONS { /DISCARD/ : { EXCLUDE_FILE(*crtbegin*.o *crtend*.o) *(.eh_frame)' \
+	     '*(.gcc_except_table .gcc_except_table.*) } } INSERT AFTER .text;' > $@
+
+$(BIN): Cargo.toml Cargo.lock Makefile $(NO_UNWIND) $(shell find src -name '*.rs')
 	@rustup target list --installed | grep -qx $(TARGET) || rustup target add $(TARGET)
-	cargo build --release --locked --target $(TARGET)
+	CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$(LINK_FLAGS)" \
+	  cargo build --release --locked --target $(TARGET)
 	@echo "skiff: $(BIN) is $$(stat -c %s $(BIN)) bytes"
 
 # Everything the tests and the demo need from Debian: the registry server, busybox, musl.
