@@ -148,6 +148,18 @@ def tar_layer(entries):
     return Layer(gz=gz, digest=sha256(gz), diff_id=sha256(tar_bytes))
 
 
+def gzip_layer(path):
+    """A layer already on disk as a gzip'd tar (tests/bench/push_image.py's large image);
+    the tar is hashed as it streams out of gzip, never held whole."""
+    with open(path, "rb") as f:
+        gz = f.read()
+    tar_hash = hashlib.sha256()
+    with gzip.open(io.BytesIO(gz)) as tar:
+        while chunk := tar.read(1 << 20):
+            tar_hash.update(chunk)
+    return Layer(gz=gz, digest=sha256(gz), diff_id="sha256:" + tar_hash.hexdigest())
+
+
 def busybox_entries():
     """/bin/busybox and a /bin symlink for each applet it lists."""
     applets = subprocess.run(["/bin/busybox", "--list"], capture_output=True,
