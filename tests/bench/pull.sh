@@ -23,7 +23,7 @@ repo=$(cd "$here/../.." && pwd)
 skiff=${SKIFF_BIN:-$repo/target/x86_64-unknown-linux-musl/release/skiff}
 registry=${SKIFF_TEST_PLAIN:?run me under tests/harness/with-registry.sh}
 [ -x "$skiff" ] || { echo "pull.sh: no $skiff; run 'make build' first" >&2; exit 1; }
-[ -x /usr/bin/time ] || apt-get install -y -qq --no-install-recommends time >&2
+. "$here/lib.sh"
 
 work=$(mktemp -d /tmp/bench-pull.XXXXXX)
 proxy_pid=
@@ -74,35 +74,13 @@ make_image() {
   rm "$dir/layer.tar.gz" # the registry has it now
 }
 
-# measure OUT CMD...: runs CMD under /usr/bin/time -v and keeps its report in OUT. The
-# registry's blobs were just written, so every run reads them from the page cache alike.
-measure() {
-  local out=$1; shift
-  /usr/bin/time -v -o "$out" "$@" >/dev/null
-}
-
-# The numbers of one report: peak RSS in KiB, CPU and wall seconds.
-field() { grep -F "$2" "$1" | awk -F': ' '{ print $2 }'; }
-rss_kib() { field "$1" 'Maximum resident set size'; }
-cpu_s() { echo "$(field "$1" 'User time') $(field "$1" 'System time')" | awk '{ print $1 + $2 }'; }
-wall_s() { field "$1" 'Elapsed (wall clock)' | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }'; }
-
-# median FIELD REPORT...: the middle value of FIELD over the reports (the machine is
-# shared, so one run says little).
-median() {
-  local what=$1 report; shift
-  for report in "$@"; do "$what" "$report"; done |
-    sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-seconds() { printf '%.2f s' "$(median "$@")"; }
-mib() { median rss_kib "$@" | awk '{ printf "%.1f MiB", $1 / 1024 }'; }
-
 runs=3
 echo "pull.sh: building and pushing the fixtures (16 MiB, 1 GiB)" >&2
 make_image small 16
 make_image large 1024
 large_layer=$layer_digest
 
+# The registry's blobs were just written, so every run reads them from the page cache alike.
 echo "pull.sh: measuring, $runs runs each" >&2
 for name in small large; do
   for run in $(seq $runs); do
@@ -126,6 +104,8 @@ SKIFF_ROOT=$work/store-large measure "$work/warm.txt" "$skiff" pull -q "127.0.0.
 warm_gets=$(grep -c '^GET .*/blobs/' "$work/proxy.log" || true)
 
 small=("$work"/pull-small-*.txt) large=("$work"/pull-large-*.txt) base=("$work"/baseline-*.txt)
+versus=$(ratio "$(median wall_s "${large[@]}")" "$(median wall_s "${base[@]}")")
+record "1 GiB random layer, cold pull: skiff ÷ curl | gzip -dc | tar -x" "$versus"
 cat <<EOF
 
 Median of $runs runs. \`curl | gzip -dc | tar -x\` downloads and unpacks the same blob
@@ -139,6 +119,7 @@ with no verification at all (its peak RSS is its largest process's).
 | \`curl \| gzip -dc \| tar -x\`: wall | | $(seconds wall_s "${base[@]}") |
 | \`curl \| gzip -dc \| tar -x\`: CPU (user + sys) | | $(seconds cpu_s "${base[@]}") |
 | \`curl \| gzip -dc \| tar -x\`: peak RSS | | $(mib "${base[@]}") |
+| cold pull, wall: skiff ÷ \`curl \| gzip -dc \| tar -x\` | | ${versus}× |
 | warm re-pull: blob GETs (counting proxy) | | $warm_gets |
 | warm re-pull: wall | | $(seconds wall_s "$work/warm.txt") |
 EOF

@@ -30,11 +30,7 @@ runs=${BENCH_RUNS:-30}
 concurrent=${BENCH_CONCURRENT:-50}
 [ -x "$skiff" ] || { echo "run.sh: no $skiff; run 'make build' first" >&2; exit 1; }
 
-# need PACKAGE [COMMAND]: installs PACKAGE from Debian unless COMMAND is already there.
-need() {
-  command -v "${2:-$1}" >/dev/null ||
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$1" >&2
-}
+. "$here/lib.sh"
 need hyperfine
 need crun
 need runc
@@ -189,6 +185,18 @@ EOF
 table "$work/hyperfine.json" "\`true\` in a fresh container (hyperfine, $runs runs, 3 warm-up)"
 echo
 table "$work/spaced.json" "the same, each run 50 ms after the last ($spaced_runs runs)"
+
+python3 - "$work/hyperfine.json" <<EOF
+import json, sys
+ms = {r["command"]: r["mean"] for r in json.load(open(sys.argv[1]))["results"]}
+skiff, unshare, crun = ms["${names[0]}"], ms["${names[1]}"], ms["crun run"]
+with open("$work/ratios", "w") as f:  # for run-all.sh's chart
+    f.write(f"skiff run true ÷ unshare … chroot\t{skiff / unshare:.2f}\n")
+    f.write(f"skiff run true ÷ crun run\t{skiff / crun:.2f}\n")
+    if "${names[4]:-}" in ms:
+        f.write(f"podman run true ÷ skiff run true\t{ms['${names[4]:-}'] / skiff:.2f}\n")
+EOF
+[ -z "${BENCH_RATIOS:-}" ] || cat "$work/ratios" >>"$BENCH_RATIOS"
 cat <<EOF
 
 | more of skiff | figure | target |

@@ -1,0 +1,51 @@
+# tests/bench/lib.sh: what the bench scripts share; sourced, never run.
+#   . "$here/lib.sh"
+# Installing a peer, timing a command with /usr/bin/time -v and reading its report,
+# medians, ratios, and the record of ratios that run-all.sh charts.
+
+# need PACKAGE [COMMAND]: installs PACKAGE from Debian unless COMMAND is already there.
+need() {
+  command -v "${2:-$1}" >/dev/null ||
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$1" >&2
+}
+[ -x /usr/bin/time ] || need time /usr/bin/time
+
+# measure OUT CMD...: runs CMD under /usr/bin/time -v and keeps its report in OUT. Peak
+# RSS is that of the largest process CMD ran; CPU counts every process it waited for.
+measure() {
+  local out=$1; shift
+  /usr/bin/time -v -o "$out" "$@" >/dev/null
+}
+
+# The numbers of one report: peak RSS in KiB, CPU and wall seconds.
+field() { grep -F "$2" "$1" | awk -F': ' '{ print $2 }'; }
+rss_kib() { field "$1" 'Maximum resident set size'; }
+cpu_s() { echo "$(field "$1" 'User time') $(field "$1" 'System time')" | awk '{ print $1 + $2 }'; }
+wall_s() { field "$1" 'Elapsed (wall clock)' | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }'; }
+
+# median FIELD REPORT...: the middle value of FIELD over the reports (the machine is
+# shared, so one run says little).
+median() {
+  local what=$1 report; shift
+  for report in "$@"; do "$what" "$report"; done |
+    sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+seconds() { printf '%.2f s' "$(median "$@")"; }
+mib() { median rss_kib "$@" | awk '{ printf "%.1f MiB", $1 / 1024 }'; }
+
+# ratio A B: A / B to two places ("–" if B is 0).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "–"; else printf "%.2f\n", a / b }'; }
+
+# record LABEL VALUE [TARGET max|min]: one ratio for run-all.sh's chart (ratios.py), in
+# $BENCH_RATIOS when it is set: "max" means VALUE should stay at or under TARGET, "min"
+# at or over it.
+record() {
+  [ -z "${BENCH_RATIOS:-}" ] || printf '%s\t%s\t%s\t%s\n' "$1" "$2" "${3:-}" "${4:-}" >>"$BENCH_RATIOS"
+}
+
+# unmount_under DIR: lazily unmounts whatever is mounted at or below DIR, deepest first
+# (what a killed debootstrap or a storage driver may leave behind).
+unmount_under() {
+  awk -v dir="$1" 'index($2, dir) == 1 { print $2 }' /proc/self/mounts | sort -r |
+    while read -r mnt; do umount -l "$mnt"; done
+}
