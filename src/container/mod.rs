@@ -78,8 +78,8 @@ pub fn start(spec: &Spec) -> Result<libc::pid_t> {
     let cgroup = cgroup::create(&spec.id, &spec.limits)?; // mkdir(2) in cgroupfs, limits
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     namespaces::new_pid_namespace()?; // unshare(2)
-    // fork(2), or on cgroup v2 clone3(2) straight into the cgroup
-    let Some(pid) = cgroup::fork_into(cgroup.as_ref())? else {
+    let forked = cgroup::fork_into(cgroup.as_ref())?; // fork(2); v2: clone3(2) into it
+    let Some(pid) = forked else {
         drop(exec_status);
         container_init(spec, cgroup.as_ref(), exec_status_writer) // PID 1; never returns
     };
