@@ -88,16 +88,24 @@ fn supervise(container: &mut Container, spec: &Spec, outcome: File) -> ! {
     sys::exit_now(code)
 }
 
-/// The container's stdout and stderr, as the supervisor reads them, and its pid.
+/// The container's stdout and stderr, as the supervisor reads them, the log they go
+/// to, and its pid.
 struct Streams {
     stdout: File,
     stderr: File,
+    log: File,
     pid: libc::pid_t,
 }
 
 /// Points fds 0–2 at /dev/null and two pipes, so the container inherits them, then
 /// starts it and takes the pipes' write ends back out of the supervisor.
 fn start_logged(container: &mut Container, spec: &Spec) -> Result<Streams> {
+    // Before `skiff run -d` returns: a `logs -f` started right after it must find the log.
+    let log = File::options()
+        .create(true)
+        .append(true)
+        .open(container.log_path())
+        .context("open the container's log")?;
     sys::chdir(std::path::Path::new("/"))?; // hold no directory busy
     let null = File::open("/dev/null").context("open /dev/null")?;
     let (stdout, stdout_writer) = sys::pipe()?;
@@ -112,17 +120,13 @@ fn start_logged(container: &mut Container, spec: &Spec) -> Result<Streams> {
     Ok(Streams {
         stdout,
         stderr,
+        log,
         pid,
     })
 }
 
-fn watch(container: &mut Container, streams: Streams) -> Result<()> {
-    let mut log = File::options()
-        .create(true)
-        .append(true)
-        .open(container.log_path())
-        .context("open the container's log")?;
-    let pumped = logs::pump(streams.stdout, streams.stderr, &mut log);
+fn watch(container: &mut Container, mut streams: Streams) -> Result<()> {
+    let pumped = logs::pump(streams.stdout, streams.stderr, &mut streams.log);
     let exit = sys::wait_for_exit(streams.pid)?;
     record_exit(container, exit)?;
     pumped
