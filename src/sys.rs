@@ -452,6 +452,16 @@ pub fn forward_signals(signals: &[libc::c_int]) -> Result<()> {
     Ok(())
 }
 
+/// sigaction(2) `SIG_DFL`: the default action for `signal` again. A handler goes away
+/// in execve(2) by itself; an ignored signal stays ignored.
+pub fn default_action(signal: libc::c_int) -> Result<()> {
+    // SAFETY: an all-zero sigaction is a valid "no flags, empty mask" value; SIG_DFL is 0.
+    let action: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: action is fully initialised; the old action is not wanted.
+    let rc = unsafe { libc::sigaction(signal, &action, ptr::null_mut()) };
+    check(rc, "sigaction", signal).map(drop)
+}
+
 pub fn forward_signals_to(pid: libc::pid_t) {
     FORWARD_TO.store(pid, Ordering::Relaxed);
 }

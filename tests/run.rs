@@ -66,6 +66,33 @@ fn death_by_signal_exits_128_plus_the_signal() {
     assert_eq!(skiff.wait().unwrap().code(), Some(137));
 }
 
+#[test]
+fn the_command_does_not_inherit_skiffs_ignored_sigpipe() {
+    // Rust's runtime ignores SIGPIPE in skiff; in the container it must have its default
+    // action, or `yes | head -1` would leave `yes` writing into a closed pipe.
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    for flags in [&[][..], &["--init"][..]] {
+        let args = [
+            &["run", "--rm"][..],
+            flags,
+            &[&image, "grep", "SigIgn", "/proc/self/status"],
+        ]
+        .concat();
+        let out = t.skiff(&args);
+        let ignored = stdout(&out)
+            .trim()
+            .trim_start_matches("SigIgn:")
+            .trim()
+            .to_string();
+        let mask = u64::from_str_radix(&ignored, 16).unwrap_or_else(|_| panic!("{ignored:?}"));
+        assert_eq!(mask & 1 << (SIGPIPE - 1), 0, "{flags:?}: SigIgn {ignored}");
+    }
+}
+
+/// SIGPIPE's number on Linux.
+const SIGPIPE: u32 = 13;
+
 /// Starts `sh -c SCRIPT` in busybox and waits until it prints its first line, "ready".
 fn spawn_until_ready(t: &TestEnv, script: &str) -> std::process::Child {
     let mut child = t

@@ -39,6 +39,9 @@ pub fn exec(argv: &[String], env: &[String]) -> Result<Infallible> {
     let c_argv = c_strings(argv)?;
     let c_env = c_strings(env)?;
     sys::close_on_exec_from_3()?;
+    // Rust's runtime ignores SIGPIPE, and that would outlive execve(2): `yes | head`
+    // must end `yes` by SIGPIPE, as in any Docker container.
+    sys::default_action(libc::SIGPIPE)?;
     let err = sys::execve(&c_path, &c_argv, &c_env);
     Err(match err.errno() {
         Some(libc::ENOENT) => Error::new(Kind::CommandNotFound(program.clone())),
