@@ -441,13 +441,11 @@ extern "C" fn forward_signal(signal: libc::c_int) {
 /// <https://man7.org/linux/man-pages/man2/sigaction.2.html>
 pub fn forward_signals(signals: &[libc::c_int]) -> Result<()> {
     for &signal in signals {
-        // SAFETY: an all-zero sigaction is a valid "no flags, empty mask" value.
-        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-        action.sa_sigaction = forward_signal as *const () as usize;
-        action.sa_flags = libc::SA_RESTART;
-        // SAFETY: action is fully initialised; the old action is not wanted.
-        let rc = unsafe { libc::sigaction(signal, &action, ptr::null_mut()) };
-        check(rc, "sigaction", signal)?;
+        set_action(
+            signal,
+            forward_signal as *const () as usize,
+            libc::SA_RESTART,
+        )?;
     }
     Ok(())
 }
@@ -455,8 +453,15 @@ pub fn forward_signals(signals: &[libc::c_int]) -> Result<()> {
 /// sigaction(2) `SIG_DFL`: the default action for `signal` again. A handler goes away
 /// in execve(2) by itself; an ignored signal stays ignored.
 pub fn default_action(signal: libc::c_int) -> Result<()> {
-    // SAFETY: an all-zero sigaction is a valid "no flags, empty mask" value; SIG_DFL is 0.
-    let action: libc::sigaction = unsafe { std::mem::zeroed() };
+    set_action(signal, libc::SIG_DFL, 0)
+}
+
+/// sigaction(2) with an empty mask: `handler` (a function, `SIG_DFL` or `SIG_IGN`).
+fn set_action(signal: libc::c_int, handler: libc::sighandler_t, flags: libc::c_int) -> Result<()> {
+    // SAFETY: an all-zero sigaction is a valid "no flags, empty mask" value.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = handler;
+    action.sa_flags = flags;
     // SAFETY: action is fully initialised; the old action is not wanted.
     let rc = unsafe { libc::sigaction(signal, &action, ptr::null_mut()) };
     check(rc, "sigaction", signal).map(drop)

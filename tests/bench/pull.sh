@@ -35,21 +35,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-sha256() { sha256sum "$1" | cut -d' ' -f1; }
-
-# push_blob REPO FILE: POST for an upload URL, then PUT the file there (streamed).
-push_blob() {
-  local location
-  location=$(curl -sf -X POST -D - -o /dev/null "http://$registry/v2/$1/blobs/uploads/" |
-    tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }')
-  case $location in http*) ;; *) location="http://$registry$location" ;; esac
-  case $location in *\?*) location="$location&" ;; *) location="$location?" ;; esac
-  curl -sf -T "$2" -H 'Content-Type: application/octet-stream' \
-    "${location}digest=sha256:$(sha256 "$2")" >/dev/null
-}
-
 # make_image NAME MIB: bench/NAME:latest, one gzip'd layer holding MIB MiB of random
-# bytes in one file. Sets layer_digest.
+# bytes in one file, pushed with the fixtures' push code. Sets layer_digest.
 make_image() {
   local name=$1 mib=$2 dir=$work/$1
   mkdir -p "$dir/root"
@@ -58,19 +45,9 @@ make_image() {
     --owner=0 --group=0 --numeric-owner random
   rm -r "$dir/root"
   gzip -1 --no-name --stdout "$dir/layer.tar" >"$dir/layer.tar.gz"
-  local diff_id size
-  diff_id=$(sha256 "$dir/layer.tar") size=$(stat -c %s "$dir/layer.tar.gz")
   rm "$dir/layer.tar"
-  layer_digest=$(sha256 "$dir/layer.tar.gz")
-  printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-    "$diff_id" >"$dir/config.json"
-  push_blob "bench/$name" "$dir/layer.tar.gz"
-  push_blob "bench/$name" "$dir/config.json"
-  printf '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","digest":"sha256:%s","size":%s}]}' \
-    "$(sha256 "$dir/config.json")" "$(stat -c %s "$dir/config.json")" "$layer_digest" "$size" \
-    >"$dir/manifest.json"
-  curl -sf -X PUT -H 'Content-Type: application/vnd.docker.distribution.manifest.v2+json' \
-    --data-binary @"$dir/manifest.json" "http://$registry/v2/bench/$name/manifests/latest" >/dev/null
+  layer_digest=$("$here/push_image.py" "$registry" "bench/$name:latest" "$dir/layer.tar.gz" |
+    cut -d' ' -f1 | cut -d: -f2)
   rm "$dir/layer.tar.gz" # the registry has it now
 }
 
