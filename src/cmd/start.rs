@@ -2,6 +2,7 @@
 //! layer they had. Detached, unless `-a` attaches this terminal to one.
 
 use crate::cli::{self, Lexer};
+use crate::container::RootFs;
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::{store::Store, Image};
@@ -38,8 +39,8 @@ pub fn main(argv: &[String]) -> Result<i32> {
     for query in queries {
         let mut container = lifecycle::find(&query)?;
         if container.status() != Status::Running {
-            let spec = spec(&container)?;
-            supervisor::run_detached(&mut container, &spec)
+            let rootfs = rootfs(&container)?;
+            supervisor::run_detached(&mut container, &rootfs)
                 .with_context(|| format!("start {query}"))?;
         }
         println!("{query}");
@@ -54,16 +55,17 @@ fn start_attached(query: &str) -> Result<i32> {
             "container {query} is already running"
         )));
     }
-    let spec = spec(&container)?;
-    let exit = supervisor::run_attached(&mut container, &spec)
+    let rootfs = rootfs(&container)?;
+    let exit = supervisor::run_attached(&mut container, &rootfs)
         .with_context(|| format!("start {query}"))?;
     Ok(exit.status())
 }
 
-/// The container's spec over its image, read under the store's lock (which then goes).
-fn spec(container: &Container) -> Result<crate::container::Spec> {
+/// The container's root filesystem over its image, read under the store's lock (which
+/// then goes).
+fn rootfs(container: &Container) -> Result<RootFs> {
     let store = Store::open()?;
     let image = Image::load(&store, &Digest::parse(&container.config.image_digest)?)
         .with_context(|| format!("image of container {}", container.config.name))?;
-    lifecycle::spec(container, &store, &image)
+    lifecycle::rootfs(container, &store, &image)
 }

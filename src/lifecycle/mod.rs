@@ -5,7 +5,7 @@
 //! directory under the store that any skiff can read:
 //!
 //! ```text
-//! containers/<id>/config.json   what to run, written once by `create` or `run`
+//! containers/<id>/config.json   what to run (a `container::Config`), written once
 //!                 state.json    created | running | exited, pids, exit code, times
 //!                 log.json      a detached container's output (Docker's json-file format)
 //!                 upper/ work/  its overlayfs writable layer; rootfs/ the mount point
@@ -29,38 +29,12 @@ use std::path::{Path, PathBuf};
 
 use miniserde::{json, Deserialize, Serialize};
 
-use crate::cgroup::{self, Limits};
-use crate::container::{Options, RootFs, Spec};
+use crate::cgroup;
+use crate::container::{Config, RootFs};
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::store::{self, Store};
 use crate::image::Image;
-use crate::time;
-
-/// What to run, fixed when the container is created (`docker inspect`'s `Config`).
-#[derive(Serialize, Deserialize, Clone, Debug, Default)]
-pub struct Config {
-    pub id: String,
-    pub name: String,
-    /// The image as the user named it, and the manifest it resolved to.
-    pub image: String,
-    pub image_digest: String,
-    pub created: String,
-    pub argv: Vec<String>,
-    pub env: Vec<String>,
-    pub workdir: String,
-    pub hostname: String,
-    /// `--rm`: the container's directory goes when it exits.
-    pub auto_remove: bool,
-    /// `--init`: a tiny init of skiff's own is PID 1 and the command its child.
-    pub init: bool,
-    pub stop_signal: String,
-    pub stop_timeout: u32,
-    /// `-u`, `-v`, `--tmpfs`, `--read-only`, capabilities, …
-    pub options: Options,
-    /// `--memory`, `--cpus`, …: applied at every start. Absent in older records.
-    pub limits: Option<Limits>,
-}
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Status {
@@ -313,20 +287,6 @@ pub fn find(query: &str) -> Result<Container> {
     Ok(all.into_iter().nth(index).expect("index is in range"))
 }
 
-/// Docker's new-container defaults, for `create` and `run`.
-pub fn new_config(id: String, image: String, image_digest: String) -> Config {
-    Config {
-        hostname: id[..12].to_string(),
-        id,
-        image,
-        image_digest,
-        created: time::now_precise(),
-        stop_signal: "SIGTERM".into(),
-        stop_timeout: 10,
-        ..<Config as Default>::default()
-    }
-}
-
 fn write_json(path: &Path, text: &str) -> Result<()> {
     let temp = path.with_extension("json.tmp");
     fs::write(&temp, text).with_context(|| format!("write {}", temp.display()))?;
@@ -338,22 +298,12 @@ fn read_json<T: Deserialize>(path: &Path) -> Result<T> {
     json::from_str(&text).map_err(|_| Error::invalid(format!("{} is not valid", path.display())))
 }
 
-/// What the kernel needs to start `container`: its config, over its image's layers.
-pub fn spec(container: &Container, store: &Store, image: &Image) -> Result<Spec> {
-    let config = &container.config;
-    Ok(Spec {
-        rootfs: RootFs {
-            scratch: container.dir.clone(),
-            layers: image.layer_dirs(store)?,
-            blobs: image.stored_layers(store)?,
-        },
-        id: config.id.clone(),
-        argv: config.argv.clone(),
-        env: config.env.clone(),
-        workdir: config.workdir.clone(),
-        hostname: config.hostname.clone(),
-        init: config.init,
-        options: config.options.clone(),
-        limits: config.limits.clone().unwrap_or_default(),
+/// Where `container`'s root filesystem comes from at this start: its own directory,
+/// over its image's layers as the store has them now.
+pub fn rootfs(container: &Container, store: &Store, image: &Image) -> Result<RootFs> {
+    Ok(RootFs {
+        scratch: container.dir.clone(),
+        layers: image.layer_dirs(store)?,
+        blobs: image.stored_layers(store)?,
     })
 }

@@ -50,10 +50,11 @@ pub fn logout(registry: &str) -> Result<bool> {
 }
 
 /// What a pull did: the (platform) image manifest's digest, and whether the tag
-/// points to another image than before.
+/// points to another image than before; and the image, as read back from the store.
 pub struct Pulled {
     pub digest: Digest,
     pub newer: bool,
+    pub image: Image,
 }
 
 impl Pulled {
@@ -102,13 +103,15 @@ fn pull_into(
         fetch_layer(&mut client, store, layer, progress, n).context(what)?;
     }
     store.put_blob(&digest, &bytes[..])?;
-    Image::load(store, &digest)?.unpack_layers(store, |n| progress.extracting(n))?;
+    let image = Image::load(store, &digest)?;
+    image.unpack_layers(store, |n| progress.extracting(n))?;
     progress.finish();
     let before = store.resolve(&reference.to_string())?;
     store.tag(&reference.to_string(), &digest)?;
     Ok(Pulled {
         newer: before.as_ref() != Some(&digest),
         digest,
+        image,
     })
 }
 
