@@ -168,8 +168,14 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
     Ok(Some(args))
 }
 
+/// `skiff run`: seal → pull and record → start (attached, or under a supervisor) →
+/// wait → exit status.
 fn run(args: Args) -> Result<i32> {
-    container::reexec_sealed()?; // CVE-2019-5736: from here on, no path to the host's binary
+    // First of all, skiff execve(2)s itself again from a copy of its binary that
+    // nobody can write to, so that no container can reach the host's binary through
+    // /proc/self/exe (CVE-2019-5736). Every process that follows, the container's
+    // PID 1 included, is a fork of that copy.
+    container::reexec_from_sealed_copy()?;
     let (mut container, rootfs) = create(&args)?;
     let context = || format!("run {}", args.image);
     if args.detach {

@@ -27,7 +27,8 @@ pub fn main(argv: &[String]) -> Result<i32> {
         }
     }
     let queries = cli::at_least_one(lexer.rest(), "start")?;
-    crate::container::reexec_sealed()?; // CVE-2019-5736: no path to the host's binary
+    // First: the processes that start containers must not be the host's binary.
+    crate::container::reexec_from_sealed_copy()?; // CVE-2019-5736
     if attach {
         let [query] = &queries[..] else {
             return Err(Error::usage(

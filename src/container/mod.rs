@@ -1,12 +1,24 @@
 //! Running a container: a process in new namespaces, rooted in an image.
 //!
-//! [`start`] is the whole recipe, one line per kernel mechanism, each explained in its
-//! own module: `cgroup` (cgroups(7): limits, and the cgroup namespace), `namespaces`
-//! (unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts` (/proc, /sys, /dev,
-//! volumes), `user` (setuid(2)), `capabilities` (prctl(2), capset(2)), `init`
-//! (`--init`) and `process` (execve(2) and the exec-status pipe); `sealed_exe` keeps
-//! the host's skiff binary out of the container's reach. There is no daemon: a skiff
-//! process waits for each container (see `lifecycle::supervisor`).
+//! [`start`] is the whole recipe, one line per kernel mechanism, in this order:
+//! cgroup → unshare(2) the PID namespace → fork(2) its PID 1 → in the child, unshare(2)
+//! the rest → mounts → pivot_root(2) → user, capabilities → execve(2). Each mechanism
+//! is explained in its own module: `cgroup` (cgroups(7): limits, and the cgroup
+//! namespace), `namespaces` (unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts`
+//! (/proc, /sys, /dev, volumes), `user` (setuid(2)), `capabilities` (prctl(2),
+//! capset(2)), `init` (`--init`) and `process` (execve(2) and the exec-status pipe).
+//! What to run comes from one [`Config`] (`config`), where its root filesystem comes from, from [`RootFs`].
+//!
+//! Where the kernel refuses a step, its fallback sits behind one function that says
+//! when it applies, so the recipe stays straight: `cgroup::fork_into` (clone3(2) into
+//! a v2 cgroup, else fork(2)), `rootfs::stack_layers` (overlayfs, else
+//! `copy_layers_instead`), `rootfs::pivot_root_or_fallback` (else switch_root's move,
+//! or chroot(2)), `rootfs::chroot_without_mounts` (mount(2) refused altogether).
+//!
+//! Before any of this, `sealed_exe` has re-executed skiff from a copy nobody can
+//! write to (CVE-2019-5736; overlayfs view, else a sealed memfd: `sealed_binary`).
+//! There is no daemon: a skiff process waits for each container (see
+//! `lifecycle::supervisor`).
 //! <https://man7.org/linux/man-pages/man7/namespaces.7.html>
 
 mod capabilities;
@@ -28,7 +40,7 @@ use std::path::PathBuf;
 pub use config::Config;
 pub use options::Options;
 pub use process::{environment, exec_outcome, read_env_files, report_failure};
-pub use sealed_exe::reexec_sealed;
+pub use sealed_exe::reexec_from_sealed_copy;
 
 use crate::cgroup::{self, Cgroup};
 use crate::error::{Error, Result};
