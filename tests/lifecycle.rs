@@ -363,3 +363,37 @@ fn inspect_lists_volumes() {
     );
     assert!(json.contains(&want), "{json}");
 }
+
+/// Issue 12: a container recorded by a skiff from before `container::Process` (the
+/// command, environment and working directory at the top level of its config.json,
+/// the user in `options`) is listed and starts as it was made.
+#[test]
+fn containers_recorded_before_the_process_object_still_start() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let script = "echo $(id -u) $PWD";
+    let args = ["create", "--name", "old", "-u", "1000", "-w", "/tmp"];
+    let id = ok(&t, &[&args[..], &[&image, "sh", "-c", script]].concat());
+    let path = t
+        .root
+        .join("containers")
+        .join(id.trim())
+        .join("config.json");
+    let record = fs::read_to_string(&path).unwrap();
+    let (start, end) = (
+        record.find("\"process\":{").unwrap(),
+        record.find("},").unwrap(),
+    );
+    let process = &record[start + "\"process\":{".len()..end];
+    let process = process.replace(r#","user":"1000""#, "");
+    let old = format!("{}{},{}", &record[..start], process, &record[end + 2..])
+        .replace(r#""options":{"#, r#""options":{"user":"1000","#);
+    assert!(
+        !old.contains("process") && old.contains(r#""workdir":"/tmp""#),
+        "{old}"
+    );
+    fs::write(&path, old).unwrap();
+    assert!(ok(&t, &["ps", "-a"]).contains("old"));
+    let out = t.skiff(&["start", "-a", "old"]);
+    assert_eq!(stdout(&out), "1000 /tmp\n", "{}", stderr(&out));
+}

@@ -126,7 +126,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
 fn inspected(container: &Container) -> Inspected {
     let (config, state) = (&container.config, &container.state);
     let status = container.status();
-    let (path, args) = config.argv.split_first().map_or_else(
+    let (path, args) = config.process.argv.split_first().map_or_else(
         || (String::new(), Vec::new()),
         |(path, args)| (path.clone(), args.to_vec()),
     );
@@ -152,10 +152,10 @@ fn inspected(container: &Container) -> Inspected {
         name: format!("/{}", config.name),
         config: Config {
             hostname: config.hostname.clone(),
-            env: config.env.clone(),
-            cmd: config.argv.clone(),
+            env: config.process.env.clone(),
+            cmd: config.process.argv.clone(),
             image: config.image.clone(),
-            working_dir: config.workdir.clone(),
+            working_dir: config.process.workdir.clone(),
             stop_signal: config.stop_signal.clone(),
             stop_timeout: config.stop_timeout,
         },

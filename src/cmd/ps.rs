@@ -56,7 +56,7 @@ fn row(container: &Container) -> Vec<String> {
     vec![
         container.short_id().to_string(),
         container.config.image.clone(),
-        command(&container.config.argv),
+        command(&container.config.process.argv),
         time::ago(&container.config.created),
         status(container),
         String::new(),

@@ -132,10 +132,10 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             "--rm" => config.auto_remove = lexer.switch(&flag)?,
             "--stop-signal" => config.stop_signal = lexer.value(&flag)?,
             "--stop-timeout" => config.stop_timeout = cli::seconds(&lexer.value(&flag)?)?,
-            "-w" | "--workdir" => config.workdir = lexer.value(&flag)?,
+            "-w" | "--workdir" => config.process.workdir = lexer.value(&flag)?,
             "--trace" => args.trace = lexer.switch(&flag)?,
             "--env-file" => args.env_files.push(lexer.value(&flag)?),
-            "-u" | "--user" => config.options.user = Some(lexer.value(&flag)?),
+            "-u" | "--user" => config.process.user = Some(lexer.value(&flag)?),
             "-v" | "--volume" => config.options.volumes.push(lexer.value(&flag)?),
             "--tmpfs" => config.options.tmpfs.push(lexer.value(&flag)?),
             "--read-only" => config.options.read_only = lexer.switch(&flag)?,
@@ -247,20 +247,24 @@ fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Con
     if config.hostname.is_empty() {
         config.hostname = config.id[..12].to_string();
     }
-    config.argv = command_line(args, &defaults)?;
+    let process = &mut config.process;
+    process.argv = command_line(args, &defaults)?;
     let env_flags = [
         container::read_env_files(&args.env_files)?,
         args.env.clone(),
     ]
     .concat();
-    config.env = container::environment(
+    process.env = container::environment(
         &defaults.env.unwrap_or_default(),
         &host_env(&env_flags),
         &config.hostname,
     );
-    let user = config.options.user.take().or(defaults.user);
-    config.options.user = user.filter(|u| !u.is_empty());
-    config.workdir = Some(config.workdir)
+    process.user = process
+        .user
+        .take()
+        .or(defaults.user)
+        .filter(|u| !u.is_empty());
+    process.workdir = Some(std::mem::take(&mut process.workdir))
         .filter(|w| !w.is_empty())
         .or(defaults.working_dir)
         .filter(|w| !w.is_empty())

@@ -128,7 +128,7 @@ fn become_container(
         true => init::split_off_command(exec_status)?,
         false => exec_status,
     };
-    process::exec(&config.argv, &env).map_err(|err| (err, exec_status)) // execve(2)
+    process::exec(&config.process.argv, &env).map_err(|err| (err, exec_status)) // execve(2)
 }
 
 /// Everything between fork(2) and execve(2); returns the command's environment.
@@ -140,13 +140,13 @@ fn prepare(config: &Config, rootfs: &RootFs, cgroup: Option<&Cgroup>) -> Result<
     let entered = rootfs::enter(rootfs, options, &config.hostname)?; // mount(2), pivot_root(2)
     cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
     let caps = capabilities::for_container(options, entered == Entered::WithMounts)?; // capget(2)
-    process::enter_workdir(&config.workdir)?; // chdir(2)
-    let user = user::resolve(options.user.as_deref())?; // the container's /etc/passwd
+    process::enter_workdir(&config.process.workdir)?; // chdir(2)
+    let user = user::resolve(config.process.user.as_deref())?; // the container's /etc/passwd
     capabilities::limit_bounding_set(caps)?; // prctl(2)
     if options.no_new_privileges {
         sys::set_no_new_privs()?; // prctl(2): no setuid binary raises anyone again
     }
     user::switch(&user)?; // setgroups(2), setgid(2), setuid(2)
     capabilities::settle(caps, user.uid)?; // capset(2)
-    Ok(process::with_home(&config.env, &user.home))
+    Ok(process::with_home(&config.process.env, &user.home))
 }

@@ -146,7 +146,7 @@ impl Container {
     }
 
     fn load(dir: PathBuf) -> Result<Container> {
-        let config = read_json(&dir.join("config.json"))?;
+        let config = read_config(&dir.join("config.json"))?;
         let state = read_json(&dir.join("state.json"))?;
         Ok(Container { dir, config, state })
     }
@@ -291,6 +291,11 @@ fn write_json(path: &Path, text: &str) -> Result<()> {
     let temp = path.with_extension("json.tmp");
     fs::write(&temp, text).with_context(|| format!("write {}", temp.display()))?;
     fs::rename(&temp, path).with_context(|| format!("rename {}", temp.display()))
+}
+
+fn read_config(path: &Path) -> Result<Config> {
+    let text = fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+    Config::parse(&text).ok_or_else(|| Error::invalid(format!("{} is not valid", path.display())))
 }
 
 fn read_json<T: Deserialize>(path: &Path) -> Result<T> {
