@@ -112,7 +112,6 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
         trace: std::env::var("SKIFF_TRACE").is_ok_and(|v| v == "1"),
         config: Config {
             stop_timeout: STOP_TIMEOUT,
-            limits: Some(cgroup::Limits::default()),
             ..Config::default()
         },
         ..Args::default()

@@ -7,7 +7,8 @@
 //! namespace), `namespaces` (unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts`
 //! (/proc, /sys, /dev, volumes), `user` (setuid(2)), `capabilities` (prctl(2),
 //! capset(2)), `init` (`--init`) and `process` (execve(2) and the exec-status pipe).
-//! What to run comes from one [`Config`] (`config`), where its root filesystem comes from, from [`RootFs`].
+//! What to run comes from the container's one description, [`Config`] (`config.rs`);
+//! where its root filesystem comes from at this start, from [`RootFs`].
 //!
 //! Where the kernel refuses a step, its fallback sits behind one function that says
 //! when it applies, so the recipe stays straight: `cgroup::fork_into` (clone3(2) into
