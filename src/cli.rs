@@ -218,7 +218,6 @@ pub fn unknown(flag: &Flag, command: &str) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::Opt::{Switch, Value};
     use super::*;
 
     fn args(list: &[&str]) -> Vec<String> {
@@ -269,10 +268,10 @@ mod tests {
     fn parse_fills_each_option_and_returns_the_rest() {
         let (mut all, mut quiet, mut force, mut output) = (false, false, true, None);
         let options = &mut [
-            Switch(&["-a", "--all"], &mut all),
-            Switch(&["-q", "--quiet"], &mut quiet),
-            Switch(&["-f", "--force"], &mut force),
-            Value(&["-o", "--output"], &mut output),
+            Opt::Switch(&["-a", "--all"], &mut all),
+            Opt::Switch(&["-q", "--quiet"], &mut quiet),
+            Opt::Switch(&["-f", "--force"], &mut force),
+            Opt::Value(&["-o", "--output"], &mut output),
         ];
         let argv = args(&["-aq", "--force=false", "-o", "-h", "img", "-f"]);
         let rest = parse(&argv, "test", "usage", options).unwrap();
@@ -288,7 +287,7 @@ mod tests {
     #[test]
     fn help_anywhere_among_the_options_ends_the_command() {
         for argv in [&["--help"][..], &["-a", "-h", "img"], &["-ah"]] {
-            let options = &mut [Switch(&["-a"], &mut false)];
+            let options = &mut [Opt::Switch(&["-a"], &mut false)];
             let err = parse(&args(argv), "test", "Usage:  skiff test", options).unwrap_err();
             assert!(matches!(err.kind(), Kind::Help(usage) if usage == "Usage:  skiff test"));
         }

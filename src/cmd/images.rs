@@ -1,6 +1,6 @@
 //! `skiff images [-q]`: what the store holds, in `docker images`' columns.
 
-use crate::cli::{self, Opt::Switch};
+use crate::cli::{self, Opt};
 use crate::digest::Digest;
 use crate::error::Result;
 use crate::image::store::Store;
@@ -19,7 +19,7 @@ Options:
 
 pub fn main(argv: &[String]) -> Result<i32> {
     let mut quiet = false;
-    let options = &mut [Switch(&["-q", "--quiet"], &mut quiet)];
+    let options = &mut [Opt::Switch(&["-q", "--quiet"], &mut quiet)];
     let rest = cli::parse(argv, "images", HELP, options)?;
     cli::no_arguments(&rest, "images")?;
     let store = Store::open()?;

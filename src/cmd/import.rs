@@ -16,8 +16,7 @@ Options:
   -h, --help   Print usage";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let options = &mut [];
-    let rest = cli::parse(argv, "import", HELP, options)?;
+    let rest = cli::parse(argv, "import", HELP, &mut [])?;
     let [file, name] = &rest[..] else {
         return Err(Error::usage(
             "\"skiff import\" requires a FILE (or -) and a REFERENCE: skiff keeps only tagged images",

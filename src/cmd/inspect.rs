@@ -108,8 +108,7 @@ struct HostConfig {
 }
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let options = &mut [];
-    let rest = cli::parse(argv, "inspect", HELP, options)?;
+    let rest = cli::parse(argv, "inspect", HELP, &mut [])?;
     let found = cli::at_least_one(rest, "inspect")?
         .iter()
         .map(|query| lifecycle::find(query).map(|c| inspected(&c)))

@@ -1,7 +1,7 @@
 //! `skiff kill [-s SIG] CONTAINER...`: one signal to each container's PID 1
 //! (`SIGKILL` unless told otherwise), as `docker kill` does.
 
-use crate::cli::{self, Opt::Value};
+use crate::cli::{self, Opt};
 use crate::error::{Context, Result};
 use crate::lifecycle::{self, signals, supervisor};
 
@@ -15,7 +15,7 @@ Options:
 
 pub fn main(argv: &[String]) -> Result<i32> {
     let mut signal = None;
-    let options = &mut [Value(&["-s", "--signal"], &mut signal)];
+    let options = &mut [Opt::Value(&["-s", "--signal"], &mut signal)];
     let rest = cli::parse(argv, "kill", HELP, options)?;
     let signal = signal
         .as_deref()

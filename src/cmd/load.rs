@@ -3,10 +3,7 @@
 use std::fs::File;
 use std::io::Read;
 
-use crate::cli::{
-    self,
-    Opt::{Switch, Value},
-};
+use crate::cli::{self, Opt};
 use crate::error::{Context, Result};
 use crate::image::{archive, store::Store};
 
@@ -22,8 +19,8 @@ Options:
 pub fn main(argv: &[String]) -> Result<i32> {
     let (mut input, mut quiet) = (None, false);
     let options = &mut [
-        Value(&["-i", "--input"], &mut input),
-        Switch(&["-q", "--quiet"], &mut quiet),
+        Opt::Value(&["-i", "--input"], &mut input),
+        Opt::Switch(&["-q", "--quiet"], &mut quiet),
     ];
     let rest = cli::parse(argv, "load", HELP, options)?;
     cli::no_arguments(&rest, "load")?;

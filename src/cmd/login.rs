@@ -4,10 +4,7 @@
 
 use std::io::BufRead;
 
-use crate::cli::{
-    self,
-    Opt::{Switch, Value},
-};
+use crate::cli::{self, Opt};
 use crate::error::{Context, Error, Result};
 use crate::reference::DOCKER_HUB;
 use crate::registry;
@@ -29,9 +26,9 @@ Log out from a registry (Docker Hub when no server is given)";
 pub fn main(argv: &[String]) -> Result<i32> {
     let (mut user, mut password, mut from_stdin) = (None, None, false);
     let options = &mut [
-        Value(&["-u", "--username"], &mut user),
-        Value(&["-p", "--password"], &mut password),
-        Switch(&["--password-stdin"], &mut from_stdin),
+        Opt::Value(&["-u", "--username"], &mut user),
+        Opt::Value(&["-p", "--password"], &mut password),
+        Opt::Switch(&["--password-stdin"], &mut from_stdin),
     ];
     let rest = cli::parse(argv, "login", HELP, options)?;
     let registry = server(rest)?;

@@ -4,10 +4,7 @@
 use std::fs::File;
 use std::io::{Read, Write};
 
-use crate::cli::{
-    self,
-    Opt::{Switch, Value},
-};
+use crate::cli::{self, Opt};
 use crate::error::{Context, Error, Result};
 use crate::lifecycle::{self, logs::Record, supervisor, Container, Status};
 
@@ -34,9 +31,9 @@ const FOLLOW_INTERVAL_MS: libc::c_int = 100;
 pub fn main(argv: &[String]) -> Result<i32> {
     let (mut args, mut lines) = (Args::default(), None);
     let options = &mut [
-        Switch(&["-f", "--follow"], &mut args.follow),
-        Value(&["-n", "--tail"], &mut lines),
-        Switch(&["-t", "--timestamps"], &mut args.timestamps),
+        Opt::Switch(&["-f", "--follow"], &mut args.follow),
+        Opt::Value(&["-n", "--tail"], &mut lines),
+        Opt::Switch(&["-t", "--timestamps"], &mut args.timestamps),
     ];
     let rest = cli::parse(argv, "logs", HELP, options)?;
     args.tail = lines.as_deref().map_or(Ok(None), tail)?;

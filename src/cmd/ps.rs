@@ -1,6 +1,6 @@
 //! `skiff ps [-a] [-q]`: the containers, in `docker ps`' columns.
 
-use crate::cli::{self, Opt::Switch};
+use crate::cli::{self, Opt};
 use crate::error::Result;
 use crate::lifecycle::{self, Container, Status};
 use crate::time;
@@ -17,8 +17,8 @@ Options:
 pub fn main(argv: &[String]) -> Result<i32> {
     let (mut all, mut quiet) = (false, false);
     let options = &mut [
-        Switch(&["-a", "--all"], &mut all),
-        Switch(&["-q", "--quiet"], &mut quiet),
+        Opt::Switch(&["-a", "--all"], &mut all),
+        Opt::Switch(&["-q", "--quiet"], &mut quiet),
     ];
     let rest = cli::parse(argv, "ps", HELP, options)?;
     cli::no_arguments(&rest, "ps")?;

@@ -1,9 +1,6 @@
 //! `skiff pull [-q] IMAGE`: fetch an image into the store without running it.
 
-use crate::cli::{
-    self,
-    Opt::{Switch, Value},
-};
+use crate::cli::{self, Opt};
 use crate::error::{Context, Error, Result};
 use crate::image::store::Store;
 use crate::progress::Progress;
@@ -25,8 +22,8 @@ Options:
 pub fn main(argv: &[String]) -> Result<i32> {
     let (mut platform, mut quiet) = (None, false);
     let options = &mut [
-        Value(&["--platform"], &mut platform),
-        Switch(&["-q", "--quiet"], &mut quiet),
+        Opt::Value(&["--platform"], &mut platform),
+        Opt::Switch(&["-q", "--quiet"], &mut quiet),
     ];
     let rest = cli::parse(argv, "pull", HELP, options)?;
     let platform = platform

@@ -1,7 +1,7 @@
 //! `skiff rm [-f] [-v] CONTAINER...`: delete containers: state, log and writable layer.
 //! A running one is refused unless `-f`, which kills it first, as `docker rm -f` does.
 
-use crate::cli::{self, Opt::Switch};
+use crate::cli::{self, Opt};
 use crate::error::{Context, Error, Result};
 use crate::lifecycle::{self, supervisor, Status};
 
@@ -17,8 +17,8 @@ Options:
 pub fn main(argv: &[String]) -> Result<i32> {
     let mut force = false;
     let options = &mut [
-        Switch(&["-f", "--force"], &mut force),
-        Switch(&["-v", "--volumes"], &mut false),
+        Opt::Switch(&["-f", "--force"], &mut force),
+        Opt::Switch(&["-v", "--volumes"], &mut false), // skiff makes no volumes
     ];
     let rest = cli::parse(argv, "rm", HELP, options)?;
     for query in cli::at_least_one(rest, "rm")? {

@@ -2,7 +2,7 @@
 //! or container needs (content is shared between images, so only unreferenced blobs
 //! may go). An image a container uses is refused unless `-f`.
 
-use crate::cli::{self, Opt::Switch};
+use crate::cli::{self, Opt};
 use crate::error::{Error, Result};
 use crate::image::{self, store::Store};
 use crate::lifecycle;
@@ -18,7 +18,7 @@ Options:
 
 pub fn main(argv: &[String]) -> Result<i32> {
     let mut force = false;
-    let options = &mut [Switch(&["-f", "--force"], &mut force)];
+    let options = &mut [Opt::Switch(&["-f", "--force"], &mut force)];
     let rest = cli::parse(argv, "rmi", HELP, options)?;
     let images = cli::at_least_one(rest, "rmi")?;
     let store = Store::open()?;

@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::cli::{self, Opt::Value};
+use crate::cli::{self, Opt};
 use crate::error::{Context, Error, Result};
 use crate::image::{archive, store::Store};
 use crate::reference::Reference;
@@ -18,7 +18,7 @@ Options:
 
 pub fn main(argv: &[String]) -> Result<i32> {
     let mut output = None;
-    let options = &mut [Value(&["-o", "--output"], &mut output)];
+    let options = &mut [Opt::Value(&["-o", "--output"], &mut output)];
     let rest = cli::parse(argv, "save", HELP, options)?;
     let names = rest;
     if names.is_empty() {

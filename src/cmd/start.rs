@@ -1,7 +1,7 @@
 //! `skiff start [-a] CONTAINER...`: run stopped containers again, with the writable
 //! layer they had. Detached, unless `-a` attaches this terminal to one.
 
-use crate::cli::{self, Opt::Switch};
+use crate::cli::{self, Opt};
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::{store::Store, Image};
@@ -17,7 +17,7 @@ Options:
 
 pub fn main(argv: &[String]) -> Result<i32> {
     let mut attach = false;
-    let options = &mut [Switch(&["-a", "--attach"], &mut attach)];
+    let options = &mut [Opt::Switch(&["-a", "--attach"], &mut attach)];
     let rest = cli::parse(argv, "start", HELP, options)?;
     let queries = cli::at_least_one(rest, "start")?;
     crate::container::reexec_sealed()?; // CVE-2019-5736: no path to the host's binary

@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use crate::cgroup::{Cgroup, Usage};
-use crate::cli::{self, Opt::Switch};
+use crate::cli::{self, Opt};
 use crate::error::Result;
 use crate::lifecycle::{self, Container, Status};
 use crate::sys;
@@ -32,8 +32,8 @@ const INTERVAL: Duration = Duration::from_millis(500);
 pub fn main(argv: &[String]) -> Result<i32> {
     let (mut all, mut no_stream) = (false, false);
     let options = &mut [
-        Switch(&["-a", "--all"], &mut all),
-        Switch(&["--no-stream"], &mut no_stream),
+        Opt::Switch(&["-a", "--all"], &mut all),
+        Opt::Switch(&["--no-stream"], &mut no_stream),
     ];
     let rest = cli::parse(argv, "stats", HELP, options)?;
     let queries = rest;

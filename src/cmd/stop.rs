@@ -2,7 +2,7 @@
 //! `SIGKILL`, as `docker stop` does. A process that ignores the signal (PID 1 ignores
 //! any it has no handler for) is killed when the grace period ends.
 
-use crate::cli::{self, Opt::Value};
+use crate::cli::{self, Opt};
 use crate::error::{Context, Result};
 use crate::lifecycle::{self, signals, supervisor, Container, Status};
 
@@ -18,8 +18,8 @@ Options:
 pub fn main(argv: &[String]) -> Result<i32> {
     let (mut signal, mut grace) = (None, None);
     let options = &mut [
-        Value(&["-s", "--signal"], &mut signal),
-        Value(&["-t", "--time", "--timeout"], &mut grace),
+        Opt::Value(&["-s", "--signal"], &mut signal),
+        Opt::Value(&["-t", "--time", "--timeout"], &mut grace),
     ];
     let rest = cli::parse(argv, "stop", HELP, options)?;
     let signal = signal.as_deref().map(signals::parse).transpose()?;

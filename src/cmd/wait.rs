@@ -12,8 +12,7 @@ Options:
   -h, --help   Print usage";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let options = &mut [];
-    let rest = cli::parse(argv, "wait", HELP, options)?;
+    let rest = cli::parse(argv, "wait", HELP, &mut [])?;
     for query in cli::at_least_one(rest, "wait")? {
         let container = lifecycle::find(&query)?;
         supervisor::wait_until_recorded(&container)?;
