@@ -2,7 +2,7 @@
 //! or container needs (content is shared between images, so only unreferenced blobs
 //! may go). An image a container uses is refused unless `-f`.
 
-use crate::cli::{self, Lexer};
+use crate::cli::{self, Opt};
 use crate::error::{Error, Result};
 use crate::image::{self, store::Store};
 use crate::lifecycle;
@@ -17,16 +17,10 @@ Options:
   -h, --help    Print usage";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
     let mut force = false;
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "-f" | "--force" => force = lexer.switch(&flag)?,
-            _ => return Err(cli::unknown(&flag, "rmi")),
-        }
-    }
-    let images = cli::at_least_one(lexer.rest(), "rmi")?;
+    let options = &mut [Opt::Switch(&["-f", "--force"], &mut force)];
+    let rest = cli::parse(argv, "rmi", HELP, options)?;
+    let images = cli::at_least_one(rest, "rmi")?;
     let store = Store::open()?;
     for image in &images {
         let reference = Reference::parse(image)?.to_string();

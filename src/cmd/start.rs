@@ -1,7 +1,7 @@
 //! `skiff start [-a] CONTAINER...`: run stopped containers again, with the writable
 //! layer they had. Detached, unless `-a` attaches this terminal to one.
 
-use crate::cli::{self, Lexer};
+use crate::cli::{self, Opt};
 use crate::container::RootFs;
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
@@ -17,16 +17,10 @@ Options:
   -h, --help     Print usage";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
     let mut attach = false;
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "-a" | "--attach" => attach = lexer.switch(&flag)?,
-            _ => return Err(cli::unknown(&flag, "start")),
-        }
-    }
-    let queries = cli::at_least_one(lexer.rest(), "start")?;
+    let options = &mut [Opt::Switch(&["-a", "--attach"], &mut attach)];
+    let rest = cli::parse(argv, "start", HELP, options)?;
+    let queries = cli::at_least_one(rest, "start")?;
     // First: the processes that start containers must not be the host's binary.
     crate::container::reexec_from_sealed_copy()?; // CVE-2019-5736
     if attach {
