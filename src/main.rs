@@ -32,6 +32,7 @@ mod error;
 mod image;
 mod lifecycle;
 mod mountinfo;
+mod network;
 mod progress;
 mod reference;
 mod registry;

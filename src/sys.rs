@@ -21,9 +21,9 @@ use crate::error::{Error, Kind, Result};
 use crate::trace;
 
 pub use libc::{
-    CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, MNT_DETACH, MS_BIND,
-    MS_MOVE, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY,
-    MS_REC, MS_RELATIME, MS_REMOUNT, MS_STRICTATIME, MS_SYNCHRONOUS,
+    CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS,
+    MNT_DETACH, MS_BIND, MS_MOVE, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID,
+    MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_STRICTATIME, MS_SYNCHRONOUS,
 };
 
 /// A C string from a path or argument; interior NUL bytes are refused, not truncated.
@@ -70,6 +70,7 @@ const CLONE_FLAGS: &[(u64, &str)] = &[
     (CLONE_NEWUTS as u64, "CLONE_NEWUTS"),
     (CLONE_NEWIPC as u64, "CLONE_NEWIPC"),
     (CLONE_NEWCGROUP as u64, "CLONE_NEWCGROUP"),
+    (CLONE_NEWNET as u64, "CLONE_NEWNET"),
 ];
 
 const MOUNT_FLAGS: &[(u64, &str)] = &[
@@ -874,4 +875,62 @@ pub fn execveat(fd: &impl AsRawFd, argv: &[CString], envp: &[CString]) -> Error 
         arg: fd.as_raw_fd().to_string(),
         errno,
     })
+}
+
+// Netlink
+
+/// socket(2) `AF_NETLINK`, `SOCK_RAW`: a channel to a kernel subsystem (`protocol`:
+/// `NETLINK_ROUTE` for links, addresses and routes). The socket belongs to the network
+/// namespace its creator was in, for its whole life, wherever it is used from later.
+/// <https://man7.org/linux/man-pages/man7/netlink.7.html>
+pub fn netlink_socket(protocol: libc::c_int) -> Result<OwnedFd> {
+    trace::call(format_args!("socket(AF_NETLINK, SOCK_RAW, {protocol})"));
+    // SAFETY: socket takes no pointers.
+    let rc = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            protocol,
+        )
+    };
+    owned_fd(rc.into(), "socket", format_args!("AF_NETLINK, {protocol}"))
+}
+
+/// send(2) one whole datagram: an unconnected netlink socket sends to the kernel.
+/// <https://man7.org/linux/man-pages/man2/send.2.html>
+pub fn send(socket: &OwnedFd, message: &[u8], what: &str) -> Result<()> {
+    trace::call(format_args!("send(netlink, {what})"));
+    // SAFETY: the pointer and length describe `message`, which outlives the call.
+    let rc = unsafe {
+        libc::send(
+            socket.as_raw_fd(),
+            message.as_ptr().cast(),
+            message.len(),
+            0,
+        )
+    };
+    check(rc as i64, "send", what).map(drop)
+}
+
+/// recv(2) one datagram into `buf`; returns its length.
+/// <https://man7.org/linux/man-pages/man2/recv.2.html>
+pub fn recv(socket: &OwnedFd, buf: &mut [u8], what: &str) -> Result<usize> {
+    loop {
+        // SAFETY: the pointer and length describe `buf`, which is writable.
+        let rc = unsafe { libc::recv(socket.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        match check(rc as i64, "recv", what) {
+            Err(e) if e.errno() == Some(libc::EINTR) => continue,
+            other => return other.map(|n| n as usize),
+        }
+    }
+}
+
+/// setns(2): move this process into the namespace `ns` (an open /proc/PID/ns/ file)
+/// of kind `nstype` (`CLONE_NEWNET`).
+/// <https://man7.org/linux/man-pages/man2/setns.2.html>
+pub fn setns(ns: &File, nstype: libc::c_int) -> Result<()> {
+    trace::call(format_args!("setns({}, {nstype:#x})", ns.as_raw_fd()));
+    // SAFETY: setns takes no pointers; the descriptor is open for the call.
+    let rc = unsafe { libc::setns(ns.as_raw_fd(), nstype) };
+    check(rc, "setns", ns.as_raw_fd()).map(drop)
 }

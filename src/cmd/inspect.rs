@@ -1,12 +1,15 @@
 //! `skiff inspect CONTAINER...`: what skiff knows of containers, as a JSON array in
 //! `docker inspect`'s shape (the fields skiff has).
 
+use std::collections::BTreeMap;
+
 use miniserde::{json, Serialize};
 
 use crate::cgroup::Limits;
 use crate::cli;
 use crate::error::Result;
 use crate::lifecycle::{self, Container, Status};
+use crate::network;
 
 pub const HELP: &str = "Usage:  skiff inspect CONTAINER [CONTAINER...]
 
@@ -37,6 +40,32 @@ struct Inspected {
     host_config: HostConfig,
     #[serde(rename = "Mounts")]
     mounts: Vec<Mount>,
+    #[serde(rename = "NetworkSettings")]
+    network_settings: NetworkSettings,
+}
+
+/// Where a running container is on a network: its address at the top level, as older
+/// Docker clients read it, and again under its network's name.
+#[derive(Serialize)]
+struct NetworkSettings {
+    #[serde(rename = "IPAddress")]
+    ip_address: String,
+    #[serde(rename = "IPPrefixLen")]
+    ip_prefix_len: u8,
+    #[serde(rename = "Gateway")]
+    gateway: String,
+    #[serde(rename = "Networks")]
+    networks: BTreeMap<String, Endpoint>,
+}
+
+#[derive(Serialize)]
+struct Endpoint {
+    #[serde(rename = "IPAddress")]
+    ip_address: String,
+    #[serde(rename = "IPPrefixLen")]
+    ip_prefix_len: u8,
+    #[serde(rename = "Gateway")]
+    gateway: String,
 }
 
 /// A `-v` bind mount, as `docker inspect` lists it.
@@ -105,6 +134,8 @@ struct HostConfig {
     cpuset_cpus: String,
     #[serde(rename = "PidsLimit")]
     pids_limit: Option<i64>,
+    #[serde(rename = "NetworkMode")]
+    network_mode: String,
 }
 
 pub fn main(argv: &[String]) -> Result<i32> {
@@ -153,12 +184,38 @@ fn inspected(container: &Container) -> Inspected {
             stop_signal: config.stop_signal.clone(),
             stop_timeout: config.stop_timeout,
         },
-        host_config: host_config(config.limits.clone().unwrap_or_default()),
+        host_config: HostConfig {
+            network_mode: config.network.clone().unwrap_or_else(|| "default".into()),
+            ..host_config(config.limits.clone().unwrap_or_default())
+        },
         mounts: config
             .options
             .volumes
             .iter()
             .filter_map(|v| mount(v))
+            .collect(),
+        network_settings: network_settings(
+            state.network.as_ref().filter(|_| status == Status::Running),
+        ),
+    }
+}
+
+fn network_settings(settings: Option<&network::Settings>) -> NetworkSettings {
+    let endpoint = |s: &network::Settings| Endpoint {
+        ip_address: s.ip_address.clone(),
+        ip_prefix_len: s.ip_prefix_len,
+        gateway: s.gateway.clone(),
+    };
+    let top = settings.map(endpoint);
+    NetworkSettings {
+        ip_address: top
+            .as_ref()
+            .map_or_else(String::new, |e| e.ip_address.clone()),
+        ip_prefix_len: top.as_ref().map_or(0, |e| e.ip_prefix_len),
+        gateway: top.as_ref().map_or_else(String::new, |e| e.gateway.clone()),
+        networks: settings
+            .map(|s| (s.network.clone(), endpoint(s)))
+            .into_iter()
             .collect(),
     }
 }
@@ -184,5 +241,6 @@ fn host_config(limits: Limits) -> HostConfig {
         cpu_shares: limits.cpu_shares.unwrap_or(0),
         cpuset_cpus: limits.cpuset_cpus.unwrap_or_default(),
         pids_limit: limits.pids_limit,
+        network_mode: String::new(),
     }
 }

@@ -10,6 +10,7 @@ use crate::image::config::RunConfig;
 use crate::image::store::{self, Store};
 use crate::image::Image;
 use crate::lifecycle::{self, names, signals, supervisor, Container};
+use crate::network;
 use crate::progress::Progress;
 use crate::reference::Reference;
 use crate::registry::{
@@ -39,6 +40,7 @@ Options:
       --memory-reservation bytes  Memory soft limit
       --memory-swap bytes   Swap limit equal to memory plus swap: '-1' to enable unlimited swap
       --name string         Assign a name to the container
+      --network string      Connect a container to a network: bridge, none or host (default \"bridge\")
       --pids-limit int      Tune container pids limit (set -1 for unlimited)
       --platform string     Run this platform's image (os/arch[/variant]) instead of the host's
       --privileged          Give extended privileges to this container
@@ -126,6 +128,7 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             "--hostname" => config.hostname = lexer.value(&flag)?,
             "--init" => config.init = lexer.switch(&flag)?,
             "--name" => config.name = lexer.value(&flag)?,
+            "--network" | "--net" => config.network = Some(network_mode(lexer.value(&flag)?)?),
             "--pull" => args.pull = Pull::parse(&lexer.value(&flag)?)?,
             "--platform" => args.platform = Some(Platform::parse(&lexer.value(&flag)?)?),
             "--rm" => config.auto_remove = lexer.switch(&flag)?,
@@ -165,6 +168,14 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
         limits.validate(|| std::thread::available_parallelism().map_or(1, usize::from))?;
     }
     Ok(Some(args))
+}
+
+/// `--network`'s value, one of [`network::MODES`]: as Docker says of any other.
+fn network_mode(name: String) -> Result<String> {
+    match network::MODES.contains(&name.as_str()) {
+        true => Ok(name),
+        false => Err(Error::invalid(format!("network {name} not found"))),
+    }
 }
 
 /// `skiff run`: seal → pull and record → start (attached, or under a supervisor) →

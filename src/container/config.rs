@@ -47,6 +47,9 @@ pub struct Config {
     pub options: Options,
     /// `--memory`, `--cpus`, …: applied at every start. Absent in older records.
     pub limits: Option<Limits>,
+    /// `--network`: `bridge`, `none` or `host`; absent, the default bridge, or the
+    /// host's network where skiff cannot make one.
+    pub network: Option<String>,
 }
 
 /// A process to run in the container (the OCI spec's `process`).

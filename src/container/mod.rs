@@ -1,8 +1,9 @@
 //! Running a container: a process in new namespaces, rooted in an image.
 //!
 //! [`start`] is the whole recipe, one line per kernel mechanism, in this order:
-//! cgroup → unshare(2) the PID namespace → fork(2) its PID 1 → in the child, unshare(2)
-//! the rest → mounts → pivot_root(2) → user, capabilities → execve(2). Each mechanism
+//! cgroup → unshare(2) the PID namespace → the network namespace, configured from
+//! outside (`network`) → fork(2) its PID 1 → in the child, setns(2) into that network
+//! namespace, unshare(2) the rest → mounts → pivot_root(2) → user, capabilities → execve(2). Each mechanism
 //! is explained in its own module: `cgroup` (cgroups(7): limits, and the cgroup
 //! namespace), `namespaces` (unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts`
 //! (/proc, /sys, /dev, volumes), `user` (setuid(2)), `capabilities` (prctl(2),
@@ -47,6 +48,7 @@ use crate::cgroup::{self, Cgroup};
 use crate::error::{Error, Result};
 use crate::image::layer::StoredLayer;
 use crate::image::LayerDirs;
+use crate::network::{self, Settings};
 use crate::sys;
 use rootfs::Entered;
 
@@ -74,36 +76,45 @@ pub const FORWARDED: [libc::c_int; 6] = [
 ];
 
 /// Everything starting a container asks of the kernel, in order. Returns the
-/// container's PID 1 (as the host sees it) once its command is executing; whoever
-/// waits for it removes its cgroup afterwards (`cgroup::release`).
-pub fn start(config: &Config, rootfs: &RootFs) -> Result<libc::pid_t> {
+/// container's PID 1 (as the host sees it) once its command is executing, and its
+/// place on a network; whoever waits for it removes its cgroup afterwards
+/// (`cgroup::release`) and gives its address back (`network::release`).
+pub fn start(config: &Config, rootfs: &RootFs) -> Result<(libc::pid_t, Option<Settings>)> {
     let limits = config.limits.clone().unwrap_or_default();
     let cgroup = cgroup::create(&config.id, &limits)?; // mkdir(2) in cgroupfs, limits
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     namespaces::new_pid_namespace()?; // unshare(2)
+    let network = network::attach(&config.id, config.network.as_deref())?; // unshare(2), rtnetlink
     let forked = cgroup::fork_into(cgroup.as_ref())?; // fork(2); v2: clone3(2) into it
     let Some(pid) = forked else {
         drop(exec_status);
-        container_init(config, rootfs, cgroup.as_ref(), exec_status_writer) // PID 1; never returns
+        let child = Child {
+            cgroup: cgroup.as_ref(),
+            netns: network.netns.as_ref(),
+        };
+        container_init(config, rootfs, child, exec_status_writer) // PID 1; never returns
     };
     drop(exec_status_writer);
     sys::forward_signals_to(pid);
     if let Err(err) = process::exec_outcome(exec_status) {
         sys::wait_for_exit(pid)?; // waitpid(2): reap it
         let _ = cgroup::release(&config.id); // or else the next skiff sweeps it
+        let _ = network::release(&config.id); // likewise
         return Err(err);
     }
-    Ok(pid)
+    Ok((pid, network.settings))
+}
+
+/// What the parent made for the child to enter: its cgroup and network namespace.
+#[derive(Clone, Copy)]
+struct Child<'a> {
+    cgroup: Option<&'a Cgroup>,
+    netns: Option<&'a File>,
 }
 
 /// The child, PID 1 of the new PID namespace: becomes the container, or reports why not.
-fn container_init(
-    config: &Config,
-    rootfs: &RootFs,
-    cgroup: Option<&Cgroup>,
-    exec_status: File,
-) -> ! {
-    let err = match become_container(config, rootfs, cgroup, exec_status) {
+fn container_init(config: &Config, rootfs: &RootFs, child: Child, exec_status: File) -> ! {
+    let err = match become_container(config, rootfs, child, exec_status) {
         Err((err, exec_status)) => {
             process::report_failure(exec_status, &err);
             err
@@ -118,10 +129,10 @@ type Failed = (Error, File);
 fn become_container(
     config: &Config,
     rootfs: &RootFs,
-    cgroup: Option<&Cgroup>,
+    child: Child,
     exec_status: File,
 ) -> std::result::Result<Infallible, Failed> {
-    let env = match prepare(config, rootfs, cgroup) {
+    let env = match prepare(config, rootfs, child) {
         Ok(env) => env,
         Err(err) => return Err((err, exec_status)),
     };
@@ -133,10 +144,11 @@ fn become_container(
 }
 
 /// Everything between fork(2) and execve(2); returns the command's environment.
-fn prepare(config: &Config, rootfs: &RootFs, cgroup: Option<&Cgroup>) -> Result<Vec<String>> {
+fn prepare(config: &Config, rootfs: &RootFs, child: Child) -> Result<Vec<String>> {
     let options = &config.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
-    let own_cgroup = cgroup::enter(cgroup)?; // cgroup.procs, unshare(CLONE_NEWCGROUP)
+    network::enter(child.netns)?; // setns(2): its network, configured already
+    let own_cgroup = cgroup::enter(child.cgroup)?; // cgroup.procs, unshare(CLONE_NEWCGROUP)
     namespaces::unshare_the_rest(&config.hostname)?; // unshare(2), sethostname(2)
     let entered = rootfs::enter(rootfs, options, &config.hostname)?; // mount(2), pivot_root(2)
     cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only

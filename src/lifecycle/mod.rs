@@ -35,6 +35,7 @@ use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::store::{self, Store};
 use crate::image::Image;
+use crate::network;
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Status {
@@ -70,6 +71,8 @@ pub struct State {
     pub oom_killed: bool,
     pub started_at: String,
     pub finished_at: String,
+    /// Its address while it runs (Docker, too, gives it back when it stops).
+    pub network: Option<network::Settings>,
 }
 
 /// A process, named so that a reused pid cannot be mistaken for it.
@@ -245,6 +248,9 @@ pub fn list() -> Result<Vec<Container>> {
         }
         if container.died_unwatched() {
             cgroup::sweep(&container.config.id);
+            if container.state.network.is_some() {
+                let _ = network::release(&container.config.id); // or the next `ps` tries again
+            }
         }
         containers.push(container);
     }

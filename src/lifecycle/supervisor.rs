@@ -19,6 +19,7 @@ use super::{logs, Container, Process, State, Status};
 use crate::cgroup;
 use crate::container::{self, RootFs, FORWARDED};
 use crate::error::{Context, Error, Result};
+use crate::network;
 use crate::sys::{self, Exit};
 use crate::{time, trace};
 
@@ -134,21 +135,25 @@ fn watch(container: &mut Container, mut streams: Streams) -> Result<()> {
 
 /// Starts the container and records it as running, with this process as supervisor.
 fn start_recorded(container: &mut Container, rootfs: &RootFs) -> Result<libc::pid_t> {
-    let pid = container::start(&container.config, rootfs)?;
+    let (pid, network) = container::start(&container.config, rootfs)?;
     container.state = State {
         status: Status::Running,
         pid: Process::of(pid).unwrap_or(Process { pid, start_time: 0 }),
         supervisor: Process::current(),
         started_at: time::now_precise(),
+        network,
         ..State::default()
     };
     container.save_state()?;
     Ok(pid)
 }
 
-/// Records how the container ended (and whether the OOM killer ended it), and
-/// removes its cgroup.
+/// Records how the container ended (and whether the OOM killer ended it), removes its
+/// cgroup and gives its address back.
 fn record_exit(container: &mut Container, exit: Exit) -> Result<()> {
+    if container.state.network.take().is_some() {
+        network::release(&container.config.id)?; // rtnetlink, under the network lock
+    }
     let released = cgroup::release(&container.config.id); // reads memory.events, rmdir(2)
     container.state.oom_killed = *released.as_ref().unwrap_or(&false);
     container.state.status = Status::Exited;

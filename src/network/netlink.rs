@@ -1,0 +1,385 @@
+//! rtnetlink: how a program asks the kernel for links, addresses and routes, the job
+//! `ip link`, `ip addr` and `ip route` do, with no helper binary.
+//!
+//! A netlink socket carries datagrams of messages. Each message is a 16-byte header
+//! (`struct nlmsghdr`: length, type, flags, sequence, port), a fixed struct for its
+//! family (`ifinfomsg` for links, `ifaddrmsg` for addresses, `rtmsg` for routes), then
+//! attributes: type-length-value records (`struct rtattr`), each padded to 4 bytes,
+//! that may nest (a veth's peer is a whole link description inside its `IFLA_LINKINFO`).
+//! Every change here asks for an acknowledgement (`NLM_F_ACK`): the kernel answers
+//! with one `NLMSG_ERROR` message whose error is 0 for success, or a negative errno. A
+//! question (`RTM_GETLINK`) gets its answer instead, or that error message on failure.
+//!
+//! Each message skiff sends is built in one function below, named after what it does.
+//! <https://man7.org/linux/man-pages/man7/netlink.7.html>
+//! <https://man7.org/linux/man-pages/man7/rtnetlink.7.html>
+//! <https://docs.kernel.org/userspace-api/netlink/intro.html>
+
+use std::io;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use crate::error::{Error, Kind, Result};
+use crate::sys;
+
+// From the kernel's uapi headers: linux/netlink.h, linux/rtnetlink.h, linux/if_link.h,
+// linux/veth.h, linux/if_addr.h.
+const NETLINK_ROUTE: libc::c_int = 0;
+const NLMSG_ERROR: u16 = 2;
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_ACK: u16 = 0x4;
+const NLM_F_EXCL: u16 = 0x200;
+const NLM_F_CREATE: u16 = 0x400;
+const RTM_NEWLINK: u16 = 16;
+const RTM_DELLINK: u16 = 17;
+const RTM_GETLINK: u16 = 18;
+const RTM_NEWADDR: u16 = 20;
+const RTM_NEWROUTE: u16 = 24;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_MASTER: u16 = 10;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_NET_NS_FD: u16 = 28;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+const VETH_INFO_PEER: u16 = 1;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const RTA_GATEWAY: u16 = 5;
+const IFF_UP: u32 = 0x1;
+const AF_UNSPEC: u8 = 0;
+const AF_INET: u8 = 2;
+const RT_TABLE_MAIN: u8 = 254;
+const RTPROT_BOOT: u8 = 3;
+const RT_SCOPE_UNIVERSE: u8 = 0;
+const RTN_UNICAST: u8 = 1;
+
+/// A new object, acknowledged: EEXIST rather than changing one that exists.
+const CREATE: u16 = NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+
+/// The index of `lo`: always the first link of a network namespace.
+pub const LOOPBACK: u32 = 1;
+
+/// One request, built attribute by attribute; `name` and `what` name it in errors.
+pub struct Request {
+    buf: Vec<u8>,
+    name: &'static str,
+    what: String,
+}
+
+impl Request {
+    fn new(kind: u16, flags: u16, name: &'static str, what: String) -> Request {
+        let mut request = Request {
+            buf: Vec::with_capacity(128),
+            name,
+            what,
+        };
+        // struct nlmsghdr: length (set by `bytes`), type, flags, sequence (one request
+        // in flight at a time), port (0: the kernel)
+        let mut header = [0u8; 16];
+        header[4..6].copy_from_slice(&kind.to_ne_bytes());
+        header[6..8].copy_from_slice(&(NLM_F_REQUEST | flags).to_ne_bytes());
+        header[8..12].copy_from_slice(&1u32.to_ne_bytes());
+        request.push(&header);
+        request
+    }
+
+    /// Appends `bytes`, then pads to the 4-byte alignment netlink requires.
+    fn push(&mut self, bytes: &[u8]) -> &mut Request {
+        self.buf.extend_from_slice(bytes);
+        self.buf.resize(self.buf.len().next_multiple_of(4), 0);
+        self
+    }
+
+    /// One `rtattr`: length (header included, padding not), type, payload.
+    fn attr(&mut self, kind: u16, payload: &[u8]) -> &mut Request {
+        let len = (4 + payload.len()) as u16;
+        self.buf.extend_from_slice(&len.to_ne_bytes());
+        self.buf.extend_from_slice(&kind.to_ne_bytes());
+        self.push(payload)
+    }
+
+    /// A string attribute: C strings, NUL included.
+    fn attr_str(&mut self, kind: u16, text: &str) -> &mut Request {
+        let mut payload = text.as_bytes().to_vec();
+        payload.push(0);
+        self.attr(kind, &payload)
+    }
+
+    /// An attribute whose payload is the attributes `fill` adds.
+    fn nest(&mut self, kind: u16, fill: impl FnOnce(&mut Request)) -> &mut Request {
+        let start = self.buf.len();
+        self.attr(kind, &[]);
+        fill(self);
+        let len = (self.buf.len() - start) as u16;
+        self.buf[start..start + 2].copy_from_slice(&len.to_ne_bytes());
+        self
+    }
+
+    /// The finished datagram, its length filled in.
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut buf = self.buf.clone();
+        let len = buf.len() as u32;
+        buf[..4].copy_from_slice(&len.to_ne_bytes());
+        buf
+    }
+}
+
+/// `struct ifinfomsg`: which link (0 for a new one), and the flags to change (`IFF_UP`).
+fn ifinfomsg(index: u32, up: bool) -> [u8; 16] {
+    let mut msg = [0u8; 16];
+    msg[0] = AF_UNSPEC;
+    msg[4..8].copy_from_slice(&index.to_ne_bytes());
+    let flags = if up { IFF_UP } else { 0 };
+    msg[8..12].copy_from_slice(&flags.to_ne_bytes()); // ifi_flags
+    msg[12..16].copy_from_slice(&flags.to_ne_bytes()); // ifi_change: only this bit
+    msg
+}
+
+/// A bridge (`ip link add NAME type bridge`), up: a virtual switch on the host, whose
+/// ports are the host ends of the containers' veth pairs.
+pub fn new_bridge(name: &str) -> Request {
+    let mut request = Request::new(RTM_NEWLINK, CREATE, "RTM_NEWLINK", format!("bridge {name}"));
+    request
+        .push(&ifinfomsg(0, true))
+        .attr_str(IFLA_IFNAME, name)
+        .nest(IFLA_LINKINFO, |info| {
+            info.attr_str(IFLA_INFO_KIND, "bridge");
+        });
+    request
+}
+
+/// A veth pair in one message: `host` is plugged into the bridge `master` (by index)
+/// and `peer` is created straight inside the network namespace `netns` (an open
+/// /proc/…/ns/net), so it never appears on the host. The host end comes up; the peer
+/// cannot yet (the kernel configures it before it pairs the two: ENOTCONN), so it is
+/// brought up from inside afterwards.
+pub fn new_veth(host: &str, master: u32, peer: &str, netns: &impl AsRawFd) -> Request {
+    let mut request = Request::new(
+        RTM_NEWLINK,
+        CREATE,
+        "RTM_NEWLINK",
+        format!("veth {host} to {peer}"),
+    );
+    let netns = netns.as_raw_fd() as u32;
+    request
+        .push(&ifinfomsg(0, true))
+        .attr_str(IFLA_IFNAME, host)
+        .attr(IFLA_MASTER, &master.to_ne_bytes())
+        .nest(IFLA_LINKINFO, |info| {
+            info.attr_str(IFLA_INFO_KIND, "veth")
+                .nest(IFLA_INFO_DATA, |data| {
+                    data.nest(VETH_INFO_PEER, |peer_link| {
+                        peer_link
+                            .push(&ifinfomsg(0, false))
+                            .attr_str(IFLA_IFNAME, peer)
+                            .attr(IFLA_NET_NS_FD, &netns.to_ne_bytes());
+                    });
+                });
+        });
+    request
+}
+
+/// `ip link set dev INDEX up`.
+pub fn link_up(index: u32) -> Request {
+    let mut request = Request::new(
+        RTM_NEWLINK,
+        NLM_F_ACK,
+        "RTM_NEWLINK",
+        format!("link {index} up"),
+    );
+    request.push(&ifinfomsg(index, true));
+    request
+}
+
+/// `ip link del NAME`: the kernel finds the link by its name. Deleting one end of a
+/// veth pair deletes both.
+pub fn delete_link(name: &str) -> Request {
+    let mut request = Request::new(RTM_DELLINK, NLM_F_ACK, "RTM_DELLINK", name.to_string());
+    request
+        .push(&ifinfomsg(0, false))
+        .attr_str(IFLA_IFNAME, name);
+    request
+}
+
+/// `ip addr add IP/PREFIX dev INDEX` (`struct ifaddrmsg`): the kernel adds the
+/// subnet's route through that link by itself.
+pub fn new_address(index: u32, ip: Ipv4Addr, prefix: u8) -> Request {
+    let mut request = Request::new(
+        RTM_NEWADDR,
+        CREATE,
+        "RTM_NEWADDR",
+        format!("{ip}/{prefix} on link {index}"),
+    );
+    let mut msg = [0u8; 8];
+    msg[0] = AF_INET;
+    msg[1] = prefix;
+    msg[3] = RT_SCOPE_UNIVERSE;
+    msg[4..8].copy_from_slice(&index.to_ne_bytes());
+    request
+        .push(&msg)
+        .attr(IFA_LOCAL, &ip.octets())
+        .attr(IFA_ADDRESS, &ip.octets());
+    request
+}
+
+/// `ip route add default via GATEWAY` (`struct rtmsg`: destination length 0 is the
+/// default route, in the main table).
+pub fn default_route(gateway: Ipv4Addr) -> Request {
+    let mut request = Request::new(
+        RTM_NEWROUTE,
+        CREATE,
+        "RTM_NEWROUTE",
+        format!("default via {gateway}"),
+    );
+    let msg = [
+        AF_INET,
+        0, // rtm_dst_len: 0.0.0.0/0
+        0,
+        0,
+        RT_TABLE_MAIN,
+        RTPROT_BOOT,
+        RT_SCOPE_UNIVERSE,
+        RTN_UNICAST,
+        0, // rtm_flags (u32)
+        0,
+        0,
+        0,
+    ];
+    request.push(&msg).attr(RTA_GATEWAY, &gateway.octets());
+    request
+}
+
+/// The error an `NLMSG_ERROR` reply carries: 0 for an acknowledgement, else a
+/// negative errno. `None` if `reply` is not such a message.
+fn acknowledgement(reply: &[u8]) -> Option<i32> {
+    let kind = u16::from_ne_bytes(reply.get(4..6)?.try_into().ok()?);
+    if kind != NLMSG_ERROR {
+        return None;
+    }
+    Some(i32::from_ne_bytes(reply.get(16..20)?.try_into().ok()?))
+}
+
+/// A NETLINK_ROUTE socket, tied to the network namespace it was opened in.
+pub struct Socket(OwnedFd);
+
+impl Socket {
+    pub fn open() -> Result<Socket> {
+        sys::netlink_socket(NETLINK_ROUTE).map(Socket)
+    }
+
+    /// Sends `request` and waits for the kernel's acknowledgement.
+    pub fn ask(&self, request: &Request) -> Result<()> {
+        self.exchange(request).map(drop)
+    }
+
+    /// The index of the link called `name` in this socket's namespace (`RTM_GETLINK`
+    /// by `IFLA_IFNAME`): the kernel answers with the link's own `RTM_NEWLINK`
+    /// description, whose `ifinfomsg` holds it. ENODEV when there is none.
+    pub fn link_index(&self, name: &str) -> Result<u32> {
+        let mut request = Request::new(RTM_GETLINK, 0, "RTM_GETLINK", name.to_string());
+        request
+            .push(&ifinfomsg(0, false))
+            .attr_str(IFLA_IFNAME, name);
+        let reply = self.exchange(&request)?;
+        reply
+            .get(20..24)
+            .and_then(|index| index.try_into().ok())
+            .map(u32::from_ne_bytes)
+            .ok_or_else(|| Error::invalid(format!("RTM_GETLINK {name}: a short answer")))
+    }
+
+    /// Sends `request`; its answer, unless that is an error.
+    fn exchange(&self, request: &Request) -> Result<Vec<u8>> {
+        sys::send(&self.0, &request.bytes(), &request.what)?;
+        let mut reply = vec![0u8; 4096];
+        let len = sys::recv(&self.0, &mut reply, &request.what)?;
+        reply.truncate(len);
+        match acknowledgement(&reply) {
+            Some(0) | None => Ok(reply),
+            Some(errno) => Err(Error::new(Kind::Sys {
+                call: request.name,
+                arg: request.what.clone(),
+                errno: io::Error::from_raw_os_error(-errno),
+            })),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rtattrs after a fixed struct of `header` bytes, as (type, payload) pairs.
+    fn attrs(bytes: &[u8]) -> Vec<(u16, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at + 4 <= bytes.len() {
+            let len = u16::from_ne_bytes([bytes[at], bytes[at + 1]]) as usize;
+            let kind = u16::from_ne_bytes([bytes[at + 2], bytes[at + 3]]);
+            out.push((kind, bytes[at + 4..at + len].to_vec()));
+            at += len.next_multiple_of(4);
+        }
+        out
+    }
+
+    #[test]
+    fn the_header_carries_length_type_and_ack_flags() {
+        let bytes = link_up(7).bytes();
+        assert_eq!(bytes.len(), 16 + 16);
+        assert_eq!(u32::from_ne_bytes(bytes[0..4].try_into().unwrap()), 32);
+        assert_eq!(u16::from_ne_bytes(bytes[4..6].try_into().unwrap()), 16);
+        assert_eq!(u16::from_ne_bytes(bytes[6..8].try_into().unwrap()), 0x5);
+        assert_eq!(u32::from_ne_bytes(bytes[20..24].try_into().unwrap()), 7);
+        assert_eq!(
+            u32::from_ne_bytes(bytes[24..28].try_into().unwrap()),
+            IFF_UP
+        );
+    }
+
+    #[test]
+    fn strings_end_in_nul_and_attributes_are_padded() {
+        let bytes = new_bridge("skiff0").bytes();
+        assert_eq!(bytes.len() % 4, 0);
+        let found = attrs(&bytes[32..]);
+        assert_eq!(found[0], (IFLA_IFNAME, b"skiff0\0".to_vec()));
+        assert_eq!(found[1].0, IFLA_LINKINFO);
+        assert_eq!(attrs(&found[1].1), [(IFLA_INFO_KIND, b"bridge\0".to_vec())]);
+    }
+
+    #[test]
+    fn the_veth_peer_nests_a_whole_link_with_its_namespace() {
+        let netns = std::fs::File::open("/dev/null").unwrap();
+        let bytes = new_veth("vethabc", 9, "eth0", &netns).bytes();
+        let top = attrs(&bytes[32..]);
+        assert_eq!(top[1], (IFLA_MASTER, 9u32.to_ne_bytes().to_vec()));
+        let info = attrs(&top[2].1);
+        assert_eq!(info[0], (IFLA_INFO_KIND, b"veth\0".to_vec()));
+        let peer = &attrs(&info[1].1)[0];
+        assert_eq!(peer.0, VETH_INFO_PEER);
+        let peer_attrs = attrs(&peer.1[16..]);
+        assert_eq!(peer_attrs[0], (IFLA_IFNAME, b"eth0\0".to_vec()));
+        let fd = netns.as_raw_fd() as u32;
+        assert_eq!(peer_attrs[1], (IFLA_NET_NS_FD, fd.to_ne_bytes().to_vec()));
+    }
+
+    #[test]
+    fn addresses_and_routes_carry_ipv4_octets() {
+        let bytes = new_address(3, Ipv4Addr::new(10, 88, 0, 2), 16).bytes();
+        assert_eq!(&bytes[16..18], &[AF_INET, 16]);
+        assert_eq!(attrs(&bytes[24..])[0], (IFA_LOCAL, vec![10, 88, 0, 2]));
+        let bytes = default_route(Ipv4Addr::new(10, 88, 0, 1)).bytes();
+        assert_eq!(bytes[16 + 4], RT_TABLE_MAIN);
+        assert_eq!(attrs(&bytes[28..]), [(RTA_GATEWAY, vec![10, 88, 0, 1])]);
+    }
+
+    #[test]
+    fn an_error_reply_carries_a_negative_errno() {
+        let mut reply = vec![0u8; 36];
+        reply[4..6].copy_from_slice(&NLMSG_ERROR.to_ne_bytes());
+        reply[16..20].copy_from_slice(&(-libc::EEXIST).to_ne_bytes());
+        assert_eq!(acknowledgement(&reply), Some(-libc::EEXIST));
+        reply[16..20].copy_from_slice(&0i32.to_ne_bytes());
+        assert_eq!(acknowledgement(&reply), Some(0));
+        assert_eq!(acknowledgement(&[0u8; 8]), None);
+    }
+}
