@@ -9,6 +9,7 @@ mod hardening;
 mod hostile;
 mod lifecycle;
 mod network;
+mod network_ns;
 mod pull;
 mod registry_extras;
 mod run;

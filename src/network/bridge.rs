@@ -24,6 +24,7 @@ use std::fs::{self, File};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
+use super::nat;
 use super::netlink::{self, Socket};
 use super::subnet::{self, Subnet};
 use super::Settings;
@@ -111,6 +112,7 @@ fn bridge(host: &Socket) -> Result<(Subnet, u32)> {
         subnet.prefix,
     ))?;
     forward_ipv4()?;
+    nat::masquerade(&subnet, NAME)?; // nf_tables over netlink
     fs::create_dir_all(records()).with_context(|| format!("create {}", records().display()))?;
     let record = records().join("subnet");
     fs::write(&record, subnet.to_string())
@@ -180,6 +182,7 @@ pub fn release(id: &str) -> Result<()> {
     }
     trace::step(&format!("the last container left {NAME}: remove it"));
     delete(&host, NAME)?;
+    nat::remove()?;
     fs::remove_dir_all(records()).with_context(|| format!("remove {}", records().display()))
 }
 

@@ -21,6 +21,7 @@
 //! <https://man7.org/linux/man-pages/man7/network_namespaces.7.html>
 
 mod bridge;
+mod nat;
 mod netlink;
 mod subnet;
 

@@ -27,9 +27,9 @@ use crate::sys;
 const NETLINK_ROUTE: libc::c_int = 0;
 const NLMSG_ERROR: u16 = 2;
 const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_ACK: u16 = 0x4;
+pub(super) const NLM_F_ACK: u16 = 0x4;
 const NLM_F_EXCL: u16 = 0x200;
-const NLM_F_CREATE: u16 = 0x400;
+pub(super) const NLM_F_CREATE: u16 = 0x400;
 const RTM_NEWLINK: u16 = 16;
 const RTM_DELLINK: u16 = 17;
 const RTM_GETLINK: u16 = 18;
@@ -67,7 +67,7 @@ pub struct Request {
 }
 
 impl Request {
-    fn new(kind: u16, flags: u16, name: &'static str, what: String) -> Request {
+    pub(super) fn new(kind: u16, flags: u16, name: &'static str, what: String) -> Request {
         let mut request = Request {
             buf: Vec::with_capacity(128),
             name,
@@ -84,14 +84,14 @@ impl Request {
     }
 
     /// Appends `bytes`, then pads to the 4-byte alignment netlink requires.
-    fn push(&mut self, bytes: &[u8]) -> &mut Request {
+    pub(super) fn push(&mut self, bytes: &[u8]) -> &mut Request {
         self.buf.extend_from_slice(bytes);
         self.buf.resize(self.buf.len().next_multiple_of(4), 0);
         self
     }
 
     /// One `rtattr`: length (header included, padding not), type, payload.
-    fn attr(&mut self, kind: u16, payload: &[u8]) -> &mut Request {
+    pub(super) fn attr(&mut self, kind: u16, payload: &[u8]) -> &mut Request {
         let len = (4 + payload.len()) as u16;
         self.buf.extend_from_slice(&len.to_ne_bytes());
         self.buf.extend_from_slice(&kind.to_ne_bytes());
@@ -99,14 +99,14 @@ impl Request {
     }
 
     /// A string attribute: C strings, NUL included.
-    fn attr_str(&mut self, kind: u16, text: &str) -> &mut Request {
+    pub(super) fn attr_str(&mut self, kind: u16, text: &str) -> &mut Request {
         let mut payload = text.as_bytes().to_vec();
         payload.push(0);
         self.attr(kind, &payload)
     }
 
     /// An attribute whose payload is the attributes `fill` adds.
-    fn nest(&mut self, kind: u16, fill: impl FnOnce(&mut Request)) -> &mut Request {
+    pub(super) fn nest(&mut self, kind: u16, fill: impl FnOnce(&mut Request)) -> &mut Request {
         let start = self.buf.len();
         self.attr(kind, &[]);
         fill(self);
@@ -259,12 +259,51 @@ fn acknowledgement(reply: &[u8]) -> Option<i32> {
     Some(i32::from_ne_bytes(reply.get(16..20)?.try_into().ok()?))
 }
 
-/// A NETLINK_ROUTE socket, tied to the network namespace it was opened in.
+/// A netlink socket, tied to the network namespace it was opened in.
 pub struct Socket(OwnedFd);
 
+/// NETLINK_NETFILTER: nf_tables and the rest of netfilter (linux/netlink.h).
+pub(super) const NETLINK_NETFILTER: libc::c_int = 12;
+
 impl Socket {
+    /// A NETLINK_ROUTE socket: links, addresses, routes.
     pub fn open() -> Result<Socket> {
-        sys::netlink_socket(NETLINK_ROUTE).map(Socket)
+        Socket::open_for(NETLINK_ROUTE)
+    }
+
+    pub(super) fn open_for(protocol: libc::c_int) -> Result<Socket> {
+        sys::netlink_socket(protocol).map(Socket)
+    }
+
+    /// Sends `requests` as one datagram, numbered 1, 2, …, and reads answers until
+    /// the acknowledgement of the last that asked for one: the first error is the answer.
+    pub(super) fn ask_all(&self, requests: &[Request]) -> Result<()> {
+        let mut datagram = Vec::new();
+        for (seq, request) in (1u32..).zip(requests) {
+            let mut bytes = request.bytes();
+            bytes[8..12].copy_from_slice(&seq.to_ne_bytes());
+            datagram.extend_from_slice(&bytes);
+        }
+        let acked = |r: &Request| u16::from_ne_bytes([r.buf[6], r.buf[7]]) & NLM_F_ACK != 0;
+        let expected = requests.iter().rposition(acked).map_or(0, |i| i + 1);
+        let last = requests.last().map_or(String::new(), |r| r.what.clone());
+        sys::send(&self.0, &datagram, &last)?;
+        let mut reply = vec![0u8; 4096];
+        loop {
+            let len = sys::recv(&self.0, &mut reply, &last)?;
+            let mut at = 0;
+            while let Some(header) = reply.get(at..(at + 16).min(len)).filter(|h| h.len() == 16) {
+                let msg_len = u32::from_ne_bytes(header[0..4].try_into().unwrap_or_default());
+                let seq = u32::from_ne_bytes(header[8..12].try_into().unwrap_or_default()) as usize;
+                let request = requests.get(seq.wrapping_sub(1));
+                match (acknowledgement(&reply[at..len]), request) {
+                    (Some(errno), Some(request)) if errno != 0 => return Err(request.error(errno)),
+                    (Some(0), _) if seq == expected => return Ok(()),
+                    _ => {}
+                }
+                at += (msg_len as usize).max(16).next_multiple_of(4);
+            }
+        }
     }
 
     /// Sends `request` and waits for the kernel's acknowledgement.
@@ -296,12 +335,19 @@ impl Socket {
         reply.truncate(len);
         match acknowledgement(&reply) {
             Some(0) | None => Ok(reply),
-            Some(errno) => Err(Error::new(Kind::Sys {
-                call: request.name,
-                arg: request.what.clone(),
-                errno: io::Error::from_raw_os_error(-errno),
-            })),
+            Some(errno) => Err(request.error(errno)),
         }
+    }
+}
+
+impl Request {
+    /// The kernel's refusal of this request: `-errno` from its `NLMSG_ERROR`.
+    fn error(&self, errno: i32) -> Error {
+        Error::new(Kind::Sys {
+            call: self.name,
+            arg: self.what.clone(),
+            errno: io::Error::from_raw_os_error(-errno),
+        })
     }
 }
 

@@ -6,13 +6,14 @@
 # server), openssl for the PKI and token signatures, python3 for the token server
 # and image builder, busybox-static and musl-tools for the binaries inside the
 # images, curl to probe the servers, util-linux for setpriv, bsdutils for script(1)
-# (progress tests run skiff on a pseudo-terminal); qemu-system-x86 and
+# (progress tests run skiff on a pseudo-terminal), iproute2 to build a "remote" network
+# namespace for the NAT test (skiff itself never runs `ip`); qemu-system-x86 and
 # linux-image-amd64 for the cgroup v2 VM test (tests/vm/). Idempotent: when
 # every package is present it returns at once, without touching apt.
 set -euo pipefail
 
 packages=(docker-registry busybox-static musl-tools openssl python3 util-linux bsdutils curl
-  qemu-system-x86 linux-image-amd64)
+  iproute2 qemu-system-x86 linux-image-amd64)
 
 missing=()
 for package in "${packages[@]}"; do
