@@ -18,12 +18,14 @@ mod blob;
 mod client;
 mod credential_helper;
 mod foreign;
+mod http;
 pub mod manifest;
 mod proxy;
 mod transport;
 
 use std::io::Read;
 
+use blob::BlobReader;
 use client::Client;
 use manifest::{Descriptor, Manifest, Platform};
 
@@ -224,7 +226,7 @@ fn open_layer<'c>(
     layer: &Descriptor,
     digest: &Digest,
 ) -> Result<Box<dyn Read + 'c>> {
-    match client.blob(digest) {
+    match BlobReader::open(client, digest) {
         Err(err) if is_missing(&err) && foreign::applies(layer) => {
             Ok(Box::new(foreign::open(layer)?))
         }
