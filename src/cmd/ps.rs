@@ -28,6 +28,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
     if !lexer.rest().is_empty() {
         return Err(Error::usage("\"skiff ps\" accepts no arguments."));
     }
+    lifecycle::sweep();
     let shown: Vec<Container> = lifecycle::list()?
         .into_iter()
         .filter(|c| all || c.status() == Status::Running)
@@ -88,6 +89,7 @@ pub fn status(container: &Container) -> String {
             container.exit_code(),
             time::ago(&container.state.finished_at)
         ),
+        Status::Dead => "Dead".into(),
     }
 }
 

@@ -54,6 +54,9 @@ pub fn index(existing: impl FnOnce() -> Result<Vec<Container>>) -> Result<PathBu
     let _ = fs::remove_dir_all(&building); // debris of a crash while building it
     fs::create_dir(&building).with_context(|| format!("create {}", building.display()))?;
     for container in existing()? {
+        if container.config.name.is_empty() {
+            continue; // a dead record's name was unreadable
+        }
         link(&building, &container.config.name, &container.config.id)?;
     }
     fs::rename(&building, &dir).with_context(|| format!("rename {}", building.display()))?;

@@ -34,7 +34,7 @@ use crate::error::{Context, Error, Kind, Result};
 use crate::image::config::ImageConfig;
 use crate::image::layer::Compression;
 use crate::image::store::Store;
-use crate::image::{self, Image};
+use crate::image::Image;
 use crate::progress::{Progress, State};
 use crate::reference::Reference;
 
@@ -76,10 +76,12 @@ pub fn pull(
     store: &Store,
     progress: &mut Progress,
 ) -> Result<Pulled> {
+    let before = store.contents()?;
     let result = pull_into(reference, platform, store, progress);
     if result.is_err() {
-        // Nothing of a failed pull may stay: drop whatever no tagged image needs.
-        let _ = image::collect_garbage(store); // the pull's own error is the one to report
+        // Nothing of a failed pull may stay, and nothing else may go. The store's lock
+        // keeps every other writer out, so what is new is this pull's.
+        let _ = store.remove_added_since(&before); // the pull's own error is the one to report
     }
     result
 }
