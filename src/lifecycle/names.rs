@@ -54,8 +54,8 @@ pub fn index(existing: impl FnOnce() -> Result<Vec<Container>>) -> Result<PathBu
     let _ = fs::remove_dir_all(&building); // debris of a crash while building it
     fs::create_dir(&building).with_context(|| format!("create {}", building.display()))?;
     for container in existing()? {
-        if container.config.name.is_empty() {
-            continue; // a dead record's name was unreadable
+        if container.damage.is_some() {
+            continue; // a dead container can only be removed: it needs no name
         }
         link(&building, &container.config.name, &container.config.id)?;
     }
