@@ -453,3 +453,16 @@ fn issue_12_damaged_records_are_dead_and_hide_nothing() {
     let out = t.skiff(&["start", "-a", "good"]);
     assert_eq!(stdout(&out), "still here\n", "{}", stderr(&out));
 }
+
+/// Docker's daemon removes an `--rm` container even when its client is killed; skiff has
+/// no daemon, so the next `run` that wants its name removes it.
+#[test]
+fn a_name_held_by_an_rm_container_whose_skiff_died_is_free() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let first = ok(&t, &["create", "--rm", "--name", "once", &image, "true"]);
+    t.record_died_unwatched(first.trim());
+    let out = t.skiff(&["run", "--rm", "--name", "once", &image, "echo", "again"]);
+    assert_eq!(stdout(&out), "again\n", "{}", stderr(&out));
+    assert!(t.containers().is_empty(), "{:?}", t.containers());
+}

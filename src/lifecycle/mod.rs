@@ -159,6 +159,10 @@ impl Container {
         if config.name.is_empty() {
             config.name = names::unused(&names)?;
         }
+        if let Some(holder) = names::owner(&names, &config.name) {
+            // Docker's daemon would have removed an `--rm` holder whose skiff was killed.
+            sweep_one(&Container::load(dir.join(holder)));
+        }
         names::reserve(&names, &config.name, &config.id)?;
         // Built under a dot-name, then renamed: a crash never leaves half a container.
         let building = dir.join(format!(".new-{}", config.id));
@@ -368,19 +372,23 @@ pub fn list() -> Result<Vec<Container>> {
 /// Finishes what a killed skiff left undone, as Docker's daemon would have: removes the
 /// `--rm` containers that ended unwatched, and the cgroups of containers that died
 /// unwatched. The commands that list or remove containers call it first (`ps`, `stats`,
-/// `rm`, `rmi`). Best effort, as nothing depends on it: the next skiff tries again.
+/// `rm`, `rmi`); `create` and `run` sweep only the holder of the name they want, as
+/// reading every record would make each run slower the more containers there are.
+/// Best effort, as nothing depends on it: the next skiff tries again.
 pub fn sweep() {
-    for container in list().unwrap_or_default() {
-        if container.config.auto_remove
-            && !container.is_supervised()
-            && container.status() == Status::Exited
-        {
-            if let Err(err) = container.remove() {
-                trace::step(&format!("sweep {}: {err}", container.short_id()));
-            }
-        } else if container.died_unwatched() {
-            cgroup::sweep(&container.config.id);
+    list().unwrap_or_default().iter().for_each(sweep_one);
+}
+
+fn sweep_one(container: &Container) {
+    if container.config.auto_remove
+        && !container.is_supervised()
+        && container.status() == Status::Exited
+    {
+        if let Err(err) = container.remove() {
+            trace::step(&format!("sweep {}: {err}", container.short_id()));
         }
+    } else if container.died_unwatched() {
+        cgroup::sweep(&container.config.id);
     }
 }
 

@@ -83,7 +83,7 @@ pub fn release(index: &Path, name: &str, id: &str) {
 }
 
 /// The ID of the container that holds `name`; `None` if none does, or only a stale link.
-fn owner(index: &Path, name: &str) -> Option<String> {
+pub fn owner(index: &Path, name: &str) -> Option<String> {
     let id = fs::read_link(index.join(name)).ok()?;
     let containers = index.parent()?;
     containers
