@@ -42,7 +42,10 @@ pub fn main(argv: &[String]) -> Result<i32> {
         }
     }
     if let Some(dead) = &in_use.unknown {
-        eprintln!("skiff: warning: deleted no blobs: the damaged record of container {} does not say which image it needs (skiff rm removes it)", lifecycle::short(dead));
+        let dead = lifecycle::short(dead);
+        eprintln!(
+            "skiff: warning: deleted no blobs: the damaged record of container {dead} does not say which image it needs (skiff rm removes it)"
+        );
         return Ok(0);
     }
     let manifests: Vec<Digest> = in_use.images.into_iter().map(|(_, m)| m).collect();

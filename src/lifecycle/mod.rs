@@ -17,6 +17,10 @@
 //! says "running" is believed only while its process lives, checked by pid *and*
 //! start time (proc(5), `/proc/PID/stat` field 22) since pids are reused: if the
 //! skiff that watched a container was killed, `ps` still tells the truth.
+//!
+//! Records are files anyone with root can edit, and disks fail: each is checked as it
+//! is read (see [`Container::load`]). One that fails is a dead container, Docker's
+//! "Dead": listed, inspected and removed, never started, and hiding no other.
 //! <https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html>
 
 pub mod logs;
