@@ -4,7 +4,7 @@
 use miniserde::{json, Serialize};
 
 use crate::cgroup::Limits;
-use crate::cli::{self, Lexer};
+use crate::cli;
 use crate::error::Result;
 use crate::lifecycle::{self, Container, Status};
 
@@ -111,14 +111,8 @@ struct HostConfig {
 }
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
-    if let Some(flag) = lexer.next_flag() {
-        return match flag.name.as_str() {
-            "-h" | "--help" => cli::help(HELP),
-            _ => Err(cli::unknown(&flag, "inspect")),
-        };
-    }
-    let found = cli::at_least_one(lexer.rest(), "inspect")?
+    let rest = cli::parse(argv, "inspect", HELP, &mut [])?;
+    let found = cli::at_least_one(rest, "inspect")?
         .iter()
         .map(|query| lifecycle::find_any(query).map(|c| inspected(&c)))
         .collect::<Result<Vec<_>>>()?;

@@ -2,7 +2,7 @@
 //! or container needs (content is shared between images, so only unreferenced blobs
 //! may go). An image a container uses is refused unless `-f`.
 
-use crate::cli::{self, Lexer};
+use crate::cli::{self, Opt};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::image::{self, store::Store};
@@ -18,16 +18,10 @@ Options:
   -h, --help    Print usage";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
     let mut force = false;
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "-f" | "--force" => force = lexer.switch(&flag)?,
-            _ => return Err(cli::unknown(&flag, "rmi")),
-        }
-    }
-    let images = cli::at_least_one(lexer.rest(), "rmi")?;
+    let options = &mut [Opt::Switch(&["-f", "--force"], &mut force)];
+    let rest = cli::parse(argv, "rmi", HELP, options)?;
+    let images = cli::at_least_one(rest, "rmi")?;
     let store = Store::open()?;
     lifecycle::sweep();
     let in_use = lifecycle::images_in_use()?;

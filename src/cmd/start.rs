@@ -1,7 +1,7 @@
 //! `skiff start [-a] CONTAINER...`: run stopped containers again, with the writable
 //! layer they had. Detached, unless `-a` attaches this terminal to one.
 
-use crate::cli::{self, Lexer};
+use crate::cli::{self, Opt};
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::{store::Store, Image};
@@ -16,16 +16,10 @@ Options:
   -h, --help     Print usage";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
     let mut attach = false;
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "-a" | "--attach" => attach = lexer.switch(&flag)?,
-            _ => return Err(cli::unknown(&flag, "start")),
-        }
-    }
-    let queries = cli::at_least_one(lexer.rest(), "start")?;
+    let options = &mut [Opt::Switch(&["-a", "--attach"], &mut attach)];
+    let rest = cli::parse(argv, "start", HELP, options)?;
+    let queries = cli::at_least_one(rest, "start")?;
     crate::container::reexec_sealed()?; // CVE-2019-5736: no path to the host's binary
     if attach {
         let [query] = &queries[..] else {
