@@ -416,6 +416,8 @@ fn issue_12_damaged_records_are_dead_and_hide_nothing() {
         .any(|l| l.starts_with(&good[..12]) && l.contains("Created")));
     assert!(inspect_field(&t, "truncated", "Error").contains("config.json is not valid"));
     assert_one_line_error(&t.skiff(&["start", "abc"]), "is dead");
+    // "abc" is a copy of "good": its name picks out the live one only.
+    assert_eq!(inspect_field(&t, "good", "Id"), good);
 
     // Garbage collection: the truncated record may need any image, so no blob goes.
     let blobs = || fs::read_dir(t.root.join("blobs/sha256")).unwrap().count();

@@ -433,10 +433,10 @@ pub fn find(query: &str) -> Result<Container> {
 /// [`find`], dead containers included.
 pub fn find_any(query: &str) -> Result<Container> {
     let all = list()?;
-    // A dead record may have no name: "" is nobody's.
+    // A dead record's name is shown, but not trusted to pick it out: it goes by its ID.
     let by_id_or_name = all
         .iter()
-        .position(|c| c.config.id == query || (!query.is_empty() && c.config.name == query));
+        .position(|c| c.config.id == query || (c.damage.is_none() && c.config.name == query));
     let index = match by_id_or_name {
         Some(index) => index,
         None => {
