@@ -52,7 +52,13 @@ unmount_all
 rm -rf "$root"
 mkdir "$root"
 tar -C "$root" -xf "$dir/base.tar"
+# This machine's network, which a new machine would have its own of: name servers,
+# and the certificate authorities it adds for its proxies (crates.io goes through one).
 cp /etc/resolv.conf /etc/hosts "$root/etc/"
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  chroot "$root" update-ca-certificates >/dev/null
+fi
 
 # rustup as its installer leaves it: proxies in ~/.cargo/bin, ~/.cargo/env sourced by
 # ~/.profile; the toolchains themselves are this machine's, read-only.
