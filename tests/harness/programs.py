@@ -14,14 +14,14 @@ machine, every word in it that is run as a program:
     (YAML, Python) are not;
   - the Python scripts: the first word of a `subprocess` call's argument list.
 A word counts when it names an executable file: found on this machine's PATH and not a
-shell builtin, or an absolute path that exists here. So the check is as good as the
+shell builtin, or an absolute path into a bin directory that exists here. So the check is as good as the
 machine it runs on, and best after deps.sh: a program missing here is not seen, and
 check-deps.sh reports those anyway (from the table). tests/vm/init.sh is not read: it
 runs inside the VM, on busybox.
 
 Prints one line per problem and exits 1: a program run but not listed (in the set the
-file belongs to: `test`, or `bench` for tests/bench/), or a listed one that nothing
-runs any more.
+file belongs to: `test`, or `bench` for tests/bench/ and fresh-root.sh), a listed one
+that nothing runs any more, or a Python script importing beyond the standard library.
 """
 
 import os
@@ -67,18 +67,27 @@ def program(word, shell):
     return word if shutil.which(word) else None
 
 
+def substitutions(text):
+    """The code of each `$(...)` in text, quotes inside it or around it notwithstanding."""
+    found = []
+    for start in (m.end() for m in re.finditer(r"\$\(", text)):
+        depth, end = 1, start
+        while end < len(text) and depth:
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            end += 1
+        found.append(text[start:end - 1])
+    return found
+
+
 def unquote(text):
-    """Shell code with its quoted strings replaced by the code in them: a single-quoted
-    script after `-c`, a double-quoted string's `$(...)`; the rest (messages, awk and sed
-    programs) is not run as a command."""
+    """Shell code with its quoted strings blanked out, but for a single-quoted script
+    after `-c`: messages, awk and sed programs are not run as commands (the `$(...)` in
+    a double-quoted string are read by substitutions())."""
 
     def code(match):
         quoted = match.group(0)
-        if quoted.startswith("'"):
-            script = re.search(r"-c\s*$", text[:match.start()])
-            return "\n" + quoted[1:-1] + "\n" if script else " "
-        substitutions = re.findall(r"\$\((.*)", quoted[1:-1])
-        return "\n" + "\n".join(substitutions) + "\n" if substitutions else " "
+        script = quoted.startswith("'") and re.search(r"-c\s*$", text[:match.start()])
+        return "\n" + quoted[1:-1] + "\n" if script else " "
 
     return re.sub(r"'[^']*'|\"(?:[^\"\\]|\\.)*\"", code, text)
 
@@ -86,6 +95,8 @@ def unquote(text):
 def shell_programs(text, functions):
     """Programs run by shell code: see the module's doc."""
     found = set()
+    for inner in substitutions(text):
+        found |= shell_programs(inner, functions)
     for segment in SEPARATORS.split(unquote(text)):
         words = segment.split()
         while words and (words[0] in KEYWORDS - {"for", "case", "select"} or ASSIGNMENT.match(words[0])):
@@ -102,25 +113,31 @@ def shell_programs(text, functions):
 
 
 def strip_shell(text):
-    """Shell code without its comments and here-documents."""
-    lines, out, end = text.splitlines(), [], None
-    for line in lines:
+    """Shell code without its comments and here-documents (but for the `$(...)` in an
+    unquoted one: those run)."""
+    out, end, quoted, body = [], None, False, []
+    for line in text.splitlines():
         if end is not None:
-            if line.strip() == end:
-                end = None
+            if line.strip() != end:
+                body.append(line)
+                continue
+            if not quoted:
+                out.extend(substitutions("\n".join(body)))
+            end, body = None, []
             continue
-        heredoc = re.search(r"<<-?\s*['\"]?(\w+)['\"]?", line)
+        heredoc = re.search(r"<<-?\s*(['\"]?)([A-Za-z_]\w*)", line)  # not $((n << 20))
         if heredoc:
-            end = heredoc.group(1)
+            quoted, end = bool(heredoc.group(1)), heredoc.group(2)
         out.append(re.sub(r"(^|\s)#.*$", "", line))
     return "\n".join(out)
 
 
 def makefile_recipes(text):
-    """The Makefile's shell: its recipes and $(shell ...) calls, variables erased."""
-    code = [line[1:] for line in text.splitlines() if line.startswith("\t")]
+    """The Makefile's shell: its recipes (`@` and `-` dropped) and $(shell ...) calls,
+    make's variables erased (`X=$(A)/$(B) cmd` is an assignment, then cmd)."""
+    code = [line[1:].lstrip("@-+") for line in text.splitlines() if line.startswith("\t")]
     code += re.findall(r"\$\(shell ([^)]*)\)", text)
-    return re.sub(r"\$\([A-Za-z_@<^*D]*\)|\$\$", " ", "\n".join(code))
+    return re.sub(r"\$\([A-Za-z_@<^*D]*\)|\$(?=\$)", "", "\n".join(code))
 
 
 def rust_host_strings(text):
