@@ -27,7 +27,7 @@ case $dir in *skiff*) echo "fresh-root.sh: $dir mentions skiff; choose another D
 mkdir -p "$dir"
 
 unmount_all() {
-  awk -v root="$root" 'index($2, root "/") == 1 { print $2 }' /proc/self/mounts | sort -r |
+  awk -v root="$root" 'index($2 "/", root "/") == 1 { print $2 }' /proc/self/mounts | sort -r |
     while read -r mnt; do umount -l "$mnt"; done
 }
 trap unmount_all EXIT
@@ -66,6 +66,10 @@ mkdir -p "$root/root/.cargo" "$root/root/.rustup"
 cp -a "$HOME/.cargo/bin" "$HOME/.cargo/env" "$root/root/.cargo/"
 echo '. "$HOME/.cargo/env"' >>"$root/root/.profile"
 
+# A machine's / is a mount point, which skiff's mount(2) calls on / expect; a plain
+# directory under a chroot is not one, unless bound onto itself.
+mount --bind "$root" "$root"
+mount --make-private "$root"
 mount --rbind /proc "$root/proc"
 mount --rbind /sys "$root/sys"
 mount --rbind /dev "$root/dev"
