@@ -10,7 +10,10 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 sets=" test build ${1:-} "
-case $sets in " test build  " | " test build bench ") ;; *) echo "usage: check-deps.sh [bench]" >&2; exit 2 ;; esac
+case $sets in
+  " test build  " | " test build bench ") ;;
+  *) echo "usage: check-deps.sh [bench]" >&2; exit 2 ;;
+esac
 
 problems=0
 while read -r program package set; do
@@ -20,7 +23,8 @@ while read -r program package set; do
   else
     type -P "$program" >/dev/null && continue  # on PATH, not a shell builtin
   fi
-  echo "check-deps: $program is missing: install Debian's $package (tests/harness/deps.sh${1:+ $1} does)" >&2
+  echo "check-deps: $program is missing: install Debian's $package" \
+    "(tests/harness/deps.sh${1:+ $1} does)" >&2
   problems=$((problems + 1))
 done < <(sed 's/#.*//' "$here/programs.txt" | awk 'NF >= 3 { print $1, $2, $3 }')
 

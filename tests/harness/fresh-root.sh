@@ -23,7 +23,9 @@ set -euo pipefail
 dir=$(realpath -m "${1:?usage: fresh-root.sh DIR [REF]}") ref=${2:-HEAD}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 root=$dir/root
-case $dir in *skiff*) echo "fresh-root.sh: $dir mentions skiff; choose another DIR" >&2; exit 2 ;; esac
+case $dir in
+  *skiff*) echo "fresh-root.sh: $dir mentions skiff; choose another DIR" >&2; exit 2 ;;
+esac
 mkdir -p "$dir"
 
 unmount_all() {
@@ -37,9 +39,10 @@ trap 'exit 143' TERM
 if [ ! -s "$dir/base.tar" ]; then
   command -v debootstrap >/dev/null ||
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap
-  mirror=$(awk '($1 == "URIs:" || $1 == "deb") { for (i = 2; i <= NF; i++)
-      if ($i ~ /^https?:\/\/.*\/debian\/?$/) { print $i; exit } }' \
-    /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null)
+  sources=(/etc/apt/sources.list /etc/apt/sources.list.d/*.{list,sources})
+  mirror=$({ cat "${sources[@]}" 2>/dev/null || true; } |
+    awk '($1 == "URIs:" || $1 == "deb") { for (i = 2; i <= NF; i++)
+      if ($i ~ /^https?:\/\/.*\/debian\/?$/) { print $i; exit } }')
   rm -rf "$dir/base"
   debootstrap --variant=minbase --include=git,make,ca-certificates bookworm "$dir/base" \
     "${mirror:-http://deb.debian.org/debian}" >"$dir/debootstrap.log" 2>&1 ||
@@ -85,7 +88,8 @@ git -C "$root/root/skiff" checkout -q "$(git -C "$repo" rev-parse "$ref")"
 # A login shell, as a person who just installed rustup would have; nothing of this
 # shell's environment goes in.
 in_root() {
-  chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 /bin/bash -lc "cd /root/skiff && $1"
+  chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+    /bin/bash -lc "cd /root/skiff && $1"
 }
 status=0
 echo "fresh-root.sh: make demo (log: $dir/demo.log)"

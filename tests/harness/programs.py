@@ -14,10 +14,10 @@ machine, every word in it that is run as a program:
     (YAML, Python) are not;
   - the Python scripts: the first word of a `subprocess` call's argument list.
 A word counts when it names an executable file: found on this machine's PATH and not a
-shell builtin, or an absolute path into a bin directory that exists here. So the check is as good as the
-machine it runs on, and best after deps.sh: a program missing here is not seen, and
-check-deps.sh reports those anyway (from the table). tests/vm/init.sh is not read: it
-runs inside the VM, on busybox.
+shell builtin, or an absolute path into a bin directory that exists here. So the check
+is as good as the machine it runs on, and best after deps.sh: a program missing here is
+not seen, and check-deps.sh reports those anyway (from the table). tests/vm/init.sh is
+not read: it runs inside the VM, on busybox.
 
 Prints one line per problem and exits 1: a program run but not listed (in the set the
 file belongs to: `test`, or `bench` for tests/bench/ and fresh-root.sh), a listed one
@@ -39,6 +39,7 @@ WRAPPERS = {"timeout", "setpriv", "xargs", "unshare", "chroot", "env", "flock", 
             "command", "exec", "script", "time"}
 KEYWORDS = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "for",
             "case", "esac", "in", "function", "select", "!", "{", "}", "[[", "]]"}
+LISTS = {"for", "case", "select"}  # what follows them is a name and words, not a command
 SEPARATORS = re.compile(r"\$\(|&&|\|\||[|;&()`{}\n]")
 # A command's first word is where a program may be, and after `VAR=x` or a keyword.
 ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^]]*\])?\+?=")
@@ -99,9 +100,9 @@ def shell_programs(text, functions):
         found |= shell_programs(inner, functions)
     for segment in SEPARATORS.split(unquote(text)):
         words = segment.split()
-        while words and (words[0] in KEYWORDS - {"for", "case", "select"} or ASSIGNMENT.match(words[0])):
+        while words and (words[0] in KEYWORDS - LISTS or ASSIGNMENT.match(words[0])):
             words.pop(0)
-        if not words or words[0] in ("for", "case", "select"):
+        if not words or words[0] in LISTS:
             continue  # `for NAME in WORDS`: no command
         first = words[0]
         if first in WRAPPERS or first in functions or first.startswith("${"):
@@ -164,8 +165,10 @@ def rust_host_strings(text):
             chains.append(statement)
             if head.group(1):
                 bindings.add(head.group(1))
-        elif re.match(r"\s*(\w+)\s*\.", statement) and re.match(r"\s*(\w+)", statement).group(1) in bindings:
-            chains.append(statement)
+        else:
+            receiver = re.match(r"\s*(\w+)\s*\.", statement)
+            if receiver and receiver.group(1) in bindings:
+                chains.append(statement)
     used = set()
     for chain in chains:
         used.update(int(n) for n in re.findall(r"\0(\d+)\0", chain))
@@ -183,8 +186,8 @@ def scan():
         for name in programs:
             found.setdefault(name, {})[path] = kind
 
-    shells = [os.path.join(d, f) for d in SHELL_DIRS for f in sorted(os.listdir(os.path.join(REPO, d)))]
-    shells = [p for p in SHELL_FILES + shells if p.endswith(".sh") or p == "Makefile"]
+    shells = SHELL_FILES + [f"{d}/{f}" for d in SHELL_DIRS
+                            for f in sorted(os.listdir(os.path.join(REPO, d))) if f.endswith(".sh")]
     texts = {path: open(os.path.join(REPO, path)).read() for path in shells}
     functions = set()
     for text in texts.values():
