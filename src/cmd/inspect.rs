@@ -93,6 +93,9 @@ struct State {
     exit_code: i32,
     #[serde(rename = "OOMKilled")]
     oom_killed: bool,
+    /// Why a dead container's record cannot be used.
+    #[serde(rename = "Error")]
+    error: String,
     #[serde(rename = "StartedAt")]
     started_at: String,
     #[serde(rename = "FinishedAt")]
@@ -142,7 +145,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
     let rest = cli::parse(argv, "inspect", HELP, &mut [])?;
     let found = cli::at_least_one(rest, "inspect")?
         .iter()
-        .map(|query| lifecycle::find(query).map(|c| inspected(&c)))
+        .map(|query| lifecycle::find_any(query).map(|c| inspected(&c)))
         .collect::<Result<Vec<_>>>()?;
     println!("{}", json::to_string(&found));
     Ok(0)
@@ -170,6 +173,7 @@ fn inspected(container: &Container) -> Inspected {
             },
             exit_code: container.exit_code(),
             oom_killed: state.oom_killed,
+            error: container.damage.clone().unwrap_or_default(),
             started_at: state.started_at.clone(),
             finished_at: state.finished_at.clone(),
         },

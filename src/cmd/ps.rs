@@ -22,6 +22,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
     ];
     let rest = cli::parse(argv, "ps", HELP, options)?;
     cli::no_arguments(&rest, "ps")?;
+    lifecycle::sweep();
     let shown: Vec<Container> = lifecycle::list()?
         .into_iter()
         .filter(|c| all || c.status() == Status::Running)
@@ -82,6 +83,7 @@ pub fn status(container: &Container) -> String {
             container.exit_code(),
             time::ago(&container.state.finished_at)
         ),
+        Status::Dead => "Dead".into(),
     }
 }
 

@@ -21,6 +21,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
         Opt::Switch(&["-v", "--volumes"], &mut false), // skiff makes no volumes
     ];
     let rest = cli::parse(argv, "rm", HELP, options)?;
+    lifecycle::sweep();
     for query in cli::at_least_one(rest, "rm")? {
         remove(&query, force).with_context(|| format!("remove container {query}"))?;
         println!("{query}");
@@ -29,7 +30,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
 }
 
 fn remove(query: &str, force: bool) -> Result<()> {
-    let container = lifecycle::find(query)?;
+    let container = lifecycle::find_any(query)?; // a dead one too, as Docker removes those
     if container.status() == Status::Running {
         if !force {
             return Err(Error::invalid("it is running: stop it first, or use rm -f"));

@@ -72,6 +72,7 @@ fn chosen(queries: &[String], all: bool) -> Result<Vec<Container>> {
     if !queries.is_empty() {
         return queries.iter().map(|q| lifecycle::find(q)).collect();
     }
+    lifecycle::sweep();
     Ok(lifecycle::list()?
         .into_iter()
         .filter(|c| all || c.status() == Status::Running)
