@@ -151,8 +151,13 @@ fn start_recorded(container: &mut Container, rootfs: &RootFs) -> Result<libc::pi
 /// Records how the container ended (and whether the OOM killer ended it), removes its
 /// cgroup and gives its address back.
 fn record_exit(container: &mut Container, exit: Exit) -> Result<()> {
-    if container.state.network.take().is_some() {
-        network::release(&container.config.id)?; // rtnetlink, under the network lock
+    // Kept in the state if this fails, so that the next sweep tries again.
+    let network = match container.state.network {
+        Some(_) => network::release(&container.config.id), // rtnetlink, under the network lock
+        None => Ok(()),
+    };
+    if network.is_ok() {
+        container.state.network = None;
     }
     let released = cgroup::release(&container.config.id); // reads memory.events, rmdir(2)
     container.state.oom_killed = *released.as_ref().unwrap_or(&false);
@@ -163,7 +168,7 @@ fn record_exit(container: &mut Container, exit: Exit) -> Result<()> {
         true => container.remove()?,
         false => container.save_state()?,
     }
-    released.map(drop)
+    released.map(drop).and(network)
 }
 
 /// Blocks until `process` has ended; at once if it already has.

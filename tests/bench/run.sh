@@ -8,7 +8,8 @@
 # It pulls the fixture library/busybox into a scratch SKIFF_ROOT, unpacks the same
 # image's layers with tar into ROOT (an OCI bundle's rootfs for crun and runc), then
 # times `true` in a fresh container with hyperfine (warm-up, >= 30 runs):
-#   - `skiff run --rm --pull=never busybox true` (image cached);
+#   - `skiff run --rm --pull=never busybox true` (image cached), on the default bridge,
+#     and again with `--network none` (the bridge's cost);
 #   - `unshare -fpm --mount-proc chroot ROOT /bin/true`: the namespaces and nothing
 #     else, the floor any runtime is held against;
 #   - `crun run` and `runc run` of the bundle (a fresh container id each run);
@@ -122,6 +123,9 @@ commands=(
   "runc --root $work/runc-state run --bundle $work/bundle bench-runc"
 )
 names=("skiff run --rm busybox true" "unshare -fpm --mount-proc chroot ROOT /bin/true" "crun run" "runc run")
+# The default bridge's cost (issue 14): the same run with no network but lo.
+commands+=("$skiff run --rm --pull=never --network none $image true")
+names+=("skiff run --rm --network none busybox true")
 if [ -n "$podman_cmd" ]; then
   commands+=("$podman_cmd")
   names+=("podman --runtime runc run --rm --network=none")
@@ -193,8 +197,8 @@ skiff, unshare, crun = ms["${names[0]}"], ms["${names[1]}"], ms["crun run"]
 with open("$work/ratios", "w") as f:  # for run-all.sh's chart
     f.write(f"skiff run true ÷ unshare … chroot\t{skiff / unshare:.2f}\n")
     f.write(f"skiff run true ÷ crun run\t{skiff / crun:.2f}\n")
-    if "${names[4]:-}" in ms:
-        f.write(f"podman run true ÷ skiff run true\t{ms['${names[4]:-}'] / skiff:.2f}\n")
+    if "${names[5]:-}" in ms:
+        f.write(f"podman run true ÷ skiff run true\t{ms['${names[5]:-}'] / skiff:.2f}\n")
 EOF
 [ -z "${BENCH_RATIOS:-}" ] || cat "$work/ratios" >>"$BENCH_RATIOS"
 cat <<EOF
