@@ -217,3 +217,51 @@ fn compare(list: &mut Request, op: u32, value: &[u8]) {
             });
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+        haystack.windows(needle.len()).position(|w| w == needle)
+    }
+
+    #[test]
+    fn the_rule_runs_its_expressions_in_order() {
+        let subnet = Subnet::parse("10.88.0.0/16").unwrap();
+        let bytes = rule(&subnet, "skiff0").bytes();
+        let names = [
+            "payload\0",
+            "bitwise\0",
+            "cmp\0",
+            "meta\0",
+            "cmp\0",
+            "masq\0",
+        ];
+        let mut at = 0;
+        for name in names {
+            let found = find(&bytes[at..], name.as_bytes()).unwrap_or_else(|| panic!("{name}"));
+            at += found + name.len();
+        }
+        assert!(find(&bytes, &[255, 255, 0, 0]).is_some(), "the /16 mask");
+        assert!(find(&bytes, &[10, 88, 0, 0]).is_some(), "the subnet");
+        assert!(
+            find(&bytes, b"skiff0\0\0\0\0\0\0\0\0\0\0").is_some(),
+            "IFNAMSIZ"
+        );
+    }
+
+    #[test]
+    fn nf_tables_messages_name_their_subsystem_and_family() {
+        let bytes = chain().bytes();
+        let kind = u16::from_ne_bytes([bytes[4], bytes[5]]);
+        assert_eq!(kind, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWCHAIN);
+        assert_eq!(bytes[16], NFPROTO_IPV4);
+        let begin = batch(NFNL_MSG_BATCH_BEGIN).bytes();
+        assert_eq!(
+            &begin[16..20],
+            &[0, 0, 0, 10],
+            "res_id: the subsystem, big-endian"
+        );
+    }
+}

@@ -115,7 +115,11 @@ impl Request {
         self
     }
 
-    /// The finished datagram, its length filled in.
+    fn wants_ack(&self) -> bool {
+        u16::from_ne_bytes([self.buf[6], self.buf[7]]) & NLM_F_ACK != 0
+    }
+
+    /// The finished message, its length filled in.
     pub fn bytes(&self) -> Vec<u8> {
         let mut buf = self.buf.clone();
         let len = buf.len() as u32;
@@ -259,6 +263,21 @@ fn acknowledgement(reply: &[u8]) -> Option<i32> {
     Some(i32::from_ne_bytes(reply.get(16..20)?.try_into().ok()?))
 }
 
+/// The messages of one datagram, each with its sequence number.
+fn messages(datagram: &[u8]) -> Vec<(usize, &[u8])> {
+    let field = |bytes: &[u8], at: usize| {
+        u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap_or_default()) as usize
+    };
+    let mut found = Vec::new();
+    let mut rest = datagram;
+    while rest.len() >= 16 {
+        let len = field(rest, 0).clamp(16, rest.len());
+        found.push((field(rest, 8), &rest[..len]));
+        rest = &rest[len.next_multiple_of(4).min(rest.len())..];
+    }
+    found
+}
+
 /// A netlink socket, tied to the network namespace it was opened in.
 pub struct Socket(OwnedFd);
 
@@ -284,24 +303,24 @@ impl Socket {
             bytes[8..12].copy_from_slice(&seq.to_ne_bytes());
             datagram.extend_from_slice(&bytes);
         }
-        let acked = |r: &Request| u16::from_ne_bytes([r.buf[6], r.buf[7]]) & NLM_F_ACK != 0;
-        let expected = requests.iter().rposition(acked).map_or(0, |i| i + 1);
-        let last = requests.last().map_or(String::new(), |r| r.what.clone());
-        sys::send(&self.0, &datagram, &last)?;
+        let awaited = requests
+            .iter()
+            .rposition(Request::wants_ack)
+            .map_or(0, |i| i + 1);
+        let what = requests.last().map_or(String::new(), |r| r.what.clone());
+        sys::send(&self.0, &datagram, &what)?;
         let mut reply = vec![0u8; 4096];
         loop {
-            let len = sys::recv(&self.0, &mut reply, &last)?;
-            let mut at = 0;
-            while let Some(header) = reply.get(at..(at + 16).min(len)).filter(|h| h.len() == 16) {
-                let msg_len = u32::from_ne_bytes(header[0..4].try_into().unwrap_or_default());
-                let seq = u32::from_ne_bytes(header[8..12].try_into().unwrap_or_default()) as usize;
-                let request = requests.get(seq.wrapping_sub(1));
-                match (acknowledgement(&reply[at..len]), request) {
-                    (Some(errno), Some(request)) if errno != 0 => return Err(request.error(errno)),
-                    (Some(0), _) if seq == expected => return Ok(()),
+            let len = sys::recv(&self.0, &mut reply, &what)?;
+            for (seq, message) in messages(&reply[..len]) {
+                match acknowledgement(message) {
+                    Some(0) if seq == awaited => return Ok(()),
+                    Some(errno) if errno != 0 => {
+                        let failed = requests.get(seq.wrapping_sub(1)).or(requests.last());
+                        return Err(failed.map_or_else(|| Error::invalid(what), |r| r.error(errno)));
+                    }
                     _ => {}
                 }
-                at += (msg_len as usize).max(16).next_multiple_of(4);
             }
         }
     }
@@ -416,6 +435,18 @@ mod tests {
         let bytes = default_route(Ipv4Addr::new(10, 88, 0, 1)).bytes();
         assert_eq!(bytes[16 + 4], RT_TABLE_MAIN);
         assert_eq!(attrs(&bytes[28..]), [(RTA_GATEWAY, vec![10, 88, 0, 1])]);
+    }
+
+    #[test]
+    fn a_datagram_splits_into_its_numbered_messages() {
+        let mut first = link_up(1).bytes();
+        first[8..12].copy_from_slice(&1u32.to_ne_bytes());
+        let mut second = delete_link("veth0").bytes();
+        second[8..12].copy_from_slice(&2u32.to_ne_bytes());
+        let datagram = [first.clone(), second.clone()].concat();
+        let found = messages(&datagram);
+        assert_eq!(found, [(1, &first[..]), (2, &second[..])]);
+        assert_eq!(messages(&datagram[..10]), []);
     }
 
     #[test]
