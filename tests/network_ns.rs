@@ -44,10 +44,10 @@ fn veth_of(id: &str) -> String {
     format!("veth{}", &id[..11])
 }
 
+/// The veth itself goes with the namespace, in the kernel's own time: check-leaks.sh
+/// looks for any left at the end of the suite.
 fn assert_released(id: &str, ip: &str) {
     assert_ne!(lease_holder(ip), Some(veth_of(id)), "{ip} is still leased");
-    let veth = Path::new("/sys/class/net").join(veth_of(id));
-    assert!(!veth.exists(), "{} is left", veth.display());
 }
 
 #[test]

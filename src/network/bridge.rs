@@ -152,9 +152,10 @@ fn holder(host: &Socket, path: &Path) -> Option<String> {
     host.link_index(&veth).ok().map(|_| veth)
 }
 
-/// Gives back what container `id` held on the bridge (its veth, should it outlive the
-/// namespace for a moment, and its lease), and removes the bridge if nobody else is on
-/// it. Nothing to do if there is no bridge.
+/// Gives back container `id`'s address, and removes the bridge if nobody else is on
+/// it. Its veth is not deleted here: the kernel destroys it with the namespace, in the
+/// background, where deleting it would wait for that (~14 ms measured). Nothing to do
+/// if there is no bridge.
 pub fn release(id: &str) -> Result<()> {
     if !records().exists() {
         return Ok(()); // no bridge: nothing to lock for
@@ -165,7 +166,6 @@ pub fn release(id: &str) -> Result<()> {
     }
     let host = Socket::open()?;
     let veth = veth_name(id);
-    delete(&host, &veth)?; // usually gone already, with the namespace
     let mut in_use = false;
     for entry in fs::read_dir(records()).context("read the bridge's leases")? {
         let path = entry?.path();
