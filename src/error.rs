@@ -56,6 +56,9 @@ pub enum Kind {
     NotExecutable(String),
     /// Anything else worth one sentence: an unsupported manifest, a hostile path.
     Invalid(String),
+    /// What Docker's daemon refuses outright, where its CLI exits 1: `exec` into a
+    /// container that does not exist or is not running.
+    Refused(String),
     Io(io::Error),
 }
 
@@ -98,6 +101,7 @@ impl Error {
         match self.kind {
             Kind::CommandNotFound(_) => 127,
             Kind::NotExecutable(_) => 126,
+            Kind::Refused(_) => 1,
             _ => 125,
         }
     }
@@ -109,7 +113,7 @@ impl fmt::Display for Error {
             write!(f, "{what}: ")?;
         }
         match &self.kind {
-            Kind::Usage(msg) | Kind::Invalid(msg) => write!(f, "{msg}"),
+            Kind::Usage(msg) | Kind::Invalid(msg) | Kind::Refused(msg) => write!(f, "{msg}"),
             Kind::Sys { call, arg, errno } => write!(f, "{call}({arg}): {errno}"),
             Kind::Http {
                 url,
@@ -190,6 +194,7 @@ mod tests {
         );
         assert_eq!(Error::new(Kind::NotExecutable("x".into())).exit_code(), 126);
         assert_eq!(Error::usage("bad flag").exit_code(), 125);
+        assert_eq!(Error::new(Kind::Refused("x".into())).exit_code(), 1);
     }
 
     #[test]

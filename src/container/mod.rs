@@ -5,13 +5,15 @@
 //! (unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts` (/proc, /sys, /dev,
 //! volumes), `user` (setuid(2)), `capabilities` (prctl(2), capset(2)), `init`
 //! (`--init`) and `process` (execve(2) and the exec-status pipe); `sealed_exe` keeps
-//! the host's skiff binary out of the container's reach. There is no daemon: a skiff
+//! the host's skiff binary out of the container's reach. [`join`] (`skiff exec`) puts
+//! one more process into a running container. There is no daemon: a skiff
 //! process waits for each container (see `lifecycle::supervisor`).
 //! <https://man7.org/linux/man-pages/man7/namespaces.7.html>
 
 mod capabilities;
 mod etc_files;
 mod init;
+mod join;
 mod mounts;
 mod namespaces;
 mod options;
@@ -24,6 +26,7 @@ use std::convert::Infallible;
 use std::fs::File;
 use std::path::PathBuf;
 
+pub use join::{join, Exec};
 pub use options::Options;
 pub use process::{environment, exec_outcome, read_env_files, report_failure};
 pub use sealed_exe::reexec_sealed;
@@ -133,6 +136,13 @@ fn prepare(spec: &Spec, cgroup: Option<&Cgroup>) -> Result<Vec<String>> {
     cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
     let caps = capabilities::for_container(options, entered == Entered::WithMounts)?; // capget(2)
     process::enter_workdir(&spec.workdir)?; // chdir(2)
+    take_identity(options, caps, &spec.env)
+}
+
+/// Who the process is, for good: the container's user, its capabilities, and
+/// no-new-privileges if asked. Returns its environment, with the user's `HOME`.
+/// The last steps of both the container's first process and `exec`'s.
+fn take_identity(options: &Options, caps: u64, env: &[String]) -> Result<Vec<String>> {
     let user = user::resolve(options.user.as_deref())?; // the container's /etc/passwd
     capabilities::limit_bounding_set(caps)?; // prctl(2)
     if options.no_new_privileges {
@@ -140,5 +150,5 @@ fn prepare(spec: &Spec, cgroup: Option<&Cgroup>) -> Result<Vec<String>> {
     }
     user::switch(&user)?; // setgroups(2), setgid(2), setuid(2)
     capabilities::settle(caps, user.uid)?; // capset(2)
-    Ok(process::with_home(&spec.env, &user.home))
+    Ok(process::with_home(env, &user.home))
 }
