@@ -368,7 +368,7 @@ fn a_120_layer_image_runs_on_overlayfs_without_copying() {
 }
 
 /// sha256 of the binary under test, as the host sees it.
-fn binary_digest() -> String {
+pub fn binary_digest() -> String {
     let bin = std::env::var("SKIFF_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_skiff").into());
     let out = std::process::Command::new("sha256sum")
         .arg(bin)
