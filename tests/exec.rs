@@ -1,7 +1,7 @@
 //! `skiff exec`: one more process in a running container, with its namespaces, cgroup,
 //! capabilities, user, environment and working directory, and Docker's exit codes.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Output, Stdio};
 
 use crate::hardening::binary_digest;
@@ -173,6 +173,31 @@ fn exec_reads_stdin_only_with_i_and_d_returns_at_once() {
     assert_eq!((out.status.code(), stdout(&out)), (Some(0), String::new()));
     let wait = "while [ ! -e /tmp/done ]; do :; done; cat /tmp/done";
     assert_eq!(exec_ok(&t, &["web", "sh", "-c", wait]), "done\n");
+}
+
+#[test]
+fn signals_to_skiff_reach_the_command() {
+    let t = TestEnv::new();
+    sleeper(&t, "web", &[], "library/busybox");
+    let script = "trap 'exit 42' TERM; echo ready; while :; do sleep 0.1; done";
+    let mut child = t
+        .command(&["exec", "web", "sh", "-c", script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufRead::read_line(
+        &mut BufReader::new(child.stdout.take().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert_eq!(ready, "ready\n");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(child.wait().unwrap().code(), Some(42));
 }
 
 #[test]

@@ -96,15 +96,14 @@ fn run(args: Args) -> Result<i32> {
     container::reexec_sealed()?; // CVE-2019-5736: no path to the host's binary from inside
     let (container, pidfd) = running(&args.container)?;
     let exec = exec_of(&args, &container.config)?;
+    if !args.detach {
+        sys::forward_signals(&FORWARDED)?; // sigaction(2); to the command once it is known
+    }
     let pid = container::join(&container.config.id, container.state.pid.pid, pidfd, &exec)
         .with_context(|| format!("exec {}", args.container))?;
     if args.detach {
         return Ok(0);
     }
-    // Until now a signal ends skiff, as it would any starting program; from now on
-    // it is the command's.
-    sys::forward_signals_to(pid);
-    sys::forward_signals(&FORWARDED)?; // sigaction(2)
     Ok(sys::wait_for_exit(pid)?.status()) // waitpid(2)
 }
 

@@ -106,6 +106,9 @@ pub fn join(id: &str, pid: libc::pid_t, pidfd: File, exec: &Exec) -> Result<libc
     drop((target, exec_status_writer, command_pid_writer));
     let joined = sys::wait_for_exit(joiner)?; // waitpid(2): it exits once it has forked
     let pid = read_pid(command_pid)?;
+    if let Some(pid) = pid {
+        sys::forward_signals_to(pid); // where the caller forwards signals, if it does
+    }
     if let Err(err) = process::exec_outcome(exec_status) {
         if let Some(pid) = pid {
             sys::wait_for_exit(pid)?; // reap it
