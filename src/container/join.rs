@@ -35,8 +35,8 @@
 //! container still holds its runtime's memory and descriptors until it execs, and the
 //! container's root could ptrace(2) it or open `/proc/PID/fd/*` to reach the host. So
 //! the joining process is made non-dumpable (prctl(2) `PR_SET_DUMPABLE`) before it
-//! enters, which its child inherits until execve(2), and it closes every descriptor
-//! but stdio and its two pipes first. CVE-2019-5736: a process in the container must
+//! enters, which its child inherits until execve(2); it closes every descriptor but
+//! stdio, its two pipes and the two it enters by, and those two before it forks. CVE-2019-5736: a process in the container must
 //! not find the host's skiff binary through `/proc/PID/exe`; `exec` runs, like `run`,
 //! from a sealed copy (see `sealed_exe`).
 //! <https://man7.org/linux/man-pages/man2/setns.2.html>
