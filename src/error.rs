@@ -23,6 +23,8 @@ pub struct Error {
 pub enum Kind {
     /// The command line was wrong.
     Usage(String),
+    /// `-h`/`--help`: not a failure, but the end of the command; holds the usage text.
+    Help(String),
     /// A system call returned -1.
     Sys {
         call: &'static str,
@@ -113,7 +115,9 @@ impl fmt::Display for Error {
             write!(f, "{what}: ")?;
         }
         match &self.kind {
-            Kind::Usage(msg) | Kind::Invalid(msg) | Kind::Refused(msg) => write!(f, "{msg}"),
+            Kind::Usage(msg) | Kind::Help(msg) | Kind::Invalid(msg) | Kind::Refused(msg) => {
+                write!(f, "{msg}")
+            }
             Kind::Sys { call, arg, errno } => write!(f, "{call}({arg}): {errno}"),
             Kind::Http {
                 url,

@@ -5,9 +5,9 @@ use std::fs::File;
 
 use crate::cli::{self, Lexer};
 use crate::cmd::run::host_env;
-use crate::container::{self, Exec, FORWARDED};
+use crate::container::{self, Config, Exec, Process, FORWARDED};
 use crate::error::{Context, Error, Kind, Result};
-use crate::lifecycle::{self, Config, Container, Status};
+use crate::lifecycle::{self, Container, Status};
 use crate::sys;
 use crate::trace;
 
@@ -93,7 +93,7 @@ fn parse(argv: &[String]) -> Result<Option<Args>> {
 }
 
 fn run(args: Args) -> Result<i32> {
-    container::reexec_sealed()?; // CVE-2019-5736: no path to the host's binary from inside
+    container::reexec_from_sealed_copy()?; // CVE-2019-5736: no path to the host's binary from inside
     let (container, pidfd) = running(&args.container)?;
     let exec = exec_of(&args, &container.config)?;
     if !args.detach {
@@ -138,14 +138,17 @@ fn exec_of(args: &Args, config: &Config) -> Result<Exec> {
         args.env.clone(),
     ]
     .concat();
+    let first = &config.process; // the container's first process
     Ok(Exec {
-        argv: args.command.clone(),
-        env: container::environment(&config.env, &host_env(&env_flags), &config.hostname),
-        workdir: args
-            .workdir
-            .clone()
-            .unwrap_or_else(|| config.workdir.clone()),
-        user: args.user.clone().or_else(|| config.options.user.clone()),
+        process: Process {
+            argv: args.command.clone(),
+            env: container::environment(&first.env, &host_env(&env_flags), &config.hostname),
+            workdir: args
+                .workdir
+                .clone()
+                .unwrap_or_else(|| first.workdir.clone()),
+            user: args.user.clone().or_else(|| first.user.clone()),
+        },
         privileged: args.privileged,
         no_new_privileges: config.options.no_new_privileges,
         interactive: args.interactive,

@@ -51,7 +51,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use super::{process, take_identity, Options};
+use super::{process, take_identity, Process};
 use crate::cgroup::{self, Cgroup};
 use crate::error::{Context, Error, Result};
 use crate::sys;
@@ -59,12 +59,9 @@ use crate::trace;
 
 /// What `exec` runs, and how.
 pub struct Exec {
-    pub argv: Vec<String>,
-    /// The container's environment with `-e` on top; `HOME` comes from the user.
-    pub env: Vec<String>,
-    pub workdir: String,
-    /// `-u`, else the container's user.
-    pub user: Option<String>,
+    /// The command; its environment is the container's with `-e` on top (`HOME` comes
+    /// from the user), its user and working directory the container's unless `-u`, `-w`.
+    pub process: Process,
     pub privileged: bool,
     pub no_new_privileges: bool,
     /// `-i`: the command reads skiff's stdin; otherwise /dev/null.
@@ -291,12 +288,7 @@ fn command_process(exec: &Exec, caps: u64, exec_status: File) -> ! {
 fn become_command(exec: &Exec, caps: u64) -> Result<Infallible> {
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
     trace::step("enter the working directory");
-    sys::chdir(Path::new(&exec.workdir))?; // chdir(2)
-    let options = Options {
-        user: exec.user.clone(),
-        no_new_privileges: exec.no_new_privileges,
-        ..Options::default()
-    };
-    let env = take_identity(&options, caps, &exec.env)?; // setuid(2), capset(2), …
-    process::exec(&exec.argv, &env) // execve(2)
+    sys::chdir(Path::new(&exec.process.workdir))?; // chdir(2)
+    let env = take_identity(&exec.process, exec.no_new_privileges, caps)?; // setuid(2), capset(2), …
+    process::exec(&exec.process.argv, &env) // execve(2)
 }

@@ -43,39 +43,71 @@ pub enum Entered {
     ChrootWithoutMounts,
 }
 
-/// Makes the image's root this process's `/`, with Docker's mounts inside it, by
-/// pivot_root where the kernel allows it.
+/// Makes the image's root this process's `/`, with Docker's mounts inside it: make
+/// mounts private → stack the layers → mount /proc, /dev, … → pivot_root. Each step
+/// that the kernel may refuse has its fallback behind one function that says when.
 pub fn enter(fs: &RootFs, options: &Options, hostname: &str) -> Result<Entered> {
     let root = fs.scratch.join("rootfs");
     // It exists already when a stopped container is started again.
     fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
-    trace::step("make every mount private, so nothing we mount reaches the host");
-    if let Err(err) = sys::mount(None, Path::new("/"), None, MS_REC | MS_PRIVATE, None) {
-        if !mounts::is_refusal(&err) {
-            return Err(err);
-        }
-        trace::step("mount(2) is refused here: fall back to chroot(2), without /proc or /dev");
-        copy_layers(fs, &root)?;
-        mounts::populate_without_mounts(&root, &fs.scratch, options, hostname)?;
-        chroot_into(&root)?;
+    if !make_mounts_private()? {
+        chroot_without_mounts(fs, &root, options, hostname)?;
         return Ok(Entered::ChrootWithoutMounts);
     }
     if !stack_layers(fs, &root)? {
-        copy_layers(fs, &root)?;
-        trace::step("bind-mount the copy onto itself: pivot_root(2) needs a mount point");
-        sys::mount(Some(&root), &root, None, MS_BIND | MS_REC, None)?;
-        mounts::remount(&root, 0)?; // nodev, as the overlay is
+        copy_layers_instead(fs, &root)?;
     }
     mounts::populate(&root, &fs.scratch, options, hostname)?;
-    match pivot_into(&root) {
-        Err(err) if err.errno() == Some(libc::EINVAL) => move_into(&root)?,
+    pivot_root_or_fallback(&root)?;
+    Ok(Entered::WithMounts)
+}
+
+/// mount(2) with `MS_REC | MS_PRIVATE` on `/`; false where mount(2) is refused
+/// altogether (inside Docker, AppArmor denies it even with `CAP_SYS_ADMIN`).
+fn make_mounts_private() -> Result<bool> {
+    trace::step("make every mount private, so nothing we mount reaches the host");
+    match sys::mount(None, Path::new("/"), None, MS_REC | MS_PRIVATE, None) {
+        Err(err) if mounts::is_refusal(&err) => Ok(false),
+        other => other.map(|()| true),
+    }
+}
+
+/// Where mount(2) is refused: a private copy of the layers, the files Docker would
+/// mount written into it, and a plain chroot(2). Weaker (no /proc, no /dev, and a
+/// chroot can be escaped with `CAP_SYS_CHROOT`), but the command still runs.
+fn chroot_without_mounts(
+    fs: &RootFs,
+    root: &Path,
+    options: &Options,
+    hostname: &str,
+) -> Result<()> {
+    trace::step("mount(2) is refused here: fall back to chroot(2), without /proc or /dev");
+    copy_layers(fs, root)?;
+    mounts::populate_without_mounts(root, &fs.scratch, options, hostname)?;
+    chroot_into(root)
+}
+
+/// Where overlayfs is refused (its upper dir on overlayfs, inside Docker or Podman) or
+/// the layers stayed blobs: a private copy, bind-mounted onto itself since
+/// pivot_root(2) wants a mount point.
+fn copy_layers_instead(fs: &RootFs, root: &Path) -> Result<()> {
+    copy_layers(fs, root)?;
+    trace::step("bind-mount the copy onto itself: pivot_root(2) needs a mount point");
+    sys::mount(Some(root), root, None, MS_BIND | MS_REC, None)?;
+    mounts::remount(root, 0) // nodev, as the overlay is
+}
+
+/// pivot_root(2) into `root`; where it cannot leave the current root (EINVAL: an
+/// initramfs), switch_root's move; where a seccomp policy refuses it, chroot(2).
+fn pivot_root_or_fallback(root: &Path) -> Result<()> {
+    match pivot_into(root) {
+        Err(err) if err.errno() == Some(libc::EINVAL) => move_into(root),
         Err(err) if mounts::is_refusal(&err) => {
             trace::step("pivot_root(2) is refused (a seccomp policy): fall back to chroot(2)");
-            chroot_into(&root)?;
+            chroot_into(root)
         }
-        other => other?,
+        other => other,
     }
-    Ok(Entered::WithMounts)
 }
 
 /// Mounts overlayfs on `root`; false when the kernel will not (the caller copies).

@@ -17,15 +17,15 @@ use std::os::fd::AsRawFd;
 
 use super::{logs, Container, Process, State, Status};
 use crate::cgroup;
-use crate::container::{self, Spec, FORWARDED};
+use crate::container::{self, RootFs, FORWARDED};
 use crate::error::{Context, Error, Result};
 use crate::sys::{self, Exit};
 use crate::{time, trace};
 
 /// Runs the container with this process's stdio and waits for it.
-pub fn run_attached(container: &mut Container, spec: &Spec) -> Result<Exit> {
+pub fn run_attached(container: &mut Container, rootfs: &RootFs) -> Result<Exit> {
     sys::forward_signals(&FORWARDED)?; // sigaction(2)
-    let pid = start_recorded(container, spec)?;
+    let pid = start_recorded(container, rootfs)?;
     let exit = sys::wait_for_exit(pid)?; // waitpid(2)
     trace::step(&format!("the container ended: {exit:?}"));
     record_exit(container, exit)?;
@@ -34,11 +34,11 @@ pub fn run_attached(container: &mut Container, spec: &Spec) -> Result<Exit> {
 
 /// Starts the container under a supervisor of its own and returns once its command
 /// runs (or has failed to start, with the reason).
-pub fn run_detached(container: &mut Container, spec: &Spec) -> Result<()> {
+pub fn run_detached(container: &mut Container, rootfs: &RootFs) -> Result<()> {
     let (outcome, outcome_writer) = sys::pipe()?;
     let Some(middle) = sys::fork()? else {
         drop(outcome);
-        become_supervisor(container, spec, outcome_writer)
+        become_supervisor(container, rootfs, outcome_writer)
     };
     drop(outcome_writer);
     sys::wait_for_exit(middle)?;
@@ -46,13 +46,13 @@ pub fn run_detached(container: &mut Container, spec: &Spec) -> Result<()> {
 }
 
 /// The middle process: a new session, then the supervisor as its child.
-fn become_supervisor(container: &mut Container, spec: &Spec, outcome: File) -> ! {
+fn become_supervisor(container: &mut Container, rootfs: &RootFs, outcome: File) -> ! {
     let forked = sys::setsid()
         .and_then(|()| keep_only(&outcome))
         .and_then(|()| sys::fork());
     match forked {
         Ok(Some(_supervisor)) => sys::exit_now(0),
-        Ok(None) => supervise(container, spec, outcome),
+        Ok(None) => supervise(container, rootfs, outcome),
         Err(err) => {
             container::report_failure(outcome, &err);
             sys::exit_now(err.exit_code())
@@ -66,8 +66,8 @@ fn keep_only(outcome: &File) -> Result<()> {
     sys::close_from_3_except(&[outcome.as_raw_fd()])
 }
 
-fn supervise(container: &mut Container, spec: &Spec, outcome: File) -> ! {
-    let streams = match start_logged(container, spec) {
+fn supervise(container: &mut Container, rootfs: &RootFs, outcome: File) -> ! {
+    let streams = match start_logged(container, rootfs) {
         Ok(streams) => streams,
         Err(err) => {
             if container.config.auto_remove {
@@ -97,7 +97,7 @@ struct Streams {
 
 /// Points fds 0–2 at /dev/null and two pipes, so the container inherits them, then
 /// starts it and takes the pipes' write ends back out of the supervisor.
-fn start_logged(container: &mut Container, spec: &Spec) -> Result<Streams> {
+fn start_logged(container: &mut Container, rootfs: &RootFs) -> Result<Streams> {
     // Before `skiff run -d` returns: a `logs -f` started right after it must find the log.
     let log = File::options()
         .create(true)
@@ -111,7 +111,7 @@ fn start_logged(container: &mut Container, spec: &Spec) -> Result<Streams> {
     sys::dup2(null.as_raw_fd(), 0)?;
     sys::dup2(stdout_writer.as_raw_fd(), 1)?;
     sys::dup2(stderr_writer.as_raw_fd(), 2)?;
-    let pid = start_recorded(container, spec)?;
+    let pid = start_recorded(container, rootfs)?;
     // Only the container may hold the write ends now, so the pipes end with it.
     sys::dup2(null.as_raw_fd(), 1)?;
     sys::dup2(null.as_raw_fd(), 2)?;
@@ -131,8 +131,8 @@ fn watch(container: &mut Container, mut streams: Streams) -> Result<()> {
 }
 
 /// Starts the container and records it as running, with this process as supervisor.
-fn start_recorded(container: &mut Container, spec: &Spec) -> Result<libc::pid_t> {
-    let pid = container::start(spec)?;
+fn start_recorded(container: &mut Container, rootfs: &RootFs) -> Result<libc::pid_t> {
+    let pid = container::start(&container.config, rootfs)?;
     container.state = State {
         status: Status::Running,
         pid: Process::of(pid).unwrap_or(Process { pid, start_time: 0 }),
