@@ -115,13 +115,15 @@ fn exec_takes_the_containers_env_user_and_workdir_or_the_flags() {
         exec_ok(&t, &as_root),
         "1 2 3 /root\n/tmp\nuid=0(root) gid=0(root) groups=0(root)\n"
     );
+    // Docker's exec: 126 for a command it could not start, whatever the reason.
     let out = exec(&t, &["-w", "/no/such/dir", "app", "true"]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(
-        stderr(&out).contains("chdir(/no/such/dir)"),
-        "{}",
-        stderr(&out)
-    );
+    assert_eq!(out.status.code(), Some(126));
+    let err = stderr(&out);
+    assert!(err.contains("chdir(/no/such/dir)"), "{err}");
+    let out = exec(&t, &["-u", "ghost", "app", "true"]);
+    assert_eq!(out.status.code(), Some(126));
+    let err = stderr(&out);
+    assert!(err.contains("unable to find user ghost"), "{err}");
 }
 
 #[test]

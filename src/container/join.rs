@@ -29,7 +29,8 @@
 //! the same capabilities (the bounding set the container's PID 1 has, or with
 //! `--privileged` every one skiff holds), no-new-privileges, the user (`-u`, else the
 //! container's), its environment plus `-e`, and its working directory (`-w`, else the
-//! container's; it must exist, as with `docker exec`).
+//! container's; it must exist, as with `docker exec`). A failure on the way is exit
+//! status 126, as Docker's `exec` gives for any command it could not start.
 //!
 //! Two runc vulnerabilities shape the order. CVE-2016-9962: a process that enters a
 //! container still holds its runtime's memory and descriptors until it execs, and the
@@ -53,7 +54,7 @@ use std::path::Path;
 
 use super::{process, take_identity, Process};
 use crate::cgroup::{self, Cgroup};
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Kind, Result};
 use crate::sys;
 use crate::trace;
 
@@ -110,7 +111,11 @@ pub fn join(id: &str, pid: libc::pid_t, pidfd: File, exec: &Exec) -> Result<libc
         if let Some(pid) = pid {
             sys::wait_for_exit(pid)?; // reap it
         }
-        return Err(err);
+        // Found, executable, but not started: Docker's `exec` says 126 for all of it.
+        return Err(match err.kind() {
+            Kind::Invalid(message) => Error::new(Kind::CannotStart(message.clone())),
+            _ => err,
+        });
     }
     pid.ok_or_else(|| Error::invalid(format!("the joining process ended ({joined:?})")))
 }
