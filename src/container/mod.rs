@@ -142,7 +142,9 @@ fn prepare(config: &Config, rootfs: &RootFs, cgroup: Option<&Cgroup>) -> Result<
     let own_cgroup = cgroup::enter(cgroup)?; // cgroup.procs, unshare(CLONE_NEWCGROUP)
     namespaces::unshare_the_rest(&config.hostname)?; // unshare(2), sethostname(2)
     let entered = rootfs::enter(rootfs, options, &config.hostname)?; // mount(2), pivot_root(2)
-    cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
+    if entered == Entered::WithMounts {
+        cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
+    }
     let caps = capabilities::for_container(options, entered == Entered::WithMounts)?; // capget(2)
     process::enter_workdir(&config.process.workdir)?; // chdir(2)
     take_identity(&config.process, options.no_new_privileges, caps)
