@@ -58,6 +58,12 @@ pub enum Kind {
     NotExecutable(String),
     /// Anything else worth one sentence: an unsupported manifest, a hostile path.
     Invalid(String),
+    /// `exec`'s command could not be started inside the container (a missing working
+    /// directory, an unknown user): Docker's `exec` exits 126 for any such failure.
+    CannotStart(String),
+    /// What Docker's daemon refuses outright, where its CLI exits 1: `exec` into a
+    /// container that does not exist or is not running.
+    Refused(String),
     Io(io::Error),
 }
 
@@ -100,6 +106,8 @@ impl Error {
         match self.kind {
             Kind::CommandNotFound(_) => 127,
             Kind::NotExecutable(_) => 126,
+            Kind::CannotStart(_) => 126,
+            Kind::Refused(_) => 1,
             _ => 125,
         }
     }
@@ -111,7 +119,11 @@ impl fmt::Display for Error {
             write!(f, "{what}: ")?;
         }
         match &self.kind {
-            Kind::Usage(msg) | Kind::Help(msg) | Kind::Invalid(msg) => write!(f, "{msg}"),
+            Kind::Usage(msg)
+            | Kind::Help(msg)
+            | Kind::Invalid(msg)
+            | Kind::CannotStart(msg)
+            | Kind::Refused(msg) => write!(f, "{msg}"),
             Kind::Sys { call, arg, errno } => write!(f, "{call}({arg}): {errno}"),
             Kind::Http {
                 url,
@@ -192,6 +204,8 @@ mod tests {
         );
         assert_eq!(Error::new(Kind::NotExecutable("x".into())).exit_code(), 126);
         assert_eq!(Error::usage("bad flag").exit_code(), 125);
+        assert_eq!(Error::new(Kind::Refused("x".into())).exit_code(), 1);
+        assert_eq!(Error::new(Kind::CannotStart("x".into())).exit_code(), 126);
     }
 
     #[test]

@@ -14,14 +14,14 @@ if [ -e /ran-before ]; then echo again; else touch /ran-before; echo first; fi
 echo ready; echo to-stderr >&2
 while :; do sleep 0.1; done"#;
 
-fn ok(t: &TestEnv, args: &[&str]) -> String {
+pub fn ok(t: &TestEnv, args: &[&str]) -> String {
     let out = t.skiff(args);
     assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
     stdout(&out)
 }
 
 /// `skiff logs -f NAME`, read until a line equal to `line`: the container said it.
-fn await_line(t: &TestEnv, name: &str, line: &str) -> Child {
+pub fn await_line(t: &TestEnv, name: &str, line: &str) -> Child {
     let mut logs = t
         .command(&["logs", "-f", name])
         .stdout(Stdio::piped())

@@ -2,6 +2,7 @@
 //! Dispatch is a table from name to entry point.
 
 mod create;
+mod exec;
 mod images;
 mod import;
 mod inspect;
@@ -28,6 +29,11 @@ type Main = fn(&[String]) -> Result<i32>;
 /// (name, one-line summary, entry point)
 const COMMANDS: &[(&str, &str, Main)] = &[
     ("create", "Create a new container", create::main),
+    (
+        "exec",
+        "Execute a command in a running container",
+        exec::main,
+    ),
     ("images", "List images", images::main),
     (
         "import",

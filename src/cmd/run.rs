@@ -311,7 +311,7 @@ fn command_line(args: &Args, config: &RunConfig) -> Result<Vec<String>> {
 }
 
 /// `-e KEY=VALUE` as given; `-e KEY` takes the host's value, or is dropped if unset.
-fn host_env(flags: &[String]) -> Vec<String> {
+pub fn host_env(flags: &[String]) -> Vec<String> {
     flags
         .iter()
         .filter_map(|entry| match entry.contains('=') {

@@ -20,13 +20,15 @@
 //! Before any of this, `sealed_exe` has re-executed skiff from a copy nobody can
 //! write to (CVE-2019-5736; overlayfs view, else a sealed memfd: `sealed_binary`).
 //! There is no daemon: a skiff process waits for each container (see
-//! `lifecycle::supervisor`).
+//! `lifecycle::supervisor`). [`join`] (`skiff exec`) puts one more process, described
+//! by the same [`Process`], into a running container.
 //! <https://man7.org/linux/man-pages/man7/namespaces.7.html>
 
 mod capabilities;
 mod config;
 mod etc_files;
 mod init;
+mod join;
 mod mounts;
 mod namespaces;
 mod options;
@@ -39,7 +41,8 @@ use std::convert::Infallible;
 use std::fs::File;
 use std::path::PathBuf;
 
-pub use config::Config;
+pub use config::{Config, Process};
+pub use join::{join, Exec};
 pub use options::Options;
 pub use process::{environment, exec_outcome, read_env_files, report_failure};
 pub use sealed_exe::reexec_from_sealed_copy;
@@ -151,15 +154,24 @@ fn prepare(config: &Config, rootfs: &RootFs, child: Child) -> Result<Vec<String>
     let own_cgroup = cgroup::enter(child.cgroup)?; // cgroup.procs, unshare(CLONE_NEWCGROUP)
     namespaces::unshare_the_rest(&config.hostname)?; // unshare(2), sethostname(2)
     let entered = rootfs::enter(rootfs, options, &config.hostname)?; // mount(2), pivot_root(2)
-    cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
+    if entered == Entered::WithMounts {
+        cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
+    }
     let caps = capabilities::for_container(options, entered == Entered::WithMounts)?; // capget(2)
     process::enter_workdir(&config.process.workdir)?; // chdir(2)
-    let user = user::resolve(config.process.user.as_deref())?; // the container's /etc/passwd
+    take_identity(&config.process, options.no_new_privileges, caps)
+}
+
+/// Who the process is, for good: its user, the capabilities `caps`, and
+/// no-new-privileges if asked. Returns its environment, with the user's `HOME`.
+/// The last steps of both the container's first process and `exec`'s.
+fn take_identity(process: &Process, no_new_privileges: bool, caps: u64) -> Result<Vec<String>> {
+    let user = user::resolve(process.user.as_deref())?; // the container's /etc/passwd
     capabilities::limit_bounding_set(caps)?; // prctl(2)
-    if options.no_new_privileges {
+    if no_new_privileges {
         sys::set_no_new_privs()?; // prctl(2): no setuid binary raises anyone again
     }
     user::switch(&user)?; // setgroups(2), setgid(2), setuid(2)
     capabilities::settle(caps, user.uid)?; // capset(2)
-    Ok(process::with_home(&config.process.env, &user.home))
+    Ok(process::with_home(&process.env, &user.home))
 }

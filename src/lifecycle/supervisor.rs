@@ -13,7 +13,7 @@
 //! <https://man7.org/linux/man-pages/man2/setsid.2.html>
 
 use std::fs::File;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 
 use super::{logs, Container, Process, State, Status};
 use crate::cgroup;
@@ -64,9 +64,7 @@ fn become_supervisor(container: &mut Container, rootfs: &RootFs, outcome: File) 
 /// Closes every inherited descriptor from 3 up but `outcome`: a long-lived supervisor
 /// must not hold its caller's files (a lock, the other end of a pipe) open for ever.
 fn keep_only(outcome: &File) -> Result<()> {
-    let keep = outcome.as_raw_fd();
-    sys::close_range(3, keep - 1)?;
-    sys::close_range(keep + 1, RawFd::MAX)
+    sys::close_from_3_except(&[outcome.as_raw_fd()])
 }
 
 fn supervise(container: &mut Container, rootfs: &RootFs, outcome: File) -> ! {

@@ -102,14 +102,18 @@ fn new_namespace() -> Result<(File, netlink::Socket)> {
     let host = open()?;
     sys::unshare(sys::CLONE_NEWNET)?;
     let made = open().and_then(|netns| Ok((netns, netlink::Socket::open()?)));
-    sys::setns(&host, sys::CLONE_NEWNET)?;
+    sys::setns(&host, sys::CLONE_NEWNET, "the host's network namespace")?;
     made
 }
 
 /// In the container's first process: into the namespace [`attach`] made.
 pub fn enter(netns: Option<&File>) -> Result<()> {
     match netns {
-        Some(netns) => sys::setns(netns, sys::CLONE_NEWNET),
+        Some(netns) => sys::setns(
+            netns,
+            sys::CLONE_NEWNET,
+            "the container's network namespace",
+        ),
         None => Ok(()),
     }
 }

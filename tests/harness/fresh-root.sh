@@ -69,8 +69,9 @@ mkdir -p "$root/root/.cargo" "$root/root/.rustup"
 cp -a "$HOME/.cargo/bin" "$HOME/.cargo/env" "$root/root/.cargo/"
 echo '. "$HOME/.cargo/env"' >>"$root/root/.profile"
 
-# A machine's / is a mount point, which skiff's mount(2) calls on / expect; a plain
-# directory under a chroot is not one, unless bound onto itself.
+# A machine's / is a mount point; a plain directory under a chroot is not one, unless
+# bound onto itself. skiff copes without (it binds / onto itself in its own mount
+# namespace: tests/hardening.rs), but the suite should see / as a new machine has it.
 mount --bind "$root" "$root"
 mount --make-private "$root"
 mount --rbind /proc "$root/proc"
