@@ -450,10 +450,48 @@ pub fn forward_signals(signals: &[libc::c_int]) -> Result<()> {
     Ok(())
 }
 
-/// sigaction(2) `SIG_DFL`: the default action for `signal` again. A handler goes away
-/// in execve(2) by itself; an ignored signal stays ignored.
-pub fn default_action(signal: libc::c_int) -> Result<()> {
-    set_action(signal, libc::SIG_DFL, 0)
+/// The kernel's `struct sigaction` on x86_64, for rt_sigaction(2) without libc.
+#[repr(C)]
+struct KernelSigaction {
+    handler: usize,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
+}
+
+/// rt_sigaction(2) `SIG_DFL` for every signal, then sigprocmask(2) with an empty mask.
+/// execve(2) drops handlers by itself, but keeps ignored signals and the blocked mask:
+/// Rust's runtime ignores SIGPIPE in skiff, a shell ignores SIGINT for a job started
+/// with `&` and `nohup` ignores SIGHUP, and none of that may reach the container. The
+/// raw system call, since libc refuses to touch the signals it keeps for itself (32
+/// to 34), and those may arrive ignored too.
+/// <https://man7.org/linux/man-pages/man7/signal.7.html> ("Signal mask and pending
+/// signals", "Execution of signal handlers")
+pub fn reset_signals() -> Result<()> {
+    trace::call(format_args!(
+        "rt_sigaction(1..64, SIG_DFL), sigprocmask(SIG_SETMASK, {{}})"
+    ));
+    let default = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for signal in (1..=64).filter(|&s| s != libc::SIGKILL && s != libc::SIGSTOP) {
+        // SAFETY: `default` is a valid kernel sigaction of the size given (8-byte mask);
+        // the old action is not wanted.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signal,
+                &default as *const KernelSigaction,
+                ptr::null_mut::<KernelSigaction>(),
+                8,
+            )
+        };
+        check(rc, "rt_sigaction", signal)?;
+    }
+    set_signal_mask(libc::SIG_SETMASK, &[])
 }
 
 /// sigaction(2) with an empty mask: `handler` (a function, `SIG_DFL` or `SIG_IGN`).
@@ -874,4 +912,29 @@ pub fn execveat(fd: &impl AsRawFd, argv: &[CString], envp: &[CString]) -> Error 
         arg: fd.as_raw_fd().to_string(),
         errno,
     })
+}
+
+// Terminals: the signal mask and signalfd(2) for a single-threaded relay, termios(3),
+// window sizes, the pseudo-terminal multiplexor, and descriptors passed over a socket.
+
+/// sigprocmask(2): `how` is `SIG_BLOCK`, `SIG_UNBLOCK` or `SIG_SETMASK`.
+/// <https://man7.org/linux/man-pages/man2/sigprocmask.2.html>
+pub fn set_signal_mask(how: libc::c_int, signals: &[libc::c_int]) -> Result<()> {
+    let set = signal_set(signals);
+    // SAFETY: set is a valid sigset_t; the old mask is not wanted.
+    let rc = unsafe { libc::sigprocmask(how, &set, ptr::null_mut()) };
+    check(rc, "sigprocmask", format_args!("{how}, {signals:?}")).map(drop)
+}
+
+fn signal_set(signals: &[libc::c_int]) -> libc::sigset_t {
+    // SAFETY: an all-zero sigset_t is a valid value for sigemptyset to overwrite.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: set is a valid, writable sigset_t; sigaddset only fails for a bad number.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        for &signal in signals {
+            libc::sigaddset(&mut set, signal);
+        }
+    }
+    set
 }

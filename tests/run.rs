@@ -67,31 +67,43 @@ fn death_by_signal_exits_128_plus_the_signal() {
 }
 
 #[test]
-fn the_command_does_not_inherit_skiffs_ignored_sigpipe() {
-    // Rust's runtime ignores SIGPIPE in skiff; in the container it must have its default
-    // action, or `yes | head -1` would leave `yes` writing into a closed pipe.
+fn the_command_gets_every_signal_whatever_skiff_inherited() {
+    // Ignored signals and the blocked mask survive fork(2) and execve(2). Rust's runtime
+    // ignores SIGPIPE in skiff (`yes | head -1` would leave `yes` writing into a closed
+    // pipe), and skiff may be started by a shell that ignores SIGHUP (nohup) or SIGINT
+    // (a job started with `&`), or with signals blocked: the container must have none of it.
     let t = TestEnv::new();
     let image = t.image("library/busybox");
+    let inherit = "import os, signal, sys\n\
+                   for s in (signal.SIGHUP, signal.SIGINT): signal.signal(s, signal.SIG_IGN)\n\
+                   signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1, signal.SIGTERM})\n\
+                   os.execv(sys.argv[1], sys.argv[1:])";
     for flags in [&[][..], &["--init"][..]] {
         let args = [
             &["run", "--rm"][..],
             flags,
-            &[&image, "grep", "SigIgn", "/proc/self/status"],
+            &[&image, "grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"],
         ]
         .concat();
-        let out = t.skiff(&args);
-        let ignored = stdout(&out)
-            .trim()
-            .trim_start_matches("SigIgn:")
-            .trim()
-            .to_string();
-        let mask = u64::from_str_radix(&ignored, 16).unwrap_or_else(|_| panic!("{ignored:?}"));
-        assert_eq!(mask & 1 << (SIGPIPE - 1), 0, "{flags:?}: SigIgn {ignored}");
+        let skiff = t.command(&args);
+        let mut wrapped = std::process::Command::new("python3");
+        wrapped.args(["-c", inherit]).arg(skiff.get_program());
+        wrapped.args(skiff.get_args()).stdin(Stdio::null());
+        for (key, value) in skiff.get_envs() {
+            match value {
+                Some(value) => wrapped.env(key, value),
+                None => wrapped.env_remove(key),
+            };
+        }
+        let out = wrapped.output().unwrap();
+        assert_eq!(
+            stdout(&out),
+            "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n",
+            "{flags:?}: {}",
+            stderr(&out)
+        );
     }
 }
-
-/// SIGPIPE's number on Linux.
-const SIGPIPE: u32 = 13;
 
 /// Starts `sh -c SCRIPT` in busybox and waits until it prints its first line, "ready".
 fn spawn_until_ready(t: &TestEnv, script: &str) -> std::process::Child {

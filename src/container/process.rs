@@ -39,9 +39,10 @@ pub fn exec(argv: &[String], env: &[String]) -> Result<Infallible> {
     let c_argv = c_strings(argv)?;
     let c_env = c_strings(env)?;
     sys::close_on_exec_from_3()?;
-    // Rust's runtime ignores SIGPIPE, and that would outlive execve(2): `yes | head`
-    // must end `yes` by SIGPIPE, as in any Docker container.
-    sys::default_action(libc::SIGPIPE)?;
+    // Ignored signals and the blocked mask outlive execve(2): Rust's runtime ignores
+    // SIGPIPE (`yes | head` must end `yes`), and whoever started skiff may have ignored
+    // SIGINT or SIGHUP, which a container must get as in any Docker container.
+    sys::reset_signals()?;
     let err = sys::execve(&c_path, &c_argv, &c_env);
     Err(match err.errno() {
         Some(libc::ENOENT) => Error::new(Kind::CommandNotFound(program.clone())),
