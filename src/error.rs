@@ -54,6 +54,8 @@ pub enum Kind {
     CommandNotFound(String),
     /// The container's command exists but cannot be executed (exit 126).
     NotExecutable(String),
+    /// `-it` with a stdin that is no terminal (exit 1, as Docker's client).
+    NotATerminal,
     /// Anything else worth one sentence: an unsupported manifest, a hostile path.
     Invalid(String),
     Io(io::Error),
@@ -98,6 +100,7 @@ impl Error {
         match self.kind {
             Kind::CommandNotFound(_) => 127,
             Kind::NotExecutable(_) => 126,
+            Kind::NotATerminal => 1,
             _ => 125,
         }
     }
@@ -136,6 +139,7 @@ impl fmt::Display for Error {
                 write!(f, "exec \"{cmd}\": executable file not found in $PATH")
             }
             Kind::NotExecutable(cmd) => write!(f, "exec \"{cmd}\": permission denied"),
+            Kind::NotATerminal => write!(f, "the input device is not a TTY"),
             Kind::Io(err) => write!(f, "{err}"),
         }
     }

@@ -1,7 +1,7 @@
 //! `skiff run`: the semantics the CodeCrafters tester checks, and Docker's around them.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 
 use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
@@ -64,6 +64,62 @@ fn death_by_signal_exits_128_plus_the_signal() {
         .unwrap();
     assert!(killed.success());
     assert_eq!(skiff.wait().unwrap().code(), Some(137));
+}
+
+#[test]
+fn stdin_reaches_the_container_only_with_i() {
+    // Docker's behaviour: without -i the container's stdin is at end of file at once.
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    for (flags, expected) in [(&[][..], ""), (&["-i"][..], "typed\n")] {
+        let args = [&["run", "--rm"][..], flags, &[&image, "cat"]].concat();
+        let mut skiff = t
+            .command(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = skiff.stdin.take().unwrap();
+        let _ = stdin.write_all(b"typed\n"); // without -i, skiff may be gone already
+        drop(stdin);
+        let out = skiff.wait_with_output().unwrap();
+        assert_eq!(stdout(&out), expected, "{flags:?}");
+        assert_eq!(out.status.code(), Some(0));
+    }
+}
+
+#[test]
+fn an_attached_containers_output_is_also_in_its_log() {
+    // As with Docker, `logs` works for every container, not only detached ones.
+    let t = TestEnv::new();
+    let script = "echo out; echo err >&2; printf last";
+    let image = t.image("library/busybox");
+    let out = t.skiff(&["run", "--name", "fg", &image, "sh", "-c", script]);
+    assert_eq!(stdout(&out), "out\nlast");
+    assert_eq!(stderr(&out), "err\n");
+    let logs = t.skiff(&["logs", "fg"]);
+    assert_eq!(stdout(&logs), "out\nlast");
+    assert_eq!(stderr(&logs), "err\n");
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_container_by_sigpipe() {
+    // The output passes through skiff's pipes now; when `head` closes its end, skiff
+    // closes the container's pipe, so `yes` dies of SIGPIPE as it would writing to `head`.
+    let t = TestEnv::new();
+    let skiff = t.command(&["run", "--rm", &t.image("library/busybox"), "yes"]);
+    let mut pipeline = std::process::Command::new("sh")
+        .args(["-c", "\"$@\" | head -n 2", "sh"])
+        .arg(skiff.get_program())
+        .args(skiff.get_args())
+        .envs(skiff.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = String::new();
+    std::io::Read::read_to_string(pipeline.stdout.as_mut().unwrap(), &mut out).unwrap();
+    assert_eq!(out, "y\ny\n");
+    assert!(pipeline.wait().unwrap().success());
 }
 
 #[test]

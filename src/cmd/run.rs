@@ -16,7 +16,7 @@ use crate::registry::{
     self,
     manifest::{self, Platform},
 };
-use crate::trace;
+use crate::{terminal, trace};
 
 pub const HELP: &str = "Usage:  skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]
 
@@ -35,6 +35,7 @@ Options:
   -h, --help                Print usage
       --hostname string     Container host name
       --init                Run an init inside the container that forwards signals and reaps processes
+  -i, --interactive         Keep STDIN open even if not attached
   -m, --memory bytes        Memory limit
       --memory-reservation bytes  Memory soft limit
       --memory-swap bytes   Swap limit equal to memory plus swap: '-1' to enable unlimited swap
@@ -50,6 +51,7 @@ Options:
       --stop-timeout int    Seconds to wait for the container to stop before killing it (default 10)
       --tmpfs list          Mount a tmpfs directory (PATH[:OPTIONS])
       --trace               Narrate every kernel step on stderr (also SKIFF_TRACE=1)
+  -t, --tty                 Allocate a pseudo-TTY
   -u, --user string         Username or UID (format: <name|uid>[:<group|gid>])
   -v, --volume list         Bind mount a volume (HOST:CONTAINER[:ro|rw])
   -w, --workdir string      Working directory inside the container";
@@ -75,6 +77,8 @@ pub struct Args {
     trace: bool,
     env_files: Vec<String>,
     options: container::Options,
+    interactive: bool,
+    tty: bool,
 }
 
 /// `--pull`: when to ask the registry (Docker's default is only when missing, so a
@@ -131,6 +135,8 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             "-w" | "--workdir" => args.workdir = Some(lexer.value(&flag)?),
             "--trace" => args.trace = lexer.switch(&flag)?,
             "--env-file" => args.env_files.push(lexer.value(&flag)?),
+            "-i" | "--interactive" => args.interactive = lexer.switch(&flag)?,
+            "-t" | "--tty" => args.tty = lexer.switch(&flag)?,
             "-u" | "--user" => args.options.user = Some(lexer.value(&flag)?),
             "-v" | "--volume" => args.options.volumes.push(lexer.value(&flag)?),
             "--tmpfs" => args.options.tmpfs.push(lexer.value(&flag)?),
@@ -163,6 +169,9 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
 }
 
 fn run(args: Args) -> Result<i32> {
+    if args.tty && args.interactive && !args.detach {
+        terminal::check_input()?; // before anything is pulled or created, as Docker
+    }
     container::reexec_sealed()?; // CVE-2019-5736: from here on, no path to the host's binary
     let (mut container, spec) = create(&args)?;
     let context = || format!("run {}", args.image);
@@ -265,6 +274,8 @@ fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Con
         config.stop_timeout = timeout;
     }
     config.limits = Some(args.limits.clone());
+    config.open_stdin = Some(args.interactive);
+    config.tty = Some(args.tty);
     Ok(config)
 }
 

@@ -10,6 +10,7 @@
 //! <https://man7.org/linux/man-pages/man7/namespaces.7.html>
 
 mod capabilities;
+mod console;
 mod etc_files;
 mod init;
 mod mounts;
@@ -22,6 +23,8 @@ mod user;
 
 use std::convert::Infallible;
 use std::fs::File;
+use std::os::fd::RawFd;
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 pub use options::Options;
@@ -29,7 +32,7 @@ pub use process::{environment, exec_outcome, read_env_files, report_failure};
 pub use sealed_exe::reexec_sealed;
 
 use crate::cgroup::{self, Cgroup, Limits};
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use crate::image::layer::StoredLayer;
 use crate::image::LayerDirs;
 use crate::sys;
@@ -61,6 +64,26 @@ pub struct Spec {
     pub limits: Limits,
 }
 
+/// Where the container's fds 0–2 come from, as whoever starts it decides.
+#[derive(Default)]
+pub struct Stdio {
+    /// Descriptors to put on fds 0, 1 and 2 (`None`: skiff's own, inherited).
+    pub fds: [Option<RawFd>; 3],
+    /// `-t`: a pseudo-terminal of the container's own on all three instead (`console`),
+    /// `size` rows and columns (skiff's own terminal's, when it has one).
+    pub tty: bool,
+    pub size: Option<libc::winsize>,
+}
+
+/// A container whose command is executing.
+#[must_use]
+pub struct Started {
+    /// Its PID 1, as the host sees it.
+    pub pid: libc::pid_t,
+    /// With `-t`: the master of its terminal.
+    pub terminal: Option<File>,
+}
+
 /// Signals `docker run` passes on to the container.
 pub const FORWARDED: [libc::c_int; 6] = [
     libc::SIGINT,
@@ -71,31 +94,47 @@ pub const FORWARDED: [libc::c_int; 6] = [
     libc::SIGUSR2,
 ];
 
-/// Everything starting a container asks of the kernel, in order. Returns the
-/// container's PID 1 (as the host sees it) once its command is executing; whoever
-/// waits for it removes its cgroup afterwards (`cgroup::release`).
-pub fn start(spec: &Spec) -> Result<libc::pid_t> {
+/// Everything starting a container asks of the kernel, in order. Returns once its
+/// command is executing; whoever waits for it removes its cgroup afterwards
+/// (`cgroup::release`).
+pub fn start(spec: &Spec, stdio: &Stdio) -> Result<Started> {
     let cgroup = cgroup::create(&spec.id, &spec.limits)?; // mkdir(2) in cgroupfs, limits
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
+    let console = stdio.tty.then(UnixStream::pair).transpose(); // socketpair(2)
+    let console = console.context("socketpair(2) for the terminal's master")?;
     namespaces::new_pid_namespace()?; // unshare(2)
     let forked = cgroup::fork_into(cgroup.as_ref())?; // fork(2); v2: clone3(2) into it
     let Some(pid) = forked else {
         drop(exec_status);
-        container_init(spec, cgroup.as_ref(), exec_status_writer) // PID 1; never returns
+        let console = console.map(|(_, theirs)| theirs);
+        let io = (stdio, console);
+        container_init(spec, io, cgroup.as_ref(), exec_status_writer) // PID 1; never returns
     };
     drop(exec_status_writer);
     sys::forward_signals_to(pid);
+    let terminal = console.map(|(ours, theirs)| {
+        drop(theirs); // so that a child that fails first is seen to close it
+        sys::recv_fd(&ours, &mut [0]).map(|(_, master)| master) // recvmsg(2): SCM_RIGHTS
+    });
     if let Err(err) = process::exec_outcome(exec_status) {
         sys::wait_for_exit(pid)?; // waitpid(2): reap it
         let _ = cgroup::release(&spec.id); // or else the next skiff sweeps it
         return Err(err);
     }
-    Ok(pid)
+    let terminal = match terminal.transpose()? {
+        Some(None) => return Err(Error::invalid("-t: the container sent no terminal")),
+        other => other.flatten(),
+    };
+    Ok(Started { pid, terminal })
 }
 
 /// The child, PID 1 of the new PID namespace: becomes the container, or reports why not.
-fn container_init(spec: &Spec, cgroup: Option<&Cgroup>, exec_status: File) -> ! {
-    let err = match become_container(spec, cgroup, exec_status) {
+/// How the child's fds 0–2 are to be set up: as `Stdio` says, and with `-t` the socket
+/// its terminal's master goes back on.
+type ChildIo<'a> = (&'a Stdio, Option<UnixStream>);
+
+fn container_init(spec: &Spec, io: ChildIo, cgroup: Option<&Cgroup>, exec_status: File) -> ! {
+    let err = match become_container(spec, io, cgroup, exec_status) {
         Err((err, exec_status)) => {
             process::report_failure(exec_status, &err);
             err
@@ -109,10 +148,15 @@ type Failed = (Error, File);
 
 fn become_container(
     spec: &Spec,
+    (stdio, console): ChildIo,
     cgroup: Option<&Cgroup>,
     exec_status: File,
 ) -> std::result::Result<Infallible, Failed> {
-    let env = match prepare(spec, cgroup) {
+    let prepared = process::take_stdio(&stdio.fds).and_then(|()| {
+        let terminal = console.map(|socket| (socket, stdio.size));
+        prepare(spec, terminal, cgroup)
+    });
+    let env = match prepared {
         Ok(env) => env,
         Err(err) => return Err((err, exec_status)),
     };
@@ -124,13 +168,21 @@ fn become_container(
 }
 
 /// Everything between fork(2) and execve(2); returns the command's environment.
-fn prepare(spec: &Spec, cgroup: Option<&Cgroup>) -> Result<Vec<String>> {
+/// `terminal`: with `-t`, the socket for its master and its size.
+fn prepare(
+    spec: &Spec,
+    terminal: Option<(UnixStream, Option<libc::winsize>)>,
+    cgroup: Option<&Cgroup>,
+) -> Result<Vec<String>> {
     let options = &spec.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
     let own_cgroup = cgroup::enter(cgroup)?; // cgroup.procs, unshare(CLONE_NEWCGROUP)
     namespaces::unshare_the_rest(&spec.hostname)?; // unshare(2), sethostname(2)
     let entered = rootfs::enter(&spec.rootfs, options, &spec.hostname)?; // mount(2), pivot_root(2)
     cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
+    if let Some((socket, size)) = terminal {
+        console::attach(socket, size)?; // ptmx, TIOCSCTTY, SCM_RIGHTS
+    }
     let caps = capabilities::for_container(options, entered == Entered::WithMounts)?; // capget(2)
     process::enter_workdir(&spec.workdir)?; // chdir(2)
     let user = user::resolve(options.user.as_deref())?; // the container's /etc/passwd

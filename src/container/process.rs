@@ -12,6 +12,7 @@ use std::convert::Infallible;
 use std::ffi::CString;
 use std::fs::{self, File};
 use std::io::{Read, Write};
+use std::os::fd::RawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -26,6 +27,17 @@ pub fn enter_workdir(workdir: &str) -> Result<()> {
     let workdir = Path::new(workdir);
     fs::create_dir_all(workdir).with_context(|| format!("create working directory {workdir:?}"))?;
     sys::chdir(workdir)
+}
+
+/// Puts the descriptors the parent chose on fds 0–2 (dup2(2) clears their
+/// close-on-exec flag; the originals close in execve(2)).
+pub fn take_stdio(fds: &[Option<RawFd>; 3]) -> Result<()> {
+    for (target, fd) in (0..).zip(fds) {
+        if let Some(fd) = *fd {
+            sys::dup2(fd, target)?;
+        }
+    }
+    Ok(())
 }
 
 /// Finds `argv[0]` on the container's `PATH` and executes it. Only returns on failure.

@@ -7,7 +7,8 @@
 //! ```text
 //! containers/<id>/config.json   what to run, written once by `create` or `run`
 //!                 state.json    created | running | exited, pids, exit code, times
-//!                 log.json      a detached container's output (Docker's json-file format)
+//!                 log.json      its output (Docker's json-file format)
+//!                 attach.sock   a detached `-t` one's terminal, for `skiff attach`
 //!                 upper/ work/  its overlayfs writable layer; rootfs/ the mount point
 //! containers/.names/<name>      a symlink to the ID that holds the name (see `names`)
 //! ```
@@ -25,6 +26,7 @@ pub mod signals;
 pub mod supervisor;
 
 use std::fs;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use miniserde::{json, Deserialize, Serialize};
@@ -60,6 +62,11 @@ pub struct Config {
     pub options: Options,
     /// `--memory`, `--cpus`, …: applied at every start. Absent in older records.
     pub limits: Option<Limits>,
+    /// `-i`: the container's stdin is the attached skiff's (else at end of file).
+    /// Absent in older records.
+    pub open_stdin: Option<bool>,
+    /// `-t`: the container's stdio is a pseudo-terminal. Absent in older records.
+    pub tty: Option<bool>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -225,6 +232,21 @@ impl Container {
 
     pub fn log_path(&self) -> PathBuf {
         self.dir.join("log.json")
+    }
+
+    /// Where a detached `-t` container's supervisor listens for `skiff attach`.
+    pub fn attach_path(&self) -> PathBuf {
+        self.dir.join("attach.sock")
+    }
+
+    /// [`Container::attach_path`] by a path short enough for a Unix socket's address
+    /// (108 bytes, unix(7)) wherever the store is: through a descriptor of the
+    /// container's directory, which must stay open while the path is used.
+    pub fn attach_socket(&self) -> Result<(fs::File, PathBuf)> {
+        let dir =
+            fs::File::open(&self.dir).with_context(|| format!("open {}", self.dir.display()))?;
+        let path = PathBuf::from(format!("/proc/self/fd/{}/attach.sock", dir.as_raw_fd()));
+        Ok((dir, path))
     }
 
     /// Deletes the container's cgroup and directory: state, log and writable layer. The
