@@ -109,6 +109,11 @@ fn t_alone_gives_a_terminal_of_the_outer_size_and_logs_it() {
     // One stream, as the terminal showed it, `\n` made `\r\n` by the container's side.
     let logs = t.skiff(&["logs", "tty"]);
     assert_eq!(stdout(&logs), "/dev/pts/0\r\n33 101\r\nend\r\n");
+    let inspect = stdout(&t.skiff(&["inspect", "tty"]));
+    assert!(
+        inspect.contains("\"OpenStdin\":false,\"Tty\":true"),
+        "{inspect}"
+    );
 }
 
 #[test]

@@ -86,6 +86,10 @@ struct Config {
     stop_signal: String,
     #[serde(rename = "StopTimeout")]
     stop_timeout: u32,
+    #[serde(rename = "OpenStdin")]
+    open_stdin: bool,
+    #[serde(rename = "Tty")]
+    tty: bool,
 }
 
 /// The resource limits, in Docker's names and units (0: none).
@@ -158,6 +162,8 @@ fn inspected(container: &Container) -> Inspected {
             working_dir: config.workdir.clone(),
             stop_signal: config.stop_signal.clone(),
             stop_timeout: config.stop_timeout,
+            open_stdin: config.open_stdin == Some(true),
+            tty: config.tty == Some(true),
         },
         host_config: host_config(config.limits.clone().unwrap_or_default()),
         mounts: config

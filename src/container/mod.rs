@@ -4,9 +4,10 @@
 //! own module: `cgroup` (cgroups(7): limits, and the cgroup namespace), `namespaces`
 //! (unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts` (/proc, /sys, /dev,
 //! volumes), `user` (setuid(2)), `capabilities` (prctl(2), capset(2)), `init`
-//! (`--init`) and `process` (execve(2) and the exec-status pipe); `sealed_exe` keeps
-//! the host's skiff binary out of the container's reach. There is no daemon: a skiff
-//! process waits for each container (see `lifecycle::supervisor`).
+//! (`--init`), `console` (`-t`: a pseudo-terminal of its own) and `process`
+//! (execve(2) and the exec-status pipe); `sealed_exe` keeps the host's skiff binary
+//! out of the container's reach. There is no daemon: a skiff process waits for each
+//! container (see `lifecycle::supervisor`).
 //! <https://man7.org/linux/man-pages/man7/namespaces.7.html>
 
 mod capabilities;
@@ -128,11 +129,11 @@ pub fn start(spec: &Spec, stdio: &Stdio) -> Result<Started> {
     Ok(Started { pid, terminal })
 }
 
-/// The child, PID 1 of the new PID namespace: becomes the container, or reports why not.
 /// How the child's fds 0–2 are to be set up: as `Stdio` says, and with `-t` the socket
 /// its terminal's master goes back on.
 type ChildIo<'a> = (&'a Stdio, Option<UnixStream>);
 
+/// The child, PID 1 of the new PID namespace: becomes the container, or reports why not.
 fn container_init(spec: &Spec, io: ChildIo, cgroup: Option<&Cgroup>, exec_status: File) -> ! {
     let err = match become_container(spec, io, cgroup, exec_status) {
         Err((err, exec_status)) => {

@@ -9,6 +9,8 @@
 //! container's stdout and stderr at pipes, starts it, tells the waiting `skiff run -d`
 //! through a pipe whether the command is running (or why not), then copies the output
 //! into the log until the container ends, and records its exit. No threads, no daemon.
+//! With `-t` it holds the master of the container's terminal instead of pipes, logs
+//! what it shows, and lets `skiff attach` in through `attach.sock` (see `terminal`).
 //! <https://man7.org/linux/man-pages/man3/daemon.3.html>
 //! <https://man7.org/linux/man-pages/man2/setsid.2.html>
 
@@ -77,10 +79,8 @@ fn run_in_terminal(container: &mut Container, spec: &Spec) -> Result<Exit> {
         size: terminal::size(), // TIOCGWINSZ: set in the container before execve(2)
         ..Stdio::default()
     };
-    let started = start_recorded(container, spec, &stdio)?;
-    let master = started
-        .terminal
-        .ok_or_else(|| Error::invalid("-t: no terminal"))?;
+    let mut started = start_recorded(container, spec, &stdio)?;
+    let master = master(&mut started)?;
     let mut session = terminal::Session::new(master, started.pid, Some(&mut log));
     session.input = interactive
         .then(|| terminal::duplicate(&std::io::stdin()))
@@ -114,11 +114,16 @@ fn stop_after_hangup(container: &Container) -> Result<()> {
 /// A pipe of the container's output, echoed to a copy of `echo` (unbuffered: bytes
 /// go out as they come, not when a Rust buffer fills).
 fn output(stream: Stream, pipe: File, echo: Option<&impl AsFd>) -> Result<Output> {
-    let echo = echo
-        .map(|fd| fd.as_fd().try_clone_to_owned().map(File::from))
-        .transpose()
-        .context("dup(2) skiff's output")?;
+    let echo = echo.map(terminal::duplicate).transpose()?;
     Ok(Output { stream, pipe, echo })
+}
+
+/// The master of a `-t` container's terminal (`container::start` fails without it).
+fn master(started: &mut Started) -> Result<File> {
+    started
+        .terminal
+        .take()
+        .ok_or_else(|| Error::invalid("-t: the container has no terminal"))
 }
 
 /// Starts the container under a supervisor of its own and returns once its command
@@ -207,11 +212,8 @@ fn start_logged(container: &mut Container, spec: &Spec) -> Result<Streams> {
             tty: true,
             ..Stdio::default()
         };
-        let started = start_recorded(container, spec, &stdio)?;
-        let master = started
-            .terminal
-            .ok_or_else(|| Error::invalid("-t: no terminal"))?;
-        let output = Watched::Terminal(master, listener);
+        let mut started = start_recorded(container, spec, &stdio)?;
+        let output = Watched::Terminal(master(&mut started)?, listener);
         let pid = started.pid;
         return Ok(Streams { output, log, pid });
     }
