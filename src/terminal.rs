@@ -315,7 +315,7 @@ fn accept(session: &mut Session) -> Result<()> {
     let (Some(input), Some(output)) = (input, output) else {
         return Ok(()); // not a skiff attach: dropped
     };
-    detach(session, false); // one client at a time: the newest
+    detach(session, true); // one client at a time: the newest; the last one is told
     session.input = session.open_stdin.then_some(input);
     session.output = Some(output);
     session.client = Some(Client {
@@ -351,11 +351,11 @@ fn resize_to_client(session: &Session) -> Result<()> {
     }
 }
 
-/// Lets the client go (telling it when its keys did it); the container runs on.
-fn detach(session: &mut Session, by_keys: bool) {
+/// Lets the client go, telling it (`d`) unless it went itself; the container runs on.
+fn detach(session: &mut Session, tell: bool) {
     if let Some(mut client) = session.client.take() {
-        if by_keys {
-            trace::step("attach: detach keys typed: the client goes, the container stays");
+        trace::step("attach: the client goes, the container stays");
+        if tell {
             let _ = client.socket.write_all(b"d"); // it may be gone already
         }
     }

@@ -7,7 +7,7 @@ use std::process::Command;
 use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
 
 /// What a terminal session showed: skiff's exit status, whether the outer terminal's
-/// settings were the same at the end as at each `settings` step, and all output.
+/// settings were the same at the end as before skiff started, and all output.
 struct Shown {
     status: String,
     settings_same: bool,
@@ -51,7 +51,7 @@ fn on_terminal(t: &TestEnv, script: &str, args: &[&str]) -> Shown {
 fn run_it_gives_a_shell_a_person_can_use() {
     let t = TestEnv::new();
     let image = t.image("library/busybox");
-    let script = "size 33 101 ;; settings ;; expect # ;; \
+    let script = "size 33 101 ;; expect # ;; \
                   send echo $((6*7))\\r ;; expect 42 ;; \
                   send stty size\\r ;; expect 33 101 ;; \
                   size 40 120 ;; send stty size\\r ;; expect 40 120 ;; \
@@ -67,7 +67,7 @@ fn run_it_gives_a_shell_a_person_can_use() {
 fn ctrl_d_ends_the_shell_with_0_and_the_terminal_is_as_before() {
     let t = TestEnv::new();
     let image = t.image("library/busybox");
-    let script = "settings ;; expect # ;; send \\x04";
+    let script = "expect # ;; send \\x04";
     let shown = on_terminal(&t, script, &["run", "--rm", "-it", &image, "sh"]);
     assert_eq!(shown.status, "0", "{}", shown.output);
     assert!(shown.settings_same, "the terminal's settings changed");
@@ -79,7 +79,7 @@ fn sigterm_ends_the_session_and_restores_the_terminal() {
     // container's terminal: the shell reads end of file and exits.
     let t = TestEnv::new();
     let image = t.image("library/busybox");
-    let script = "settings ;; expect # ;; signal 15";
+    let script = "expect # ;; signal 15";
     let shown = on_terminal(&t, script, &["run", "--name", "hup", "-it", &image, "sh"]);
     assert_ne!(shown.status, "timeout", "{}", shown.output);
     assert!(shown.settings_same, "the terminal's settings changed");
@@ -148,7 +148,7 @@ fn attach_and_detach_round_trip_with_ctrl_p_ctrl_q() {
     let image = t.image("library/busybox");
     let out = t.skiff(&["run", "-d", "-it", "--name", "bg", &image, "sh"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let first = "size 30 90 ;; settings ;; send A=$((20+1))\\r ;; send echo hi-$A\\r ;; \
+    let first = "size 30 90 ;; send A=$((20+1))\\r ;; send echo hi-$A\\r ;; \
                  expect hi-21 ;; send stty size\\r ;; expect 30 90 ;; send \\x10\\x11";
     let shown = on_terminal(&t, first, &["attach", "bg"]);
     assert_eq!(shown.status, "0", "{}", shown.output);
@@ -163,6 +163,10 @@ fn attach_and_detach_round_trip_with_ctrl_p_ctrl_q() {
         logs.contains("hi-21\r\n") && logs.contains("again-21\r\n"),
         "{logs}"
     );
+    // Started again, it has a terminal to attach to again.
+    assert_eq!(t.skiff(&["start", "bg"]).status.code(), Some(0));
+    let shown = on_terminal(&t, "send exit 7\\r", &["attach", "bg"]);
+    assert_eq!(shown.status, "7", "{}", shown.output);
 }
 
 #[test]

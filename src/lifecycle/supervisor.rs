@@ -238,6 +238,8 @@ fn start_logged(container: &mut Container, spec: &Spec) -> Result<Streams> {
 /// The socket in the container's directory where `skiff attach` finds its terminal.
 fn listen_for_attach(container: &Container) -> Result<UnixListener> {
     let (_dir, path) = container.attach_socket()?;
+    // One left by a supervisor that was killed would be in the way; none is in use.
+    let _ = std::fs::remove_file(&path);
     UnixListener::bind(&path).with_context(|| format!("bind {}", container.attach_path().display()))
 }
 

@@ -8,10 +8,10 @@ SCRIPT is a list of steps separated by ';;', each one of:
   expect TEXT      read until TEXT appears in the output (20 s at most)
   running NAME     wait until a descendant of COMMAND runs NAME (20 s at most)
   signal NUMBER    send COMMAND a signal
-  settings         record the outer terminal's settings (what `stty -g` prints)
 Then it waits for COMMAND to end and prints, one per line:
   status N         COMMAND's exit status (or 128 + the signal that ended it)
-  settings-same    yes if every recorded settings equals the settings at the end
+  settings-same    yes if the outer terminal's settings (what `stty -g` prints) at
+                   the end equal those from before COMMAND started
   output REPR      everything COMMAND wrote, as a Python repr
 Any step that times out prints `timeout STEP` and the output, and exits 1.
 """
@@ -57,6 +57,8 @@ class Session:
         self.master, self.slave = os.openpty()
         self.set_size(24, 80)
         slave = self.slave
+        # As a person's shell left them, before COMMAND can change them.
+        self.settings = termios.tcgetattr(slave)
 
         def controlling_terminal():
             fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
@@ -71,7 +73,6 @@ class Session:
         )
         self.output = b""
         self.seen = 0  # `expect` looks only after what it matched last
-        self.settings = []
 
     def set_size(self, rows, cols):
         fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -119,8 +120,6 @@ class Session:
             return self.running(arg)
         elif verb == "signal":
             os.kill(self.child.pid, int(arg))
-        elif verb == "settings":
-            self.settings.append(termios.tcgetattr(self.slave))
         else:
             raise SystemExit(f"terminal.py: unknown step {step!r}")
         return True
@@ -152,7 +151,7 @@ def main():
     code = "timeout" if status is None else status if status >= 0 else 128 - status
     print(f"status {code}")
     final = termios.tcgetattr(session.slave)
-    same = all(settings == final for settings in session.settings)
+    same = session.settings == final
     print(f"settings-same {'yes' if same else 'no'}")
     print(f"output {session.output!r}")
 
