@@ -37,9 +37,12 @@ $(BIN): Cargo.toml Cargo.lock Makefile $(NO_UNWIND) $(shell find src -name '*.rs
 	  cargo build --release --locked --target $(TARGET)
 	@echo "skiff: $(BIN) is $$(stat -c %s $(BIN)) bytes"
 
-# Everything the tests and the demo need from Debian: the registry server, busybox, musl.
+# Everything the tests and the demo run, from Debian (tests/harness/programs.txt lists
+# each program and its package); then a check that each is there and that the list
+# still names every program the code runs.
 deps:
 	tests/harness/deps.sh
+	tests/harness/check-deps.sh
 
 # Unit tests, then the integration suite against the real registry (the static binary
 # is what gets tested), then a check that nothing of skiff was left behind.
@@ -69,6 +72,8 @@ docker-test: deps build
 # Speed and footprint next to crun, runc, podman and the shell baselines, in one run:
 # tables to stdout and tests/bench/RESULTS.md. Takes minutes; not part of `make test`.
 bench: deps build
+	tests/harness/deps.sh bench
+	tests/harness/check-deps.sh bench
 	SKIFF_BIN=$(CURDIR)/$(BIN) $(HARNESS) tests/bench/run-all.sh
 
 # cgroup v2 on a real kernel: Debian's, booted under qemu with an initramfs holding only

@@ -1,12 +1,13 @@
-//! Hand-written argv lexing, shared by every command. No I/O, no knowledge of which
-//! flags exist: each `cmd/<verb>.rs` asks for the flags it knows and rejects the rest.
+//! Hand-written argv lexing, shared by every command. No I/O, no list of flags of its
+//! own: a simple `cmd/<verb>.rs` hands [`parse`] a table of the options it knows (`Opt`);
+//! `run`, whose options are many and parsed as they come, walks the [`Lexer`] itself.
 //!
 //! Understood shapes: `--name=value`, `--name value`, `-n value`, `-nvalue`, `-n=value`,
 //! clustered switches (`ps -aq`, as pflag allows), `--` (end of options).
 //! Lexing stops at the first positional argument, so in `skiff run alpine ls -la` the
 //! `-la` belongs to `ls`, exactly as with `docker run`.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 
 /// One option as typed: `--env` or `-e`, with the value after `=` if there was one.
 #[derive(Debug, PartialEq, Eq)]
@@ -106,6 +107,49 @@ fn short_flag(arg: &str) -> Flag {
     }
 }
 
+/// One option a simple command knows: its names (`-q`, `--quiet`) and where its value goes.
+pub enum Opt<'a> {
+    /// On or off: bare means on; `-aq` clusters and `--quiet=false` work too.
+    Switch(&'a [&'a str], &'a mut bool),
+    /// Takes a value (`-o FILE`, `--output=FILE`, `-oFILE`); the last one given wins.
+    Value(&'a [&'a str], &'a mut Option<String>),
+}
+
+impl Opt<'_> {
+    fn names(&self) -> &[&str] {
+        match self {
+            Opt::Switch(names, _) | Opt::Value(names, _) => names,
+        }
+    }
+}
+
+/// The flag loop every simple command would otherwise write: each flag named in `options`
+/// fills its place, any other is a usage error. Returns the positional arguments.
+///
+/// `-h`/`--help` ends the command at once, as an error of kind `Help` carrying `usage`,
+/// which `cmd::dispatch` prints before it exits 0 (Go's `flag.ErrHelp`, which Docker's
+/// pflag returns, works the same way).
+pub fn parse(
+    argv: &[String],
+    command: &str,
+    usage: &str,
+    options: &mut [Opt],
+) -> Result<Vec<String>> {
+    let mut lexer = Lexer::new(argv);
+    while let Some(flag) = lexer.next_flag() {
+        let name = flag.name.as_str();
+        if name == "-h" || name == "--help" {
+            return Err(Error::new(Kind::Help(usage.to_string())));
+        }
+        match options.iter_mut().find(|opt| opt.names().contains(&name)) {
+            Some(Opt::Switch(_, on)) => **on = lexer.switch(&flag)?,
+            Some(Opt::Value(_, value)) => **value = Some(lexer.value(&flag)?),
+            None => return Err(unknown(&flag, command)),
+        }
+    }
+    Ok(lexer.rest())
+}
+
 /// `--help`: print the command's usage and succeed.
 pub fn help(text: &str) -> Result<i32> {
     println!("{text}");
@@ -120,6 +164,16 @@ pub fn at_least_one(rest: Vec<String>, command: &str) -> Result<Vec<String>> {
         )));
     }
     Ok(rest)
+}
+
+/// The check of a command that takes no positional arguments (`ps`, `images`, `load`).
+pub fn no_arguments(rest: &[String], command: &str) -> Result<()> {
+    match rest.is_empty() {
+        true => Ok(()),
+        false => Err(Error::usage(format!(
+            "\"skiff {command}\" accepts no arguments."
+        ))),
+    }
 }
 
 /// Prints rows in aligned columns, three spaces apart, as Docker's tabwriter does.
@@ -208,6 +262,48 @@ mod tests {
         let mut lexer = Lexer::new(&args(&["--", "--not-a-flag"]));
         assert_eq!(lexer.next_flag(), None);
         assert_eq!(lexer.rest(), args(&["--not-a-flag"]));
+    }
+
+    #[test]
+    fn parse_fills_each_option_and_returns_the_rest() {
+        let (mut all, mut quiet, mut force, mut output) = (false, false, true, None);
+        let options = &mut [
+            Opt::Switch(&["-a", "--all"], &mut all),
+            Opt::Switch(&["-q", "--quiet"], &mut quiet),
+            Opt::Switch(&["-f", "--force"], &mut force),
+            Opt::Value(&["-o", "--output"], &mut output),
+        ];
+        let argv = args(&["-aq", "--force=false", "-o", "-h", "img", "-f"]);
+        let rest = parse(&argv, "test", "usage", options).unwrap();
+        assert_eq!(rest, args(&["img", "-f"]));
+        assert_eq!((all, quiet, force), (true, true, false));
+        assert_eq!(
+            output.as_deref(),
+            Some("-h"),
+            "a value, even one that looks like help"
+        );
+    }
+
+    #[test]
+    fn help_anywhere_among_the_options_ends_the_command() {
+        for argv in [&["--help"][..], &["-a", "-h", "img"], &["-ah"]] {
+            let options = &mut [Opt::Switch(&["-a"], &mut false)];
+            let err = parse(&args(argv), "test", "Usage:  skiff test", options).unwrap_err();
+            assert!(matches!(err.kind(), Kind::Help(usage) if usage == "Usage:  skiff test"));
+        }
+    }
+
+    #[test]
+    fn unknown_flags_and_arguments_are_usage_errors() {
+        let err = parse(&args(&["-x"]), "test", "usage", &mut []).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown flag: -x\nSee 'skiff test --help'."
+        );
+        assert_eq!(err.exit_code(), 125);
+        let err = no_arguments(&args(&["img"]), "test").unwrap_err();
+        assert_eq!(err.to_string(), "\"skiff test\" accepts no arguments.");
+        assert!(no_arguments(&[], "test").is_ok());
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct Error {
 pub enum Kind {
     /// The command line was wrong.
     Usage(String),
+    /// `-h`/`--help`: not a failure, but the end of the command; holds the usage text.
+    Help(String),
     /// A system call returned -1.
     Sys {
         call: &'static str,
@@ -58,6 +60,12 @@ pub enum Kind {
     NotATerminal,
     /// Anything else worth one sentence: an unsupported manifest, a hostile path.
     Invalid(String),
+    /// `exec`'s command could not be started inside the container (a missing working
+    /// directory, an unknown user): Docker's `exec` exits 126 for any such failure.
+    CannotStart(String),
+    /// What Docker's daemon refuses outright, where its CLI exits 1: `exec` into a
+    /// container that does not exist or is not running.
+    Refused(String),
     Io(io::Error),
 }
 
@@ -101,6 +109,8 @@ impl Error {
             Kind::CommandNotFound(_) => 127,
             Kind::NotExecutable(_) => 126,
             Kind::NotATerminal => 1,
+            Kind::CannotStart(_) => 126,
+            Kind::Refused(_) => 1,
             _ => 125,
         }
     }
@@ -112,7 +122,11 @@ impl fmt::Display for Error {
             write!(f, "{what}: ")?;
         }
         match &self.kind {
-            Kind::Usage(msg) | Kind::Invalid(msg) => write!(f, "{msg}"),
+            Kind::Usage(msg)
+            | Kind::Help(msg)
+            | Kind::Invalid(msg)
+            | Kind::CannotStart(msg)
+            | Kind::Refused(msg) => write!(f, "{msg}"),
             Kind::Sys { call, arg, errno } => write!(f, "{call}({arg}): {errno}"),
             Kind::Http {
                 url,
@@ -194,6 +208,8 @@ mod tests {
         );
         assert_eq!(Error::new(Kind::NotExecutable("x".into())).exit_code(), 126);
         assert_eq!(Error::usage("bad flag").exit_code(), 125);
+        assert_eq!(Error::new(Kind::Refused("x".into())).exit_code(), 1);
+        assert_eq!(Error::new(Kind::CannotStart("x".into())).exit_code(), 126);
     }
 
     #[test]

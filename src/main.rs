@@ -1,8 +1,23 @@
 //! skiff: Docker's `run`, and the commands around it, in one small static binary.
 //!
-//! The path of `skiff run`, top-down:
-//! `main` → `cmd::run` (flags) → `registry::pull` (manifest, config, layers) →
-//! `container::start` (cgroup, namespaces, rootfs, exec) → `sys` (every system call).
+//! The path of `skiff run`, file by file, in the order it runs:
+//!
+//! 1. `main.rs`: argv → `cmd::dispatch` (`cmd/mod.rs`) → an exit code.
+//! 2. `cmd/run.rs`: first, re-execute from a sealed copy of the binary
+//!    (`container/sealed_exe.rs`, CVE-2019-5736); then the flags (`cli.rs`) fill a
+//!    `container::Config` (`container/config.rs`), the container's one description.
+//! 3. `reference.rs`, then `registry/mod.rs` when the store lacks the image (manifest,
+//!    config, layers: `registry/*.rs`), into `image/store.rs`, unpacked by
+//!    `image/layer.rs`; `image/mod.rs` and `image/config.rs` read the image back and
+//!    give its defaults (ENTRYPOINT, CMD, Env, …).
+//! 4. `lifecycle/mod.rs`: records the container (`containers/ID/config.json`).
+//! 5. `lifecycle/supervisor.rs`: starts it in the foreground (or, with `-d`, from a
+//!    supervisor process of its own), waits for it, records its exit.
+//! 6. `container/mod.rs`: the recipe, cgroup (`cgroup/mod.rs`) → unshare → fork →
+//!    mounts → pivot_root → execve (`container/namespaces.rs`, `rootfs.rs`,
+//!    `mounts.rs`, `user.rs`, `capabilities.rs`, `process.rs`).
+//! 7. `sys.rs`: every system call, one wrapper each, narrated by `trace.rs`.
+//!
 //! Errors travel up as one [`error::Error`] and are printed here, once.
 
 #![deny(unsafe_code)]

@@ -21,9 +21,9 @@ use crate::error::{Error, Kind, Result};
 use crate::trace;
 
 pub use libc::{
-    CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, MNT_DETACH, MS_BIND,
-    MS_MOVE, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY,
-    MS_REC, MS_RELATIME, MS_REMOUNT, MS_STRICTATIME, MS_SYNCHRONOUS,
+    CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS,
+    MNT_DETACH, MS_BIND, MS_MOVE, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID,
+    MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_STRICTATIME, MS_SYNCHRONOUS,
 };
 
 /// A C string from a path or argument; interior NUL bytes are refused, not truncated.
@@ -70,6 +70,7 @@ const CLONE_FLAGS: &[(u64, &str)] = &[
     (CLONE_NEWUTS as u64, "CLONE_NEWUTS"),
     (CLONE_NEWIPC as u64, "CLONE_NEWIPC"),
     (CLONE_NEWCGROUP as u64, "CLONE_NEWCGROUP"),
+    (CLONE_NEWNET as u64, "CLONE_NEWNET"),
 ];
 
 const MOUNT_FLAGS: &[(u64, &str)] = &[
@@ -141,22 +142,30 @@ pub fn fork_into_cgroup(cgroup: &File) -> Result<Option<libc::pid_t>> {
         "clone3(CLONE_INTO_CGROUP, cgroup={})",
         cgroup.as_raw_fd()
     ));
-    let args = CloneArgs {
-        flags: CLONE_INTO_CGROUP,
-        exit_signal: libc::SIGCHLD as u64,
-        cgroup: cgroup.as_raw_fd() as u64,
-        ..CloneArgs::default()
-    };
+    clone3(
+        &CloneArgs {
+            flags: CLONE_INTO_CGROUP,
+            exit_signal: libc::SIGCHLD as u64,
+            cgroup: cgroup.as_raw_fd() as u64,
+            ..CloneArgs::default()
+        },
+        "CLONE_INTO_CGROUP",
+    )
+}
+
+/// clone3(2) as fork(2): the child, whose panics end it with `_exit` (see above), gets
+/// `None`; the parent the child's pid.
+fn clone3(args: &CloneArgs, flags: &'static str) -> Result<Option<libc::pid_t>> {
     // SAFETY: args is a valid clone_args of the size given, with no stack: the child
     // runs on a copy of this one, as after fork(2); skiff has one thread.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_clone3,
-            &args as *const CloneArgs,
+            args as *const CloneArgs,
             std::mem::size_of::<CloneArgs>(),
         )
     };
-    let pid = check(rc, "clone3", "CLONE_INTO_CGROUP")? as libc::pid_t;
+    let pid = check(rc, "clone3", flags)? as libc::pid_t;
     if pid == 0 {
         std::panic::set_hook(Box::new(|panic| {
             eprintln!("skiff: {panic}");
@@ -912,6 +921,66 @@ pub fn execveat(fd: &impl AsRawFd, argv: &[CString], envp: &[CString]) -> Error 
         arg: fd.as_raw_fd().to_string(),
         errno,
     })
+}
+
+// Joining a running container
+
+/// prctl(2) `PR_SET_DUMPABLE` 0: from now on only a holder of `CAP_SYS_PTRACE` may
+/// ptrace(2) this process or open its /proc/PID files (fd/, exe, mem, environ), and
+/// its children inherit that until they execve(2) (CVE-2016-9962).
+/// <https://man7.org/linux/man-pages/man2/PR_SET_DUMPABLE.2const.html>
+pub fn set_non_dumpable() -> Result<()> {
+    trace::call(format_args!("prctl(PR_SET_DUMPABLE, 0)"));
+    // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers.
+    let rc = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    check(rc, "prctl", "PR_SET_DUMPABLE, 0").map(drop)
+}
+
+/// setns(2): move this process into the namespaces `fd` names: those of `flags`, all
+/// at once, when `fd` is a pidfd (Linux 5.8); the one it is, for a /proc/PID/ns file
+/// (`flags` 0: any kind). A PID namespace joined this way holds only later children.
+/// <https://man7.org/linux/man-pages/man2/setns.2.html>
+pub fn setns(fd: &impl AsRawFd, flags: libc::c_int, what: &str) -> Result<()> {
+    let names = flag_names(flags as u64, CLONE_FLAGS);
+    trace::call(format_args!("setns({what}, {names})"));
+    // SAFETY: setns takes no pointers; the descriptor is open for the call.
+    let rc = unsafe { libc::setns(fd.as_raw_fd(), flags) };
+    check(rc, "setns", format_args!("{what}, {names}")).map(drop)
+}
+
+/// fchdir(2): make the directory `dir` refers to the working directory, wherever it is.
+/// <https://man7.org/linux/man-pages/man2/fchdir.2.html>
+pub fn fchdir(dir: &impl AsRawFd) -> Result<()> {
+    trace::call(format_args!("fchdir({})", dir.as_raw_fd()));
+    // SAFETY: fchdir takes no pointers; the descriptor is open for the call.
+    let rc = unsafe { libc::fchdir(dir.as_raw_fd()) };
+    check(rc, "fchdir", dir.as_raw_fd()).map(drop)
+}
+
+/// clone3(2) with `CLONE_PARENT`: fork(2), but the child is a child of this process's
+/// parent, which can wait for it once this process has gone.
+/// <https://man7.org/linux/man-pages/man2/clone3.2.html>
+pub fn fork_as_sibling() -> Result<Option<libc::pid_t>> {
+    trace::call(format_args!("clone3(CLONE_PARENT)"));
+    clone3(
+        &CloneArgs {
+            flags: libc::CLONE_PARENT as u64,
+            ..CloneArgs::default()
+        },
+        "CLONE_PARENT",
+    )
+}
+
+/// close_range(2) around `keep`: closes every descriptor from 3 up but those.
+pub fn close_from_3_except(keep: &[RawFd]) -> Result<()> {
+    let mut keep = keep.to_vec();
+    keep.sort_unstable();
+    let mut first = 3;
+    for fd in keep {
+        close_range(first, fd - 1)?;
+        first = first.max(fd + 1);
+    }
+    close_range(first, RawFd::MAX)
 }
 
 // Terminals: the signal mask and signalfd(2) for a single-threaded relay, termios(3),

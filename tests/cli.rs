@@ -48,3 +48,30 @@ fn a_missing_flag_value_is_one_line() {
     let out = t.skiff(&["run", "-e"]);
     assert_one_line_error(&out, "flag needs an argument: -e");
 }
+
+/// Issue 12: the simple commands share one flag loop (`cli::parse`), `run` and `create`
+/// have their own; each must answer `-h` on stdout (exit 0) and refuse a flag it does
+/// not know, in the same words.
+#[test]
+fn every_command_answers_help_and_refuses_unknown_flags() {
+    let t = TestEnv::new();
+    let commands = [
+        "attach", "create", "exec", "images", "import", "inspect", "kill", "load", "login",
+        "logout", "logs", "ps", "pull", "rm", "rmi", "run", "save", "start", "stats", "stop",
+        "wait",
+    ];
+    for command in commands {
+        let out = t.skiff(&[command, "-h"]);
+        assert_eq!(out.status.code(), Some(0), "{command}: {}", stderr(&out));
+        assert!(
+            stdout(&out).starts_with(&format!("Usage:  skiff {command} ")),
+            "{}",
+            stdout(&out)
+        );
+        assert_eq!(stderr(&out), "", "{command}");
+        let out = t.skiff(&[command, "--bogus", "x"]);
+        assert_eq!(out.status.code(), Some(125), "{command}");
+        let want = format!("skiff: unknown flag: --bogus\nSee 'skiff {command} --help'.\n");
+        assert_eq!(stderr(&out), want);
+    }
+}

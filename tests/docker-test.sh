@@ -13,6 +13,7 @@
 #             skiff must fall back to chroot(2) and still give the same answers;
 #   no-pivot  only pivot_root refused (a root on initramfs, or a stricter profile):
 #             skiff mounts /proc and /dev, then must still fall back to chroot(2).
+# Each mode also checks a `skiff exec` into a detached container.
 # Uses Docker when a daemon answers, else podman (installed from apt if missing),
 # with the two adjustments this machine needs (see shared/README.md): default
 # ulimits it may set (nofile/nproc; raising them is EPERM here) and `--runtime runc`
@@ -132,14 +133,21 @@ touch "$hostdir/secret"
 passed=0 failed=0
 mode=plain out='' err='' status=0 took=''
 
-# Runs `skiff run ARGS...` in a fresh container; sets out, err, status and took.
-skiff_run() {
-  local opts=(--rm --label "$label" --cap-add=SYS_ADMIN --network=host
-    -e "SKIFF_REGISTRY_MIRROR=http://$SKIFF_TEST_PLAIN" -v "$hostdir:$hostdir:ro")
+# The outer container's options for this mode, in the array `opts`.
+outer_options() {
+  opts=(--label "$label" --cap-add=SYS_ADMIN --network=host
+    -e "SKIFF_REGISTRY_MIRROR=http://$SKIFF_TEST_PLAIN")
   case $mode in
     degraded) opts+=(--security-opt "seccomp=$tmp/seccomp.json") ;;
     no-pivot) opts+=(--security-opt "seccomp=$tmp/no-pivot.json") ;;
   esac
+}
+
+# Runs `skiff run ARGS...` in a fresh container; sets out, err, status and took.
+skiff_run() {
+  local opts
+  outer_options
+  opts+=(--rm -v "$hostdir:$hostdir:ro")
   local start=$EPOCHREALTIME
   status=0
   timeout 120 "${engine[@]}" run "${opts[@]}" "$image" run "$@" \
@@ -181,6 +189,32 @@ check() {
   }
 }
 
+# `skiff exec` from a second process of the outer container (the engine's exec) into
+# the container a detached outer `skiff run` started, once it said "ready": the exec'd
+# `ls /` must see the container's root, whichever way skiff entered it (setns(2) into
+# the mount namespace alone leads to the outer root where skiff had to chroot).
+exec_check() {
+  local name="$mode: exec sees the container's root" outer=skiff-exec-$$-$mode line='' opts
+  outer_options
+  "${engine[@]}" run -d --name "$outer" "${opts[@]}" "$image" \
+    run --name inner alpine /bin/sh -c 'echo ready; exec sleep 1000' >/dev/null
+  read -r line < <(timeout 60 "${engine[@]}" logs -f "$outer" 2>&1) || true
+  status=0
+  timeout 60 "${engine[@]}" exec "$outer" /usr/local/bin/skiff exec inner /bin/ls / \
+    >"$tmp/out" 2>"$tmp/err" || status=$?
+  out=$(cat "$tmp/out")
+  "${engine[@]}" rm -f -t 0 "$outer" >/dev/null 2>&1 || true
+  if [ "$line" = ready ] && [ $status = 0 ] && [ "$out" = "$alpine_root" ]; then
+    echo "ok - $name"
+    passed=$((passed + 1))
+    return
+  fi
+  echo "not ok - $name"
+  failed=$((failed + 1))
+  printf '#   first line %q, exit status %s\n#   stdout: %q\n#   stderr: %q\n' \
+    "$line" "$status" "$out" "$(cat "$tmp/err")"
+}
+
 explorer=/usr/local/bin/docker-explorer
 alpine_root=$(printf '%s\n' bin dev etc home lib media mnt opt proc root run sbin srv sys tmp usr var)
 for mode in plain degraded no-pivot; do
@@ -212,6 +246,7 @@ for mode in plain degraded no-pivot; do
   elif grep -q 'chroot(' "$tmp/err"; then
     echo "# $mode: skiff fell back to chroot"
   fi
+  exec_check
 done
 
 echo "$passed passed, $failed failed"

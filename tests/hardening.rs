@@ -4,6 +4,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::process::Output;
 
 use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
 
@@ -368,7 +369,7 @@ fn a_120_layer_image_runs_on_overlayfs_without_copying() {
 }
 
 /// sha256 of the binary under test, as the host sees it.
-fn binary_digest() -> String {
+pub fn binary_digest() -> String {
     let bin = std::env::var("SKIFF_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_skiff").into());
     let out = std::process::Command::new("sha256sum")
         .arg(bin)
@@ -509,4 +510,94 @@ fn where_pivot_root_cannot_leave_the_root_the_new_root_moves_over_it() {
         "bin dev etc proc root run sys tmp usr var",
         "{trace}"
     );
+}
+
+/// Runs the built skiff in a chroot(2) into `jail`, a plain directory (no mount point),
+/// in a mount namespace of the test's own whose `/` is `propagation` (`private`, or
+/// `shared`, where a peer stands for the host); fails with status 99 if a mount is left
+/// on the jail afterwards.
+fn run_in_plain_chroot(t: &TestEnv, jail: &Path, propagation: &str, args: &[&str]) -> Output {
+    let bin = std::env::var("SKIFF_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_skiff").into());
+    let script = r#"mount --make-$1 / && cd "$2" && mount --bind "$3" skiff &&
+        mount --rbind /usr usr && mount --rbind /dev dev && mount -t proc proc proc &&
+        shift 3 && chroot . /skiff "$@"; status=$?
+        awk -v jail="$PWD" '$5 == jail' /proc/self/mountinfo | grep . && exit 99
+        exit $status"#;
+    std::process::Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .arg(propagation)
+        .arg(jail)
+        .arg(bin)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("SKIFF_ROOT", "/store")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|err| panic!("unshare for {}: {err}", t.root.display()))
+}
+
+#[test]
+fn in_a_chroot_whose_root_is_no_mount_point_the_root_is_bound_onto_itself() {
+    // `mount(/): Invalid argument` in a chroot into a plain directory (fresh-root.sh's
+    // root before it binds it onto itself): there MS_PRIVATE has no mount to act on.
+    let t = TestEnv::new();
+    let jail = t.root.join("jail");
+    for dir in ["proc", "dev", "usr", "store"] {
+        fs::create_dir_all(jail.join(dir)).unwrap();
+    }
+    std::os::unix::fs::symlink("usr/lib", jail.join("lib")).unwrap();
+    std::os::unix::fs::symlink("usr/lib64", jail.join("lib64")).unwrap();
+    fs::write(jail.join("skiff"), "").unwrap();
+    let image = t.image(BUSYBOX);
+    let args = [
+        "run",
+        "--rm",
+        "--trace",
+        &image,
+        "sh",
+        "-c",
+        "echo $$; ls /proc/1",
+    ];
+    let out = run_in_plain_chroot(&t, &jail, "private", &args);
+    let trace = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{trace}");
+    assert!(
+        trace.contains("mount(/, /, NULL, MS_BIND|MS_REC"),
+        "{trace}"
+    );
+    assert!(trace.contains("chroot(.)"), "{trace}");
+    assert!(trace.contains("pivot_root(., .)"), "{trace}");
+    let listing = stdout(&out);
+    assert!(
+        listing.starts_with("1\n"),
+        "PID 1, /proc mounted: {listing}"
+    );
+    assert!(listing.contains("cmdline"), "{listing}");
+
+    // Where the directory's mount is shared, the bind reached its peers: it is taken
+    // back, and the command runs in a plain chroot(2), with nothing mounted.
+    let args = [
+        "run",
+        "--rm",
+        "--trace",
+        &image,
+        "sh",
+        "-c",
+        "ls /proc/self || echo no /proc",
+    ];
+    let out = run_in_plain_chroot(&t, &jail, "shared", &args);
+    let trace = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{trace}");
+    assert!(trace.contains("take the bind back"), "{trace}");
+    assert!(trace.contains("umount2(/.., MNT_DETACH)"), "{trace}");
+    assert_eq!(stdout(&out), "no /proc\n", "{trace}");
 }

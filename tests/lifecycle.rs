@@ -14,14 +14,14 @@ if [ -e /ran-before ]; then echo again; else touch /ran-before; echo first; fi
 echo ready; echo to-stderr >&2
 while :; do sleep 0.1; done"#;
 
-fn ok(t: &TestEnv, args: &[&str]) -> String {
+pub fn ok(t: &TestEnv, args: &[&str]) -> String {
     let out = t.skiff(args);
     assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
     stdout(&out)
 }
 
 /// `skiff logs -f NAME`, read until a line equal to `line`: the container said it.
-fn await_line(t: &TestEnv, name: &str, line: &str) -> Child {
+pub fn await_line(t: &TestEnv, name: &str, line: &str) -> Child {
     let mut logs = t
         .command(&["logs", "-f", name])
         .stdout(Stdio::piped())
@@ -362,4 +362,143 @@ fn inspect_lists_volumes() {
         dir.display()
     );
     assert!(json.contains(&want), "{json}");
+}
+
+/// Issue 12: a container recorded by a skiff from before `container::Process` (the
+/// command, environment and working directory at the top level of its config.json,
+/// the user in `options`) is listed and starts as it was made.
+#[test]
+fn containers_recorded_before_the_process_object_still_start() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let script = "echo $(id -u) $PWD";
+    let args = ["create", "--name", "old", "-u", "1000", "-w", "/tmp"];
+    let id = ok(&t, &[&args[..], &[&image, "sh", "-c", script]].concat());
+    let path = t
+        .root
+        .join("containers")
+        .join(id.trim())
+        .join("config.json");
+    let record = fs::read_to_string(&path).unwrap();
+    let (start, end) = (
+        record.find("\"process\":{").unwrap(),
+        record.find("},").unwrap(),
+    );
+    let process = &record[start + "\"process\":{".len()..end];
+    let process = process.replace(r#","user":"1000""#, "");
+    let old = format!("{}{},{}", &record[..start], process, &record[end + 2..])
+        .replace(r#""options":{"#, r#""options":{"user":"1000","#);
+    assert!(
+        !old.contains("process") && old.contains(r#""workdir":"/tmp""#),
+        "{old}"
+    );
+    fs::write(&path, old).unwrap();
+    assert!(ok(&t, &["ps", "-a"]).contains("old"));
+    let out = t.skiff(&["start", "-a", "old"]);
+    assert_eq!(stdout(&out), "1000 /tmp\n", "{}", stderr(&out));
+}
+
+/// Issue 12: records damaged by hand or by a disk. Each is listed as dead, by its
+/// directory's name; none stops `ps`, `rmi` or `rm` for the others, and `rm` removes it.
+#[test]
+fn issue_12_damaged_records_are_dead_and_hide_nothing() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let good = ok(
+        &t,
+        &["create", "--name", "good", &image, "echo", "still here"],
+    );
+    let good = good.trim();
+    let dir = t.root.join("containers");
+    let config = fs::read_to_string(dir.join(good).join("config.json")).unwrap();
+    let damaged = |name: &str, config: &str, state: &str| {
+        fs::create_dir(dir.join(name)).unwrap();
+        fs::write(dir.join(name).join("config.json"), config).unwrap();
+        fs::write(dir.join(name).join("state.json"), state).unwrap();
+    };
+    let other_id = |c: char| c.to_string().repeat(64);
+    // A short ID, as `&id[..12]` once panicked on; a name that climbs out of `.names`;
+    // a truncated config (its image unknown); a state that does not parse.
+    let short = config.replace(&format!("\"id\":\"{good}\""), "\"id\":\"abc\"");
+    damaged("abc", &short, "{}");
+    let climbing = config
+        .replace(good, &other_id('1'))
+        .replace("\"name\":\"good\"", "\"name\":\"../../escape\"");
+    damaged(&other_id('1'), &climbing, "{}");
+    damaged("truncated", &config[..config.len() / 2], "{}");
+    damaged(
+        &other_id('2'),
+        &config.replace(good, &other_id('2')),
+        "{\"status\":",
+    );
+
+    let ps = ok(&t, &["ps", "-a"]);
+    for name in [
+        "abc",
+        &other_id('1')[..12],
+        "truncated",
+        &other_id('2')[..12],
+    ] {
+        let row = ps.lines().find(|l| l.starts_with(name));
+        assert!(
+            row.is_some_and(|r| r.contains("Dead")),
+            "{name} dead in\n{ps}"
+        );
+    }
+    assert!(ps
+        .lines()
+        .any(|l| l.starts_with(&good[..12]) && l.contains("Created")));
+    assert!(inspect_field(&t, "truncated", "Error").contains("config.json is not valid"));
+    assert_one_line_error(&t.skiff(&["start", "abc"]), "is dead");
+    // "abc" is a copy of "good": its name picks out the live one only.
+    assert_eq!(inspect_field(&t, "good", "Id"), good);
+
+    // Garbage collection: the truncated record may need any image, so no blob goes.
+    let blobs = || fs::read_dir(t.root.join("blobs/sha256")).unwrap().count();
+    let before = blobs();
+    let out = t.skiff(&["rmi", "-f", &image]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("deleted no blobs"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(blobs(), before);
+
+    // The name links, rebuilt from the records, take no name from a dead one.
+    fs::remove_dir_all(dir.join(".names")).unwrap();
+    ok(&t, &["create", "--name", "other", &image, "true"]);
+    assert!(
+        !t.root.join("escape").exists(),
+        "a link was made outside .names"
+    );
+
+    ok(&t, &["rm", "truncated"]); // as `docker rm` takes a dead container
+    ok(
+        &t,
+        &[
+            "rm",
+            "-f",
+            "abc",
+            &other_id('1'),
+            &other_id('2')[..12],
+            "other",
+        ],
+    );
+    assert_eq!(t.containers(), [good.to_string()]);
+    let out = t.skiff(&["start", "-a", "good"]);
+    assert_eq!(stdout(&out), "still here\n", "{}", stderr(&out));
+}
+
+/// Docker's daemon removes an `--rm` container even when its client is killed; skiff has
+/// no daemon, so the next `run` that wants its name removes it.
+#[test]
+fn a_name_held_by_an_rm_container_whose_skiff_died_is_free() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let first = ok(&t, &["create", "--rm", "--name", "once", &image, "true"]);
+    t.record_died_unwatched(first.trim());
+    let out = t.skiff(&["run", "--rm", "--name", "once", &image, "echo", "again"]);
+    assert_eq!(stdout(&out), "again\n", "{}", stderr(&out));
+    assert!(t.containers().is_empty(), "{:?}", t.containers());
 }

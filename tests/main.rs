@@ -5,6 +5,7 @@
 mod archive;
 mod cgroups;
 mod cli;
+mod exec;
 mod hardening;
 mod hostile;
 mod lifecycle;

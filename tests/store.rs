@@ -173,3 +173,42 @@ fn a_pull_killed_mid_blob_leaves_a_store_the_next_pull_uses() {
     let swept = fs::read_dir(t.root.join("tmp")).unwrap().count();
     assert_eq!(swept, 0, "the next skiff swept the killed pull's debris");
 }
+
+/// Issue 12: a failed pull deletes what it wrote and nothing else: not content no image
+/// needs (garbage collection is `rmi`'s), not an `--rm` container whose skiff died
+/// (sweeping that is `ps`'s step, not a pull's).
+#[test]
+fn issue_12_a_failed_pull_deletes_only_what_it_wrote() {
+    let t = TestEnv::new();
+    let busybox = t.image("library/busybox");
+    let id = t.skiff(&["create", "--rm", &busybox, "true"]);
+    let id = stdout(&id).trim().to_string();
+    t.record_died_unwatched(&id);
+    let stray = t.root.join("blobs/sha256").join("0".repeat(64));
+    fs::write(&stray, "no image needs this").unwrap();
+    let listing = || {
+        let mut names: Vec<_> = ["blobs/sha256", "layers"]
+            .iter()
+            .flat_map(|d| fs::read_dir(t.root.join(d)).unwrap().flatten())
+            .map(|e| e.path())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = listing();
+
+    // Its config arrives, then its layer breaks the size its descriptor gives.
+    let out = t.skiff(&["pull", &t.image("hostile/wrong-size:smaller")]);
+    assert_one_line_error(&out, "larger than");
+    assert_eq!(listing(), before, "the pull took or left something");
+    assert_eq!(t.containers(), [id], "a pull swept a container");
+
+    let ps = t.skiff(&["ps", "-a"]);
+    assert_eq!(
+        stdout(&ps).lines().count(),
+        1,
+        "ps swept it: {}",
+        stdout(&ps)
+    );
+    assert!(t.containers().is_empty());
+}

@@ -166,6 +166,23 @@ pub fn cgroups_of(id: &str) -> Vec<String> {
 }
 
 impl TestEnv {
+    /// Rewrites container `id`'s state as a killed skiff leaves it: "running", but its
+    /// process and supervisor are gone (made by hand: a container whose supervisor is
+    /// killed lingers as a zombie here, as this machine's init reaps none).
+    pub fn record_died_unwatched(&self, id: &str) {
+        let gone = Command::new("true").spawn().unwrap();
+        let dead = gone.id();
+        drop(gone.wait_with_output());
+        let state = format!(
+            r#"{{"status":"running","pid":{{"pid":{dead},"start_time":1}},"supervisor":{{"pid":{dead},"start_time":1}},"exit_code":0,"oom_killed":false,"started_at":"","finished_at":""}}"#
+        );
+        fs::write(
+            self.root.join("containers").join(id).join("state.json"),
+            state,
+        )
+        .unwrap();
+    }
+
     /// The IDs of the containers recorded in this test's store (and any debris of
     /// one), but not the directory of name links, `.names`.
     pub fn containers(&self) -> Vec<String> {

@@ -410,6 +410,19 @@ pub fn enter(cgroup: Option<&Cgroup>) -> Result<Option<&Cgroup>> {
     }
 }
 
+/// The cgroup a running container `id` is in, for a process that joins it (`exec`);
+/// `None` if it runs without one.
+pub fn of_running(id: &str) -> Option<Cgroup> {
+    Cgroup::of(id).filter(|cgroup| cgroup.dirs.iter().all(|(_, dir)| dir.is_dir()))
+}
+
+/// In a process that joins a running container: into its cgroup, unless it was born
+/// there ([`fork_into`]). The container's cgroup namespace is joined with the rest.
+pub fn join(cgroup: &Cgroup) -> Result<()> {
+    trace::step("join the container's cgroup");
+    cgroup.join()
+}
+
 /// After container `id` has ended: whether the OOM killer struck in it; its cgroup is
 /// removed.
 pub fn release(id: &str) -> Result<bool> {

@@ -7,7 +7,7 @@
 
 use std::os::unix::net::UnixStream;
 
-use crate::cli::{self, Lexer};
+use crate::cli;
 use crate::error::{Context, Error, Kind, Result};
 use crate::lifecycle::{self, supervisor, Status};
 use crate::{sys, terminal};
@@ -21,17 +21,11 @@ Options:
   -h, --help                 Print usage";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
-    let mut keys = "ctrl-p,ctrl-q".to_string();
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "--detach-keys" => keys = lexer.value(&flag)?,
-            _ => return Err(cli::unknown(&flag, "attach")),
-        }
-    }
-    let keys = terminal::parse_detach_keys(&keys)?;
-    let [query] = &cli::at_least_one(lexer.rest(), "attach")?[..] else {
+    let mut keys = None;
+    let options = &mut [cli::Opt::Value(&["--detach-keys"], &mut keys)];
+    let rest = cli::parse(argv, "attach", HELP, options)?;
+    let keys = terminal::parse_detach_keys(keys.as_deref().unwrap_or("ctrl-p,ctrl-q"))?;
+    let [query] = &cli::at_least_one(rest, "attach")?[..] else {
         return Err(Error::usage(
             "\"skiff attach\" requires exactly 1 argument.",
         ));

@@ -1,8 +1,8 @@
 //! `skiff images [-q]`: what the store holds, in `docker images`' columns.
 
-use crate::cli::{self, Lexer};
+use crate::cli::{self, Opt};
 use crate::digest::Digest;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::image::store::Store;
 use crate::image::Image;
 use crate::reference::Reference;
@@ -18,18 +18,10 @@ Options:
   -q, --quiet   Only show image IDs";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
     let mut quiet = false;
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "-q" | "--quiet" => quiet = lexer.switch(&flag)?,
-            _ => return Err(cli::unknown(&flag, "images")),
-        }
-    }
-    if !lexer.rest().is_empty() {
-        return Err(Error::usage("\"skiff images\" accepts no arguments."));
-    }
+    let options = &mut [Opt::Switch(&["-q", "--quiet"], &mut quiet)];
+    let rest = cli::parse(argv, "images", HELP, options)?;
+    cli::no_arguments(&rest, "images")?;
     let store = Store::open()?;
     let rows = store
         .references()?

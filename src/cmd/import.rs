@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::Read;
 
-use crate::cli::{self, Lexer};
+use crate::cli;
 use crate::error::{Context, Error, Result};
 use crate::image::{archive, store::Store, Image};
 use crate::reference::Reference;
@@ -16,14 +16,8 @@ Options:
   -h, --help   Print usage";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
-    if let Some(flag) = lexer.next_flag() {
-        return match flag.name.as_str() {
-            "-h" | "--help" => cli::help(HELP),
-            _ => Err(cli::unknown(&flag, "import")),
-        };
-    }
-    let [file, name] = &lexer.rest()[..] else {
+    let rest = cli::parse(argv, "import", HELP, &mut [])?;
+    let [file, name] = &rest[..] else {
         return Err(Error::usage(
             "\"skiff import\" requires a FILE (or -) and a REFERENCE: skiff keeps only tagged images",
         ));

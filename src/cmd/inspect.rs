@@ -4,7 +4,7 @@
 use miniserde::{json, Serialize};
 
 use crate::cgroup::Limits;
-use crate::cli::{self, Lexer};
+use crate::cli;
 use crate::error::Result;
 use crate::lifecycle::{self, Container, Status};
 
@@ -64,6 +64,9 @@ struct State {
     exit_code: i32,
     #[serde(rename = "OOMKilled")]
     oom_killed: bool,
+    /// Why a dead container's record cannot be used.
+    #[serde(rename = "Error")]
+    error: String,
     #[serde(rename = "StartedAt")]
     started_at: String,
     #[serde(rename = "FinishedAt")]
@@ -112,16 +115,10 @@ struct HostConfig {
 }
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
-    if let Some(flag) = lexer.next_flag() {
-        return match flag.name.as_str() {
-            "-h" | "--help" => cli::help(HELP),
-            _ => Err(cli::unknown(&flag, "inspect")),
-        };
-    }
-    let found = cli::at_least_one(lexer.rest(), "inspect")?
+    let rest = cli::parse(argv, "inspect", HELP, &mut [])?;
+    let found = cli::at_least_one(rest, "inspect")?
         .iter()
-        .map(|query| lifecycle::find(query).map(|c| inspected(&c)))
+        .map(|query| lifecycle::find_any(query).map(|c| inspected(&c)))
         .collect::<Result<Vec<_>>>()?;
     println!("{}", json::to_string(&found));
     Ok(0)
@@ -130,7 +127,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
 fn inspected(container: &Container) -> Inspected {
     let (config, state) = (&container.config, &container.state);
     let status = container.status();
-    let (path, args) = config.argv.split_first().map_or_else(
+    let (path, args) = config.process.argv.split_first().map_or_else(
         || (String::new(), Vec::new()),
         |(path, args)| (path.clone(), args.to_vec()),
     );
@@ -149,6 +146,7 @@ fn inspected(container: &Container) -> Inspected {
             },
             exit_code: container.exit_code(),
             oom_killed: state.oom_killed,
+            error: container.damage.clone().unwrap_or_default(),
             started_at: state.started_at.clone(),
             finished_at: state.finished_at.clone(),
         },
@@ -156,10 +154,10 @@ fn inspected(container: &Container) -> Inspected {
         name: format!("/{}", config.name),
         config: Config {
             hostname: config.hostname.clone(),
-            env: config.env.clone(),
-            cmd: config.argv.clone(),
+            env: config.process.env.clone(),
+            cmd: config.process.argv.clone(),
             image: config.image.clone(),
-            working_dir: config.workdir.clone(),
+            working_dir: config.process.workdir.clone(),
             stop_signal: config.stop_signal.clone(),
             stop_timeout: config.stop_timeout,
             open_stdin: config.open_stdin == Some(true),

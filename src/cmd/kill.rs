@@ -1,7 +1,7 @@
 //! `skiff kill [-s SIG] CONTAINER...`: one signal to each container's PID 1
 //! (`SIGKILL` unless told otherwise), as `docker kill` does.
 
-use crate::cli::{self, Lexer};
+use crate::cli::{self, Opt};
 use crate::error::{Context, Result};
 use crate::lifecycle::{self, signals, supervisor};
 
@@ -14,16 +14,13 @@ Options:
   -s, --signal string   Signal to send to the container (default \"KILL\")";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
-    let mut signal = libc::SIGKILL;
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "-s" | "--signal" => signal = signals::parse(&lexer.value(&flag)?)?,
-            _ => return Err(cli::unknown(&flag, "kill")),
-        }
-    }
-    for query in cli::at_least_one(lexer.rest(), "kill")? {
+    let mut signal = None;
+    let options = &mut [Opt::Value(&["-s", "--signal"], &mut signal)];
+    let rest = cli::parse(argv, "kill", HELP, options)?;
+    let signal = signal
+        .as_deref()
+        .map_or(Ok(libc::SIGKILL), signals::parse)?;
+    for query in cli::at_least_one(rest, "kill")? {
         let container = lifecycle::find(&query)?;
         supervisor::signal(&container, signal).with_context(|| format!("kill {query}"))?;
         println!("{query}");

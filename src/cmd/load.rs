@@ -3,8 +3,8 @@
 use std::fs::File;
 use std::io::Read;
 
-use crate::cli::{self, Lexer};
-use crate::error::{Context, Error, Result};
+use crate::cli::{self, Opt};
+use crate::error::{Context, Result};
 use crate::image::{archive, store::Store};
 
 pub const HELP: &str = "Usage:  skiff load [OPTIONS]
@@ -17,19 +17,13 @@ Options:
   -q, --quiet          Suppress the load output";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
     let (mut input, mut quiet) = (None, false);
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "-i" | "--input" => input = Some(lexer.value(&flag)?),
-            "-q" | "--quiet" => quiet = lexer.switch(&flag)?,
-            _ => return Err(cli::unknown(&flag, "load")),
-        }
-    }
-    if !lexer.rest().is_empty() {
-        return Err(Error::usage("\"skiff load\" accepts no arguments."));
-    }
+    let options = &mut [
+        Opt::Value(&["-i", "--input"], &mut input),
+        Opt::Switch(&["-q", "--quiet"], &mut quiet),
+    ];
+    let rest = cli::parse(argv, "load", HELP, options)?;
+    cli::no_arguments(&rest, "load")?;
     let mut reader: Box<dyn Read> = match &input {
         Some(path) => Box::new(File::open(path).with_context(|| format!("open {path}"))?),
         None => Box::new(std::io::stdin().lock()),

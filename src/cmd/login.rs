@@ -4,7 +4,7 @@
 
 use std::io::BufRead;
 
-use crate::cli::{self, Lexer};
+use crate::cli::{self, Opt};
 use crate::error::{Context, Error, Result};
 use crate::reference::DOCKER_HUB;
 use crate::registry;
@@ -24,18 +24,14 @@ pub const LOGOUT_HELP: &str = "Usage:  skiff logout [SERVER]
 Log out from a registry (Docker Hub when no server is given)";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
     let (mut user, mut password, mut from_stdin) = (None, None, false);
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "-u" | "--username" => user = Some(lexer.value(&flag)?),
-            "-p" | "--password" => password = Some(lexer.value(&flag)?),
-            "--password-stdin" => from_stdin = lexer.switch(&flag)?,
-            _ => return Err(cli::unknown(&flag, "login")),
-        }
-    }
-    let registry = server(lexer.rest())?;
+    let options = &mut [
+        Opt::Value(&["-u", "--username"], &mut user),
+        Opt::Value(&["-p", "--password"], &mut password),
+        Opt::Switch(&["--password-stdin"], &mut from_stdin),
+    ];
+    let rest = cli::parse(argv, "login", HELP, options)?;
+    let registry = server(rest)?;
     let user = user.ok_or_else(|| Error::usage("a username is needed: -u USER"))?;
     let password = match (password, from_stdin) {
         (Some(_), true) => {
@@ -53,14 +49,8 @@ pub fn main(argv: &[String]) -> Result<i32> {
 }
 
 pub fn logout_main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
-    if let Some(flag) = lexer.next_flag() {
-        return match flag.name.as_str() {
-            "-h" | "--help" => cli::help(LOGOUT_HELP),
-            _ => Err(cli::unknown(&flag, "logout")),
-        };
-    }
-    let registry = server(lexer.rest())?;
+    let rest = cli::parse(argv, "logout", LOGOUT_HELP, &mut [])?;
+    let registry = server(rest)?;
     let forgotten = registry::logout(&registry).with_context(|| format!("logout {registry}"))?;
     match forgotten {
         true => println!("Removing login credentials for {registry}"),

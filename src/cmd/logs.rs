@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::{Read, Write};
 
-use crate::cli::{self, Lexer};
+use crate::cli::{self, Opt};
 use crate::error::{Context, Error, Result};
 use crate::lifecycle::{self, logs::Record, supervisor, Container, Status};
 
@@ -29,18 +29,15 @@ struct Args {
 const FOLLOW_INTERVAL_MS: libc::c_int = 100;
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
-    let mut args = Args::default();
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "-f" | "--follow" => args.follow = lexer.switch(&flag)?,
-            "-n" | "--tail" => args.tail = tail(&lexer.value(&flag)?)?,
-            "-t" | "--timestamps" => args.timestamps = lexer.switch(&flag)?,
-            _ => return Err(cli::unknown(&flag, "logs")),
-        }
-    }
-    let [query] = &cli::at_least_one(lexer.rest(), "logs")?[..] else {
+    let (mut args, mut lines) = (Args::default(), None);
+    let options = &mut [
+        Opt::Switch(&["-f", "--follow"], &mut args.follow),
+        Opt::Value(&["-n", "--tail"], &mut lines),
+        Opt::Switch(&["-t", "--timestamps"], &mut args.timestamps),
+    ];
+    let rest = cli::parse(argv, "logs", HELP, options)?;
+    args.tail = lines.as_deref().map_or(Ok(None), tail)?;
+    let [query] = &cli::at_least_one(rest, "logs")?[..] else {
         return Err(Error::usage("\"skiff logs\" takes exactly one container."));
     };
     let container = lifecycle::find(query)?;

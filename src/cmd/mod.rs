@@ -3,6 +3,7 @@
 
 mod attach;
 mod create;
+mod exec;
 mod images;
 mod import;
 mod inspect;
@@ -21,7 +22,8 @@ mod stats;
 mod stop;
 mod wait;
 
-use crate::error::{Error, Result};
+use crate::cli;
+use crate::error::{Error, Kind, Result};
 
 type Main = fn(&[String]) -> Result<i32>;
 
@@ -33,6 +35,11 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         attach::main,
     ),
     ("create", "Create a new container", create::main),
+    (
+        "exec",
+        "Execute a command in a running container",
+        exec::main,
+    ),
     ("images", "List images", images::main),
     (
         "import",
@@ -98,7 +105,10 @@ pub fn dispatch(args: &[String]) -> Result<i32> {
             Ok(0)
         }
         _ => match COMMANDS.iter().find(|(command, _, _)| command == name) {
-            Some((_, _, main)) => main(rest),
+            Some((_, _, main)) => main(rest).or_else(|err| match err.kind() {
+                Kind::Help(usage) => cli::help(usage),
+                _ => Err(err),
+            }),
             None => Err(Error::usage(format!(
                 "'{name}' is not a skiff command.\nSee 'skiff --help'"
             ))),

@@ -1,7 +1,7 @@
 //! `skiff ps [-a] [-q]`: the containers, in `docker ps`' columns.
 
-use crate::cli::{self, Lexer};
-use crate::error::{Error, Result};
+use crate::cli::{self, Opt};
+use crate::error::Result;
 use crate::lifecycle::{self, Container, Status};
 use crate::time;
 
@@ -15,19 +15,14 @@ Options:
   -q, --quiet   Only display container IDs";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
     let (mut all, mut quiet) = (false, false);
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "-a" | "--all" => all = lexer.switch(&flag)?,
-            "-q" | "--quiet" => quiet = lexer.switch(&flag)?,
-            _ => return Err(cli::unknown(&flag, "ps")),
-        }
-    }
-    if !lexer.rest().is_empty() {
-        return Err(Error::usage("\"skiff ps\" accepts no arguments."));
-    }
+    let options = &mut [
+        Opt::Switch(&["-a", "--all"], &mut all),
+        Opt::Switch(&["-q", "--quiet"], &mut quiet),
+    ];
+    let rest = cli::parse(argv, "ps", HELP, options)?;
+    cli::no_arguments(&rest, "ps")?;
+    lifecycle::sweep();
     let shown: Vec<Container> = lifecycle::list()?
         .into_iter()
         .filter(|c| all || c.status() == Status::Running)
@@ -56,7 +51,7 @@ fn row(container: &Container) -> Vec<String> {
     vec![
         container.short_id().to_string(),
         container.config.image.clone(),
-        command(&container.config.argv),
+        command(&container.config.process.argv),
         time::ago(&container.config.created),
         status(container),
         String::new(),
@@ -88,6 +83,7 @@ pub fn status(container: &Container) -> String {
             container.exit_code(),
             time::ago(&container.state.finished_at)
         ),
+        Status::Dead => "Dead".into(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! `skiff pull [-q] IMAGE`: fetch an image into the store without running it.
 
-use crate::cli::{self, Lexer};
+use crate::cli::{self, Opt};
 use crate::error::{Context, Error, Result};
 use crate::image::store::Store;
 use crate::progress::Progress;
@@ -20,18 +20,16 @@ Options:
   -q, --quiet             Suppress verbose output";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
-    let mut quiet = false;
-    let mut platform = manifest::host_platform();
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "--platform" => platform = Platform::parse(&lexer.value(&flag)?)?,
-            "-q" | "--quiet" => quiet = lexer.switch(&flag)?,
-            _ => return Err(cli::unknown(&flag, "pull")),
-        }
-    }
-    let [image] = &lexer.rest()[..] else {
+    let (mut platform, mut quiet) = (None, false);
+    let options = &mut [
+        Opt::Value(&["--platform"], &mut platform),
+        Opt::Switch(&["-q", "--quiet"], &mut quiet),
+    ];
+    let rest = cli::parse(argv, "pull", HELP, options)?;
+    let platform = platform
+        .as_deref()
+        .map_or_else(|| Ok(manifest::host_platform()), Platform::parse)?;
+    let [image] = &rest[..] else {
         return Err(Error::usage(
             "\"skiff pull\" requires exactly 1 argument.\nSee 'skiff pull --help'.",
         ));

@@ -1,7 +1,7 @@
 //! `skiff rm [-f] [-v] CONTAINER...`: delete containers: state, log and writable layer.
 //! A running one is refused unless `-f`, which kills it first, as `docker rm -f` does.
 
-use crate::cli::{self, Lexer};
+use crate::cli::{self, Opt};
 use crate::error::{Context, Error, Result};
 use crate::lifecycle::{self, supervisor, Status};
 
@@ -15,17 +15,14 @@ Options:
   -v, --volumes   Remove anonymous volumes (skiff makes none: accepted for Docker's sake)";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
     let mut force = false;
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "-f" | "--force" => force = lexer.switch(&flag)?,
-            "-v" | "--volumes" => drop(lexer.switch(&flag)?),
-            _ => return Err(cli::unknown(&flag, "rm")),
-        }
-    }
-    for query in cli::at_least_one(lexer.rest(), "rm")? {
+    let options = &mut [
+        Opt::Switch(&["-f", "--force"], &mut force),
+        Opt::Switch(&["-v", "--volumes"], &mut false), // skiff makes no volumes
+    ];
+    let rest = cli::parse(argv, "rm", HELP, options)?;
+    lifecycle::sweep();
+    for query in cli::at_least_one(rest, "rm")? {
         remove(&query, force).with_context(|| format!("remove container {query}"))?;
         println!("{query}");
     }
@@ -33,7 +30,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
 }
 
 fn remove(query: &str, force: bool) -> Result<()> {
-    let container = lifecycle::find(query)?;
+    let container = lifecycle::find_any(query)?; // a dead one too, as Docker removes those
     if container.status() == Status::Running {
         if !force {
             return Err(Error::invalid("it is running: stop it first, or use rm -f"));

@@ -2,7 +2,8 @@
 //! or container needs (content is shared between images, so only unreferenced blobs
 //! may go). An image a container uses is refused unless `-f`.
 
-use crate::cli::{self, Lexer};
+use crate::cli::{self, Opt};
+use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::image::{self, store::Store};
 use crate::lifecycle;
@@ -17,42 +18,46 @@ Options:
   -h, --help    Print usage";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
     let mut force = false;
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "-f" | "--force" => force = lexer.switch(&flag)?,
-            _ => return Err(cli::unknown(&flag, "rmi")),
-        }
-    }
-    let images = cli::at_least_one(lexer.rest(), "rmi")?;
+    let options = &mut [Opt::Switch(&["-f", "--force"], &mut force)];
+    let rest = cli::parse(argv, "rmi", HELP, options)?;
+    let images = cli::at_least_one(rest, "rmi")?;
     let store = Store::open()?;
+    lifecycle::sweep();
+    let in_use = lifecycle::images_in_use()?;
     for image in &images {
         let reference = Reference::parse(image)?.to_string();
         if !force {
-            refuse_if_in_use(&store, &reference)?;
+            refuse_if_in_use(&store, &reference, &in_use.images)?;
         }
         match store.untag(&reference)? {
             Some(_) => println!("Untagged: {reference}"),
             None => return Err(Error::invalid(format!("no such image: {image}"))),
         }
     }
-    let removed = image::collect_garbage(&store)?;
+    if let Some(dead) = &in_use.unknown {
+        let dead = lifecycle::short(dead);
+        eprintln!(
+            "skiff: warning: deleted no blobs: the damaged record of container {dead} does not say which image it needs (skiff rm removes it)"
+        );
+        return Ok(0);
+    }
+    let manifests: Vec<Digest> = in_use.images.into_iter().map(|(_, m)| m).collect();
+    let removed = image::collect_garbage(&store, &manifests)?;
     println!("Deleted: {removed} blobs and layers");
     Ok(0)
 }
 
 /// Docker's rule: an image a container was made from stays until `-f` (and even then
 /// its content stays for the container; only the name goes).
-fn refuse_if_in_use(store: &Store, reference: &str) -> Result<()> {
+fn refuse_if_in_use(store: &Store, reference: &str, in_use: &[(String, Digest)]) -> Result<()> {
     let Some(manifest) = store.resolve(reference)? else {
         return Ok(());
     };
-    match lifecycle::images_in_use()?.into_iter().find(|(_, m)| *m == manifest) {
+    match in_use.iter().find(|(_, m)| *m == manifest) {
         Some((container, _)) => Err(Error::invalid(format!(
             "conflict: unable to remove repository reference \"{reference}\" (must force) - container {} is using its referenced image",
-            &container[..12]
+            lifecycle::short(container)
         ))),
         None => Ok(()),
     }

@@ -1,22 +1,22 @@
 //! `skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]`: pull if needed, record a new
 //! container, and run it in the foreground (or, with `-d`, under a supervisor).
 
-use crate::cgroup::{self, Limits};
+use crate::cgroup;
 use crate::cli::{self, Lexer};
-use crate::container::{self, Spec};
+use crate::container::{self, Config, RootFs};
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::config::RunConfig;
 use crate::image::store::{self, Store};
 use crate::image::Image;
-use crate::lifecycle::{self, names, signals, supervisor, Config, Container};
+use crate::lifecycle::{self, names, signals, supervisor, Container};
 use crate::progress::Progress;
 use crate::reference::Reference;
 use crate::registry::{
     self,
     manifest::{self, Platform},
 };
-use crate::{terminal, trace};
+use crate::{terminal, time, trace};
 
 pub const HELP: &str = "Usage:  skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]
 
@@ -57,29 +57,25 @@ Options:
   -w, --workdir string      Working directory inside the container";
 
 /// `run`'s and `create`'s options (`create` refuses `-d` and `--rm` is kept for later).
+/// Most flags set a field of `config`, the container's description, at once; the
+/// image's defaults fill in what they left empty (see [`container_config`]). The
+/// other fields say how to get the image, or are combined with the image's.
 #[derive(Debug, Default)]
 pub struct Args {
     image: String,
     command: Vec<String>,
-    env: Vec<String>,
     entrypoint: Option<String>,
-    hostname: Option<String>,
-    workdir: Option<String>,
-    name: Option<String>,
+    env: Vec<String>,
+    env_files: Vec<String>,
     detach: bool,
-    auto_remove: bool,
-    init: bool,
-    stop_signal: Option<String>,
-    stop_timeout: Option<u32>,
     pull: Pull,
     platform: Option<Platform>,
-    limits: Limits,
     trace: bool,
-    env_files: Vec<String>,
-    options: container::Options,
-    interactive: bool,
-    tty: bool,
+    config: Config,
 }
+
+/// Docker's grace period for `stop`, in seconds.
+const STOP_TIMEOUT: u32 = 10;
 
 /// `--pull`: when to ask the registry (Docker's default is only when missing, so a
 /// machine without network runs what it has).
@@ -116,42 +112,48 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
     let mut lexer = Lexer::new(argv);
     let mut args = Args {
         trace: std::env::var("SKIFF_TRACE").is_ok_and(|v| v == "1"),
+        config: Config {
+            stop_timeout: STOP_TIMEOUT,
+            ..Config::default()
+        },
         ..Args::default()
     };
+    let config = &mut args.config;
     while let Some(flag) = lexer.next_flag() {
         match flag.name.as_str() {
             "-h" | "--help" => return Ok(None),
             "-d" | "--detach" if command == "run" => args.detach = lexer.switch(&flag)?,
             "-e" | "--env" => args.env.push(lexer.value(&flag)?),
             "--entrypoint" => args.entrypoint = Some(lexer.value(&flag)?),
-            "--hostname" => args.hostname = Some(lexer.value(&flag)?),
-            "--init" => args.init = lexer.switch(&flag)?,
-            "--name" => args.name = Some(lexer.value(&flag)?),
+            "--hostname" => config.hostname = lexer.value(&flag)?,
+            "--init" => config.init = lexer.switch(&flag)?,
+            "--name" => config.name = lexer.value(&flag)?,
             "--pull" => args.pull = Pull::parse(&lexer.value(&flag)?)?,
             "--platform" => args.platform = Some(Platform::parse(&lexer.value(&flag)?)?),
-            "--rm" => args.auto_remove = lexer.switch(&flag)?,
-            "--stop-signal" => args.stop_signal = Some(lexer.value(&flag)?),
-            "--stop-timeout" => args.stop_timeout = Some(cli::seconds(&lexer.value(&flag)?)?),
-            "-w" | "--workdir" => args.workdir = Some(lexer.value(&flag)?),
+            "--rm" => config.auto_remove = lexer.switch(&flag)?,
+            "--stop-signal" => config.stop_signal = lexer.value(&flag)?,
+            "--stop-timeout" => config.stop_timeout = cli::seconds(&lexer.value(&flag)?)?,
+            "-w" | "--workdir" => config.process.workdir = lexer.value(&flag)?,
             "--trace" => args.trace = lexer.switch(&flag)?,
             "--env-file" => args.env_files.push(lexer.value(&flag)?),
-            "-i" | "--interactive" => args.interactive = lexer.switch(&flag)?,
-            "-t" | "--tty" => args.tty = lexer.switch(&flag)?,
-            "-u" | "--user" => args.options.user = Some(lexer.value(&flag)?),
-            "-v" | "--volume" => args.options.volumes.push(lexer.value(&flag)?),
-            "--tmpfs" => args.options.tmpfs.push(lexer.value(&flag)?),
-            "--read-only" => args.options.read_only = lexer.switch(&flag)?,
-            "--privileged" => args.options.privileged = lexer.switch(&flag)?,
-            "--cap-add" => args.options.cap_add.push(lexer.value(&flag)?),
-            "--cap-drop" => args.options.cap_drop.push(lexer.value(&flag)?),
-            "--security-opt" => args.options.security_opt(&lexer.value(&flag)?)?,
+            "-i" | "--interactive" => config.open_stdin = Some(lexer.switch(&flag)?),
+            "-t" | "--tty" => config.tty = Some(lexer.switch(&flag)?),
+            "-u" | "--user" => config.process.user = Some(lexer.value(&flag)?),
+            "-v" | "--volume" => config.options.volumes.push(lexer.value(&flag)?),
+            "--tmpfs" => config.options.tmpfs.push(lexer.value(&flag)?),
+            "--read-only" => config.options.read_only = lexer.switch(&flag)?,
+            "--privileged" => config.options.privileged = lexer.switch(&flag)?,
+            "--cap-add" => config.options.cap_add.push(lexer.value(&flag)?),
+            "--cap-drop" => config.options.cap_drop.push(lexer.value(&flag)?),
+            "--security-opt" => config.options.security_opt(&lexer.value(&flag)?)?,
             limit if cgroup::FLAGS.contains(&limit) => {
-                args.limits.set(limit, &lexer.value(&flag)?)?
+                let value = lexer.value(&flag)?;
+                config.limits.get_or_insert_default().set(limit, &value)?
             }
             _ => return Err(cli::unknown(&flag, command)),
         }
     }
-    args.options.check()?;
+    args.config.options.check()?;
     if args.trace {
         trace::enable();
     }
@@ -162,56 +164,68 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
         ))
     })?;
     args.command = rest.collect();
-    // Counting CPUs reads the cgroup's quota files: only for `--cpus`.
-    args.limits
-        .validate(|| std::thread::available_parallelism().map_or(1, usize::from))?;
+    if let Some(limits) = &args.config.limits {
+        // Counting CPUs reads the cgroup's quota files: only for `--cpus`.
+        limits.validate(|| std::thread::available_parallelism().map_or(1, usize::from))?;
+    }
     Ok(Some(args))
 }
 
+/// `skiff run`: seal → pull and record → start (attached, or under a supervisor) →
+/// wait → exit status.
 fn run(args: Args) -> Result<i32> {
-    if args.tty && args.interactive && !args.detach {
+    let config = &args.config;
+    if config.tty == Some(true) && config.open_stdin == Some(true) && !args.detach {
         terminal::check_input()?; // before anything is pulled or created, as Docker
     }
-    container::reexec_sealed()?; // CVE-2019-5736: from here on, no path to the host's binary
-    let (mut container, spec) = create(&args)?;
+    // First of all, skiff execve(2)s itself again from a copy of its binary that
+    // nobody can write to, so that no container can reach the host's binary through
+    // /proc/self/exe (CVE-2019-5736). Every process that follows, the container's
+    // PID 1 included, is a fork of that copy.
+    container::reexec_from_sealed_copy()?;
+    let (mut container, rootfs) = create(&args)?;
     let context = || format!("run {}", args.image);
     if args.detach {
-        supervisor::run_detached(&mut container, &spec).with_context(context)?;
+        supervisor::run_detached(&mut container, &rootfs).with_context(context)?;
         println!("{}", container.config.id);
         return Ok(0);
     }
-    let exit = supervisor::run_attached(&mut container, &spec);
+    let exit = supervisor::run_attached(&mut container, &rootfs);
     if exit.is_err() && container.config.auto_remove {
         container.remove()?;
     }
     Ok(exit.with_context(context)?.status())
 }
 
-/// `create` and `run`: the image (pulled as `--pull` says), and a new container of it.
-/// The store is locked only until the container is recorded.
-pub fn create(args: &Args) -> Result<(Container, Spec)> {
-    if let Some(name) = &args.name {
-        names::validate(name)?;
+/// `create` and `run`: the image (pulled as `--pull` says), and a new container of it,
+/// with where its root filesystem comes from. The store is locked only until the
+/// container is recorded.
+pub fn create(args: &Args) -> Result<(Container, RootFs)> {
+    if !args.config.name.is_empty() {
+        names::validate(&args.config.name)?;
     }
     let reference = Reference::parse(&args.image)?;
     let store = Store::open()?;
-    let manifest = local_or_pull(&store, &reference, args)?;
-    let image = Image::load(&store, &manifest)?;
+    let (manifest, image) = local_or_pull(&store, &reference, args)?;
     let config = container_config(args, &image, &manifest)?;
     let container = Container::create(&store, config)?;
-    let spec = lifecycle::spec(&container, &store, &image)?;
-    Ok((container, spec))
+    let rootfs = lifecycle::rootfs(&container, &store, &image)?;
+    Ok((container, rootfs))
 }
 
-/// The image's manifest digest: from the store, or the registry, as `--pull` says.
-fn local_or_pull(store: &Store, reference: &Reference, args: &Args) -> Result<Digest> {
+/// The image's manifest digest, and the image: from the store, or the registry, as
+/// `--pull` says.
+fn local_or_pull(store: &Store, reference: &Reference, args: &Args) -> Result<(Digest, Image)> {
     let local = store.resolve(&reference.to_string())?;
     let platform = args
         .platform
         .clone()
         .unwrap_or_else(manifest::host_platform);
     match (&args.pull, local) {
-        (Pull::Missing | Pull::Never, Some(digest)) => Ok(digest),
+        (Pull::Missing | Pull::Never, Some(digest)) => {
+            let image = Image::load(store, &digest)?;
+            Ok((digest, image))
+        }
         (Pull::Never, None) => Err(Error::invalid(format!(
             "no such image: {reference} (and --pull=never)"
         ))),
@@ -223,59 +237,50 @@ fn local_or_pull(store: &Store, reference: &Reference, args: &Args) -> Result<Di
             let pulled = registry::pull(reference, &platform, store, &mut progress)
                 .with_context(|| format!("pull {reference}"))?;
             progress.say(&pulled.summary(reference));
-            Ok(pulled.digest)
+            Ok((pulled.digest, pulled.image))
         }
     }
 }
 
-/// The image's defaults, overridden by the user's flags, fixed for the container's life.
+/// The user's flags, completed by the image's defaults where they left a field empty:
+/// the container's one description, fixed for its life.
 fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Config> {
-    let mut config = lifecycle::new_config(
-        store::random_id()?,
-        args.image.clone(),
-        manifest.to_string(),
-    );
     let defaults = image.config.run_config();
-    if let Some(hostname) = &args.hostname {
-        config.hostname = hostname.clone();
+    let mut config = args.config.clone();
+    config.id = store::random_id()?;
+    config.image = args.image.clone();
+    config.image_digest = manifest.to_string();
+    config.created = time::now_precise();
+    if config.hostname.is_empty() {
+        config.hostname = config.id[..12].to_string();
     }
-    config.name = args.name.clone().unwrap_or_default();
-    config.argv = command_line(args, &defaults)?;
+    let process = &mut config.process;
+    process.argv = command_line(args, &defaults)?;
     let env_flags = [
         container::read_env_files(&args.env_files)?,
         args.env.clone(),
     ]
     .concat();
-    config.env = container::environment(
-        &defaults.env.clone().unwrap_or_default(),
+    process.env = container::environment(
+        &defaults.env.unwrap_or_default(),
         &host_env(&env_flags),
         &config.hostname,
     );
-    config.options = args.options.clone();
-    config.options.user = config
-        .options
+    process.user = process
         .user
         .take()
-        .or(defaults.user.clone())
+        .or(defaults.user)
         .filter(|u| !u.is_empty());
-    config.workdir = args
-        .workdir
-        .clone()
+    process.workdir = Some(std::mem::take(&mut process.workdir))
+        .filter(|w| !w.is_empty())
         .or(defaults.working_dir)
         .filter(|w| !w.is_empty())
         .unwrap_or_else(|| "/".into());
-    config.auto_remove = args.auto_remove;
-    config.init = args.init;
-    if let Some(signal) = args.stop_signal.clone().or(defaults.stop_signal) {
-        signals::parse(&signal)?;
-        config.stop_signal = signal;
-    }
-    if let Some(timeout) = args.stop_timeout {
-        config.stop_timeout = timeout;
-    }
-    config.limits = Some(args.limits.clone());
-    config.open_stdin = Some(args.interactive);
-    config.tty = Some(args.tty);
+    let signal = Some(config.stop_signal).filter(|s| !s.is_empty());
+    config.stop_signal = signal
+        .or(defaults.stop_signal)
+        .unwrap_or_else(|| "SIGTERM".into());
+    signals::parse(&config.stop_signal)?;
     Ok(config)
 }
 
@@ -303,7 +308,7 @@ fn command_line(args: &Args, config: &RunConfig) -> Result<Vec<String>> {
 }
 
 /// `-e KEY=VALUE` as given; `-e KEY` takes the host's value, or is dropped if unset.
-fn host_env(flags: &[String]) -> Vec<String> {
+pub fn host_env(flags: &[String]) -> Vec<String> {
     flags
         .iter()
         .filter_map(|entry| match entry.contains('=') {

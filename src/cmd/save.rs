@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::cli::{self, Lexer};
+use crate::cli::{self, Opt};
 use crate::error::{Context, Error, Result};
 use crate::image::{archive, store::Store};
 use crate::reference::Reference;
@@ -17,16 +17,10 @@ Options:
   -o, --output string   Write to a file, instead of STDOUT";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
     let mut output = None;
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "-o" | "--output" => output = Some(lexer.value(&flag)?),
-            _ => return Err(cli::unknown(&flag, "save")),
-        }
-    }
-    let names = lexer.rest();
+    let options = &mut [Opt::Value(&["-o", "--output"], &mut output)];
+    let rest = cli::parse(argv, "save", HELP, options)?;
+    let names = rest;
     if names.is_empty() {
         return Err(Error::usage(
             "\"skiff save\" requires at least 1 argument.\nSee 'skiff save --help'.",

@@ -1,7 +1,8 @@
 //! `skiff start [-a] CONTAINER...`: run stopped containers again, with the writable
 //! layer they had. Detached, unless `-a` attaches this terminal to one.
 
-use crate::cli::{self, Lexer};
+use crate::cli::{self, Opt};
+use crate::container::RootFs;
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::{store::Store, Image};
@@ -16,17 +17,12 @@ Options:
   -h, --help     Print usage";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
     let mut attach = false;
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "-a" | "--attach" => attach = lexer.switch(&flag)?,
-            _ => return Err(cli::unknown(&flag, "start")),
-        }
-    }
-    let queries = cli::at_least_one(lexer.rest(), "start")?;
-    crate::container::reexec_sealed()?; // CVE-2019-5736: no path to the host's binary
+    let options = &mut [Opt::Switch(&["-a", "--attach"], &mut attach)];
+    let rest = cli::parse(argv, "start", HELP, options)?;
+    let queries = cli::at_least_one(rest, "start")?;
+    // First: the processes that start containers must not be the host's binary.
+    crate::container::reexec_from_sealed_copy()?; // CVE-2019-5736
     if attach {
         let [query] = &queries[..] else {
             return Err(Error::usage(
@@ -38,8 +34,8 @@ pub fn main(argv: &[String]) -> Result<i32> {
     for query in queries {
         let mut container = lifecycle::find(&query)?;
         if container.status() != Status::Running {
-            let spec = spec(&container)?;
-            supervisor::run_detached(&mut container, &spec)
+            let rootfs = rootfs(&container)?;
+            supervisor::run_detached(&mut container, &rootfs)
                 .with_context(|| format!("start {query}"))?;
         }
         println!("{query}");
@@ -54,16 +50,17 @@ fn start_attached(query: &str) -> Result<i32> {
             "container {query} is already running"
         )));
     }
-    let spec = spec(&container)?;
-    let exit = supervisor::run_attached(&mut container, &spec)
+    let rootfs = rootfs(&container)?;
+    let exit = supervisor::run_attached(&mut container, &rootfs)
         .with_context(|| format!("start {query}"))?;
     Ok(exit.status())
 }
 
-/// The container's spec over its image, read under the store's lock (which then goes).
-fn spec(container: &Container) -> Result<crate::container::Spec> {
+/// The container's root filesystem over its image, read under the store's lock (which
+/// then goes).
+fn rootfs(container: &Container) -> Result<RootFs> {
     let store = Store::open()?;
     let image = Image::load(&store, &Digest::parse(&container.config.image_digest)?)
         .with_context(|| format!("image of container {}", container.config.name))?;
-    lifecycle::spec(container, &store, &image)
+    lifecycle::rootfs(container, &store, &image)
 }

@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use crate::cgroup::{Cgroup, Usage};
-use crate::cli::{self, Lexer};
+use crate::cli::{self, Opt};
 use crate::error::Result;
 use crate::lifecycle::{self, Container, Status};
 use crate::sys;
@@ -30,17 +30,13 @@ Options:
 const INTERVAL: Duration = Duration::from_millis(500);
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
     let (mut all, mut no_stream) = (false, false);
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "-a" | "--all" => all = lexer.switch(&flag)?,
-            "--no-stream" => no_stream = lexer.switch(&flag)?,
-            _ => return Err(cli::unknown(&flag, "stats")),
-        }
-    }
-    let queries = lexer.rest();
+    let options = &mut [
+        Opt::Switch(&["-a", "--all"], &mut all),
+        Opt::Switch(&["--no-stream"], &mut no_stream),
+    ];
+    let rest = cli::parse(argv, "stats", HELP, options)?;
+    let queries = rest;
     loop {
         let containers = chosen(&queries, all)?;
         let before = readings(&containers);
@@ -76,6 +72,7 @@ fn chosen(queries: &[String], all: bool) -> Result<Vec<Container>> {
     if !queries.is_empty() {
         return queries.iter().map(|q| lifecycle::find(q)).collect();
     }
+    lifecycle::sweep();
     Ok(lifecycle::list()?
         .into_iter()
         .filter(|c| all || c.status() == Status::Running)

@@ -2,7 +2,7 @@
 //! `SIGKILL`, as `docker stop` does. A process that ignores the signal (PID 1 ignores
 //! any it has no handler for) is killed when the grace period ends.
 
-use crate::cli::{self, Lexer};
+use crate::cli::{self, Opt};
 use crate::error::{Context, Result};
 use crate::lifecycle::{self, signals, supervisor, Container, Status};
 
@@ -16,17 +16,15 @@ Options:
   -t, --time int        Seconds to wait before killing the container (default: its stop timeout)";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
     let (mut signal, mut grace) = (None, None);
-    while let Some(flag) = lexer.next_flag() {
-        match flag.name.as_str() {
-            "-h" | "--help" => return cli::help(HELP),
-            "-s" | "--signal" => signal = Some(signals::parse(&lexer.value(&flag)?)?),
-            "-t" | "--time" | "--timeout" => grace = Some(cli::seconds(&lexer.value(&flag)?)?),
-            _ => return Err(cli::unknown(&flag, "stop")),
-        }
-    }
-    for query in cli::at_least_one(lexer.rest(), "stop")? {
+    let options = &mut [
+        Opt::Value(&["-s", "--signal"], &mut signal),
+        Opt::Value(&["-t", "--time", "--timeout"], &mut grace),
+    ];
+    let rest = cli::parse(argv, "stop", HELP, options)?;
+    let signal = signal.as_deref().map(signals::parse).transpose()?;
+    let grace = grace.as_deref().map(cli::seconds).transpose()?;
+    for query in cli::at_least_one(rest, "stop")? {
         let container = lifecycle::find(&query)?;
         stop(&container, signal, grace).with_context(|| format!("stop {query}"))?;
         println!("{query}");

@@ -1,6 +1,6 @@
 //! `skiff wait CONTAINER...`: block until each container stops, then print its exit code.
 
-use crate::cli::{self, Lexer};
+use crate::cli;
 use crate::error::Result;
 use crate::lifecycle::{self, supervisor};
 
@@ -12,14 +12,8 @@ Options:
   -h, --help   Print usage";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut lexer = Lexer::new(argv);
-    if let Some(flag) = lexer.next_flag() {
-        return match flag.name.as_str() {
-            "-h" | "--help" => cli::help(HELP),
-            _ => Err(cli::unknown(&flag, "wait")),
-        };
-    }
-    for query in cli::at_least_one(lexer.rest(), "wait")? {
+    let rest = cli::parse(argv, "wait", HELP, &mut [])?;
+    for query in cli::at_least_one(rest, "wait")? {
         let container = lifecycle::find(&query)?;
         supervisor::wait_until_recorded(&container)?;
         // Read again: the supervisor has written the exit code since.

@@ -1,19 +1,35 @@
 //! Running a container: a process in new namespaces, rooted in an image.
 //!
-//! [`start`] is the whole recipe, one line per kernel mechanism, each explained in its
-//! own module: `cgroup` (cgroups(7): limits, and the cgroup namespace), `namespaces`
-//! (unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts` (/proc, /sys, /dev,
-//! volumes), `user` (setuid(2)), `capabilities` (prctl(2), capset(2)), `init`
-//! (`--init`), `console` (`-t`: a pseudo-terminal of its own) and `process`
-//! (execve(2) and the exec-status pipe); `sealed_exe` keeps the host's skiff binary
-//! out of the container's reach. There is no daemon: a skiff process waits for each
-//! container (see `lifecycle::supervisor`).
+//! [`start`] is the whole recipe, one line per kernel mechanism, in this order:
+//! cgroup → unshare(2) the PID namespace → fork(2) its PID 1 → in the child, unshare(2)
+//! the rest → mounts → pivot_root(2) → user, capabilities → execve(2). Each mechanism
+//! is explained in its own module: `cgroup` (cgroups(7): limits, and the cgroup
+//! namespace), `namespaces` (unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts`
+//! (/proc, /sys, /dev, volumes), `user` (setuid(2)), `capabilities` (prctl(2),
+//! capset(2)), `init` (`--init`), `console` (`-t`: a pseudo-terminal of its own) and
+//! `process` (execve(2) and the exec-status pipe).
+//! What to run comes from the container's one description, [`Config`] (`config.rs`);
+//! where its root filesystem comes from at this start, from [`RootFs`].
+//!
+//! Where the kernel refuses a step, its fallback sits behind one function that says
+//! when it applies, so the recipe stays straight: `cgroup::fork_into` (clone3(2) into
+//! a v2 cgroup, else fork(2)), `rootfs::stack_layers` (overlayfs, else
+//! `copy_layers_instead`), `rootfs::pivot_root_or_fallback` (else switch_root's move,
+//! or chroot(2)), `rootfs::chroot_without_mounts` (mount(2) refused altogether).
+//!
+//! Before any of this, `sealed_exe` has re-executed skiff from a copy nobody can
+//! write to (CVE-2019-5736; overlayfs view, else a sealed memfd: `sealed_binary`).
+//! There is no daemon: a skiff process waits for each container (see
+//! `lifecycle::supervisor`). [`join`] (`skiff exec`) puts one more process, described
+//! by the same [`Process`], into a running container.
 //! <https://man7.org/linux/man-pages/man7/namespaces.7.html>
 
 mod capabilities;
+mod config;
 mod console;
 mod etc_files;
 mod init;
+mod join;
 mod mounts;
 mod namespaces;
 mod options;
@@ -28,18 +44,22 @@ use std::os::fd::RawFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
+pub use config::{Config, Process};
+pub use join::{join, Exec};
 pub use options::Options;
 pub use process::{environment, exec_outcome, read_env_files, report_failure};
-pub use sealed_exe::reexec_sealed;
+pub use sealed_exe::reexec_from_sealed_copy;
 
-use crate::cgroup::{self, Cgroup, Limits};
+use crate::cgroup::{self, Cgroup};
 use crate::error::{Context, Error, Result};
 use crate::image::layer::StoredLayer;
 use crate::image::LayerDirs;
 use crate::sys;
 use rootfs::Entered;
 
-/// Where a container's root filesystem comes from.
+/// Where a container's root filesystem comes from, at this start: the only part of
+/// starting a container that is not in its [`Config`], since the store may have
+/// unpacked the image's layers since the last start (or not at all).
 pub struct RootFs {
     /// The container's own directory: `rootfs/` (the mount point), `upper/`, `work/`,
     /// `l/` (short links to the layers, for images of many), and the /etc files.
@@ -48,21 +68,6 @@ pub struct RootFs {
     pub layers: Option<LayerDirs>,
     /// The same layers as blobs, unpacked into `rootfs/` where it does not.
     pub blobs: Vec<StoredLayer>,
-}
-
-/// Everything the kernel needs to know about one container.
-pub struct Spec {
-    /// The container's ID: its cgroup is `skiff/ID`.
-    pub id: String,
-    pub rootfs: RootFs,
-    pub argv: Vec<String>,
-    pub env: Vec<String>,
-    pub workdir: String,
-    pub hostname: String,
-    /// `--init`: PID 1 is a tiny init of skiff's own, the command its child.
-    pub init: bool,
-    pub options: Options,
-    pub limits: Limits,
 }
 
 /// Where the container's fds 0–2 come from, as whoever starts it decides.
@@ -98,8 +103,9 @@ pub const FORWARDED: [libc::c_int; 6] = [
 /// Everything starting a container asks of the kernel, in order. Returns once its
 /// command is executing; whoever waits for it removes its cgroup afterwards
 /// (`cgroup::release`).
-pub fn start(spec: &Spec, stdio: &Stdio) -> Result<Started> {
-    let cgroup = cgroup::create(&spec.id, &spec.limits)?; // mkdir(2) in cgroupfs, limits
+pub fn start(config: &Config, rootfs: &RootFs, stdio: &Stdio) -> Result<Started> {
+    let limits = config.limits.clone().unwrap_or_default();
+    let cgroup = cgroup::create(&config.id, &limits)?; // mkdir(2) in cgroupfs, limits
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     let console = stdio.tty.then(UnixStream::pair).transpose(); // socketpair(2)
     let console = console.context("socketpair(2) for the terminal's master")?;
@@ -107,9 +113,8 @@ pub fn start(spec: &Spec, stdio: &Stdio) -> Result<Started> {
     let forked = cgroup::fork_into(cgroup.as_ref())?; // fork(2); v2: clone3(2) into it
     let Some(pid) = forked else {
         drop(exec_status);
-        let console = console.map(|(_, theirs)| theirs);
-        let io = (stdio, console);
-        container_init(spec, io, cgroup.as_ref(), exec_status_writer) // PID 1; never returns
+        let io = (stdio, console.map(|(_, theirs)| theirs));
+        container_init(config, rootfs, io, cgroup.as_ref(), exec_status_writer) // PID 1; never returns
     };
     drop(exec_status_writer);
     sys::forward_signals_to(pid);
@@ -119,7 +124,7 @@ pub fn start(spec: &Spec, stdio: &Stdio) -> Result<Started> {
     });
     if let Err(err) = process::exec_outcome(exec_status) {
         sys::wait_for_exit(pid)?; // waitpid(2): reap it
-        let _ = cgroup::release(&spec.id); // or else the next skiff sweeps it
+        let _ = cgroup::release(&config.id); // or else the next skiff sweeps it
         return Err(err);
     }
     let terminal = match terminal.transpose()? {
@@ -134,8 +139,14 @@ pub fn start(spec: &Spec, stdio: &Stdio) -> Result<Started> {
 type ChildIo<'a> = (&'a Stdio, Option<UnixStream>);
 
 /// The child, PID 1 of the new PID namespace: becomes the container, or reports why not.
-fn container_init(spec: &Spec, io: ChildIo, cgroup: Option<&Cgroup>, exec_status: File) -> ! {
-    let err = match become_container(spec, io, cgroup, exec_status) {
+fn container_init(
+    config: &Config,
+    rootfs: &RootFs,
+    io: ChildIo,
+    cgroup: Option<&Cgroup>,
+    exec_status: File,
+) -> ! {
+    let err = match become_container(config, rootfs, io, cgroup, exec_status) {
         Err((err, exec_status)) => {
             process::report_failure(exec_status, &err);
             err
@@ -148,50 +159,61 @@ fn container_init(spec: &Spec, io: ChildIo, cgroup: Option<&Cgroup>, exec_status
 type Failed = (Error, File);
 
 fn become_container(
-    spec: &Spec,
+    config: &Config,
+    rootfs: &RootFs,
     (stdio, console): ChildIo,
     cgroup: Option<&Cgroup>,
     exec_status: File,
 ) -> std::result::Result<Infallible, Failed> {
     let prepared = process::take_stdio(&stdio.fds).and_then(|()| {
         let terminal = console.map(|socket| (socket, stdio.size));
-        prepare(spec, terminal, cgroup)
+        prepare(config, rootfs, terminal, cgroup)
     });
     let env = match prepared {
         Ok(env) => env,
         Err(err) => return Err((err, exec_status)),
     };
-    let exec_status = match spec.init {
+    let exec_status = match config.init {
         true => init::split_off_command(exec_status)?,
         false => exec_status,
     };
-    process::exec(&spec.argv, &env).map_err(|err| (err, exec_status)) // execve(2)
+    process::exec(&config.process.argv, &env).map_err(|err| (err, exec_status)) // execve(2)
 }
 
 /// Everything between fork(2) and execve(2); returns the command's environment.
 /// `terminal`: with `-t`, the socket for its master and its size.
 fn prepare(
-    spec: &Spec,
+    config: &Config,
+    rootfs: &RootFs,
     terminal: Option<(UnixStream, Option<libc::winsize>)>,
     cgroup: Option<&Cgroup>,
 ) -> Result<Vec<String>> {
-    let options = &spec.options;
+    let options = &config.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
     let own_cgroup = cgroup::enter(cgroup)?; // cgroup.procs, unshare(CLONE_NEWCGROUP)
-    namespaces::unshare_the_rest(&spec.hostname)?; // unshare(2), sethostname(2)
-    let entered = rootfs::enter(&spec.rootfs, options, &spec.hostname)?; // mount(2), pivot_root(2)
-    cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
+    namespaces::unshare_the_rest(&config.hostname)?; // unshare(2), sethostname(2)
+    let entered = rootfs::enter(rootfs, options, &config.hostname)?; // mount(2), pivot_root(2)
+    if entered == Entered::WithMounts {
+        cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
+    }
     if let Some((socket, size)) = terminal {
         console::attach(socket, size)?; // ptmx, TIOCSCTTY, SCM_RIGHTS
     }
     let caps = capabilities::for_container(options, entered == Entered::WithMounts)?; // capget(2)
-    process::enter_workdir(&spec.workdir)?; // chdir(2)
-    let user = user::resolve(options.user.as_deref())?; // the container's /etc/passwd
+    process::enter_workdir(&config.process.workdir)?; // chdir(2)
+    take_identity(&config.process, options.no_new_privileges, caps)
+}
+
+/// Who the process is, for good: its user, the capabilities `caps`, and
+/// no-new-privileges if asked. Returns its environment, with the user's `HOME`.
+/// The last steps of both the container's first process and `exec`'s.
+fn take_identity(process: &Process, no_new_privileges: bool, caps: u64) -> Result<Vec<String>> {
+    let user = user::resolve(process.user.as_deref())?; // the container's /etc/passwd
     capabilities::limit_bounding_set(caps)?; // prctl(2)
-    if options.no_new_privileges {
+    if no_new_privileges {
         sys::set_no_new_privs()?; // prctl(2): no setuid binary raises anyone again
     }
     user::switch(&user)?; // setgroups(2), setgid(2), setuid(2)
     capabilities::settle(caps, user.uid)?; // capset(2)
-    Ok(process::with_home(&spec.env, &user.home))
+    Ok(process::with_home(&process.env, &user.home))
 }

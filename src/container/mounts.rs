@@ -94,8 +94,8 @@ pub fn populate(root: &Path, scratch: &Path, options: &Options, hostname: &str) 
     Ok(())
 }
 
-/// Where mount(2) is refused altogether, the root is a private copy: the /etc files
-/// are written straight into it.
+/// Where mount(2) is refused altogether, or would reach the host, the root is a
+/// private copy: the /etc files are written straight into it.
 pub fn populate_without_mounts(
     root: &Path,
     scratch: &Path,
@@ -104,7 +104,7 @@ pub fn populate_without_mounts(
 ) -> Result<()> {
     if options.needs_mounts() {
         return Err(Error::invalid(
-            "mount(2) is refused here, so -v, --tmpfs and --read-only cannot be honoured",
+            "no mounts here (mount(2) is refused, or would reach the host), so -v, --tmpfs and --read-only cannot be honoured",
         ));
     }
     trace::step("write /etc/hostname, /etc/hosts and /etc/resolv.conf into the copy");

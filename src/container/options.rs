@@ -1,4 +1,4 @@
-//! `docker run`'s options that shape what a container may do and see: its user, its
+//! `docker run`'s options that shape what a container may do and see: its
 //! capabilities, and what is mounted into it (`-v`, `--tmpfs`, `--read-only`).
 //!
 //! [`Options`] keeps them as typed, plain data, so they can be saved with a container
@@ -17,9 +17,6 @@ use crate::sys::{MS_RELATIME, MS_STRICTATIME, MS_SYNCHRONOUS};
 
 #[derive(Serialize, Deserialize, Debug, Default, Clone, PartialEq)]
 pub struct Options {
-    /// `-u USER[:GROUP]`, names or numbers; resolved inside the container. When absent,
-    /// the image's `User`.
-    pub user: Option<String>,
     /// `-v HOST:CONTAINER[:ro|rw]`.
     pub volumes: Vec<String>,
     /// `--tmpfs PATH[:OPTIONS]`.

@@ -12,10 +12,13 @@
 //! 4. `pivot_root(".", ".")` then detach the old root stacked underneath: no path leads
 //!    back to the host, and no `oldroot` directory is left in the container's `/`.
 //!
-//! Where pivot_root(2) cannot leave the current root (an initramfs), move the new root
-//! over `/` and chroot(2) into it, as switch_root(8) does. Where mounts are forbidden
-//! (inside Docker, AppArmor denies mount(2) even with `CAP_SYS_ADMIN`), fall back to a
-//! plain chroot(2): weaker, but the command still runs.
+//! Where `/` is not a mount point (a chroot(2) into a plain directory), bind it onto
+//! itself first, so there is a mount to make private. Where pivot_root(2) cannot leave
+//! the current root (an initramfs), move the new root over `/` and chroot(2) into it,
+//! as switch_root(8) does. Where mounts are forbidden (inside Docker, AppArmor denies
+//! mount(2) even with `CAP_SYS_ADMIN`), or would reach the host (that chroot's
+//! directory on a shared mount), fall back to a plain chroot(2): weaker, but the
+//! command still runs.
 //! <https://man7.org/linux/man-pages/man2/pivot_root.2.html>
 //! <https://man7.org/linux/man-pages/man7/mount_namespaces.7.html>
 //! <https://docs.kernel.org/filesystems/overlayfs.html>
@@ -43,39 +46,125 @@ pub enum Entered {
     ChrootWithoutMounts,
 }
 
-/// Makes the image's root this process's `/`, with Docker's mounts inside it, by
-/// pivot_root where the kernel allows it.
+/// Makes the image's root this process's `/`, with Docker's mounts inside it: make
+/// mounts private → stack the layers → mount /proc, /dev, … → pivot_root. Each step
+/// that the kernel may refuse has its fallback behind one function that says when.
 pub fn enter(fs: &RootFs, options: &Options, hostname: &str) -> Result<Entered> {
     let root = fs.scratch.join("rootfs");
     // It exists already when a stopped container is started again.
     fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
-    trace::step("make every mount private, so nothing we mount reaches the host");
-    if let Err(err) = sys::mount(None, Path::new("/"), None, MS_REC | MS_PRIVATE, None) {
-        if !mounts::is_refusal(&err) {
-            return Err(err);
-        }
-        trace::step("mount(2) is refused here: fall back to chroot(2), without /proc or /dev");
-        copy_layers(fs, &root)?;
-        mounts::populate_without_mounts(&root, &fs.scratch, options, hostname)?;
-        chroot_into(&root)?;
+    if !make_mounts_private()? {
+        chroot_without_mounts(fs, &root, options, hostname)?;
         return Ok(Entered::ChrootWithoutMounts);
     }
     if !stack_layers(fs, &root)? {
-        copy_layers(fs, &root)?;
-        trace::step("bind-mount the copy onto itself: pivot_root(2) needs a mount point");
-        sys::mount(Some(&root), &root, None, MS_BIND | MS_REC, None)?;
-        mounts::remount(&root, 0)?; // nodev, as the overlay is
+        copy_layers_instead(fs, &root)?;
     }
     mounts::populate(&root, &fs.scratch, options, hostname)?;
-    match pivot_into(&root) {
-        Err(err) if err.errno() == Some(libc::EINVAL) => move_into(&root)?,
+    pivot_root_or_fallback(&root)?;
+    Ok(Entered::WithMounts)
+}
+
+/// mount(2) with `MS_REC | MS_PRIVATE` on `/`; false where mount(2) is refused
+/// altogether (inside Docker, AppArmor denies it even with `CAP_SYS_ADMIN`), or where
+/// no mount of ours could be kept from the host (`root_onto_itself`).
+fn make_mounts_private() -> Result<bool> {
+    trace::step("make every mount private, so nothing we mount reaches the host");
+    match sys::mount(None, Path::new("/"), None, MS_REC | MS_PRIVATE, None) {
+        Err(err) if mounts::is_refusal(&err) => Ok(false),
+        Err(err) if err.errno() == Some(libc::EINVAL) => root_onto_itself(),
+        other => other.map(|()| true),
+    }
+}
+
+/// Where `/` is not a mount point (a chroot(2) into a plain directory) there is no
+/// mount for `MS_PRIVATE` to change (EINVAL; runc and crun stop there): bind `/` onto
+/// itself, in this mount namespace, and chroot(2) onto that bind, which `/..` reaches
+/// (at the root `..` stays put, then crosses the mount on it): now `/` is a mount,
+/// and it is made private. The bind belongs to the peer group of the mount holding
+/// the directory, if that one has any (`shared:N` in mountinfo): then the bind has
+/// reached the host's side as well, and so would every mount after it. It is taken
+/// back (its unmount propagates the same way) and false: nothing is mounted. As with
+/// `move_into`, the mount holding the directory stays beneath the container's root,
+/// where a chroot(2) escape (`CAP_SYS_CHROOT`) reaches what lies outside the chroot.
+fn root_onto_itself() -> Result<bool> {
+    trace::step("/ is not a mount point (a chroot): bind it onto itself and make that private");
+    sys::mount(
+        Some(Path::new("/")),
+        Path::new("/"),
+        None,
+        MS_BIND | MS_REC,
+        None,
+    )?;
+    let bind = Path::new("/..");
+    if root_bind_is_shared() {
+        trace::step(
+            "the mount holding / propagates to the host: take the bind back, mount nothing",
+        );
+        sys::umount2(bind, MNT_DETACH)?;
+        return Ok(false);
+    }
+    sys::chdir(bind)?;
+    sys::chroot(Path::new("."))?;
+    sys::mount(None, Path::new("/"), None, MS_REC | MS_PRIVATE, None)?;
+    Ok(true)
+}
+
+/// Whether the newest mount on `/` has peers (proc_pid_mountinfo(5): fields 7 on, up to
+/// `-`, hold `shared:N`). Without /proc there is no telling: count it as shared.
+fn root_bind_is_shared() -> bool {
+    let Ok(mountinfo) = fs::read_to_string("/proc/self/mountinfo") else {
+        return true;
+    };
+    let newest_on_root = mountinfo
+        .lines()
+        .rev()
+        .find(|line| line.split(' ').nth(4) == Some("/"));
+    newest_on_root.is_none_or(|line| {
+        line.split(' ')
+            .skip(6)
+            .take_while(|field| *field != "-")
+            .any(|field| field.starts_with("shared:"))
+    })
+}
+
+/// Where mount(2) is refused, or would reach the host: a private copy of the layers,
+/// the files Docker would mount written into it, and a plain chroot(2). Weaker (no
+/// /proc, no /dev, and a chroot can be escaped with `CAP_SYS_CHROOT`), but the command
+/// still runs.
+fn chroot_without_mounts(
+    fs: &RootFs,
+    root: &Path,
+    options: &Options,
+    hostname: &str,
+) -> Result<()> {
+    trace::step("no mounts here: fall back to chroot(2), without /proc or /dev");
+    copy_layers(fs, root)?;
+    mounts::populate_without_mounts(root, &fs.scratch, options, hostname)?;
+    chroot_into(root)
+}
+
+/// Where overlayfs is refused (its upper dir on overlayfs, inside Docker or Podman) or
+/// the layers stayed blobs: a private copy, bind-mounted onto itself since
+/// pivot_root(2) wants a mount point.
+fn copy_layers_instead(fs: &RootFs, root: &Path) -> Result<()> {
+    copy_layers(fs, root)?;
+    trace::step("bind-mount the copy onto itself: pivot_root(2) needs a mount point");
+    sys::mount(Some(root), root, None, MS_BIND | MS_REC, None)?;
+    mounts::remount(root, 0) // nodev, as the overlay is
+}
+
+/// pivot_root(2) into `root`; where it cannot leave the current root (EINVAL: an
+/// initramfs), switch_root's move; where a seccomp policy refuses it, chroot(2).
+fn pivot_root_or_fallback(root: &Path) -> Result<()> {
+    match pivot_into(root) {
+        Err(err) if err.errno() == Some(libc::EINVAL) => move_into(root),
         Err(err) if mounts::is_refusal(&err) => {
             trace::step("pivot_root(2) is refused (a seccomp policy): fall back to chroot(2)");
-            chroot_into(&root)?;
+            chroot_into(root)
         }
-        other => other?,
+        other => other,
     }
-    Ok(Entered::WithMounts)
 }
 
 /// Mounts overlayfs on `root`; false when the kernel will not (the caller copies).

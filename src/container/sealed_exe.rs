@@ -38,8 +38,11 @@ use crate::trace;
 const SELF: &str = "/proc/self/exe";
 
 /// Re-executes skiff, same arguments and environment, from a copy nobody can write
-/// to; returns at once if this already is one.
-pub fn reexec_sealed() -> Result<()> {
+/// to; returns at once if this already is one. It must come before anything else a
+/// command does: execve(2) starts the process over from `main`, so any earlier work
+/// would be done twice, and every process forked later (the supervisor, the
+/// container's PID 1) must be a fork of the sealed copy.
+pub fn reexec_from_sealed_copy() -> Result<()> {
     let exe = File::open(SELF).context("open /proc/self/exe")?;
     if is_sealed(&exe)? {
         trace::step(
@@ -55,16 +58,20 @@ pub fn reexec_sealed() -> Result<()> {
         entry.push(value);
         entry
     }))?;
-    let err = match read_only_view(&exe) {
-        Ok(view) => sys::execveat(&view, &argv, &envp),
-        Err(err) => {
-            trace::step(&format!(
-                "no read-only overlayfs here ({err}): seal a copy in memory instead"
-            ));
-            sys::execveat(&sealed_copy(exe)?, &argv, &envp)
-        }
-    };
+    let err = sys::execveat(&sealed_binary(exe)?, &argv, &envp);
     Err(err.context("re-execute skiff from a sealed copy"))
+}
+
+/// The binary through a read-only overlayfs view; where overlayfs or the new mount
+/// API is refused (an older kernel, or mount(2) forbidden as inside Docker), a copy
+/// sealed in a memfd instead.
+fn sealed_binary(exe: File) -> Result<File> {
+    read_only_view(&exe).or_else(|err| {
+        trace::step(&format!(
+            "no read-only overlayfs here ({err}): seal a copy in memory instead"
+        ));
+        sealed_copy(exe)
+    })
 }
 
 /// A memfd with every seal on, or a file on a read-only mount.

@@ -22,15 +22,13 @@ pub struct LayerDirs {
     pub names: Vec<String>,
 }
 
-/// Deletes every blob and layer that neither a tagged image nor a container needs
-/// (after `rmi`, or a failed pull).
-pub fn collect_garbage(store: &Store) -> Result<usize> {
+/// Deletes every blob and layer that neither a tagged image nor one of the `in_use`
+/// manifests needs (after `rmi`). Which images containers use is the caller's to say:
+/// images know nothing of containers.
+pub fn collect_garbage(store: &Store, in_use: &[Digest]) -> Result<usize> {
     let tagged = store.references()?.into_iter().map(|(_, m)| m);
-    let used = crate::lifecycle::images_in_use()?
-        .into_iter()
-        .map(|(_, m)| m);
     let mut keep = Vec::new();
-    for manifest in tagged.chain(used) {
+    for manifest in tagged.chain(in_use.iter().cloned()) {
         if let Ok(image) = Image::load(store, &manifest) {
             keep.extend(image.parts(&manifest)?);
         }

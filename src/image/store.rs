@@ -17,7 +17,7 @@
 //! <https://man7.org/linux/man-pages/man2/rename.2.html>
 //! <https://man7.org/linux/man-pages/man2/flock.2.html>
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -226,20 +226,38 @@ impl Store {
             .collect()
     }
 
+    /// Every blob and unpacked layer, by path: what a pull compares against should it
+    /// fail, to delete what it added and nothing else.
+    pub fn contents(&self) -> Result<BTreeSet<PathBuf>> {
+        let mut paths = BTreeSet::new();
+        for dir in [self.root.join("blobs/sha256"), self.layers_dir()] {
+            for entry in fs::read_dir(&dir).with_context(|| format!("read {}", dir.display()))? {
+                paths.insert(entry?.path());
+            }
+        }
+        Ok(paths)
+    }
+
     /// Deletes every blob and unpacked layer whose digest is not in `keep`; returns
     /// how many went.
     pub fn remove_all_except(&self, keep: &[Digest]) -> Result<usize> {
+        let kept = |path: &Path| {
+            let name = path.file_name().and_then(|n| n.to_str());
+            keep.iter().any(|d| name == Some(d.hex()))
+        };
+        self.remove_unless(kept)
+    }
+
+    /// Deletes every blob and unpacked layer that is not in `before` (see [`Store::contents`]).
+    pub fn remove_added_since(&self, before: &BTreeSet<PathBuf>) -> Result<usize> {
+        self.remove_unless(|path| before.contains(path))
+    }
+
+    fn remove_unless(&self, kept: impl Fn(&Path) -> bool) -> Result<usize> {
         let mut removed = 0;
-        for dir in [self.root.join("blobs/sha256"), self.layers_dir()] {
-            for entry in fs::read_dir(&dir).with_context(|| format!("read {}", dir.display()))? {
-                let entry = entry?;
-                let name = entry.file_name();
-                if !keep.iter().any(|d| name.to_str() == Some(d.hex())) {
-                    let path = entry.path();
-                    fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path))?;
-                    removed += 1;
-                }
-            }
+        for path in self.contents()?.iter().filter(|p| !kept(p)) {
+            fs::remove_dir_all(path).or_else(|_| fs::remove_file(path))?;
+            removed += 1;
         }
         Ok(removed)
     }

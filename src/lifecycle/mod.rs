@@ -5,7 +5,7 @@
 //! directory under the store that any skiff can read:
 //!
 //! ```text
-//! containers/<id>/config.json   what to run, written once by `create` or `run`
+//! containers/<id>/config.json   what to run (a `container::Config`), written once
 //!                 state.json    created | running | exited, pids, exit code, times
 //!                 log.json      its output (Docker's json-file format)
 //!                 attach.sock   a detached `-t` one's terminal, for `skiff attach`
@@ -18,6 +18,10 @@
 //! says "running" is believed only while its process lives, checked by pid *and*
 //! start time (proc(5), `/proc/PID/stat` field 22) since pids are reused: if the
 //! skiff that watched a container was killed, `ps` still tells the truth.
+//!
+//! Records are files anyone with root can edit, and disks fail: each is checked as it
+//! is read (see [`Container::load`]). One that fails is a dead container, Docker's
+//! "Dead": listed, inspected and removed, never started, and hiding no other.
 //! <https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html>
 
 pub mod logs;
@@ -31,43 +35,13 @@ use std::path::{Path, PathBuf};
 
 use miniserde::{json, Deserialize, Serialize};
 
-use crate::cgroup::{self, Limits};
-use crate::container::{Options, RootFs, Spec};
+use crate::cgroup;
+use crate::container::{Config, RootFs};
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::store::{self, Store};
 use crate::image::Image;
-use crate::time;
-
-/// What to run, fixed when the container is created (`docker inspect`'s `Config`).
-#[derive(Serialize, Deserialize, Clone, Debug, Default)]
-pub struct Config {
-    pub id: String,
-    pub name: String,
-    /// The image as the user named it, and the manifest it resolved to.
-    pub image: String,
-    pub image_digest: String,
-    pub created: String,
-    pub argv: Vec<String>,
-    pub env: Vec<String>,
-    pub workdir: String,
-    pub hostname: String,
-    /// `--rm`: the container's directory goes when it exits.
-    pub auto_remove: bool,
-    /// `--init`: a tiny init of skiff's own is PID 1 and the command its child.
-    pub init: bool,
-    pub stop_signal: String,
-    pub stop_timeout: u32,
-    /// `-u`, `-v`, `--tmpfs`, `--read-only`, capabilities, …
-    pub options: Options,
-    /// `--memory`, `--cpus`, …: applied at every start. Absent in older records.
-    pub limits: Option<Limits>,
-    /// `-i`: the container's stdin is the attached skiff's (else at end of file).
-    /// Absent in older records.
-    pub open_stdin: Option<bool>,
-    /// `-t`: the container's stdio is a pseudo-terminal. Absent in older records.
-    pub tty: Option<bool>,
-}
+use crate::trace;
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Status {
@@ -78,6 +52,9 @@ pub enum Status {
     Running,
     #[serde(rename = "exited")]
     Exited,
+    /// A record skiff cannot read or trust: it can only be inspected and removed.
+    #[serde(rename = "dead")]
+    Dead,
 }
 
 impl Status {
@@ -87,6 +64,7 @@ impl Status {
             Status::Created => "created",
             Status::Running => "running",
             Status::Exited => "exited",
+            Status::Dead => "dead",
         }
     }
 }
@@ -120,6 +98,9 @@ pub struct Container {
     pub dir: PathBuf,
     pub config: Config,
     pub state: State,
+    /// Why the record cannot be used, if it cannot: then the container is
+    /// [`Status::Dead`], and `config` holds only what could be read (see [`Container::load`]).
+    pub damage: Option<String>,
 }
 
 pub fn containers_dir() -> PathBuf {
@@ -159,6 +140,10 @@ impl Container {
         if config.name.is_empty() {
             config.name = names::unused(&names)?;
         }
+        if let Some(holder) = names::owner(&names, &config.name) {
+            // Docker's daemon would have removed an `--rm` holder whose skiff was killed.
+            sweep_one(&Container::load(dir.join(holder)));
+        }
         names::reserve(&names, &config.name, &config.id)?;
         // Built under a dot-name, then renamed: a crash never leaves half a container.
         let building = dir.join(format!(".new-{}", config.id));
@@ -175,21 +160,64 @@ impl Container {
             dir: final_dir,
             config,
             state: <State as Default>::default(),
+            damage: None,
         })
     }
 
-    fn load(dir: PathBuf) -> Result<Container> {
-        let config = read_json(&dir.join("config.json"))?;
-        let state = read_json(&dir.join("state.json"))?;
-        Ok(Container { dir, config, state })
+    /// Reads a record and checks what a hand edit or a damaged disk could have put in
+    /// it that would crash skiff or lead it outside the store. A record that fails is
+    /// still a container, a dead one, named by its directory: one bad record must not
+    /// hide the others, and `rm` must be able to remove it.
+    fn load(dir: PathBuf) -> Container {
+        let id = dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let config = match read_config(&dir.join("config.json")) {
+            Ok(config) => config,
+            Err(err) => return Container::dead(dir, id, <Config as Default>::default(), &err),
+        };
+        let state = config
+            .check(&id)
+            .and_then(|()| read_json::<State>(&dir.join("state.json")));
+        match state.and_then(|state| state.check().map(|()| state)) {
+            Ok(state) => Container {
+                dir,
+                config,
+                state,
+                damage: None,
+            },
+            Err(err) => Container::dead(dir, id, config, &err),
+        }
+    }
+
+    /// A damaged record as `ps` lists it: its directory's name as ID, and of the rest
+    /// only what passes the checks. The image stays known where it can, so that garbage
+    /// collection keeps it for a record mended by hand.
+    fn dead(dir: PathBuf, id: String, read: Config, damage: &Error) -> Container {
+        let config = Config {
+            id,
+            name: Some(read.name)
+                .filter(|n| names::validate(n).is_ok())
+                .unwrap_or_default(),
+            image_digest: Some(read.image_digest)
+                .filter(|d| Digest::parse(d).is_ok())
+                .unwrap_or_default(),
+            image: read.image,
+            created: read.created,
+            ..<Config as Default>::default()
+        };
+        Container {
+            dir,
+            config,
+            state: <State as Default>::default(),
+            damage: Some(damage.to_string()),
+        }
     }
 
     /// `None` when it was removed meanwhile (an `--rm` container that just ended).
-    fn load_unless_gone(dir: PathBuf) -> Result<Option<Container>> {
-        match Container::load(dir.clone()) {
-            Err(_) if !dir.exists() => Ok(None),
-            other => other.map(Some),
-        }
+    fn load_unless_gone(dir: PathBuf) -> Option<Container> {
+        let container = Container::load(dir);
+        (container.damage.is_none() || container.dir.exists()).then_some(container)
     }
 
     /// Writes `state` atomically.
@@ -198,11 +226,14 @@ impl Container {
     }
 
     pub fn short_id(&self) -> &str {
-        &self.config.id[..12]
+        short(&self.config.id)
     }
 
     /// The status as it really is: "running" only while the container's process lives.
     pub fn status(&self) -> Status {
+        if self.damage.is_some() {
+            return Status::Dead;
+        }
         match self.state.status {
             Status::Running if !self.state.pid.is_alive() => Status::Exited,
             status => status,
@@ -253,7 +284,9 @@ impl Container {
     /// directory is first renamed to a dot-name, so that nobody ever reads a
     /// half-deleted container.
     pub fn remove(&self) -> Result<()> {
-        cgroup::release(&self.config.id)?;
+        if is_id(&self.config.id) {
+            cgroup::release(&self.config.id)?; // a dead record's may be left, if it is an ID
+        }
         let doomed = containers_dir().join(format!(".gone-{}", self.config.id));
         match fs::rename(&self.dir, &doomed) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -262,13 +295,58 @@ impl Container {
         // Only now that the record is gone: a crash before this leaves a stale link,
         // which frees the name all the same, never a container without its name.
         names::release(&names::index_dir(), &self.config.name, &self.config.id);
-        fs::remove_dir_all(&doomed).with_context(|| format!("remove {}", doomed.display()))
+        fs::remove_dir_all(&doomed)
+            .or_else(|_| fs::remove_file(&doomed)) // a dead "record" may be a stray file
+            .with_context(|| format!("remove {}", doomed.display()))
     }
 }
 
-/// Every recorded container, newest first, as `ps -a` lists them. `--rm` containers
-/// whose skiff was killed before it could remove them are swept on the way, and so
-/// are the cgroups of containers that died unwatched.
+impl Config {
+    /// What would crash skiff or lead it outside the store if a hand edit broke it: the
+    /// ID names the directory and the cgroup, the name a link in `.names`, the image
+    /// digest a file in `blobs/`.
+    fn check(&self, directory: &str) -> Result<()> {
+        if !is_id(&self.id) || self.id != directory {
+            return Err(Error::invalid(format!(
+                "its ID {:?} is not its directory's 64 hex digits",
+                self.id
+            )));
+        }
+        names::validate(&self.name)?;
+        Digest::parse(&self.image_digest).map(drop)
+    }
+}
+
+impl State {
+    /// kill(2) takes a negative pid to mean a process group, -1 every process; and
+    /// "dead" is skiff's verdict on a record, never something a record says of itself.
+    fn check(&self) -> Result<()> {
+        if self.status == Status::Dead {
+            return Err(Error::invalid("it says \"dead\""));
+        }
+        match [self.pid.pid, self.supervisor.pid]
+            .into_iter()
+            .find(|p| *p < 0)
+        {
+            Some(pid) => Err(Error::invalid(format!("{pid} is not a process ID"))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A container ID: 64 hex digits, as a digest has.
+fn is_id(text: &str) -> bool {
+    Digest::parse(&format!("sha256:{text}")).is_ok()
+}
+
+/// The first 12 characters of an ID, as Docker shows it (all of a dead record's name
+/// if shorter).
+pub fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+/// Every recorded container, newest first, as `ps -a` lists them; damaged records as
+/// dead ones. Reading changes nothing: see [`sweep`] for that.
 pub fn list() -> Result<Vec<Container>> {
     let dir = containers_dir();
     let entries = match fs::read_dir(&dir) {
@@ -281,40 +359,76 @@ pub fn list() -> Result<Vec<Container>> {
         if entry.file_name().to_string_lossy().starts_with('.') {
             continue; // being created, or debris of a crash
         }
-        let Some(container) = Container::load_unless_gone(entry.path())? else {
-            continue;
-        };
-        if container.config.auto_remove
-            && !container.is_supervised()
-            && container.status() == Status::Exited
-        {
-            container.remove()?;
-            continue;
-        }
-        if container.died_unwatched() {
-            cgroup::sweep(&container.config.id);
-        }
-        containers.push(container);
+        containers.extend(Container::load_unless_gone(entry.path()));
     }
     containers.sort_by(|a, b| b.config.created.cmp(&a.config.created));
     Ok(containers)
 }
 
-/// The manifests of the images that containers were created from: kept by `rmi` and
-/// garbage collection even once untagged, since a container can be started again.
-pub fn images_in_use() -> Result<Vec<(String, Digest)>> {
-    list()?
-        .into_iter()
-        .map(|c| Ok((c.config.id.clone(), Digest::parse(&c.config.image_digest)?)))
-        .collect()
+/// Finishes what a killed skiff left undone, as Docker's daemon would have: removes the
+/// `--rm` containers that ended unwatched, and the cgroups of containers that died
+/// unwatched. The commands that list or remove containers call it first (`ps`, `stats`,
+/// `rm`, `rmi`); `create` and `run` sweep only the holder of the name they want, as
+/// reading every record would make each run slower the more containers there are.
+/// Best effort, as nothing depends on it: the next skiff tries again.
+pub fn sweep() {
+    list().unwrap_or_default().iter().for_each(sweep_one);
 }
 
-/// The container a user means: by full ID, name, or unique ID prefix, as Docker accepts.
+fn sweep_one(container: &Container) {
+    if container.config.auto_remove
+        && !container.is_supervised()
+        && container.status() == Status::Exited
+    {
+        if let Err(err) = container.remove() {
+            trace::step(&format!("sweep {}: {err}", container.short_id()));
+        }
+    } else if container.died_unwatched() {
+        cgroup::sweep(&container.config.id);
+    }
+}
+
+/// What containers need of the image store; `rmi` and garbage collection keep it.
+#[derive(Default)]
+pub struct ImagesInUse {
+    /// (container ID, manifest) for every container whose record names its image: kept
+    /// even once untagged, since a container can be started again.
+    pub images: Vec<(String, Digest)>,
+    /// A damaged record that does not say which image it was made from, if any: every
+    /// image may be the one it needs once mended, so none may be collected.
+    pub unknown: Option<String>,
+}
+
+pub fn images_in_use() -> Result<ImagesInUse> {
+    let mut in_use = ImagesInUse::default();
+    for container in list()? {
+        match Digest::parse(&container.config.image_digest) {
+            Ok(manifest) => in_use.images.push((container.config.id, manifest)),
+            Err(_) => in_use.unknown = Some(container.config.id),
+        }
+    }
+    Ok(in_use)
+}
+
+/// The container a user means: by full ID, name, or unique ID prefix, as Docker
+/// accepts. A dead one is refused: only [`find_any`] (for `rm` and `inspect`) takes it.
 pub fn find(query: &str) -> Result<Container> {
+    let container = find_any(query)?;
+    match &container.damage {
+        Some(damage) => Err(Error::invalid(format!(
+            "container {query} is dead, its record damaged ({damage}): skiff rm removes it"
+        ))),
+        None => Ok(container),
+    }
+}
+
+/// [`find`], dead containers included.
+pub fn find_any(query: &str) -> Result<Container> {
     let all = list()?;
+    // A dead record's name is shown, but not trusted to pick it out: it goes by its ID.
     let by_id_or_name = all
         .iter()
-        .position(|c| c.config.id == query || c.config.name == query);
+        .position(|c| c.config.id == query || (c.damage.is_none() && c.config.name == query));
     let index = match by_id_or_name {
         Some(index) => index,
         None => {
@@ -335,24 +449,15 @@ pub fn find(query: &str) -> Result<Container> {
     Ok(all.into_iter().nth(index).expect("index is in range"))
 }
 
-/// Docker's new-container defaults, for `create` and `run`.
-pub fn new_config(id: String, image: String, image_digest: String) -> Config {
-    Config {
-        hostname: id[..12].to_string(),
-        id,
-        image,
-        image_digest,
-        created: time::now_precise(),
-        stop_signal: "SIGTERM".into(),
-        stop_timeout: 10,
-        ..<Config as Default>::default()
-    }
-}
-
 fn write_json(path: &Path, text: &str) -> Result<()> {
     let temp = path.with_extension("json.tmp");
     fs::write(&temp, text).with_context(|| format!("write {}", temp.display()))?;
     fs::rename(&temp, path).with_context(|| format!("rename {}", temp.display()))
+}
+
+fn read_config(path: &Path) -> Result<Config> {
+    let text = fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+    Config::parse(&text).ok_or_else(|| Error::invalid(format!("{} is not valid", path.display())))
 }
 
 fn read_json<T: Deserialize>(path: &Path) -> Result<T> {
@@ -360,22 +465,63 @@ fn read_json<T: Deserialize>(path: &Path) -> Result<T> {
     json::from_str(&text).map_err(|_| Error::invalid(format!("{} is not valid", path.display())))
 }
 
-/// What the kernel needs to start `container`: its config, over its image's layers.
-pub fn spec(container: &Container, store: &Store, image: &Image) -> Result<Spec> {
-    let config = &container.config;
-    Ok(Spec {
-        rootfs: RootFs {
-            scratch: container.dir.clone(),
-            layers: image.layer_dirs(store)?,
-            blobs: image.stored_layers(store)?,
-        },
-        id: config.id.clone(),
-        argv: config.argv.clone(),
-        env: config.env.clone(),
-        workdir: config.workdir.clone(),
-        hostname: config.hostname.clone(),
-        init: config.init,
-        options: config.options.clone(),
-        limits: config.limits.clone().unwrap_or_default(),
+/// Where `container`'s root filesystem comes from at this start: its own directory,
+/// over its image's layers as the store has them now.
+pub fn rootfs(container: &Container, store: &Store, image: &Image) -> Result<RootFs> {
+    Ok(RootFs {
+        scratch: container.dir.clone(),
+        layers: image.layer_dirs(store)?,
+        blobs: image.stored_layers(store)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn config(id: &str, name: &str, image_digest: &str) -> Config {
+        Config {
+            id: id.into(),
+            name: name.into(),
+            image_digest: image_digest.into(),
+            ..<Config as Default>::default()
+        }
+    }
+
+    #[test]
+    fn a_record_must_name_its_directory_a_safe_name_and_an_image() {
+        let image = format!("sha256:{ID}");
+        let fails =
+            |config: Config, directory: &str| config.check(directory).unwrap_err().to_string();
+        assert!(config(ID, "web", &image).check(ID).is_ok());
+        assert!(fails(config("abc", "web", &image), "abc").contains("its ID \"abc\" is not"));
+        assert!(fails(config(ID, "web", &image), &ID[1..]).contains("is not its directory's"));
+        assert!(fails(config(ID, "../../etc", &image), ID).contains("invalid container name"));
+        assert!(fails(config(ID, "", &image), ID).contains("invalid container name"));
+        assert!(fails(config(ID, "web", "sha256:../x"), ID).contains("malformed digest"));
+    }
+
+    #[test]
+    fn a_state_may_not_name_process_groups_or_call_itself_dead() {
+        assert!(<State as Default>::default().check().is_ok());
+        let mut state = <State as Default>::default();
+        state.supervisor.pid = -1;
+        assert_eq!(
+            state.check().unwrap_err().to_string(),
+            "-1 is not a process ID"
+        );
+        state.supervisor.pid = 0;
+        state.status = Status::Dead;
+        assert!(state.check().is_err());
+    }
+
+    #[test]
+    fn short_ids_never_cut_a_short_or_odd_name() {
+        assert_eq!(short(ID), "0123456789ab");
+        assert_eq!(short("abc"), "abc");
+        assert_eq!(short("ééééééé"), "éééééé"); // 12 bytes: a character boundary
+        assert_eq!(short("aéééééé"), "aéééééé"); // 12 bytes falls inside a character
+    }
 }

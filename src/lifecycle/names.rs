@@ -54,6 +54,9 @@ pub fn index(existing: impl FnOnce() -> Result<Vec<Container>>) -> Result<PathBu
     let _ = fs::remove_dir_all(&building); // debris of a crash while building it
     fs::create_dir(&building).with_context(|| format!("create {}", building.display()))?;
     for container in existing()? {
+        if container.damage.is_some() {
+            continue; // a dead container can only be removed: it needs no name
+        }
         link(&building, &container.config.name, &container.config.id)?;
     }
     fs::rename(&building, &dir).with_context(|| format!("rename {}", building.display()))?;
@@ -80,7 +83,7 @@ pub fn release(index: &Path, name: &str, id: &str) {
 }
 
 /// The ID of the container that holds `name`; `None` if none does, or only a stale link.
-fn owner(index: &Path, name: &str) -> Option<String> {
+pub fn owner(index: &Path, name: &str) -> Option<String> {
     let id = fs::read_link(index.join(name)).ok()?;
     let containers = index.parent()?;
     containers

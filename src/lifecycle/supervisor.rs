@@ -15,13 +15,13 @@
 //! <https://man7.org/linux/man-pages/man2/setsid.2.html>
 
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixListener;
 
 use super::logs::{self, Log, Output, Stream};
 use super::{Container, Process, State, Status};
 use crate::cgroup;
-use crate::container::{self, Spec, Started, Stdio, FORWARDED};
+use crate::container::{self, RootFs, Started, Stdio, FORWARDED};
 use crate::error::{Context, Error, Result};
 use crate::sys::{self, Exit};
 use crate::terminal::{self, Ended, RawMode};
@@ -30,9 +30,9 @@ use crate::{time, trace};
 /// Runs the container attached to this process: its stdout and stderr come through
 /// pipes to ours and into its log (as Docker's do), its stdin is ours with `-i` and
 /// else empty; signals are forwarded; waits for it and records its end.
-pub fn run_attached(container: &mut Container, spec: &Spec) -> Result<Exit> {
+pub fn run_attached(container: &mut Container, rootfs: &RootFs) -> Result<Exit> {
     if container.config.tty == Some(true) {
-        return run_in_terminal(container, spec);
+        return run_in_terminal(container, rootfs);
     }
     sys::forward_signals(&FORWARDED)?; // sigaction(2)
     let mut log = Log::open(&container.log_path())?;
@@ -51,7 +51,7 @@ pub fn run_attached(container: &mut Container, spec: &Spec) -> Result<Exit> {
         ],
         ..Stdio::default()
     };
-    let pid = start_recorded(container, spec, &stdio)?.pid;
+    let pid = start_recorded(container, rootfs, &stdio)?.pid;
     drop((stdout_writer, stderr_writer)); // the pipes end with the container
     let outputs = [
         output(Stream::Stdout, stdout, Some(&std::io::stdout()))?,
@@ -66,7 +66,7 @@ pub fn run_attached(container: &mut Container, spec: &Spec) -> Result<Exit> {
 
 /// `-t`: the container's stdio is a terminal of its own, relayed to ours (see
 /// `terminal`), with ours in raw mode while it runs if `-i` gives it our input.
-fn run_in_terminal(container: &mut Container, spec: &Spec) -> Result<Exit> {
+fn run_in_terminal(container: &mut Container, rootfs: &RootFs) -> Result<Exit> {
     let signals = terminal::catch_signals(&FORWARDED)?; // sigprocmask(2), signalfd(2)
     let mut log = Log::open(&container.log_path())?;
     let interactive = container.config.open_stdin == Some(true);
@@ -79,7 +79,7 @@ fn run_in_terminal(container: &mut Container, spec: &Spec) -> Result<Exit> {
         size: terminal::size(), // TIOCGWINSZ: set in the container before execve(2)
         ..Stdio::default()
     };
-    let mut started = start_recorded(container, spec, &stdio)?;
+    let mut started = start_recorded(container, rootfs, &stdio)?;
     let master = master(&mut started)?;
     let mut session = terminal::Session::new(master, started.pid, Some(&mut log));
     session.input = interactive
@@ -128,11 +128,11 @@ fn master(started: &mut Started) -> Result<File> {
 
 /// Starts the container under a supervisor of its own and returns once its command
 /// runs (or has failed to start, with the reason).
-pub fn run_detached(container: &mut Container, spec: &Spec) -> Result<()> {
+pub fn run_detached(container: &mut Container, rootfs: &RootFs) -> Result<()> {
     let (outcome, outcome_writer) = sys::pipe()?;
     let Some(middle) = sys::fork()? else {
         drop(outcome);
-        become_supervisor(container, spec, outcome_writer)
+        become_supervisor(container, rootfs, outcome_writer)
     };
     drop(outcome_writer);
     sys::wait_for_exit(middle)?;
@@ -140,13 +140,13 @@ pub fn run_detached(container: &mut Container, spec: &Spec) -> Result<()> {
 }
 
 /// The middle process: a new session, then the supervisor as its child.
-fn become_supervisor(container: &mut Container, spec: &Spec, outcome: File) -> ! {
+fn become_supervisor(container: &mut Container, rootfs: &RootFs, outcome: File) -> ! {
     let forked = sys::setsid()
         .and_then(|()| keep_only(&outcome))
         .and_then(|()| sys::fork());
     match forked {
         Ok(Some(_supervisor)) => sys::exit_now(0),
-        Ok(None) => supervise(container, spec, outcome),
+        Ok(None) => supervise(container, rootfs, outcome),
         Err(err) => {
             container::report_failure(outcome, &err);
             sys::exit_now(err.exit_code())
@@ -157,13 +157,11 @@ fn become_supervisor(container: &mut Container, spec: &Spec, outcome: File) -> !
 /// Closes every inherited descriptor from 3 up but `outcome`: a long-lived supervisor
 /// must not hold its caller's files (a lock, the other end of a pipe) open for ever.
 fn keep_only(outcome: &File) -> Result<()> {
-    let keep = outcome.as_raw_fd();
-    sys::close_range(3, keep - 1)?;
-    sys::close_range(keep + 1, RawFd::MAX)
+    sys::close_from_3_except(&[outcome.as_raw_fd()])
 }
 
-fn supervise(container: &mut Container, spec: &Spec, outcome: File) -> ! {
-    let streams = match start_logged(container, spec) {
+fn supervise(container: &mut Container, rootfs: &RootFs, outcome: File) -> ! {
+    let streams = match start_logged(container, rootfs) {
         Ok(streams) => streams,
         Err(err) => {
             if container.config.auto_remove {
@@ -198,7 +196,7 @@ enum Watched {
 
 /// Starts the container with /dev/null as its stdin and two pipes as its stdout and
 /// stderr, or with `-t` a terminal; the output goes to the log.
-fn start_logged(container: &mut Container, spec: &Spec) -> Result<Streams> {
+fn start_logged(container: &mut Container, rootfs: &RootFs) -> Result<Streams> {
     // Before `skiff run -d` returns: a `logs -f` started right after it must find the log.
     let log = Log::open(&container.log_path())?;
     sys::chdir(std::path::Path::new("/"))?; // hold no directory busy
@@ -212,7 +210,7 @@ fn start_logged(container: &mut Container, spec: &Spec) -> Result<Streams> {
             tty: true,
             ..Stdio::default()
         };
-        let mut started = start_recorded(container, spec, &stdio)?;
+        let mut started = start_recorded(container, rootfs, &stdio)?;
         let output = Watched::Terminal(master(&mut started)?, listener);
         let pid = started.pid;
         return Ok(Streams { output, log, pid });
@@ -227,7 +225,7 @@ fn start_logged(container: &mut Container, spec: &Spec) -> Result<Streams> {
         ],
         ..Stdio::default()
     };
-    let pid = start_recorded(container, spec, &stdio)?.pid;
+    let pid = start_recorded(container, rootfs, &stdio)?.pid;
     let output = Watched::Pipes([
         output(Stream::Stdout, stdout, None::<&File>)?,
         output(Stream::Stderr, stderr, None::<&File>)?,
@@ -262,8 +260,8 @@ fn watch(container: &mut Container, mut streams: Streams) -> Result<()> {
 }
 
 /// Starts the container and records it as running, with this process as supervisor.
-fn start_recorded(container: &mut Container, spec: &Spec, stdio: &Stdio) -> Result<Started> {
-    let started = container::start(spec, stdio)?;
+fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> Result<Started> {
+    let started = container::start(&container.config, rootfs, stdio)?;
     let pid = started.pid;
     container.state = State {
         status: Status::Running,

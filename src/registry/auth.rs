@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 use miniserde::json::{Object, Value};
 use miniserde::{json, Deserialize};
 
-use super::client::{self, Agent};
 use super::credential_helper;
+use super::http;
+use super::transport::Agent;
 use crate::error::{Context, Error, Kind, Result};
 
 /// A parsed `WWW-Authenticate` header.
@@ -105,7 +106,7 @@ fn fetch_token(
     if let Some(service) = challenge.params.get("service") {
         query.push(("service", service));
     }
-    let body = client::get_small(agent, realm, &query, basic, 1 << 20).context("get token")?;
+    let body = http::get_small(agent, realm, &query, basic, 1 << 20).context("get token")?;
     let response: TokenResponse = json::from_str(&body).map_err(|_| {
         Error::new(Kind::Json {
             what: "token response".into(),

@@ -15,7 +15,9 @@ use std::io::{self, Read};
 use ureq::http::Response;
 use ureq::{Body, BodyReader};
 
-use super::client::{header, Client};
+use super::client::Client;
+use super::http::header;
+use crate::digest::Digest;
 use crate::error::{Error, Kind, Result};
 use crate::trace;
 
@@ -37,9 +39,12 @@ pub struct BlobReader<'c> {
 }
 
 impl<'c> BlobReader<'c> {
-    pub fn new(client: &'c mut Client, path: String, response: Response<Body>) -> Self {
+    /// A layer, streamed; it resumes by itself if the connection breaks.
+    pub fn open(client: &'c mut Client, digest: &Digest) -> Result<Self> {
+        let path = format!("blobs/{digest}");
+        let response = client.get(&path, None)?;
         let length = content_length(&response);
-        BlobReader {
+        Ok(BlobReader {
             client,
             path,
             body: response.into_body().into_reader(),
@@ -47,7 +52,7 @@ impl<'c> BlobReader<'c> {
             skip: 0,
             length,
             resumes: 0,
-        }
+        })
     }
 
     /// Asks for the rest of the blob after the stream broke for `why`.

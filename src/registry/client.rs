@@ -12,15 +12,13 @@
 //! `insecure-registries`, without its attempt at TLS first).
 //! <https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pull>
 
-use miniserde::{json, Deserialize};
 use ureq::http::Response;
 use ureq::Body;
 
 use super::auth;
-use super::blob::BlobReader;
+use super::http::{header, read_limited, status_error};
 use super::manifest::MAX_DOCUMENT;
-pub use super::transport::Agent;
-use super::transport::{self, ATTEMPTS};
+use super::transport::{self, Agent, ATTEMPTS};
 use crate::digest::Digest;
 use crate::error::{Error, Kind, Result};
 use crate::reference::{Reference, DOCKER_HUB};
@@ -72,13 +70,6 @@ impl Client {
         self.document(&format!("manifests/{selector}"), &super::manifest::accept())
     }
 
-    /// A layer, streamed; it resumes by itself if the connection breaks.
-    pub fn blob(&mut self, digest: &Digest) -> Result<BlobReader<'_>> {
-        let path = format!("blobs/{digest}");
-        let response = self.get(&path, None)?;
-        Ok(BlobReader::new(self, path, response))
-    }
-
     /// A small blob (an image config), read whole and checked against its digest.
     pub fn small_blob(&mut self, digest: &Digest) -> Result<Vec<u8>> {
         let bytes = self.document(&format!("blobs/{digest}"), "*/*")?.bytes;
@@ -125,7 +116,7 @@ impl Client {
         let mut response = self.send(&url, accept, from, self.authorization.as_deref())?;
         if response.status() == 401 {
             let challenge = header(&response, "www-authenticate")
-                .ok_or_else(|| status_error(&url, response_detail(response)))?;
+                .ok_or_else(|| status_error(&url, response))?;
             let challenge = auth::parse_challenge(&challenge)?;
             let answer = auth::answer(
                 &self.agent,
@@ -139,7 +130,7 @@ impl Client {
         let (url, response) = self.follow_redirects(url, response, accept, from)?;
         let partial = from.is_some() && response.status() == 206;
         if response.status() != 200 && !partial {
-            return Err(status_error(&url, response_detail(response)));
+            return Err(status_error(&url, response));
         }
         Ok(response)
     }
@@ -224,126 +215,6 @@ fn resolve_location(current: &str, location: &str) -> String {
         .find('/')
         .map_or(current.len(), |i| after_scheme + i);
     format!("{}{location}", &current[..origin_end])
-}
-
-/// GET a small text document that must answer 200 (used for tokens).
-pub fn get_small(
-    agent: &Agent,
-    url: &str,
-    query: &[(&str, &String)],
-    authorization: Option<&str>,
-    limit: u64,
-) -> Result<String> {
-    let mut headers = vec![("Accept", "application/json".to_string())];
-    if let Some(authorization) = authorization {
-        headers.push(("Authorization", authorization.to_string()));
-    }
-    let response = agent.get(url, query, &headers)?;
-    if response.status() != 200 {
-        return Err(status_error(url, response_detail(response)));
-    }
-    let bytes = read_limited(response, limit)?;
-    String::from_utf8(bytes).map_err(|_| Error::invalid(format!("{url} answered with non-UTF-8")))
-}
-
-pub(super) fn header(response: &Response<Body>, name: &str) -> Option<String> {
-    let value = response.headers().get(name)?;
-    value.to_str().ok().map(str::to_string)
-}
-
-fn read_limited(response: Response<Body>, limit: u64) -> Result<Vec<u8>> {
-    let url = response_url(&response);
-    response
-        .into_body()
-        .into_with_config()
-        .limit(limit)
-        .read_to_vec()
-        .map_err(|e| match e {
-            ureq::Error::BodyExceedsLimit(_) => {
-                Error::invalid(format!("{url}: document larger than {limit} bytes refused"))
-            }
-            other => Error::new(Kind::Net {
-                url,
-                cause: other.to_string(),
-            }),
-        })
-}
-
-fn response_url(response: &Response<Body>) -> String {
-    use ureq::ResponseExt;
-    response.get_uri().to_string()
-}
-
-/// What went wrong, in the registry's words: status plus its first error message.
-struct Failure {
-    status: u16,
-    detail: String,
-    retry_after: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    errors: Option<Vec<ErrorEntry>>,
-    details: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ErrorEntry {
-    code: Option<String>,
-    message: Option<String>,
-}
-
-fn response_detail(response: Response<Body>) -> Failure {
-    let status = response.status().as_u16();
-    let retry_after = header(&response, "retry-after");
-    let body = read_limited(response, 64 << 10).unwrap_or_default();
-    let parsed: Option<ErrorBody> = std::str::from_utf8(&body)
-        .ok()
-        .and_then(|text| json::from_str(text).ok());
-    let detail = parsed
-        .and_then(|b| {
-            let first = b.errors.and_then(|e| e.into_iter().next());
-            let from_entry = first.map(|e| {
-                let code = e.code.unwrap_or_default().to_ascii_lowercase();
-                let message = e.message.unwrap_or_default();
-                if message.is_empty() {
-                    code
-                } else {
-                    message
-                }
-            });
-            from_entry.or(b.details)
-        })
-        .unwrap_or_default();
-    Failure {
-        status,
-        detail,
-        retry_after,
-    }
-}
-
-fn status_error(url: &str, failure: Failure) -> Error {
-    let mut detail = failure.detail;
-    match failure.status {
-        401 | 403 => detail.push_str(
-            " (pull access denied: the repository does not exist or needs 'docker login')",
-        ),
-        429 => {
-            detail.push_str(" (rate limited by the registry");
-            if let Some(after) = failure.retry_after {
-                detail.push_str(&format!("; retry after {after} s"));
-            }
-            detail.push(')');
-        }
-        // Only these are retried: reaching here, it was the last of the attempts.
-        500 | 502 | 503 | 504 => detail.push_str(&format!(" (tried {ATTEMPTS} times)")),
-        _ => {}
-    }
-    Error::new(Kind::Http {
-        url: url.to_string(),
-        status: failure.status,
-        detail: detail.trim().to_string(),
-    })
 }
 
 #[cfg(test)]

@@ -18,12 +18,14 @@ mod blob;
 mod client;
 mod credential_helper;
 mod foreign;
+mod http;
 pub mod manifest;
 mod proxy;
 mod transport;
 
 use std::io::Read;
 
+use blob::BlobReader;
 use client::Client;
 use manifest::{Descriptor, Manifest, Platform};
 
@@ -32,7 +34,7 @@ use crate::error::{Context, Error, Kind, Result};
 use crate::image::config::ImageConfig;
 use crate::image::layer::Compression;
 use crate::image::store::Store;
-use crate::image::{self, Image};
+use crate::image::Image;
 use crate::progress::{Progress, State};
 use crate::reference::Reference;
 
@@ -50,10 +52,11 @@ pub fn logout(registry: &str) -> Result<bool> {
 }
 
 /// What a pull did: the (platform) image manifest's digest, and whether the tag
-/// points to another image than before.
+/// points to another image than before; and the image, as read back from the store.
 pub struct Pulled {
     pub digest: Digest,
     pub newer: bool,
+    pub image: Image,
 }
 
 impl Pulled {
@@ -74,10 +77,12 @@ pub fn pull(
     store: &Store,
     progress: &mut Progress,
 ) -> Result<Pulled> {
+    let before = store.contents()?;
     let result = pull_into(reference, platform, store, progress);
     if result.is_err() {
-        // Nothing of a failed pull may stay: drop whatever no tagged image needs.
-        let _ = image::collect_garbage(store); // the pull's own error is the one to report
+        // Nothing of a failed pull may stay, and nothing else may go. The store's lock
+        // keeps every other writer out, so what is new is this pull's.
+        let _ = store.remove_added_since(&before); // the pull's own error is the one to report
     }
     result
 }
@@ -102,13 +107,15 @@ fn pull_into(
         fetch_layer(&mut client, store, layer, progress, n).context(what)?;
     }
     store.put_blob(&digest, &bytes[..])?;
-    Image::load(store, &digest)?.unpack_layers(store, |n| progress.extracting(n))?;
+    let image = Image::load(store, &digest)?;
+    image.unpack_layers(store, |n| progress.extracting(n))?;
     progress.finish();
     let before = store.resolve(&reference.to_string())?;
     store.tag(&reference.to_string(), &digest)?;
     Ok(Pulled {
         newer: before.as_ref() != Some(&digest),
         digest,
+        image,
     })
 }
 
@@ -224,7 +231,7 @@ fn open_layer<'c>(
     layer: &Descriptor,
     digest: &Digest,
 ) -> Result<Box<dyn Read + 'c>> {
-    match client.blob(digest) {
+    match BlobReader::open(client, digest) {
         Err(err) if is_missing(&err) && foreign::applies(layer) => {
             Ok(Box::new(foreign::open(layer)?))
         }

@@ -37,9 +37,17 @@ need runc
 
 work=$(mktemp -d /tmp/bench-run.XXXXXX)
 hugetlb_mounted=
+exec_started=
 cleanup() {
   set +e # every step runs, whatever the one before it did
   # Whatever a runtime left mounted under the scratch directory goes first.
+  # The exec section's long-lived containers, if it got that far.
+  if [ -n "$exec_started" ]; then
+    "$skiff" rm -f bench-exec >/dev/null
+    crun --root "$work/crun-state" delete -f bench-crun-exec
+    runc --root "$work/runc-state" delete -f bench-runc-exec
+    [ -z "$podman_cmd" ] || "${podman[@]}" rm -f -t 0 bench-exec >/dev/null
+  fi
   grep -F " $work/" /proc/self/mounts | cut -d' ' -f2 | sort -r |
     while read -r mnt; do umount -l "$mnt"; done
   [ -z "$hugetlb_mounted" ] || { umount /sys/fs/cgroup/hugetlb && rmdir /sys/fs/cgroup/hugetlb; } ||
@@ -166,6 +174,36 @@ fi
 
 size=$(stat -c %s "$skiff")
 
+# exec: one more `true` in a running container (`sleep 1000`), each runtime's own.
+echo "run.sh: hyperfine, exec into a running container, $runs runs each" >&2
+mkdir "$work/exec-bundle"
+python3 - "$work/bundle/config.json" "$work/exec-bundle/config.json" "$root" <<'EOF'
+import json, sys
+spec = json.load(open(sys.argv[1]))
+spec["process"]["args"] = ["/bin/sleep", "1000"]
+spec["root"]["path"] = sys.argv[3]  # the same rootfs, read-only
+json.dump(spec, open(sys.argv[2], "w"), indent=1)
+EOF
+exec_started=yes
+"$skiff" run -d --pull=never --name bench-exec "$image" sleep 1000 >/dev/null
+crun --root "$work/crun-state" run -d --bundle "$work/exec-bundle" bench-crun-exec </dev/null >/dev/null 2>&1
+runc --root "$work/runc-state" run -d --bundle "$work/exec-bundle" bench-runc-exec </dev/null >/dev/null 2>&1
+exec_commands=(
+  "$skiff exec bench-exec true"
+  "crun --root $work/crun-state exec bench-crun-exec /bin/true"
+  "runc --root $work/runc-state exec bench-runc-exec /bin/true"
+)
+exec_names=("skiff exec" "crun exec" "runc exec")
+if [ -n "$podman_cmd" ]; then
+  "${podman[@]}" run -d --network=none --name bench-exec "$image" sleep 1000 >/dev/null
+  exec_commands+=("${podman[*]} exec bench-exec true")
+  exec_names+=("podman exec")
+fi
+named=()
+for i in "${!exec_commands[@]}"; do named+=(--command-name "${exec_names[$i]}" "${exec_commands[$i]}"); done
+hyperfine --shell=none --style basic --warmup 3 --runs "$runs" --export-json "$work/exec.json" \
+  "${named[@]}" >&2
+
 # table JSON TITLE: hyperfine's results as a markdown table, with ratios to unshare and crun.
 table() {
   python3 - "$1" "$2" "${names[1]}" <<'EOF'
@@ -186,7 +224,19 @@ table "$work/hyperfine.json" "\`true\` in a fresh container (hyperfine, $runs ru
 echo
 table "$work/spaced.json" "the same, each run 50 ms after the last ($spaced_runs runs)"
 
-python3 - "$work/hyperfine.json" <<EOF
+echo
+python3 - "$work/exec.json" "$runs" <<'EOF'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+crun = {r["command"]: r["mean"] for r in results}["crun exec"]
+print(f"| `true` in a running container (hyperfine, {sys.argv[2]} runs, 3 warm-up) | mean ± σ | min | × crun exec |")
+print("|---|---|---|---|")
+for r in results:
+    print(f"| `{r['command']}` | {r['mean'] * 1e3:.2f} ± {r['stddev'] * 1e3:.2f} ms "
+          f"| {r['min'] * 1e3:.2f} ms | {r['mean'] / crun:.2f}× |")
+EOF
+
+python3 - "$work/hyperfine.json" "$work/exec.json" <<EOF
 import json, sys
 ms = {r["command"]: r["mean"] for r in json.load(open(sys.argv[1]))["results"]}
 skiff, unshare, crun = ms["${names[0]}"], ms["${names[1]}"], ms["crun run"]
@@ -195,6 +245,8 @@ with open("$work/ratios", "w") as f:  # for run-all.sh's chart
     f.write(f"skiff run true ÷ crun run\t{skiff / crun:.2f}\n")
     if "${names[4]:-}" in ms:
         f.write(f"podman run true ÷ skiff run true\t{ms['${names[4]:-}'] / skiff:.2f}\n")
+    ex = {r["command"]: r["mean"] for r in json.load(open(sys.argv[2]))["results"]}
+    f.write(f"skiff exec true ÷ crun exec\t{ex['skiff exec'] / ex['crun exec']:.2f}\t1.0\tmax\n")
 EOF
 [ -z "${BENCH_RATIOS:-}" ] || cat "$work/ratios" >>"$BENCH_RATIOS"
 cat <<EOF

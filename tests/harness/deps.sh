@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the integration-test harness is built from.
+# deps.sh [bench]: installs the Debian packages the tests run programs from.
 #
 # Docker Hub is out of reach from the test machines, so the harness rebuilds its
-# protocol from real parts: Debian's docker-registry (the CNCF distribution
-# server), openssl for the PKI and token signatures, python3 for the token server
-# and image builder, busybox-static and musl-tools for the binaries inside the
-# images, curl to probe the servers, util-linux for setpriv, bsdutils for script(1)
-# (progress tests run skiff on a pseudo-terminal); qemu-system-x86 and
-# linux-image-amd64 for the cgroup v2 VM test (tests/vm/). Idempotent: when
-# every package is present it returns at once, without touching apt.
+# protocol from real parts (Debian's docker-registry, openssl, python3 ...), and the
+# tests run real peers (skopeo, podman with runc, qemu with Debian's kernel). Which
+# programs, and from which package, is programs.txt; this installs the packages of its
+# `test` and `build` sets, and with `bench` those `make bench` adds. check-deps.sh then
+# checks that every program is there. Idempotent: when every package is present it
+# returns at once, without touching apt.
 set -euo pipefail
 
-packages=(docker-registry busybox-static musl-tools openssl python3 util-linux bsdutils curl
-  qemu-system-x86 linux-image-amd64)
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+sets=" test build ${1:-} "
+case $sets in
+  " test build  " | " test build bench ") ;;
+  *) echo "usage: deps.sh [bench]" >&2; exit 2 ;;
+esac
+
+mapfile -t packages < <(awk -v sets="$sets" '{ sub(/#.*/, "") }
+  NF >= 3 && $2 != "-" && index(sets, " " $3 " ") { print $2 }' "$here/programs.txt" | sort -u)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -57,7 +57,7 @@ trap 'exit 143' TERM
 # is killed outright (SIGKILL runs no trap).
 serve() {
   local name=$1; shift
-  setpriv --pdeathsig TERM "$@" >"$work/$name.log" 2>&1 &
+  setpriv --pdeathsig TERM "$@" >"$work/$name.log" 2>&1 9>&- &
   pids+=($!)
 }
 
@@ -143,5 +143,6 @@ export SKIFF_TEST_HARNESS=$work SKIFF_TEST_PLAIN=$plain SKIFF_TEST_CA=$work/pki/
   SKIFF_TEST_HOSTS=$work/hosts SKIFF_TEST_TOKEN_LOG=$work/token.log SKIFF_TEST_FOREIGN=$foreign \
   SKIFF_TEST_TOKEN_PLAIN=$tokenplain
 status=0
-"$@" || status=$?
+# Only this shell holds the lock: a process CMD leaves behind must not keep it.
+"$@" 9>&- || status=$?
 exit "$status"

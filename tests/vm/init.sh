@@ -6,7 +6,7 @@
 # path); stage 2 mounts what a booted system has, loads the image and runs the
 # checks, printing `ok - NAME` / `not ok - NAME` on the serial console, then
 # `skiff-vm: N passed, M failed`, and powers off. The checks mirror tests/cgroups.rs
-# (same names) on cgroup v2, plus a plain run and run -d/stop/rm.
+# (same names) on cgroup v2, plus a plain run, run -d/exec/stop/rm.
 /bin/busybox --install -s /bin
 export PATH=/bin
 
@@ -123,6 +123,10 @@ check "run -d prints the ID, and the container has a cgroup" \
 run stats --no-stream svc
 check "stats shows the memory limit and two processes (init and sleep)" \
   'echo "$out" | grep -q "^${id%${id#????????????}} .* / 64MiB .* 2$"'
+run exec --trace svc cat /proc/self/cgroup
+check "exec: born in the container's cgroup (clone3) and in its cgroup namespace" \
+  '[ $status = 0 ] && [ "$out" = "0::/" ] && echo "$err" | grep -q "setns(pidfd" &&
+   echo "$err" | grep -q "clone3(CLONE_INTO_CGROUP" && ! echo "$err" | grep -q "cgroup.procs"'
 run stop svc
 check "stop" '[ $status = 0 ] && [ "$out" = svc ]'
 run ps -a

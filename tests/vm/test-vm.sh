@@ -6,7 +6,7 @@
 # that holds only the static skiff, busybox-static, overlay.ko (a module in Debian's
 # kernel) and a `skiff save` archive of the harness's busybox image, and runs
 # tests/vm/init.sh as /init: `skiff load`, then the enforcement checks of
-# tests/cgroups.rs on v2, a plain `skiff run`, and `run -d`/`stop`/`rm`. The guest
+# tests/cgroups.rs on v2, a plain `skiff run`, and `run -d`/`exec`/`stop`/`rm`. The guest
 # reports `ok - NAME` / `not ok - NAME` over the serial console; this script fails on
 # any `not ok`, or when the final `skiff-vm: N passed, M failed` line never comes
 # (a crash, a hang: the VM gets $SKIFF_VM_TIMEOUT seconds, default 170).

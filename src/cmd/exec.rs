@@ -1,0 +1,199 @@
+//! `skiff exec [OPTIONS] CONTAINER COMMAND [ARG...]`: run one more command in a running
+//! container, as `docker exec` does (see `container::join` for how).
+
+use std::fs::File;
+
+use crate::cli::{self, Lexer};
+use crate::cmd::run::host_env;
+use crate::container::{self, Config, Exec, Process, FORWARDED};
+use crate::error::{Context, Error, Kind, Result};
+use crate::lifecycle::{self, Container, Status};
+use crate::sys;
+use crate::trace;
+
+pub const HELP: &str = "Usage:  skiff exec [OPTIONS] CONTAINER COMMAND [ARG...]
+
+Execute a command in a running container
+
+Options:
+  -d, --detach          Detached mode: run command in the background
+  -e, --env list        Set environment variables
+      --env-file list   Read in a file of environment variables
+  -h, --help            Print usage
+  -i, --interactive     Keep STDIN open even if not attached
+      --privileged      Give extended privileges to the command
+  -t, --tty             Allocate a pseudo-TTY (not yet: skiff refuses it)
+      --trace           Narrate every kernel step on stderr (also SKIFF_TRACE=1)
+  -u, --user string     Username or UID (format: \"<name|uid>[:<group|gid>]\")
+  -w, --workdir string  Working directory inside the container";
+
+#[derive(Debug, Default)]
+pub struct Args {
+    container: String,
+    command: Vec<String>,
+    env: Vec<String>,
+    env_files: Vec<String>,
+    workdir: Option<String>,
+    user: Option<String>,
+    privileged: bool,
+    interactive: bool,
+    detach: bool,
+}
+
+pub fn main(argv: &[String]) -> Result<i32> {
+    match parse(argv)? {
+        Some(args) => run(args),
+        None => cli::help(HELP),
+    }
+}
+
+/// `None` when help was asked for.
+fn parse(argv: &[String]) -> Result<Option<Args>> {
+    let mut lexer = Lexer::new(argv);
+    let mut args = Args::default();
+    let mut tracing = std::env::var("SKIFF_TRACE").is_ok_and(|v| v == "1");
+    let mut tty = false;
+    while let Some(flag) = lexer.next_flag() {
+        match flag.name.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "-d" | "--detach" => args.detach = lexer.switch(&flag)?,
+            "-e" | "--env" => args.env.push(lexer.value(&flag)?),
+            "--env-file" => args.env_files.push(lexer.value(&flag)?),
+            "-i" | "--interactive" => args.interactive = lexer.switch(&flag)?,
+            "--privileged" => args.privileged = lexer.switch(&flag)?,
+            "-t" | "--tty" => tty = lexer.switch(&flag)?,
+            "--trace" => tracing = lexer.switch(&flag)?,
+            "-u" | "--user" => args.user = Some(lexer.value(&flag)?).filter(|u| !u.is_empty()),
+            "-w" | "--workdir" => args.workdir = Some(lexer.value(&flag)?),
+            _ => return Err(cli::unknown(&flag, "exec")),
+        }
+    }
+    if tty {
+        return Err(Error::usage(
+            "skiff exec -t: no pseudo-TTY for exec yet; leave out -t",
+        ));
+    }
+    if let Some(dir) = args.workdir.as_ref().filter(|dir| !dir.starts_with('/')) {
+        return Err(Error::usage(format!(
+            "the working directory '{dir}' is invalid, it needs to be an absolute path"
+        )));
+    }
+    let mut rest = lexer.rest().into_iter();
+    let (Some(container), Some(_)) = (rest.next(), rest.as_slice().first()) else {
+        return Err(Error::usage(
+            "\"skiff exec\" requires at least 2 arguments.\nSee 'skiff exec --help'.",
+        ));
+    };
+    args.container = container;
+    args.command = rest.collect();
+    if tracing {
+        trace::enable();
+    }
+    Ok(Some(args))
+}
+
+fn run(args: Args) -> Result<i32> {
+    container::reexec_from_sealed_copy()?; // CVE-2019-5736: no path to the host's binary from inside
+    let (container, pidfd) = running(&args.container)?;
+    let exec = exec_of(&args, &container.config)?;
+    if !args.detach {
+        sys::forward_signals(&FORWARDED)?; // sigaction(2); to the command once it is known
+    }
+    let pid = container::join(&container.config.id, container.state.pid.pid, pidfd, &exec)
+        .with_context(|| format!("exec {}", args.container))?;
+    if args.detach {
+        return Ok(0);
+    }
+    Ok(sys::wait_for_exit(pid)?.status()) // waitpid(2)
+}
+
+/// The container and a pidfd of its PID 1, if it runs; else Docker's refusal (exit 1).
+fn running(query: &str) -> Result<(Container, File)> {
+    let container = lifecycle::find(query).map_err(|err| match err.kind() {
+        Kind::Invalid(message) => Error::new(Kind::Refused(message.clone())),
+        _ => err,
+    })?;
+    let pid = container.state.pid;
+    if container.state.status == Status::Running && pid.pid > 0 {
+        let pidfd = match sys::pidfd_open(pid.pid) {
+            Err(err) if err.errno() == Some(libc::ESRCH) => None,
+            other => Some(other?),
+        };
+        // Opened before the check: if the pid still has its start time, the pidfd is its.
+        if let Some(pidfd) = pidfd.filter(|_| pid.is_alive()) {
+            return Ok((container, pidfd));
+        }
+    }
+    Err(Error::new(Kind::Refused(format!(
+        "Container {} is not running",
+        container.config.id
+    ))))
+}
+
+/// What to run: the container's environment, user and working directory, as the
+/// flags override them.
+fn exec_of(args: &Args, config: &Config) -> Result<Exec> {
+    let env_flags = [
+        container::read_env_files(&args.env_files)?,
+        args.env.clone(),
+    ]
+    .concat();
+    let first = &config.process; // the container's first process
+    Ok(Exec {
+        process: Process {
+            argv: args.command.clone(),
+            env: container::environment(&first.env, &host_env(&env_flags), &config.hostname),
+            workdir: args
+                .workdir
+                .clone()
+                .unwrap_or_else(|| first.workdir.clone()),
+            user: args.user.clone().or_else(|| first.user.clone()),
+        },
+        privileged: args.privileged,
+        no_new_privileges: config.options.no_new_privileges,
+        interactive: args.interactive,
+        detach: args.detach,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn flags_stop_at_the_container_and_cluster() {
+        let parsed = parse(&args(&["-i", "-e", "A=1", "-u", "app", "web", "ls", "-la"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(parsed.container, "web");
+        assert_eq!(parsed.command, args(&["ls", "-la"]));
+        assert_eq!(parsed.env, args(&["A=1"]));
+        assert_eq!(parsed.user.as_deref(), Some("app"));
+        assert!(parsed.interactive && !parsed.detach);
+    }
+
+    #[test]
+    fn a_command_is_required_and_workdirs_are_absolute() {
+        let err = parse(&args(&["web"])).unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("\"skiff exec\" requires at least 2 arguments."));
+        let err = parse(&args(&["-w", "srv", "web", "true"])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the working directory 'srv' is invalid, it needs to be an absolute path"
+        );
+        assert_eq!(err.exit_code(), 125);
+    }
+
+    #[test]
+    fn a_tty_is_refused_for_now() {
+        let err = parse(&args(&["-it", "web", "sh"])).unwrap_err();
+        assert!(err.to_string().contains("no pseudo-TTY"), "{err}");
+        assert!(parse(&args(&["-t=false", "web", "sh"])).is_ok());
+    }
+}
