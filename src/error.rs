@@ -56,6 +56,8 @@ pub enum Kind {
     CommandNotFound(String),
     /// The container's command exists but cannot be executed (exit 126).
     NotExecutable(String),
+    /// `-it` with a stdin that is no terminal (exit 1, as Docker's client).
+    NotATerminal,
     /// Anything else worth one sentence: an unsupported manifest, a hostile path.
     Invalid(String),
     /// `exec`'s command could not be started inside the container (a missing working
@@ -106,6 +108,7 @@ impl Error {
         match self.kind {
             Kind::CommandNotFound(_) => 127,
             Kind::NotExecutable(_) => 126,
+            Kind::NotATerminal => 1,
             Kind::CannotStart(_) => 126,
             Kind::Refused(_) => 1,
             _ => 125,
@@ -150,6 +153,7 @@ impl fmt::Display for Error {
                 write!(f, "exec \"{cmd}\": executable file not found in $PATH")
             }
             Kind::NotExecutable(cmd) => write!(f, "exec \"{cmd}\": permission denied"),
+            Kind::NotATerminal => write!(f, "the input device is not a TTY"),
             Kind::Io(err) => write!(f, "{err}"),
         }
     }

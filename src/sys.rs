@@ -459,10 +459,48 @@ pub fn forward_signals(signals: &[libc::c_int]) -> Result<()> {
     Ok(())
 }
 
-/// sigaction(2) `SIG_DFL`: the default action for `signal` again. A handler goes away
-/// in execve(2) by itself; an ignored signal stays ignored.
-pub fn default_action(signal: libc::c_int) -> Result<()> {
-    set_action(signal, libc::SIG_DFL, 0)
+/// The kernel's `struct sigaction` on x86_64, for rt_sigaction(2) without libc.
+#[repr(C)]
+struct KernelSigaction {
+    handler: usize,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
+}
+
+/// rt_sigaction(2) `SIG_DFL` for every signal, then sigprocmask(2) with an empty mask.
+/// execve(2) drops handlers by itself, but keeps ignored signals and the blocked mask:
+/// Rust's runtime ignores SIGPIPE in skiff, a shell ignores SIGINT for a job started
+/// with `&` and `nohup` ignores SIGHUP, and none of that may reach the container. The
+/// raw system call, since libc refuses to touch the signals it keeps for itself (32
+/// to 34), and those may arrive ignored too.
+/// <https://man7.org/linux/man-pages/man7/signal.7.html> ("Signal mask and pending
+/// signals", "Execution of signal handlers")
+pub fn reset_signals() -> Result<()> {
+    trace::call(format_args!(
+        "rt_sigaction(1..64, SIG_DFL), sigprocmask(SIG_SETMASK, {{}})"
+    ));
+    let default = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for signal in (1..=64).filter(|&s| s != libc::SIGKILL && s != libc::SIGSTOP) {
+        // SAFETY: `default` is a valid kernel sigaction of the size given (8-byte mask);
+        // the old action is not wanted.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signal,
+                &default as *const KernelSigaction,
+                ptr::null_mut::<KernelSigaction>(),
+                8,
+            )
+        };
+        check(rc, "rt_sigaction", signal)?;
+    }
+    set_signal_mask(libc::SIG_SETMASK, &[])
 }
 
 /// sigaction(2) with an empty mask: `handler` (a function, `SIG_DFL` or `SIG_IGN`).
@@ -991,4 +1029,254 @@ pub fn recv(socket: &OwnedFd, buf: &mut [u8], what: &str) -> Result<usize> {
             other => return other.map(|n| n as usize),
         }
     }
+}
+
+// Terminals: the signal mask and signalfd(2) for a single-threaded relay, termios(3),
+// window sizes, the pseudo-terminal multiplexor, and descriptors passed over a socket.
+
+/// sigprocmask(2): `how` is `SIG_BLOCK`, `SIG_UNBLOCK` or `SIG_SETMASK`.
+/// <https://man7.org/linux/man-pages/man2/sigprocmask.2.html>
+pub fn set_signal_mask(how: libc::c_int, signals: &[libc::c_int]) -> Result<()> {
+    let set = signal_set(signals);
+    // SAFETY: set is a valid sigset_t; the old mask is not wanted.
+    let rc = unsafe { libc::sigprocmask(how, &set, ptr::null_mut()) };
+    check(rc, "sigprocmask", format_args!("{how}, {signals:?}")).map(drop)
+}
+
+fn signal_set(signals: &[libc::c_int]) -> libc::sigset_t {
+    // SAFETY: an all-zero sigset_t is a valid value for sigemptyset to overwrite.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: set is a valid, writable sigset_t; sigaddset only fails for a bad number.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        for &signal in signals {
+            libc::sigaddset(&mut set, signal);
+        }
+    }
+    set
+}
+/// signalfd(2): `signals` (which the caller has blocked) become readable records on a
+/// descriptor, so one poll(2) loop waits for them beside its other files, with no
+/// handler running in between.
+/// <https://man7.org/linux/man-pages/man2/signalfd.2.html>
+pub fn signalfd(signals: &[libc::c_int]) -> Result<File> {
+    trace::call(format_args!("signalfd({signals:?})"));
+    let set = signal_set(signals);
+    // SAFETY: set is a valid sigset_t that outlives the call.
+    let rc = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC) };
+    Ok(File::from(owned_fd(
+        rc.into(),
+        "signalfd",
+        format_args!("{signals:?}"),
+    )?))
+}
+
+/// The number of the next signal a [`signalfd`] holds (it must be readable).
+pub fn read_signal(signals: &File) -> Result<libc::c_int> {
+    // SAFETY: an all-zero signalfd_siginfo is a valid value for read to overwrite.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: the pointer and length describe `info`, which is writable.
+    let rc = unsafe { libc::read(signals.as_raw_fd(), ptr::addr_of_mut!(info).cast(), size) };
+    check(rc as i64, "read", "signalfd")?;
+    Ok(info.ssi_signo as libc::c_int)
+}
+
+/// tcgetattr(3): the terminal's settings (termios(3)).
+/// <https://man7.org/linux/man-pages/man3/termios.3.html>
+pub fn terminal_settings(fd: RawFd) -> Result<libc::termios> {
+    // SAFETY: an all-zero termios is a valid value for tcgetattr to overwrite.
+    let mut settings: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: settings is a valid, writable termios.
+    let rc = unsafe { libc::tcgetattr(fd, &mut settings) };
+    check(rc, "tcgetattr", fd)?;
+    Ok(settings)
+}
+
+/// tcsetattr(3) `TCSANOW`: the terminal takes `settings` at once.
+pub fn set_terminal_settings(fd: RawFd, settings: &libc::termios) -> Result<()> {
+    trace::call(format_args!("tcsetattr({fd}, TCSANOW)"));
+    // SAFETY: settings is a valid termios that outlives the call.
+    let rc = unsafe { libc::tcsetattr(fd, libc::TCSANOW, settings) };
+    check(rc, "tcsetattr", fd).map(drop)
+}
+
+/// cfmakeraw(3): `settings` with no echo, no line editing, no signals from keys and
+/// no output processing: every byte goes through as typed.
+pub fn raw_settings(mut settings: libc::termios) -> libc::termios {
+    // SAFETY: settings is a valid termios; cfmakeraw only changes its flags.
+    unsafe { libc::cfmakeraw(&mut settings) };
+    settings
+}
+
+/// ioctl(2) `TIOCGWINSZ`: the terminal's size in rows and columns.
+/// <https://man7.org/linux/man-pages/man2/TIOCGWINSZ.2const.html>
+pub fn window_size(fd: RawFd) -> Result<libc::winsize> {
+    // SAFETY: an all-zero winsize is a valid value for the kernel to overwrite.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes one winsize, for which `size` has room.
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) };
+    check(rc, "ioctl", format_args!("{fd}, TIOCGWINSZ"))?;
+    Ok(size)
+}
+
+/// ioctl(2) `TIOCSWINSZ`: sets the size; the terminal's foreground process group gets
+/// SIGWINCH if it changed.
+pub fn set_window_size(fd: RawFd, size: &libc::winsize) -> Result<()> {
+    trace::call(format_args!(
+        "ioctl({fd}, TIOCSWINSZ, {}x{})",
+        size.ws_row, size.ws_col
+    ));
+    // SAFETY: TIOCSWINSZ reads one winsize, which `size` is.
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, size) };
+    check(rc, "ioctl", format_args!("{fd}, TIOCSWINSZ")).map(drop)
+}
+
+/// The filesystem type (`f_type`, a magic number from statfs(2)) that `file` is on.
+/// <https://man7.org/linux/man-pages/man2/fstatfs.2.html>
+pub fn filesystem_type(file: &File) -> Result<i64> {
+    // SAFETY: an all-zero statfs is a valid value for the kernel to overwrite.
+    let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: stat is writable and the descriptor is open.
+    let rc = unsafe { libc::fstatfs(file.as_raw_fd(), &mut stat) };
+    check(rc, "fstatfs", file.as_raw_fd())?;
+    Ok(stat.f_type as i64)
+}
+
+/// ioctl(2) `TIOCSPTLCK` 0, then `TIOCGPTN`: unlocks a new pseudo-terminal's slave (what
+/// unlockpt(3) does) and returns its number N (`/dev/pts/N`).
+/// <https://man7.org/linux/man-pages/man3/unlockpt.3.html>
+pub fn unlock_pty(master: &File) -> Result<u32> {
+    let fd = master.as_raw_fd();
+    let unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads one int, which `unlock` is.
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCSPTLCK, &unlock) };
+    check(rc, "ioctl", format_args!("{fd}, TIOCSPTLCK"))?;
+    let mut number: libc::c_uint = 0;
+    // SAFETY: TIOCGPTN writes one unsigned int, for which `number` has room.
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCGPTN, &mut number) };
+    check(rc, "ioctl", format_args!("{fd}, TIOCGPTN"))?;
+    trace::call(format_args!("unlockpt({fd}): /dev/pts/{number}"));
+    Ok(number)
+}
+
+/// ioctl(2) `TIOCGPTPEER` (Linux 4.13): opens the slave of `master` through the master
+/// itself, so no path (which the container could swap) is involved.
+/// <https://man7.org/linux/man-pages/man2/TIOCGPTPEER.2const.html>
+pub fn open_pty_slave(master: &File) -> Result<File> {
+    let fd = master.as_raw_fd();
+    trace::call(format_args!("ioctl({fd}, TIOCGPTPEER, O_RDWR|O_NOCTTY)"));
+    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: TIOCGPTPEER takes its flags as a plain integer.
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCGPTPEER, flags) };
+    Ok(File::from(owned_fd(
+        rc.into(),
+        "ioctl",
+        format_args!("{fd}, TIOCGPTPEER"),
+    )?))
+}
+
+/// ioctl(2) `TIOCSCTTY`: the terminal on `fd` becomes the controlling terminal of this
+/// process's session (it must lead a session that has none): its keys' signals, its
+/// hangup and its job control now reach the session.
+/// <https://man7.org/linux/man-pages/man2/TIOCSCTTY.2const.html>
+pub fn set_controlling_terminal(fd: RawFd) -> Result<()> {
+    trace::call(format_args!("ioctl({fd}, TIOCSCTTY)"));
+    // SAFETY: TIOCSCTTY takes a plain integer (0: do not steal it from another session).
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) };
+    check(rc, "ioctl", format_args!("{fd}, TIOCSCTTY")).map(drop)
+}
+
+/// Room for one control message carrying one descriptor, aligned as cmsghdr wants.
+#[repr(C, align(8))]
+struct OneFd([u8; 32]);
+
+/// sendmsg(2) with an `SCM_RIGHTS` message: the process at the other end of the Unix
+/// socket receives a new descriptor for the same open file, with `data` (at least one
+/// byte: a message must carry some).
+/// <https://man7.org/linux/man-pages/man7/unix.7.html>
+pub fn send_fd(socket: &impl AsRawFd, fd: &impl AsRawFd, data: &[u8]) -> Result<()> {
+    let (socket, fd) = (socket.as_raw_fd(), fd.as_raw_fd());
+    trace::call(format_args!("sendmsg({socket}, SCM_RIGHTS [{fd}])"));
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr().cast_mut().cast(),
+        iov_len: data.len(),
+    };
+    let mut control = OneFd([0; 32]);
+    // SAFETY: an all-zero msghdr is valid; every pointer set below outlives the call
+    // (sendmsg only reads `data`), and CMSG_* stay within `control`, which has room for
+    // one cmsghdr and one int.
+    let rc = unsafe {
+        let mut message: libc::msghdr = std::mem::zeroed();
+        message.msg_iov = &mut iov;
+        message.msg_iovlen = 1;
+        message.msg_control = control.0.as_mut_ptr().cast();
+        message.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as _;
+        let header = libc::CMSG_FIRSTHDR(&message);
+        (*header).cmsg_level = libc::SOL_SOCKET;
+        (*header).cmsg_type = libc::SCM_RIGHTS;
+        (*header).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
+        ptr::write_unaligned(libc::CMSG_DATA(header).cast::<RawFd>(), fd);
+        libc::sendmsg(socket, &message, libc::MSG_NOSIGNAL)
+    };
+    check(rc as i64, "sendmsg", socket).map(drop)
+}
+
+/// recvmsg(2): the bytes (into `data`) and the descriptor [`send_fd`] sent, the
+/// descriptor close-on-exec; `None` for it if none came (0 bytes: the other end closed).
+pub fn recv_fd(socket: &impl AsRawFd, data: &mut [u8]) -> Result<(usize, Option<File>)> {
+    let socket = socket.as_raw_fd();
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    let mut control = OneFd([0; 32]);
+    // SAFETY: an all-zero msghdr is valid; every pointer in it outlives the call.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_iov = &mut iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.0.as_mut_ptr().cast();
+    message.msg_controllen = control.0.len() as _;
+    // SAFETY: message describes writable buffers that outlive the call.
+    let rc = unsafe { libc::recvmsg(socket, &mut message, libc::MSG_CMSG_CLOEXEC) };
+    let received = check(rc as i64, "recvmsg", socket)? as usize;
+    // SAFETY: the kernel filled in message and control; CMSG_FIRSTHDR returns null or
+    // a header inside `control`, whose data holds an int when the type is SCM_RIGHTS.
+    let fd = unsafe {
+        let header = libc::CMSG_FIRSTHDR(&message);
+        if header.is_null() || (*header).cmsg_type != libc::SCM_RIGHTS {
+            return Ok((received, None));
+        }
+        ptr::read_unaligned(libc::CMSG_DATA(header).cast::<RawFd>())
+    };
+    trace::call(format_args!("recvmsg({socket}): SCM_RIGHTS [{fd}]"));
+    // SAFETY: the kernel just installed fd in this process for us alone.
+    Ok((received, Some(unsafe { File::from_raw_fd(fd) })))
+}
+
+/// poll(2) for any events: each entry's `revents` says what happened to it.
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> Result<()> {
+    loop {
+        // SAFETY: fds is a valid array of pollfd of the length given.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+        match check(rc, "poll", fds.len()) {
+            Err(e) if e.errno() == Some(libc::EINTR) => continue,
+            other => return other.map(drop),
+        }
+    }
+}
+
+/// fcntl(2) `F_SETFL` `O_NONBLOCK`: reads and writes that would wait fail with EAGAIN.
+pub fn set_nonblocking(file: &File) -> Result<()> {
+    let fd = file.as_raw_fd();
+    // SAFETY: F_GETFL and F_SETFL take plain integers; the descriptor is open.
+    let rc = unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags == -1 {
+            flags
+        } else {
+            libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK)
+        }
+    };
+    check(rc, "fcntl", format_args!("{fd}, O_NONBLOCK")).map(drop)
 }

@@ -56,8 +56,9 @@ fn a_missing_flag_value_is_one_line() {
 fn every_command_answers_help_and_refuses_unknown_flags() {
     let t = TestEnv::new();
     let commands = [
-        "create", "exec", "images", "import", "inspect", "kill", "load", "login", "logout", "logs",
-        "ps", "pull", "rm", "rmi", "run", "save", "start", "stats", "stop", "wait",
+        "attach", "create", "exec", "images", "import", "inspect", "kill", "load", "login",
+        "logout", "logs", "ps", "pull", "rm", "rmi", "run", "save", "start", "stats", "stop",
+        "wait",
     ];
     for command in commands {
         let out = t.skiff(&[command, "-h"]);

@@ -423,6 +423,7 @@ fn cve_2019_5736_the_exe_of_a_running_skiff_cannot_be_written() {
     let mut skiff = t
         .command(&[
             "run",
+            "-i",
             &t.image(BUSYBOX),
             "sh",
             "-c",

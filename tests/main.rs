@@ -15,4 +15,5 @@ mod pull;
 mod registry_extras;
 mod run;
 mod store;
+mod terminal;
 mod testenv;

@@ -28,7 +28,15 @@ fn field(json: &str, key: &str) -> String {
 fn sleeper(t: &TestEnv) -> (String, String) {
     let id = ok(
         t,
-        &["run", "-d", &t.image("library/busybox"), "sleep", "1000"],
+        &[
+            "run",
+            "-d",
+            "--network",
+            "bridge",
+            &t.image("library/busybox"),
+            "sleep",
+            "1000",
+        ],
     );
     let id = id.trim().to_string();
     let ip = field(&ok(t, &["inspect", &id]), "IPAddress");
@@ -73,11 +81,23 @@ fn network_none_has_only_lo_and_it_is_up() {
 }
 
 #[test]
-fn the_default_bridge_gives_eth0_an_address_and_a_default_route() {
+fn the_bridge_gives_eth0_an_address_and_a_default_route() {
     let t = TestEnv::new();
     let image = t.image("library/busybox");
     let script = "ip -o -4 addr show eth0; ip route show default";
-    let out = ok(&t, &["run", "--rm", &image, "sh", "-c", script]);
+    let out = ok(
+        &t,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "bridge",
+            &image,
+            "sh",
+            "-c",
+            script,
+        ],
+    );
     let address = out.split_whitespace().nth(3).unwrap_or_default();
     let (ip, prefix) = address.split_once('/').unwrap_or_else(|| panic!("{out}"));
     assert_eq!(prefix, "16", "{out}");
@@ -87,6 +107,17 @@ fn the_default_bridge_gives_eth0_an_address_and_a_default_route() {
         out.contains(&format!("default via {gateway} dev eth0")),
         "{out}"
     );
+}
+
+/// Until the bridge costs a start little (see `network::DEFAULT`), a container without
+/// `--network` shares the host's network, as it always has in skiff.
+#[test]
+fn the_default_for_now_is_the_hosts_network() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let out = ok(&t, &["run", "--rm", &image, "ip", "-o", "link"]);
+    assert!(out.lines().count() > 1, "{out}");
+    assert!(!out.contains("eth0@"), "{out}");
 }
 
 #[test]
@@ -132,6 +163,8 @@ fn two_containers_get_different_addresses_and_reach_each_other() {
         &[
             "run",
             "-d",
+            "--network",
+            "bridge",
             &image,
             "sh",
             "-c",
@@ -144,7 +177,19 @@ fn two_containers_get_different_addresses_and_reach_each_other() {
         "ip -o -4 addr show eth0; i=0; until nc -w 1 {server_ip} 8000 </dev/null; do \
          i=$((i+1)); [ $i -gt 100 ] && exit 1; usleep 100000; done"
     );
-    let out = ok(&t, &["run", "--rm", &image, "sh", "-c", &client]);
+    let out = ok(
+        &t,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "bridge",
+            &image,
+            "sh",
+            "-c",
+            &client,
+        ],
+    );
     assert!(out.ends_with("hello\n"), "{out}");
     assert!(
         !out.contains(&format!(" {server_ip}/")),
@@ -237,6 +282,8 @@ fn a_container_reaches_beyond_the_host_through_masquerade() {
     let out = t.skiff(&[
         "run",
         "--rm",
+        "--network",
+        "bridge",
         &image,
         "nc",
         "-w",
@@ -264,17 +311,12 @@ fn skiff_without_net_admin(t: &TestEnv, args: &[&str]) -> std::process::Output {
 }
 
 #[test]
-fn without_cap_net_admin_the_default_is_the_hosts_network_and_bridge_fails() {
+fn without_cap_net_admin_the_default_still_runs_and_bridge_fails() {
     let t = TestEnv::new();
     let image = t.image("library/busybox");
-    let out = skiff_without_net_admin(&t, &["run", "--rm", "--trace", &image, "ip", "-o", "link"]);
+    let out = skiff_without_net_admin(&t, &["run", "--rm", &image, "ip", "-o", "link"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).lines().count() > 1, "{}", stdout(&out));
-    assert!(
-        stderr(&out).contains("no CAP_NET_ADMIN here"),
-        "{}",
-        stderr(&out)
-    );
     let out = skiff_without_net_admin(&t, &["run", "--rm", "--network", "bridge", &image, "true"]);
     assert_one_line_error(&out, "--network bridge: skiff lacks CAP_NET_ADMIN");
     assert_eq!(out.status.code(), Some(125));

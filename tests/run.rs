@@ -1,7 +1,7 @@
 //! `skiff run`: the semantics the CodeCrafters tester checks, and Docker's around them.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 
 use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
@@ -67,31 +67,99 @@ fn death_by_signal_exits_128_plus_the_signal() {
 }
 
 #[test]
-fn the_command_does_not_inherit_skiffs_ignored_sigpipe() {
-    // Rust's runtime ignores SIGPIPE in skiff; in the container it must have its default
-    // action, or `yes | head -1` would leave `yes` writing into a closed pipe.
+fn stdin_reaches_the_container_only_with_i() {
+    // Docker's behaviour: without -i the container's stdin is at end of file at once.
     let t = TestEnv::new();
     let image = t.image("library/busybox");
+    for (flags, expected) in [(&[][..], ""), (&["-i"][..], "typed\n")] {
+        let args = [&["run", "--rm"][..], flags, &[&image, "cat"]].concat();
+        let mut skiff = t
+            .command(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = skiff.stdin.take().unwrap();
+        let _ = stdin.write_all(b"typed\n"); // without -i, skiff may be gone already
+        drop(stdin);
+        let out = skiff.wait_with_output().unwrap();
+        assert_eq!(stdout(&out), expected, "{flags:?}");
+        assert_eq!(out.status.code(), Some(0));
+    }
+}
+
+#[test]
+fn an_attached_containers_output_is_also_in_its_log() {
+    // As with Docker, `logs` works for every container, not only detached ones.
+    let t = TestEnv::new();
+    let script = "echo out; echo err >&2; printf last";
+    let image = t.image("library/busybox");
+    let out = t.skiff(&["run", "--name", "fg", &image, "sh", "-c", script]);
+    assert_eq!(stdout(&out), "out\nlast");
+    assert_eq!(stderr(&out), "err\n");
+    let logs = t.skiff(&["logs", "fg"]);
+    assert_eq!(stdout(&logs), "out\nlast");
+    assert_eq!(stderr(&logs), "err\n");
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_container_by_sigpipe() {
+    // The output passes through skiff's pipes now; when `head` closes its end, skiff
+    // closes the container's pipe, so `yes` dies of SIGPIPE as it would writing to `head`.
+    let t = TestEnv::new();
+    let skiff = t.command(&["run", "--rm", &t.image("library/busybox"), "yes"]);
+    let mut pipeline = std::process::Command::new("sh")
+        .args(["-c", "\"$@\" | head -n 2", "sh"])
+        .arg(skiff.get_program())
+        .args(skiff.get_args())
+        .envs(skiff.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = String::new();
+    std::io::Read::read_to_string(pipeline.stdout.as_mut().unwrap(), &mut out).unwrap();
+    assert_eq!(out, "y\ny\n");
+    assert!(pipeline.wait().unwrap().success());
+}
+
+#[test]
+fn the_command_gets_every_signal_whatever_skiff_inherited() {
+    // Ignored signals and the blocked mask survive fork(2) and execve(2). Rust's runtime
+    // ignores SIGPIPE in skiff (`yes | head -1` would leave `yes` writing into a closed
+    // pipe), and skiff may be started by a shell that ignores SIGHUP (nohup) or SIGINT
+    // (a job started with `&`), or with signals blocked: the container must have none of it.
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let inherit = "import os, signal, sys\n\
+                   for s in (signal.SIGHUP, signal.SIGINT): signal.signal(s, signal.SIG_IGN)\n\
+                   signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1, signal.SIGTERM})\n\
+                   os.execv(sys.argv[1], sys.argv[1:])";
     for flags in [&[][..], &["--init"][..]] {
         let args = [
             &["run", "--rm"][..],
             flags,
-            &[&image, "grep", "SigIgn", "/proc/self/status"],
+            &[&image, "grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"],
         ]
         .concat();
-        let out = t.skiff(&args);
-        let ignored = stdout(&out)
-            .trim()
-            .trim_start_matches("SigIgn:")
-            .trim()
-            .to_string();
-        let mask = u64::from_str_radix(&ignored, 16).unwrap_or_else(|_| panic!("{ignored:?}"));
-        assert_eq!(mask & 1 << (SIGPIPE - 1), 0, "{flags:?}: SigIgn {ignored}");
+        let skiff = t.command(&args);
+        let mut wrapped = std::process::Command::new("python3");
+        wrapped.args(["-c", inherit]).arg(skiff.get_program());
+        wrapped.args(skiff.get_args()).stdin(Stdio::null());
+        for (key, value) in skiff.get_envs() {
+            match value {
+                Some(value) => wrapped.env(key, value),
+                None => wrapped.env_remove(key),
+            };
+        }
+        let out = wrapped.output().unwrap();
+        assert_eq!(
+            stdout(&out),
+            "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n",
+            "{flags:?}: {}",
+            stderr(&out)
+        );
     }
 }
-
-/// SIGPIPE's number on Linux.
-const SIGPIPE: u32 = 13;
 
 /// Starts `sh -c SCRIPT` in busybox and waits until it prints its first line, "ready".
 fn spawn_until_ready(t: &TestEnv, script: &str) -> std::process::Child {

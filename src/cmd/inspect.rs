@@ -118,6 +118,10 @@ struct Config {
     stop_signal: String,
     #[serde(rename = "StopTimeout")]
     stop_timeout: u32,
+    #[serde(rename = "OpenStdin")]
+    open_stdin: bool,
+    #[serde(rename = "Tty")]
+    tty: bool,
 }
 
 /// The resource limits, in Docker's names and units (0: none).
@@ -187,6 +191,8 @@ fn inspected(container: &Container) -> Inspected {
             working_dir: config.process.workdir.clone(),
             stop_signal: config.stop_signal.clone(),
             stop_timeout: config.stop_timeout,
+            open_stdin: config.open_stdin == Some(true),
+            tty: config.tty == Some(true),
         },
         host_config: HostConfig {
             network_mode: config.network.clone().unwrap_or_else(|| "default".into()),

@@ -1,6 +1,7 @@
 //! The commands, one file each: `Args`, `HELP`, `parse()` and `run()`.
 //! Dispatch is a table from name to entry point.
 
+mod attach;
 mod create;
 mod exec;
 mod images;
@@ -28,6 +29,11 @@ type Main = fn(&[String]) -> Result<i32>;
 
 /// (name, one-line summary, entry point)
 const COMMANDS: &[(&str, &str, Main)] = &[
+    (
+        "attach",
+        "Attach to a running container's terminal",
+        attach::main,
+    ),
     ("create", "Create a new container", create::main),
     (
         "exec",

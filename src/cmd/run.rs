@@ -17,7 +17,7 @@ use crate::registry::{
     self,
     manifest::{self, Platform},
 };
-use crate::{time, trace};
+use crate::{terminal, time, trace};
 
 pub const HELP: &str = "Usage:  skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]
 
@@ -36,11 +36,12 @@ Options:
   -h, --help                Print usage
       --hostname string     Container host name
       --init                Run an init inside the container that forwards signals and reaps processes
+  -i, --interactive         Keep STDIN open even if not attached
   -m, --memory bytes        Memory limit
       --memory-reservation bytes  Memory soft limit
       --memory-swap bytes   Swap limit equal to memory plus swap: '-1' to enable unlimited swap
       --name string         Assign a name to the container
-      --network string      Connect a container to a network: bridge, none or host (default \"bridge\")
+      --network string      Connect a container to a network: bridge, none or host (default \"host\", for now)
       --pids-limit int      Tune container pids limit (set -1 for unlimited)
       --platform string     Run this platform's image (os/arch[/variant]) instead of the host's
       --privileged          Give extended privileges to this container
@@ -52,6 +53,7 @@ Options:
       --stop-timeout int    Seconds to wait for the container to stop before killing it (default 10)
       --tmpfs list          Mount a tmpfs directory (PATH[:OPTIONS])
       --trace               Narrate every kernel step on stderr (also SKIFF_TRACE=1)
+  -t, --tty                 Allocate a pseudo-TTY
   -u, --user string         Username or UID (format: <name|uid>[:<group|gid>])
   -v, --volume list         Bind mount a volume (HOST:CONTAINER[:ro|rw])
   -w, --workdir string      Working directory inside the container";
@@ -137,6 +139,8 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             "-w" | "--workdir" => config.process.workdir = lexer.value(&flag)?,
             "--trace" => args.trace = lexer.switch(&flag)?,
             "--env-file" => args.env_files.push(lexer.value(&flag)?),
+            "-i" | "--interactive" => config.open_stdin = Some(lexer.switch(&flag)?),
+            "-t" | "--tty" => config.tty = Some(lexer.switch(&flag)?),
             "-u" | "--user" => config.process.user = Some(lexer.value(&flag)?),
             "-v" | "--volume" => config.options.volumes.push(lexer.value(&flag)?),
             "--tmpfs" => config.options.tmpfs.push(lexer.value(&flag)?),
@@ -181,6 +185,10 @@ fn network_mode(name: String) -> Result<String> {
 /// `skiff run`: seal → pull and record → start (attached, or under a supervisor) →
 /// wait → exit status.
 fn run(args: Args) -> Result<i32> {
+    let config = &args.config;
+    if config.tty == Some(true) && config.open_stdin == Some(true) && !args.detach {
+        terminal::check_input()?; // before anything is pulled or created, as Docker
+    }
     // First of all, skiff execve(2)s itself again from a copy of its binary that
     // nobody can write to, so that no container can reach the host's binary through
     // /proc/self/exe (CVE-2019-5736). Every process that follows, the container's

@@ -50,6 +50,11 @@ pub struct Config {
     /// `--network`: `bridge`, `none` or `host`; absent, the default bridge, or the
     /// host's network where skiff cannot make one.
     pub network: Option<String>,
+    /// `-i`: the container's stdin is the attached skiff's (else at end of file).
+    /// Absent in older records.
+    pub open_stdin: Option<bool>,
+    /// `-t`: the container's stdio is a pseudo-terminal. Absent in older records.
+    pub tty: Option<bool>,
 }
 
 /// A process to run in the container (the OCI spec's `process`).

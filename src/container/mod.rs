@@ -7,7 +7,8 @@
 //! is explained in its own module: `cgroup` (cgroups(7): limits, and the cgroup
 //! namespace), `namespaces` (unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts`
 //! (/proc, /sys, /dev, volumes), `user` (setuid(2)), `capabilities` (prctl(2),
-//! capset(2)), `init` (`--init`) and `process` (execve(2) and the exec-status pipe).
+//! capset(2)), `init` (`--init`), `console` (`-t`: a pseudo-terminal of its own) and
+//! `process` (execve(2) and the exec-status pipe).
 //! What to run comes from the container's one description, [`Config`] (`config.rs`);
 //! where its root filesystem comes from at this start, from [`RootFs`].
 //!
@@ -26,6 +27,7 @@
 
 mod capabilities;
 mod config;
+mod console;
 mod etc_files;
 mod init;
 mod join;
@@ -39,6 +41,8 @@ mod user;
 
 use std::convert::Infallible;
 use std::fs::File;
+use std::os::fd::RawFd;
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 pub use config::{Config, Process};
@@ -48,7 +52,7 @@ pub use process::{environment, exec_outcome, read_env_files, report_failure};
 pub use sealed_exe::reexec_from_sealed_copy;
 
 use crate::cgroup::{self, Cgroup};
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use crate::image::layer::StoredLayer;
 use crate::image::LayerDirs;
 use crate::network::{self, Settings};
@@ -68,6 +72,28 @@ pub struct RootFs {
     pub blobs: Vec<StoredLayer>,
 }
 
+/// Where the container's fds 0–2 come from, as whoever starts it decides.
+#[derive(Default)]
+pub struct Stdio {
+    /// Descriptors to put on fds 0, 1 and 2 (`None`: skiff's own, inherited).
+    pub fds: [Option<RawFd>; 3],
+    /// `-t`: a pseudo-terminal of the container's own on all three instead (`console`),
+    /// `size` rows and columns (skiff's own terminal's, when it has one).
+    pub tty: bool,
+    pub size: Option<libc::winsize>,
+}
+
+/// A container whose command is executing.
+#[must_use]
+pub struct Started {
+    /// Its PID 1, as the host sees it.
+    pub pid: libc::pid_t,
+    /// With `-t`: the master of its terminal.
+    pub terminal: Option<File>,
+    /// Its place on a network, if it has one of its own.
+    pub network: Option<Settings>,
+}
+
 /// Signals `docker run` passes on to the container.
 pub const FORWARDED: [libc::c_int; 6] = [
     libc::SIGINT,
@@ -78,14 +104,15 @@ pub const FORWARDED: [libc::c_int; 6] = [
     libc::SIGUSR2,
 ];
 
-/// Everything starting a container asks of the kernel, in order. Returns the
-/// container's PID 1 (as the host sees it) once its command is executing, and its
-/// place on a network; whoever waits for it removes its cgroup afterwards
+/// Everything starting a container asks of the kernel, in order. Returns once its
+/// command is executing; whoever waits for it removes its cgroup afterwards
 /// (`cgroup::release`) and gives its address back (`network::release`).
-pub fn start(config: &Config, rootfs: &RootFs) -> Result<(libc::pid_t, Option<Settings>)> {
+pub fn start(config: &Config, rootfs: &RootFs, stdio: &Stdio) -> Result<Started> {
     let limits = config.limits.clone().unwrap_or_default();
     let cgroup = cgroup::create(&config.id, &limits)?; // mkdir(2) in cgroupfs, limits
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
+    let console = stdio.tty.then(UnixStream::pair).transpose(); // socketpair(2)
+    let console = console.context("socketpair(2) for the terminal's master")?;
     namespaces::new_pid_namespace()?; // unshare(2)
     let network = network::attach(&config.id, config.network.as_deref())?; // unshare(2), rtnetlink
     let forked = cgroup::fork_into(cgroup.as_ref())?; // fork(2); v2: clone3(2) into it
@@ -94,25 +121,42 @@ pub fn start(config: &Config, rootfs: &RootFs) -> Result<(libc::pid_t, Option<Se
         let child = Child {
             cgroup: cgroup.as_ref(),
             netns: network.netns.as_ref(),
+            stdio,
+            console: console.map(|(_, theirs)| theirs),
         };
         container_init(config, rootfs, child, exec_status_writer) // PID 1; never returns
     };
     drop(exec_status_writer);
     sys::forward_signals_to(pid);
+    let terminal = console.map(|(ours, theirs)| {
+        drop(theirs); // so that a child that fails first is seen to close it
+        sys::recv_fd(&ours, &mut [0]).map(|(_, master)| master) // recvmsg(2): SCM_RIGHTS
+    });
     if let Err(err) = process::exec_outcome(exec_status) {
         sys::wait_for_exit(pid)?; // waitpid(2): reap it
         let _ = cgroup::release(&config.id); // or else the next skiff sweeps it
         let _ = network::release(&config.id); // likewise
         return Err(err);
     }
-    Ok((pid, network.settings))
+    let terminal = match terminal.transpose()? {
+        Some(None) => return Err(Error::invalid("-t: the container sent no terminal")),
+        other => other.flatten(),
+    };
+    Ok(Started {
+        pid,
+        terminal,
+        network: network.settings,
+    })
 }
 
-/// What the parent made for the child to enter: its cgroup and network namespace.
-#[derive(Clone, Copy)]
+/// What the parent made for the child to enter (its cgroup and network namespace),
+/// and how its fds 0–2 are to be set up: as `stdio` says, and with `-t` the socket its
+/// terminal's master goes back on.
 struct Child<'a> {
     cgroup: Option<&'a Cgroup>,
     netns: Option<&'a File>,
+    stdio: &'a Stdio,
+    console: Option<UnixStream>,
 }
 
 /// The child, PID 1 of the new PID namespace: becomes the container, or reports why not.
@@ -132,10 +176,17 @@ type Failed = (Error, File);
 fn become_container(
     config: &Config,
     rootfs: &RootFs,
-    child: Child,
+    mut child: Child,
     exec_status: File,
 ) -> std::result::Result<Infallible, Failed> {
-    let env = match prepare(config, rootfs, child) {
+    let prepared = process::take_stdio(&child.stdio.fds).and_then(|()| {
+        let terminal = child
+            .console
+            .take()
+            .map(|socket| (socket, child.stdio.size));
+        prepare(config, rootfs, &child, terminal)
+    });
+    let env = match prepared {
         Ok(env) => env,
         Err(err) => return Err((err, exec_status)),
     };
@@ -147,7 +198,13 @@ fn become_container(
 }
 
 /// Everything between fork(2) and execve(2); returns the command's environment.
-fn prepare(config: &Config, rootfs: &RootFs, child: Child) -> Result<Vec<String>> {
+/// `terminal`: with `-t`, the socket for its master and its size.
+fn prepare(
+    config: &Config,
+    rootfs: &RootFs,
+    child: &Child,
+    terminal: Option<(UnixStream, Option<libc::winsize>)>,
+) -> Result<Vec<String>> {
     let options = &config.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
     network::enter(child.netns)?; // setns(2): its network, configured already
@@ -156,6 +213,9 @@ fn prepare(config: &Config, rootfs: &RootFs, child: Child) -> Result<Vec<String>
     let entered = rootfs::enter(rootfs, options, &config.hostname)?; // mount(2), pivot_root(2)
     if entered == Entered::WithMounts {
         cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
+    }
+    if let Some((socket, size)) = terminal {
+        console::attach(socket, size)?; // ptmx, TIOCSCTTY, SCM_RIGHTS
     }
     let caps = capabilities::for_container(options, entered == Entered::WithMounts)?; // capget(2)
     process::enter_workdir(&config.process.workdir)?; // chdir(2)

@@ -12,6 +12,7 @@ use std::convert::Infallible;
 use std::ffi::CString;
 use std::fs::{self, File};
 use std::io::{Read, Write};
+use std::os::fd::RawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,17 @@ pub fn enter_workdir(workdir: &str) -> Result<()> {
     sys::chdir(workdir)
 }
 
+/// Puts the descriptors the parent chose on fds 0–2 (dup2(2) clears their
+/// close-on-exec flag; the originals close in execve(2)).
+pub fn take_stdio(fds: &[Option<RawFd>; 3]) -> Result<()> {
+    for (target, fd) in (0..).zip(fds) {
+        if let Some(fd) = *fd {
+            sys::dup2(fd, target)?;
+        }
+    }
+    Ok(())
+}
+
 /// Finds `argv[0]` on the container's `PATH` and executes it. Only returns on failure.
 pub fn exec(argv: &[String], env: &[String]) -> Result<Infallible> {
     trace::step("execve the command: the container is born");
@@ -39,9 +51,10 @@ pub fn exec(argv: &[String], env: &[String]) -> Result<Infallible> {
     let c_argv = c_strings(argv)?;
     let c_env = c_strings(env)?;
     sys::close_on_exec_from_3()?;
-    // Rust's runtime ignores SIGPIPE, and that would outlive execve(2): `yes | head`
-    // must end `yes` by SIGPIPE, as in any Docker container.
-    sys::default_action(libc::SIGPIPE)?;
+    // Ignored signals and the blocked mask outlive execve(2): Rust's runtime ignores
+    // SIGPIPE (`yes | head` must end `yes`), and whoever started skiff may have ignored
+    // SIGINT or SIGHUP, which a container must get as in any Docker container.
+    sys::reset_signals()?;
     let err = sys::execve(&c_path, &c_argv, &c_env);
     Err(match err.errno() {
         Some(libc::ENOENT) => Error::new(Kind::CommandNotFound(program.clone())),

@@ -1,15 +1,19 @@
-//! A detached container's output, kept as Docker's `json-file` log driver keeps it:
-//! one JSON object a line, `{"log":"hello\n","stream":"stdout","time":"…"}`, so stdout
-//! and stderr stay apart and every line carries its time.
+//! A container's output, kept as Docker's `json-file` log driver keeps it: one JSON
+//! object a line, `{"log":"hello\n","stream":"stdout","time":"…"}`, so stdout and
+//! stderr stay apart and every line carries its time.
 //!
-//! The container writes into two pipes; its supervisor waits on both with poll(2) and
-//! appends a record for each line, until both are closed (the container has ended).
+//! The container writes into two pipes; whoever waits for it (the supervisor of a
+//! detached one, or the attached `skiff run`, which also passes the bytes on to its
+//! own stdout and stderr) polls both with poll(2) and appends a record for each line,
+//! until both are closed (the container has ended). With `-t` the container writes
+//! into a pseudo-terminal instead, one stream (see `terminal`).
 //! <https://docs.docker.com/engine/logging/drivers/json-file/>
 //! <https://man7.org/linux/man-pages/man2/poll.2.html>
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
+use std::path::Path;
 
 use miniserde::{json, Deserialize, Serialize};
 
@@ -27,88 +31,180 @@ pub struct Record {
 /// Docker cuts lines longer than this into several records.
 const MAX_LINE: usize = 16 << 10;
 
-/// Bytes of one stream waiting for their newline.
-struct Lines {
-    stream: &'static str,
-    pipe: File,
-    pending: Vec<u8>,
-    open: bool,
+/// The container's json-file log, with each stream's bytes that wait for their newline.
+pub struct Log {
+    file: File,
+    pending: [Vec<u8>; 2],
+    /// The records of one [`Log::write`], written with one write(2): a container that
+    /// prints 100 MiB of short lines must not cost a system call per line.
+    records: Vec<u8>,
 }
 
-impl Lines {
-    fn new(stream: &'static str, pipe: File) -> Lines {
-        Lines {
-            stream,
-            pipe,
-            pending: Vec::new(),
-            open: true,
+/// Which of the container's output streams bytes came from.
+#[derive(Clone, Copy)]
+pub enum Stream {
+    Stdout = 0,
+    Stderr = 1,
+}
+
+impl Stream {
+    fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
+impl Log {
+    /// Opens (creates) the log at `path` for appending.
+    pub fn open(path: &Path) -> Result<Log> {
+        let file = File::options()
+            .create(true)
+            .append(true)
+            .open(path)
+            .context("open the container's log")?;
+        Ok(Log::to(file))
+    }
+
+    fn to(file: File) -> Log {
+        Log {
+            file,
+            pending: [Vec::new(), Vec::new()],
+            records: Vec::new(),
         }
     }
 
-    /// Reads what the pipe has and logs each complete line.
-    fn read_some(&mut self, buffer: &mut [u8], log: &mut File) -> Result<()> {
-        let n = self
-            .pipe
-            .read(buffer)
-            .context("read the container's output")?;
-        if n == 0 {
-            self.open = false;
-            return self.flush(log);
+    /// Logs each complete line of what `stream` has said so far, all with the time
+    /// they were read at.
+    pub fn write(&mut self, stream: Stream, bytes: &[u8]) -> Result<()> {
+        let pending = &mut self.pending[stream as usize];
+        let time = time::now_precise();
+        let mut rest = bytes;
+        if !pending.is_empty() {
+            // The line begun in an earlier read ends here, or goes on waiting.
+            let Some(end) = line_end(rest, MAX_LINE - pending.len()) else {
+                pending.extend_from_slice(rest);
+                return Ok(());
+            };
+            pending.extend_from_slice(&rest[..end]);
+            encode(&mut self.records, stream, pending, &time);
+            pending.clear();
+            rest = &rest[end..];
         }
-        self.pending.extend_from_slice(&buffer[..n]);
-        while let Some(end) = self.line_end() {
-            let line: Vec<u8> = self.pending.drain(..end).collect();
-            append(log, self.stream, &line)?;
+        while let Some(end) = line_end(rest, MAX_LINE) {
+            encode(&mut self.records, stream, &rest[..end], &time);
+            rest = &rest[end..];
         }
-        Ok(())
-    }
-
-    fn line_end(&self) -> Option<usize> {
-        match self.pending.iter().position(|&b| b == b'\n') {
-            Some(i) => Some((i + 1).min(MAX_LINE)),
-            None => (self.pending.len() >= MAX_LINE).then_some(MAX_LINE),
-        }
+        pending.extend_from_slice(rest);
+        self.write_records()
     }
 
     /// A last line without its newline, when the stream ends.
-    fn flush(&mut self, log: &mut File) -> Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
+    pub fn flush(&mut self, stream: Stream) -> Result<()> {
+        let line = std::mem::take(&mut self.pending[stream as usize]);
+        if !line.is_empty() {
+            encode(&mut self.records, stream, &line, &time::now_precise());
         }
-        let line = std::mem::take(&mut self.pending);
-        append(log, self.stream, &line)
+        self.write_records()
+    }
+
+    fn write_records(&mut self) -> Result<()> {
+        let written = self.file.write_all(&self.records);
+        self.records.clear();
+        written.context("write the container's log")
     }
 }
 
-fn append(log: &mut File, stream: &str, line: &[u8]) -> Result<()> {
-    let record = Record {
-        log: String::from_utf8_lossy(line).into_owned(),
-        stream: stream.into(),
-        time: time::now_precise(),
-    };
-    let mut text = json::to_string(&record);
-    text.push('\n');
-    log.write_all(text.as_bytes())
-        .context("write the container's log")
+/// Where the first line of `bytes` ends: after its newline, or after `room` bytes.
+fn line_end(bytes: &[u8], room: usize) -> Option<usize> {
+    match bytes.iter().position(|&b| b == b'\n') {
+        Some(i) => Some((i + 1).min(room)),
+        None => (bytes.len() >= room).then_some(room),
+    }
 }
 
-/// Copies the container's stdout and stderr pipes into `log` until both are closed.
-pub fn pump(stdout: File, stderr: File, log: &mut File) -> Result<()> {
-    let mut streams = [Lines::new("stdout", stdout), Lines::new("stderr", stderr)];
-    let mut buffer = vec![0u8; 32 << 10];
-    loop {
-        let open: Vec<usize> = (0..streams.len()).filter(|&i| streams[i].open).collect();
-        if open.is_empty() {
-            return Ok(());
+/// One record, as `{"log":"…","stream":"…","time":"…"}` and a newline (what
+/// miniserde writes for a [`Record`], without building one per line).
+fn encode(out: &mut Vec<u8>, stream: Stream, line: &[u8], time: &str) {
+    out.extend_from_slice(b"{\"log\":\"");
+    let text = String::from_utf8_lossy(line);
+    let mut rest = text.as_bytes();
+    // Runs of plain bytes are copied whole; only the few that JSON escapes go one by one.
+    while let Some(at) = rest
+        .iter()
+        .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    {
+        out.extend_from_slice(&rest[..at]);
+        match rest[at] {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            byte => out.extend_from_slice(format!("\\u{byte:04x}").as_bytes()),
         }
-        let fds: Vec<_> = open.iter().map(|&i| streams[i].pipe.as_raw_fd()).collect();
+        rest = &rest[at + 1..];
+    }
+    out.extend_from_slice(rest);
+    out.extend_from_slice(b"\",\"stream\":\"");
+    out.extend_from_slice(stream.name().as_bytes());
+    out.extend_from_slice(b"\",\"time\":\"");
+    out.extend_from_slice(time.as_bytes());
+    out.extend_from_slice(b"\"}\n");
+}
+
+/// One of the container's output pipes, and where else its bytes go.
+pub struct Output {
+    pub stream: Stream,
+    pub pipe: File,
+    /// An attached run's own stdout or stderr; `None` for a detached container.
+    pub echo: Option<File>,
+}
+
+/// Copies the container's stdout and stderr pipes into `log` (and to their echoes)
+/// until both are closed.
+pub fn pump(outputs: [Output; 2], log: &mut Log) -> Result<()> {
+    let mut open: Vec<Output> = outputs.into();
+    let mut buffer = vec![0u8; 64 << 10];
+    while !open.is_empty() {
+        let fds: Vec<_> = open.iter().map(|output| output.pipe.as_raw_fd()).collect();
         let ready = sys::poll_readable(&fds, -1)?;
-        for (&i, ready) in open.iter().zip(ready) {
-            if ready {
-                streams[i].read_some(&mut buffer, log)?;
+        let mut i = 0;
+        for ready in ready {
+            match ready && !pass_on(&mut open[i], &mut buffer, log)? {
+                true => drop(open.remove(i)),
+                false => i += 1,
             }
         }
     }
+    Ok(())
+}
+
+/// Reads what the pipe has and passes it on; false once the pipe is closed. When the
+/// echo's reader has gone (EPIPE), so does our end of the pipe: the container's next
+/// write gets SIGPIPE, as if it wrote to that reader itself (`skiff run … yes | head`).
+fn pass_on(output: &mut Output, buffer: &mut [u8], log: &mut Log) -> Result<bool> {
+    let n = output
+        .pipe
+        .read(buffer)
+        .context("read the container's output")?;
+    if n == 0 {
+        log.flush(output.stream)?;
+        return Ok(false);
+    }
+    if let Some(echo) = &mut output.echo {
+        match echo.write_all(&buffer[..n]) {
+            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {
+                log.write(output.stream, &buffer[..n])?;
+                log.flush(output.stream)?;
+                return Ok(false);
+            }
+            other => other.context("pass on the container's output")?,
+        }
+    }
+    log.write(output.stream, &buffer[..n])?;
+    Ok(true)
 }
 
 /// The complete records in `text`; a last line still being written is left out.
@@ -125,15 +221,36 @@ mod tests {
 
     #[test]
     fn records_round_trip_with_escapes() {
-        let mut file = tempfile();
-        append(&mut file, "stderr", b"tab\there \"quoted\"\n").unwrap();
-        append(&mut file, "stdout", b"no newline").unwrap();
-        let text = std::fs::read_to_string(path_of(&file)).unwrap();
+        let file = tempfile();
+        let path = path_of(&file);
+        let mut log = Log::to(file);
+        log.write(Stream::Stderr, b"tab\there \"quoted\" \\ \x01\r\n")
+            .unwrap();
+        log.write(Stream::Stdout, b"no newline").unwrap();
+        log.flush(Stream::Stdout).unwrap();
+        let text = std::fs::read_to_string(path).unwrap();
         let records = parse(&text);
         assert_eq!(records.len(), 2);
-        assert_eq!(records[0].log, "tab\there \"quoted\"\n");
+        assert_eq!(records[0].log, "tab\there \"quoted\" \\ \x01\r\n");
         assert_eq!(records[0].stream, "stderr");
         assert_eq!(records[1].log, "no newline");
+        assert_eq!(records[1].stream, "stdout");
+    }
+
+    #[test]
+    fn a_line_read_in_pieces_is_one_record_and_long_lines_are_cut() {
+        let file = tempfile();
+        let path = path_of(&file);
+        let mut log = Log::to(file);
+        log.write(Stream::Stdout, b"hel").unwrap();
+        log.write(Stream::Stdout, b"lo\nnext").unwrap();
+        log.write(Stream::Stdout, &vec![b'x'; MAX_LINE]).unwrap();
+        let text = std::fs::read_to_string(path).unwrap();
+        let records = parse(&text);
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].log, "hello\n");
+        assert_eq!(records[1].log.len(), MAX_LINE);
+        assert!(records[1].log.starts_with("nextxx"));
     }
 
     #[test]

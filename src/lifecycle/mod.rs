@@ -7,7 +7,8 @@
 //! ```text
 //! containers/<id>/config.json   what to run (a `container::Config`), written once
 //!                 state.json    created | running | exited, pids, exit code, times
-//!                 log.json      a detached container's output (Docker's json-file format)
+//!                 log.json      its output (Docker's json-file format)
+//!                 attach.sock   a detached `-t` one's terminal, for `skiff attach`
 //!                 upper/ work/  its overlayfs writable layer; rootfs/ the mount point
 //! containers/.names/<name>      a symlink to the ID that holds the name (see `names`)
 //! ```
@@ -29,6 +30,7 @@ pub mod signals;
 pub mod supervisor;
 
 use std::fs;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use miniserde::{json, Deserialize, Serialize};
@@ -264,6 +266,21 @@ impl Container {
 
     pub fn log_path(&self) -> PathBuf {
         self.dir.join("log.json")
+    }
+
+    /// Where a detached `-t` container's supervisor listens for `skiff attach`.
+    pub fn attach_path(&self) -> PathBuf {
+        self.dir.join("attach.sock")
+    }
+
+    /// [`Container::attach_path`] by a path short enough for a Unix socket's address
+    /// (108 bytes, unix(7)) wherever the store is: through a descriptor of the
+    /// container's directory, which must stay open while the path is used.
+    pub fn attach_socket(&self) -> Result<(fs::File, PathBuf)> {
+        let dir =
+            fs::File::open(&self.dir).with_context(|| format!("open {}", self.dir.display()))?;
+        let path = PathBuf::from(format!("/proc/self/fd/{}/attach.sock", dir.as_raw_fd()));
+        Ok((dir, path))
     }
 
     /// Deletes the container's cgroup and directory: state, log and writable layer. The

@@ -9,28 +9,122 @@
 //! container's stdout and stderr at pipes, starts it, tells the waiting `skiff run -d`
 //! through a pipe whether the command is running (or why not), then copies the output
 //! into the log until the container ends, and records its exit. No threads, no daemon.
+//! With `-t` it holds the master of the container's terminal instead of pipes, logs
+//! what it shows, and lets `skiff attach` in through `attach.sock` (see `terminal`).
 //! <https://man7.org/linux/man-pages/man3/daemon.3.html>
 //! <https://man7.org/linux/man-pages/man2/setsid.2.html>
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::net::UnixListener;
 
-use super::{logs, Container, Process, State, Status};
+use super::logs::{self, Log, Output, Stream};
+use super::{Container, Process, State, Status};
 use crate::cgroup;
-use crate::container::{self, RootFs, FORWARDED};
+use crate::container::{self, RootFs, Started, Stdio, FORWARDED};
 use crate::error::{Context, Error, Result};
 use crate::network;
 use crate::sys::{self, Exit};
+use crate::terminal::{self, Ended, RawMode};
 use crate::{time, trace};
 
-/// Runs the container with this process's stdio and waits for it.
+/// Runs the container attached to this process: its stdout and stderr come through
+/// pipes to ours and into its log (as Docker's do), its stdin is ours with `-i` and
+/// else empty; signals are forwarded; waits for it and records its end.
 pub fn run_attached(container: &mut Container, rootfs: &RootFs) -> Result<Exit> {
+    if container.config.tty == Some(true) {
+        return run_in_terminal(container, rootfs);
+    }
     sys::forward_signals(&FORWARDED)?; // sigaction(2)
-    let pid = start_recorded(container, rootfs)?;
+    let mut log = Log::open(&container.log_path())?;
+    let null = File::open("/dev/null").context("open /dev/null")?;
+    let (stdout, stdout_writer) = sys::pipe()?; // pipe2(2)
+    let (stderr, stderr_writer) = sys::pipe()?;
+    let stdin = match container.config.open_stdin == Some(true) {
+        true => None,
+        false => Some(null.as_raw_fd()), // Docker's: at end of file at once
+    };
+    let stdio = Stdio {
+        fds: [
+            stdin,
+            Some(stdout_writer.as_raw_fd()),
+            Some(stderr_writer.as_raw_fd()),
+        ],
+        ..Stdio::default()
+    };
+    let pid = start_recorded(container, rootfs, &stdio)?.pid;
+    drop((stdout_writer, stderr_writer)); // the pipes end with the container
+    let outputs = [
+        output(Stream::Stdout, stdout, Some(&std::io::stdout()))?,
+        output(Stream::Stderr, stderr, Some(&std::io::stderr()))?,
+    ];
+    let pumped = logs::pump(outputs, &mut log);
     let exit = sys::wait_for_exit(pid)?; // waitpid(2)
     trace::step(&format!("the container ended: {exit:?}"));
     record_exit(container, exit)?;
-    Ok(exit)
+    pumped.map(|()| exit)
+}
+
+/// `-t`: the container's stdio is a terminal of its own, relayed to ours (see
+/// `terminal`), with ours in raw mode while it runs if `-i` gives it our input.
+fn run_in_terminal(container: &mut Container, rootfs: &RootFs) -> Result<Exit> {
+    let signals = terminal::catch_signals(&FORWARDED)?; // sigprocmask(2), signalfd(2)
+    let mut log = Log::open(&container.log_path())?;
+    let interactive = container.config.open_stdin == Some(true);
+    let raw = match interactive && sys::isatty(0) {
+        true => Some(RawMode::enter(0)?), // tcsetattr(3); restored when dropped
+        false => None,
+    };
+    let stdio = Stdio {
+        tty: true,
+        size: terminal::size(), // TIOCGWINSZ: set in the container before execve(2)
+        ..Stdio::default()
+    };
+    let mut started = start_recorded(container, rootfs, &stdio)?;
+    let master = master(&mut started)?;
+    let mut session = terminal::Session::new(master, started.pid, Some(&mut log));
+    session.input = interactive
+        .then(|| terminal::duplicate(&std::io::stdin()))
+        .transpose()?;
+    session.output = Some(terminal::duplicate(&std::io::stdout())?);
+    session.raw = raw.as_ref();
+    let relayed = terminal::relay(session, &signals); // poll(2) loop
+    drop(raw);
+    log.flush(Stream::Stdout)?;
+    if let Ok(Ended::HungUp) = relayed {
+        stop_after_hangup(container)?;
+    }
+    let exit = sys::wait_for_exit(started.pid)?; // waitpid(2)
+    trace::step(&format!("the container ended: {exit:?}"));
+    record_exit(container, exit)?;
+    relayed.map(|_| exit)
+}
+
+/// After SIGTERM or SIGHUP ended its session, the container has its stop timeout to
+/// end (a shell does, at the hangup), as with `skiff stop`; then SIGKILL.
+fn stop_after_hangup(container: &Container) -> Result<()> {
+    let grace = container.config.stop_timeout.saturating_mul(1000);
+    let grace = libc::c_int::try_from(grace).unwrap_or(libc::c_int::MAX);
+    if !wait_for_at_most(container.state.pid, grace)? {
+        trace::step("the container outlived its stop timeout: SIGKILL");
+        sys::kill(container.state.pid.pid, libc::SIGKILL)?;
+    }
+    Ok(())
+}
+
+/// A pipe of the container's output, echoed to a copy of `echo` (unbuffered: bytes
+/// go out as they come, not when a Rust buffer fills).
+fn output(stream: Stream, pipe: File, echo: Option<&impl AsFd>) -> Result<Output> {
+    let echo = echo.map(terminal::duplicate).transpose()?;
+    Ok(Output { stream, pipe, echo })
+}
+
+/// The master of a `-t` container's terminal (`container::start` fails without it).
+fn master(started: &mut Started) -> Result<File> {
+    started
+        .terminal
+        .take()
+        .ok_or_else(|| Error::invalid("-t: the container has no terminal"))
 }
 
 /// Starts the container under a supervisor of its own and returns once its command
@@ -87,63 +181,99 @@ fn supervise(container: &mut Container, rootfs: &RootFs, outcome: File) -> ! {
     sys::exit_now(code)
 }
 
-/// The container's stdout and stderr, as the supervisor reads them, the log they go
-/// to, and its pid.
+/// The container's output as the supervisor reads it, the log it goes to, and its pid.
 struct Streams {
-    stdout: File,
-    stderr: File,
-    log: File,
+    output: Watched,
+    log: Log,
     pid: libc::pid_t,
 }
 
-/// Points fds 0–2 at /dev/null and two pipes, so the container inherits them, then
-/// starts it and takes the pipes' write ends back out of the supervisor.
+enum Watched {
+    /// Its stdout and stderr pipes.
+    Pipes([Output; 2]),
+    /// `-t`: its terminal's master, and the socket `skiff attach` connects to.
+    Terminal(File, UnixListener),
+}
+
+/// Starts the container with /dev/null as its stdin and two pipes as its stdout and
+/// stderr, or with `-t` a terminal; the output goes to the log.
 fn start_logged(container: &mut Container, rootfs: &RootFs) -> Result<Streams> {
     // Before `skiff run -d` returns: a `logs -f` started right after it must find the log.
-    let log = File::options()
-        .create(true)
-        .append(true)
-        .open(container.log_path())
-        .context("open the container's log")?;
+    let log = Log::open(&container.log_path())?;
     sys::chdir(std::path::Path::new("/"))?; // hold no directory busy
     let null = File::open("/dev/null").context("open /dev/null")?;
+    for fd in 0..3 {
+        sys::dup2(null.as_raw_fd(), fd)?; // hold no terminal or pipe of the caller's open
+    }
+    if container.config.tty == Some(true) {
+        let listener = listen_for_attach(container)?; // before `skiff run -d` returns
+        let stdio = Stdio {
+            tty: true,
+            ..Stdio::default()
+        };
+        let mut started = start_recorded(container, rootfs, &stdio)?;
+        let output = Watched::Terminal(master(&mut started)?, listener);
+        let pid = started.pid;
+        return Ok(Streams { output, log, pid });
+    }
     let (stdout, stdout_writer) = sys::pipe()?;
     let (stderr, stderr_writer) = sys::pipe()?;
-    sys::dup2(null.as_raw_fd(), 0)?;
-    sys::dup2(stdout_writer.as_raw_fd(), 1)?;
-    sys::dup2(stderr_writer.as_raw_fd(), 2)?;
-    let pid = start_recorded(container, rootfs)?;
-    // Only the container may hold the write ends now, so the pipes end with it.
-    sys::dup2(null.as_raw_fd(), 1)?;
-    sys::dup2(null.as_raw_fd(), 2)?;
-    Ok(Streams {
-        stdout,
-        stderr,
-        log,
-        pid,
-    })
+    let stdio = Stdio {
+        fds: [
+            Some(null.as_raw_fd()),
+            Some(stdout_writer.as_raw_fd()),
+            Some(stderr_writer.as_raw_fd()),
+        ],
+        ..Stdio::default()
+    };
+    let pid = start_recorded(container, rootfs, &stdio)?.pid;
+    let output = Watched::Pipes([
+        output(Stream::Stdout, stdout, None::<&File>)?,
+        output(Stream::Stderr, stderr, None::<&File>)?,
+    ]);
+    Ok(Streams { output, log, pid })
+}
+
+/// The socket in the container's directory where `skiff attach` finds its terminal.
+fn listen_for_attach(container: &Container) -> Result<UnixListener> {
+    let (_dir, path) = container.attach_socket()?;
+    // One left by a supervisor that was killed would be in the way; none is in use.
+    let _ = std::fs::remove_file(&path);
+    UnixListener::bind(&path).with_context(|| format!("bind {}", container.attach_path().display()))
 }
 
 fn watch(container: &mut Container, mut streams: Streams) -> Result<()> {
-    let pumped = logs::pump(streams.stdout, streams.stderr, &mut streams.log);
+    let relayed = match streams.output {
+        Watched::Pipes(outputs) => logs::pump(outputs, &mut streams.log),
+        Watched::Terminal(master, listener) => {
+            let signals = terminal::catch_signals(&[])?; // SIGWINCH only: never comes
+            let mut session = terminal::Session::new(master, streams.pid, Some(&mut streams.log));
+            session.listener = Some(listener);
+            session.open_stdin = container.config.open_stdin == Some(true);
+            let relayed = terminal::relay(session, &signals).map(drop);
+            let _ = std::fs::remove_file(container.attach_path()); // nobody can attach now
+            streams.log.flush(Stream::Stdout).and(relayed)
+        }
+    };
     let exit = sys::wait_for_exit(streams.pid)?;
     record_exit(container, exit)?;
-    pumped
+    relayed
 }
 
 /// Starts the container and records it as running, with this process as supervisor.
-fn start_recorded(container: &mut Container, rootfs: &RootFs) -> Result<libc::pid_t> {
-    let (pid, network) = container::start(&container.config, rootfs)?;
+fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> Result<Started> {
+    let mut started = container::start(&container.config, rootfs, stdio)?;
+    let pid = started.pid;
     container.state = State {
         status: Status::Running,
         pid: Process::of(pid).unwrap_or(Process { pid, start_time: 0 }),
         supervisor: Process::current(),
         started_at: time::now_precise(),
-        network,
+        network: started.network.take(),
         ..State::default()
     };
     container.save_state()?;
-    Ok(pid)
+    Ok(started)
 }
 
 /// Records how the container ended (and whether the OOM killer ended it), removes its

@@ -19,6 +19,7 @@ trap 'rm -f "$BENCH_RATIOS"' EXIT
 run=$("$here/run.sh")
 pull=$("$here/pull.sh")
 large=$("$here/large.sh")
+terminal=$("$here/terminal.sh")
 python3 "$here/ratios.py" "$BENCH_RATIOS" "$here/ratios.svg"
 minutes=$(awk -v s="$SECONDS" 'BEGIN { printf "%d min %02d s", s / 60, s % 60 }')
 
@@ -48,4 +49,8 @@ $pull
 ## A realistic image: Debian, Python, Redis (tests/bench/large.sh)
 
 $large
+
+## The terminal relay (tests/bench/terminal.sh)
+
+$terminal
 EOF
