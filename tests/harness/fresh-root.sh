@@ -87,10 +87,17 @@ git clone -q "$repo" "$root/root/skiff"
 git -C "$root/root/skiff" checkout -q "$(git -C "$repo" rev-parse "$ref")"
 
 # A login shell, as a person who just installed rustup would have; nothing of this
-# shell's environment goes in.
+# shell's environment goes in. The root is entered as a machine's own: the root mount
+# of a mount namespace of its own (pivot_root(2)), not a chroot(2) into this machine's
+# tree. setns(2) into a mount namespace puts a process at that namespace's root mount,
+# so under a chroot `runc exec` (docker-test.sh's exec checks) would land on this
+# machine's / instead of its container's.
 in_root() {
-  chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
-    /bin/bash -lc "cd /root/skiff && $1"
+  unshare --mount --propagation private /bin/sh -c '
+    cd "$1" && mkdir -p .old-root && pivot_root . .old-root && cd / &&
+    umount -l /.old-root && rmdir /.old-root &&
+    exec /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 /bin/bash -lc "cd /root/skiff && $2"
+  ' sh "$root" "$1"
 }
 status=0
 echo "fresh-root.sh: make demo (log: $dir/demo.log)"
