@@ -6,6 +6,7 @@ use std::process::{Output, Stdio};
 
 use crate::hardening::binary_digest;
 use crate::lifecycle::{await_line, ok};
+use crate::terminal::on_terminal;
 use crate::testenv::{stderr, stdout, TestEnv};
 
 /// `run -d --name NAME [FLAGS] IMAGE sleep 1000`: exec's target.
@@ -218,6 +219,62 @@ fn trace_narrates_setns_and_the_second_fork() {
     ] {
         assert!(trace.contains(step), "{step} in {trace}");
     }
+}
+
+#[test]
+fn exec_it_gives_a_shell_in_the_container_a_person_can_use() {
+    let t = TestEnv::new();
+    sleeper(&t, "web", &[], "library/busybox");
+    let script = "size 33 101 ;; expect # ;; \
+                  send echo $((6*7))\\r ;; expect 42 ;; \
+                  send stty size\\r ;; expect 33 101 ;; \
+                  size 40 120 ;; send stty size\\r ;; expect 40 120 ;; \
+                  send cat /proc/1/comm\\r ;; expect sleep ;; \
+                  send sleep 100\\r ;; running sleep ;; send \\x03 ;; \
+                  send echo alive-$((2+3))\\r ;; expect alive-5 ;; \
+                  send exit 3\\r";
+    let shown = on_terminal(&t, script, &["exec", "-it", "web", "sh"]);
+    assert_eq!(shown.status, "3", "{}", shown.output);
+    assert!(shown.settings_same, "the terminal's settings changed");
+    // The container runs on, its first process untouched by the hangup.
+    assert_eq!(exec_ok(&t, &["web", "cat", "/proc/1/comm"]), "sleep\n");
+}
+
+#[test]
+fn exec_t_alone_gets_a_terminal_of_the_containers_own_sized_before_it_starts() {
+    let t = TestEnv::new();
+    // A container with a terminal of its own: exec's is the next of the same devpts,
+    // and the console stays PID 1's.
+    sleeper(&t, "web", &["-t"], "library/busybox");
+    // The outer terminal is 24x80 before skiff starts, and no resize follows: a size
+    // seen at once was set before execve(2) (else 0 0).
+    let probe = "tty; stty size; stat -f -c %T /dev/pts; \
+                 [ /dev/console -ef /dev/pts/0 ] && echo console-is-pid-1s; \
+                 echo fds: $(ls /proc/self/fd); exit 5";
+    let args = ["exec", "--trace", "-t", "web", "sh", "-c", probe];
+    let shown = on_terminal(&t, "expect fds:", &args);
+    assert_eq!(shown.status, "5", "{}", shown.output);
+    assert!(shown.settings_same, "the terminal's settings changed");
+    // `\n` shows as `\r\n`, and as `\r\r\n` on an outer terminal not in raw mode
+    // (no -i), as with Docker.
+    let output = shown.output.replace("\\r", "");
+    for seen in [
+        "/dev/pts/1\\n24 80\\ndevpts\\nconsole-is-pid-1s\\n",
+        // stdio and ls's own directory: nothing of skiff's, the socket closed.
+        "fds: 0 1 2 3\\n",
+        "-t: a pseudo-terminal from the container", // repr: \' for '
+    ] {
+        assert!(output.contains(seen), "{seen} in {output}");
+    }
+}
+
+#[test]
+fn exec_it_without_a_terminal_fails_as_docker_does() {
+    let t = TestEnv::new();
+    sleeper(&t, "web", &[], "library/busybox");
+    let out = exec(&t, &["-it", "web", "sh"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "skiff: the input device is not a TTY\n");
 }
 
 /// The container's PID 1 turns /etc/passwd into a FIFO, so that the process exec'ing
