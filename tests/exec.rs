@@ -350,3 +350,31 @@ fn cve_2016_9962_and_2019_5736_a_hostile_pid_1_meets_the_exec_ing_process() {
         "the host's skiff binary is untouched"
     );
 }
+
+#[test]
+fn cve_2016_9962_exec_t_holds_its_terminal_and_no_socket_when_caught_before_execve() {
+    // As above, with CAP_SYS_PTRACE: what the attacker sees is the container's own
+    // terminal on 0–2, the exec-status pipe and its FIFO; the socket the master went
+    // back on is already closed, and skiff's terminal never entered.
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let args = ["run", "-d", "--name", "h", "--cap-add", "SYS_PTRACE"];
+    ok(&t, &[&args[..], &[&image, "sh", "-c", ATTACK]].concat());
+    drop(await_line(&t, "h", "armed"));
+    let shown = on_terminal(&t, "expect ran", &["exec", "-t", "h", "echo", "ran"]);
+    assert_eq!(shown.status, "0", "{}", shown.output);
+    let found = exec_ok(&t, &["h", "cat", "/found"]);
+    let targets: Vec<&str> = found
+        .lines()
+        .filter_map(|l| l.split_once(" -> "))
+        .map(|(_, to)| to)
+        .collect();
+    assert_eq!(targets.len(), 5, "{found}");
+    assert_eq!(&targets[..3], ["/dev/pts/0"; 3], "{found}");
+    for target in &targets[3..] {
+        assert!(
+            target.starts_with("pipe:") || *target == "/etc/passwd",
+            "{target} in {found}"
+        );
+    }
+}
