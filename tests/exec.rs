@@ -238,6 +238,10 @@ fn exec_it_gives_a_shell_in_the_container_a_person_can_use() {
     assert!(shown.settings_same, "the terminal's settings changed");
     // The container runs on, its first process untouched by the hangup.
     assert_eq!(exec_ok(&t, &["web", "cat", "/proc/1/comm"]), "sleep\n");
+    // A command that cannot start: Docker's status, the terminal as it was.
+    let shown = on_terminal(&t, "expect not found", &["exec", "-it", "web", "nope"]);
+    assert_eq!(shown.status, "127", "{}", shown.output);
+    assert!(shown.settings_same, "the terminal's settings changed");
 }
 
 #[test]

@@ -36,7 +36,8 @@
 //! process does (see `console`): from the container's own devpts, after it has entered
 //! the root and started its session, sized before execve(2); the master goes back to
 //! skiff over a socket (`SCM_RIGHTS`), which closes before execve(2). skiff relays it
-//! (see `terminal`). The container's `/dev/console` stays its first process's.
+//! (see `terminal`); skiff's own stdio (the user's terminal) never enters. The
+//! container's `/dev/console` stays its first process's.
 //!
 //! Two runc vulnerabilities shape the order. CVE-2016-9962: a process that enters a
 //! container still holds its runtime's memory and descriptors until it execs, and the
@@ -310,13 +311,15 @@ fn enter(target: Target, cgroup: Option<&Cgroup>, exec: &Exec, keep: &[RawFd]) -
 }
 
 /// /dev/null (the host's, opened before entering) for stdin unless `-i`, for stdout
-/// and stderr too with `-d`, and with `-t` for stdin and stdout: the container's
-/// terminal replaces them, and skiff's own terminal must not enter the container.
-/// (stderr stays for `--trace` until then; the process is non-dumpable meanwhile.)
+/// and stderr too with `-d`, and for all three with `-t`: the container's terminal
+/// replaces them, and skiff's own terminal must never enter the container (with
+/// CAP_SYS_PTRACE it could open it through /proc and type into the host's shell with
+/// `TIOCSTI`). Only `--trace`, asked for by whoever watches, keeps stderr until then.
 fn settle_stdio(exec: &Exec) -> Result<()> {
     let nulls: &[RawFd] = match (exec.detach, exec.tty, exec.interactive) {
         (true, _, _) => &[0, 1, 2],
-        (false, true, _) => &[0, 1],
+        (false, true, _) if trace::on() => &[0, 1],
+        (false, true, _) => &[0, 1, 2],
         (false, false, true) => &[],
         (false, false, false) => &[0],
     };
