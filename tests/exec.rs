@@ -6,6 +6,7 @@ use std::process::{Output, Stdio};
 
 use crate::hardening::binary_digest;
 use crate::lifecycle::{await_line, ok};
+use crate::terminal::on_terminal;
 use crate::testenv::{stderr, stdout, TestEnv};
 
 /// `run -d --name NAME [FLAGS] IMAGE sleep 1000`: exec's target.
@@ -220,6 +221,66 @@ fn trace_narrates_setns_and_the_second_fork() {
     }
 }
 
+#[test]
+fn exec_it_gives_a_shell_in_the_container_a_person_can_use() {
+    let t = TestEnv::new();
+    sleeper(&t, "web", &[], "library/busybox");
+    let script = "size 33 101 ;; expect # ;; \
+                  send echo $((6*7))\\r ;; expect 42 ;; \
+                  send stty size\\r ;; expect 33 101 ;; \
+                  size 40 120 ;; send stty size\\r ;; expect 40 120 ;; \
+                  send cat /proc/1/comm\\r ;; expect sleep ;; \
+                  send sleep 100\\r ;; running sleep ;; send \\x03 ;; \
+                  send echo alive-$((2+3))\\r ;; expect alive-5 ;; \
+                  send exit 3\\r";
+    let shown = on_terminal(&t, script, &["exec", "-it", "web", "sh"]);
+    assert_eq!(shown.status, "3", "{}", shown.output);
+    assert!(shown.settings_same, "the terminal's settings changed");
+    // The container runs on, its first process untouched by the hangup.
+    assert_eq!(exec_ok(&t, &["web", "cat", "/proc/1/comm"]), "sleep\n");
+    // A command that cannot start: Docker's status, the terminal as it was.
+    let shown = on_terminal(&t, "expect not found", &["exec", "-it", "web", "nope"]);
+    assert_eq!(shown.status, "127", "{}", shown.output);
+    assert!(shown.settings_same, "the terminal's settings changed");
+}
+
+#[test]
+fn exec_t_alone_gets_a_terminal_of_the_containers_own_sized_before_it_starts() {
+    let t = TestEnv::new();
+    // A container with a terminal of its own: exec's is the next of the same devpts,
+    // and the console stays PID 1's.
+    sleeper(&t, "web", &["-t"], "library/busybox");
+    // The outer terminal is 24x80 before skiff starts, and no resize follows: a size
+    // seen at once was set before execve(2) (else 0 0).
+    let probe = "tty; stty size; stat -f -c %T /dev/pts; \
+                 [ /dev/console -ef /dev/pts/0 ] && echo console-is-pid-1s; \
+                 echo fds: $(ls /proc/self/fd); exit 5";
+    let args = ["exec", "--trace", "-t", "web", "sh", "-c", probe];
+    let shown = on_terminal(&t, "expect fds:", &args);
+    assert_eq!(shown.status, "5", "{}", shown.output);
+    assert!(shown.settings_same, "the terminal's settings changed");
+    // `\n` shows as `\r\n`, and as `\r\r\n` on an outer terminal not in raw mode
+    // (no -i), as with Docker.
+    let output = shown.output.replace("\\r", "");
+    for seen in [
+        "/dev/pts/1\\n24 80\\ndevpts\\nconsole-is-pid-1s\\n",
+        // stdio and ls's own directory: nothing of skiff's, the socket closed.
+        "fds: 0 1 2 3\\n",
+        "-t: a pseudo-terminal from the container", // repr: \' for '
+    ] {
+        assert!(output.contains(seen), "{seen} in {output}");
+    }
+}
+
+#[test]
+fn exec_it_without_a_terminal_fails_as_docker_does() {
+    let t = TestEnv::new();
+    sleeper(&t, "web", &[], "library/busybox");
+    let out = exec(&t, &["-it", "web", "sh"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "skiff: the input device is not a TTY\n");
+}
+
 /// The container's PID 1 turns /etc/passwd into a FIFO, so that the process exec'ing
 /// into it stops where skiff reads that file (resolving the user): before execve(2),
 /// still holding whatever skiff gave it. It then finds that process and attacks it, and
@@ -292,4 +353,32 @@ fn cve_2016_9962_and_2019_5736_a_hostile_pid_1_meets_the_exec_ing_process() {
         before,
         "the host's skiff binary is untouched"
     );
+}
+
+#[test]
+fn cve_2016_9962_exec_t_holds_its_terminal_and_no_socket_when_caught_before_execve() {
+    // As above, with CAP_SYS_PTRACE: what the attacker sees is the container's own
+    // terminal on 0–2, the exec-status pipe and its FIFO; the socket the master went
+    // back on is already closed, and skiff's terminal never entered.
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let args = ["run", "-d", "--name", "h", "--cap-add", "SYS_PTRACE"];
+    ok(&t, &[&args[..], &[&image, "sh", "-c", ATTACK]].concat());
+    drop(await_line(&t, "h", "armed"));
+    let shown = on_terminal(&t, "expect ran", &["exec", "-t", "h", "echo", "ran"]);
+    assert_eq!(shown.status, "0", "{}", shown.output);
+    let found = exec_ok(&t, &["h", "cat", "/found"]);
+    let targets: Vec<&str> = found
+        .lines()
+        .filter_map(|l| l.split_once(" -> "))
+        .map(|(_, to)| to)
+        .collect();
+    assert_eq!(targets.len(), 5, "{found}");
+    assert_eq!(&targets[..3], ["/dev/pts/0"; 3], "{found}");
+    for target in &targets[3..] {
+        assert!(
+            target.starts_with("pipe:") || *target == "/etc/passwd",
+            "{target} in {found}"
+        );
+    }
 }

@@ -8,14 +8,14 @@ use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
 
 /// What a terminal session showed: skiff's exit status, whether the outer terminal's
 /// settings were the same at the end as before skiff started, and all output.
-struct Shown {
-    status: String,
-    settings_same: bool,
-    output: String,
+pub struct Shown {
+    pub status: String,
+    pub settings_same: bool,
+    pub output: String,
 }
 
 /// Runs `skiff ARGS…` on a new pseudo-terminal and plays `script` (see terminal.py).
-fn on_terminal(t: &TestEnv, script: &str, args: &[&str]) -> Shown {
+pub fn on_terminal(t: &TestEnv, script: &str, args: &[&str]) -> Shown {
     let skiff = t.command(args);
     let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/terminal.py");
     let mut cmd = Command::new("python3");

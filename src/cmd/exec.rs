@@ -5,10 +5,11 @@ use std::fs::File;
 
 use crate::cli::{self, Lexer};
 use crate::cmd::run::host_env;
-use crate::container::{self, Config, Exec, Process, FORWARDED};
+use crate::container::{self, Config, Exec, Joined, Process, FORWARDED};
 use crate::error::{Context, Error, Kind, Result};
 use crate::lifecycle::{self, Container, Status};
 use crate::sys;
+use crate::terminal::{self, RawMode};
 use crate::trace;
 
 pub const HELP: &str = "Usage:  skiff exec [OPTIONS] CONTAINER COMMAND [ARG...]
@@ -22,7 +23,7 @@ Options:
   -h, --help            Print usage
   -i, --interactive     Keep STDIN open even if not attached
       --privileged      Give extended privileges to the command
-  -t, --tty             Allocate a pseudo-TTY (not yet: skiff refuses it)
+  -t, --tty             Allocate a pseudo-TTY
       --trace           Narrate every kernel step on stderr (also SKIFF_TRACE=1)
   -u, --user string     Username or UID (format: \"<name|uid>[:<group|gid>]\")
   -w, --workdir string  Working directory inside the container";
@@ -38,6 +39,7 @@ pub struct Args {
     privileged: bool,
     interactive: bool,
     detach: bool,
+    tty: bool,
 }
 
 pub fn main(argv: &[String]) -> Result<i32> {
@@ -52,7 +54,6 @@ fn parse(argv: &[String]) -> Result<Option<Args>> {
     let mut lexer = Lexer::new(argv);
     let mut args = Args::default();
     let mut tracing = std::env::var("SKIFF_TRACE").is_ok_and(|v| v == "1");
-    let mut tty = false;
     while let Some(flag) = lexer.next_flag() {
         match flag.name.as_str() {
             "-h" | "--help" => return Ok(None),
@@ -61,16 +62,16 @@ fn parse(argv: &[String]) -> Result<Option<Args>> {
             "--env-file" => args.env_files.push(lexer.value(&flag)?),
             "-i" | "--interactive" => args.interactive = lexer.switch(&flag)?,
             "--privileged" => args.privileged = lexer.switch(&flag)?,
-            "-t" | "--tty" => tty = lexer.switch(&flag)?,
+            "-t" | "--tty" => args.tty = lexer.switch(&flag)?,
             "--trace" => tracing = lexer.switch(&flag)?,
             "-u" | "--user" => args.user = Some(lexer.value(&flag)?).filter(|u| !u.is_empty()),
             "-w" | "--workdir" => args.workdir = Some(lexer.value(&flag)?),
             _ => return Err(cli::unknown(&flag, "exec")),
         }
     }
-    if tty {
+    if args.tty && args.detach {
         return Err(Error::usage(
-            "skiff exec -t: no pseudo-TTY for exec yet; leave out -t",
+            "skiff exec -d -t: no pseudo-TTY for a detached exec yet; leave out -t",
         ));
     }
     if let Some(dir) = args.workdir.as_ref().filter(|dir| !dir.starts_with('/')) {
@@ -93,18 +94,52 @@ fn parse(argv: &[String]) -> Result<Option<Args>> {
 }
 
 fn run(args: Args) -> Result<i32> {
+    if args.tty && args.interactive {
+        terminal::check_input()?; // as `run -it`, before anything
+    }
     container::reexec_from_sealed_copy()?; // CVE-2019-5736: no path to the host's binary from inside
     let (container, pidfd) = running(&args.container)?;
     let exec = exec_of(&args, &container.config)?;
+    let join = |exec: &Exec| {
+        container::join(&container.config.id, container.state.pid.pid, pidfd, exec)
+            .with_context(|| format!("exec {}", args.container))
+    };
+    if args.tty {
+        return in_terminal(&exec, join);
+    }
     if !args.detach {
         sys::forward_signals(&FORWARDED)?; // sigaction(2); to the command once it is known
     }
-    let pid = container::join(&container.config.id, container.state.pid.pid, pidfd, &exec)
-        .with_context(|| format!("exec {}", args.container))?;
+    let pid = join(&exec)?.pid;
     if args.detach {
         return Ok(0);
     }
     Ok(sys::wait_for_exit(pid)?.status()) // waitpid(2)
+}
+
+/// `-t`: the command's terminal relayed to ours (see `terminal`), ours in raw mode
+/// while `-i` gives it our input; signals come through the relay's loop.
+fn in_terminal(exec: &Exec, join: impl FnOnce(&Exec) -> Result<Joined>) -> Result<i32> {
+    let signals = terminal::catch_signals(&FORWARDED)?; // sigprocmask(2), signalfd(2)
+    let raw = match exec.interactive {
+        true => Some(RawMode::enter(0)?), // tcsetattr(3); restored when dropped
+        false => None,
+    };
+    let joined = join(exec)?;
+    let master = joined
+        .terminal
+        .ok_or_else(|| Error::invalid("-t: the command has no terminal"))?;
+    let mut session = terminal::Session::new(master, joined.pid, None);
+    session.input = exec
+        .interactive
+        .then(|| terminal::duplicate(&std::io::stdin()))
+        .transpose()?;
+    session.output = Some(terminal::duplicate(&std::io::stdout())?);
+    session.raw = raw.as_ref();
+    let relayed = terminal::relay(session, &signals); // poll(2) loop
+    drop(raw);
+    let exit = sys::wait_for_exit(joined.pid)?; // waitpid(2)
+    relayed.map(|_| exit.status())
 }
 
 /// The container and a pidfd of its PID 1, if it runs; else Docker's refusal (exit 1).
@@ -153,6 +188,8 @@ fn exec_of(args: &Args, config: &Config) -> Result<Exec> {
         no_new_privileges: config.options.no_new_privileges,
         interactive: args.interactive,
         detach: args.detach,
+        tty: args.tty,
+        size: args.tty.then(terminal::size).flatten(), // TIOCGWINSZ: set before execve(2)
     })
 }
 
@@ -191,9 +228,11 @@ mod tests {
     }
 
     #[test]
-    fn a_tty_is_refused_for_now() {
-        let err = parse(&args(&["-it", "web", "sh"])).unwrap_err();
+    fn a_tty_is_refused_only_when_detached() {
+        let parsed = parse(&args(&["-it", "web", "sh"])).unwrap().unwrap();
+        assert!(parsed.tty && parsed.interactive);
+        let err = parse(&args(&["-dt", "web", "sh"])).unwrap_err();
         assert!(err.to_string().contains("no pseudo-TTY"), "{err}");
-        assert!(parse(&args(&["-t=false", "web", "sh"])).is_ok());
+        assert!(parse(&args(&["-d", "-t=false", "web", "sh"])).is_ok());
     }
 }

@@ -12,9 +12,11 @@
 //! (`ptmxmode=0666,mode=620,gid=5`, see `mounts`), so the slave's `/dev/pts/N` exists
 //! in the container and nowhere else. The `/dev/pts/ptmx` opened is checked to be that
 //! instance's real multiplexor (devpts's magic number, inode 2, device 5:2), since the
-//! image could have put anything at that path. The slave then goes on fds 0–2 and is
-//! bound over `/dev/console`; the process starts a session (setsid(2), done earlier
-//! for every container) and takes the slave as its controlling terminal
+//! image could have put anything at that path. The slave then goes on fds 0–2 and, for
+//! the container's first process only, is bound over `/dev/console` (an `exec -t`'s
+//! terminal must not take the console from the container); the process starts a
+//! session (setsid(2), done earlier for every container and exec'd process) and takes
+//! the slave as its controlling terminal
 //! (`TIOCSCTTY`), so Ctrl-C and the terminal's hangup reach it. The size is set
 //! before execve(2), so the command never sees 0×0 or 80×24 first.
 //!
@@ -41,9 +43,18 @@ use crate::trace;
 /// devpts's `f_type` in statfs(2).
 const DEVPTS_SUPER_MAGIC: i64 = 0x1cd1;
 
-/// Makes the container's terminal, puts it on fds 0–2 as the controlling terminal, of
-/// `size` if known, and sends its master over `socket`.
-pub fn attach(socket: UnixStream, size: Option<libc::winsize>) -> Result<()> {
+/// Whether a new terminal also becomes the container's `/dev/console`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Console {
+    /// The container's first process: its terminal is the console.
+    Bind,
+    /// An `exec -t`: the console stays the first process's.
+    Leave,
+}
+
+/// Makes a terminal in the container, puts it on fds 0–2 as the controlling terminal,
+/// of `size` if known, and sends its master over `socket`.
+pub fn attach(socket: UnixStream, size: Option<libc::winsize>, console: Console) -> Result<()> {
     trace::step("-t: a pseudo-terminal from the container's own devpts; its master goes to skiff");
     let master = open_multiplexor(Path::new("/dev/pts/ptmx"))?;
     let number = sys::unlock_pty(&master)?;
@@ -51,7 +62,9 @@ pub fn attach(socket: UnixStream, size: Option<libc::winsize>) -> Result<()> {
     if let Some(size) = size.filter(|size| size.ws_row > 0 && size.ws_col > 0) {
         sys::set_window_size(slave.as_raw_fd(), &size)?;
     }
-    bind_console(&Path::new("/dev/pts").join(number.to_string()))?;
+    if console == Console::Bind {
+        bind_console(&Path::new("/dev/pts").join(number.to_string()))?;
+    }
     for fd in 0..3 {
         sys::dup2(slave.as_raw_fd(), fd)?;
     }

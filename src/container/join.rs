@@ -32,12 +32,20 @@
 //! container's; it must exist, as with `docker exec`). A failure on the way is exit
 //! status 126, as Docker's `exec` gives for any command it could not start.
 //!
+//! With `-t`, the command's process makes its terminal as the container's first
+//! process does (see `console`): from the container's own devpts, after it has entered
+//! the root and started its session, sized before execve(2); the master goes back to
+//! skiff over a socket (`SCM_RIGHTS`), which closes before execve(2). skiff relays it
+//! (see `terminal`); skiff's own stdio (the user's terminal) never enters. The
+//! container's `/dev/console` stays its first process's.
+//!
 //! Two runc vulnerabilities shape the order. CVE-2016-9962: a process that enters a
 //! container still holds its runtime's memory and descriptors until it execs, and the
 //! container's root could ptrace(2) it or open `/proc/PID/fd/*` to reach the host. So
 //! the joining process is made non-dumpable (prctl(2) `PR_SET_DUMPABLE`) before it
 //! enters, which its child inherits until execve(2); it closes every descriptor but
-//! stdio, its two pipes and the two it enters by, and those two before it forks. CVE-2019-5736: a process in the container must
+//! stdio, its two pipes, with `-t` the socket its terminal's master goes back on, and
+//! the two it enters by, and those two before it forks. CVE-2019-5736: a process in the container must
 //! not find the host's skiff binary through `/proc/PID/exe`; `exec` runs, like `run`,
 //! from a sealed copy (see `sealed_exe`).
 //! <https://man7.org/linux/man-pages/man2/setns.2.html>
@@ -50,8 +58,10 @@ use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 
+use super::console::{self, Console};
 use super::{process, take_identity, Process};
 use crate::cgroup::{self, Cgroup};
 use crate::error::{Context, Error, Kind, Result};
@@ -69,6 +79,18 @@ pub struct Exec {
     pub interactive: bool,
     /// `-d`: nothing of skiff's stdio reaches the command.
     pub detach: bool,
+    /// `-t`: a terminal of the container's own on fds 0–2 (see `console`), `size` rows
+    /// and columns; its master comes back to skiff.
+    pub tty: bool,
+    pub size: Option<libc::winsize>,
+}
+
+/// The command, executing in the container.
+pub struct Joined {
+    /// Its pid, as the host sees it.
+    pub pid: libc::pid_t,
+    /// With `-t`: the master of its terminal.
+    pub terminal: Option<File>,
 }
 
 /// The namespaces a container has of its own (it shares the user namespace and, for
@@ -83,25 +105,30 @@ const NAMESPACES: [(&str, libc::c_int); 6] = [
 ];
 
 /// Everything joining container `id` asks of the kernel, in order. `pidfd` is its
-/// PID 1 (host pid `pid`), checked by the caller to be that container's. Returns the
-/// command's pid, as the host sees it, once the command is executing.
-pub fn join(id: &str, pid: libc::pid_t, pidfd: File, exec: &Exec) -> Result<libc::pid_t> {
+/// PID 1 (host pid `pid`), checked by the caller to be that container's. Returns once
+/// the command is executing.
+pub fn join(id: &str, pid: libc::pid_t, pidfd: File, exec: &Exec) -> Result<Joined> {
     let target = Target::open(pid, pidfd, exec.privileged)?; // /proc/PID/root, CapBnd
     let cgroup = cgroup::of_running(id);
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     let (command_pid, command_pid_writer) = sys::pipe()?;
+    let console = exec.tty.then(UnixStream::pair).transpose(); // socketpair(2)
+    let console = console.context("socketpair(2) for the terminal's master")?;
     let forked = cgroup::fork_into(cgroup.as_ref())?; // fork(2); v2: clone3(2) into it
     let Some(joiner) = forked else {
         drop((exec_status, command_pid));
-        joiner_process(
-            target,
-            cgroup.as_ref(),
-            exec,
-            exec_status_writer,
-            command_pid_writer,
-        )
+        let pipes = Pipes {
+            exec_status: exec_status_writer,
+            command_pid: command_pid_writer,
+            console: console.map(|(_, theirs)| theirs),
+        };
+        joiner_process(target, cgroup.as_ref(), exec, pipes)
     };
     drop((target, exec_status_writer, command_pid_writer));
+    let console = console.map(|(ours, theirs)| {
+        drop(theirs); // so that a command that fails first is seen to close it
+        ours
+    });
     let joined = sys::wait_for_exit(joiner)?; // waitpid(2): it exits once it has forked
     let pid = read_pid(command_pid)?;
     if let Some(pid) = pid {
@@ -117,7 +144,26 @@ pub fn join(id: &str, pid: libc::pid_t, pidfd: File, exec: &Exec) -> Result<libc
             _ => err,
         });
     }
-    pid.ok_or_else(|| Error::invalid(format!("the joining process ended ({joined:?})")))
+    let pid =
+        pid.ok_or_else(|| Error::invalid(format!("the joining process ended ({joined:?})")))?;
+    let terminal = match console {
+        Some(ours) => match sys::recv_fd(&ours, &mut [0])? {
+            // recvmsg(2): SCM_RIGHTS
+            (_, None) => return Err(Error::invalid("-t: the command sent no terminal")),
+            (_, master) => master,
+        },
+        None => None,
+    };
+    Ok(Joined { pid, terminal })
+}
+
+/// What the joining process talks to skiff through: the exec-status pipe, the pipe
+/// for the command's pid and, with `-t`, the socket for its terminal's master. The
+/// only descriptors of skiff's it keeps besides stdio.
+struct Pipes {
+    exec_status: File,
+    command_pid: File,
+    console: Option<UnixStream>,
 }
 
 /// The container's PID 1, as the joining process needs it.
@@ -221,14 +267,14 @@ fn read_pid(mut pipe: File) -> Result<Option<libc::pid_t>> {
 
 /// The joining process: enters the container, forks the command's process into its
 /// PID namespace, tells skiff its pid and exits.
-fn joiner_process(
-    target: Target,
-    cgroup: Option<&Cgroup>,
-    exec: &Exec,
-    exec_status: File,
-    command_pid: File,
-) -> ! {
-    let keep = [exec_status.as_raw_fd(), command_pid.as_raw_fd()];
+fn joiner_process(target: Target, cgroup: Option<&Cgroup>, exec: &Exec, pipes: Pipes) -> ! {
+    let Pipes {
+        exec_status,
+        command_pid,
+        console,
+    } = pipes;
+    let mut keep = vec![exec_status.as_raw_fd(), command_pid.as_raw_fd()];
+    keep.extend(console.as_ref().map(AsRawFd::as_raw_fd));
     let caps = target.capabilities;
     let forked = enter(target, cgroup, exec, &keep).and_then(|()| {
         trace::step("fork again: only a child of the joining process is in the PID namespace");
@@ -241,7 +287,7 @@ fn joiner_process(
         }
         Ok(None) => {
             drop(command_pid);
-            command_process(exec, caps, exec_status)
+            command_process(exec, caps, exec_status, console)
         }
         Err(err) => {
             process::report_failure(exec_status, &err);
@@ -259,30 +305,38 @@ fn enter(target: Target, cgroup: Option<&Cgroup>, exec: &Exec, keep: &[RawFd]) -
     if let Some(cgroup) = cgroup {
         cgroup::join(cgroup)?; // v1: tasks
     }
-    trace::step("close every descriptor of skiff's but stdio and two pipes");
+    trace::step("close every descriptor of skiff's but stdio, two pipes and, with -t, the socket for the terminal's master");
     sys::close_from_3_except(&[&target.descriptors()[..], keep].concat())?; // close_range(2)
     target.enter() // setns(2), fchdir(2), chroot(2)
 }
 
-/// /dev/null (the host's, opened before entering) for stdin unless `-i`, and for
-/// stdout and stderr too with `-d`.
+/// /dev/null (the host's, opened before entering) for stdin unless `-i`, for stdout
+/// and stderr too with `-d`, and for all three with `-t`: the container's terminal
+/// replaces them, and skiff's own terminal must never enter the container (with
+/// CAP_SYS_PTRACE it could open it through /proc and type into the host's shell with
+/// `TIOCSTI`). Only `--trace`, asked for by whoever watches, keeps stderr until then.
 fn settle_stdio(exec: &Exec) -> Result<()> {
-    if exec.interactive && !exec.detach {
+    let nulls: &[RawFd] = match (exec.detach, exec.tty, exec.interactive) {
+        (true, _, _) => &[0, 1, 2],
+        (false, true, _) if trace::on() => &[0, 1],
+        (false, true, _) => &[0, 1, 2],
+        (false, false, true) => &[],
+        (false, false, false) => &[0],
+    };
+    if nulls.is_empty() {
         return Ok(());
     }
     let null = File::open("/dev/null").context("open /dev/null")?;
-    sys::dup2(null.as_raw_fd(), 0)?;
-    if exec.detach {
-        sys::dup2(null.as_raw_fd(), 1)?;
-        sys::dup2(null.as_raw_fd(), 2)?;
+    for &fd in nulls {
+        sys::dup2(null.as_raw_fd(), fd)?;
     }
     Ok(())
 }
 
 /// The command's process, in the container's PID namespace: becomes the command, or
 /// reports why not.
-fn command_process(exec: &Exec, caps: u64, exec_status: File) -> ! {
-    let err = match become_command(exec, caps) {
+fn command_process(exec: &Exec, caps: u64, exec_status: File, console: Option<UnixStream>) -> ! {
+    let err = match become_command(exec, caps, console) {
         Err(err) => err,
         Ok(never) => match never {},
     };
@@ -290,8 +344,11 @@ fn command_process(exec: &Exec, caps: u64, exec_status: File) -> ! {
     sys::exit_now(err.exit_code())
 }
 
-fn become_command(exec: &Exec, caps: u64) -> Result<Infallible> {
+fn become_command(exec: &Exec, caps: u64, console: Option<UnixStream>) -> Result<Infallible> {
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
+    if let Some(socket) = console {
+        console::attach(socket, exec.size, Console::Leave)?; // ptmx, TIOCSCTTY, SCM_RIGHTS
+    }
     trace::step("enter the working directory");
     sys::chdir(Path::new(&exec.process.workdir))?; // chdir(2)
     let env = take_identity(&exec.process, exec.no_new_privileges, caps)?; // setuid(2), capset(2), …

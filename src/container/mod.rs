@@ -46,7 +46,7 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 pub use config::{Config, Process};
-pub use join::{join, Exec};
+pub use join::{join, Exec, Joined};
 pub use options::Options;
 pub use process::{environment, exec_outcome, read_env_files, report_failure};
 pub use sealed_exe::reexec_from_sealed_copy;
@@ -57,6 +57,7 @@ use crate::image::layer::StoredLayer;
 use crate::image::LayerDirs;
 use crate::network::{self, Settings};
 use crate::sys;
+use console::Console;
 use rootfs::Entered;
 
 /// Where a container's root filesystem comes from, at this start: the only part of
@@ -215,7 +216,7 @@ fn prepare(
         cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
     }
     if let Some((socket, size)) = terminal {
-        console::attach(socket, size)?; // ptmx, TIOCSCTTY, SCM_RIGHTS
+        console::attach(socket, size, Console::Bind)?; // ptmx, TIOCSCTTY, SCM_RIGHTS
     }
     let caps = capabilities::for_container(options, entered == Entered::WithMounts)?; // capget(2)
     process::enter_workdir(&config.process.workdir)?; // chdir(2)
