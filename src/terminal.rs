@@ -125,6 +125,21 @@ impl<'a> Session<'a> {
             client: None,
         }
     }
+
+    /// This skiff's own terminal, in `raw` mode, relayed to the container's: our stdout
+    /// gets its output, and with `interactive` (`-i`) it gets our stdin.
+    pub fn with_our_terminal(
+        mut self,
+        interactive: bool,
+        raw: Option<&'a RawMode>,
+    ) -> Result<Self> {
+        self.input = interactive
+            .then(|| duplicate(&std::io::stdin()))
+            .transpose()?;
+        self.output = Some(duplicate(&std::io::stdout())?);
+        self.raw = raw;
+        Ok(self)
+    }
 }
 
 /// A `skiff attach`: its socket, and the keys that detach it.

@@ -129,13 +129,8 @@ fn in_terminal(exec: &Exec, join: impl FnOnce(&Exec) -> Result<Joined>) -> Resul
     let master = joined
         .terminal
         .ok_or_else(|| Error::invalid("-t: the command has no terminal"))?;
-    let mut session = terminal::Session::new(master, joined.pid, None);
-    session.input = exec
-        .interactive
-        .then(|| terminal::duplicate(&std::io::stdin()))
-        .transpose()?;
-    session.output = Some(terminal::duplicate(&std::io::stdout())?);
-    session.raw = raw.as_ref();
+    let session = terminal::Session::new(master, joined.pid, None)
+        .with_our_terminal(exec.interactive, raw.as_ref())?;
     let relayed = terminal::relay(session, &signals); // poll(2) loop
     drop(raw);
     let exit = sys::wait_for_exit(joined.pid)?; // waitpid(2)

@@ -82,12 +82,8 @@ fn run_in_terminal(container: &mut Container, rootfs: &RootFs) -> Result<Exit> {
     };
     let mut started = start_recorded(container, rootfs, &stdio)?;
     let master = master(&mut started)?;
-    let mut session = terminal::Session::new(master, started.pid, Some(&mut log));
-    session.input = interactive
-        .then(|| terminal::duplicate(&std::io::stdin()))
-        .transpose()?;
-    session.output = Some(terminal::duplicate(&std::io::stdout())?);
-    session.raw = raw.as_ref();
+    let session = terminal::Session::new(master, started.pid, Some(&mut log))
+        .with_our_terminal(interactive, raw.as_ref())?;
     let relayed = terminal::relay(session, &signals); // poll(2) loop
     drop(raw);
     log.flush(Stream::Stdout)?;
