@@ -6,7 +6,7 @@ docker-test`, `make test-vm` and `make bench` run on the host, with the Debian p
 it comes from; deps.sh installs those packages and check-deps.sh checks they are there.
 A list kept by hand drifts from the code, so this reads the code and finds, on this
 machine, every word in it that is run as a program:
-  - tests/*.rs: `Command::new("NAME")`, and the commands in its shell strings;
+  - tests/*.rs: the program a `Command::new` starts, and the commands in its shell strings;
   - the shell scripts (and the Makefile's recipes): each command's first word, and
     every word of a command that hands its arguments on to another program (`timeout
     N PROG`, `setpriv ... PROG`, a function of the script's own, an array `"${cmd[@]}"`);
