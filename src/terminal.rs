@@ -214,11 +214,19 @@ pub fn relay(mut session: Session, signals: &File) -> Result<Ended> {
 fn poll_set(session: &Session, signals: &File, waiting: bool) -> [libc::pollfd; 5] {
     let fd = |file: Option<RawFd>| file.unwrap_or(-1); // poll(2) skips a negative one
     let out = if waiting { libc::POLLOUT } else { 0 };
-    let input = if waiting { 0 } else { libc::POLLIN };
     [
         (signals.as_raw_fd(), libc::POLLIN),
         (session.master.as_raw_fd(), libc::POLLIN | out),
-        (fd(session.input.as_ref().map(|f| f.as_raw_fd())), input),
+        // Out of the set while the master has not taken the last of it: poll(2) reports a
+        // hangup whatever the events asked, and reading then would drop what waits.
+        (
+            fd(session
+                .input
+                .as_ref()
+                .filter(|_| !waiting)
+                .map(|f| f.as_raw_fd())),
+            libc::POLLIN,
+        ),
         (
             fd(session.listener.as_ref().map(|l| l.as_raw_fd())),
             libc::POLLIN,

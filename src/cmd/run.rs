@@ -189,10 +189,8 @@ fn run(args: Args) -> Result<i32> {
     if config.tty == Some(true) && config.open_stdin == Some(true) && !args.detach {
         terminal::check_input()?; // before anything is pulled or created, as Docker
     }
-    // First of all, skiff execve(2)s itself again from a copy of its binary that
-    // nobody can write to, so that no container can reach the host's binary through
-    // /proc/self/exe (CVE-2019-5736). Every process that follows, the container's
-    // PID 1 included, is a fork of that copy.
+    // Before anything starts: every process from here on, the container's PID 1
+    // included, runs from a copy of skiff nobody can write to (CVE-2019-5736).
     container::reexec_from_sealed_copy()?;
     let (mut container, rootfs) = create(&args)?;
     let context = || format!("run {}", args.image);

@@ -47,8 +47,8 @@ pub struct Config {
     pub options: Options,
     /// `--memory`, `--cpus`, …: applied at every start. Absent in older records.
     pub limits: Option<Limits>,
-    /// `--network`: `bridge`, `none` or `host`; absent, the default bridge, or the
-    /// host's network where skiff cannot make one.
+    /// `--network`: `bridge`, `none` or `host`; absent, `network::DEFAULT` (the
+    /// host's, for now).
     pub network: Option<String>,
     /// `-i`: the container's stdin is the attached skiff's (else at end of file).
     /// Absent in older records.

@@ -93,8 +93,9 @@ pub struct Joined {
     pub terminal: Option<File>,
 }
 
-/// The namespaces a container has of its own (it shares the user namespace and, for
-/// now, the network's with the host; joining one's own is harmless).
+/// The namespaces a container may have of its own (it shares the user namespace with
+/// the host, and the network's too under `--network host`; joining one's own is
+/// harmless).
 const NAMESPACES: [(&str, libc::c_int); 6] = [
     ("ipc", sys::CLONE_NEWIPC),
     ("uts", sys::CLONE_NEWUTS),
@@ -147,10 +148,16 @@ pub fn join(id: &str, pid: libc::pid_t, pidfd: File, exec: &Exec) -> Result<Join
     let pid =
         pid.ok_or_else(|| Error::invalid(format!("the joining process ended ({joined:?})")))?;
     let terminal = match console {
-        Some(ours) => match sys::recv_fd(&ours, &mut [0])? {
+        Some(ours) => match sys::recv_fd(&ours, &mut [0]) {
             // recvmsg(2): SCM_RIGHTS
-            (_, None) => return Err(Error::invalid("-t: the command sent no terminal")),
-            (_, master) => master,
+            Ok((_, Some(master))) => Some(master),
+            failed => {
+                // The command runs, ours (CLONE_PARENT), with no terminal to relay.
+                let _ = sys::kill(pid, libc::SIGKILL);
+                let _ = sys::wait_for_exit(pid);
+                failed?;
+                return Err(Error::invalid("-t: the command sent no terminal"));
+            }
         },
         None => None,
     };

@@ -115,8 +115,10 @@ pub fn start(config: &Config, rootfs: &RootFs, stdio: &Stdio) -> Result<Started>
     let console = stdio.tty.then(UnixStream::pair).transpose(); // socketpair(2)
     let console = console.context("socketpair(2) for the terminal's master")?;
     namespaces::new_pid_namespace()?; // unshare(2)
-    let network = network::attach(&config.id, config.network.as_deref())?; // unshare(2), rtnetlink
-    let forked = cgroup::fork_into(cgroup.as_ref())?; // fork(2); v2: clone3(2) into it
+    let network = network::attach(&config.id, config.network.as_deref()) // unshare(2), rtnetlink
+        .inspect_err(|_| undo_start(&config.id))?;
+    let forked = cgroup::fork_into(cgroup.as_ref()) // fork(2); v2: clone3(2) into it
+        .inspect_err(|_| undo_start(&config.id))?;
     let Some(pid) = forked else {
         drop(exec_status);
         let child = Child {
@@ -135,8 +137,7 @@ pub fn start(config: &Config, rootfs: &RootFs, stdio: &Stdio) -> Result<Started>
     });
     if let Err(err) = process::exec_outcome(exec_status) {
         sys::wait_for_exit(pid)?; // waitpid(2): reap it
-        let _ = cgroup::release(&config.id); // or else the next skiff sweeps it
-        let _ = network::release(&config.id); // likewise
+        undo_start(&config.id);
         return Err(err);
     }
     let terminal = match terminal.transpose()? {
@@ -148,6 +149,13 @@ pub fn start(config: &Config, rootfs: &RootFs, stdio: &Stdio) -> Result<Started>
         terminal,
         network: network.settings,
     })
+}
+
+/// A start that failed takes back what it made: the cgroup, and the address on a
+/// network (or else they wait for the next skiff's sweep).
+fn undo_start(id: &str) {
+    let _ = cgroup::release(id);
+    let _ = network::release(id);
 }
 
 /// What the parent made for the child to enter (its cgroup and network namespace),

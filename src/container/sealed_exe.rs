@@ -8,7 +8,7 @@
 //! `/proc/self/exe` and, once runc had exited, wrote their own program into it: the
 //! host's next `docker run` ran it as root.
 //!
-//! So `skiff run` first re-executes itself from a copy nobody can write to, and
+//! So `skiff run` (and `start`, and `exec`) first re-executes itself from a copy nobody can write to, and
 //! everything after, the container's first process included, runs from that copy, as
 //! runc 1.2 does:
 //!

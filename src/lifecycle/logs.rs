@@ -258,8 +258,11 @@ mod tests {
         assert!(parse(r#"{"log":"x","stream":"stdout","time":"t"}"#).is_empty());
     }
 
+    /// A file of its own for each test: they run in parallel threads of one process.
     fn tempfile() -> File {
-        let path = std::env::temp_dir().join(format!("skiff-unit-log-{}", std::process::id()));
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("skiff-unit-log-{}-{n}", std::process::id()));
         let file = File::options()
             .create(true)
             .truncate(true)

@@ -88,7 +88,9 @@ fn run_in_terminal(container: &mut Container, rootfs: &RootFs) -> Result<Exit> {
     drop(raw);
     log.flush(Stream::Stdout)?;
     if let Ok(Ended::HungUp) = relayed {
-        stop_after_hangup(container)?;
+        if let Err(err) = stop_after_hangup(container) {
+            trace::step(&format!("stop after the hangup: {err}")); // it is waited for below
+        }
     }
     let exit = sys::wait_for_exit(started.pid)?; // waitpid(2)
     trace::step(&format!("the container ended: {exit:?}"));

@@ -1,4 +1,5 @@
-//! Container networking: each container in a network namespace of its own.
+//! Container networking: a container in a network namespace of its own, unless it
+//! shares the host's (`--network host`, the default for now).
 //!
 //! A network namespace (`CLONE_NEWNET`) has its own links, addresses, routes and
 //! ports; a new one holds only `lo`, down. `--network` picks what the container gets:
