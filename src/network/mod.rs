@@ -25,6 +25,7 @@
 mod bridge;
 mod nat;
 mod netlink;
+mod nftables;
 mod subnet;
 
 use std::fs::File;
