@@ -11,6 +11,7 @@ mod hostile;
 mod lifecycle;
 mod network;
 mod network_ns;
+mod ports;
 mod pull;
 mod registry_extras;
 mod run;

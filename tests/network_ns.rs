@@ -8,14 +8,14 @@ use std::process::{Command, Stdio};
 
 use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
 
-fn ok(t: &TestEnv, args: &[&str]) -> String {
+pub fn ok(t: &TestEnv, args: &[&str]) -> String {
     let out = t.skiff(args);
     assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
     stdout(&out)
 }
 
 /// `"KEY":"VALUE"` or `"KEY":NUMBER`, the first of that key in `json`.
-fn field(json: &str, key: &str) -> String {
+pub fn field(json: &str, key: &str) -> String {
     let key = format!("\"{key}\":");
     let start = json.find(&key).unwrap_or_else(|| panic!("{key} in {json}")) + key.len();
     let value = &json[start..];
@@ -229,20 +229,21 @@ fn the_address_of_a_container_whose_skiff_was_killed_is_swept() {
 
 /// A network namespace playing a machine beyond the host, linked to the host by a
 /// veth pair, with no route back to the containers' subnet: only NAT gets an answer
-/// home. Made with iproute2, since this is the test's side, not skiff's.
-struct Remote {
-    name: String,
+/// home. Made with iproute2, since this is the test's side, not skiff's. The host end
+/// is `NET.1`, the remote `NET.2` (`NET`: the first three octets of a /24).
+pub struct Remote {
+    pub name: String,
 }
 
 impl Remote {
-    fn new() -> Remote {
-        let name = format!("nat{}", std::process::id());
+    pub fn new(tag: &str, net: &str) -> Remote {
+        let name = format!("{tag}{}", std::process::id());
         let host_end = format!("{name}h");
         let script = format!(
             "ip netns add {name} && \
              ip link add {host_end} type veth peer name eth0 netns {name} && \
-             ip addr add 198.51.100.1/24 dev {host_end} && ip link set {host_end} up && \
-             ip -n {name} addr add 198.51.100.2/24 dev eth0 && ip -n {name} link set eth0 up"
+             ip addr add {net}.1/24 dev {host_end} && ip link set {host_end} up && \
+             ip -n {name} addr add {net}.2/24 dev eth0 && ip -n {name} link set eth0 up"
         );
         let remote = Remote { name };
         let made = Command::new("sh").args(["-c", &script]).status().unwrap();
@@ -267,7 +268,7 @@ c, peer = s.accept(); c.sendall((peer[0] + '\\n').encode()); c.close()";
 #[test]
 fn a_container_reaches_beyond_the_host_through_masquerade() {
     let t = TestEnv::new();
-    let remote = Remote::new();
+    let remote = Remote::new("nat", "198.51.100");
     let mut server = Command::new("ip")
         .args(["netns", "exec", &remote.name, "python3", "-c", ECHO_PEER])
         .stdout(Stdio::piped())
@@ -298,7 +299,7 @@ fn a_container_reaches_beyond_the_host_through_masquerade() {
 
 /// `skiff ARGS…` as root without CAP_NET_ADMIN, the CodeCrafters way (setpriv drops it
 /// from the bounding set, so the exec'd skiff is never granted it).
-fn skiff_without_net_admin(t: &TestEnv, args: &[&str]) -> std::process::Output {
+pub fn skiff_without_net_admin(t: &TestEnv, args: &[&str]) -> std::process::Output {
     let skiff = t.command(args);
     let mut cmd = Command::new("setpriv");
     cmd.args(["--bounding-set", "-net_admin"])

@@ -9,7 +9,7 @@ use crate::cgroup::Limits;
 use crate::cli;
 use crate::error::Result;
 use crate::lifecycle::{self, Container, Status};
-use crate::network;
+use crate::network::{self, Port};
 
 pub const HELP: &str = "Usage:  skiff inspect CONTAINER [CONTAINER...]
 
@@ -56,6 +56,41 @@ struct NetworkSettings {
     gateway: String,
     #[serde(rename = "Networks")]
     networks: BTreeMap<String, Endpoint>,
+    #[serde(rename = "Ports")]
+    ports: PortMap,
+}
+
+/// `{"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}`
+type PortMap = BTreeMap<String, Vec<Binding>>;
+
+#[derive(Serialize)]
+struct Binding {
+    #[serde(rename = "HostIp")]
+    host_ip: String,
+    #[serde(rename = "HostPort")]
+    host_port: String,
+}
+
+/// `ports` by their container side; `asked`: as the user asked (`""` for any address
+/// or port), else as published.
+fn port_map(ports: &[Port], asked: bool) -> PortMap {
+    let mut map = PortMap::new();
+    for port in ports {
+        let binding = match asked {
+            true => Binding {
+                host_ip: port.host_ip.clone(),
+                host_port: Some(port.host_port)
+                    .filter(|&p| p != 0)
+                    .map_or_else(String::new, |p| p.to_string()),
+            },
+            false => Binding {
+                host_ip: port.address().to_string(),
+                host_port: port.host_port.to_string(),
+            },
+        };
+        map.entry(port.name()).or_default().push(binding);
+    }
+    map
 }
 
 #[derive(Serialize)]
@@ -143,6 +178,8 @@ struct HostConfig {
     pids_limit: Option<i64>,
     #[serde(rename = "NetworkMode")]
     network_mode: String,
+    #[serde(rename = "PortBindings")]
+    port_bindings: PortMap,
 }
 
 pub fn main(argv: &[String]) -> Result<i32> {
@@ -196,6 +233,7 @@ fn inspected(container: &Container) -> Inspected {
         },
         host_config: HostConfig {
             network_mode: config.network.clone().unwrap_or_else(|| "default".into()),
+            port_bindings: port_map(config.ports.as_deref().unwrap_or_default(), true),
             ..host_config(config.limits.clone().unwrap_or_default())
         },
         mounts: config
@@ -204,9 +242,10 @@ fn inspected(container: &Container) -> Inspected {
             .iter()
             .filter_map(|v| mount(v))
             .collect(),
-        network_settings: network_settings(
-            state.network.as_ref().filter(|_| status == Status::Running),
-        ),
+        network_settings: NetworkSettings {
+            ports: port_map(super::port::published(container), false),
+            ..network_settings(state.network.as_ref().filter(|_| status == Status::Running))
+        },
     }
 }
 
@@ -227,6 +266,7 @@ fn network_settings(settings: Option<&network::Settings>) -> NetworkSettings {
             .map(|s| (s.network.clone(), endpoint(s)))
             .into_iter()
             .collect(),
+        ports: PortMap::new(),
     }
 }
 
@@ -252,5 +292,6 @@ fn host_config(limits: Limits) -> HostConfig {
         cpuset_cpus: limits.cpuset_cpus.unwrap_or_default(),
         pids_limit: limits.pids_limit,
         network_mode: String::new(),
+        port_bindings: PortMap::new(),
     }
 }

@@ -11,6 +11,7 @@ mod kill;
 mod load;
 mod login;
 mod logs;
+mod port;
 mod ps;
 mod pull;
 mod rm;
@@ -56,6 +57,11 @@ const COMMANDS: &[(&str, &str, Main)] = &[
     ("login", "Log in to a registry", login::main),
     ("logout", "Log out from a registry", login::logout_main),
     ("logs", "Fetch the logs of a container", logs::main),
+    (
+        "port",
+        "List port mappings or a specific mapping for the container",
+        port::main,
+    ),
     ("ps", "List containers", ps::main),
     ("pull", "Download an image from a registry", pull::main),
     ("rm", "Remove one or more containers", rm::main),

@@ -54,7 +54,7 @@ fn row(container: &Container) -> Vec<String> {
         command(&container.config.process.argv),
         time::ago(&container.config.created),
         status(container),
-        String::new(),
+        ports(container),
         container.config.name.clone(),
     ]
 }
@@ -67,6 +67,15 @@ fn command(argv: &[String]) -> String {
         false => line,
     };
     format!("\"{cut}\"")
+}
+
+/// `0.0.0.0:8080->80/tcp, 0.0.0.0:8443->443/tcp`: what the container publishes.
+fn ports(container: &Container) -> String {
+    let published = super::port::published(container).iter();
+    let shown: Vec<String> = published
+        .map(|p| format!("{}->{}", p.host(), p.name()))
+        .collect();
+    shown.join(", ")
 }
 
 /// "Up 5 seconds", "Exited (0) 3 minutes ago", "Created".

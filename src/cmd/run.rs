@@ -2,7 +2,7 @@
 //! container, and run it in the foreground (or, with `-d`, under a supervisor).
 
 use crate::cgroup;
-use crate::cli::{self, Lexer};
+use crate::cli::{self, Flag, Lexer};
 use crate::container::{self, Config, RootFs};
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
@@ -10,7 +10,7 @@ use crate::image::config::RunConfig;
 use crate::image::store::{self, Store};
 use crate::image::Image;
 use crate::lifecycle::{self, names, signals, supervisor, Container};
-use crate::network;
+use crate::network::{self, Port};
 use crate::progress::Progress;
 use crate::reference::Reference;
 use crate::registry::{
@@ -44,6 +44,8 @@ Options:
       --network string      Connect a container to a network: bridge, none or host (default \"host\", for now)
       --pids-limit int      Tune container pids limit (set -1 for unlimited)
       --platform string     Run this platform's image (os/arch[/variant]) instead of the host's
+  -p, --publish list        Publish a container's port(s) to the host ([IP:][HOST_PORT:]PORT[/PROTO])
+  -P, --publish-all         Publish all exposed ports to random ports
       --privileged          Give extended privileges to this container
       --pull string         Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")
       --read-only           Mount the container's root filesystem as read only
@@ -130,7 +132,7 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             "--hostname" => config.hostname = lexer.value(&flag)?,
             "--init" => config.init = lexer.switch(&flag)?,
             "--name" => config.name = lexer.value(&flag)?,
-            "--network" | "--net" => config.network = Some(network_mode(lexer.value(&flag)?)?),
+            name if NETWORK_FLAGS.contains(&name) => network_flag(config, &mut lexer, &flag)?,
             "--pull" => args.pull = Pull::parse(&lexer.value(&flag)?)?,
             "--platform" => args.platform = Some(Platform::parse(&lexer.value(&flag)?)?),
             "--rm" => config.auto_remove = lexer.switch(&flag)?,
@@ -172,6 +174,28 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
         limits.validate(|| std::thread::available_parallelism().map_or(1, usize::from))?;
     }
     Ok(Some(args))
+}
+
+/// Where the container is on a network, and what it publishes there.
+const NETWORK_FLAGS: [&str; 6] = [
+    "--network",
+    "--net",
+    "-p",
+    "--publish",
+    "-P",
+    "--publish-all",
+];
+
+fn network_flag(config: &mut Config, lexer: &mut Lexer, flag: &Flag) -> Result<()> {
+    match flag.name.as_str() {
+        "-p" | "--publish" => {
+            let port = Port::parse(&lexer.value(flag)?)?;
+            config.ports.get_or_insert_default().push(port);
+        }
+        "-P" | "--publish-all" => config.publish_all = Some(lexer.switch(flag)?),
+        _ => config.network = Some(network_mode(lexer.value(flag)?)?),
+    }
+    Ok(())
 }
 
 /// `--network`'s value, one of [`network::MODES`]: as Docker says of any other.
@@ -217,6 +241,9 @@ pub fn create(args: &Args) -> Result<(Container, RootFs)> {
     let store = Store::open()?;
     let (manifest, image) = local_or_pull(&store, &reference, args)?;
     let config = container_config(args, &image, &manifest)?;
+    if config.ports.is_some() && network::shares_host(config.network.as_deref()) {
+        eprintln!("WARNING: Published ports are discarded when using host network mode");
+    }
     let container = Container::create(&store, config)?;
     let rootfs = lifecycle::rootfs(&container, &store, &image)?;
     Ok((container, rootfs))
@@ -290,7 +317,29 @@ fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Con
         .or(defaults.stop_signal)
         .unwrap_or_else(|| "SIGTERM".into());
     signals::parse(&config.stop_signal)?;
+    if config.publish_all == Some(true) {
+        publish_exposed(
+            &mut config,
+            defaults.exposed_ports.unwrap_or_default().keys(),
+        )?;
+    }
     Ok(config)
+}
+
+/// `-P`: each of the image's ExposedPorts (`80/tcp`) that no `-p` publishes, on a
+/// port the kernel picks.
+fn publish_exposed<'a>(
+    config: &mut Config,
+    exposed: impl Iterator<Item = &'a String>,
+) -> Result<()> {
+    let ports = config.ports.get_or_insert_default();
+    for name in exposed {
+        let port = Port::parse(name)?;
+        if !ports.iter().any(|p| p.name() == port.name()) {
+            ports.push(port);
+        }
+    }
+    Ok(())
 }
 
 /// Docker's rule: ENTRYPOINT + (the user's command, or else the image's CMD).

@@ -23,6 +23,7 @@ use miniserde::{Deserialize, Serialize};
 
 use super::Options;
 use crate::cgroup::Limits;
+use crate::network::Port;
 
 /// The container, as `docker inspect` shows its `Config` and `HostConfig`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
@@ -55,6 +56,11 @@ pub struct Config {
     pub open_stdin: Option<bool>,
     /// `-t`: the container's stdio is a pseudo-terminal. Absent in older records.
     pub tty: Option<bool>,
+    /// `-p`, and with `-P` the image's ExposedPorts: host ports 0 are picked at each
+    /// start. Absent in older records.
+    pub ports: Option<Vec<Port>>,
+    /// `-P`: `ports` holds the image's ExposedPorts too. Absent in older records.
+    pub publish_all: Option<bool>,
 }
 
 /// A process to run in the container (the OCI spec's `process`).

@@ -115,7 +115,8 @@ pub fn start(config: &Config, rootfs: &RootFs, stdio: &Stdio) -> Result<Started>
     let console = stdio.tty.then(UnixStream::pair).transpose(); // socketpair(2)
     let console = console.context("socketpair(2) for the terminal's master")?;
     namespaces::new_pid_namespace()?; // unshare(2)
-    let network = network::attach(&config.id, config.network.as_deref()) // unshare(2), rtnetlink
+    let ports = config.ports.as_deref().unwrap_or_default();
+    let network = network::attach(&config.id, config.network.as_deref(), ports) // unshare(2), rtnetlink, nf_tables
         .inspect_err(|_| undo_start(&config.id))?;
     let forked = cgroup::fork_into(cgroup.as_ref()) // fork(2); v2: clone3(2) into it
         .inspect_err(|_| undo_start(&config.id))?;

@@ -2,6 +2,8 @@
 //! working directory) and which uncompressed layers (`diff_ids`) make its root.
 //! <https://github.com/opencontainers/image-spec/blob/main/config.md>
 
+use std::collections::BTreeMap;
+
 use miniserde::{json, Deserialize};
 
 use crate::digest::Digest;
@@ -30,7 +32,14 @@ pub struct RunConfig {
     pub stop_signal: Option<String>,
     #[serde(rename = "User")]
     pub user: Option<String>,
+    /// `EXPOSE`: `"80/tcp": {}`, the ports `-P` publishes.
+    #[serde(rename = "ExposedPorts")]
+    pub exposed_ports: Option<BTreeMap<String, Empty>>,
 }
+
+/// A JSON object whose keys are all that matters.
+#[derive(Deserialize, Debug, Default, Clone)]
+pub struct Empty {}
 
 #[derive(Deserialize, Debug)]
 pub struct RootFs {

@@ -38,7 +38,7 @@ fn records() -> PathBuf {
 }
 
 /// The network lock, held until the file is dropped (closing it releases the lock).
-fn lock() -> Result<File> {
+pub(super) fn lock() -> Result<File> {
     let path = Path::new("/run/skiff/network.lock");
     fs::create_dir_all("/run/skiff").context("create /run/skiff")?;
     let file = File::create(path).with_context(|| format!("open {}", path.display()))?;
@@ -48,7 +48,7 @@ fn lock() -> Result<File> {
 
 /// The host end of a container's veth: `veth` and the start of its ID (IFNAMSIZ
 /// leaves 15 characters).
-fn veth_name(id: &str) -> String {
+pub(super) fn veth_name(id: &str) -> String {
     format!("veth{}", &id[..11.min(id.len())])
 }
 
@@ -83,6 +83,7 @@ pub fn connect(id: &str, netns: &File, inside: &Socket) -> Result<Settings> {
         ip_address: ip.to_string(),
         ip_prefix_len: subnet.prefix,
         gateway: subnet.gateway().to_string(),
+        ..Settings::default()
     })
 }
 

@@ -26,6 +26,7 @@ mod bridge;
 mod nat;
 mod netlink;
 mod nftables;
+mod ports;
 mod subnet;
 
 use std::fs::File;
@@ -34,6 +35,8 @@ use miniserde::{Deserialize, Serialize};
 
 use crate::error::{Context, Error, Result};
 use crate::{sys, trace};
+
+pub use ports::Port;
 
 /// What `--network` accepts.
 pub const MODES: [&str; 3] = ["bridge", "none", "host"];
@@ -45,6 +48,8 @@ pub struct Settings {
     pub ip_address: String,
     pub ip_prefix_len: u8,
     pub gateway: String,
+    /// Its published ports, with the host ports they got (`-p`, `-P`).
+    pub ports: Option<Vec<Port>>,
 }
 
 /// The network namespace made for a container (none: the host's), and its settings.
@@ -64,9 +69,14 @@ const CAP_NET_ADMIN: u32 = 12;
 /// their containers), against the 3 ms the whole start takes. Issue 14 tracks it.
 const DEFAULT: &str = "host";
 
+/// Whether `--network requested` (`None`: [`DEFAULT`]) is the host's network.
+pub fn shares_host(requested: Option<&str>) -> bool {
+    requested.unwrap_or(DEFAULT) == "host"
+}
+
 /// Makes and configures container `id`'s network namespace, as `--network requested`
-/// asks (`None`: [`DEFAULT`]).
-pub fn attach(id: &str, requested: Option<&str>) -> Result<Attachment> {
+/// asks (`None`: [`DEFAULT`]), and publishes its `ports` (on a bridge only).
+pub fn attach(id: &str, requested: Option<&str>, ports: &[Port]) -> Result<Attachment> {
     let mode = requested.unwrap_or(DEFAULT);
     if mode == "host" {
         return Ok(Attachment::default());
@@ -85,8 +95,11 @@ pub fn attach(id: &str, requested: Option<&str>) -> Result<Attachment> {
             settings: None,
         });
     }
-    let settings = bridge::connect(id, &netns, &inside)
+    let mut settings = bridge::connect(id, &netns, &inside)
         .map_err(|err| err.context(format!("connect to {}", bridge::NAME)))?;
+    if !ports.is_empty() {
+        settings.ports = Some(ports::publish(id, &settings, ports)?); // nf_tables
+    }
     Ok(Attachment {
         netns: Some(netns),
         settings: Some(settings),
@@ -119,5 +132,6 @@ pub fn enter(netns: Option<&File>) -> Result<()> {
 
 /// Gives back what container `id` held on a network (it has ended, or never started).
 pub fn release(id: &str) -> Result<()> {
-    bridge::release(id)
+    let unpublished = ports::unpublish(id);
+    bridge::release(id).and(unpublished)
 }

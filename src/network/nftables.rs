@@ -13,7 +13,7 @@
 //! <https://docs.kernel.org/networking/netlink_spec/nftables.html>
 //! <https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git/tree/include/uapi/linux/netfilter/nf_tables.h>
 
-use super::netlink::{Request, Socket, NETLINK_NETFILTER, NLM_F_ACK, NLM_F_CREATE};
+use super::netlink::{Request, Socket, NETLINK_NETFILTER, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE};
 use crate::error::Result;
 
 // linux/netfilter/nfnetlink.h, linux/netfilter/nf_tables.h, linux/netfilter.h
@@ -56,15 +56,37 @@ const NFTA_CMP_OP: u16 = 2;
 const NFTA_CMP_DATA: u16 = 3;
 const NFTA_META_DREG: u16 = 1;
 const NFTA_META_KEY: u16 = 2;
+const NFTA_IMMEDIATE_DREG: u16 = 1;
+const NFTA_IMMEDIATE_DATA: u16 = 2;
+const NFTA_FIB_DREG: u16 = 1;
+const NFTA_FIB_RESULT: u16 = 2;
+const NFTA_FIB_FLAGS: u16 = 3;
+const NFT_FIB_RESULT_ADDRTYPE: u32 = 3;
+const NFTA_FIB_F_DADDR: u32 = 1 << 1;
+const NFTA_NAT_TYPE: u16 = 1;
+const NFTA_NAT_FAMILY: u16 = 2;
+const NFTA_NAT_REG_ADDR_MIN: u16 = 3;
+const NFTA_NAT_REG_PROTO_MIN: u16 = 5;
+const NFT_NAT_DNAT: u32 = 1;
 
 /// The register every skiff rule loads into and compares: one is enough for rules
 /// that test one field at a time.
 pub const NFT_REG_1: u32 = 1;
+/// A second register, for the port beside the address a `dnat` reads from register 1.
+pub const NFT_REG_2: u32 = 2;
 pub const NFT_CMP_EQ: u32 = 0;
 pub const NFT_CMP_NEQ: u32 = 1;
 pub const NFT_PAYLOAD_NETWORK_HEADER: u32 = 1;
+pub const NFT_PAYLOAD_TRANSPORT_HEADER: u32 = 2;
+pub const NFT_META_IIFNAME: u32 = 6;
 pub const NFT_META_OIFNAME: u32 = 7;
+pub const NFT_META_L4PROTO: u32 = 16;
+pub const NF_INET_PRE_ROUTING: u32 = 0;
+pub const NF_INET_LOCAL_OUT: u32 = 3;
 pub const NF_INET_POST_ROUTING: u32 = 4;
+/// What `fib daddr type` yields for an address of this host (`RTN_LOCAL`,
+/// linux/rtnetlink.h), in the machine's byte order as the kernel writes it.
+pub const RTN_LOCAL: u32 = 2;
 
 /// Where a base chain hangs: its hook, its priority there, and its type.
 pub struct Hook {
@@ -158,7 +180,9 @@ pub fn rule(
     what: String,
     expressions: impl FnOnce(&mut Request),
 ) -> Request {
-    let mut request = message(NFT_MSG_NEWRULE, NLM_F_CREATE, "NFT_MSG_NEWRULE", what);
+    // without NLM_F_APPEND, the kernel would put each rule first
+    let flags = NLM_F_CREATE | NLM_F_APPEND;
+    let mut request = message(NFT_MSG_NEWRULE, flags, "NFT_MSG_NEWRULE", what);
     request
         .attr_str(NFTA_RULE_TABLE, table)
         .attr_str(NFTA_RULE_CHAIN, chain)
@@ -215,6 +239,37 @@ pub fn compare(list: &mut Request, op: u32, value: &[u8]) {
             .nest(NFTA_CMP_DATA, |v| {
                 v.attr(NFTA_DATA_VALUE, value);
             });
+    });
+}
+
+/// Register 1 = the route type of the packet's destination address (`fib daddr
+/// type`): [`RTN_LOCAL`] when it is one of this host's, whatever link it came in by.
+pub fn load_destination_type(list: &mut Request) {
+    expression(list, "fib", |data| {
+        data.attr(NFTA_FIB_DREG, &NFT_REG_1.to_be_bytes())
+            .attr(NFTA_FIB_RESULT, &NFT_FIB_RESULT_ADDRTYPE.to_be_bytes())
+            .attr(NFTA_FIB_FLAGS, &NFTA_FIB_F_DADDR.to_be_bytes());
+    });
+}
+
+/// Register `register` = `value`, a constant (`immediate`).
+pub fn load_constant(list: &mut Request, register: u32, value: &[u8]) {
+    expression(list, "immediate", |data| {
+        data.attr(NFTA_IMMEDIATE_DREG, &register.to_be_bytes())
+            .nest(NFTA_IMMEDIATE_DATA, |v| {
+                v.attr(NFTA_DATA_VALUE, value);
+            });
+    });
+}
+
+/// Rewrites the packet's destination (and its connection's, both ways) to the IPv4
+/// address in register 1 and the port in register 2 (`dnat`).
+pub fn destination_nat(list: &mut Request) {
+    expression(list, "nat", |data| {
+        data.attr(NFTA_NAT_TYPE, &NFT_NAT_DNAT.to_be_bytes())
+            .attr(NFTA_NAT_FAMILY, &u32::from(NFPROTO_IPV4).to_be_bytes())
+            .attr(NFTA_NAT_REG_ADDR_MIN, &NFT_REG_1.to_be_bytes())
+            .attr(NFTA_NAT_REG_PROTO_MIN, &NFT_REG_2.to_be_bytes());
     });
 }
 

@@ -30,6 +30,7 @@ The images (busybox = /bin/busybox with its applet links in /bin):
     library/noplatform:latest  OCI index: s390x and ppc64le only
     library/entry:latest       busybox with Entrypoint, Cmd, WorkingDir /srv/app
                                (absent from the layers) and Env
+    library/web:latest         busybox with ExposedPorts 80/tcp and 8125/udp (for -P)
     private/secret:latest      busybox + /etc/secret ("top secret")
     expiring/busybox:latest    busybox; the token server's tokens for it live 2 s
     library/foreign:latest     schema2, busybox + a foreign layer (/etc/foreign, "from
@@ -347,6 +348,10 @@ def main():
         "Entrypoint": ["/usr/local/bin/docker-explorer"], "Cmd": ["echo", "from-cmd"],
         "WorkingDir": "/srv/app", "Env": ["PATH=/usr/local/bin:/bin", "GREETING=hello from config"]})
     summary("library/entry:latest", "schema2", d, "Entrypoint, Cmd, WorkingDir /srv/app, Env")
+
+    d = registry.push_image("library/web", "latest", busybox,
+                            dict(SHELL, ExposedPorts={"80/tcp": {}, "8125/udp": {}}))
+    summary("library/web:latest", "schema2", d, "ExposedPorts 80/tcp, 8125/udp")
 
     users(registry, busybox, workdir)
     many_layers(registry, lower)

@@ -20,9 +20,13 @@ veths=$(ls /sys/class/net | grep -cE '^veth[0-9a-f]{11}$' || true)
 [ "$veths" -eq 0 ] || leaks+=("$veths veths of skiff: $(ls /sys/class/net | grep -E '^veth[0-9a-f]{11}$' | head -3)")
 [ ! -e /sys/class/net/skiff0 ] || leaks+=("the bridge skiff0")
 [ ! -e /run/skiff/networks/skiff0 ] || leaks+=("leases in /run/skiff/networks/skiff0: $(ls /run/skiff/networks/skiff0 | head -3)")
+# Published ports: their table goes with the last container publishing one, and so
+# do the records it is built from.
+! nft list table ip skiff_ports >/dev/null 2>&1 || leaks+=("the nf_tables table ip skiff_ports")
+[ -z "$(ls -A /run/skiff/ports 2>/dev/null)" ] || leaks+=("port records in /run/skiff/ports: $(ls /run/skiff/ports | head -3)")
 
 if [ ${#leaks[@]} -gt 0 ]; then
     printf 'check-leaks: %s\n' "${leaks[@]}" >&2
     exit 1
 fi
-echo "check-leaks: no mounts, processes, cgroups, temporary directories, veths, bridge or leases of skiff remain"
+echo "check-leaks: no mounts, processes, cgroups, temporary directories, veths, bridge, leases or published ports of skiff remain"

@@ -1,0 +1,413 @@
+//! Published ports (`-p 8080:80`): a port of the host that leads to a port of a
+//! container, by destination NAT in netfilter, as Docker and netavark do it.
+//!
+//! A packet for one of the host's own addresses at port 8080 has its destination
+//! rewritten to the container's address and port 80 before the host routes it
+//! (prerouting, for packets that come in; output, for the host's own); conntrack
+//! rewrites the answers back. A client from another machine keeps its source address.
+//! Two cases need the source rewritten too (masquerade, in postrouting): a client on
+//! the host reaching 127.0.0.1:8080 (a loopback source may not leave by the bridge, nor
+//! could the container answer it; `route_localnet` on the bridge lets the kernel route
+//! it at all), and a container reaching a published port through the host's address
+//! (hairpin: the answer must come back through the host to be un-NATed):
+//!
+//! ```text
+//! table ip skiff_ports {
+//!     chain prerouting {
+//!         type nat hook prerouting priority -100; policy accept;
+//!         fib daddr type local meta l4proto tcp tcp dport 8080 dnat to 10.88.0.2:80
+//!     }
+//!     chain output { type nat hook output priority -100; (the same rules) }
+//!     chain postrouting {
+//!         type nat hook postrouting priority 100; policy accept;
+//!         ip saddr 127.0.0.0/8 ip daddr 10.88.0.2 masquerade
+//!         iifname "skiff0" oifname "skiff0" ip daddr 10.88.0.2 masquerade
+//!     }
+//! }
+//! ```
+//!
+//! The table is declarative: each container with published ports has a record,
+//! `/run/skiff/ports/ID` (its address, its veth, its ports), and every change rebuilds
+//! the whole table from the records, in one batch, under the network lock. A record
+//! counts while its veth exists, which the kernel ends with the container's network
+//! namespace: a container that died unwatched loses its rules at the next rebuild, and
+//! the table goes when no container publishes anything.
+//!
+//! skiff also holds each published port open, as Docker's proxy does: the process that
+//! supervises the container binds a socket to it (and, for TCP, listens, never
+//! accepting: the DNAT rule takes every packet first). So a port that a host program or
+//! another container holds fails the run at once, a host program cannot take the port
+//! later, and `-p 80` asks the kernel for a free port of its ephemeral range.
+//! <https://man7.org/linux/man-pages/man8/nft.8.html> (the rules' spelling)
+//! <https://docs.kernel.org/networking/ip-sysctl.html> (`route_localnet`)
+//! <https://wiki.nftables.org/wiki-nftables/index.php/Performing_Network_Address_Translation_(NAT)>
+
+use std::fs;
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, UdpSocket};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use miniserde::{json, Deserialize, Serialize};
+
+use super::netlink::{Request, Socket};
+use super::nftables::{self, Hook, NFT_CMP_EQ};
+use super::{bridge, Settings};
+use crate::error::{Context, Error, Result};
+use crate::trace;
+
+const TABLE: &str = "skiff_ports";
+
+/// One published port: `-p [HOST_IP:][HOST_PORT:]PORT[/PROTOCOL]`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct Port {
+    /// An IPv4 address of the host, or "" for all of them.
+    pub host_ip: String,
+    /// 0 until the container starts: any free port.
+    pub host_port: u16,
+    pub container_port: u16,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+}
+
+impl Port {
+    /// `-p`'s value, as Docker reads it.
+    pub fn parse(text: &str) -> Result<Port> {
+        let (rest, protocol) = text.split_once('/').unwrap_or((text, "tcp"));
+        if !matches!(protocol, "tcp" | "udp") {
+            return Err(Error::invalid(format!("invalid proto: {protocol}")));
+        }
+        let mut parts = rest.rsplitn(3, ':');
+        let container = parts.next().unwrap_or_default();
+        let container_port = number(container, "containerPort")?;
+        let host_port = match parts.next() {
+            None | Some("") => 0,
+            Some(port) => number(port, "hostPort")?,
+        };
+        let host_ip = parts.next().unwrap_or_default();
+        if !host_ip.is_empty() && host_ip.parse::<Ipv4Addr>().is_err() {
+            return Err(Error::invalid(format!("invalid IP address: {host_ip}")));
+        }
+        Ok(Port {
+            host_ip: host_ip.into(),
+            host_port,
+            container_port,
+            protocol: protocol.into(),
+        })
+    }
+
+    /// `80/tcp`: the container's side, as Docker names it.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.container_port, self.protocol)
+    }
+
+    /// `0.0.0.0:8080`: the host's side.
+    pub fn host(&self) -> String {
+        format!("{}:{}", self.address(), self.host_port)
+    }
+
+    /// The host's address it is published on (0.0.0.0: all of them).
+    pub fn address(&self) -> Ipv4Addr {
+        self.host_ip.parse().unwrap_or(Ipv4Addr::UNSPECIFIED)
+    }
+}
+
+/// A port number of 1 to 65535.
+fn number(text: &str, what: &str) -> Result<u16> {
+    match text.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(port),
+        _ => Err(Error::invalid(format!("invalid {what}: {text}"))),
+    }
+}
+
+/// What `/run/skiff/ports/ID` holds.
+#[derive(Serialize, Deserialize)]
+struct Record {
+    bridge: String,
+    veth: String,
+    address: String,
+    ports: Vec<Port>,
+}
+
+fn records() -> PathBuf {
+    Path::new("/run/skiff/ports").into()
+}
+
+/// The sockets this process holds open for the container it supervises, by its ID
+/// (see the module's doc): closed when [`unpublish`] gives its ports back, or when the
+/// process ends.
+static HELD: Mutex<Vec<(String, OwnedFd)>> = Mutex::new(Vec::new());
+
+fn held() -> std::sync::MutexGuard<'static, Vec<(String, OwnedFd)>> {
+    HELD.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Where the merge with user networks connects: the bridge container `id`'s address
+/// is on, and the host end of its veth, which exists as long as the container's
+/// network namespace does.
+fn endpoint(id: &str) -> (String, String) {
+    (bridge::NAME.into(), bridge::veth_name(id))
+}
+
+/// Publishes `ports` of container `id`, whose place on its network is `settings`:
+/// holds each host port, records them and rebuilds the table. Returns the ports with
+/// the host ports the kernel picked where none was asked for.
+pub fn publish(id: &str, settings: &Settings, ports: &[Port]) -> Result<Vec<Port>> {
+    let _lock = bridge::lock()?;
+    let host = Socket::open()?;
+    let taken: Vec<Port> = living(&host)?.into_iter().flat_map(|r| r.ports).collect();
+    let mut sockets = Vec::new();
+    let mut published = Vec::new();
+    for port in ports {
+        let (socket, bound) = hold(port, &taken)?;
+        sockets.push((id.to_string(), socket));
+        published.push(bound);
+    }
+    let (bridge, veth) = endpoint(id);
+    let record = Record {
+        bridge,
+        veth,
+        address: settings.ip_address.clone(),
+        ports: published.clone(),
+    };
+    let path = records().join(id);
+    fs::create_dir_all(records()).with_context(|| format!("create {}", records().display()))?;
+    fs::write(&path, json::to_string(&record))
+        .with_context(|| format!("write {}", path.display()))?;
+    let applied = route_localnet(&record.bridge).and_then(|()| rebuild(&host));
+    if let Err(err) = applied {
+        let _ = fs::remove_file(&path);
+        let _ = rebuild(&host);
+        return Err(err);
+    }
+    held().extend(sockets);
+    Ok(published)
+}
+
+/// Binds a socket to `port` on the host, unless a recorded container has it; with
+/// the port the kernel gave it.
+fn hold(port: &Port, taken: &[Port]) -> Result<(OwnedFd, Port)> {
+    let in_use = || {
+        Error::invalid(format!(
+            "Bind for {} failed: port is already allocated",
+            port.host()
+        ))
+    };
+    let overlaps = |other: &Port| {
+        other.protocol == port.protocol
+            && other.host_port == port.host_port
+            && (other.host_ip.is_empty()
+                || port.host_ip.is_empty()
+                || other.host_ip == port.host_ip)
+    };
+    if port.host_port != 0 && taken.iter().any(overlaps) {
+        return Err(in_use());
+    }
+    let address = SocketAddrV4::new(port.address(), port.host_port);
+    let bound = match port.protocol.as_str() {
+        "udp" => UdpSocket::bind(address).and_then(|s| Ok((s.local_addr()?, OwnedFd::from(s)))),
+        _ => TcpListener::bind(address).and_then(|s| Ok((s.local_addr()?, OwnedFd::from(s)))),
+    };
+    let (local, socket) = match bound {
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => return Err(in_use()),
+        other => other.with_context(|| format!("bind {}/{}", port.host(), port.protocol))?,
+    };
+    trace::step(&format!(
+        "hold {}/{} for the container",
+        local, port.protocol
+    ));
+    let bound = Port {
+        host_port: local.port(),
+        ..port.clone()
+    };
+    Ok((socket, bound))
+}
+
+/// Gives back container `id`'s published ports, if it has any.
+pub fn unpublish(id: &str) -> Result<()> {
+    held().retain(|(holder, _)| holder != id);
+    let path = records().join(id);
+    if !path.exists() {
+        return Ok(());
+    }
+    let _lock = bridge::lock()?;
+    match fs::remove_file(&path) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        other => other.with_context(|| format!("remove {}", path.display()))?,
+    }
+    rebuild(&Socket::open()?)
+}
+
+/// `route_localnet = 1` on `bridge`: packets from 127.0.0.1 may be routed out of it,
+/// so that the host's own loopback clients reach published ports.
+fn route_localnet(bridge: &str) -> Result<()> {
+    let path = format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet");
+    fs::write(&path, "1").with_context(|| format!("write 1 to {path}"))
+}
+
+/// The records of containers whose veth still exists; the others' are removed.
+fn living(host: &Socket) -> Result<Vec<Record>> {
+    let entries = match fs::read_dir(records()) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        other => other.with_context(|| format!("read {}", records().display()))?,
+    };
+    let mut living = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        match json::from_str::<Record>(&text) {
+            Ok(record) if host.link_index(&record.veth).is_ok() => living.push(record),
+            _ => {
+                trace::step(&format!("{} is gone: its ports go", path.display()));
+                let _ = fs::remove_file(&path);
+            }
+        }
+    }
+    Ok(living)
+}
+
+/// Table `skiff_ports` as the living records say, in one batch; none if they are none.
+fn rebuild(host: &Socket) -> Result<()> {
+    let records = living(host)?;
+    if records.is_empty() {
+        return nftables::delete_table(TABLE);
+    }
+    let chain = |name, number, priority| {
+        let hook = Hook {
+            number,
+            priority,
+            kind: "nat",
+        };
+        nftables::base_chain(TABLE, name, &hook)
+    };
+    let mut contents = vec![
+        chain("prerouting", nftables::NF_INET_PRE_ROUTING, -100),
+        chain("output", nftables::NF_INET_LOCAL_OUT, -100),
+        chain("postrouting", nftables::NF_INET_POST_ROUTING, 100),
+    ];
+    for record in &records {
+        let address: Ipv4Addr = record.address.parse().map_err(|_| {
+            Error::invalid(format!(
+                "a port record names no address: {}",
+                record.address
+            ))
+        })?;
+        for port in &record.ports {
+            contents.push(dnat("prerouting", port, address));
+            contents.push(dnat("output", port, address));
+        }
+        contents.push(masquerade(address, None));
+        contents.push(masquerade(address, Some(&record.bridge)));
+    }
+    trace::step(&format!(
+        "table ip {TABLE}: the ports of {} containers",
+        records.len()
+    ));
+    nftables::replace_table(TABLE, contents)
+}
+
+/// `fib daddr type local [ip daddr IP] meta l4proto P th dport HP dnat to ADDRESS:CP`.
+fn dnat(chain: &str, port: &Port, address: Ipv4Addr) -> Request {
+    let what = format!(
+        "{chain}: {}/{} dnat to {address}:{}",
+        port.host(),
+        port.protocol,
+        port.container_port
+    );
+    let protocol: u8 = match port.protocol.as_str() {
+        "udp" => libc::IPPROTO_UDP as u8,
+        _ => libc::IPPROTO_TCP as u8,
+    };
+    nftables::rule(TABLE, chain, what, |list| {
+        nftables::load_destination_type(list);
+        nftables::compare(list, NFT_CMP_EQ, &nftables::RTN_LOCAL.to_ne_bytes());
+        if !port.host_ip.is_empty() {
+            // the IPv4 header's destination address: offset 16, 4 bytes
+            nftables::load_payload(list, nftables::NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
+            nftables::compare(list, NFT_CMP_EQ, &port.address().octets());
+        }
+        nftables::load_meta(list, nftables::NFT_META_L4PROTO);
+        nftables::compare(list, NFT_CMP_EQ, &[protocol]);
+        // TCP's and UDP's destination port: offset 2, 2 bytes
+        nftables::load_payload(list, nftables::NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+        nftables::compare(list, NFT_CMP_EQ, &port.host_port.to_be_bytes());
+        nftables::load_constant(list, nftables::NFT_REG_1, &address.octets());
+        let container_port = port.container_port.to_be_bytes();
+        nftables::load_constant(list, nftables::NFT_REG_2, &container_port);
+        nftables::destination_nat(list);
+    })
+}
+
+/// Masquerade what goes to `address` from the host's loopback (`bridge`: None), or
+/// from `bridge` back out of it (hairpin).
+fn masquerade(address: Ipv4Addr, bridge: Option<&str>) -> Request {
+    let what = match bridge {
+        None => format!("ip saddr 127.0.0.0/8 ip daddr {address} masquerade"),
+        Some(name) => format!("iifname {name} oifname {name} ip daddr {address} masquerade"),
+    };
+    nftables::rule(TABLE, "postrouting", what, |list| {
+        match bridge {
+            None => {
+                nftables::load_payload(list, nftables::NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
+                nftables::mask(list, &[255, 0, 0, 0]);
+                nftables::compare(list, NFT_CMP_EQ, &[127, 0, 0, 0]);
+            }
+            Some(name) => {
+                for key in [nftables::NFT_META_IIFNAME, nftables::NFT_META_OIFNAME] {
+                    nftables::load_meta(list, key);
+                    nftables::compare(list, NFT_CMP_EQ, &nftables::interface_name(name));
+                }
+            }
+        }
+        nftables::load_payload(list, nftables::NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
+        nftables::compare(list, NFT_CMP_EQ, &address.octets());
+        nftables::expression(list, "masq", |_| {});
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn port(host_ip: &str, host_port: u16, container_port: u16, protocol: &str) -> Port {
+        Port {
+            host_ip: host_ip.into(),
+            host_port,
+            container_port,
+            protocol: protocol.into(),
+        }
+    }
+
+    #[test]
+    fn publish_flags_read_as_dockers() {
+        assert_eq!(Port::parse("80").unwrap(), port("", 0, 80, "tcp"));
+        assert_eq!(Port::parse("8080:80").unwrap(), port("", 8080, 80, "tcp"));
+        assert_eq!(
+            Port::parse("127.0.0.1:8080:80/udp").unwrap(),
+            port("127.0.0.1", 8080, 80, "udp")
+        );
+        assert_eq!(
+            Port::parse("127.0.0.1::80").unwrap(),
+            port("127.0.0.1", 0, 80, "tcp")
+        );
+    }
+
+    #[test]
+    fn bad_publish_flags_say_which_part_is_wrong() {
+        let err = |text| Port::parse(text).unwrap_err().to_string();
+        assert_eq!(err("http"), "invalid containerPort: http");
+        assert_eq!(err("99999:80"), "invalid hostPort: 99999");
+        assert_eq!(err("80/sctp"), "invalid proto: sctp");
+        assert_eq!(err("nowhere:80:80"), "invalid IP address: nowhere");
+    }
+
+    #[test]
+    fn ports_are_named_as_docker_shows_them() {
+        let p = port("", 8080, 80, "tcp");
+        assert_eq!(
+            (p.name(), p.host()),
+            ("80/tcp".into(), "0.0.0.0:8080".into())
+        );
+    }
+}
