@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use miniserde::{json, Serialize};
+use miniserde::json::{self, Array, Object, Value};
+use miniserde::Serialize;
 
 use crate::cgroup::Limits;
 use crate::cli;
@@ -57,40 +58,34 @@ struct NetworkSettings {
     #[serde(rename = "Networks")]
     networks: BTreeMap<String, Endpoint>,
     #[serde(rename = "Ports")]
-    ports: PortMap,
+    ports: Value,
 }
 
-/// `{"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}`
-type PortMap = BTreeMap<String, Vec<Binding>>;
-
-#[derive(Serialize)]
-struct Binding {
-    #[serde(rename = "HostIp")]
-    host_ip: String,
-    #[serde(rename = "HostPort")]
-    host_port: String,
-}
-
-/// `ports` by their container side; `asked`: as the user asked (`""` for any address
-/// or port), else as published.
-fn port_map(ports: &[Port], asked: bool) -> PortMap {
-    let mut map = PortMap::new();
+/// `{"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}`: `ports` by their
+/// container side; `asked`: as the user asked (`""` for any address or port), else as
+/// published.
+fn port_map(ports: &[Port], asked: bool) -> Value {
+    let mut map = Object::new();
     for port in ports {
-        let binding = match asked {
-            true => Binding {
-                host_ip: port.host_ip.clone(),
-                host_port: Some(port.host_port)
-                    .filter(|&p| p != 0)
-                    .map_or_else(String::new, |p| p.to_string()),
-            },
-            false => Binding {
-                host_ip: port.address().to_string(),
-                host_port: port.host_port.to_string(),
-            },
+        let (ip, number) = match asked {
+            true => (
+                port.host_ip.clone(),
+                Some(port.host_port).filter(|&p| p != 0),
+            ),
+            false => (port.address().to_string(), Some(port.host_port)),
         };
-        map.entry(port.name()).or_default().push(binding);
+        let mut binding = Object::new();
+        binding.insert("HostIp".into(), Value::String(ip));
+        let number = number.map_or_else(String::new, |p| p.to_string());
+        binding.insert("HostPort".into(), Value::String(number));
+        let list = map
+            .entry(port.name())
+            .or_insert_with(|| Value::Array(Array::new()));
+        if let Value::Array(list) = list {
+            list.push(Value::Object(binding));
+        }
     }
-    map
+    Value::Object(map)
 }
 
 #[derive(Serialize)]
@@ -179,7 +174,7 @@ struct HostConfig {
     #[serde(rename = "NetworkMode")]
     network_mode: String,
     #[serde(rename = "PortBindings")]
-    port_bindings: PortMap,
+    port_bindings: Value,
 }
 
 pub fn main(argv: &[String]) -> Result<i32> {
@@ -266,7 +261,7 @@ fn network_settings(settings: Option<&network::Settings>) -> NetworkSettings {
             .map(|s| (s.network.clone(), endpoint(s)))
             .into_iter()
             .collect(),
-        ports: PortMap::new(),
+        ports: Value::Null,
     }
 }
 
@@ -292,6 +287,6 @@ fn host_config(limits: Limits) -> HostConfig {
         cpuset_cpus: limits.cpuset_cpus.unwrap_or_default(),
         pids_limit: limits.pids_limit,
         network_mode: String::new(),
-        port_bindings: PortMap::new(),
+        port_bindings: Value::Null,
     }
 }

@@ -18,6 +18,7 @@ use crate::registry::{
     manifest::{self, Platform},
 };
 use crate::{terminal, time, trace};
+use miniserde::json::Value;
 
 pub const HELP: &str = "Usage:  skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]
 
@@ -317,11 +318,9 @@ fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Con
         .or(defaults.stop_signal)
         .unwrap_or_else(|| "SIGTERM".into());
     signals::parse(&config.stop_signal)?;
-    if config.publish_all == Some(true) {
-        publish_exposed(
-            &mut config,
-            defaults.exposed_ports.unwrap_or_default().keys(),
-        )?;
+    let exposed = (config.publish_all, defaults.exposed_ports);
+    if let (Some(true), Some(Value::Object(exposed))) = exposed {
+        publish_exposed(&mut config, exposed.keys())?;
     }
     Ok(config)
 }
@@ -335,7 +334,9 @@ fn publish_exposed<'a>(
     let ports = config.ports.get_or_insert_default();
     for name in exposed {
         let port = Port::parse(name)?;
-        if !ports.iter().any(|p| p.name() == port.name()) {
+        let same =
+            |p: &Port| (p.container_port, &p.protocol) == (port.container_port, &port.protocol);
+        if !ports.iter().any(same) {
             ports.push(port);
         }
     }

@@ -2,9 +2,8 @@
 //! working directory) and which uncompressed layers (`diff_ids`) make its root.
 //! <https://github.com/opencontainers/image-spec/blob/main/config.md>
 
-use std::collections::BTreeMap;
-
-use miniserde::{json, Deserialize};
+use miniserde::json::{self, Value};
+use miniserde::Deserialize;
 
 use crate::digest::Digest;
 use crate::error::{Error, Kind, Result};
@@ -32,14 +31,10 @@ pub struct RunConfig {
     pub stop_signal: Option<String>,
     #[serde(rename = "User")]
     pub user: Option<String>,
-    /// `EXPOSE`: `"80/tcp": {}`, the ports `-P` publishes.
+    /// `EXPOSE`: `{"80/tcp": {}}`, the ports `-P` publishes (only its keys matter).
     #[serde(rename = "ExposedPorts")]
-    pub exposed_ports: Option<BTreeMap<String, Empty>>,
+    pub exposed_ports: Option<Value>,
 }
-
-/// A JSON object whose keys are all that matters.
-#[derive(Deserialize, Debug, Default, Clone)]
-pub struct Empty {}
 
 #[derive(Deserialize, Debug)]
 pub struct RootFs {

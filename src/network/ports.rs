@@ -27,7 +27,7 @@
 //! ```
 //!
 //! The table is declarative: each container with published ports has a record,
-//! `/run/skiff/ports/ID` (its address, its veth, its ports), and every change rebuilds
+//! `/run/skiff/ports/ID` (its `Settings`: its address and its ports), and every change rebuilds
 //! the whole table from the records, in one batch, under the network lock. A record
 //! counts while its veth exists, which the kernel ends with the container's network
 //! namespace: a container that died unwatched loses its rules at the next rebuild, and
@@ -120,15 +120,6 @@ fn number(text: &str, what: &str) -> Result<u16> {
     }
 }
 
-/// What `/run/skiff/ports/ID` holds.
-#[derive(Serialize, Deserialize)]
-struct Record {
-    bridge: String,
-    veth: String,
-    address: String,
-    ports: Vec<Port>,
-}
-
 fn records() -> PathBuf {
     Path::new("/run/skiff/ports").into()
 }
@@ -156,54 +147,40 @@ fn endpoint(id: &str) -> (String, String) {
 pub fn publish(id: &str, settings: &Settings, ports: &[Port]) -> Result<Vec<Port>> {
     let _lock = bridge::lock()?;
     let host = Socket::open()?;
-    let taken: Vec<Port> = living(&host)?.into_iter().flat_map(|r| r.ports).collect();
     let mut sockets = Vec::new();
     let mut published = Vec::new();
     for port in ports {
-        let (socket, bound) = hold(port, &taken)?;
+        let (socket, bound) = hold(port)?;
         sockets.push((id.to_string(), socket));
         published.push(bound);
     }
-    let (bridge, veth) = endpoint(id);
-    let record = Record {
-        bridge,
-        veth,
-        address: settings.ip_address.clone(),
-        ports: published.clone(),
+    let record = Settings {
+        ports: Some(published),
+        ..settings.clone()
     };
     let path = records().join(id);
     fs::create_dir_all(records()).with_context(|| format!("create {}", records().display()))?;
     fs::write(&path, json::to_string(&record))
         .with_context(|| format!("write {}", path.display()))?;
-    let applied = route_localnet(&record.bridge).and_then(|()| rebuild(&host));
+    let applied = route_localnet(&endpoint(id).0).and_then(|()| rebuild(&host));
     if let Err(err) = applied {
         let _ = fs::remove_file(&path);
         let _ = rebuild(&host);
         return Err(err);
     }
     held().extend(sockets);
-    Ok(published)
+    Ok(record.ports.unwrap_or_default())
 }
 
-/// Binds a socket to `port` on the host, unless a recorded container has it; with
-/// the port the kernel gave it.
-fn hold(port: &Port, taken: &[Port]) -> Result<(OwnedFd, Port)> {
+/// Binds a socket to `port` on the host, with the port the kernel gave it. Another
+/// container's published port is taken too: its supervisor holds it.
+fn hold(port: &Port) -> Result<(OwnedFd, Port)> {
     let in_use = || {
         Error::invalid(format!(
             "Bind for {} failed: port is already allocated",
             port.host()
         ))
     };
-    let overlaps = |other: &Port| {
-        other.protocol == port.protocol
-            && other.host_port == port.host_port
-            && (other.host_ip.is_empty()
-                || port.host_ip.is_empty()
-                || other.host_ip == port.host_ip)
-    };
-    if port.host_port != 0 && taken.iter().any(overlaps) {
-        return Err(in_use());
-    }
     let address = SocketAddrV4::new(port.address(), port.host_port);
     let bound = match port.protocol.as_str() {
         "udp" => UdpSocket::bind(address).and_then(|s| Ok((s.local_addr()?, OwnedFd::from(s)))),
@@ -246,21 +223,22 @@ fn route_localnet(bridge: &str) -> Result<()> {
     fs::write(&path, "1").with_context(|| format!("write 1 to {path}"))
 }
 
-/// The records of containers whose veth still exists; the others' are removed.
-fn living(host: &Socket) -> Result<Vec<Record>> {
+/// The records of containers whose veth still exists, by ID; the others' are removed.
+fn living(host: &Socket) -> Result<Vec<(String, Settings)>> {
     let entries = match fs::read_dir(records()) {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         other => other.with_context(|| format!("read {}", records().display()))?,
     };
     let mut living = Vec::new();
     for entry in entries {
-        let path = entry?.path();
-        let text = fs::read_to_string(&path).unwrap_or_default();
-        match json::from_str::<Record>(&text) {
-            Ok(record) if host.link_index(&record.veth).is_ok() => living.push(record),
+        let entry = entry?;
+        let id = entry.file_name().to_string_lossy().into_owned();
+        let text = fs::read_to_string(entry.path()).unwrap_or_default();
+        match json::from_str::<Settings>(&text) {
+            Ok(record) if host.link_index(&endpoint(&id).1).is_ok() => living.push((id, record)),
             _ => {
-                trace::step(&format!("{} is gone: its ports go", path.display()));
-                let _ = fs::remove_file(&path);
+                trace::step(&format!("container {id} is gone: its ports go"));
+                let _ = fs::remove_file(entry.path());
             }
         }
     }
@@ -286,19 +264,17 @@ fn rebuild(host: &Socket) -> Result<()> {
         chain("output", nftables::NF_INET_LOCAL_OUT, -100),
         chain("postrouting", nftables::NF_INET_POST_ROUTING, 100),
     ];
-    for record in &records {
-        let address: Ipv4Addr = record.address.parse().map_err(|_| {
-            Error::invalid(format!(
-                "a port record names no address: {}",
-                record.address
-            ))
-        })?;
-        for port in &record.ports {
+    for (id, record) in &records {
+        let address: Ipv4Addr = record
+            .ip_address
+            .parse()
+            .map_err(|_| Error::invalid(format!("{id}'s port record names no address")))?;
+        for port in record.ports.iter().flatten() {
             contents.push(dnat("prerouting", port, address));
             contents.push(dnat("output", port, address));
         }
         contents.push(masquerade(address, None));
-        contents.push(masquerade(address, Some(&record.bridge)));
+        contents.push(masquerade(address, Some(&endpoint(id).0)));
     }
     trace::step(&format!(
         "table ip {TABLE}: the ports of {} containers",

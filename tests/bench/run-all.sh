@@ -20,6 +20,7 @@ run=$("$here/run.sh")
 pull=$("$here/pull.sh")
 large=$("$here/large.sh")
 terminal=$("$here/terminal.sh")
+ports=$("$here/ports.sh")
 python3 "$here/ratios.py" "$BENCH_RATIOS" "$here/ratios.svg"
 minutes=$(awk -v s="$SECONDS" 'BEGIN { printf "%d min %02d s", s / 60, s % 60 }')
 
@@ -53,4 +54,8 @@ $large
 ## The terminal relay (tests/bench/terminal.sh)
 
 $terminal
+
+## Published ports (tests/bench/ports.sh)
+
+$ports
 EOF
