@@ -213,18 +213,24 @@ fn rm_gives_the_address_back() {
 fn the_address_of_a_container_whose_skiff_was_killed_is_swept() {
     let t = TestEnv::new();
     let (id, ip) = sleeper(&t);
-    let state = fs::read_to_string(t.root.join("containers").join(&id).join("state.json")).unwrap();
+    kill_unwatched(&t, &id);
+    assert_released(&id, &ip);
+    ok(&t, &["rm", &id]);
+}
+
+/// Kills container `id`'s supervisor (kill -9), then the container, so that it dies
+/// unwatched; then `ps -a` sweeps what it left.
+pub fn kill_unwatched(t: &TestEnv, id: &str) {
+    let state = fs::read_to_string(t.root.join("containers").join(id).join("state.json")).unwrap();
     let supervisor = &state[state.find("\"supervisor\":{\"pid\":").unwrap() + 20..];
     let supervisor = &supervisor[..supervisor.find(',').unwrap()];
     let killed = std::process::Command::new("kill")
         .args(["-9", supervisor])
         .status();
     assert!(killed.unwrap().success());
-    ok(&t, &["kill", &id]);
-    ok(&t, &["wait", &id]);
-    ok(&t, &["ps", "-a"]); // sweeps what a container that died unwatched left
-    assert_released(&id, &ip);
-    ok(&t, &["rm", &id]);
+    ok(t, &["kill", id]);
+    ok(t, &["wait", id]);
+    ok(t, &["ps", "-a"]); // sweeps what a container that died unwatched left
 }
 
 /// A network namespace playing a machine beyond the host, linked to the host by a

@@ -8,7 +8,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::network_ns::{field, ok, skiff_without_net_admin, Remote};
+use crate::network_ns::{field, kill_unwatched, ok, skiff_without_net_admin, Remote};
 use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
 
 /// A web server whose page says `hello`, logging each client's address (`httpd -v`).
@@ -294,4 +294,58 @@ fn bad_publish_flags_are_refused_before_anything_runs() {
     let out = t.skiff(&["run", "--rm", "-p", "http", &image, "true"]);
     assert_one_line_error(&out, "invalid containerPort: http");
     assert_eq!(t.containers().len(), 0);
+}
+
+/// Hairpin: a container reaches its own published port through the host's address, and
+/// the answer finds its way back (masquerade on the bridge).
+#[test]
+fn a_container_reaches_its_own_published_port_through_the_host() {
+    let t = TestEnv::new();
+    let port = free_port();
+    let image = t.image("library/busybox");
+    let published = format!("{port}:80");
+    // httpd listens before it goes to the background, so nc finds it listening
+    let script = format!(
+        "mkdir /www && echo hello >/www/index.html && httpd -p 80 -h /www && \
+         printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {} {port}",
+        host_address()
+    );
+    let out = ok(
+        &t,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "bridge",
+            "-p",
+            &published,
+            &image,
+            "sh",
+            "-c",
+            &script,
+        ],
+    );
+    assert!(out.ends_with("\r\n\r\nhello\n"), "{out}");
+}
+
+/// The rules are rebuilt from the records of living containers: one whose skiff was
+/// killed loses them at the next sweep.
+#[test]
+fn the_ports_of_a_container_whose_skiff_was_killed_are_swept() {
+    let t = TestEnv::new();
+    let port = free_port();
+    let id = server(&t, &["-p", &format!("{port}:80")], "library/busybox");
+    assert!(
+        ruleset().contains(&format!("dport {port} ")),
+        "{}",
+        ruleset()
+    );
+    kill_unwatched(&t, &id);
+    assert!(
+        !ruleset().contains(&format!("dport {port} ")),
+        "{}",
+        ruleset()
+    );
+    assert!(!std::path::Path::new("/run/skiff/ports").join(&id).exists());
+    ok(&t, &["rm", &id]);
 }

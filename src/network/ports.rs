@@ -8,8 +8,10 @@
 //! Two cases need the source rewritten too (masquerade, in postrouting): a client on
 //! the host reaching 127.0.0.1:8080 (a loopback source may not leave by the bridge, nor
 //! could the container answer it; `route_localnet` on the bridge lets the kernel route
-//! it at all), and a container reaching a published port through the host's address
-//! (hairpin: the answer must come back through the host to be un-NATed):
+//! it at all), and a container reaching its own published port through the host's
+//! address (hairpin: it would answer itself directly, not through the host, where the
+//! answer is un-NATed). Postrouting knows no input link, so the hairpin rule matches
+//! the container's address on both sides, as Docker's does:
 //!
 //! ```text
 //! table ip skiff_ports {
@@ -21,7 +23,7 @@
 //!     chain postrouting {
 //!         type nat hook postrouting priority 100; policy accept;
 //!         ip saddr 127.0.0.0/8 ip daddr 10.88.0.2 masquerade
-//!         iifname "skiff0" oifname "skiff0" ip daddr 10.88.0.2 masquerade
+//!         ip saddr 10.88.0.2 ip daddr 10.88.0.2 masquerade
 //!     }
 //! }
 //! ```
@@ -162,7 +164,8 @@ pub fn publish(id: &str, settings: &Settings, ports: &[Port]) -> Result<Vec<Port
     fs::create_dir_all(records()).with_context(|| format!("create {}", records().display()))?;
     fs::write(&path, json::to_string(&record))
         .with_context(|| format!("write {}", path.display()))?;
-    let applied = route_localnet(&endpoint(id).0).and_then(|()| rebuild(&host));
+    let (bridge, veth) = endpoint(id);
+    let applied = let_packets_turn(&bridge, &veth).and_then(|()| rebuild(&host));
     if let Err(err) = applied {
         let _ = fs::remove_file(&path);
         let _ = rebuild(&host);
@@ -216,11 +219,20 @@ pub fn unpublish(id: &str) -> Result<()> {
     rebuild(&Socket::open()?)
 }
 
-/// `route_localnet = 1` on `bridge`: packets from 127.0.0.1 may be routed out of it,
-/// so that the host's own loopback clients reach published ports.
-fn route_localnet(bridge: &str) -> Result<()> {
-    let path = format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet");
-    fs::write(&path, "1").with_context(|| format!("write 1 to {path}"))
+/// Two switches for packets that turn back where they came from (sysctl and sysfs):
+/// `route_localnet` on the bridge, so packets from 127.0.0.1 may be routed out of it
+/// (the host's loopback clients), and `hairpin_mode` on the container's bridge port.
+/// Where the bridge hands its frames to netfilter (br_netfilter, as on hosts that run
+/// Docker), a packet DNATed back to the container it came from is switched, not
+/// routed, out of the port it came in by, which a bridge refuses unless that is on.
+fn let_packets_turn(bridge: &str, veth: &str) -> Result<()> {
+    for path in [
+        format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet"),
+        format!("/sys/class/net/{veth}/brport/hairpin_mode"),
+    ] {
+        fs::write(&path, "1").with_context(|| format!("write 1 to {path}"))?;
+    }
+    Ok(())
 }
 
 /// The records of containers whose veth still exists, by ID; the others' are removed.
@@ -273,8 +285,8 @@ fn rebuild(host: &Socket) -> Result<()> {
             contents.push(dnat("prerouting", port, address));
             contents.push(dnat("output", port, address));
         }
-        contents.push(masquerade(address, None));
-        contents.push(masquerade(address, Some(&endpoint(id).0)));
+        contents.push(masquerade(address, false));
+        contents.push(masquerade(address, true));
     }
     trace::step(&format!(
         "table ip {TABLE}: the ports of {} containers",
@@ -315,27 +327,21 @@ fn dnat(chain: &str, port: &Port, address: Ipv4Addr) -> Request {
     })
 }
 
-/// Masquerade what goes to `address` from the host's loopback (`bridge`: None), or
-/// from `bridge` back out of it (hairpin).
-fn masquerade(address: Ipv4Addr, bridge: Option<&str>) -> Request {
-    let what = match bridge {
-        None => format!("ip saddr 127.0.0.0/8 ip daddr {address} masquerade"),
-        Some(name) => format!("iifname {name} oifname {name} ip daddr {address} masquerade"),
+/// `ip saddr 127.0.0.0/8 ip daddr ADDRESS masquerade` (the host's loopback clients),
+/// or with `hairpin`, `ip saddr ADDRESS ip daddr ADDRESS masquerade` (the container
+/// itself, by the host's address: its packets to itself never reach the host otherwise).
+fn masquerade(address: Ipv4Addr, hairpin: bool) -> Request {
+    let (source, mask) = match hairpin {
+        true => (address, [255; 4]),
+        false => (Ipv4Addr::LOCALHOST, [255, 0, 0, 0]),
     };
+    let what = format!("ip saddr {source} ip daddr {address} masquerade");
     nftables::rule(TABLE, "postrouting", what, |list| {
-        match bridge {
-            None => {
-                nftables::load_payload(list, nftables::NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
-                nftables::mask(list, &[255, 0, 0, 0]);
-                nftables::compare(list, NFT_CMP_EQ, &[127, 0, 0, 0]);
-            }
-            Some(name) => {
-                for key in [nftables::NFT_META_IIFNAME, nftables::NFT_META_OIFNAME] {
-                    nftables::load_meta(list, key);
-                    nftables::compare(list, NFT_CMP_EQ, &nftables::interface_name(name));
-                }
-            }
-        }
+        // the IPv4 header's source address: offset 12; its destination: 16
+        nftables::load_payload(list, nftables::NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
+        nftables::mask(list, &mask);
+        let network = u32::from(source) & u32::from_be_bytes(mask);
+        nftables::compare(list, NFT_CMP_EQ, &network.to_be_bytes());
         nftables::load_payload(list, nftables::NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
         nftables::compare(list, NFT_CMP_EQ, &address.octets());
         nftables::expression(list, "masq", |_| {});
