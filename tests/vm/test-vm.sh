@@ -45,11 +45,11 @@ mkdir "$tree/modules"
 # add_module NAME: NAME's module file and, first, those it needs (modules.dep lists
 # them with the one loaded first last), each once, in the order init.sh insmods them.
 add_module() {
-  local deps line
+  local deps line i
   line=$(grep -E "/$1\.ko(\.xz|\.zst)?:" "$modules/modules.dep") ||
     { echo "test-vm.sh: the kernel has no module $1" >&2; exit 2; }
-  deps=${line#*:}
-  for dep in $(echo $deps | tr ' ' '\n' | tac); do add_file "$dep"; done
+  read -ra deps <<<"${line#*:}"
+  for ((i = ${#deps[@]} - 1; i >= 0; i--)); do add_file "${deps[i]}"; done
   add_file "${line%%:*}"
 }
 add_file() {
