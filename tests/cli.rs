@@ -61,7 +61,12 @@ fn every_command_answers_help_and_refuses_unknown_flags() {
         "wait",
     ];
     for command in commands {
-        let out = t.skiff(&[command, "-h"]);
+        // As Docker's, `run` and `create` take `-h` for `--hostname`.
+        let help = match command {
+            "run" | "create" => "--help",
+            _ => "-h",
+        };
+        let out = t.skiff(&[command, help]);
         assert_eq!(out.status.code(), Some(0), "{command}: {}", stderr(&out));
         assert!(
             stdout(&out).starts_with(&format!("Usage:  skiff {command} ")),

@@ -9,6 +9,7 @@ mod exec;
 mod hardening;
 mod hostile;
 mod lifecycle;
+mod names;
 mod network;
 mod network_ns;
 mod pull;

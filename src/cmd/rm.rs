@@ -3,7 +3,7 @@
 
 use crate::cli::{self, Opt};
 use crate::error::{Context, Error, Result};
-use crate::lifecycle::{self, supervisor, Status};
+use crate::lifecycle::{self, peers, supervisor, Status};
 
 pub const HELP: &str = "Usage:  skiff rm [OPTIONS] CONTAINER [CONTAINER...]
 
@@ -38,5 +38,10 @@ fn remove(query: &str, force: bool) -> Result<()> {
         supervisor::signal(&container, libc::SIGKILL)?;
         supervisor::wait_until_recorded(&container)?;
     }
-    container.remove()
+    container.remove()?;
+    if let Some(settings) = &container.state.network {
+        // Its supervisor does this, unless it was killed: then nobody else would.
+        peers::update(&settings.network);
+    }
+    Ok(())
 }

@@ -2,14 +2,14 @@
 //! container, and run it in the foreground (or, with `-d`, under a supervisor).
 
 use crate::cgroup;
-use crate::cli::{self, Lexer};
+use crate::cli::{self, Flag, Lexer};
 use crate::container::{self, Config, RootFs};
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::config::RunConfig;
 use crate::image::store::{self, Store};
 use crate::image::Image;
-use crate::lifecycle::{self, names, signals, supervisor, Container};
+use crate::lifecycle::{self, names, peers, signals, supervisor, Container};
 use crate::network;
 use crate::progress::Progress;
 use crate::reference::Reference;
@@ -24,17 +24,21 @@ pub const HELP: &str = "Usage:  skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]
 Create and run a new container from an image
 
 Options:
+      --add-host list       Add a custom host-to-IP mapping (host:ip, or host:host-gateway)
       --cap-add list        Add Linux capabilities (NAME, CAP_NAME or ALL)
       --cap-drop list       Drop Linux capabilities (NAME, CAP_NAME or ALL)
       --cpu-shares int      CPU shares (relative weight)
       --cpus decimal        Number of CPUs
       --cpuset-cpus string  CPUs in which to allow execution (0-3, 0,1)
   -d, --detach              Run container in background and print container ID
+      --dns list            Set custom DNS servers
+      --dns-option list     Set DNS options
+      --dns-search list     Set custom DNS search domains
       --entrypoint string   Overwrite the default ENTRYPOINT of the image
   -e, --env list            Set environment variables (KEY=VALUE, or KEY to pass the host's)
       --env-file list       Read in a file of environment variables
-  -h, --help                Print usage
-      --hostname string     Container host name
+      --help                Print usage
+  -h, --hostname string     Container host name
       --init                Run an init inside the container that forwards signals and reaps processes
   -i, --interactive         Keep STDIN open even if not attached
   -m, --memory bytes        Memory limit
@@ -42,6 +46,7 @@ Options:
       --memory-swap bytes   Swap limit equal to memory plus swap: '-1' to enable unlimited swap
       --name string         Assign a name to the container
       --network string      Connect a container to a network: bridge, none or host (default \"host\", for now)
+      --network-alias list  Add network-scoped alias for the container (user networks)
       --pids-limit int      Tune container pids limit (set -1 for unlimited)
       --platform string     Run this platform's image (os/arch[/variant]) instead of the host's
       --privileged          Give extended privileges to this container
@@ -123,14 +128,15 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
     let config = &mut args.config;
     while let Some(flag) = lexer.next_flag() {
         match flag.name.as_str() {
-            "-h" | "--help" => return Ok(None),
+            "--help" => return Ok(None),
             "-d" | "--detach" if command == "run" => args.detach = lexer.switch(&flag)?,
             "-e" | "--env" => args.env.push(lexer.value(&flag)?),
             "--entrypoint" => args.entrypoint = Some(lexer.value(&flag)?),
-            "--hostname" => config.hostname = lexer.value(&flag)?,
+            "-h" | "--hostname" => config.hostname = lexer.value(&flag)?,
             "--init" => config.init = lexer.switch(&flag)?,
             "--name" => config.name = lexer.value(&flag)?,
             "--network" | "--net" => config.network = Some(network_mode(lexer.value(&flag)?)?),
+            dns if container::DNS_FLAGS.contains(&dns) => dns_flag(config, &flag, &mut lexer)?,
             "--pull" => args.pull = Pull::parse(&lexer.value(&flag)?)?,
             "--platform" => args.platform = Some(Platform::parse(&lexer.value(&flag)?)?),
             "--rm" => config.auto_remove = lexer.switch(&flag)?,
@@ -156,7 +162,7 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             _ => return Err(cli::unknown(&flag, command)),
         }
     }
-    args.config.options.check()?;
+    check(&args.config)?;
     if args.trace {
         trace::enable();
     }
@@ -167,10 +173,6 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
         ))
     })?;
     args.command = rest.collect();
-    if let Some(limits) = &args.config.limits {
-        // Counting CPUs reads the cgroup's quota files: only for `--cpus`.
-        limits.validate(|| std::thread::available_parallelism().map_or(1, usize::from))?;
-    }
     Ok(Some(args))
 }
 
@@ -180,6 +182,33 @@ fn network_mode(name: String) -> Result<String> {
         true => Ok(name),
         false => Err(Error::invalid(format!("network {name} not found"))),
     }
+}
+
+/// `--add-host`, `--dns`, … (see [`container::DNS_FLAGS`]): into `config.dns`.
+fn dns_flag(config: &mut Config, flag: &Flag, lexer: &mut Lexer) -> Result<()> {
+    let value = lexer.value(flag)?;
+    config.dns.get_or_insert_default().set(&flag.name, value)
+}
+
+/// What the flags must satisfy together, checked before anything is pulled.
+fn check(config: &Config) -> Result<()> {
+    config.options.check()?;
+    if let Some(limits) = &config.limits {
+        // Counting CPUs reads the cgroup's quota files: only for `--cpus`.
+        limits.validate(|| std::thread::available_parallelism().map_or(1, usize::from))?;
+    }
+    // `--network-alias` names a container to the other members of a user network:
+    // elsewhere it means nothing, and Docker refuses it.
+    let aliased = config
+        .dns
+        .as_ref()
+        .is_some_and(|dns| !dns.aliases.is_empty());
+    if aliased && !config.network.as_deref().is_some_and(peers::has_names) {
+        return Err(Error::usage(
+            "network-scoped aliases are only supported for user-defined networks",
+        ));
+    }
+    Ok(())
 }
 
 /// `skiff run`: seal → pull and record → start (attached, or under a supervisor) →
@@ -261,7 +290,10 @@ fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Con
     config.image_digest = manifest.to_string();
     config.created = time::now_precise();
     if config.hostname.is_empty() {
-        config.hostname = config.id[..12].to_string();
+        config.hostname = match config.network.as_deref() {
+            Some("host") => host_name().unwrap_or_else(|| config.id[..12].to_string()),
+            _ => config.id[..12].to_string(),
+        };
     }
     let process = &mut config.process;
     process.argv = command_line(args, &defaults)?;
@@ -291,6 +323,12 @@ fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Con
         .unwrap_or_else(|| "SIGTERM".into());
     signals::parse(&config.stop_signal)?;
     Ok(config)
+}
+
+/// The host's own hostname, which Docker gives a container on the host's network.
+fn host_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    Some(name.trim().to_string()).filter(|name| !name.is_empty())
 }
 
 /// Docker's rule: ENTRYPOINT + (the user's command, or else the image's CMD).

@@ -21,7 +21,7 @@
 use miniserde::json::{self, Object, Value};
 use miniserde::{Deserialize, Serialize};
 
-use super::Options;
+use super::{Dns, Options};
 use crate::cgroup::Limits;
 
 /// The container, as `docker inspect` shows its `Config` and `HostConfig`.
@@ -50,6 +50,9 @@ pub struct Config {
     /// `--network`: `bridge`, `none` or `host`; absent, `network::DEFAULT` (the
     /// host's, for now).
     pub network: Option<String>,
+    /// `--add-host`, `--dns`, `--dns-search`, `--dns-option`, `--network-alias`.
+    /// Absent in older records.
+    pub dns: Option<Dns>,
     /// `-i`: the container's stdin is the attached skiff's (else at end of file).
     /// Absent in older records.
     pub open_stdin: Option<bool>,

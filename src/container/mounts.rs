@@ -71,7 +71,7 @@ const KEPT_FLAGS: libc::c_ulong = MS_RDONLY
     | MS_RELATIME;
 
 /// Everything mounted inside `root` before the container enters it.
-pub fn populate(root: &Path, scratch: &Path, options: &Options, hostname: &str) -> Result<()> {
+pub fn populate(root: &Path, scratch: &Path, options: &Options) -> Result<()> {
     let privileged = options.privileged;
     if mounted(mount_proc(root), "/proc")? && !privileged {
         hide(root, &PROC_MASKED, &PROC_READ_ONLY)?;
@@ -82,7 +82,7 @@ pub fn populate(root: &Path, scratch: &Path, options: &Options, hostname: &str) 
     if mounted(mount_dev(root), "/dev")? {
         mount_dev_filesystems(root)?;
     }
-    for mount in mount_list(scratch, options, hostname)? {
+    for mount in mount_list(scratch, options)? {
         mount.attach(root)?;
     }
     if options.read_only {
@@ -95,20 +95,15 @@ pub fn populate(root: &Path, scratch: &Path, options: &Options, hostname: &str) 
 }
 
 /// Where mount(2) is refused altogether, or would reach the host, the root is a
-/// private copy: the /etc files are written straight into it.
-pub fn populate_without_mounts(
-    root: &Path,
-    scratch: &Path,
-    options: &Options,
-    hostname: &str,
-) -> Result<()> {
+/// private copy: the /etc files are copied straight into it.
+pub fn populate_without_mounts(root: &Path, scratch: &Path, options: &Options) -> Result<()> {
     if options.needs_mounts() {
         return Err(Error::invalid(
             "no mounts here (mount(2) is refused, or would reach the host), so -v, --tmpfs and --read-only cannot be honoured",
         ));
     }
-    trace::step("write /etc/hostname, /etc/hosts and /etc/resolv.conf into the copy");
-    for (target, source) in etc_files::write(scratch, hostname)? {
+    trace::step("copy /etc/hostname, /etc/hosts and /etc/resolv.conf into the copy");
+    for (target, source) in etc_files::mounts(scratch) {
         let target = root.join(resolve_file(root, &target)?);
         fs::copy(&source, &target).with_context(|| format!("write {}", target.display()))?;
     }
@@ -277,9 +272,8 @@ enum Source {
 
 /// The /etc files, then `-v` and `--tmpfs`, parents before children; a user's mount
 /// replaces Docker's file at the same place.
-fn mount_list(scratch: &Path, options: &Options, hostname: &str) -> Result<Vec<Mount>> {
-    let mut mounts: Vec<Mount> = etc_files::write(scratch, hostname)?
-        .into_iter()
+fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
+    let mut mounts: Vec<Mount> = etc_files::mounts(scratch)
         .map(|(target, host)| Mount {
             target,
             source: Source::Bind {

@@ -26,6 +26,7 @@
 
 pub mod logs;
 pub mod names;
+pub mod peers;
 pub mod signals;
 pub mod supervisor;
 
@@ -380,10 +381,11 @@ pub fn sweep() {
 
 fn sweep_one(container: &Container) {
     let ended_unwatched = !container.is_supervised() && container.status() == Status::Exited;
-    if ended_unwatched && container.state.network.is_some() {
+    if let (true, Some(settings)) = (ended_unwatched, &container.state.network) {
         if let Err(err) = network::release(&container.config.id) {
             trace::step(&format!("sweep {}'s address: {err}", container.short_id()));
         }
+        peers::update(&settings.network); // its name leaves the others' /etc/hosts
     }
     if container.config.auto_remove && ended_unwatched {
         if let Err(err) = container.remove() {
@@ -478,6 +480,7 @@ pub fn rootfs(container: &Container, store: &Store, image: &Image) -> Result<Roo
         scratch: container.dir.clone(),
         layers: image.layer_dirs(store)?,
         blobs: image.stored_layers(store)?,
+        members: peers::at_start(&container.config)?,
     })
 }
 

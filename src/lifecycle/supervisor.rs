@@ -19,7 +19,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixListener;
 
 use super::logs::{self, Log, Output, Stream};
-use super::{Container, Process, State, Status};
+use super::{peers, Container, Process, State, Status};
 use crate::cgroup;
 use crate::container::{self, RootFs, Started, Stdio, FORWARDED};
 use crate::error::{Context, Error, Result};
@@ -271,6 +271,9 @@ fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> 
         ..State::default()
     };
     container.save_state()?;
+    if let Some(settings) = &container.state.network {
+        peers::update(&settings.network); // its name into its network's /etc/hosts files
+    }
     Ok(started)
 }
 
@@ -278,7 +281,8 @@ fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> 
 /// cgroup and gives its address back.
 fn record_exit(container: &mut Container, exit: Exit) -> Result<()> {
     // Kept in the state if this fails, so that the next sweep tries again.
-    let network = match container.state.network {
+    let left = container.state.network.as_ref().map(|s| s.network.clone());
+    let network = match left {
         Some(_) => network::release(&container.config.id), // rtnetlink, under the network lock
         None => Ok(()),
     };
@@ -293,6 +297,9 @@ fn record_exit(container: &mut Container, exit: Exit) -> Result<()> {
     match container.config.auto_remove {
         true => container.remove()?,
         false => container.save_state()?,
+    }
+    if let Some(left) = left {
+        peers::update(&left); // its name out of the others' /etc/hosts
     }
     released.map(drop).and(network)
 }
