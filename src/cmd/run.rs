@@ -263,8 +263,6 @@ fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Con
     if config.hostname.is_empty() {
         config.hostname = config.id[..12].to_string();
     }
-    let image_volumes = defaults.volumes.iter().flat_map(|paths| paths.keys());
-    config.options.add_image_volumes(image_volumes);
     let process = &mut config.process;
     process.argv = command_line(args, &defaults)?;
     let env_flags = [

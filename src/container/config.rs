@@ -55,7 +55,7 @@ pub struct Config {
     pub open_stdin: Option<bool>,
     /// `-t`: the container's stdio is a pseudo-terminal. Absent in older records.
     pub tty: Option<bool>,
-    /// The names given to its anonymous volumes (`-v /path`, the image's `Volumes`),
+    /// The names given to its anonymous volumes (`-v /path`),
     /// which `rm -v` and `--rm` remove with it. Absent in older records.
     pub anonymous_volumes: Option<Vec<String>>,
 }

@@ -85,22 +85,6 @@ impl Options {
         Ok(names)
     }
 
-    /// The image config's `Volumes`: an anonymous volume on each path that no `-v` or
-    /// `--tmpfs` takes already (paths that could not be mounted on are left out).
-    pub fn add_image_volumes<'a>(&mut self, paths: impl IntoIterator<Item = &'a String>) {
-        let binds = self.volumes.iter().filter_map(|v| Bind::parse(v).ok());
-        let tmpfs = self.tmpfs.iter().filter_map(|t| Tmpfs::parse(t).ok());
-        let taken: Vec<PathBuf> = binds
-            .map(|b| b.target)
-            .chain(tmpfs.map(|t| t.target))
-            .collect();
-        for path in paths.into_iter().filter(|p| !p.contains(':')) {
-            if target_path(path).is_ok_and(|target| !taken.contains(&target)) {
-                self.volumes.push(path.clone());
-            }
-        }
-    }
-
     /// Whether anything asked for needs mount(2), which some sandboxes refuse.
     pub fn needs_mounts(&self) -> bool {
         !self.volumes.is_empty() || !self.tmpfs.is_empty() || self.read_only
@@ -285,19 +269,17 @@ mod tests {
     }
 
     #[test]
-    fn anonymous_volumes_get_names_and_the_images_volumes_yield_to_flags() {
+    fn anonymous_volumes_get_names_once() {
         let mut options = Options {
             volumes: vec!["/tmp:/a".into(), "/b".into(), "web.1:/c".into()],
-            tmpfs: vec!["/d".into()],
             ..<Options as Default>::default()
         };
-        options.add_image_volumes(&["/a/", "/d", "/e", "/", "/proc/x", "/f:g"].map(String::from));
-        assert_eq!(options.volumes[3..], ["/e".to_string()]);
         let names = options.name_anonymous_volumes().unwrap();
-        assert_eq!(names.len(), 2);
+        assert_eq!(names.len(), 1);
         assert_eq!(options.volumes[1], format!("{}:/b", names[0]));
+        assert!(options.name_anonymous_volumes().unwrap().is_empty());
         let used: Vec<&str> = options.volume_names().collect();
-        assert_eq!(used, [names[0].as_str(), "web.1", names[1].as_str()]);
+        assert_eq!(used, [names[0].as_str(), "web.1"]);
     }
 
     #[test]

@@ -2,8 +2,7 @@
 //! working directory) and which uncompressed layers (`diff_ids`) make its root.
 //! <https://github.com/opencontainers/image-spec/blob/main/config.md>
 
-use miniserde::json::{self, Object};
-use miniserde::Deserialize;
+use miniserde::{json, Deserialize};
 
 use crate::digest::Digest;
 use crate::error::{Error, Kind, Result};
@@ -31,10 +30,6 @@ pub struct RunConfig {
     pub stop_signal: Option<String>,
     #[serde(rename = "User")]
     pub user: Option<String>,
-    /// Paths that get an anonymous volume, as keys (`{"/data": {}}`). A plain JSON
-    /// object, whose parser the binary has anyway (`container::Config::parse`).
-    #[serde(rename = "Volumes")]
-    pub volumes: Option<Object>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -73,14 +68,13 @@ mod tests {
     #[test]
     fn null_and_missing_fields_are_none() {
         let config = ImageConfig::parse(
-            br#"{"architecture":"amd64","config":{"Env":["A=1"],"Cmd":null,"ExposedPorts":{"80/tcp":{}},"Volumes":{"/data":{}}},"rootfs":{"type":"layers","diff_ids":[]}}"#,
+            br#"{"architecture":"amd64","config":{"Env":["A=1"],"Cmd":null,"ExposedPorts":{"80/tcp":{}}},"rootfs":{"type":"layers","diff_ids":[]}}"#,
         )
         .unwrap();
         let run = config.run_config();
         assert_eq!(run.env, Some(vec!["A=1".to_string()]));
         assert_eq!(run.cmd, None);
         assert_eq!(run.entrypoint, None);
-        assert_eq!(run.volumes.unwrap().keys().collect::<Vec<_>>(), ["/data"]);
         assert!(config.diff_ids().unwrap().is_empty());
     }
 

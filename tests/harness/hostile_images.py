@@ -27,7 +27,7 @@ host and watch. "busybox +" means the image has a busybox layer below, so it can
                                the config, and 9,000 deep in one of the manifest
     hostile/wrong-size         :smaller   a layer descriptor 100 bytes smaller than its blob
                                :larger    one 100 bytes larger
-    hostile/volume             busybox + Volumes ["/data"] (1000:50, 0750), whose content aims
+    hostile/volume             busybox + /data (1000:50, 0750), whose content aims
                                out of the root (data/escape -> /tmp/skiff-volume-canary,
                                data/up -> ../../../../../../../..) beside data/file (1000:50,
                                0640); and link ->
@@ -115,11 +115,11 @@ class Hostile:
         self.registry = registry
 
     def push(self, repo, tag, layers, diff_ids=None, media_type=b.OCI_LAYER, sizes=None,
-             config_raw="", manifest_raw="", run_config=b.SHELL):
+             config_raw="", manifest_raw=""):
         """`diff_ids` and `sizes` replace the true ones; `*_raw` is JSON text added as a
         field `x-hostile` that the client must ignore."""
         config = {"architecture": "amd64", "os": "linux", "created": b.CREATED,
-                  "config": run_config, "rootfs": {"type": "layers", "diff_ids":
+                  "config": b.SHELL, "rootfs": {"type": "layers", "diff_ids":
                                                 diff_ids or [l.diff_id for l in layers]}}
         config = self.registry.push_blob(repo, with_field(config, config_raw), b.OCI_CONFIG)
         descriptors = [self.registry.push_blob(repo, l.gz, media_type).json() for l in layers]
@@ -171,7 +171,7 @@ def main():
         marker(name, 1), ("data", tarfile.DIRTYPE, 0o750, b"", (1000, 50)),
         symlink("data/escape", volume_canary), symlink("data/up", "../../../../../../../.."),
         ("data/file", tarfile.REGTYPE, 0o640, b"the image's\n", (1000, 50)),
-        symlink("link", volume_canary)])], run_config={**b.SHELL, "Volumes": {"/data": {}}})
+        symlink("link", volume_canary)])])
 
     name = "hostile/hardlink-host"
     h.push(name, "absolute", [busybox_base(name), b.tar_layer([
