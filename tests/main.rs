@@ -18,3 +18,4 @@ mod run;
 mod store;
 mod terminal;
 mod testenv;
+mod volumes;

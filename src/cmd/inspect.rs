@@ -10,6 +10,7 @@ use crate::cli;
 use crate::error::Result;
 use crate::lifecycle::{self, Container, Status};
 use crate::network;
+use crate::volume;
 
 pub const HELP: &str = "Usage:  skiff inspect CONTAINER [CONTAINER...]
 
@@ -68,11 +69,14 @@ struct Endpoint {
     gateway: String,
 }
 
-/// A `-v` bind mount, as `docker inspect` lists it.
+/// A `-v` bind mount or volume, as `docker inspect` lists it.
 #[derive(Serialize)]
 struct Mount {
     #[serde(rename = "Type")]
     kind: String,
+    /// A volume's name (null for a bind mount).
+    #[serde(rename = "Name")]
+    name: Option<String>,
     #[serde(rename = "Source")]
     source: String,
     #[serde(rename = "Destination")]
@@ -230,13 +234,17 @@ fn network_settings(settings: Option<&network::Settings>) -> NetworkSettings {
     }
 }
 
-/// `HOST:CONTAINER[:ro|rw]`, already checked when the container was created.
-fn mount(volume: &str) -> Option<Mount> {
-    let mut parts = volume.split(':');
+/// `HOST|NAME:CONTAINER[:ro|rw]`, already checked when the container was created.
+fn mount(spec: &str) -> Option<Mount> {
+    let mut parts = spec.split(':');
     let (source, destination) = (parts.next()?, parts.next()?);
+    let name = Some(source.to_string()).filter(|s| volume::is_name(s));
     Some(Mount {
-        kind: "bind".into(),
-        source: source.into(),
+        kind: if name.is_some() { "volume" } else { "bind" }.into(),
+        source: name
+            .as_deref()
+            .map_or_else(|| source.into(), |n| volume::data(n).display().to_string()),
+        name,
         destination: destination.into(),
         rw: parts.next() != Some("ro"),
     })

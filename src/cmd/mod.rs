@@ -20,6 +20,7 @@ mod save;
 mod start;
 mod stats;
 mod stop;
+mod volume;
 mod wait;
 
 use crate::cli;
@@ -73,6 +74,7 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         stats::main,
     ),
     ("stop", "Stop one or more running containers", stop::main),
+    ("volume", "Manage volumes", volume::main),
     (
         "wait",
         "Block until one or more containers stop, then print their exit codes",

@@ -60,7 +60,7 @@ Options:
       --trace               Narrate every kernel step on stderr (also SKIFF_TRACE=1)
   -t, --tty                 Allocate a pseudo-TTY
   -u, --user string         Username or UID (format: <name|uid>[:<group|gid>])
-  -v, --volume list         Bind mount a volume (HOST:CONTAINER[:ro|rw])
+  -v, --volume list         Bind mount a host path or a volume ([HOST|NAME:]CONTAINER[:ro|rw])
   -w, --workdir string      Working directory inside the container";
 
 /// `run`'s and `create`'s options (`create` refuses `-d` and `--rm` is kept for later).
@@ -230,7 +230,7 @@ fn run(args: Args) -> Result<i32> {
     }
     let exit = supervisor::run_attached(&mut container, &rootfs);
     if exit.is_err() && container.config.auto_remove {
-        container.remove()?;
+        container.remove_with_volumes()?;
     }
     Ok(exit.with_context(context)?.status())
 }

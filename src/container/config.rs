@@ -58,6 +58,9 @@ pub struct Config {
     pub open_stdin: Option<bool>,
     /// `-t`: the container's stdio is a pseudo-terminal. Absent in older records.
     pub tty: Option<bool>,
+    /// The names given to its anonymous volumes (`-v /path`),
+    /// which `rm -v` and `--rm` remove with it. Absent in older records.
+    pub anonymous_volumes: Option<Vec<String>>,
 }
 
 /// A process to run in the container (the OCI spec's `process`).

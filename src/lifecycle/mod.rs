@@ -43,7 +43,7 @@ use crate::error::{Context, Error, Result};
 use crate::image::store::{self, Store};
 use crate::image::Image;
 use crate::network;
-use crate::trace;
+use crate::{trace, volume};
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Status {
@@ -136,8 +136,8 @@ impl Process {
 
 impl Container {
     /// Records a new container under the store's lock, so that two concurrent `run`s
-    /// cannot both take one name.
-    pub fn create(_lock: &Store, mut config: Config) -> Result<Container> {
+    /// cannot both take one name, and makes the volumes it names that do not exist yet.
+    pub fn create(lock: &Store, mut config: Config) -> Result<Container> {
         let dir = containers_dir();
         fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         let names = names::index(list)?;
@@ -147,6 +147,10 @@ impl Container {
         if let Some(holder) = names::owner(&names, &config.name) {
             // Docker's daemon would have removed an `--rm` holder whose skiff was killed.
             sweep_one(&Container::load(dir.join(holder)));
+        }
+        config.anonymous_volumes = Some(config.options.name_anonymous_volumes()?);
+        for name in config.options.volume_names() {
+            volume::create(lock, name)?;
         }
         names::reserve(&names, &config.name, &config.id)?;
         // Built under a dot-name, then renamed: a crash never leaves half a container.
@@ -305,6 +309,27 @@ impl Container {
     }
 }
 
+impl Container {
+    /// [`Container::remove`], and its anonymous volumes with it (`rm -v`, `--rm`), but
+    /// not one that another container names, as Docker keeps those.
+    pub fn remove_with_volumes(&self) -> Result<()> {
+        self.remove()?;
+        let anonymous = self.config.anonymous_volumes.as_deref().unwrap_or_default();
+        if anonymous.is_empty() {
+            return Ok(()); // no lock to wait for
+        }
+        let store = Store::open()?;
+        let in_use = volumes_in_use()?;
+        for name in anonymous {
+            let used = in_use.iter().any(|(_, used)| used == name);
+            if !used && volume::existing(name).is_ok() {
+                volume::remove(&store, name, &[])?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Config {
     /// What would crash skiff or lead it outside the store if a hand edit broke it: the
     /// ID names the directory and the cgroup, the name a link in `.names`, the image
@@ -414,6 +439,16 @@ pub fn images_in_use() -> Result<ImagesInUse> {
             Ok(manifest) => in_use.images.push((container.config.id, manifest)),
             Err(_) => in_use.unknown = Some(container.config.id),
         }
+    }
+    Ok(in_use)
+}
+
+/// (container ID, volume name) for each volume a recorded container names.
+pub fn volumes_in_use() -> Result<Vec<(String, String)>> {
+    let mut in_use = Vec::new();
+    for container in list()? {
+        let names = container.config.options.volume_names();
+        in_use.extend(names.map(|name| (container.config.id.clone(), name.to_string())));
     }
     Ok(in_use)
 }

@@ -164,7 +164,7 @@ fn supervise(container: &mut Container, rootfs: &RootFs, outcome: File) -> ! {
         Ok(streams) => streams,
         Err(err) => {
             if container.config.auto_remove {
-                let _ = container.remove(); // the error below is what matters
+                let _ = container.remove_with_volumes(); // the error below is what matters
             }
             container::report_failure(outcome, &err);
             sys::exit_now(err.exit_code())
@@ -295,7 +295,7 @@ fn record_exit(container: &mut Container, exit: Exit) -> Result<()> {
     container.state.exit_code = exit.status();
     container.state.finished_at = time::now_precise();
     match container.config.auto_remove {
-        true => container.remove()?,
+        true => container.remove_with_volumes()?,
         false => container.save_state()?,
     }
     if let Some(left) = left {

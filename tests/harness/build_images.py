@@ -127,13 +127,16 @@ def build_layer(entries):
 
 def tar_layer(entries):
     """The layer of exactly these entries, in this order, names verbatim. The data of a
-    link is its target; of a device node, its (major, minor)."""
+    link is its target; of a device node, its (major, minor). An entry may end with its
+    (uid, gid); root's otherwise."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path, kind, mode, data in entries:
+        for path, kind, mode, data, *owner in entries:
             info = tarfile.TarInfo(path)
             info.type, info.mode, info.mtime = kind, mode, MTIME
             info.uname = info.gname = "root"
+            if owner:
+                (info.uid, info.gid), info.uname, info.gname = owner[0], "", ""
             if kind in (tarfile.SYMTYPE, tarfile.LNKTYPE):
                 info.linkname = data
                 tar.addfile(info)

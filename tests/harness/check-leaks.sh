@@ -20,9 +20,13 @@ veths=$(ls /sys/class/net | grep -cE '^veth[0-9a-f]{11}$' || true)
 [ "$veths" -eq 0 ] || leaks+=("$veths veths of skiff: $(ls /sys/class/net | grep -E '^veth[0-9a-f]{11}$' | head -3)")
 [ ! -e /sys/class/net/skiff0 ] || leaks+=("the bridge skiff0")
 [ ! -e /run/skiff/networks/skiff0 ] || leaks+=("leases in /run/skiff/networks/skiff0: $(ls /run/skiff/networks/skiff0 | head -3)")
+# Volumes (issue 14): tests name theirs skiff-test-*; each test's own store must end
+# without any (tests/testenv.rs), and none may reach the machine's default store.
+volumes=$({ find /var/lib/skiff/volumes -maxdepth 1 -name 'skiff-test-*' 2>/dev/null || true; } | wc -l)
+[ "$volumes" -eq 0 ] || leaks+=("$volumes test volumes in /var/lib/skiff/volumes: $(ls /var/lib/skiff/volumes | head -3)")
 
 if [ ${#leaks[@]} -gt 0 ]; then
     printf 'check-leaks: %s\n' "${leaks[@]}" >&2
     exit 1
 fi
-echo "check-leaks: no mounts, processes, cgroups, temporary directories, veths, bridge or leases of skiff remain"
+echo "check-leaks: no mounts, processes, cgroups, temporary directories, veths, bridge, leases or test volumes of skiff remain"

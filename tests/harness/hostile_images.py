@@ -27,6 +27,12 @@ host and watch. "busybox +" means the image has a busybox layer below, so it can
                                the config, and 9,000 deep in one of the manifest
     hostile/wrong-size         :smaller   a layer descriptor 100 bytes smaller than its blob
                                :larger    one 100 bytes larger
+    hostile/volume             busybox + /data (1000:50, 0750), whose content aims
+                               out of the root (data/escape -> /tmp/skiff-volume-canary,
+                               data/up -> ../../../../../../../..) beside data/file (1000:50,
+                               0640); and link ->
+                               /tmp/skiff-volume-canary, for a volume mounted on a symlink
+                               (tests/volumes.rs: a volume's copy-up must not follow them)
 
 Every layer holds a file naming its image (etc/hostile-image.N), so no two images share
 a blob: the test that corrupts hostile/tampered's layer touches nothing else.
@@ -158,6 +164,14 @@ def main():
                      file(f"up/{CANARY}/owned-up-1", OWNED)]),
         b.tar_layer([marker(name, 2), file("escape/owned-symlink-2", OWNED),
                      file(f"up/{CANARY}/owned-up-2", OWNED)])])
+
+    name = "hostile/volume"
+    volume_canary = "/tmp/skiff-volume-canary"
+    h.push(name, "latest", [busybox_base(name), b.tar_layer([
+        marker(name, 1), ("data", tarfile.DIRTYPE, 0o750, b"", (1000, 50)),
+        symlink("data/escape", volume_canary), symlink("data/up", "../../../../../../../.."),
+        ("data/file", tarfile.REGTYPE, 0o640, b"the image's\n", (1000, 50)),
+        symlink("link", volume_canary)])])
 
     name = "hostile/hardlink-host"
     h.push(name, "absolute", [busybox_base(name), b.tar_layer([
