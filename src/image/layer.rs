@@ -126,8 +126,19 @@ pub struct StoredLayer {
 impl StoredLayer {
     /// Unpacks the blob onto `root` and checks what came out against the diff_id.
     pub fn unpack(&self, root: &Path, whiteouts: Whiteouts) -> Result<()> {
-        let blob =
+        let mut blob =
             fs::File::open(&self.blob).with_context(|| format!("open {}", self.blob.display()))?;
+        self.unpack_from(&mut blob, root, whiteouts)
+    }
+
+    /// The same, from the blob's bytes as they arrive (a pull unpacks while it downloads).
+    /// `dyn`: one copy of the tar loop in the binary, whatever the source.
+    pub fn unpack_from(
+        &self,
+        blob: &mut dyn Read,
+        root: &Path,
+        whiteouts: Whiteouts,
+    ) -> Result<()> {
         let actual = unpack(blob, self.compression, root, whiteouts)?;
         self.diff_id.verify("uncompressed layer (diff_id)", &actual)
     }

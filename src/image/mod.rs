@@ -36,6 +36,17 @@ pub fn collect_garbage(store: &Store, in_use: &[Digest]) -> Result<usize> {
     store.remove_all_except(&keep)
 }
 
+/// Whether unpacking failed because the kernel will not keep overlayfs's whiteout
+/// markers here (no `CAP_MKNOD`, no trusted xattrs): then the layers stay blobs, and
+/// each container gets a copy of them instead (see [`Image::unpack_layers`]).
+pub fn stays_blob(err: &Error) -> bool {
+    let here = matches!(err.errno(), Some(libc::EPERM | libc::ENOTSUP));
+    if here {
+        trace::step(&format!("layers stay blobs here ({err})"));
+    }
+    here
+}
+
 /// A pulled image, read back from the store.
 pub struct Image {
     pub config: ImageConfig,
@@ -121,10 +132,7 @@ impl Image {
                 )
             };
             match store.put_layer(&layer.diff_id, |dir| layer.unpack(dir, Whiteouts::Overlay)) {
-                Err(err) if matches!(err.errno(), Some(libc::EPERM | libc::ENOTSUP)) => {
-                    trace::step(&format!("layers stay blobs here ({err})"));
-                    return Ok(());
-                }
+                Err(err) if stays_blob(&err) => return Ok(()),
                 result => result.with_context(what)?,
             }
         }

@@ -40,6 +40,25 @@ pub struct Scratch {
     removed: bool,
 }
 
+/// A blob being written: every byte read through it is hashed and written to a file
+/// under `tmp/`, so whoever reads it (the layer's decoder, while the layer downloads)
+/// and the store see the same bytes, in one pass. Only [`Incoming::commit`] makes it a
+/// blob, after its digest is checked; dropped, it leaves nothing.
+pub struct Incoming<'a> {
+    store: &'a Store,
+    stream: Hashing<Tee<Box<dyn Read + 'a>>>,
+    temp: PathBuf,
+    /// What broke the stream: once the source failed, nothing more is asked of it.
+    broken: Option<(io::ErrorKind, String)>,
+    kept: bool,
+}
+
+/// Copies what is read from `source` into `file`.
+struct Tee<R> {
+    source: R,
+    file: File,
+}
+
 #[derive(Serialize, Deserialize, Default)]
 struct Repositories {
     refs: BTreeMap<String, String>,
@@ -97,38 +116,33 @@ impl Store {
 
     /// Streams `content` into the store under `digest`, verifying it on the way; on a
     /// mismatch nothing of it stays. Returns the size written.
-    pub fn put_blob(&self, digest: &Digest, mut content: impl Read) -> Result<u64> {
-        self.write_blob(&mut content, Some(digest))
-            .map(|(_, size)| size)
+    pub fn put_blob(&self, digest: &Digest, content: impl Read) -> Result<u64> {
+        let (_, size) = self.incoming(Box::new(content))?.commit(Some(digest))?;
+        Ok(size)
     }
 
     /// Streams `content` into the store under whatever digest it has (for content
     /// that arrives without one: `import`, old `docker save` archives).
-    pub fn add_blob(&self, mut content: impl Read) -> Result<(Digest, u64)> {
-        self.write_blob(&mut content, None)
+    pub fn add_blob(&self, content: impl Read) -> Result<(Digest, u64)> {
+        self.incoming(Box::new(content))?.commit(None)
     }
 
-    /// One copy of the writing code, whatever the reader (`dyn`: this binary's size is a
-    /// tracked figure, and a virtual call per 8 KiB costs nothing measurable).
-    fn write_blob(
-        &self,
-        content: &mut dyn Read,
-        expected: Option<&Digest>,
-    ) -> Result<(Digest, u64)> {
+    /// A blob on its way in: read it (or let a decoder read it) and [`Incoming::commit`] it.
+    /// (`dyn`: this binary's size is a tracked figure, and a virtual call per read costs
+    /// nothing measurable.)
+    pub fn incoming<'a>(&'a self, content: Box<dyn Read + 'a>) -> Result<Incoming<'a>> {
         let temp = self.temp_path("blob")?;
-        let written = write_hashed(&temp, content).and_then(|(actual, size)| {
-            if let Some(expected) = expected {
-                expected.verify("blob", &actual)?;
-            }
-            let target = self.blob_path(&actual);
-            fs::rename(&temp, &target)
-                .with_context(|| format!("rename to {}", target.display()))?;
-            Ok((actual, size))
-        });
-        if written.is_err() {
-            let _ = fs::remove_file(&temp); // the error being returned matters more
-        }
-        written
+        let file = File::create(&temp).with_context(|| format!("create {}", temp.display()))?;
+        Ok(Incoming {
+            store: self,
+            stream: Hashing::new(Tee {
+                source: content,
+                file,
+            }),
+            temp,
+            broken: None,
+            kept: false,
+        })
     }
 
     pub fn layers_dir(&self) -> PathBuf {
@@ -294,21 +308,65 @@ impl Store {
     }
 }
 
-/// Writes `content` to `path` through a hash and fsyncs: (digest, size).
-fn write_hashed(path: &Path, content: &mut dyn Read) -> Result<(Digest, u64)> {
-    let mut file = File::create(path).with_context(|| format!("create {}", path.display()))?;
-    let mut hashing = Hashing::new(content);
-    io::copy(&mut hashing, &mut file)?;
-    let hashed = hashing.finish()?;
-    file.sync_all()?;
-    Ok(hashed)
-}
-
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = File::create(path).with_context(|| format!("create {}", path.display()))?;
     file.write_all(bytes)?;
     file.sync_all()?;
     Ok(())
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.source.read(buf)?;
+        self.file.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+impl Read for Incoming<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some((kind, why)) = &self.broken {
+            return Err(io::Error::new(*kind, why.clone()));
+        }
+        let read = self.stream.read(buf);
+        if let Err(e) = &read {
+            self.broken = Some((e.kind(), e.to_string()));
+        }
+        read
+    }
+}
+
+impl Incoming<'_> {
+    /// Reads what is left of the blob (a stream is only judged whole) and checks it
+    /// against `expected`: (digest, size). Asking again reads nothing more.
+    pub fn verify(&mut self, expected: Option<&Digest>) -> Result<(Digest, u64)> {
+        io::copy(self, &mut io::sink())?;
+        let (actual, size) = self.stream.finish()?;
+        if let Some(expected) = expected {
+            expected.verify("blob", &actual)?;
+        }
+        Ok((actual, size))
+    }
+
+    /// Verifies the blob, then makes it visible under its digest; its bytes reach the
+    /// disk first, so no power cut can leave a blob whose name lies.
+    pub fn commit(mut self, expected: Option<&Digest>) -> Result<(Digest, u64)> {
+        let (digest, size) = self.verify(expected)?;
+        self.stream.get_ref().file.sync_all()?;
+        let target = self.store.blob_path(&digest);
+        fs::rename(&self.temp, &target)
+            .with_context(|| format!("rename to {}", target.display()))?;
+        self.kept = true;
+        Ok((digest, size))
+    }
+}
+
+impl Drop for Incoming<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = fs::remove_file(&self.temp); // an error is already being reported
+        }
+    }
 }
 
 impl Scratch {
