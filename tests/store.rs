@@ -163,10 +163,11 @@ fn a_pull_killed_mid_blob_leaves_a_store_the_next_pull_uses() {
     );
     pull.kill().unwrap();
     pull.wait().unwrap();
-    // Usually the half-written blob is in tmp/ now; it is not when the kill lands
-    // before skiff has read the first bytes, which is a race this test cannot close.
+    // Usually the half-written blob and the half-unpacked layer beside it (issue 15:
+    // one pass) are in tmp/ now; not when the kill lands before skiff has read the
+    // first bytes, which is a race this test cannot close.
     let leftovers = fs::read_dir(t.root.join("tmp")).unwrap().count();
-    assert!(leftovers <= 1, "one pull, at most one temp file");
+    assert!(leftovers <= 2, "one pull, at most one temp blob and one temp layer");
     // The same image from the registry itself: the debris is swept, the pull works.
     let out = t.skiff(&["run", &t.image("library/busybox"), "cat", "/etc/layer2"]);
     assert_eq!(stdout(&out), "layer2\n", "{}", stderr(&out));
