@@ -95,6 +95,7 @@ fn pull_into(
 ) -> Result<Pulled> {
     let (selector, repository) = (reference.selector(), &reference.repository);
     progress.say(&format!("{selector}: Pulling from {repository}"));
+    store.settle()?;
     let mut client = Client::connect(reference)?;
     let (digest, bytes) = resolve(&mut client, reference, platform).context("fetch manifest")?;
     let Manifest::Image { config, layers } = Manifest::parse(&bytes, None)? else {
@@ -104,7 +105,7 @@ fn pull_into(
     progress.layers(&layer_lines(store, &layers)?);
     let mut unpacking = true; // until the kernel here refuses overlayfs's markers
     for (n, (layer, diff_id)) in layers.iter().zip(&diff_ids).enumerate() {
-        let unpack_as = (unpacking && !store.layer_dir(diff_id).is_dir()).then_some(diff_id);
+        let unpack_as = (unpacking && !store.has_layer(diff_id)).then_some(diff_id);
         let row = Row {
             n,
             of: layers.len(),
