@@ -453,9 +453,8 @@ impl<'a> Layer<'a> {
                 header.device_minor()?.unwrap_or(0),
             ),
         };
-        if make_room(full, false)? {
-            self.dirs.clear();
-        }
+        make_room(full, false)?;
+        self.dirs.clear(); // whatever was there is gone (nodes are few)
         let harmless = match file_type {
             libc::S_IFIFO => true,
             libc::S_IFCHR => HARMLESS_DEVICES.contains(&(major, minor)),
