@@ -22,8 +22,9 @@
 //! the boot it was written in (`/proc/sys/kernel/random/boot_id`). In that boot the page
 //! cache is the truth, so the layer is trusted; in a later boot a marked layer may have
 //! lost writes, so it is unpacked again from its blob (whose bytes were fsynced and
-//! are checked against its name). The next pull settles what earlier ones left: one
-//! syncfs(2), by then mostly written back by the kernel anyway, and the marks go.
+//! are checked against its name). The next pull that writes settles what earlier ones
+//! left: one syncfs(2), by then mostly written back by the kernel anyway, and the
+//! marks go.
 //! <https://man7.org/linux/man-pages/man2/rename.2.html>
 //! <https://man7.org/linux/man-pages/man2/flock.2.html>
 //! <https://man7.org/linux/man-pages/man2/syncfs.2.html>
@@ -231,8 +232,8 @@ impl Store {
     }
 
     /// One syncfs(2) for the layers this boot wrote, if any, then trusts them in any
-    /// boot; marks whose layer is gone go too. A pull calls it first, for what earlier
-    /// pulls left: what it waits for, the kernel has mostly written back by then.
+    /// boot; marks whose layer is gone go too. A pull that writes calls it first, for
+    /// what earlier pulls left: the kernel has mostly written that back by then.
     pub fn settle(&self) -> Result<()> {
         let dir = self.root.join("unsynced");
         let mut settled = Vec::new();

@@ -95,7 +95,6 @@ fn pull_into(
 ) -> Result<Pulled> {
     let (selector, repository) = (reference.selector(), &reference.repository);
     progress.say(&format!("{selector}: Pulling from {repository}"));
-    store.settle()?;
     let mut client = Client::connect(reference)?;
     let (digest, bytes) = resolve(&mut client, reference, platform).context("fetch manifest")?;
     let Manifest::Image { config, layers } = Manifest::parse(&bytes, None)? else {
@@ -103,6 +102,9 @@ fn pull_into(
     };
     let diff_ids = fetch_config(&mut client, store, &config, layers.len())?;
     progress.layers(&layer_lines(store, &layers)?);
+    if writes_layers(store, &layers, &diff_ids)? {
+        store.settle()?; // what earlier pulls wrote; a pull that writes nothing waits for nothing
+    }
     let mut unpacking = true; // until the kernel here refuses overlayfs's markers
     for (n, (layer, diff_id)) in layers.iter().zip(&diff_ids).enumerate() {
         let unpack_as = (unpacking && !store.has_layer(diff_id)).then_some(diff_id);
@@ -138,6 +140,16 @@ fn layer_lines(store: &Store, layers: &[Descriptor]) -> Result<Vec<(String, bool
         })
         .collect()
 }
+/// Whether the pull will download or unpack any layer.
+fn writes_layers(store: &Store, layers: &[Descriptor], diff_ids: &[Digest]) -> Result<bool> {
+    for (layer, diff_id) in layers.iter().zip(diff_ids) {
+        if !store.has_blob(&layer.digest()?) || !store.has_layer(diff_id) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Tag → (digest, bytes) of our platform's image manifest, through an index if need be.
 fn resolve(
     client: &mut Client,
