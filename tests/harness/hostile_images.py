@@ -19,6 +19,8 @@ host and watch. "busybox +" means the image has a busybox layer below, so it can
     hostile/device             busybox + device nodes mem (c 1:1), kmsg (c 1:11: the host
                                kernel's log, readable and writable), null (c 1:3), a FIFO
     hostile/tampered           a plain image: its test corrupts the layer in the registry's storage
+    hostile/tampered-late      a plain image: its test changes the gzip header's MTIME in
+                               the registry's storage, which inflating ignores
     hostile/truncated-gzip     a gzip stream cut in half; the descriptor describes the cut
                                bytes (so the download verifies), the diff_id the whole tar
     hostile/zstd               a real zstd layer (application/vnd.oci.image.layer.v1.tar+zstd)
@@ -35,7 +37,8 @@ host and watch. "busybox +" means the image has a busybox layer below, so it can
                                (tests/volumes.rs: a volume's copy-up must not follow them)
 
 Every layer holds a file naming its image (etc/hostile-image.N), so no two images share
-a blob: the test that corrupts hostile/tampered's layer touches nothing else.
+a blob: the tests that corrupt hostile/tampered's and hostile/tampered-late's layers
+touch nothing else.
 
 What this registry (distribution 2.8) will not hold, the tests play themselves:
 - a manifest over 4 MiB: distribution refuses it on push (400 "http: request body too
@@ -187,6 +190,9 @@ def main():
         device("null", tarfile.CHRTYPE, 1, 3), ("fifo", tarfile.FIFOTYPE, 0o600, b"")])])
 
     name = "hostile/tampered"
+    h.push(name, "latest", [b.tar_layer([marker(name, 1), file("data", noise(64 << 10))])])
+
+    name = "hostile/tampered-late"
     h.push(name, "latest", [b.tar_layer([marker(name, 1), file("data", noise(64 << 10))])])
 
     name = "hostile/truncated-gzip"
