@@ -109,15 +109,25 @@ fn the_bridge_gives_eth0_an_address_and_a_default_route() {
     );
 }
 
-/// Until the bridge costs a start little (see `network::DEFAULT`), a container without
-/// `--network` shares the host's network, as it always has in skiff.
+/// Docker's default; the bridge and its NAT table stay up once the container is gone,
+/// as docker0 does, so the next run need not make them again.
 #[test]
-fn the_default_for_now_is_the_hosts_network() {
+fn the_default_is_the_bridge_and_it_stays_up() {
     let t = TestEnv::new();
     let image = t.image("library/busybox");
     let out = ok(&t, &["run", "--rm", &image, "ip", "-o", "link"]);
-    assert!(out.lines().count() > 1, "{out}");
-    assert!(!out.contains("eth0@"), "{out}");
+    let links: Vec<&str> = out.lines().collect();
+    assert_eq!(links.len(), 2, "{out}");
+    assert!(links[1].contains(" eth0@"), "{out}");
+    assert!(Path::new("/sys/class/net/skiff0").exists());
+    let table = Command::new("nft")
+        .args(["list", "table", "ip", "skiff"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&table.stdout).contains("masquerade"),
+        "{table:?}"
+    );
 }
 
 #[test]
@@ -314,9 +324,15 @@ fn skiff_without_net_admin(t: &TestEnv, args: &[&str]) -> std::process::Output {
 fn without_cap_net_admin_the_default_still_runs_and_bridge_fails() {
     let t = TestEnv::new();
     let image = t.image("library/busybox");
-    let out = skiff_without_net_admin(&t, &["run", "--rm", &image, "ip", "-o", "link"]);
+    let args = ["run", "--rm", "--trace", &image, "ip", "-o", "link"];
+    let out = skiff_without_net_admin(&t, &args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).lines().count() > 1, "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("no CAP_NET_ADMIN: the host's network"),
+        "{}",
+        stderr(&out)
+    );
     let out = skiff_without_net_admin(&t, &["run", "--rm", "--network", "bridge", &image, "true"]);
     assert_one_line_error(&out, "--network bridge: skiff lacks CAP_NET_ADMIN");
     assert_eq!(out.status.code(), Some(125));

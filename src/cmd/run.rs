@@ -41,7 +41,7 @@ Options:
       --memory-reservation bytes  Memory soft limit
       --memory-swap bytes   Swap limit equal to memory plus swap: '-1' to enable unlimited swap
       --name string         Assign a name to the container
-      --network string      Connect a container to a network: bridge, none or host (default \"host\", for now)
+      --network string      Connect a container to a network: bridge, none or host (default \"bridge\")
       --pids-limit int      Tune container pids limit (set -1 for unlimited)
       --platform string     Run this platform's image (os/arch[/variant]) instead of the host's
       --privileged          Give extended privileges to this container

@@ -48,7 +48,7 @@ pub struct Config {
     /// `--memory`, `--cpus`, …: applied at every start. Absent in older records.
     pub limits: Option<Limits>,
     /// `--network`: `bridge`, `none` or `host`; absent, `network::DEFAULT` (the
-    /// host's, for now).
+    /// bridge, or the host's network where skiff lacks CAP_NET_ADMIN).
     pub network: Option<String>,
     /// `-i`: the container's stdin is the attached skiff's (else at end of file).
     /// Absent in older records.

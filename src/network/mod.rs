@@ -1,15 +1,14 @@
 //! Container networking: a container in a network namespace of its own, unless it
-//! shares the host's (`--network host`, the default for now).
+//! shares the host's (`--network host`).
 //!
 //! A network namespace (`CLONE_NEWNET`) has its own links, addresses, routes and
 //! ports; a new one holds only `lo`, down. `--network` picks what the container gets:
 //!
-//! - `bridge` (Docker's default; not skiff's yet, see [`DEFAULT`]): `lo` up, and an
+//! - `bridge` (the default, as Docker's): `lo` up, and an
 //!   `eth0` on skiff's bridge with an address of its own and a default route through
 //!   the bridge (see `bridge`).
 //! - `none`: `lo` up and nothing else.
-//! - `host` (the default for now): no namespace of its own; it shares the host's
-//!   network.
+//! - `host`: no namespace of its own; it shares the host's network.
 //!
 //! skiff makes the namespace before it forks the container: it unshare(2)s it, keeps a
 //! descriptor of it (/proc/self/ns/net) and a netlink socket opened inside it, and
@@ -18,8 +17,9 @@
 //! process then setns(2)s into the namespace, ready, before it execs.
 //!
 //! All of it is rtnetlink (`netlink`), no `ip` binary. Without `CAP_NET_ADMIN` (skiff
-//! in a container started with only `--cap-add=SYS_ADMIN`) `--network bridge` and
-//! `none` fail with one line.
+//! in a container started with only `--cap-add=SYS_ADMIN`, the CodeCrafters way)
+//! `--network bridge` and `none` fail with one line, and the default falls back to the
+//! host's network, as skiff ran there before it had networks.
 //! <https://man7.org/linux/man-pages/man7/network_namespaces.7.html>
 
 mod bridge;
@@ -57,21 +57,25 @@ pub struct Attachment {
 /// The capability the kernel asks for to change links, addresses and routes.
 const CAP_NET_ADMIN: u32 = 12;
 
-/// `--network` when none is given: the host's, for now. Docker's default is its
-/// bridge, and `--network bridge` is that; it is not the default yet because it costs
-/// every `skiff run` 20 to 80 ms of the kernel's time (a veth pair and a namespace to
-/// make and destroy, and the bridge and its NAT table while they come and go with
-/// their containers), against the 3 ms the whole start takes. Issue 14 tracks it.
-const DEFAULT: &str = "host";
+/// `--network` when none is given, as Docker's.
+const DEFAULT: &str = "bridge";
 
 /// Makes and configures container `id`'s network namespace, as `--network requested`
-/// asks (`None`: [`DEFAULT`]).
+/// asks (`None`: [`DEFAULT`], or the host's network where skiff may not make one).
 pub fn attach(id: &str, requested: Option<&str>) -> Result<Attachment> {
-    let mode = requested.unwrap_or(DEFAULT);
+    let may = sys::capget_permitted()? & (1 << CAP_NET_ADMIN) != 0;
+    let mode = match requested {
+        Some(mode) => mode,
+        None if may => DEFAULT,
+        None => {
+            trace::step("no CAP_NET_ADMIN: the host's network, not the default bridge");
+            "host"
+        }
+    };
     if mode == "host" {
         return Ok(Attachment::default());
     }
-    if sys::capget_permitted()? & (1 << CAP_NET_ADMIN) == 0 {
+    if !may {
         return Err(Error::invalid(format!(
             "--network {mode}: skiff lacks CAP_NET_ADMIN here, so it cannot make a network namespace"
         )));

@@ -14,7 +14,7 @@
 //!
 //! The rule, expression by expression: load the source address, mask it, compare;
 //! load the output interface's name, compare; masquerade (see `nftables` for the
-//! language). The table is skiff's alone and goes with the bridge.
+//! language). The table is skiff's alone and stays up with the bridge.
 //! <https://docs.kernel.org/networking/netlink_spec/nftables.html>
 //! <https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git/tree/include/uapi/linux/netfilter/nf_tables.h>
 
@@ -42,11 +42,6 @@ pub fn masquerade(subnet: &Subnet, bridge: &str) -> Result<()> {
             rule(subnet, bridge),
         ],
     )
-}
-
-/// Deletes table `skiff`, its chain and rule with it; fine if there is none.
-pub fn remove() -> Result<()> {
-    nftables::delete_table(TABLE)
 }
 
 /// `ip saddr SUBNET oifname != BRIDGE masquerade`, expression by expression.

@@ -87,14 +87,6 @@ pub fn replace_table(name: &str, contents: Vec<Request>) -> Result<()> {
     apply(messages)
 }
 
-/// Deletes table `name`, its chains and rules with it; fine if there is none.
-pub fn delete_table(name: &str) -> Result<()> {
-    match apply(vec![table(NFT_MSG_DELTABLE, 0, name)]) {
-        Err(err) if err.errno() == Some(libc::ENOENT) => Ok(()),
-        other => other,
-    }
-}
-
 /// Sends `messages` as one batch: all of them take effect, or none.
 fn apply(messages: Vec<Request>) -> Result<()> {
     let socket = Socket::open_for(NETLINK_NETFILTER)?;

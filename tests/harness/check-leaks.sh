@@ -15,14 +15,16 @@ cgroups=$(find /sys/fs/cgroup -maxdepth 3 -type d -name '*skiff*' 2>/dev/null | 
 dirs=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'skiff-*' 2>/dev/null | wc -l)
 [ "$dirs" -eq 0 ] || leaks+=("$dirs temporary directories: $(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'skiff-*' | head -3)")
 # Networks (issue 14): the host ends of containers' veths (veth + 11 hex digits of the
-# ID), the bridge skiff0 (it goes with its last container) and its leases.
+# ID), the bridge skiff0 and its table (they stay up between containers, as docker0
+# does: remove-networks.sh takes them down after the suite) and its leases.
 veths=$(ls /sys/class/net | grep -cE '^veth[0-9a-f]{11}$' || true)
 [ "$veths" -eq 0 ] || leaks+=("$veths veths of skiff: $(ls /sys/class/net | grep -E '^veth[0-9a-f]{11}$' | head -3)")
 [ ! -e /sys/class/net/skiff0 ] || leaks+=("the bridge skiff0")
+! nft list table ip skiff >/dev/null 2>&1 || leaks+=("the nf_tables table ip skiff")
 [ ! -e /run/skiff/networks/skiff0 ] || leaks+=("leases in /run/skiff/networks/skiff0: $(ls /run/skiff/networks/skiff0 | head -3)")
 
 if [ ${#leaks[@]} -gt 0 ]; then
     printf 'check-leaks: %s\n' "${leaks[@]}" >&2
     exit 1
 fi
-echo "check-leaks: no mounts, processes, cgroups, temporary directories, veths, bridge or leases of skiff remain"
+echo "check-leaks: no mounts, processes, cgroups, temporary directories, veths, bridge, table or leases of skiff remain"

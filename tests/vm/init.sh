@@ -1,6 +1,7 @@
 #!/bin/busybox sh
 # /init of the VM that tests/vm/test-vm.sh boots: Debian's kernel (cgroup v2), and an
-# initramfs holding only busybox, the static skiff, overlay.ko and `skiff save`'s
+# initramfs holding only busybox, the static skiff, kernel modules (overlay, veth,
+# bridge, nf_tables NAT) and `skiff save`'s
 # archive of the test image. Stage 1 moves everything onto a tmpfs and switch_roots
 # there (pivot_root(2) refuses an initramfs root, and skiff should take its usual
 # path); stage 2 mounts what a booted system has, loads the image and runs the
@@ -12,7 +13,7 @@ export PATH=/bin
 
 if [ "$1" != stage2 ]; then
   mount -t tmpfs -o mode=755 root /root
-  cp -a /bin /init /images.tar /overlay.ko /root/
+  cp -a /bin /init /images.tar /modules /root/
   mkdir -p /root/dev /root/proc /root/sys /root/tmp /root/var/lib/skiff
   exec switch_root /root /init stage2
 fi
@@ -22,7 +23,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
-insmod /overlay.ko || echo "# no overlay.ko: skiff will copy layers"
+while read -r module; do insmod "/modules/$module" || echo "# insmod $module failed"; done </modules/order
 export SKIFF_ROOT=/var/lib/skiff
 img=127.0.0.1:5555/library/busybox
 passed=0 failed=0 out='' err='' status=0
@@ -60,6 +61,10 @@ check "skiff load puts the saved image in the store" '[ $status = 0 ]'
 
 run run --rm --pull never $img echo hello
 check "a plain skiff run" '[ $status = 0 ] && [ "$out" = hello ]'
+
+run run --rm $img ip -o -4 addr show eth0
+check "the default network is the bridge, made with no ip or nft in the VM" \
+  'echo "$out" | grep -q "eth0 *inet 10\.[0-9.]*/16"'
 
 run run --rm --trace $img true
 check "the root is overlayfs, entered by pivot_root" \

@@ -3,8 +3,9 @@
 #
 # This machine is cgroup v1 (hybrid); v2 must be proven on a real kernel. So this
 # boots Debian's linux-image-amd64 kernel under qemu-system-x86_64 with an initramfs
-# that holds only the static skiff, busybox-static, overlay.ko (a module in Debian's
-# kernel) and a `skiff save` archive of the harness's busybox image, and runs
+# that holds only the static skiff, busybox-static, the modules of Debian's kernel
+# that a run needs (overlay, veth, bridge, nf_tables NAT) and a `skiff save` archive
+# of the harness's busybox image, and runs
 # tests/vm/init.sh as /init: `skiff load`, then the enforcement checks of
 # tests/cgroups.rs on v2, a plain `skiff run`, and `run -d`/`exec`/`stop`/`rm`. The guest
 # reports `ok - NAME` / `not ok - NAME` over the serial console; this script fails on
@@ -24,7 +25,7 @@ accel=${SKIFF_VM_ACCEL:-tcg} timeout=${SKIFF_VM_TIMEOUT:-170}
 
 kernel=$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -1)
 [ -n "$kernel" ] || { echo "test-vm.sh: no /boot/vmlinuz-*: install linux-image-amd64" >&2; exit 2; }
-overlay=/lib/modules/${kernel#/boot/vmlinuz-}/kernel/fs/overlayfs/overlay.ko
+modules=/lib/modules/${kernel#/boot/vmlinuz-}
 
 started=$EPOCHREALTIME
 work=$(mktemp -d /tmp/skiff-vm.XXXXXX)
@@ -38,7 +39,22 @@ mkdir -p "$tree/bin" "$tree/root"
 cp /bin/busybox "$tree/bin/busybox"
 cp "$bin" "$tree/bin/skiff"
 cp tests/vm/init.sh "$tree/init"
-cp "$overlay" "$tree/overlay.ko"
+# The kernel modules skiff's default run needs, each after those it depends on
+# (modules.dep lists a module's dependencies last-loaded first): overlayfs, and the
+# default bridge's veth, bridge and nf_tables NAT. crc32c_generic first: libcrc32c
+# asks the crypto API for crc32c when it loads (a softdep, not in modules.dep), and
+# with no modprobe in the guest the kernel cannot fetch it then. The guest insmods
+# them in order.
+mkdir "$tree/modules"
+for module in overlay crc32c_generic veth bridge nft_chain_nat nft_masq; do
+  line=$(grep -E "/$module\.ko:" "$modules/modules.dep")
+  deps=(${line#*:})
+  for ((i = ${#deps[@]} - 1; i >= 0; i--)); do echo "${deps[i]}"; done
+  echo "${line%%:*}"
+done | awk '!seen[$0]++' | while read -r path; do
+  cp "$modules/$path" "$tree/modules/"
+  echo "${path##*/}" >>"$tree/modules/order"
+done
 image=$SKIFF_TEST_PLAIN/library/busybox
 SKIFF_ROOT=$work/store "$bin" pull -q "$image" >/dev/null
 SKIFF_ROOT=$work/store "$bin" save -o "$tree/images.tar" "$image"
