@@ -20,8 +20,11 @@ dirs=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'skiff-*' 2>/dev/null | wc -l)
 veths=$(ls /sys/class/net | grep -cE '^veth[0-9a-f]{11}$' || true)
 [ "$veths" -eq 0 ] || leaks+=("$veths veths of skiff: $(ls /sys/class/net | grep -E '^veth[0-9a-f]{11}$' | head -3)")
 [ ! -e /sys/class/net/skiff0 ] || leaks+=("the bridge skiff0")
+# User networks' bridges (br- + 12 hex digits of the ID): each test removes its networks.
+bridges=$(ls /sys/class/net | grep -cE '^br-[0-9a-f]{12}$' || true)
+[ "$bridges" -eq 0 ] || leaks+=("$bridges bridges of user networks: $(ls /sys/class/net | grep -E '^br-[0-9a-f]{12}$' | head -3)")
 ! nft list table ip skiff >/dev/null 2>&1 || leaks+=("the nf_tables table ip skiff")
-[ ! -e /run/skiff/networks/skiff0 ] || leaks+=("leases in /run/skiff/networks/skiff0: $(ls /run/skiff/networks/skiff0 | head -3)")
+[ -z "$(ls -A /run/skiff/networks 2>/dev/null)" ] || leaks+=("records or leases in /run/skiff/networks: $(ls -A /run/skiff/networks | head -3)")
 
 if [ ${#leaks[@]} -gt 0 ]; then
     printf 'check-leaks: %s\n' "${leaks[@]}" >&2

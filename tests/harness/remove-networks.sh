@@ -14,3 +14,4 @@ if [ -e /sys/class/net/skiff0 ]; then ip link del skiff0; fi
 if nft list table ip skiff >/dev/null 2>&1; then nft delete table ip skiff; fi
 rm -f /run/skiff/networks/skiff0/subnet
 if [ -d /run/skiff/networks/skiff0 ]; then rmdir --ignore-fail-on-non-empty /run/skiff/networks/skiff0; fi
+if [ -d /run/skiff/networks ]; then rmdir --ignore-fail-on-non-empty /run/skiff/networks; fi
