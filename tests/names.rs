@@ -9,6 +9,7 @@
 use std::fs;
 use std::process::{Command, Output};
 
+use crate::network_ns::Network;
 use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
 
 const BUSYBOX: &str = "library/busybox";
@@ -247,6 +248,15 @@ fn a_read_only_container_still_gets_its_files_read_only() {
 fn the_default_bridge_names_no_other_container() {
     let t = TestEnv::new();
     members_find_each_other(&t, "bridge", false);
+}
+
+/// A user network names its members to each other (`lifecycle::peers`), by name,
+/// `--network-alias` and short ID.
+#[test]
+fn a_user_network_names_its_members_to_each_other() {
+    let t = TestEnv::new();
+    let net = Network::create(&t, "names", &["--subnet", "10.92.0.0/24"]);
+    members_find_each_other(&t, &net.name, true);
 }
 
 /// Containers on `network`: `red` (with `--network-alias cache` where `named`), then

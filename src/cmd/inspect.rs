@@ -67,6 +67,8 @@ struct Endpoint {
     ip_prefix_len: u8,
     #[serde(rename = "Gateway")]
     gateway: String,
+    #[serde(rename = "NetworkID")]
+    network_id: String,
 }
 
 /// A `-v` bind mount or volume, as `docker inspect` lists it.
@@ -219,6 +221,7 @@ fn network_settings(settings: Option<&network::Settings>) -> NetworkSettings {
         ip_address: s.ip_address.clone(),
         ip_prefix_len: s.ip_prefix_len,
         gateway: s.gateway.clone(),
+        network_id: s.network_id.clone().unwrap_or_default(),
     };
     let top = settings.map(endpoint);
     NetworkSettings {

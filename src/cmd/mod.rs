@@ -11,6 +11,7 @@ mod kill;
 mod load;
 mod login;
 mod logs;
+mod network;
 mod ps;
 mod pull;
 mod rm;
@@ -57,6 +58,7 @@ const COMMANDS: &[(&str, &str, Main)] = &[
     ("login", "Log in to a registry", login::main),
     ("logout", "Log out from a registry", login::logout_main),
     ("logs", "Fetch the logs of a container", logs::main),
+    ("network", "Manage networks", network::main),
     ("ps", "List containers", ps::main),
     ("pull", "Download an image from a registry", pull::main),
     ("rm", "Remove one or more containers", rm::main),

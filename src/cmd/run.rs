@@ -45,7 +45,8 @@ Options:
       --memory-reservation bytes  Memory soft limit
       --memory-swap bytes   Swap limit equal to memory plus swap: '-1' to enable unlimited swap
       --name string         Assign a name to the container
-      --network string      Connect a container to a network: bridge, none or host (default \"host\", for now)
+      --network string      Connect a container to a network: bridge, none, host or
+                            container:NAME|ID (default \"bridge\")
       --network-alias list  Add network-scoped alias for the container (user networks)
       --pids-limit int      Tune container pids limit (set -1 for unlimited)
       --platform string     Run this platform's image (os/arch[/variant]) instead of the host's
@@ -176,11 +177,12 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
     Ok(Some(args))
 }
 
-/// `--network`'s value, one of [`network::MODES`]: as Docker says of any other.
+/// `--network`'s value: one of [`network::MODES`], `container:NAME|ID`, or a user
+/// network, recorded by its name.
 fn network_mode(name: String) -> Result<String> {
-    match network::MODES.contains(&name.as_str()) {
+    match network::MODES.contains(&name.as_str()) || network::joined(&name).is_some() {
         true => Ok(name),
-        false => Err(Error::invalid(format!("network {name} not found"))),
+        false => network::user::find(&name).map(|network| network.name),
     }
 }
 

@@ -48,7 +48,7 @@ pub struct Config {
     /// `--memory`, `--cpus`, …: applied at every start. Absent in older records.
     pub limits: Option<Limits>,
     /// `--network`: `bridge`, `none` or `host`; absent, `network::DEFAULT` (the
-    /// host's, for now).
+    /// bridge, or the host's network where skiff lacks CAP_NET_ADMIN).
     pub network: Option<String>,
     /// `--add-host`, `--dns`, `--dns-search`, `--dns-option`, `--network-alias`.
     /// Absent in older records.

@@ -15,8 +15,8 @@
 //!   Google's public servers.
 //! - `--network host`: the host's /etc/hosts and resolv.conf as they are (its
 //!   loopback is the container's too); with `--add-host`, Docker's hosts lines instead
-//!   of the host's. skiff's default, the host's network for now (`network::DEFAULT`),
-//!   keeps a hostname of its own, so its hosts file names it on 127.0.0.1.
+//!   of the host's. Where skiff's default falls back to the host's network (no
+//!   CAP_NET_ADMIN), the container keeps a hostname of its own, named on 127.0.0.1.
 //! - `--dns`, `--dns-search` and `--dns-option` replace the nameserver, search and
 //!   options lines; the kinds not given stay the host's.
 //!
@@ -116,8 +116,9 @@ pub struct Member {
 enum Place {
     /// `--network host`: Docker copies the host's files.
     Host,
-    /// No `--network`, and no address of its own: skiff's default for now shares the
-    /// host's network, but has a hostname of its own, named on 127.0.0.1.
+    /// No `--network`, and no address of its own: the default bridge fell back to the
+    /// host's network (no CAP_NET_ADMIN), but the container has a hostname of its own,
+    /// named on 127.0.0.1.
     HostByDefault,
     /// A network namespace of its own (an address in `settings`, unless `none`).
     Own,
@@ -291,6 +292,7 @@ mod tests {
             ip_address: ip.into(),
             ip_prefix_len: 16,
             gateway: "10.88.0.1".into(),
+            ..<Settings as Default>::default()
         }
     }
 

@@ -112,14 +112,19 @@ pub const FORWARDED: [libc::c_int; 6] = [
 /// Everything starting a container asks of the kernel, in order. Returns once its
 /// command is executing; whoever waits for it removes its cgroup afterwards
 /// (`cgroup::release`) and gives its address back (`network::release`).
-pub fn start(config: &Config, rootfs: &RootFs, stdio: &Stdio) -> Result<Started> {
+pub fn start(
+    config: &Config,
+    rootfs: &RootFs,
+    stdio: &Stdio,
+    joined: Option<File>,
+) -> Result<Started> {
     let limits = config.limits.clone().unwrap_or_default();
     let cgroup = cgroup::create(&config.id, &limits)?; // mkdir(2) in cgroupfs, limits
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     let console = stdio.tty.then(UnixStream::pair).transpose(); // socketpair(2)
     let console = console.context("socketpair(2) for the terminal's master")?;
     namespaces::new_pid_namespace()?; // unshare(2)
-    let network = network::attach(&config.id, config.network.as_deref()) // unshare(2), rtnetlink
+    let network = network::attach(&config.id, config.network.as_deref(), joined) // unshare(2), rtnetlink
         .inspect_err(|_| undo_start(&config.id))?;
     let settings = network.settings.as_ref();
     etc_files::write(&rootfs.scratch, config, settings, &rootfs.members) // hostname, hosts, resolv.conf

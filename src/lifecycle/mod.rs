@@ -492,6 +492,31 @@ pub fn find_any(query: &str) -> Result<Container> {
     Ok(all.into_iter().nth(index).expect("index is in range"))
 }
 
+/// `--network container:NAME|ID`: the network namespace of that container's PID 1,
+/// which must be running (`None` for any other `--network`). The namespace is opened
+/// first and its process checked after, so a pid reused meanwhile cannot hand over
+/// another process's namespace.
+pub fn joined_network(config: &Config) -> Result<Option<fs::File>> {
+    let Some(query) = config.network.as_deref().and_then(network::joined) else {
+        return Ok(None);
+    };
+    let peer = find(query)?;
+    let refused = || {
+        let id = &peer.config.id;
+        Error::invalid(format!(
+            "cannot join network of a non running container: {id}"
+        ))
+    };
+    if peer.status() != Status::Running {
+        return Err(refused());
+    }
+    let netns = fs::File::open(format!("/proc/{}/ns/net", peer.state.pid.pid));
+    match (netns, peer.state.pid.is_alive()) {
+        (Ok(netns), true) => Ok(Some(netns)),
+        _ => Err(refused()),
+    }
+}
+
 fn write_json(path: &Path, text: &str) -> Result<()> {
     let temp = path.with_extension("json.tmp");
     fs::write(&temp, text).with_context(|| format!("write {}", temp.display()))?;

@@ -260,7 +260,8 @@ fn watch(container: &mut Container, mut streams: Streams) -> Result<()> {
 
 /// Starts the container and records it as running, with this process as supervisor.
 fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> Result<Started> {
-    let mut started = container::start(&container.config, rootfs, stdio)?;
+    let joined = super::joined_network(&container.config)?; // container:NAME's namespace
+    let mut started = container::start(&container.config, rootfs, stdio, joined)?;
     let pid = started.pid;
     container.state = State {
         status: Status::Running,

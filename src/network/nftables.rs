@@ -56,6 +56,12 @@ const NFTA_CMP_OP: u16 = 2;
 const NFTA_CMP_DATA: u16 = 3;
 const NFTA_META_DREG: u16 = 1;
 const NFTA_META_KEY: u16 = 2;
+const NFTA_IMMEDIATE_DREG: u16 = 1;
+const NFTA_IMMEDIATE_DATA: u16 = 2;
+const NFTA_DATA_VERDICT: u16 = 2;
+const NFTA_VERDICT_CODE: u16 = 1;
+/// The register a rule's verdict goes to: `immediate` into it decides the packet.
+const NFT_REG_VERDICT: u32 = 0;
 
 /// The register every skiff rule loads into and compares: one is enough for rules
 /// that test one field at a time.
@@ -63,8 +69,11 @@ pub const NFT_REG_1: u32 = 1;
 pub const NFT_CMP_EQ: u32 = 0;
 pub const NFT_CMP_NEQ: u32 = 1;
 pub const NFT_PAYLOAD_NETWORK_HEADER: u32 = 1;
+pub const NFT_META_IIFNAME: u32 = 6;
 pub const NFT_META_OIFNAME: u32 = 7;
+pub const NF_INET_FORWARD: u32 = 2;
 pub const NF_INET_POST_ROUTING: u32 = 4;
+pub const NF_DROP: u32 = 0;
 
 /// Where a base chain hangs: its hook, its priority there, and its type.
 pub struct Hook {
@@ -85,14 +94,6 @@ pub fn replace_table(name: &str, contents: Vec<Request>) -> Result<()> {
     ];
     messages.extend(contents);
     apply(messages)
-}
-
-/// Deletes table `name`, its chains and rules with it; fine if there is none.
-pub fn delete_table(name: &str) -> Result<()> {
-    match apply(vec![table(NFT_MSG_DELTABLE, 0, name)]) {
-        Err(err) if err.errno() == Some(libc::ENOENT) => Ok(()),
-        other => other,
-    }
 }
 
 /// Sends `messages` as one batch: all of them take effect, or none.
@@ -214,6 +215,18 @@ pub fn compare(list: &mut Request, op: u32, value: &[u8]) {
             .attr(NFTA_CMP_OP, &op.to_be_bytes())
             .nest(NFTA_CMP_DATA, |v| {
                 v.attr(NFTA_DATA_VALUE, value);
+            });
+    });
+}
+
+/// The packet's fate, `verdict` (`NF_DROP`, …): the rule's last word.
+pub fn verdict(list: &mut Request, verdict: u32) {
+    expression(list, "immediate", |data| {
+        data.attr(NFTA_IMMEDIATE_DREG, &NFT_REG_VERDICT.to_be_bytes())
+            .nest(NFTA_IMMEDIATE_DATA, |value| {
+                value.nest(NFTA_DATA_VERDICT, |v| {
+                    v.attr(NFTA_VERDICT_CODE, &verdict.to_be_bytes());
+                });
             });
     });
 }

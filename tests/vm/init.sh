@@ -1,7 +1,8 @@
 #!/bin/busybox sh
 # /init of the VM that tests/vm/test-vm.sh boots: Debian's kernel (cgroup v2), and an
 # initramfs holding only busybox (no `ip`: skiff needs no network tool), the static
-# skiff, the kernel modules in /modules and `skiff save`'s archive of the test image. Stage 1 moves everything onto a tmpfs and switch_roots
+# skiff, the kernel modules in /modules and `skiff save`'s archive of the test image.
+# Stage 1 moves everything onto a tmpfs and switch_roots
 # there (pivot_root(2) refuses an initramfs root, and skiff should take its usual
 # path); stage 2 mounts what a booted system has, loads the image and runs the
 # checks, printing `ok - NAME` / `not ok - NAME` on the serial console, then
@@ -63,6 +64,10 @@ check "skiff load puts the saved image in the store" '[ $status = 0 ]'
 
 run run --rm --pull never $img echo hello
 check "a plain skiff run" '[ $status = 0 ] && [ "$out" = hello ]'
+
+run run --rm $img ip -o -4 addr show eth0
+check "the default network is the bridge, made with no ip or nft in the VM" \
+  'echo "$out" | grep -q "eth0 *inet 10\.[0-9.]*/16"'
 
 run run --rm --trace $img true
 check "the root is overlayfs, entered by pivot_root" \
