@@ -17,3 +17,4 @@ mod run;
 mod store;
 mod terminal;
 mod testenv;
+mod tinydock;
