@@ -18,4 +18,5 @@ mod run;
 mod store;
 mod terminal;
 mod testenv;
+mod tinydock;
 mod volumes;

@@ -42,6 +42,10 @@ The images (busybox = /bin/busybox with its applet links in /bin):
     library/users:latest       busybox + a user `app` (1000, home /home/app, also in
                                staff and audio) and a setuid-root docker-explorer
                                (/usr/local/bin/suid-explorer), User unset
+    library/redis:latest       busybox + Debian's redis-server and redis-cli (redis-tools)
+                               with the shared libraries ldd names; WorkingDir /data,
+                               ExposedPorts 6379/tcp, Cmd redis-server (append-only,
+                               not protected: the official image's settings)
     library/many:latest        120 layers: busybox's first (with /etc/removed-by-upper),
                                one /layers/N file each for N = 2…119, then /last
 Each image's /etc/platform, where present, names its platform (`linux/amd64`).
@@ -61,6 +65,7 @@ import http.client
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -352,6 +357,7 @@ def main():
     summary("library/entry:latest", "schema2", d, "Entrypoint, Cmd, WorkingDir /srv/app, Env")
 
     users(registry, busybox, workdir)
+    redis(registry, busybox)
     many_layers(registry, lower)
 
     secret = build_layer([file("etc/secret", b"top secret\n")])
@@ -397,6 +403,30 @@ def users(registry, busybox, workdir):
                          file("usr/local/bin/suid-explorer", explorer, 0o4755)])
     d = registry.push_image("library/users", "latest", busybox + [layer], SHELL)
     summary("library/users:latest", "schema2", d, "user app (1000), setuid explorer")
+
+
+def redis(registry, busybox):
+    """tinydock's example service: Debian's Redis, as the official image runs it. Debian's
+    redis-server is redis-check-rdb under another name (redis-tools ships the binary,
+    redis-server only the link), and Redis picks its mode from argv[0]."""
+    binaries = {"usr/bin/redis-server": "/usr/bin/redis-check-rdb",
+                "usr/bin/redis-cli": "/usr/bin/redis-cli"}
+    libraries = set()
+    for binary in binaries.values():
+        listed = subprocess.run(["ldd", binary], capture_output=True, text=True,
+                                check=True).stdout
+        libraries.update(re.findall(r"(/\S+) \(0x", listed))
+    entries = [file(path.lstrip("/"), open(os.path.realpath(path), "rb").read(), 0o755)
+               for path in sorted(libraries)]
+    entries += [file(name, open(path, "rb").read(), 0o755) for name, path in binaries.items()]
+    entries.append(directory("data"))
+    d = registry.push_image("library/redis", "latest", busybox + [build_layer(entries)], {
+        "Cmd": ["redis-server", "--appendonly", "yes", "--protected-mode", "no"],
+        "WorkingDir": "/data", "ExposedPorts": {"6379/tcp": {}},
+        "Env": ["PATH=/usr/local/bin:/usr/bin:/bin"]})
+    version = subprocess.run(["/usr/bin/redis-cli", "--version"], capture_output=True,
+                             text=True, check=True).stdout.split()[-1]
+    summary("library/redis:latest", "schema2", d, f"Debian's Redis {version}")
 
 
 def many_layers(registry, lower):
