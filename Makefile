@@ -53,6 +53,7 @@ test: deps build
 	SKIFF_BIN=$(CURDIR)/$(BIN) $(HARNESS) cargo test --locked --test main
 	$(HARNESS) tests/docker-test.sh
 	$(HARNESS) tests/vm/test-vm.sh
+	tests/harness/remove-networks.sh
 	tests/harness/check-leaks.sh
 
 # The main job with no internet: pull from the local registry and run.

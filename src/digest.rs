@@ -78,11 +78,16 @@ impl<R: Read> Hashing<R> {
         }
     }
 
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
     /// Reads whatever is left to EOF (a stream is only judged whole), then gives the
-    /// digest and size of everything that passed through.
-    pub fn finish(mut self) -> io::Result<(Digest, u64)> {
-        io::copy(&mut self, &mut io::sink())?;
-        Ok((Digest::from_ring(self.hash.finish()), self.bytes))
+    /// digest and size of everything that passed through. Once at the end, asking again
+    /// reads nothing more and gives the same answer.
+    pub fn finish(&mut self) -> io::Result<(Digest, u64)> {
+        io::copy(self, &mut io::sink())?;
+        Ok((Digest::from_ring(self.hash.clone().finish()), self.bytes))
     }
 }
 

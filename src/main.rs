@@ -42,6 +42,7 @@ mod terminal;
 mod time;
 mod trace;
 mod units;
+mod volume;
 
 use std::io::Write;
 

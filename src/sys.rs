@@ -295,6 +295,19 @@ pub fn mknod(path: &Path, mode: u32, major: u32, minor: u32) -> Result<()> {
     check(rc, "mknod", path.display()).map(drop)
 }
 
+/// openat(2) with `O_CREAT|O_EXCL|O_NOFOLLOW`: a new file for writing, never one that
+/// was there, nor what a symlink there points to. (musl's open(3) follows an
+/// `O_CLOEXEC` open with an fcntl(2) for kernels older than 2.6.23; its openat(3) does
+/// not: one system call per file of a layer.)
+/// <https://man7.org/linux/man-pages/man2/openat.2.html>
+pub fn create_new(path: &Path, mode: u32) -> Result<File> {
+    let c_path = c_string(path)?;
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: c_path is NUL-terminated and outlives the call.
+    let rc = unsafe { libc::openat(libc::AT_FDCWD, c_path.as_ptr(), flags, mode) };
+    owned_fd(rc.into(), "openat", path.display()).map(File::from)
+}
+
 /// execve(2): replace this process with `path`. Only returns on failure.
 /// <https://man7.org/linux/man-pages/man2/execve.2.html>
 pub fn execve(path: &CStr, argv: &[CString], envp: &[CString]) -> Error {

@@ -3,31 +3,38 @@
 //!
 //! Two levels: a *step* says why (from the `container` module's recipe), and a *call*
 //! is printed by the `sys` wrapper that makes the system call, so the trace cannot drift
-//! from what the code really does.
+//! from what the code really does. Each line starts with the milliseconds since the
+//! trace began (CLOCK_MONOTONIC, the same in every process skiff forks), so the trace
+//! also says where a start's time goes.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::time::Instant;
 
-static ON: AtomicBool = AtomicBool::new(false);
+static STARTED: OnceLock<Instant> = OnceLock::new();
 
 pub fn enable() {
-    ON.store(true, Ordering::Relaxed);
+    STARTED.get_or_init(Instant::now);
 }
 
 pub fn on() -> bool {
-    ON.load(Ordering::Relaxed)
+    STARTED.get().is_some()
 }
 
 /// Why the next calls happen: one line per step of the recipe.
 pub fn step(why: &str) {
-    if on() {
-        eprintln!("skiff: {why}");
+    if let Some(started) = STARTED.get() {
+        eprintln!("skiff: {:8.3} {why}", millis(started));
     }
 }
 
 /// The system call itself, indented under its step.
 pub fn call(what: fmt::Arguments) {
-    if on() {
-        eprintln!("skiff:     {what}");
+    if let Some(started) = STARTED.get() {
+        eprintln!("skiff: {:8.3}     {what}", millis(started));
     }
+}
+
+fn millis(started: &Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1000.0
 }

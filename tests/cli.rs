@@ -57,11 +57,16 @@ fn every_command_answers_help_and_refuses_unknown_flags() {
     let t = TestEnv::new();
     let commands = [
         "attach", "create", "exec", "images", "import", "inspect", "kill", "load", "login",
-        "logout", "logs", "ps", "pull", "rm", "rmi", "run", "save", "start", "stats", "stop",
-        "wait",
+        "logout", "logs", "network", "ps", "pull", "rm", "rmi", "run", "save", "start", "stats",
+        "stop", "wait",
     ];
     for command in commands {
-        let out = t.skiff(&[command, "-h"]);
+        // As Docker's, `run` and `create` take `-h` for `--hostname`.
+        let help = match command {
+            "run" | "create" => "--help",
+            _ => "-h",
+        };
+        let out = t.skiff(&[command, help]);
         assert_eq!(out.status.code(), Some(0), "{command}: {}", stderr(&out));
         assert!(
             stdout(&out).starts_with(&format!("Usage:  skiff {command} ")),

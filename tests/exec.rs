@@ -292,9 +292,9 @@ p=$(grep -l 'ski[f]f' /proc/[0-9]*/cmdline | cut -d/ -f3)
   head -c 4 /proc/$p/mem >/dev/null && echo mem-opened
   cat /proc/$p/environ >/dev/null && echo environ-read
   echo pwned > /proc/$p/exe && echo exe-written; } > /found 2>&1
+echo 'root:x:0:0:root:/root:/bin/sh' > /etc/passwd.new && mv /etc/passwd.new /etc/passwd
 echo 'root:x:0:0:root:/root:/bin/sh' >&3
 exec 3>&-
-rm /etc/passwd; echo 'root:x:0:0:root:/root:/bin/sh' > /etc/passwd
 sleep 1000"#;
 
 #[test]

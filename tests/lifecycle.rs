@@ -358,7 +358,7 @@ fn inspect_lists_volumes() {
     );
     let json = ok(&t, &["inspect", "v"]);
     let want = format!(
-        r#""Mounts":[{{"Type":"bind","Source":"{}","Destination":"/data","RW":false}}]"#,
+        r#""Mounts":[{{"Type":"bind","Name":null,"Source":"{}","Destination":"/data","RW":false}}]"#,
         dir.display()
     );
     assert!(json.contains(&want), "{json}");

@@ -1,6 +1,6 @@
 //! Issue 14: published ports (`-p`, `-P`, `skiff port`, `ps`' PORTS), DNAT in skiff's
-//! own nf_tables table `skiff_ports`. The tests pass `--network bridge`: ports are
-//! published on a bridge only.
+//! own nf_tables table `skiff_ports`. Ports are published on a bridge only: the
+//! default network, or a user network.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -8,15 +8,16 @@ use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::network_ns::{field, kill_unwatched, ok, skiff_without_net_admin, Remote};
+use crate::network_ns::{field, kill_unwatched, ok, skiff_without_net_admin, Network, Remote};
 use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
 
 /// A web server whose page says `hello`, logging each client's address (`httpd -v`).
 const SERVE: &str = "mkdir /www && echo hello >/www/index.html && exec httpd -f -v -p 80 -h /www";
 
-/// `run -d --network bridge FLAGS… IMAGE sh -c SERVE`: its ID.
+/// `run -d FLAGS… IMAGE sh -c SERVE` (on the default network, the bridge, unless
+/// FLAGS say otherwise): its ID.
 fn server(t: &TestEnv, flags: &[&str], image: &str) -> String {
-    let mut args = vec!["run", "-d", "--network", "bridge"];
+    let mut args = vec!["run", "-d"];
     args.extend(flags);
     let image = t.image(image);
     args.extend([image.as_str(), "sh", "-c", SERVE]);
@@ -51,7 +52,11 @@ fn host_address() -> String {
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let line = text
         .lines()
-        .find(|l| !l.contains("skiff") && !l.contains(" nat") && !l.contains(" pub"))
+        .find(|l| {
+            !["skiff", " br-", " nat", " pub"]
+                .iter()
+                .any(|b| l.contains(b))
+        })
         .unwrap_or_else(|| panic!("no global address: {text}"));
     let cidr = line.split_whitespace().nth(3).unwrap();
     cidr.split('/').next().unwrap().to_string()
@@ -100,6 +105,31 @@ fn a_published_port_answers_on_loopback_and_the_hosts_address() {
         "{}",
         ruleset()
     );
+}
+
+/// A user network's container publishes as the default bridge's does: the rule leads
+/// to its address on the network's own bridge, and loopback clients reach it too.
+#[test]
+fn a_port_on_a_user_network_answers_like_on_the_default_bridge() {
+    let t = TestEnv::new();
+    let net = Network::create(&t, "ports", &["--subnet", "10.98.0.0/24"]);
+    let port = free_port();
+    let published = format!("{port}:80");
+    let id = server(
+        &t,
+        &["--network", &net.name, "-p", &published],
+        "library/busybox",
+    );
+    let ip = field(&ok(&t, &["inspect", &id]), "IPAddress");
+    assert!(ip.starts_with("10.98.0."), "{ip}");
+    assert!(fetch(&format!("127.0.0.1:{port}")).ends_with("hello\n"));
+    assert!(fetch(&format!("{}:{port}", host_address())).ends_with("hello\n"));
+    let rules = ruleset();
+    assert!(
+        rules.contains(&format!("tcp dport {port} dnat to {ip}:80")),
+        "{rules}"
+    );
+    ok(&t, &["rm", "-f", &id]);
 }
 
 /// From another machine (a namespace of the test's), the server sees the client's own

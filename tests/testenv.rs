@@ -131,7 +131,8 @@ pub struct Hub {
     pub without_ca: bool,
 }
 
-/// What skiff must never leave behind: a mount under its store, or a scratch directory.
+/// What skiff must never leave behind: a mount under its store, or a scratch directory;
+/// and what a test must not: a volume (tests/volumes.rs removes each one it makes).
 fn leftovers(root: &Path) -> Vec<String> {
     let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
     let root_text = root.to_string_lossy();
@@ -146,6 +147,9 @@ fn leftovers(root: &Path) -> Vec<String> {
                 .flatten()
                 .map(|e| format!("scratch dir: {:?}", e.path())),
         );
+    }
+    if let Ok(entries) = fs::read_dir(root.join("volumes")) {
+        found.extend(entries.flatten().map(|e| format!("volume: {:?}", e.path())));
     }
     found
 }

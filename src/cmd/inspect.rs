@@ -11,6 +11,7 @@ use crate::cli;
 use crate::error::Result;
 use crate::lifecycle::{self, Container, Status};
 use crate::network::{self, Port};
+use crate::volume;
 
 pub const HELP: &str = "Usage:  skiff inspect CONTAINER [CONTAINER...]
 
@@ -96,13 +97,18 @@ struct Endpoint {
     ip_prefix_len: u8,
     #[serde(rename = "Gateway")]
     gateway: String,
+    #[serde(rename = "NetworkID")]
+    network_id: String,
 }
 
-/// A `-v` bind mount, as `docker inspect` lists it.
+/// A `-v` bind mount or volume, as `docker inspect` lists it.
 #[derive(Serialize)]
 struct Mount {
     #[serde(rename = "Type")]
     kind: String,
+    /// A volume's name (null for a bind mount).
+    #[serde(rename = "Name")]
+    name: Option<String>,
     #[serde(rename = "Source")]
     source: String,
     #[serde(rename = "Destination")]
@@ -249,6 +255,7 @@ fn network_settings(settings: Option<&network::Settings>) -> NetworkSettings {
         ip_address: s.ip_address.clone(),
         ip_prefix_len: s.ip_prefix_len,
         gateway: s.gateway.clone(),
+        network_id: s.network_id.clone().unwrap_or_default(),
     };
     let top = settings.map(endpoint);
     NetworkSettings {
@@ -265,13 +272,17 @@ fn network_settings(settings: Option<&network::Settings>) -> NetworkSettings {
     }
 }
 
-/// `HOST:CONTAINER[:ro|rw]`, already checked when the container was created.
-fn mount(volume: &str) -> Option<Mount> {
-    let mut parts = volume.split(':');
+/// `HOST|NAME:CONTAINER[:ro|rw]`, already checked when the container was created.
+fn mount(spec: &str) -> Option<Mount> {
+    let mut parts = spec.split(':');
     let (source, destination) = (parts.next()?, parts.next()?);
+    let name = Some(source.to_string()).filter(|s| volume::is_name(s));
     Some(Mount {
-        kind: "bind".into(),
-        source: source.into(),
+        kind: if name.is_some() { "volume" } else { "bind" }.into(),
+        source: name
+            .as_deref()
+            .map_or_else(|| source.into(), |n| volume::data(n).display().to_string()),
+        name,
         destination: destination.into(),
         rw: parts.next() != Some("ro"),
     })

@@ -11,6 +11,7 @@ mod kill;
 mod load;
 mod login;
 mod logs;
+mod network;
 mod port;
 mod ps;
 mod pull;
@@ -21,6 +22,7 @@ mod save;
 mod start;
 mod stats;
 mod stop;
+mod volume;
 mod wait;
 
 use crate::cli;
@@ -57,6 +59,7 @@ const COMMANDS: &[(&str, &str, Main)] = &[
     ("login", "Log in to a registry", login::main),
     ("logout", "Log out from a registry", login::logout_main),
     ("logs", "Fetch the logs of a container", logs::main),
+    ("network", "Manage networks", network::main),
     (
         "port",
         "List port mappings or a specific mapping for the container",
@@ -79,6 +82,7 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         stats::main,
     ),
     ("stop", "Stop one or more running containers", stop::main),
+    ("volume", "Manage volumes", volume::main),
     (
         "wait",
         "Block until one or more containers stop, then print their exit codes",

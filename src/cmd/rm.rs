@@ -1,9 +1,10 @@
-//! `skiff rm [-f] [-v] CONTAINER...`: delete containers: state, log and writable layer.
-//! A running one is refused unless `-f`, which kills it first, as `docker rm -f` does.
+//! `skiff rm [-f] [-v] CONTAINER...`: delete containers: state, log and writable layer,
+//! and with `-v` their anonymous volumes (never named ones, as Docker). A running one is
+//! refused unless `-f`, which kills it first, as `docker rm -f` does.
 
 use crate::cli::{self, Opt};
 use crate::error::{Context, Error, Result};
-use crate::lifecycle::{self, supervisor, Status};
+use crate::lifecycle::{self, peers, supervisor, Status};
 
 pub const HELP: &str = "Usage:  skiff rm [OPTIONS] CONTAINER [CONTAINER...]
 
@@ -12,24 +13,24 @@ Remove one or more containers
 Options:
   -f, --force     Force the removal of a running container (uses SIGKILL)
   -h, --help      Print usage
-  -v, --volumes   Remove anonymous volumes (skiff makes none: accepted for Docker's sake)";
+  -v, --volumes   Remove anonymous volumes associated with the container";
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let mut force = false;
+    let (mut force, mut volumes) = (false, false);
     let options = &mut [
         Opt::Switch(&["-f", "--force"], &mut force),
-        Opt::Switch(&["-v", "--volumes"], &mut false), // skiff makes no volumes
+        Opt::Switch(&["-v", "--volumes"], &mut volumes),
     ];
     let rest = cli::parse(argv, "rm", HELP, options)?;
     lifecycle::sweep();
     for query in cli::at_least_one(rest, "rm")? {
-        remove(&query, force).with_context(|| format!("remove container {query}"))?;
+        remove(&query, force, volumes).with_context(|| format!("remove container {query}"))?;
         println!("{query}");
     }
     Ok(0)
 }
 
-fn remove(query: &str, force: bool) -> Result<()> {
+fn remove(query: &str, force: bool, volumes: bool) -> Result<()> {
     let container = lifecycle::find_any(query)?; // a dead one too, as Docker removes those
     if container.status() == Status::Running {
         if !force {
@@ -38,5 +39,13 @@ fn remove(query: &str, force: bool) -> Result<()> {
         supervisor::signal(&container, libc::SIGKILL)?;
         supervisor::wait_until_recorded(&container)?;
     }
-    container.remove()
+    match volumes {
+        true => container.remove_with_volumes()?,
+        false => container.remove()?,
+    }
+    if let Some(settings) = &container.state.network {
+        // Its supervisor does this, unless it was killed: then nobody else would.
+        peers::update(&settings.network);
+    }
+    Ok(())
 }

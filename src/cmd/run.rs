@@ -9,7 +9,7 @@ use crate::error::{Context, Error, Result};
 use crate::image::config::RunConfig;
 use crate::image::store::{self, Store};
 use crate::image::Image;
-use crate::lifecycle::{self, names, signals, supervisor, Container};
+use crate::lifecycle::{self, names, peers, signals, supervisor, Container};
 use crate::network::{self, Port};
 use crate::progress::Progress;
 use crate::reference::Reference;
@@ -25,24 +25,30 @@ pub const HELP: &str = "Usage:  skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]
 Create and run a new container from an image
 
 Options:
+      --add-host list       Add a custom host-to-IP mapping (host:ip, or host:host-gateway)
       --cap-add list        Add Linux capabilities (NAME, CAP_NAME or ALL)
       --cap-drop list       Drop Linux capabilities (NAME, CAP_NAME or ALL)
       --cpu-shares int      CPU shares (relative weight)
       --cpus decimal        Number of CPUs
       --cpuset-cpus string  CPUs in which to allow execution (0-3, 0,1)
   -d, --detach              Run container in background and print container ID
+      --dns list            Set custom DNS servers
+      --dns-option list     Set DNS options
+      --dns-search list     Set custom DNS search domains
       --entrypoint string   Overwrite the default ENTRYPOINT of the image
   -e, --env list            Set environment variables (KEY=VALUE, or KEY to pass the host's)
       --env-file list       Read in a file of environment variables
-  -h, --help                Print usage
-      --hostname string     Container host name
+      --help                Print usage
+  -h, --hostname string     Container host name
       --init                Run an init inside the container that forwards signals and reaps processes
   -i, --interactive         Keep STDIN open even if not attached
   -m, --memory bytes        Memory limit
       --memory-reservation bytes  Memory soft limit
       --memory-swap bytes   Swap limit equal to memory plus swap: '-1' to enable unlimited swap
       --name string         Assign a name to the container
-      --network string      Connect a container to a network: bridge, none or host (default \"host\", for now)
+      --network string      Connect a container to a network: bridge, none, host or
+                            container:NAME|ID (default \"bridge\")
+      --network-alias list  Add network-scoped alias for the container (user networks)
       --pids-limit int      Tune container pids limit (set -1 for unlimited)
       --platform string     Run this platform's image (os/arch[/variant]) instead of the host's
   -p, --publish list        Publish a container's port(s) to the host ([IP:][HOST_PORT:]PORT[/PROTO])
@@ -58,7 +64,7 @@ Options:
       --trace               Narrate every kernel step on stderr (also SKIFF_TRACE=1)
   -t, --tty                 Allocate a pseudo-TTY
   -u, --user string         Username or UID (format: <name|uid>[:<group|gid>])
-  -v, --volume list         Bind mount a volume (HOST:CONTAINER[:ro|rw])
+  -v, --volume list         Bind mount a host path or a volume ([HOST|NAME:]CONTAINER[:ro|rw])
   -w, --workdir string      Working directory inside the container";
 
 /// `run`'s and `create`'s options (`create` refuses `-d` and `--rm` is kept for later).
@@ -126,14 +132,15 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
     let config = &mut args.config;
     while let Some(flag) = lexer.next_flag() {
         match flag.name.as_str() {
-            "-h" | "--help" => return Ok(None),
+            "--help" => return Ok(None),
             "-d" | "--detach" if command == "run" => args.detach = lexer.switch(&flag)?,
             "-e" | "--env" => args.env.push(lexer.value(&flag)?),
             "--entrypoint" => args.entrypoint = Some(lexer.value(&flag)?),
-            "--hostname" => config.hostname = lexer.value(&flag)?,
+            "-h" | "--hostname" => config.hostname = lexer.value(&flag)?,
             "--init" => config.init = lexer.switch(&flag)?,
             "--name" => config.name = lexer.value(&flag)?,
             name if NETWORK_FLAGS.contains(&name) => network_flag(config, &mut lexer, &flag)?,
+            dns if container::DNS_FLAGS.contains(&dns) => dns_flag(config, &flag, &mut lexer)?,
             "--pull" => args.pull = Pull::parse(&lexer.value(&flag)?)?,
             "--platform" => args.platform = Some(Platform::parse(&lexer.value(&flag)?)?),
             "--rm" => config.auto_remove = lexer.switch(&flag)?,
@@ -159,7 +166,7 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             _ => return Err(cli::unknown(&flag, command)),
         }
     }
-    args.config.options.check()?;
+    check(&args.config)?;
     if args.trace {
         trace::enable();
     }
@@ -170,10 +177,6 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
         ))
     })?;
     args.command = rest.collect();
-    if let Some(limits) = &args.config.limits {
-        // Counting CPUs reads the cgroup's quota files: only for `--cpus`.
-        limits.validate(|| std::thread::available_parallelism().map_or(1, usize::from))?;
-    }
     Ok(Some(args))
 }
 
@@ -199,12 +202,40 @@ fn network_flag(config: &mut Config, lexer: &mut Lexer, flag: &Flag) -> Result<(
     Ok(())
 }
 
-/// `--network`'s value, one of [`network::MODES`]: as Docker says of any other.
+/// `--network`'s value: one of [`network::MODES`], `container:NAME|ID`, or a user
+/// network, recorded by its name.
 fn network_mode(name: String) -> Result<String> {
-    match network::MODES.contains(&name.as_str()) {
+    match network::MODES.contains(&name.as_str()) || network::joined(&name).is_some() {
         true => Ok(name),
-        false => Err(Error::invalid(format!("network {name} not found"))),
+        false => network::user::find(&name).map(|network| network.name),
     }
+}
+
+/// `--add-host`, `--dns`, … (see [`container::DNS_FLAGS`]): into `config.dns`.
+fn dns_flag(config: &mut Config, flag: &Flag, lexer: &mut Lexer) -> Result<()> {
+    let value = lexer.value(flag)?;
+    config.dns.get_or_insert_default().set(&flag.name, value)
+}
+
+/// What the flags must satisfy together, checked before anything is pulled.
+fn check(config: &Config) -> Result<()> {
+    config.options.check()?;
+    if let Some(limits) = &config.limits {
+        // Counting CPUs reads the cgroup's quota files: only for `--cpus`.
+        limits.validate(|| std::thread::available_parallelism().map_or(1, usize::from))?;
+    }
+    // `--network-alias` names a container to the other members of a user network:
+    // elsewhere it means nothing, and Docker refuses it.
+    let aliased = config
+        .dns
+        .as_ref()
+        .is_some_and(|dns| !dns.aliases.is_empty());
+    if aliased && !config.network.as_deref().is_some_and(peers::has_names) {
+        return Err(Error::usage(
+            "network-scoped aliases are only supported for user-defined networks",
+        ));
+    }
+    Ok(())
 }
 
 /// `skiff run`: seal → pull and record → start (attached, or under a supervisor) →
@@ -226,7 +257,7 @@ fn run(args: Args) -> Result<i32> {
     }
     let exit = supervisor::run_attached(&mut container, &rootfs);
     if exit.is_err() && container.config.auto_remove {
-        container.remove()?;
+        container.remove_with_volumes()?;
     }
     Ok(exit.with_context(context)?.status())
 }
@@ -289,7 +320,10 @@ fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Con
     config.image_digest = manifest.to_string();
     config.created = time::now_precise();
     if config.hostname.is_empty() {
-        config.hostname = config.id[..12].to_string();
+        config.hostname = match config.network.as_deref() {
+            Some("host") => host_name().unwrap_or_else(|| config.id[..12].to_string()),
+            _ => config.id[..12].to_string(),
+        };
     }
     let process = &mut config.process;
     process.argv = command_line(args, &defaults)?;
@@ -341,6 +375,12 @@ fn publish_exposed<'a>(
         }
     }
     Ok(())
+}
+
+/// The host's own hostname, which Docker gives a container on the host's network.
+fn host_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    Some(name.trim().to_string()).filter(|name| !name.is_empty())
 }
 
 /// Docker's rule: ENTRYPOINT + (the user's command, or else the image's CMD).

@@ -21,7 +21,7 @@
 use miniserde::json::{self, Object, Value};
 use miniserde::{Deserialize, Serialize};
 
-use super::Options;
+use super::{Dns, Options};
 use crate::cgroup::Limits;
 use crate::network::Port;
 
@@ -49,8 +49,11 @@ pub struct Config {
     /// `--memory`, `--cpus`, …: applied at every start. Absent in older records.
     pub limits: Option<Limits>,
     /// `--network`: `bridge`, `none` or `host`; absent, `network::DEFAULT` (the
-    /// host's, for now).
+    /// bridge, or the host's network where skiff lacks CAP_NET_ADMIN).
     pub network: Option<String>,
+    /// `--add-host`, `--dns`, `--dns-search`, `--dns-option`, `--network-alias`.
+    /// Absent in older records.
+    pub dns: Option<Dns>,
     /// `-i`: the container's stdin is the attached skiff's (else at end of file).
     /// Absent in older records.
     pub open_stdin: Option<bool>,
@@ -61,6 +64,9 @@ pub struct Config {
     pub ports: Option<Vec<Port>>,
     /// `-P`: `ports` holds the image's ExposedPorts too. Absent in older records.
     pub publish_all: Option<bool>,
+    /// The names given to its anonymous volumes (`-v /path`),
+    /// which `rm -v` and `--rm` remove with it. Absent in older records.
+    pub anonymous_volumes: Option<Vec<String>>,
 }
 
 /// A process to run in the container (the OCI spec's `process`).

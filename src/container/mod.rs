@@ -46,6 +46,7 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 pub use config::{Config, Process};
+pub use etc_files::{hosts, Dns, Member, FLAGS as DNS_FLAGS};
 pub use join::{join, Exec, Joined};
 pub use options::Options;
 pub use process::{environment, exec_outcome, read_env_files, report_failure};
@@ -71,6 +72,9 @@ pub struct RootFs {
     pub layers: Option<LayerDirs>,
     /// The same layers as blobs, unpacked into `rootfs/` where it does not.
     pub blobs: Vec<StoredLayer>,
+    /// On a user network, its running members: its /etc/hosts names them before its
+    /// command runs (`lifecycle::peers` adds it to theirs once it runs).
+    pub members: Vec<Member>,
 }
 
 /// Where the container's fds 0–2 come from, as whoever starts it decides.
@@ -108,7 +112,12 @@ pub const FORWARDED: [libc::c_int; 6] = [
 /// Everything starting a container asks of the kernel, in order. Returns once its
 /// command is executing; whoever waits for it removes its cgroup afterwards
 /// (`cgroup::release`) and gives its address back (`network::release`).
-pub fn start(config: &Config, rootfs: &RootFs, stdio: &Stdio) -> Result<Started> {
+pub fn start(
+    config: &Config,
+    rootfs: &RootFs,
+    stdio: &Stdio,
+    joined: Option<File>,
+) -> Result<Started> {
     let limits = config.limits.clone().unwrap_or_default();
     let cgroup = cgroup::create(&config.id, &limits)?; // mkdir(2) in cgroupfs, limits
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
@@ -116,7 +125,10 @@ pub fn start(config: &Config, rootfs: &RootFs, stdio: &Stdio) -> Result<Started>
     let console = console.context("socketpair(2) for the terminal's master")?;
     namespaces::new_pid_namespace()?; // unshare(2)
     let ports = config.ports.as_deref().unwrap_or_default();
-    let network = network::attach(&config.id, config.network.as_deref(), ports) // unshare(2), rtnetlink, nf_tables
+    let network = network::attach(&config.id, config.network.as_deref(), joined, ports) // unshare(2), rtnetlink, nf_tables
+        .inspect_err(|_| undo_start(&config.id))?;
+    let settings = network.settings.as_ref();
+    etc_files::write(&rootfs.scratch, config, settings, &rootfs.members) // hostname, hosts, resolv.conf
         .inspect_err(|_| undo_start(&config.id))?;
     let forked = cgroup::fork_into(cgroup.as_ref()) // fork(2); v2: clone3(2) into it
         .inspect_err(|_| undo_start(&config.id))?;
@@ -220,7 +232,7 @@ fn prepare(
     network::enter(child.netns)?; // setns(2): its network, configured already
     let own_cgroup = cgroup::enter(child.cgroup)?; // cgroup.procs, unshare(CLONE_NEWCGROUP)
     namespaces::unshare_the_rest(&config.hostname)?; // unshare(2), sethostname(2)
-    let entered = rootfs::enter(rootfs, options, &config.hostname)?; // mount(2), pivot_root(2)
+    let entered = rootfs::enter(rootfs, options)?; // mount(2), pivot_root(2)
     if entered == Entered::WithMounts {
         cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
     }

@@ -9,7 +9,8 @@
 //!   (devpts `newinstance`, `/dev/ptmx -> pts/ptmx`), `/dev/shm` and `/dev/mqueue`
 //!   (the POSIX message queues of the container's own IPC namespace).
 //! - `/etc/hostname`, `/etc/hosts`, `/etc/resolv.conf`, from the scratch directory.
-//! - `-v` bind mounts and `--tmpfs`, parents before children; then, with
+//! - `-v` bind mounts, volumes (see `volume.rs`: filled from the image first when empty)
+//!   and `--tmpfs`, parents before children; then, with
 //!   `--read-only`, the root itself becomes read-only (the mounts on it stay as they are).
 //!
 //! `--privileged` skips the masks and leaves /sys and /proc/sys writable. Every mount a
@@ -25,14 +26,14 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
 use super::etc_files;
-use super::options::{is_allowed_target, Bind, Options, Tmpfs};
+use super::options::{self, is_allowed_target, Bind, Options, Tmpfs};
 use crate::error::{Context, Error, Result};
 use crate::image::layer::resolve_dir;
 use crate::sys::{
     self, MS_BIND, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC,
     MS_RELATIME, MS_REMOUNT, MS_STRICTATIME, MS_SYNCHRONOUS,
 };
-use crate::trace;
+use crate::{trace, volume};
 
 /// Docker's masked paths: what they tell about the host is nobody's business.
 const PROC_MASKED: [&str; 9] = [
@@ -71,7 +72,7 @@ const KEPT_FLAGS: libc::c_ulong = MS_RDONLY
     | MS_RELATIME;
 
 /// Everything mounted inside `root` before the container enters it.
-pub fn populate(root: &Path, scratch: &Path, options: &Options, hostname: &str) -> Result<()> {
+pub fn populate(root: &Path, scratch: &Path, options: &Options) -> Result<()> {
     let privileged = options.privileged;
     if mounted(mount_proc(root), "/proc")? && !privileged {
         hide(root, &PROC_MASKED, &PROC_READ_ONLY)?;
@@ -82,7 +83,7 @@ pub fn populate(root: &Path, scratch: &Path, options: &Options, hostname: &str) 
     if mounted(mount_dev(root), "/dev")? {
         mount_dev_filesystems(root)?;
     }
-    for mount in mount_list(scratch, options, hostname)? {
+    for mount in mount_list(scratch, options)? {
         mount.attach(root)?;
     }
     if options.read_only {
@@ -95,20 +96,15 @@ pub fn populate(root: &Path, scratch: &Path, options: &Options, hostname: &str) 
 }
 
 /// Where mount(2) is refused altogether, or would reach the host, the root is a
-/// private copy: the /etc files are written straight into it.
-pub fn populate_without_mounts(
-    root: &Path,
-    scratch: &Path,
-    options: &Options,
-    hostname: &str,
-) -> Result<()> {
+/// private copy: the /etc files are copied straight into it.
+pub fn populate_without_mounts(root: &Path, scratch: &Path, options: &Options) -> Result<()> {
     if options.needs_mounts() {
         return Err(Error::invalid(
             "no mounts here (mount(2) is refused, or would reach the host), so -v, --tmpfs and --read-only cannot be honoured",
         ));
     }
-    trace::step("write /etc/hostname, /etc/hosts and /etc/resolv.conf into the copy");
-    for (target, source) in etc_files::write(scratch, hostname)? {
+    trace::step("copy /etc/hostname, /etc/hosts and /etc/resolv.conf into the copy");
+    for (target, source) in etc_files::mounts(scratch) {
         let target = root.join(resolve_file(root, &target)?);
         fs::copy(&source, &target).with_context(|| format!("write {}", target.display()))?;
     }
@@ -271,19 +267,24 @@ struct Mount {
 }
 
 enum Source {
-    Bind { host: PathBuf, read_only: bool },
-    Tmpfs { flags: libc::c_ulong, data: String },
+    Bind {
+        from: options::Source,
+        read_only: bool,
+    },
+    Tmpfs {
+        flags: libc::c_ulong,
+        data: String,
+    },
 }
 
 /// The /etc files, then `-v` and `--tmpfs`, parents before children; a user's mount
 /// replaces Docker's file at the same place.
-fn mount_list(scratch: &Path, options: &Options, hostname: &str) -> Result<Vec<Mount>> {
-    let mut mounts: Vec<Mount> = etc_files::write(scratch, hostname)?
-        .into_iter()
+fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
+    let mut mounts: Vec<Mount> = etc_files::mounts(scratch)
         .map(|(target, host)| Mount {
             target,
             source: Source::Bind {
-                host,
+                from: options::Source::Host(host),
                 read_only: options.read_only,
             },
         })
@@ -295,7 +296,7 @@ fn mount_list(scratch: &Path, options: &Options, hostname: &str) -> Result<Vec<M
             Mount {
                 target: bind.target,
                 source: Source::Bind {
-                    host: bind.host,
+                    from: bind.source,
                     read_only: bind.read_only,
                 },
             },
@@ -328,8 +329,11 @@ fn put(mounts: &mut Vec<Mount>, mount: Mount) {
 impl Mount {
     fn attach(&self, root: &Path) -> Result<()> {
         let is_dir = match &self.source {
-            Source::Bind { host, .. } => host.is_dir(),
-            Source::Tmpfs { .. } => true,
+            Source::Bind {
+                from: options::Source::Host(host),
+                ..
+            } => host.is_dir(),
+            _ => true,
         };
         let resolved = match is_dir {
             true => resolve_dir(root, &self.target)?,
@@ -344,8 +348,16 @@ impl Mount {
         }
         let target = root.join(&resolved);
         match &self.source {
-            Source::Bind { host, read_only } => {
-                sys::mount(Some(host), &target, None, MS_BIND | MS_REC, None)?;
+            Source::Bind { from, read_only } => {
+                let host = match from {
+                    options::Source::Host(host) => host.clone(),
+                    options::Source::Volume(name) => {
+                        let name = name.as_deref().unwrap_or_default();
+                        volume::copy_up(name, &target)?; // the image's files, if it is empty
+                        volume::data(name)
+                    }
+                };
+                sys::mount(Some(&host), &target, None, MS_BIND | MS_REC, None)?;
                 remount(&target, if *read_only { MS_RDONLY } else { 0 })
             }
             Source::Tmpfs { flags, data } => {

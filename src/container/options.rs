@@ -12,8 +12,10 @@ use miniserde::{Deserialize, Serialize};
 
 use super::capabilities;
 use crate::error::{Error, Result};
+use crate::image::store::random_id;
 use crate::sys::{MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_RDONLY};
 use crate::sys::{MS_RELATIME, MS_STRICTATIME, MS_SYNCHRONOUS};
+use crate::volume;
 
 #[derive(Serialize, Deserialize, Debug, Default, Clone, PartialEq)]
 pub struct Options {
@@ -65,45 +67,76 @@ impl Options {
         Ok(())
     }
 
+    /// The volumes `-v` names (anonymous ones once named): what `volume rm` refuses.
+    pub fn volume_names(&self) -> impl Iterator<Item = &str> {
+        let sources = self.volumes.iter().filter_map(|v| v.split(':').next());
+        sources.filter(|source| volume::is_name(source))
+    }
+
+    /// Names each anonymous `-v /path` (`NAME:/path`, 64 random hex digits, as Docker
+    /// names them), once, as the container is created; returns the new names.
+    pub fn name_anonymous_volumes(&mut self) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        for spec in self.volumes.iter_mut().filter(|v| !v.contains(':')) {
+            let name = random_id()?;
+            *spec = format!("{name}:{spec}");
+            names.push(name);
+        }
+        Ok(names)
+    }
+
     /// Whether anything asked for needs mount(2), which some sandboxes refuse.
     pub fn needs_mounts(&self) -> bool {
         !self.volumes.is_empty() || !self.tmpfs.is_empty() || self.read_only
     }
 }
 
-/// `-v /host/dir:/in/container:ro`: a host path bind-mounted into the container.
+/// `-v SOURCE:/in/container[:ro|rw]`: a host path bind-mounted into the container, or
+/// a volume; `-v /in/container` alone is a new anonymous volume.
 #[derive(Debug, PartialEq)]
 pub struct Bind {
-    pub host: PathBuf,
+    pub source: Source,
     pub target: PathBuf,
     pub read_only: bool,
+}
+
+/// Where a `-v` mount's files come from: Docker's rule is that an absolute path is the
+/// host's, anything else a volume's name.
+#[derive(Debug, PartialEq)]
+pub enum Source {
+    Host(PathBuf),
+    /// `None`: anonymous, until the container is created and gives it a name.
+    Volume(Option<String>),
 }
 
 impl Bind {
     pub fn parse(spec: &str) -> Result<Bind> {
         let invalid = |why: &str| Error::usage(format!("invalid volume {spec:?}: {why}"));
         let parts: Vec<&str> = spec.split(':').collect();
-        let (host, target, mode) = match parts[..] {
-            [host, target] => (host, target, "rw"),
-            [host, target, mode] => (host, target, mode),
-            _ => return Err(invalid("want HOST:CONTAINER[:ro|rw]")),
+        let (source, target, mode) = match parts[..] {
+            [target] => (None, target, "rw"),
+            [source, target] => (Some(source), target, "rw"),
+            [source, target, mode] => (Some(source), target, mode),
+            _ => return Err(invalid("want [SOURCE:]CONTAINER[:ro|rw]")),
         };
-        if !host.starts_with('/') {
-            return Err(invalid(
-                "the host path must be absolute (named volumes are not supported)",
-            ));
-        }
         let read_only = match mode {
             "ro" => true,
             "rw" => false,
             _ => return Err(invalid("the mode must be ro or rw")),
         };
-        let host = PathBuf::from(host);
-        if !host.exists() {
-            return Err(invalid("the host path does not exist"));
-        }
+        let source = match source {
+            None => Source::Volume(None),
+            Some(host) if host.starts_with('/') => match Path::new(host).exists() {
+                true => Source::Host(PathBuf::from(host)),
+                false => return Err(invalid("the host path does not exist")),
+            },
+            Some(name) if volume::is_name(name) => Source::Volume(Some(name.into())),
+            Some(name) => return Err(invalid(&format!(
+                "{name:?} includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed; a host directory must be an absolute path"
+            ))),
+        };
         Ok(Bind {
-            host,
+            source,
             target: target_path(target).map_err(|why| invalid(&why))?,
             read_only,
         })
@@ -219,16 +252,41 @@ mod tests {
     #[test]
     fn volumes_take_host_container_and_mode() {
         let bind = Bind::parse("/tmp:/data/x:ro").unwrap();
-        assert_eq!(bind.host, PathBuf::from("/tmp"));
+        assert_eq!(bind.source, Source::Host(PathBuf::from("/tmp")));
         assert_eq!(bind.target, PathBuf::from("data/x"));
         assert!(bind.read_only);
         assert!(!Bind::parse("/tmp:/data").unwrap().read_only);
     }
 
     #[test]
+    fn a_name_is_a_volume_and_a_lone_path_an_anonymous_one() {
+        let named = Bind::parse("redisdata:/data:ro").unwrap();
+        assert_eq!(named.source, Source::Volume(Some("redisdata".into())));
+        assert!(named.read_only);
+        let anonymous = Bind::parse("/data").unwrap();
+        assert_eq!(anonymous.source, Source::Volume(None));
+        assert_eq!(anonymous.target, PathBuf::from("data"));
+    }
+
+    #[test]
+    fn anonymous_volumes_get_names_once() {
+        let mut options = Options {
+            volumes: vec!["/tmp:/a".into(), "/b".into(), "web.1:/c".into()],
+            ..<Options as Default>::default()
+        };
+        let names = options.name_anonymous_volumes().unwrap();
+        assert_eq!(names.len(), 1);
+        assert_eq!(options.volumes[1], format!("{}:/b", names[0]));
+        assert!(options.name_anonymous_volumes().unwrap().is_empty());
+        let used: Vec<&str> = options.volume_names().collect();
+        assert_eq!(used, [names[0].as_str(), "web.1"]);
+    }
+
+    #[test]
     fn volumes_that_cannot_be_are_usage_errors() {
         for (spec, why) in [
-            ("name:/data", "named volumes are not supported"),
+            ("a/b:/data", "invalid characters for a local volume name"),
+            ("x:/data", "invalid characters"),
             ("/tmp:data", "must be absolute"),
             ("/tmp:/data:z", "the mode must be ro or rw"),
             ("/no/such/dir:/data", "does not exist"),
@@ -236,7 +294,8 @@ mod tests {
             ("/tmp:/proc/x", "cannot mount over /proc/x"),
             ("/tmp:/dev", "cannot mount over /dev"),
             ("/tmp:/a/../sys", "must not contain .."),
-            ("/tmp", "want HOST:CONTAINER"),
+            ("/tmp:/a:ro:x", "want [SOURCE:]CONTAINER"),
+            ("data", "must be absolute"),
         ] {
             let err = Bind::parse(spec).unwrap_err();
             assert!(err.to_string().contains(why), "{spec}: {err}");

@@ -49,18 +49,18 @@ pub enum Entered {
 /// Makes the image's root this process's `/`, with Docker's mounts inside it: make
 /// mounts private → stack the layers → mount /proc, /dev, … → pivot_root. Each step
 /// that the kernel may refuse has its fallback behind one function that says when.
-pub fn enter(fs: &RootFs, options: &Options, hostname: &str) -> Result<Entered> {
+pub fn enter(fs: &RootFs, options: &Options) -> Result<Entered> {
     let root = fs.scratch.join("rootfs");
     // It exists already when a stopped container is started again.
     fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
     if !make_mounts_private()? {
-        chroot_without_mounts(fs, &root, options, hostname)?;
+        chroot_without_mounts(fs, &root, options)?;
         return Ok(Entered::ChrootWithoutMounts);
     }
     if !stack_layers(fs, &root)? {
         copy_layers_instead(fs, &root)?;
     }
-    mounts::populate(&root, &fs.scratch, options, hostname)?;
+    mounts::populate(&root, &fs.scratch, options)?;
     pivot_root_or_fallback(&root)?;
     Ok(Entered::WithMounts)
 }
@@ -132,15 +132,10 @@ fn root_bind_is_shared() -> bool {
 /// the files Docker would mount written into it, and a plain chroot(2). Weaker (no
 /// /proc, no /dev, and a chroot can be escaped with `CAP_SYS_CHROOT`), but the command
 /// still runs.
-fn chroot_without_mounts(
-    fs: &RootFs,
-    root: &Path,
-    options: &Options,
-    hostname: &str,
-) -> Result<()> {
+fn chroot_without_mounts(fs: &RootFs, root: &Path, options: &Options) -> Result<()> {
     trace::step("no mounts here: fall back to chroot(2), without /proc or /dev");
     copy_layers(fs, root)?;
-    mounts::populate_without_mounts(root, &fs.scratch, options, hostname)?;
+    mounts::populate_without_mounts(root, &fs.scratch, options)?;
     chroot_into(root)
 }
 

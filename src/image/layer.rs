@@ -35,12 +35,12 @@
 //! <https://man7.org/linux/man-pages/man7/path_resolution.7.html>
 //! <https://man7.org/linux/man-pages/man2/openat2.2.html>
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
-use std::fs::{self, DirBuilder, OpenOptions, Permissions};
-use std::io::{self, BufReader, Read};
+use std::fs::{self, DirBuilder, Permissions};
+use std::io::{self, BufReader, Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{lchown, symlink, DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{fchown, lchown, symlink, DirBuilderExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -51,6 +51,8 @@ use crate::digest::{Digest, Hashing};
 use crate::error::{Context, Error, Result};
 use crate::sys;
 
+/// Bytes of file data per write(2).
+const WRITE_SIZE: usize = 256 * 1024;
 /// Linux gives up after following this many symlinks in one lookup (path_resolution(7)).
 const MAX_SYMLINKS: u32 = 40;
 const WHITEOUT: &[u8] = b".wh.";
@@ -126,8 +128,19 @@ pub struct StoredLayer {
 impl StoredLayer {
     /// Unpacks the blob onto `root` and checks what came out against the diff_id.
     pub fn unpack(&self, root: &Path, whiteouts: Whiteouts) -> Result<()> {
-        let blob =
+        let mut blob =
             fs::File::open(&self.blob).with_context(|| format!("open {}", self.blob.display()))?;
+        self.unpack_from(&mut blob, root, whiteouts)
+    }
+
+    /// The same, from the blob's bytes as they arrive (a pull unpacks while it downloads).
+    /// `dyn`: one copy of the tar loop in the binary, whatever the source.
+    pub fn unpack_from(
+        &self,
+        blob: &mut dyn Read,
+        root: &Path,
+        whiteouts: Whiteouts,
+    ) -> Result<()> {
         let actual = unpack(blob, self.compression, root, whiteouts)?;
         self.diff_id.verify("uncompressed layer (diff_id)", &actual)
     }
@@ -214,6 +227,13 @@ struct Layer<'a> {
     skipped_devices: u64,
     /// Not every filesystem takes every attribute (ENOTSUP), nor every user (EPERM).
     skipped_xattrs: u64,
+    /// Directories already resolved, by their name in the layer: the entries of a
+    /// directory follow each other, and walking its path again would cost an lstat(2)
+    /// per component per entry. Forgotten whenever anything is removed, since a path
+    /// may have led through what went.
+    dirs: HashMap<PathBuf, PathBuf>,
+    /// One buffer for every file's data, so each write(2) is large.
+    buf: Vec<u8>,
 }
 
 impl<'a> Layer<'a> {
@@ -224,6 +244,8 @@ impl<'a> Layer<'a> {
             ours: HashSet::new(),
             skipped_devices: 0,
             skipped_xattrs: 0,
+            dirs: HashMap::new(),
+            buf: vec![0; WRITE_SIZE],
         }
     }
 
@@ -240,10 +262,17 @@ impl<'a> Layer<'a> {
         };
         let rel = self.resolve_dir(dir)?.join(name);
         let full = self.root.join(&rel);
+        let mut file = None;
         match kind {
-            FileKind::File => write_file(entry, &full)?,
-            FileKind::Dir => make_dir(&full)?,
-            FileKind::Symlink => make_symlink(entry, &full)?,
+            FileKind::File => file = Some(self.write_file(entry, &full)?),
+            FileKind::Dir => {
+                // Its own mode comes with the rest of its metadata.
+                let mkdir = || Ok(DirBuilder::new().mode(0o700).create(&full)?);
+                self.make(&full, true, mkdir)
+                    .with_context(|| format!("mkdir {}", full.display()))?;
+                self.dirs.insert(path.clone(), rel.clone());
+            }
+            FileKind::Symlink => self.make_symlink(entry, &full)?,
             // The new name shares its target's inode, and with it owner and mode.
             FileKind::Hardlink => return self.make_hardlink(entry, &rel),
             FileKind::Node(file_type) => {
@@ -252,13 +281,71 @@ impl<'a> Layer<'a> {
                 }
             }
         }
-        self.set_metadata(entry, &full, kind)?;
+        self.set_metadata(entry, &full, kind, file.as_ref())?;
         self.mark_ours(&rel);
         Ok(())
     }
 
-    fn resolve_dir(&self, dir: &Path) -> Result<PathBuf> {
-        resolve_dir(self.root, dir)
+    fn resolve_dir(&mut self, dir: &Path) -> Result<PathBuf> {
+        if let Some(resolved) = self.dirs.get(dir) {
+            return Ok(resolved.clone());
+        }
+        let resolved = resolve_dir(self.root, dir)?;
+        self.dirs.insert(dir.to_path_buf(), resolved.clone());
+        Ok(resolved)
+    }
+
+    /// Makes a new entry at `full` with `make`, which fails with EEXIST where something
+    /// is in the way (a lower layer's, or an earlier entry's): that is cleared and
+    /// `make` tried once more, so the common case costs no lstat(2). A directory stays
+    /// where a directory is made (its contents are lower layers' and survive): then
+    /// this returns None.
+    fn make<T>(
+        &mut self,
+        full: &Path,
+        for_dir: bool,
+        make: impl Fn() -> Result<T>,
+    ) -> Result<Option<T>> {
+        match make() {
+            Err(e) if e.errno() == Some(libc::EEXIST) => {}
+            made => return made.map(Some),
+        }
+        if make_room(full, for_dir)? {
+            return Ok(None);
+        }
+        self.dirs.clear();
+        Ok(Some(make()?))
+    }
+
+    /// Streams the entry's data into a new file, in large writes; owner and mode come
+    /// afterwards, on the returned file.
+    fn write_file<R: Read>(&mut self, entry: &mut Entry<R>, full: &Path) -> Result<fs::File> {
+        let Some(mut file) = self
+            .make(full, false, || sys::create_new(full, 0o600))
+            .with_context(|| format!("create {}", full.display()))?
+        else {
+            return Err(Error::invalid("a file cannot replace a directory here"));
+        };
+        copy_filling(entry, &mut file, &mut self.buf)
+            .map_err(stream_error)
+            .with_context(|| format!("write {}", full.display()))?;
+        // A time beyond SystemTime's range is left alone rather than trusted.
+        let mtime = Duration::from_secs(entry.header().mtime()?);
+        if let Some(mtime) = SystemTime::UNIX_EPOCH.checked_add(mtime) {
+            file.set_modified(mtime)
+                .with_context(|| format!("set mtime of {}", full.display()))?;
+        }
+        Ok(file)
+    }
+
+    /// The target is stored verbatim: it means something only inside the container.
+    fn make_symlink<R: Read>(&mut self, entry: &Entry<R>, full: &Path) -> Result<()> {
+        let target = entry
+            .link_name()?
+            .ok_or_else(|| Error::invalid("symlink without a target"))?;
+        self.make(full, false, || Ok(symlink(&target, full)?))
+            .with_context(|| format!("symlink {}", full.display()))
+            .map(drop)
     }
 
     /// `dir/.wh.NAME` deletes `dir/NAME`; `dir/.wh..wh..opq` empties `dir` of what lower
@@ -269,7 +356,10 @@ impl<'a> Layer<'a> {
         let marker = marker.as_bytes();
         if marker == OPAQUE {
             return match self.whiteouts {
-                Whiteouts::Apply => self.clear_lower(&dir),
+                Whiteouts::Apply => {
+                    self.dirs.clear();
+                    self.clear_lower(&dir)
+                }
                 Whiteouts::Overlay => {
                     sys::lsetxattr(&self.root.join(&dir), OVERLAY_OPAQUE.as_ref(), b"y")
                 }
@@ -288,10 +378,14 @@ impl<'a> Layer<'a> {
         }
         let full = self.root.join(rel);
         match self.whiteouts {
-            Whiteouts::Apply => remove(&full),
+            Whiteouts::Apply => {
+                self.dirs.clear();
+                remove(&full)
+            }
             Whiteouts::Overlay => {
                 // Without CAP_MKNOD this fails, and the layer cannot be kept this way.
                 make_room(&full, false)?;
+                self.dirs.clear();
                 sys::mknod(&full, libc::S_IFCHR, 0, 0)
             }
         }
@@ -340,9 +434,9 @@ impl<'a> Layer<'a> {
         }
         let full = self.root.join(rel);
         if source != full {
-            make_room(&full, false)?;
             // linkat(2) without AT_SYMLINK_FOLLOW: a symlink is linked, never followed.
-            fs::hard_link(&source, &full).with_context(|| format!("link {}", full.display()))?;
+            self.make(&full, false, || Ok(fs::hard_link(&source, &full)?))
+                .with_context(|| format!("link {}", full.display()))?;
         }
         self.mark_ours(rel);
         Ok(())
@@ -360,6 +454,7 @@ impl<'a> Layer<'a> {
             ),
         };
         make_room(full, false)?;
+        self.dirs.clear(); // whatever was there is gone (nodes are few)
         let harmless = match file_type {
             libc::S_IFIFO => true,
             libc::S_IFCHR => HARMLESS_DEVICES.contains(&(major, minor)),
@@ -381,21 +476,30 @@ impl<'a> Layer<'a> {
     /// Owner first: chown(2) clears the setuid and setgid bits, and the
     /// `security.capability` attribute, so mode and attributes come after it.
     /// A symlink has no mode of its own (chmod(2) would follow it).
+    /// A regular file is still open (`file`): its metadata is set through the descriptor,
+    /// with no path to look up again.
     fn set_metadata<R: Read>(
         &mut self,
         entry: &mut Entry<R>,
         full: &Path,
         kind: FileKind,
+        file: Option<&fs::File>,
     ) -> Result<()> {
         let header = entry.header();
         let uid = u32::try_from(header.uid()?).map_err(|_| Error::invalid("uid out of range"))?;
         let gid = u32::try_from(header.gid()?).map_err(|_| Error::invalid("gid out of range"))?;
-        lchown(full, Some(uid), Some(gid))
-            .with_context(|| format!("lchown {} {uid}:{gid}", full.display()))?;
+        match file {
+            Some(file) => fchown(file, Some(uid), Some(gid)),
+            None => lchown(full, Some(uid), Some(gid)),
+        }
+        .with_context(|| format!("chown {} {uid}:{gid}", full.display()))?;
         if kind != FileKind::Symlink {
-            let mode = header.mode()? & 0o7777;
-            fs::set_permissions(full, Permissions::from_mode(mode))
-                .with_context(|| format!("chmod {} {mode:o}", full.display()))?;
+            let mode = Permissions::from_mode(header.mode()? & 0o7777);
+            match file {
+                Some(file) => file.set_permissions(mode.clone()),
+                None => fs::set_permissions(full, mode.clone()),
+            }
+            .with_context(|| format!("chmod {} {:o}", full.display(), mode.mode()))?;
         }
         self.set_xattrs(entry, full)
     }
@@ -555,42 +659,24 @@ fn remove(full: &Path) -> Result<()> {
     removed.with_context(|| format!("remove {}", full.display()))
 }
 
-/// Streams the entry's data into a new file; mode and owner come afterwards.
-fn write_file<R: Read>(entry: &mut Entry<R>, full: &Path) -> Result<()> {
-    make_room(full, false)?;
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .mode(0o600)
-        .open(full)
-        .with_context(|| format!("create {}", full.display()))?;
-    io::copy(entry, &mut file)
-        .map_err(stream_error)
-        .with_context(|| format!("write {}", full.display()))?;
-    // A time beyond SystemTime's range is left alone rather than trusted.
-    let mtime = Duration::from_secs(entry.header().mtime()?);
-    if let Some(mtime) = SystemTime::UNIX_EPOCH.checked_add(mtime) {
-        file.set_modified(mtime)
-            .with_context(|| format!("set mtime of {}", full.display()))?;
+/// Copies `from` to `to` in writes of `buf`'s size: tar hands out a file's data in
+/// pieces as small as the decoder's, and each would be a write(2).
+fn copy_filling(from: &mut impl Read, to: &mut impl Write, buf: &mut [u8]) -> io::Result<()> {
+    loop {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match from.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if filled == 0 {
+            return Ok(());
+        }
+        to.write_all(&buf[..filled])?;
     }
-    Ok(())
-}
-
-fn make_dir(full: &Path) -> Result<()> {
-    if !make_room(full, true)? {
-        create_dir(full, 0o700)?; // its own mode comes with the rest of its metadata
-    }
-    Ok(())
-}
-
-/// The target is stored verbatim: it means something only inside the container.
-fn make_symlink<R: Read>(entry: &Entry<R>, full: &Path) -> Result<()> {
-    let target = entry
-        .link_name()?
-        .ok_or_else(|| Error::invalid("symlink without a target"))?;
-    make_room(full, false)?;
-    symlink(&target, full).with_context(|| format!("symlink {}", full.display()))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ pub mod store;
 
 use config::ImageConfig;
 use layer::{Compression, StoredLayer, Whiteouts};
-use store::Store;
+use store::{Layer, Store};
 
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
@@ -34,6 +34,17 @@ pub fn collect_garbage(store: &Store, in_use: &[Digest]) -> Result<usize> {
         }
     }
     store.remove_all_except(&keep)
+}
+
+/// Whether unpacking failed because the kernel will not keep overlayfs's whiteout
+/// markers here (no `CAP_MKNOD`, no trusted xattrs): then the layers stay blobs, and
+/// each container gets a copy of them instead (see [`Image::unpack_layers`]).
+pub fn stays_blob(err: &Error) -> bool {
+    let here = matches!(err.errno(), Some(libc::EPERM | libc::ENOTSUP));
+    if here {
+        trace::step(&format!("layers stay blobs here ({err})"));
+    }
+    here
 }
 
 /// A pulled image, read back from the store.
@@ -108,7 +119,7 @@ impl Image {
     /// `unpacking(n)` hears of each layer (0 is the bottom one) as its unpacking begins.
     pub fn unpack_layers(&self, store: &Store, mut unpacking: impl FnMut(usize)) -> Result<()> {
         for (n, layer) in self.stored_layers(store)?.iter().enumerate() {
-            if store.layer_dir(&layer.diff_id).is_dir() {
+            if store.has_layer(&layer.diff_id) {
                 continue;
             }
             unpacking(n);
@@ -121,26 +132,27 @@ impl Image {
                 )
             };
             match store.put_layer(&layer.diff_id, |dir| layer.unpack(dir, Whiteouts::Overlay)) {
-                Err(err) if matches!(err.errno(), Some(libc::EPERM | libc::ENOTSUP)) => {
-                    trace::step(&format!("layers stay blobs here ({err})"));
-                    return Ok(());
-                }
+                Err(err) if stays_blob(&err) => return Ok(()),
                 result => result.with_context(what)?,
             }
         }
         Ok(())
     }
 
-    /// The unpacked layers for overlayfs, if every one of them is in the store.
+    /// The unpacked layers for overlayfs, if every one of them is in the store. One
+    /// written in an earlier boot and never synced is unpacked again first.
     pub fn layer_dirs(&self, store: &Store) -> Result<Option<LayerDirs>> {
-        let names: Vec<String> = self
-            .config
-            .diff_ids()?
-            .iter()
-            .map(|d| d.hex().to_string())
-            .collect();
+        let diff_ids = self.config.diff_ids()?;
+        let held =
+            |store: &Store| -> Vec<Layer> { diff_ids.iter().map(|d| store.layer(d)).collect() };
+        let mut layers = held(store);
+        if layers.contains(&Layer::Stale) {
+            self.unpack_layers(store, |_| {})?;
+            layers = held(store);
+        }
+        let complete = layers.iter().all(|l| *l == Layer::Trusted);
+        let names = diff_ids.iter().map(|d| d.hex().to_string()).collect();
         let dir = store.layers_dir();
-        let complete = names.iter().all(|name| dir.join(name).is_dir());
         Ok(complete.then_some(LayerDirs { dir, names }))
     }
 

@@ -4,6 +4,7 @@
 //! ```text
 //! blobs/sha256/<hex>   manifests, configs and compressed layers, each verified
 //! layers/<hex>/        each layer unpacked once, by diff_id, as an overlayfs lower dir
+//! unsynced/<hex>       the boot a layer was written in, until it is known to be on disk
 //! repositories.json    reference → manifest digest (what `skiff images` lists)
 //! containers/<id>/     each container's record and writable layer (see `lifecycle`)
 //! tmp/                 files being written, and scratch directories of loads
@@ -14,13 +15,26 @@
 //! atomic, so a `kill -9` at any moment leaves either the old state or the new one,
 //! plus some debris in `tmp/` that the next skiff sweeps away (its name carries the pid
 //! of the skiff that made it).
+//!
+//! A layer's thousands of files would each need an fsync(2) (a disk flush apiece), or
+//! one syncfs(2) that waits for all of them, before the layer could be trusted after a
+//! power cut. Neither is paid inside a pull: a layer is renamed into place marked with
+//! the boot it was written in (`/proc/sys/kernel/random/boot_id`). In that boot the page
+//! cache is the truth, so the layer is trusted; in a later boot a marked layer may have
+//! lost writes, so it is unpacked again from its blob (whose bytes were fsynced and
+//! are checked against its name). The next pull that writes settles what earlier ones
+//! left: one syncfs(2), by then mostly written back by the kernel anyway, and the
+//! marks go.
 //! <https://man7.org/linux/man-pages/man2/rename.2.html>
 //! <https://man7.org/linux/man-pages/man2/flock.2.html>
+//! <https://man7.org/linux/man-pages/man2/syncfs.2.html>
+//! <https://man7.org/linux/man-pages/man4/random.4.html> (`boot_id`)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use miniserde::{json, Deserialize, Serialize};
 
@@ -40,6 +54,36 @@ pub struct Scratch {
     removed: bool,
 }
 
+/// What the store holds of an unpacked layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    Missing,
+    /// Written in this boot, or known to be on disk.
+    Trusted,
+    /// Written in an earlier boot and never known to reach the disk: it must be
+    /// unpacked again before anything uses it.
+    Stale,
+}
+
+/// A blob being written: every byte read through it is hashed and written to a file
+/// under `tmp/`, so whoever reads it (the layer's decoder, while the layer downloads)
+/// and the store see the same bytes, in one pass. Only [`Incoming::commit`] makes it a
+/// blob, after its digest is checked; dropped, it leaves nothing.
+pub struct Incoming<'a> {
+    store: &'a Store,
+    stream: Hashing<Tee<Box<dyn Read + 'a>>>,
+    temp: PathBuf,
+    /// What broke the stream: once the source failed, nothing more is asked of it.
+    broken: Option<(io::ErrorKind, String)>,
+    kept: bool,
+}
+
+/// Copies what is read from `source` into `file`.
+struct Tee<R> {
+    source: R,
+    file: File,
+}
+
 #[derive(Serialize, Deserialize, Default)]
 struct Repositories {
     refs: BTreeMap<String, String>,
@@ -50,7 +94,7 @@ impl Store {
     /// skiff that holds it.
     pub fn open() -> Result<Store> {
         let root = root();
-        for dir in ["tmp", "blobs/sha256", "layers"] {
+        for dir in ["tmp", "blobs/sha256", "layers", "unsynced"] {
             let dir = root.join(dir);
             fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         }
@@ -97,38 +141,33 @@ impl Store {
 
     /// Streams `content` into the store under `digest`, verifying it on the way; on a
     /// mismatch nothing of it stays. Returns the size written.
-    pub fn put_blob(&self, digest: &Digest, mut content: impl Read) -> Result<u64> {
-        self.write_blob(&mut content, Some(digest))
-            .map(|(_, size)| size)
+    pub fn put_blob(&self, digest: &Digest, content: impl Read) -> Result<u64> {
+        let (_, size) = self.incoming(Box::new(content))?.commit(Some(digest))?;
+        Ok(size)
     }
 
     /// Streams `content` into the store under whatever digest it has (for content
     /// that arrives without one: `import`, old `docker save` archives).
-    pub fn add_blob(&self, mut content: impl Read) -> Result<(Digest, u64)> {
-        self.write_blob(&mut content, None)
+    pub fn add_blob(&self, content: impl Read) -> Result<(Digest, u64)> {
+        self.incoming(Box::new(content))?.commit(None)
     }
 
-    /// One copy of the writing code, whatever the reader (`dyn`: this binary's size is a
-    /// tracked figure, and a virtual call per 8 KiB costs nothing measurable).
-    fn write_blob(
-        &self,
-        content: &mut dyn Read,
-        expected: Option<&Digest>,
-    ) -> Result<(Digest, u64)> {
+    /// A blob on its way in: read it (or let a decoder read it) and [`Incoming::commit`] it.
+    /// (`dyn`: this binary's size is a tracked figure, and a virtual call per read costs
+    /// nothing measurable.)
+    pub fn incoming<'a>(&'a self, content: Box<dyn Read + 'a>) -> Result<Incoming<'a>> {
         let temp = self.temp_path("blob")?;
-        let written = write_hashed(&temp, content).and_then(|(actual, size)| {
-            if let Some(expected) = expected {
-                expected.verify("blob", &actual)?;
-            }
-            let target = self.blob_path(&actual);
-            fs::rename(&temp, &target)
-                .with_context(|| format!("rename to {}", target.display()))?;
-            Ok((actual, size))
-        });
-        if written.is_err() {
-            let _ = fs::remove_file(&temp); // the error being returned matters more
-        }
-        written
+        let file = File::create(&temp).with_context(|| format!("create {}", temp.display()))?;
+        Ok(Incoming {
+            store: self,
+            stream: Hashing::new(Tee {
+                source: content,
+                file,
+            }),
+            temp,
+            broken: None,
+            kept: false,
+        })
     }
 
     pub fn layers_dir(&self) -> PathBuf {
@@ -139,10 +178,32 @@ impl Store {
         self.layers_dir().join(diff_id.hex())
     }
 
+    fn unsynced(&self, diff_id: &Digest) -> PathBuf {
+        self.root.join("unsynced").join(diff_id.hex())
+    }
+
+    /// Whether `layers/<diff_id>` is there and can be trusted (see the module's notes).
+    pub fn has_layer(&self, diff_id: &Digest) -> bool {
+        self.layer(diff_id) == Layer::Trusted
+    }
+
+    pub fn layer(&self, diff_id: &Digest) -> Layer {
+        if !self.layer_dir(diff_id).is_dir() {
+            return Layer::Missing;
+        }
+        let trusted = match fs::read_to_string(self.unsynced(diff_id)) {
+            Err(e) => e.kind() == io::ErrorKind::NotFound,
+            Ok(boot) => boot_id().is_some_and(|now| boot == now),
+        };
+        match trusted {
+            true => Layer::Trusted,
+            false => Layer::Stale,
+        }
+    }
+
     /// Makes `layers/<diff_id>` by letting `fill` unpack into a temporary directory,
-    /// which is renamed into place only if `fill` succeeds. Its files reach the disk
-    /// first, or a power cut could leave a layer that exists but is empty in parts:
-    /// one syncfs(2) for them all, since an fsync(2) per file costs a disk flush each.
+    /// which is renamed into place only if `fill` succeeds, marked with this boot (or,
+    /// where the boot cannot be told, synced first). A stale copy of it is replaced.
     pub fn put_layer(
         &self,
         diff_id: &Digest,
@@ -151,15 +212,52 @@ impl Store {
         let temp = self.temp_path("layer")?;
         fs::create_dir(&temp).with_context(|| format!("create {}", temp.display()))?;
         let result = fill(&temp).and_then(|()| {
-            let dir = File::open(&temp).with_context(|| format!("open {}", temp.display()))?;
-            sys::syncfs(&dir, &temp)?;
+            let marker = self.unsynced(diff_id);
+            match boot_id() {
+                Some(boot) => fs::write(&marker, boot)
+                    .with_context(|| format!("write {}", marker.display()))?,
+                None => self.sync(&temp)?,
+            }
             let target = self.layer_dir(diff_id);
+            if target.is_dir() {
+                fs::remove_dir_all(&target)
+                    .with_context(|| format!("remove {}", target.display()))?;
+            }
             fs::rename(&temp, &target).with_context(|| format!("rename to {}", target.display()))
         });
         if result.is_err() {
             let _ = fs::remove_dir_all(&temp); // the error being returned matters more
         }
         result
+    }
+
+    /// One syncfs(2) for the layers this boot wrote, if any, then trusts them in any
+    /// boot; marks whose layer is gone go too. A pull that writes calls it first, for
+    /// what earlier pulls left: the kernel has mostly written that back by then.
+    pub fn settle(&self) -> Result<()> {
+        let dir = self.root.join("unsynced");
+        let mut settled = Vec::new();
+        for entry in fs::read_dir(&dir).with_context(|| format!("read {}", dir.display()))? {
+            let path = entry?.path();
+            let layer = self.layers_dir().join(path.file_name().unwrap_or_default());
+            let ours = fs::read_to_string(&path).ok() == boot_id().map(str::to_string);
+            if ours || !layer.is_dir() {
+                settled.push(path);
+            }
+        }
+        if settled.is_empty() {
+            return Ok(());
+        }
+        self.sync(&self.root)?;
+        for path in settled {
+            fs::remove_file(&path).with_context(|| format!("remove {}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    fn sync(&self, path: &Path) -> Result<()> {
+        let dir = File::open(path).with_context(|| format!("open {}", path.display()))?;
+        sys::syncfs(&dir, path)
     }
 
     fn repositories_path(&self) -> PathBuf {
@@ -294,21 +392,65 @@ impl Store {
     }
 }
 
-/// Writes `content` to `path` through a hash and fsyncs: (digest, size).
-fn write_hashed(path: &Path, content: &mut dyn Read) -> Result<(Digest, u64)> {
-    let mut file = File::create(path).with_context(|| format!("create {}", path.display()))?;
-    let mut hashing = Hashing::new(content);
-    io::copy(&mut hashing, &mut file)?;
-    let hashed = hashing.finish()?;
-    file.sync_all()?;
-    Ok(hashed)
-}
-
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = File::create(path).with_context(|| format!("create {}", path.display()))?;
     file.write_all(bytes)?;
     file.sync_all()?;
     Ok(())
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.source.read(buf)?;
+        self.file.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+impl Read for Incoming<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some((kind, why)) = &self.broken {
+            return Err(io::Error::new(*kind, why.clone()));
+        }
+        let read = self.stream.read(buf);
+        if let Err(e) = &read {
+            self.broken = Some((e.kind(), e.to_string()));
+        }
+        read
+    }
+}
+
+impl Incoming<'_> {
+    /// Reads what is left of the blob (a stream is only judged whole) and checks it
+    /// against `expected`: (digest, size). Asking again reads nothing more.
+    pub fn verify(&mut self, expected: Option<&Digest>) -> Result<(Digest, u64)> {
+        io::copy(self, &mut io::sink())?;
+        let (actual, size) = self.stream.finish()?;
+        if let Some(expected) = expected {
+            expected.verify("blob", &actual)?;
+        }
+        Ok((actual, size))
+    }
+
+    /// Verifies the blob, then makes it visible under its digest; its bytes reach the
+    /// disk first, so no power cut can leave a blob whose name lies.
+    pub fn commit(mut self, expected: Option<&Digest>) -> Result<(Digest, u64)> {
+        let (digest, size) = self.verify(expected)?;
+        self.stream.get_ref().file.sync_all()?;
+        let target = self.store.blob_path(&digest);
+        fs::rename(&self.temp, &target)
+            .with_context(|| format!("rename to {}", target.display()))?;
+        self.kept = true;
+        Ok((digest, size))
+    }
+}
+
+impl Drop for Incoming<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = fs::remove_file(&self.temp); // an error is already being reported
+        }
+    }
 }
 
 impl Scratch {
@@ -328,6 +470,14 @@ impl Drop for Scratch {
             let _ = fs::remove_dir_all(&self.path); // an early error is already being reported
         }
     }
+}
+
+/// This boot's random ID, which the kernel makes anew at each boot; None where /proc
+/// does not say.
+fn boot_id() -> Option<&'static str> {
+    static BOOT: OnceLock<Option<String>> = OnceLock::new();
+    BOOT.get_or_init(|| fs::read_to_string("/proc/sys/kernel/random/boot_id").ok())
+        .as_deref()
 }
 
 /// `$SKIFF_ROOT`, or `/var/lib/skiff`: where images and containers live.

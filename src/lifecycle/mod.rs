@@ -26,6 +26,7 @@
 
 pub mod logs;
 pub mod names;
+pub mod peers;
 pub mod signals;
 pub mod supervisor;
 
@@ -42,7 +43,7 @@ use crate::error::{Context, Error, Result};
 use crate::image::store::{self, Store};
 use crate::image::Image;
 use crate::network;
-use crate::trace;
+use crate::{trace, volume};
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Status {
@@ -135,8 +136,8 @@ impl Process {
 
 impl Container {
     /// Records a new container under the store's lock, so that two concurrent `run`s
-    /// cannot both take one name.
-    pub fn create(_lock: &Store, mut config: Config) -> Result<Container> {
+    /// cannot both take one name, and makes the volumes it names that do not exist yet.
+    pub fn create(lock: &Store, mut config: Config) -> Result<Container> {
         let dir = containers_dir();
         fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         let names = names::index(list)?;
@@ -146,6 +147,10 @@ impl Container {
         if let Some(holder) = names::owner(&names, &config.name) {
             // Docker's daemon would have removed an `--rm` holder whose skiff was killed.
             sweep_one(&Container::load(dir.join(holder)));
+        }
+        config.anonymous_volumes = Some(config.options.name_anonymous_volumes()?);
+        for name in config.options.volume_names() {
+            volume::create(lock, name)?;
         }
         names::reserve(&names, &config.name, &config.id)?;
         // Built under a dot-name, then renamed: a crash never leaves half a container.
@@ -304,6 +309,27 @@ impl Container {
     }
 }
 
+impl Container {
+    /// [`Container::remove`], and its anonymous volumes with it (`rm -v`, `--rm`), but
+    /// not one that another container names, as Docker keeps those.
+    pub fn remove_with_volumes(&self) -> Result<()> {
+        self.remove()?;
+        let anonymous = self.config.anonymous_volumes.as_deref().unwrap_or_default();
+        if anonymous.is_empty() {
+            return Ok(()); // no lock to wait for
+        }
+        let store = Store::open()?;
+        let in_use = volumes_in_use()?;
+        for name in anonymous {
+            let used = in_use.iter().any(|(_, used)| used == name);
+            if !used && volume::existing(name).is_ok() {
+                volume::remove(&store, name, &[])?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Config {
     /// What would crash skiff or lead it outside the store if a hand edit broke it: the
     /// ID names the directory and the cgroup, the name a link in `.names`, the image
@@ -380,10 +406,11 @@ pub fn sweep() {
 
 fn sweep_one(container: &Container) {
     let ended_unwatched = !container.is_supervised() && container.status() == Status::Exited;
-    if ended_unwatched && container.state.network.is_some() {
+    if let (true, Some(settings)) = (ended_unwatched, &container.state.network) {
         if let Err(err) = network::release(&container.config.id) {
             trace::step(&format!("sweep {}'s address: {err}", container.short_id()));
         }
+        peers::update(&settings.network); // its name leaves the others' /etc/hosts
     }
     if container.config.auto_remove && ended_unwatched {
         if let Err(err) = container.remove() {
@@ -412,6 +439,16 @@ pub fn images_in_use() -> Result<ImagesInUse> {
             Ok(manifest) => in_use.images.push((container.config.id, manifest)),
             Err(_) => in_use.unknown = Some(container.config.id),
         }
+    }
+    Ok(in_use)
+}
+
+/// (container ID, volume name) for each volume a recorded container names.
+pub fn volumes_in_use() -> Result<Vec<(String, String)>> {
+    let mut in_use = Vec::new();
+    for container in list()? {
+        let names = container.config.options.volume_names();
+        in_use.extend(names.map(|name| (container.config.id.clone(), name.to_string())));
     }
     Ok(in_use)
 }
@@ -455,6 +492,31 @@ pub fn find_any(query: &str) -> Result<Container> {
     Ok(all.into_iter().nth(index).expect("index is in range"))
 }
 
+/// `--network container:NAME|ID`: the network namespace of that container's PID 1,
+/// which must be running (`None` for any other `--network`). The namespace is opened
+/// first and its process checked after, so a pid reused meanwhile cannot hand over
+/// another process's namespace.
+pub fn joined_network(config: &Config) -> Result<Option<fs::File>> {
+    let Some(query) = config.network.as_deref().and_then(network::joined) else {
+        return Ok(None);
+    };
+    let peer = find(query)?;
+    let refused = || {
+        let id = &peer.config.id;
+        Error::invalid(format!(
+            "cannot join network of a non running container: {id}"
+        ))
+    };
+    if peer.status() != Status::Running {
+        return Err(refused());
+    }
+    let netns = fs::File::open(format!("/proc/{}/ns/net", peer.state.pid.pid));
+    match (netns, peer.state.pid.is_alive()) {
+        (Ok(netns), true) => Ok(Some(netns)),
+        _ => Err(refused()),
+    }
+}
+
 fn write_json(path: &Path, text: &str) -> Result<()> {
     let temp = path.with_extension("json.tmp");
     fs::write(&temp, text).with_context(|| format!("write {}", temp.display()))?;
@@ -478,6 +540,7 @@ pub fn rootfs(container: &Container, store: &Store, image: &Image) -> Result<Roo
         scratch: container.dir.clone(),
         layers: image.layer_dirs(store)?,
         blobs: image.stored_layers(store)?,
+        members: peers::at_start(&container.config)?,
     })
 }
 

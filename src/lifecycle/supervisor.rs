@@ -19,7 +19,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixListener;
 
 use super::logs::{self, Log, Output, Stream};
-use super::{Container, Process, State, Status};
+use super::{peers, Container, Process, State, Status};
 use crate::cgroup;
 use crate::container::{self, RootFs, Started, Stdio, FORWARDED};
 use crate::error::{Context, Error, Result};
@@ -164,7 +164,7 @@ fn supervise(container: &mut Container, rootfs: &RootFs, outcome: File) -> ! {
         Ok(streams) => streams,
         Err(err) => {
             if container.config.auto_remove {
-                let _ = container.remove(); // the error below is what matters
+                let _ = container.remove_with_volumes(); // the error below is what matters
             }
             container::report_failure(outcome, &err);
             sys::exit_now(err.exit_code())
@@ -260,7 +260,8 @@ fn watch(container: &mut Container, mut streams: Streams) -> Result<()> {
 
 /// Starts the container and records it as running, with this process as supervisor.
 fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> Result<Started> {
-    let mut started = container::start(&container.config, rootfs, stdio)?;
+    let joined = super::joined_network(&container.config)?; // container:NAME's namespace
+    let mut started = container::start(&container.config, rootfs, stdio, joined)?;
     let pid = started.pid;
     container.state = State {
         status: Status::Running,
@@ -271,6 +272,9 @@ fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> 
         ..State::default()
     };
     container.save_state()?;
+    if let Some(settings) = &container.state.network {
+        peers::update(&settings.network); // its name into its network's /etc/hosts files
+    }
     Ok(started)
 }
 
@@ -278,7 +282,8 @@ fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> 
 /// cgroup and gives its address back.
 fn record_exit(container: &mut Container, exit: Exit) -> Result<()> {
     // Kept in the state if this fails, so that the next sweep tries again.
-    let network = match container.state.network {
+    let left = container.state.network.as_ref().map(|s| s.network.clone());
+    let network = match left {
         Some(_) => network::release(&container.config.id), // rtnetlink, under the network lock
         None => Ok(()),
     };
@@ -291,8 +296,11 @@ fn record_exit(container: &mut Container, exit: Exit) -> Result<()> {
     container.state.exit_code = exit.status();
     container.state.finished_at = time::now_precise();
     match container.config.auto_remove {
-        true => container.remove()?,
+        true => container.remove_with_volumes()?,
         false => container.save_state()?,
+    }
+    if let Some(left) = left {
+        peers::update(&left); // its name out of the others' /etc/hosts
     }
     released.map(drop).and(network)
 }

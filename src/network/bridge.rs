@@ -1,4 +1,5 @@
-//! The default bridge, `skiff0`, and its addresses.
+//! Bridges and their addresses: the default bridge, `skiff0`, and one `br-<id>` per
+//! user network.
 //!
 //! The bridge is a switch in the host's kernel; each container on it has a veth pair,
 //! a virtual cable whose host end is a port of the bridge and whose other end is the
@@ -10,13 +11,15 @@
 //! /run/skiff/network.lock           flock(2): one skiff at a time changes the network
 //! /run/skiff/networks/skiff0/subnet  the bridge's subnet, written once it is complete
 //!                          /10.88.0.2  a lease: the host end of the veth holding it
+//! /run/skiff/networks/br-3f2a…/…     the same, for each user network's bridge
 //! ```
 //!
 //! A lease is in use while its veth exists, and the kernel destroys a veth with the
 //! network namespace of its container end: so the kernel itself says which addresses
 //! a container that died unwatched (skiff killed, `kill -9`) left free, and none can be
-//! handed out twice. The last container to leave removes the bridge, as the last one
-//! leaving a cgroup parent removes it.
+//! handed out twice. The bridge and its NAT table stay up once made, as Docker keeps
+//! docker0: making and removing them per container cost a run 35 to 95 ms. They go at
+//! reboot, with /run.
 //! <https://man7.org/linux/man-pages/man4/veth.4.html>
 //! <https://docs.kernel.org/networking/bridge.html>
 
@@ -32,9 +35,20 @@ use crate::error::{Context, Error, Result};
 use crate::{sys, trace};
 
 pub const NAME: &str = "skiff0";
+const RECORDS: &str = "/run/skiff/networks";
 
-fn records() -> PathBuf {
-    Path::new("/run/skiff/networks").join(NAME)
+/// A network, as its bridge is to be made: its name and ID (for the container's
+/// settings), its bridge, and its subnet and gateway (`None`: the first subnet no
+/// route or other bridge uses, chosen when the bridge is made, as the default's is).
+pub struct Wanted {
+    pub name: String,
+    pub id: String,
+    pub bridge: String,
+    pub fixed: Option<(Subnet, Ipv4Addr)>,
+}
+
+fn records(bridge: &str) -> PathBuf {
+    Path::new(RECORDS).join(bridge)
 }
 
 /// The network lock, held until the file is dropped (closing it releases the lock).
@@ -52,18 +66,19 @@ pub(super) fn veth_name(id: &str) -> String {
     format!("veth{}", &id[..11.min(id.len())])
 }
 
-/// Plugs the network namespace `netns` into the bridge: a veth pair, an address for its
-/// `eth0` (configured through `inside`, a socket opened in that namespace) and the
-/// default route through the bridge.
-pub fn connect(id: &str, netns: &File, inside: &Socket) -> Result<Settings> {
+/// Plugs the network namespace `netns` into `wanted`'s bridge: a veth pair, an address
+/// for its `eth0` (configured through `inside`, a socket opened in that namespace) and
+/// the default route through the bridge.
+pub fn connect(id: &str, wanted: &Wanted, netns: &File, inside: &Socket) -> Result<Settings> {
     let _lock = lock()?;
     let host = Socket::open()?;
-    let (subnet, bridge) = bridge(&host)?;
+    let (subnet, gateway, bridge) = bridge(&host, wanted)?;
     let veth = veth_name(id);
     delete(&host, &veth)?; // from an earlier start, if it lingers
-    let ip = lease(&host, &subnet, &veth)?;
+    let ip = lease(&host, &wanted.bridge, (&subnet, gateway), &veth)?;
     trace::step(&format!(
-        "a veth pair: {veth} on {NAME}, eth0 = {ip} inside"
+        "a veth pair: {veth} on {}, eth0 = {ip} inside",
+        wanted.bridge
     ));
     let plugged = host
         .ask(&netlink::new_veth(&veth, bridge, "eth0", netns))
@@ -72,53 +87,89 @@ pub fn connect(id: &str, netns: &File, inside: &Socket) -> Result<Settings> {
             inside.ask(&netlink::new_address(eth0, ip, subnet.prefix))?;
             inside.ask(&netlink::link_up(eth0))
         })
-        .and_then(|()| inside.ask(&netlink::default_route(subnet.gateway())));
+        .and_then(|()| inside.ask(&netlink::default_route(gateway)));
     if let Err(err) = plugged {
         let _ = host.ask(&netlink::delete_link(&veth));
-        let _ = fs::remove_file(records().join(ip.to_string()));
+        let _ = fs::remove_file(records(&wanted.bridge).join(ip.to_string()));
         return Err(err);
     }
     Ok(Settings {
-        network: "bridge".into(),
+        network: wanted.name.clone(),
+        network_id: Some(wanted.id.clone()),
         ip_address: ip.to_string(),
         ip_prefix_len: subnet.prefix,
-        gateway: subnet.gateway().to_string(),
+        gateway: gateway.to_string(),
         ..Settings::default()
     })
 }
 
-/// The bridge's subnet and link index, the bridge made first if need be.
-fn bridge(host: &Socket) -> Result<(Subnet, u32)> {
-    let recorded = fs::read_to_string(records().join("subnet"));
+/// The bridge's subnet, gateway and link index, the bridge made first if need be.
+fn bridge(host: &Socket, wanted: &Wanted) -> Result<(Subnet, Ipv4Addr, u32)> {
+    let name = &wanted.bridge;
+    let gateway = |subnet: &Subnet| wanted.fixed.map_or(subnet.gateway(), |(_, g)| g);
+    let recorded = fs::read_to_string(records(name).join("subnet"));
     if let (Ok(index), Some(subnet)) = (
-        host.link_index(NAME),
+        host.link_index(name),
         recorded.ok().as_deref().and_then(Subnet::parse),
     ) {
-        return Ok((subnet, index));
+        return Ok((subnet, gateway(&subnet), index));
     }
-    delete(host, NAME)?; // half made by a skiff that was killed
-    let routes = fs::read_to_string("/proc/net/route").context("read /proc/net/route")?;
-    let subnet = subnet::unused(&routes, NAME).ok_or_else(|| {
-        Error::invalid("every subnet skiff would take (10.88.0.0/16 to 10.99.0.0/16) is already routed on this host")
-    })?;
+    delete(host, name)?; // half made by a skiff that was killed
+    let mut made = made()?;
+    let subnet = free_subnet(wanted, &made)?;
     trace::step(&format!(
-        "the bridge {NAME}: {subnet}, gateway {}",
-        subnet.gateway()
+        "the bridge {name}: {subnet}, gateway {}",
+        gateway(&subnet)
     ));
-    host.ask(&netlink::new_bridge(NAME))?;
-    let index = host.link_index(NAME)?;
+    host.ask(&netlink::new_bridge(name))?;
+    let index = host.link_index(name)?;
     host.ask(&netlink::new_address(
         index,
-        subnet.gateway(),
+        gateway(&subnet),
         subnet.prefix,
     ))?;
     forward_ipv4()?;
-    nat::masquerade(&subnet, NAME)?; // nf_tables over netlink
-    fs::create_dir_all(records()).with_context(|| format!("create {}", records().display()))?;
-    let record = records().join("subnet");
+    made.push((name.clone(), subnet));
+    nat::rebuild(&made)?; // nf_tables over netlink
+    fs::create_dir_all(records(name))
+        .with_context(|| format!("create {}", records(name).display()))?;
+    let record = records(name).join("subnet");
     fs::write(&record, subnet.to_string())
         .with_context(|| format!("write {}", record.display()))?;
-    Ok((subnet, index))
+    Ok((subnet, gateway(&subnet), index))
+}
+
+/// `wanted`'s subnet, if no host route or other bridge of skiff's (`made`) has it yet.
+fn free_subnet(wanted: &Wanted, made: &[(String, Subnet)]) -> Result<Subnet> {
+    let routes = fs::read_to_string("/proc/net/route").context("read /proc/net/route")?;
+    let mut taken = subnet::routes(&routes, &wanted.bridge);
+    taken.extend(made.iter().map(|(_, subnet)| *subnet));
+    match wanted.fixed {
+        Some((subnet, _)) if taken.iter().any(|t| t.overlaps(&subnet)) => Err(Error::invalid(
+            format!("network {}: its subnet {subnet} is already routed on this host", wanted.name),
+        )),
+        Some((subnet, _)) => Ok(subnet),
+        None => subnet::first_free(subnet::DEFAULTS, &taken).ok_or_else(|| {
+            Error::invalid("every subnet skiff would take (10.88.0.0/16 to 10.99.0.0/16) is already routed on this host")
+        }),
+    }
+}
+
+/// Every bridge skiff has made on this machine (whichever store it served), with its
+/// subnet: what skiff's nf_tables table is built from.
+pub fn made() -> Result<Vec<(String, Subnet)>> {
+    let mut made = Vec::new();
+    for entry in fs::read_dir(RECORDS).into_iter().flatten() {
+        let path = entry?.path();
+        let subnet = fs::read_to_string(path.join("subnet")).ok();
+        if let (Some(subnet), Some(name)) = (
+            subnet.as_deref().and_then(Subnet::parse),
+            path.file_name().and_then(|n| n.to_str()),
+        ) {
+            made.push((name.to_string(), subnet));
+        }
+    }
+    Ok(made)
 }
 
 /// `net.ipv4.ip_forward = 1` (sysctl through /proc/sys): the host routes the
@@ -131,19 +182,24 @@ fn forward_ipv4() -> Result<()> {
     }
 }
 
-/// The first free address of `subnet`, recorded as held by `veth`.
-fn lease(host: &Socket, subnet: &Subnet, veth: &str) -> Result<Ipv4Addr> {
+/// The first free address of `subnet` but its `gateway`, recorded as held by `veth`.
+fn lease(
+    host: &Socket,
+    bridge: &str,
+    (subnet, gateway): (&Subnet, Ipv4Addr),
+    veth: &str,
+) -> Result<Ipv4Addr> {
     for n in subnet.hosts() {
         let ip = subnet.host(n);
-        let path = records().join(ip.to_string());
-        if holder(host, &path).is_some() {
+        let path = records(bridge).join(ip.to_string());
+        if ip == gateway || holder(host, &path).is_some() {
             continue;
         }
         fs::write(&path, veth).with_context(|| format!("write {}", path.display()))?;
         return Ok(ip);
     }
     Err(Error::invalid(format!(
-        "no free address left in {NAME}'s {subnet}"
+        "no free address left in {bridge}'s {subnet}"
     )))
 }
 
@@ -153,38 +209,42 @@ fn holder(host: &Socket, path: &Path) -> Option<String> {
     host.link_index(&veth).ok().map(|_| veth)
 }
 
-/// Gives back container `id`'s address, and removes the bridge if nobody else is on
-/// it. Its veth is not deleted here: the kernel destroys it with the namespace, in the
-/// background, where deleting it would wait for that (~14 ms measured). Nothing to do
-/// if there is no bridge.
+/// Gives back container `id`'s address, and any other lease whose veth is gone, on
+/// every bridge. Its veth is not deleted here: the kernel destroys it with the
+/// namespace, in the background, where deleting it would wait for that (~14 ms
+/// measured). Nothing to do if there is no bridge.
 pub fn release(id: &str) -> Result<()> {
-    if !records().exists() {
+    if !Path::new(RECORDS).exists() {
         return Ok(()); // no bridge: nothing to lock for
     }
     let _lock = lock()?;
-    if !records().exists() {
-        return Ok(()); // the last other container removed it while we waited
-    }
     let host = Socket::open()?;
     let veth = veth_name(id);
-    let mut in_use = false;
-    for entry in fs::read_dir(records()).context("read the bridge's leases")? {
-        let path = entry?.path();
-        if path.ends_with("subnet") {
-            continue;
-        }
-        match holder(&host, &path) {
-            Some(holder) if holder != veth => in_use = true,
-            _ => fs::remove_file(&path).with_context(|| format!("remove {}", path.display()))?,
+    for (bridge, _) in made()? {
+        for entry in fs::read_dir(records(&bridge)).context("read a bridge's leases")? {
+            let path = entry?.path();
+            if path.ends_with("subnet") {
+                continue;
+            }
+            if holder(&host, &path).is_none_or(|holder| holder == veth) {
+                fs::remove_file(&path).with_context(|| format!("remove {}", path.display()))?;
+            }
         }
     }
-    if in_use {
-        return Ok(());
+    Ok(())
+}
+
+/// Takes `bridge` down with its records (`network rm`), and rebuilds skiff's table
+/// without it. Its containers are gone: `network rm` refuses otherwise.
+pub fn remove(bridge: &str) -> Result<()> {
+    let _lock = lock()?;
+    let host = Socket::open()?;
+    delete(&host, bridge)?;
+    if records(bridge).exists() {
+        fs::remove_dir_all(records(bridge))
+            .with_context(|| format!("remove {}", records(bridge).display()))?;
     }
-    trace::step(&format!("the last container left {NAME}: remove it"));
-    delete(&host, NAME)?;
-    nat::remove()?;
-    fs::remove_dir_all(records()).with_context(|| format!("remove {}", records().display()))
+    nat::rebuild(&made()?)
 }
 
 /// Deletes the link `name`; fine if there is none.

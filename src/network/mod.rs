@@ -1,15 +1,17 @@
 //! Container networking: a container in a network namespace of its own, unless it
-//! shares the host's (`--network host`, the default for now).
+//! shares the host's (`--network host`).
 //!
 //! A network namespace (`CLONE_NEWNET`) has its own links, addresses, routes and
 //! ports; a new one holds only `lo`, down. `--network` picks what the container gets:
 //!
-//! - `bridge` (Docker's default; not skiff's yet, see [`DEFAULT`]): `lo` up, and an
+//! - `bridge` (the default, as Docker's): `lo` up, and an
 //!   `eth0` on skiff's bridge with an address of its own and a default route through
 //!   the bridge (see `bridge`).
+//! - a user network's name (`network create`, see `user`): the same, on its own bridge.
 //! - `none`: `lo` up and nothing else.
-//! - `host` (the default for now): no namespace of its own; it shares the host's
-//!   network.
+//! - `host`: no namespace of its own; it shares the host's network.
+//! - `container:NAME|ID`: the network namespace of another container, which must be
+//!   running: both see the same links and addresses, and reach each other on `lo`.
 //!
 //! skiff makes the namespace before it forks the container: it unshare(2)s it, keeps a
 //! descriptor of it (/proc/self/ns/net) and a netlink socket opened inside it, and
@@ -18,8 +20,9 @@
 //! process then setns(2)s into the namespace, ready, before it execs.
 //!
 //! All of it is rtnetlink (`netlink`), no `ip` binary. Without `CAP_NET_ADMIN` (skiff
-//! in a container started with only `--cap-add=SYS_ADMIN`) `--network bridge` and
-//! `none` fail with one line.
+//! in a container started with only `--cap-add=SYS_ADMIN`, the CodeCrafters way)
+//! `--network bridge` and `none` fail with one line, and the default falls back to the
+//! host's network, as skiff ran there before it had networks.
 //! <https://man7.org/linux/man-pages/man7/network_namespaces.7.html>
 
 mod bridge;
@@ -28,8 +31,10 @@ mod netlink;
 mod nftables;
 mod ports;
 mod subnet;
+pub mod user;
 
 use std::fs::File;
+use std::net::Ipv4Addr;
 
 use miniserde::{Deserialize, Serialize};
 
@@ -38,13 +43,16 @@ use crate::{sys, trace};
 
 pub use ports::Port;
 
-/// What `--network` accepts.
+/// What `--network` accepts besides user networks and `container:NAME|ID`.
 pub const MODES: [&str; 3] = ["bridge", "none", "host"];
 
 /// A container's place on a network, as `inspect` shows it (`NetworkSettings`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct Settings {
+    /// The network's name: `bridge`, or a user network's.
     pub network: String,
+    /// Absent in older records.
+    pub network_id: Option<String>,
     pub ip_address: String,
     pub ip_prefix_len: u8,
     pub gateway: String,
@@ -62,12 +70,15 @@ pub struct Attachment {
 /// The capability the kernel asks for to change links, addresses and routes.
 const CAP_NET_ADMIN: u32 = 12;
 
-/// `--network` when none is given: the host's, for now. Docker's default is its
-/// bridge, and `--network bridge` is that; it is not the default yet because it costs
-/// every `skiff run` 20 to 80 ms of the kernel's time (a veth pair and a namespace to
-/// make and destroy, and the bridge and its NAT table while they come and go with
-/// their containers), against the 3 ms the whole start takes. Issue 14 tracks it.
-const DEFAULT: &str = "host";
+/// `--network` when none is given, as Docker's.
+const DEFAULT: &str = "bridge";
+
+/// The container `--network container:NAME|ID` names, if that is what it says.
+pub fn joined(requested: &str) -> Option<&str> {
+    requested
+        .strip_prefix("container:")
+        .filter(|c| !c.is_empty())
+}
 
 /// Whether `--network requested` (`None`: [`DEFAULT`]) is the host's network.
 pub fn shares_host(requested: Option<&str>) -> bool {
@@ -75,13 +86,35 @@ pub fn shares_host(requested: Option<&str>) -> bool {
 }
 
 /// Makes and configures container `id`'s network namespace, as `--network requested`
-/// asks (`None`: [`DEFAULT`]), and publishes its `ports` (on a bridge only).
-pub fn attach(id: &str, requested: Option<&str>, ports: &[Port]) -> Result<Attachment> {
-    let mode = requested.unwrap_or(DEFAULT);
+/// asks (`None`: [`DEFAULT`], or the host's network where skiff may not make one);
+/// `joined` is the namespace of the container `container:NAME|ID` names. Publishes
+/// its `ports` (on a bridge only).
+pub fn attach(
+    id: &str,
+    requested: Option<&str>,
+    joined: Option<File>,
+    ports: &[Port],
+) -> Result<Attachment> {
+    if let Some(netns) = joined {
+        trace::step("share the network namespace of another container's PID 1");
+        return Ok(Attachment {
+            netns: Some(netns),
+            settings: None,
+        });
+    }
+    let may = may_admin()?;
+    let mode = match requested {
+        Some(mode) => mode,
+        None if may => DEFAULT,
+        None => {
+            trace::step("no CAP_NET_ADMIN: the host's network, not the default bridge");
+            "host"
+        }
+    };
     if mode == "host" {
         return Ok(Attachment::default());
     }
-    if sys::capget_permitted()? & (1 << CAP_NET_ADMIN) == 0 {
+    if !may {
         return Err(Error::invalid(format!(
             "--network {mode}: skiff lacks CAP_NET_ADMIN here, so it cannot make a network namespace"
         )));
@@ -95,15 +128,118 @@ pub fn attach(id: &str, requested: Option<&str>, ports: &[Port]) -> Result<Attac
             settings: None,
         });
     }
-    let mut settings = bridge::connect(id, &netns, &inside)
-        .map_err(|err| err.context(format!("connect to {}", bridge::NAME)))?;
+    let wanted = wanted(mode)?;
+    let mut settings = bridge::connect(id, &wanted, &netns, &inside)
+        .map_err(|err| err.context(format!("connect to {}", wanted.bridge)))?;
     if !ports.is_empty() {
-        settings.ports = Some(ports::publish(id, &settings, ports)?); // nf_tables
+        settings.ports = Some(ports::publish(id, &settings, ports, &wanted.bridge)?);
+        // nf_tables
     }
     Ok(Attachment {
         netns: Some(netns),
         settings: Some(settings),
     })
+}
+
+/// The bridge network `mode` names: the default, or a user network.
+fn wanted(mode: &str) -> Result<bridge::Wanted> {
+    if mode == "bridge" {
+        return Ok(bridge::Wanted {
+            name: mode.into(),
+            id: user::Definition::predefined(mode).id,
+            bridge: bridge::NAME.into(),
+            fixed: None,
+        });
+    }
+    let network = user::find(mode)?;
+    Ok(bridge::Wanted {
+        bridge: network.bridge(),
+        fixed: Some(network.addresses()?),
+        name: network.name,
+        id: network.id,
+    })
+}
+
+/// Whether skiff may change links, addresses, routes and nf_tables here.
+fn may_admin() -> Result<bool> {
+    Ok(sys::capget_permitted()? & (1 << CAP_NET_ADMIN) != 0)
+}
+
+/// `network create NAME [--subnet CIDR] [--gateway IP]`: a user network's definition,
+/// checked and recorded; its bridge is made when a container first joins it. Without a
+/// subnet, the first of 10.89.0.0/16 to 10.99.0.0/16 that no route, bridge or other
+/// network of this store has; without a gateway, the subnet's first address.
+pub fn create(name: &str, subnet: Option<&str>, gateway: Option<&str>) -> Result<user::Definition> {
+    if !may_admin()? {
+        return Err(Error::invalid(
+            "network create: skiff lacks CAP_NET_ADMIN here, so it cannot make bridges",
+        ));
+    }
+    let subnet = match subnet {
+        Some(text) => subnet::Subnet::parse(text)
+            .filter(|s| s.contains(s.base))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "invalid subnet {text}: want a network address, as 10.89.0.0/16"
+                ))
+            })?,
+        None => free_subnet()?,
+    };
+    let gateway: Ipv4Addr = match gateway {
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|ip| {
+                subnet.contains(*ip)
+                    && subnet
+                        .hosts()
+                        .contains(&(u32::from(*ip) - u32::from(subnet.base)))
+            })
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "invalid gateway {text}: want an address inside {subnet}"
+                ))
+            })?,
+        None => subnet.gateway(),
+    };
+    let definition = user::Definition {
+        name: name.into(),
+        id: crate::image::store::random_id()?,
+        created: crate::time::now_precise(),
+        driver: "bridge".into(),
+        subnet: subnet.to_string(),
+        gateway: gateway.to_string(),
+    };
+    user::save(&definition)?;
+    Ok(definition)
+}
+
+/// A subnet for a new user network: taken by no route, bridge, or network of this store.
+fn free_subnet() -> Result<subnet::Subnet> {
+    let routes = std::fs::read_to_string("/proc/net/route").context("read /proc/net/route")?;
+    let mut taken = subnet::routes(&routes, "");
+    taken.extend(bridge::made()?.into_iter().map(|(_, s)| s));
+    taken.extend(
+        user::list()?
+            .iter()
+            .filter_map(|n| subnet::Subnet::parse(&n.subnet)),
+    );
+    subnet::first_free(subnet::USERS, &taken).ok_or_else(|| {
+        Error::invalid("every subnet skiff would take (10.89.0.0/16 to 10.99.0.0/16) is in use: give one with --subnet")
+    })
+}
+
+/// `network rm`: takes down its bridge, if made, and forgets it.
+pub fn remove(network: &user::Definition) -> Result<()> {
+    bridge::remove(&network.bridge())?;
+    user::remove(network)
+}
+
+/// The default bridge's subnet and gateway, once it is made.
+pub fn default_bridge() -> Option<(String, String)> {
+    let made = bridge::made().ok()?;
+    let (_, subnet) = made.into_iter().find(|(name, _)| name == bridge::NAME)?;
+    Some((subnet.to_string(), subnet.gateway().to_string()))
 }
 
 /// A new network namespace, and a netlink socket inside it, with this process back in

@@ -1,66 +1,98 @@
-//! Outbound NAT: the containers' packets leave the host with the host's address
-//! (masquerade), so whatever the host reaches, they reach, and the answers find their
-//! way back. Linux does this in netfilter; skiff asks for it in nf_tables' own netlink
-//! language, as `nft` would, with no `nft` or `iptables` binary:
+//! skiff's nf_tables table: outbound NAT for every bridge, and isolation between them.
+//!
+//! Masquerade: the containers' packets leave the host with the host's address, so
+//! whatever the host reaches, they reach, and the answers find their way back.
+//! Isolation: the host routes between its links, bridges included, so two networks'
+//! containers would reach each other through it; a rule in the forward hook drops
+//! what comes in by one skiff bridge to go out by another. Linux does both in
+//! netfilter; skiff asks for them in nf_tables' own netlink language, as `nft` would,
+//! with no `nft` or `iptables` binary:
 //!
 //! ```text
 //! table ip skiff {
 //!     chain postrouting {
 //!         type nat hook postrouting priority 100; policy accept;
 //!         ip saddr 10.88.0.0/16 oifname != "skiff0" masquerade
+//!         ip saddr 10.89.0.0/16 oifname != "br-3f2a…" masquerade
+//!     }
+//!     chain forward {
+//!         type filter hook forward priority 0; policy accept;
+//!         iifname "skiff0" oifname "br-3f2a…" drop
+//!         iifname "br-3f2a…" oifname "skiff0" drop
 //!     }
 //! }
 //! ```
 //!
-//! The rule, expression by expression: load the source address, mask it, compare;
-//! load the output interface's name, compare; masquerade (see `nftables` for the
-//! language). The table is skiff's alone and goes with the bridge.
+//! The table is built whole from the set of bridges (`bridge::made`) and replaced in
+//! one batch under the network lock whenever that set changes: whatever a crash
+//! interrupted, the next change writes it right (see `nftables`). A rule, expression by
+//! expression: load a field (the source address, masked; an interface's name), compare
+//! it, act (`masq`, or the verdict `drop`).
 //! <https://docs.kernel.org/networking/netlink_spec/nftables.html>
 //! <https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git/tree/include/uapi/linux/netfilter/nf_tables.h>
 
 use super::netlink::Request;
-use super::nftables::{self, Hook, NFT_CMP_EQ, NFT_CMP_NEQ, NF_INET_POST_ROUTING};
+use super::nftables::{
+    self, Hook, NFT_CMP_EQ, NFT_CMP_NEQ, NFT_META_IIFNAME, NFT_META_OIFNAME, NF_DROP,
+    NF_INET_FORWARD, NF_INET_POST_ROUTING,
+};
 use super::subnet::Subnet;
 use crate::error::Result;
 
 const TABLE: &str = "skiff";
-const CHAIN: &str = "postrouting";
+const POSTROUTING: &str = "postrouting";
+const FORWARD: &str = "forward";
 
-/// Makes (or makes again, from scratch) table `skiff` with the masquerade rule for
-/// `subnet`'s packets leaving by any link but `bridge`.
-pub fn masquerade(subnet: &Subnet, bridge: &str) -> Result<()> {
+/// Makes table `skiff` again, from scratch, for `bridges` (name and subnet each).
+pub fn rebuild(bridges: &[(String, Subnet)]) -> Result<()> {
     // srcnat: after routing and filtering, as the packet leaves
-    let hook = Hook {
+    let nat = Hook {
         number: NF_INET_POST_ROUTING,
         priority: 100,
         kind: "nat",
     };
-    nftables::replace_table(
-        TABLE,
-        vec![
-            nftables::base_chain(TABLE, CHAIN, &hook),
-            rule(subnet, bridge),
-        ],
-    )
+    let filter = Hook {
+        number: NF_INET_FORWARD,
+        priority: 0,
+        kind: "filter",
+    };
+    let mut contents = vec![
+        nftables::base_chain(TABLE, POSTROUTING, &nat),
+        nftables::base_chain(TABLE, FORWARD, &filter),
+    ];
+    for (bridge, subnet) in bridges {
+        contents.push(masquerade(subnet, bridge));
+        for (other, _) in bridges.iter().filter(|(other, _)| other != bridge) {
+            contents.push(isolate(bridge, other));
+        }
+    }
+    nftables::replace_table(TABLE, contents)
 }
 
-/// Deletes table `skiff`, its chain and rule with it; fine if there is none.
-pub fn remove() -> Result<()> {
-    nftables::delete_table(TABLE)
-}
-
-/// `ip saddr SUBNET oifname != BRIDGE masquerade`, expression by expression.
-fn rule(subnet: &Subnet, bridge: &str) -> Request {
+/// `ip saddr SUBNET oifname != BRIDGE masquerade`.
+fn masquerade(subnet: &Subnet, bridge: &str) -> Request {
     let what = format!("ip saddr {subnet} oifname != {bridge} masquerade");
     let mask = (u32::MAX << (32 - u32::from(subnet.prefix))).to_be_bytes();
-    nftables::rule(TABLE, CHAIN, what, |list| {
+    nftables::rule(TABLE, POSTROUTING, what, |list| {
         // the IPv4 header's source address: offset 12, 4 bytes
         nftables::load_payload(list, nftables::NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
         nftables::mask(list, &mask);
         nftables::compare(list, NFT_CMP_EQ, &subnet.base.octets());
-        nftables::load_meta(list, nftables::NFT_META_OIFNAME);
+        nftables::load_meta(list, NFT_META_OIFNAME);
         nftables::compare(list, NFT_CMP_NEQ, &nftables::interface_name(bridge));
         nftables::expression(list, "masq", |_| {});
+    })
+}
+
+/// `iifname FROM oifname TO drop`.
+fn isolate(from: &str, to: &str) -> Request {
+    let what = format!("iifname {from} oifname {to} drop");
+    nftables::rule(TABLE, FORWARD, what, |list| {
+        nftables::load_meta(list, NFT_META_IIFNAME);
+        nftables::compare(list, NFT_CMP_EQ, &nftables::interface_name(from));
+        nftables::load_meta(list, NFT_META_OIFNAME);
+        nftables::compare(list, NFT_CMP_EQ, &nftables::interface_name(to));
+        nftables::verdict(list, NF_DROP);
     })
 }
 
@@ -75,7 +107,7 @@ mod tests {
     #[test]
     fn the_rule_runs_its_expressions_in_order() {
         let subnet = Subnet::parse("10.88.0.0/16").unwrap();
-        let bytes = rule(&subnet, "skiff0").bytes();
+        let bytes = masquerade(&subnet, "skiff0").bytes();
         let names = [
             "payload\0",
             "bitwise\0",

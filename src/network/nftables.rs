@@ -68,6 +68,10 @@ const NFTA_NAT_FAMILY: u16 = 2;
 const NFTA_NAT_REG_ADDR_MIN: u16 = 3;
 const NFTA_NAT_REG_PROTO_MIN: u16 = 5;
 const NFT_NAT_DNAT: u32 = 1;
+const NFTA_DATA_VERDICT: u16 = 2;
+const NFTA_VERDICT_CODE: u16 = 1;
+/// The register a rule's verdict goes to: `immediate` into it decides the packet.
+const NFT_REG_VERDICT: u32 = 0;
 
 /// The register every skiff rule loads into and compares: one is enough for rules
 /// that test one field at a time.
@@ -78,14 +82,17 @@ pub const NFT_CMP_EQ: u32 = 0;
 pub const NFT_CMP_NEQ: u32 = 1;
 pub const NFT_PAYLOAD_NETWORK_HEADER: u32 = 1;
 pub const NFT_PAYLOAD_TRANSPORT_HEADER: u32 = 2;
+pub const NFT_META_IIFNAME: u32 = 6;
 pub const NFT_META_OIFNAME: u32 = 7;
 pub const NFT_META_L4PROTO: u32 = 16;
 pub const NF_INET_PRE_ROUTING: u32 = 0;
+pub const NF_INET_FORWARD: u32 = 2;
 pub const NF_INET_LOCAL_OUT: u32 = 3;
 pub const NF_INET_POST_ROUTING: u32 = 4;
 /// What `fib daddr type` yields for an address of this host (`RTN_LOCAL`,
 /// linux/rtnetlink.h), in the machine's byte order as the kernel writes it.
 pub const RTN_LOCAL: u32 = 2;
+pub const NF_DROP: u32 = 0;
 
 /// Where a base chain hangs: its hook, its priority there, and its type.
 pub struct Hook {
@@ -253,11 +260,25 @@ pub fn load_destination_type(list: &mut Request) {
 
 /// Register `register` = `value`, a constant (`immediate`).
 pub fn load_constant(list: &mut Request, register: u32, value: &[u8]) {
-    expression(list, "immediate", |data| {
-        data.attr(NFTA_IMMEDIATE_DREG, &register.to_be_bytes())
-            .nest(NFTA_IMMEDIATE_DATA, |v| {
-                v.attr(NFTA_DATA_VALUE, value);
-            });
+    immediate(list, register, |data| {
+        data.attr(NFTA_DATA_VALUE, value);
+    });
+}
+
+/// The packet's fate, `verdict` (`NF_DROP`, …): the rule's last word.
+pub fn verdict(list: &mut Request, verdict: u32) {
+    immediate(list, NFT_REG_VERDICT, |data| {
+        data.nest(NFTA_DATA_VERDICT, |v| {
+            v.attr(NFTA_VERDICT_CODE, &verdict.to_be_bytes());
+        });
+    });
+}
+
+/// Register `register` = the data `data` writes (`immediate`).
+fn immediate(list: &mut Request, register: u32, data: impl FnOnce(&mut Request)) {
+    expression(list, "immediate", |e| {
+        e.attr(NFTA_IMMEDIATE_DREG, &register.to_be_bytes())
+            .nest(NFTA_IMMEDIATE_DATA, data);
     });
 }
 

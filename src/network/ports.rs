@@ -136,17 +136,10 @@ fn held() -> std::sync::MutexGuard<'static, Vec<(String, OwnedFd)>> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Where the merge with user networks connects: the bridge container `id`'s address
-/// is on, and the host end of its veth, which exists as long as the container's
-/// network namespace does.
-fn endpoint(id: &str) -> (String, String) {
-    (bridge::NAME.into(), bridge::veth_name(id))
-}
-
-/// Publishes `ports` of container `id`, whose place on its network is `settings`:
-/// holds each host port, records them and rebuilds the table. Returns the ports with
-/// the host ports the kernel picked where none was asked for.
-pub fn publish(id: &str, settings: &Settings, ports: &[Port]) -> Result<Vec<Port>> {
+/// Publishes `ports` of container `id`, whose place on its network (on `bridge`) is
+/// `settings`: holds each host port, records them and rebuilds the table. Returns the
+/// ports with the host ports the kernel picked where none was asked for.
+pub fn publish(id: &str, settings: &Settings, ports: &[Port], bridge: &str) -> Result<Vec<Port>> {
     let _lock = bridge::lock()?;
     let host = Socket::open()?;
     let mut sockets = Vec::new();
@@ -164,8 +157,7 @@ pub fn publish(id: &str, settings: &Settings, ports: &[Port]) -> Result<Vec<Port
     fs::create_dir_all(records()).with_context(|| format!("create {}", records().display()))?;
     fs::write(&path, json::to_string(&record))
         .with_context(|| format!("write {}", path.display()))?;
-    let (bridge, veth) = endpoint(id);
-    let applied = let_packets_turn(&bridge, &veth).and_then(|()| rebuild(&host));
+    let applied = let_packets_turn(bridge, &bridge::veth_name(id)).and_then(|()| rebuild(&host));
     if let Err(err) = applied {
         let _ = fs::remove_file(&path);
         let _ = rebuild(&host);
@@ -247,7 +239,9 @@ fn living(host: &Socket) -> Result<Vec<(String, Settings)>> {
         let id = entry.file_name().to_string_lossy().into_owned();
         let text = fs::read_to_string(entry.path()).unwrap_or_default();
         match json::from_str::<Settings>(&text) {
-            Ok(record) if host.link_index(&endpoint(&id).1).is_ok() => living.push((id, record)),
+            Ok(record) if host.link_index(&bridge::veth_name(&id)).is_ok() => {
+                living.push((id, record))
+            }
             _ => {
                 trace::step(&format!("container {id} is gone: its ports go"));
                 let _ = fs::remove_file(entry.path());

@@ -1,5 +1,5 @@
-//! IPv4 subnets: the default bridge's, chosen so that it collides with no route the
-//! host already has (a subnet that overlapped the host's LAN would hide the LAN from
+//! IPv4 subnets: the bridges', chosen so that each collides with no route the host
+//! already has and no other bridge of skiff's (a subnet that overlapped the host's LAN would hide the LAN from
 //! every container, and the containers from the LAN).
 //!
 //! The host's routes come from /proc/net/route (proc(5)): one line per route, the
@@ -16,8 +16,11 @@ pub struct Subnet {
     pub prefix: u8,
 }
 
-/// The default bridge's candidates, in order: 10.88.0.0/16 first, as podman's.
-const CANDIDATES: std::ops::RangeInclusive<u8> = 88..=99;
+/// The second octets of the candidates, 10.N.0.0/16, in order: the default bridge's
+/// from 10.88.0.0/16, as podman's; user networks' from the next one, so that a network
+/// defined before the default bridge is first made does not take its subnet.
+pub const DEFAULTS: std::ops::RangeInclusive<u8> = 88..=99;
+pub const USERS: std::ops::RangeInclusive<u8> = 89..=99;
 
 impl Subnet {
     pub fn parse(text: &str) -> Option<Subnet> {
@@ -42,13 +45,18 @@ impl Subnet {
         self.host(1)
     }
 
-    /// How many addresses containers may take: all but the network, the gateway and
-    /// the broadcast address.
+    /// The addresses hosts may take: all but the network's and the broadcast address
+    /// (the gateway, the first by default, is one of them).
     pub fn hosts(&self) -> std::ops::Range<u32> {
-        2..(1u32 << (32 - self.prefix)) - 1
+        1..(1u32 << (32 - self.prefix)) - 1
     }
 
-    fn overlaps(&self, other: &Subnet) -> bool {
+    /// Whether `ip` is in it; its base is the first address when `ip` is `base`.
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        u32::from(ip) & Subnet::mask(self.prefix) == u32::from(self.base)
+    }
+
+    pub fn overlaps(&self, other: &Subnet) -> bool {
         let mask = Subnet::mask(self.prefix.min(other.prefix));
         u32::from(self.base) & mask == u32::from(other.base) & mask
     }
@@ -60,20 +68,24 @@ impl fmt::Display for Subnet {
     }
 }
 
-/// The first candidate that overlaps none of the routes in `route_table` (the text of
-/// /proc/net/route), leaving out default routes and those through `own_bridge`.
-pub fn unused(route_table: &str, own_bridge: &str) -> Option<Subnet> {
-    let routes: Vec<Subnet> = route_table
+/// The routes in `route_table` (the text of /proc/net/route), leaving out default
+/// routes and those through `own_bridge`.
+pub fn routes(route_table: &str, own_bridge: &str) -> Vec<Subnet> {
+    route_table
         .lines()
         .skip(1)
         .filter_map(|line| route(line, own_bridge))
-        .collect();
-    CANDIDATES
+        .collect()
+}
+
+/// The first of `candidates` that overlaps nothing `taken`.
+pub fn first_free(candidates: std::ops::RangeInclusive<u8>, taken: &[Subnet]) -> Option<Subnet> {
+    candidates
         .map(|second| Subnet {
             base: Ipv4Addr::new(10, second, 0, 0),
             prefix: 16,
         })
-        .find(|candidate| !routes.iter().any(|r| r.overlaps(candidate)))
+        .find(|candidate| !taken.iter().any(|t| t.overlaps(candidate)))
 }
 
 /// One line of /proc/net/route: `Iface Destination Gateway Flags RefCnt Use Metric Mask …`.
@@ -112,7 +124,9 @@ mod tests {
             line("eth0", [192, 168, 1, 0], 24)
         );
         assert_eq!(
-            unused(&table, "skiff0").unwrap().to_string(),
+            first_free(DEFAULTS, &routes(&table, "skiff0"))
+                .unwrap()
+                .to_string(),
             "10.88.0.0/16"
         );
     }
@@ -125,27 +139,31 @@ mod tests {
             line("wg0", [10, 89, 0, 0], 15)
         );
         assert_eq!(
-            unused(&table, "skiff0").unwrap().to_string(),
+            first_free(DEFAULTS, &routes(&table, "skiff0"))
+                .unwrap()
+                .to_string(),
             "10.90.0.0/16"
         );
         let everything = format!("{HEADER}{}", line("eth0", [10, 0, 0, 0], 8));
-        assert_eq!(unused(&everything, "skiff0"), None);
+        assert_eq!(first_free(DEFAULTS, &routes(&everything, "skiff0")), None);
     }
 
     #[test]
     fn the_bridges_own_route_does_not_count() {
         let table = format!("{HEADER}{}", line("skiff0", [10, 88, 0, 0], 16));
         assert_eq!(
-            unused(&table, "skiff0").unwrap().to_string(),
+            first_free(DEFAULTS, &routes(&table, "skiff0"))
+                .unwrap()
+                .to_string(),
             "10.88.0.0/16"
         );
     }
 
     #[test]
-    fn hosts_leave_out_network_gateway_and_broadcast() {
+    fn hosts_leave_out_network_and_broadcast() {
         let subnet = Subnet::parse("10.88.0.0/16").unwrap();
         assert_eq!(subnet.gateway(), Ipv4Addr::new(10, 88, 0, 1));
-        assert_eq!(subnet.hosts(), 2..65535);
+        assert_eq!(subnet.hosts(), 1..65535);
         assert_eq!(subnet.host(300), Ipv4Addr::new(10, 88, 1, 44));
         assert_eq!(Subnet::parse("10.88.0.0/31"), None);
     }

@@ -32,9 +32,9 @@ use manifest::{Descriptor, Manifest, Platform};
 use crate::digest::Digest;
 use crate::error::{Context, Error, Kind, Result};
 use crate::image::config::ImageConfig;
-use crate::image::layer::Compression;
+use crate::image::layer::{Compression, StoredLayer, Whiteouts};
 use crate::image::store::Store;
-use crate::image::Image;
+use crate::image::{stays_blob, Image};
 use crate::progress::{Progress, State};
 use crate::reference::Reference;
 
@@ -100,15 +100,26 @@ fn pull_into(
     let Manifest::Image { config, layers } = Manifest::parse(&bytes, None)? else {
         return Err(Error::invalid("an index may not point to another index"));
     };
-    fetch_config(&mut client, store, &config, layers.len())?;
+    let diff_ids = fetch_config(&mut client, store, &config, layers.len())?;
     progress.layers(&layer_lines(store, &layers)?);
-    for (n, layer) in layers.iter().enumerate() {
-        let what = format!("layer {}/{} {}", n + 1, layers.len(), layer.digest);
-        fetch_layer(&mut client, store, layer, progress, n).context(what)?;
+    if writes_layers(store, &layers, &diff_ids)? {
+        store.settle()?; // what earlier pulls wrote; a pull that writes nothing waits for nothing
+    }
+    let mut unpacking = true; // until the kernel here refuses overlayfs's markers
+    for (n, (layer, diff_id)) in layers.iter().zip(&diff_ids).enumerate() {
+        let unpack_as = (unpacking && !store.has_layer(diff_id)).then_some(diff_id);
+        let row = Row {
+            n,
+            of: layers.len(),
+        };
+        unpacking &= fetch_layer(&mut client, store, layer, unpack_as, progress, row)?;
     }
     store.put_blob(&digest, &bytes[..])?;
     let image = Image::load(store, &digest)?;
-    image.unpack_layers(store, |n| progress.extracting(n))?;
+    if unpacking {
+        // Layers whose blobs were here already, but not unpacked.
+        image.unpack_layers(store, |n| progress.extracting(n))?;
+    }
     progress.finish();
     let before = store.resolve(&reference.to_string())?;
     store.tag(&reference.to_string(), &digest)?;
@@ -129,6 +140,16 @@ fn layer_lines(store: &Store, layers: &[Descriptor]) -> Result<Vec<(String, bool
         })
         .collect()
 }
+/// Whether the pull will download or unpack any layer.
+fn writes_layers(store: &Store, layers: &[Descriptor], diff_ids: &[Digest]) -> Result<bool> {
+    for (layer, diff_id) in layers.iter().zip(diff_ids) {
+        if !store.has_blob(&layer.digest()?) || !store.has_layer(diff_id) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Tag → (digest, bytes) of our platform's image manifest, through an index if need be.
 fn resolve(
     client: &mut Client,
@@ -167,12 +188,13 @@ fn fetch_manifest(
     Ok((actual, doc.bytes))
 }
 
+/// Fetches the image config (unless the store has it) and returns its diff_ids.
 fn fetch_config(
     client: &mut Client,
     store: &Store,
     config: &Descriptor,
     layers: usize,
-) -> Result<()> {
+) -> Result<Vec<Digest>> {
     let digest = config.digest()?;
     let bytes = match store.has_blob(&digest) {
         true => store.read_blob(&digest)?,
@@ -187,41 +209,79 @@ fn fetch_config(
             diff_ids.len()
         )));
     }
-    store.put_blob(&digest, &bytes[..]).map(drop)
+    store.put_blob(&digest, &bytes[..])?;
+    Ok(diff_ids)
 }
 
+/// Which layer of how many, for the progress display and for errors.
+#[derive(Clone, Copy)]
+struct Row {
+    n: usize,
+    of: usize,
+}
+
+/// Downloads a layer blob the store lacks and, when `unpack_as` gives its diff_id,
+/// unpacks it in the same pass: socket → SHA-256 → blob file → inflate → tar → layer
+/// directory, as the bytes arrive. Neither is visible in the store until both are
+/// checked (see `Store::put_layer` and `Incoming::commit`). Returns false when the
+/// layer must stay a blob here (`image::stays_blob`).
 fn fetch_layer(
     client: &mut Client,
     store: &Store,
     layer: &Descriptor,
+    unpack_as: Option<&Digest>,
     progress: &mut Progress,
-    row: usize,
-) -> Result<()> {
+    row: Row,
+) -> Result<bool> {
     let digest = layer.digest()?;
+    let what = format!("layer {}/{} {digest}", row.n + 1, row.of);
     let size = layer
         .size
-        .ok_or_else(|| Error::invalid("layer descriptor without a size"))?;
+        .ok_or_else(|| Error::invalid("layer descriptor without a size"))
+        .context(&what)?;
     if store.has_blob(&digest) {
         let stored = store.blob_size(&digest)?;
         if stored != size {
             return Err(Error::invalid(format!(
                 "the manifest says {size} bytes, but this blob is {stored}"
-            )));
+            ))
+            .context(what));
         }
-        return Ok(());
+        return Ok(true);
     }
-    Compression::for_media_type(layer.media_type.as_deref().unwrap_or(""))?;
-    progress.downloading(row, size);
-    let body = open_layer(client, layer, &digest)?;
+    let media_type = layer.media_type.as_deref().unwrap_or("");
+    let compression = Compression::for_media_type(media_type).context(&what)?;
+    progress.downloading(row.n, size);
+    let body = open_layer(client, layer, &digest).context(&what)?;
     let metered = Metered {
         inner: body,
         progress: &mut *progress,
-        row,
+        row: row.n,
         done: 0,
     };
-    store.put_blob(&digest, ExactSize::new(metered, size))?;
-    progress.set(row, State::Downloaded);
-    Ok(())
+    let mut blob = store.incoming(Box::new(ExactSize::new(metered, size)))?;
+    let mut unpacked = true;
+    if let Some(diff_id) = unpack_as {
+        let stored = StoredLayer {
+            blob: store.blob_path(&digest),
+            compression,
+            diff_id: diff_id.clone(),
+        };
+        let result = store.put_layer(diff_id, |dir| {
+            let unpacking = stored.unpack_from(&mut blob, dir, Whiteouts::Overlay);
+            // A broken or corrupt download explains whatever unpacking made of it,
+            // so the blob's own checks speak first.
+            blob.verify(Some(&digest)).context(&what)?;
+            unpacking.with_context(|| format!("unpack layer {}/{} {diff_id}", row.n + 1, row.of))
+        });
+        match result {
+            Err(err) if stays_blob(&err) => unpacked = false,
+            result => result?,
+        }
+    }
+    blob.commit(Some(&digest)).context(&what)?;
+    progress.set(row.n, State::Downloaded);
+    Ok(unpacked)
 }
 
 /// The layer's bytes: from the registry, or, for a foreign layer the registry does not

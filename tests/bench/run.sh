@@ -9,7 +9,8 @@
 # image's layers with tar into ROOT (an OCI bundle's rootfs for crun and runc), then
 # times `true` in a fresh container with hyperfine (warm-up, >= 30 runs):
 #   - `skiff run --rm --pull=never busybox true` (image cached), on the default bridge,
-#     and again with `--network none` (the bridge's cost);
+#     and again with `--network none` and `--network host` (the bridge's cost, and the
+#     network namespace's);
 #   - `unshare -fpm --mount-proc chroot ROOT /bin/true`: the namespaces and nothing
 #     else, the floor any runtime is held against;
 #   - `crun run` and `runc run` of the bundle (a fresh container id each run);
@@ -130,13 +131,16 @@ commands=(
   "crun --root $work/crun-state run --bundle $work/bundle bench-crun"
   "runc --root $work/runc-state run --bundle $work/bundle bench-runc"
 )
-names=("skiff run --rm busybox true" "unshare -fpm --mount-proc chroot ROOT /bin/true" "crun run" "runc run")
+names=("skiff run --rm busybox true (bridge)" "unshare -fpm --mount-proc chroot ROOT /bin/true" "crun run" "runc run")
 # The default bridge's cost (issue 14): the same run with no network but lo.
 commands+=("$skiff run --rm --pull=never --network none $image true")
 names+=("skiff run --rm --network none busybox true")
+commands+=("$skiff run --rm --pull=never --network host $image true")
+names+=("skiff run --rm --network host busybox true")
+podman_name="podman --runtime runc run --rm --network=none"
 if [ -n "$podman_cmd" ]; then
   commands+=("$podman_cmd")
-  names+=("podman --runtime runc run --rm --network=none")
+  names+=("$podman_name")
 fi
 named=()
 for i in "${!commands[@]}"; do named+=(--command-name "${names[$i]}" "${commands[$i]}"); done
@@ -247,8 +251,8 @@ skiff, unshare, crun = ms["${names[0]}"], ms["${names[1]}"], ms["crun run"]
 with open("$work/ratios", "w") as f:  # for run-all.sh's chart
     f.write(f"skiff run true ÷ unshare … chroot\t{skiff / unshare:.2f}\n")
     f.write(f"skiff run true ÷ crun run\t{skiff / crun:.2f}\n")
-    if "${names[5]:-}" in ms:
-        f.write(f"podman run true ÷ skiff run true\t{ms['${names[5]:-}'] / skiff:.2f}\n")
+    if "$podman_name" in ms:
+        f.write(f"podman run true ÷ skiff run true\t{ms['$podman_name'] / skiff:.2f}\n")
     ex = {r["command"]: r["mean"] for r in json.load(open(sys.argv[2]))["results"]}
     f.write(f"skiff exec true ÷ crun exec\t{ex['skiff exec'] / ex['crun exec']:.2f}\t1.0\tmax\n")
 EOF

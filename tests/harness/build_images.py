@@ -43,6 +43,10 @@ The images (busybox = /bin/busybox with its applet links in /bin):
     library/users:latest       busybox + a user `app` (1000, home /home/app, also in
                                staff and audio) and a setuid-root docker-explorer
                                (/usr/local/bin/suid-explorer), User unset
+    library/redis:latest       busybox + Debian's redis-server and redis-cli (redis-tools)
+                               with the shared libraries ldd names; WorkingDir /data,
+                               ExposedPorts 6379/tcp, Cmd redis-server (append-only,
+                               not protected: the official image's settings)
     library/many:latest        120 layers: busybox's first (with /etc/removed-by-upper),
                                one /layers/N file each for N = 2…119, then /last
 Each image's /etc/platform, where present, names its platform (`linux/amd64`).
@@ -62,6 +66,7 @@ import http.client
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -128,13 +133,16 @@ def build_layer(entries):
 
 def tar_layer(entries):
     """The layer of exactly these entries, in this order, names verbatim. The data of a
-    link is its target; of a device node, its (major, minor)."""
+    link is its target; of a device node, its (major, minor). An entry may end with its
+    (uid, gid); root's otherwise."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path, kind, mode, data in entries:
+        for path, kind, mode, data, *owner in entries:
             info = tarfile.TarInfo(path)
             info.type, info.mode, info.mtime = kind, mode, MTIME
             info.uname = info.gname = "root"
+            if owner:
+                (info.uid, info.gid), info.uname, info.gname = owner[0], "", ""
             if kind in (tarfile.SYMTYPE, tarfile.LNKTYPE):
                 info.linkname = data
                 tar.addfile(info)
@@ -354,6 +362,7 @@ def main():
     summary("library/web:latest", "schema2", d, "ExposedPorts 80/tcp, 8125/udp")
 
     users(registry, busybox, workdir)
+    redis(registry, busybox)
     many_layers(registry, lower)
 
     secret = build_layer([file("etc/secret", b"top secret\n")])
@@ -399,6 +408,30 @@ def users(registry, busybox, workdir):
                          file("usr/local/bin/suid-explorer", explorer, 0o4755)])
     d = registry.push_image("library/users", "latest", busybox + [layer], SHELL)
     summary("library/users:latest", "schema2", d, "user app (1000), setuid explorer")
+
+
+def redis(registry, busybox):
+    """tinydock's example service: Debian's Redis, as the official image runs it. Debian's
+    redis-server is redis-check-rdb under another name (redis-tools ships the binary,
+    redis-server only the link), and Redis picks its mode from argv[0]."""
+    binaries = {"usr/bin/redis-server": "/usr/bin/redis-check-rdb",
+                "usr/bin/redis-cli": "/usr/bin/redis-cli"}
+    libraries = set()
+    for binary in binaries.values():
+        listed = subprocess.run(["ldd", binary], capture_output=True, text=True,
+                                check=True).stdout
+        libraries.update(re.findall(r"(/\S+) \(0x", listed))
+    entries = [file(path.lstrip("/"), open(os.path.realpath(path), "rb").read(), 0o755)
+               for path in sorted(libraries)]
+    entries += [file(name, open(path, "rb").read(), 0o755) for name, path in binaries.items()]
+    entries.append(directory("data"))
+    d = registry.push_image("library/redis", "latest", busybox + [build_layer(entries)], {
+        "Cmd": ["redis-server", "--appendonly", "yes", "--protected-mode", "no"],
+        "WorkingDir": "/data", "ExposedPorts": {"6379/tcp": {}},
+        "Env": ["PATH=/usr/local/bin:/usr/bin:/bin"]})
+    version = subprocess.run(["/usr/bin/redis-cli", "--version"], capture_output=True,
+                             text=True, check=True).stdout.split()[-1]
+    summary("library/redis:latest", "schema2", d, f"Debian's Redis {version}")
 
 
 def many_layers(registry, lower):

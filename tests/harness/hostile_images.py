@@ -19,6 +19,8 @@ host and watch. "busybox +" means the image has a busybox layer below, so it can
     hostile/device             busybox + device nodes mem (c 1:1), kmsg (c 1:11: the host
                                kernel's log, readable and writable), null (c 1:3), a FIFO
     hostile/tampered           a plain image: its test corrupts the layer in the registry's storage
+    hostile/tampered-late      a plain image: its test changes the gzip header's MTIME in
+                               the registry's storage, which inflating ignores
     hostile/truncated-gzip     a gzip stream cut in half; the descriptor describes the cut
                                bytes (so the download verifies), the diff_id the whole tar
     hostile/zstd               a real zstd layer (application/vnd.oci.image.layer.v1.tar+zstd)
@@ -27,9 +29,16 @@ host and watch. "busybox +" means the image has a busybox layer below, so it can
                                the config, and 9,000 deep in one of the manifest
     hostile/wrong-size         :smaller   a layer descriptor 100 bytes smaller than its blob
                                :larger    one 100 bytes larger
+    hostile/volume             busybox + /data (1000:50, 0750), whose content aims
+                               out of the root (data/escape -> /tmp/skiff-volume-canary,
+                               data/up -> ../../../../../../../..) beside data/file (1000:50,
+                               0640); and link ->
+                               /tmp/skiff-volume-canary, for a volume mounted on a symlink
+                               (tests/volumes.rs: a volume's copy-up must not follow them)
 
 Every layer holds a file naming its image (etc/hostile-image.N), so no two images share
-a blob: the test that corrupts hostile/tampered's layer touches nothing else.
+a blob: the tests that corrupt hostile/tampered's and hostile/tampered-late's layers
+touch nothing else.
 
 What this registry (distribution 2.8) will not hold, the tests play themselves:
 - a manifest over 4 MiB: distribution refuses it on push (400 "http: request body too
@@ -159,6 +168,14 @@ def main():
         b.tar_layer([marker(name, 2), file("escape/owned-symlink-2", OWNED),
                      file(f"up/{CANARY}/owned-up-2", OWNED)])])
 
+    name = "hostile/volume"
+    volume_canary = "/tmp/skiff-volume-canary"
+    h.push(name, "latest", [busybox_base(name), b.tar_layer([
+        marker(name, 1), ("data", tarfile.DIRTYPE, 0o750, b"", (1000, 50)),
+        symlink("data/escape", volume_canary), symlink("data/up", "../../../../../../../.."),
+        ("data/file", tarfile.REGTYPE, 0o640, b"the image's\n", (1000, 50)),
+        symlink("link", volume_canary)])])
+
     name = "hostile/hardlink-host"
     h.push(name, "absolute", [busybox_base(name), b.tar_layer([
         marker(name, 1), file("etc/shadow", b"the image's own shadow\n", 0o640),
@@ -173,6 +190,9 @@ def main():
         device("null", tarfile.CHRTYPE, 1, 3), ("fifo", tarfile.FIFOTYPE, 0o600, b"")])])
 
     name = "hostile/tampered"
+    h.push(name, "latest", [b.tar_layer([marker(name, 1), file("data", noise(64 << 10))])])
+
+    name = "hostile/tampered-late"
     h.push(name, "latest", [b.tar_layer([marker(name, 1), file("data", noise(64 << 10))])])
 
     name = "hostile/truncated-gzip"

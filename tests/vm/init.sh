@@ -1,18 +1,20 @@
 #!/bin/busybox sh
 # /init of the VM that tests/vm/test-vm.sh boots: Debian's kernel (cgroup v2), and an
-# initramfs holding only busybox, the static skiff, overlay.ko and `skiff save`'s
-# archive of the test image. Stage 1 moves everything onto a tmpfs and switch_roots
+# initramfs holding only busybox (no `ip`: skiff needs no network tool), the static
+# skiff, the kernel modules in /modules and `skiff save`'s archive of the test image.
+# Stage 1 moves everything onto a tmpfs and switch_roots
 # there (pivot_root(2) refuses an initramfs root, and skiff should take its usual
 # path); stage 2 mounts what a booted system has, loads the image and runs the
 # checks, printing `ok - NAME` / `not ok - NAME` on the serial console, then
 # `skiff-vm: N passed, M failed`, and powers off. The checks mirror tests/cgroups.rs
-# (same names) on cgroup v2, plus a plain run, run -d/exec/stop/rm.
+# (same names) on cgroup v2, plus a plain run, run -d/exec/stop/rm, and networks.
 /bin/busybox --install -s /bin
+rm /bin/ip /bin/ifconfig /bin/route
 export PATH=/bin
 
 if [ "$1" != stage2 ]; then
   mount -t tmpfs -o mode=755 root /root
-  cp -a /bin /init /images.tar /overlay.ko /root/
+  cp -a /bin /init /images.tar /modules /root/
   mkdir -p /root/dev /root/proc /root/sys /root/tmp /root/var/lib/skiff
   exec switch_root /root /init stage2
 fi
@@ -22,7 +24,9 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
-insmod /overlay.ko || echo "# no overlay.ko: skiff will copy layers"
+while read -r module; do
+  insmod "/modules/$module" || echo "# insmod $module failed"
+done </modules/order
 export SKIFF_ROOT=/var/lib/skiff
 img=127.0.0.1:5555/library/busybox
 passed=0 failed=0 out='' err='' status=0
@@ -60,6 +64,10 @@ check "skiff load puts the saved image in the store" '[ $status = 0 ]'
 
 run run --rm --pull never $img echo hello
 check "a plain skiff run" '[ $status = 0 ] && [ "$out" = hello ]'
+
+run run --rm $img ip -o -4 addr show eth0
+check "the default network is the bridge, made with no ip or nft in the VM" \
+  'echo "$out" | grep -q "eth0 *inet 10\.[0-9.]*/16"'
 
 run run --rm --trace $img true
 check "the root is overlayfs, entered by pivot_root" \
@@ -160,6 +168,20 @@ status=0
 out=$(cat /tmp/out) err=$(cat /tmp/err)
 check "and without limits it runs there" '[ $status = 0 ] && [ "$out" = unlimited ]'
 rmdir /sys/fs/cgroup/outer
+
+run run -d --name web --network bridge $img sh -c 'mkdir /w && hostname >/w/name && exec httpd -f -p 8080 -h /w'
+web=$out
+web_ip=$(skiff inspect web | sed 's/.*"IPAddress":"\([0-9.]*\)".*/\1/')
+# httpd listens a moment after `run -d` returns: the client asks until it answers (at most 5 s).
+run run --rm --network bridge $img sh -c "
+  for i in \$(seq 100); do wget -q -O - http://$web_ip:8080/name && exit; usleep 50000; done; exit 1"
+check "network: a container reaches another on the bridge by its address" \
+  '[ $status = 0 ] && [ "$out" = "${web%${web#????????????}}" ]'
+run rm -f web
+check "network: rm -f the server" '[ $status = 0 ]'
+run run --rm --network none $img cat /proc/net/dev
+check "network: --network none has only lo" \
+  '[ $status = 0 ] && [ "$(echo "$out" | grep -c :)" = 1 ] && echo "$out" | grep -q "lo:"'
 
 out=$(find /sys/fs/cgroup/skiff -mindepth 1 -type d)
 check "no container cgroup is left under /sys/fs/cgroup/skiff" '[ -z "$out" ]'
