@@ -64,8 +64,9 @@ pub fn exec(argv: &[String], env: &[String]) -> Result<Infallible> {
 }
 
 /// A name with a `/` is a path; otherwise the first executable file of that name in
-/// the container's `PATH` (as runc and Go's `exec.LookPath` do).
-fn find_program(program: &str, env: &[String]) -> Result<PathBuf> {
+/// the `PATH` of `env`, the container's (or the host's, for a credential helper), as
+/// runc and Go's `exec.LookPath` do.
+pub fn find_program(program: &str, env: &[String]) -> Result<PathBuf> {
     if program.contains('/') {
         return Ok(PathBuf::from(program));
     }

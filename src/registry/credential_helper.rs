@@ -16,12 +16,14 @@
 //! <https://docs.docker.com/reference/cli/docker/login/#credential-helper-protocol>
 //! <https://github.com/docker/docker-credential-helpers>
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
 
 use miniserde::{json, Deserialize, Serialize};
 
-use crate::error::{Error, Kind, Result};
+use crate::container;
+use crate::error::{Context, Error, Kind, Result};
+use crate::sys::{self, Exit};
 
 /// What every helper prints (on stdout, exiting non-zero) when it has nothing stored.
 const NOT_FOUND: &str = "credentials not found";
@@ -81,35 +83,69 @@ pub fn erase(name: &str, server: &str) -> Result<bool> {
 fn call(name: &str, action: &str, input: &[u8]) -> Result<Answer> {
     let program = program(name)?;
     let failed = |why: String| Error::invalid(format!("{program} {action}: {why}"));
-    let mut child = Command::new(&program)
-        .arg(action)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => failed("not found in $PATH".into()),
-            _ => failed(e.to_string()),
-        })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A helper that exits without reading says why in its exit status and output.
-        let _ = stdin.write_all(input);
+    let (exit, stdout, stderr) = run(&program, action, input).map_err(|e| match e.kind() {
+        Kind::CommandNotFound(_) => failed("not found in $PATH".into()),
+        _ => failed(e.to_string()),
+    })?;
+    if exit == Exit::Code(0) {
+        return Ok(Answer::Done(stdout));
     }
-    let output = child
-        .wait_with_output()
-        .map_err(|e| failed(e.to_string()))?;
-    if output.status.success() {
-        return Ok(Answer::Done(output.stdout));
-    }
-    let said = [&output.stdout, &output.stderr]
+    let said = [&stdout, &stderr]
         .iter()
         .map(|text| String::from_utf8_lossy(text).trim().to_string())
         .find(|text| !text.is_empty());
     match said {
         Some(text) if text.contains(NOT_FOUND) => Ok(Answer::NotFound),
         Some(text) => Err(failed(first_line(&text))),
-        None => Err(failed(output.status.to_string())),
+        None => Err(failed(match exit {
+            Exit::Code(code) => format!("exit status: {code}"),
+            Exit::Signal(signal) => format!("signal: {signal}"),
+        })),
     }
+}
+
+/// `program action`, found on the host's `PATH`, with `input` on its stdin and pipes
+/// for its stdout and stderr: how it ended, and what it wrote. fork(2) and execve(2)
+/// with skiff's own wrappers, not std's `Command`, which cost the binary 14 KB. The
+/// pipes are read one after the other: a helper writes a line or two, far below what a
+/// pipe holds, so it never waits for us to read its stderr while we read its stdout.
+fn run(program: &str, action: &str, input: &[u8]) -> Result<(Exit, Vec<u8>, Vec<u8>)> {
+    let path_var = std::env::var("PATH").unwrap_or_default();
+    let path = sys::c_string(container::find_program(
+        program,
+        &[format!("PATH={path_var}")],
+    )?)?;
+    let argv = [sys::c_string(program)?, sys::c_string(action)?];
+    let env = std::env::vars_os().map(|(mut key, value)| {
+        key.push("=");
+        key.push(value);
+        sys::c_string(key)
+    });
+    let env = env.collect::<Result<Vec<_>>>()?;
+    let [(stdin, to_stdin), (from_stdout, stdout), (from_stderr, stderr)] =
+        [sys::pipe()?, sys::pipe()?, sys::pipe()?];
+    let Some(pid) = sys::fork()? else {
+        // the helper's process: its stdio on the pipes (dup2 clears O_CLOEXEC), then it
+        for (fd, target) in [(&stdin, 0), (&stdout, 1), (&stderr, 2)] {
+            if sys::dup2(fd.as_raw_fd(), target).is_err() {
+                sys::exit_now(127);
+            }
+        }
+        let err = sys::execve(&path, &argv, &env);
+        let _ = writeln!(std::io::stderr(), "{err}"); // its stderr: our pipe
+        sys::exit_now(127)
+    };
+    drop((stdin, stdout, stderr));
+    // A helper that exits without reading says why in its exit status and output.
+    let _ = (&to_stdin).write_all(input);
+    drop(to_stdin);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let read = (&from_stdout)
+        .read_to_end(&mut out)
+        .and_then(|_| (&from_stderr).read_to_end(&mut err));
+    let exit = sys::wait_for_exit(pid)?; // reaped, whatever the reading gave
+    read.context("read its output")?;
+    Ok((exit, out, err))
 }
 
 /// `docker-credential-NAME`, for a NAME that can only be a program on `PATH`: config.json
