@@ -323,6 +323,20 @@ fn bad_publish_flags_are_refused_before_anything_runs() {
     let image = t.image("library/busybox");
     let out = t.skiff(&["run", "--rm", "-p", "http", &image, "true"]);
     assert_one_line_error(&out, "invalid containerPort: http");
+    for publish in [&["-p", "80"][..], &["-P"]] {
+        let args = [
+            &["run", "--network", "container:x"],
+            publish,
+            &[&image, "true"],
+        ]
+        .concat();
+        let out = t.skiff(&args);
+        assert_one_line_error(
+            &out,
+            "conflicting options: port publishing and the container",
+        );
+        assert_eq!(out.status.code(), Some(125));
+    }
     assert_eq!(t.containers().len(), 0);
 }
 

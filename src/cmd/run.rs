@@ -235,6 +235,19 @@ fn check(config: &Config) -> Result<()> {
             "network-scoped aliases are only supported for user-defined networks",
         ));
     }
+    // A container in another's network namespace has no ports of its own to publish.
+    let publishes = config.ports.is_some() || config.publish_all == Some(true);
+    if publishes
+        && config
+            .network
+            .as_deref()
+            .and_then(network::joined)
+            .is_some()
+    {
+        return Err(Error::usage(
+            "conflicting options: port publishing and the container type network mode",
+        ));
+    }
     Ok(())
 }
 
