@@ -483,9 +483,13 @@ fn where_pivot_root_cannot_leave_the_root_the_new_root_moves_over_it() {
         ])
         .arg(&jail)
         .arg(bin)
+        // --network none: the jail's /run is not the host's, where skiff keeps the
+        // machine's network lock and leases
         .args([
             "run",
             "--trace",
+            "--network",
+            "none",
             &t.image(BUSYBOX),
             "sh",
             "-c",
