@@ -104,11 +104,29 @@ impl Dns {
 }
 
 /// A running container of a user network, as each member's /etc/hosts names it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, PartialOrd, Eq, Ord)]
 pub struct Member {
-    pub address: String,
-    /// Its name, its `--network-alias`es, its short ID.
+    /// Its name, its `--network-alias`es, its short ID (first: members are listed in
+    /// the order of their names, whoever writes the list).
     pub names: Vec<String>,
+    pub address: String,
+}
+
+impl Member {
+    /// How the container of `config`, at `settings` on its network, is named there.
+    pub fn of(config: &Config, settings: Option<&Settings>) -> Member {
+        let aliases = config
+            .dns
+            .iter()
+            .flat_map(|dns| dns.aliases.iter().cloned());
+        Member {
+            names: std::iter::once(config.name.clone())
+                .chain(aliases)
+                .chain([config.id[..12.min(config.id.len())].to_string()])
+                .collect(),
+            address: settings.map_or_else(String::new, |s| s.ip_address.clone()),
+        }
+    }
 }
 
 /// Where the container stands on the network, which decides what its files say.
@@ -134,19 +152,23 @@ fn place(config: &Config, settings: Option<&Settings>) -> Place {
 
 /// Writes the three files into `scratch`, as the container is to see them from this
 /// start: `settings`, its place on a network (if it has one of its own), and
-/// `members`, the others its network names.
+/// `members`, the others its network names (`None`: a network without names). The
+/// container is named among them from the first, so the rewrite that follows its
+/// start (`lifecycle::peers`) finds nothing to change in its file while it may be
+/// reading it.
 pub fn write(
     scratch: &Path,
     config: &Config,
     settings: Option<&Settings>,
-    members: &[Member],
+    members: Option<&[Member]>,
 ) -> Result<()> {
+    let members = members.map(|others| [others, &[Member::of(config, settings)]].concat());
     let host_file = |path| fs::read_to_string(path).unwrap_or_default();
     let place = place(config, settings);
     let dns = config.dns.clone().unwrap_or_default();
     let hosts = match place == Place::Host && dns.add_hosts.is_empty() {
         true => host_file("/etc/hosts"),
-        false => hosts(config, settings, members)?,
+        false => hosts(config, settings, members.as_deref().unwrap_or_default())?,
     };
     let contents = [
         format!("{}\n", config.hostname),
@@ -192,6 +214,8 @@ pub fn hosts(config: &Config, settings: Option<&Settings>, members: &[Member]) -
         let names = [config.hostname.as_str(), short].join(" ");
         text.push_str(&format!("{address}\t{}\n", names.trim_end()));
     }
+    let mut members = members.to_vec();
+    members.sort();
     for member in members {
         text.push_str(&format!("{}\t{}\n", member.address, member.names.join(" ")));
     }

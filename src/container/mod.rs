@@ -72,9 +72,10 @@ pub struct RootFs {
     pub layers: Option<LayerDirs>,
     /// The same layers as blobs, unpacked into `rootfs/` where it does not.
     pub blobs: Vec<StoredLayer>,
-    /// On a user network, its running members: its /etc/hosts names them before its
-    /// command runs (`lifecycle::peers` adds it to theirs once it runs).
-    pub members: Vec<Member>,
+    /// On a user network, its other running members: its /etc/hosts names them (and
+    /// it) before its command runs (`lifecycle::peers` adds it to theirs once it runs).
+    /// `None` on a network without names.
+    pub members: Option<Vec<Member>>,
 }
 
 /// Where the container's fds 0–2 come from, as whoever starts it decides.
@@ -128,7 +129,7 @@ pub fn start(
     let network = network::attach(&config.id, config.network.as_deref(), joined, ports) // unshare(2), rtnetlink, nf_tables
         .inspect_err(|_| undo_start(&config.id))?;
     let settings = network.settings.as_ref();
-    etc_files::write(&rootfs.scratch, config, settings, &rootfs.members) // hostname, hosts, resolv.conf
+    etc_files::write(&rootfs.scratch, config, settings, rootfs.members.as_deref()) // hostname, hosts, resolv.conf
         .inspect_err(|_| undo_start(&config.id))?;
     let forked = cgroup::fork_into(cgroup.as_ref()) // fork(2); v2: clone3(2) into it
         .inspect_err(|_| undo_start(&config.id))?;

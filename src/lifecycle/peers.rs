@@ -30,7 +30,7 @@ use std::io::{Read, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use super::{list, short, Container, Status};
+use super::{list, Container, Status};
 use crate::container::{self, Config, Member};
 use crate::error::{Context, Result};
 use crate::image::store;
@@ -45,12 +45,14 @@ pub fn has_names(network: &str) -> bool {
     ![DEFAULT_BRIDGE, "none", "host"].contains(&network)
 }
 
-/// The names a container's /etc/hosts lists as it starts: its network's running
-/// members. It names itself once it runs, with the others ([`update`]).
-pub fn at_start(config: &Config) -> Result<Vec<Member>> {
+/// The others a container's /etc/hosts lists as it starts: its network's running
+/// members (`None`: its network names nobody).
+pub fn at_start(config: &Config) -> Result<Option<Vec<Member>>> {
     match config.network.as_deref().filter(|n| has_names(n)) {
-        Some(network) => Ok(members(&list()?, network).into_iter().map(member).collect()),
-        None => Ok(Vec::new()),
+        Some(network) => Ok(Some(
+            members(&list()?, network).into_iter().map(member).collect(),
+        )),
+        None => Ok(None),
     }
 }
 
@@ -97,22 +99,7 @@ fn members<'a>(all: &'a [Container], network: &str) -> Vec<&'a Container> {
 }
 
 fn member(container: &Container) -> Member {
-    let config = &container.config;
-    let aliases = config
-        .dns
-        .iter()
-        .flat_map(|dns| dns.aliases.iter().cloned());
-    Member {
-        address: container
-            .state
-            .network
-            .as_ref()
-            .map_or_else(String::new, |s| s.ip_address.clone()),
-        names: std::iter::once(config.name.clone())
-            .chain(aliases)
-            .chain([short(&config.id).to_string()])
-            .collect(),
-    }
+    Member::of(&container.config, container.state.network.as_ref())
 }
 
 /// The lock every rewrite holds, held until the file is dropped.
