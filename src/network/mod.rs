@@ -132,8 +132,8 @@ pub fn attach(
     let mut settings = bridge::connect(id, &wanted, &netns, &inside)
         .map_err(|err| err.context(format!("connect to {}", wanted.bridge)))?;
     if !ports.is_empty() {
+        // DNAT in nf_tables, and the host ports held open
         settings.ports = Some(ports::publish(id, &settings, ports, &wanted.bridge)?);
-        // nf_tables
     }
     Ok(Attachment {
         netns: Some(netns),
