@@ -179,6 +179,19 @@ check "network: a container reaches another on the bridge by its address" \
   '[ $status = 0 ] && [ "$out" = "${web%${web#????????????}}" ]'
 run rm -f web
 check "network: rm -f the server" '[ $status = 0 ]'
+run network create vmnet
+check "network: create a user network" '[ $status = 0 ]'
+run run -d --name named --network vmnet -p 8080:8080 $img sh -c 'mkdir /w && hostname >/w/name && exec httpd -f -p 8080 -h /w'
+named=${out%${out#????????????}}
+run run --rm --network vmnet $img sh -c "
+  for i in \$(seq 100); do wget -q -O - http://named:8080/name && exit; usleep 50000; done; exit 1"
+check "network: two containers on a user network talk by name" '[ $status = 0 ] && [ "$out" = "$named" ]'
+status=0
+out=$(wget -q -T 5 -O - http://127.0.0.1:8080/name 2>/tmp/err) || status=$?
+check "network: a published port answers from the VM's shell" '[ $status = 0 ] && [ "$out" = "$named" ]'
+run rm -f named
+run network rm vmnet
+check "network: rm the server, then its network" '[ $status = 0 ]'
 run run --rm --network none $img cat /proc/net/dev
 check "network: --network none has only lo" \
   '[ $status = 0 ] && [ "$(echo "$out" | grep -c :)" = 1 ] && echo "$out" | grep -q "lo:"'
