@@ -407,6 +407,11 @@ impl<'a> Network<'a> {
 
 impl Drop for Network<'_> {
     fn drop(&mut self) {
+        // A failed test may leave containers on it, which `network rm` refuses to
+        // leave without a network: they go first (its TestEnv would remove them later).
+        for id in self.t.containers() {
+            let _ = self.t.skiff(&["rm", "-f", &id]);
+        }
         let _ = self.t.skiff(&["network", "rm", &self.name]);
     }
 }
