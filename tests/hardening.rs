@@ -565,10 +565,13 @@ fn in_a_chroot_whose_root_is_no_mount_point_the_root_is_bound_onto_itself() {
     std::os::unix::fs::symlink("usr/lib64", jail.join("lib64")).unwrap();
     fs::write(jail.join("skiff"), "").unwrap();
     let image = t.image(BUSYBOX);
+    // --network none: the jail's /run is not the host's (see the test above)
     let args = [
         "run",
         "--rm",
         "--trace",
+        "--network",
+        "none",
         &image,
         "sh",
         "-c",
@@ -596,6 +599,8 @@ fn in_a_chroot_whose_root_is_no_mount_point_the_root_is_bound_onto_itself() {
         "run",
         "--rm",
         "--trace",
+        "--network",
+        "none",
         &image,
         "sh",
         "-c",
