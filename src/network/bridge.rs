@@ -112,9 +112,16 @@ fn bridge(host: &Socket, wanted: &Wanted) -> Result<(Subnet, Ipv4Addr, u32)> {
         host.link_index(name),
         recorded.ok().as_deref().and_then(Subnet::parse),
     ) {
-        return Ok((subnet, gateway(&subnet), index));
+        // The kernel's word over the record's: a bridge made again by another skiff
+        // (another version, another /run) may hold another subnet than recorded.
+        if subnet::routed_through(&route_table()?, &subnet, name) {
+            return Ok((subnet, gateway(&subnet), index));
+        }
+        trace::step(&format!(
+            "{name} does not hold {subnet} as recorded: made again"
+        ));
     }
-    delete(host, name)?; // half made by a skiff that was killed
+    delete(host, name)?; // half made by a skiff that was killed, or not as recorded
     let mut made = made()?;
     let subnet = free_subnet(wanted, &made)?;
     trace::step(&format!(
@@ -141,8 +148,7 @@ fn bridge(host: &Socket, wanted: &Wanted) -> Result<(Subnet, Ipv4Addr, u32)> {
 
 /// `wanted`'s subnet, if no host route or other bridge of skiff's (`made`) has it yet.
 fn free_subnet(wanted: &Wanted, made: &[(String, Subnet)]) -> Result<Subnet> {
-    let routes = fs::read_to_string("/proc/net/route").context("read /proc/net/route")?;
-    let mut taken = subnet::routes(&routes, &wanted.bridge);
+    let mut taken = subnet::routes(&route_table()?, &wanted.bridge);
     taken.extend(made.iter().map(|(_, subnet)| *subnet));
     match wanted.fixed {
         Some((subnet, _)) if taken.iter().any(|t| t.overlaps(&subnet)) => Err(Error::invalid(
@@ -153,6 +159,11 @@ fn free_subnet(wanted: &Wanted, made: &[(String, Subnet)]) -> Result<Subnet> {
             Error::invalid("every subnet skiff would take (10.88.0.0/16 to 10.99.0.0/16) is already routed on this host")
         }),
     }
+}
+
+/// The host's routes, as /proc/net/route lists them (see `subnet`).
+pub fn route_table() -> Result<String> {
+    fs::read_to_string("/proc/net/route").context("read /proc/net/route")
 }
 
 /// Every bridge skiff has made on this machine (whichever store it served), with its

@@ -216,8 +216,7 @@ pub fn create(name: &str, subnet: Option<&str>, gateway: Option<&str>) -> Result
 
 /// A subnet for a new user network: taken by no route, bridge, or network of this store.
 fn free_subnet() -> Result<subnet::Subnet> {
-    let routes = std::fs::read_to_string("/proc/net/route").context("read /proc/net/route")?;
-    let mut taken = subnet::routes(&routes, "");
+    let mut taken = subnet::routes(&bridge::route_table()?, "");
     taken.extend(bridge::made()?.into_iter().map(|(_, s)| s));
     taken.extend(
         user::list()?

@@ -74,8 +74,20 @@ pub fn routes(route_table: &str, own_bridge: &str) -> Vec<Subnet> {
     route_table
         .lines()
         .skip(1)
-        .filter_map(|line| route(line, own_bridge))
+        .filter_map(route)
+        .filter(|(iface, _)| *iface != own_bridge)
+        .map(|(_, subnet)| subnet)
         .collect()
+}
+
+/// Whether `route_table` routes `subnet` through the link `iface`: true of a bridge
+/// that holds an address of the subnet (the kernel adds that route with the address).
+pub fn routed_through(route_table: &str, subnet: &Subnet, iface: &str) -> bool {
+    route_table
+        .lines()
+        .skip(1)
+        .filter_map(route)
+        .any(|route| route == (iface, *subnet))
 }
 
 /// The first of `candidates` that overlaps nothing `taken`.
@@ -88,19 +100,21 @@ pub fn first_free(candidates: std::ops::RangeInclusive<u8>, taken: &[Subnet]) ->
         .find(|candidate| !taken.iter().any(|t| t.overlaps(candidate)))
 }
 
-/// One line of /proc/net/route: `Iface Destination Gateway Flags RefCnt Use Metric Mask …`.
-fn route(line: &str, own_bridge: &str) -> Option<Subnet> {
+/// One line of /proc/net/route: `Iface Destination Gateway Flags RefCnt Use Metric Mask …`,
+/// as its link and the subnet it routes (none for a default route).
+fn route(line: &str) -> Option<(&str, Subnet)> {
     let fields: Vec<&str> = line.split_whitespace().collect();
     let hex = |field: &str| u32::from_str_radix(field, 16).ok();
     let (iface, destination, mask) = (fields.first()?, hex(fields.get(1)?)?, hex(fields.get(7)?)?);
     let mask = u32::from_be_bytes(mask.to_ne_bytes());
-    if *iface == own_bridge || mask == 0 {
+    if mask == 0 {
         return None;
     }
-    Some(Subnet {
+    let subnet = Subnet {
         base: Ipv4Addr::from(destination.to_ne_bytes()),
         prefix: mask.leading_ones() as u8,
-    })
+    };
+    Some((iface, subnet))
 }
 
 #[cfg(test)]
@@ -157,6 +171,19 @@ mod tests {
                 .to_string(),
             "10.88.0.0/16"
         );
+    }
+
+    #[test]
+    fn a_bridge_is_known_by_the_route_its_address_brings() {
+        let table = format!("{HEADER}{}", line("skiff0", [10, 88, 0, 0], 16));
+        let subnet = |text| Subnet::parse(text).unwrap();
+        assert!(routed_through(&table, &subnet("10.88.0.0/16"), "skiff0"));
+        assert!(!routed_through(&table, &subnet("10.89.0.0/16"), "skiff0"));
+        assert!(!routed_through(
+            &table,
+            &subnet("10.88.0.0/16"),
+            "br-0123456789ab"
+        ));
     }
 
     #[test]
