@@ -355,6 +355,9 @@ fn without_cap_net_admin_the_default_still_runs_and_bridge_fails() {
     let out = skiff_without_net_admin(&t, &["run", "--rm", "--network", "bridge", &image, "true"]);
     assert_one_line_error(&out, "--network bridge: skiff lacks CAP_NET_ADMIN");
     assert_eq!(out.status.code(), Some(125));
+    let out = skiff_without_net_admin(&t, &["run", "--rm", "-p", "8080", &image, "true"]);
+    assert_one_line_error(&out, "-p: skiff lacks CAP_NET_ADMIN here");
+    assert_eq!(t.containers(), Vec::<String>::new(), "nothing left of it");
     let out = skiff_without_net_admin(&t, &["network", "create", "nope"]);
     assert_one_line_error(&out, "network create: skiff lacks CAP_NET_ADMIN");
     assert_eq!(out.status.code(), Some(125));

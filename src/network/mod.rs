@@ -106,6 +106,12 @@ pub fn attach(
     let mode = match requested {
         Some(mode) => mode,
         None if may => DEFAULT,
+        // A published port needs the bridge: no falling back to the host's network
+        None if !ports.is_empty() => {
+            return Err(Error::invalid(
+                "-p: skiff lacks CAP_NET_ADMIN here, so it cannot publish a port",
+            ))
+        }
         None => {
             trace::step("no CAP_NET_ADMIN: the host's network, not the default bridge");
             "host"
