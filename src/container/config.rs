@@ -84,6 +84,12 @@ pub struct Process {
     pub user: Option<String>,
 }
 
+/// The first 12 characters of an ID, as Docker shows it (all of a dead record's name
+/// if shorter).
+pub fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
 impl Config {
     /// A record's `config.json`. Before [`Process`], skiff kept its fields at the top
     /// level and the user in `options`: such a record is read with them moved in.

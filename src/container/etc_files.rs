@@ -122,7 +122,7 @@ impl Member {
         Member {
             names: std::iter::once(config.name.clone())
                 .chain(aliases)
-                .chain([config.id[..12.min(config.id.len())].to_string()])
+                .chain([super::short(&config.id).to_string()])
                 .collect(),
             address: settings.map_or_else(String::new, |s| s.ip_address.clone()),
         }

@@ -37,6 +37,7 @@ use std::path::{Path, PathBuf};
 use miniserde::{json, Deserialize, Serialize};
 
 use crate::cgroup;
+pub use crate::container::short;
 use crate::container::{Config, RootFs};
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
@@ -366,12 +367,6 @@ impl State {
 /// A container ID: 64 hex digits, as a digest has.
 fn is_id(text: &str) -> bool {
     Digest::parse(&format!("sha256:{text}")).is_ok()
-}
-
-/// The first 12 characters of an ID, as Docker shows it (all of a dead record's name
-/// if shorter).
-pub fn short(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
 }
 
 /// Every recorded container, newest first, as `ps -a` lists them; damaged records as
