@@ -583,6 +583,27 @@ pub fn flock_exclusive(file: &File, path: &Path) -> Result<()> {
     }
 }
 
+/// A lock file, created if missing, held with [`flock_exclusive`] until the file is
+/// dropped. Opened without `O_TRUNC`: truncating it would change nothing but its
+/// times, a journalled inode update on every start.
+pub fn lock_file(path: &Path) -> Result<File> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path);
+    let file = file.map_err(|errno| {
+        let arg = path.display().to_string();
+        Error::new(Kind::Sys {
+            call: "open",
+            arg,
+            errno,
+        })
+    })?;
+    flock_exclusive(&file, path)?;
+    Ok(file)
+}
+
 /// syncfs(2): write everything cached for the filesystem that `file` is on to its disk.
 /// <https://man7.org/linux/man-pages/man2/syncfs.2.html>
 pub fn syncfs(file: &File, path: &Path) -> Result<()> {

@@ -444,6 +444,45 @@ fn trace_narrates_each_kernel_step() {
     );
 }
 
+/// Issue 15: the trace counts microseconds from one origin for every process of a
+/// start, the re-executed sealed copy included (it does not start again from 0), and a
+/// caller that sets SKIFF_TRACE_T0 itself (the bench) sets that origin.
+#[test]
+fn trace_counts_microseconds_from_one_origin() {
+    let t = TestEnv::new();
+    let at = |trace: &str, what: &str| -> u64 {
+        let line = trace.lines().find(|l| l.contains(what));
+        let line = line.unwrap_or_else(|| panic!("no {what} in trace:\n{trace}"));
+        let number = line.trim_start_matches("skiff:").split_whitespace().next();
+        number.and_then(|n| n.parse().ok()).expect(line)
+    };
+    let run = [
+        "run",
+        "--rm",
+        "--trace",
+        &t.image("library/busybox"),
+        "true",
+    ];
+    let trace = stderr(&t.skiff(&run));
+    assert!(
+        at(&trace, "runs from a read-only copy") >= at(&trace, "execveat("),
+        "the sealed copy counts on from its parent's origin:\n{trace}"
+    );
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    let five_seconds_ago = now.unwrap().as_micros() - 5_000_000;
+    let out = t
+        .command(&run)
+        .env("SKIFF_TRACE_T0", five_seconds_ago.to_string())
+        .output()
+        .unwrap();
+    let trace = stderr(&out);
+    let first = at(&trace, "re-execute skiff");
+    assert!(
+        (5_000_000..65_000_000).contains(&first),
+        "microseconds since the caller's origin, 5 s ago:\n{trace}"
+    );
+}
+
 #[test]
 fn signals_are_forwarded_to_the_container() {
     let t = TestEnv::new();

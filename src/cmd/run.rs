@@ -283,12 +283,14 @@ pub fn create(args: &Args) -> Result<(Container, RootFs)> {
         names::validate(&args.config.name)?;
     }
     let reference = Reference::parse(&args.image)?;
+    trace::step("the image, from the store (or the registry, as --pull says)");
     let store = Store::open()?;
     let (manifest, image) = local_or_pull(&store, &reference, args)?;
     let config = container_config(args, &image, &manifest)?;
     if config.ports.is_some() && network::shares_host(config.network.as_deref()) {
         eprintln!("WARNING: Published ports are discarded when using host network mode");
     }
+    trace::step("record the container: its directory, config.json, state.json");
     let container = Container::create(&store, config)?;
     let rootfs = lifecycle::rootfs(&container, &store, &image)?;
     Ok((container, rootfs))

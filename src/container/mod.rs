@@ -58,6 +58,7 @@ use crate::image::layer::StoredLayer;
 use crate::image::LayerDirs;
 use crate::network::{self, Settings};
 use crate::sys;
+use crate::trace;
 use console::Console;
 use rootfs::Entered;
 
@@ -129,6 +130,7 @@ pub fn start(
     let network = network::attach(&config.id, config.network.as_deref(), joined, ports) // unshare(2), rtnetlink, nf_tables
         .inspect_err(|_| undo_start(&config.id))?;
     let settings = network.settings.as_ref();
+    trace::step("its /etc/hostname, /etc/hosts and /etc/resolv.conf, to bind-mount");
     etc_files::write(&rootfs.scratch, config, settings, rootfs.members.as_deref()) // hostname, hosts, resolv.conf
         .inspect_err(|_| undo_start(&config.id))?;
     let forked = cgroup::fork_into(cgroup.as_ref()) // fork(2); v2: clone3(2) into it

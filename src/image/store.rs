@@ -99,9 +99,7 @@ impl Store {
             fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         }
         let lock_path = root.join("lock");
-        let lock =
-            File::create(&lock_path).with_context(|| format!("open {}", lock_path.display()))?;
-        sys::flock_exclusive(&lock, &lock_path)?;
+        let lock = sys::lock_file(&lock_path)?;
         let store = Store { root, _lock: lock };
         store.sweep_abandoned();
         Ok(store)

@@ -154,14 +154,18 @@ impl Container {
             volume::create(lock, name)?;
         }
         names::reserve(&names, &config.name, &config.id)?;
-        // Built under a dot-name, then renamed: a crash never leaves half a container.
+        // Built under a dot-name, then renamed: a crash never leaves half a container,
+        // so its files need no rename(2) of their own.
         let building = dir.join(format!(".new-{}", config.id));
         fs::create_dir(&building).with_context(|| format!("create {}", building.display()))?;
-        write_json(&building.join("config.json"), &json::to_string(&config))?;
-        write_json(
-            &building.join("state.json"),
-            &json::to_string(&<State as Default>::default()),
-        )?;
+        let state = json::to_string(&<State as Default>::default());
+        for (file, text) in [
+            ("config.json", json::to_string(&config)),
+            ("state.json", state),
+        ] {
+            let path = building.join(file);
+            fs::write(&path, text).with_context(|| format!("write {}", path.display()))?;
+        }
         let final_dir = dir.join(&config.id);
         fs::rename(&building, &final_dir)
             .with_context(|| format!("rename {} into place", building.display()))?;

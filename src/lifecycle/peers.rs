@@ -105,9 +105,7 @@ fn member(container: &Container) -> Member {
 /// The lock every rewrite holds, held until the file is dropped.
 fn lock() -> Result<File> {
     let path = store::root().join("hosts.lock");
-    let file = File::create(&path).with_context(|| format!("open {}", path.display()))?;
-    sys::flock_exclusive(&file, &path)?;
-    Ok(file)
+    sys::lock_file(&path)
 }
 
 /// Replaces the text of the file at `path` without replacing the file (see the

@@ -290,7 +290,10 @@ fn record_exit(container: &mut Container, exit: Exit) -> Result<()> {
     if network.is_ok() {
         container.state.network = None;
     }
-    let released = cgroup::release(&container.config.id); // reads memory.events, rmdir(2)
+    let released = match container.config.auto_remove {
+        true => Ok(false), // `remove` below releases it; once is enough
+        false => cgroup::release(&container.config.id), // reads memory.events, rmdir(2)
+    };
     container.state.oom_killed = *released.as_ref().unwrap_or(&false);
     container.state.status = Status::Exited;
     container.state.exit_code = exit.status();

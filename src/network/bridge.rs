@@ -55,9 +55,7 @@ fn records(bridge: &str) -> PathBuf {
 pub(super) fn lock() -> Result<File> {
     let path = Path::new("/run/skiff/network.lock");
     fs::create_dir_all("/run/skiff").context("create /run/skiff")?;
-    let file = File::create(path).with_context(|| format!("open {}", path.display()))?;
-    sys::flock_exclusive(&file, path)?;
-    Ok(file)
+    sys::lock_file(path)
 }
 
 /// The host end of a container's veth: `veth` and the start of its ID (IFNAMSIZ

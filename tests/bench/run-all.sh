@@ -17,6 +17,7 @@ export BENCH_RATIOS
 trap 'rm -f "$BENCH_RATIOS"' EXIT
 
 run=$("$here/run.sh")
+start=$("$here/start.sh")
 pull=$("$here/pull.sh")
 large=$("$here/large.sh")
 terminal=$("$here/terminal.sh")
@@ -43,6 +44,10 @@ The ratios of this run, as a chart: [ratios.svg](ratios.svg)
 ## Starting a container (tests/bench/run.sh)
 
 $run
+
+## Where a start's time goes (tests/bench/start.sh)
+
+$start
 
 ## Pulling (tests/bench/pull.sh)
 $pull
