@@ -5,11 +5,13 @@
 //! is printed by the `sys` wrapper that makes the system call, so the trace cannot drift
 //! from what the code really does. Each line starts with the microseconds since the
 //! trace began, so the trace also says where a start's time goes (`tests/bench/start.sh`
-//! sums it per mechanism). The origin is a wall-clock time kept in `SKIFF_TRACE_T0`
-//! (microseconds since 1970), which every process skiff forks or re-executes (the
-//! sealed copy, `sealed_exe`) inherits, so they all count from the same instant; a
-//! caller that sets it itself before starting skiff sees the process's own start-up too.
+//! sums it per mechanism). The origin is a wall-clock time (microseconds since 1970):
+//! forked processes share it, and the re-executed sealed copy (`sealed_exe`) is given
+//! it as `SKIFF_TRACE_T0`, so all of a start's processes count from the same instant.
+//! A caller that sets `SKIFF_TRACE_T0` itself before starting skiff (the bench) sees
+//! the process's own start-up too.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -21,10 +23,16 @@ static STARTED: OnceLock<u64> = OnceLock::new();
 pub fn enable() {
     STARTED.get_or_init(|| {
         let inherited = std::env::var(ORIGIN).ok().and_then(|t| t.parse().ok());
-        let origin = inherited.unwrap_or_else(now);
-        std::env::set_var(ORIGIN, origin.to_string()); // skiff is one thread: no race
-        origin
+        inherited.unwrap_or_else(now)
     });
+}
+
+/// `SKIFF_TRACE_T0=ORIGIN` for the environment of a process skiff re-executes, unless
+/// skiff's own has it already; `None` when not tracing.
+pub fn origin_env() -> Option<OsString> {
+    let started = STARTED.get()?;
+    let inherited = std::env::var_os(ORIGIN).is_some();
+    (!inherited).then(|| format!("{ORIGIN}={started}").into())
 }
 
 pub fn on() -> bool {
@@ -33,15 +41,17 @@ pub fn on() -> bool {
 
 /// Why the next calls happen: one line per step of the recipe.
 pub fn step(why: &str) {
-    if let Some(started) = STARTED.get() {
-        eprintln!("skiff: {:8} {why}", now().saturating_sub(*started));
-    }
+    line("", format_args!("{why}"));
 }
 
 /// The system call itself, indented under its step.
 pub fn call(what: fmt::Arguments) {
+    line("    ", what);
+}
+
+fn line(indent: &str, what: fmt::Arguments) {
     if let Some(started) = STARTED.get() {
-        eprintln!("skiff: {:8}     {what}", now().saturating_sub(*started));
+        eprintln!("skiff: {:8} {indent}{what}", now().saturating_sub(*started));
     }
 }
 

@@ -183,10 +183,14 @@ fn create_then_start_attached() {
         ],
     );
     assert!(ok(&t, &["ps", "-a"]).contains("Created"));
+    // Issue 15: the state is written once, at the first start, not also at create.
+    let state = t.root.join("containers").join(id.trim()).join("state.json");
+    assert!(!state.exists(), "a created container has no state.json yet");
     let out = t.skiff(&["start", "-a", id.trim()]);
     assert_eq!(stdout(&out), "made\n");
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(inspect_field(&t, "c", "Status"), "exited");
+    assert!(state.exists());
 }
 
 #[test]

@@ -290,7 +290,7 @@ pub fn create(args: &Args) -> Result<(Container, RootFs)> {
     if config.ports.is_some() && network::shares_host(config.network.as_deref()) {
         eprintln!("WARNING: Published ports are discarded when using host network mode");
     }
-    trace::step("record the container: its directory, config.json, state.json");
+    trace::step("record the container: its directory and config.json");
     let container = Container::create(&store, config)?;
     let rootfs = lifecycle::rootfs(&container, &store, &image)?;
     Ok((container, rootfs))

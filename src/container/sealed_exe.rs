@@ -52,12 +52,13 @@ pub fn reexec_from_sealed_copy() -> Result<()> {
     }
     trace::step("re-execute skiff from a read-only copy of itself, so no container can reach the host's binary through /proc/self/exe (CVE-2019-5736)");
     let argv = c_strings(std::env::args_os())?;
-    let envp = c_strings(std::env::vars_os().map(|(key, value)| {
+    let env = std::env::vars_os().map(|(key, value)| {
         let mut entry = key;
         entry.push("=");
         entry.push(value);
         entry
-    }))?;
+    });
+    let envp = c_strings(env.chain(trace::origin_env()))?; // --trace counts on
     let err = sys::execveat(&sealed_binary(exe)?, &argv, &envp);
     Err(err.context("re-execute skiff from a sealed copy"))
 }

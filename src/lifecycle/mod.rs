@@ -6,7 +6,8 @@
 //!
 //! ```text
 //! containers/<id>/config.json   what to run (a `container::Config`), written once
-//!                 state.json    created | running | exited, pids, exit code, times
+//!                 state.json    running | exited, pids, exit code, times: from its
+//!                               first start (none yet: created)
 //!                 log.json      its output (Docker's json-file format)
 //!                 attach.sock   a detached `-t` one's terminal, for `skiff attach`
 //!                 upper/ work/  its overlayfs writable layer; rootfs/ the mount point
@@ -155,17 +156,13 @@ impl Container {
         }
         names::reserve(&names, &config.name, &config.id)?;
         // Built under a dot-name, then renamed: a crash never leaves half a container,
-        // so its files need no rename(2) of their own.
+        // so config.json needs no rename(2) of its own. state.json comes with the
+        // first start (see `load`): written once, not written and then replaced.
         let building = dir.join(format!(".new-{}", config.id));
         fs::create_dir(&building).with_context(|| format!("create {}", building.display()))?;
-        let state = json::to_string(&<State as Default>::default());
-        for (file, text) in [
-            ("config.json", json::to_string(&config)),
-            ("state.json", state),
-        ] {
-            let path = building.join(file);
-            fs::write(&path, text).with_context(|| format!("write {}", path.display()))?;
-        }
+        let path = building.join("config.json");
+        fs::write(&path, json::to_string(&config))
+            .with_context(|| format!("write {}", path.display()))?;
         let final_dir = dir.join(&config.id);
         fs::rename(&building, &final_dir)
             .with_context(|| format!("rename {} into place", building.display()))?;
@@ -189,9 +186,11 @@ impl Container {
             Ok(config) => config,
             Err(err) => return Container::dead(dir, id, <Config as Default>::default(), &err),
         };
-        let state = config
-            .check(&id)
-            .and_then(|()| read_json::<State>(&dir.join("state.json")));
+        let path = dir.join("state.json");
+        let state = config.check(&id).and_then(|()| match path.exists() {
+            true => read_json::<State>(&path),
+            false => Ok(<State as Default>::default()), // created, never started
+        });
         match state.and_then(|state| state.check().map(|()| state)) {
             Ok(state) => Container {
                 dir,

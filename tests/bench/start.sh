@@ -41,7 +41,7 @@ CALLS = [("fork(2) of the container's PID 1", r"^fork\(\)"),
 STEPS = [
     ("the sealed copy of skiff (CVE-2019-5736): overlayfs view, execveat(2), its start-up", r"read-only copy|seal a copy"),
     ("the image, from the store", r"^the image|layers stay blobs"),
-    ("records: the container's directory, config.json, state.json", r"^record the container"),
+    ("records: the container's directory and config.json", r"^record the container"),
     ("/etc/hostname, hosts, resolv.conf", r"^its /etc/hostname"),
     ("cgroups: mkdir(2) and limits, then join and a cgroup namespace", r"cgroup of its own|join its cgroup"),
     ("namespaces: unshare(2) of PID, mount, UTS, IPC", r"PID namespace|mount, UTS and IPC"),
