@@ -171,8 +171,9 @@ pub fn unpack(
 /// at a time through `read_exact`; std's `BufReader` answers each with a call and a
 /// one-byte `memcpy` (musl's starts with `rep movsq`, slow to start on a short copy),
 /// which was a sixth of an unpack's CPU. Here that case inlines into the inflate loop
-/// as one load from the buffer. `skiff import` inflates through it too, so the binary
-/// holds one copy of the inflater.
+/// as one load from the buffer; the other reads (gzip headers, stored blocks) are rare
+/// and take the call (inlining them too cost a page of binary for nothing measurable).
+/// `skiff import` inflates through it too, so the binary holds one copy of the inflater.
 pub struct Input<R> {
     inner: R,
     buf: Box<[u8]>,
@@ -233,14 +234,12 @@ impl<R: Read> Read for Input<R> {
 
     #[inline(always)]
     fn read_exact(&mut self, out: &mut [u8]) -> io::Result<()> {
-        match self.buf[..self.end].get(self.pos..self.pos + out.len()) {
-            Some(buffered) => {
-                out.copy_from_slice(buffered);
-                self.pos += out.len();
-                Ok(())
-            }
-            None => self.read_exact_slow(out),
+        if let ([byte], Some(&next)) = (&mut *out, self.buf[..self.end].get(self.pos)) {
+            *byte = next;
+            self.pos += 1;
+            return Ok(());
         }
+        self.read_exact_slow(out)
     }
 }
 
