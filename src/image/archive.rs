@@ -16,6 +16,7 @@ use std::path::{Component, Path, PathBuf};
 use libflate::gzip::MultiDecoder;
 use miniserde::{json, Deserialize, Serialize};
 
+use super::layer::Input;
 use super::store::Store;
 use super::Image;
 use crate::digest::Digest;
@@ -261,7 +262,7 @@ fn tag(store: &Store, name: &str, manifest: &Digest) -> Result<String> {
 
 /// `skiff import`: a root filesystem tarball (plain or gzipped) becomes a one-layer image.
 pub fn import(store: &Store, input: &mut dyn Read, reference: &Reference) -> Result<Digest> {
-    let mut input = BufReader::new(input);
+    let mut input = Input::new(input);
     let gzipped = input.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     let (diff_id, size) = match gzipped {
         true => store.add_blob(MultiDecoder::new(input)?)?,

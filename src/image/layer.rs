@@ -38,7 +38,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, DirBuilder, Permissions};
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{fchown, lchown, symlink, DirBuilderExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
@@ -155,7 +155,7 @@ pub fn unpack(
     root: &Path,
     whiteouts: Whiteouts,
 ) -> Result<Digest> {
-    let blob = BufReader::with_capacity(64 * 1024, blob);
+    let blob = Input::new(blob);
     match compression {
         Compression::Gzip => {
             let tar = MultiDecoder::new(blob)
@@ -164,6 +164,82 @@ pub fn unpack(
             unpack_tar(tar, root, whiteouts)
         }
         Compression::Uncompressed => unpack_tar(blob, root, whiteouts),
+    }
+}
+
+/// The compressed stream, buffered for the inflater. libflate reads its input one byte
+/// at a time through `read_exact`; std's `BufReader` answers each with a call and a
+/// one-byte `memcpy` (musl's starts with `rep movsq`, slow to start on a short copy),
+/// which was a sixth of an unpack's CPU. Here that case inlines into the inflate loop
+/// as one load from the buffer; the other reads (gzip headers, stored blocks) are rare
+/// and take the call (inlining them too cost a page of binary for nothing measurable).
+/// `skiff import` inflates through it too, so the binary holds one copy of the inflater.
+pub struct Input<R> {
+    inner: R,
+    buf: Box<[u8]>,
+    pos: usize,
+    end: usize,
+}
+
+impl<R: Read> Input<R> {
+    pub fn new(inner: R) -> Self {
+        let buf = vec![0; 64 * 1024].into_boxed_slice();
+        Input {
+            inner,
+            buf,
+            pos: 0,
+            end: 0,
+        }
+    }
+
+    #[inline(never)]
+    fn read_exact_slow(&mut self, mut out: &mut [u8]) -> io::Result<()> {
+        while !out.is_empty() {
+            match self.read(out) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => out = &mut out[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> BufRead for Input<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.end {
+            self.end = self.inner.read(&mut self.buf)?;
+            self.pos = 0;
+        }
+        Ok(&self.buf[self.pos..self.end])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.end);
+    }
+}
+
+impl<R: Read> Read for Input<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.end && out.len() >= self.buf.len() {
+            return self.inner.read(out); // nothing gained by copying through the buffer
+        }
+        let buffered = self.fill_buf()?;
+        let n = out.len().min(buffered.len());
+        out[..n].copy_from_slice(&buffered[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+
+    #[inline(always)]
+    fn read_exact(&mut self, out: &mut [u8]) -> io::Result<()> {
+        if let ([byte], Some(&next)) = (&mut *out, self.buf[..self.end].get(self.pos)) {
+            *byte = next;
+            self.pos += 1;
+            return Ok(());
+        }
+        self.read_exact_slow(out)
     }
 }
 
@@ -1138,6 +1214,24 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn input_reads_exactly_across_its_buffer_and_ends_early_as_eof() {
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let mut input = Input::new(&data[..]);
+        let mut got = Vec::new();
+        let mut byte = [0; 1];
+        let mut seven = [0; 7];
+        while got.len() + 7 <= data.len() {
+            input.read_exact(&mut byte).unwrap();
+            input.read_exact(&mut seven).unwrap();
+            got.extend_from_slice(&byte);
+            got.extend_from_slice(&seven);
+        }
+        assert_eq!(got, data[..got.len()]);
+        let err = input.read_exact(&mut [0; 64]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
     }
 
     #[test]
