@@ -328,15 +328,54 @@ fn seen_by_a_remote_server(t: &TestEnv, network: &str) -> String {
 /// `skiff ARGS…` as root without CAP_NET_ADMIN, the CodeCrafters way (setpriv drops it
 /// from the bounding set, so the exec'd skiff is never granted it).
 pub fn skiff_without_net_admin(t: &TestEnv, args: &[&str]) -> std::process::Output {
+    skiff_under(t, &["setpriv", "--bounding-set", "-net_admin"], args)
+}
+
+/// `WRAPPER… skiff ARGS…`, with this test's store.
+fn skiff_under(t: &TestEnv, wrapper: &[&str], args: &[&str]) -> std::process::Output {
     let skiff = t.command(args);
-    let mut cmd = Command::new("setpriv");
-    cmd.args(["--bounding-set", "-net_admin"])
+    let mut cmd = Command::new(wrapper[0]);
+    cmd.args(&wrapper[1..])
         .arg(skiff.get_program())
         .args(skiff.get_args())
         .env("SKIFF_ROOT", &t.root)
         .env_remove("SKIFF_TRACE")
         .stdin(Stdio::null());
     cmd.output().unwrap()
+}
+
+/// `skiff run --rm busybox true` in a network namespace and a /run/skiff of its own
+/// (so its bridge is made there, and the other tests' traffic never meets the DROP),
+/// after `nft` gave it an `ip filter` FORWARD chain with `policy`, as iptables-nft
+/// writes Docker's: what it printed on stderr.
+fn stderr_of_a_run_where_forward_policy_is(t: &TestEnv, policy: &str) -> String {
+    let setup = format!(
+        "mkdir -p /run/skiff && mount -t tmpfs skiff /run/skiff && nft add table ip filter && \
+         nft 'add chain ip filter FORWARD {{ type filter hook forward priority 0; policy {policy}; }}' && \
+         exec \"$@\""
+    );
+    let unshare = ["unshare", "--net", "--mount", "--propagation", "private"];
+    let wrapper = [&unshare[..], &["sh", "-c", &setup, "sh"]].concat();
+    let image = t.image("library/busybox");
+    let out = skiff_under(t, &wrapper, &["run", "--rm", &image, "true"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stderr(&out)
+}
+
+/// Issue 14, on a host that also runs Docker: its FORWARD policy DROP cuts the
+/// containers off beyond the host, and skiff says so once, when it makes a bridge.
+#[test]
+fn a_forward_policy_of_drop_is_named_in_one_line() {
+    let t = TestEnv::new();
+    ok(&t, &["pull", &t.image("library/busybox")]); // the namespace has no registry
+    let warned = stderr_of_a_run_where_forward_policy_is(&t, "drop");
+    assert_eq!(warned.lines().count(), 1, "{warned}");
+    assert!(
+        warned.starts_with("skiff: warning: the iptables FORWARD policy is DROP")
+            && warned.contains("iptables -I DOCKER-USER -i skiff0 -j ACCEPT"),
+        "{warned}"
+    );
+    assert_eq!(stderr_of_a_run_where_forward_policy_is(&t, "accept"), "");
 }
 
 #[test]
