@@ -228,6 +228,47 @@ fn the_address_of_a_container_whose_skiff_was_killed_is_swept() {
     ok(&t, &["rm", &id]);
 }
 
+/// A skiff killed (kill -9) in the middle of a start, when its cgroup, veth and lease
+/// are made and its container's PID 1 is held half-way, opening its /etc/passwd (here
+/// a FIFO, to find its user): the next `ps -a` kills what is left and sweeps it all.
+#[test]
+fn a_skiff_killed_mid_start_is_swept_by_the_next() {
+    let t = TestEnv::new();
+    let fifo = t.root.join("passwd");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let volume = format!("{}:/etc/passwd", fifo.display());
+    let image = t.image("library/busybox");
+    let mut run = t.command(&["run", "--rm", "-v", &volume, &image, "true"]);
+    let mut run = run.stderr(Stdio::null()).spawn().unwrap();
+    // returns once the container has opened it to read: mid-start, for as long as we like
+    let writer = fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    let id = t.containers().pop().unwrap();
+    let veth = veth_of(&id);
+    assert!(Path::new("/sys/class/net").join(&veth).exists());
+    assert_ne!(crate::testenv::cgroups_of(&id), Vec::<String>::new());
+    run.kill().unwrap(); // SIGKILL
+    run.wait().unwrap();
+    ok(&t, &["ps", "-a"]);
+    assert_eq!(t.containers(), Vec::<String>::new(), "its --rm record");
+    assert_eq!(crate::testenv::cgroups_of(&id), Vec::<String>::new());
+    let leases = fs::read_dir("/run/skiff/networks/skiff0").unwrap();
+    let held = leases
+        .flatten()
+        .any(|l| fs::read_to_string(l.path()).ok() == Some(veth.clone()));
+    assert!(!held, "its address is still leased");
+    // The veth goes with its namespace, once the kernel has destroyed it (in its own time)
+    let gone = (0..500).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        !Path::new("/sys/class/net").join(&veth).exists()
+    });
+    assert!(gone, "{veth} is left: its container's PID 1 lives on");
+    drop(writer);
+}
+
 /// Kills container `id`'s supervisor (kill -9), then the container, so that it dies
 /// unwatched; then `ps -a` sweeps what it left.
 pub fn kill_unwatched(t: &TestEnv, id: &str) {
