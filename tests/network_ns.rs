@@ -499,6 +499,32 @@ impl Drop for Network<'_> {
     }
 }
 
+/// `network prune` asks first, then removes the user networks no container (running or
+/// not) is attached to, and names them as Docker does.
+#[test]
+fn network_prune_removes_only_unused_networks() {
+    let t = TestEnv::new();
+    let used = Network::create(&t, "used", &["--subnet", "172.31.1.0/24"]);
+    let unused = Network::create(&t, "unused", &["--subnet", "172.31.2.0/24"]);
+    let image = t.image("library/busybox");
+    ok(&t, &["create", "--network", &used.name, &image, "true"]);
+    let mut asked = t.command(&["network", "prune"]);
+    let asked = asked.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut asked = asked.spawn().unwrap();
+    drop(asked.stdin.take()); // no answer: no
+    let out = asked.wait_with_output().unwrap();
+    assert!(stdout(&out).ends_with("Are you sure you want to continue? [y/N] "));
+    let listed = ok(&t, &["network", "ls"]);
+    assert!(listed.contains(&unused.name), "{listed}");
+    let pruned = ok(&t, &["network", "prune", "-f"]);
+    assert_eq!(pruned, format!("Deleted Networks:\n{}\n\n", unused.name));
+    let listed = ok(&t, &["network", "ls"]);
+    assert!(
+        listed.contains(&used.name) && !listed.contains(&unused.name),
+        "{listed}"
+    );
+}
+
 #[test]
 fn network_create_ls_inspect_rm() {
     let t = TestEnv::new();
