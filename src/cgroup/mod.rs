@@ -437,8 +437,8 @@ pub fn release(id: &str) -> Result<bool> {
 /// Removes the cgroup of a container whose skiff was killed, after it ended or in the
 /// middle of its start: first SIGKILL to what is still in it (a PID 1 held half-way
 /// through its start; the rest of its PID namespace dies with it), since rmdir(2)
-/// refuses a cgroup with processes. Best effort: `ps` must not
-/// fail for it, and the next skiff tries again.
+/// refuses a cgroup with processes. Best effort: `ps` must not fail for it, and the
+/// next skiff tries again.
 pub fn sweep(id: &str) {
     let Some(cgroup) = Cgroup::of(id) else {
         return;

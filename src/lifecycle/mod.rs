@@ -384,9 +384,10 @@ pub fn list() -> Result<Vec<Container>> {
 /// Finishes what a killed skiff left undone, as Docker's daemon would have: removes the
 /// `--rm` containers that ended unwatched, and the cgroups and addresses of containers
 /// that died unwatched or whose start was cut short (what a start had made so far: its
-/// PID 1, held half-way, is killed). The commands that list or remove containers call it first (`ps`, `stats`,
-/// `rm`, `rmi`); `create` and `run` sweep only the holder of the name they want, as
-/// reading every record would make each run slower the more containers there are.
+/// PID 1, held half-way, is killed). The commands that list or remove containers call
+/// it first (`ps`, `stats`, `rm`, `rmi`); `create` and `run` sweep only the holder of
+/// the name they want, as reading every record would make each run slower the more
+/// containers there are.
 /// Best effort, as nothing depends on it: the next skiff tries again.
 pub fn sweep() {
     list().unwrap_or_default().iter().for_each(sweep_one);
