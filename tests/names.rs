@@ -261,6 +261,38 @@ fn the_default_bridge_names_no_other_container() {
 
 /// A user network names its members to each other (`lifecycle::peers`), by name,
 /// `--network-alias` and short ID.
+/// `inspect` shows the flags as Docker does: ExtraHosts null when none, the DNS lists
+/// empty.
+#[test]
+fn inspect_shows_the_dns_flags_in_host_config() {
+    let t = TestEnv::new();
+    let image = t.image(BUSYBOX);
+    let flags = [
+        "--add-host",
+        "a:10.1.2.3",
+        "--dns",
+        "9.9.9.9",
+        "--dns-search",
+        "lan",
+    ];
+    for (flags, want) in [
+        (
+            &flags[..],
+            r#""ExtraHosts":["a:10.1.2.3"],"Dns":["9.9.9.9"],"DnsOptions":[],"DnsSearch":["lan"]"#,
+        ),
+        (
+            &[],
+            r#""ExtraHosts":null,"Dns":[],"DnsOptions":[],"DnsSearch":[]"#,
+        ),
+    ] {
+        let out = t.skiff(&[&["create"][..], flags, &[&image, "true"]].concat());
+        let id = stdout(&out).trim().to_string();
+        let inspect = stdout(&t.skiff(&["inspect", &id]));
+        assert!(inspect.contains(want), "{inspect}");
+        assert_eq!(t.skiff(&["rm", &id]).status.code(), Some(0));
+    }
+}
+
 #[test]
 fn a_user_network_names_its_members_to_each_other() {
     let t = TestEnv::new();
@@ -301,6 +333,12 @@ fn members_find_each_other(t: &TestEnv, network: &str, named: bool) {
         false => format!("{red_ip}\t{red_id}\n"),
     };
     assert!(hosts_of("red").ends_with(&red_line), "{}", hosts_of("red"));
+    let aliases = match named {
+        true => format!(r#""Aliases":["cache","{red_id}"]"#),
+        false => r#""Aliases":null"#.to_string(), // the default bridge
+    };
+    let inspect = stdout(&t.skiff(&["inspect", "red"]));
+    assert!(inspect.contains(&aliases), "{inspect}");
     let args = [
         "run",
         "--rm",

@@ -228,6 +228,47 @@ fn the_address_of_a_container_whose_skiff_was_killed_is_swept() {
     ok(&t, &["rm", &id]);
 }
 
+/// A skiff killed (kill -9) in the middle of a start, when its cgroup, veth and lease
+/// are made and its container's PID 1 is held half-way, opening its /etc/passwd (here
+/// a FIFO, to find its user): the next `ps -a` kills what is left and sweeps it all.
+#[test]
+fn a_skiff_killed_mid_start_is_swept_by_the_next() {
+    let t = TestEnv::new();
+    let fifo = t.root.join("passwd");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let volume = format!("{}:/etc/passwd", fifo.display());
+    let image = t.image("library/busybox");
+    let mut run = t.command(&["run", "--rm", "-v", &volume, &image, "true"]);
+    let mut run = run.stderr(Stdio::null()).spawn().unwrap();
+    // returns once the container has opened it to read: mid-start, for as long as we like
+    let writer = fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    let id = t.containers().pop().unwrap();
+    let veth = veth_of(&id);
+    assert!(Path::new("/sys/class/net").join(&veth).exists());
+    assert_ne!(crate::testenv::cgroups_of(&id), Vec::<String>::new());
+    run.kill().unwrap(); // SIGKILL
+    run.wait().unwrap();
+    ok(&t, &["ps", "-a"]);
+    assert_eq!(t.containers(), Vec::<String>::new(), "its --rm record");
+    assert_eq!(crate::testenv::cgroups_of(&id), Vec::<String>::new());
+    let leases = fs::read_dir("/run/skiff/networks/skiff0").unwrap();
+    let held = leases
+        .flatten()
+        .any(|l| fs::read_to_string(l.path()).ok() == Some(veth.clone()));
+    assert!(!held, "its address is still leased");
+    // The veth goes with its namespace, once the kernel has destroyed it (in its own time)
+    let gone = (0..500).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        !Path::new("/sys/class/net").join(&veth).exists()
+    });
+    assert!(gone, "{veth} is left: its container's PID 1 lives on");
+    drop(writer);
+}
+
 /// Kills container `id`'s supervisor (kill -9), then the container, so that it dies
 /// unwatched; then `ps -a` sweeps what it left.
 pub fn kill_unwatched(t: &TestEnv, id: &str) {
@@ -328,15 +369,54 @@ fn seen_by_a_remote_server(t: &TestEnv, network: &str) -> String {
 /// `skiff ARGS…` as root without CAP_NET_ADMIN, the CodeCrafters way (setpriv drops it
 /// from the bounding set, so the exec'd skiff is never granted it).
 pub fn skiff_without_net_admin(t: &TestEnv, args: &[&str]) -> std::process::Output {
+    skiff_under(t, &["setpriv", "--bounding-set", "-net_admin"], args)
+}
+
+/// `WRAPPER… skiff ARGS…`, with this test's store.
+fn skiff_under(t: &TestEnv, wrapper: &[&str], args: &[&str]) -> std::process::Output {
     let skiff = t.command(args);
-    let mut cmd = Command::new("setpriv");
-    cmd.args(["--bounding-set", "-net_admin"])
+    let mut cmd = Command::new(wrapper[0]);
+    cmd.args(&wrapper[1..])
         .arg(skiff.get_program())
         .args(skiff.get_args())
         .env("SKIFF_ROOT", &t.root)
         .env_remove("SKIFF_TRACE")
         .stdin(Stdio::null());
     cmd.output().unwrap()
+}
+
+/// `skiff run --rm busybox true` in a network namespace and a /run/skiff of its own
+/// (so its bridge is made there, and the other tests' traffic never meets the DROP),
+/// after `nft` gave it an `ip filter` FORWARD chain with `policy`, as iptables-nft
+/// writes Docker's: what it printed on stderr.
+fn stderr_of_a_run_where_forward_policy_is(t: &TestEnv, policy: &str) -> String {
+    let setup = format!(
+        "mkdir -p /run/skiff && mount -t tmpfs skiff /run/skiff && nft add table ip filter && \
+         nft 'add chain ip filter FORWARD {{ type filter hook forward priority 0; policy {policy}; }}' && \
+         exec \"$@\""
+    );
+    let unshare = ["unshare", "--net", "--mount", "--propagation", "private"];
+    let wrapper = [&unshare[..], &["sh", "-c", &setup, "sh"]].concat();
+    let image = t.image("library/busybox");
+    let out = skiff_under(t, &wrapper, &["run", "--rm", &image, "true"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stderr(&out)
+}
+
+/// Issue 14, on a host that also runs Docker: its FORWARD policy DROP cuts the
+/// containers off beyond the host, and skiff says so once, when it makes a bridge.
+#[test]
+fn a_forward_policy_of_drop_is_named_in_one_line() {
+    let t = TestEnv::new();
+    ok(&t, &["pull", &t.image("library/busybox")]); // the namespace has no registry
+    let warned = stderr_of_a_run_where_forward_policy_is(&t, "drop");
+    assert_eq!(warned.lines().count(), 1, "{warned}");
+    assert!(
+        warned.starts_with("skiff: warning: the iptables FORWARD policy is DROP")
+            && warned.contains("iptables -I DOCKER-USER -i skiff0 -j ACCEPT"),
+        "{warned}"
+    );
+    assert_eq!(stderr_of_a_run_where_forward_policy_is(&t, "accept"), "");
 }
 
 #[test]
@@ -417,6 +497,32 @@ impl Drop for Network<'_> {
         }
         let _ = self.t.skiff(&["network", "rm", &self.name]);
     }
+}
+
+/// `network prune` asks first, then removes the user networks no container (running or
+/// not) is attached to, and names them as Docker does.
+#[test]
+fn network_prune_removes_only_unused_networks() {
+    let t = TestEnv::new();
+    let used = Network::create(&t, "used", &["--subnet", "172.31.1.0/24"]);
+    let unused = Network::create(&t, "unused", &["--subnet", "172.31.2.0/24"]);
+    let image = t.image("library/busybox");
+    ok(&t, &["create", "--network", &used.name, &image, "true"]);
+    let mut asked = t.command(&["network", "prune"]);
+    let asked = asked.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut asked = asked.spawn().unwrap();
+    drop(asked.stdin.take()); // no answer: no
+    let out = asked.wait_with_output().unwrap();
+    assert!(stdout(&out).ends_with("Are you sure you want to continue? [y/N] "));
+    let listed = ok(&t, &["network", "ls"]);
+    assert!(listed.contains(&unused.name), "{listed}");
+    let pruned = ok(&t, &["network", "prune", "-f"]);
+    assert_eq!(pruned, format!("Deleted Networks:\n{}\n\n", unused.name));
+    let listed = ok(&t, &["network", "ls"]);
+    assert!(
+        listed.contains(&used.name) && !listed.contains(&unused.name),
+        "{listed}"
+    );
 }
 
 #[test]

@@ -342,3 +342,24 @@ fn volume_commands_speak_dockers_language() {
     }
     assert!(ok(&t, &["volume", "--help"]).contains("  inspect  "));
 }
+
+/// The image's VOLUME list (`Volumes` in its config): an anonymous volume at each path,
+/// filled from the image, unless a `-v` mounts something there; `--rm` and `rm -v`
+/// remove them, as `-v /path`'s.
+#[test]
+fn the_images_volumes_are_anonymous_volumes() {
+    let t = TestEnv::new();
+    let image = t.image("library/volumed");
+    let mounted = r#"cat /data/seed && grep -cE " /(data|cache) " /proc/mounts"#;
+    let out = ok(&t, &["run", "--rm", &image, "sh", "-c", mounted]);
+    assert_eq!(out, "from the image\n2\n");
+    assert_eq!(volumes(&t), Vec::<String>::new(), "--rm removed them");
+    let flags = ["-v", "skiff-test-cache:/cache"];
+    let id = ok(&t, &[&["create"][..], &flags, &[&image, "true"]].concat());
+    let listed = volumes(&t);
+    assert_eq!(listed.len(), 2, "/data's and the named one: {listed:?}");
+    assert!(listed.iter().any(|v| v.len() == 64), "{listed:?}");
+    ok(&t, &["rm", "-v", id.trim()]);
+    assert_eq!(volumes(&t), ["skiff-test-cache"]);
+    ok(&t, &["volume", "rm", "skiff-test-cache"]);
+}

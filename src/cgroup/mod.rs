@@ -434,12 +434,27 @@ pub fn release(id: &str) -> Result<bool> {
     Ok(oom_killed)
 }
 
-/// Removes the cgroup of a container that ended unwatched (its skiff was killed).
-/// Best effort: `ps` must not fail for it, and the next skiff tries again.
+/// Removes the cgroup of a container whose skiff was killed, after it ended or in the
+/// middle of its start: first SIGKILL to what is still in it (a PID 1 held half-way
+/// through its start; the rest of its PID namespace dies with it), since rmdir(2)
+/// refuses a cgroup with processes. Best effort: `ps` must not fail for it, and the
+/// next skiff tries again.
 pub fn sweep(id: &str) {
-    if let Some(cgroup) = Cgroup::of(id) {
-        let _ = cgroup.remove();
+    let Some(cgroup) = Cgroup::of(id) else {
+        return;
+    };
+    for (_, dir) in &cgroup.dirs {
+        let procs = read(&dir.join("cgroup.procs")).unwrap_or_default();
+        for pid in procs.lines().filter_map(|pid| pid.parse().ok()) {
+            let _ = sys::kill(pid, libc::SIGKILL);
+        }
     }
+    let _ = cgroup.remove(); // rmdir(2) waits out their exits (EBUSY meanwhile)
+}
+
+/// Whether container `id` has a cgroup directory in any tree.
+pub fn exists(id: &str) -> bool {
+    Cgroup::of(id).is_some_and(|cgroup| cgroup.dirs.iter().any(|(_, dir)| dir.is_dir()))
 }
 
 /// On v2, hands skiff's controllers down from `dir` to its children.

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use miniserde::json::{self, Array, Object, Value};
 use miniserde::Serialize;
 
-use crate::cgroup::Limits;
 use crate::cli;
+use crate::container;
 use crate::error::Result;
 use crate::lifecycle::{self, Container, Status};
 use crate::network::{self, Port};
@@ -99,6 +99,9 @@ struct Endpoint {
     gateway: String,
     #[serde(rename = "NetworkID")]
     network_id: String,
+    /// The names other members find it by, on a user network (`null` on the bridge).
+    #[serde(rename = "Aliases")]
+    aliases: Option<Vec<String>>,
 }
 
 /// A `-v` bind mount or volume, as `docker inspect` lists it.
@@ -181,6 +184,15 @@ struct HostConfig {
     network_mode: String,
     #[serde(rename = "PortBindings")]
     port_bindings: Value,
+    /// `--add-host`'s, as given (`null` when none, as Docker shows it).
+    #[serde(rename = "ExtraHosts")]
+    extra_hosts: Option<Vec<String>>,
+    #[serde(rename = "Dns")]
+    dns: Vec<String>,
+    #[serde(rename = "DnsOptions")]
+    dns_options: Vec<String>,
+    #[serde(rename = "DnsSearch")]
+    dns_search: Vec<String>,
 }
 
 pub fn main(argv: &[String]) -> Result<i32> {
@@ -232,11 +244,7 @@ fn inspected(container: &Container) -> Inspected {
             open_stdin: config.open_stdin == Some(true),
             tty: config.tty == Some(true),
         },
-        host_config: HostConfig {
-            network_mode: config.network.clone().unwrap_or_else(|| "default".into()),
-            port_bindings: port_map(config.ports.as_deref().unwrap_or_default(), true),
-            ..host_config(config.limits.clone().unwrap_or_default())
-        },
+        host_config: host_config(config),
         mounts: config
             .options
             .volumes
@@ -245,17 +253,31 @@ fn inspected(container: &Container) -> Inspected {
             .collect(),
         network_settings: NetworkSettings {
             ports: port_map(super::port::published(container), false),
-            ..network_settings(state.network.as_ref().filter(|_| status == Status::Running))
+            ..network_settings(
+                state.network.as_ref().filter(|_| status == Status::Running),
+                aliases(config),
+            )
         },
     }
 }
 
-fn network_settings(settings: Option<&network::Settings>) -> NetworkSettings {
+/// Its names on a user network, as Docker lists them: `--network-alias`'s, then its
+/// short ID.
+fn aliases(config: &container::Config) -> Vec<String> {
+    let given = config.dns.as_ref().map(|dns| dns.aliases.clone());
+    let mut aliases = given.unwrap_or_default();
+    aliases.push(lifecycle::short(&config.id).to_string());
+    aliases
+}
+
+/// `aliases` show on a user network only: the default bridge gives none.
+fn network_settings(settings: Option<&network::Settings>, aliases: Vec<String>) -> NetworkSettings {
     let endpoint = |s: &network::Settings| Endpoint {
         ip_address: s.ip_address.clone(),
         ip_prefix_len: s.ip_prefix_len,
         gateway: s.gateway.clone(),
         network_id: s.network_id.clone().unwrap_or_default(),
+        aliases: Some(aliases.clone()).filter(|_| s.network != network::DEFAULT),
     };
     let top = settings.map(endpoint);
     NetworkSettings {
@@ -288,7 +310,9 @@ fn mount(spec: &str) -> Option<Mount> {
     })
 }
 
-fn host_config(limits: Limits) -> HostConfig {
+fn host_config(config: &container::Config) -> HostConfig {
+    let limits = config.limits.clone().unwrap_or_default();
+    let dns = config.dns.clone().unwrap_or_default();
     HostConfig {
         memory: limits.memory.unwrap_or(0),
         memory_swap: limits.memory_swap.unwrap_or(0),
@@ -297,7 +321,11 @@ fn host_config(limits: Limits) -> HostConfig {
         cpu_shares: limits.cpu_shares.unwrap_or(0),
         cpuset_cpus: limits.cpuset_cpus.unwrap_or_default(),
         pids_limit: limits.pids_limit,
-        network_mode: String::new(),
-        port_bindings: Value::Null,
+        network_mode: config.network.clone().unwrap_or_else(|| "default".into()),
+        port_bindings: port_map(config.ports.as_deref().unwrap_or_default(), true),
+        extra_hosts: Some(dns.add_hosts).filter(|hosts| !hosts.is_empty()),
+        dns: dns.servers,
+        dns_options: dns.options,
+        dns_search: dns.search,
     }
 }

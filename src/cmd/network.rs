@@ -1,7 +1,8 @@
-//! `skiff network create|ls|rm|inspect`: user networks, each a bridge of its own, in
+//! `skiff network create|ls|rm|prune|inspect`: user networks, each a bridge of its own, in
 //! Docker's words and columns (see `network::user` for where they live).
 
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
 
 use miniserde::json;
 
@@ -9,6 +10,7 @@ use crate::cli::{self, Opt};
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Status};
 use crate::network::{self, user::Definition};
+use crate::terminal;
 
 pub const HELP: &str = "Usage:  skiff network COMMAND
 
@@ -18,6 +20,7 @@ Commands:
   create      Create a network
   inspect     Display detailed information on one or more networks
   ls          List networks
+  prune       Remove all unused networks
   rm          Remove one or more networks";
 
 const CREATE: &str = "Usage:  skiff network create [OPTIONS] NETWORK
@@ -45,6 +48,14 @@ Remove one or more networks
 Options:
   -h, --help    Print usage";
 
+const PRUNE: &str = "Usage:  skiff network prune [OPTIONS]
+
+Remove all unused networks
+
+Options:
+  -f, --force   Do not prompt for confirmation
+  -h, --help    Print usage";
+
 const INSPECT: &str = "Usage:  skiff network inspect NETWORK [NETWORK...]
 
 Display detailed information on one or more networks
@@ -57,6 +68,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
         Some((verb, rest)) if verb == "create" => create(rest),
         Some((verb, rest)) if verb == "ls" || verb == "list" => ls(rest),
         Some((verb, rest)) if verb == "rm" || verb == "remove" => rm(rest),
+        Some((verb, rest)) if verb == "prune" => prune(rest),
         Some((verb, rest)) if verb == "inspect" => inspect(rest),
         Some((verb, _)) if !verb.starts_with('-') => Err(Error::usage(format!(
             "unknown command \"{verb}\" for \"skiff network\"\nSee 'skiff network --help'."
@@ -142,13 +154,7 @@ fn rm(argv: &[String]) -> Result<i32> {
             )));
         }
         let found = network::user::find(&query)?;
-        lifecycle::sweep();
-        let users: Vec<String> = lifecycle::list()?
-            .iter()
-            .filter(|c| c.config.network.as_deref() == Some(&found.name))
-            .map(|c| c.short_id().to_string())
-            .collect();
-        if let Some(first) = users.first() {
+        if let Some(first) = users(&found)?.first() {
             return Err(Error::invalid(format!(
                 "error while removing network: network {} is in use by container {first}",
                 found.name
@@ -156,6 +162,48 @@ fn rm(argv: &[String]) -> Result<i32> {
         }
         network::remove(&found)?;
         println!("{query}");
+    }
+    Ok(0)
+}
+
+/// The short IDs of the containers, running or not, attached to `network`.
+fn users(network: &Definition) -> Result<Vec<String>> {
+    lifecycle::sweep();
+    let all = lifecycle::list()?;
+    let attached = all
+        .iter()
+        .filter(|c| c.config.network.as_deref() == Some(&network.name));
+    Ok(attached.map(|c| c.short_id().to_string()).collect())
+}
+
+/// Removes every user network no container is attached to, after asking as Docker
+/// does (unless `-f`).
+fn prune(argv: &[String]) -> Result<i32> {
+    let mut force = false;
+    let options = &mut [Opt::Switch(&["-f", "--force"], &mut force)];
+    let rest = cli::parse(argv, "network prune", PRUNE, options)?;
+    cli::no_arguments(&rest, "network prune")?;
+    if !force {
+        print!("WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ");
+        let _ = std::io::stdout().flush();
+        // one read(2), unbuffered: a terminal hands over the line, a pipe what it holds
+        let mut answer = [0u8; 16];
+        let read = terminal::duplicate(&std::io::stdin())?.read(&mut answer);
+        let answer = String::from_utf8_lossy(&answer[..read.unwrap_or(0)]);
+        let yes = |word: &str| answer.trim().eq_ignore_ascii_case(word);
+        if !yes("y") && !yes("yes") {
+            return Ok(0);
+        }
+    }
+    let mut deleted = Vec::new();
+    for network in network::user::list()? {
+        if users(&network)?.is_empty() {
+            network::remove(&network)?;
+            deleted.push(network.name);
+        }
+    }
+    if !deleted.is_empty() {
+        println!("Deleted Networks:\n{}\n", deleted.join("\n"));
     }
     Ok(0)
 }

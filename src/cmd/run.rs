@@ -371,6 +371,9 @@ fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Con
     if let (Some(true), Some(Value::Object(exposed))) = exposed {
         publish_exposed(&mut config, exposed.keys())?;
     }
+    if let Some(Value::Object(volumes)) = defaults.volumes {
+        config.options.add_image_volumes(volumes.keys())?;
+    }
     Ok(config)
 }
 

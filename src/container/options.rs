@@ -85,6 +85,19 @@ impl Options {
         Ok(names)
     }
 
+    /// The image's `VOLUME` paths, each an anonymous volume (`-v PATH`) unless a `-v`
+    /// already mounts something there, as Docker does.
+    pub fn add_image_volumes<'a>(&mut self, paths: impl Iterator<Item = &'a String>) -> Result<()> {
+        for path in paths {
+            let target = Bind::parse(path)?.target;
+            let covered = self.volumes.iter().map(|v| Bind::parse(v));
+            if !covered.flatten().any(|bind| bind.target == target) {
+                self.volumes.push(path.clone());
+            }
+        }
+        Ok(())
+    }
+
     /// Whether anything asked for needs mount(2), which some sandboxes refuse.
     pub fn needs_mounts(&self) -> bool {
         !self.volumes.is_empty() || !self.tmpfs.is_empty() || self.read_only
@@ -266,6 +279,17 @@ mod tests {
         let anonymous = Bind::parse("/data").unwrap();
         assert_eq!(anonymous.source, Source::Volume(None));
         assert_eq!(anonymous.target, PathBuf::from("data"));
+    }
+
+    #[test]
+    fn the_images_volumes_are_anonymous_unless_a_flag_covers_them() {
+        let mut options = Options {
+            volumes: vec!["cache:/var/cache/".into()],
+            ..<Options as Default>::default()
+        };
+        let image = ["/data".to_string(), "/var/cache".to_string()];
+        options.add_image_volumes(image.iter()).unwrap();
+        assert_eq!(options.volumes, ["cache:/var/cache/", "/data"]);
     }
 
     #[test]

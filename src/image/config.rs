@@ -34,6 +34,9 @@ pub struct RunConfig {
     /// `EXPOSE`: `{"80/tcp": {}}`, the ports `-P` publishes (only its keys matter).
     #[serde(rename = "ExposedPorts")]
     pub exposed_ports: Option<Value>,
+    /// `VOLUME`: `{"/data": {}}`, the paths that get an anonymous volume (its keys).
+    #[serde(rename = "Volumes")]
+    pub volumes: Option<Value>,
 }
 
 #[derive(Deserialize, Debug)]

@@ -260,14 +260,6 @@ impl Container {
         }
     }
 
-    /// Recorded as running, but it and the skiff that watched it are gone: nobody
-    /// recorded its end or removed its cgroup.
-    pub fn died_unwatched(&self) -> bool {
-        self.state.status == Status::Running
-            && self.status() == Status::Exited
-            && !self.is_supervised()
-    }
-
     /// True while a skiff still watches the container (and will record its end).
     pub fn is_supervised(&self) -> bool {
         self.state.supervisor.is_alive()
@@ -393,29 +385,42 @@ pub fn list() -> Result<Vec<Container>> {
 }
 
 /// Finishes what a killed skiff left undone, as Docker's daemon would have: removes the
-/// `--rm` containers that ended unwatched, and the cgroups of containers that died
-/// unwatched. The commands that list or remove containers call it first (`ps`, `stats`,
-/// `rm`, `rmi`); `create` and `run` sweep only the holder of the name they want, as
-/// reading every record would make each run slower the more containers there are.
+/// `--rm` containers that ended unwatched, and the cgroups and addresses of containers
+/// that died unwatched or whose start was cut short (what a start had made so far: its
+/// PID 1, held half-way, is killed). The commands that list or remove containers call
+/// it first (`ps`, `stats`, `rm`, `rmi`); `create` and `run` sweep only the holder of
+/// the name they want, as reading every record would make each run slower the more
+/// containers there are.
 /// Best effort, as nothing depends on it: the next skiff tries again.
 pub fn sweep() {
     list().unwrap_or_default().iter().for_each(sweep_one);
 }
 
 fn sweep_one(container: &Container) {
-    let ended_unwatched = !container.is_supervised() && container.status() == Status::Exited;
-    if let (true, Some(settings)) = (ended_unwatched, &container.state.network) {
-        if let Err(err) = network::release(&container.config.id) {
+    let started = container.state.supervisor.pid != 0; // by a skiff, at least begun
+    let ended = matches!(container.status(), Status::Exited | Status::Created);
+    if !started || !ended || container.is_supervised() {
+        return;
+    }
+    // Its cgroup outlives it only if its skiff was killed. Read again once it is seen:
+    // a skiff starting it now records itself before it makes the cgroup.
+    let id = &container.config.id;
+    let left = cgroup::exists(id) && !Container::load(container.dir.clone()).is_supervised();
+    if left {
+        cgroup::sweep(id);
+    }
+    if left || container.state.network.is_some() {
+        if let Err(err) = network::release(id) {
             trace::step(&format!("sweep {}'s address: {err}", container.short_id()));
         }
+    }
+    if let Some(settings) = &container.state.network {
         peers::update(&settings.network); // its name leaves the others' /etc/hosts
     }
-    if container.config.auto_remove && ended_unwatched {
+    if container.config.auto_remove {
         if let Err(err) = container.remove() {
             trace::step(&format!("sweep {}: {err}", container.short_id()));
         }
-    } else if container.died_unwatched() {
-        cgroup::sweep(&container.config.id);
     }
 }
 

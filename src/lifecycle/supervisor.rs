@@ -260,6 +260,10 @@ fn watch(container: &mut Container, mut streams: Streams) -> Result<()> {
 
 /// Starts the container and records it as running, with this process as supervisor.
 fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> Result<Started> {
+    // Before anything is made: if this skiff is killed half-way, the next one's sweep
+    // knows the start was abandoned, and takes back what it made.
+    container.state.supervisor = Process::current();
+    container.save_state()?;
     let joined = super::joined_network(&container.config)?; // container:NAME's namespace
     let mut started = container::start(&container.config, rootfs, stdio, joined)?;
     let pid = started.pid;

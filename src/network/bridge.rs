@@ -136,6 +136,7 @@ fn bridge(host: &Socket, wanted: &Wanted) -> Result<(Subnet, Ipv4Addr, u32)> {
     forward_ipv4()?;
     made.push((name.clone(), subnet));
     nat::rebuild(&made)?; // nf_tables over netlink
+    nat::warn_if_forward_drops(name);
     fs::create_dir_all(records(name))
         .with_context(|| format!("create {}", records(name).display()))?;
     let record = records(name).join("subnet");

@@ -71,7 +71,7 @@ pub struct Attachment {
 const CAP_NET_ADMIN: u32 = 12;
 
 /// `--network` when none is given, as Docker's.
-const DEFAULT: &str = "bridge";
+pub const DEFAULT: &str = "bridge";
 
 /// The container `--network container:NAME|ID` names, if that is what it says.
 pub fn joined(requested: &str) -> Option<&str> {

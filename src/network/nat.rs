@@ -69,6 +69,22 @@ pub fn rebuild(bridges: &[(String, Subnet)]) -> Result<()> {
     nftables::replace_table(TABLE, contents)
 }
 
+/// Says, in one line on stderr, if another firewall's forward chain drops what
+/// `bridge`'s containers send beyond the host (Docker's FORWARD policy, see
+/// `nftables::forward_drops`). skiff never writes into Docker's or iptables' tables
+/// (iptables-nft would then find them foreign); the user adds the two rules Docker
+/// keeps DOCKER-USER for. Asked when a bridge is made, not on every run; a failed
+/// question only loses the warning.
+pub fn warn_if_forward_drops(bridge: &str) {
+    if nftables::forward_drops().unwrap_or(false) {
+        eprintln!(
+            "skiff: warning: the iptables FORWARD policy is DROP (Docker's?): containers on {bridge} \
+             reach nothing beyond this host until `iptables -I DOCKER-USER -i {bridge} -j ACCEPT` \
+             and `iptables -I DOCKER-USER -o {bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`"
+        );
+    }
+}
+
 /// `ip saddr SUBNET oifname != BRIDGE masquerade`.
 fn masquerade(subnet: &Subnet, bridge: &str) -> Request {
     let what = format!("ip saddr {subnet} oifname != {bridge} masquerade");

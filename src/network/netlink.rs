@@ -264,6 +264,18 @@ fn acknowledgement(reply: &[u8]) -> Option<i32> {
     Some(i32::from_ne_bytes(reply.get(16..20)?.try_into().ok()?))
 }
 
+/// The attributes (`rtattr`s) in `bytes`, as (type, payload) pairs.
+pub(super) fn attributes(bytes: &[u8]) -> Vec<(u16, &[u8])> {
+    let mut found = Vec::new();
+    let mut rest = bytes;
+    while let [a, b, c, d, ..] = *rest {
+        let len = usize::from(u16::from_ne_bytes([a, b])).clamp(4, rest.len());
+        found.push((u16::from_ne_bytes([c, d]), &rest[4..len]));
+        rest = &rest[len.next_multiple_of(4).min(rest.len())..];
+    }
+    found
+}
+
 /// The messages of one datagram, each with its sequence number.
 fn messages(datagram: &[u8]) -> Vec<(usize, &[u8])> {
     let field = |bytes: &[u8], at: usize| {
@@ -348,7 +360,7 @@ impl Socket {
     }
 
     /// Sends `request`; its answer, unless that is an error.
-    fn exchange(&self, request: &Request) -> Result<Vec<u8>> {
+    pub(super) fn exchange(&self, request: &Request) -> Result<Vec<u8>> {
         sys::send(&self.0, &request.bytes(), &request.what)?;
         let mut reply = vec![0u8; 4096];
         let len = sys::recv(&self.0, &mut reply, &request.what)?;
@@ -375,17 +387,11 @@ impl Request {
 mod tests {
     use super::*;
 
-    /// The rtattrs after a fixed struct of `header` bytes, as (type, payload) pairs.
     fn attrs(bytes: &[u8]) -> Vec<(u16, Vec<u8>)> {
-        let mut out = Vec::new();
-        let mut at = 0;
-        while at + 4 <= bytes.len() {
-            let len = u16::from_ne_bytes([bytes[at], bytes[at + 1]]) as usize;
-            let kind = u16::from_ne_bytes([bytes[at + 2], bytes[at + 3]]);
-            out.push((kind, bytes[at + 4..at + len].to_vec()));
-            at += len.next_multiple_of(4);
-        }
-        out
+        let found = attributes(bytes).into_iter();
+        found
+            .map(|(kind, payload)| (kind, payload.to_vec()))
+            .collect()
     }
 
     #[test]

@@ -13,7 +13,9 @@
 //! <https://docs.kernel.org/networking/netlink_spec/nftables.html>
 //! <https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git/tree/include/uapi/linux/netfilter/nf_tables.h>
 
-use super::netlink::{Request, Socket, NETLINK_NETFILTER, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE};
+use super::netlink::{
+    self, Request, Socket, NETLINK_NETFILTER, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE,
+};
 use crate::error::Result;
 
 // linux/netfilter/nfnetlink.h, linux/netfilter/nf_tables.h, linux/netfilter.h
@@ -23,6 +25,7 @@ const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFT_MSG_NEWTABLE: u16 = 0;
 const NFT_MSG_DELTABLE: u16 = 2;
 const NFT_MSG_NEWCHAIN: u16 = 3;
+const NFT_MSG_GETCHAIN: u16 = 4;
 const NFT_MSG_NEWRULE: u16 = 6;
 const NFPROTO_UNSPEC: u8 = 0;
 const NFPROTO_IPV4: u8 = 2;
@@ -121,6 +124,32 @@ pub fn delete_table(name: &str) -> Result<()> {
         Err(err) if err.errno() == Some(libc::ENOENT) => Ok(()),
         other => other,
     }
+}
+
+/// Whether the `ip filter` table's `FORWARD` chain drops what no rule accepts: Docker's
+/// daemon sets that policy (`iptables -P FORWARD DROP`), and with nf_tables a packet
+/// must be accepted by every base chain on its hook, so skiff's own `accept` cannot
+/// get a container's traffic past it. Only iptables-nft's tables are visible here:
+/// legacy iptables (x_tables, `iptables-legacy`) keeps its rules out of nf_tables'
+/// reach, so a DROP there goes unseen. A question, not a batch: `NFT_MSG_GETCHAIN`,
+/// answered with the chain's description or ENOENT.
+pub fn forward_drops() -> Result<bool> {
+    let kind = NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETCHAIN;
+    let what = "ip filter FORWARD".to_string();
+    let mut request = Request::new(kind, 0, "NFT_MSG_GETCHAIN", what);
+    request
+        .push(&nfgenmsg(NFPROTO_IPV4, 0))
+        .attr_str(NFTA_CHAIN_TABLE, "filter")
+        .attr_str(NFTA_CHAIN_NAME, "FORWARD");
+    let reply = match Socket::open_for(NETLINK_NETFILTER)?.exchange(&request) {
+        Err(err) if err.errno() == Some(libc::ENOENT) => return Ok(false),
+        other => other?,
+    };
+    // the header, then `struct nfgenmsg`, then the chain's attributes
+    let attributes = netlink::attributes(reply.get(20..).unwrap_or_default());
+    Ok(attributes
+        .iter()
+        .any(|&(kind, value)| kind == NFTA_CHAIN_POLICY && value == NF_DROP.to_be_bytes()))
 }
 
 /// Sends `messages` as one batch: all of them take effect, or none.

@@ -31,6 +31,8 @@ The images (busybox = /bin/busybox with its applet links in /bin):
     library/entry:latest       busybox with Entrypoint, Cmd, WorkingDir /srv/app
                                (absent from the layers) and Env
     library/web:latest         busybox with ExposedPorts 80/tcp and 8125/udp (for -P)
+    library/volumed:latest     busybox + /data/seed ("from the image"), Volumes /data and
+                               /cache (the image's VOLUME list: anonymous volumes)
     private/secret:latest      busybox + /etc/secret ("top secret")
     expiring/busybox:latest    busybox; the token server's tokens for it live 2 s
     library/foreign:latest     schema2, busybox + a foreign layer (/etc/foreign, "from
@@ -360,6 +362,11 @@ def main():
     d = registry.push_image("library/web", "latest", busybox,
                             dict(SHELL, ExposedPorts={"80/tcp": {}, "8125/udp": {}}))
     summary("library/web:latest", "schema2", d, "ExposedPorts 80/tcp, 8125/udp")
+
+    seed = build_layer([directory("data"), file("data/seed", b"from the image\n")])
+    d = registry.push_image("library/volumed", "latest", busybox + [seed],
+                            dict(SHELL, Volumes={"/data": {}, "/cache": {}}))
+    summary("library/volumed:latest", "schema2", d, "busybox + /data/seed, Volumes /data /cache")
 
     users(registry, busybox, workdir)
     redis(registry, busybox)
