@@ -9,6 +9,7 @@
 //!   for it, `/etc/docker/certs.d/HOST[:PORT]/*.crt`, and is trusted for that host only.
 //!   The built-in roots are trust anchors that no certificate can be added to, so where
 //!   extra CAs apply the public roots come from the system's bundle (as in Docker).
+//! - **Algorithms**: rustls' on *ring*, less the ChaCha20 suites (see `tls`).
 //! - **Retries**: a 500, 502, 503 or 504, or a connection that cannot be made or drops,
 //!   is tried again after a pause, [`ATTEMPTS`] times in all. A 429 is not: the registry
 //!   said when to come back (`Retry-After`), and whether to wait is the user's call. A
@@ -28,6 +29,7 @@ use ureq::tls::{parse_pem, Certificate, PemItem, RootCerts, TlsConfig};
 use ureq::Body;
 
 use super::proxy::Proxies;
+use super::tls;
 use crate::error::{Context, Error, Kind, Result};
 use crate::trace;
 
@@ -124,6 +126,7 @@ impl Agent {
             .tls_config(
                 TlsConfig::builder()
                     .root_certs(self.roots_for(origin)?)
+                    .unversioned_rustls_crypto_provider(tls::provider())
                     .build(),
             )
             .build();
