@@ -24,8 +24,11 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
 
+use ureq::config::Config;
 use ureq::http::{Response, Uri};
 use ureq::tls::{parse_pem, Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::{self, ResolvedSocketAddrs};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::Body;
 
 use super::proxy::Proxies;
@@ -130,7 +133,7 @@ impl Agent {
                     .build(),
             )
             .build();
-        let agent: ureq::Agent = config.into();
+        let agent = ureq::Agent::with_parts(config, DefaultConnector::default(), Resolver);
         self.agents.borrow_mut().push((key, agent.clone()));
         Ok(agent)
     }
@@ -149,6 +152,42 @@ impl Agent {
                 RootCerts::from(all)
             }
         })
+    }
+}
+
+/// Host names to addresses with getaddrinfo(3), in the calling thread, as ureq's own
+/// resolver does when no timeout applies. Where one does (a CONNECT proxy's name, under
+/// the connect timeout), ureq's would ask from a thread of its own and stop waiting at
+/// the timeout; skiff stays single-threaded, and getaddrinfo gives up by itself after
+/// resolv.conf's `timeout` and `attempts` (5 s and 2 by default). It also spares the
+/// binary the thread and channel code.
+/// <https://man7.org/linux/man-pages/man5/resolv.conf.5.html>
+#[derive(Debug)]
+struct Resolver;
+
+impl resolver::Resolver for Resolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &Config,
+        _: NextTimeout,
+    ) -> std::result::Result<ResolvedSocketAddrs, ureq::Error> {
+        let host = uri.host().ok_or(ureq::Error::HostNotFound)?;
+        let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+            Some("https") => 443,
+            _ => 80,
+        });
+        let found = std::net::ToSocketAddrs::to_socket_addrs(&format!("{host}:{port}"))?;
+        let mut addrs = self.empty();
+        for addr in config.ip_family().keep_wanted(found) {
+            if addrs.try_push(addr).is_err() {
+                break; // as many as ureq keeps
+            }
+        }
+        match addrs.is_empty() {
+            true => Err(ureq::Error::HostNotFound),
+            false => Ok(addrs),
+        }
     }
 }
 
