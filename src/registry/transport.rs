@@ -10,6 +10,8 @@
 //!   The built-in roots are trust anchors that no certificate can be added to, so where
 //!   extra CAs apply the public roots come from the system's bundle (as in Docker).
 //! - **Algorithms**: rustls' on *ring*, less the ChaCha20 suites (see `tls`).
+//! - **Names**: getaddrinfo(3) in the calling thread, never on a thread of ureq's
+//!   (see [`Resolver`]).
 //! - **Retries**: a 500, 502, 503 or 504, or a connection that cannot be made or drops,
 //!   is tried again after a pause, [`ATTEMPTS`] times in all. A 429 is not: the registry
 //!   said when to come back (`Retry-After`), and whether to wait is the user's call. A
