@@ -21,6 +21,7 @@ mod foreign;
 mod http;
 pub mod manifest;
 mod proxy;
+mod tls;
 mod transport;
 
 use std::io::Read;

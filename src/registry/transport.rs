@@ -9,6 +9,9 @@
 //!   for it, `/etc/docker/certs.d/HOST[:PORT]/*.crt`, and is trusted for that host only.
 //!   The built-in roots are trust anchors that no certificate can be added to, so where
 //!   extra CAs apply the public roots come from the system's bundle (as in Docker).
+//! - **Algorithms**: rustls' on *ring*, less the ChaCha20 suites (see `tls`).
+//! - **Names**: getaddrinfo(3) in the calling thread, never on a thread of ureq's
+//!   (see [`Resolver`]).
 //! - **Retries**: a 500, 502, 503 or 504, or a connection that cannot be made or drops,
 //!   is tried again after a pause, [`ATTEMPTS`] times in all. A 429 is not: the registry
 //!   said when to come back (`Retry-After`), and whether to wait is the user's call. A
@@ -23,11 +26,15 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
 
+use ureq::config::Config;
 use ureq::http::{Response, Uri};
 use ureq::tls::{parse_pem, Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::{self, ResolvedSocketAddrs};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::Body;
 
 use super::proxy::Proxies;
+use super::tls;
 use crate::error::{Context, Error, Kind, Result};
 use crate::trace;
 
@@ -124,10 +131,11 @@ impl Agent {
             .tls_config(
                 TlsConfig::builder()
                     .root_certs(self.roots_for(origin)?)
+                    .unversioned_rustls_crypto_provider(tls::provider())
                     .build(),
             )
             .build();
-        let agent: ureq::Agent = config.into();
+        let agent = ureq::Agent::with_parts(config, DefaultConnector::default(), Resolver);
         self.agents.borrow_mut().push((key, agent.clone()));
         Ok(agent)
     }
@@ -146,6 +154,42 @@ impl Agent {
                 RootCerts::from(all)
             }
         })
+    }
+}
+
+/// Host names to addresses with getaddrinfo(3), in the calling thread, as ureq's own
+/// resolver does when no timeout applies. Where one does (a CONNECT proxy's name, under
+/// the connect timeout), ureq's would ask from a thread of its own and stop waiting at
+/// the timeout; skiff stays single-threaded, and getaddrinfo gives up by itself after
+/// resolv.conf's `timeout` and `attempts` (5 s and 2 by default). It also spares the
+/// binary the thread and channel code.
+/// <https://man7.org/linux/man-pages/man5/resolv.conf.5.html>
+#[derive(Debug)]
+struct Resolver;
+
+impl resolver::Resolver for Resolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &Config,
+        _: NextTimeout,
+    ) -> std::result::Result<ResolvedSocketAddrs, ureq::Error> {
+        let host = uri.host().ok_or(ureq::Error::HostNotFound)?;
+        let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+            Some("https") => 443,
+            _ => 80,
+        });
+        let found = std::net::ToSocketAddrs::to_socket_addrs(&format!("{host}:{port}"))?;
+        let mut addrs = self.empty();
+        for addr in config.ip_family().keep_wanted(found) {
+            if addrs.try_push(addr).is_err() {
+                break; // as many as ureq keeps
+            }
+        }
+        match addrs.is_empty() {
+            true => Err(ureq::Error::HostNotFound),
+            false => Ok(addrs),
+        }
     }
 }
 
