@@ -208,11 +208,15 @@ impl Listing {
         Ok(Listing { template, table })
     }
 
-    /// Prints one line per row, under the header if this is a table.
-    pub fn print(&self, header: &Value, rows: &[Value]) -> Result<()> {
+    /// Prints one line per row, under the header if this is a table. `columns` names
+    /// each field and its header (`("ID", "CONTAINER ID")`), in the order of each row's cells.
+    pub fn print(&self, columns: &[(&str, &str)], rows: &[Vec<String>]) -> Result<()> {
+        let header: Vec<String> = columns.iter().map(|(_, h)| h.to_string()).collect();
         let mut text = String::new();
-        for row in self.table.then_some(header).into_iter().chain(rows) {
-            text.push_str(&self.template.render(row)?);
+        for row in self.table.then_some(&header).into_iter().chain(rows) {
+            let fields = columns.iter().zip(row);
+            let map = fields.map(|((key, _), cell)| (key.to_string(), Value::String(cell.clone())));
+            text.push_str(&self.template.render(&Value::Object(map.collect()))?);
             text.push('\n');
         }
         match self.table {
