@@ -62,7 +62,7 @@ enum Base {
 
 /// What ends a list of nodes.
 #[derive(PartialEq)]
-enum End {
+enum Stop {
     Eof,
     End,
     Else,
@@ -82,7 +82,7 @@ impl Template {
             trim: false,
         };
         let (nodes, end) = parser.list()?;
-        if end != End::Eof {
+        if end != Stop::Eof {
             return Err(parser.error("unexpected {{end}} or {{else}}"));
         }
         Ok(Template {
@@ -163,9 +163,7 @@ impl Template {
         };
         for name in path {
             value = match value {
-                Some(Value::Object(map)) if map.contains_key(name) || !self.strict => {
-                    map.get(name)
-                }
+                Some(Value::Object(map)) if map.contains_key(name) || !self.strict => map.get(name),
                 None => None,
                 _ => {
                     let what = format!("can't evaluate field {name}");
@@ -202,7 +200,10 @@ impl Listing {
             Some(rest) => (true, rest),
             None => (false, format),
         };
-        let body = body.trim_matches(' ').replace("\\t", "\t").replace("\\n", "\n");
+        let body = body
+            .trim_matches(' ')
+            .replace("\\t", "\t")
+            .replace("\\n", "\n");
         let mut template = Template::parse(&body)?;
         template.strict = true;
         Ok(Listing { template, table })
@@ -281,13 +282,15 @@ impl Parser<'_> {
     }
 
     /// Nodes up to the end of the text, an `{{end}}` or an `{{else}}`.
-    fn list(&mut self) -> Result<(Vec<Node>, End)> {
+    fn list(&mut self) -> Result<(Vec<Node>, Stop)> {
         let mut nodes = Vec::new();
         loop {
             let rest = &self.source[self.pos..];
             let open = rest.find("{{").unwrap_or(rest.len());
             let trim_left = rest[open..].starts_with("{{-")
-                && rest[open..].get(3..).is_some_and(|r| r.starts_with(char::is_whitespace));
+                && rest[open..]
+                    .get(3..)
+                    .is_some_and(|r| r.starts_with(char::is_whitespace));
             let mut text = &rest[..open];
             if std::mem::take(&mut self.trim) {
                 text = text.trim_start();
@@ -300,13 +303,13 @@ impl Parser<'_> {
             }
             self.pos += open;
             if self.pos == self.source.len() {
-                return Ok((nodes, End::Eof));
+                return Ok((nodes, Stop::Eof));
             }
             self.pos += if trim_left { 3 } else { 2 };
             let node = match self.keyword() {
-                "end" => return self.close().map(|()| (nodes, End::End)),
-                "else" if self.keyword() == "if" => return Ok((nodes, End::ElseIf)),
-                "else" => return self.close().map(|()| (nodes, End::Else)),
+                "end" => return self.close().map(|()| (nodes, Stop::End)),
+                "else" if self.keyword() == "if" => return Ok((nodes, Stop::ElseIf)),
+                "else" => return self.close().map(|()| (nodes, Stop::Else)),
                 "if" => self.block(Block::If)?,
                 "with" => self.block(Block::With)?,
                 "range" => self.block(Block::Range)?,
@@ -321,13 +324,13 @@ impl Parser<'_> {
         let pipe = self.pipe("}}")?;
         let (body, end) = self.list()?;
         let other = match end {
-            End::End => Vec::new(),
-            End::ElseIf => vec![self.block(Block::If)?],
-            End::Else => match self.list()? {
-                (other, End::End) => other,
+            Stop::End => Vec::new(),
+            Stop::ElseIf => vec![self.block(Block::If)?],
+            Stop::Else => match self.list()? {
+                (other, Stop::End) => other,
                 _ => return Err(self.error("expected {{end}}")),
             },
-            End::Eof => return Err(self.error("unexpected EOF")),
+            Stop::Eof => return Err(self.error("unexpected EOF")),
         };
         Ok(Node::Block(block, pipe, body, other))
     }
@@ -411,7 +414,9 @@ impl Parser<'_> {
                 let len = 1 + self.rest()[1..]
                     .find(|c: char| !c.is_ascii_digit())
                     .unwrap_or(self.rest().len() - 1);
-                let number = self.rest()[..len].parse().map_err(|_| self.error("bad number"))?;
+                let number = self.rest()[..len]
+                    .parse()
+                    .map_err(|_| self.error("bad number"))?;
                 self.pos += len;
                 Arg::Literal(Value::Number(Number::I64(number)))
             }
@@ -485,11 +490,16 @@ fn call(name: &str, args: Vec<Option<Value>>) -> std::result::Result<Option<Valu
         _ => (0, usize::MAX),
     };
     if args.len() < min || args.len() > max {
-        return Err(format!("wrong number of args for {name}: want {min} got {}", args.len()));
+        return Err(format!(
+            "wrong number of args for {name}: want {min} got {}",
+            args.len()
+        ));
     }
     let texts: Vec<String> = args.iter().map(|v| text(v.as_ref())).collect();
     Ok(Some(match (name, args.first()) {
-        ("json", Some(value)) => Value::String(value.as_ref().map_or("null".into(), json::to_string)),
+        ("json", Some(value)) => {
+            Value::String(value.as_ref().map_or("null".into(), json::to_string))
+        }
         ("len", Some(Some(Value::Array(list)))) => count(list.len()),
         ("len", Some(Some(Value::Object(map)))) => count(map.len()),
         ("len", Some(Some(Value::String(text)))) => count(text.len()),
@@ -536,12 +546,20 @@ fn index(mut args: Vec<Option<Value>>) -> std::result::Result<Option<Value>, Str
             (Some(Value::Array(mut list)), Some(key @ Value::Number(_))) => {
                 let i = text(Some(&key)).parse().unwrap_or(usize::MAX);
                 if i >= list.len() {
-                    return Err(format!("error calling index: index out of range: {}", text(Some(&key))));
+                    return Err(format!(
+                        "error calling index: index out of range: {}",
+                        text(Some(&key))
+                    ));
                 }
                 Some(list.swap_remove(i))
             }
             (None | Some(Value::Null), _) => None,
-            (_, key) => return Err(format!("error calling index: cannot index with {}", text(key.as_ref()))),
+            (_, key) => {
+                return Err(format!(
+                    "error calling index: cannot index with {}",
+                    text(key.as_ref())
+                ))
+            }
         };
     }
     Ok(value)
@@ -556,7 +574,9 @@ fn text(value: Option<&Value>) -> String {
         Some(Value::Bool(b)) => b.to_string(),
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => format!("[{}]", list(items.iter().map(|v| text(Some(v))).collect())),
+        Some(Value::Array(items)) => {
+            format!("[{}]", list(items.iter().map(|v| text(Some(v))).collect()))
+        }
         Some(Value::Object(map)) => {
             let pairs = map.iter().map(|(k, v)| format!("{k}:{}", text(Some(v))));
             format!("map[{}]", list(pairs.collect()))
@@ -594,20 +614,32 @@ mod tests {
         assert_eq!(render("pid={{.State.Pid}}", CONTAINER), "pid=42");
         assert_eq!(render("{{.Config.Env}}", CONTAINER), "[A=1 B=2]");
         assert_eq!(render("{{.Config.Labels}}", CONTAINER), "map[a:1 b:2]");
-        assert_eq!(render("{{.State.Health}}|{{.Nope}}", CONTAINER), "<nil>|<no value>");
+        assert_eq!(
+            render("{{.State.Health}}|{{.Nope}}", CONTAINER),
+            "<nil>|<no value>"
+        );
         assert_eq!(render("{{.Config.Tty}} {{$.Id}}", CONTAINER), "false abc");
     }
 
     #[test]
     fn functions_and_pipelines() {
-        assert_eq!(render("{{json .Config.Env}}", CONTAINER), r#"["A=1","B=2"]"#);
-        assert_eq!(render("{{.Config.Labels | json}}", CONTAINER), r#"{"a":"1","b":"2"}"#);
+        assert_eq!(
+            render("{{json .Config.Env}}", CONTAINER),
+            r#"["A=1","B=2"]"#
+        );
+        assert_eq!(
+            render("{{.Config.Labels | json}}", CONTAINER),
+            r#"{"a":"1","b":"2"}"#
+        );
         assert_eq!(render(r#"{{index .Config.Labels "b"}}"#, CONTAINER), "2");
         assert_eq!(render("{{index .Config.Env 1}}", CONTAINER), "B=2");
         let port = r#"{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}"#;
         assert_eq!(render(port, CONTAINER), "8080");
         assert_eq!(render(r#"{{join .Config.Env ","}}"#, CONTAINER), "A=1,B=2");
-        assert_eq!(render("{{len .Config.Env}} {{upper .Id}}", CONTAINER), "2 ABC");
+        assert_eq!(
+            render("{{len .Config.Env}} {{upper .Id}}", CONTAINER),
+            "2 ABC"
+        );
         assert_eq!(render(r#"{{println .Id "x"}}"#, CONTAINER), "abc x\n");
         assert_eq!(render(r#"{{print 1 2 "a" "b"}}"#, "{}"), "1 2ab");
     }
@@ -621,7 +653,10 @@ mod tests {
         let eq = r#"{{if eq .Id "x" "abc"}}yes{{end}}{{if not .Nope}}!{{end}}"#;
         assert_eq!(render(eq, CONTAINER), "yes!");
         assert_eq!(render("{{with .State}}{{.Pid}}{{end}}", CONTAINER), "42");
-        assert_eq!(render("{{range .Nope}}x{{else}}none{{end}}", CONTAINER), "none");
+        assert_eq!(
+            render("{{range .Nope}}x{{else}}none{{end}}", CONTAINER),
+            "none"
+        );
         assert_eq!(render("a  {{- .Id -}}  \n b", CONTAINER), "aabcb");
     }
 
@@ -641,7 +676,10 @@ mod tests {
         assert!(error("{{end}}").contains("unexpected {{end}}"));
         let strict = Listing::parse(Some("{{.Nope}}"), "").unwrap();
         let err = strict.template.render(&Value::Object(Default::default()));
-        assert!(err.unwrap_err().to_string().contains("can't evaluate field Nope"));
+        assert!(err
+            .unwrap_err()
+            .to_string()
+            .contains("can't evaluate field Nope"));
     }
 
     #[test]

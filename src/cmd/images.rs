@@ -45,7 +45,11 @@ pub fn main(argv: &[String]) -> Result<i32> {
     let rest = cli::parse(argv, "images", HELP, options)?;
     cli::no_arguments(&rest, "images")?;
     let filters = Filters::parse(&filters, &["dangling", "reference"])?;
-    let format = if quiet { Some("{{.ID}}") } else { format.as_deref() };
+    let format = if quiet {
+        Some("{{.ID}}")
+    } else {
+        format.as_deref()
+    };
     let listing = Listing::parse(format, TABLE)?;
     let store = Store::open()?;
     let mut rows = Vec::new();
@@ -98,7 +102,9 @@ fn row(store: &Store, reference: &str, manifest: &Digest) -> Result<Vec<String>>
         familiar_name(&parsed),
         parsed.tag.clone().unwrap_or_else(|| "<none>".into()),
         image.config_digest.hex()[..12].to_string(),
-        Some(created).filter(|c| !c.is_empty()).map_or_else(|| "N/A".into(), time::ago),
+        Some(created)
+            .filter(|c| !c.is_empty())
+            .map_or_else(|| "N/A".into(), time::ago),
         human_size(image.size() as f64, Base::Decimal, 3),
         manifest.to_string(),
         time::go_utc(created),

@@ -60,10 +60,17 @@ pub fn main(argv: &[String]) -> Result<i32> {
     let filters = Filters::parse(&filters, &FILTERS)?;
     let last = match (latest, last) {
         (true, _) => Some(1),
-        (false, Some(n)) => Some(n.parse().map_err(|_| Error::usage(format!("invalid -n: {n:?}")))?),
+        (false, Some(n)) => Some(
+            n.parse()
+                .map_err(|_| Error::usage(format!("invalid -n: {n:?}")))?,
+        ),
         (false, None) => None,
     };
-    let format = if quiet { Some("{{.ID}}") } else { format.as_deref() };
+    let format = if quiet {
+        Some("{{.ID}}")
+    } else {
+        format.as_deref()
+    };
     let listing = Listing::parse(format, TABLE)?;
     all |= last.is_some() || filters.has("status") || filters.has("exited");
     lifecycle::sweep();
@@ -86,7 +93,10 @@ fn holds(container: &Container, key: &str, value: &str) -> bool {
         "status" => status.name() == value,
         "exited" => status == Status::Exited && container.exit_code().to_string() == value,
         "id" => container.config.id.starts_with(value),
-        "name" => container.config.name.contains(value.trim_start_matches('/')),
+        "name" => container
+            .config
+            .name
+            .contains(value.trim_start_matches('/')),
         "ancestor" => {
             let digest = container.config.image_digest.trim_start_matches("sha256:");
             (value.len() >= 4 && digest.starts_with(value.trim_start_matches("sha256:")))
@@ -100,7 +110,9 @@ fn holds(container: &Container, key: &str, value: &str) -> bool {
 fn row(container: &Container) -> Vec<String> {
     let config = &container.config;
     let volumes = config.options.volumes.iter();
-    let mounts = volumes.filter_map(|v| v.split(':').next()).map(|m| ellipsis(m, 15));
+    let mounts = volumes
+        .filter_map(|v| v.split(':').next())
+        .map(|m| ellipsis(m, 15));
     let network = container.state.network.as_ref().map(|s| s.network.clone());
     vec![
         container.short_id().to_string(),
@@ -115,14 +127,20 @@ fn row(container: &Container) -> Vec<String> {
         config.name.clone(),
         String::new(),
         mounts.collect::<Vec<_>>().join(","),
-        network.or_else(|| config.network.clone()).unwrap_or_else(|| "bridge".into()),
+        network
+            .or_else(|| config.network.clone())
+            .unwrap_or_else(|| "bridge".into()),
     ]
 }
 
 /// `text` cut to `max` characters, its last one `…`, as Docker cuts long cells.
 fn ellipsis(text: &str, max: usize) -> String {
     match text.chars().count() > max {
-        true => text.chars().take(max - 1).chain(std::iter::once('…')).collect(),
+        true => text
+            .chars()
+            .take(max - 1)
+            .chain(std::iter::once('…'))
+            .collect(),
         false => text.into(),
     }
 }
