@@ -18,7 +18,7 @@
 //! <https://pkg.go.dev/text/template>
 //! <https://docs.docker.com/engine/cli/formatting/>
 
-use miniserde::json::{self, Number, Value};
+use miniserde::json::{self, Number, Object, Value};
 
 use crate::error::{Error, Result};
 
@@ -215,9 +215,11 @@ impl Listing {
         let header: Vec<String> = columns.iter().map(|(_, h)| h.to_string()).collect();
         let mut text = String::new();
         for row in self.table.then_some(&header).into_iter().chain(rows) {
-            let fields = columns.iter().zip(row);
-            let map = fields.map(|((key, _), cell)| (key.to_string(), Value::String(cell.clone())));
-            text.push_str(&self.template.render(&Value::Object(map.collect()))?);
+            let mut fields = Object::new();
+            for ((key, _), cell) in columns.iter().zip(row) {
+                fields.insert(key.to_string(), Value::String(cell.clone()));
+            }
+            text.push_str(&self.template.render(&Value::Object(fields))?);
             text.push('\n');
         }
         match self.table {
@@ -290,7 +292,7 @@ impl Parser<'_> {
             let trim_left = rest[open..].starts_with("{{-")
                 && rest[open..]
                     .get(3..)
-                    .is_some_and(|r| r.starts_with(char::is_whitespace));
+                    .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_whitespace()));
             let mut text = &rest[..open];
             if std::mem::take(&mut self.trim) {
                 text = text.trim_start();
@@ -341,7 +343,7 @@ impl Parser<'_> {
         let skipped = self.rest().len() - word.len();
         for keyword in ["end", "else", "if", "with", "range"] {
             let after = word.strip_prefix(keyword);
-            if after.is_some_and(|a| !a.starts_with(|c: char| c.is_alphanumeric())) {
+            if after.is_some_and(|a| !a.starts_with(|c: char| c.is_ascii_alphanumeric())) {
                 self.pos += skipped + keyword.len();
                 return keyword;
             }
@@ -356,7 +358,7 @@ impl Parser<'_> {
     /// Consumes `closer` (`}}`, which may be ` -}}`, or `)`) after any space.
     fn closes(&mut self, closer: &str) -> bool {
         self.skip_space();
-        let spaced = self.source[..self.pos].ends_with(char::is_whitespace);
+        let spaced = self.source[..self.pos].ends_with(|c: char| c.is_ascii_whitespace());
         let trim = closer == "}}" && spaced && self.rest().starts_with("-}}");
         let len = match (trim, self.rest().starts_with(closer)) {
             (true, _) => 3,
@@ -400,7 +402,7 @@ impl Parser<'_> {
         let first = self.rest().chars().next().unwrap_or(' ');
         Ok(match first {
             '.' => Arg::Path(Base::Dot, self.fields(), at),
-            '$' if !self.rest()[1..].starts_with(char::is_alphanumeric) => {
+            '$' if !self.rest()[1..].starts_with(|c: char| c.is_ascii_alphanumeric()) => {
                 self.pos += 1;
                 Arg::Path(Base::Root, self.fields(), at)
             }
@@ -420,7 +422,7 @@ impl Parser<'_> {
                 self.pos += len;
                 Arg::Literal(Value::Number(Number::I64(number)))
             }
-            c if c.is_alphabetic() => match self.word().as_str() {
+            c if c.is_ascii_alphabetic() => match self.word().as_str() {
                 "true" => Arg::Literal(Value::Bool(true)),
                 "false" => Arg::Literal(Value::Bool(false)),
                 "nil" => Arg::Literal(Value::Null),
@@ -450,7 +452,7 @@ impl Parser<'_> {
     fn word(&mut self) -> String {
         let rest = self.rest();
         let len = rest
-            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .unwrap_or(rest.len());
         let word = rest[..len].to_string();
         self.pos += len;
@@ -504,8 +506,8 @@ fn call(name: &str, args: Vec<Option<Value>>) -> std::result::Result<Option<Valu
         ("len", Some(Some(Value::Object(map)))) => count(map.len()),
         ("len", Some(Some(Value::String(text)))) => count(text.len()),
         ("len", _) => return Err(format!("error calling len: len of {}", texts[0])),
-        ("upper", _) => Value::String(texts[0].to_uppercase()),
-        ("lower", _) => Value::String(texts[0].to_lowercase()),
+        ("upper", _) => Value::String(texts[0].to_ascii_uppercase()),
+        ("lower", _) => Value::String(texts[0].to_ascii_lowercase()),
         ("join", Some(Some(Value::Array(list)))) => {
             let parts: Vec<String> = list.iter().map(|v| text(Some(v))).collect();
             Value::String(parts.join(&texts[1]))
@@ -572,7 +574,9 @@ fn text(value: Option<&Value>) -> String {
         None => "<no value>".into(),
         Some(Value::Null) => "<nil>".into(),
         Some(Value::Bool(b)) => b.to_string(),
-        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Number(Number::U64(n))) => n.to_string(),
+        Some(Value::Number(Number::I64(n))) => n.to_string(),
+        Some(Value::Number(Number::F64(n))) => n.to_string(),
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(items)) => {
             format!("[{}]", list(items.iter().map(|v| text(Some(v))).collect()))

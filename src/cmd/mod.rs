@@ -28,6 +28,7 @@ mod wait;
 use crate::cli;
 use crate::error::{Error, Kind, Result};
 use crate::template::Template;
+use miniserde::json::{Object, Value};
 
 type Main = fn(&[String]) -> Result<i32>;
 
@@ -148,11 +149,17 @@ fn version(argv: &[String]) -> Result<i32> {
         return Ok(0);
     };
     let platform = crate::registry::manifest::host_platform();
-    let client = format!(
-        r#"{{"Client":{{"Version":"{version}","Os":"{}","Arch":"{}"}}}}"#,
-        platform.os, platform.architecture
-    );
-    let value = miniserde::json::from_str(&client).unwrap_or(miniserde::json::Value::Null);
+    let mut client = Object::new();
+    for (key, value) in [
+        ("Version", version.to_string()),
+        ("Os", platform.os),
+        ("Arch", platform.architecture),
+    ] {
+        client.insert(key.into(), Value::String(value));
+    }
+    let mut value = Object::new();
+    value.insert("Client".into(), Value::Object(client));
+    let value = Value::Object(value);
     println!("{}", Template::parse(&format)?.render(&value)?);
     Ok(0)
 }
