@@ -4,11 +4,9 @@
 //! A template is literal text with actions in `{{ }}`. An action is a pipeline:
 //! commands separated by `|`, each command's value passed as the last argument of the
 //! next. An argument is a field path from the current value, "dot" (`.State.Pid`; `.`
-//! alone is dot itself, `$` the value the template started with), a literal (`"x"`,
-//! `` `x` ``, `3`, `true`), or a pipeline in parentheses. A command may start with a
-//! function: `json`, `index`, `len`, `join`, `println`, `eq`, `not`. `{{if P}}`, `{{with P}}` and `{{range P}}` take a body up to
-//! `{{end}}`, with an optional `{{else}}` (or `{{else if P}}`); `with` and `range` set
-//! dot to the value, or to each element of it in turn. `{{- ` and ` -}}` trim the
+//! alone is dot itself), a literal (`"x"`, `3`, `true`), or a pipeline in parentheses. A command may start with a
+//! function: `json`, `index`, `len`, `join`, `println`, `eq`, `not`. `{{if P}}` and `{{range P}}` take a body up to `{{end}}`, with an
+//! optional `{{else}}` (or `{{else if P}}`); `range` sets dot to each element in turn. `{{- ` and ` -}}` trim the
 //! white space before or after the action.
 //!
 //! Values print as Go's `fmt` prints what `encoding/json` decodes: a list as
@@ -32,14 +30,13 @@ pub struct Template {
 enum Node {
     Text(String),
     Print(Pipe),
-    /// `if`, `with` or `range`, its body, and what `{{else}}` holds.
+    /// `if` or `range`, its body, and what `{{else}}` holds.
     Block(Block, Pipe, Vec<Node>, Vec<Node>),
 }
 
 #[derive(Clone, Copy)]
 enum Block {
     If,
-    With,
     Range,
 }
 
@@ -47,16 +44,10 @@ enum Block {
 type Pipe = Vec<Vec<Arg>>;
 
 enum Arg {
-    /// A field path from dot, the root or a parenthesised pipeline; where it starts.
-    Path(Base, Vec<String>, usize),
+    /// A field path from dot, or from a parenthesised pipeline; where it starts.
+    Path(Option<Pipe>, Vec<String>, usize),
     Literal(Value),
     Func(String),
-}
-
-enum Base {
-    Dot,
-    Root,
-    Sub(Pipe),
 }
 
 /// What ends a list of nodes.
@@ -92,29 +83,29 @@ impl Template {
     /// The text of the template for `value`.
     pub fn render(&self, value: &Value) -> Result<String> {
         let mut out = String::new();
-        self.nodes(&self.nodes, value, value, &mut out)?;
+        self.nodes(&self.nodes, value, &mut out)?;
         Ok(out)
     }
 
-    fn nodes(&self, nodes: &[Node], dot: &Value, root: &Value, out: &mut String) -> Result<()> {
+    fn nodes(&self, nodes: &[Node], dot: &Value, out: &mut String) -> Result<()> {
         for node in nodes {
             match node {
                 Node::Text(text) => out.push_str(text),
-                Node::Print(pipe) => out.push_str(&text(self.pipe(pipe, dot, root)?.as_ref())),
+                Node::Print(pipe) => out.push_str(&text(self.pipe(pipe, dot)?.as_ref())),
                 Node::Block(block, pipe, body, other) => {
-                    let value = self.pipe(pipe, dot, root)?;
+                    let value = self.pipe(pipe, dot)?;
                     let chosen: Vec<&Value> = match (block, &value) {
                         (_, value) if !truthy(value.as_ref()) => Vec::new(),
                         (Block::If, _) => vec![dot],
                         (Block::Range, Some(Value::Array(list))) => list.iter().collect(),
                         (Block::Range, Some(Value::Object(map))) => map.values().collect(),
-                        (_, value) => value.iter().collect(),
+                        (Block::Range, value) => value.iter().collect(),
                     };
                     if chosen.is_empty() {
-                        self.nodes(other, dot, root, out)?;
+                        self.nodes(other, dot, out)?;
                     }
                     for dot in chosen {
-                        self.nodes(body, dot, root, out)?;
+                        self.nodes(body, dot, out)?;
                     }
                 }
             }
@@ -122,7 +113,7 @@ impl Template {
         Ok(())
     }
 
-    fn pipe(&self, pipe: &Pipe, dot: &Value, root: &Value) -> Result<Option<Value>> {
+    fn pipe(&self, pipe: &Pipe, dot: &Value) -> Result<Option<Value>> {
         let mut last: Option<Option<Value>> = None;
         for command in pipe {
             let (function, args) = match command.split_first() {
@@ -131,7 +122,7 @@ impl Template {
             };
             let mut values = Vec::new();
             for arg in args {
-                values.push(self.arg(arg, dot, root)?);
+                values.push(self.arg(arg, dot)?);
             }
             values.extend(last.take());
             last = Some(match function {
@@ -143,7 +134,7 @@ impl Template {
         Ok(last.flatten())
     }
 
-    fn arg(&self, arg: &Arg, dot: &Value, root: &Value) -> Result<Option<Value>> {
+    fn arg(&self, arg: &Arg, dot: &Value) -> Result<Option<Value>> {
         let (base, path, at) = match arg {
             Arg::Literal(value) => return Ok(Some(value.clone())),
             Arg::Func(name) => return call(name, Vec::new()).map_err(|e| self.error(0, name, &e)),
@@ -151,10 +142,9 @@ impl Template {
         };
         let sub;
         let mut value = match base {
-            Base::Dot => Some(dot),
-            Base::Root => Some(root),
-            Base::Sub(pipe) => {
-                sub = self.pipe(pipe, dot, root)?;
+            None => Some(dot),
+            Some(pipe) => {
+                sub = self.pipe(pipe, dot)?;
                 sub.as_ref()
             }
         };
@@ -310,7 +300,6 @@ impl Parser<'_> {
                 "else" if self.keyword() == "if" => return Ok((nodes, Stop::ElseIf)),
                 "else" => return self.close().map(|()| (nodes, Stop::Else)),
                 "if" => self.block(Block::If)?,
-                "with" => self.block(Block::With)?,
                 "range" => self.block(Block::Range)?,
                 _ => Node::Print(self.pipe("}}")?),
             };
@@ -338,7 +327,7 @@ impl Parser<'_> {
     fn keyword(&mut self) -> &'static str {
         let word = self.rest().trim_start();
         let skipped = self.rest().len() - word.len();
-        for keyword in ["end", "else", "if", "with", "range"] {
+        for keyword in ["end", "else", "if", "range"] {
             let after = word.strip_prefix(keyword);
             if after.is_some_and(|a| !a.starts_with(|c: char| c.is_ascii_alphanumeric())) {
                 self.pos += skipped + keyword.len();
@@ -398,17 +387,13 @@ impl Parser<'_> {
         let at = self.pos;
         let first = self.rest().chars().next().unwrap_or(' ');
         Ok(match first {
-            '.' => Arg::Path(Base::Dot, self.fields(), at),
-            '$' if !self.rest()[1..].starts_with(|c: char| c.is_ascii_alphanumeric()) => {
-                self.pos += 1;
-                Arg::Path(Base::Root, self.fields(), at)
-            }
+            '.' => Arg::Path(None, self.fields(), at),
             '(' => {
                 self.pos += 1;
                 let pipe = self.pipe(")")?;
-                Arg::Path(Base::Sub(pipe), self.fields(), at)
+                Arg::Path(Some(pipe), self.fields(), at)
             }
-            '"' | '`' => Arg::Literal(Value::String(self.string(first)?)),
+            '"' => Arg::Literal(Value::String(self.string()?)),
             '-' | '0'..='9' => {
                 let len = 1 + self.rest()[1..]
                     .find(|c: char| !c.is_ascii_digit())
@@ -456,19 +441,19 @@ impl Parser<'_> {
         word
     }
 
-    /// A `"quoted"` string (with `\n`, `\t` and `\"`) or a `` `raw` `` one.
-    fn string(&mut self, quote: char) -> Result<String> {
+    /// A `"quoted"` string, with `\n`, `\t` and `\"`.
+    fn string(&mut self) -> Result<String> {
         let mut text = String::new();
         let mut chars = self.rest()[1..].char_indices();
         while let Some((i, c)) = chars.next() {
             match c {
-                '\\' if quote == '"' => match chars.next() {
+                '\\' => match chars.next() {
                     Some((_, 'n')) => text.push('\n'),
                     Some((_, 't')) => text.push('\t'),
                     Some((_, c)) => text.push(c),
                     None => break,
                 },
-                c if c == quote => {
+                '"' => {
                     self.pos += i + 2;
                     return Ok(text);
                 }
@@ -602,7 +587,7 @@ mod tests {
             render("{{.State.Health}}|{{.Nope}}", CONTAINER),
             "<nil>|<no value>"
         );
-        assert_eq!(render("{{.Config.Tty}} {{$.Id}}", CONTAINER), "false abc");
+        assert_eq!(render("{{.Config.Tty}} {{.Id}}", CONTAINER), "false abc");
     }
 
     #[test]
@@ -632,7 +617,6 @@ mod tests {
         assert_eq!(render(tty, CONTAINER), "up");
         let eq = r#"{{if eq .Id "x" "abc"}}yes{{end}}{{if not .Nope}}!{{end}}"#;
         assert_eq!(render(eq, CONTAINER), "yes!");
-        assert_eq!(render("{{with .State}}{{.Pid}}{{end}}", CONTAINER), "42");
         assert_eq!(
             render("{{range .Nope}}x{{else}}none{{end}}", CONTAINER),
             "none"
