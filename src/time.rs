@@ -32,6 +32,15 @@ pub fn format_rfc3339(seconds: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
 }
 
+/// `2024-05-01 12:00:00 +0000 UTC`, as Go prints a time (Docker's `CreatedAt`); empty
+/// if `rfc3339` cannot be read.
+pub fn go_utc(rfc3339: &str) -> String {
+    parse_rfc3339(rfc3339).map_or_else(String::new, |t| {
+        let utc = format_rfc3339(t).replace('T', " ");
+        format!("{} +0000 UTC", utc.trim_end_matches('Z'))
+    })
+}
+
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -226,7 +226,10 @@ fn stats_shows_usage_against_the_limit_and_the_pids() {
     let table = ok(&t, &["stats", "--no-stream", "svc"]);
     let mut lines = table.lines();
     let header = lines.next().unwrap();
-    assert!(header.starts_with("CONTAINER ID   NAME   CPU %"), "{table}");
+    assert!(
+        header.starts_with("CONTAINER ID   NAME      CPU %"),
+        "{table}"
+    );
     let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(row[0], &id[..12], "{table}");
     assert_eq!(row[1], "svc");

@@ -6,6 +6,7 @@ mod archive;
 mod cgroups;
 mod cli;
 mod exec;
+mod format;
 mod hardening;
 mod hostile;
 mod lifecycle;

@@ -6,19 +6,21 @@ use std::collections::BTreeMap;
 use miniserde::json::{self, Array, Object, Value};
 use miniserde::Serialize;
 
-use crate::cli;
+use crate::cli::{self, Opt};
 use crate::container;
 use crate::error::Result;
 use crate::lifecycle::{self, Container, Status};
 use crate::network::{self, Port};
+use crate::template::Template;
 use crate::volume;
 
-pub const HELP: &str = "Usage:  skiff inspect CONTAINER [CONTAINER...]
+pub const HELP: &str = "Usage:  skiff inspect [OPTIONS] CONTAINER [CONTAINER...]
 
 Return low-level information on containers
 
 Options:
-  -h, --help   Print usage";
+  -f, --format string   Format output using a Go template
+  -h, --help            Print usage";
 
 #[derive(Serialize)]
 struct Inspected {
@@ -196,12 +198,23 @@ struct HostConfig {
 }
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let rest = cli::parse(argv, "inspect", HELP, &mut [])?;
+    let mut format = None;
+    let options = &mut [Opt::Value(&["-f", "--format"], &mut format)];
+    let rest = cli::parse(argv, "inspect", HELP, options)?;
+    let template = format.as_deref().map(Template::parse).transpose()?;
     let found = cli::at_least_one(rest, "inspect")?
         .iter()
         .map(|query| lifecycle::find_any(query).map(|c| inspected(&c)))
         .collect::<Result<Vec<_>>>()?;
-    println!("{}", json::to_string(&found));
+    let Some(template) = template else {
+        println!("{}", json::to_string(&found));
+        return Ok(0);
+    };
+    // The template sees what the JSON says, so every field above is reachable by name.
+    for one in &found {
+        let value: Value = json::from_str(&json::to_string(one)).unwrap_or(Value::Null);
+        println!("{}", template.render(&value)?);
+    }
     Ok(0)
 }
 
