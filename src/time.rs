@@ -76,6 +76,65 @@ pub fn now_precise() -> String {
     )
 }
 
+/// Nanoseconds since 1970 for an RFC 3339 time with its fraction and offset
+/// (`2024-05-01T12:00:00.5+02:00`), or a date alone (midnight UTC).
+pub fn parse_nanos(time: &str) -> Option<i128> {
+    let full = match time.len() {
+        10 => format!("{time}T00:00:00Z"),
+        _ => time.to_string(),
+    };
+    let seconds = i128::from(parse_rfc3339(&full)?);
+    let rest = full.get(19..)?;
+    let zone = rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len());
+    let fraction = match rest[..zone].strip_prefix('.') {
+        Some(digits) => format!("{digits:0<9}").get(..9)?.parse().ok()?,
+        None if zone == 0 => 0,
+        None => return None,
+    };
+    let offset = match rest[zone..].split_once(':') {
+        Some((hours, minutes)) => {
+            let sign = if hours.starts_with('-') { -1 } else { 1 };
+            let (h, m): (i128, i128) = (hours[1..].parse().ok()?, minutes.parse().ok()?);
+            sign * (h * 3600 + m * 60)
+        }
+        None => 0,
+    };
+    Some((seconds - offset) * 1_000_000_000 + fraction)
+}
+
+/// A Go duration as Docker takes one (`10m`, `1h30m`, `1.5s`, `250ms`), in nanoseconds.
+pub fn parse_duration(text: &str) -> Option<i128> {
+    let mut rest = text;
+    let mut total = 0.0;
+    while !rest.is_empty() {
+        let unit = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let number: f64 = rest[..unit].parse().ok()?;
+        rest = &rest[unit..];
+        let end = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let scale = match &rest[..end] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        total += number * scale;
+        rest = &rest[end..];
+    }
+    Some(total as i128).filter(|_| !text.is_empty())
+}
+
+/// Now, in nanoseconds since 1970.
+pub fn now_nanos() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +155,28 @@ mod tests {
         assert_eq!(human_duration(90), "About a minute");
         assert_eq!(human_duration(300), "5 minutes");
         assert_eq!(human_duration(86_400 * 3), "3 days");
+    }
+
+    #[test]
+    fn precise_times_keep_fractions_and_offsets() {
+        assert_eq!(parse_nanos("1970-01-01T00:00:01.5Z"), Some(1_500_000_000));
+        assert_eq!(parse_nanos("1970-01-01T01:00:00+01:00"), Some(0));
+        assert_eq!(parse_nanos("1970-01-02"), Some(86_400_000_000_000));
+        assert_eq!(
+            parse_nanos("1970-01-01T00:00:00.123456789123Z"),
+            Some(123_456_789)
+        );
+        assert_eq!(parse_nanos("1970-01-01T00:00:00x"), None);
+    }
+
+    #[test]
+    fn durations_are_gos() {
+        assert_eq!(parse_duration("10m"), Some(600_000_000_000));
+        assert_eq!(parse_duration("1h30m"), Some(5_400_000_000_000));
+        assert_eq!(parse_duration("1.5s"), Some(1_500_000_000));
+        assert_eq!(parse_duration("250ms"), Some(250_000_000));
+        assert_eq!(parse_duration("10"), None);
+        assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("5x"), None);
     }
 }

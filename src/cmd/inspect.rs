@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use miniserde::json::{self, Array, Object, Value};
 use miniserde::Serialize;
 
-use crate::cgroup::Limits;
 use crate::cli;
+use crate::container;
 use crate::error::Result;
-use crate::lifecycle::{self, Container, Status};
+use crate::lifecycle::{self, restart::Policy, Container, Status};
 use crate::network::{self, Port};
 use crate::volume;
 
@@ -32,6 +32,10 @@ struct Inspected {
     args: Vec<String>,
     #[serde(rename = "State")]
     state: State,
+    #[serde(rename = "RestartCount")]
+    restart_count: u32,
+    #[serde(rename = "LogPath")]
+    log_path: String,
     #[serde(rename = "Image")]
     image: String,
     #[serde(rename = "Name")]
@@ -123,6 +127,8 @@ struct State {
     status: String,
     #[serde(rename = "Running")]
     running: bool,
+    #[serde(rename = "Restarting")]
+    restarting: bool,
     #[serde(rename = "Pid")]
     pid: i32,
     #[serde(rename = "ExitCode")]
@@ -181,6 +187,26 @@ struct HostConfig {
     network_mode: String,
     #[serde(rename = "PortBindings")]
     port_bindings: Value,
+    #[serde(rename = "RestartPolicy")]
+    restart_policy: RestartPolicy,
+    #[serde(rename = "LogConfig")]
+    log_config: LogConfig,
+}
+
+#[derive(Serialize)]
+struct RestartPolicy {
+    #[serde(rename = "Name")]
+    name: String,
+    #[serde(rename = "MaximumRetryCount")]
+    maximum_retry_count: u32,
+}
+
+#[derive(Serialize)]
+struct LogConfig {
+    #[serde(rename = "Type")]
+    kind: String,
+    #[serde(rename = "Config")]
+    config: BTreeMap<String, String>,
 }
 
 pub fn main(argv: &[String]) -> Result<i32> {
@@ -207,7 +233,8 @@ fn inspected(container: &Container) -> Inspected {
         args,
         state: State {
             status: status.name().into(),
-            running: status == Status::Running,
+            running: matches!(status, Status::Running | Status::Restarting), // as Docker's
+            restarting: status == Status::Restarting,
             pid: if status == Status::Running {
                 state.pid.pid
             } else {
@@ -219,6 +246,8 @@ fn inspected(container: &Container) -> Inspected {
             started_at: state.started_at.clone(),
             finished_at: state.finished_at.clone(),
         },
+        restart_count: state.restart_count.unwrap_or(0),
+        log_path: container.log_path().display().to_string(),
         image: config.image_digest.clone(),
         name: format!("/{}", config.name),
         config: Config {
@@ -235,7 +264,7 @@ fn inspected(container: &Container) -> Inspected {
         host_config: HostConfig {
             network_mode: config.network.clone().unwrap_or_else(|| "default".into()),
             port_bindings: port_map(config.ports.as_deref().unwrap_or_default(), true),
-            ..host_config(config.limits.clone().unwrap_or_default())
+            ..host_config(config)
         },
         mounts: config
             .options
@@ -288,7 +317,10 @@ fn mount(spec: &str) -> Option<Mount> {
     })
 }
 
-fn host_config(limits: Limits) -> HostConfig {
+fn host_config(config: &container::Config) -> HostConfig {
+    let limits = config.limits.clone().unwrap_or_default();
+    let (policy, count) = Policy::of(config).name();
+    let log = config.log.clone().unwrap_or_default();
     HostConfig {
         memory: limits.memory.unwrap_or(0),
         memory_swap: limits.memory_swap.unwrap_or(0),
@@ -299,5 +331,15 @@ fn host_config(limits: Limits) -> HostConfig {
         pids_limit: limits.pids_limit,
         network_mode: String::new(),
         port_bindings: Value::Null,
+        restart_policy: RestartPolicy {
+            name: policy.into(),
+            maximum_retry_count: count,
+        },
+        log_config: LogConfig {
+            kind: Some(log.driver)
+                .filter(|d| !d.is_empty())
+                .unwrap_or("json-file".into()),
+            config: log.options,
+        },
     }
 }

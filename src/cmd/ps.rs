@@ -25,7 +25,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
     lifecycle::sweep();
     let shown: Vec<Container> = lifecycle::list()?
         .into_iter()
-        .filter(|c| all || c.status() == Status::Running)
+        .filter(|c| all || matches!(c.status(), Status::Running | Status::Restarting))
         .collect();
     if quiet {
         shown.iter().for_each(|c| println!("{}", c.short_id()));
@@ -87,8 +87,13 @@ pub fn status(container: &Container) -> String {
             "Up {}",
             time::human_duration(since(&container.state.started_at))
         ),
-        Status::Exited => format!(
-            "Exited ({}) {}",
+        status @ (Status::Exited | Status::Restarting) => format!(
+            "{} ({}) {}",
+            if status == Status::Exited {
+                "Exited"
+            } else {
+                "Restarting"
+            },
             container.exit_code(),
             time::ago(&container.state.finished_at)
         ),

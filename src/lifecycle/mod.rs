@@ -7,7 +7,8 @@
 //! ```text
 //! containers/<id>/config.json   what to run (a `container::Config`), written once
 //!                 state.json    created | running | exited, pids, exit code, times
-//!                 log.json      its output (Docker's json-file format)
+//!                 ID-json.log   its output (Docker's json-file format; .1, .2: older)
+//!                 stopped       the user stopped it: no restarts (see `restart`)
 //!                 attach.sock   a detached `-t` one's terminal, for `skiff attach`
 //!                 upper/ work/  its overlayfs writable layer; rootfs/ the mount point
 //! containers/.names/<name>      a symlink to the ID that holds the name (see `names`)
@@ -27,6 +28,7 @@
 pub mod logs;
 pub mod names;
 pub mod peers;
+pub mod restart;
 pub mod signals;
 pub mod supervisor;
 
@@ -58,6 +60,9 @@ pub enum Status {
     /// A record skiff cannot read or trust: it can only be inspected and removed.
     #[serde(rename = "dead")]
     Dead,
+    /// Ended, and its supervisor waits out the back-off before it starts it again.
+    #[serde(rename = "restarting")]
+    Restarting,
 }
 
 impl Status {
@@ -68,6 +73,7 @@ impl Status {
             Status::Running => "running",
             Status::Exited => "exited",
             Status::Dead => "dead",
+            Status::Restarting => "restarting",
         }
     }
 }
@@ -86,6 +92,8 @@ pub struct State {
     pub finished_at: String,
     /// Its address while it runs (Docker, too, gives it back when it stops).
     pub network: Option<network::Settings>,
+    /// How often its restart policy restarted it since a user started it.
+    pub restart_count: Option<u32>,
 }
 
 /// A process, named so that a reused pid cannot be mistaken for it.
@@ -245,6 +253,7 @@ impl Container {
         }
         match self.state.status {
             Status::Running if !self.state.pid.is_alive() => Status::Exited,
+            Status::Restarting if !self.is_supervised() => Status::Exited,
             status => status,
         }
     }
@@ -270,8 +279,9 @@ impl Container {
         self.state.supervisor.is_alive()
     }
 
+    /// Where its output goes, named as Docker names it (rotated: `.1`, `.2`, …).
     pub fn log_path(&self) -> PathBuf {
-        self.dir.join("log.json")
+        self.dir.join(format!("{}-json.log", self.config.id))
     }
 
     /// Where a detached `-t` container's supervisor listens for `skiff attach`.
