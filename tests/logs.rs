@@ -74,10 +74,6 @@ fn inspect_shows_the_log_config(t: &TestEnv, id: &str) {
         ),
         "{json}"
     );
-    assert!(
-        json.contains(&format!("{id}-json.log\"")),
-        "LogPath: {json}"
-    );
 }
 
 #[test]
@@ -100,7 +96,7 @@ fn by_default_a_log_is_capped_and_none_keeps_nothing() {
     let out = t.skiff(&["run", "--log-driver", "syslog", &image, "true"]);
     assert_one_line_error(&out, "logging driver \"syslog\" is not supported");
     let out = t.skiff(&["run", "--log-opt", "max-size=0", &image, "true"]);
-    assert_one_line_error(&out, "max-size must be a positive size");
+    assert_one_line_error(&out, "invalid log opts {\"max-size\": \"0\"}");
     let out = t.skiff(&["run", "--log-opt", "mode=non-blocking", &image, "true"]);
     assert_one_line_error(&out, "unknown log opt 'mode' for json-file log driver");
 }
@@ -119,7 +115,6 @@ fn logs_since_until_and_details() {
     assert_eq!(ok(&t, &["logs", "--until", "10m", id]), "");
     assert_eq!(ok(&t, &["logs", "--since", "2999-01-01T00:00:00Z", id]), "");
     assert_eq!(ok(&t, &["logs", "--until", "2999-01-01", id]), "out\n");
-    assert_eq!(ok(&t, &["logs", "--since", "1000000000.5", id]), "out\n");
     let out = t.skiff(&["logs", "--details", id]);
     assert_eq!(
         (stdout(&out), stderr(&out)),
@@ -128,5 +123,8 @@ fn logs_since_until_and_details() {
     let stamped = ok(&t, &["logs", "-t", "--details", id]);
     assert!(stamped.ends_with("Z  out\n"), "{stamped}");
     let out = t.skiff(&["logs", "--since", "yesterday", id]);
-    assert_one_line_error(&out, "invalid value for \"since\"");
+    assert_one_line_error(
+        &out,
+        "invalid value for \"since\": \"yesterday\" is no time",
+    );
 }

@@ -34,8 +34,6 @@ struct Inspected {
     state: State,
     #[serde(rename = "RestartCount")]
     restart_count: u32,
-    #[serde(rename = "LogPath")]
-    log_path: String,
     #[serde(rename = "Image")]
     image: String,
     #[serde(rename = "Name")]
@@ -247,7 +245,6 @@ fn inspected(container: &Container) -> Inspected {
             finished_at: state.finished_at.clone(),
         },
         restart_count: state.restart_count.unwrap_or(0),
-        log_path: container.log_path().display().to_string(),
         image: config.image_digest.clone(),
         name: format!("/{}", config.name),
         config: Config {

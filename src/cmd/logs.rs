@@ -20,10 +20,10 @@ Options:
       --details        Show extra details provided to logs
   -f, --follow         Follow log output
   -h, --help           Print usage
-      --since string   Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)
+      --since string   Show logs since a time (2013-01-02T13:23:37Z) or a while ago (42m)
   -n, --tail string    Number of lines to show from the end of the logs (default \"all\")
   -t, --timestamps     Show timestamps
-      --until string   Show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)";
+      --until string   Show logs before a time (2013-01-02T13:23:37Z) or a while ago (42m)";
 
 #[derive(Default)]
 struct Args {
@@ -32,8 +32,8 @@ struct Args {
     timestamps: bool,
     details: bool,
     /// `--since`, `--until`: nanoseconds since 1970.
-    since: Option<i128>,
-    until: Option<i128>,
+    since: Option<i64>,
+    until: Option<i64>,
 }
 
 /// How often `logs -f` looks for more, while the container runs.
@@ -76,20 +76,15 @@ fn tail(text: &str) -> Result<Option<usize>> {
     }
 }
 
-/// A time as Docker's `--since` takes it: a duration before now (`10m`), seconds
-/// since 1970 (`1700000000.5`), or an RFC 3339 time or date.
-fn instant(text: &str, flag: &str) -> Result<i128> {
-    if let Some(ago) = time::parse_duration(text) {
-        return Ok(time::now_nanos() - ago);
-    }
-    match text.parse::<f64>() {
-        Ok(seconds) => Ok((seconds * 1e9) as i128),
-        Err(_) => time::parse_nanos(text).ok_or_else(|| {
-            Error::usage(format!(
-                "invalid value for \"{flag}\": failed to parse value as time or duration: {text:?}"
-            ))
-        }),
-    }
+/// A time as Docker's `--since` takes it: a duration before now (`10m`), or an RFC
+/// 3339 time or date.
+fn instant(text: &str, flag: &str) -> Result<i64> {
+    let ago = time::parse_duration(text).map(|ago| time::now_nanos() - ago);
+    ago.or_else(|| time::parse_nanos(text)).ok_or_else(|| {
+        Error::usage(format!(
+            "invalid value for \"{flag}\": {text:?} is no time or duration"
+        ))
+    })
 }
 
 fn show(container: &Container, args: &Args) -> Result<()> {

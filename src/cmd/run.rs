@@ -43,8 +43,8 @@ Options:
   -h, --hostname string     Container host name
       --init                Run an init inside the container that forwards signals and reaps processes
   -i, --interactive         Keep STDIN open even if not attached
-      --log-driver string   Logging driver: json-file, local or none (default \"json-file\")
-      --log-opt list        Log driver options: max-size, max-file (default max-size=10m,max-file=5)
+      --log-driver string   Logging driver: json-file, local or none
+      --log-opt list        max-size=SIZE, max-file=N (default: 10m, 5)
   -m, --memory bytes        Memory limit
       --memory-reservation bytes  Memory soft limit
       --memory-swap bytes   Swap limit equal to memory plus swap: '-1' to enable unlimited swap
@@ -59,8 +59,7 @@ Options:
       --privileged          Give extended privileges to this container
       --pull string         Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")
       --read-only           Mount the container's root filesystem as read only
-      --restart string      Restart policy to apply when a container exits (\"no\", \"always\",
-                            \"unless-stopped\", \"on-failure[:N]\") (default \"no\")
+      --restart string      no, always, unless-stopped or on-failure[:N]
       --rm                  Automatically remove the container when it exits
       --security-opt list   Security options (no-new-privileges)
       --stop-signal string  Signal to stop the container (default \"SIGTERM\")

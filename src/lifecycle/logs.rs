@@ -68,19 +68,17 @@ impl LogConfig {
             Some(config) if !config.options.is_empty() => &config.options,
             _ => return Ok((Some(DEFAULT_CAP.0), DEFAULT_CAP.1)),
         };
-        let max_size = options.get("max-size").map(|size| match parse_size(size) {
-            Some(bytes) if bytes > 0 => Ok(bytes),
-            _ => Err(Error::usage(format!(
-                "max-size must be a positive size: {size:?}"
-            ))),
-        });
-        let max_file = options.get("max-file").map(|count| match count.parse() {
-            Ok(n) if n >= 1 => Ok(n),
-            _ => Err(Error::usage(format!(
-                "max-file cannot be less than 1: {count:?}"
-            ))),
-        });
-        Ok((max_size.transpose()?, max_file.transpose()?.unwrap_or(1)))
+        let invalid = || Error::usage(format!("invalid log opts {options:?}"));
+        let max_size = options
+            .get("max-size")
+            .map(|size| parse_size(size).filter(|&n| n > 0));
+        let max_file = options
+            .get("max-file")
+            .map(|count| count.parse().ok().filter(|&n| n > 0));
+        Ok((
+            max_size.map(|n| n.ok_or_else(invalid)).transpose()?,
+            max_file.unwrap_or(Some(1)).ok_or_else(invalid)?,
+        ))
     }
 
     /// What `docker run` refuses: another driver, an option the driver lacks.
@@ -242,7 +240,7 @@ impl Log {
             let from = numbered(&self.path, n - 1);
             match fs::rename(&from, numbered(&self.path, n)) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {} // not that many yet
-                other => other.with_context(|| format!("rotate {}", from.display()))?,
+                other => other.context("rotate the container's log")?,
             }
         }
         self.file = File::options()
@@ -250,7 +248,7 @@ impl Log {
             .write(true)
             .truncate(true) // with max-file 1, the log starts over
             .open(&self.path)
-            .with_context(|| format!("create {}", self.path.display()))?;
+            .context("rotate the container's log")?;
         self.size = 0;
         Ok(())
     }
@@ -414,6 +412,74 @@ mod tests {
     #[test]
     fn a_half_written_line_is_not_a_record() {
         assert!(parse(r#"{"log":"x","stream":"stdout","time":"t"}"#).is_empty());
+    }
+
+    #[test]
+    fn sizes_are_go_units_decimal() {
+        assert_eq!(parse_size("10m"), Some(10_000_000));
+        assert_eq!(parse_size("1.5k"), Some(1500));
+        assert_eq!(parse_size("2MiB"), Some(2_000_000));
+        assert_eq!(parse_size("100"), Some(100));
+        assert_eq!(parse_size("lots"), None);
+    }
+
+    #[test]
+    fn options_mean_what_they_mean_to_docker_and_none_means_the_cap() {
+        let config = |pairs: &[(&str, &str)]| LogConfig {
+            driver: "json-file".into(),
+            options: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        assert_eq!(LogConfig::cap(None).unwrap(), (Some(10_000_000), 5));
+        assert_eq!(
+            LogConfig::cap(Some(&config(&[("max-size", "1m")]))).unwrap(),
+            (Some(1_000_000), 1)
+        );
+        assert_eq!(
+            LogConfig::cap(Some(&config(&[("max-file", "3")]))).unwrap(),
+            (None, 3)
+        );
+        assert!(config(&[("max-file", "0")]).check().is_err());
+        assert!(config(&[("labels", "a")]).check().is_err());
+    }
+
+    #[test]
+    fn a_full_log_is_rotated_with_dockers_names() {
+        let dir = std::env::temp_dir().join(format!("skiff-unit-rotate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("id-json.log");
+        let config = LogConfig {
+            driver: "json-file".into(),
+            options: [("max-size", "200"), ("max-file", "3")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        let mut log = Log::open(&path, Some(&config)).unwrap();
+        for n in 0..20 {
+            log.write(Stream::Stdout, format!("line {n:02}\n").as_bytes())
+                .unwrap();
+        }
+        let files = rotated(&path);
+        assert_eq!(
+            files,
+            [dir.join("id-json.log.2"), dir.join("id-json.log.1")]
+        );
+        let mut text = String::new();
+        for file in files.iter().chain([&path]) {
+            text += &std::fs::read_to_string(file).unwrap();
+            assert!(
+                std::fs::metadata(file).unwrap().len() < 200 + 70,
+                "{file:?}"
+            );
+        }
+        let lines: Vec<String> = parse(&text).into_iter().map(|r| r.log).collect();
+        assert_eq!(lines.last().unwrap(), "line 19\n");
+        assert!(lines.windows(2).all(|w| w[0] < w[1]), "{lines:?}");
+        assert!(lines.len() < 20, "the oldest file was dropped");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A file of its own for each test: they run in parallel threads of one process.
