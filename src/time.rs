@@ -91,7 +91,7 @@ pub fn parse_nanos(time: &str) -> Option<i64> {
             .parse()
             .ok()?,
     };
-    Some(seconds * 1_000_000_000 + fraction)
+    Some(seconds.checked_mul(1_000_000_000)? + fraction) // to the year 2262
 }
 
 /// A Go duration as Docker takes one (`10m`, `1h30m`, `1.5s`, `250ms`), in nanoseconds.
@@ -100,12 +100,12 @@ pub fn parse_duration(text: &str) -> Option<i64> {
     let mut total = 0.0;
     while !rest.is_empty() {
         let unit = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let number: f64 = rest[..unit].parse().ok()?;
-        rest = &rest[unit..];
+        let number: f64 = rest.get(..unit)?.parse().ok()?;
+        rest = rest.get(unit..)?;
         let end = rest
             .find(|c: char| c.is_ascii_digit())
             .unwrap_or(rest.len());
-        let scale = match &rest[..end] {
+        let scale = match rest.get(..end)? {
             "ns" => 1.0,
             "us" | "µs" => 1e3,
             "ms" => 1e6,
@@ -115,7 +115,7 @@ pub fn parse_duration(text: &str) -> Option<i64> {
             _ => return None,
         };
         total += number * scale;
-        rest = &rest[end..];
+        rest = rest.get(end..)?;
     }
     Some(total as i64).filter(|_| !text.is_empty())
 }

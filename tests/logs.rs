@@ -94,11 +94,11 @@ fn by_default_a_log_is_capped_and_none_keeps_nothing() {
     assert_one_line_error(&out, "configured logging driver does not support reading");
 
     let out = t.skiff(&["run", "--log-driver", "syslog", &image, "true"]);
-    assert_one_line_error(&out, "logging driver \"syslog\" is not supported");
+    assert_one_line_error(&out, "unsupported logging driver \"syslog\"");
     let out = t.skiff(&["run", "--log-opt", "max-size=0", &image, "true"]);
     assert_one_line_error(&out, "invalid log opts {\"max-size\": \"0\"}");
     let out = t.skiff(&["run", "--log-opt", "mode=non-blocking", &image, "true"]);
-    assert_one_line_error(&out, "unknown log opt 'mode' for json-file log driver");
+    assert_one_line_error(&out, "unknown log opt \"mode\"");
 }
 
 #[test]
@@ -113,8 +113,8 @@ fn logs_since_until_and_details() {
     assert_eq!(ok(&t, &["wait", id]), "0\n");
     assert_eq!(ok(&t, &["logs", "--since", "10m", id]), "out\n");
     assert_eq!(ok(&t, &["logs", "--until", "10m", id]), "");
-    assert_eq!(ok(&t, &["logs", "--since", "2999-01-01T00:00:00Z", id]), "");
-    assert_eq!(ok(&t, &["logs", "--until", "2999-01-01", id]), "out\n");
+    assert_eq!(ok(&t, &["logs", "--since", "2200-01-01T00:00:00Z", id]), "");
+    assert_eq!(ok(&t, &["logs", "--until", "2200-01-01", id]), "out\n");
     let out = t.skiff(&["logs", "--details", id]);
     assert_eq!(
         (stdout(&out), stderr(&out)),

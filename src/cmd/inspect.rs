@@ -9,6 +9,7 @@ use miniserde::Serialize;
 use crate::cli;
 use crate::container;
 use crate::error::Result;
+use crate::lifecycle::logs::LogConfig;
 use crate::lifecycle::{self, restart::Policy, Container, Status};
 use crate::network::{self, Port};
 use crate::volume;
@@ -199,14 +200,6 @@ struct RestartPolicy {
     maximum_retry_count: u32,
 }
 
-#[derive(Serialize)]
-struct LogConfig {
-    #[serde(rename = "Type")]
-    kind: String,
-    #[serde(rename = "Config")]
-    config: BTreeMap<String, String>,
-}
-
 pub fn main(argv: &[String]) -> Result<i32> {
     let rest = cli::parse(argv, "inspect", HELP, &mut [])?;
     let found = cli::at_least_one(rest, "inspect")?
@@ -317,7 +310,6 @@ fn mount(spec: &str) -> Option<Mount> {
 fn host_config(config: &container::Config) -> HostConfig {
     let limits = config.limits.clone().unwrap_or_default();
     let (policy, count) = Policy::of(config).name();
-    let log = config.log.clone().unwrap_or_default();
     HostConfig {
         memory: limits.memory.unwrap_or(0),
         memory_swap: limits.memory_swap.unwrap_or(0),
@@ -332,11 +324,6 @@ fn host_config(config: &container::Config) -> HostConfig {
             name: policy.into(),
             maximum_retry_count: count,
         },
-        log_config: LogConfig {
-            kind: Some(log.driver)
-                .filter(|d| !d.is_empty())
-                .unwrap_or("json-file".into()),
-            config: log.options,
-        },
+        log_config: config.log.clone().unwrap_or_default(),
     }
 }

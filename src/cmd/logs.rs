@@ -91,16 +91,13 @@ fn show(container: &Container, args: &Args) -> Result<()> {
     let path = container.log_path();
     let mut pending = String::new();
     for rotated in logs::rotated(&path) {
-        File::open(&rotated)
-            .and_then(|mut file| file.read_to_string(&mut pending))
-            .with_context(|| format!("read {}", rotated.display()))?;
+        pending += &std::fs::read_to_string(rotated).context("read the container's log")?;
     }
     let mut log = match File::open(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()), // never detached
         other => other.context("open the container's log")?,
     };
-    let mut records = read_records(&mut log, &mut pending)?;
-    records.retain(|record| args.wanted(record));
+    let records = args.read(&mut log, &mut pending)?;
     let skip = args.tail.map_or(0, |n| records.len().saturating_sub(n));
     args.print(&records[skip..])?;
     if args.follow {
@@ -115,31 +112,30 @@ fn follow(container: &Container, mut log: File, mut pending: String, args: &Args
     loop {
         let done = !container.is_supervised() // it restarts the container, too
             || supervisor::wait_for_at_most(container.state.supervisor, FOLLOW_INTERVAL_MS)?;
-        let mut records = read_records(&mut log, &mut pending)?;
-        records.retain(|record| args.wanted(record));
-        args.print(&records)?;
+        args.print(&args.read(&mut log, &mut pending)?)?;
         if done {
             return Ok(());
         }
-        let now = std::fs::metadata(container.log_path()).map(|m| m.ino());
-        if now.is_ok_and(|ino| Some(ino) != log.metadata().ok().map(|m| m.ino())) {
+        let now = std::fs::metadata(container.log_path()); // absent for a moment in a rotation
+        if now.is_ok_and(|now| log.metadata().is_ok_and(|old| old.ino() != now.ino())) {
             log = File::open(container.log_path()).context("open the container's log")?;
         }
     }
 }
 
-/// The complete records the log has gained; a line still being written waits in
-/// `pending` for the next read.
-fn read_records(log: &mut File, pending: &mut String) -> Result<Vec<Record>> {
-    log.read_to_string(pending)
-        .context("read the container's log")?;
-    let complete = pending.rfind('\n').map_or(0, |i| i + 1);
-    let records = lifecycle::logs::parse(&pending[..complete]);
-    pending.drain(..complete);
-    Ok(records)
-}
-
 impl Args {
+    /// The complete records the log has gained that are wanted; a line still being
+    /// written waits in `pending` for the next read.
+    fn read(&self, log: &mut File, pending: &mut String) -> Result<Vec<Record>> {
+        log.read_to_string(pending)
+            .context("read the container's log")?;
+        let complete = pending.rfind('\n').map_or(0, |i| i + 1);
+        let mut records = lifecycle::logs::parse(&pending[..complete]);
+        pending.drain(..complete);
+        records.retain(|record| self.wanted(record));
+        Ok(records)
+    }
+
     /// Within `--since` and `--until`, both included, as Docker's.
     fn wanted(&self, record: &Record) -> bool {
         let Some(at) = time::parse_nanos(&record.time) else {

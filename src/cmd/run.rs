@@ -232,7 +232,7 @@ fn log_flag(config: &mut Config, flag: &str, value: String) -> Result<()> {
     }
     let (key, value) = value
         .split_once('=')
-        .ok_or_else(|| Error::usage(format!("invalid log opt {value:?}: KEY=VALUE")))?;
+        .ok_or_else(|| Error::usage("--log-opt takes KEY=VALUE"))?;
     log.options.insert(key.into(), value.into());
     Ok(())
 }
@@ -240,12 +240,11 @@ fn log_flag(config: &mut Config, flag: &str, value: String) -> Result<()> {
 /// What the flags must satisfy together, checked before anything is pulled.
 fn check(config: &mut Config) -> Result<()> {
     config.options.check()?;
-    if let Some(log) = &mut config.log {
-        if log.driver.is_empty() {
-            log.driver = "json-file".into();
-        }
-        log.check()?;
+    let log = config.log.get_or_insert_default(); // recorded, as `inspect` shows it
+    if log.driver.is_empty() {
+        log.driver = "json-file".into();
     }
+    log.check()?;
     let policy = config.restart.as_deref().map(Policy::parse).transpose()?;
     if config.auto_remove && policy.is_some_and(|p| p != Policy::No) {
         return Err(Error::usage("Conflicting options: --restart and --rm"));

@@ -41,19 +41,28 @@ pub fn stop(container: &Container, signal: Option<i32>, grace: Option<u32>) -> R
         return Ok(());
     }
     restart::mark_stopped(container)?;
-    let mut current = lifecycle::find(&container.config.id)?;
     loop {
+        let current = lifecycle::find(&container.config.id)?;
         match current.status() {
-            Status::Running => stop_running(&current, signal, grace)?,
+            Status::Running => ended_anyway(stop_running(&current, signal, grace))?,
             // It reads SIGTERM in its back-off wait, and then the mark.
-            Status::Restarting => sys::kill(current.state.supervisor.pid, libc::SIGTERM)?,
+            Status::Restarting => {
+                ended_anyway(sys::kill(current.state.supervisor.pid, libc::SIGTERM))?
+            }
             _ => {}
         }
         // A restart begun before the mark was written runs once more: stop that too.
         if supervisor::wait_for_at_most(current.state.supervisor, 100)? {
             return Ok(());
         }
-        current = lifecycle::find(&container.config.id)?;
+    }
+}
+
+/// A process that ended (and was reaped) before its signal came did what `stop` asks.
+fn ended_anyway(signalled: Result<()>) -> Result<()> {
+    match signalled {
+        Err(err) if err.errno() == Some(libc::ESRCH) => Ok(()),
+        other => other,
     }
 }
 

@@ -45,12 +45,15 @@ const MAX_LINE: usize = 16 << 10;
 /// small VM's disk.
 pub const DEFAULT_CAP: (u64, u32) = (10_000_000, 5);
 
-/// `--log-driver` and `--log-opt` as given (`docker inspect`'s `HostConfig.LogConfig`).
+/// `--log-driver` and `--log-opt` as given, in Docker's names (its `hostconfig.json`
+/// and `docker inspect`'s `HostConfig.LogConfig`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct LogConfig {
     /// `json-file`, `local` or `none`.
+    #[serde(rename = "Type")]
     pub driver: String,
     /// `max-size`, `max-file`.
+    #[serde(rename = "Config")]
     pub options: BTreeMap<String, String>,
 }
 
@@ -83,22 +86,18 @@ impl LogConfig {
 
     /// What `docker run` refuses: another driver, an option the driver lacks.
     pub fn check(&self) -> Result<()> {
-        if !["json-file", "local", "none"].contains(&self.driver.as_str()) {
+        if !matches!(self.driver.as_str(), "json-file" | "local" | "none") {
             return Err(Error::usage(format!(
-                "logging driver {:?} is not supported: json-file, local or none",
+                "unsupported logging driver {:?}",
                 self.driver
             )));
         }
-        let known = ["max-size", "max-file"];
         match self
             .options
             .keys()
-            .find(|key| !known.contains(&key.as_str()) || self.driver == "none")
+            .find(|key| !matches!(key.as_str(), "max-size" | "max-file") || self.driver == "none")
         {
-            Some(key) => Err(Error::usage(format!(
-                "unknown log opt '{key}' for {} log driver",
-                self.driver
-            ))),
+            Some(key) => Err(Error::usage(format!("unknown log opt {key:?}"))),
             None => LogConfig::cap(Some(self)).map(drop),
         }
     }
@@ -108,13 +107,14 @@ impl LogConfig {
 fn parse_size(text: &str) -> Option<u64> {
     let lower = text.to_ascii_lowercase();
     let bare = lower.trim_end_matches('b').trim_end_matches('i');
-    let (number, scale) = match bare.char_indices().last()? {
-        (at, 'k') => (&bare[..at], 1e3),
-        (at, 'm') => (&bare[..at], 1e6),
-        (at, 'g') => (&bare[..at], 1e9),
-        (at, 't') => (&bare[..at], 1e12),
-        _ => (bare, 1.0),
+    let scale = match bare.bytes().last()? {
+        b'k' => 1e3,
+        b'm' => 1e6,
+        b'g' => 1e9,
+        b't' => 1e12,
+        _ => 1.0,
     };
+    let number = bare.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let number: f64 = number.trim_end().parse().ok()?;
     (number >= 0.0).then_some((number * scale) as u64)
 }

@@ -246,13 +246,17 @@ impl Container {
         short(&self.config.id)
     }
 
-    /// The status as it really is: "running" only while the container's process lives.
+    /// The status as it really is: "running" only while the container's process lives (or its
+    /// supervisor, alive, has yet to record its end).
     pub fn status(&self) -> Status {
         if self.damage.is_some() {
             return Status::Dead;
         }
         match self.state.status {
-            Status::Running if !self.state.pid.is_alive() => Status::Exited,
+            // Until its supervisor records the end (maybe as a restart), it runs, as in Docker.
+            Status::Running if !self.state.pid.is_alive() && !self.is_supervised() => {
+                Status::Exited
+            }
             Status::Restarting if !self.is_supervised() => Status::Exited,
             status => status,
         }

@@ -66,7 +66,7 @@ pub fn run_attached(container: &mut Container, rootfs: &RootFs) -> Result<Exit> 
     let pumped = logs::pump(outputs, &mut log);
     let exit = sys::wait_for_exit(pid)?; // waitpid(2)
     trace::step(&format!("the container ended: {exit:?}"));
-    record_exit(container, exit)?;
+    record_exit(container, exit, Status::Exited)?;
     pumped.map(|()| exit)
 }
 
@@ -99,7 +99,7 @@ fn run_in_terminal(container: &mut Container, rootfs: &RootFs) -> Result<Exit> {
     }
     let exit = sys::wait_for_exit(started.pid)?; // waitpid(2)
     trace::step(&format!("the container ended: {exit:?}"));
-    record_exit(container, exit)?;
+    record_exit(container, exit, Status::Exited)?;
     relayed.map(|_| exit)
 }
 
@@ -265,18 +265,15 @@ fn keep_up(container: &mut Container, rootfs: &RootFs, mut streams: Streams) -> 
     let mut backoff = Backoff::default();
     loop {
         let up_since = Instant::now();
-        let exit = watch(container, streams)?;
-        let restarts = container.state.restart_count.unwrap_or(0);
-        let wanted = policy.wants(exit.status(), restarts) && !restart::stopped_by_user(container);
-        let Some(stop) = stop.as_ref().filter(|_| wanted) else {
+        watch(container, streams, policy)?;
+        let Some(stop) = stop
+            .as_ref()
+            .filter(|_| container.state.status == Status::Restarting)
+        else {
             return Ok(());
         };
         let delay = backoff.next(up_since.elapsed());
-        container.state.status = Status::Restarting;
-        container.state.restart_count = Some(restarts + 1);
-        container.save_state()?;
         let wait = libc::c_int::try_from(delay.as_millis()).unwrap_or(libc::c_int::MAX);
-        trace::step(&format!("restart policy: start it again in {wait} ms"));
         let stopped = sys::poll_readable(&[stop.as_raw_fd()], wait)?[0];
         if stopped || restart::stopped_by_user(container) {
             return give_up(container);
@@ -292,7 +289,9 @@ fn give_up(container: &mut Container) -> Result<()> {
     container.save_state()
 }
 
-fn watch(container: &mut Container, mut streams: Streams) -> Result<Exit> {
+/// Relays the container's output until it ends, and records its end: as restarting
+/// if its `policy` asks for that, and the user has not stopped it.
+fn watch(container: &mut Container, mut streams: Streams, policy: Policy) -> Result<()> {
     let relayed = match streams.output {
         Watched::Pipes(outputs) => logs::pump(outputs, &mut streams.log),
         Watched::Terminal(master, listener) => {
@@ -306,8 +305,17 @@ fn watch(container: &mut Container, mut streams: Streams) -> Result<Exit> {
         }
     };
     let exit = sys::wait_for_exit(streams.pid)?;
-    record_exit(container, exit)?;
-    relayed.map(|()| exit)
+    let restarts = container.state.restart_count.unwrap_or(0);
+    let status = match policy.wants(exit.status(), restarts) && !restart::stopped_by_user(container)
+    {
+        true => Status::Restarting,
+        false => Status::Exited,
+    };
+    if status == Status::Restarting {
+        container.state.restart_count = Some(restarts + 1);
+    }
+    record_exit(container, exit, status)?;
+    relayed
 }
 
 /// Starts the container and records it as running, with this process as supervisor.
@@ -335,9 +343,9 @@ fn open_log(container: &Container) -> Result<Log> {
     Log::open(&container.log_path(), container.config.log.as_ref())
 }
 
-/// Records how the container ended (and whether the OOM killer ended it), removes its
+/// Records how the container ended, as `status` (and whether the OOM killer ended it), removes its
 /// cgroup and gives its address back.
-fn record_exit(container: &mut Container, exit: Exit) -> Result<()> {
+fn record_exit(container: &mut Container, exit: Exit, status: Status) -> Result<()> {
     // Kept in the state if this fails, so that the next sweep tries again.
     let left = container.state.network.as_ref().map(|s| s.network.clone());
     let network = match left {
@@ -349,7 +357,7 @@ fn record_exit(container: &mut Container, exit: Exit) -> Result<()> {
     }
     let released = cgroup::release(&container.config.id); // reads memory.events, rmdir(2)
     container.state.oom_killed = *released.as_ref().unwrap_or(&false);
-    container.state.status = Status::Exited;
+    container.state.status = status;
     container.state.exit_code = exit.status();
     container.state.finished_at = time::now_precise();
     match container.config.auto_remove {
