@@ -45,7 +45,8 @@ pub fn main(argv: &[String]) -> Result<i32> {
     }
     for query in queries {
         let mut container = lifecycle::find(&query)?;
-        if container.status() != Status::Running {
+        // One that waits to restart has a supervisor already.
+        if !matches!(container.status(), Status::Running | Status::Restarting) {
             let rootfs = rootfs(&container)?;
             supervisor::run_detached(&mut container, &rootfs)
                 .with_context(|| format!("start {query}"))?;
@@ -69,7 +70,7 @@ fn restartables() -> Result<Vec<String>> {
 
 fn start_attached(query: &str) -> Result<i32> {
     let mut container = lifecycle::find(query)?;
-    if container.status() == Status::Running {
+    if matches!(container.status(), Status::Running | Status::Restarting) {
         return Err(Error::invalid(format!(
             "container {query} is already running"
         )));
