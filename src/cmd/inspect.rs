@@ -9,7 +9,8 @@ use miniserde::Serialize;
 use crate::cli::{self, Opt};
 use crate::container;
 use crate::error::Result;
-use crate::lifecycle::{self, Container, Status};
+use crate::lifecycle::logs::LogConfig;
+use crate::lifecycle::{self, restart::Policy, Container, Status};
 use crate::network::{self, Port};
 use crate::template::Template;
 use crate::volume;
@@ -34,6 +35,8 @@ struct Inspected {
     args: Vec<String>,
     #[serde(rename = "State")]
     state: State,
+    #[serde(rename = "RestartCount")]
+    restart_count: u32,
     #[serde(rename = "Image")]
     image: String,
     #[serde(rename = "Name")]
@@ -128,6 +131,8 @@ struct State {
     status: String,
     #[serde(rename = "Running")]
     running: bool,
+    #[serde(rename = "Restarting")]
+    restarting: bool,
     #[serde(rename = "Pid")]
     pid: i32,
     #[serde(rename = "ExitCode")]
@@ -195,6 +200,18 @@ struct HostConfig {
     dns_options: Vec<String>,
     #[serde(rename = "DnsSearch")]
     dns_search: Vec<String>,
+    #[serde(rename = "RestartPolicy")]
+    restart_policy: RestartPolicy,
+    #[serde(rename = "LogConfig")]
+    log_config: LogConfig,
+}
+
+#[derive(Serialize)]
+struct RestartPolicy {
+    #[serde(rename = "Name")]
+    name: String,
+    #[serde(rename = "MaximumRetryCount")]
+    maximum_retry_count: u32,
 }
 
 pub fn main(argv: &[String]) -> Result<i32> {
@@ -232,7 +249,8 @@ fn inspected(container: &Container) -> Inspected {
         args,
         state: State {
             status: status.name().into(),
-            running: status == Status::Running,
+            running: matches!(status, Status::Running | Status::Restarting), // as Docker's
+            restarting: status == Status::Restarting,
             pid: if status == Status::Running {
                 state.pid.pid
             } else {
@@ -244,6 +262,7 @@ fn inspected(container: &Container) -> Inspected {
             started_at: state.started_at.clone(),
             finished_at: state.finished_at.clone(),
         },
+        restart_count: state.restart_count.unwrap_or(0),
         image: config.image_digest.clone(),
         name: format!("/{}", config.name),
         config: Config {
@@ -326,6 +345,7 @@ fn mount(spec: &str) -> Option<Mount> {
 fn host_config(config: &container::Config) -> HostConfig {
     let limits = config.limits.clone().unwrap_or_default();
     let dns = config.dns.clone().unwrap_or_default();
+    let (policy, count) = Policy::of(config).name();
     HostConfig {
         memory: limits.memory.unwrap_or(0),
         memory_swap: limits.memory_swap.unwrap_or(0),
@@ -340,5 +360,10 @@ fn host_config(config: &container::Config) -> HostConfig {
         dns: dns.servers,
         dns_options: dns.options,
         dns_search: dns.search,
+        restart_policy: RestartPolicy {
+            name: policy.into(),
+            maximum_retry_count: count,
+        },
+        log_config: config.log.clone().unwrap_or_default(),
     }
 }

@@ -76,7 +76,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
     lifecycle::sweep();
     let rows: Vec<Vec<String>> = lifecycle::list()?
         .iter()
-        .filter(|c| all || c.status() == Status::Running)
+        .filter(|c| all || matches!(c.status(), Status::Running | Status::Restarting))
         .filter(|c| filters.allow(|key, value| holds(c, key, value)))
         .take(last.unwrap_or(usize::MAX))
         .map(row)
@@ -163,8 +163,13 @@ pub fn status(container: &Container) -> String {
             "Up {}",
             time::human_duration(since(&container.state.started_at))
         ),
-        Status::Exited => format!(
-            "Exited ({}) {}",
+        status @ (Status::Exited | Status::Restarting) => format!(
+            "{} ({}) {}",
+            if status == Status::Exited {
+                "Exited"
+            } else {
+                "Restarting"
+            },
             container.exit_code(),
             time::ago(&container.state.finished_at)
         ),

@@ -9,6 +9,7 @@ use crate::error::{Context, Error, Result};
 use crate::image::config::RunConfig;
 use crate::image::store::{self, Store};
 use crate::image::Image;
+use crate::lifecycle::restart::Policy;
 use crate::lifecycle::{self, names, peers, signals, supervisor, Container};
 use crate::network::{self, Port};
 use crate::progress::Progress;
@@ -42,6 +43,8 @@ Options:
   -h, --hostname string     Container host name
       --init                Run an init inside the container that forwards signals and reaps processes
   -i, --interactive         Keep STDIN open even if not attached
+      --log-driver string   Logging driver: json-file, local or none
+      --log-opt list        max-size=SIZE, max-file=N (default: 10m, 5)
   -m, --memory bytes        Memory limit
       --memory-reservation bytes  Memory soft limit
       --memory-swap bytes   Swap limit equal to memory plus swap: '-1' to enable unlimited swap
@@ -56,6 +59,7 @@ Options:
       --privileged          Give extended privileges to this container
       --pull string         Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")
       --read-only           Mount the container's root filesystem as read only
+      --restart string      no, always, unless-stopped or on-failure[:N]
       --rm                  Automatically remove the container when it exits
       --security-opt list   Security options (no-new-privileges)
       --stop-signal string  Signal to stop the container (default \"SIGTERM\")
@@ -144,6 +148,8 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             "--pull" => args.pull = Pull::parse(&lexer.value(&flag)?)?,
             "--platform" => args.platform = Some(Platform::parse(&lexer.value(&flag)?)?),
             "--rm" => config.auto_remove = lexer.switch(&flag)?,
+            "--restart" => config.restart = Some(lexer.value(&flag)?),
+            "--log-driver" | "--log-opt" => log_flag(config, &flag.name, lexer.value(&flag)?)?,
             "--stop-signal" => config.stop_signal = lexer.value(&flag)?,
             "--stop-timeout" => config.stop_timeout = cli::seconds(&lexer.value(&flag)?)?,
             "-w" | "--workdir" => config.process.workdir = lexer.value(&flag)?,
@@ -166,7 +172,7 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             _ => return Err(cli::unknown(&flag, command)),
         }
     }
-    check(&args.config)?;
+    check(&mut args.config)?;
     if args.trace {
         trace::enable();
     }
@@ -217,9 +223,32 @@ fn dns_flag(config: &mut Config, flag: &Flag, lexer: &mut Lexer) -> Result<()> {
     config.dns.get_or_insert_default().set(&flag.name, value)
 }
 
+/// `--log-driver NAME`, `--log-opt KEY=VALUE`: into `config.log`.
+fn log_flag(config: &mut Config, flag: &str, value: String) -> Result<()> {
+    let log = config.log.get_or_insert_default();
+    if flag == "--log-driver" {
+        log.driver = value;
+        return Ok(());
+    }
+    let (key, value) = value
+        .split_once('=')
+        .ok_or_else(|| Error::usage("--log-opt takes KEY=VALUE"))?;
+    log.options.insert(key.into(), value.into());
+    Ok(())
+}
+
 /// What the flags must satisfy together, checked before anything is pulled.
-fn check(config: &Config) -> Result<()> {
+fn check(config: &mut Config) -> Result<()> {
     config.options.check()?;
+    let log = config.log.get_or_insert_default(); // recorded, as `inspect` shows it
+    if log.driver.is_empty() {
+        log.driver = "json-file".into();
+    }
+    log.check()?;
+    let policy = config.restart.as_deref().map(Policy::parse).transpose()?;
+    if config.auto_remove && policy.is_some_and(|p| p != Policy::No) {
+        return Err(Error::usage("Conflicting options: --restart and --rm"));
+    }
     if let Some(limits) = &config.limits {
         // Counting CPUs reads the cgroup's quota files: only for `--cpus`.
         limits.validate(|| std::thread::available_parallelism().map_or(1, usize::from))?;

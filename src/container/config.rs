@@ -23,6 +23,7 @@ use miniserde::{Deserialize, Serialize};
 
 use super::{Dns, Options};
 use crate::cgroup::Limits;
+use crate::lifecycle::logs::LogConfig;
 use crate::network::Port;
 
 /// The container, as `docker inspect` shows its `Config` and `HostConfig`.
@@ -67,6 +68,10 @@ pub struct Config {
     /// The names given to its anonymous volumes (`-v /path`),
     /// which `rm -v` and `--rm` remove with it. Absent in older records.
     pub anonymous_volumes: Option<Vec<String>>,
+    /// `--restart`, as given (see `lifecycle::restart`). Absent: `no`.
+    pub restart: Option<String>,
+    /// `--log-driver`, `--log-opt`. Absent: json-file with skiff's default cap.
+    pub log: Option<LogConfig>,
 }
 
 /// A process to run in the container (the OCI spec's `process`).
