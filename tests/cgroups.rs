@@ -52,6 +52,16 @@ fn memory_limit_ooms_with_137_and_inspect_says_oom_killed() {
     assert!(json.contains("\"Memory\":33554432"), "{json}");
     let id = id_of(&t, "hog");
     assert!(cgroups_of(&id).is_empty(), "removed once recorded");
+    // Its parent stays for the next container, as Docker's `docker/` does.
+    let root = if v2() {
+        "/sys/fs/cgroup"
+    } else {
+        "/sys/fs/cgroup/memory"
+    };
+    assert!(
+        Path::new(root).join("skiff").is_dir(),
+        "the skiff/ parent stays"
+    );
 
     let mut args = vec!["run", "--name", "fits", "--memory", "32m", &image];
     args.extend(["dd", "if=/dev/zero", "of=/dev/null", "bs=1M", "count=1"]);
