@@ -400,7 +400,7 @@ fn the_ports_of_a_container_whose_skiff_was_killed_are_swept() {
 #[test]
 fn a_published_port_answers_a_container_of_another_network() {
     let t = TestEnv::new();
-    let net = Network::create(&t, "other", &["--subnet", "10.90.0.0/24"]);
+    let net = Network::create(&t, "other", &["--subnet", "10.85.0.0/24"]);
     let port = free_port();
     let id = server(&t, &["-p", &format!("{port}:80")], "library/busybox");
     let host = host_address();
