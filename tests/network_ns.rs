@@ -760,3 +760,14 @@ fn a_second_store_picks_a_subnet_the_first_ones_bridge_does_not_hold() {
         &["run", "--rm", "--network", &second.name, &image, "true"],
     );
 }
+
+/// `network connect` and `disconnect` are Docker's verbs skiff lacks: refused in one
+/// line that says so, not as an unknown command.
+#[test]
+fn network_connect_and_disconnect_are_refused_in_one_line() {
+    let t = TestEnv::new();
+    for verb in ["connect", "disconnect"] {
+        let out = t.skiff(&["network", verb, "bridge", "nobody"]);
+        assert_one_line_error(&out, &format!("network {verb}: not supported"));
+    }
+}
