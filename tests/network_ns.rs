@@ -474,7 +474,8 @@ fn container_network_shares_a_running_containers_namespace() {
 
 /// A user network of this test, removed when the test ends, however it ends. Tests
 /// run at once, each with a store of its own, and a subnet is chosen from what the
-/// store and the kernel know: so all but one test give theirs.
+/// store and the kernel know: so all tests but
+/// `a_second_store_picks_a_subnet_the_first_ones_bridge_does_not_hold` give theirs.
 pub struct Network<'a> {
     t: &'a TestEnv,
     pub name: String,
@@ -673,7 +674,7 @@ fn two_networks_are_isolated_but_each_reaches_the_host() {
 #[test]
 fn fifty_concurrent_runs_on_one_network_get_fifty_addresses() {
     let t = TestEnv::new();
-    let net = Network::create(&t, "ipam", &[]);
+    let net = Network::create(&t, "ipam", &["--subnet", "10.86.0.0/24"]);
     let image = t.image("library/busybox");
     ok(&t, &["pull", "-q", &image]);
     let sync = t.root.join("sync");
@@ -727,4 +728,46 @@ fn fifty_concurrent_runs_on_one_network_get_fifty_addresses() {
         .filter(|e| e.file_name() != "subnet")
         .collect();
     assert!(held.is_empty(), "leases left: {held:?}");
+}
+
+/// Two stores on one machine (two `SKIFF_ROOT`s) each pick a user network's subnet: the
+/// second avoids the first's once its bridge is made (the kernel routes the subnet
+/// there, and skiff's machine-wide record of its bridges names it). The only test that
+/// lets skiff pick (see `Network`).
+#[test]
+fn a_second_store_picks_a_subnet_the_first_ones_bridge_does_not_hold() {
+    let (one, two) = (TestEnv::new(), TestEnv::new());
+    let first = Network::create(&one, "pick", &[]);
+    let image = one.image("library/busybox");
+    ok(
+        &one,
+        &["run", "--rm", "--network", &first.name, &image, "true"],
+    );
+    let second = Network::create(&two, "pick", &[]);
+    let subnet = |t: &TestEnv, name: &str| {
+        let text = field(&ok(t, &["network", "inspect", name]), "Subnet");
+        let (base, prefix) = text.split_once('/').unwrap();
+        let base: std::net::Ipv4Addr = base.parse().unwrap();
+        (u32::from(base), prefix.parse::<u32>().unwrap())
+    };
+    let (a, b) = (subnet(&one, &first.name), subnet(&two, &second.name));
+    let mask = u32::MAX << (32 - a.1.min(b.1));
+    assert_ne!(a.0 & mask, b.0 & mask, "{a:?} and {b:?} overlap");
+    // and the second store's network works beside the first's
+    let image = two.image("library/busybox");
+    ok(
+        &two,
+        &["run", "--rm", "--network", &second.name, &image, "true"],
+    );
+}
+
+/// `network connect` and `disconnect` are Docker's verbs skiff lacks: refused in one
+/// line that says so, not as an unknown command.
+#[test]
+fn network_connect_and_disconnect_are_refused_in_one_line() {
+    let t = TestEnv::new();
+    for verb in ["connect", "disconnect"] {
+        let out = t.skiff(&["network", verb, "bridge", "nobody"]);
+        assert_one_line_error(&out, &format!("network {verb}: not supported"));
+    }
 }

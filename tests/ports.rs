@@ -393,3 +393,38 @@ fn the_ports_of_a_container_whose_skiff_was_killed_are_swept() {
     assert!(!std::path::Path::new("/run/skiff/ports").join(&id).exists());
     ok(&t, &["rm", &id]);
 }
+
+/// A published port is open to every network, as Docker's are (moby#38784): a container
+/// on another network reaches it through the host's address, though the isolation
+/// between the two bridges still drops a connection to the server's own address.
+#[test]
+fn a_published_port_answers_a_container_of_another_network() {
+    let t = TestEnv::new();
+    let net = Network::create(&t, "other", &["--subnet", "10.85.0.0/24"]);
+    let port = free_port();
+    let id = server(&t, &["-p", &format!("{port}:80")], "library/busybox");
+    let host = host_address();
+    assert!(fetch(&format!("{host}:{port}")).ends_with("hello\n"));
+    let ip = field(&ok(&t, &["inspect", &id]), "IPAddress");
+    let script = format!(
+        "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {host} {port}; \
+         nc -w 2 {ip} 80 </dev/null; echo status $?"
+    );
+    let image = t.image("library/busybox");
+    let out = ok(
+        &t,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            &net.name,
+            &image,
+            "sh",
+            "-c",
+            &script,
+        ],
+    );
+    assert!(out.contains("\r\n\r\nhello\n"), "{out}");
+    assert!(out.ends_with("status 1\n"), "reached {ip} directly: {out}");
+    ok(&t, &["rm", "-f", &id]);
+}

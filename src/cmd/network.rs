@@ -70,6 +70,11 @@ pub fn main(argv: &[String]) -> Result<i32> {
         Some((verb, rest)) if verb == "rm" || verb == "remove" => rm(rest),
         Some((verb, rest)) if verb == "prune" => prune(rest),
         Some((verb, rest)) if verb == "inspect" => inspect(rest),
+        // Docker's verbs, which skiff does not have: said so in their own words, not
+        // as an unknown command
+        Some((verb, _)) if verb == "connect" || verb == "disconnect" => Err(Error::invalid(
+            format!("network {verb}: not supported: a container's network is the one `run --network` gave it"),
+        )),
         Some((verb, _)) if !verb.starts_with('-') => Err(Error::usage(format!(
             "unknown command \"{verb}\" for \"skiff network\"\nSee 'skiff network --help'."
         ))),

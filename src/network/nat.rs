@@ -4,9 +4,12 @@
 //! whatever the host reaches, they reach, and the answers find their way back.
 //! Isolation: the host routes between its links, bridges included, so two networks'
 //! containers would reach each other through it; a rule in the forward hook drops
-//! what comes in by one skiff bridge to go out by another. Linux does both in
-//! netfilter; skiff asks for them in nf_tables' own netlink language, as `nft` would,
-//! with no `nft` or `iptables` binary:
+//! what comes in by one skiff bridge to go out by another. A published port stays
+//! open to every network, as Docker's are (moby#38784): a connection to the host's
+//! address that `skiff_ports` rewrote to a container's is let through first, by
+//! conntrack's record of that rewrite (`ct status dnat`, set for the answers too).
+//! Linux does both in netfilter; skiff asks for them in nf_tables' own netlink
+//! language, as `nft` would, with no `nft` or `iptables` binary:
 //!
 //! ```text
 //! table ip skiff {
@@ -17,6 +20,7 @@
 //!     }
 //!     chain forward {
 //!         type filter hook forward priority 0; policy accept;
+//!         ct status dnat accept
 //!         iifname "skiff0" oifname "br-3f2a…" drop
 //!         iifname "br-3f2a…" oifname "skiff0" drop
 //!     }
@@ -33,8 +37,8 @@
 
 use super::netlink::Request;
 use super::nftables::{
-    self, Hook, NFT_CMP_EQ, NFT_CMP_NEQ, NFT_META_IIFNAME, NFT_META_OIFNAME, NF_DROP,
-    NF_INET_FORWARD, NF_INET_POST_ROUTING,
+    self, Hook, IPS_DST_NAT, NFT_CMP_EQ, NFT_CMP_NEQ, NFT_CT_STATUS, NFT_META_IIFNAME,
+    NFT_META_OIFNAME, NF_ACCEPT, NF_DROP, NF_INET_FORWARD, NF_INET_POST_ROUTING,
 };
 use super::subnet::Subnet;
 use crate::error::Result;
@@ -59,6 +63,7 @@ pub fn rebuild(bridges: &[(String, Subnet)]) -> Result<()> {
     let mut contents = vec![
         nftables::base_chain(TABLE, POSTROUTING, &nat),
         nftables::base_chain(TABLE, FORWARD, &filter),
+        spare_published_ports(),
     ];
     for (bridge, subnet) in bridges {
         contents.push(masquerade(subnet, bridge));
@@ -97,6 +102,18 @@ fn masquerade(subnet: &Subnet, bridge: &str) -> Request {
         nftables::load_meta(list, NFT_META_OIFNAME);
         nftables::compare(list, NFT_CMP_NEQ, &nftables::interface_name(bridge));
         nftables::expression(list, "masq", |_| {});
+    })
+}
+
+/// `ct status dnat accept`: before any drop, so isolation spares published ports.
+fn spare_published_ports() -> Request {
+    let what = "ct status dnat accept".to_string();
+    nftables::rule(TABLE, FORWARD, what, |list| {
+        // the status is a u32 in the machine's byte order, as conntrack keeps it
+        nftables::load_conntrack(list, NFT_CT_STATUS);
+        nftables::mask(list, &IPS_DST_NAT.to_ne_bytes());
+        nftables::compare(list, NFT_CMP_NEQ, &0u32.to_ne_bytes());
+        nftables::verdict(list, NF_ACCEPT);
     })
 }
 

@@ -37,7 +37,6 @@ const NFTA_CHAIN_POLICY: u16 = 5;
 const NFTA_CHAIN_TYPE: u16 = 7;
 const NFTA_HOOK_HOOKNUM: u16 = 1;
 const NFTA_HOOK_PRIORITY: u16 = 2;
-const NF_ACCEPT: u32 = 1;
 const NFTA_RULE_TABLE: u16 = 1;
 const NFTA_RULE_CHAIN: u16 = 2;
 const NFTA_RULE_EXPRESSIONS: u16 = 4;
@@ -61,6 +60,8 @@ const NFTA_META_DREG: u16 = 1;
 const NFTA_META_KEY: u16 = 2;
 const NFTA_IMMEDIATE_DREG: u16 = 1;
 const NFTA_IMMEDIATE_DATA: u16 = 2;
+const NFTA_CT_DREG: u16 = 1;
+const NFTA_CT_KEY: u16 = 2;
 const NFTA_FIB_DREG: u16 = 1;
 const NFTA_FIB_RESULT: u16 = 2;
 const NFTA_FIB_FLAGS: u16 = 3;
@@ -96,6 +97,12 @@ pub const NF_INET_POST_ROUTING: u32 = 4;
 /// linux/rtnetlink.h), in the machine's byte order as the kernel writes it.
 pub const RTN_LOCAL: u32 = 2;
 pub const NF_DROP: u32 = 0;
+pub const NF_ACCEPT: u32 = 1;
+/// `ct status`: the connection's `IPS_*` bits (linux/netfilter/nf_conntrack_common.h).
+pub const NFT_CT_STATUS: u32 = 2;
+/// The status bit of a connection whose destination a `dnat` rewrote, in both
+/// directions' packets alike: `ct status dnat`.
+pub const IPS_DST_NAT: u32 = 1 << 5;
 
 /// Where a base chain hangs: its hook, its priority there, and its type.
 pub struct Hook {
@@ -248,6 +255,17 @@ pub fn load_meta(list: &mut Request, key: u32) {
     expression(list, "meta", |data| {
         data.attr(NFTA_META_DREG, &NFT_REG_1.to_be_bytes())
             .attr(NFTA_META_KEY, &key.to_be_bytes());
+    });
+}
+
+/// Register 1 = what conntrack knows of the packet's connection, `key` (`NFT_CT_*`):
+/// the `ct` expression, which reads the state the kernel keeps per connection rather
+/// than the packet itself.
+/// <https://wiki.nftables.org/wiki-nftables/index.php/Matching_connection_tracking_stateful_metainformation>
+pub fn load_conntrack(list: &mut Request, key: u32) {
+    expression(list, "ct", |data| {
+        data.attr(NFTA_CT_DREG, &NFT_REG_1.to_be_bytes())
+            .attr(NFTA_CT_KEY, &key.to_be_bytes());
     });
 }
 

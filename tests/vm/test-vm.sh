@@ -59,7 +59,7 @@ add_file() {
   echo "$name" >>"$tree/modules/order"
 }
 # crc32c_generic: libcrc32c's soft dependency (modules.softdep), which modules.dep omits
-for module in overlay veth bridge crc32c_generic nft_chain_nat nft_masq nft_nat nft_fib_ipv4; do
+for module in overlay veth bridge crc32c_generic nft_chain_nat nft_masq nft_nat nft_fib_ipv4 nft_ct; do
   add_module $module
 done
 image=$SKIFF_TEST_PLAIN/library/busybox
