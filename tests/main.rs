@@ -16,6 +16,7 @@ mod ports;
 mod pull;
 mod registry_extras;
 mod run;
+mod runflags;
 mod store;
 mod terminal;
 mod testenv;

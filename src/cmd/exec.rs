@@ -164,7 +164,7 @@ fn running(query: &str) -> Result<(Container, File)> {
 /// flags override them.
 fn exec_of(args: &Args, config: &Config) -> Result<Exec> {
     let env_flags = [
-        container::read_env_files(&args.env_files)?,
+        container::read_kv_files(&args.env_files, "env file")?,
         args.env.clone(),
     ]
     .concat();

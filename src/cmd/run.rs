@@ -17,8 +17,10 @@ use crate::registry::{
     self,
     manifest::{self, Platform},
 };
-use crate::{terminal, time, trace};
+use crate::{sys, terminal, time, trace};
 use miniserde::json::Value;
+use std::collections::BTreeMap;
+use std::io::Write;
 
 pub const HELP: &str = "Usage:  skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]
 
@@ -28,6 +30,7 @@ Options:
       --add-host list       Add a custom host-to-IP mapping (host:ip, or host:host-gateway)
       --cap-add list        Add Linux capabilities (NAME, CAP_NAME or ALL)
       --cap-drop list       Drop Linux capabilities (NAME, CAP_NAME or ALL)
+      --cidfile string      Write the container ID to the file
       --cpu-shares int      CPU shares (relative weight)
       --cpus decimal        Number of CPUs
       --cpuset-cpus string  CPUs in which to allow execution (0-3, 0,1)
@@ -41,6 +44,8 @@ Options:
       --help                Print usage
   -h, --hostname string     Container host name
       --init                Run an init inside the container that forwards signals and reaps processes
+  -l, --label list          Set meta data on a container
+      --label-file list     Read in a line delimited file of labels
   -i, --interactive         Keep STDIN open even if not attached
   -m, --memory bytes        Memory limit
       --memory-reservation bytes  Memory soft limit
@@ -78,6 +83,9 @@ pub struct Args {
     entrypoint: Option<String>,
     env: Vec<String>,
     env_files: Vec<String>,
+    labels: Vec<String>,
+    label_files: Vec<String>,
+    cidfile: Option<String>,
     detach: bool,
     pull: Pull,
     platform: Option<Platform>,
@@ -149,6 +157,9 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             "-w" | "--workdir" => config.process.workdir = lexer.value(&flag)?,
             "--trace" => args.trace = lexer.switch(&flag)?,
             "--env-file" => args.env_files.push(lexer.value(&flag)?),
+            "-l" | "--label" => args.labels.push(lexer.value(&flag)?),
+            "--label-file" => args.label_files.push(lexer.value(&flag)?),
+            "--cidfile" => args.cidfile = Some(lexer.value(&flag)?),
             "-i" | "--interactive" => config.open_stdin = Some(lexer.switch(&flag)?),
             "-t" | "--tty" => config.tty = Some(lexer.switch(&flag)?),
             "-u" | "--user" => config.process.user = Some(lexer.value(&flag)?),
@@ -283,6 +294,7 @@ pub fn create(args: &Args) -> Result<(Container, RootFs)> {
         names::validate(&args.config.name)?;
     }
     let reference = Reference::parse(&args.image)?;
+    let cidfile = args.cidfile.as_deref().map(CidFile::create).transpose()?;
     trace::step("the image, from the store (or the registry, as --pull says)");
     let store = Store::open()?;
     let (manifest, image) = local_or_pull(&store, &reference, args)?;
@@ -292,8 +304,53 @@ pub fn create(args: &Args) -> Result<(Container, RootFs)> {
     }
     trace::step("record the container: its directory and config.json");
     let container = Container::create(&store, config)?;
+    if let Some(cidfile) = cidfile {
+        cidfile.write(&container.config.id)?;
+    }
     let rootfs = lifecycle::rootfs(&container, &store, &image)?;
     Ok((container, rootfs))
+}
+
+/// `--cidfile FILE`: made before anything else, and refused if it exists, as Docker
+/// does (it may be another container's); removed again unless the ID was written.
+struct CidFile {
+    path: String,
+    file: std::fs::File,
+    written: bool,
+}
+
+impl CidFile {
+    fn create(path: &str) -> Result<CidFile> {
+        if std::path::Path::new(path).exists() {
+            return Err(Error::invalid(format!(
+                "container ID file found, make sure the other container isn't running or delete {path}"
+            )));
+        }
+        let file = sys::create_new(path.as_ref(), 0o644)
+            .context("failed to create the container ID file")?;
+        let path = path.to_string();
+        Ok(CidFile {
+            path,
+            file,
+            written: false,
+        })
+    }
+
+    fn write(mut self, id: &str) -> Result<()> {
+        self.file
+            .write_all(id.as_bytes())
+            .with_context(|| format!("write the container ID file {}", self.path))?;
+        self.written = true;
+        Ok(())
+    }
+}
+
+impl Drop for CidFile {
+    fn drop(&mut self) {
+        if !self.written {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// The image's manifest digest, and the image: from the store, or the registry, as
@@ -343,7 +400,7 @@ fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Con
     let process = &mut config.process;
     process.argv = command_line(args, &defaults)?;
     let env_flags = [
-        container::read_env_files(&args.env_files)?,
+        container::read_kv_files(&args.env_files, "env file")?,
         args.env.clone(),
     ]
     .concat();
@@ -374,7 +431,22 @@ fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Con
     if let Some(Value::Object(volumes)) = defaults.volumes {
         config.options.add_image_volumes(volumes.keys())?;
     }
+    config.labels = labels(args, defaults.labels.unwrap_or_default())?;
     Ok(config)
+}
+
+/// The image's labels, then `--label-file`'s, then `--label`'s, later ones winning, as
+/// Docker merges them; `KEY` alone is an empty label. `None` when there are none.
+fn labels(
+    args: &Args,
+    mut merged: BTreeMap<String, String>,
+) -> Result<Option<BTreeMap<String, String>>> {
+    let files = container::read_kv_files(&args.label_files, "label file")?;
+    for label in files.iter().chain(&args.labels) {
+        let (key, value) = label.split_once('=').unwrap_or((label, ""));
+        merged.insert(key.to_string(), value.to_string());
+    }
+    Ok(Some(merged).filter(|labels| !labels.is_empty()))
 }
 
 /// `-P`: each of the image's ExposedPorts (`80/tcp`) that no `-p` publishes, on a

@@ -18,6 +18,8 @@
 //! one), and a field that moves is moved back into place when read ([`Config::parse`]).
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config.md>
 
+use std::collections::BTreeMap;
+
 use miniserde::json::{self, Object, Value};
 use miniserde::{Deserialize, Serialize};
 
@@ -67,6 +69,8 @@ pub struct Config {
     /// The names given to its anonymous volumes (`-v /path`),
     /// which `rm -v` and `--rm` remove with it. Absent in older records.
     pub anonymous_volumes: Option<Vec<String>>,
+    /// `--label`, `--label-file`, over the image's own labels. Absent in older records.
+    pub labels: Option<BTreeMap<String, String>>,
 }
 
 /// A process to run in the container (the OCI spec's `process`).

@@ -49,7 +49,7 @@ pub use config::{short, Config, Process};
 pub use etc_files::{hosts, Dns, Member, FLAGS as DNS_FLAGS};
 pub use join::{join, Exec, Joined};
 pub use options::Options;
-pub use process::{environment, exec_outcome, find_program, read_env_files, report_failure};
+pub use process::{environment, exec_outcome, find_program, read_kv_files, report_failure};
 pub use sealed_exe::reexec_from_sealed_copy;
 
 use crate::cgroup::{self, Cgroup};
