@@ -178,6 +178,7 @@ fn exec_of(args: &Args, config: &Config) -> Result<Exec> {
                 .clone()
                 .unwrap_or_else(|| first.workdir.clone()),
             user: args.user.clone().or_else(|| first.user.clone()),
+            groups: first.groups.clone(), // as Docker's exec keeps --group-add
         },
         privileged: args.privileged,
         no_new_privileges: config.options.no_new_privileges,

@@ -42,6 +42,7 @@ Options:
   -e, --env list            Set environment variables (KEY=VALUE, or KEY to pass the host's)
       --env-file list       Read in a file of environment variables
       --help                Print usage
+      --group-add list      Add additional groups to join
   -h, --hostname string     Container host name
       --init                Run an init inside the container that forwards signals and reaps processes
   -l, --label list          Set meta data on a container
@@ -54,6 +55,7 @@ Options:
       --network string      Connect a container to a network: bridge, none, host or
                             container:NAME|ID (default \"bridge\")
       --network-alias list  Add network-scoped alias for the container (user networks)
+      --oom-score-adj int   Tune host's OOM preferences (-1000 to 1000)
       --pids-limit int      Tune container pids limit (set -1 for unlimited)
       --platform string     Run this platform's image (os/arch[/variant]) instead of the host's
   -p, --publish list        Publish a container's port(s) to the host ([IP:][HOST_PORT:]PORT[/PROTO])
@@ -63,11 +65,14 @@ Options:
       --read-only           Mount the container's root filesystem as read only
       --rm                  Automatically remove the container when it exits
       --security-opt list   Security options (no-new-privileges)
+      --shm-size bytes      Size of /dev/shm (default 64m)
       --stop-signal string  Signal to stop the container (default \"SIGTERM\")
       --stop-timeout int    Seconds to wait for the container to stop before killing it (default 10)
+      --sysctl map          Sysctl options (namespaced ones only)
       --tmpfs list          Mount a tmpfs directory (PATH[:OPTIONS])
       --trace               Narrate every kernel step on stderr (also SKIFF_TRACE=1)
   -t, --tty                 Allocate a pseudo-TTY
+      --ulimit ulimit       Ulimit options (name=soft[:hard])
   -u, --user string         Username or UID (format: <name|uid>[:<group|gid>])
   -v, --volume list         Bind mount a host path or a volume ([HOST|NAME:]CONTAINER[:ro|rw])
   -w, --workdir string      Working directory inside the container";
@@ -83,14 +88,21 @@ pub struct Args {
     entrypoint: Option<String>,
     env: Vec<String>,
     env_files: Vec<String>,
-    labels: Vec<String>,
-    label_files: Vec<String>,
-    cidfile: Option<String>,
+    extra: Extra,
     detach: bool,
     pull: Pull,
     platform: Option<Platform>,
     trace: bool,
     config: Config,
+}
+
+/// `--label`, `--label-file` (merged with the image's labels: see [`labels`]) and
+/// `--cidfile`.
+#[derive(Debug, Default)]
+struct Extra {
+    labels: Vec<String>,
+    label_files: Vec<String>,
+    cidfile: Option<String>,
 }
 
 /// Docker's grace period for `stop`, in seconds.
@@ -157,9 +169,6 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             "-w" | "--workdir" => config.process.workdir = lexer.value(&flag)?,
             "--trace" => args.trace = lexer.switch(&flag)?,
             "--env-file" => args.env_files.push(lexer.value(&flag)?),
-            "-l" | "--label" => args.labels.push(lexer.value(&flag)?),
-            "--label-file" => args.label_files.push(lexer.value(&flag)?),
-            "--cidfile" => args.cidfile = Some(lexer.value(&flag)?),
             "-i" | "--interactive" => config.open_stdin = Some(lexer.switch(&flag)?),
             "-t" | "--tty" => config.tty = Some(lexer.switch(&flag)?),
             "-u" | "--user" => config.process.user = Some(lexer.value(&flag)?),
@@ -170,6 +179,7 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             "--cap-add" => config.options.cap_add.push(lexer.value(&flag)?),
             "--cap-drop" => config.options.cap_drop.push(lexer.value(&flag)?),
             "--security-opt" => config.options.security_opt(&lexer.value(&flag)?)?,
+            f if EXTRA.contains(&f) => extra_flag(&mut args.extra, config, &mut lexer, &flag)?,
             limit if cgroup::FLAGS.contains(&limit) => {
                 let value = lexer.value(&flag)?;
                 config.limits.get_or_insert_default().set(limit, &value)?
@@ -189,6 +199,36 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
     })?;
     args.command = rest.collect();
     Ok(Some(args))
+}
+
+/// Labels, the ID file, more groups, and the settings of `Options::tune`.
+const EXTRA: [&str; 9] = [
+    "-l",
+    "--label",
+    "--label-file",
+    "--cidfile",
+    "--group-add",
+    "--ulimit",
+    "--oom-score-adj",
+    "--sysctl",
+    "--shm-size",
+];
+
+fn extra_flag(
+    extra: &mut Extra,
+    config: &mut Config,
+    lexer: &mut Lexer,
+    flag: &Flag,
+) -> Result<()> {
+    let value = lexer.value(flag)?;
+    match flag.name.as_str() {
+        "-l" | "--label" => extra.labels.push(value),
+        "--label-file" => extra.label_files.push(value),
+        "--cidfile" => extra.cidfile = Some(value),
+        "--group-add" => config.process.groups.get_or_insert_default().push(value),
+        tune => config.options.tune(tune, value)?,
+    }
+    Ok(())
 }
 
 /// Where the container is on a network, and what it publishes there.
@@ -231,6 +271,8 @@ fn dns_flag(config: &mut Config, flag: &Flag, lexer: &mut Lexer) -> Result<()> {
 /// What the flags must satisfy together, checked before anything is pulled.
 fn check(config: &Config) -> Result<()> {
     config.options.check()?;
+    let own_netns = !network::shares_host(config.network.as_deref());
+    config.options.check_sysctls(own_netns)?;
     if let Some(limits) = &config.limits {
         // Counting CPUs reads the cgroup's quota files: only for `--cpus`.
         limits.validate(|| std::thread::available_parallelism().map_or(1, usize::from))?;
@@ -294,7 +336,12 @@ pub fn create(args: &Args) -> Result<(Container, RootFs)> {
         names::validate(&args.config.name)?;
     }
     let reference = Reference::parse(&args.image)?;
-    let cidfile = args.cidfile.as_deref().map(CidFile::create).transpose()?;
+    let cidfile = args
+        .extra
+        .cidfile
+        .as_deref()
+        .map(CidFile::create)
+        .transpose()?;
     trace::step("the image, from the store (or the registry, as --pull says)");
     let store = Store::open()?;
     let (manifest, image) = local_or_pull(&store, &reference, args)?;
@@ -441,8 +488,8 @@ fn labels(
     args: &Args,
     mut merged: BTreeMap<String, String>,
 ) -> Result<Option<BTreeMap<String, String>>> {
-    let files = container::read_kv_files(&args.label_files, "label file")?;
-    for label in files.iter().chain(&args.labels) {
+    let files = container::read_kv_files(&args.extra.label_files, "label file")?;
+    for label in files.iter().chain(&args.extra.labels) {
         let (key, value) = label.split_once('=').unwrap_or((label, ""));
         merged.insert(key.to_string(), value.to_string());
     }

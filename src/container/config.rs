@@ -86,6 +86,9 @@ pub struct Process {
     /// `-u USER[:GROUP]`, names or numbers, resolved inside the container (its
     /// /etc/passwd and /etc/group); root when absent.
     pub user: Option<String>,
+    /// `--group-add`: more supplementary groups, names resolved in its /etc/group.
+    /// Absent in older records.
+    pub groups: Option<Vec<String>>,
 }
 
 /// The first 12 characters of an ID, as Docker shows it (all of a dead record's name
@@ -133,6 +136,7 @@ mod tests {
                 env: vec!["PATH=/bin".into(), "HOSTNAME=4f2b0c8e6a1d".into()],
                 workdir: "/srv".into(),
                 user: Some("1000".into()),
+                groups: None,
             }
         );
         assert_eq!(config.name, "tender_pike");
