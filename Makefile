@@ -64,6 +64,7 @@ test: deps build
 	$(HARNESS) tests/docker-test.sh
 	$(HARNESS) tests/vm/test-vm.sh
 	tests/harness/remove-networks.sh
+	tests/harness/remove-cgroups.sh
 	tests/harness/check-leaks.sh
 
 # The main job with no internet: pull from the local registry and run.

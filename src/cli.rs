@@ -113,12 +113,14 @@ pub enum Opt<'a> {
     Switch(&'a [&'a str], &'a mut bool),
     /// Takes a value (`-o FILE`, `--output=FILE`, `-oFILE`); the last one given wins.
     Value(&'a [&'a str], &'a mut Option<String>),
+    /// Takes a value and may be repeated (`--filter A --filter B`): every one is kept.
+    List(&'a [&'a str], &'a mut Vec<String>),
 }
 
 impl Opt<'_> {
     fn names(&self) -> &[&str] {
         match self {
-            Opt::Switch(names, _) | Opt::Value(names, _) => names,
+            Opt::Switch(names, _) | Opt::Value(names, _) | Opt::List(names, _) => names,
         }
     }
 }
@@ -144,6 +146,7 @@ pub fn parse(
         match options.iter_mut().find(|opt| opt.names().contains(&name)) {
             Some(Opt::Switch(_, on)) => **on = lexer.switch(&flag)?,
             Some(Opt::Value(_, value)) => **value = Some(lexer.value(&flag)?),
+            Some(Opt::List(_, values)) => values.push(lexer.value(&flag)?),
             None => return Err(unknown(&flag, command)),
         }
     }
@@ -176,29 +179,45 @@ pub fn no_arguments(rest: &[String], command: &str) -> Result<()> {
     }
 }
 
-/// Prints rows in aligned columns, three spaces apart, as Docker's tabwriter does.
+/// Prints rows in aligned columns, as Docker's tabwriter does.
 pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let mut text = header.join("\t") + "\n";
     for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
+        text.push_str(&row.join("\t"));
+        text.push('\n');
     }
-    let line = |cells: Vec<&str>| {
-        let last = cells.len().saturating_sub(1);
-        let padded: Vec<String> = cells
-            .iter()
-            .enumerate()
-            .map(|(i, cell)| match i == last {
-                true => cell.to_string(),
-                false => format!("{cell:<width$}   ", width = widths[i]),
-            })
-            .collect();
-        println!("{}", padded.concat());
-    };
-    line(header.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
+    print!("{}", crate::template::tabwrite(&text));
+}
+
+/// `--filter key=value`, repeatable: values given for one key are alternatives, and
+/// every key given must hold.
+pub struct Filters(Vec<(String, String)>);
+
+impl Filters {
+    pub fn parse(given: &[String], known: &[&str]) -> Result<Filters> {
+        let mut filters = Vec::new();
+        for filter in given {
+            let Some((key, value)) = filter.split_once('=') else {
+                return Err(Error::usage(format!(
+                    "bad format of filter (expected name=value): {filter}"
+                )));
+            };
+            if !known.contains(&key) {
+                return Err(Error::usage(format!("invalid filter '{key}'")));
+            }
+            filters.push((key.to_string(), value.to_string()));
+        }
+        Ok(Filters(filters))
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == key)
+    }
+
+    /// Whether an item passes, `test(key, value)` saying if it has what one filter asks.
+    pub fn allow(&self, test: impl Fn(&str, &str) -> bool) -> bool {
+        let holds = |key: &str| self.0.iter().any(|(k, v)| k == key && test(k, v));
+        self.0.iter().all(|(key, _)| holds(key))
     }
 }
 

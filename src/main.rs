@@ -38,6 +38,7 @@ mod reference;
 mod registry;
 #[allow(unsafe_code)]
 mod sys;
+mod template;
 mod terminal;
 mod time;
 mod trace;

@@ -15,7 +15,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 use crate::error::{Error, Kind, Result};
 use crate::trace;
@@ -449,12 +449,15 @@ pub fn dup2(fd: RawFd, target: RawFd) -> Result<()> {
 
 /// The child that forwarded signals go to; 0 means "none yet".
 static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
+/// Signals that came before the child was known (bit N: signal N), sent on to it as
+/// soon as it is: the command may already run, and be waited for, by then.
+static FORWARD_PENDING: AtomicU64 = AtomicU64::new(0);
 
 extern "C" fn forward_signal(signal: libc::c_int) {
-    let pid = FORWARD_TO.load(Ordering::Relaxed);
-    if pid > 0 {
+    match FORWARD_TO.load(Ordering::Relaxed) {
+        0 => drop(FORWARD_PENDING.fetch_or(1 << (signal & 63), Ordering::Relaxed)),
         // SAFETY: kill(2) is async-signal-safe and takes no pointers.
-        unsafe { libc::kill(pid, signal) };
+        pid => drop(unsafe { libc::kill(pid, signal) }),
     }
 }
 
@@ -529,6 +532,12 @@ fn set_action(signal: libc::c_int, handler: libc::sighandler_t, flags: libc::c_i
 
 pub fn forward_signals_to(pid: libc::pid_t) {
     FORWARD_TO.store(pid, Ordering::Relaxed);
+    // A signal handled from here on goes straight to `pid`; one handled before is here.
+    let pending = FORWARD_PENDING.swap(0, Ordering::Relaxed);
+    for signal in (1..64).filter(|signal| pending & (1 << signal) != 0) {
+        // SAFETY: kill(2) takes no pointers.
+        unsafe { libc::kill(pid, signal) };
+    }
 }
 
 /// pipe2(2) with `O_CLOEXEC`: `(read end, write end)`. The write end vanishes in a

@@ -32,6 +32,15 @@ pub fn format_rfc3339(seconds: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
 }
 
+/// `2024-05-01 12:00:00 +0000 UTC`, as Go prints a time (Docker's `CreatedAt`); empty
+/// if `rfc3339` cannot be read.
+pub fn go_utc(rfc3339: &str) -> String {
+    parse_rfc3339(rfc3339).map_or_else(String::new, |t| {
+        let utc = format_rfc3339(t).replace('T', " ");
+        format!("{} +0000 UTC", utc.trim_end_matches('Z'))
+    })
+}
+
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -76,6 +85,57 @@ pub fn now_precise() -> String {
     )
 }
 
+/// Nanoseconds since 1970 for a UTC time, `2024-05-01T12:00:00.5Z`, or a date alone
+/// (midnight); `None` for other zones, which the logs (and this machine) never use.
+pub fn parse_nanos(time: &str) -> Option<i64> {
+    let full = match time.len() {
+        10 => format!("{time}T00:00:00Z"),
+        _ => time.to_string(),
+    };
+    let seconds = parse_rfc3339(&full)?;
+    let fraction = match full.get(19..)?.strip_suffix('Z')? {
+        "" => 0,
+        rest => format!("{:0<9}", rest.strip_prefix('.')?)
+            .get(..9)?
+            .parse()
+            .ok()?,
+    };
+    Some(seconds.checked_mul(1_000_000_000)? + fraction) // to the year 2262
+}
+
+/// A Go duration as Docker takes one (`10m`, `1h30m`, `1.5s`, `250ms`), in nanoseconds.
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let mut rest = text;
+    let mut total = 0.0;
+    while !rest.is_empty() {
+        let unit = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let number: f64 = rest.get(..unit)?.parse().ok()?;
+        rest = rest.get(unit..)?;
+        let end = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let scale = match rest.get(..end)? {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        total += number * scale;
+        rest = rest.get(end..)?;
+    }
+    Some(total as i64).filter(|_| !text.is_empty())
+}
+
+/// Now, in nanoseconds since 1970.
+pub fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +156,28 @@ mod tests {
         assert_eq!(human_duration(90), "About a minute");
         assert_eq!(human_duration(300), "5 minutes");
         assert_eq!(human_duration(86_400 * 3), "3 days");
+    }
+
+    #[test]
+    fn precise_times_keep_fractions_and_offsets() {
+        assert_eq!(parse_nanos("1970-01-01T00:00:01.5Z"), Some(1_500_000_000));
+        assert_eq!(parse_nanos("1970-01-01T01:00:00+01:00"), None);
+        assert_eq!(parse_nanos("1970-01-02"), Some(86_400_000_000_000));
+        assert_eq!(
+            parse_nanos("1970-01-01T00:00:00.123456789123Z"),
+            Some(123_456_789)
+        );
+        assert_eq!(parse_nanos("1970-01-01T00:00:00x"), None);
+    }
+
+    #[test]
+    fn durations_are_gos() {
+        assert_eq!(parse_duration("10m"), Some(600_000_000_000));
+        assert_eq!(parse_duration("1h30m"), Some(5_400_000_000_000));
+        assert_eq!(parse_duration("1.5s"), Some(1_500_000_000));
+        assert_eq!(parse_duration("250ms"), Some(250_000_000));
+        assert_eq!(parse_duration("10"), None);
+        assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("5x"), None);
     }
 }

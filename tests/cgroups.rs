@@ -52,6 +52,16 @@ fn memory_limit_ooms_with_137_and_inspect_says_oom_killed() {
     assert!(json.contains("\"Memory\":33554432"), "{json}");
     let id = id_of(&t, "hog");
     assert!(cgroups_of(&id).is_empty(), "removed once recorded");
+    // Its parent stays for the next container, as Docker's `docker/` does.
+    let root = if v2() {
+        "/sys/fs/cgroup"
+    } else {
+        "/sys/fs/cgroup/memory"
+    };
+    assert!(
+        Path::new(root).join("skiff").is_dir(),
+        "the skiff/ parent stays"
+    );
 
     let mut args = vec!["run", "--name", "fits", "--memory", "32m", &image];
     args.extend(["dd", "if=/dev/zero", "of=/dev/null", "bs=1M", "count=1"]);
@@ -226,7 +236,10 @@ fn stats_shows_usage_against_the_limit_and_the_pids() {
     let table = ok(&t, &["stats", "--no-stream", "svc"]);
     let mut lines = table.lines();
     let header = lines.next().unwrap();
-    assert!(header.starts_with("CONTAINER ID   NAME   CPU %"), "{table}");
+    assert!(
+        header.starts_with("CONTAINER ID   NAME      CPU %"),
+        "{table}"
+    );
     let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(row[0], &id[..12], "{table}");
     assert_eq!(row[1], "svc");

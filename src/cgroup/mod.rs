@@ -31,8 +31,9 @@
 //!    own subtree and limits ([`enter`], [`mount_inside`]).
 //! 3. When it has ended, the supervisor reads whether the OOM killer struck in it
 //!    (`oom_kill` in v1's `memory.oom_control`, v2's `memory.events`), and removes
-//!    the directories ([`release`]). A skiff killed before then leaves a cgroup behind;
-//!    the next skiff that lists containers sweeps it ([`sweep`]).
+//!    its directories ([`release`]); the empty `skiff/` parents stay, as Docker's
+//!    `docker/` does. A skiff killed before then leaves a cgroup behind; the next
+//!    skiff that lists containers sweeps it ([`sweep`]).
 //!
 //! Where no cgroupfs can be written (inside a container that mounts it read-only), a
 //! container without limits runs without a cgroup; a limit is refused, not ignored.
@@ -208,7 +209,7 @@ impl Cgroup {
             "a cgroup of its own in each tree, with its limits, before anything runs in it",
         );
         for (hierarchy, dir) in &self.dirs {
-            // Another skiff may remove the empty parent between our two mkdirs: again.
+            // Someone may remove the empty parent between our two mkdirs: again.
             let mut tries = 1;
             loop {
                 match make_tree(self.version, hierarchy, dir) {
@@ -275,15 +276,12 @@ impl Cgroup {
 
     /// rmdir(2) in each tree. A cgroup whose last processes are still being torn down
     /// is busy (EBUSY) for a moment after its PID 1 was reaped: try again, a while.
-    /// The shared `skiff/` parent goes with the last container's cgroup, so nothing
-    /// of skiff stays in the cgroup trees; while another container has one, rmdir(2)
-    /// refuses (EBUSY or ENOTEMPTY) and it stays.
+    /// The shared `skiff/` parent stays for the next container, as Docker's cgroupfs
+    /// driver keeps `docker/`: making and removing it in every tree cost each
+    /// `run --rm` more than its own cgroup did.
     pub fn remove(&self) -> Result<()> {
         for (_, dir) in &self.dirs {
             remove_dir(dir)?;
-            if let Some(parent) = dir.parent() {
-                let _ = fs::remove_dir(parent); // in use by another container, most often
-            }
         }
         Ok(())
     }

@@ -6,19 +6,22 @@ use std::collections::BTreeMap;
 use miniserde::json::{self, Array, Object, Value};
 use miniserde::Serialize;
 
-use crate::cli;
+use crate::cli::{self, Opt};
 use crate::container;
 use crate::error::Result;
-use crate::lifecycle::{self, Container, Status};
+use crate::lifecycle::logs::LogConfig;
+use crate::lifecycle::{self, restart::Policy, Container, Status};
 use crate::network::{self, Port};
+use crate::template::Template;
 use crate::volume;
 
-pub const HELP: &str = "Usage:  skiff inspect CONTAINER [CONTAINER...]
+pub const HELP: &str = "Usage:  skiff inspect [OPTIONS] CONTAINER [CONTAINER...]
 
 Return low-level information on containers
 
 Options:
-  -h, --help   Print usage";
+  -f, --format string   Format output using a Go template
+  -h, --help            Print usage";
 
 #[derive(Serialize)]
 struct Inspected {
@@ -32,6 +35,8 @@ struct Inspected {
     args: Vec<String>,
     #[serde(rename = "State")]
     state: State,
+    #[serde(rename = "RestartCount")]
+    restart_count: u32,
     #[serde(rename = "Image")]
     image: String,
     #[serde(rename = "Name")]
@@ -126,6 +131,8 @@ struct State {
     status: String,
     #[serde(rename = "Running")]
     running: bool,
+    #[serde(rename = "Restarting")]
+    restarting: bool,
     #[serde(rename = "Pid")]
     pid: i32,
     #[serde(rename = "ExitCode")]
@@ -196,15 +203,38 @@ struct HostConfig {
     dns_options: Vec<String>,
     #[serde(rename = "DnsSearch")]
     dns_search: Vec<String>,
+    #[serde(rename = "RestartPolicy")]
+    restart_policy: RestartPolicy,
+    #[serde(rename = "LogConfig")]
+    log_config: LogConfig,
+}
+
+#[derive(Serialize)]
+struct RestartPolicy {
+    #[serde(rename = "Name")]
+    name: String,
+    #[serde(rename = "MaximumRetryCount")]
+    maximum_retry_count: u32,
 }
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let rest = cli::parse(argv, "inspect", HELP, &mut [])?;
+    let mut format = None;
+    let options = &mut [Opt::Value(&["-f", "--format"], &mut format)];
+    let rest = cli::parse(argv, "inspect", HELP, options)?;
+    let template = format.as_deref().map(Template::parse).transpose()?;
     let found = cli::at_least_one(rest, "inspect")?
         .iter()
         .map(|query| lifecycle::find_any(query).map(|c| inspected(&c)))
         .collect::<Result<Vec<_>>>()?;
-    println!("{}", json::to_string(&found));
+    let Some(template) = template else {
+        println!("{}", json::to_string(&found));
+        return Ok(0);
+    };
+    // The template sees what the JSON says, so every field above is reachable by name.
+    for one in &found {
+        let value: Value = json::from_str(&json::to_string(one)).unwrap_or(Value::Null);
+        println!("{}", template.render(&value)?);
+    }
     Ok(0)
 }
 
@@ -222,7 +252,8 @@ fn inspected(container: &Container) -> Inspected {
         args,
         state: State {
             status: status.name().into(),
-            running: status == Status::Running,
+            running: matches!(status, Status::Running | Status::Restarting), // as Docker's
+            restarting: status == Status::Restarting,
             pid: if status == Status::Running {
                 state.pid.pid
             } else {
@@ -234,6 +265,7 @@ fn inspected(container: &Container) -> Inspected {
             started_at: state.started_at.clone(),
             finished_at: state.finished_at.clone(),
         },
+        restart_count: state.restart_count.unwrap_or(0),
         image: config.image_digest.clone(),
         name: format!("/{}", config.name),
         config: Config {
@@ -317,6 +349,7 @@ fn mount(spec: &str) -> Option<Mount> {
 fn host_config(config: &container::Config) -> HostConfig {
     let limits = config.limits.clone().unwrap_or_default();
     let dns = config.dns.clone().unwrap_or_default();
+    let (policy, count) = Policy::of(config).name();
     HostConfig {
         memory: limits.memory.unwrap_or(0),
         memory_swap: limits.memory_swap.unwrap_or(0),
@@ -331,5 +364,10 @@ fn host_config(config: &container::Config) -> HostConfig {
         dns: dns.servers,
         dns_options: dns.options,
         dns_search: dns.search,
+        restart_policy: RestartPolicy {
+            name: policy.into(),
+            maximum_retry_count: count,
+        },
+        log_config: config.log.clone().unwrap_or_default(),
     }
 }

@@ -1,9 +1,10 @@
 //! `skiff kill [-s SIG] CONTAINER...`: one signal to each container's PID 1
-//! (`SIGKILL` unless told otherwise), as `docker kill` does.
+//! (`SIGKILL` unless told otherwise), as `docker kill` does. SIGKILL, or the
+//! container's stop signal, ends its restarts too, as a `stop` does.
 
 use crate::cli::{self, Opt};
 use crate::error::{Context, Result};
-use crate::lifecycle::{self, signals, supervisor};
+use crate::lifecycle::{self, restart, signals, supervisor};
 
 pub const HELP: &str = "Usage:  skiff kill [OPTIONS] CONTAINER [CONTAINER...]
 
@@ -22,6 +23,11 @@ pub fn main(argv: &[String]) -> Result<i32> {
         .map_or(Ok(libc::SIGKILL), signals::parse)?;
     for query in cli::at_least_one(rest, "kill")? {
         let container = lifecycle::find(&query)?;
+        if signal == libc::SIGKILL
+            || signals::parse(&container.config.stop_signal).ok() == Some(signal)
+        {
+            restart::mark_stopped(&container)?;
+        }
         supervisor::signal(&container, signal).with_context(|| format!("kill {query}"))?;
         println!("{query}");
     }

@@ -1,8 +1,12 @@
-//! `skiff ps [-a] [-q]`: the containers, in `docker ps`' columns.
+//! `skiff ps [-a] [-q] [-n N] [-l] [--filter K=V] [--format F]`: the containers, in
+//! `docker ps`' columns or the fields a Go template picks (see `template`).
+//! <https://docs.docker.com/reference/cli/docker/container/ls/>
 
-use crate::cli::{self, Opt};
-use crate::error::Result;
+use crate::cli::{self, Filters, Opt};
+use crate::error::{Error, Result};
 use crate::lifecycle::{self, Container, Status};
+use crate::reference::Reference;
+use crate::template::Listing;
 use crate::time;
 
 pub const HELP: &str = "Usage:  skiff ps [OPTIONS]
@@ -10,63 +14,135 @@ pub const HELP: &str = "Usage:  skiff ps [OPTIONS]
 List containers
 
 Options:
-  -a, --all     Show all containers (default shows just running)
-  -h, --help    Print usage
-  -q, --quiet   Only display container IDs";
+  -a, --all             Show all containers (default shows just running)
+  -f, --filter filter   Filter output based on conditions provided
+      --format string   Format output using a Go template, or 'table'
+  -h, --help            Print usage
+  -n, --last int        Show n last created containers (includes all states)
+  -l, --latest          Show the latest created container (includes all states)
+  -q, --quiet           Only display container IDs";
+
+/// Each field a `--format` may name, with its header in a table.
+const COLUMNS: [(&str, &str); 13] = [
+    ("ID", "CONTAINER ID"),
+    ("Image", "IMAGE"),
+    ("Command", "COMMAND"),
+    ("CreatedAt", "CREATED AT"),
+    ("RunningFor", "CREATED"),
+    ("Ports", "PORTS"),
+    ("State", "STATE"),
+    ("Status", "STATUS"),
+    ("Size", "SIZE"),
+    ("Names", "NAMES"),
+    ("Labels", "LABELS"),
+    ("Mounts", "MOUNTS"),
+    ("Networks", "NETWORKS"),
+];
+
+const TABLE: &str =
+    "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+
+const FILTERS: [&str; 6] = ["ancestor", "exited", "id", "label", "name", "status"];
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let (mut all, mut quiet) = (false, false);
+    let (mut all, mut quiet, mut latest) = (false, false, false);
+    let (mut last, mut format, mut filters) = (None, None, Vec::new());
     let options = &mut [
         Opt::Switch(&["-a", "--all"], &mut all),
         Opt::Switch(&["-q", "--quiet"], &mut quiet),
+        Opt::Switch(&["-l", "--latest"], &mut latest),
+        Opt::Value(&["-n", "--last"], &mut last),
+        Opt::Value(&["--format"], &mut format),
+        Opt::List(&["-f", "--filter"], &mut filters),
     ];
     let rest = cli::parse(argv, "ps", HELP, options)?;
     cli::no_arguments(&rest, "ps")?;
+    let filters = Filters::parse(&filters, &FILTERS)?;
+    let last = match (latest, last) {
+        (true, _) => Some(1),
+        (false, Some(n)) => Some(
+            n.parse()
+                .map_err(|_| Error::usage(format!("invalid -n: {n:?}")))?,
+        ),
+        (false, None) => None,
+    };
+    let format = if quiet {
+        Some("{{.ID}}")
+    } else {
+        format.as_deref()
+    };
+    let listing = Listing::parse(format, TABLE)?;
+    all |= last.is_some() || filters.has("status") || filters.has("exited");
     lifecycle::sweep();
-    let shown: Vec<Container> = lifecycle::list()?
-        .into_iter()
-        .filter(|c| all || c.status() == Status::Running)
+    let rows: Vec<Vec<String>> = lifecycle::list()?
+        .iter()
+        .filter(|c| all || matches!(c.status(), Status::Running | Status::Restarting))
+        .filter(|c| filters.allow(|key, value| holds(c, key, value)))
+        .take(last.unwrap_or(usize::MAX))
+        .map(row)
         .collect();
-    if quiet {
-        shown.iter().for_each(|c| println!("{}", c.short_id()));
-        return Ok(0);
-    }
-    let rows: Vec<Vec<String>> = shown.iter().map(row).collect();
-    cli::print_table(
-        &[
-            "CONTAINER ID",
-            "IMAGE",
-            "COMMAND",
-            "CREATED",
-            "STATUS",
-            "PORTS",
-            "NAMES",
-        ],
-        &rows,
-    );
+    listing.print(&COLUMNS, &rows)?;
     Ok(0)
 }
 
+/// Whether `container` has what the filter `key=value` asks for.
+fn holds(container: &Container, key: &str, value: &str) -> bool {
+    let status = container.status();
+    let normal = |image: &str| Reference::parse(image).map(|r| r.to_string()).ok();
+    match key {
+        "status" => status.name() == value,
+        "exited" => status == Status::Exited && container.exit_code().to_string() == value,
+        "id" => container.config.id.starts_with(value),
+        "name" => container
+            .config
+            .name
+            .contains(value.trim_start_matches('/')),
+        "ancestor" => {
+            let digest = container.config.image_digest.trim_start_matches("sha256:");
+            (value.len() >= 4 && digest.starts_with(value.trim_start_matches("sha256:")))
+                || normal(value).is_some_and(|v| Some(v) == normal(&container.config.image))
+        }
+        _ => false, // labels: skiff's containers carry none yet
+    }
+}
+
+/// The cells of [`COLUMNS`] for one container.
 fn row(container: &Container) -> Vec<String> {
+    let config = &container.config;
+    let volumes = config.options.volumes.iter();
+    let mounts = volumes
+        .filter_map(|v| v.split(':').next())
+        .map(|m| ellipsis(m, 15));
+    let network = container.state.network.as_ref().map(|s| s.network.clone());
     vec![
         container.short_id().to_string(),
-        container.config.image.clone(),
-        command(&container.config.process.argv),
-        time::ago(&container.config.created),
-        status(container),
+        config.image.clone(),
+        format!("\"{}\"", ellipsis(&config.process.argv.join(" "), 20)),
+        time::go_utc(&config.created),
+        time::ago(&config.created),
         ports(container),
-        container.config.name.clone(),
+        container.status().name().into(),
+        status(container),
+        "0B".into(),
+        config.name.clone(),
+        String::new(),
+        mounts.collect::<Vec<_>>().join(","),
+        network
+            .or_else(|| config.network.clone())
+            .unwrap_or_else(|| "bridge".into()),
     ]
 }
 
-/// `"sh -c 'echo hi…"`: the command line, quoted, cut at 20 characters as Docker does.
-fn command(argv: &[String]) -> String {
-    let line = argv.join(" ");
-    let cut: String = match line.chars().count() > 20 {
-        true => line.chars().take(19).chain(std::iter::once('…')).collect(),
-        false => line,
-    };
-    format!("\"{cut}\"")
+/// `text` cut to `max` characters, its last one `…`, as Docker cuts long cells.
+fn ellipsis(text: &str, max: usize) -> String {
+    match text.chars().count() > max {
+        true => text
+            .chars()
+            .take(max - 1)
+            .chain(std::iter::once('…'))
+            .collect(),
+        false => text.into(),
+    }
 }
 
 /// `0.0.0.0:8080->80/tcp, 0.0.0.0:8443->443/tcp`: what the container publishes.
@@ -87,8 +163,13 @@ pub fn status(container: &Container) -> String {
             "Up {}",
             time::human_duration(since(&container.state.started_at))
         ),
-        Status::Exited => format!(
-            "Exited ({}) {}",
+        status @ (Status::Exited | Status::Restarting) => format!(
+            "{} ({}) {}",
+            if status == Status::Exited {
+                "Exited"
+            } else {
+                "Restarting"
+            },
             container.exit_code(),
             time::ago(&container.state.finished_at)
         ),
@@ -102,11 +183,10 @@ mod tests {
 
     #[test]
     fn long_commands_are_cut_like_dockers() {
-        let argv = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
-        assert_eq!(command(&argv("sleep 5")), "\"sleep 5\"");
+        assert_eq!(ellipsis("sleep 5", 20), "sleep 5");
         assert_eq!(
-            command(&argv("sh -c while true; do echo hi; done")),
-            "\"sh -c while true; d…\""
+            ellipsis("sh -c while true; do echo hi; done", 20),
+            "sh -c while true; d…"
         );
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::cli::{self, Opt};
 use crate::error::{Context, Error, Result};
-use crate::lifecycle::{self, peers, supervisor, Status};
+use crate::lifecycle::{self, peers, Status};
 
 pub const HELP: &str = "Usage:  skiff rm [OPTIONS] CONTAINER [CONTAINER...]
 
@@ -32,12 +32,11 @@ pub fn main(argv: &[String]) -> Result<i32> {
 
 fn remove(query: &str, force: bool, volumes: bool) -> Result<()> {
     let container = lifecycle::find_any(query)?; // a dead one too, as Docker removes those
-    if container.status() == Status::Running {
+    if matches!(container.status(), Status::Running | Status::Restarting) {
         if !force {
             return Err(Error::invalid("it is running: stop it first, or use rm -f"));
         }
-        supervisor::signal(&container, libc::SIGKILL)?;
-        supervisor::wait_until_recorded(&container)?;
+        super::stop::stop(&container, Some(libc::SIGKILL), Some(0))?;
     }
     match volumes {
         true => container.remove_with_volumes()?,

@@ -9,6 +9,7 @@ use crate::error::{Context, Error, Result};
 use crate::image::config::RunConfig;
 use crate::image::store::{self, Store};
 use crate::image::Image;
+use crate::lifecycle::restart::Policy;
 use crate::lifecycle::{self, names, peers, signals, supervisor, Container};
 use crate::network::{self, Port};
 use crate::progress::Progress;
@@ -48,6 +49,8 @@ Options:
   -l, --label list          Set meta data on a container
       --label-file list     Read in a line delimited file of labels
   -i, --interactive         Keep STDIN open even if not attached
+      --log-driver string   Logging driver: json-file, local or none
+      --log-opt list        max-size=SIZE, max-file=N (default: 10m, 5)
   -m, --memory bytes        Memory limit
       --memory-reservation bytes  Memory soft limit
       --memory-swap bytes   Swap limit equal to memory plus swap: '-1' to enable unlimited swap
@@ -63,6 +66,7 @@ Options:
       --privileged          Give extended privileges to this container
       --pull string         Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")
       --read-only           Mount the container's root filesystem as read only
+      --restart string      no, always, unless-stopped or on-failure[:N]
       --rm                  Automatically remove the container when it exits
       --security-opt list   Security options (no-new-privileges)
       --shm-size bytes      Size of /dev/shm (default 64m)
@@ -187,7 +191,7 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             _ => return Err(cli::unknown(&flag, command)),
         }
     }
-    check(&args.config)?;
+    check(&mut args.config)?;
     if args.trace {
         trace::enable();
     }
@@ -201,8 +205,12 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
     Ok(Some(args))
 }
 
-/// Labels, the ID file, more groups, and the settings of `Options::tune`.
-const EXTRA: [&str; 9] = [
+/// Labels, the ID file, more groups, the restart policy and logging, and the settings
+/// of `Options::tune`.
+const EXTRA: [&str; 12] = [
+    "--restart",
+    "--log-driver",
+    "--log-opt",
     "-l",
     "--label",
     "--label-file",
@@ -226,6 +234,8 @@ fn extra_flag(
         "--label-file" => extra.label_files.push(value),
         "--cidfile" => extra.cidfile = Some(value),
         "--group-add" => config.process.groups.get_or_insert_default().push(value),
+        "--restart" => config.restart = Some(value),
+        "--log-driver" | "--log-opt" => log_flag(config, &flag.name, value)?,
         tune => config.options.tune(tune, value)?,
     }
     Ok(())
@@ -268,11 +278,34 @@ fn dns_flag(config: &mut Config, flag: &Flag, lexer: &mut Lexer) -> Result<()> {
     config.dns.get_or_insert_default().set(&flag.name, value)
 }
 
+/// `--log-driver NAME`, `--log-opt KEY=VALUE`: into `config.log`.
+fn log_flag(config: &mut Config, flag: &str, value: String) -> Result<()> {
+    let log = config.log.get_or_insert_default();
+    if flag == "--log-driver" {
+        log.driver = value;
+        return Ok(());
+    }
+    let (key, value) = value
+        .split_once('=')
+        .ok_or_else(|| Error::usage("--log-opt takes KEY=VALUE"))?;
+    log.options.insert(key.into(), value.into());
+    Ok(())
+}
+
 /// What the flags must satisfy together, checked before anything is pulled.
-fn check(config: &Config) -> Result<()> {
+fn check(config: &mut Config) -> Result<()> {
     config.options.check()?;
     let own_netns = !network::shares_host(config.network.as_deref());
     config.options.check_sysctls(own_netns)?;
+    let log = config.log.get_or_insert_default(); // recorded, as `inspect` shows it
+    if log.driver.is_empty() {
+        log.driver = "json-file".into();
+    }
+    log.check()?;
+    let policy = config.restart.as_deref().map(Policy::parse).transpose()?;
+    if config.auto_remove && policy.is_some_and(|p| p != Policy::No) {
+        return Err(Error::usage("Conflicting options: --restart and --rm"));
+    }
     if let Some(limits) = &config.limits {
         // Counting CPUs reads the cgroup's quota files: only for `--cpus`.
         limits.validate(|| std::thread::available_parallelism().map_or(1, usize::from))?;

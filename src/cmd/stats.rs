@@ -15,6 +15,7 @@ use crate::cli::{self, Opt};
 use crate::error::Result;
 use crate::lifecycle::{self, Container, Status};
 use crate::sys;
+use crate::template::Listing;
 use crate::units::{human_size, Base};
 
 pub const HELP: &str = "Usage:  skiff stats [OPTIONS] [CONTAINER...]
@@ -22,21 +23,34 @@ pub const HELP: &str = "Usage:  skiff stats [OPTIONS] [CONTAINER...]
 Display a live stream of container(s) resource usage statistics
 
 Options:
-  -a, --all         Show all containers (default shows just running)
-  -h, --help        Print usage
-      --no-stream   Disable streaming stats and only pull the first result";
+  -a, --all             Show all containers (default shows just running)
+      --format string   Format output using a Go template, or 'table'
+  -h, --help            Print usage
+      --no-stream       Disable streaming stats and only pull the first result";
+
+/// Each field a `--format` may name, with its header in a table.
+const COLUMNS: [(&str, &str); 6] = [
+    ("ID", "CONTAINER ID"),
+    ("Name", "NAME"),
+    ("CPUPerc", "CPU %"),
+    ("MemUsage", "MEM USAGE / LIMIT"),
+    ("MemPerc", "MEM %"),
+    ("PIDs", "PIDS"),
+];
 
 /// Time between the two readings that CPU % compares.
 const INTERVAL: Duration = Duration::from_millis(500);
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let (mut all, mut no_stream) = (false, false);
+    let (mut all, mut no_stream, mut format) = (false, false, None);
     let options = &mut [
         Opt::Switch(&["-a", "--all"], &mut all),
         Opt::Switch(&["--no-stream"], &mut no_stream),
+        Opt::Value(&["--format"], &mut format),
     ];
-    let rest = cli::parse(argv, "stats", HELP, options)?;
-    let queries = rest;
+    let queries = cli::parse(argv, "stats", HELP, options)?;
+    let table = "{{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.PIDs}}";
+    let listing = Listing::parse(format.as_deref(), table)?;
     loop {
         let containers = chosen(&queries, all)?;
         let before = readings(&containers);
@@ -50,17 +64,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
             .zip(before.iter().zip(&after))
             .map(|(container, (before, after))| row(container, before, after))
             .collect();
-        cli::print_table(
-            &[
-                "CONTAINER ID",
-                "NAME",
-                "CPU %",
-                "MEM USAGE / LIMIT",
-                "MEM %",
-                "PIDS",
-            ],
-            &rows,
-        );
+        listing.print(&COLUMNS, &rows)?;
         if no_stream {
             return Ok(0);
         }

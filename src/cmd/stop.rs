@@ -1,10 +1,12 @@
 //! `skiff stop [-t N] [-s SIG] CONTAINER...`: the stop signal, a grace period, then
 //! `SIGKILL`, as `docker stop` does. A process that ignores the signal (PID 1 ignores
-//! any it has no handler for) is killed when the grace period ends.
+//! any it has no handler for) is killed when the grace period ends. A stop is final:
+//! the container's restart policy does not start it again (see `lifecycle::restart`).
 
 use crate::cli::{self, Opt};
 use crate::error::{Context, Result};
-use crate::lifecycle::{self, signals, supervisor, Container, Status};
+use crate::lifecycle::{self, restart, signals, supervisor, Container, Status};
+use crate::sys;
 
 pub const HELP: &str = "Usage:  skiff stop [OPTIONS] CONTAINER [CONTAINER...]
 
@@ -32,11 +34,40 @@ pub fn main(argv: &[String]) -> Result<i32> {
     Ok(0)
 }
 
-/// Stops `container` if it runs, and returns once its end is recorded.
+/// Stops `container` if it runs or waits to restart, and returns once its end is
+/// recorded and its supervisor has gone.
 pub fn stop(container: &Container, signal: Option<i32>, grace: Option<u32>) -> Result<()> {
-    if container.status() != Status::Running {
+    if !matches!(container.status(), Status::Running | Status::Restarting) {
         return Ok(());
     }
+    restart::mark_stopped(container)?;
+    loop {
+        let current = lifecycle::find(&container.config.id)?;
+        match current.status() {
+            Status::Running => ended_anyway(stop_running(&current, signal, grace))?,
+            // It reads SIGTERM in its back-off wait, and then the mark.
+            Status::Restarting => {
+                ended_anyway(sys::kill(current.state.supervisor.pid, libc::SIGTERM))?
+            }
+            _ => {}
+        }
+        // A restart begun before the mark was written runs once more: stop that too.
+        if supervisor::wait_for_at_most(current.state.supervisor, 100)? {
+            return Ok(());
+        }
+    }
+}
+
+/// A process that ended (and was reaped) before its signal came did what `stop` asks.
+fn ended_anyway(signalled: Result<()>) -> Result<()> {
+    match signalled {
+        Err(err) if err.errno() == Some(libc::ESRCH) => Ok(()),
+        other => other,
+    }
+}
+
+/// The stop signal, the grace period, SIGKILL; returns once PID 1 has gone.
+fn stop_running(container: &Container, signal: Option<i32>, grace: Option<u32>) -> Result<()> {
     let signal = match signal {
         Some(signal) => signal,
         None => signals::parse(&container.config.stop_signal)?,
@@ -47,5 +78,5 @@ pub fn stop(container: &Container, signal: Option<i32>, grace: Option<u32>) -> R
     if !supervisor::wait_for_at_most(container.state.pid, grace_ms)? {
         supervisor::signal(container, libc::SIGKILL)?;
     }
-    supervisor::wait_until_recorded(container)
+    supervisor::wait_for(container.state.pid)
 }

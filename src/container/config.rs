@@ -25,6 +25,7 @@ use miniserde::{Deserialize, Serialize};
 
 use super::{Dns, Options};
 use crate::cgroup::Limits;
+use crate::lifecycle::logs::LogConfig;
 use crate::network::Port;
 
 /// The container, as `docker inspect` shows its `Config` and `HostConfig`.
@@ -71,6 +72,10 @@ pub struct Config {
     pub anonymous_volumes: Option<Vec<String>>,
     /// `--label`, `--label-file`, over the image's own labels. Absent in older records.
     pub labels: Option<BTreeMap<String, String>>,
+    /// `--restart`, as given (see `lifecycle::restart`). Absent: `no`.
+    pub restart: Option<String>,
+    /// `--log-driver`, `--log-opt`. Absent: json-file with skiff's default cap.
+    pub log: Option<LogConfig>,
 }
 
 /// A process to run in the container (the OCI spec's `process`).

@@ -7,18 +7,30 @@
 //! - UTS (`CLONE_NEWUTS`): its own hostname.
 //! - IPC (`CLONE_NEWIPC`): its own System V IPC and POSIX message queues.
 //!
+//! unshare(2) makes a PID namespace only from the caller's own: a supervisor that
+//! restarts a container (`lifecycle::restart`) still has the last one's, dead, for
+//! its children, so it first setns(2)s them back into its own.
+//!
 //! The mount namespace is unshared in the child, not the parent: pivot_root(2) changes
 //! the root of every process of the namespace still at the old root, skiff included.
 //! <https://man7.org/linux/man-pages/man7/namespaces.7.html>
 
-use crate::error::Result;
+use crate::error::{Context, Result};
 use crate::sys;
 use crate::trace;
 
 /// In the parent: the next fork is PID 1 of a new PID namespace.
 pub fn new_pid_namespace() -> Result<()> {
     trace::step("new PID namespace: the next process we fork will be its PID 1");
-    sys::unshare(sys::CLONE_NEWPID)
+    match sys::unshare(sys::CLONE_NEWPID) {
+        Err(err) if err.errno() == Some(libc::EINVAL) => {
+            let ours =
+                std::fs::File::open("/proc/self/ns/pid").context("open /proc/self/ns/pid")?;
+            sys::setns(&ours, sys::CLONE_NEWPID, "/proc/self/ns/pid")?;
+            sys::unshare(sys::CLONE_NEWPID)
+        }
+        other => other,
+    }
 }
 
 /// In the child: its own mount table, hostname and IPC.

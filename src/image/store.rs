@@ -5,7 +5,8 @@
 //! blobs/sha256/<hex>   manifests, configs and compressed layers, each verified
 //! layers/<hex>/        each layer unpacked once, by diff_id, as an overlayfs lower dir
 //! unsynced/<hex>       the boot a layer was written in, until it is known to be on disk
-//! repositories.json    reference → manifest digest (what `skiff images` lists)
+//! repositories.json    reference → manifest digest (what `skiff images` lists),
+//!                      and `.copy` beside it, its twin should it be damaged
 //! containers/<id>/     each container's record and writable layer (see `lifecycle`)
 //! tmp/                 files being written, and scratch directories of loads
 //! lock                 flock(2): one writer at a time
@@ -39,7 +40,7 @@ use std::sync::OnceLock;
 use miniserde::{json, Deserialize, Serialize};
 
 use crate::digest::{Digest, Hashing};
-use crate::error::{Context, Error, Kind, Result};
+use crate::error::{Context, Error, Result};
 use crate::sys;
 
 pub struct Store {
@@ -262,28 +263,41 @@ impl Store {
         self.root.join("repositories.json")
     }
 
+    /// The index of references. A damaged one (a disk or a hand gone wrong: skiff's
+    /// own writes are atomic) must not stop every command: it is put aside, and its
+    /// copy, written with it at every change, takes its place.
     fn repositories(&self) -> Result<Repositories> {
         let path = self.repositories_path();
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Ok(<Repositories as Default>::default())
-            }
-            Err(e) => return Err(Error::from(e).context(format!("read {}", path.display()))),
-        };
-        json::from_str(&text).map_err(|_| {
-            Error::new(Kind::Json {
-                what: path.display().to_string(),
-            })
-        })
+        if let Some(found) = read_index(&path)? {
+            return Ok(found);
+        }
+        let copy = read_index(&path.with_extension("json.copy"));
+        let found = copy.ok().flatten().unwrap_or_default();
+        let kept = path.with_extension("json.damaged");
+        fs::rename(&path, &kept).with_context(|| format!("rename {}", path.display()))?;
+        eprintln!(
+            "skiff: {} was damaged (kept as {}): {} images recovered from its copy",
+            path.display(),
+            kept.display(),
+            found.refs.len()
+        );
+        self.save_repositories(&found)?;
+        Ok(found)
     }
 
+    /// Writes the index and its copy, each whole or not at all, the copy first: a
+    /// crash between the two leaves the index as it was, which the next write mends.
     fn save_repositories(&self, repositories: &Repositories) -> Result<()> {
-        let temp = self.temp_path("repositories")?;
         let text = json::to_string(repositories);
-        write_synced(&temp, text.as_bytes())?;
-        let path = self.repositories_path();
-        fs::rename(&temp, &path).with_context(|| format!("rename to {}", path.display()))
+        for path in [
+            self.repositories_path().with_extension("json.copy"),
+            self.repositories_path(),
+        ] {
+            let temp = self.temp_path("repositories")?;
+            write_synced(&temp, text.as_bytes())?;
+            fs::rename(&temp, &path).with_context(|| format!("rename to {}", path.display()))?;
+        }
+        Ok(())
     }
 
     /// The manifest digest a reference points to, if it has been pulled.
@@ -387,6 +401,20 @@ impl Store {
                 }
             }
         }
+    }
+}
+
+/// An index of references as read from `path`: empty if there is none, `None` if
+/// it does not parse (or names something that is not a digest).
+fn read_index(path: &Path) -> Result<Option<Repositories>> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(json::from_str::<Repositories>(&text)
+            .ok()
+            .filter(|r| r.refs.values().all(|d| Digest::parse(d).is_ok()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Ok(Some(<Repositories as Default>::default()))
+        }
+        Err(e) => Err(Error::from(e).context(format!("read {}", path.display()))),
     }
 }
 

@@ -7,17 +7,26 @@
 //! own stdout and stderr) polls both with poll(2) and appends a record for each line,
 //! until both are closed (the container has ended). With `-t` the container writes
 //! into a pseudo-terminal instead, one stream (see `terminal`).
+//!
+//! Rotation is done by the same writer, as Docker's driver does it: once the file
+//! holds `max-size` bytes, `ID-json.log.1` becomes `.2` and so on, the oldest
+//! (`max-file` − 1) is dropped, `ID-json.log` becomes `.1`, and a new one begins; rename(2)
+//! replaces a file atomically, so a reader sees the old name or the new one. Docker
+//! keeps every byte unless told otherwise; a service left running for months would
+//! fill the disk, so skiff's default, with no `--log-opt`, is [`DEFAULT_CAP`].
+//! `--log-driver none` keeps nothing; `local` is accepted and kept as json-file.
 //! <https://docs.docker.com/engine/logging/drivers/json-file/>
 //! <https://man7.org/linux/man-pages/man2/poll.2.html>
 
-use std::fs::File;
+use std::collections::BTreeMap;
+use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use miniserde::{json, Deserialize, Serialize};
 
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 use crate::sys;
 use crate::time;
 
@@ -31,9 +40,93 @@ pub struct Record {
 /// Docker cuts lines longer than this into several records.
 const MAX_LINE: usize = 16 << 10;
 
+/// With no `--log-opt`: 5 files of 10 MB, at most 50 MB a container. Enough for days
+/// of a chatty service's recent history, and a hundred such services still fit a
+/// small VM's disk.
+pub const DEFAULT_CAP: (u64, u32) = (10_000_000, 5);
+
+/// `--log-driver` and `--log-opt` as given, in Docker's names (its `hostconfig.json`
+/// and `docker inspect`'s `HostConfig.LogConfig`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct LogConfig {
+    /// `json-file`, `local` or `none`.
+    #[serde(rename = "Type")]
+    pub driver: String,
+    /// `max-size`, `max-file`.
+    #[serde(rename = "Config")]
+    pub options: BTreeMap<String, String>,
+}
+
+impl LogConfig {
+    /// Whether the container's output is kept at all (not with `none`).
+    pub fn kept(config: Option<&LogConfig>) -> bool {
+        config.is_none_or(|c| c.driver != "none")
+    }
+
+    /// The bytes a file may hold (`None`: no limit) and how many files are kept:
+    /// Docker's meaning of whatever options are given (a limit only with
+    /// `max-size`, one file unless `max-file`), skiff's [`DEFAULT_CAP`] if none is.
+    pub fn cap(config: Option<&LogConfig>) -> Result<(Option<u64>, u32)> {
+        let options = match config {
+            Some(config) if !config.options.is_empty() => &config.options,
+            _ => return Ok((Some(DEFAULT_CAP.0), DEFAULT_CAP.1)),
+        };
+        let invalid = || Error::usage(format!("invalid log opts {options:?}"));
+        let max_size = options
+            .get("max-size")
+            .map(|size| parse_size(size).filter(|&n| n > 0));
+        let max_file = options
+            .get("max-file")
+            .map(|count| count.parse().ok().filter(|&n| n > 0));
+        Ok((
+            max_size.map(|n| n.ok_or_else(invalid)).transpose()?,
+            max_file.unwrap_or(Some(1)).ok_or_else(invalid)?,
+        ))
+    }
+
+    /// What `docker run` refuses: another driver, an option the driver lacks.
+    pub fn check(&self) -> Result<()> {
+        if !matches!(self.driver.as_str(), "json-file" | "local" | "none") {
+            return Err(Error::usage(format!(
+                "unsupported logging driver {:?}",
+                self.driver
+            )));
+        }
+        match self
+            .options
+            .keys()
+            .find(|key| !matches!(key.as_str(), "max-size" | "max-file") || self.driver == "none")
+        {
+            Some(key) => Err(Error::usage(format!("unknown log opt {key:?}"))),
+            None => LogConfig::cap(Some(self)).map(drop),
+        }
+    }
+}
+
+/// A size as Docker's go-units reads `max-size`: `10m`, `1.5k`, `100`, in powers of 1000.
+fn parse_size(text: &str) -> Option<u64> {
+    let lower = text.to_ascii_lowercase();
+    let bare = lower.trim_end_matches('b').trim_end_matches('i');
+    let scale = match bare.bytes().last()? {
+        b'k' => 1e3,
+        b'm' => 1e6,
+        b'g' => 1e9,
+        b't' => 1e12,
+        _ => 1.0,
+    };
+    let number = bare.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let number: f64 = number.trim_end().parse().ok()?;
+    (number >= 0.0).then_some((number * scale) as u64)
+}
+
 /// The container's json-file log, with each stream's bytes that wait for their newline.
 pub struct Log {
     file: File,
+    path: PathBuf,
+    /// What `file` holds, and the most it may: then it is rotated.
+    size: u64,
+    max_size: Option<u64>,
+    max_files: u32,
     pending: [Vec<u8>; 2],
     /// The records of one [`Log::write`], written with one write(2): a container that
     /// prints 100 MiB of short lines must not cost a system call per line.
@@ -57,19 +150,32 @@ impl Stream {
 }
 
 impl Log {
-    /// Opens (creates) the log at `path` for appending.
-    pub fn open(path: &Path) -> Result<Log> {
+    /// Opens (creates) the log at `path` for appending, kept as `config` says.
+    pub fn open(path: &Path, config: Option<&LogConfig>) -> Result<Log> {
+        let kept = LogConfig::kept(config);
         let file = File::options()
-            .create(true)
+            .create(kept)
             .append(true)
-            .open(path)
+            .open(if kept { path } else { Path::new("/dev/null") })
             .context("open the container's log")?;
-        Ok(Log::to(file))
+        let (max_size, max_files) = LogConfig::cap(config)?;
+        let size = file.metadata().map_or(0, |m| m.len());
+        Ok(Log {
+            size,
+            max_size: max_size.filter(|_| kept),
+            max_files,
+            path: path.to_path_buf(),
+            ..Log::to(file)
+        })
     }
 
     fn to(file: File) -> Log {
         Log {
             file,
+            path: PathBuf::new(),
+            size: 0,
+            max_size: None,
+            max_files: 1,
             pending: [Vec::new(), Vec::new()],
             records: Vec::new(),
         }
@@ -78,25 +184,24 @@ impl Log {
     /// Logs each complete line of what `stream` has said so far, all with the time
     /// they were read at.
     pub fn write(&mut self, stream: Stream, bytes: &[u8]) -> Result<()> {
-        let pending = &mut self.pending[stream as usize];
+        let mut pending = std::mem::take(&mut self.pending[stream as usize]);
         let time = time::now_precise();
         let mut rest = bytes;
         if !pending.is_empty() {
             // The line begun in an earlier read ends here, or goes on waiting.
-            let Some(end) = line_end(rest, MAX_LINE - pending.len()) else {
-                pending.extend_from_slice(rest);
-                return Ok(());
-            };
-            pending.extend_from_slice(&rest[..end]);
-            encode(&mut self.records, stream, pending, &time);
-            pending.clear();
-            rest = &rest[end..];
+            if let Some(end) = line_end(rest, MAX_LINE - pending.len()) {
+                pending.extend_from_slice(&rest[..end]);
+                self.push(stream, &pending, &time)?;
+                pending.clear();
+                rest = &rest[end..];
+            }
         }
-        while let Some(end) = line_end(rest, MAX_LINE) {
-            encode(&mut self.records, stream, &rest[..end], &time);
+        while let Some(end) = line_end(rest, MAX_LINE).filter(|_| pending.is_empty()) {
+            self.push(stream, &rest[..end], &time)?;
             rest = &rest[end..];
         }
         pending.extend_from_slice(rest);
+        self.pending[stream as usize] = pending;
         self.write_records()
     }
 
@@ -104,16 +209,67 @@ impl Log {
     pub fn flush(&mut self, stream: Stream) -> Result<()> {
         let line = std::mem::take(&mut self.pending[stream as usize]);
         if !line.is_empty() {
-            encode(&mut self.records, stream, &line, &time::now_precise());
+            self.push(stream, &line, &time::now_precise())?;
         }
         self.write_records()
     }
 
+    /// Adds one record; a file that is full is written out and rotated, so that no
+    /// file outgrows `max-size` by more than one record.
+    fn push(&mut self, stream: Stream, line: &[u8], time: &str) -> Result<()> {
+        encode(&mut self.records, stream, line, time);
+        match self.max_size {
+            Some(max) if self.size + self.records.len() as u64 >= max => {
+                self.write_records()?;
+                self.rotate()
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn write_records(&mut self) -> Result<()> {
         let written = self.file.write_all(&self.records);
+        self.size += self.records.len() as u64;
         self.records.clear();
         written.context("write the container's log")
     }
+
+    /// Docker's rotation: `.1` → `.2`, …, the log → `.1`, and a new, empty log.
+    fn rotate(&mut self) -> Result<()> {
+        for n in (1..self.max_files).rev() {
+            let from = numbered(&self.path, n - 1);
+            match fs::rename(&from, numbered(&self.path, n)) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {} // not that many yet
+                other => other.context("rotate the container's log")?,
+            }
+        }
+        self.file = File::options()
+            .create(true)
+            .write(true)
+            .truncate(true) // with max-file 1, the log starts over
+            .open(&self.path)
+            .context("rotate the container's log")?;
+        self.size = 0;
+        Ok(())
+    }
+}
+
+/// `path` for n = 0, its rotated copy `path.n` after.
+fn numbered(path: &Path, n: u32) -> PathBuf {
+    match n {
+        0 => path.to_path_buf(),
+        n => PathBuf::from(format!("{}.{n}", path.display())),
+    }
+}
+
+/// The rotated copies of the log at `path` that exist, oldest first (`.2`, `.1`).
+pub fn rotated(path: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = (1..)
+        .map(|n| numbered(path, n))
+        .take_while(|file| file.exists())
+        .collect();
+    files.reverse();
+    files
 }
 
 /// Where the first line of `bytes` ends: after its newline, or after `room` bytes.
@@ -256,6 +412,74 @@ mod tests {
     #[test]
     fn a_half_written_line_is_not_a_record() {
         assert!(parse(r#"{"log":"x","stream":"stdout","time":"t"}"#).is_empty());
+    }
+
+    #[test]
+    fn sizes_are_go_units_decimal() {
+        assert_eq!(parse_size("10m"), Some(10_000_000));
+        assert_eq!(parse_size("1.5k"), Some(1500));
+        assert_eq!(parse_size("2MiB"), Some(2_000_000));
+        assert_eq!(parse_size("100"), Some(100));
+        assert_eq!(parse_size("lots"), None);
+    }
+
+    #[test]
+    fn options_mean_what_they_mean_to_docker_and_none_means_the_cap() {
+        let config = |pairs: &[(&str, &str)]| LogConfig {
+            driver: "json-file".into(),
+            options: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        assert_eq!(LogConfig::cap(None).unwrap(), (Some(10_000_000), 5));
+        assert_eq!(
+            LogConfig::cap(Some(&config(&[("max-size", "1m")]))).unwrap(),
+            (Some(1_000_000), 1)
+        );
+        assert_eq!(
+            LogConfig::cap(Some(&config(&[("max-file", "3")]))).unwrap(),
+            (None, 3)
+        );
+        assert!(config(&[("max-file", "0")]).check().is_err());
+        assert!(config(&[("labels", "a")]).check().is_err());
+    }
+
+    #[test]
+    fn a_full_log_is_rotated_with_dockers_names() {
+        let dir = std::env::temp_dir().join(format!("skiff-unit-rotate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("id-json.log");
+        let config = LogConfig {
+            driver: "json-file".into(),
+            options: [("max-size", "200"), ("max-file", "3")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        let mut log = Log::open(&path, Some(&config)).unwrap();
+        for n in 0..20 {
+            log.write(Stream::Stdout, format!("line {n:02}\n").as_bytes())
+                .unwrap();
+        }
+        let files = rotated(&path);
+        assert_eq!(
+            files,
+            [dir.join("id-json.log.2"), dir.join("id-json.log.1")]
+        );
+        let mut text = String::new();
+        for file in files.iter().chain([&path]) {
+            text += &std::fs::read_to_string(file).unwrap();
+            assert!(
+                std::fs::metadata(file).unwrap().len() < 200 + 70,
+                "{file:?}"
+            );
+        }
+        let lines: Vec<String> = parse(&text).into_iter().map(|r| r.log).collect();
+        assert_eq!(lines.last().unwrap(), "line 19\n");
+        assert!(lines.windows(2).all(|w| w[0] < w[1]), "{lines:?}");
+        assert!(lines.len() < 20, "the oldest file was dropped");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A file of its own for each test: they run in parallel threads of one process.

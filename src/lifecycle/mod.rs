@@ -8,7 +8,8 @@
 //! containers/<id>/config.json   what to run (a `container::Config`), written once
 //!                 state.json    running | exited, pids, exit code, times: from its
 //!                               first start (none yet: created)
-//!                 log.json      its output (Docker's json-file format)
+//!                 ID-json.log   its output (Docker's json-file format; .1, .2: older)
+//!                 stopped       the user stopped it: no restarts (see `restart`)
 //!                 attach.sock   a detached `-t` one's terminal, for `skiff attach`
 //!                 upper/ work/  its overlayfs writable layer; rootfs/ the mount point
 //! containers/.names/<name>      a symlink to the ID that holds the name (see `names`)
@@ -28,6 +29,7 @@
 pub mod logs;
 pub mod names;
 pub mod peers;
+pub mod restart;
 pub mod signals;
 pub mod supervisor;
 
@@ -59,6 +61,9 @@ pub enum Status {
     /// A record skiff cannot read or trust: it can only be inspected and removed.
     #[serde(rename = "dead")]
     Dead,
+    /// Ended, and its supervisor waits out the back-off before it starts it again.
+    #[serde(rename = "restarting")]
+    Restarting,
 }
 
 impl Status {
@@ -69,6 +74,7 @@ impl Status {
             Status::Running => "running",
             Status::Exited => "exited",
             Status::Dead => "dead",
+            Status::Restarting => "restarting",
         }
     }
 }
@@ -87,6 +93,8 @@ pub struct State {
     pub finished_at: String,
     /// Its address while it runs (Docker, too, gives it back when it stops).
     pub network: Option<network::Settings>,
+    /// How often its restart policy restarted it since a user started it.
+    pub restart_count: Option<u32>,
 }
 
 /// A process, named so that a reused pid cannot be mistaken for it.
@@ -241,13 +249,18 @@ impl Container {
         short(&self.config.id)
     }
 
-    /// The status as it really is: "running" only while the container's process lives.
+    /// The status as it really is: "running" only while the container's process lives (or its
+    /// supervisor, alive, has yet to record its end).
     pub fn status(&self) -> Status {
         if self.damage.is_some() {
             return Status::Dead;
         }
         match self.state.status {
-            Status::Running if !self.state.pid.is_alive() => Status::Exited,
+            // Until its supervisor records the end (maybe as a restart), it runs, as in Docker.
+            Status::Running if !self.state.pid.is_alive() && !self.is_supervised() => {
+                Status::Exited
+            }
+            Status::Restarting if !self.is_supervised() => Status::Exited,
             status => status,
         }
     }
@@ -265,8 +278,9 @@ impl Container {
         self.state.supervisor.is_alive()
     }
 
+    /// Where its output goes, named as Docker names it (rotated: `.1`, `.2`, …).
     pub fn log_path(&self) -> PathBuf {
-        self.dir.join("log.json")
+        self.dir.join(format!("{}-json.log", self.config.id))
     }
 
     /// Where a detached `-t` container's supervisor listens for `skiff attach`.

@@ -3,7 +3,8 @@
 //! Each name is reserved by a symlink `containers/.names/NAME -> ID`. symlink(2) fails
 //! if the name exists, so taking a name is one atomic step that costs the same with
 //! ten containers or ten thousand; no record has to be read. A link whose container
-//! is gone (a crash between reserving and recording, or in `rm`) is stale and free.
+//! is gone (a crash between reserving and recording, or in `rm`) is stale and free, as
+//! is one that does not hold an ID; an index that is not a directory is rebuilt.
 //! <https://man7.org/linux/man-pages/man2/symlink.2.html>
 
 use std::fs;
@@ -50,6 +51,12 @@ pub fn index(existing: impl FnOnce() -> Result<Vec<Container>>) -> Result<PathBu
     if dir.is_dir() {
         return Ok(dir);
     }
+    if fs::remove_file(&dir).is_ok() {
+        eprintln!(
+            "skiff: {} was damaged (not a directory): rebuilt from the containers' records",
+            dir.display()
+        );
+    }
     let building = dir.with_extension("new");
     let _ = fs::remove_dir_all(&building); // debris of a crash while building it
     fs::create_dir(&building).with_context(|| format!("create {}", building.display()))?;
@@ -85,11 +92,9 @@ pub fn release(index: &Path, name: &str, id: &str) {
 /// The ID of the container that holds `name`; `None` if none does, or only a stale link.
 pub fn owner(index: &Path, name: &str) -> Option<String> {
     let id = fs::read_link(index.join(name)).ok()?;
+    let id = id.to_str().filter(|id| super::is_id(id))?; // a damaged link holds nothing
     let containers = index.parent()?;
-    containers
-        .join(&id)
-        .is_dir()
-        .then(|| id.to_string_lossy().into_owned())
+    containers.join(id).is_dir().then(|| id.to_string())
 }
 
 fn link(index: &Path, name: &str, id: &str) -> Result<()> {

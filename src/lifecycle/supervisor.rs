@@ -11,14 +11,18 @@
 //! into the log until the container ends, and records its exit. No threads, no daemon.
 //! With `-t` it holds the master of the container's terminal instead of pipes, logs
 //! what it shows, and lets `skiff attach` in through `attach.sock` (see `terminal`).
+//! When the container's `--restart` policy asks, the supervisor starts it again, the
+//! way it started it the first time (see `restart`).
 //! <https://man7.org/linux/man-pages/man3/daemon.3.html>
 //! <https://man7.org/linux/man-pages/man2/setsid.2.html>
 
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixListener;
+use std::time::Instant;
 
 use super::logs::{self, Log, Output, Stream};
+use super::restart::{self, Backoff, Policy};
 use super::{peers, Container, Process, State, Status};
 use crate::cgroup;
 use crate::container::{self, RootFs, Started, Stdio, FORWARDED};
@@ -32,11 +36,12 @@ use crate::{time, trace};
 /// pipes to ours and into its log (as Docker's do), its stdin is ours with `-i` and
 /// else empty; signals are forwarded; waits for it and records its end.
 pub fn run_attached(container: &mut Container, rootfs: &RootFs) -> Result<Exit> {
+    started_by_user(container);
     if container.config.tty == Some(true) {
         return run_in_terminal(container, rootfs);
     }
     sys::forward_signals(&FORWARDED)?; // sigaction(2)
-    let mut log = Log::open(&container.log_path())?;
+    let mut log = open_log(container)?;
     let null = File::open("/dev/null").context("open /dev/null")?;
     let (stdout, stdout_writer) = sys::pipe()?; // pipe2(2)
     let (stderr, stderr_writer) = sys::pipe()?;
@@ -61,7 +66,7 @@ pub fn run_attached(container: &mut Container, rootfs: &RootFs) -> Result<Exit> 
     let pumped = logs::pump(outputs, &mut log);
     let exit = sys::wait_for_exit(pid)?; // waitpid(2)
     trace::step(&format!("the container ended: {exit:?}"));
-    record_exit(container, exit)?;
+    record_exit(container, exit, Status::Exited)?;
     pumped.map(|()| exit)
 }
 
@@ -69,7 +74,7 @@ pub fn run_attached(container: &mut Container, rootfs: &RootFs) -> Result<Exit> 
 /// `terminal`), with ours in raw mode while it runs if `-i` gives it our input.
 fn run_in_terminal(container: &mut Container, rootfs: &RootFs) -> Result<Exit> {
     let signals = terminal::catch_signals(&FORWARDED)?; // sigprocmask(2), signalfd(2)
-    let mut log = Log::open(&container.log_path())?;
+    let mut log = open_log(container)?;
     let interactive = container.config.open_stdin == Some(true);
     let raw = match interactive && sys::isatty(0) {
         true => Some(RawMode::enter(0)?), // tcsetattr(3); restored when dropped
@@ -94,7 +99,7 @@ fn run_in_terminal(container: &mut Container, rootfs: &RootFs) -> Result<Exit> {
     }
     let exit = sys::wait_for_exit(started.pid)?; // waitpid(2)
     trace::step(&format!("the container ended: {exit:?}"));
-    record_exit(container, exit)?;
+    record_exit(container, exit, Status::Exited)?;
     relayed.map(|_| exit)
 }
 
@@ -128,6 +133,7 @@ fn master(started: &mut Started) -> Result<File> {
 /// Starts the container under a supervisor of its own and returns once its command
 /// runs (or has failed to start, with the reason).
 pub fn run_detached(container: &mut Container, rootfs: &RootFs) -> Result<()> {
+    started_by_user(container);
     let (outcome, outcome_writer) = sys::pipe()?;
     let Some(middle) = sys::fork()? else {
         drop(outcome);
@@ -172,7 +178,7 @@ fn supervise(container: &mut Container, rootfs: &RootFs, outcome: File) -> ! {
     };
     drop(outcome); // EOF: `skiff run -d` prints the ID and returns
                    // Nobody is left to tell of a failure from here on; the state says what it can.
-    let code = match watch(container, streams) {
+    let code = match keep_up(container, rootfs, streams) {
         Ok(()) => 0,
         Err(err) => err.exit_code(),
     };
@@ -197,7 +203,7 @@ enum Watched {
 /// stderr, or with `-t` a terminal; the output goes to the log.
 fn start_logged(container: &mut Container, rootfs: &RootFs) -> Result<Streams> {
     // Before `skiff run -d` returns: a `logs -f` started right after it must find the log.
-    let log = Log::open(&container.log_path())?;
+    let log = open_log(container)?;
     sys::chdir(std::path::Path::new("/"))?; // hold no directory busy
     let null = File::open("/dev/null").context("open /dev/null")?;
     for fd in 0..3 {
@@ -240,7 +246,52 @@ fn listen_for_attach(container: &Container) -> Result<UnixListener> {
     UnixListener::bind(&path).with_context(|| format!("bind {}", container.attach_path().display()))
 }
 
-fn watch(container: &mut Container, mut streams: Streams) -> Result<()> {
+/// A start by the user: the restart count starts over, and a stop by the user is
+/// forgotten (as Docker's `start` does).
+fn started_by_user(container: &mut Container) {
+    restart::unmark(container);
+    container.state.restart_count = None;
+}
+
+/// Watches the container until it ends, and starts it again for as long as its
+/// restart policy asks and nobody stops it.
+fn keep_up(container: &mut Container, rootfs: &RootFs, mut streams: Streams) -> Result<()> {
+    let policy = Policy::of(&container.config);
+    // Held blocked, so that only a `stop` during the back-off reads it (signalfd(2)).
+    let stop = match policy {
+        Policy::No => None,
+        _ => Some(terminal::catch_signals(&[libc::SIGTERM])?),
+    };
+    let mut backoff = Backoff::default();
+    loop {
+        let up_since = Instant::now();
+        watch(container, streams, policy)?;
+        let Some(stop) = stop
+            .as_ref()
+            .filter(|_| container.state.status == Status::Restarting)
+        else {
+            return Ok(());
+        };
+        let delay = backoff.next(up_since.elapsed());
+        let wait = libc::c_int::try_from(delay.as_millis()).unwrap_or(libc::c_int::MAX);
+        let stopped = sys::poll_readable(&[stop.as_raw_fd()], wait)?[0];
+        if stopped || restart::stopped_by_user(container) {
+            return give_up(container);
+        }
+        streams =
+            start_logged(container, rootfs).or_else(|err| give_up(container).and(Err(err)))?;
+    }
+}
+
+/// A restart that will not happen: the container stays exited.
+fn give_up(container: &mut Container) -> Result<()> {
+    container.state.status = Status::Exited;
+    container.save_state()
+}
+
+/// Relays the container's output until it ends, and records its end: as restarting
+/// if its `policy` asks for that, and the user has not stopped it.
+fn watch(container: &mut Container, mut streams: Streams, policy: Policy) -> Result<()> {
     let relayed = match streams.output {
         Watched::Pipes(outputs) => logs::pump(outputs, &mut streams.log),
         Watched::Terminal(master, listener) => {
@@ -254,7 +305,16 @@ fn watch(container: &mut Container, mut streams: Streams) -> Result<()> {
         }
     };
     let exit = sys::wait_for_exit(streams.pid)?;
-    record_exit(container, exit)?;
+    let restarts = container.state.restart_count.unwrap_or(0);
+    let status = match policy.wants(exit.status(), restarts) && !restart::stopped_by_user(container)
+    {
+        true => Status::Restarting,
+        false => Status::Exited,
+    };
+    if status == Status::Restarting {
+        container.state.restart_count = Some(restarts + 1);
+    }
+    record_exit(container, exit, status)?;
     relayed
 }
 
@@ -273,6 +333,7 @@ fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> 
         supervisor: Process::current(),
         started_at: time::now_precise(),
         network: started.network.take(),
+        restart_count: container.state.restart_count,
         ..State::default()
     };
     container.save_state()?;
@@ -282,9 +343,13 @@ fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> 
     Ok(started)
 }
 
-/// Records how the container ended (and whether the OOM killer ended it), removes its
+fn open_log(container: &Container) -> Result<Log> {
+    Log::open(&container.log_path(), container.config.log.as_ref())
+}
+
+/// Records how the container ended, as `status` (and whether the OOM killer ended it), removes its
 /// cgroup and gives its address back.
-fn record_exit(container: &mut Container, exit: Exit) -> Result<()> {
+fn record_exit(container: &mut Container, exit: Exit, status: Status) -> Result<()> {
     // Kept in the state if this fails, so that the next sweep tries again.
     let left = container.state.network.as_ref().map(|s| s.network.clone());
     let network = match left {
@@ -299,7 +364,7 @@ fn record_exit(container: &mut Container, exit: Exit) -> Result<()> {
         false => cgroup::release(&container.config.id), // reads memory.events, rmdir(2)
     };
     container.state.oom_killed = *released.as_ref().unwrap_or(&false);
-    container.state.status = Status::Exited;
+    container.state.status = status;
     container.state.exit_code = exit.status();
     container.state.finished_at = time::now_precise();
     match container.config.auto_remove {
@@ -343,7 +408,16 @@ pub fn signal(container: &Container, signal: libc::c_int) -> Result<()> {
 }
 
 /// Waits until the container has ended and its supervisor has recorded it (or died).
+/// A supervisor that restarts it lives on: then until the record says it ended.
 pub fn wait_until_recorded(container: &Container) -> Result<()> {
     wait_for(container.state.pid)?;
-    wait_for(container.state.supervisor)
+    while !wait_for_at_most(container.state.supervisor, 10)? {
+        let Ok(now) = super::find(&container.config.id) else {
+            return Ok(()); // removed (`--rm`): recorded and gone
+        };
+        if (now.state.status, now.state.pid) != (Status::Running, container.state.pid) {
+            return Ok(());
+        }
+    }
+    Ok(())
 }

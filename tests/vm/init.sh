@@ -85,7 +85,8 @@ id=$(skiff inspect hog | sed 's/.*"Id":"\([0-9a-f]*\)".*/\1/')
 run inspect hog
 check "memory: inspect says OOMKilled" 'echo "$out" | grep -q "\"OOMKilled\":true"'
 run rm hog
-check "memory: the cgroup is gone once recorded" '[ ! -e /sys/fs/cgroup/skiff/$id ]'
+check "memory: the cgroup is gone once recorded, its skiff/ parent stays" \
+  '[ ! -e /sys/fs/cgroup/skiff/$id ] && [ -d /sys/fs/cgroup/skiff ]'
 
 run run --rm --pids-limit 20 $img sh -c '
   (i=0; while [ $i -lt 30 ]; do sleep 1000 & i=$((i+1)); done)
@@ -197,6 +198,38 @@ check "network: rm the server, then its network" '[ $status = 0 ]'
 run run --rm --network none $img cat /proc/net/dev
 check "network: --network none has only lo" \
   '[ $status = 0 ] && [ "$(echo "$out" | grep -c :)" = 1 ] && echo "$out" | grep -q "lo:"'
+
+# --restart on the VM's kernel, and boot with no daemon: the init system runs
+# `skiff start --restartable` (README). The reboot-free proof: kill the supervisor and
+# the container, as a power cut would, then run the boot command.
+run run -d --name keep --restart always $img sh -c 'echo up; exec sleep 1000'
+keep=$out
+recorded() { sed "s/.*\"$1\":{\"pid\":\([0-9]*\).*/\1/" /var/lib/skiff/containers/$keep/state.json; }
+# until_running: polls inspect (at most 5 s) until the container runs with a pid other than $1.
+until_running() {
+  for i in $(seq 100); do
+    run inspect keep
+    echo "$out" | grep -q '"Running":true,"Restarting":false,"Pid":[1-9]' &&
+      ! echo "$out" | grep -q "\"Pid\":$1," && return
+    usleep 50000
+  done
+}
+first=$(recorded pid)
+kill -9 "$first"
+until_running "$first"
+check "restart: always brings the service back after kill -9 (a new PID namespace)" \
+  'echo "$out" | grep -q "\"RestartCount\":1," && [ -d /sys/fs/cgroup/skiff/$keep ]'
+kill -9 "$(recorded supervisor)" "$(recorded pid)"
+run ps -a
+check "restart: with its supervisor killed too, it is down" 'echo "$out" | grep -q "Exited (255).*keep$"'
+second=$(recorded pid)
+run start --restartable
+check "restart: start --restartable starts it, as at boot" '[ $status = 0 ] && [ "$out" = "$keep" ]'
+until_running "$second"
+check "restart: the service is back, in a cgroup of its own" \
+  'echo "$out" | grep -q "\"Running\":true" && [ -d /sys/fs/cgroup/skiff/$keep ]'
+run rm -f keep
+check "restart: rm -f ends it for good" '[ $status = 0 ] && [ ! -e /sys/fs/cgroup/skiff/$keep ]'
 
 out=$(find /sys/fs/cgroup/skiff -mindepth 1 -type d)
 check "no container cgroup is left under /sys/fs/cgroup/skiff" '[ -z "$out" ]'

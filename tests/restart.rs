@@ -1,0 +1,238 @@
+//! `--restart`: the supervisor starts a container again as its policy says, a user's
+//! `stop` ends that, and `start --restartable` brings services back at boot.
+
+use std::fs;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::lifecycle::ok;
+use crate::testenv::{assert_one_line_error, TestEnv};
+
+/// Waits up to 30 s for `condition`, looking again every 20 ms.
+fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A field of `inspect NAME`, by Docker's template syntax.
+fn field(t: &TestEnv, name: &str, path: &str) -> String {
+    let json = ok(t, &["inspect", name]);
+    let mut rest = json.as_str();
+    for key in path.split('.') {
+        let at = rest
+            .find(&format!("\"{key}\":"))
+            .unwrap_or_else(|| panic!("{path} in {json}"));
+        rest = &rest[at + key.len() + 3..];
+    }
+    let end = rest.find([',', '}']).unwrap();
+    rest[..end].trim_matches('"').to_string()
+}
+
+/// A directory on the host for the container's `/count`, and how many runs it saw.
+fn counter(t: &TestEnv) -> (String, impl Fn() -> usize) {
+    let dir = t.root.join("count");
+    fs::create_dir_all(&dir).unwrap();
+    let runs = dir.join("runs");
+    let count = move || fs::read_to_string(&runs).map_or(0, |text| text.lines().count());
+    (format!("{}:/count", dir.display()), count)
+}
+
+/// The pid a container's state records for `who` (`pid` or `supervisor`).
+fn recorded_pid(t: &TestEnv, id: &str, who: &str) -> i32 {
+    let state = fs::read_to_string(t.root.join("containers").join(id).join("state.json")).unwrap();
+    let key = format!("\"{who}\":{{\"pid\":");
+    let at = state.find(&key).unwrap() + key.len();
+    let digits: String = state[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().unwrap()
+}
+
+/// Whether `pid` has ended (a zombie has: this machine's init reaps none).
+fn ended(pid: i32) -> bool {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit(')')
+        .next()
+        .is_none_or(|rest| matches!(rest.trim_start().chars().next(), None | Some('Z' | 'X')))
+}
+
+fn kill_9(pid: i32) {
+    let status = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    assert!(status.unwrap().success(), "kill -9 {pid}");
+}
+
+#[test]
+fn on_failure_3_starts_a_failing_container_exactly_3_more_times() {
+    let t = TestEnv::new();
+    let (volume, runs) = counter(&t);
+    let image = t.image("library/busybox");
+    let script = "echo run >> /count/runs; exit 1";
+    let args = [
+        "run",
+        "-d",
+        "--restart",
+        "on-failure:3",
+        "-v",
+        &volume,
+        "--name",
+        "f",
+    ];
+    ok(&t, &[&args[..], &[&image, "sh", "-c", script]].concat());
+    eventually("it is given up on", || field(&t, "f", "Status") == "exited");
+    assert_eq!(runs(), 4, "the first run and 3 restarts");
+    assert_eq!(field(&t, "f", "RestartCount"), "3");
+    assert_eq!(field(&t, "f", "ExitCode"), "1");
+    assert_eq!(field(&t, "f", "RestartPolicy.Name"), "on-failure");
+    assert_eq!(field(&t, "f", "MaximumRetryCount"), "3");
+    // A success is not a failure: on-failure leaves it be.
+    let args = [
+        "run",
+        "-d",
+        "--restart",
+        "on-failure",
+        "--name",
+        "s",
+        &image,
+        "true",
+    ];
+    ok(&t, &args);
+    eventually("it ended", || field(&t, "s", "Status") == "exited");
+    assert_eq!(field(&t, "s", "RestartCount"), "0");
+}
+
+#[test]
+fn always_survives_kill_9_and_stop_is_final() {
+    let t = TestEnv::new();
+    let (volume, runs) = counter(&t);
+    let image = t.image("library/busybox");
+    let script = "echo run >> /count/runs; exec sleep 1000";
+    let args = [
+        "run",
+        "-d",
+        "--restart",
+        "always",
+        "-v",
+        &volume,
+        "--name",
+        "a",
+    ];
+    let id = ok(&t, &[&args[..], &[&image, "sh", "-c", script]].concat());
+    eventually("it ran", || runs() == 1);
+    let first = recorded_pid(&t, id.trim(), "pid");
+    kill_9(first);
+    eventually("it runs again", || {
+        runs() == 2 && field(&t, "a", "Status") == "running"
+    });
+    assert_ne!(field(&t, "a", "Pid"), first.to_string());
+    assert_eq!(field(&t, "a", "RestartCount"), "1");
+    assert!(ok(&t, &["ps"]).contains("Up "));
+
+    // `stop` returns once the supervisor has gone: nothing is left to restart it.
+    ok(&t, &["stop", "-t", "0", "a"]);
+    assert_eq!(field(&t, "a", "Status"), "exited");
+    assert_eq!(field(&t, "a", "Restarting"), "false");
+    let supervisor = recorded_pid(&t, id.trim(), "supervisor");
+    assert!(ended(supervisor), "the supervisor has gone");
+    assert_eq!(runs(), 2);
+}
+
+#[test]
+fn stop_ends_a_crash_loop_whether_it_runs_or_waits() {
+    let t = TestEnv::new();
+    let (volume, runs) = counter(&t);
+    let image = t.image("library/busybox");
+    let args = [
+        "run",
+        "-d",
+        "--restart",
+        "always",
+        "-v",
+        &volume,
+        "--name",
+        "c",
+    ];
+    let script = "echo run >> /count/runs; exit 3";
+    ok(&t, &[&args[..], &[&image, "sh", "-c", script]].concat());
+    eventually("it restarted twice", || runs() >= 3);
+    let ps = ok(&t, &["ps"]);
+    assert!(ps.contains("Restarting (3)") || ps.contains("Up "), "{ps}");
+    ok(&t, &["stop", "c"]);
+    let after = runs();
+    assert_eq!(field(&t, "c", "Status"), "exited");
+    // Whatever started before the stop has ended, and nothing starts after it.
+    assert_eq!(ok(&t, &["wait", "c"]), "3\n");
+    assert_eq!(runs(), after);
+    // A user's start begins again, and counts from 0.
+    ok(&t, &["start", "c"]);
+    eventually("it restarted", || field(&t, "c", "RestartCount") != "0");
+    ok(&t, &["rm", "-f", "c"]);
+    assert!(t.containers().is_empty());
+}
+
+#[test]
+fn restart_with_rm_or_a_bad_policy_is_refused() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let out = t.skiff(&["run", "--rm", "--restart", "always", &image, "true"]);
+    assert_one_line_error(&out, "Conflicting options: --restart and --rm");
+    let out = t.skiff(&["run", "--restart", "sometimes", &image, "true"]);
+    assert_one_line_error(&out, "invalid restart policy \"sometimes\"");
+    let out = t.skiff(&["create", "--restart", "always:2", &image, "true"]);
+    assert_one_line_error(&out, "invalid restart policy \"always:2\"");
+    assert!(t.containers().is_empty());
+}
+
+#[test]
+fn start_restartable_brings_back_what_the_policies_ask_for() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let mut ids = Vec::new();
+    for (name, policy) in [
+        ("a", "always"),
+        ("u", "unless-stopped"),
+        ("n", "no"),
+        ("s", "unless-stopped"),
+    ] {
+        let args = [
+            "run",
+            "-d",
+            "--restart",
+            policy,
+            "--name",
+            name,
+            &image,
+            "sleep",
+            "1000",
+        ];
+        ids.push(ok(&t, &args).trim().to_string());
+    }
+    ok(&t, &["stop", "-t", "0", "s"]); // the user's stop: unless-stopped stays stopped
+                                       // As a reboot leaves them: supervisors and containers gone, records saying "running".
+    for id in &ids[..3] {
+        kill_9(recorded_pid(&t, id, "supervisor"));
+        kill_9(recorded_pid(&t, id, "pid"));
+    }
+    for name in ["a", "u", "n"] {
+        eventually("the kills are seen", || {
+            field(&t, name, "Status") == "exited"
+        });
+    }
+    let started = ok(&t, &["start", "--restartable"]);
+    // Newest first, as `ps -a` lists them.
+    assert_eq!(started, format!("{}\n{}\n", ids[1], ids[0]));
+    for (name, status) in [
+        ("a", "running"),
+        ("u", "running"),
+        ("n", "exited"),
+        ("s", "exited"),
+    ] {
+        assert_eq!(field(&t, name, "Status"), status, "{name}");
+    }
+    // They are supervised again: a kill -9 is followed by a restart.
+    kill_9(field(&t, "a", "Pid").parse().unwrap());
+    eventually("a runs again", || field(&t, "a", "RestartCount") == "1");
+}
