@@ -792,6 +792,22 @@ pub fn setgroups(groups: &[u32]) -> Result<()> {
     check(rc, "setgroups", format_args!("{groups:?}")).map(drop)
 }
 
+/// setrlimit(2), as prlimit64 on this process (the one form with the same types on
+/// every libc): `resource`'s soft and hard limits. Without CAP_SYS_RESOURCE a hard
+/// limit can only be lowered.
+/// <https://man7.org/linux/man-pages/man2/setrlimit.2.html>
+pub fn setrlimit(resource: libc::c_int, name: &str, soft: u64, hard: u64) -> Result<()> {
+    trace::call(format_args!("prlimit64(0, {name}, {soft}:{hard})"));
+    let limit = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    let old: *mut libc::rlimit = ptr::null_mut();
+    // SAFETY: `limit` outlives the call; a null pointer asks for no old limits back.
+    let rc = unsafe { libc::syscall(libc::SYS_prlimit64, 0, resource, &limit, old) };
+    check(rc, "prlimit64", name).map(drop)
+}
+
 /// setgid(2): as root, sets the real, effective and saved group IDs alike.
 /// <https://man7.org/linux/man-pages/man2/setgid.2.html>
 pub fn setgid(gid: u32) -> Result<()> {

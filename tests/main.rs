@@ -19,6 +19,7 @@ mod pull;
 mod registry_extras;
 mod restart;
 mod run;
+mod runflags;
 mod store;
 mod terminal;
 mod testenv;

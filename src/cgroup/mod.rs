@@ -53,7 +53,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-pub use limits::{Limits, FLAGS};
+pub use limits::{bytes, Limits, FLAGS};
 pub use mounts::mount_inside;
 
 use crate::error::{Context, Error, Result};

@@ -164,7 +164,7 @@ fn running(query: &str) -> Result<(Container, File)> {
 /// flags override them.
 fn exec_of(args: &Args, config: &Config) -> Result<Exec> {
     let env_flags = [
-        container::read_env_files(&args.env_files)?,
+        container::read_kv_files(&args.env_files, "env file")?,
         args.env.clone(),
     ]
     .concat();
@@ -178,6 +178,7 @@ fn exec_of(args: &Args, config: &Config) -> Result<Exec> {
                 .clone()
                 .unwrap_or_else(|| first.workdir.clone()),
             user: args.user.clone().or_else(|| first.user.clone()),
+            groups: first.groups.clone(), // as Docker's exec keeps --group-add
         },
         privileged: args.privileged,
         no_new_privileges: config.options.no_new_privileges,

@@ -168,6 +168,9 @@ struct Config {
     open_stdin: bool,
     #[serde(rename = "Tty")]
     tty: bool,
+    /// The image's labels, with `--label`'s over them.
+    #[serde(rename = "Labels")]
+    labels: BTreeMap<String, String>,
 }
 
 /// The resource limits, in Docker's names and units (0: none).
@@ -275,6 +278,7 @@ fn inspected(container: &Container) -> Inspected {
             stop_timeout: config.stop_timeout,
             open_stdin: config.open_stdin == Some(true),
             tty: config.tty == Some(true),
+            labels: config.labels.clone().unwrap_or_default(),
         },
         host_config: host_config(config),
         mounts: config

@@ -18,8 +18,10 @@ use crate::registry::{
     self,
     manifest::{self, Platform},
 };
-use crate::{terminal, time, trace};
+use crate::{sys, terminal, time, trace};
 use miniserde::json::Value;
+use std::collections::BTreeMap;
+use std::io::Write;
 
 pub const HELP: &str = "Usage:  skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]
 
@@ -29,6 +31,7 @@ Options:
       --add-host list       Add a custom host-to-IP mapping (host:ip, or host:host-gateway)
       --cap-add list        Add Linux capabilities (NAME, CAP_NAME or ALL)
       --cap-drop list       Drop Linux capabilities (NAME, CAP_NAME or ALL)
+      --cidfile string      Write the container ID to the file
       --cpu-shares int      CPU shares (relative weight)
       --cpus decimal        Number of CPUs
       --cpuset-cpus string  CPUs in which to allow execution (0-3, 0,1)
@@ -40,8 +43,11 @@ Options:
   -e, --env list            Set environment variables (KEY=VALUE, or KEY to pass the host's)
       --env-file list       Read in a file of environment variables
       --help                Print usage
+      --group-add list      Add additional groups to join
   -h, --hostname string     Container host name
       --init                Run an init inside the container that forwards signals and reaps processes
+  -l, --label list          Set meta data on a container
+      --label-file list     Read in a line delimited file of labels
   -i, --interactive         Keep STDIN open even if not attached
       --log-driver string   Logging driver: json-file, local or none
       --log-opt list        max-size=SIZE, max-file=N (default: 10m, 5)
@@ -52,6 +58,7 @@ Options:
       --network string      Connect a container to a network: bridge, none, host or
                             container:NAME|ID (default \"bridge\")
       --network-alias list  Add network-scoped alias for the container (user networks)
+      --oom-score-adj int   Tune host's OOM preferences (-1000 to 1000)
       --pids-limit int      Tune container pids limit (set -1 for unlimited)
       --platform string     Run this platform's image (os/arch[/variant]) instead of the host's
   -p, --publish list        Publish a container's port(s) to the host ([IP:][HOST_PORT:]PORT[/PROTO])
@@ -62,11 +69,14 @@ Options:
       --restart string      no, always, unless-stopped or on-failure[:N]
       --rm                  Automatically remove the container when it exits
       --security-opt list   Security options (no-new-privileges)
+      --shm-size bytes      Size of /dev/shm (default 64m)
       --stop-signal string  Signal to stop the container (default \"SIGTERM\")
       --stop-timeout int    Seconds to wait for the container to stop before killing it (default 10)
+      --sysctl map          Sysctl options (namespaced ones only)
       --tmpfs list          Mount a tmpfs directory (PATH[:OPTIONS])
       --trace               Narrate every kernel step on stderr (also SKIFF_TRACE=1)
   -t, --tty                 Allocate a pseudo-TTY
+      --ulimit ulimit       Ulimit options (name=soft[:hard])
   -u, --user string         Username or UID (format: <name|uid>[:<group|gid>])
   -v, --volume list         Bind mount a host path or a volume ([HOST|NAME:]CONTAINER[:ro|rw])
   -w, --workdir string      Working directory inside the container";
@@ -82,11 +92,21 @@ pub struct Args {
     entrypoint: Option<String>,
     env: Vec<String>,
     env_files: Vec<String>,
+    extra: Extra,
     detach: bool,
     pull: Pull,
     platform: Option<Platform>,
     trace: bool,
     config: Config,
+}
+
+/// `--label`, `--label-file` (merged with the image's labels: see [`labels`]) and
+/// `--cidfile`.
+#[derive(Debug, Default)]
+struct Extra {
+    labels: Vec<String>,
+    label_files: Vec<String>,
+    cidfile: Option<String>,
 }
 
 /// Docker's grace period for `stop`, in seconds.
@@ -148,8 +168,6 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             "--pull" => args.pull = Pull::parse(&lexer.value(&flag)?)?,
             "--platform" => args.platform = Some(Platform::parse(&lexer.value(&flag)?)?),
             "--rm" => config.auto_remove = lexer.switch(&flag)?,
-            "--restart" => config.restart = Some(lexer.value(&flag)?),
-            "--log-driver" | "--log-opt" => log_flag(config, &flag.name, lexer.value(&flag)?)?,
             "--stop-signal" => config.stop_signal = lexer.value(&flag)?,
             "--stop-timeout" => config.stop_timeout = cli::seconds(&lexer.value(&flag)?)?,
             "-w" | "--workdir" => config.process.workdir = lexer.value(&flag)?,
@@ -165,6 +183,7 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             "--cap-add" => config.options.cap_add.push(lexer.value(&flag)?),
             "--cap-drop" => config.options.cap_drop.push(lexer.value(&flag)?),
             "--security-opt" => config.options.security_opt(&lexer.value(&flag)?)?,
+            f if EXTRA.contains(&f) => extra_flag(&mut args.extra, config, &mut lexer, &flag)?,
             limit if cgroup::FLAGS.contains(&limit) => {
                 let value = lexer.value(&flag)?;
                 config.limits.get_or_insert_default().set(limit, &value)?
@@ -184,6 +203,42 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
     })?;
     args.command = rest.collect();
     Ok(Some(args))
+}
+
+/// Labels, the ID file, more groups, the restart policy and logging, and the settings
+/// of `Options::tune`.
+const EXTRA: [&str; 12] = [
+    "--restart",
+    "--log-driver",
+    "--log-opt",
+    "-l",
+    "--label",
+    "--label-file",
+    "--cidfile",
+    "--group-add",
+    "--ulimit",
+    "--oom-score-adj",
+    "--sysctl",
+    "--shm-size",
+];
+
+fn extra_flag(
+    extra: &mut Extra,
+    config: &mut Config,
+    lexer: &mut Lexer,
+    flag: &Flag,
+) -> Result<()> {
+    let value = lexer.value(flag)?;
+    match flag.name.as_str() {
+        "-l" | "--label" => extra.labels.push(value),
+        "--label-file" => extra.label_files.push(value),
+        "--cidfile" => extra.cidfile = Some(value),
+        "--group-add" => config.process.groups.get_or_insert_default().push(value),
+        "--restart" => config.restart = Some(value),
+        "--log-driver" | "--log-opt" => log_flag(config, &flag.name, value)?,
+        tune => config.options.tune(tune, value)?,
+    }
+    Ok(())
 }
 
 /// Where the container is on a network, and what it publishes there.
@@ -240,6 +295,8 @@ fn log_flag(config: &mut Config, flag: &str, value: String) -> Result<()> {
 /// What the flags must satisfy together, checked before anything is pulled.
 fn check(config: &mut Config) -> Result<()> {
     config.options.check()?;
+    let own_netns = !network::shares_host(config.network.as_deref());
+    config.options.check_sysctls(own_netns)?;
     let log = config.log.get_or_insert_default(); // recorded, as `inspect` shows it
     if log.driver.is_empty() {
         log.driver = "json-file".into();
@@ -312,6 +369,12 @@ pub fn create(args: &Args) -> Result<(Container, RootFs)> {
         names::validate(&args.config.name)?;
     }
     let reference = Reference::parse(&args.image)?;
+    let cidfile = args
+        .extra
+        .cidfile
+        .as_deref()
+        .map(CidFile::create)
+        .transpose()?;
     trace::step("the image, from the store (or the registry, as --pull says)");
     let store = Store::open()?;
     let (manifest, image) = local_or_pull(&store, &reference, args)?;
@@ -321,8 +384,53 @@ pub fn create(args: &Args) -> Result<(Container, RootFs)> {
     }
     trace::step("record the container: its directory and config.json");
     let container = Container::create(&store, config)?;
+    if let Some(cidfile) = cidfile {
+        cidfile.write(&container.config.id)?;
+    }
     let rootfs = lifecycle::rootfs(&container, &store, &image)?;
     Ok((container, rootfs))
+}
+
+/// `--cidfile FILE`: made before anything else, and refused if it exists, as Docker
+/// does (it may be another container's); removed again unless the ID was written.
+struct CidFile {
+    path: String,
+    file: std::fs::File,
+    written: bool,
+}
+
+impl CidFile {
+    fn create(path: &str) -> Result<CidFile> {
+        if std::path::Path::new(path).exists() {
+            return Err(Error::invalid(format!(
+                "container ID file found, make sure the other container isn't running or delete {path}"
+            )));
+        }
+        let file = sys::create_new(path.as_ref(), 0o644)
+            .context("failed to create the container ID file")?;
+        let path = path.to_string();
+        Ok(CidFile {
+            path,
+            file,
+            written: false,
+        })
+    }
+
+    fn write(mut self, id: &str) -> Result<()> {
+        self.file
+            .write_all(id.as_bytes())
+            .with_context(|| format!("write the container ID file {}", self.path))?;
+        self.written = true;
+        Ok(())
+    }
+}
+
+impl Drop for CidFile {
+    fn drop(&mut self) {
+        if !self.written {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// The image's manifest digest, and the image: from the store, or the registry, as
@@ -372,7 +480,7 @@ fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Con
     let process = &mut config.process;
     process.argv = command_line(args, &defaults)?;
     let env_flags = [
-        container::read_env_files(&args.env_files)?,
+        container::read_kv_files(&args.env_files, "env file")?,
         args.env.clone(),
     ]
     .concat();
@@ -403,7 +511,22 @@ fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Con
     if let Some(Value::Object(volumes)) = defaults.volumes {
         config.options.add_image_volumes(volumes.keys())?;
     }
+    config.labels = labels(args, defaults.labels.unwrap_or_default())?;
     Ok(config)
+}
+
+/// The image's labels, then `--label-file`'s, then `--label`'s, later ones winning, as
+/// Docker merges them; `KEY` alone is an empty label. `None` when there are none.
+fn labels(
+    args: &Args,
+    mut merged: BTreeMap<String, String>,
+) -> Result<Option<BTreeMap<String, String>>> {
+    let files = container::read_kv_files(&args.extra.label_files, "label file")?;
+    for label in files.iter().chain(&args.extra.labels) {
+        let (key, value) = label.split_once('=').unwrap_or((label, ""));
+        merged.insert(key.to_string(), value.to_string());
+    }
+    Ok(Some(merged).filter(|labels| !labels.is_empty()))
 }
 
 /// `-P`: each of the image's ExposedPorts (`80/tcp`) that no `-p` publishes, on a

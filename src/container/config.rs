@@ -18,6 +18,8 @@
 //! one), and a field that moves is moved back into place when read ([`Config::parse`]).
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config.md>
 
+use std::collections::BTreeMap;
+
 use miniserde::json::{self, Object, Value};
 use miniserde::{Deserialize, Serialize};
 
@@ -68,6 +70,8 @@ pub struct Config {
     /// The names given to its anonymous volumes (`-v /path`),
     /// which `rm -v` and `--rm` remove with it. Absent in older records.
     pub anonymous_volumes: Option<Vec<String>>,
+    /// `--label`, `--label-file`, over the image's own labels. Absent in older records.
+    pub labels: Option<BTreeMap<String, String>>,
     /// `--restart`, as given (see `lifecycle::restart`). Absent: `no`.
     pub restart: Option<String>,
     /// `--log-driver`, `--log-opt`. Absent: json-file with skiff's default cap.
@@ -87,6 +91,9 @@ pub struct Process {
     /// `-u USER[:GROUP]`, names or numbers, resolved inside the container (its
     /// /etc/passwd and /etc/group); root when absent.
     pub user: Option<String>,
+    /// `--group-add`: more supplementary groups, names resolved in its /etc/group.
+    /// Absent in older records.
+    pub groups: Option<Vec<String>>,
 }
 
 /// The first 12 characters of an ID, as Docker shows it (all of a dead record's name
@@ -134,6 +141,7 @@ mod tests {
                 env: vec!["PATH=/bin".into(), "HOSTNAME=4f2b0c8e6a1d".into()],
                 workdir: "/srv".into(),
                 user: Some("1000".into()),
+                groups: None,
             }
         );
         assert_eq!(config.name, "tender_pike");

@@ -7,8 +7,9 @@
 //! is explained in its own module: `cgroup` (cgroups(7): limits, and the cgroup
 //! namespace), `namespaces` (unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts`
 //! (/proc, /sys, /dev, volumes), `user` (setuid(2)), `capabilities` (prctl(2),
-//! capset(2)), `init` (`--init`), `console` (`-t`: a pseudo-terminal of its own) and
-//! `process` (execve(2) and the exec-status pipe).
+//! capset(2)), `tuning` (setrlimit(2), oom_score_adj, sysctls), `init` (`--init`),
+//! `console` (`-t`: a pseudo-terminal of its own) and `process` (execve(2) and the
+//! exec-status pipe).
 //! What to run comes from the container's one description, [`Config`] (`config.rs`);
 //! where its root filesystem comes from at this start, from [`RootFs`].
 //!
@@ -37,6 +38,7 @@ mod options;
 mod process;
 mod rootfs;
 mod sealed_exe;
+mod tuning;
 mod user;
 
 use std::convert::Infallible;
@@ -49,7 +51,7 @@ pub use config::{short, Config, Process};
 pub use etc_files::{hosts, Dns, Member, FLAGS as DNS_FLAGS};
 pub use join::{join, Exec, Joined};
 pub use options::Options;
-pub use process::{environment, exec_outcome, find_program, read_env_files, report_failure};
+pub use process::{environment, exec_outcome, find_program, read_kv_files, report_failure};
 pub use sealed_exe::reexec_from_sealed_copy;
 
 use crate::cgroup::{self, Cgroup};
@@ -235,6 +237,7 @@ fn prepare(
     network::enter(child.netns)?; // setns(2): its network, configured already
     let own_cgroup = cgroup::enter(child.cgroup)?; // cgroup.procs, unshare(CLONE_NEWCGROUP)
     namespaces::unshare_the_rest(&config.hostname)?; // unshare(2), sethostname(2)
+    tuning::set_namespaced(options, child.netns.is_some())?; // oom_score_adj, sysctls
     let entered = rootfs::enter(rootfs, options)?; // mount(2), pivot_root(2)
     if entered == Entered::WithMounts {
         cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
@@ -244,6 +247,7 @@ fn prepare(
     }
     let caps = capabilities::for_container(options, entered == Entered::WithMounts)?; // capget(2)
     process::enter_workdir(&config.process.workdir)?; // chdir(2)
+    tuning::limit(options)?; // setrlimit(2)
     take_identity(&config.process, options.no_new_privileges, caps)
 }
 
@@ -251,7 +255,8 @@ fn prepare(
 /// no-new-privileges if asked. Returns its environment, with the user's `HOME`.
 /// The last steps of both the container's first process and `exec`'s.
 fn take_identity(process: &Process, no_new_privileges: bool, caps: u64) -> Result<Vec<String>> {
-    let user = user::resolve(process.user.as_deref())?; // the container's /etc/passwd
+    let groups = process.groups.as_deref().unwrap_or_default();
+    let user = user::resolve(process.user.as_deref(), groups)?; // the container's /etc/passwd, /etc/group
     capabilities::limit_bounding_set(caps)?; // prctl(2)
     if no_new_privileges {
         sys::set_no_new_privs()?; // prctl(2): no setuid binary raises anyone again

@@ -81,7 +81,7 @@ pub fn populate(root: &Path, scratch: &Path, options: &Options) -> Result<()> {
         hide(root, &SYS_MASKED, &[])?;
     }
     if mounted(mount_dev(root), "/dev")? {
-        mount_dev_filesystems(root)?;
+        mount_dev_filesystems(root, options.shm_size.unwrap_or(DEFAULT_SHM_SIZE))?;
     }
     for mount in mount_list(scratch, options)? {
         mount.attach(root)?;
@@ -229,8 +229,12 @@ fn mount_dev(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// /dev/pts, /dev/shm and /dev/mqueue, each skipped where refused.
-fn mount_dev_filesystems(root: &Path) -> Result<()> {
+/// Docker's size for /dev/shm, unless `--shm-size` says otherwise.
+const DEFAULT_SHM_SIZE: i64 = 64 << 20;
+
+/// /dev/pts, /dev/shm (`shm_size` bytes) and /dev/mqueue, each skipped where refused.
+fn mount_dev_filesystems(root: &Path, shm_size: i64) -> Result<()> {
+    let shm = format!("mode=1777,size={shm_size}");
     trace::step("mount /dev/pts (terminals of its own), /dev/shm and /dev/mqueue");
     let dev = root.join("dev");
     let filesystems = [
@@ -244,7 +248,7 @@ fn mount_dev_filesystems(root: &Path) -> Result<()> {
             "shm",
             "tmpfs",
             MS_NOSUID | MS_NODEV | MS_NOEXEC,
-            Some("mode=1777,size=65536k"),
+            Some(shm.as_str()),
         ),
         ("mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
     ];

@@ -10,7 +10,8 @@ use std::path::{Component, Path, PathBuf};
 
 use miniserde::{Deserialize, Serialize};
 
-use super::capabilities;
+use super::{capabilities, tuning};
+use crate::cgroup;
 use crate::error::{Error, Result};
 use crate::image::store::random_id;
 use crate::sys::{MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_RDONLY};
@@ -31,6 +32,14 @@ pub struct Options {
     pub cap_drop: Vec<String>,
     /// `--security-opt no-new-privileges`.
     pub no_new_privileges: bool,
+    /// `--ulimit NAME=SOFT[:HARD]` (see `tuning`). This and the rest: absent in older
+    /// records.
+    pub ulimits: Option<Vec<String>>,
+    pub oom_score_adj: Option<i32>,
+    /// `--sysctl KEY=VALUE`, namespaced ones only.
+    pub sysctls: Option<Vec<String>>,
+    /// `--shm-size`: /dev/shm's size in bytes (Docker's default: 64 MiB).
+    pub shm_size: Option<i64>,
 }
 
 impl Options {
@@ -54,6 +63,23 @@ impl Options {
         Ok(())
     }
 
+    /// `--ulimit`, `--oom-score-adj`, `--sysctl` or `--shm-size`, checked as given.
+    pub fn tune(&mut self, flag: &str, value: String) -> Result<()> {
+        match flag {
+            "--ulimit" => {
+                tuning::ulimit(&value)?;
+                self.ulimits.get_or_insert_default().push(value);
+            }
+            "--oom-score-adj" => self.oom_score_adj = Some(tuning::oom_score_adj(&value)?),
+            "--sysctl" => {
+                tuning::sysctl(&value, true)?; // the network is checked with --network
+                self.sysctls.get_or_insert_default().push(value);
+            }
+            _ => self.shm_size = Some(cgroup::bytes(flag, &value)?).filter(|&size| size > 0),
+        }
+        Ok(())
+    }
+
     /// Every option must make sense before anything is mounted or run.
     pub fn check(&self) -> Result<()> {
         capabilities::check_names(&self.cap_add)?;
@@ -63,6 +89,14 @@ impl Options {
         }
         for tmpfs in &self.tmpfs {
             Tmpfs::parse(tmpfs)?;
+        }
+        Ok(())
+    }
+
+    /// `--sysctl net.*` needs a network namespace of the container's own.
+    pub fn check_sysctls(&self, own_netns: bool) -> Result<()> {
+        for spec in self.sysctls.iter().flatten() {
+            tuning::sysctl(spec, own_netns)?;
         }
         Ok(())
     }

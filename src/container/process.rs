@@ -146,21 +146,21 @@ pub fn with_home(env: &[String], home: &str) -> Vec<String> {
     env
 }
 
-/// `--env-file FILE...`: Docker's format, one `KEY=VALUE` per line, the value taken
-/// verbatim; `KEY` alone is left bare, for the host's value; blank lines and lines
-/// starting with `#` say nothing. Whitespace in a key is an error.
+/// `--env-file FILE...` (`what`: "env file"), and `--label-file` ("label file"), which
+/// Docker reads alike: one `KEY=VALUE` per line, the value taken verbatim; `KEY` alone is
+/// left bare (for the host's value, or an empty label); blank lines and lines starting
+/// with `#` say nothing. Whitespace in a key is an error.
 /// <https://docs.docker.com/reference/cli/docker/container/run/#env>
-pub fn read_env_files(paths: &[String]) -> Result<Vec<String>> {
+pub fn read_kv_files(paths: &[String], what: &str) -> Result<Vec<String>> {
     let mut entries = Vec::new();
     for path in paths {
-        let bytes = fs::read(path).with_context(|| format!("open env file {path}"))?;
+        let bytes = fs::read(path).with_context(|| format!("open {what} {path}"))?;
         let text = String::from_utf8(bytes)
-            .map_err(|_| Error::usage(format!("env file {path} is not UTF-8")))?;
+            .map_err(|_| Error::usage(format!("{what} {path} is not UTF-8")))?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         for line in text.lines() {
             entries.extend(
-                env_file_line(line)
-                    .map_err(|why| Error::usage(format!("env file {path}: {why}")))?,
+                env_file_line(line).map_err(|why| Error::usage(format!("{what} {path}: {why}")))?,
             );
         }
     }

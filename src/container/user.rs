@@ -72,11 +72,30 @@ fn group_entries(text: &str) -> impl Iterator<Item = GroupEntry<'_>> {
 }
 
 /// Reads the container's user database (now at /etc) and resolves `spec`
-/// (`None`: root).
-pub fn resolve(spec: Option<&str>) -> Result<User> {
+/// (`None`: root), with `--group-add`'s `extra` groups after its own.
+pub fn resolve(spec: Option<&str>, extra: &[String]) -> Result<User> {
     let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
     let group = fs::read_to_string("/etc/group").unwrap_or_default();
-    lookup(spec.unwrap_or(""), &passwd, &group)
+    let mut user = lookup(spec.unwrap_or(""), &passwd, &group)?;
+    for name in extra {
+        let gid = group_id(name, &group).ok_or_else(|| {
+            Error::invalid(format!(
+                "unable to find group {name}: no matching entries in group file"
+            ))
+        })?;
+        if !user.groups.contains(&gid) {
+            user.groups.push(gid);
+        }
+    }
+    Ok(user)
+}
+
+/// A group by name or number; a number need not be in /etc/group.
+fn group_id(name: &str, group: &str) -> Option<u32> {
+    group_entries(group)
+        .find(|g| g.name == name || Some(g.gid) == parse_id(name))
+        .map(|g| g.gid)
+        .or_else(|| parse_id(name))
 }
 
 fn parse_id(text: &str) -> Option<u32> {
@@ -109,15 +128,11 @@ fn lookup(spec: &str, passwd: &str, group: &str) -> Result<User> {
             .map(|g| g.gid)
             .collect();
     } else {
-        gid = group_entries(group)
-            .find(|g| g.name == group_arg || Some(g.gid) == parse_id(group_arg))
-            .map(|g| g.gid)
-            .or_else(|| parse_id(group_arg))
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "unable to find group {group_arg}: no matching entries in group file"
-                ))
-            })?;
+        gid = group_id(group_arg, group).ok_or_else(|| {
+            Error::invalid(format!(
+                "unable to find group {group_arg}: no matching entries in group file"
+            ))
+        })?;
     }
     groups.insert(0, gid);
     Ok(User {

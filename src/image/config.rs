@@ -2,6 +2,8 @@
 //! working directory) and which uncompressed layers (`diff_ids`) make its root.
 //! <https://github.com/opencontainers/image-spec/blob/main/config.md>
 
+use std::collections::BTreeMap;
+
 use miniserde::json::{self, Value};
 use miniserde::Deserialize;
 
@@ -37,6 +39,8 @@ pub struct RunConfig {
     /// `VOLUME`: `{"/data": {}}`, the paths that get an anonymous volume (its keys).
     #[serde(rename = "Volumes")]
     pub volumes: Option<Value>,
+    #[serde(rename = "Labels")]
+    pub labels: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize, Debug)]

@@ -30,7 +30,7 @@ The images (busybox = /bin/busybox with its applet links in /bin):
     library/noplatform:latest  OCI index: s390x and ppc64le only
     library/entry:latest       busybox with Entrypoint, Cmd, WorkingDir /srv/app
                                (absent from the layers) and Env
-    library/web:latest         busybox with ExposedPorts 80/tcp and 8125/udp (for -P)
+    library/web:latest         busybox with ExposedPorts 80/tcp and 8125/udp (for -P), Labels
     library/volumed:latest     busybox + /data/seed ("from the image"), Volumes /data and
                                /cache (the image's VOLUME list: anonymous volumes)
     private/secret:latest      busybox + /etc/secret ("top secret")
@@ -360,8 +360,9 @@ def main():
     summary("library/entry:latest", "schema2", d, "Entrypoint, Cmd, WorkingDir /srv/app, Env")
 
     d = registry.push_image("library/web", "latest", busybox,
-                            dict(SHELL, ExposedPorts={"80/tcp": {}, "8125/udp": {}}))
-    summary("library/web:latest", "schema2", d, "ExposedPorts 80/tcp, 8125/udp")
+                            dict(SHELL, ExposedPorts={"80/tcp": {}, "8125/udp": {}},
+                                 Labels={"maintainer": "skiff tests", "tier": "image"}))
+    summary("library/web:latest", "schema2", d, "ExposedPorts 80/tcp, 8125/udp, Labels")
 
     seed = build_layer([directory("data"), file("data/seed", b"from the image\n")])
     d = registry.push_image("library/volumed", "latest", busybox + [seed],
