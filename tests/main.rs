@@ -8,6 +8,7 @@ mod cli;
 mod exec;
 mod hardening;
 mod hostile;
+mod house;
 mod lifecycle;
 mod names;
 mod network;

@@ -12,9 +12,11 @@ mod load;
 mod login;
 mod logs;
 mod network;
+mod pause;
 mod port;
 mod ps;
 mod pull;
+mod rename;
 mod rm;
 mod rmi;
 mod run;
@@ -22,6 +24,7 @@ mod save;
 mod start;
 mod stats;
 mod stop;
+mod tag;
 mod volume;
 mod wait;
 
@@ -61,12 +64,18 @@ const COMMANDS: &[(&str, &str, Main)] = &[
     ("logs", "Fetch the logs of a container", logs::main),
     ("network", "Manage networks", network::main),
     (
+        "pause",
+        "Pause all processes within one or more containers",
+        pause::main,
+    ),
+    (
         "port",
         "List port mappings or a specific mapping for the container",
         port::main,
     ),
     ("ps", "List containers", ps::main),
     ("pull", "Download an image from a registry", pull::main),
+    ("rename", "Rename a container", rename::main),
     ("rm", "Remove one or more containers", rm::main),
     ("rmi", "Remove one or more images", rmi::main),
     (
@@ -82,6 +91,16 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         stats::main,
     ),
     ("stop", "Stop one or more running containers", stop::main),
+    (
+        "tag",
+        "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+        tag::main,
+    ),
+    (
+        "unpause",
+        "Unpause all processes within one or more containers",
+        pause::unpause_main,
+    ),
     ("volume", "Manage volumes", volume::main),
     (
         "wait",

@@ -84,8 +84,13 @@ pub fn status(container: &Container) -> String {
     match container.status() {
         Status::Created => "Created".into(),
         Status::Running => format!(
-            "Up {}",
-            time::human_duration(since(&container.state.started_at))
+            "Up {}{}",
+            time::human_duration(since(&container.state.started_at)),
+            if container.is_paused() {
+                " (Paused)"
+            } else {
+                ""
+            }
         ),
         Status::Exited => format!(
             "Exited ({}) {}",

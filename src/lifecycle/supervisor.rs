@@ -331,7 +331,8 @@ pub fn wait_for_at_most(process: Process, timeout_ms: libc::c_int) -> Result<boo
     Ok(ready[0])
 }
 
-/// Sends `signal` to the container's PID 1, if it still runs.
+/// Sends `signal` to the container's PID 1, if it still runs; a paused one is thawed to
+/// receive it.
 pub fn signal(container: &Container, signal: libc::c_int) -> Result<()> {
     if container.status() != Status::Running {
         return Err(Error::invalid(format!(
@@ -339,7 +340,11 @@ pub fn signal(container: &Container, signal: libc::c_int) -> Result<()> {
             container.config.name
         )));
     }
-    sys::kill(container.state.pid.pid, signal)
+    sys::kill(container.state.pid.pid, signal)?;
+    match container.is_paused() {
+        true => cgroup::freeze(&container.config.id, false), // it acts on it once thawed
+        false => Ok(()),
+    }
 }
 
 /// Waits until the container has ended and its supervisor has recorded it (or died).
