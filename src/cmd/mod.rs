@@ -14,6 +14,7 @@ mod logs;
 mod network;
 mod pause;
 mod port;
+mod prune;
 mod ps;
 mod pull;
 mod rename;
@@ -31,7 +32,7 @@ mod wait;
 use crate::cli;
 use crate::error::{Error, Kind, Result};
 
-type Main = fn(&[String]) -> Result<i32>;
+pub type Main = fn(&[String]) -> Result<i32>;
 
 /// (name, one-line summary, entry point)
 const COMMANDS: &[(&str, &str, Main)] = &[
@@ -40,12 +41,14 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         "Attach to a running container's terminal",
         attach::main,
     ),
+    ("container", "Manage containers", prune::container_main),
     ("create", "Create a new container", create::main),
     (
         "exec",
         "Execute a command in a running container",
         exec::main,
     ),
+    ("image", "Manage images", prune::image_main),
     ("images", "List images", images::main),
     (
         "import",
@@ -91,6 +94,7 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         stats::main,
     ),
     ("stop", "Stop one or more running containers", stop::main),
+    ("system", "Manage skiff", prune::system_main),
     (
         "tag",
         "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
