@@ -152,7 +152,7 @@ pub fn dispatch(args: &[String]) -> Result<i32> {
 fn print_usage() {
     println!("{USAGE}");
     for (name, summary, _) in COMMANDS {
-        println!("  {name:<8} {summary}");
+        println!("  {name:<9} {summary}");
     }
     println!("\nRun 'skiff COMMAND --help' for more information on a command.");
 }

@@ -340,9 +340,14 @@ pub fn signal(container: &Container, signal: libc::c_int) -> Result<()> {
             container.config.name
         )));
     }
+    let paused = container.is_paused(); // asked first: a SIGKILL may end it at once on v2
     sys::kill(container.state.pid.pid, signal)?;
-    match container.is_paused() {
-        true => cgroup::freeze(&container.config.id, false), // it acts on it once thawed
+    let id = &container.config.id;
+    match paused {
+        // It acts on the signal once thawed; a cgroup already gone went with its end.
+        true => {
+            cgroup::freeze(id, false).or_else(|e| if cgroup::exists(id) { Err(e) } else { Ok(()) })
+        }
         false => Ok(()),
     }
 }
