@@ -48,6 +48,12 @@ pub fn is_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
+/// Whether skiff named it (64 hex digits, as `-v /path` and a nameless `volume create`
+/// do): what `volume prune` removes without `-a`, as Docker 23 and later.
+pub fn is_anonymous(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 fn dir(name: &str) -> PathBuf {
     store::root().join("volumes").join(name)
 }

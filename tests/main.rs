@@ -9,6 +9,7 @@ mod exec;
 mod format;
 mod hardening;
 mod hostile;
+mod house;
 mod lifecycle;
 mod logs;
 mod names;

@@ -41,6 +41,17 @@ fn labels_merge_over_the_images_and_show_in_inspect() {
     let json = ok(&t, &["inspect", "l"]);
     let want = r#""Labels":{"bare":"","from.file":"1","maintainer":"skiff tests","tier":"flag"}"#;
     assert!(json.contains(want), "{json}");
+    let ps = |filter: &str| {
+        ok(
+            &t,
+            &["ps", "-a", "--filter", filter, "--format", "{{.Names}}"],
+        )
+    };
+    assert_eq!(ps("label=tier=flag"), "l\n");
+    assert_eq!(ps("label=bare"), "l\n");
+    assert_eq!(ps("label=tier=file"), "");
+    let labels = ok(&t, &["ps", "-a", "-f", "name=l", "--format", "{{.Labels}}"]);
+    assert!(labels.contains("tier=flag"), "{labels}");
 }
 
 #[test]

@@ -43,6 +43,7 @@
 //! <https://docs.kernel.org/admin-guide/cgroup-v2.html>
 //! <https://docs.kernel.org/admin-guide/cgroup-v1/cgroups.html>
 
+mod freezer;
 mod limits;
 mod mounts;
 
@@ -53,6 +54,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+pub use freezer::{freeze, is_frozen};
 pub use limits::{bytes, Limits, FLAGS};
 pub use mounts::mount_inside;
 

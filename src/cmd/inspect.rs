@@ -131,6 +131,8 @@ struct State {
     status: String,
     #[serde(rename = "Running")]
     running: bool,
+    #[serde(rename = "Paused")]
+    paused: bool,
     #[serde(rename = "Restarting")]
     restarting: bool,
     #[serde(rename = "Pid")]
@@ -240,7 +242,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
 
 fn inspected(container: &Container) -> Inspected {
     let (config, state) = (&container.config, &container.state);
-    let status = container.status();
+    let (status, paused) = (container.status(), container.is_paused());
     let (path, args) = config.process.argv.split_first().map_or_else(
         || (String::new(), Vec::new()),
         |(path, args)| (path.clone(), args.to_vec()),
@@ -251,8 +253,12 @@ fn inspected(container: &Container) -> Inspected {
         path,
         args,
         state: State {
-            status: status.name().into(),
+            status: match paused {
+                true => "paused".into(),
+                false => status.name().into(),
+            },
             running: matches!(status, Status::Running | Status::Restarting), // as Docker's
+            paused,
             restarting: status == Status::Restarting,
             pid: if status == Status::Running {
                 state.pid.pid

@@ -12,9 +12,12 @@ mod load;
 mod login;
 mod logs;
 mod network;
+mod pause;
 mod port;
+mod prune;
 mod ps;
 mod pull;
+mod rename;
 mod rm;
 mod rmi;
 mod run;
@@ -22,13 +25,14 @@ mod save;
 mod start;
 mod stats;
 mod stop;
+mod tag;
 mod volume;
 mod wait;
 
 use crate::cli;
 use crate::error::{Error, Kind, Result};
 
-type Main = fn(&[String]) -> Result<i32>;
+pub type Main = fn(&[String]) -> Result<i32>;
 
 /// (name, one-line summary, entry point)
 const COMMANDS: &[(&str, &str, Main)] = &[
@@ -37,12 +41,14 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         "Attach to a running container's terminal",
         attach::main,
     ),
+    ("container", "Manage containers", prune::container_main),
     ("create", "Create a new container", create::main),
     (
         "exec",
         "Execute a command in a running container",
         exec::main,
     ),
+    ("image", "Manage images", prune::image_main),
     ("images", "List images", images::main),
     (
         "import",
@@ -61,12 +67,18 @@ const COMMANDS: &[(&str, &str, Main)] = &[
     ("logs", "Fetch the logs of a container", logs::main),
     ("network", "Manage networks", network::main),
     (
+        "pause",
+        "Pause all processes within one or more containers",
+        pause::main,
+    ),
+    (
         "port",
         "List port mappings or a specific mapping for the container",
         port::main,
     ),
     ("ps", "List containers", ps::main),
     ("pull", "Download an image from a registry", pull::main),
+    ("rename", "Rename a container", rename::main),
     ("rm", "Remove one or more containers", rm::main),
     ("rmi", "Remove one or more images", rmi::main),
     (
@@ -82,6 +94,17 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         stats::main,
     ),
     ("stop", "Stop one or more running containers", stop::main),
+    ("system", "Manage skiff", prune::system_main),
+    (
+        "tag",
+        "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+        tag::main,
+    ),
+    (
+        "unpause",
+        "Unpause all processes within one or more containers",
+        pause::unpause_main,
+    ),
     ("volume", "Manage volumes", volume::main),
     (
         "wait",
@@ -129,7 +152,7 @@ pub fn dispatch(args: &[String]) -> Result<i32> {
 fn print_usage() {
     println!("{USAGE}");
     for (name, summary, _) in COMMANDS {
-        println!("  {name:<8} {summary}");
+        println!("  {name:<9} {summary}");
     }
     println!("\nRun 'skiff COMMAND --help' for more information on a command.");
 }

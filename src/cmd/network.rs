@@ -2,7 +2,6 @@
 //! Docker's words and columns (see `network::user` for where they live).
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 
 use miniserde::json;
 
@@ -10,7 +9,6 @@ use crate::cli::{self, Opt};
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Status};
 use crate::network::{self, user::Definition};
-use crate::terminal;
 
 pub const HELP: &str = "Usage:  skiff network COMMAND
 
@@ -188,18 +186,16 @@ fn prune(argv: &[String]) -> Result<i32> {
     let options = &mut [Opt::Switch(&["-f", "--force"], &mut force)];
     let rest = cli::parse(argv, "network prune", PRUNE, options)?;
     cli::no_arguments(&rest, "network prune")?;
-    if !force {
-        print!("WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ");
-        let _ = std::io::stdout().flush();
-        // one read(2), unbuffered: a terminal hands over the line, a pipe what it holds
-        let mut answer = [0u8; 16];
-        let read = terminal::duplicate(&std::io::stdin())?.read(&mut answer);
-        let answer = String::from_utf8_lossy(&answer[..read.unwrap_or(0)]);
-        let yes = |word: &str| answer.trim().eq_ignore_ascii_case(word);
-        if !yes("y") && !yes("yes") {
-            return Ok(0);
-        }
+    let warning = "This will remove all custom networks not used by at least one container.";
+    if force || super::prune::confirm(warning)? {
+        prune_unused()?;
     }
+    Ok(0)
+}
+
+/// Removes every user network no container is attached to (`network prune`, `system
+/// prune`), and says which went.
+pub fn prune_unused() -> Result<()> {
     let mut deleted = Vec::new();
     for network in network::user::list()? {
         if users(&network)?.is_empty() {
@@ -210,7 +206,7 @@ fn prune(argv: &[String]) -> Result<i32> {
     if !deleted.is_empty() {
         println!("Deleted Networks:\n{}\n", deleted.join("\n"));
     }
-    Ok(0)
+    Ok(())
 }
 
 /// `docker network inspect`'s JSON, written by hand as `volume inspect`'s is: derived

@@ -2,6 +2,8 @@
 //! `docker ps`' columns or the fields a Go template picks (see `template`).
 //! <https://docs.docker.com/reference/cli/docker/container/ls/>
 
+use std::collections::BTreeMap;
+
 use crate::cli::{self, Filters, Opt};
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Container, Status};
@@ -102,7 +104,15 @@ fn holds(container: &Container, key: &str, value: &str) -> bool {
             (value.len() >= 4 && digest.starts_with(value.trim_start_matches("sha256:")))
                 || normal(value).is_some_and(|v| Some(v) == normal(&container.config.image))
         }
-        _ => false, // labels: skiff's containers carry none yet
+        "label" => {
+            let (key, wanted) = value
+                .split_once('=')
+                .map_or((value, None), |(k, v)| (k, Some(v)));
+            let labels = container.config.labels.as_ref();
+            let have = labels.and_then(|labels| labels.get(key));
+            have.is_some_and(|have| wanted.is_none_or(|wanted| have == wanted))
+        }
+        _ => false,
     }
 }
 
@@ -125,12 +135,21 @@ fn row(container: &Container) -> Vec<String> {
         status(container),
         "0B".into(),
         config.name.clone(),
-        String::new(),
+        labels(config.labels.as_ref()),
         mounts.collect::<Vec<_>>().join(","),
         network
             .or_else(|| config.network.clone())
             .unwrap_or_else(|| "bridge".into()),
     ]
+}
+
+/// `a=1,b=2`, as Docker's LABELS column shows them.
+fn labels(labels: Option<&BTreeMap<String, String>>) -> String {
+    let pairs = labels
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"));
+    pairs.collect::<Vec<_>>().join(",")
 }
 
 /// `text` cut to `max` characters, its last one `…`, as Docker cuts long cells.
@@ -160,8 +179,13 @@ pub fn status(container: &Container) -> String {
     match container.status() {
         Status::Created => "Created".into(),
         Status::Running => format!(
-            "Up {}",
-            time::human_duration(since(&container.state.started_at))
+            "Up {}{}",
+            time::human_duration(since(&container.state.started_at)),
+            if container.is_paused() {
+                " (Paused)"
+            } else {
+                ""
+            }
         ),
         status @ (Status::Exited | Status::Restarting) => format!(
             "{} ({}) {}",

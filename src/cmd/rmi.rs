@@ -5,7 +5,8 @@
 use crate::cli::{self, Opt};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::image::{self, store::Store};
+use crate::image;
+use crate::image::store::{Removed, Store};
 use crate::lifecycle;
 use crate::reference::Reference;
 
@@ -35,17 +36,24 @@ pub fn main(argv: &[String]) -> Result<i32> {
             None => return Err(Error::invalid(format!("no such image: {image}"))),
         }
     }
+    if let Some(removed) = collect(&store, in_use)? {
+        println!("Deleted: {} blobs and layers", removed.digests.len());
+    }
+    Ok(0)
+}
+
+/// Deletes what no tagged image and no container needs; nothing, with a warning, while
+/// a damaged record hides which image its container needs.
+pub fn collect(store: &Store, in_use: lifecycle::ImagesInUse) -> Result<Option<Removed>> {
     if let Some(dead) = &in_use.unknown {
         let dead = lifecycle::short(dead);
         eprintln!(
             "skiff: warning: deleted no blobs: the damaged record of container {dead} does not say which image it needs (skiff rm removes it)"
         );
-        return Ok(0);
+        return Ok(None);
     }
     let manifests: Vec<Digest> = in_use.images.into_iter().map(|(_, m)| m).collect();
-    let removed = image::collect_garbage(&store, &manifests)?;
-    println!("Deleted: {removed} blobs and layers");
-    Ok(0)
+    image::collect_garbage(store, &manifests).map(Some)
 }
 
 /// Docker's rule: an image a container was made from stays until `-f` (and even then

@@ -17,6 +17,7 @@ Commands:
   create      Create a volume
   inspect     Display detailed information on one or more volumes
   ls          List volumes
+  prune       Remove unused local volumes
   rm          Remove one or more volumes
 
 Run 'skiff volume COMMAND --help' for more information on a command.";
@@ -52,6 +53,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
         "ls" | "list" => ls(rest),
         "rm" | "remove" => rm(rest),
         "inspect" => inspect(rest),
+        "prune" => super::prune::volumes(rest),
         "-h" | "--help" => cli::help(HELP),
         other => Err(Error::usage(format!(
             "'skiff volume {other}' is not a skiff command.\nSee 'skiff volume --help'"

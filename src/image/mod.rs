@@ -25,7 +25,7 @@ pub struct LayerDirs {
 /// Deletes every blob and layer that neither a tagged image nor one of the `in_use`
 /// manifests needs (after `rmi`). Which images containers use is the caller's to say:
 /// images know nothing of containers.
-pub fn collect_garbage(store: &Store, in_use: &[Digest]) -> Result<usize> {
+pub fn collect_garbage(store: &Store, in_use: &[Digest]) -> Result<store::Removed> {
     let tagged = store.references()?.into_iter().map(|(_, m)| m);
     let mut keep = Vec::new();
     for manifest in tagged.chain(in_use.iter().cloned()) {

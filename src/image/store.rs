@@ -49,6 +49,14 @@ pub struct Store {
     _lock: File,
 }
 
+/// What a garbage collection deleted: blobs by digest, unpacked layers by diff_id.
+#[derive(Default)]
+pub struct Removed {
+    pub digests: Vec<String>,
+    /// The sizes of their files, as `docker system prune` reports what it reclaimed.
+    pub bytes: u64,
+}
+
 /// A directory that lives as long as one `skiff run`.
 pub struct Scratch {
     path: PathBuf,
@@ -349,8 +357,8 @@ impl Store {
     }
 
     /// Deletes every blob and unpacked layer whose digest is not in `keep`; returns
-    /// how many went.
-    pub fn remove_all_except(&self, keep: &[Digest]) -> Result<usize> {
+    /// what went (see [`Removed`]).
+    pub fn remove_all_except(&self, keep: &[Digest]) -> Result<Removed> {
         let kept = |path: &Path| {
             let name = path.file_name().and_then(|n| n.to_str());
             keep.iter().any(|d| name == Some(d.hex()))
@@ -359,15 +367,17 @@ impl Store {
     }
 
     /// Deletes every blob and unpacked layer that is not in `before` (see [`Store::contents`]).
-    pub fn remove_added_since(&self, before: &BTreeSet<PathBuf>) -> Result<usize> {
+    pub fn remove_added_since(&self, before: &BTreeSet<PathBuf>) -> Result<Removed> {
         self.remove_unless(|path| before.contains(path))
     }
 
-    fn remove_unless(&self, kept: impl Fn(&Path) -> bool) -> Result<usize> {
-        let mut removed = 0;
+    fn remove_unless(&self, kept: impl Fn(&Path) -> bool) -> Result<Removed> {
+        let mut removed = Removed::default();
         for path in self.contents()?.iter().filter(|p| !kept(p)) {
+            removed.bytes += disk_usage(path);
             fs::remove_dir_all(path).or_else(|_| fs::remove_file(path))?;
-            removed += 1;
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            removed.digests.push(format!("sha256:{name}"));
         }
         Ok(removed)
     }
@@ -504,6 +514,21 @@ fn boot_id() -> Option<&'static str> {
     static BOOT: OnceLock<Option<String>> = OnceLock::new();
     BOOT.get_or_init(|| fs::read_to_string("/proc/sys/kernel/random/boot_id").ok())
         .as_deref()
+}
+
+/// The bytes of the files under `path` (a file: its own), counted as `du
+/// --apparent-size` does; a link's own size, never what it points to.
+pub fn disk_usage(path: &Path) -> u64 {
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return 0;
+    };
+    let inside = match meta.is_dir() {
+        true => fs::read_dir(path).map_or(0, |entries| {
+            entries.flatten().map(|e| disk_usage(&e.path())).sum()
+        }),
+        false => 0,
+    };
+    meta.len() * u64::from(!meta.is_dir()) + inside
 }
 
 /// `$SKIFF_ROOT`, or `/var/lib/skiff`: where images and containers live.

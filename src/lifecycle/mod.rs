@@ -265,6 +265,11 @@ impl Container {
         }
     }
 
+    /// Running, but frozen by `skiff pause` (Docker's `Up … (Paused)`).
+    pub fn is_paused(&self) -> bool {
+        self.status() == Status::Running && cgroup::is_frozen(&self.config.id)
+    }
+
     /// The recorded exit code, or [`EXIT_UNKNOWN`] for a container that died unwatched.
     pub fn exit_code(&self) -> i32 {
         match (self.state.status, self.status()) {

@@ -97,6 +97,28 @@ pub fn owner(index: &Path, name: &str) -> Option<String> {
     containers.join(id).is_dir().then(|| id.to_string())
 }
 
+/// `skiff rename`: the new name is reserved before the record says it and the old one
+/// given back after, so that at no moment does either name belong to nobody's record
+/// or to two containers. The caller holds the store's lock.
+pub fn rename(container: &mut Container, name: &str) -> Result<()> {
+    validate(name)?;
+    if container.config.name == name {
+        return Err(Error::invalid(
+            "Renaming a container with the same name as its current name",
+        ));
+    }
+    let index = index(super::list)?;
+    reserve(&index, name, &container.config.id)?;
+    let old = std::mem::replace(&mut container.config.name, name.to_string());
+    let path = container.dir.join("config.json");
+    if let Err(err) = super::write_json(&path, &miniserde::json::to_string(&container.config)) {
+        release(&index, name, &container.config.id);
+        return Err(err);
+    }
+    release(&index, &old, &container.config.id);
+    Ok(())
+}
+
 fn link(index: &Path, name: &str, id: &str) -> Result<()> {
     match std::os::unix::fs::symlink(id, index.join(name)) {
         Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(Error::invalid(format!(

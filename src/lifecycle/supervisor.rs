@@ -396,7 +396,8 @@ pub fn wait_for_at_most(process: Process, timeout_ms: libc::c_int) -> Result<boo
     Ok(ready[0])
 }
 
-/// Sends `signal` to the container's PID 1, if it still runs.
+/// Sends `signal` to the container's PID 1, if it still runs; a paused one is thawed to
+/// receive it.
 pub fn signal(container: &Container, signal: libc::c_int) -> Result<()> {
     if container.status() != Status::Running {
         return Err(Error::invalid(format!(
@@ -404,7 +405,16 @@ pub fn signal(container: &Container, signal: libc::c_int) -> Result<()> {
             container.config.name
         )));
     }
-    sys::kill(container.state.pid.pid, signal)
+    let paused = container.is_paused(); // asked first: a SIGKILL may end it at once on v2
+    sys::kill(container.state.pid.pid, signal)?;
+    let id = &container.config.id;
+    match paused {
+        // It acts on the signal once thawed; a cgroup already gone went with its end.
+        true => {
+            cgroup::freeze(id, false).or_else(|e| if cgroup::exists(id) { Err(e) } else { Ok(()) })
+        }
+        false => Ok(()),
+    }
 }
 
 /// Waits until the container has ended and its supervisor has recorded it (or died).

@@ -137,8 +137,12 @@ run exec --trace svc cat /proc/self/cgroup
 check "exec: born in the container's cgroup (clone3) and in its cgroup namespace" \
   '[ $status = 0 ] && [ "$out" = "0::/" ] && echo "$err" | grep -q "setns(pidfd" &&
    echo "$err" | grep -q "clone3(CLONE_INTO_CGROUP" && ! echo "$err" | grep -q "cgroup.procs"'
+run pause svc
+check "pause: v2's cgroup.events says frozen, ps says Paused" \
+  '[ $status = 0 ] && grep -qx "frozen 1" /sys/fs/cgroup/skiff/$id/cgroup.events &&
+   skiff ps | grep -q "(Paused) .*svc$"'
 run stop svc
-check "stop" '[ $status = 0 ] && [ "$out" = svc ]'
+check "stop (of the paused container: thawed to take its signal)" '[ $status = 0 ] && [ "$out" = svc ]'
 run ps -a
 check "ps -a shows it exited by SIGTERM" 'echo "$out" | grep -q "Exited (143).*svc$"'
 run rm svc
