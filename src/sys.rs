@@ -449,15 +449,26 @@ pub fn dup2(fd: RawFd, target: RawFd) -> Result<()> {
 
 /// The child that forwarded signals go to; 0 means "none yet".
 static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
-/// Signals that came before the child was known (bit N: signal N), sent on to it as
-/// soon as it is: the command may already run, and be waited for, by then.
+/// Signals not yet sent on (bit N-1: signal N): one that comes before the child is
+/// known waits here, as the command may already run, and be waited for, by then.
 static FORWARD_PENDING: AtomicU64 = AtomicU64::new(0);
 
 extern "C" fn forward_signal(signal: libc::c_int) {
-    match FORWARD_TO.load(Ordering::Relaxed) {
-        0 => drop(FORWARD_PENDING.fetch_or(1 << (signal & 63), Ordering::Relaxed)),
-        // SAFETY: kill(2) is async-signal-safe and takes no pointers.
-        pid => drop(unsafe { libc::kill(pid, signal) }),
+    FORWARD_PENDING.fetch_or(1 << (signal - 1), Ordering::Relaxed);
+    send_pending_signals();
+}
+
+/// Sends every pending signal to the child, once it is known. Async-signal-safe: the
+/// handler calls it too (skiff has one thread, so a handler runs between two of the
+/// main code's steps, never inside one).
+fn send_pending_signals() {
+    let pid = FORWARD_TO.load(Ordering::Relaxed);
+    if pid > 0 {
+        let pending = FORWARD_PENDING.swap(0, Ordering::Relaxed);
+        for signal in (1..=64).filter(|signal| pending & (1 << (signal - 1)) != 0) {
+            // SAFETY: kill(2) is async-signal-safe and takes no pointers.
+            unsafe { libc::kill(pid, signal) };
+        }
     }
 }
 
@@ -532,12 +543,7 @@ fn set_action(signal: libc::c_int, handler: libc::sighandler_t, flags: libc::c_i
 
 pub fn forward_signals_to(pid: libc::pid_t) {
     FORWARD_TO.store(pid, Ordering::Relaxed);
-    // A signal handled from here on goes straight to `pid`; one handled before is here.
-    let pending = FORWARD_PENDING.swap(0, Ordering::Relaxed);
-    for signal in (1..64).filter(|signal| pending & (1 << signal) != 0) {
-        // SAFETY: kill(2) takes no pointers.
-        unsafe { libc::kill(pid, signal) };
-    }
+    send_pending_signals(); // those that came before
 }
 
 /// pipe2(2) with `O_CLOEXEC`: `(read end, write end)`. The write end vanishes in a

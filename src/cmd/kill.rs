@@ -4,7 +4,7 @@
 
 use crate::cli::{self, Opt};
 use crate::error::{Context, Result};
-use crate::lifecycle::{self, restart, signals, supervisor};
+use crate::lifecycle::{self, restart, signals, supervisor, Status};
 
 pub const HELP: &str = "Usage:  skiff kill [OPTIONS] CONTAINER [CONTAINER...]
 
@@ -23,9 +23,10 @@ pub fn main(argv: &[String]) -> Result<i32> {
         .map_or(Ok(libc::SIGKILL), signals::parse)?;
     for query in cli::at_least_one(rest, "kill")? {
         let container = lifecycle::find(&query)?;
-        if signal == libc::SIGKILL
-            || signals::parse(&container.config.stop_signal).ok() == Some(signal)
-        {
+        let ends_it = signal == libc::SIGKILL
+            || signals::parse(&container.config.stop_signal).ok() == Some(signal);
+        // Only a kill that is sent marks it: a failed one must not keep it down at boot.
+        if ends_it && container.status() == Status::Running {
             restart::mark_stopped(&container)?;
         }
         supervisor::signal(&container, signal).with_context(|| format!("kill {query}"))?;

@@ -118,6 +118,8 @@ fn follow(container: &Container, mut log: File, mut pending: String, args: &Args
         }
         let now = std::fs::metadata(container.log_path()); // absent for a moment in a rotation
         if now.is_ok_and(|now| log.metadata().is_ok_and(|old| old.ino() != now.ino())) {
+            // What was written to the old one between the read above and its rotation.
+            args.print(&args.read(&mut log, &mut pending)?)?;
             log = File::open(container.log_path()).context("open the container's log")?;
         }
     }

@@ -295,7 +295,10 @@ fn log_flag(config: &mut Config, flag: &str, value: String) -> Result<()> {
 /// What the flags must satisfy together, checked before anything is pulled.
 fn check(config: &mut Config) -> Result<()> {
     config.options.check()?;
-    let own_netns = !network::shares_host(config.network.as_deref());
+    let requested = config.network.as_deref();
+    // `container:X` shares X's namespace: its sysctls are X's, not this one's to set.
+    let own_netns =
+        !network::shares_host(requested) && requested.and_then(network::joined).is_none();
     config.options.check_sysctls(own_netns)?;
     let log = config.log.get_or_insert_default(); // recorded, as `inspect` shows it
     if log.driver.is_empty() {

@@ -42,7 +42,9 @@ pub fn stop(container: &Container, signal: Option<i32>, grace: Option<u32>) -> R
     }
     restart::mark_stopped(container)?;
     loop {
-        let current = lifecycle::find(&container.config.id)?;
+        let Ok(current) = lifecycle::find(&container.config.id) else {
+            return Ok(()); // `--rm`: its supervisor removed it once it ended
+        };
         match current.status() {
             Status::Running => ended_anyway(stop_running(&current, signal, grace))?,
             // It reads SIGTERM in its back-off wait, and then the mark.

@@ -237,7 +237,13 @@ fn prepare(
     network::enter(child.netns)?; // setns(2): its network, configured already
     let own_cgroup = cgroup::enter(child.cgroup)?; // cgroup.procs, unshare(CLONE_NEWCGROUP)
     namespaces::unshare_the_rest(&config.hostname)?; // unshare(2), sethostname(2)
-    tuning::set_namespaced(options, child.netns.is_some())?; // oom_score_adj, sysctls
+    let own_netns = child.netns.is_some()
+        && config
+            .network
+            .as_deref()
+            .and_then(network::joined)
+            .is_none();
+    tuning::set_namespaced(options, own_netns)?; // oom_score_adj, sysctls
     let entered = rootfs::enter(rootfs, options)?; // mount(2), pivot_root(2)
     if entered == Entered::WithMounts {
         cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only

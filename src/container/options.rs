@@ -123,7 +123,16 @@ impl Options {
     /// already mounts something there, as Docker does.
     pub fn add_image_volumes<'a>(&mut self, paths: impl Iterator<Item = &'a String>) -> Result<()> {
         for path in paths {
-            let target = Bind::parse(path)?.target;
+            // The image's word is a path inside, never `-v` syntax: `/:/host` would
+            // otherwise bind the host's root into a hostile image's container.
+            let bind = Bind::parse(path)
+                .ok()
+                .filter(|b| b.source == Source::Volume(None));
+            let Some(Bind { target, .. }) = bind.filter(|_| !path.contains(':')) else {
+                return Err(Error::invalid(format!(
+                    "the image's volume {path:?}: not a path"
+                )));
+            };
             let covered = self.volumes.iter().map(|v| Bind::parse(v));
             if !covered.flatten().any(|bind| bind.target == target) {
                 self.volumes.push(path.clone());
@@ -323,6 +332,11 @@ mod tests {
         };
         let image = ["/data".to_string(), "/var/cache".to_string()];
         options.add_image_volumes(image.iter()).unwrap();
+        assert_eq!(options.volumes, ["cache:/var/cache/", "/data"]);
+        for hostile in ["/:/host", "/etc:/x:rw", "somevol:/x"] {
+            let keys = [hostile.to_string()];
+            assert!(options.add_image_volumes(keys.iter()).is_err(), "{hostile}");
+        }
         assert_eq!(options.volumes, ["cache:/var/cache/", "/data"]);
     }
 

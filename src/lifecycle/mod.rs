@@ -415,16 +415,19 @@ pub fn sweep() {
     list().unwrap_or_default().iter().for_each(sweep_one);
 }
 
-fn sweep_one(container: &Container) {
-    let started = container.state.supervisor.pid != 0; // by a skiff, at least begun
-    let ended = matches!(container.status(), Status::Exited | Status::Created);
-    if !started || !ended || container.is_supervised() {
+fn sweep_one(listed: &Container) {
+    if !abandoned(listed) {
         return;
     }
-    // Its cgroup outlives it only if its skiff was killed. Read again once it is seen:
-    // a skiff starting it now records itself before it makes the cgroup.
+    // Read again before acting: a skiff starting it now records itself before it
+    // makes anything, and what it makes is not the sweep's to take.
+    let container = &Container::load(listed.dir.clone());
+    if !abandoned(container) {
+        return;
+    }
+    // Its cgroup outlives it only if its skiff was killed.
     let id = &container.config.id;
-    let left = cgroup::exists(id) && !Container::load(container.dir.clone()).is_supervised();
+    let left = cgroup::exists(id);
     if left {
         cgroup::sweep(id);
     }
@@ -441,6 +444,13 @@ fn sweep_one(container: &Container) {
             trace::step(&format!("sweep {}: {err}", container.short_id()));
         }
     }
+}
+
+/// Begun by a skiff, ended or never started, and no skiff of it alive.
+fn abandoned(container: &Container) -> bool {
+    let started = container.state.supervisor.pid != 0;
+    let ended = matches!(container.status(), Status::Exited | Status::Created);
+    started && ended && !container.is_supervised()
 }
 
 /// What containers need of the image store; `rmi` and garbage collection keep it.
