@@ -1345,3 +1345,80 @@ pub fn set_nonblocking(file: &File) -> Result<()> {
     };
     check(rc, "fcntl", format_args!("{fd}, O_NONBLOCK")).map(drop)
 }
+
+/// `union bpf_attr` for `BPF_PROG_LOAD`, as far as skiff fills it; the kernel takes
+/// what it is not given as zero.
+#[repr(C, align(8))]
+struct BpfProgLoad {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+}
+
+/// `union bpf_attr` for `BPF_PROG_ATTACH`.
+#[repr(C, align(8))]
+struct BpfProgAttach {
+    target_fd: u32,
+    attach_bpf_fd: u32,
+    attach_type: u32,
+    attach_flags: u32,
+}
+
+const BPF_PROG_LOAD: libc::c_int = 5;
+const BPF_PROG_ATTACH: libc::c_int = 8;
+const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
+const BPF_CGROUP_DEVICE: u32 = 6;
+/// Other programs may sit on the cgroups above (systemd's): all must allow.
+const BPF_F_ALLOW_MULTI: u32 = 2;
+
+/// bpf(2) with `attr`; libc has no wrapper.
+fn bpf<T>(command: libc::c_int, attr: &T, name: &'static str) -> Result<i64> {
+    // SAFETY: attr is a bpf_attr of the size given, whose pointers outlive the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            command,
+            attr as *const T,
+            std::mem::size_of::<T>(),
+        )
+    };
+    check(rc, "bpf", name)
+}
+
+/// bpf(2) `BPF_PROG_LOAD` of a `BPF_PROG_TYPE_CGROUP_DEVICE` program: the kernel's
+/// verifier checks it (no loop, no read out of bounds, an exit everywhere) first.
+/// <https://man7.org/linux/man-pages/man2/bpf.2.html>
+pub fn bpf_prog_load_device(insns: &[u64]) -> Result<OwnedFd> {
+    trace::call(format_args!(
+        "bpf(BPF_PROG_LOAD, CGROUP_DEVICE, {} instructions)",
+        insns.len()
+    ));
+    let attr = BpfProgLoad {
+        prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
+        insn_cnt: insns.len() as u32,
+        insns: insns.as_ptr() as u64,
+        license: c"MIT".as_ptr() as u64,
+        log_level: 0,
+        log_size: 0,
+        log_buf: 0,
+    };
+    owned_fd(bpf(BPF_PROG_LOAD, &attr, "BPF_PROG_LOAD")?, "bpf", "")
+}
+
+/// bpf(2) `BPF_PROG_ATTACH`: `program` guards the devices of cgroup `dir`'s processes.
+pub fn bpf_prog_attach_device(dir: &File, program: &OwnedFd) -> Result<()> {
+    trace::call(format_args!(
+        "bpf(BPF_PROG_ATTACH, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI)"
+    ));
+    let attr = BpfProgAttach {
+        target_fd: dir.as_raw_fd() as u32,
+        attach_bpf_fd: program.as_raw_fd() as u32,
+        attach_type: BPF_CGROUP_DEVICE,
+        attach_flags: BPF_F_ALLOW_MULTI,
+    };
+    bpf(BPF_PROG_ATTACH, &attr, "BPF_PROG_ATTACH").map(drop)
+}

@@ -5,6 +5,7 @@
 mod archive;
 mod cgroups;
 mod cli;
+mod devices;
 mod exec;
 mod format;
 mod hardening;

@@ -43,6 +43,7 @@
 //! <https://docs.kernel.org/admin-guide/cgroup-v2.html>
 //! <https://docs.kernel.org/admin-guide/cgroup-v1/cgroups.html>
 
+mod devices;
 mod freezer;
 mod limits;
 mod mounts;
@@ -54,6 +55,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+pub use devices::{rules as device_rules, Device, Rule};
 pub use freezer::{freeze, is_frozen};
 pub use limits::{bytes, Limits, FLAGS};
 pub use mounts::mount_inside;
@@ -204,9 +206,10 @@ impl Cgroup {
             .map(|(_, dir)| dir.as_path())
     }
 
-    /// mkdir(2) in each tree, then the limits. On v1 a new cpuset cgroup has no CPUs
-    /// and no memory nodes (nobody could join it), so it starts with its parent's.
-    fn make(&self, limits: &Limits) -> Result<()> {
+    /// mkdir(2) in each tree, then the limits and the devices guard. On v1 a new cpuset
+    /// cgroup has no CPUs and no memory nodes (nobody could join it), so it starts with
+    /// its parent's.
+    fn make(&self, limits: &Limits, guard: Option<&[Rule]>) -> Result<()> {
         trace::step(
             "a cgroup of its own in each tree, with its limits, before anything runs in it",
         );
@@ -232,7 +235,7 @@ impl Cgroup {
             }
             write(&path, &value)?;
         }
-        Ok(())
+        guard.map_or(Ok(()), |rules| devices::guard(self, rules))
     }
 
     /// The directory of a controller that a limit needs, or why there is none.
@@ -343,12 +346,13 @@ pub struct Usage {
     pub pids: u64,
 }
 
-/// Makes container `id`'s cgroup with its limits. `None` where no cgroupfs can be
-/// written and no limit was asked for: the container then runs without one.
-pub fn create(id: &str, limits: &Limits) -> Result<Option<Cgroup>> {
+/// Makes container `id`'s cgroup with its limits and its devices guard (`None` with
+/// `--privileged`). `None` where no cgroupfs can be written and no limit was asked
+/// for: the container then runs without one.
+pub fn create(id: &str, limits: &Limits, guard: Option<&[Rule]>) -> Result<Option<Cgroup>> {
     let made = Cgroup::of(id)
         .ok_or_else(|| Error::invalid("no cgroup filesystem is mounted (see /proc/self/mountinfo)"))
-        .and_then(|cgroup| match cgroup.make(limits) {
+        .and_then(|cgroup| match cgroup.make(limits, guard) {
             Ok(()) => Ok(cgroup),
             Err(err) => {
                 let _ = cgroup.remove(); // what was made of it; the error says why

@@ -41,6 +41,7 @@ Options:
       --dns-search list     Set custom DNS search domains
       --entrypoint string   Overwrite the default ENTRYPOINT of the image
   -e, --env list            Set environment variables (KEY=VALUE, or KEY to pass the host's)
+      --device list         Add a host device to the container (HOST[:CONTAINER][:rwm])
       --env-file list       Read in a file of environment variables
       --help                Print usage
       --group-add list      Add additional groups to join
@@ -207,7 +208,7 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
 
 /// Labels, the ID file, more groups, the restart policy and logging, and the settings
 /// of `Options::tune`.
-const EXTRA: [&str; 12] = [
+const EXTRA: [&str; 13] = [
     "--restart",
     "--log-driver",
     "--log-opt",
@@ -220,6 +221,7 @@ const EXTRA: [&str; 12] = [
     "--oom-score-adj",
     "--sysctl",
     "--shm-size",
+    "--device",
 ];
 
 fn extra_flag(

@@ -123,7 +123,10 @@ pub fn start(
     joined: Option<File>,
 ) -> Result<Started> {
     let limits = config.limits.clone().unwrap_or_default();
-    let cgroup = cgroup::create(&config.id, &limits)?; // mkdir(2) in cgroupfs, limits
+    let options = &config.options;
+    let devices = options.devices.as_deref().unwrap_or_default();
+    let guard = cgroup::device_rules(options.privileged, devices)?;
+    let cgroup = cgroup::create(&config.id, &limits, guard.as_deref())?; // mkdir(2) in cgroupfs, limits, devices guard
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     let console = stdio.tty.then(UnixStream::pair).transpose(); // socketpair(2)
     let console = console.context("socketpair(2) for the terminal's master")?;

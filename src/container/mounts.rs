@@ -7,7 +7,11 @@
 //! - `/sys`, read-only, with /sys/firmware masked.
 //! - `/dev`: a tmpfs with the host's harmless devices bound in, a private `/dev/pts`
 //!   (devpts `newinstance`, `/dev/ptmx -> pts/ptmx`), `/dev/shm` and `/dev/mqueue`
-//!   (the POSIX message queues of the container's own IPC namespace).
+//!   (the POSIX message queues of the container's own IPC namespace). `--device`
+//!   nodes are bound from the host too: Docker makes them with mknod(2), but skiff's
+//!   /dev is `nodev`, where a node made opens nothing; a bind mount of the host's
+//!   node keeps the host /dev's mount flags. The cgroup's devices guard decides what
+//!   each may do (see `cgroup/devices.rs`).
 //! - `/etc/hostname`, `/etc/hosts`, `/etc/resolv.conf`, from the scratch directory.
 //! - `-v` bind mounts, volumes (see `volume.rs`: filled from the image first when empty)
 //!   and `--tmpfs`, parents before children; then, with
@@ -33,7 +37,7 @@ use crate::sys::{
     self, MS_BIND, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC,
     MS_RELATIME, MS_REMOUNT, MS_STRICTATIME, MS_SYNCHRONOUS,
 };
-use crate::{trace, volume};
+use crate::{cgroup, trace, volume};
 
 /// Docker's masked paths: what they tell about the host is nobody's business.
 const PROC_MASKED: [&str; 9] = [
@@ -83,6 +87,9 @@ pub fn populate(root: &Path, scratch: &Path, options: &Options) -> Result<()> {
     if mounted(mount_dev(root), "/dev")? {
         mount_dev_filesystems(root, options.shm_size.unwrap_or(DEFAULT_SHM_SIZE))?;
     }
+    for spec in options.devices.iter().flatten() {
+        bind_device(root, &cgroup::Device::parse(spec)?)?;
+    }
     for mount in mount_list(scratch, options)? {
         mount.attach(root)?;
     }
@@ -100,7 +107,7 @@ pub fn populate(root: &Path, scratch: &Path, options: &Options) -> Result<()> {
 pub fn populate_without_mounts(root: &Path, scratch: &Path, options: &Options) -> Result<()> {
     if options.needs_mounts() {
         return Err(Error::invalid(
-            "no mounts here (mount(2) is refused, or would reach the host), so -v, --tmpfs and --read-only cannot be honoured",
+            "no mounts here (mount(2) is refused, or would reach the host), so -v, --tmpfs, --device and --read-only cannot be honoured",
         ));
     }
     trace::step("copy /etc/hostname, /etc/hosts and /etc/resolv.conf into the copy");
@@ -227,6 +234,26 @@ fn mount_dev(root: &Path) -> Result<()> {
         symlink(target, dev.join(name)).with_context(|| format!("link /dev/{name}"))?;
     }
     Ok(())
+}
+
+/// `--device`: the host's node bound where the container asked, which an image cannot
+/// redirect into /proc or /sys with a symlink.
+fn bind_device(root: &Path, device: &cgroup::Device) -> Result<()> {
+    trace::step(&format!("--device: bind {}", device.host.display()));
+    let resolved = resolve_file(root, &device.target)?;
+    if ["proc", "sys"].iter().any(|d| resolved.starts_with(d)) {
+        return Err(Error::invalid(format!(
+            "cannot put a device on /{}",
+            resolved.display()
+        )));
+    }
+    sys::mount(
+        Some(&device.host),
+        &root.join(resolved),
+        None,
+        MS_BIND,
+        None,
+    )
 }
 
 /// Docker's size for /dev/shm, unless `--shm-size` says otherwise.

@@ -40,6 +40,8 @@ pub struct Options {
     pub sysctls: Option<Vec<String>>,
     /// `--shm-size`: /dev/shm's size in bytes (Docker's default: 64 MiB).
     pub shm_size: Option<i64>,
+    /// `--device HOST[:CONTAINER][:PERMISSIONS]`.
+    pub devices: Option<Vec<String>>,
 }
 
 impl Options {
@@ -63,7 +65,8 @@ impl Options {
         Ok(())
     }
 
-    /// `--ulimit`, `--oom-score-adj`, `--sysctl` or `--shm-size`, checked as given.
+    /// `--ulimit`, `--oom-score-adj`, `--sysctl`, `--device` or `--shm-size`, checked
+    /// as given.
     pub fn tune(&mut self, flag: &str, value: String) -> Result<()> {
         match flag {
             "--ulimit" => {
@@ -74,6 +77,10 @@ impl Options {
             "--sysctl" => {
                 tuning::sysctl(&value, true)?; // the network is checked with --network
                 self.sysctls.get_or_insert_default().push(value);
+            }
+            "--device" => {
+                cgroup::Device::parse(&value)?;
+                self.devices.get_or_insert_default().push(value);
             }
             _ => self.shm_size = Some(cgroup::bytes(flag, &value)?).filter(|&size| size > 0),
         }
@@ -143,7 +150,8 @@ impl Options {
 
     /// Whether anything asked for needs mount(2), which some sandboxes refuse.
     pub fn needs_mounts(&self) -> bool {
-        !self.volumes.is_empty() || !self.tmpfs.is_empty() || self.read_only
+        let devices = self.devices.as_ref().is_some_and(|d| !d.is_empty());
+        !self.volumes.is_empty() || !self.tmpfs.is_empty() || self.read_only || devices
     }
 }
 
