@@ -28,6 +28,7 @@ fn a_device_appears_where_asked_and_the_guard_allows_dockers_list_plus_it() {
         "/dev/kmsg:/dev/k:r",
     ];
     let script = "echo hi >/dev/mynull && echo written; ls -l /dev/mynull | cut -c1; \
+                  mknod /tmp/disk b 8 0 && echo made; \
                   cat /sys/fs/cgroup/devices/devices.list 2>/dev/null";
     let out = sh(&t, &flags, script);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -35,6 +36,7 @@ fn a_device_appears_where_asked_and_the_guard_allows_dockers_list_plus_it() {
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("written"));
     assert_eq!(lines.next(), Some("c"), "a character device: {text}");
+    assert_eq!(lines.next(), Some("made"), "any node may be made (b *:* m)");
     if Path::new("/sys/fs/cgroup/devices/devices.list").exists() {
         let list: Vec<&str> = lines.collect();
         let want = [

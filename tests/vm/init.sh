@@ -126,6 +126,14 @@ pids.max 33
 0'
 check "every_limit_is_visible_inside_and_nothing_of_the_host_tree" '[ "$out" = "$want" ]'
 
+run run --rm --device /dev/null:/dev/mynull --device /dev/kmsg:/dev/k:r $img sh -c '
+  echo hi >/dev/mynull && echo written; mknod /tmp/disk b 8 0 && echo made; echo x >/dev/k'
+check "a_device_appears_where_asked_and_the_guard_allows_dockers_list_plus_it (v2: BPF)" \
+  '[ "$out" = "$(printf "written\nmade")" ] && [ $status != 0 ] &&
+   echo "$err" | grep -q "Operation not permitted"'
+run run --rm --privileged --device /dev/kmsg:/dev/k:r $img sh -c 'echo skiff-vm >/dev/k'
+check "--privileged: no devices guard" '[ $status = 0 ]'
+
 run run -d --init --name svc --memory 64m $img sleep 1000
 id=$out
 check "run -d prints the ID, and the container has a cgroup" \
