@@ -15,10 +15,10 @@
 //! `CAP_`, any case; `ALL`; `--privileged` means every capability skiff itself holds.
 //!
 //! `CAP_MKNOD` is in Docker's set because its devices cgroup stops a container from
-//! *opening* the nodes it makes. skiff has no devices cgroup; instead every mount a
-//! container can write to is `nodev`, so a node made there opens nothing. Where skiff
-//! cannot mount at all (a plain chroot(2) into a copy) that is not true, and the
-//! default set loses `CAP_MKNOD`.
+//! *opening* the nodes it makes; skiff's does too (see `cgroup/devices.rs`), and every
+//! mount a container can write to is `nodev` besides, so a node made there opens
+//! nothing even where no cgroup can be had. Where skiff cannot mount at all (a plain
+//! chroot(2) into a copy) that is not true, and the default set loses `CAP_MKNOD`.
 //! <https://man7.org/linux/man-pages/man7/capabilities.7.html>
 //! <https://github.com/moby/moby/blob/master/oci/caps/defaults.go>
 

@@ -264,7 +264,7 @@ impl Tmpfs {
             } else if option == "dev" {
                 // A device node made there would open the host's device: see capabilities.rs.
                 return Err(invalid(
-                    "skiff has no devices cgroup, so a tmpfs is always nodev",
+                    "a tmpfs is always nodev in skiff (--device binds nodes in)",
                 ));
             } else {
                 return Err(invalid(&format!("unknown option {option:?}")));

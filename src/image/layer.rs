@@ -64,8 +64,9 @@ const PAX_XATTR: &[u8] = b"SCHILY.xattr.";
 /// The character devices every container gets in its /dev anyway (null, zero, full,
 /// random, urandom, tty), by major and minor number: the only ones a layer may make.
 /// Any other node is the host's hardware (c 1:11 is its kernel log, b 8:0 a disk):
-/// Docker makes them and has its devices cgroup refuse to open them; skiff has no
-/// devices cgroup, so it never makes them.
+/// Docker makes them and has its devices cgroup refuse to open them; skiff's guard
+/// would too, but a store is also read by the host and by containers that run without
+/// a cgroup, so skiff never makes them.
 /// <https://docs.kernel.org/admin-guide/devices.html>
 /// <https://docs.kernel.org/admin-guide/cgroup-v1/devices.html>
 const HARMLESS_DEVICES: [(u32, u32); 6] = [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0)];
