@@ -146,6 +146,28 @@ fn exec_gets_the_containers_capabilities_cgroup_and_no_new_privileges() {
 }
 
 #[test]
+fn issue_18_exec_takes_the_containers_ulimits_oom_score_and_devices_guard() {
+    let t = TestEnv::new();
+    let flags = [
+        "--ulimit",
+        "nofile=100:200",
+        "--oom-score-adj",
+        "500",
+        "--device",
+        "/dev/kmsg:/dev/k:r",
+    ];
+    sleeper(&t, "tuned", &flags, "library/busybox");
+    let script = "ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj";
+    assert_eq!(
+        exec_ok(&t, &["tuned", "sh", "-c", script]),
+        "100\n200\n500\n"
+    );
+    let write = exec(&t, &["tuned", "sh", "-c", "echo skiff-exec-test >/dev/k"]);
+    let err = stderr(&write);
+    assert!(err.contains("Operation not permitted"), "{err}");
+}
+
+#[test]
 fn exec_reads_stdin_only_with_i_and_d_returns_at_once() {
     let t = TestEnv::new();
     sleeper(&t, "web", &[], "library/busybox");

@@ -181,7 +181,7 @@ fn exec_of(args: &Args, config: &Config) -> Result<Exec> {
             groups: first.groups.clone(), // as Docker's exec keeps --group-add
         },
         privileged: args.privileged,
-        no_new_privileges: config.options.no_new_privileges,
+        options: config.options.clone(),
         interactive: args.interactive,
         detach: args.detach,
         tty: args.tty,

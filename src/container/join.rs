@@ -62,7 +62,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use super::console::{self, Console};
-use super::{process, take_identity, Process};
+use super::{process, take_identity, tuning, Options, Process};
 use crate::cgroup::{self, Cgroup};
 use crate::error::{Context, Error, Kind, Result};
 use crate::sys;
@@ -74,7 +74,9 @@ pub struct Exec {
     /// from the user), its user and working directory the container's unless `-u`, `-w`.
     pub process: Process,
     pub privileged: bool,
-    pub no_new_privileges: bool,
+    /// The container's: its no-new-privileges, `--ulimit` and `--oom-score-adj` hold
+    /// for exec'd processes too, as Docker's exec takes the container's process spec.
+    pub options: Options,
     /// `-i`: the command reads skiff's stdin; otherwise /dev/null.
     pub interactive: bool,
     /// `-d`: nothing of skiff's stdio reaches the command.
@@ -308,6 +310,7 @@ fn joiner_process(target: Target, cgroup: Option<&Cgroup>, exec: &Exec, pipes: P
 fn enter(target: Target, cgroup: Option<&Cgroup>, exec: &Exec, keep: &[RawFd]) -> Result<()> {
     trace::step("non-dumpable before entering: no process of the container may ptrace it or open its /proc files (CVE-2016-9962)");
     sys::set_non_dumpable()?; // prctl(2)
+    tuning::set_oom_score_adj(&exec.options)?; // the host's /proc/self, inherited
     settle_stdio(exec)?; // dup2(2)
     if let Some(cgroup) = cgroup {
         cgroup::join(cgroup)?; // v1: tasks
@@ -358,6 +361,7 @@ fn become_command(exec: &Exec, caps: u64, console: Option<UnixStream>) -> Result
     }
     trace::step("enter the working directory");
     sys::chdir(Path::new(&exec.process.workdir))?; // chdir(2)
-    let env = take_identity(&exec.process, exec.no_new_privileges, caps)?; // setuid(2), capset(2), …
+    tuning::limit(&exec.options)?; // setrlimit(2)
+    let env = take_identity(&exec.process, exec.options.no_new_privileges, caps)?; // setuid(2), capset(2), …
     process::exec(&exec.process.argv, &env) // execve(2)
 }

@@ -1,5 +1,6 @@
 //! What a container's processes may use, and its namespaces' own kernel settings: set
-//! by its PID 1 between fork(2) and execve(2), and inherited by all it starts.
+//! by its PID 1 between fork(2) and execve(2), and inherited by all it starts; `exec`
+//! sets the rlimits and the OOM score again for the processes it starts, as Docker's.
 //!
 //! - `--ulimit nofile=1024:2048`: setrlimit(2) limits, by Docker's names (ulimit(1)'s),
 //!   `-1` for unlimited; without `:HARD` the hard limit is the soft one. Only
@@ -113,9 +114,8 @@ pub fn sysctl(spec: &str, own_netns: bool) -> Result<(&str, &str)> {
     }
 }
 
-/// In the container's PID 1, once it is in its own namespaces, before its /proc is
-/// mounted with /proc/sys read-only: its OOM score and its sysctls.
-pub fn set_namespaced(options: &Options, own_netns: bool) -> Result<()> {
+/// `--oom-score-adj`, which the process's children inherit.
+pub fn set_oom_score_adj(options: &Options) -> Result<()> {
     if let Some(adj) = options.oom_score_adj {
         trace::step(&format!(
             "--oom-score-adj: {adj} into /proc/self/oom_score_adj"
@@ -123,6 +123,13 @@ pub fn set_namespaced(options: &Options, own_netns: bool) -> Result<()> {
         fs::write("/proc/self/oom_score_adj", adj.to_string())
             .context("write /proc/self/oom_score_adj")?;
     }
+    Ok(())
+}
+
+/// In the container's PID 1, once it is in its own namespaces, before its /proc is
+/// mounted with /proc/sys read-only: its OOM score and its sysctls.
+pub fn set_namespaced(options: &Options, own_netns: bool) -> Result<()> {
+    set_oom_score_adj(options)?;
     for spec in options.sysctls.iter().flatten() {
         let (key, value) = sysctl(spec, own_netns)?;
         let path = format!("/proc/sys/{}", key.replace('.', "/"));
