@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::lifecycle::ok;
-use crate::testenv::{assert_one_line_error, TestEnv};
+use crate::testenv::{assert_one_line_error, stdout, TestEnv};
 
 /// Waits up to 30 s for `condition`, looking again every 20 ms.
 fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
@@ -235,4 +235,39 @@ fn start_restartable_brings_back_what_the_policies_ask_for() {
     // They are supervised again: a kill -9 is followed by a restart.
     kill_9(field(&t, "a", "Pid").parse().unwrap());
     eventually("a runs again", || field(&t, "a", "RestartCount") == "1");
+}
+
+#[test]
+fn issue_18_an_attached_run_exits_with_its_first_status_and_a_supervisor_restarts_it() {
+    let t = TestEnv::new();
+    let (volume, runs) = counter(&t);
+    let image = t.image("library/busybox");
+    let script = "echo run >> /count/runs; echo said; exit 3";
+    let args = [
+        "run",
+        "--name",
+        "att",
+        "--restart",
+        "on-failure:2",
+        "-v",
+        &volume,
+        &image,
+        "sh",
+        "-c",
+        script,
+    ];
+    // Output returns once every writer of skiff's stdout has closed it: the
+    // supervisor that takes over holds none.
+    let out = t.skiff(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "Docker's client: the first run's status"
+    );
+    assert_eq!(stdout(&out), "said\n");
+    eventually("it ran 3 times, then stayed exited", || {
+        runs() == 3 && field(&t, "att", "State.Status") == "exited"
+    });
+    assert_eq!(field(&t, "att", "RestartCount"), "2");
+    assert_eq!(field(&t, "att", "State.ExitCode"), "3");
 }

@@ -50,6 +50,7 @@ use std::path::PathBuf;
 pub use config::{short, Config, Process};
 pub use etc_files::{hosts, Dns, Member, FLAGS as DNS_FLAGS};
 pub use join::{join, Exec, Joined};
+pub use namespaces::own_pid_namespace;
 pub use options::Options;
 pub use process::{environment, exec_outcome, find_program, read_kv_files, report_failure};
 pub use sealed_exe::reexec_from_sealed_copy;

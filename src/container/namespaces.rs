@@ -24,13 +24,18 @@ pub fn new_pid_namespace() -> Result<()> {
     trace::step("new PID namespace: the next process we fork will be its PID 1");
     match sys::unshare(sys::CLONE_NEWPID) {
         Err(err) if err.errno() == Some(libc::EINVAL) => {
-            let ours =
-                std::fs::File::open("/proc/self/ns/pid").context("open /proc/self/ns/pid")?;
-            sys::setns(&ours, sys::CLONE_NEWPID, "/proc/self/ns/pid")?;
+            own_pid_namespace()?;
             sys::unshare(sys::CLONE_NEWPID)
         }
         other => other,
     }
+}
+
+/// Our children are born in our own PID namespace again: after the PID 1 of the one
+/// [`new_pid_namespace`] made has ended, fork(2) into it fails (ENOMEM).
+pub fn own_pid_namespace() -> Result<()> {
+    let ours = std::fs::File::open("/proc/self/ns/pid").context("open /proc/self/ns/pid")?;
+    sys::setns(&ours, sys::CLONE_NEWPID, "/proc/self/ns/pid")
 }
 
 /// In the child: its own mount table, hostname and IPC.

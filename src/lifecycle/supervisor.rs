@@ -65,8 +65,7 @@ pub fn run_attached(container: &mut Container, rootfs: &RootFs) -> Result<Exit> 
     ];
     let pumped = logs::pump(outputs, &mut log);
     let exit = sys::wait_for_exit(pid)?; // waitpid(2)
-    trace::step(&format!("the container ended: {exit:?}"));
-    record_exit(container, exit, Status::Exited)?;
+    ended_attached(container, rootfs, exit)?;
     pumped.map(|()| exit)
 }
 
@@ -98,9 +97,25 @@ fn run_in_terminal(container: &mut Container, rootfs: &RootFs) -> Result<Exit> {
         }
     }
     let exit = sys::wait_for_exit(started.pid)?; // waitpid(2)
-    trace::step(&format!("the container ended: {exit:?}"));
-    record_exit(container, exit, Status::Exited)?;
+    ended_attached(container, rootfs, exit)?;
     relayed.map(|_| exit)
+}
+
+/// Records the end of an attached container. If its restart policy asks for another
+/// run, Docker's daemon restarts it while the attached client exits with this run's
+/// status; here a supervisor of its own takes it over, as if it had been started
+/// with `-d`, and restarts it after the back-off.
+fn ended_attached(container: &mut Container, rootfs: &RootFs, exit: Exit) -> Result<()> {
+    trace::step(&format!("the container ended: {exit:?}"));
+    let status = ended(container, exit, Policy::of(&container.config));
+    record_exit(container, exit, status)?;
+    match status {
+        Status::Restarting => {
+            container::own_pid_namespace()?; // setns(2): the ended one takes no child
+            detach(container, rootfs, false)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// After SIGTERM or SIGHUP ended its session, the container has its stop timeout to
@@ -134,10 +149,16 @@ fn master(started: &mut Started) -> Result<File> {
 /// runs (or has failed to start, with the reason).
 pub fn run_detached(container: &mut Container, rootfs: &RootFs) -> Result<()> {
     started_by_user(container);
+    detach(container, rootfs, true)
+}
+
+/// A supervisor of its own for the container, which it starts now (`start`) or, once
+/// the back-off has passed, again.
+fn detach(container: &mut Container, rootfs: &RootFs, start: bool) -> Result<()> {
     let (outcome, outcome_writer) = sys::pipe()?;
     let Some(middle) = sys::fork()? else {
         drop(outcome);
-        become_supervisor(container, rootfs, outcome_writer)
+        become_supervisor(container, rootfs, outcome_writer, start)
     };
     drop(outcome_writer);
     sys::wait_for_exit(middle)?;
@@ -145,13 +166,13 @@ pub fn run_detached(container: &mut Container, rootfs: &RootFs) -> Result<()> {
 }
 
 /// The middle process: a new session, then the supervisor as its child.
-fn become_supervisor(container: &mut Container, rootfs: &RootFs, outcome: File) -> ! {
+fn become_supervisor(container: &mut Container, rootfs: &RootFs, outcome: File, start: bool) -> ! {
     let forked = sys::setsid()
         .and_then(|()| keep_only(&outcome))
         .and_then(|()| sys::fork());
     match forked {
         Ok(Some(_supervisor)) => sys::exit_now(0),
-        Ok(None) => supervise(container, rootfs, outcome),
+        Ok(None) => supervise(container, rootfs, outcome, start),
         Err(err) => {
             container::report_failure(outcome, &err);
             sys::exit_now(err.exit_code())
@@ -165,8 +186,8 @@ fn keep_only(outcome: &File) -> Result<()> {
     sys::close_from_3_except(&[outcome.as_raw_fd()])
 }
 
-fn supervise(container: &mut Container, rootfs: &RootFs, outcome: File) -> ! {
-    let streams = match start_logged(container, rootfs) {
+fn supervise(container: &mut Container, rootfs: &RootFs, outcome: File, start: bool) -> ! {
+    let streams = match take_over(container, rootfs, start) {
         Ok(streams) => streams,
         Err(err) => {
             if container.config.auto_remove {
@@ -199,16 +220,29 @@ enum Watched {
     Terminal(File, UnixListener),
 }
 
+/// The supervisor holds no directory busy and no terminal or pipe of its caller's
+/// open, and starts the container; or, `start` false, takes over from an attached
+/// `run` (with none of its signal handling) the container that run saw end.
+fn take_over(container: &mut Container, rootfs: &RootFs, start: bool) -> Result<Option<Streams>> {
+    sys::chdir(std::path::Path::new("/"))?;
+    let null = File::open("/dev/null").context("open /dev/null")?;
+    for fd in 0..3 {
+        sys::dup2(null.as_raw_fd(), fd)?;
+    }
+    if start {
+        return start_logged(container, rootfs).map(Some);
+    }
+    sys::reset_signals()?;
+    container.state.supervisor = Process::current(); // before the attached run exits
+    container.save_state().map(|()| None)
+}
+
 /// Starts the container with /dev/null as its stdin and two pipes as its stdout and
 /// stderr, or with `-t` a terminal; the output goes to the log.
 fn start_logged(container: &mut Container, rootfs: &RootFs) -> Result<Streams> {
     // Before `skiff run -d` returns: a `logs -f` started right after it must find the log.
     let log = open_log(container)?;
-    sys::chdir(std::path::Path::new("/"))?; // hold no directory busy
     let null = File::open("/dev/null").context("open /dev/null")?;
-    for fd in 0..3 {
-        sys::dup2(null.as_raw_fd(), fd)?; // hold no terminal or pipe of the caller's open
-    }
     if container.config.tty == Some(true) {
         let listener = listen_for_attach(container)?; // before `skiff run -d` returns
         let stdio = Stdio {
@@ -253,9 +287,9 @@ fn started_by_user(container: &mut Container) {
     container.state.restart_count = None;
 }
 
-/// Watches the container until it ends, and starts it again for as long as its
-/// restart policy asks and nobody stops it.
-fn keep_up(container: &mut Container, rootfs: &RootFs, mut streams: Streams) -> Result<()> {
+/// Watches the container until it ends (`None`: it has, and is restarting), and starts
+/// it again for as long as its restart policy asks and nobody stops it.
+fn keep_up(container: &mut Container, rootfs: &RootFs, mut streams: Option<Streams>) -> Result<()> {
     let policy = Policy::of(&container.config);
     // Held blocked, so that only a `stop` during the back-off reads it (signalfd(2)).
     let stop = match policy {
@@ -265,7 +299,9 @@ fn keep_up(container: &mut Container, rootfs: &RootFs, mut streams: Streams) -> 
     let mut backoff = Backoff::default();
     loop {
         let up_since = Instant::now();
-        watch(container, streams, policy)?;
+        if let Some(streams) = streams {
+            watch(container, streams, policy)?;
+        }
         let Some(stop) = stop
             .as_ref()
             .filter(|_| container.state.status == Status::Restarting)
@@ -278,8 +314,8 @@ fn keep_up(container: &mut Container, rootfs: &RootFs, mut streams: Streams) -> 
         if stopped || restart::stopped_by_user(container) {
             return give_up(container);
         }
-        streams =
-            start_logged(container, rootfs).or_else(|err| give_up(container).and(Err(err)))?;
+        let started = start_logged(container, rootfs);
+        streams = Some(started.or_else(|err| give_up(container).and(Err(err)))?);
     }
 }
 
@@ -305,17 +341,20 @@ fn watch(container: &mut Container, mut streams: Streams, policy: Policy) -> Res
         }
     };
     let exit = sys::wait_for_exit(streams.pid)?;
-    let restarts = container.state.restart_count.unwrap_or(0);
-    let status = match policy.wants(exit.status(), restarts) && !restart::stopped_by_user(container)
-    {
-        true => Status::Restarting,
-        false => Status::Exited,
-    };
-    if status == Status::Restarting {
-        container.state.restart_count = Some(restarts + 1);
-    }
+    let status = ended(container, exit, policy);
     record_exit(container, exit, status)?;
     relayed
+}
+
+/// How a container that ended with `exit` is to be recorded: as restarting if its
+/// `policy` asks for that (one restart more) and the user has not stopped it.
+fn ended(container: &mut Container, exit: Exit, policy: Policy) -> Status {
+    let restarts = container.state.restart_count.unwrap_or(0);
+    if !policy.wants(exit.status(), restarts) || restart::stopped_by_user(container) {
+        return Status::Exited;
+    }
+    container.state.restart_count = Some(restarts + 1);
+    Status::Restarting
 }
 
 /// Starts the container and records it as running, with this process as supervisor.
