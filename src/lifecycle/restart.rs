@@ -1,7 +1,8 @@
 //! `--restart`: services that stay up, with no daemon to bring them back.
 //!
 //! Docker's daemon restarts a container whose policy asks for it. skiff's supervisor
-//! waits for a detached container anyway (see `supervisor`), so it does: when the
+//! waits for a detached container anyway (see `supervisor`; an attached one gets a
+//! supervisor of its own when it is to be restarted), so it does: when the
 //! container ends it records the exit, asks [`Policy::wants`], waits the back-off and
 //! starts it again by the path `skiff start` takes. Nothing of the last run is
 //! reused: its PID and mount namespaces, cgroup and network address went with its

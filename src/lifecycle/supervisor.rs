@@ -12,7 +12,9 @@
 //! With `-t` it holds the master of the container's terminal instead of pipes, logs
 //! what it shows, and lets `skiff attach` in through `attach.sock` (see `terminal`).
 //! When the container's `--restart` policy asks, the supervisor starts it again, the
-//! way it started it the first time (see `restart`).
+//! way it started it the first time (see `restart`). An attached skiff whose container
+//! is to be restarted makes a detached supervisor for that, and exits with the status
+//! of the run it saw, as Docker's client does.
 //! <https://man7.org/linux/man-pages/man3/daemon.3.html>
 //! <https://man7.org/linux/man-pages/man2/setsid.2.html>
 
