@@ -397,13 +397,25 @@ pub fn wait_for_at_most(process: Process, timeout_ms: libc::c_int) -> Result<boo
 }
 
 /// Sends `signal` to the container's PID 1, if it still runs; a paused one is thawed to
-/// receive it.
-pub fn signal(container: &Container, signal: libc::c_int) -> Result<()> {
-    if container.status() != Status::Running {
-        return Err(Error::invalid(format!(
-            "container {} is not running",
-            container.config.name
-        )));
+/// receive it. A user's stop, or a kill that ends the container (`for_good`), first
+/// leaves the mark that keeps its supervisor from starting it again (see `restart`),
+/// and only once the container is known to run, so that a refused kill leaves none. One
+/// waiting to restart needs no more than the mark and the end of that wait: SIGTERM to
+/// its supervisor, which reads it in the back-off (Docker's kill and stop do the same).
+pub fn signal(container: &Container, signal: libc::c_int, for_good: bool) -> Result<()> {
+    let status = container.status();
+    if for_good && matches!(status, Status::Running | Status::Restarting) {
+        restart::mark_stopped(container)?;
+    }
+    match status {
+        Status::Running => {}
+        Status::Restarting if for_good => {
+            return sys::kill(container.state.supervisor.pid, libc::SIGTERM)
+        }
+        _ => {
+            let name = &container.config.name;
+            return Err(Error::invalid(format!("container {name} is not running")));
+        }
     }
     let paused = container.is_paused(); // asked first: a SIGKILL may end it at once on v2
     sys::kill(container.state.pid.pid, signal)?;
