@@ -206,6 +206,47 @@ fn a_damaged_image_index_is_recovered_from_its_copy() {
     }
 }
 
+/// The same in a store made before the index had a copy: the image loses its name, and
+/// no garbage collection deletes a blob of it until the damaged index is removed.
+#[test]
+fn a_damaged_image_index_without_a_copy_keeps_every_blob() {
+    let t = TestEnv::new();
+    let image = t.image(BUSYBOX);
+    let index = t.root.join("repositories.json");
+    let lost = t.root.join("repositories.json.lost");
+    let blobs = || fs::read_dir(t.root.join("blobs/sha256")).unwrap().count();
+    for damage in [&b"{\"refs\":{\"a"[..], b"\x00garbage"] {
+        ok(&t, &["pull", "-q", &image]);
+        let pulled = blobs();
+        fs::remove_file(index.with_extension("json.copy")).unwrap();
+        fs::write(&index, damage).unwrap();
+        let out = t.skiff(&["images", "-q"]);
+        assert_eq!(stdout(&out), "", "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("was damaged and has no copy"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(fs::read(&lost).unwrap(), damage);
+        for prune in [
+            &["image", "prune", "-a", "-f"][..],
+            &["system", "prune", "-f"],
+        ] {
+            let out = t.skiff(prune);
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            assert!(
+                stderr(&out).contains("deleted no blobs"),
+                "{}",
+                stderr(&out)
+            );
+            assert_eq!(blobs(), pulled);
+        }
+        fs::remove_file(&lost).unwrap();
+        ok(&t, &["image", "prune", "-f"]);
+        assert_eq!(blobs(), 0);
+    }
+}
+
 /// `.names` replaced by a file, empty then garbage, and a link that holds no ID: the
 /// names are rebuilt from the records, and a name in use stays taken.
 #[test]
