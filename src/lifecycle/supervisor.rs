@@ -321,16 +321,20 @@ fn watch(container: &mut Container, mut streams: Streams, policy: Policy) -> Res
 /// Starts the container and records it as running, with this process as supervisor.
 fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> Result<Started> {
     // Before anything is made: if this skiff is killed half-way, the next one's sweep
-    // knows the start was abandoned, and takes back what it made.
-    container.state.supervisor = Process::current();
-    container.save_state()?;
+    // knows the start was abandoned, and takes back what it made. A restart's record
+    // names this supervisor already.
+    let supervisor = Process::current();
+    if container.state.supervisor != supervisor {
+        container.state.supervisor = supervisor;
+        container.save_state()?;
+    }
     let joined = super::joined_network(&container.config)?; // container:NAME's namespace
     let mut started = container::start(&container.config, rootfs, stdio, joined)?;
     let pid = started.pid;
     container.state = State {
         status: Status::Running,
         pid: Process::of(pid).unwrap_or(Process { pid, start_time: 0 }),
-        supervisor: Process::current(),
+        supervisor,
         started_at: time::now_precise(),
         network: started.network.take(),
         restart_count: container.state.restart_count,
