@@ -311,11 +311,6 @@ pub fn recorded_pid(t: &TestEnv, id: &str, who: &str) -> i32 {
     json_field(&state, &format!("{who}.pid")).parse().unwrap()
 }
 
-pub fn kill_9(pid: i32) {
-    let status = Command::new("kill").args(["-9", &pid.to_string()]).status();
-    assert!(status.unwrap().success(), "kill -9 {pid}");
-}
-
 /// Waits up to 30 s for `condition`, looking again every 20 ms.
 pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -326,6 +321,11 @@ pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+pub fn kill_9(pid: i32) {
+    let status = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    assert!(status.unwrap().success(), "kill -9 {pid}");
 }
 
 /// How many blobs the store holds.
