@@ -6,7 +6,9 @@
 use std::fs;
 use std::path::Path;
 
-use crate::testenv::{assert_one_line_error, cgroups_of, stderr, stdout, TestEnv};
+use crate::testenv::{
+    assert_one_line_error, cgroups_of, inspect_field, ok, run_sh, stderr, stdout, TestEnv, BUSYBOX,
+};
 
 /// True on a cgroup v2 (unified) machine; false on v1 or hybrid.
 fn v2() -> bool {
@@ -16,25 +18,6 @@ fn v2() -> bool {
 /// A cgroup file as the container sees it at /sys/fs/cgroup: `(v1 path, v2 path)`.
 fn inside(v1: &str, v2_path: &str) -> String {
     format!("/sys/fs/cgroup/{}", if v2() { v2_path } else { v1 })
-}
-
-fn run_sh(t: &TestEnv, flags: &[&str], script: &str) -> std::process::Output {
-    let image = t.image("library/busybox");
-    let mut args: Vec<&str> = vec!["run", "--rm"];
-    args.extend(flags);
-    args.extend([image.as_str(), "sh", "-c", script]);
-    t.skiff(&args)
-}
-
-fn ok(t: &TestEnv, args: &[&str]) -> String {
-    let out = t.skiff(args);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-    stdout(&out)
-}
-
-fn id_of(t: &TestEnv, name: &str) -> String {
-    let json = ok(t, &["inspect", name]);
-    json.split("\"Id\":\"").nth(1).unwrap()[..64].to_string()
 }
 
 #[test]
@@ -50,7 +33,7 @@ fn memory_limit_ooms_with_137_and_inspect_says_oom_killed() {
     let json = ok(&t, &["inspect", "hog"]);
     assert!(json.contains("\"OOMKilled\":true"), "{json}");
     assert!(json.contains("\"Memory\":33554432"), "{json}");
-    let id = id_of(&t, "hog");
+    let id = inspect_field(&t, "hog", "Id");
     assert!(cgroups_of(&id).is_empty(), "removed once recorded");
     // Its parent stays for the next container, as Docker's `docker/` does.
     let root = if v2() {
@@ -84,7 +67,7 @@ fn pids_limit_makes_fork_fail_past_it_and_the_container_still_answers() {
         while read k v; do echo \"events $k $v\"; done < {events}
         kill -9 -1; /bin/echo answered"
     );
-    let out = run_sh(&t, &["--pids-limit", "20"], &script);
+    let out = run_sh(&t, &["--pids-limit", "20"], BUSYBOX, &script);
     let (text, err) = (stdout(&out), stderr(&out));
     assert!(err.contains("can't fork"), "{err}");
     let current: u32 = text
@@ -123,7 +106,7 @@ fn cpus_set_a_quota_and_a_busy_loop_gets_throttled() {
         while [ $t -lt $((before + 3)) ] && [ $i -lt 300000 ]; do throttled; i=$((i+1)); done
         echo \"throttled $before $t\""
     );
-    let out = run_sh(&t, &["--cpus", "0.5"], &script);
+    let out = run_sh(&t, &["--cpus", "0.5"], BUSYBOX, &script);
     let text = stdout(&out);
     assert!(
         text.starts_with("max 50000 100000\n"),
@@ -147,7 +130,7 @@ fn cpuset_pins_the_container_to_its_cpus() {
     let last = (cpus - 1).to_string();
     let file = inside("cpuset/cpuset.cpus", "cpuset.cpus");
     let script = format!("grep Cpus_allowed_list /proc/self/status; cat {file}");
-    let out = run_sh(&t, &["--cpuset-cpus", &last], &script);
+    let out = run_sh(&t, &["--cpuset-cpus", &last], BUSYBOX, &script);
     assert_eq!(
         stdout(&out),
         format!("Cpus_allowed_list:\t{last}\n{last}\n"),
@@ -184,7 +167,7 @@ fn every_limit_is_visible_inside_and_nothing_of_the_host_tree() {
         "--pids-limit",
         "33",
     ];
-    let out = run_sh(&t, &flags, &script);
+    let out = run_sh(&t, &flags, BUSYBOX, &script);
     let text = stdout(&out);
     let want = match v2() {
         true => "memory.max 67108864\nmemory.swap.max 33554432\nmemory.low 16777216\ncpu.max 150000 100000\ncpu.weight 20\npids.max 33\n",

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::lifecycle::ok;
+use crate::testenv::ok;
 use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
 
 /// `skiff run --rm FLAGS busybox sh -c SCRIPT`: its output.

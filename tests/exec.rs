@@ -5,21 +5,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Output, Stdio};
 
 use crate::hardening::binary_digest;
-use crate::lifecycle::{await_line, ok};
+use crate::lifecycle::await_line;
 use crate::terminal::on_terminal;
-use crate::testenv::{stderr, stdout, TestEnv};
-
-/// `run -d --name NAME [FLAGS] IMAGE sleep 1000`: exec's target.
-fn sleeper(t: &TestEnv, name: &str, flags: &[&str], image: &str) {
-    let image = t.image(image);
-    let args = [
-        &["run", "-d", "--name", name][..],
-        flags,
-        &[&image, "sleep", "1000"],
-    ]
-    .concat();
-    ok(t, &args);
-}
+use crate::testenv::{ok, sleeper, stderr, stdout, TestEnv};
 
 fn exec(t: &TestEnv, args: &[&str]) -> Output {
     t.skiff(&[&["exec"][..], args].concat())

@@ -5,22 +5,13 @@
 
 use std::fs;
 
-use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
-
-const BUSYBOX: &str = "library/busybox";
-
-fn ok(t: &TestEnv, args: &[&str]) -> String {
-    let out = t.skiff(args);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-    assert_eq!(stderr(&out), "", "{args:?}");
-    stdout(&out)
-}
+use crate::testenv::{assert_one_line_error, blobs, ok_silent, stderr, stdout, TestEnv, BUSYBOX};
 
 #[test]
 fn inspect_format_reaches_the_fields_of_its_json() {
     let t = TestEnv::new();
     let image = t.image(BUSYBOX);
-    let id = ok(
+    let id = ok_silent(
         &t,
         &[
             "create", "--name", "fmt-web", "-e", "A=1", &image, "sleep", "7",
@@ -30,11 +21,11 @@ fn inspect_format_reaches_the_fields_of_its_json() {
 {{- range .Config.Cmd}} [{{.}}]{{end}} {{if .State.Running}}up{{else}}down{{end}} {{.Nope}}
 {{- range .Config.Env}}{{if eq . "A=1"}} found {{.}}{{end}}{{end}}"#;
     assert_eq!(
-        ok(&t, &["inspect", "-f", format, "fmt-web"]),
+        ok_silent(&t, &["inspect", "-f", format, "fmt-web"]),
         "/fmt-web created 0 [\"7\"] sleep 1 [sleep] [7] down <no value> found A=1\n"
     );
     // One line per container; maps print as Go prints them.
-    let two = ok(
+    let two = ok_silent(
         &t,
         &[
             "inspect",
@@ -55,17 +46,17 @@ fn inspect_format_reaches_the_fields_of_its_json() {
 fn ps_format_filters_and_limits() {
     let t = TestEnv::new();
     let image = t.image(BUSYBOX);
-    ok(&t, &["run", "--name", "fmt-ok", &image, "true"]);
+    ok_silent(&t, &["run", "--name", "fmt-ok", &image, "true"]);
     let out = t.skiff(&["run", "--name", "fmt-bad", &image, "sh", "-c", "exit 3"]);
     assert_eq!(out.status.code(), Some(3));
-    let created = ok(&t, &["create", "--name", "fmt-new", &image, "true"]);
+    let created = ok_silent(&t, &["create", "--name", "fmt-new", &image, "true"]);
     let names = |args: &[&str]| {
         let mut argv = vec!["ps", "--format", "{{.Names}}"];
         argv.extend(args);
-        ok(&t, &argv)
+        ok_silent(&t, &argv)
     };
     assert_eq!(
-        ok(&t, &["ps", "-a", "--format", "{{.Names}}:{{.State}}"]),
+        ok_silent(&t, &["ps", "-a", "--format", "{{.Names}}:{{.State}}"]),
         "fmt-new:created\nfmt-bad:exited\nfmt-ok:exited\n"
     );
     assert_eq!(names(&[]), "", "none runs");
@@ -90,9 +81,12 @@ fn ps_format_filters_and_limits() {
     assert_eq!(names(&["-a", "-f", "ancestor=alpine"]), "");
     assert_eq!(names(&["-n", "2"]), "fmt-new\nfmt-bad\n");
     assert_eq!(names(&["-l"]), "fmt-new\n");
-    assert_eq!(ok(&t, &["ps", "-aq", "-f", "exited=3"]).trim().len(), 12);
+    assert_eq!(
+        ok_silent(&t, &["ps", "-aq", "-f", "exited=3"]).trim().len(),
+        12
+    );
     // `table`: the header from Docker's names, columns as Docker's tabwriter sets them.
-    let table = ok(
+    let table = ok_silent(
         &t,
         &[
             "ps",
@@ -108,7 +102,7 @@ fn ps_format_filters_and_limits() {
             &created[..12]
         )
     );
-    let default = ok(&t, &["ps", "-l"]);
+    let default = ok_silent(&t, &["ps", "-l"]);
     assert!(default.starts_with("CONTAINER ID   IMAGE"), "{default}");
     assert!(
         default
@@ -118,7 +112,7 @@ fn ps_format_filters_and_limits() {
             .ends_with("   PORTS     NAMES"),
         "{default}"
     );
-    let at = ok(
+    let at = ok_silent(
         &t,
         &[
             "ps",
@@ -142,8 +136,8 @@ fn ps_format_filters_and_limits() {
 fn images_format_and_filters() {
     let t = TestEnv::new();
     let image = t.image(BUSYBOX);
-    ok(&t, &["pull", "-q", &image]);
-    let line = ok(
+    ok_silent(&t, &["pull", "-q", &image]);
+    let line = ok_silent(
         &t,
         &[
             "images",
@@ -157,13 +151,16 @@ fn images_format_and_filters() {
         fields[1].starts_with("sha256:") && fields[1].len() == 71,
         "{line}"
     );
-    assert_eq!(fields[2], ok(&t, &["images", "-q"]).trim());
-    let filtered = |filter: &str| ok(&t, &["images", "-q", "--filter", filter]);
-    assert_eq!(filtered("reference=*/*/busy*"), ok(&t, &["images", "-q"]));
+    assert_eq!(fields[2], ok_silent(&t, &["images", "-q"]).trim());
+    let filtered = |filter: &str| ok_silent(&t, &["images", "-q", "--filter", filter]);
+    assert_eq!(
+        filtered("reference=*/*/busy*"),
+        ok_silent(&t, &["images", "-q"])
+    );
     assert_eq!(filtered("reference=*/*/busybox:latest").lines().count(), 1);
     assert_eq!(filtered("reference=alpine*"), "");
     assert_eq!(filtered("dangling=true"), "");
-    let table = ok(
+    let table = ok_silent(
         &t,
         &[
             "images",
@@ -182,7 +179,7 @@ fn images_format_and_filters() {
 fn a_damaged_image_index_is_recovered_from_its_copy() {
     let t = TestEnv::new();
     let image = t.image(BUSYBOX);
-    ok(&t, &["pull", "-q", &image]);
+    ok_silent(&t, &["pull", "-q", &image]);
     let index = t.root.join("repositories.json");
     let good = fs::read(&index).unwrap();
     for damage in [&good[..good.len() / 2], b"\x00garbage{\"refs\":"] {
@@ -200,9 +197,49 @@ fn a_damaged_image_index_is_recovered_from_its_copy() {
             damage
         );
         assert_eq!(fs::read(&index).unwrap(), good);
-        ok(&t, &["images", "-q"]); // said once: nothing more on stderr
+        ok_silent(&t, &["images", "-q"]); // said once: nothing more on stderr
         let out = t.skiff(&["run", "--rm", "--pull", "never", &image, "echo", "ran"]);
         assert_eq!(stdout(&out), "ran\n", "{}", stderr(&out));
+    }
+}
+
+/// The same in a store made before the index had a copy: the image loses its name, and
+/// no garbage collection deletes a blob of it until the damaged index is removed.
+#[test]
+fn a_damaged_image_index_without_a_copy_keeps_every_blob() {
+    let t = TestEnv::new();
+    let image = t.image(BUSYBOX);
+    let index = t.root.join("repositories.json");
+    let lost = t.root.join("repositories.json.lost");
+    for damage in [&b"{\"refs\":{\"a"[..], b"\x00garbage"] {
+        ok_silent(&t, &["pull", "-q", &image]);
+        let pulled = blobs(&t);
+        fs::remove_file(index.with_extension("json.copy")).unwrap();
+        fs::write(&index, damage).unwrap();
+        let out = t.skiff(&["images", "-q"]);
+        assert_eq!(stdout(&out), "", "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("was damaged and has no copy"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(fs::read(&lost).unwrap(), damage);
+        for prune in [
+            &["image", "prune", "-a", "-f"][..],
+            &["system", "prune", "-f"],
+        ] {
+            let out = t.skiff(prune);
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            assert!(
+                stderr(&out).contains("deleted no blobs"),
+                "{}",
+                stderr(&out)
+            );
+            assert_eq!(blobs(&t), pulled);
+        }
+        fs::remove_file(&lost).unwrap();
+        ok_silent(&t, &["image", "prune", "-f"]);
+        assert_eq!(blobs(&t), 0);
     }
 }
 
@@ -212,7 +249,7 @@ fn a_damaged_image_index_is_recovered_from_its_copy() {
 fn a_damaged_names_index_is_rebuilt_from_the_records() {
     let t = TestEnv::new();
     let image = t.image(BUSYBOX);
-    let web = ok(&t, &["create", "--name", "web", &image, "true"]);
+    let web = ok_silent(&t, &["create", "--name", "web", &image, "true"]);
     let names = t.root.join("containers/.names");
     for (round, damage) in [&b""[..], b"garbage\n"].into_iter().enumerate() {
         fs::remove_dir_all(&names).unwrap();
@@ -232,6 +269,6 @@ fn a_damaged_names_index_is_rebuilt_from_the_records() {
         );
     }
     std::os::unix::fs::symlink("../..", names.join("ghost")).unwrap();
-    ok(&t, &["create", "--name", "ghost", &image, "true"]);
+    ok_silent(&t, &["create", "--name", "ghost", &image, "true"]);
     assert_eq!(t.containers().len(), 4);
 }

@@ -6,23 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
 
-use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
-
-const BUSYBOX: &str = "library/busybox";
-
-/// `sh -c SCRIPT` in `image` with `flags` before the image; asserts it exits 0.
-fn sh(t: &TestEnv, flags: &[&str], image: &str, script: &str) -> String {
-    let image = t.image(image);
-    let args: Vec<&str> = ["run"]
-        .iter()
-        .chain(flags)
-        .chain(&[image.as_str(), "sh", "-c", script])
-        .copied()
-        .collect();
-    let out = t.skiff(&args);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-    stdout(&out)
-}
+use crate::testenv::{assert_one_line_error, sh, stderr, stdout, TestEnv, BUSYBOX};
 
 /// The capability sets of the container's process, as /proc/self/status shows them.
 fn capabilities(t: &TestEnv, flags: &[&str]) -> String {

@@ -2,8 +2,7 @@
 
 use std::fs;
 
-use crate::lifecycle::ok;
-use crate::testenv::{assert_one_line_error, stdout, TestEnv};
+use crate::testenv::{assert_one_line_error, blobs, ok, stdout, TestEnv};
 
 /// `run -d --name NAME busybox sh -c SCRIPT`: its ID.
 fn detached(t: &TestEnv, name: &str, script: &str) -> String {
@@ -101,10 +100,6 @@ fn kill_ends_a_paused_container() {
     ok(&t, &["kill", "icy"]);
     assert_eq!(ok(&t, &["wait", "icy"]), "137\n");
     assert!(stdout(&t.skiff(&["ps", "-a"])).contains("Exited (137)"));
-}
-
-fn blobs(t: &TestEnv) -> usize {
-    fs::read_dir(t.root.join("blobs/sha256")).map_or(0, |d| d.count())
 }
 
 #[test]

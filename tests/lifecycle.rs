@@ -5,7 +5,10 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 
-use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
+use crate::testenv::{
+    assert_one_line_error, inspect_field, ok, recorded_pid, sleeper, stderr, stdout, TestEnv,
+    BUSYBOX,
+};
 
 /// A service that says "ready", exits 143 on SIGTERM, and remembers (in its own
 /// writable layer) whether it ran before.
@@ -13,12 +16,6 @@ const SERVICE: &str = r#"trap 'exit 143' TERM
 if [ -e /ran-before ]; then echo again; else touch /ran-before; echo first; fi
 echo ready; echo to-stderr >&2
 while :; do sleep 0.1; done"#;
-
-pub fn ok(t: &TestEnv, args: &[&str]) -> String {
-    let out = t.skiff(args);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-    stdout(&out)
-}
 
 /// `skiff logs -f NAME`, read until a line equal to `line`: the container said it.
 pub fn await_line(t: &TestEnv, name: &str, line: &str) -> Child {
@@ -39,30 +36,6 @@ pub fn await_line(t: &TestEnv, name: &str, line: &str) -> Child {
     }
     let _ = logs.wait();
     panic!("{name} never said {line:?}; said {seen:?}");
-}
-
-/// `run -d [FLAGS] --name NAME busybox sleep 1000`: its ID.
-fn sleeper(t: &TestEnv, name: &str, flags: &[&str]) -> String {
-    let image = t.image("library/busybox");
-    let args = [
-        &["run", "-d"][..],
-        flags,
-        &["--name", name, &image, "sleep", "1000"],
-    ]
-    .concat();
-    ok(t, &args)
-}
-
-fn inspect_field(t: &TestEnv, name: &str, field: &str) -> String {
-    let json = ok(t, &["inspect", name]);
-    let key = format!("\"{field}\":");
-    let start = json
-        .find(&key)
-        .unwrap_or_else(|| panic!("{field} in {json}"))
-        + key.len();
-    let value = &json[start..];
-    let end = value.find([',', '}']).unwrap();
-    value[..end].trim_matches('"').to_string()
 }
 
 #[test]
@@ -125,7 +98,7 @@ fn a_detached_service_lives_through_stop_start_kill_and_rm() {
 fn stop_kills_after_the_grace_period_when_the_signal_is_ignored() {
     // `sleep` as PID 1 has no SIGTERM handler, so the kernel drops the signal.
     let t = TestEnv::new();
-    sleeper(&t, "s", &[]);
+    sleeper(&t, "s", &[], BUSYBOX);
     ok(&t, &["stop", "-t", "1", "s"]);
     assert_eq!(inspect_field(&t, "s", "ExitCode"), "137");
     ok(&t, &["rm", "s"]);
@@ -134,7 +107,7 @@ fn stop_kills_after_the_grace_period_when_the_signal_is_ignored() {
 #[test]
 fn init_forwards_the_stop_signal_to_the_command() {
     let t = TestEnv::new();
-    sleeper(&t, "i", &["--init"]);
+    sleeper(&t, "i", &["--init"], BUSYBOX);
     // With --init, sleep is not PID 1: SIGTERM's default action ends it at once.
     ok(&t, &["stop", "-t", "100", "i"]);
     assert_eq!(inspect_field(&t, "i", "ExitCode"), "143");
@@ -144,7 +117,7 @@ fn init_forwards_the_stop_signal_to_the_command() {
 #[test]
 fn rm_refuses_a_running_container_unless_forced() {
     let t = TestEnv::new();
-    sleeper(&t, "r", &[]);
+    sleeper(&t, "r", &[], BUSYBOX);
     assert_one_line_error(&t.skiff(&["rm", "r"]), "running");
     ok(&t, &["rm", "-f", "r"]);
     assert!(t.containers().is_empty());
@@ -287,19 +260,11 @@ fn many_runs_leave_nothing_behind() {
     assert!(t.containers().is_empty(), "{:?}", t.containers());
 }
 
-/// `"supervisor":{"pid":N,…}` from a container's state.json.
-fn supervisor_pid(t: &TestEnv, id: &str) -> i32 {
-    let state =
-        std::fs::read_to_string(t.root.join("containers").join(id).join("state.json")).unwrap();
-    let after = &state[state.find("\"supervisor\":{\"pid\":").unwrap() + 20..];
-    after[..after.find(',').unwrap()].parse().unwrap()
-}
-
 #[test]
 fn ps_tells_the_truth_when_the_supervisor_is_killed() {
     let t = TestEnv::new();
-    let id = sleeper(&t, "orphan", &[]);
-    let supervisor = supervisor_pid(&t, id.trim());
+    let id = sleeper(&t, "orphan", &[], BUSYBOX);
+    let supervisor = recorded_pid(&t, &id, "supervisor");
     let killed = std::process::Command::new("kill")
         .args(["-9", &supervisor.to_string()])
         .status();

@@ -3,8 +3,7 @@
 
 use std::fs;
 
-use crate::lifecycle::ok;
-use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
+use crate::testenv::{assert_one_line_error, ok, stderr, stdout, TestEnv};
 
 /// 100,000 numbered lines of 101 bytes: 10.1 MB.
 const CHATTY: &str = r#"awk 'BEGIN { s = sprintf("%093d", 0); for (i = 1; i <= 100000; i++) printf "%06d %s\n", i, s }'"#;

@@ -6,40 +6,15 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
+use crate::testenv::{
+    assert_one_line_error, inspect_field, json_field, kill_9, ok, recorded_pid, sh, sleeper,
+    stderr, stdout, TestEnv, BUSYBOX,
+};
 
-pub fn ok(t: &TestEnv, args: &[&str]) -> String {
-    let out = t.skiff(args);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-    stdout(&out)
-}
-
-/// `"KEY":"VALUE"` or `"KEY":NUMBER`, the first of that key in `json`.
-pub fn field(json: &str, key: &str) -> String {
-    let key = format!("\"{key}\":");
-    let start = json.find(&key).unwrap_or_else(|| panic!("{key} in {json}")) + key.len();
-    let value = &json[start..];
-    value[..value.find([',', '}']).unwrap()]
-        .trim_matches('"')
-        .to_string()
-}
-
-/// `run -d busybox sleep 1000`: its ID and address.
-fn sleeper(t: &TestEnv) -> (String, String) {
-    let id = ok(
-        t,
-        &[
-            "run",
-            "-d",
-            "--network",
-            "bridge",
-            &t.image("library/busybox"),
-            "sleep",
-            "1000",
-        ],
-    );
-    let id = id.trim().to_string();
-    let ip = field(&ok(t, &["inspect", &id]), "IPAddress");
+/// `run -d busybox sleep 1000` on the default bridge: its ID and address.
+fn on_the_bridge(t: &TestEnv) -> (String, String) {
+    let id = sleeper(t, "bridged", &["--network", "bridge"], BUSYBOX);
+    let ip = inspect_field(t, &id, "IPAddress");
     (id, ip)
 }
 
@@ -83,21 +58,8 @@ fn network_none_has_only_lo_and_it_is_up() {
 #[test]
 fn the_bridge_gives_eth0_an_address_and_a_default_route() {
     let t = TestEnv::new();
-    let image = t.image("library/busybox");
     let script = "ip -o -4 addr show eth0; ip route show default";
-    let out = ok(
-        &t,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            "bridge",
-            &image,
-            "sh",
-            "-c",
-            script,
-        ],
-    );
+    let out = sh(&t, &["--network", "bridge"], BUSYBOX, script);
     let address = out.split_whitespace().nth(3).unwrap_or_default();
     let (ip, prefix) = address.split_once('/').unwrap_or_else(|| panic!("{out}"));
     assert_eq!(prefix, "16", "{out}");
@@ -181,25 +143,13 @@ fn two_containers_get_different_addresses_and_reach_each_other() {
             "echo hello | nc -l -p 8000",
         ],
     );
-    let server_ip = field(&ok(&t, &["inspect", server.trim()]), "IPAddress");
+    let server_ip = inspect_field(&t, server.trim(), "IPAddress");
     // The server may not listen yet: the client tries for up to ten seconds.
     let client = format!(
         "ip -o -4 addr show eth0; i=0; until nc -w 1 {server_ip} 8000 </dev/null; do \
          i=$((i+1)); [ $i -gt 100 ] && exit 1; usleep 100000; done"
     );
-    let out = ok(
-        &t,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            "bridge",
-            &image,
-            "sh",
-            "-c",
-            &client,
-        ],
-    );
+    let out = sh(&t, &["--network", "bridge"], BUSYBOX, &client);
     assert!(out.ends_with("hello\n"), "{out}");
     assert!(
         !out.contains(&format!(" {server_ip}/")),
@@ -212,7 +162,7 @@ fn two_containers_get_different_addresses_and_reach_each_other() {
 #[test]
 fn rm_gives_the_address_back() {
     let t = TestEnv::new();
-    let (id, ip) = sleeper(&t);
+    let (id, ip) = on_the_bridge(&t);
     assert_eq!(lease_holder(&ip), Some(veth_of(&id)));
     assert!(Path::new("/sys/class/net").join(veth_of(&id)).exists());
     ok(&t, &["rm", "-f", &id]);
@@ -222,7 +172,7 @@ fn rm_gives_the_address_back() {
 #[test]
 fn the_address_of_a_container_whose_skiff_was_killed_is_swept() {
     let t = TestEnv::new();
-    let (id, ip) = sleeper(&t);
+    let (id, ip) = on_the_bridge(&t);
     kill_unwatched(&t, &id);
     assert_released(&id, &ip);
     ok(&t, &["rm", &id]);
@@ -272,13 +222,7 @@ fn a_skiff_killed_mid_start_is_swept_by_the_next() {
 /// Kills container `id`'s supervisor (kill -9), then the container, so that it dies
 /// unwatched; then `ps -a` sweeps what it left.
 pub fn kill_unwatched(t: &TestEnv, id: &str) {
-    let state = fs::read_to_string(t.root.join("containers").join(id).join("state.json")).unwrap();
-    let supervisor = &state[state.find("\"supervisor\":{\"pid\":").unwrap() + 20..];
-    let supervisor = &supervisor[..supervisor.find(',').unwrap()];
-    let killed = std::process::Command::new("kill")
-        .args(["-9", supervisor])
-        .status();
-    assert!(killed.unwrap().success());
+    kill_9(recorded_pid(t, id, "supervisor"));
     ok(t, &["kill", id]);
     ok(t, &["wait", id]);
     ok(t, &["ps", "-a"]); // sweeps what a container that died unwatched left
@@ -454,7 +398,7 @@ fn without_cap_net_admin_the_default_still_runs_and_bridge_fails() {
 fn container_network_shares_a_running_containers_namespace() {
     let t = TestEnv::new();
     let image = t.image("library/busybox");
-    let (id, ip) = sleeper(&t);
+    let (id, ip) = on_the_bridge(&t);
     let joined = format!("container:{}", &id[..12]);
     let args = ["run", "--rm", "--network", &joined, &image];
     let out = ok(
@@ -556,26 +500,13 @@ fn network_create_ls_inspect_rm() {
         ls.lines().count() - 1
     );
     let inspected = ok(&t, &["network", "inspect", &net.name]);
-    assert_eq!(field(&inspected, "Name"), net.name);
-    assert_eq!(field(&inspected, "Driver"), "bridge");
-    assert_eq!(field(&inspected, "Subnet"), "10.97.0.0/24");
-    assert_eq!(field(&inspected, "Gateway"), "10.97.0.254");
-    assert_eq!(field(&inspected, "Id").len(), 64);
-    let image = t.image("library/busybox");
+    assert_eq!(json_field(&inspected, "Name"), net.name);
+    assert_eq!(json_field(&inspected, "Driver"), "bridge");
+    assert_eq!(json_field(&inspected, "Subnet"), "10.97.0.0/24");
+    assert_eq!(json_field(&inspected, "Gateway"), "10.97.0.254");
+    assert_eq!(json_field(&inspected, "Id").len(), 64);
     let script = "ip -o -4 addr show eth0; ip route show default";
-    let out = ok(
-        &t,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            &net.name,
-            &image,
-            "sh",
-            "-c",
-            script,
-        ],
-    );
+    let out = sh(&t, &["--network", &net.name], BUSYBOX, script);
     assert!(out.contains(" 10.97.0.1/24 "), "the first address: {out}");
     assert!(out.contains("default via 10.97.0.254 dev eth0"), "{out}");
     ok(&t, &["network", "rm", &net.name]);
@@ -595,8 +526,12 @@ fn network_rm_is_refused_while_a_container_is_attached() {
     );
     let id = id.trim();
     let inspected = ok(&t, &["inspect", id]);
-    let network_id = field(&ok(&t, &["network", "inspect", &net.name]), "Id");
-    assert_eq!(field(&inspected, "NetworkID"), network_id, "{inspected}");
+    let network_id = json_field(&ok(&t, &["network", "inspect", &net.name]), "Id");
+    assert_eq!(
+        json_field(&inspected, "NetworkID"),
+        network_id,
+        "{inspected}"
+    );
     assert!(
         inspected.contains(&format!("\"Networks\":{{\"{}\":", net.name)),
         "{inspected}"
@@ -629,40 +564,16 @@ fn two_networks_are_isolated_but_each_reaches_the_host() {
         &["run", "-d", "--network", &a.name, &image, "sh", "-c", serve],
     );
     let server = server.trim();
-    let ip = field(&ok(&t, &["inspect", server]), "IPAddress");
+    let ip = inspect_field(&t, server, "IPAddress");
     // The server may not listen yet: a neighbour on its network tries for ten seconds.
     let client = format!(
         "i=0; until nc -w 1 {ip} 8000 </dev/null; do \
          i=$((i+1)); [ $i -gt 100 ] && exit 1; usleep 100000; done"
     );
-    let out = ok(
-        &t,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            &a.name,
-            &image,
-            "sh",
-            "-c",
-            &client,
-        ],
-    );
+    let out = sh(&t, &["--network", &a.name], BUSYBOX, &client);
     assert_eq!(out, "hi\n");
     let other = format!("nc -w 2 {ip} 8000 </dev/null; echo status $?");
-    let out = ok(
-        &t,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            &b.name,
-            &image,
-            "sh",
-            "-c",
-            &other,
-        ],
-    );
+    let out = sh(&t, &["--network", &b.name], BUSYBOX, &other);
     assert_eq!(out, "status 1\n", "the other network reached {ip}");
     ok(&t, &["rm", "-f", server]);
     assert_eq!(seen_by_a_remote_server(&t, &b.name), "198.51.100.1\n");
@@ -720,7 +631,7 @@ fn fifty_concurrent_runs_on_one_network_get_fifty_addresses() {
     assert!(!addresses.contains(""), "{addresses:?}");
     let bridge = format!(
         "br-{}",
-        &field(&ok(&t, &["network", "inspect", &net.name]), "Id")[..12]
+        &json_field(&ok(&t, &["network", "inspect", &net.name]), "Id")[..12]
     );
     let leases = fs::read_dir(Path::new("/run/skiff/networks").join(bridge)).unwrap();
     let held: Vec<_> = leases
@@ -745,7 +656,7 @@ fn a_second_store_picks_a_subnet_the_first_ones_bridge_does_not_hold() {
     );
     let second = Network::create(&two, "pick", &[]);
     let subnet = |t: &TestEnv, name: &str| {
-        let text = field(&ok(t, &["network", "inspect", name]), "Subnet");
+        let text = json_field(&ok(t, &["network", "inspect", name]), "Subnet");
         let (base, prefix) = text.split_once('/').unwrap();
         let base: std::net::Ipv4Addr = base.parse().unwrap();
         (u32::from(base), prefix.parse::<u32>().unwrap())

@@ -8,8 +8,10 @@ use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::network_ns::{field, kill_unwatched, ok, skiff_without_net_admin, Network, Remote};
-use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
+use crate::network_ns::{kill_unwatched, skiff_without_net_admin, Network, Remote};
+use crate::testenv::{
+    assert_one_line_error, inspect_field, ok, sh, stderr, stdout, TestEnv, BUSYBOX,
+};
 
 /// A web server whose page says `hello`, logging each client's address (`httpd -v`).
 const SERVE: &str = "mkdir /www && echo hello >/www/index.html && exec httpd -f -v -p 80 -h /www";
@@ -94,7 +96,7 @@ fn a_published_port_answers_on_loopback_and_the_hosts_address() {
     assert!(fetch(&format!("127.0.0.1:{port}")).ends_with("hello\n"));
     assert!(fetch(&format!("{}:{port}", host_address())).ends_with("hello\n"));
     let rules = ruleset();
-    let ip = field(&ok(&t, &["inspect", &id]), "IPAddress");
+    let ip = inspect_field(&t, &id, "IPAddress");
     assert!(
         rules.contains(&format!("tcp dport {port} dnat to {ip}:80")),
         "{rules}"
@@ -120,7 +122,7 @@ fn a_port_on_a_user_network_answers_like_on_the_default_bridge() {
         &["--network", &net.name, "-p", &published],
         "library/busybox",
     );
-    let ip = field(&ok(&t, &["inspect", &id]), "IPAddress");
+    let ip = inspect_field(&t, &id, "IPAddress");
     assert!(ip.starts_with("10.98.0."), "{ip}");
     assert!(fetch(&format!("127.0.0.1:{port}")).ends_with("hello\n"));
     assert!(fetch(&format!("{}:{port}", host_address())).ends_with("hello\n"));
@@ -346,7 +348,6 @@ fn bad_publish_flags_are_refused_before_anything_runs() {
 fn a_container_reaches_its_own_published_port_through_the_host() {
     let t = TestEnv::new();
     let port = free_port();
-    let image = t.image("library/busybox");
     let published = format!("{port}:80");
     // httpd listens before it goes to the background, so nc finds it listening
     let script = format!(
@@ -354,20 +355,11 @@ fn a_container_reaches_its_own_published_port_through_the_host() {
          printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {} {port}",
         host_address()
     );
-    let out = ok(
+    let out = sh(
         &t,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            "bridge",
-            "-p",
-            &published,
-            &image,
-            "sh",
-            "-c",
-            &script,
-        ],
+        &["--network", "bridge", "-p", &published],
+        BUSYBOX,
+        &script,
     );
     assert!(out.ends_with("\r\n\r\nhello\n"), "{out}");
 }
@@ -405,25 +397,12 @@ fn a_published_port_answers_a_container_of_another_network() {
     let id = server(&t, &["-p", &format!("{port}:80")], "library/busybox");
     let host = host_address();
     assert!(fetch(&format!("{host}:{port}")).ends_with("hello\n"));
-    let ip = field(&ok(&t, &["inspect", &id]), "IPAddress");
+    let ip = inspect_field(&t, &id, "IPAddress");
     let script = format!(
         "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {host} {port}; \
          nc -w 2 {ip} 80 </dev/null; echo status $?"
     );
-    let image = t.image("library/busybox");
-    let out = ok(
-        &t,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            &net.name,
-            &image,
-            "sh",
-            "-c",
-            &script,
-        ],
-    );
+    let out = sh(&t, &["--network", &net.name], BUSYBOX, &script);
     assert!(out.contains("\r\n\r\nhello\n"), "{out}");
     assert!(out.ends_with("status 1\n"), "reached {ip} directly: {out}");
     ok(&t, &["rm", "-f", &id]);

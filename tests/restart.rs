@@ -2,34 +2,10 @@
 //! `stop` ends that, and `start --restartable` brings services back at boot.
 
 use std::fs;
-use std::process::Command;
-use std::time::{Duration, Instant};
 
-use crate::lifecycle::ok;
-use crate::testenv::{assert_one_line_error, stdout, TestEnv};
-
-/// Waits up to 30 s for `condition`, looking again every 20 ms.
-fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A field of `inspect NAME`, by Docker's template syntax.
-fn field(t: &TestEnv, name: &str, path: &str) -> String {
-    let json = ok(t, &["inspect", name]);
-    let mut rest = json.as_str();
-    for key in path.split('.') {
-        let at = rest
-            .find(&format!("\"{key}\":"))
-            .unwrap_or_else(|| panic!("{path} in {json}"));
-        rest = &rest[at + key.len() + 3..];
-    }
-    let end = rest.find([',', '}']).unwrap();
-    rest[..end].trim_matches('"').to_string()
-}
+use crate::testenv::{
+    assert_one_line_error, eventually, inspect_field, kill_9, ok, recorded_pid, stdout, TestEnv,
+};
 
 /// A directory on the host for the container's `/count`, and how many runs it saw.
 fn counter(t: &TestEnv) -> (String, impl Fn() -> usize) {
@@ -40,29 +16,12 @@ fn counter(t: &TestEnv) -> (String, impl Fn() -> usize) {
     (format!("{}:/count", dir.display()), count)
 }
 
-/// The pid a container's state records for `who` (`pid` or `supervisor`).
-fn recorded_pid(t: &TestEnv, id: &str, who: &str) -> i32 {
-    let state = fs::read_to_string(t.root.join("containers").join(id).join("state.json")).unwrap();
-    let key = format!("\"{who}\":{{\"pid\":");
-    let at = state.find(&key).unwrap() + key.len();
-    let digits: String = state[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().unwrap()
-}
-
 /// Whether `pid` has ended (a zombie has: this machine's init reaps none).
 fn ended(pid: i32) -> bool {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     stat.rsplit(')')
         .next()
         .is_none_or(|rest| matches!(rest.trim_start().chars().next(), None | Some('Z' | 'X')))
-}
-
-fn kill_9(pid: i32) {
-    let status = Command::new("kill").args(["-9", &pid.to_string()]).status();
-    assert!(status.unwrap().success(), "kill -9 {pid}");
 }
 
 #[test]
@@ -82,12 +41,14 @@ fn on_failure_3_starts_a_failing_container_exactly_3_more_times() {
         "f",
     ];
     ok(&t, &[&args[..], &[&image, "sh", "-c", script]].concat());
-    eventually("it is given up on", || field(&t, "f", "Status") == "exited");
+    eventually("it is given up on", || {
+        inspect_field(&t, "f", "Status") == "exited"
+    });
     assert_eq!(runs(), 4, "the first run and 3 restarts");
-    assert_eq!(field(&t, "f", "RestartCount"), "3");
-    assert_eq!(field(&t, "f", "ExitCode"), "1");
-    assert_eq!(field(&t, "f", "RestartPolicy.Name"), "on-failure");
-    assert_eq!(field(&t, "f", "MaximumRetryCount"), "3");
+    assert_eq!(inspect_field(&t, "f", "RestartCount"), "3");
+    assert_eq!(inspect_field(&t, "f", "ExitCode"), "1");
+    assert_eq!(inspect_field(&t, "f", "RestartPolicy.Name"), "on-failure");
+    assert_eq!(inspect_field(&t, "f", "MaximumRetryCount"), "3");
     // A success is not a failure: on-failure leaves it be.
     let args = [
         "run",
@@ -100,8 +61,8 @@ fn on_failure_3_starts_a_failing_container_exactly_3_more_times() {
         "true",
     ];
     ok(&t, &args);
-    eventually("it ended", || field(&t, "s", "Status") == "exited");
-    assert_eq!(field(&t, "s", "RestartCount"), "0");
+    eventually("it ended", || inspect_field(&t, "s", "Status") == "exited");
+    assert_eq!(inspect_field(&t, "s", "RestartCount"), "0");
 }
 
 #[test]
@@ -125,16 +86,16 @@ fn always_survives_kill_9_and_stop_is_final() {
     let first = recorded_pid(&t, id.trim(), "pid");
     kill_9(first);
     eventually("it runs again", || {
-        runs() == 2 && field(&t, "a", "Status") == "running"
+        runs() == 2 && inspect_field(&t, "a", "Status") == "running"
     });
-    assert_ne!(field(&t, "a", "Pid"), first.to_string());
-    assert_eq!(field(&t, "a", "RestartCount"), "1");
+    assert_ne!(inspect_field(&t, "a", "Pid"), first.to_string());
+    assert_eq!(inspect_field(&t, "a", "RestartCount"), "1");
     assert!(ok(&t, &["ps"]).contains("Up "));
 
     // `stop` returns once the supervisor has gone: nothing is left to restart it.
     ok(&t, &["stop", "-t", "0", "a"]);
-    assert_eq!(field(&t, "a", "Status"), "exited");
-    assert_eq!(field(&t, "a", "Restarting"), "false");
+    assert_eq!(inspect_field(&t, "a", "Status"), "exited");
+    assert_eq!(inspect_field(&t, "a", "Restarting"), "false");
     let supervisor = recorded_pid(&t, id.trim(), "supervisor");
     assert!(ended(supervisor), "the supervisor has gone");
     assert_eq!(runs(), 2);
@@ -162,13 +123,15 @@ fn stop_ends_a_crash_loop_whether_it_runs_or_waits() {
     assert!(ps.contains("Restarting (3)") || ps.contains("Up "), "{ps}");
     ok(&t, &["stop", "c"]);
     let after = runs();
-    assert_eq!(field(&t, "c", "Status"), "exited");
+    assert_eq!(inspect_field(&t, "c", "Status"), "exited");
     // Whatever started before the stop has ended, and nothing starts after it.
     assert_eq!(ok(&t, &["wait", "c"]), "3\n");
     assert_eq!(runs(), after);
     // A user's start begins again, and counts from 0.
     ok(&t, &["start", "c"]);
-    eventually("it restarted", || field(&t, "c", "RestartCount") != "0");
+    eventually("it restarted", || {
+        inspect_field(&t, "c", "RestartCount") != "0"
+    });
     ok(&t, &["rm", "-f", "c"]);
     assert!(t.containers().is_empty());
 }
@@ -218,7 +181,7 @@ fn start_restartable_brings_back_what_the_policies_ask_for() {
     }
     for name in ["a", "u", "n"] {
         eventually("the kills are seen", || {
-            field(&t, name, "Status") == "exited"
+            inspect_field(&t, name, "Status") == "exited"
         });
     }
     let started = ok(&t, &["start", "--restartable"]);
@@ -230,11 +193,13 @@ fn start_restartable_brings_back_what_the_policies_ask_for() {
         ("n", "exited"),
         ("s", "exited"),
     ] {
-        assert_eq!(field(&t, name, "Status"), status, "{name}");
+        assert_eq!(inspect_field(&t, name, "Status"), status, "{name}");
     }
     // They are supervised again: a kill -9 is followed by a restart.
-    kill_9(field(&t, "a", "Pid").parse().unwrap());
-    eventually("a runs again", || field(&t, "a", "RestartCount") == "1");
+    kill_9(inspect_field(&t, "a", "Pid").parse().unwrap());
+    eventually("a runs again", || {
+        inspect_field(&t, "a", "RestartCount") == "1"
+    });
 }
 
 #[test]
@@ -266,8 +231,8 @@ fn issue_18_an_attached_run_exits_with_its_first_status_and_a_supervisor_restart
     );
     assert_eq!(stdout(&out), "said\n");
     eventually("it ran 3 times, then stayed exited", || {
-        runs() == 3 && field(&t, "att", "State.Status") == "exited"
+        runs() == 3 && inspect_field(&t, "att", "State.Status") == "exited"
     });
-    assert_eq!(field(&t, "att", "RestartCount"), "2");
-    assert_eq!(field(&t, "att", "State.ExitCode"), "3");
+    assert_eq!(inspect_field(&t, "att", "RestartCount"), "2");
+    assert_eq!(inspect_field(&t, "att", "State.ExitCode"), "3");
 }

@@ -3,20 +3,7 @@
 
 use std::fs;
 
-use crate::lifecycle::ok;
-use crate::testenv::{assert_one_line_error, TestEnv};
-
-/// `skiff run --rm FLAGS busybox sh -c SCRIPT`, which must succeed: its stdout.
-fn sh(t: &TestEnv, flags: &[&str], script: &str) -> String {
-    let image = t.image("library/busybox");
-    let args = [
-        &["run", "--rm"],
-        flags,
-        &[image.as_str(), "sh", "-c", script],
-    ]
-    .concat();
-    ok(t, &args)
-}
+use crate::testenv::{assert_one_line_error, ok, sh, TestEnv, BUSYBOX};
 
 #[test]
 fn labels_merge_over_the_images_and_show_in_inspect() {
@@ -94,9 +81,13 @@ fn ulimits_oom_score_and_shm_size_reach_the_command() {
     ];
     let script = "ulimit -n; ulimit -Hn; ulimit -c; cat /proc/self/oom_score_adj; \
                   df -k /dev/shm | tail -1 | awk '{print $2}'";
-    assert_eq!(sh(&t, &flags, script), "100\n200\n0\n500\n2048\n");
+    assert_eq!(sh(&t, &flags, BUSYBOX, script), "100\n200\n0\n500\n2048\n");
     let shm = "df -k /dev/shm | tail -1 | awk '{print $2}'";
-    assert_eq!(sh(&t, &[], shm), "65536\n", "Docker's default: 64m");
+    assert_eq!(
+        sh(&t, &[], BUSYBOX, shm),
+        "65536\n",
+        "Docker's default: 64m"
+    );
     for (flag, value, why) in [
         ("--ulimit", "files=1", "invalid ulimit type: files"),
         (
@@ -150,7 +141,7 @@ fn namespaced_sysctls_are_set_inside_only() {
         "kernel.shmmni=100",
     ];
     let script = format!("cat {port_start} /proc/sys/kernel/shmmni");
-    assert_eq!(sh(&t, &flags, &script), "80\n100\n");
+    assert_eq!(sh(&t, &flags, BUSYBOX, &script), "80\n100\n");
     assert_eq!(fs::read_to_string(port_start).unwrap(), host_before);
     assert_ne!(
         fs::read_to_string("/proc/sys/kernel/shmmni").unwrap(),

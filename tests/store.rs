@@ -5,11 +5,9 @@ use std::fs;
 use std::io::BufRead;
 use std::process::Stdio;
 
-use crate::testenv::{assert_one_line_error, harness, stderr, stdout, CountingProxy, TestEnv};
-
-fn blobs_in_store(t: &TestEnv) -> usize {
-    fs::read_dir(t.root.join("blobs/sha256")).map_or(0, |d| d.count())
-}
+use crate::testenv::{
+    assert_one_line_error, blobs, harness, stderr, stdout, CountingProxy, TestEnv,
+};
 
 #[test]
 fn a_cached_image_runs_without_the_network() {
@@ -93,14 +91,10 @@ fn pull_images_and_rmi_round_trip() {
     assert_eq!(&row[..2], [busybox.as_str(), "latest"]);
     assert_eq!(row[2].len(), 12, "IMAGE ID is 12 hex digits");
     assert_eq!(stdout(&t.skiff(&["images", "-q"])), format!("{}\n", row[2]));
-    assert!(blobs_in_store(&t) >= 4);
+    assert!(blobs(&t) >= 4);
     let out = t.skiff(&["rmi", &busybox]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(
-        blobs_in_store(&t),
-        0,
-        "rmi deletes the blobs no image needs"
-    );
+    assert_eq!(blobs(&t), 0, "rmi deletes the blobs no image needs");
     assert_eq!(stdout(&t.skiff(&["images", "-q"])), "");
     assert_one_line_error(&t.skiff(&["rmi", &busybox]), "no such image");
 }

@@ -235,6 +235,104 @@ pub fn assert_one_line_error(out: &Output, what: &str) {
     assert!(err.contains(what), "want {what:?} in: {err}");
 }
 
+/// The fixture most tests run.
+pub const BUSYBOX: &str = "library/busybox";
+
+/// `skiff ARGS…`, which must exit 0: its stdout.
+pub fn ok(t: &TestEnv, args: &[&str]) -> String {
+    let out = t.skiff(args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// The same, and nothing may reach stderr.
+pub fn ok_silent(t: &TestEnv, args: &[&str]) -> String {
+    let out = t.skiff(args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    assert_eq!(stderr(&out), "", "{args:?}");
+    stdout(&out)
+}
+
+/// `skiff run --rm FLAGS IMAGE sh -c SCRIPT`.
+pub fn run_sh(t: &TestEnv, flags: &[&str], image: &str, script: &str) -> Output {
+    let image = t.image(image);
+    let args = [&["run", "--rm"], flags, &[&image, "sh", "-c", script]].concat();
+    t.skiff(&args)
+}
+
+/// The same, which must exit 0: its stdout.
+pub fn sh(t: &TestEnv, flags: &[&str], image: &str, script: &str) -> String {
+    let out = run_sh(t, flags, image, script);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{flags:?} {script}: {}",
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+/// `skiff run -d --name NAME FLAGS IMAGE sleep 1000`: its ID.
+pub fn sleeper(t: &TestEnv, name: &str, flags: &[&str], image: &str) -> String {
+    let image = t.image(image);
+    let args = [
+        &["run", "-d", "--name", name],
+        flags,
+        &[&image, "sleep", "1000"],
+    ]
+    .concat();
+    ok(t, &args).trim().to_string()
+}
+
+/// The value at `path` (keys joined by dots, each the first of its name after the one
+/// before) in `json`, unquoted: enough for what skiff prints.
+pub fn json_field(json: &str, path: &str) -> String {
+    let mut rest = json;
+    for key in path.split('.') {
+        let key = format!("\"{key}\":");
+        let at = rest
+            .find(&key)
+            .unwrap_or_else(|| panic!("{path} in {json}"));
+        rest = &rest[at + key.len()..];
+    }
+    let end = rest.find([',', '}']).unwrap();
+    rest[..end].trim_matches('"').to_string()
+}
+
+/// A field of `skiff inspect NAME` (see [`json_field`]).
+pub fn inspect_field(t: &TestEnv, name: &str, path: &str) -> String {
+    json_field(&ok(t, &["inspect", name]), path)
+}
+
+/// The pid a container's state.json records for `who` (`pid` or `supervisor`).
+pub fn recorded_pid(t: &TestEnv, id: &str, who: &str) -> i32 {
+    let state = t.root.join("containers").join(id).join("state.json");
+    let state = fs::read_to_string(state).unwrap();
+    json_field(&state, &format!("{who}.pid")).parse().unwrap()
+}
+
+/// Waits up to 30 s for `condition`, looking again every 20 ms.
+pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+pub fn kill_9(pid: i32) {
+    let status = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    assert!(status.unwrap().success(), "kill -9 {pid}");
+}
+
+/// How many blobs the store holds.
+pub fn blobs(t: &TestEnv) -> usize {
+    fs::read_dir(t.root.join("blobs/sha256")).map_or(0, |d| d.count())
+}
+
 /// Standard base64, enough to write a docker config in a test.
 fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

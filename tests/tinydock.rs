@@ -3,16 +3,10 @@
 //! and the data on a named volume that outlives the server. The image is Debian's Redis
 //! (tests/harness/build_images.py's library/redis).
 
-use crate::testenv::{stderr, stdout, TestEnv};
+use crate::testenv::{ok, TestEnv};
 
 const NETWORK: &str = "redisnet";
 const VOLUME: &str = "redisdata";
-
-fn ok(t: &TestEnv, args: &[&str]) -> String {
-    let out = t.skiff(args);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-    stdout(&out).trim().to_string()
-}
 
 /// The network and the volume go, whatever the test's fate; the test store's
 /// containers go first (TestEnv's own teardown), so nothing still uses them.
@@ -64,6 +58,8 @@ fn client(t: &TestEnv, image: &str, args: &str) -> String {
             &script,
         ],
     )
+    .trim()
+    .to_string()
 }
 
 #[test]

@@ -8,8 +8,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
-use crate::lifecycle::ok;
-use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
+use crate::testenv::{assert_one_line_error, ok, sh, stderr, stdout, TestEnv, BUSYBOX};
 
 fn data(t: &TestEnv, name: &str) -> PathBuf {
     t.root.join("volumes").join(name).join("_data")
@@ -33,19 +32,7 @@ fn data_written_by_one_container_is_read_by_the_next() {
     let t = TestEnv::new();
     let image = t.image("library/busybox");
     let write = "echo kept > /data/note";
-    ok(
-        &t,
-        &[
-            "run",
-            "--rm",
-            "-v",
-            "skiff-test-data:/data",
-            &image,
-            "sh",
-            "-c",
-            write,
-        ],
-    );
+    sh(&t, &["-v", "skiff-test-data:/data"], BUSYBOX, write);
     assert_eq!(volumes(&t), ["skiff-test-data"]);
     let read = ["run", "--rm", "-v", "skiff-test-data:/data:ro", &image];
     assert_eq!(
@@ -239,19 +226,7 @@ fn rmi_and_garbage_collection_keep_volumes() {
     let t = TestEnv::new();
     let image = t.image("library/busybox");
     let write = "echo kept > /data/note";
-    ok(
-        &t,
-        &[
-            "run",
-            "--rm",
-            "-v",
-            "skiff-test-keep:/data",
-            &image,
-            "sh",
-            "-c",
-            write,
-        ],
-    );
+    sh(&t, &["-v", "skiff-test-keep:/data"], BUSYBOX, write);
     ok(&t, &["rmi", &image]);
     assert!(ok(&t, &["images", "-q"]).is_empty());
     assert_eq!(volumes(&t), ["skiff-test-keep"]);
@@ -351,7 +326,7 @@ fn the_images_volumes_are_anonymous_volumes() {
     let t = TestEnv::new();
     let image = t.image("library/volumed");
     let mounted = r#"cat /data/seed && grep -cE " /(data|cache) " /proc/mounts"#;
-    let out = ok(&t, &["run", "--rm", &image, "sh", "-c", mounted]);
+    let out = sh(&t, &[], "library/volumed", mounted);
     assert_eq!(out, "from the image\n2\n");
     assert_eq!(volumes(&t), Vec::<String>::new(), "--rm removed them");
     let flags = ["-v", "skiff-test-cache:/cache"];

@@ -4,8 +4,7 @@
 use std::fs::File;
 
 use crate::cli::{self, Lexer};
-use crate::cmd::run::host_env;
-use crate::container::{self, Config, Exec, Joined, Process, FORWARDED};
+use crate::container::{self, Config, EnvFlags, Exec, Joined, Process, FORWARDED};
 use crate::error::{Context, Error, Kind, Result};
 use crate::lifecycle::{self, Container, Status};
 use crate::sys;
@@ -32,8 +31,7 @@ Options:
 pub struct Args {
     container: String,
     command: Vec<String>,
-    env: Vec<String>,
-    env_files: Vec<String>,
+    env: EnvFlags,
     workdir: Option<String>,
     user: Option<String>,
     privileged: bool,
@@ -58,8 +56,7 @@ fn parse(argv: &[String]) -> Result<Option<Args>> {
         match flag.name.as_str() {
             "-h" | "--help" => return Ok(None),
             "-d" | "--detach" => args.detach = lexer.switch(&flag)?,
-            "-e" | "--env" => args.env.push(lexer.value(&flag)?),
-            "--env-file" => args.env_files.push(lexer.value(&flag)?),
+            env if EnvFlags::NAMES.contains(&env) => args.env.add(env, lexer.value(&flag)?),
             "-i" | "--interactive" => args.interactive = lexer.switch(&flag)?,
             "--privileged" => args.privileged = lexer.switch(&flag)?,
             "-t" | "--tty" => args.tty = lexer.switch(&flag)?,
@@ -163,16 +160,11 @@ fn running(query: &str) -> Result<(Container, File)> {
 /// What to run: the container's environment, user and working directory, as the
 /// flags override them.
 fn exec_of(args: &Args, config: &Config) -> Result<Exec> {
-    let env_flags = [
-        container::read_kv_files(&args.env_files, "env file")?,
-        args.env.clone(),
-    ]
-    .concat();
     let first = &config.process; // the container's first process
     Ok(Exec {
         process: Process {
             argv: args.command.clone(),
-            env: container::environment(&first.env, &host_env(&env_flags), &config.hostname),
+            env: args.env.over(&first.env, &config.hostname)?,
             workdir: args
                 .workdir
                 .clone()
@@ -204,7 +196,9 @@ mod tests {
             .unwrap();
         assert_eq!(parsed.container, "web");
         assert_eq!(parsed.command, args(&["ls", "-la"]));
-        assert_eq!(parsed.env, args(&["A=1"]));
+        let mut env = EnvFlags::default();
+        env.add("-e", "A=1".into());
+        assert_eq!(parsed.env, env);
         assert_eq!(parsed.user.as_deref(), Some("app"));
         assert!(parsed.interactive && !parsed.detach);
     }

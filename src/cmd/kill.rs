@@ -4,7 +4,7 @@
 
 use crate::cli::{self, Opt};
 use crate::error::{Context, Result};
-use crate::lifecycle::{self, restart, signals, supervisor, Status};
+use crate::lifecycle::{self, signals, supervisor};
 
 pub const HELP: &str = "Usage:  skiff kill [OPTIONS] CONTAINER [CONTAINER...]
 
@@ -25,11 +25,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
         let container = lifecycle::find(&query)?;
         let ends_it = signal == libc::SIGKILL
             || signals::parse(&container.config.stop_signal).ok() == Some(signal);
-        // Only a kill that is sent marks it: a failed one must not keep it down at boot.
-        if ends_it && container.status() == Status::Running {
-            restart::mark_stopped(&container)?;
-        }
-        supervisor::signal(&container, signal).with_context(|| format!("kill {query}"))?;
+        supervisor::signal(&container, signal, ends_it).with_context(|| format!("kill {query}"))?;
         println!("{query}");
     }
     Ok(0)

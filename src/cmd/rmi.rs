@@ -43,12 +43,20 @@ pub fn main(argv: &[String]) -> Result<i32> {
 }
 
 /// Deletes what no tagged image and no container needs; nothing, with a warning, while
-/// a damaged record hides which image its container needs.
+/// a damaged record hides which image its container needs, or a damaged image index
+/// which images its names needed.
 pub fn collect(store: &Store, in_use: lifecycle::ImagesInUse) -> Result<Option<Removed>> {
     if let Some(dead) = &in_use.unknown {
         let dead = lifecycle::short(dead);
         eprintln!(
             "skiff: warning: deleted no blobs: the damaged record of container {dead} does not say which image it needs (skiff rm removes it)"
+        );
+        return Ok(None);
+    }
+    if let Some(lost) = store.lost_index() {
+        eprintln!(
+            "skiff: warning: deleted no blobs: {} was damaged with no copy, so which blobs its images need is unknown (remove it to let skiff delete them)",
+            lost.display()
         );
         return Ok(None);
     }

@@ -3,7 +3,7 @@
 
 use crate::cgroup;
 use crate::cli::{self, Flag, Lexer};
-use crate::container::{self, Config, RootFs};
+use crate::container::{self, Config, EnvFlags, RootFs};
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::config::RunConfig;
@@ -91,8 +91,7 @@ pub struct Args {
     image: String,
     command: Vec<String>,
     entrypoint: Option<String>,
-    env: Vec<String>,
-    env_files: Vec<String>,
+    env: EnvFlags,
     extra: Extra,
     detach: bool,
     pull: Pull,
@@ -159,7 +158,7 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
         match flag.name.as_str() {
             "--help" => return Ok(None),
             "-d" | "--detach" if command == "run" => args.detach = lexer.switch(&flag)?,
-            "-e" | "--env" => args.env.push(lexer.value(&flag)?),
+            env if EnvFlags::NAMES.contains(&env) => args.env.add(env, lexer.value(&flag)?),
             "--entrypoint" => args.entrypoint = Some(lexer.value(&flag)?),
             "-h" | "--hostname" => config.hostname = lexer.value(&flag)?,
             "--init" => config.init = lexer.switch(&flag)?,
@@ -173,7 +172,6 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
             "--stop-timeout" => config.stop_timeout = cli::seconds(&lexer.value(&flag)?)?,
             "-w" | "--workdir" => config.process.workdir = lexer.value(&flag)?,
             "--trace" => args.trace = lexer.switch(&flag)?,
-            "--env-file" => args.env_files.push(lexer.value(&flag)?),
             "-i" | "--interactive" => config.open_stdin = Some(lexer.switch(&flag)?),
             "-t" | "--tty" => config.tty = Some(lexer.switch(&flag)?),
             "-u" | "--user" => config.process.user = Some(lexer.value(&flag)?),
@@ -484,16 +482,9 @@ fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Con
     }
     let process = &mut config.process;
     process.argv = command_line(args, &defaults)?;
-    let env_flags = [
-        container::read_kv_files(&args.env_files, "env file")?,
-        args.env.clone(),
-    ]
-    .concat();
-    process.env = container::environment(
-        &defaults.env.unwrap_or_default(),
-        &host_env(&env_flags),
-        &config.hostname,
-    );
+    process.env = args
+        .env
+        .over(&defaults.env.unwrap_or_default(), &config.hostname)?;
     process.user = process
         .user
         .take()
@@ -581,19 +572,6 @@ fn command_line(args: &Args, config: &RunConfig) -> Result<Vec<String>> {
     Ok(argv)
 }
 
-/// `-e KEY=VALUE` as given; `-e KEY` takes the host's value, or is dropped if unset.
-pub fn host_env(flags: &[String]) -> Vec<String> {
-    flags
-        .iter()
-        .filter_map(|entry| match entry.contains('=') {
-            true => Some(entry.clone()),
-            false => std::env::var(entry)
-                .ok()
-                .map(|value| format!("{entry}={value}")),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -617,7 +595,9 @@ mod tests {
             .unwrap();
         assert_eq!(parsed.image, "alpine");
         assert_eq!(parsed.command, args(&["ls", "-la"]));
-        assert_eq!(parsed.env, args(&["A=1"]));
+        let mut env = EnvFlags::default();
+        env.add("-e", "A=1".into());
+        assert_eq!(parsed.env, env);
     }
 
     #[test]

@@ -5,8 +5,7 @@
 
 use crate::cli::{self, Opt};
 use crate::error::{Context, Result};
-use crate::lifecycle::{self, restart, signals, supervisor, Container, Status};
-use crate::sys;
+use crate::lifecycle::{self, signals, supervisor, Container, Status};
 
 pub const HELP: &str = "Usage:  skiff stop [OPTIONS] CONTAINER [CONTAINER...]
 
@@ -40,18 +39,12 @@ pub fn stop(container: &Container, signal: Option<i32>, grace: Option<u32>) -> R
     if !matches!(container.status(), Status::Running | Status::Restarting) {
         return Ok(());
     }
-    restart::mark_stopped(container)?;
     loop {
         let Ok(current) = lifecycle::find(&container.config.id) else {
             return Ok(()); // `--rm`: its supervisor removed it once it ended
         };
-        match current.status() {
-            Status::Running => ended_anyway(stop_running(&current, signal, grace))?,
-            // It reads SIGTERM in its back-off wait, and then the mark.
-            Status::Restarting => {
-                ended_anyway(sys::kill(current.state.supervisor.pid, libc::SIGTERM))?
-            }
-            _ => {}
+        if matches!(current.status(), Status::Running | Status::Restarting) {
+            ended_anyway(stop_running(&current, signal, grace))?;
         }
         // A restart begun before the mark was written runs once more: stop that too.
         if supervisor::wait_for_at_most(current.state.supervisor, 100)? {
@@ -75,10 +68,11 @@ fn stop_running(container: &Container, signal: Option<i32>, grace: Option<u32>) 
         None => signals::parse(&container.config.stop_signal)?,
     };
     let grace = grace.unwrap_or(container.config.stop_timeout);
-    supervisor::signal(container, signal)?;
+    // One waiting to restart has no PID 1 left to wait for: the waits return at once.
+    supervisor::signal(container, signal, true)?;
     let grace_ms = i32::try_from(u64::from(grace) * 1000).unwrap_or(i32::MAX);
     if !supervisor::wait_for_at_most(container.state.pid, grace_ms)? {
-        supervisor::signal(container, libc::SIGKILL)?;
+        supervisor::signal(container, libc::SIGKILL, true)?;
     }
     supervisor::wait_for(container.state.pid)
 }

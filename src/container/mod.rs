@@ -52,7 +52,7 @@ pub use etc_files::{hosts, Dns, Member, FLAGS as DNS_FLAGS};
 pub use join::{join, Exec, Joined};
 pub use namespaces::own_pid_namespace;
 pub use options::Options;
-pub use process::{environment, exec_outcome, find_program, read_kv_files, report_failure};
+pub use process::{exec_outcome, find_program, read_kv_files, report_failure, EnvFlags};
 pub use sealed_exe::reexec_from_sealed_copy;
 
 use crate::cgroup::{self, Cgroup};

@@ -123,9 +123,49 @@ pub fn exec_outcome(mut pipe: File) -> Result<()> {
     })
 }
 
+/// `-e KEY[=VALUE]` and `--env-file FILE`, as `run`, `create` and `exec` take them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EnvFlags {
+    entries: Vec<String>,
+    files: Vec<String>,
+}
+
+impl EnvFlags {
+    pub const NAMES: [&'static str; 3] = ["-e", "--env", "--env-file"];
+
+    /// Takes the value of `flag`, one of [`EnvFlags::NAMES`].
+    pub fn add(&mut self, flag: &str, value: String) {
+        match flag {
+            "--env-file" => self.files.push(value),
+            _ => self.entries.push(value),
+        }
+    }
+
+    /// `base` (the image's `Env`, or the container's for `exec`) under the files'
+    /// entries and then `-e`'s, as Docker orders them; `KEY` alone takes the host's value
+    /// of KEY, or is dropped where the host has none.
+    pub fn over(&self, base: &[String], hostname: &str) -> Result<Vec<String>> {
+        let flags = [
+            read_kv_files(&self.files, "env file")?,
+            self.entries.clone(),
+        ]
+        .concat();
+        let flags: Vec<String> = flags
+            .into_iter()
+            .filter_map(|entry| match entry.contains('=') {
+                true => Some(entry),
+                false => std::env::var(&entry)
+                    .ok()
+                    .map(|value| format!("{entry}={value}")),
+            })
+            .collect();
+        Ok(environment(base, &flags, hostname))
+    }
+}
+
 /// The image's `Env`, with what Docker adds when the image leaves it out. `HOME` comes
 /// later, from the container's /etc/passwd ([`with_home`]).
-pub fn environment(image_env: &[String], extra: &[String], hostname: &str) -> Vec<String> {
+fn environment(image_env: &[String], extra: &[String], hostname: &str) -> Vec<String> {
     let mut env: Vec<String> = Vec::new();
     let defaults = [
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),

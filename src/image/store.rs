@@ -273,24 +273,42 @@ impl Store {
 
     /// The index of references. A damaged one (a disk or a hand gone wrong: skiff's
     /// own writes are atomic) must not stop every command: it is put aside, and its
-    /// copy, written with it at every change, takes its place.
+    /// copy, written with it at every change, takes its place. With no copy to take it
+    /// (a store older than copies), the images lose their names, and garbage collection
+    /// deletes nothing while the damaged index is kept ([`Store::lost_index`]): which
+    /// blobs the lost names needed is unknown.
     fn repositories(&self) -> Result<Repositories> {
         let path = self.repositories_path();
         if let Some(found) = read_index(&path)? {
             return Ok(found);
         }
-        let copy = read_index(&path.with_extension("json.copy"));
-        let found = copy.ok().flatten().unwrap_or_default();
-        let kept = path.with_extension("json.damaged");
+        let copy = path.with_extension("json.copy");
+        let found = copy.exists().then(|| read_index(&copy).ok().flatten());
+        let found = found.flatten();
+        let kept = path.with_extension(match found {
+            Some(_) => "json.damaged",
+            None => "json.lost",
+        });
         fs::rename(&path, &kept).with_context(|| format!("rename {}", path.display()))?;
-        eprintln!(
-            "skiff: {} was damaged (kept as {}): {} images recovered from its copy",
-            path.display(),
-            kept.display(),
-            found.refs.len()
-        );
+        let (path, kept) = (path.display(), kept.display());
+        match &found {
+            Some(found) => eprintln!(
+                "skiff: {path} was damaged (kept as {kept}): {} images recovered from its copy",
+                found.refs.len()
+            ),
+            None => eprintln!(
+                "skiff: {path} was damaged and has no copy (kept as {kept}): its images lost their names, and no blob is deleted while {kept} is there"
+            ),
+        }
+        let found = found.unwrap_or_default();
         self.save_repositories(&found)?;
         Ok(found)
+    }
+
+    /// A damaged index kept because no copy could replace it (see `repositories`).
+    pub fn lost_index(&self) -> Option<PathBuf> {
+        let kept = self.repositories_path().with_extension("json.lost");
+        kept.exists().then_some(kept)
     }
 
     /// Writes the index and its copy, each whole or not at all, the copy first: a

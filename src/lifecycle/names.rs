@@ -5,7 +5,13 @@
 //! ten containers or ten thousand; no record has to be read. A link whose container
 //! is gone (a crash between reserving and recording, or in `rm`) is stale and free, as
 //! is one that does not hold an ID; an index that is not a directory is rebuilt.
+//!
+//! The link holds the ID's 256 bits in base64url (RFC 4648 §5), 43 bytes: ext4 keeps a
+//! target under 60 bytes in the inode itself (a "fast" symlink), where the 64 hex digits
+//! would take a block of their own, to allocate at `run` and discard at `rm`. Links of
+//! the 64-digit form, made before, are read as well.
 //! <https://man7.org/linux/man-pages/man2/symlink.2.html>
+//! <https://www.kernel.org/doc/html/latest/filesystems/ext4/dynamic.html#symbolic-links>
 
 use std::fs;
 use std::io::ErrorKind;
@@ -84,17 +90,68 @@ pub fn reserve(index: &Path, name: &str, id: &str) -> Result<()> {
 /// Gives `name` back, if container `id` still holds it.
 pub fn release(index: &Path, name: &str, id: &str) {
     let path = index.join(name);
-    if fs::read_link(&path).is_ok_and(|target| target == Path::new(id)) {
+    if holder(&path).is_some_and(|holder| holder == id) {
         let _ = fs::remove_file(path);
     }
 }
 
+/// The ID a name link holds, of either form; `None` for a damaged one.
+fn holder(link: &Path) -> Option<String> {
+    let target = fs::read_link(link).ok()?;
+    let target = target.to_str()?;
+    let id = match target.len() {
+        43 => {
+            let nibbles = regroup(values(target, BASE64URL)?, 6, 4);
+            spelled(&nibbles[..64], HEX)
+        }
+        _ => target.to_string(),
+    };
+    super::is_id(&id).then_some(id)
+}
+
 /// The ID of the container that holds `name`; `None` if none does, or only a stale link.
 pub fn owner(index: &Path, name: &str) -> Option<String> {
-    let id = fs::read_link(index.join(name)).ok()?;
-    let id = id.to_str().filter(|id| super::is_id(id))?; // a damaged link holds nothing
+    let id = holder(&index.join(name))?;
     let containers = index.parent()?;
-    containers.join(id).is_dir().then(|| id.to_string())
+    containers.join(&id).is_dir().then_some(id)
+}
+
+const HEX: &[u8] = b"0123456789abcdef";
+const BASE64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// `id`'s 64 hex digits as 43 base64url ones.
+fn packed(id: &str) -> String {
+    let nibbles = values(id, HEX).unwrap_or_default(); // an ID is hex: skiff makes them
+    spelled(&regroup(nibbles, 4, 6), BASE64URL)
+}
+
+/// Each character of `text` as its place in `digits`; `None` if one is not there.
+fn values(text: &str, digits: &[u8]) -> Option<Vec<usize>> {
+    text.bytes()
+        .map(|b| digits.iter().position(|&d| d == b))
+        .collect()
+}
+
+fn spelled(values: &[usize], digits: &[u8]) -> String {
+    values.iter().map(|&v| char::from(digits[v])).collect()
+}
+
+/// `values` of `from` bits each as values of `to` bits, the last one padded with zeros.
+fn regroup(values: Vec<usize>, from: u32, to: u32) -> Vec<usize> {
+    let (mut out, mut bits, mut held) = (Vec::new(), 0, 0usize);
+    for value in values {
+        held = (held << from) | value;
+        bits += from;
+        while bits >= to {
+            bits -= to;
+            out.push(held >> bits);
+            held &= (1 << bits) - 1;
+        }
+    }
+    if bits > 0 {
+        out.push(held << (to - bits));
+    }
+    out
 }
 
 /// `skiff rename`: the new name is reserved before the record says it and the old one
@@ -120,7 +177,7 @@ pub fn rename(container: &mut Container, name: &str) -> Result<()> {
 }
 
 fn link(index: &Path, name: &str, id: &str) -> Result<()> {
-    match std::os::unix::fs::symlink(id, index.join(name)) {
+    match std::os::unix::fs::symlink(packed(id), index.join(name)) {
         Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(Error::invalid(format!(
             "the container name \"/{name}\" was taken meanwhile"
         ))),
@@ -172,6 +229,24 @@ mod tests {
         assert!(validate("_web").is_err());
         assert!(validate("").is_err());
         assert!(validate("a/b").is_err());
+    }
+
+    #[test]
+    fn a_link_holds_the_id_in_43_bytes_and_either_form_reads_back() {
+        let index = std::env::temp_dir().join(format!("skiff-links-{}", std::process::id()));
+        fs::create_dir_all(&index).unwrap();
+        let id = "0123456789abcdef".repeat(4);
+        assert_eq!(packed(&id), "ASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4mrze8");
+        link(&index, "new", &id).unwrap();
+        std::os::unix::fs::symlink(&id, index.join("old")).unwrap();
+        std::os::unix::fs::symlink(
+            "ASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4mrze!",
+            index.join("bad"),
+        )
+        .unwrap();
+        let held = ["new", "old", "bad"].map(|name| holder(&index.join(name)));
+        fs::remove_dir_all(&index).unwrap();
+        assert_eq!(held, [Some(id.clone()), Some(id), None]);
     }
 
     #[test]

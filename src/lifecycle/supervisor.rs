@@ -362,16 +362,20 @@ fn ended(container: &mut Container, exit: Exit, policy: Policy) -> Status {
 /// Starts the container and records it as running, with this process as supervisor.
 fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> Result<Started> {
     // Before anything is made: if this skiff is killed half-way, the next one's sweep
-    // knows the start was abandoned, and takes back what it made.
-    container.state.supervisor = Process::current();
-    container.save_state()?;
+    // knows the start was abandoned, and takes back what it made. A restart's record
+    // names this supervisor already.
+    let supervisor = Process::current();
+    if container.state.supervisor != supervisor {
+        container.state.supervisor = supervisor;
+        container.save_state()?;
+    }
     let joined = super::joined_network(&container.config)?; // container:NAME's namespace
     let mut started = container::start(&container.config, rootfs, stdio, joined)?;
     let pid = started.pid;
     container.state = State {
         status: Status::Running,
         pid: Process::of(pid).unwrap_or(Process { pid, start_time: 0 }),
-        supervisor: Process::current(),
+        supervisor,
         started_at: time::now_precise(),
         network: started.network.take(),
         restart_count: container.state.restart_count,
@@ -438,13 +442,25 @@ pub fn wait_for_at_most(process: Process, timeout_ms: libc::c_int) -> Result<boo
 }
 
 /// Sends `signal` to the container's PID 1, if it still runs; a paused one is thawed to
-/// receive it.
-pub fn signal(container: &Container, signal: libc::c_int) -> Result<()> {
-    if container.status() != Status::Running {
-        return Err(Error::invalid(format!(
-            "container {} is not running",
-            container.config.name
-        )));
+/// receive it. A user's stop, or a kill that ends the container (`for_good`), first
+/// leaves the mark that keeps its supervisor from starting it again (see `restart`),
+/// and only once the container is known to run, so that a refused kill leaves none. One
+/// waiting to restart needs no more than the mark and the end of that wait: SIGTERM to
+/// its supervisor, which reads it in the back-off (Docker's kill and stop do the same).
+pub fn signal(container: &Container, signal: libc::c_int, for_good: bool) -> Result<()> {
+    let status = container.status();
+    if for_good && matches!(status, Status::Running | Status::Restarting) {
+        restart::mark_stopped(container)?;
+    }
+    match status {
+        Status::Running => {}
+        Status::Restarting if for_good => {
+            return sys::kill(container.state.supervisor.pid, libc::SIGTERM)
+        }
+        _ => {
+            let name = &container.config.name;
+            return Err(Error::invalid(format!("container {name} is not running")));
+        }
     }
     let paused = container.is_paused(); // asked first: a SIGKILL may end it at once on v2
     sys::kill(container.state.pid.pid, signal)?;
