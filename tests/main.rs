@@ -10,6 +10,7 @@ mod format;
 mod hardening;
 mod hostile;
 mod house;
+mod info;
 mod lifecycle;
 mod logs;
 mod names;

@@ -26,6 +26,7 @@ mod start;
 mod stats;
 mod stop;
 mod tag;
+mod update;
 mod volume;
 mod wait;
 
@@ -104,6 +105,11 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         "unpause",
         "Unpause all processes within one or more containers",
         pause::unpause_main,
+    ),
+    (
+        "update",
+        "Update configuration of one or more containers",
+        update::main,
     ),
     ("volume", "Manage volumes", volume::main),
     (

@@ -1,0 +1,125 @@
+//! The commands that report on, or retune, what skiff holds (issue 18): `update`,
+//! `info`, `version`, `system df`, `ps -s`, `completion`.
+
+use std::fs;
+use std::path::Path;
+
+use crate::testenv::{stderr, stdout, TestEnv};
+
+fn ok(t: &TestEnv, args: &[&str]) -> String {
+    let out = t.skiff(args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+fn id_of(t: &TestEnv, name: &str) -> String {
+    ok(t, &["inspect", "-f", "{{.Id}}", name])
+        .trim()
+        .to_string()
+}
+
+/// A file of container `id`'s cgroup, as the kernel reports it: `(v1 path, v2 path)`.
+fn cgroup_file(id: &str, v1: &str, v2: &str) -> String {
+    let path = match Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        true => format!("/sys/fs/cgroup/skiff/{id}/{v2}"),
+        false => format!("/sys/fs/cgroup/{v1}/skiff/{id}/{}", v2_to_v1(v2)),
+    };
+    fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn v2_to_v1(file: &str) -> &str {
+    match file {
+        "memory.max" => "memory.limit_in_bytes",
+        "cpu.max" => "cpu.cfs_quota_us",
+        other => other,
+    }
+}
+
+#[test]
+fn update_changes_a_running_containers_cgroup_and_its_record() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    ok(
+        &t,
+        &[
+            "run", "-d", "--name", "svc", "-m", "32m", &image, "sleep", "1000",
+        ],
+    );
+    let id = id_of(&t, "svc");
+    // 96m is above the 64m memory+swap limit that 32m brought: the order the kernel wants.
+    let out = ok(
+        &t,
+        &[
+            "update",
+            "-m",
+            "96m",
+            "--pids-limit",
+            "20",
+            "--cpus",
+            "0.5",
+            "svc",
+        ],
+    );
+    assert_eq!(out, "svc\n");
+    assert_eq!(
+        cgroup_file(&id, "memory", "memory.max").trim(),
+        (96 << 20).to_string()
+    );
+    assert_eq!(cgroup_file(&id, "pids", "pids.max").trim(), "20");
+    let quota = cgroup_file(&id, "cpu", "cpu.max");
+    assert!(quota.starts_with("50000"), "{quota}");
+    ok(
+        &t,
+        &[
+            "update",
+            "--memory",
+            "16m",
+            "--restart",
+            "on-failure:2",
+            "svc",
+        ],
+    );
+    assert_eq!(
+        cgroup_file(&id, "memory", "memory.max").trim(),
+        (16 << 20).to_string()
+    );
+    let host = ok(
+        &t,
+        &["inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}}", "svc"],
+    );
+    assert_eq!(host.trim(), format!("{} 20 500000000 on-failure", 16 << 20));
+    ok(&t, &["rm", "-f", "svc"]);
+}
+
+#[test]
+fn update_of_a_stopped_container_is_applied_at_its_next_start() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    ok(&t, &["create", "--name", "later", &image, "sleep", "1000"]);
+    ok(&t, &["update", "--pids-limit", "7", "later"]);
+    ok(&t, &["start", "later"]);
+    let id = id_of(&t, "later");
+    assert_eq!(cgroup_file(&id, "pids", "pids.max").trim(), "7");
+    ok(&t, &["rm", "-f", "later"]);
+}
+
+#[test]
+fn update_refuses_what_docker_refuses() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    ok(&t, &["create", "--rm", "--name", "gone", &image, "true"]);
+    let out = t.skiff(&["update", "--restart", "always", "gone"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("AutoRemove"), "{}", stderr(&out));
+    let out = t.skiff(&["update", "gone"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("one or more flags"),
+        "{}",
+        stderr(&out)
+    );
+    let out = t.skiff(&["update", "-m", "1m", "gone"]);
+    assert!(stderr(&out).contains("6MB"), "{}", stderr(&out));
+    let out = t.skiff(&["update", "-m", "64m", "nosuch"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+}
