@@ -123,3 +123,58 @@ fn update_refuses_what_docker_refuses() {
     let out = t.skiff(&["update", "-m", "64m", "nosuch"]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
 }
+
+#[test]
+fn info_counts_what_the_store_holds_in_dockers_lines() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    ok(&t, &["run", "-d", "--name", "up", &image, "sleep", "1000"]);
+    ok(&t, &["create", "--name", "down", &image, "true"]);
+    let info = ok(&t, &["info"]);
+    for line in [
+        " Containers: 2\n  Running: 1\n  Paused: 0\n  Stopped: 1\n",
+        " Images: 1\n",
+        " Cgroup Driver: cgroupfs\n",
+        &format!(" Docker Root Dir: {}\n", t.root.display()),
+        &format!(" CPUs: {}\n", std::thread::available_parallelism().unwrap()),
+    ] {
+        assert!(info.contains(line), "{line:?} in {info}");
+    }
+    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    assert!(
+        info.contains(&format!(" Kernel Version: {kernel}")),
+        "{info}"
+    );
+    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let version = ok(
+        &t,
+        &[
+            "info",
+            "--format",
+            "{{.CgroupVersion}} {{.Pidfd}} {{.Clone3IntoCgroup}}",
+        ],
+    );
+    assert_eq!(
+        version.trim(),
+        format!("{} true {v2}", if v2 { 2 } else { 1 })
+    );
+    let driver = ok(&t, &["info", "-f", "{{json .Driver}}"]);
+    assert!(
+        ["\"overlay2\"\n", "\"copy\"\n"].contains(&driver.as_str()),
+        "{driver}"
+    );
+    ok(&t, &["rm", "-f", "up", "down"]);
+}
+
+#[test]
+fn version_has_dockers_client_and_server_sections() {
+    let t = TestEnv::new();
+    let out = ok(&t, &["version"]);
+    assert!(out.starts_with("Client:\n Version:  "), "{out}");
+    assert!(out.contains("\nServer:\n Engine:\n  Version:  "), "{out}");
+    assert!(out.contains("OS/Arch:           linux/amd64\n"), "{out}");
+    let version = ok(&t, &["version", "--format", "{{.Client.Version}}"]);
+    assert_eq!(version, format!("{}\n", env!("CARGO_PKG_VERSION")));
+    let out = t.skiff(&["version", "-f", "{{.Client.Nope"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+}

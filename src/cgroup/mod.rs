@@ -168,6 +168,14 @@ fn layout() -> Option<&'static Layout> {
         .as_ref()
 }
 
+/// The machine's cgroup version, as `info` shows it: `1`, `2`, or none mounted.
+pub fn version() -> Option<&'static str> {
+    layout().map(|layout| match layout.version {
+        Version::V1 => "1",
+        Version::V2 => "2",
+    })
+}
+
 /// One container's cgroup: `skiff/ID` in every tree.
 #[derive(Debug)]
 pub struct Cgroup {

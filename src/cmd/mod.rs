@@ -6,6 +6,7 @@ mod create;
 mod exec;
 mod images;
 mod import;
+mod info;
 mod inspect;
 mod kill;
 mod load;
@@ -56,6 +57,7 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         "Import a root filesystem tarball as an image",
         import::main,
     ),
+    ("info", "Display system-wide information", info::main),
     (
         "inspect",
         "Return low-level information on containers",
@@ -111,6 +113,11 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         "Update configuration of one or more containers",
         update::main,
     ),
+    (
+        "version",
+        "Show the skiff version information",
+        info::version_main,
+    ),
     ("volume", "Manage volumes", volume::main),
     (
         "wait",
@@ -139,7 +146,7 @@ pub fn dispatch(args: &[String]) -> Result<i32> {
             print_usage();
             Ok(0)
         }
-        "-v" | "--version" | "version" => {
+        "-v" | "--version" => {
             println!("skiff version {}", env!("CARGO_PKG_VERSION"));
             Ok(0)
         }
