@@ -178,3 +178,62 @@ fn version_has_dockers_client_and_server_sections() {
     let out = t.skiff(&["version", "-f", "{{.Client.Nope"]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
 }
+
+/// The row of `kind` in `system df`'s table, its cells split.
+fn df_row(t: &TestEnv, kind: &str) -> Vec<String> {
+    let table = ok(t, &["system", "df"]);
+    let line = table.lines().find(|l| l.starts_with(kind)).unwrap();
+    let cells = line[kind.len()..].split("   ").map(str::trim);
+    cells.filter(|c| !c.is_empty()).map(String::from).collect()
+}
+
+#[test]
+fn system_df_and_ps_size_count_what_a_container_wrote() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let write = "dd if=/dev/zero of=/big bs=1000 count=100 2>/dev/null";
+    ok(
+        &t,
+        &[
+            "run",
+            "--name",
+            "wrote",
+            "-v",
+            "data:/data",
+            &image,
+            "sh",
+            "-c",
+            write,
+        ],
+    );
+    fs::write(t.root.join("volumes/data/_data/f"), [0u8; 3000]).unwrap();
+    let header = ok(&t, &["system", "df"]);
+    assert!(
+        header.starts_with("TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE\n"),
+        "{header}"
+    );
+    let containers = df_row(&t, "Containers");
+    assert_eq!(containers[..3], ["1", "0", "100kB"], "{containers:?}");
+    assert_eq!(containers[3], "100kB (100%)");
+    let volumes = df_row(&t, "Local Volumes");
+    assert_eq!(volumes, ["1", "1", "3kB", "0B (0%)"]);
+    let images = df_row(&t, "Images");
+    assert_eq!(images[..2], ["1", "1"], "{images:?}");
+    assert!(images[3].starts_with("0B (0%)"), "{images:?}");
+    assert_eq!(df_row(&t, "Build Cache"), ["0", "0", "0B", "0B"]);
+    let sizes = ok(&t, &["ps", "-a", "--format", "{{.Names}} {{.Size}}"]);
+    assert!(sizes.starts_with("wrote 100kB (virtual "), "{sizes}");
+    let table = ok(&t, &["ps", "-as"]);
+    assert!(
+        table.lines().next().unwrap().ends_with("NAMES     SIZE"),
+        "{table}"
+    );
+    let verbose = ok(&t, &["system", "df", "-v"]);
+    assert!(verbose.contains("\nLocal Volumes space usage:\n\nVOLUME NAME   LINKS     SIZE\ndata          1         3kB\n"), "{verbose}");
+    // Once the container is gone, its image is all reclaimable.
+    ok(&t, &["rm", "wrote"]);
+    let images = df_row(&t, "Images");
+    assert_eq!(images[..2], ["1", "0"]);
+    assert!(images[3].ends_with("(100%)"), "{images:?}");
+    ok(&t, &["volume", "rm", "data"]);
+}

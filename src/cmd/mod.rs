@@ -3,6 +3,7 @@
 
 mod attach;
 mod create;
+mod df;
 mod exec;
 mod images;
 mod import;

@@ -68,7 +68,12 @@ pub fn image_main(argv: &[String]) -> Result<i32> {
 }
 
 pub fn system_main(argv: &[String]) -> Result<i32> {
-    group(argv, "system", &[("prune", system)])
+    let commands: [(&str, super::Main); 3] = [
+        ("df", super::df::main),
+        ("info", super::info::main),
+        ("prune", system),
+    ];
+    group(argv, "system", &commands)
 }
 
 fn group(argv: &[String], name: &str, commands: &[(&str, super::Main)]) -> Result<i32> {
