@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::path::Path;
+use std::process::Command;
 
 use crate::testenv::{stderr, stdout, TestEnv};
 
@@ -236,4 +237,53 @@ fn system_df_and_ps_size_count_what_a_container_wrote() {
     assert_eq!(images[..2], ["1", "0"]);
     assert!(images[3].ends_with("(100%)"), "{images:?}");
     ok(&t, &["volume", "rm", "data"]);
+}
+
+/// What bash offers after `words` (the last one being completed), with skiff's script.
+fn bash_completes(script: &Path, words: &str) -> String {
+    let line = format!(
+        "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); _skiff; echo \"${{COMPREPLY[*]}}\"",
+        script.display()
+    );
+    let out = Command::new("bash")
+        .args(["--norc", "-c", &line])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).trim().to_string()
+}
+
+#[test]
+fn completion_scripts_know_the_commands_and_their_flags() {
+    let t = TestEnv::new();
+    let script = t.root.join("skiff.bash");
+    fs::write(&script, ok(&t, &["completion", "bash"])).unwrap();
+    assert_eq!(bash_completes(&script, "skiff ru"), "run");
+    assert_eq!(
+        bash_completes(&script, "skiff run --net"),
+        "--network --network-alias"
+    );
+    assert_eq!(bash_completes(&script, "skiff system ''"), "df info prune");
+    assert_eq!(
+        bash_completes(&script, "skiff update --pids"),
+        "--pids-limit"
+    );
+    assert_eq!(bash_completes(&script, "skiff ps -s --si"), "--size");
+    // Each shell only parses its script: it runs nothing.
+    let zsh = t.root.join("skiff.zsh");
+    fs::write(&zsh, ok(&t, &["completion", "zsh"])).unwrap();
+    let out = Command::new("zsh").arg("-n").arg(&zsh).output().unwrap();
+    assert!(out.status.success(), "zsh: {}", stderr(&out));
+    let fish = t.root.join("skiff.fish");
+    fs::write(&fish, ok(&t, &["completion", "fish"])).unwrap();
+    let out = Command::new("fish")
+        .arg("--no-execute")
+        .arg(&fish)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "fish: {}", stderr(&out));
+    let fish = fs::read_to_string(fish).unwrap();
+    assert!(fish.contains("\ncomplete -c skiff -n '__fish_seen_subcommand_from run' -l network\n"));
+    let out = t.skiff(&["completion", "tcsh"]);
+    assert_eq!(out.status.code(), Some(125));
 }

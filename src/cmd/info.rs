@@ -35,7 +35,7 @@ Options:
   -f, --format string   Format output using a Go template
   -h, --help            Print usage";
 
-const VERSION: &str = "Usage:  skiff version [OPTIONS]
+pub const VERSION: &str = "Usage:  skiff version [OPTIONS]
 
 Show the skiff version information
 
