@@ -6,8 +6,6 @@
 //! volume's directory. skiff builds nothing, so its build cache is always empty.
 //! <https://docs.docker.com/reference/cli/docker/system/df/>
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use crate::cli::{self, Opt};
 use crate::digest::Digest;
 use crate::error::Result;
@@ -25,6 +23,26 @@ Options:
   -h, --help      Print usage
   -v, --verbose   Show detailed information on space usage";
 
+const CONTAINERS: [&str; 8] = [
+    "CONTAINER ID",
+    "IMAGE",
+    "COMMAND",
+    "LOCAL VOLUMES",
+    "SIZE",
+    "CREATED",
+    "STATUS",
+    "NAMES",
+];
+const CACHE: [&str; 7] = [
+    "CACHE ID",
+    "CACHE TYPE",
+    "SIZE",
+    "CREATED",
+    "LAST USED",
+    "USAGE",
+    "SHARED",
+];
+
 pub fn main(argv: &[String]) -> Result<i32> {
     let mut verbose = false;
     let options = &mut [Opt::Switch(&["-v", "--verbose"], &mut verbose)];
@@ -33,37 +51,44 @@ pub fn main(argv: &[String]) -> Result<i32> {
     let store = Store::open()?;
     lifecycle::sweep();
     let containers = lifecycle::list()?;
-    let users = |manifest: &Digest| {
-        let digest = manifest.to_string();
-        containers
-            .iter()
-            .filter(|c| c.config.image_digest == digest)
-            .count()
-    };
-    let (mut blobs, mut images) = (BTreeMap::new(), Vec::new());
-    for (reference, manifest) in store.references()? {
-        let active = users(&manifest) > 0;
-        for blob in Image::load(&store, &manifest)?.blobs(&manifest)? {
-            let size = store.blob_size(&blob).unwrap_or(0);
-            blobs.entry(blob).or_insert((size, false)).1 |= active;
-        }
-        images.push((reference, manifest));
-    }
-    let volumes = volumes()?;
-    let distinct: BTreeSet<&Digest> = images.iter().map(|(_, m)| m).collect();
-    let active = distinct.iter().filter(|m| users(m) > 0).count();
-    let sizes: Vec<(u64, bool)> = containers
+    let used: Vec<&str> = containers
         .iter()
-        .map(|c| (writable(c), c.status() == Status::Running))
+        .map(|c| c.config.image_digest.as_str())
         .collect();
+    let images = store.references()?;
+    let mut distinct = Vec::new();
+    for (_, manifest) in &images {
+        if !distinct.contains(&manifest) {
+            distinct.push(manifest);
+        }
+    }
+    let active = distinct
+        .iter()
+        .filter(|m| used.contains(&m.to_string().as_str()));
+    let volumes = volumes()?;
+    let running = containers.iter().filter(|c| c.status() == Status::Running);
+    let written = |c: &Container| writable(c);
     let table = [
-        summary("Images", distinct.len(), Some(active), blobs.values()),
-        summary("Containers", sizes.len(), None, &sizes),
+        summary(
+            "Images",
+            distinct.len(),
+            active.count(),
+            store::disk_usage(&store::root().join("blobs")),
+            kept(&store, &used),
+        ),
+        summary(
+            "Containers",
+            containers.len(),
+            running.clone().count(),
+            containers.iter().map(written).sum(),
+            running.map(written).sum(),
+        ),
         summary(
             "Local Volumes",
             volumes.len(),
-            None,
-            &volumes.iter().map(|v| (v.2, v.1 > 0)).collect::<Vec<_>>(),
+            volumes.iter().filter(|v| v.1 > 0).count(),
+            volumes.iter().map(|v| v.2).sum(),
+            volumes.iter().filter(|v| v.1 > 0).map(|v| v.2).sum(),
         ),
         ["Build Cache", "0", "0", "0B", "0B"]
             .map(String::from)
@@ -73,15 +98,22 @@ pub fn main(argv: &[String]) -> Result<i32> {
         cli::print_table(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], &table);
         return Ok(0);
     }
-    let mut image_rows = Vec::new();
-    for (reference, manifest) in &images {
-        let mut row = super::images::row(&store, reference, manifest)?;
-        row.truncate(5);
-        row.push(users(manifest).to_string());
-        image_rows.push(row);
+    details(&store, &images, &used, &containers, &volumes)
+}
+
+/// The bytes of the blobs the images of containers need (each blob once): what an
+/// image prune cannot take back.
+fn kept(store: &Store, used: &[&str]) -> u64 {
+    let mut needed = Vec::new();
+    for manifest in used.iter().filter_map(|m| Digest::parse(m).ok()) {
+        let blobs = Image::load(store, &manifest).and_then(|image| image.blobs(&manifest));
+        for blob in blobs.unwrap_or_default() {
+            if !needed.contains(&blob) {
+                needed.push(blob);
+            }
+        }
     }
-    details(&image_rows, &containers, &volumes);
-    Ok(0)
+    needed.iter().map(|b| store.blob_size(b).unwrap_or(0)).sum()
 }
 
 /// Each volume: its name, how many containers name it, its size.
@@ -97,20 +129,10 @@ fn volumes() -> Result<Vec<(String, usize, u64)>> {
         .collect())
 }
 
-/// One row of the summary: `items` are (size, in use); ACTIVE counts the items in use
-/// unless `active` is given (images count by image, but their blobs make the size).
-fn summary<'a>(
-    kind: &str,
-    total: usize,
-    active: Option<usize>,
-    items: impl IntoIterator<Item = &'a (u64, bool)>,
-) -> Vec<String> {
-    let (mut size, mut free, mut used) = (0, 0, 0);
-    for (bytes, in_use) in items {
-        size += bytes;
-        free += bytes * u64::from(!in_use);
-        used += usize::from(*in_use);
-    }
+/// One row of the summary: what is there, what is in use, and how much of its `size`
+/// is `kept` by what is in use.
+fn summary(kind: &str, total: usize, active: usize, size: u64, kept: u64) -> Vec<String> {
+    let free = size.saturating_sub(kept);
     let percent = match size {
         0 => String::new(),
         size => format!(" ({}%)", free * 100 / size),
@@ -118,14 +140,28 @@ fn summary<'a>(
     vec![
         kind.into(),
         total.to_string(),
-        active.unwrap_or(used).to_string(),
+        active.to_string(),
         bytes(size),
         bytes(free) + &percent,
     ]
 }
 
 /// `-v`: each image, container and volume, with its size.
-fn details(images: &[Vec<String>], containers: &[Container], volumes: &[(String, usize, u64)]) {
+fn details(
+    store: &Store,
+    images: &[(String, Digest)],
+    used: &[&str],
+    containers: &[Container],
+    volumes: &[(String, usize, u64)],
+) -> Result<i32> {
+    let mut rows = Vec::new();
+    for (reference, manifest) in images {
+        let mut row = super::images::row(store, reference, manifest)?;
+        row.truncate(5);
+        let digest = manifest.to_string();
+        row.push(used.iter().filter(|u| **u == digest).count().to_string());
+        rows.push(row);
+    }
     println!("Images space usage:\n");
     let header = [
         "REPOSITORY",
@@ -135,7 +171,7 @@ fn details(images: &[Vec<String>], containers: &[Container], volumes: &[(String,
         "SIZE",
         "CONTAINERS",
     ];
-    cli::print_table(&header, images);
+    cli::print_table(&header, &rows);
     println!("\nContainers space usage:\n");
     let rows: Vec<Vec<String>> = containers
         .iter()
@@ -150,17 +186,7 @@ fn details(images: &[Vec<String>], containers: &[Container], volumes: &[(String,
                 .collect()
         })
         .collect();
-    let header = [
-        "CONTAINER ID",
-        "IMAGE",
-        "COMMAND",
-        "LOCAL VOLUMES",
-        "SIZE",
-        "CREATED",
-        "STATUS",
-        "NAMES",
-    ];
-    cli::print_table(&header, &rows);
+    cli::print_table(&CONTAINERS, &rows);
     println!("\nLocal Volumes space usage:\n");
     let rows: Vec<Vec<String>> = volumes
         .iter()
@@ -168,18 +194,8 @@ fn details(images: &[Vec<String>], containers: &[Container], volumes: &[(String,
         .collect();
     cli::print_table(&["VOLUME NAME", "LINKS", "SIZE"], &rows);
     println!("\nBuild cache usage: 0B\n");
-    cli::print_table(
-        &[
-            "CACHE ID",
-            "CACHE TYPE",
-            "SIZE",
-            "CREATED",
-            "LAST USED",
-            "USAGE",
-            "SHARED",
-        ],
-        &[],
-    );
+    cli::print_table(&CACHE, &[]);
+    Ok(0)
 }
 
 /// The bytes container `c` wrote: its overlayfs upper dir. `ps -s` shows it too.

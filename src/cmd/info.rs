@@ -12,10 +12,9 @@
 //! <https://man7.org/linux/man-pages/man2/pidfd_open.2.html>
 //! <https://man7.org/linux/man-pages/man2/statfs.2.html>
 
-use std::collections::BTreeSet;
 use std::fs;
 
-use miniserde::json::{Number, Object, Value};
+use miniserde::json::{self, Value};
 
 use super::stats;
 use crate::cgroup;
@@ -85,18 +84,24 @@ pub fn main(argv: &[String]) -> Result<i32> {
 
 pub fn version_main(argv: &[String]) -> Result<i32> {
     show(argv, "version", VERSION, CLIENT_SERVER, || {
-        let side = engine();
-        Ok(object(vec![("Client", side.clone()), ("Server", side)]))
+        let side = format!(
+            r#"{{"Version":"{}","Os":"linux","Arch":"{}","KernelVersion":{}}}"#,
+            env!("CARGO_PKG_VERSION"),
+            manifest::host_platform().architecture,
+            json::to_string(&kernel()),
+        );
+        Ok(format!(r#"{{"Client":{side},"Server":{side}}}"#))
     })
 }
 
-/// Renders `value()` through `--format`, or else through the command's own layout.
+/// Renders the JSON text `value()` makes through `--format`, or else through the
+/// command's own layout.
 fn show(
     argv: &[String],
     command: &str,
     help: &str,
     layout: &str,
-    value: fn() -> Result<Value>,
+    value: fn() -> Result<String>,
 ) -> Result<i32> {
     let mut format = None;
     let rest = cli::parse(
@@ -106,36 +111,10 @@ fn show(
         &mut [Opt::Value(&["-f", "--format"], &mut format)],
     )?;
     cli::no_arguments(&rest, command)?;
-    let text = Template::parse(format.as_deref().unwrap_or(layout))?.render(&value()?)?;
+    let value = json::from_str(&value()?).unwrap_or(Value::Null);
+    let text = Template::parse(format.as_deref().unwrap_or(layout))?.render(&value)?;
     println!("{text}");
     Ok(0)
-}
-
-fn object(fields: Vec<(&str, Value)>) -> Value {
-    Value::Object(
-        fields
-            .into_iter()
-            .map(|(k, v)| (k.into(), v))
-            .collect::<Object>(),
-    )
-}
-
-fn string(text: impl Into<String>) -> Value {
-    Value::String(text.into())
-}
-
-fn number(n: usize) -> Value {
-    Value::Number(Number::U64(n as u64))
-}
-
-/// The fields `version` shows of the client and of the "server", which are one here.
-fn engine() -> Value {
-    object(vec![
-        ("Version", string(env!("CARGO_PKG_VERSION"))),
-        ("Os", string("linux")),
-        ("Arch", string(manifest::host_platform().architecture)),
-        ("KernelVersion", string(kernel())),
-    ])
 }
 
 fn kernel() -> String {
@@ -147,82 +126,69 @@ fn proc(file: &str) -> String {
     text.trim().to_string()
 }
 
-fn info() -> Result<Value> {
+fn info() -> Result<String> {
     let store = Store::open()?;
-    let images: BTreeSet<_> = store.references()?.into_iter().map(|(_, m)| m).collect();
+    let mut images = Vec::new();
+    for (_, manifest) in store.references()? {
+        if !images.contains(&manifest) {
+            images.push(manifest);
+        }
+    }
     drop(store);
     lifecycle::sweep();
     let containers = lifecycle::list()?;
-    let count = |status| containers.iter().filter(|c| c.status() == status).count();
-    let paused = containers.iter().filter(|c| c.is_paused()).count();
-    let running = count(Status::Running);
-    let mut fields = vec![
-        ("Containers", number(containers.len())),
-        ("ContainersRunning", number(running.saturating_sub(paused))),
-        ("ContainersPaused", number(paused)),
-        ("ContainersStopped", number(containers.len() - running)),
-        ("Images", number(images.len())),
-        ("ServerVersion", string(env!("CARGO_PKG_VERSION"))),
-        ("DockerRootDir", string(store::root().display().to_string())),
-    ];
-    fields.extend(features());
-    fields.extend(host());
-    Ok(object(fields))
+    let running = containers.iter().filter(|c| c.status() == Status::Running);
+    let paused = running.clone().filter(|c| c.is_paused()).count();
+    let running = running.count();
+    Ok(format!(
+        r#"{{"Containers":{},"ContainersRunning":{},"ContainersPaused":{paused},"ContainersStopped":{},"Images":{},"ServerVersion":"{}","DockerRootDir":{},{},{}}}"#,
+        containers.len(),
+        running - paused,
+        containers.len() - running,
+        images.len(),
+        env!("CARGO_PKG_VERSION"),
+        json::to_string(&store::root().display().to_string()),
+        features(),
+        host(),
+    ))
 }
 
 /// The storage and cgroup drivers, and what the kernel offers skiff.
-fn features() -> Vec<(&'static str, Value)> {
+fn features() -> String {
     let overlayfs = proc("filesystems").contains("\toverlay\n") && !store_on_overlayfs();
     let cgroups = cgroup::version();
     let mut release = [0u32; 2];
     for (n, part) in release.iter_mut().zip(kernel().split(['.', '-'])) {
         *n = part.parse().unwrap_or(0);
     }
-    let pidfd = sys::pidfd_open(std::process::id() as i32).is_ok();
-    vec![
-        (
-            "Driver",
-            string(if overlayfs { "overlay2" } else { "copy" }),
-        ),
-        (
-            "CgroupDriver",
-            string(if cgroups.is_some() {
-                "cgroupfs"
-            } else {
-                "none"
-            }),
-        ),
-        ("CgroupVersion", string(cgroups.unwrap_or(""))),
-        ("Overlayfs", Value::Bool(overlayfs)),
-        (
-            "Clone3IntoCgroup",
-            Value::Bool(cgroups == Some("2") && release >= [5, 7]),
-        ),
-        ("Pidfd", Value::Bool(pidfd)),
-    ]
+    format!(
+        r#""Driver":"{}","CgroupDriver":"{}","CgroupVersion":"{}","Overlayfs":{overlayfs},"Clone3IntoCgroup":{},"Pidfd":{}"#,
+        if overlayfs { "overlay2" } else { "copy" },
+        if cgroups.is_some() {
+            "cgroupfs"
+        } else {
+            "none"
+        },
+        cgroups.unwrap_or(""),
+        cgroups == Some("2") && release >= [5, 7],
+        sys::pidfd_open(std::process::id() as i32).is_ok(),
+    )
 }
 
 /// The machine: its kernel, system, processors and memory.
-fn host() -> Vec<(&'static str, Value)> {
+fn host() -> String {
     let os = fs::read_to_string("/etc/os-release").unwrap_or_default();
     let pretty = os.lines().find_map(|l| l.strip_prefix("PRETTY_NAME="));
     let memory = stats::machine_memory();
-    vec![
-        ("KernelVersion", string(kernel())),
-        (
-            "OperatingSystem",
-            string(pretty.unwrap_or("Linux").trim_matches('"')),
-        ),
-        ("OSType", string("linux")),
-        ("Architecture", string(std::env::consts::ARCH)),
-        (
-            "NCPU",
-            number(std::thread::available_parallelism().map_or(1, usize::from)),
-        ),
-        ("MemTotal", Value::Number(Number::U64(memory))),
-        ("TotalMemory", string(stats::memory(memory))),
-        ("Name", string(proc("sys/kernel/hostname"))),
-    ]
+    format!(
+        r#""KernelVersion":{},"OperatingSystem":{},"OSType":"linux","Architecture":"{}","NCPU":{},"MemTotal":{memory},"TotalMemory":"{}","Name":{}"#,
+        json::to_string(&kernel()),
+        json::to_string(pretty.unwrap_or("Linux").trim_matches('"')),
+        std::env::consts::ARCH,
+        std::thread::available_parallelism().map_or(1, usize::from),
+        stats::memory(memory),
+        json::to_string(&proc("sys/kernel/hostname")),
+    )
 }
 
 /// Whether the store sits on overlayfs, where overlayfs refuses an upper dir.
