@@ -185,7 +185,7 @@ fn host() -> String {
         json::to_string(&kernel()),
         json::to_string(pretty.unwrap_or("Linux").trim_matches('"')),
         std::env::consts::ARCH,
-        std::thread::available_parallelism().map_or(1, usize::from),
+        sys::cpu_count(),
         stats::memory(memory),
         json::to_string(&proc("sys/kernel/hostname")),
     )

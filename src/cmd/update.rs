@@ -11,6 +11,7 @@ use crate::cli::{self, Lexer};
 use crate::error::{Context, Error, Result};
 use crate::image::store::Store;
 use crate::lifecycle::{self, restart::Policy, Status};
+use crate::sys;
 
 pub const HELP: &str = "Usage:  skiff update [OPTIONS] CONTAINER [CONTAINER...]
 
@@ -70,7 +71,7 @@ fn update(query: &str, changes: &[(String, String)]) -> Result<()> {
         }
     }
     if let Some(limits) = &container.config.limits {
-        limits.validate(|| std::thread::available_parallelism().map_or(1, usize::from))?;
+        limits.validate(sys::cpu_count)?;
         if container.status() == Status::Running {
             cgroup::update(&container.config.id, limits)?;
         }
