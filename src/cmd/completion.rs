@@ -88,3 +88,34 @@ fn fish() {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_the_flags_of_options_and_the_names_of_commands() {
+        let help = "Usage:  skiff x [OPTIONS]
+
+Options:
+  -a, --all             Show all
+      --format string   Format output, like -q
+                        or --quiet
+  -h, --help            Print usage
+
+Commands:
+  ls          List";
+        assert_eq!(
+            words(help),
+            ["-a", "--all", "--format", "-h", "--help", "ls"]
+        );
+    }
+
+    #[test]
+    fn every_command_has_a_help_that_names_it() {
+        for (name, _, _, help) in COMMANDS {
+            let create = *name == "create"; // `run`'s help, renamed when printed
+            assert!(create || help.contains(&format!("skiff {name}")), "{name}");
+        }
+    }
+}

@@ -207,3 +207,17 @@ pub fn writable(c: &Container) -> u64 {
 fn bytes(n: u64) -> String {
     human_size(n as f64, Base::Decimal, 4)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reclaimable_is_what_nothing_in_use_keeps_with_dockers_percent() {
+        assert_eq!(
+            summary("Images", 2, 1, 4_000_000, 1_000_000),
+            ["Images", "2", "1", "4MB", "3MB (75%)"]
+        );
+        assert_eq!(summary("Containers", 0, 0, 0, 0)[4], "0B");
+    }
+}
