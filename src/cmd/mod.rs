@@ -38,7 +38,8 @@ use crate::error::{Error, Kind, Result};
 
 pub type Main = fn(&[String]) -> Result<i32>;
 
-/// (name, one-line summary, entry point)
+/// (name, one-line summary, entry point, help). The help is the one source of what a
+/// command accepts: `completion` reads its flags and subcommands there.
 const COMMANDS: &[(&str, &str, Main, &str)] = &[
     (
         "attach",
