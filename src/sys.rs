@@ -571,6 +571,22 @@ pub fn isatty(fd: RawFd) -> bool {
     unsafe { libc::isatty(fd) == 1 }
 }
 
+/// sched_getaffinity(2): how many CPUs skiff may run on, as Go's `runtime.NumCPU`
+/// counts them for Docker's `--cpus` check and `info`; 1 if the kernel will not say.
+/// <https://man7.org/linux/man-pages/man2/sched_getaffinity.2.html>
+pub fn cpu_count() -> usize {
+    // SAFETY: an all-zero cpu_set_t is a valid (empty) set for the kernel to fill.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    trace::call(format_args!("sched_getaffinity(0)"));
+    // SAFETY: the pointer and size describe `set`, which is writable.
+    let rc = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
+    match rc {
+        // SAFETY: the kernel filled `set`; CPU_COUNT only reads it.
+        0 => unsafe { libc::CPU_COUNT(&set) }.max(1) as usize,
+        _ => 1,
+    }
+}
+
 /// getrandom(2): fill `buf` from the kernel's CSPRNG.
 /// <https://man7.org/linux/man-pages/man2/getrandom.2.html>
 pub fn getrandom(buf: &mut [u8]) -> Result<()> {

@@ -11,6 +11,7 @@ mod format;
 mod hardening;
 mod hostile;
 mod house;
+mod info;
 mod lifecycle;
 mod logs;
 mod names;

@@ -170,6 +170,14 @@ fn layout() -> Option<&'static Layout> {
         .as_ref()
 }
 
+/// The machine's cgroup version, as `info` shows it: `1`, `2`, or none mounted.
+pub fn version() -> Option<&'static str> {
+    layout().map(|layout| match layout.version {
+        Version::V1 => "1",
+        Version::V2 => "2",
+    })
+}
+
 /// One container's cgroup: `skiff/ID` in every tree.
 #[derive(Debug)]
 pub struct Cgroup {
@@ -223,19 +231,34 @@ impl Cgroup {
                 }
             }
         }
+        self.apply(limits)?;
+        guard.map_or(Ok(()), |rules| devices::guard(self, rules))
+    }
+
+    /// Writes the limits into the cgroup's files, at its creation or on `update`. v1
+    /// keeps the memory limit at or under memsw's, whichever way both move: a write
+    /// refused for the order (EINVAL) is made again once the others are in.
+    fn apply(&self, limits: &Limits) -> Result<()> {
         let settings = match self.version {
             Version::V1 => limits.v1(),
             Version::V2 => limits.v2(),
         };
+        let mut refused = Vec::new();
         for (controller, file, value) in settings {
             let path = self.controller_dir(controller)?.join(file);
             // Docker's default swap limit needs swap accounting; skip it where there is none.
             if limits.memory_swap.is_none() && file.contains("swap") && !path.exists() {
                 continue;
             }
+            match write(&path, &value) {
+                Err(err) if err.errno() == Some(libc::EINVAL) => refused.push((path, value)),
+                other => other?,
+            }
+        }
+        for (path, value) in refused {
             write(&path, &value)?;
         }
-        guard.map_or(Ok(()), |rules| devices::guard(self, rules))
+        Ok(())
     }
 
     /// The directory of a controller that a limit needs, or why there is none.
@@ -418,6 +441,13 @@ pub fn enter(cgroup: Option<&Cgroup>) -> Result<Option<&Cgroup>> {
 /// `None` if it runs without one.
 pub fn of_running(id: &str) -> Option<Cgroup> {
     Cgroup::of(id).filter(|cgroup| cgroup.dirs.iter().all(|(_, dir)| dir.is_dir()))
+}
+
+/// `update` of a running container `id`: its cgroup's files, to `limits`.
+pub fn update(id: &str, limits: &Limits) -> Result<()> {
+    of_running(id)
+        .ok_or_else(|| Error::invalid("it runs without a cgroup (none could be made here)"))?
+        .apply(limits)
 }
 
 /// In a process that joins a running container: into its cgroup, unless it was born

@@ -94,7 +94,7 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
 }
 
 /// The cells of [`COLUMNS`] for one reference.
-fn row(store: &Store, reference: &str, manifest: &Digest) -> Result<Vec<String>> {
+pub fn row(store: &Store, reference: &str, manifest: &Digest) -> Result<Vec<String>> {
     let parsed = Reference::parse(reference)?;
     let image = Image::load(store, manifest)?;
     let created = image.config.created.as_deref().unwrap_or_default();

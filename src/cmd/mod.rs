@@ -2,10 +2,13 @@
 //! Dispatch is a table from name to entry point.
 
 mod attach;
+mod completion;
 mod create;
+mod df;
 mod exec;
 mod images;
 mod import;
+mod info;
 mod inspect;
 mod kill;
 mod load;
@@ -26,6 +29,7 @@ mod start;
 mod stats;
 mod stop;
 mod tag;
+mod update;
 mod volume;
 mod wait;
 
@@ -34,82 +38,173 @@ use crate::error::{Error, Kind, Result};
 
 pub type Main = fn(&[String]) -> Result<i32>;
 
-/// (name, one-line summary, entry point)
-const COMMANDS: &[(&str, &str, Main)] = &[
+/// (name, one-line summary, entry point, help). The help is the one source of what a
+/// command accepts: `completion` reads its flags and subcommands there.
+const COMMANDS: &[(&str, &str, Main, &str)] = &[
     (
         "attach",
         "Attach to a running container's terminal",
         attach::main,
+        attach::HELP,
     ),
-    ("container", "Manage containers", prune::container_main),
-    ("create", "Create a new container", create::main),
+    (
+        "completion",
+        "Print a shell's completion script: bash, zsh or fish",
+        completion::main,
+        completion::HELP,
+    ),
+    (
+        "container",
+        "Manage containers",
+        prune::container_main,
+        prune::CONTAINER_GROUP,
+    ),
+    ("create", "Create a new container", create::main, run::HELP),
     (
         "exec",
         "Execute a command in a running container",
         exec::main,
+        exec::HELP,
     ),
-    ("image", "Manage images", prune::image_main),
-    ("images", "List images", images::main),
+    (
+        "image",
+        "Manage images",
+        prune::image_main,
+        prune::IMAGE_GROUP,
+    ),
+    ("images", "List images", images::main, images::HELP),
     (
         "import",
         "Import a root filesystem tarball as an image",
         import::main,
+        import::HELP,
+    ),
+    (
+        "info",
+        "Display system-wide information",
+        info::main,
+        info::HELP,
     ),
     (
         "inspect",
         "Return low-level information on containers",
         inspect::main,
+        inspect::HELP,
     ),
-    ("kill", "Kill one or more running containers", kill::main),
-    ("load", "Load images from a tar archive", load::main),
-    ("login", "Log in to a registry", login::main),
-    ("logout", "Log out from a registry", login::logout_main),
-    ("logs", "Fetch the logs of a container", logs::main),
-    ("network", "Manage networks", network::main),
+    (
+        "kill",
+        "Kill one or more running containers",
+        kill::main,
+        kill::HELP,
+    ),
+    (
+        "load",
+        "Load images from a tar archive",
+        load::main,
+        load::HELP,
+    ),
+    ("login", "Log in to a registry", login::main, login::HELP),
+    (
+        "logout",
+        "Log out from a registry",
+        login::logout_main,
+        login::LOGOUT_HELP,
+    ),
+    (
+        "logs",
+        "Fetch the logs of a container",
+        logs::main,
+        logs::HELP,
+    ),
+    ("network", "Manage networks", network::main, network::HELP),
     (
         "pause",
         "Pause all processes within one or more containers",
         pause::main,
+        pause::HELP,
     ),
     (
         "port",
         "List port mappings or a specific mapping for the container",
         port::main,
+        port::HELP,
     ),
-    ("ps", "List containers", ps::main),
-    ("pull", "Download an image from a registry", pull::main),
-    ("rename", "Rename a container", rename::main),
-    ("rm", "Remove one or more containers", rm::main),
-    ("rmi", "Remove one or more images", rmi::main),
+    ("ps", "List containers", ps::main, ps::HELP),
+    (
+        "pull",
+        "Download an image from a registry",
+        pull::main,
+        pull::HELP,
+    ),
+    ("rename", "Rename a container", rename::main, rename::HELP),
+    ("rm", "Remove one or more containers", rm::main, rm::HELP),
+    ("rmi", "Remove one or more images", rmi::main, rmi::HELP),
     (
         "run",
         "Create and run a new container from an image",
         run::main,
+        run::HELP,
     ),
-    ("save", "Save images to a tar archive", save::main),
-    ("start", "Start one or more stopped containers", start::main),
+    (
+        "save",
+        "Save images to a tar archive",
+        save::main,
+        save::HELP,
+    ),
+    (
+        "start",
+        "Start one or more stopped containers",
+        start::main,
+        start::HELP,
+    ),
     (
         "stats",
         "Display a live stream of container(s) resource usage statistics",
         stats::main,
+        stats::HELP,
     ),
-    ("stop", "Stop one or more running containers", stop::main),
-    ("system", "Manage skiff", prune::system_main),
+    (
+        "stop",
+        "Stop one or more running containers",
+        stop::main,
+        stop::HELP,
+    ),
+    (
+        "system",
+        "Manage skiff",
+        prune::system_main,
+        prune::SYSTEM_GROUP,
+    ),
     (
         "tag",
         "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
         tag::main,
+        tag::HELP,
     ),
     (
         "unpause",
         "Unpause all processes within one or more containers",
         pause::unpause_main,
+        pause::UNPAUSE,
     ),
-    ("volume", "Manage volumes", volume::main),
+    (
+        "update",
+        "Update configuration of one or more containers",
+        update::main,
+        update::HELP,
+    ),
+    (
+        "version",
+        "Show the skiff version information",
+        info::version_main,
+        info::VERSION,
+    ),
+    ("volume", "Manage volumes", volume::main, volume::HELP),
     (
         "wait",
         "Block until one or more containers stop, then print their exit codes",
         wait::main,
+        wait::HELP,
     ),
 ];
 
@@ -133,12 +228,12 @@ pub fn dispatch(args: &[String]) -> Result<i32> {
             print_usage();
             Ok(0)
         }
-        "-v" | "--version" | "version" => {
+        "-v" | "--version" => {
             println!("skiff version {}", env!("CARGO_PKG_VERSION"));
             Ok(0)
         }
-        _ => match COMMANDS.iter().find(|(command, _, _)| command == name) {
-            Some((_, _, main)) => main(rest).or_else(|err| match err.kind() {
+        _ => match COMMANDS.iter().find(|(command, ..)| command == name) {
+            Some((_, _, main, _)) => main(rest).or_else(|err| match err.kind() {
                 Kind::Help(usage) => cli::help(usage),
                 _ => Err(err),
             }),
@@ -151,7 +246,7 @@ pub fn dispatch(args: &[String]) -> Result<i32> {
 
 fn print_usage() {
     println!("{USAGE}");
-    for (name, summary, _) in COMMANDS {
+    for (name, summary, ..) in COMMANDS {
         println!("  {name:<9} {summary}");
     }
     println!("\nRun 'skiff COMMAND --help' for more information on a command.");

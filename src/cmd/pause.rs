@@ -10,7 +10,7 @@ pub const HELP: &str = "Usage:  skiff pause CONTAINER [CONTAINER...]
 
 Pause all processes within one or more containers";
 
-const UNPAUSE: &str = "Usage:  skiff unpause CONTAINER [CONTAINER...]
+pub const UNPAUSE: &str = "Usage:  skiff unpause CONTAINER [CONTAINER...]
 
 Unpause all processes within one or more containers";
 

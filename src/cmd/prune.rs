@@ -58,31 +58,54 @@ Options:
   -h, --help      Print usage
       --volumes   Prune anonymous volumes";
 
+pub const CONTAINER_GROUP: &str = "Usage:  skiff container COMMAND
+
+Manage containers
+
+Commands:
+  prune       Remove all stopped containers";
+
+pub const IMAGE_GROUP: &str = "Usage:  skiff image COMMAND
+
+Manage images
+
+Commands:
+  prune       Remove unused images";
+
+pub const SYSTEM_GROUP: &str = "Usage:  skiff system COMMAND
+
+Manage skiff
+
+Commands:
+  df          Show skiff disk usage
+  info        Display system-wide information
+  prune       Remove unused data";
+
 /// `skiff container|image|system COMMAND`: of their subcommands skiff has these.
 pub fn container_main(argv: &[String]) -> Result<i32> {
-    group(argv, "container", &[("prune", containers)])
+    group(argv, "container", CONTAINER_GROUP, &[("prune", containers)])
 }
 
 pub fn image_main(argv: &[String]) -> Result<i32> {
-    group(argv, "image", &[("prune", images)])
+    group(argv, "image", IMAGE_GROUP, &[("prune", images)])
 }
 
 pub fn system_main(argv: &[String]) -> Result<i32> {
-    group(argv, "system", &[("prune", system)])
+    let commands: [(&str, super::Main); 3] = [
+        ("df", super::df::main),
+        ("info", super::info::main),
+        ("prune", system),
+    ];
+    group(argv, "system", SYSTEM_GROUP, &commands)
 }
 
-fn group(argv: &[String], name: &str, commands: &[(&str, super::Main)]) -> Result<i32> {
-    let listed: Vec<&str> = commands.iter().map(|(command, _)| *command).collect();
-    let help = format!(
-        "Usage:  skiff {name} COMMAND\n\nCommands: {}",
-        listed.join(", ")
-    );
+fn group(argv: &[String], name: &str, help: &str, commands: &[(&str, super::Main)]) -> Result<i32> {
     let Some((command, rest)) = argv.split_first() else {
-        return cli::help(&help);
+        return cli::help(help);
     };
     match commands.iter().find(|(c, _)| c == command) {
         Some((_, main)) => main(rest),
-        None if command == "-h" || command == "--help" => cli::help(&help),
+        None if command == "-h" || command == "--help" => cli::help(help),
         None => Err(Error::usage(format!(
             "'skiff {name} {command}' is not a skiff command.\nSee 'skiff {name} --help'"
         ))),

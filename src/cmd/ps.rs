@@ -1,15 +1,19 @@
-//! `skiff ps [-a] [-q] [-n N] [-l] [--filter K=V] [--format F]`: the containers, in
-//! `docker ps`' columns or the fields a Go template picks (see `template`).
+//! `skiff ps [-a] [-q] [-n N] [-l] [-s] [--filter K=V] [--format F]`: the containers, in
+//! `docker ps`' columns or the fields a Go template picks (see `template`). SIZE is
+//! what the container wrote, and "virtual" adds its image's layers (see `system df`).
 //! <https://docs.docker.com/reference/cli/docker/container/ls/>
 
 use std::collections::BTreeMap;
 
 use crate::cli::{self, Filters, Opt};
+use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::image::{store::Store, Image};
 use crate::lifecycle::{self, Container, Status};
 use crate::reference::Reference;
 use crate::template::Listing;
 use crate::time;
+use crate::units::{human_size, Base};
 
 pub const HELP: &str = "Usage:  skiff ps [OPTIONS]
 
@@ -22,7 +26,8 @@ Options:
   -h, --help            Print usage
   -n, --last int        Show n last created containers (includes all states)
   -l, --latest          Show the latest created container (includes all states)
-  -q, --quiet           Only display container IDs";
+  -q, --quiet           Only display container IDs
+  -s, --size            Display total file sizes";
 
 /// Each field a `--format` may name, with its header in a table.
 const COLUMNS: [(&str, &str); 13] = [
@@ -47,12 +52,13 @@ const TABLE: &str =
 const FILTERS: [&str; 6] = ["ancestor", "exited", "id", "label", "name", "status"];
 
 pub fn main(argv: &[String]) -> Result<i32> {
-    let (mut all, mut quiet, mut latest) = (false, false, false);
+    let (mut all, mut quiet, mut latest, mut size) = (false, false, false, false);
     let (mut last, mut format, mut filters) = (None, None, Vec::new());
     let options = &mut [
         Opt::Switch(&["-a", "--all"], &mut all),
         Opt::Switch(&["-q", "--quiet"], &mut quiet),
         Opt::Switch(&["-l", "--latest"], &mut latest),
+        Opt::Switch(&["-s", "--size"], &mut size),
         Opt::Value(&["-n", "--last"], &mut last),
         Opt::Value(&["--format"], &mut format),
         Opt::List(&["-f", "--filter"], &mut filters),
@@ -73,7 +79,10 @@ pub fn main(argv: &[String]) -> Result<i32> {
     } else {
         format.as_deref()
     };
-    let listing = Listing::parse(format, TABLE)?;
+    let table = format!("{TABLE}{}", if size { "\t{{.Size}}" } else { "" });
+    size |= format.is_some_and(|f| f.contains(".Size"));
+    let listing = Listing::parse(format, &table)?;
+    let store = size.then(Store::open).transpose()?;
     all |= last.is_some() || filters.has("status") || filters.has("exited");
     lifecycle::sweep();
     let rows: Vec<Vec<String>> = lifecycle::list()?
@@ -81,7 +90,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
         .filter(|c| all || matches!(c.status(), Status::Running | Status::Restarting))
         .filter(|c| filters.allow(|key, value| holds(c, key, value)))
         .take(last.unwrap_or(usize::MAX))
-        .map(row)
+        .map(|c| row(c, store.as_ref()))
         .collect();
     listing.print(&COLUMNS, &rows)?;
     Ok(0)
@@ -116,8 +125,9 @@ fn holds(container: &Container, key: &str, value: &str) -> bool {
     }
 }
 
-/// The cells of [`COLUMNS`] for one container.
-fn row(container: &Container) -> Vec<String> {
+/// The cells of [`COLUMNS`] for one container; its size with a `store` to find its
+/// image's in.
+pub fn row(container: &Container, store: Option<&Store>) -> Vec<String> {
     let config = &container.config;
     let volumes = config.options.volumes.iter();
     let mounts = volumes
@@ -133,7 +143,7 @@ fn row(container: &Container) -> Vec<String> {
         ports(container),
         container.status().name().into(),
         status(container),
-        "0B".into(),
+        store.map_or_else(|| "0B".into(), |store| size(container, store)),
         config.name.clone(),
         labels(config.labels.as_ref()),
         mounts.collect::<Vec<_>>().join(","),
@@ -141,6 +151,16 @@ fn row(container: &Container) -> Vec<String> {
             .or_else(|| config.network.clone())
             .unwrap_or_else(|| "bridge".into()),
     ]
+}
+
+/// "2B (virtual 4.26MB)": what the container wrote, and that with its image.
+fn size(container: &Container, store: &Store) -> String {
+    let image = Digest::parse(&container.config.image_digest)
+        .and_then(|manifest| Image::load(store, &manifest));
+    let wrote = super::df::writable(container);
+    let virtual_size = wrote + image.map_or(0, |image| image.size());
+    let human = |n: u64| human_size(n as f64, Base::Decimal, 3);
+    format!("{} (virtual {})", human(wrote), human(virtual_size))
 }
 
 /// `a=1,b=2`, as Docker's LABELS column shows them.

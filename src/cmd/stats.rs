@@ -124,7 +124,7 @@ fn row(container: &Container, before: &Reading, after: &Reading) -> Vec<String> 
 }
 
 /// `MemTotal` from /proc/meminfo, in bytes.
-fn machine_memory() -> u64 {
+pub fn machine_memory() -> u64 {
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     meminfo
         .lines()
@@ -140,6 +140,6 @@ fn machine_memory() -> u64 {
 }
 
 /// Memory as `docker stats` shows it: powers of 1024, four significant digits.
-fn memory(bytes: u64) -> String {
+pub fn memory(bytes: u64) -> String {
     human_size(bytes as f64, Base::Binary, 4)
 }

@@ -5,7 +5,7 @@
 //! directory under the store that any skiff can read:
 //!
 //! ```text
-//! containers/<id>/config.json   what to run (a `container::Config`), written once
+//! containers/<id>/config.json   what to run (a `container::Config`), written once; `update` rewrites it
 //!                 state.json    running | exited, pids, exit code, times: from its
 //!                               first start (none yet: created)
 //!                 ID-json.log   its output (Docker's json-file format; .1, .2: older)
@@ -243,6 +243,14 @@ impl Container {
     /// Writes `state` atomically.
     pub fn save_state(&self) -> Result<()> {
         write_json(&self.dir.join("state.json"), &json::to_string(&self.state))
+    }
+
+    /// Writes `config` atomically: `update` changes the limits and restart policy.
+    pub fn save_config(&self) -> Result<()> {
+        write_json(
+            &self.dir.join("config.json"),
+            &json::to_string(&self.config),
+        )
     }
 
     pub fn short_id(&self) -> &str {

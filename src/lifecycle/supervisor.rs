@@ -343,6 +343,15 @@ fn watch(container: &mut Container, mut streams: Streams, policy: Policy) -> Res
         }
     };
     let exit = sys::wait_for_exit(streams.pid)?;
+    // `update` may have changed the limits and the policy meanwhile. A supervisor that
+    // started with no policy has no handler for a stop during the back-off: it keeps none.
+    if let Ok(config) = super::read_config(&container.dir.join("config.json")) {
+        container.config = config;
+    }
+    let policy = match policy {
+        Policy::No => Policy::No,
+        _ => Policy::of(&container.config),
+    };
     let status = ended(container, exit, policy);
     record_exit(container, exit, status)?;
     relayed

@@ -141,6 +141,10 @@ check "run -d prints the ID, and the container has a cgroup" \
 run stats --no-stream svc
 check "stats shows the memory limit and two processes (init and sleep)" \
   'echo "$out" | grep -q "^${id%${id#????????????}} .* / 64MiB .* 2$"'
+run update --memory 128m --cpus 0.5 svc
+check "update: memory.max and cpu.max of the running container" \
+  '[ $status = 0 ] && [ "$(cat /sys/fs/cgroup/skiff/$id/memory.max)" = 134217728 ] &&
+   [ "$(cat /sys/fs/cgroup/skiff/$id/cpu.max)" = "50000 100000" ]'
 run exec --trace svc cat /proc/self/cgroup
 check "exec: born in the container's cgroup (clone3) and in its cgroup namespace" \
   '[ $status = 0 ] && [ "$out" = "0::/" ] && echo "$err" | grep -q "setns(pidfd" &&
