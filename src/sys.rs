@@ -571,6 +571,21 @@ pub fn isatty(fd: RawFd) -> bool {
     unsafe { libc::isatty(fd) == 1 }
 }
 
+/// sched_getaffinity(2): how many CPUs this process may run on, which is how Docker
+/// counts them (Go's `runtime.NumCPU`). std's `available_parallelism` also reads the
+/// cgroup's quota files, a different number and 5 KB more of the static binary.
+/// <https://man7.org/linux/man-pages/man2/sched_getaffinity.2.html>
+pub fn cpu_count() -> Result<usize> {
+    // SAFETY: cpu_set_t is a plain bit array; all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    trace::call(format_args!("sched_getaffinity(0)"));
+    // SAFETY: the pointer and size describe `set`, which is writable.
+    let rc = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
+    check(rc, "sched_getaffinity", 0)?;
+    // SAFETY: CPU_COUNT only reads the set the kernel filled.
+    Ok(unsafe { libc::CPU_COUNT(&set) } as usize)
+}
+
 /// getrandom(2): fill `buf` from the kernel's CSPRNG.
 /// <https://man7.org/linux/man-pages/man2/getrandom.2.html>
 pub fn getrandom(buf: &mut [u8]) -> Result<()> {

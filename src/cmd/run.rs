@@ -310,8 +310,7 @@ fn check(config: &mut Config) -> Result<()> {
         return Err(Error::usage("Conflicting options: --restart and --rm"));
     }
     if let Some(limits) = &config.limits {
-        // Counting CPUs reads the cgroup's quota files: only for `--cpus`.
-        limits.validate(|| std::thread::available_parallelism().map_or(1, usize::from))?;
+        limits.validate(|| sys::cpu_count().unwrap_or(1))?;
     }
     // `--network-alias` names a container to the other members of a user network:
     // elsewhere it means nothing, and Docker refuses it.
