@@ -1054,7 +1054,7 @@ pub fn fork_as_sibling() -> Result<Option<libc::pid_t>> {
 /// close_range(2) around `keep`: closes every descriptor from 3 up but those.
 pub fn close_from_3_except(keep: &[RawFd]) -> Result<()> {
     let mut keep = keep.to_vec();
-    keep.sort_unstable();
+    crate::sort::sort_by(&mut keep, RawFd::cmp);
     let mut first = 3;
     for fd in keep {
         close_range(first, fd - 1)?;

@@ -44,7 +44,11 @@ pub fn human_size(bytes: f64, base: Base, significant: usize) -> String {
 pub fn fixed(value: f64, decimals: usize) -> String {
     let sign = if value.is_sign_negative() { "-" } else { "" };
     if !value.is_finite() {
-        return if value.is_nan() { "NaN".into() } else { format!("{sign}inf") };
+        return if value.is_nan() {
+            "NaN".into()
+        } else {
+            format!("{sign}inf")
+        };
     }
     // value = mantissa × 2^power, both integers (IEEE 754 binary64).
     let bits = value.to_bits();
@@ -128,10 +132,32 @@ mod tests {
     #[test]
     fn fixed_writes_what_core_writes() {
         let values = [
-            0.0, -0.0, 0.5, 1.5, 2.5, 0.125, 0.375, 1.005, 2.675, 99.995, 12.3456, 1e-9,
-            5e-324, 1023.9999, 4.26, 16.777216, 1e15, 3.0e19, 1.8e30, -7.25, 1.0 / 3.0,
+            0.0,
+            -0.0,
+            0.5,
+            1.5,
+            2.5,
+            0.125,
+            0.375,
+            1.005,
+            2.675,
+            99.995,
+            12.3456,
+            1e-9,
+            5e-324,
+            1023.9999,
+            4.26,
+            16.777216,
+            1e15,
+            3.0e19,
+            1.8e30,
+            -7.25,
+            1.0 / 3.0,
         ];
-        for value in values.into_iter().chain((0..2000).map(|n| f64::from(n) / 64.0)) {
+        for value in values
+            .into_iter()
+            .chain((0..2000).map(|n| f64::from(n) / 64.0))
+        {
             for decimals in 0..5 {
                 assert_eq!(fixed(value, decimals), format!("{value:.decimals$}"));
             }
@@ -149,9 +175,14 @@ mod tests {
         assert_eq!(decimal("+1e3", 1), Some(1000));
         assert_eq!(decimal("15e-1", 10), Some(15));
         assert_eq!(decimal("1.99", 1), Some(1));
-        assert_eq!(decimal("000000000000000000000000000000000000000002", 1), Some(2));
+        assert_eq!(
+            decimal("000000000000000000000000000000000000000002", 1),
+            Some(2)
+        );
         assert_eq!(decimal("1e-400", 1), Some(0));
-        for wrong in ["", ".", "-1", "1.2.3", "1e", "inf", "NaN", "1 ", "1e99", "0x10"] {
+        for wrong in [
+            "", ".", "-1", "1.2.3", "1e", "inf", "NaN", "1 ", "1e99", "0x10",
+        ] {
             assert_eq!(decimal(wrong, 1), None, "{wrong}");
         }
     }
