@@ -28,7 +28,11 @@ pub use libc::{
 
 /// A C string from a path or argument; interior NUL bytes are refused, not truncated.
 pub fn c_string(s: impl AsRef<OsStr>) -> Result<CString> {
-    let bytes = s.as_ref().as_bytes();
+    c_bytes(s.as_ref().as_bytes())
+}
+
+// The generic shells above and below stay one line each; the work is compiled once.
+fn c_bytes(bytes: &[u8]) -> Result<CString> {
     CString::new(bytes).map_err(|_| {
         Error::invalid(format!(
             "{:?} contains a NUL byte",
@@ -38,7 +42,10 @@ pub fn c_string(s: impl AsRef<OsStr>) -> Result<CString> {
 }
 
 fn check(rc: impl Into<i64>, call: &'static str, arg: impl Display) -> Result<i64> {
-    let rc = rc.into();
+    check_rc(rc.into(), call, &arg)
+}
+
+fn check_rc(rc: i64, call: &'static str, arg: &dyn Display) -> Result<i64> {
     if rc != -1 {
         return Ok(rc);
     }
