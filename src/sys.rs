@@ -580,7 +580,7 @@ pub fn isatty(fd: RawFd) -> bool {
 
 /// sched_getaffinity(2): how many CPUs this process may run on, which is how Docker
 /// counts them (Go's `runtime.NumCPU`). std's `available_parallelism` also reads the
-/// cgroup's quota files, a different number and 5 KB more of the static binary.
+/// cgroup's quota files, a different number and 12 KB more of the static binary.
 /// <https://man7.org/linux/man-pages/man2/sched_getaffinity.2.html>
 pub fn cpu_count() -> Result<usize> {
     // SAFETY: cpu_set_t is a plain bit array; all zeroes is the empty set.
