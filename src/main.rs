@@ -36,6 +36,7 @@ mod network;
 mod progress;
 mod reference;
 mod registry;
+mod sort;
 #[allow(unsafe_code)]
 mod sys;
 mod template;

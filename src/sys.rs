@@ -28,7 +28,11 @@ pub use libc::{
 
 /// A C string from a path or argument; interior NUL bytes are refused, not truncated.
 pub fn c_string(s: impl AsRef<OsStr>) -> Result<CString> {
-    let bytes = s.as_ref().as_bytes();
+    c_bytes(s.as_ref().as_bytes())
+}
+
+// The generic shells above and below stay one line each; the work is compiled once.
+fn c_bytes(bytes: &[u8]) -> Result<CString> {
     CString::new(bytes).map_err(|_| {
         Error::invalid(format!(
             "{:?} contains a NUL byte",
@@ -38,7 +42,10 @@ pub fn c_string(s: impl AsRef<OsStr>) -> Result<CString> {
 }
 
 fn check(rc: impl Into<i64>, call: &'static str, arg: impl Display) -> Result<i64> {
-    let rc = rc.into();
+    check_rc(rc.into(), call, &arg)
+}
+
+fn check_rc(rc: i64, call: &'static str, arg: &dyn Display) -> Result<i64> {
     if rc != -1 {
         return Ok(rc);
     }
@@ -1055,7 +1062,7 @@ pub fn fork_as_sibling() -> Result<Option<libc::pid_t>> {
 /// close_range(2) around `keep`: closes every descriptor from 3 up but those.
 pub fn close_from_3_except(keep: &[RawFd]) -> Result<()> {
     let mut keep = keep.to_vec();
-    keep.sort_unstable();
+    crate::sort::sort_by(&mut keep, RawFd::cmp);
     let mut first = 3;
     for fd in keep {
         close_range(first, fd - 1)?;

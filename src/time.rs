@@ -106,27 +106,27 @@ pub fn parse_nanos(time: &str) -> Option<i64> {
 /// A Go duration as Docker takes one (`10m`, `1h30m`, `1.5s`, `250ms`), in nanoseconds.
 pub fn parse_duration(text: &str) -> Option<i64> {
     let mut rest = text;
-    let mut total = 0.0;
+    let mut total: u64 = 0;
     while !rest.is_empty() {
         let unit = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let number: f64 = rest.get(..unit)?.parse().ok()?;
+        let number = rest.get(..unit)?;
         rest = rest.get(unit..)?;
         let end = rest
             .find(|c: char| c.is_ascii_digit())
             .unwrap_or(rest.len());
         let scale = match rest.get(..end)? {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
+            "ns" => 1,
+            "us" | "µs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
             _ => return None,
         };
-        total += number * scale;
+        total = total.checked_add(crate::units::decimal(number, scale)?)?;
         rest = rest.get(end..)?;
     }
-    Some(total as i64).filter(|_| !text.is_empty())
+    i64::try_from(total).ok().filter(|_| !text.is_empty())
 }
 
 /// Now, in nanoseconds since 1970.

@@ -21,6 +21,7 @@
 use miniserde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::units;
 
 /// The scheduling period for `--cpus`, as Docker sets it: 100 ms.
 const CPU_PERIOD_US: i64 = 100_000;
@@ -247,18 +248,16 @@ pub fn bytes(flag: &str, text: &str) -> Result<i64> {
         "p" => 5,
         _ => return Err(invalid()),
     };
-    let value: f64 = number.parse().map_err(|_| invalid())?;
-    Ok((value * 1024f64.powi(power)) as i64)
+    let value = units::decimal(number, 1 << (10 * power)).ok_or_else(invalid)?;
+    i64::try_from(value).map_err(|_| invalid())
 }
 
 /// `--cpus 1.5` → 1 500 000 000 billionths of a CPU.
 fn nano_cpus(text: &str) -> Result<i64> {
-    let cpus: f64 = text
-        .parse()
-        .ok()
-        .filter(|c: &f64| c.is_finite() && *c >= 0.0)
+    // Twice the billionths, cut, then halved up: rounded to the nearest, as Docker does.
+    let nanos = units::decimal(text, 2 * NANOS_PER_CPU as u64)
+        .and_then(|twice| i64::try_from(twice / 2 + twice % 2).ok())
         .ok_or_else(|| Error::usage(format!("invalid argument {text:?} for --cpus")))?;
-    let nanos = (cpus * NANOS_PER_CPU as f64).round() as i64;
     if nanos > 0 && nanos < NANOS_PER_CPU / 100 {
         return Err(Error::usage(
             "range of CPUs is from 0.01 upwards: --cpus is too small",

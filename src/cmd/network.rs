@@ -241,7 +241,7 @@ fn inspect(argv: &[String]) -> Result<i32> {
                 )
             })
             .collect();
-        members.sort();
+        crate::sort::sort_by(&mut members, Ord::cmp);
         found.push(inspected(&network, &members));
     }
     println!("[{}]", found.join(","));

@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::lifecycle::{self, Container, Status};
 use crate::sys;
 use crate::template::Listing;
-use crate::units::{human_size, Base};
+use crate::units::{fixed, human_size, Base};
 
 pub const HELP: &str = "Usage:  skiff stats [OPTIONS] [CONTAINER...]
 
@@ -116,9 +116,9 @@ fn row(container: &Container, before: &Reading, after: &Reading) -> Vec<String> 
     vec![
         container.short_id().to_string(),
         container.config.name.clone(),
-        format!("{cpu:.2}%"),
+        format!("{}%", fixed(cpu, 2)),
         format!("{} / {}", memory(new.memory), memory(limit)),
-        format!("{memory_percent:.2}%"),
+        format!("{}%", fixed(memory_percent, 2)),
         new.pids.to_string(),
     ]
 }

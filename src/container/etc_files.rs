@@ -215,7 +215,7 @@ pub fn hosts(config: &Config, settings: Option<&Settings>, members: &[Member]) -
         text.push_str(&format!("{address}\t{}\n", names.trim_end()));
     }
     let mut members = members.to_vec();
-    members.sort();
+    crate::sort::sort_by(&mut members, Ord::cmp);
     for member in members {
         text.push_str(&format!("{}\t{}\n", member.address, member.names.join(" ")));
     }

@@ -346,7 +346,13 @@ fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
             },
         );
     }
-    mounts.sort_by_key(|m| m.target.components().count()); // stable: equal depths keep order
+    // stable: equal depths keep their order
+    crate::sort::sort_by(&mut mounts, |a, b| {
+        a.target
+            .components()
+            .count()
+            .cmp(&b.target.components().count())
+    });
     Ok(mounts)
 }
 

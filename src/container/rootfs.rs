@@ -303,7 +303,9 @@ fn detach_host_mounts(root: &Path) -> Result<()> {
         .map(crate::mountinfo::unescape)
         .filter(|point| !root.starts_with(point) && !point.starts_with(root))
         .collect();
-    points.sort_by_key(|point| std::cmp::Reverse(point.components().count()));
+    crate::sort::sort_by(&mut points, |a, b| {
+        b.components().count().cmp(&a.components().count())
+    });
     for point in points {
         match sys::umount2(&point, MNT_DETACH) {
             // Already gone with a parent, or not a mount point any more.

@@ -108,15 +108,14 @@ fn parse_size(text: &str) -> Option<u64> {
     let lower = text.to_ascii_lowercase();
     let bare = lower.trim_end_matches('b').trim_end_matches('i');
     let scale = match bare.bytes().last()? {
-        b'k' => 1e3,
-        b'm' => 1e6,
-        b'g' => 1e9,
-        b't' => 1e12,
-        _ => 1.0,
+        b'k' => 1_000,
+        b'm' => 1_000_000,
+        b'g' => 1_000_000_000,
+        b't' => 1_000_000_000_000,
+        _ => 1,
     };
     let number = bare.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let number: f64 = number.trim_end().parse().ok()?;
-    (number >= 0.0).then_some((number * scale) as u64)
+    crate::units::decimal(number.trim_end(), scale)
 }
 
 /// The container's json-file log, with each stream's bytes that wait for their newline.

@@ -407,7 +407,9 @@ pub fn list() -> Result<Vec<Container>> {
         }
         containers.extend(Container::load_unless_gone(entry.path()));
     }
-    containers.sort_by(|a, b| b.config.created.cmp(&a.config.created));
+    crate::sort::sort_by(&mut containers, |a, b| {
+        b.config.created.cmp(&a.config.created)
+    });
     Ok(containers)
 }
 

@@ -17,7 +17,7 @@
 
 use std::sync::Arc;
 
-use rustls::crypto::ring::{cipher_suite::*, sign, ALL_KX_GROUPS};
+use rustls::crypto::ring::{cipher_suite::*, ALL_KX_GROUPS};
 use rustls::crypto::WebPkiSupportedAlgorithms as Algorithms;
 use rustls::crypto::{CryptoProvider, GetRandomFailed, KeyProvider, SecureRandom};
 use rustls::pki_types::PrivateKeyDer;
@@ -106,12 +106,16 @@ impl SecureRandom for Ring {
 }
 
 impl KeyProvider for Ring {
-    /// Only a client certificate would need one; skiff sends none yet.
+    /// Only a client certificate would need one, and skiff sends none yet. *ring*'s
+    /// key loading and signing (`sign::any_supported_type`) would add 36 KB to the
+    /// binary for nothing: put it back here with client certificates.
     fn load_private_key(
         &self,
-        key: PrivateKeyDer<'static>,
+        _key: PrivateKeyDer<'static>,
     ) -> Result<Arc<dyn SigningKey>, rustls::Error> {
-        sign::any_supported_type(&key)
+        Err(rustls::Error::General(
+            "skiff sends no client certificate".into(),
+        ))
     }
 }
 
