@@ -12,6 +12,7 @@ mod hostile;
 mod house;
 mod lifecycle;
 mod logs;
+mod moving;
 mod names;
 mod network;
 mod network_ns;

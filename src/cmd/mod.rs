@@ -2,8 +2,11 @@
 //! Dispatch is a table from name to entry point.
 
 mod attach;
+mod cp;
 mod create;
+mod diff;
 mod exec;
+mod export;
 mod images;
 mod import;
 mod inspect;
@@ -26,6 +29,7 @@ mod start;
 mod stats;
 mod stop;
 mod tag;
+mod top;
 mod volume;
 mod wait;
 
@@ -42,11 +46,26 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         attach::main,
     ),
     ("container", "Manage containers", prune::container_main),
+    (
+        "cp",
+        "Copy files/folders between a container and the local filesystem",
+        cp::main,
+    ),
     ("create", "Create a new container", create::main),
+    (
+        "diff",
+        "Inspect changes to files or directories on a container's filesystem",
+        diff::main,
+    ),
     (
         "exec",
         "Execute a command in a running container",
         exec::main,
+    ),
+    (
+        "export",
+        "Export a container's filesystem as a tar archive",
+        export::main,
     ),
     ("image", "Manage images", prune::image_main),
     ("images", "List images", images::main),
@@ -99,6 +118,11 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         "tag",
         "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
         tag::main,
+    ),
+    (
+        "top",
+        "Display the running processes of a container",
+        top::main,
     ),
     (
         "unpause",
