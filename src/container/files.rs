@@ -116,9 +116,6 @@ pub fn archive(
         false => fs::symlink_metadata(path),
     }
     .with_context(|| format!("lstat {src}"))?;
-    if src.ends_with('/') && !meta.is_dir() {
-        return Err(Error::invalid(format!("{src}: not a directory")));
-    }
     let name = path.components().rev().find_map(|part| match part {
         Component::Normal(name) => Some(name),
         _ => None,
@@ -331,15 +328,13 @@ pub fn changes(upper: &Path, layers: &[PathBuf]) -> Result<Vec<Change>> {
 }
 
 /// Made by skiff for its mounts when an image lacks them (Docker's "init" layer).
-const MOUNT_POINTS: [&str; 8] = [
+const MOUNT_POINTS: [&str; 6] = [
     "/dev",
     "/proc",
     "/sys",
     "/etc/hostname",
     "/etc/hosts",
     "/etc/resolv.conf",
-    "/etc/mtab",
-    "/.dockerenv",
 ];
 
 /// `lower`: the layers where `dir` is a real directory, so that looking below it never
