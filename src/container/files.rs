@@ -189,19 +189,23 @@ impl Walk<'_, '_> {
                 return Ok(());
             }
         }
-        let mut names = fs::read_dir(path)
-            .with_context(what)?
-            .map(|entry| entry.map(|e| e.file_name()))
-            .collect::<io::Result<Vec<_>>>()
-            .with_context(what)?;
-        names.sort();
-        for child in names {
+        for child in sorted_names(path)? {
             let child_path = path.join(&child);
             let child_meta = fs::symlink_metadata(&child_path).with_context(what)?;
             self.append(&child_path, &name.join(&child), &child_meta, dev)?;
         }
         Ok(())
     }
+}
+
+/// The names in a directory, in byte order (as Go's filepath.Walk, and so Docker, walks).
+fn sorted_names(dir: &Path) -> Result<Vec<OsString>> {
+    let what = || format!("read {}", dir.display());
+    let entries = fs::read_dir(dir).with_context(what)?;
+    let names = entries.map(|entry| entry.map(|e| e.file_name()));
+    let mut names = names.collect::<io::Result<Vec<_>>>().with_context(what)?;
+    names.sort();
+    Ok(names)
 }
 
 /// Where a copy lands, by Docker's rules for `docker cp SRC DEST`.
@@ -347,12 +351,7 @@ fn walk_changes(
     changed_dirs: &mut HashSet<PathBuf>,
 ) -> Result<()> {
     let here = upper.join(dir.strip_prefix("/").unwrap_or(dir));
-    let mut names = fs::read_dir(&here)
-        .with_context(|| format!("read {}", here.display()))?
-        .map(|entry| entry.map(|e| e.file_name()))
-        .collect::<io::Result<Vec<_>>>()?;
-    names.sort();
-    for name in names {
+    for name in sorted_names(&here)? {
         let path = dir.join(&name);
         if MOUNT_POINTS.iter().any(|p| Path::new(p) == path) {
             continue;
