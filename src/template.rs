@@ -220,11 +220,16 @@ impl Listing {
 /// Aligns tab-separated cells as Go's tabwriter does for Docker (minimum width 10,
 /// padding 3): the text after a line's last tab is not a column and is left as is.
 pub fn tabwrite(text: &str) -> String {
+    tabwrite_min(text, 10)
+}
+
+/// [`tabwrite`] with columns at least `min` wide (`docker top` asks 20).
+pub fn tabwrite_min(text: &str, min: usize) -> String {
     let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
     let mut widths: Vec<usize> = Vec::new();
     for cells in &lines {
         for (i, cell) in cells.iter().enumerate().take(cells.len() - 1) {
-            let width = (cell.chars().count() + 3).max(10);
+            let width = (cell.chars().count() + 3).max(min);
             match widths.get_mut(i) {
                 Some(w) => *w = (*w).max(width),
                 None => widths.push(width),

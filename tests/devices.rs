@@ -3,20 +3,8 @@
 
 use std::path::Path;
 
-use crate::testenv::ok;
 use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
-
-/// `skiff run --rm FLAGS busybox sh -c SCRIPT`: its output.
-fn sh(t: &TestEnv, flags: &[&str], script: &str) -> std::process::Output {
-    let image = t.image("library/busybox");
-    let args = [
-        &["run", "--rm"],
-        flags,
-        &[image.as_str(), "sh", "-c", script],
-    ]
-    .concat();
-    t.skiff(&args)
-}
+use crate::testenv::{ok, run_sh, BUSYBOX};
 
 #[test]
 fn a_device_appears_where_asked_and_the_guard_allows_dockers_list_plus_it() {
@@ -30,7 +18,7 @@ fn a_device_appears_where_asked_and_the_guard_allows_dockers_list_plus_it() {
     let script = "echo hi >/dev/mynull && echo written; ls -l /dev/mynull | cut -c1; \
                   mknod /tmp/disk b 8 0 && echo made; \
                   cat /sys/fs/cgroup/devices/devices.list 2>/dev/null";
-    let out = sh(&t, &flags, script);
+    let out = run_sh(&t, &flags, BUSYBOX, script);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     let mut lines = text.lines();
@@ -64,16 +52,17 @@ fn the_guard_refuses_what_a_device_was_not_given_and_privileged_has_none() {
     // The kernel's log, given read-only: writing it is refused by the guard before
     // the driver sees it (/dev/null's rwm is Docker's default: it would merge).
     let flags = ["--device", "/dev/kmsg:/dev/k:r"];
-    let out = sh(&t, &flags, "echo skiff-devices-test >/dev/k");
+    let out = run_sh(&t, &flags, BUSYBOX, "echo skiff-devices-test >/dev/k");
     assert_ne!(out.status.code(), Some(0));
     assert!(
         stderr(&out).contains("Operation not permitted"),
         "write is refused with EPERM: {}",
         stderr(&out)
     );
-    let privileged = sh(
+    let privileged = run_sh(
         &t,
         &["--privileged", flags[0], flags[1]],
+        BUSYBOX,
         "echo skiff-devices-test >/dev/k",
     );
     assert_eq!(privileged.status.code(), Some(0), "{}", stderr(&privileged));

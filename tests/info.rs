@@ -5,13 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::testenv::{stderr, stdout, TestEnv};
-
-fn ok(t: &TestEnv, args: &[&str]) -> String {
-    let out = t.skiff(args);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-    stdout(&out)
-}
+use crate::testenv::{ok, stderr, stdout, TestEnv};
 
 fn id_of(t: &TestEnv, name: &str) -> String {
     ok(t, &["inspect", "-f", "{{.Id}}", name])

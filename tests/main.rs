@@ -14,6 +14,7 @@ mod house;
 mod info;
 mod lifecycle;
 mod logs;
+mod moving;
 mod names;
 mod network;
 mod network_ns;

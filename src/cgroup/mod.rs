@@ -478,12 +478,23 @@ pub fn sweep(id: &str) {
         return;
     };
     for (_, dir) in &cgroup.dirs {
-        let procs = read(&dir.join("cgroup.procs")).unwrap_or_default();
-        for pid in procs.lines().filter_map(|pid| pid.parse().ok()) {
+        for pid in procs_in(dir) {
             let _ = sys::kill(pid, libc::SIGKILL);
         }
     }
     let _ = cgroup.remove(); // rmdir(2) waits out their exits (EBUSY meanwhile)
+}
+
+/// The processes in container `id`'s cgroup (`docker top`): every tree holds them all.
+pub fn procs(id: &str) -> Vec<libc::pid_t> {
+    let cgroup = Cgroup::of(id);
+    let first = cgroup.as_ref().and_then(|cgroup| cgroup.dirs.first());
+    first.map_or_else(Vec::new, |(_, dir)| procs_in(dir))
+}
+
+fn procs_in(dir: &Path) -> Vec<libc::pid_t> {
+    let procs = read(&dir.join("cgroup.procs")).unwrap_or_default();
+    procs.lines().filter_map(|pid| pid.parse().ok()).collect()
 }
 
 /// Whether container `id` has a cgroup directory in any tree.

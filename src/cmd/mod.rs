@@ -3,9 +3,12 @@
 
 mod attach;
 mod completion;
+mod cp;
 mod create;
 mod df;
+mod diff;
 mod exec;
+mod export;
 mod images;
 mod import;
 mod info;
@@ -29,6 +32,7 @@ mod start;
 mod stats;
 mod stop;
 mod tag;
+mod top;
 mod update;
 mod volume;
 mod wait;
@@ -59,12 +63,30 @@ const COMMANDS: &[(&str, &str, Main, &str)] = &[
         prune::container_main,
         prune::CONTAINER_GROUP,
     ),
+    (
+        "cp",
+        "Copy files/folders between a container and the local filesystem",
+        cp::main,
+        cp::HELP,
+    ),
     ("create", "Create a new container", create::main, run::HELP),
+    (
+        "diff",
+        "Inspect changes to files or directories on a container's filesystem",
+        diff::main,
+        diff::HELP,
+    ),
     (
         "exec",
         "Execute a command in a running container",
         exec::main,
         exec::HELP,
+    ),
+    (
+        "export",
+        "Export a container's filesystem as a tar archive",
+        export::main,
+        export::HELP,
     ),
     (
         "image",
@@ -180,6 +202,12 @@ const COMMANDS: &[(&str, &str, Main, &str)] = &[
         "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
         tag::main,
         tag::HELP,
+    ),
+    (
+        "top",
+        "Display the running processes of a container",
+        top::main,
+        top::HELP,
     ),
     (
         "unpause",

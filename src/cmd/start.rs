@@ -83,7 +83,7 @@ fn start_attached(query: &str) -> Result<i32> {
 
 /// The container's root filesystem over its image, read under the store's lock (which
 /// then goes).
-fn rootfs(container: &Container) -> Result<RootFs> {
+pub fn rootfs(container: &Container) -> Result<RootFs> {
     let store = Store::open()?;
     let image = Image::load(&store, &Digest::parse(&container.config.image_digest)?)
         .with_context(|| format!("image of container {}", container.config.name))?;

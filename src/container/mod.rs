@@ -30,6 +30,7 @@ mod capabilities;
 mod config;
 mod console;
 mod etc_files;
+pub mod files;
 mod init;
 mod join;
 mod mounts;

@@ -57,7 +57,7 @@ pub fn enter(fs: &RootFs, options: &Options) -> Result<Entered> {
         chroot_without_mounts(fs, &root, options)?;
         return Ok(Entered::ChrootWithoutMounts);
     }
-    if !stack_layers(fs, &root)? {
+    if !stack_layers(fs, &root, true)? {
         copy_layers_instead(fs, &root)?;
     }
     mounts::populate(&root, &fs.scratch, options)?;
@@ -162,8 +162,23 @@ fn pivot_root_or_fallback(root: &Path) -> Result<()> {
     }
 }
 
+/// The container's root filesystem alone (no /proc, no volumes), for `cp`, `diff` and
+/// `export`, mounted in this process's own mount namespace so nobody else sees it.
+/// Read-only, its upper dir is one more lower layer: no workdir is needed, so a
+/// running container's own mount of it is left alone (a second mount on the same
+/// workdir would empty it under the first).
+pub fn mount_apart(fs: &RootFs, writable: bool) -> Result<std::path::PathBuf> {
+    let root = fs.scratch.join("rootfs");
+    sys::unshare(libc::CLONE_NEWNS)?;
+    sys::mount(None, Path::new("/"), None, MS_REC | MS_PRIVATE, None)?;
+    if !stack_layers(fs, &root, writable)? {
+        copy_layers(fs, &root)?;
+    }
+    Ok(root)
+}
+
 /// Mounts overlayfs on `root`; false when the kernel will not (the caller copies).
-fn stack_layers(fs: &RootFs, root: &Path) -> Result<bool> {
+fn stack_layers(fs: &RootFs, root: &Path, writable: bool) -> Result<bool> {
     let Some(layers) = &fs.layers else {
         return Ok(false);
     };
@@ -173,11 +188,14 @@ fn stack_layers(fs: &RootFs, root: &Path) -> Result<bool> {
         fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     }
     let lower = lower_dirs(fs, layers)?;
-    let data = format!(
-        "lowerdir={lower},upperdir={},workdir={}",
-        upper.display(),
-        work.display()
-    );
+    let data = match writable {
+        true => format!(
+            "lowerdir={lower},upperdir={},workdir={}",
+            upper.display(),
+            work.display()
+        ),
+        false => format!("lowerdir={}:{lower}", upper.display()),
+    };
     if data.len() > MOUNT_DATA_MAX {
         trace::step("too many layers for one overlayfs mount: copy them instead");
         return Ok(false);
@@ -186,7 +204,8 @@ fn stack_layers(fs: &RootFs, root: &Path) -> Result<bool> {
         Some(Path::new("overlay")),
         root,
         Some("overlay"),
-        libc::MS_NODEV, // a device node made in the image or the container opens nothing
+        // A device node made in the image or the container opens nothing.
+        libc::MS_NODEV | if writable { 0 } else { libc::MS_RDONLY },
         Some(&data),
     ) {
         Ok(()) => Ok(true),

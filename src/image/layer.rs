@@ -78,6 +78,8 @@ pub enum Whiteouts {
     Apply,
     /// Leave overlayfs's marker in this layer's own directory.
     Overlay,
+    /// None: `.wh.NAME` is a file like any other (`cp`'s archives are no layers).
+    Keep,
 }
 
 /// overlayfs reads a directory with this attribute set to `y` as opaque.
@@ -246,21 +248,48 @@ impl<R: Read> Read for Input<R> {
 
 fn unpack_tar(tar: impl Read, root: &Path, whiteouts: Whiteouts) -> Result<Digest> {
     let mut archive = Archive::new(Hashing::new(tar));
-    let mut layer = Layer::new(root, whiteouts);
-    for entry in archive.entries().context("read layer")? {
-        let mut entry = entry.map_err(stream_error).context("read layer")?;
-        let name = entry.path().context("read layer")?.into_owned();
-        layer
-            .apply(&mut entry, &name)
-            .with_context(|| format!("unpack entry {}", name.display()))?;
-    }
+    apply_entries(&mut archive, root, whiteouts, &mut |name, _| {
+        Ok(name.to_path_buf())
+    })?;
     let (diff_id, _) = archive
         .into_inner()
         .finish()
         .map_err(stream_error)
         .context("read layer to its end")?;
-    layer.warn_about_skipped();
     Ok(diff_id)
+}
+
+/// A `cp` archive unpacked under `root` with a layer's rules (no `..`, links followed
+/// inside root, no host devices), but whiteout names are plain files; `place` says where
+/// each entry goes, from its name and whether it is a directory. Read through the same
+/// types as an uncompressed layer (hashed for nothing), so the binary holds one copy of
+/// the unpacking code for both.
+pub fn unpack_placed(tar: &mut dyn Read, root: &Path, place: &mut Place) -> Result<()> {
+    let mut archive = Archive::new(Hashing::new(Input::new(tar)));
+    apply_entries(&mut archive, root, Whiteouts::Keep, place)
+}
+
+/// Where an entry goes, from its name and whether it is a directory.
+pub type Place<'a> = dyn FnMut(&Path, bool) -> Result<PathBuf> + 'a;
+
+fn apply_entries<R: Read>(
+    archive: &mut Archive<R>,
+    root: &Path,
+    whiteouts: Whiteouts,
+    place: &mut Place,
+) -> Result<()> {
+    let mut layer = Layer::new(root, whiteouts);
+    for entry in archive.entries().context("read layer")? {
+        let mut entry = entry.map_err(stream_error).context("read layer")?;
+        let name = entry.path().context("read layer")?.into_owned();
+        let is_dir = entry.header().entry_type() == EntryType::Directory;
+        let path = place(&name, is_dir)?;
+        layer
+            .apply(&mut entry, &path)
+            .with_context(|| format!("unpack entry {}", name.display()))?;
+    }
+    layer.warn_about_skipped();
+    Ok(())
 }
 
 /// What an entry becomes on disk; tar's other kinds (PAX global headers, unknown
@@ -331,7 +360,7 @@ impl<'a> Layer<'a> {
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
             return Ok(()); // root itself ("./"): its owner and mode are the store's
         };
-        if name.as_bytes().starts_with(WHITEOUT) {
+        if name.as_bytes().starts_with(WHITEOUT) && self.whiteouts != Whiteouts::Keep {
             return self.whiteout(dir, name);
         }
         let Some(kind) = FileKind::of(entry.header().entry_type()) else {
@@ -433,7 +462,7 @@ impl<'a> Layer<'a> {
         let marker = marker.as_bytes();
         if marker == OPAQUE {
             return match self.whiteouts {
-                Whiteouts::Apply => {
+                Whiteouts::Apply | Whiteouts::Keep => {
                     self.dirs.clear();
                     self.clear_lower(&dir)
                 }
@@ -455,7 +484,7 @@ impl<'a> Layer<'a> {
         }
         let full = self.root.join(rel);
         match self.whiteouts {
-            Whiteouts::Apply => {
+            Whiteouts::Apply | Whiteouts::Keep => {
                 self.dirs.clear();
                 remove(&full)
             }

@@ -83,7 +83,7 @@ pub fn erase(name: &str, server: &str) -> Result<bool> {
 fn call(name: &str, action: &str, input: &[u8]) -> Result<Answer> {
     let program = program(name)?;
     let failed = |why: String| Error::invalid(format!("{program} {action}: {why}"));
-    let (exit, stdout, stderr) = run(&program, action, input).map_err(|e| match e.kind() {
+    let (exit, stdout, stderr) = run(&program, &[action], input).map_err(|e| match e.kind() {
         Kind::CommandNotFound(_) => failed("not found in $PATH".into()),
         _ => failed(e.to_string()),
     })?;
@@ -104,18 +104,21 @@ fn call(name: &str, action: &str, input: &[u8]) -> Result<Answer> {
     }
 }
 
-/// `program action`, found on the host's `PATH`, with `input` on its stdin and pipes
-/// for its stdout and stderr: how it ended, and what it wrote. fork(2) and execve(2)
+/// `program ARGS…`, found on the host's `PATH`, with `input` on its stdin and pipes
+/// for its stdout and stderr: how it ended, and what it wrote (`skiff top` runs the
+/// host's `ps` with it too). fork(2) and execve(2)
 /// with skiff's own wrappers, not std's `Command`, which cost the binary 14 KB. The
 /// pipes are read one after the other: a helper writes a line or two, far below what a
-/// pipe holds, so it never waits for us to read its stderr while we read its stdout.
-fn run(program: &str, action: &str, input: &[u8]) -> Result<(Exit, Vec<u8>, Vec<u8>)> {
+/// pipe holds, so it never waits for us to read its stderr while we read its stdout
+/// (`ps` may write more, but to stdout; its stderr is an error line).
+pub fn run(program: &str, args: &[&str], input: &[u8]) -> Result<(Exit, Vec<u8>, Vec<u8>)> {
     let path_var = std::env::var("PATH").unwrap_or_default();
     let path = sys::c_string(container::find_program(
         program,
         &[format!("PATH={path_var}")],
     )?)?;
-    let argv = [sys::c_string(program)?, sys::c_string(action)?];
+    let argv = std::iter::once(program).chain(args.iter().copied());
+    let argv = argv.map(sys::c_string).collect::<Result<Vec<_>>>()?;
     let env = std::env::vars_os().map(|(mut key, value)| {
         key.push("=");
         key.push(value);

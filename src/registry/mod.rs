@@ -16,7 +16,7 @@
 mod auth;
 mod blob;
 mod client;
-mod credential_helper;
+pub mod credential_helper;
 mod foreign;
 mod http;
 pub mod manifest;
