@@ -57,7 +57,7 @@ fn every_command_answers_help_and_refuses_unknown_flags() {
     let t = TestEnv::new();
     let commands = [
         "attach", "create", "exec", "images", "import", "inspect", "kill", "load", "login",
-        "logout", "logs", "network", "ps", "pull", "rm", "rmi", "run", "save", "start", "stats",
+        "history", "logout", "logs", "network", "ps", "pull", "rm", "rmi", "run", "save", "start", "stats",
         "stop", "wait",
     ];
     for command in commands {

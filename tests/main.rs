@@ -10,6 +10,7 @@ mod format;
 mod hardening;
 mod hostile;
 mod house;
+mod images;
 mod lifecycle;
 mod logs;
 mod names;

@@ -4,6 +4,7 @@
 mod attach;
 mod create;
 mod exec;
+mod history;
 mod images;
 mod import;
 mod inspect;
@@ -48,6 +49,7 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         "Execute a command in a running container",
         exec::main,
     ),
+    ("history", "Show the history of an image", history::main),
     ("image", "Manage images", prune::image_main),
     ("images", "List images", images::main),
     (
