@@ -18,6 +18,7 @@ mod port;
 mod prune;
 mod ps;
 mod pull;
+mod push;
 mod rename;
 mod rm;
 mod rmi;
@@ -80,6 +81,7 @@ const COMMANDS: &[(&str, &str, Main)] = &[
     ),
     ("ps", "List containers", ps::main),
     ("pull", "Download an image from a registry", pull::main),
+    ("push", "Upload an image to a registry", push::main),
     ("rename", "Rename a container", rename::main),
     ("rm", "Remove one or more containers", rm::main),
     ("rmi", "Remove one or more images", rmi::main),

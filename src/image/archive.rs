@@ -76,12 +76,6 @@ struct Legacy {
     layers: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct MediaTypeOnly {
-    #[serde(rename = "mediaType")]
-    media_type: Option<String>,
-}
-
 /// Writes `images` (reference, manifest digest) as one archive to `out`.
 pub fn save(store: &Store, images: &[(Reference, Digest)], out: &mut dyn Write) -> Result<()> {
     let mut tar = tar::Builder::new(out);
@@ -99,10 +93,7 @@ pub fn save(store: &Store, images: &[(Reference, Digest)], out: &mut dyn Write) 
             }
         }
         let bytes = store.read_blob(manifest)?;
-        let media_type = json::from_str::<MediaTypeOnly>(std::str::from_utf8(&bytes).unwrap_or(""))
-            .ok()
-            .and_then(|m| m.media_type)
-            .unwrap_or_else(|| manifest::OCI_MANIFEST.into());
+        let media_type = manifest::media_type(&bytes);
         let mut annotations = BTreeMap::new();
         annotations.insert(IMAGE_NAME.to_string(), reference.to_string());
         annotations.insert(REF_NAME.to_string(), reference.selector());

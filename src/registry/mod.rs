@@ -21,6 +21,7 @@ mod foreign;
 mod http;
 pub mod manifest;
 mod proxy;
+pub mod push;
 mod tls;
 mod transport;
 
