@@ -198,3 +198,93 @@ fn push_to_docker_hub_asks_for_push_and_is_denied_without_login() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(blobs(&back), blobs(&t));
 }
+
+/// What a container did, and how its image shows it.
+const CHANGES: &str = "echo made > /made; echo more >> /etc/passwd; rm /etc/layer2; \
+                       rm -r /etc/opaque; mkdir /etc/opaque; echo fresh > /etc/opaque/fresh";
+const CHECK: &str = "cat /made; tail -n 1 /etc/passwd; test -e /etc/layer2 || echo gone; \
+                     ls /etc/opaque";
+const SEEN: &str = "made\nmore\ngone\nfresh\n";
+
+#[test]
+fn commit_keeps_what_a_container_made_changed_and_deleted() {
+    let t = TestEnv::new();
+    let plain = harness("SKIFF_TEST_PLAIN");
+    let image = t.image("library/busybox");
+    let out = t.skiff(&["run", "--name", "maker", &image, "sh", "-c", CHANGES]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let name = format!("{plain}/committed/app:v1");
+    let args = ["commit", "-m", "by hand", "-a", "Tester", "maker", &name];
+    let id = ok(&t, &args);
+    assert!(id.starts_with("sha256:") && id.len() == 72, "{id}");
+    let out = t.skiff(&["run", "--rm", &name, "sh", "-c", CHECK]);
+    assert_eq!(stdout(&out), SEEN, "{}", stderr(&out));
+    let top = ok(
+        &t,
+        &[
+            "history",
+            "--no-trunc",
+            "--format",
+            "{{.ID}} {{.Comment}} {{.CreatedBy}}",
+            &name,
+        ],
+    );
+    assert_eq!(
+        top.lines().next().unwrap(),
+        format!("{} by hand sh -c {CHANGES}", id.trim())
+    );
+    // The layer holds the changes, and nothing of skiff's own mount points.
+    let layer = fs::read_dir(t.root.join("layers"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|dir| dir.join("made").exists())
+        .expect("an unpacked layer with /made");
+    for own in [
+        "etc/hosts",
+        "etc/hostname",
+        "etc/resolv.conf",
+        "dev",
+        "proc",
+        "sys",
+    ] {
+        assert!(!layer.join(own).exists(), "{own} was committed");
+    }
+    use std::os::unix::fs::FileTypeExt;
+    let whiteout = fs::symlink_metadata(layer.join("etc/layer2")).unwrap();
+    assert!(
+        whiteout.file_type().is_char_device(),
+        "overlayfs's whiteout again"
+    );
+
+    // Pushed (its new layer uploaded, the rest mounted) and pulled back, it is the same.
+    let out = ok(&t, &["push", &name]);
+    assert_eq!(
+        out.lines().filter(|l| l.ends_with(": Pushed")).count(),
+        1,
+        "{out}"
+    );
+    let back = TestEnv::new();
+    ok(&back, &["pull", "-q", &name]);
+    assert_eq!(ok(&back, &["images", "-q"]), format!("{}\n", &id[7..19]));
+    let out = back.skiff(&["run", "--rm", &name, "sh", "-c", CHECK]);
+    assert_eq!(stdout(&out), SEEN, "{}", stderr(&out));
+}
+
+/// `--pause` (the default) freezes a running container for the commit and thaws it.
+#[test]
+fn commit_of_a_running_container_leaves_it_running() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let id = ok(&t, &["run", "-d", &image, "sleep", "1000"]);
+    let id = id.trim();
+    ok(&t, &["exec", id, "sh", "-c", "echo live > /live"]);
+    ok(&t, &["commit", id, "snapshot:1"]);
+    let status = ok(
+        &t,
+        &["inspect", "-f", "{{.State.Status}} {{.State.Paused}}", id],
+    );
+    assert_eq!(status, "running false\n");
+    let out = t.skiff(&["run", "--rm", "snapshot:1", "cat", "/live"]);
+    assert_eq!(stdout(&out), "live\n", "{}", stderr(&out));
+    ok(&t, &["rm", "-f", id]);
+}

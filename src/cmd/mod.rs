@@ -2,6 +2,7 @@
 //! Dispatch is a table from name to entry point.
 
 mod attach;
+mod commit;
 mod create;
 mod exec;
 mod history;
@@ -42,6 +43,11 @@ const COMMANDS: &[(&str, &str, Main)] = &[
         "attach",
         "Attach to a running container's terminal",
         attach::main,
+    ),
+    (
+        "commit",
+        "Create a new image from a container's changes",
+        commit::main,
     ),
     ("container", "Manage containers", prune::container_main),
     ("create", "Create a new container", create::main),

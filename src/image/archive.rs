@@ -28,15 +28,15 @@ use crate::time;
 const IMAGE_NAME: &str = "io.containerd.image.name";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
-const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub(super) const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+pub(super) const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
 #[derive(Serialize, Deserialize)]
-struct Descriptor {
+pub(super) struct Descriptor {
     #[serde(rename = "mediaType")]
-    media_type: String,
-    digest: String,
-    size: u64,
+    pub(super) media_type: String,
+    pub(super) digest: String,
+    pub(super) size: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -223,7 +223,7 @@ fn add_layer(store: &Store, archive: &Extracted, path: &str) -> Result<Descripto
 }
 
 /// Writes an OCI manifest for a config and layers already in the store.
-fn store_manifest(
+pub(super) fn store_manifest(
     store: &Store,
     config: Digest,
     size: u64,
@@ -244,7 +244,7 @@ fn store_manifest(
         .map(|(digest, _)| digest)
 }
 
-fn tag(store: &Store, name: &str, manifest: &Digest) -> Result<String> {
+pub(super) fn tag(store: &Store, name: &str, manifest: &Digest) -> Result<String> {
     Image::load(store, manifest)?.unpack_layers(store, |_| {})?;
     let reference = Reference::parse(name)?.to_string();
     store.tag(&reference, manifest)?;
