@@ -208,7 +208,7 @@ fn add(
         return Ok(tar.append_link(&mut header, name, fs::read_link(path)?)?);
     }
     if kind.is_file() {
-        return Ok(tar.append_data(&mut header, name, File::open(path)?)?);
+        return Ok(tar.append_data(&mut header, name, &mut File::open(path)?)?);
     }
     if kind.is_socket() {
         return Ok(()); // a socket is a live endpoint, not content (Docker skips them too)
@@ -217,7 +217,7 @@ fn add(
     let dev = meta.rdev();
     header.set_device_major(((dev >> 32) & 0xffff_f000 | (dev >> 8) & 0xfff) as u32)?;
     header.set_device_minor(((dev >> 12) & 0xffff_ff00 | dev & 0xff) as u32)?;
-    tar.append_data(&mut header, name, io::empty())?;
+    tar.append_data(&mut header, name, &[][..])?;
     if kind.is_dir() {
         if sys::lgetxattr_is(path, "trusted.overlay.opaque".as_ref(), b"y")? {
             marker(tar, header, &name.join(".wh..wh..opq"))?;
@@ -236,5 +236,5 @@ fn marker(
 ) -> io::Result<()> {
     header.set_entry_type(tar::EntryType::Regular);
     header.set_size(0);
-    tar.append_data(&mut header, name, io::empty())
+    tar.append_data(&mut header, name, &[][..])
 }
