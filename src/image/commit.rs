@@ -60,12 +60,7 @@ pub fn commit(
     step: &Step,
     reference: &str,
 ) -> Result<Digest> {
-    let before = store.contents()?;
-    let made = make(store, upper, parent, step, reference);
-    if made.is_err() {
-        let _ = store.remove_added_since(&before); // the commit's own error says more
-    }
-    made
+    store.all_or_nothing(|| make(store, upper, parent, step, reference))
 }
 
 fn make(

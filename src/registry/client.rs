@@ -1,5 +1,6 @@
 //! An HTTP session with one repository of one registry (distribution-spec's pull API):
-//! `GET /v2/<name>/manifests/<reference>` and `GET /v2/<name>/blobs/<digest>`.
+//! `GET /v2/<name>/manifests/<reference>` and `GET /v2/<name>/blobs/<digest>`; and
+//! the `HEAD`, `POST` and `PUT` requests of a push (see `push`).
 //!
 //! It answers auth challenges (see `auth`), follows blob redirects by hand so that the
 //! registry's `Authorization` header never reaches another host (blobs usually live on a
