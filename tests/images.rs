@@ -44,7 +44,7 @@ fn history_lists_the_steps_newest_first_as_docker() {
         ok(&t, &["history", "-q", &image]),
         format!("{}\n<missing>\n<missing>\n", id.trim())
     );
-    let format = "{{.ID}}|{{.CreatedSince}}|{{.CreatedBy}}|{{.Size}}";
+    let format = "{{.ID}}|{{.CreatedSince}}|{{.CreatedBy}}|{{.Size}}|{{.CreatedAt}}";
     let raw = ok(
         &t,
         &[
@@ -67,6 +67,7 @@ fn history_lists_the_steps_newest_first_as_docker() {
     );
     assert_eq!(rows[1][1], "2023-11-14T22:13:20Z", "{raw}");
     assert_eq!(rows[1][3], "0", "{raw}");
+    assert_eq!(rows[1][4], "2023-11-14T22:13:20Z", "{raw}");
     let sizes: Vec<u64> = rows.iter().map(|r| r[3].parse().unwrap()).collect();
     assert!(sizes[0] > 1000 && sizes[2] > 1000, "{raw}");
 }

@@ -75,12 +75,14 @@ fn rows(store: &Store, image: &Image, human: bool, no_trunc: bool) -> Result<Vec
         };
         let size = layer.map_or(0, |d| disk_usage(&store.layer_dir(&d)));
         let created = step.created.unwrap_or_default();
+        // Docker's `CreatedAt`: RFC 3339 to the second.
+        let at = time::parse_rfc3339(&created).map_or_else(String::new, time::format_rfc3339);
         let created_by = step.created_by.unwrap_or_default().replace('\t', " ");
         rows.push(vec![
             "<missing>".to_string(),
             match human {
                 true => time::ago(&created),
-                false => created.clone(),
+                false => at.clone(),
             },
             match no_trunc {
                 true => created_by,
@@ -91,7 +93,7 @@ fn rows(store: &Store, image: &Image, human: bool, no_trunc: bool) -> Result<Vec
                 false => size.to_string(),
             },
             step.comment.unwrap_or_default(),
-            time::go_utc(&created),
+            at,
         ]);
     }
     rows.reverse();
