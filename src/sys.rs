@@ -670,6 +670,35 @@ pub fn lsetxattr(path: &Path, name: &OsStr, value: &[u8]) -> Result<()> {
     check(rc, "lsetxattr", arg).map(drop)
 }
 
+/// lgetxattr(2): whether `path` itself (never what a symlink there points to) has the
+/// extended attribute `name` with the value `value`; its other values are not told.
+/// <https://man7.org/linux/man-pages/man2/getxattr.2.html>
+pub fn lgetxattr_is(path: &Path, name: &OsStr, value: &[u8]) -> Result<bool> {
+    let (c_path, c_name) = (c_string(path)?, c_string(name)?);
+    let mut buf = [0u8; 64];
+    // SAFETY: both strings are NUL-terminated, the pointer and length describe `buf`,
+    // and all three outlive the call.
+    let n = unsafe {
+        libc::lgetxattr(
+            c_path.as_ptr(),
+            c_name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    let errno = io::Error::last_os_error(); // before anything can overwrite it
+    match usize::try_from(n) {
+        Ok(n) => Ok(buf.get(..n) == Some(value)),
+        // None, or longer than any value asked about.
+        Err(_) if matches!(errno.raw_os_error(), Some(libc::ENODATA | libc::ERANGE)) => Ok(false),
+        Err(_) => Err(Error::new(Kind::Sys {
+            call: "lgetxattr",
+            arg: format!("{}, {}", path.display(), name.to_string_lossy()),
+            errno,
+        })),
+    }
+}
+
 /// close_range(2) with `CLOSE_RANGE_CLOEXEC`: every descriptor from 3 up is closed by
 /// the coming execve(2), whatever skiff (or whoever started skiff) left open. A leaked
 /// descriptor is a way out of the container (CVE-2024-21626). Kernels before 5.11 lack

@@ -57,8 +57,8 @@ fn every_command_answers_help_and_refuses_unknown_flags() {
     let t = TestEnv::new();
     let commands = [
         "attach", "create", "exec", "images", "import", "inspect", "kill", "load", "login",
-        "logout", "logs", "network", "ps", "pull", "rm", "rmi", "run", "save", "start", "stats",
-        "stop", "wait",
+        "history", "logout", "logs", "network", "ps", "pull", "push", "commit", "rm", "rmi", "run",
+        "save", "start", "stats", "stop", "wait",
     ];
     for command in commands {
         // As Docker's, `run` and `create` take `-h` for `--hostname`.

@@ -11,6 +11,7 @@ mod format;
 mod hardening;
 mod hostile;
 mod house;
+mod images;
 mod info;
 mod lifecycle;
 mod logs;

@@ -2,6 +2,7 @@
 //! Dispatch is a table from name to entry point.
 
 mod attach;
+mod commit;
 mod completion;
 mod cp;
 mod create;
@@ -9,6 +10,7 @@ mod df;
 mod diff;
 mod exec;
 mod export;
+mod history;
 mod images;
 mod import;
 mod info;
@@ -23,6 +25,7 @@ mod port;
 mod prune;
 mod ps;
 mod pull;
+mod push;
 mod rename;
 mod rm;
 mod rmi;
@@ -50,6 +53,12 @@ const COMMANDS: &[(&str, &str, Main, &str)] = &[
         "Attach to a running container's terminal",
         attach::main,
         attach::HELP,
+    ),
+    (
+        "commit",
+        "Create a new image from a container's changes",
+        commit::main,
+        commit::HELP,
     ),
     (
         "completion",
@@ -87,6 +96,12 @@ const COMMANDS: &[(&str, &str, Main, &str)] = &[
         "Export a container's filesystem as a tar archive",
         export::main,
         export::HELP,
+    ),
+    (
+        "history",
+        "Show the history of an image",
+        history::main,
+        history::HELP,
     ),
     (
         "image",
@@ -157,6 +172,12 @@ const COMMANDS: &[(&str, &str, Main, &str)] = &[
         "Download an image from a registry",
         pull::main,
         pull::HELP,
+    ),
+    (
+        "push",
+        "Upload an image to a registry",
+        push::main,
+        push::HELP,
     ),
     ("rename", "Rename a container", rename::main, rename::HELP),
     ("rm", "Remove one or more containers", rm::main, rm::HELP),

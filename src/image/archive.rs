@@ -28,15 +28,15 @@ use crate::time;
 const IMAGE_NAME: &str = "io.containerd.image.name";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
-const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub(super) const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+pub(super) const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
 #[derive(Serialize, Deserialize)]
-struct Descriptor {
+pub(super) struct Descriptor {
     #[serde(rename = "mediaType")]
-    media_type: String,
-    digest: String,
-    size: u64,
+    pub(super) media_type: String,
+    pub(super) digest: String,
+    pub(super) size: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -76,12 +76,6 @@ struct Legacy {
     layers: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct MediaTypeOnly {
-    #[serde(rename = "mediaType")]
-    media_type: Option<String>,
-}
-
 /// Writes `images` (reference, manifest digest) as one archive to `out`.
 pub fn save(store: &Store, images: &[(Reference, Digest)], out: &mut dyn Write) -> Result<()> {
     let mut tar = tar::Builder::new(out);
@@ -99,10 +93,7 @@ pub fn save(store: &Store, images: &[(Reference, Digest)], out: &mut dyn Write) 
             }
         }
         let bytes = store.read_blob(manifest)?;
-        let media_type = json::from_str::<MediaTypeOnly>(std::str::from_utf8(&bytes).unwrap_or(""))
-            .ok()
-            .and_then(|m| m.media_type)
-            .unwrap_or_else(|| manifest::OCI_MANIFEST.into());
+        let media_type = manifest::media_type(&bytes);
         let mut annotations = BTreeMap::new();
         annotations.insert(IMAGE_NAME.to_string(), reference.to_string());
         annotations.insert(REF_NAME.to_string(), reference.selector());
@@ -232,7 +223,7 @@ fn add_layer(store: &Store, archive: &Extracted, path: &str) -> Result<Descripto
 }
 
 /// Writes an OCI manifest for a config and layers already in the store.
-fn store_manifest(
+pub(super) fn store_manifest(
     store: &Store,
     config: Digest,
     size: u64,
@@ -253,7 +244,7 @@ fn store_manifest(
         .map(|(digest, _)| digest)
 }
 
-fn tag(store: &Store, name: &str, manifest: &Digest) -> Result<String> {
+pub(super) fn tag(store: &Store, name: &str, manifest: &Digest) -> Result<String> {
     Image::load(store, manifest)?.unpack_layers(store, |_| {})?;
     let reference = Reference::parse(name)?.to_string();
     store.tag(&reference, manifest)?;

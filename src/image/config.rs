@@ -16,6 +16,16 @@ pub struct ImageConfig {
     pub created: Option<String>,
     pub config: Option<RunConfig>,
     pub rootfs: Option<RootFs>,
+    /// One entry per build step, oldest first; `empty_layer` steps made no layer.
+    pub history: Option<Vec<History>>,
+}
+
+#[derive(Deserialize, Debug, Default, Clone)]
+pub struct History {
+    pub created: Option<String>,
+    pub created_by: Option<String>,
+    pub comment: Option<String>,
+    pub empty_layer: Option<bool>,
 }
 
 /// The part of the config `docker run` uses; every field may be absent or null.

@@ -364,7 +364,7 @@ impl Store {
 
     /// Every blob and unpacked layer, by path: what a pull compares against should it
     /// fail, to delete what it added and nothing else.
-    pub fn contents(&self) -> Result<BTreeSet<PathBuf>> {
+    fn contents(&self) -> Result<BTreeSet<PathBuf>> {
         let mut paths = BTreeSet::new();
         for dir in [self.root.join("blobs/sha256"), self.layers_dir()] {
             for entry in fs::read_dir(&dir).with_context(|| format!("read {}", dir.display()))? {
@@ -384,9 +384,16 @@ impl Store {
         self.remove_unless(kept)
     }
 
-    /// Deletes every blob and unpacked layer that is not in `before` (see [`Store::contents`]).
-    pub fn remove_added_since(&self, before: &BTreeSet<PathBuf>) -> Result<Removed> {
-        self.remove_unless(|path| before.contains(path))
+    /// Runs `write` (a pull, a commit); should it fail, deletes every blob and unpacked
+    /// layer it added, and nothing else: the store's lock keeps every other writer out,
+    /// so what is new is its own.
+    pub fn all_or_nothing<T>(&self, write: impl FnOnce() -> Result<T>) -> Result<T> {
+        let before = self.contents()?;
+        let result = write();
+        if result.is_err() {
+            let _ = self.remove_unless(|path| before.contains(path)); // write's error says more
+        }
+        result
     }
 
     fn remove_unless(&self, kept: impl Fn(&Path) -> bool) -> Result<Removed> {

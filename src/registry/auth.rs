@@ -71,7 +71,7 @@ pub fn answer(
     agent: &Agent,
     challenge: &Challenge,
     credentials: Option<&str>,
-    repository: &str,
+    scope: &str,
 ) -> Result<String> {
     let basic = credentials.map(|c| format!("Basic {c}"));
     match challenge.scheme.as_str() {
@@ -79,7 +79,7 @@ pub fn answer(
             Error::invalid("the registry wants a user name and password: run 'docker login'")
         }),
         "bearer" => {
-            let token = fetch_token(agent, challenge, basic.as_deref(), repository)?;
+            let token = fetch_token(agent, challenge, basic.as_deref(), scope)?;
             Ok(format!("Bearer {token}"))
         }
         other => Err(Error::invalid(format!(
@@ -92,17 +92,25 @@ fn fetch_token(
     agent: &Agent,
     challenge: &Challenge,
     basic: Option<&str>,
-    repository: &str,
+    scope: &str,
 ) -> Result<String> {
     let realm = challenge
         .params
         .get("realm")
         .ok_or_else(|| Error::invalid("bearer challenge without a realm"))?;
-    let default_scope = format!("repository:{repository}:pull");
-    let mut query = vec![(
-        "scope",
-        challenge.params.get("scope").unwrap_or(&default_scope),
-    )];
+    // Our repository with the actions the session needs (a push's first challenge, to
+    // a HEAD, asks for `pull` only), then whatever else the registry names: a mount's
+    // source repository. Several scopes are several parameters, as Docker sends them.
+    let ours = scope.rsplit_once(':').map_or(scope, |(name, _)| name);
+    let asked = challenge.params.get("scope").map_or("", String::as_str);
+    let others = asked
+        .split(' ')
+        .filter(|s| !s.is_empty() && s.rsplit_once(':').map(|(name, _)| name) != Some(ours));
+    let scopes: Vec<String> = std::iter::once(scope)
+        .chain(others)
+        .map(String::from)
+        .collect();
+    let mut query: Vec<(&str, &String)> = scopes.iter().map(|s| ("scope", s)).collect();
     if let Some(service) = challenge.params.get("service") {
         query.push(("service", service));
     }

@@ -1,5 +1,6 @@
 //! An HTTP session with one repository of one registry (distribution-spec's pull API):
-//! `GET /v2/<name>/manifests/<reference>` and `GET /v2/<name>/blobs/<digest>`.
+//! `GET /v2/<name>/manifests/<reference>` and `GET /v2/<name>/blobs/<digest>`; and
+//! the `HEAD`, `POST` and `PUT` requests of a push (see `push`).
 //!
 //! It answers auth challenges (see `auth`), follows blob redirects by hand so that the
 //! registry's `Authorization` header never reaches another host (blobs usually live on a
@@ -12,7 +13,10 @@
 //! `insecure-registries`, without its attempt at TLS first).
 //! <https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pull>
 
-use ureq::http::Response;
+use std::fs::File;
+use std::path::Path;
+
+use ureq::http::{Method, Request, Response};
 use ureq::Body;
 
 use super::auth;
@@ -20,7 +24,7 @@ use super::http::{header, read_limited, status_error};
 use super::manifest::MAX_DOCUMENT;
 use super::transport::{self, Agent, ATTEMPTS};
 use crate::digest::Digest;
-use crate::error::{Error, Kind, Result};
+use crate::error::{Context, Error, Kind, Result};
 use crate::reference::{Reference, DOCKER_HUB};
 
 const MAX_REDIRECTS: usize = 5;
@@ -31,6 +35,8 @@ pub struct Client {
     base: String,
     repository: String,
     credentials: Option<String>,
+    /// What the session's tokens must allow on `repository`: `pull`, or `pull,push`.
+    pub(super) actions: &'static str,
     /// The header that last worked; reused until the registry says 401 again.
     authorization: Option<String>,
 }
@@ -56,6 +62,7 @@ impl Client {
             base: endpoint(registry),
             repository: repository.to_string(),
             credentials,
+            actions: "pull",
             authorization: None,
         })
     }
@@ -115,15 +122,7 @@ impl Client {
     fn get_url(&mut self, url: String, accept: &str, from: Option<u64>) -> Result<Response<Body>> {
         let mut response = self.send(&url, accept, from, self.authorization.as_deref())?;
         if response.status() == 401 {
-            let challenge = header(&response, "www-authenticate")
-                .ok_or_else(|| status_error(&url, response))?;
-            let challenge = auth::parse_challenge(&challenge)?;
-            let answer = auth::answer(
-                &self.agent,
-                &challenge,
-                self.credentials.as_deref(),
-                &self.repository,
-            )?;
+            let answer = self.answer(&url, response)?;
             response = self.send(&url, accept, from, Some(&answer))?;
             self.authorization = Some(answer);
         }
@@ -133,6 +132,65 @@ impl Client {
             return Err(status_error(&url, response));
         }
         Ok(response)
+    }
+
+    /// The `Authorization` to send again with, answering the challenge of a 401.
+    fn answer(&self, url: &str, response: Response<Body>) -> Result<String> {
+        let challenge =
+            header(&response, "www-authenticate").ok_or_else(|| status_error(url, response))?;
+        let challenge = auth::parse_challenge(&challenge)?;
+        let scope = format!("repository:{}:{}", self.repository, self.actions);
+        auth::answer(&self.agent, &challenge, self.credentials.as_deref(), &scope)
+    }
+
+    /// A request of the push API (`HEAD`, `POST`, `PUT`), answering a 401 as `get_url`
+    /// does. `body` is a file of the store and its type, opened anew for each attempt.
+    pub(super) fn push_request(
+        &mut self,
+        method: Method,
+        url: &str,
+        body: Option<(&Path, &str)>,
+    ) -> Result<Response<Body>> {
+        let mut response = self.send_push(&method, url, body, self.authorization.as_deref())?;
+        if response.status() == 401 {
+            let answer = self.answer(url, response)?;
+            response = self.send_push(&method, url, body, Some(&answer))?;
+            self.authorization = Some(answer);
+        }
+        Ok(response)
+    }
+
+    fn send_push(
+        &self,
+        method: &Method,
+        url: &str,
+        body: Option<(&Path, &str)>,
+        authorization: Option<&str>,
+    ) -> Result<Response<Body>> {
+        let agent = self.agent.for_url(url)?;
+        let mut request = Request::builder().method(method).uri(url);
+        if let Some(authorization) = authorization {
+            request = request.header("Authorization", authorization);
+        }
+        let bad = |e: ureq::http::Error| Error::invalid(format!("{method} {url}: {e}"));
+        let sent = match body {
+            Some((path, media_type)) => {
+                let file = File::open(path).with_context(|| format!("open {}", path.display()))?;
+                agent.run(
+                    request
+                        .header("Content-Type", media_type)
+                        .body(file)
+                        .map_err(bad)?,
+                )
+            }
+            None => agent.run(request.body(()).map_err(bad)?),
+        };
+        sent.map_err(|e| {
+            Error::new(Kind::Net {
+                url: format!("{method} {url}"),
+                cause: e.to_string(),
+            })
+        })
     }
 
     /// Redirects are followed by hand: credentials go only to the registry itself.
@@ -206,7 +264,7 @@ fn plain_http(registry: &str, insecure: &str) -> bool {
     loopback || listed
 }
 
-fn resolve_location(current: &str, location: &str) -> String {
+pub(super) fn resolve_location(current: &str, location: &str) -> String {
     if location.contains("://") {
         return location.to_string();
     }

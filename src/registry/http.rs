@@ -110,6 +110,11 @@ fn response_detail(response: Response<Body>) -> Failure {
     }
 }
 
+/// The registry's own words for a failure, read from the response's body.
+pub fn detail(response: Response<Body>) -> String {
+    response_detail(response).detail
+}
+
 /// The error for an answer that is not the one asked for: its status, in the
 /// registry's words, with a hint where the status has a usual cause.
 pub fn status_error(url: &str, response: Response<Body>) -> Error {

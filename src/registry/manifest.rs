@@ -59,6 +59,15 @@ struct Document {
     layers: Option<Vec<Descriptor>>,
 }
 
+/// A stored image manifest's own `mediaType` (OCI lets it be left out: an OCI
+/// manifest then), which a registry is told when the bytes are pushed or saved.
+pub fn media_type(bytes: &[u8]) -> String {
+    let doc = std::str::from_utf8(bytes).ok();
+    doc.and_then(|text| json::from_str::<Document>(text).ok())
+        .and_then(|doc| doc.media_type)
+        .unwrap_or_else(|| OCI_MANIFEST.into())
+}
+
 pub enum Manifest {
     Index(Vec<Descriptor>),
     Image {

@@ -21,6 +21,7 @@ mod foreign;
 mod http;
 pub mod manifest;
 mod proxy;
+pub mod push;
 mod tls;
 mod transport;
 
@@ -78,14 +79,8 @@ pub fn pull(
     store: &Store,
     progress: &mut Progress,
 ) -> Result<Pulled> {
-    let before = store.contents()?;
-    let result = pull_into(reference, platform, store, progress);
-    if result.is_err() {
-        // Nothing of a failed pull may stay, and nothing else may go. The store's lock
-        // keeps every other writer out, so what is new is this pull's.
-        let _ = store.remove_added_since(&before); // the pull's own error is the one to report
-    }
-    result
+    // Nothing of a failed pull may stay, and nothing else may go.
+    store.all_or_nothing(|| pull_into(reference, platform, store, progress))
 }
 
 fn pull_into(

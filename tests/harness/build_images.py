@@ -240,7 +240,7 @@ class Registry:
         return Descriptor(media_type, sha256(body), len(body))
 
     def push_image(self, repo, ref, layers, config, oci=False, arch="amd64", variant=None,
-                   foreign=None):
+                   foreign=None, history=None):
         """Layers, then the config, then the manifest; returns the manifest's descriptor.
         foreign: (layer, urls), a last layer listed but not pushed."""
         layer_type, config_type, manifest_type, foreign_type = (
@@ -251,6 +251,8 @@ class Registry:
                  "rootfs": {"type": "layers", "diff_ids": diff_ids}}
         if variant:
             image["variant"] = variant
+        if history:
+            image["history"] = history
         manifest = {
             "schemaVersion": 2,
             "mediaType": manifest_type,
@@ -368,6 +370,14 @@ def main():
     d = registry.push_image("library/volumed", "latest", busybox + [seed],
                             dict(SHELL, Volumes={"/data": {}, "/cache": {}}))
     summary("library/volumed:latest", "schema2", d, "busybox + /data/seed, Volumes /data /cache")
+
+    steps = [{"created": CREATED, "created_by": "/bin/sh -c #(nop) ADD file:0f1e2d in / "},
+             {"created": CREATED, "created_by": '/bin/sh -c #(nop)  CMD ["sh"]',
+              "empty_layer": True},
+             {"created": CREATED, "created_by": "/bin/sh -c echo\tthe explorer goes in, with a long line",
+              "comment": "buildkit.dockerfile.v0"}]
+    d = registry.push_image("library/history", "latest", busybox, SHELL, history=steps)
+    summary("library/history:latest", "schema2", d, "busybox with 3 history steps, 1 empty")
 
     users(registry, busybox, workdir)
     redis(registry, busybox)

@@ -15,6 +15,7 @@ to the registry's auth.token.rootcertbundle). Policy, as on Hub:
     expiring/* pull for everyone, with tokens that live only 2 s
     private/*  pull for alice:wonderland only; anyone else gets a valid token
                with empty access, so the registry answers 401 again
+    USER/*     pull and push for USER once logged in (alice/…), as a Hub account
     others     empty access
     wrong Basic credentials: 401 from this endpoint
 
@@ -76,6 +77,8 @@ def allowed_actions(repository, user):
         return {"pull"}
     if repository.startswith("private/") and user == "alice":
         return {"pull"}
+    if user and repository.startswith(user + "/"):
+        return {"pull", "push"}
     return set()
 
 
