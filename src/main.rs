@@ -33,6 +33,7 @@ mod image;
 mod lifecycle;
 mod mountinfo;
 mod network;
+mod oci;
 mod progress;
 mod reference;
 mod registry;
@@ -51,7 +52,11 @@ use std::io::Write;
 use error::{Error, Result};
 
 fn main() {
-    let code = match args().and_then(|args| cmd::dispatch(&args)) {
+    let program = std::env::args().next().unwrap_or_default();
+    let code = match args().and_then(|args| match oci::runtime_args(&program, &args) {
+        Some(runtime) => Ok(oci::main(runtime)),
+        None => cmd::dispatch(&args),
+    }) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("skiff: {err}");

@@ -51,6 +51,7 @@ use std::path::PathBuf;
 pub use config::{short, Config, Process};
 pub use etc_files::{hosts, Dns, Member, FLAGS as DNS_FLAGS};
 pub use join::{join, Exec, Joined};
+pub use mounts::hides;
 pub use namespaces::own_pid_namespace;
 pub use options::Options;
 pub use process::{exec_outcome, find_program, read_kv_files, report_failure, EnvFlags};
@@ -92,6 +93,9 @@ pub struct Stdio {
     /// `size` rows and columns (skiff's own terminal's, when it has one).
     pub tty: bool,
     pub size: Option<libc::winsize>,
+    /// An `O_PATH` descriptor of a FIFO (the OCI runtime's `exec.fifo`): the process,
+    /// ready, waits before execve(2) until someone opens it for reading (`start`).
+    pub gate: Option<RawFd>,
 }
 
 /// A container whose command is executing.
@@ -225,6 +229,10 @@ fn become_container(
     let exec_status = match config.init {
         true => init::split_off_command(exec_status)?,
         false => exec_status,
+    };
+    let exec_status = match child.stdio.gate {
+        Some(fifo) => process::hold(fifo, &config.process.argv, &env, exec_status)?, // open(2) blocks
+        None => exec_status,
     };
     process::exec(&config.process.argv, &env).map_err(|err| (err, exec_status)) // execve(2)
 }

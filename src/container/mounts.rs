@@ -62,6 +62,18 @@ const PROC_READ_ONLY: [&str; 5] = [
     "proc/sysrq-trigger",
 ];
 
+/// Whether every container skiff starts (not `--privileged`) has `path` masked, or with
+/// `masked` false, at least read-only: what an OCI `maskedPaths` or `readonlyPaths` may ask.
+pub fn hides(path: &str, masked: bool) -> bool {
+    let path = path.trim_start_matches('/');
+    let read_only = PROC_READ_ONLY.iter().filter(|_| !masked);
+    PROC_MASKED
+        .iter()
+        .chain(&SYS_MASKED)
+        .chain(read_only)
+        .any(|p| *p == path)
+}
+
 /// Devices every container gets, shared with the host as Docker does.
 const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
 

@@ -90,7 +90,36 @@ fn is_executable_file(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
-/// The exec-status pipe's tags: how the child failed, so the parent can pick the exit code.
+/// The OCI runtime's `create`: once its command is found, the process tells the
+/// parent it is ready (and the parent returns), then waits on `fifo` (an `O_PATH`
+/// descriptor of the state directory's `exec.fifo`, reopened through /proc as runc
+/// does, since the host's path is out of reach past pivot_root(2)): open(2) for
+/// writing blocks until `start` opens it for reading. A failure later than this has
+/// nobody to tell but the exit status. <https://man7.org/linux/man-pages/man7/fifo.7.html>
+pub fn hold(
+    fifo: RawFd,
+    argv: &[String],
+    env: &[String],
+    mut pipe: File,
+) -> std::result::Result<File, (Error, File)> {
+    let program = argv.first().map_or("", String::as_str);
+    let ready = find_program(program, env)
+        .and_then(|_| pipe.write_all(&[READY]).context("write exec status"));
+    if let Err(err) = ready {
+        return Err((err, pipe));
+    }
+    trace::step("ready: wait on exec.fifo until `start` opens it");
+    let path = format!("/proc/self/fd/{fifo}");
+    let opened = fs::OpenOptions::new().write(true).open(&path);
+    match opened.and_then(|mut gate| gate.write_all(b"0")) {
+        Ok(()) => Ok(pipe),
+        Err(err) => Err((Error::from(err).context(format!("open {path}")), pipe)),
+    }
+}
+
+/// The exec-status pipe's tags: how the child failed, so the parent can pick the exit
+/// code; or that it is ready and waits (`hold`).
+const READY: u8 = b'R';
 const NOT_FOUND: u8 = b'N';
 const NOT_EXECUTABLE: u8 = b'X';
 const OTHER: u8 = b'E';
@@ -108,15 +137,18 @@ pub fn report_failure(mut pipe: File, err: &Error) {
     let _ = pipe.write_all(&message);
 }
 
-/// In the parent: blocks until the child has exec'd (EOF) or reported a failure.
+/// In the parent: blocks until the child has exec'd (EOF), is ready and held (`hold`),
+/// or reported a failure.
 pub fn exec_outcome(mut pipe: File) -> Result<()> {
-    let mut message = Vec::new();
-    pipe.read_to_end(&mut message).context("read exec status")?;
-    let Some((&tag, text)) = message.split_first() else {
+    let mut tag = [0];
+    let read = pipe.read(&mut tag).context("read exec status")?;
+    if read == 0 || tag[0] == READY {
         return Ok(());
-    };
-    let text = String::from_utf8_lossy(text).into_owned();
-    Err(match tag {
+    }
+    let mut text = Vec::new();
+    pipe.read_to_end(&mut text).context("read exec status")?;
+    let text = String::from_utf8_lossy(&text).into_owned();
+    Err(match tag[0] {
         NOT_FOUND => Error::new(Kind::CommandNotFound(text)),
         NOT_EXECUTABLE => Error::new(Kind::NotExecutable(text)),
         _ => Error::invalid(text),

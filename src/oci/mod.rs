@@ -1,0 +1,401 @@
+//! skiff as an OCI runtime: the command line runc and crun answer, which podman (through
+//! conmon) and containerd (go-runc) call with a bundle, a directory holding
+//! `config.json` and the root filesystem.
+//!
+//! **How skiff tells this CLI from Docker's**: it is the runtime when called by a name
+//! ending in `-runtime` (a `skiff-runtime` link, for `podman --runtime PATH` or
+//! containerd's `BinaryName`), when its first argument is one of the runtime's global
+//! flags (`--root`, `--log`, `--log-format`, `--systemd-cgroup`, `--debug`), or as
+//! `skiff runtime …`.
+//!
+//! The lifecycle (runtime-spec `runtime.md`): `create` makes the container's process,
+//! in its namespaces, cgroup and mounts, with the code `skiff run` uses
+//! (`container::start`, from the `Config` that `spec.rs` makes of `config.json`), and
+//! holds it before execve(2) on `exec.fifo` in the state directory (`--root`, by
+//! default /run/skiff-runtime, as runc's /run/runc); `create` then exits, and the
+//! process, its child, passes to the caller's subreaper, as runc's does: no skiff
+//! process waits for it. `start` opens the fifo, which lets it run. `state` prints the
+//! state JSON; `kill` signals it (`--all`: everything in its cgroup); `delete` removes
+//! its cgroup and state directory.
+//!
+//! Errors are one line on stderr and exit 1, as runc's; with `--log FILE` also written
+//! there, and with `--log-format json` as runc writes them,
+//! `{"level":"error","msg":"…","time":"…"}`, which podman and containerd show.
+//! <https://github.com/opencontainers/runtime-spec/blob/main/runtime.md>
+//! <https://github.com/opencontainers/runc/blob/main/docs/terminals.md>
+
+mod spec;
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use miniserde::{json, Deserialize, Serialize};
+
+use crate::cli::{self, Opt};
+use crate::container::{self, RootFs, Stdio};
+use crate::error::{Context, Error, Result};
+use crate::image::LayerDirs;
+use crate::lifecycle::signals;
+use crate::{cgroup, sys, time};
+
+const GLOBAL_FLAGS: [&str; 5] = [
+    "--root",
+    "--log",
+    "--log-format",
+    "--systemd-cgroup",
+    "--debug",
+];
+
+/// The runtime-spec version skiff's `config.json` reading follows.
+const SPEC_VERSION: &str = "1.2.0";
+
+/// The arguments for the runtime CLI, if skiff was called as one (see above).
+pub fn runtime_args<'a>(program: &str, args: &'a [String]) -> Option<&'a [String]> {
+    let flag = |arg: &String| GLOBAL_FLAGS.contains(&arg.split('=').next().unwrap_or(""));
+    match args.first() {
+        _ if program.ends_with("-runtime") => Some(args),
+        Some(first) if first == "runtime" => Some(&args[1..]),
+        Some(first) if flag(first) => Some(args),
+        _ => None,
+    }
+}
+
+/// The global flags.
+struct Global {
+    root: PathBuf,
+    log: Option<PathBuf>,
+    json: bool,
+}
+
+/// Runs one runtime command; returns the exit code (errors exit 1, as runc's).
+pub fn main(args: &[String]) -> i32 {
+    let mut global = Global {
+        root: PathBuf::from("/run/skiff-runtime"),
+        log: None,
+        json: false,
+    };
+    match run(&mut global, args) {
+        Ok(()) => 0,
+        Err(err) => {
+            eprintln!("skiff: {err}");
+            log_error(&global, &err.to_string());
+            1
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct LogLine<'a> {
+    level: &'a str,
+    msg: &'a str,
+    time: String,
+}
+
+fn log_error(global: &Global, msg: &str) {
+    let Some(path) = &global.log else {
+        return;
+    };
+    let line = match global.json {
+        true => json::to_string(&LogLine {
+            level: "error",
+            msg,
+            time: time::now_precise(),
+        }),
+        false => format!("skiff: {msg}"),
+    };
+    let file = OpenOptions::new().create(true).append(true).open(path);
+    let _ = file.and_then(|mut file| writeln!(file, "{line}"));
+}
+
+const USAGE: &str =
+    "Usage:  skiff-runtime [--root DIR] [--log FILE] [--log-format text|json] COMMAND
+
+skiff as an OCI runtime
+
+Commands:
+  create    --bundle DIR [--pid-file FILE] ID: make the container, held before its command
+  start     ID: run the created container's command
+  state     ID: print its state as JSON
+  kill      [--all] ID [SIGNAL]: signal it (default SIGTERM)
+  delete    [--force] ID: remove it
+  features  print what this runtime supports, as JSON";
+
+fn run(global: &mut Global, args: &[String]) -> Result<()> {
+    let mut lexer = cli::Lexer::new(args);
+    while let Some(flag) = lexer.next_flag() {
+        match flag.name.as_str() {
+            "--root" => global.root = lexer.value(&flag)?.into(),
+            "--log" => global.log = Some(lexer.value(&flag)?.into()),
+            "--log-format" => global.json = lexer.value(&flag)? == "json",
+            "--debug" => crate::trace::enable(),
+            "--systemd-cgroup" => {
+                return Err(Error::invalid(
+                    "--systemd-cgroup is not supported by skiff yet",
+                ))
+            }
+            "-v" | "--version" => {
+                println!(
+                    "skiff-runtime version {}\nspec: {SPEC_VERSION}",
+                    env!("CARGO_PKG_VERSION")
+                );
+                return Ok(());
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            _ => return Err(cli::unknown(&flag, "skiff-runtime")),
+        }
+    }
+    let rest = lexer.rest();
+    let Some((command, rest)) = rest.split_first() else {
+        return Err(Error::usage(USAGE));
+    };
+    let global = &*global;
+    match command.as_str() {
+        "create" => create(global, rest),
+        "start" => start(global, rest),
+        "state" => state(global, rest),
+        "kill" => kill(global, rest),
+        "delete" => delete(global, rest),
+        "features" => {
+            println!("{FEATURES}");
+            Ok(())
+        }
+        other => Err(Error::usage(format!(
+            "'{other}' is not a skiff-runtime command"
+        ))),
+    }
+}
+
+/// What `state` prints (runtime-spec "State"), and what the state directory keeps.
+#[derive(Serialize, Deserialize)]
+struct State {
+    #[serde(rename = "ociVersion")]
+    oci_version: String,
+    id: String,
+    status: String,
+    pid: i32,
+    bundle: String,
+    annotations: BTreeMap<String, String>,
+}
+
+/// The one positional argument, a container's ID; never a path.
+fn one_id(rest: Vec<String>, command: &str) -> Result<String> {
+    let [id] = <[String; 1]>::try_from(rest)
+        .map_err(|_| Error::usage(format!("{command} takes exactly one container ID")))?;
+    let bad = id.is_empty()
+        || id == "."
+        || id == ".."
+        || id.contains(|c: char| !(c.is_ascii_alphanumeric() || "_.-".contains(c)));
+    match bad {
+        true => Err(Error::usage(format!("invalid container ID {id:?}"))),
+        false => Ok(id),
+    }
+}
+
+fn create(global: &Global, argv: &[String]) -> Result<()> {
+    let (mut bundle, mut pid_file, mut console, mut fds) = (None, None, None, None);
+    let (mut no_pivot, mut no_keyring) = (false, false);
+    let options = &mut [
+        Opt::Value(&["-b", "--bundle"], &mut bundle),
+        Opt::Value(&["--pid-file"], &mut pid_file),
+        Opt::Value(&["--console-socket"], &mut console),
+        Opt::Value(&["--preserve-fds"], &mut fds),
+        // skiff always pivots, and never makes a session keyring: both asked for less.
+        Opt::Switch(&["--no-pivot"], &mut no_pivot),
+        Opt::Switch(&["--no-new-keyring"], &mut no_keyring),
+    ];
+    let id = one_id(cli::parse(argv, "create", USAGE, options)?, "create")?;
+    if console.is_some() {
+        return Err(Error::invalid(
+            "--console-socket is not supported by skiff yet",
+        ));
+    }
+    if fds.is_some_and(|n| n != "0") {
+        return Err(Error::invalid(
+            "--preserve-fds is not supported by skiff yet",
+        ));
+    }
+    let bundle = fs::canonicalize(bundle.as_deref().unwrap_or(".")).context("bundle")?;
+    let text = fs::read_to_string(bundle.join("config.json")).context("read config.json")?;
+    let bundle_spec = spec::parse(&text, &bundle, &id)?;
+    // Every process from here on runs from a copy of skiff nobody can write to (CVE-2019-5736).
+    container::reexec_from_sealed_copy()?;
+    fs::create_dir_all(&global.root)
+        .with_context(|| format!("create {}", global.root.display()))?;
+    let dir = global.root.join(&id);
+    fs::create_dir(&dir).map_err(|_| Error::invalid(format!("container {id} exists already")))?;
+    let made = made(&dir, bundle_spec, &bundle);
+    if made.is_err() {
+        cgroup::sweep(&id);
+        let _ = fs::remove_dir_all(&dir);
+    }
+    let pid = made?;
+    if let Some(path) = pid_file {
+        fs::write(&path, pid.to_string()).with_context(|| format!("write {path}"))?;
+    }
+    Ok(())
+}
+
+/// Makes the container, held at its `exec.fifo`, and records its state; its PID 1.
+fn made(dir: &Path, bundle: spec::Bundle, path: &Path) -> Result<i32> {
+    let fifo_path = dir.join("exec.fifo");
+    sys::mknod(&fifo_path, libc::S_IFIFO | 0o622, 0, 0)?;
+    let fifo = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open(&fifo_path)
+        .context("open exec.fifo")?;
+    let netns = bundle
+        .netns
+        .as_ref()
+        .map(File::open)
+        .transpose()
+        .context("open the network namespace")?;
+    let root = fs::canonicalize(&bundle.root).context("config.json: root.path")?;
+    let (Some(parent), Some(name)) = (root.parent(), root.file_name()) else {
+        return Err(Error::invalid("config.json: root.path names no directory"));
+    };
+    let rootfs = RootFs {
+        scratch: dir.to_path_buf(),
+        layers: Some(LayerDirs {
+            dir: parent.to_path_buf(),
+            names: vec![name.to_string_lossy().into()],
+        }),
+        blobs: Vec::new(),
+        members: None,
+    };
+    let stdio = Stdio {
+        gate: Some(fifo.as_raw_fd()),
+        ..Stdio::default()
+    };
+    let started = container::start(&bundle.config, &rootfs, &stdio, netns)?;
+    let state = State {
+        oci_version: SPEC_VERSION.into(),
+        id: bundle.config.id,
+        status: "created".into(),
+        pid: started.pid,
+        bundle: path.display().to_string(),
+        annotations: bundle.annotations,
+    };
+    fs::write(dir.join("state.json"), json::to_string(&state)).context("write state.json")?;
+    Ok(started.pid)
+}
+
+/// Container `id`'s state, its status as of now: `created` while held at its fifo,
+/// `running` while its PID 1 lives, else `stopped`.
+fn load(global: &Global, id: &str) -> Result<(PathBuf, State)> {
+    let dir = global.root.join(id);
+    let text = fs::read_to_string(dir.join("state.json"))
+        .map_err(|_| Error::invalid(format!("container {id} does not exist")))?;
+    let mut state: State = json::from_str(&text)
+        .map_err(|_| Error::invalid(format!("{}: not a state record", dir.display())))?;
+    state.status = match alive(state.pid) {
+        false => "stopped",
+        true if dir.join("exec.fifo").exists() => "created",
+        true => "running",
+    }
+    .into();
+    Ok((dir, state))
+}
+
+/// Whether `pid` is a process that has not exited (proc_pid_stat(5): its state field,
+/// after the command's closing parenthesis, is not Z or X).
+fn alive(pid: i32) -> bool {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next());
+    state.is_some_and(|state| state != 'Z' && state != 'X')
+}
+
+fn start(global: &Global, argv: &[String]) -> Result<()> {
+    let id = one_id(cli::parse(argv, "start", USAGE, &mut [])?, "start")?;
+    let (dir, state) = load(global, &id)?;
+    if state.status != "created" {
+        return Err(Error::invalid(format!(
+            "cannot start a container that is {}",
+            state.status
+        )));
+    }
+    let fifo = dir.join("exec.fifo");
+    // Blocks until its PID 1 opens the other end; it writes one byte, and execve(2)
+    // closes it.
+    let mut held = File::open(&fifo).context("open exec.fifo")?;
+    let mut byte = Vec::new();
+    held.read_to_end(&mut byte).context("read exec.fifo")?;
+    fs::remove_file(&fifo).context("remove exec.fifo")?;
+    match byte.is_empty() {
+        true => Err(Error::invalid(format!(
+            "container {id} ended before it started"
+        ))),
+        false => Ok(()),
+    }
+}
+
+fn state(global: &Global, argv: &[String]) -> Result<()> {
+    let id = one_id(cli::parse(argv, "state", USAGE, &mut [])?, "state")?;
+    let (_, state) = load(global, &id)?;
+    println!("{}", json::to_string(&state));
+    Ok(())
+}
+
+fn kill(global: &Global, argv: &[String]) -> Result<()> {
+    let mut all = false;
+    let mut rest = cli::parse(
+        argv,
+        "kill",
+        USAGE,
+        &mut [Opt::Switch(&["-a", "--all"], &mut all)],
+    )?;
+    let signal = match rest.len() {
+        2 => signals::parse(&rest.remove(1))?,
+        _ => libc::SIGTERM,
+    };
+    let id = one_id(rest, "kill")?;
+    let (_, state) = load(global, &id)?;
+    if state.status == "stopped" {
+        return Err(Error::invalid(format!("container {id} is not running")));
+    }
+    if all {
+        // Best effort, as for runc: a process may exit meanwhile.
+        for pid in cgroup::procs(&id) {
+            let _ = sys::kill(pid, signal);
+        }
+        return Ok(());
+    }
+    sys::kill(state.pid, signal)
+}
+
+fn delete(global: &Global, argv: &[String]) -> Result<()> {
+    let mut force = false;
+    let rest = cli::parse(
+        argv,
+        "delete",
+        USAGE,
+        &mut [Opt::Switch(&["-f", "--force"], &mut force)],
+    )?;
+    let id = one_id(rest, "delete")?;
+    let (dir, state) = load(global, &id)?;
+    if state.status == "running" && !force {
+        return Err(Error::invalid(format!(
+            "cannot delete container {id} that is not stopped: running"
+        )));
+    }
+    if state.status != "stopped" {
+        let _ = sys::kill(state.pid, libc::SIGKILL); // its PID namespace dies with it
+        if let Ok(pidfd) = sys::pidfd_open(state.pid) {
+            sys::poll_readable(&[pidfd.as_raw_fd()], -1)?; // readable once it has exited
+        }
+    }
+    cgroup::sweep(&id);
+    fs::remove_dir_all(&dir).with_context(|| format!("remove {}", dir.display()))
+}
+
+/// runtime-spec `features.md`: what this runtime honours of `config.json`.
+const FEATURES: &str = r#"{"ociVersionMin":"1.0.0","ociVersionMax":"1.3.0","hooks":[],"mountOptions":["bind","rbind","ro","rw","private","rprivate"],"linux":{"namespaces":["pid","mount","ipc","uts","cgroup","network"],"capabilities":["CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_DAC_READ_SEARCH","CAP_FOWNER","CAP_FSETID","CAP_KILL","CAP_SETGID","CAP_SETUID","CAP_SETPCAP","CAP_LINUX_IMMUTABLE","CAP_NET_BIND_SERVICE","CAP_NET_BROADCAST","CAP_NET_ADMIN","CAP_NET_RAW","CAP_IPC_LOCK","CAP_IPC_OWNER","CAP_SYS_MODULE","CAP_SYS_RAWIO","CAP_SYS_CHROOT","CAP_SYS_PTRACE","CAP_SYS_PACCT","CAP_SYS_ADMIN","CAP_SYS_BOOT","CAP_SYS_NICE","CAP_SYS_RESOURCE","CAP_SYS_TIME","CAP_SYS_TTY_CONFIG","CAP_MKNOD","CAP_LEASE","CAP_AUDIT_WRITE","CAP_AUDIT_CONTROL","CAP_SETFCAP","CAP_MAC_OVERRIDE","CAP_MAC_ADMIN","CAP_SYSLOG","CAP_WAKE_ALARM","CAP_BLOCK_SUSPEND","CAP_AUDIT_READ","CAP_PERFMON","CAP_BPF","CAP_CHECKPOINT_RESTORE"],"cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},"seccomp":{"enabled":false},"apparmor":{"enabled":false},"selinux":{"enabled":false}},"annotations":{"org.opencontainers.runtime-spec.features.skiff":"maskedPaths and readonlyPaths within skiff's own masks; no hooks, devices, seccomp, user namespaces, terminal"}}"#;

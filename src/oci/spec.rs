@@ -1,0 +1,466 @@
+//! An OCI bundle's `config.json`, translated into skiff's own [`Config`]: the runtime
+//! CLI starts its containers with the very code `skiff run` uses (`container::start`),
+//! so every field is either mapped onto what that code already does, or refused in
+//! one line that names it (`config.json: linux.seccomp is not supported by skiff
+//! yet`). Nothing is ignored silently.
+//!
+//! The mapping, field by field (runtime-spec `config.md`, `config-linux.md`):
+//! - `process`: `args`, `env`, `cwd`, `user` (uid, gid, additionalGids) as `-u
+//!   UID:GID --group-add`; `capabilities` as `--cap-drop ALL --cap-add` of the
+//!   bounding set (skiff gives one set: effective and permitted must equal it);
+//!   `rlimits` as `--ulimit`; `noNewPrivileges`; `oomScoreAdj`. `terminal: true`
+//!   needs the console socket, not here yet.
+//! - `root`: its `path` (relative to the bundle) is the lower layer of an overlay
+//!   whose upper lies in the state directory, as for an image: the bundle's directory
+//!   is never written. `readonly` as `--read-only`.
+//! - `mounts`: /proc, /sys, /dev and its pts, shm and mqueue are skiff's own (Docker's
+//!   defaults, masks included); bind mounts as `-v`, tmpfs as `--tmpfs`.
+//! - `linux.namespaces`: pid, mount, ipc and uts are always new (and cgroup: skiff
+//!   always gives one); network: absent is the host's, present a new one with only
+//!   `lo`, with a `path` that namespace joined (podman makes its own).
+//! - `linux.resources` memory, cpu, pids as `--memory`, `--cpu-shares`, `--cpus`,
+//!   `--pids-limit`; `sysctl` as `--sysctl`; `maskedPaths` and `readonlyPaths` only as
+//!   far as skiff's own masks already cover them.
+//!
+//! <https://github.com/opencontainers/runtime-spec/blob/main/config.md>
+//! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md>
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use miniserde::json::{self, Value};
+use miniserde::Deserialize;
+
+use crate::cgroup::Limits;
+use crate::container::{self, Config, Options, Process};
+use crate::error::{Error, Result};
+
+/// Each object skiff reads, by its path in the document, and the keys it knows there
+/// (`[]`: each element of an array). Any other key is refused by name.
+const KNOWN: &[(&str, &[&str])] = &[
+    (
+        "",
+        &[
+            "ociVersion",
+            "process",
+            "root",
+            "mounts",
+            "hostname",
+            "linux",
+            "annotations",
+        ],
+    ),
+    (
+        "process",
+        &[
+            "terminal",
+            "user",
+            "args",
+            "env",
+            "cwd",
+            "capabilities",
+            "rlimits",
+            "noNewPrivileges",
+            "oomScoreAdj",
+        ],
+    ),
+    ("process.user", &["uid", "gid", "additionalGids"]),
+    (
+        "process.capabilities",
+        &[
+            "bounding",
+            "effective",
+            "permitted",
+            "inheritable",
+            "ambient",
+        ],
+    ),
+    ("process.rlimits[]", &["type", "soft", "hard"]),
+    ("root", &["path", "readonly"]),
+    ("mounts[]", &["destination", "type", "source", "options"]),
+    (
+        "linux",
+        &[
+            "namespaces",
+            "resources",
+            "maskedPaths",
+            "readonlyPaths",
+            "sysctl",
+        ],
+    ),
+    ("linux.namespaces[]", &["type", "path"]),
+    ("linux.resources", &["memory", "cpu", "pids"]),
+    ("linux.resources.memory", &["limit"]),
+    ("linux.resources.cpu", &["shares", "quota", "period"]),
+    ("linux.resources.pids", &["limit"]),
+];
+
+#[derive(Deserialize)]
+struct Spec {
+    #[serde(rename = "ociVersion")]
+    oci_version: String,
+    process: Option<ProcessSpec>,
+    root: Option<Root>,
+    mounts: Option<Vec<Mount>>,
+    hostname: Option<String>,
+    linux: Option<Linux>,
+    annotations: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+struct ProcessSpec {
+    terminal: Option<bool>,
+    user: User,
+    args: Vec<String>,
+    env: Option<Vec<String>>,
+    cwd: String,
+    capabilities: Option<Capabilities>,
+    rlimits: Option<Vec<Rlimit>>,
+    #[serde(rename = "noNewPrivileges")]
+    no_new_privileges: Option<bool>,
+    #[serde(rename = "oomScoreAdj")]
+    oom_score_adj: Option<i32>,
+}
+
+#[derive(Deserialize)]
+struct User {
+    uid: u32,
+    gid: u32,
+    #[serde(rename = "additionalGids")]
+    additional_gids: Option<Vec<u32>>,
+}
+
+#[derive(Deserialize)]
+struct Capabilities {
+    bounding: Option<Vec<String>>,
+    effective: Option<Vec<String>>,
+    permitted: Option<Vec<String>>,
+    inheritable: Option<Vec<String>>,
+    ambient: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct Rlimit {
+    #[serde(rename = "type")]
+    kind: String,
+    soft: u64,
+    hard: u64,
+}
+
+#[derive(Deserialize)]
+struct Root {
+    path: String,
+    readonly: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct Mount {
+    destination: String,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    source: Option<String>,
+    options: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct Linux {
+    namespaces: Option<Vec<Namespace>>,
+    resources: Option<Resources>,
+    #[serde(rename = "maskedPaths")]
+    masked_paths: Option<Vec<String>>,
+    #[serde(rename = "readonlyPaths")]
+    readonly_paths: Option<Vec<String>>,
+    sysctl: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+struct Namespace {
+    #[serde(rename = "type")]
+    kind: String,
+    path: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Resources {
+    memory: Option<Memory>,
+    cpu: Option<Cpu>,
+    pids: Option<Pids>,
+}
+
+#[derive(Deserialize)]
+struct Memory {
+    limit: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct Cpu {
+    shares: Option<i64>,
+    quota: Option<i64>,
+    period: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct Pids {
+    limit: i64,
+}
+
+/// A bundle, as skiff will start it.
+pub struct Bundle {
+    pub config: Config,
+    /// The root filesystem's directory, absolute.
+    pub root: PathBuf,
+    /// A network namespace to join (`linux.namespaces` with a `path`).
+    pub netns: Option<PathBuf>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The mounts skiff makes in every container itself, by destination and type.
+const OWN_MOUNTS: [(&str, &str); 8] = [
+    ("/proc", "proc"),
+    ("/sys", "sysfs"),
+    ("/sys/fs/cgroup", "cgroup"),
+    ("/sys/fs/cgroup", "cgroup2"),
+    ("/dev", "tmpfs"),
+    ("/dev/pts", "devpts"),
+    ("/dev/shm", "tmpfs"),
+    ("/dev/mqueue", "mqueue"),
+];
+
+fn unsupported(what: &str) -> Error {
+    Error::invalid(format!("config.json: {what} is not supported by skiff yet"))
+}
+
+/// `text`, the `config.json` of the bundle at `bundle`, as container `id`.
+pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
+    let garbage = || Error::invalid("config.json: not a runtime-spec configuration");
+    let value: Value = json::from_str(text).map_err(|_| garbage())?;
+    check_keys(&value, "")?;
+    let spec: Spec = json::from_str(text).map_err(|_| garbage())?;
+    check_version(&spec.oci_version)?;
+    let process = spec
+        .process
+        .ok_or_else(|| unsupported("a bundle without process"))?;
+    let root = spec
+        .root
+        .ok_or_else(|| unsupported("a bundle without root"))?;
+    let mut options = options(&process)?;
+    options.read_only = root.readonly.unwrap_or(false);
+    for mount in spec.mounts.iter().flatten() {
+        add_mount(mount, &mut options)?;
+    }
+    let linux = spec
+        .linux
+        .ok_or_else(|| unsupported("a bundle without linux"))?;
+    let (network, netns) = namespaces(linux.namespaces.as_deref().unwrap_or_default())?;
+    hidden(&linux)?;
+    options.sysctls = linux
+        .sysctl
+        .map(|map| map.iter().map(|(k, v)| format!("{k}={v}")).collect());
+    let hostname = match spec.hostname {
+        Some(name) => name,
+        None => std::fs::read_to_string("/proc/sys/kernel/hostname")?
+            .trim()
+            .into(),
+    };
+    let config = Config {
+        id: id.into(),
+        name: id.into(),
+        process: process_of(process),
+        hostname,
+        stop_signal: "SIGTERM".into(),
+        options,
+        limits: Some(limits(linux.resources)),
+        network: Some(network.into()),
+        ..Default::default()
+    };
+    Ok(Bundle {
+        config,
+        root: bundle.join(root.path),
+        netns,
+        annotations: spec.annotations.unwrap_or_default(),
+    })
+}
+
+/// 1.0.x to 1.2.x, and 1.3.0, which runtime-tools' validation suite writes.
+fn check_version(version: &str) -> Result<()> {
+    let known = ["1.0.", "1.1.", "1.2."]
+        .iter()
+        .any(|v| version.starts_with(v));
+    match known || version == "1.3.0" {
+        true => Ok(()),
+        false => Err(unsupported(&format!("ociVersion {version:?}"))),
+    }
+}
+
+/// The process as `Config` holds it: the user by numbers, as `-u UID:GID --group-add`.
+fn process_of(process: ProcessSpec) -> Process {
+    let gids = process.user.additional_gids.unwrap_or_default();
+    Process {
+        argv: process.args,
+        env: process.env.unwrap_or_default(),
+        workdir: process.cwd,
+        user: Some(format!("{}:{}", process.user.uid, process.user.gid)),
+        groups: Some(gids.iter().map(u32::to_string).collect()),
+    }
+}
+
+/// Refuses any key not in [`KNOWN`], naming it by its path (`linux.seccomp`).
+fn check_keys(value: &Value, path: &str) -> Result<()> {
+    match value {
+        Value::Object(object) => {
+            let known = KNOWN
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, keys)| *keys);
+            for (key, inner) in object {
+                let full = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                if known.is_some_and(|keys| !keys.contains(&key.as_str())) {
+                    return Err(unsupported(&full));
+                }
+                check_keys(inner, &full)?;
+            }
+            Ok(())
+        }
+        Value::Array(items) => items
+            .iter()
+            .try_for_each(|item| check_keys(item, &format!("{path}[]"))),
+        _ => Ok(()),
+    }
+}
+
+/// `process`'s capabilities, limits and flags, as `skiff run`'s options.
+fn options(process: &ProcessSpec) -> Result<Options> {
+    if process.terminal == Some(true) {
+        return Err(unsupported("process.terminal (a console socket)"));
+    }
+    let mut options = Options {
+        no_new_privileges: process.no_new_privileges.unwrap_or(false),
+        oom_score_adj: process.oom_score_adj,
+        cap_drop: vec!["ALL".into()],
+        ..Default::default()
+    };
+    if let Some(caps) = &process.capabilities {
+        let bounding = caps.bounding.clone().unwrap_or_default();
+        for (name, set) in [
+            ("effective", &caps.effective),
+            ("permitted", &caps.permitted),
+        ] {
+            if set.as_ref().is_some_and(|set| *set != bounding) {
+                return Err(unsupported(&format!(
+                    "process.capabilities.{name} unlike bounding"
+                )));
+            }
+        }
+        for (name, set) in [
+            ("inheritable", &caps.inheritable),
+            ("ambient", &caps.ambient),
+        ] {
+            if set.as_ref().is_some_and(|set| !set.is_empty()) {
+                return Err(unsupported(&format!("process.capabilities.{name}")));
+            }
+        }
+        options.cap_add = bounding;
+    }
+    options.ulimits = process.rlimits.as_ref().map(|rlimits| {
+        let name = |kind: &str| kind.trim_start_matches("RLIMIT_").to_ascii_lowercase();
+        let spec = |r: &Rlimit| format!("{}={}:{}", name(&r.kind), r.soft, r.hard);
+        rlimits.iter().map(spec).collect()
+    });
+    Ok(options)
+}
+
+/// One of `mounts`: skiff's own, a bind mount (`-v`) or a tmpfs (`--tmpfs`).
+fn add_mount(mount: &Mount, options: &mut Options) -> Result<()> {
+    let kind = mount.kind.as_deref().unwrap_or("");
+    let flags = mount.options.as_deref().unwrap_or_default();
+    let dest = &mount.destination;
+    let bind = kind == "bind" || flags.iter().any(|f| f == "bind" || f == "rbind");
+    if !bind && OWN_MOUNTS.contains(&(dest.as_str(), kind)) {
+        return Ok(());
+    }
+    if bind {
+        const BIND_FLAGS: [&str; 6] = ["bind", "rbind", "ro", "rw", "private", "rprivate"];
+        if let Some(flag) = flags.iter().find(|f| !BIND_FLAGS.contains(&f.as_str())) {
+            return Err(unsupported(&format!("mounts: option {flag:?} of {dest}")));
+        }
+        let mode = if flags.iter().any(|f| f == "ro") {
+            "ro"
+        } else {
+            "rw"
+        };
+        let source = mount.source.as_deref().unwrap_or("");
+        options.volumes.push(format!("{source}:{dest}:{mode}"));
+    } else if kind == "tmpfs" {
+        options.tmpfs.push(format!("{dest}:{}", flags.join(",")));
+    } else {
+        return Err(unsupported(&format!("mounts: {dest} of type {kind:?}")));
+    }
+    Ok(())
+}
+
+/// The namespaces skiff always makes must be asked for; the network's decides
+/// `--network`: `host` when absent, `none` when new, or joined by its path.
+fn namespaces(list: &[Namespace]) -> Result<(&'static str, Option<PathBuf>)> {
+    let mut network = ("host", None);
+    for namespace in list {
+        match (namespace.kind.as_str(), &namespace.path) {
+            ("network", Some(path)) => network = ("none", Some(PathBuf::from(path))),
+            ("network", None) => network = ("none", None),
+            ("pid" | "mount" | "ipc" | "uts" | "cgroup", None) => {}
+            (kind, _) => {
+                return Err(unsupported(&format!(
+                    "linux.namespaces: {kind} {namespace_path}",
+                    namespace_path = namespace.path.as_deref().unwrap_or("(new)")
+                )))
+            }
+        }
+    }
+    for needed in ["pid", "mount", "ipc", "uts"] {
+        if !list.iter().any(|n| n.kind == needed) {
+            return Err(unsupported(&format!(
+                "linux.namespaces without {needed} (skiff always makes one)"
+            )));
+        }
+    }
+    Ok(network)
+}
+
+/// `maskedPaths` and `readonlyPaths`, where skiff's own masks cover them.
+fn hidden(linux: &Linux) -> Result<()> {
+    let lists = [
+        (&linux.masked_paths, true, "maskedPaths"),
+        (&linux.readonly_paths, false, "readonlyPaths"),
+    ];
+    for (paths, masked, name) in lists {
+        if let Some(path) = paths
+            .iter()
+            .flatten()
+            .find(|p| !container::hides(p, masked))
+        {
+            return Err(unsupported(&format!("linux.{name}: {path}")));
+        }
+    }
+    Ok(())
+}
+
+fn limits(resources: Option<Resources>) -> Limits {
+    let Some(resources) = resources else {
+        return Default::default();
+    };
+    let cpu = resources.cpu.as_ref();
+    let nano_cpus = cpu.and_then(|cpu| {
+        let quota = cpu.quota.filter(|q| *q > 0)?;
+        Some(quota * 1_000_000_000 / cpu.period.unwrap_or(100_000).max(1))
+    });
+    Limits {
+        memory: resources.memory.and_then(|m| m.limit),
+        cpu_shares: cpu.and_then(|cpu| cpu.shares),
+        nano_cpus,
+        pids_limit: resources.pids.map(|p| p.limit),
+        ..Default::default()
+    }
+}
