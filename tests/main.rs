@@ -19,6 +19,7 @@ mod moving;
 mod names;
 mod network;
 mod network_ns;
+mod oci;
 mod ports;
 mod pull;
 mod registry_extras;
