@@ -133,8 +133,10 @@ pub fn report_failure(mut pipe: File, err: &Error) {
     };
     let mut message = vec![tag];
     message.extend_from_slice(text.as_bytes());
-    // Nobody is left to tell if this fails: the parent then sees the exit status alone.
-    let _ = pipe.write_all(&message);
+    // The parent may be gone (`hold`: the runtime's `create` has returned): then stderr.
+    if pipe.write_all(&message).is_err() {
+        eprintln!("skiff: {err}");
+    }
 }
 
 /// In the parent: blocks until the child has exec'd (EOF), is ready and held (`hold`),

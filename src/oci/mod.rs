@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use miniserde::{json, Deserialize, Serialize};
@@ -245,7 +245,10 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
 /// Makes the container, held at its `exec.fifo`, and records its state; its PID 1.
 fn made(dir: &Path, bundle: spec::Bundle, path: &Path) -> Result<i32> {
     let fifo_path = dir.join("exec.fifo");
-    sys::mknod(&fifo_path, libc::S_IFIFO | 0o622, 0, 0)?;
+    sys::mknod(&fifo_path, libc::S_IFIFO, 0, 0)?;
+    // Writable by the container's user, whoever it is (and past the umask).
+    let mode = fs::Permissions::from_mode(0o622);
+    fs::set_permissions(&fifo_path, mode).context("chmod exec.fifo")?;
     let fifo = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_PATH)
@@ -398,4 +401,4 @@ fn delete(global: &Global, argv: &[String]) -> Result<()> {
 }
 
 /// runtime-spec `features.md`: what this runtime honours of `config.json`.
-const FEATURES: &str = r#"{"ociVersionMin":"1.0.0","ociVersionMax":"1.3.0","hooks":[],"mountOptions":["bind","rbind","ro","rw","private","rprivate"],"linux":{"namespaces":["pid","mount","ipc","uts","cgroup","network"],"capabilities":["CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_DAC_READ_SEARCH","CAP_FOWNER","CAP_FSETID","CAP_KILL","CAP_SETGID","CAP_SETUID","CAP_SETPCAP","CAP_LINUX_IMMUTABLE","CAP_NET_BIND_SERVICE","CAP_NET_BROADCAST","CAP_NET_ADMIN","CAP_NET_RAW","CAP_IPC_LOCK","CAP_IPC_OWNER","CAP_SYS_MODULE","CAP_SYS_RAWIO","CAP_SYS_CHROOT","CAP_SYS_PTRACE","CAP_SYS_PACCT","CAP_SYS_ADMIN","CAP_SYS_BOOT","CAP_SYS_NICE","CAP_SYS_RESOURCE","CAP_SYS_TIME","CAP_SYS_TTY_CONFIG","CAP_MKNOD","CAP_LEASE","CAP_AUDIT_WRITE","CAP_AUDIT_CONTROL","CAP_SETFCAP","CAP_MAC_OVERRIDE","CAP_MAC_ADMIN","CAP_SYSLOG","CAP_WAKE_ALARM","CAP_BLOCK_SUSPEND","CAP_AUDIT_READ","CAP_PERFMON","CAP_BPF","CAP_CHECKPOINT_RESTORE"],"cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},"seccomp":{"enabled":false},"apparmor":{"enabled":false},"selinux":{"enabled":false}},"annotations":{"org.opencontainers.runtime-spec.features.skiff":"maskedPaths and readonlyPaths within skiff's own masks; no hooks, devices, seccomp, user namespaces, terminal"}}"#;
+const FEATURES: &str = r#"{"ociVersionMin":"1.0.0","ociVersionMax":"1.3.0","hooks":[],"mountOptions":["bind","rbind","ro","rw","private","rprivate"],"linux":{"namespaces":["pid","mount","ipc","uts","cgroup","network"],"cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},"seccomp":{"enabled":false},"apparmor":{"enabled":false},"selinux":{"enabled":false}},"annotations":{"org.opencontainers.runtime-spec.features.skiff":"maskedPaths and readonlyPaths within skiff's own masks; no hooks, devices, seccomp, user namespaces, terminal"}}"#;
