@@ -28,7 +28,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use miniserde::json::{self, Number, Object, Value};
+use miniserde::json::{self, Value};
+use miniserde::Deserialize;
 
 use crate::cgroup::Limits;
 use crate::container::{self, Config, Options, Process};
@@ -94,6 +95,115 @@ const KNOWN: &[(&str, &[&str])] = &[
     ("linux.resources.pids", &["limit"]),
 ];
 
+#[derive(Deserialize)]
+struct Spec {
+    #[serde(rename = "ociVersion")]
+    oci_version: String,
+    process: Option<ProcessSpec>,
+    root: Option<Root>,
+    mounts: Option<Vec<Mount>>,
+    hostname: Option<String>,
+    linux: Option<Linux>,
+    annotations: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+struct ProcessSpec {
+    terminal: Option<bool>,
+    user: User,
+    args: Vec<String>,
+    env: Option<Vec<String>>,
+    cwd: String,
+    capabilities: Option<Capabilities>,
+    rlimits: Option<Vec<Rlimit>>,
+    #[serde(rename = "noNewPrivileges")]
+    no_new_privileges: Option<bool>,
+    #[serde(rename = "oomScoreAdj")]
+    oom_score_adj: Option<i32>,
+}
+
+#[derive(Deserialize)]
+struct User {
+    uid: u32,
+    gid: u32,
+    #[serde(rename = "additionalGids")]
+    additional_gids: Option<Vec<u32>>,
+}
+
+#[derive(Deserialize)]
+struct Capabilities {
+    bounding: Option<Vec<String>>,
+    effective: Option<Vec<String>>,
+    permitted: Option<Vec<String>>,
+    inheritable: Option<Vec<String>>,
+    ambient: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct Rlimit {
+    #[serde(rename = "type")]
+    kind: String,
+    soft: u64,
+    hard: u64,
+}
+
+#[derive(Deserialize)]
+struct Root {
+    path: String,
+    readonly: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct Mount {
+    destination: String,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    source: Option<String>,
+    options: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct Linux {
+    namespaces: Option<Vec<Namespace>>,
+    resources: Option<Resources>,
+    #[serde(rename = "maskedPaths")]
+    masked_paths: Option<Vec<String>>,
+    #[serde(rename = "readonlyPaths")]
+    readonly_paths: Option<Vec<String>>,
+    sysctl: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+struct Namespace {
+    #[serde(rename = "type")]
+    kind: String,
+    path: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Resources {
+    memory: Option<Memory>,
+    cpu: Option<Cpu>,
+    pids: Option<Pids>,
+}
+
+#[derive(Deserialize)]
+struct Memory {
+    limit: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct Cpu {
+    shares: Option<i64>,
+    quota: Option<i64>,
+    period: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct Pids {
+    limit: i64,
+}
+
 /// A bundle, as skiff will start it.
 pub struct Bundle {
     pub config: Config,
@@ -123,26 +233,31 @@ fn unsupported(what: &str) -> Error {
 /// `text`, the `config.json` of the bundle at `bundle`, as container `id`.
 pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
     let garbage = || Error::invalid("config.json: not a runtime-spec configuration");
-    let Ok(Value::Object(spec)) = json::from_str(text) else {
-        return Err(garbage());
-    };
-    check_keys(&spec, "")?;
-    check_version(&string(spec.get("ociVersion"), "ociVersion")?)?;
-    let process = need(object(&spec, "process")?, "process")?;
-    let root = need(object(&spec, "root")?, "root")?;
-    let linux = need(object(&spec, "linux")?, "linux")?;
-    let mut options = options(process)?;
-    options.read_only = boolean(root.get("readonly"))?;
-    for mount in array(&spec, "mounts")? {
-        add_mount(as_object(mount, "mounts[]")?, &mut options)?;
+    let value: Value = json::from_str(text).map_err(|_| garbage())?;
+    check_keys(&value, "")?;
+    let spec: Spec = json::from_str(text).map_err(|_| garbage())?;
+    check_version(&spec.oci_version)?;
+    let process = spec
+        .process
+        .ok_or_else(|| unsupported("a bundle without process"))?;
+    let root = spec
+        .root
+        .ok_or_else(|| unsupported("a bundle without root"))?;
+    let mut options = options(&process)?;
+    options.read_only = root.readonly.unwrap_or(false);
+    for mount in spec.mounts.iter().flatten() {
+        add_mount(mount, &mut options)?;
     }
-    let (network, netns) = namespaces(array(linux, "namespaces")?)?;
-    hidden(linux)?;
-    options.sysctls = strings_of(linux, "sysctl", |(k, v)| {
-        Ok(format!("{k}={}", string(Some(v), k)?))
-    })?;
-    let hostname = match spec.get("hostname") {
-        Some(name) => string(Some(name), "hostname")?,
+    let linux = spec
+        .linux
+        .ok_or_else(|| unsupported("a bundle without linux"))?;
+    let (network, netns) = namespaces(linux.namespaces.as_deref().unwrap_or_default())?;
+    hidden(&linux)?;
+    options.sysctls = linux
+        .sysctl
+        .map(|map| map.iter().map(|(k, v)| format!("{k}={v}")).collect());
+    let hostname = match spec.hostname {
+        Some(name) => name,
         None => std::fs::read_to_string("/proc/sys/kernel/hostname")?
             .trim()
             .into(),
@@ -150,22 +265,19 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
     let config = Config {
         id: id.into(),
         name: id.into(),
-        process: process_of(process)?,
+        process: process_of(process),
         hostname,
         stop_signal: "SIGTERM".into(),
         options,
-        limits: Some(limits(object(linux, "resources")?)?),
+        limits: Some(limits(linux.resources)),
         network: Some(network.into()),
         ..Default::default()
     };
-    let annotations = strings_of(&spec, "annotations", |(k, v)| {
-        Ok((k.clone(), string(Some(v), k)?))
-    })?;
     Ok(Bundle {
         config,
-        root: bundle.join(string(root.get("path"), "root.path")?),
+        root: bundle.join(root.path),
         netns,
-        annotations: annotations.into_iter().flatten().collect(),
+        annotations: spec.annotations.unwrap_or_default(),
     })
 }
 
@@ -181,181 +293,93 @@ fn check_version(version: &str) -> Result<()> {
 }
 
 /// The process as `Config` holds it: the user by numbers, as `-u UID:GID --group-add`.
-fn process_of(process: &Object) -> Result<Process> {
-    let user = need(object(process, "user")?, "process.user")?;
-    let id = |key| number(user.get(key)).and_then(|n| need(n, "process.user"));
-    let gids = array(user, "additionalGids")?.iter().map(|gid| {
-        number(Some(gid))?
-            .map(|n| n.to_string())
-            .ok_or_else(|| wrong("process.user.additionalGids"))
-    });
-    Ok(Process {
-        argv: texts(process, "args")?,
-        env: texts(process, "env")?,
-        workdir: string(process.get("cwd"), "process.cwd")?,
-        user: Some(format!("{}:{}", id("uid")?, id("gid")?)),
-        groups: Some(gids.collect::<Result<_>>()?),
-    })
-}
-
-fn wrong(path: &str) -> Error {
-    Error::invalid(format!(
-        "config.json: {path} is missing or of the wrong type"
-    ))
-}
-
-fn need<T>(value: Option<T>, path: &str) -> Result<T> {
-    value.ok_or_else(|| wrong(path))
-}
-
-fn as_object<'a>(value: &'a Value, path: &str) -> Result<&'a Object> {
-    match value {
-        Value::Object(object) => Ok(object),
-        _ => Err(wrong(path)),
-    }
-}
-
-fn object<'a>(parent: &'a Object, key: &str) -> Result<Option<&'a Object>> {
-    match parent.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => as_object(value, key).map(Some),
-    }
-}
-
-fn array<'a>(parent: &'a Object, key: &str) -> Result<&'a [Value]> {
-    match parent.get(key) {
-        None | Some(Value::Null) => Ok(&[]),
-        Some(Value::Array(items)) => Ok(items),
-        Some(_) => Err(wrong(key)),
-    }
-}
-
-fn string(value: Option<&Value>, path: &str) -> Result<String> {
-    match value {
-        Some(Value::String(text)) => Ok(text.clone()),
-        _ => Err(wrong(path)),
-    }
-}
-
-fn texts(parent: &Object, key: &str) -> Result<Vec<String>> {
-    array(parent, key)?
-        .iter()
-        .map(|v| string(Some(v), key))
-        .collect()
-}
-
-/// An object's entries as `f` makes them; `None` when it is absent.
-fn strings_of<T>(
-    parent: &Object,
-    key: &str,
-    f: impl Fn((&String, &Value)) -> Result<T>,
-) -> Result<Option<Vec<T>>> {
-    object(parent, key)?
-        .map(|map| map.iter().map(f).collect())
-        .transpose()
-}
-
-fn boolean(value: Option<&Value>) -> Result<bool> {
-    match value {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(on)) => Ok(*on),
-        Some(_) => Err(wrong("a boolean")),
-    }
-}
-
-/// A whole number; `None` when absent.
-fn number(value: Option<&Value>) -> Result<Option<i64>> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(Number::I64(n))) => Ok(Some(*n)),
-        Some(Value::Number(Number::U64(n))) => {
-            i64::try_from(*n).map(Some).map_err(|_| wrong("a number"))
-        }
-        Some(_) => Err(wrong("a number")),
+fn process_of(process: ProcessSpec) -> Process {
+    let gids = process.user.additional_gids.unwrap_or_default();
+    Process {
+        argv: process.args,
+        env: process.env.unwrap_or_default(),
+        workdir: process.cwd,
+        user: Some(format!("{}:{}", process.user.uid, process.user.gid)),
+        groups: Some(gids.iter().map(u32::to_string).collect()),
     }
 }
 
 /// Refuses any key not in [`KNOWN`], naming it by its path (`linux.seccomp`).
-fn check_keys(object: &Object, path: &str) -> Result<()> {
-    let known = KNOWN
-        .iter()
-        .find(|(p, _)| *p == path)
-        .map(|(_, keys)| *keys);
-    for (key, inner) in object {
-        let full = match path {
-            "" => key.clone(),
-            _ => format!("{path}.{key}"),
-        };
-        if known.is_some_and(|keys| !keys.contains(&key.as_str())) {
-            return Err(unsupported(&full));
-        }
-        let items = match inner {
-            Value::Array(items) => items.as_slice(),
-            other => std::slice::from_ref(other),
-        };
-        let full = match inner {
-            Value::Array(_) => format!("{full}[]"),
-            _ => full,
-        };
-        for item in items {
-            if let Value::Object(inner) = item {
+fn check_keys(value: &Value, path: &str) -> Result<()> {
+    match value {
+        Value::Object(object) => {
+            let known = KNOWN
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, keys)| *keys);
+            for (key, inner) in object {
+                let full = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                if known.is_some_and(|keys| !keys.contains(&key.as_str())) {
+                    return Err(unsupported(&full));
+                }
                 check_keys(inner, &full)?;
             }
+            Ok(())
         }
+        Value::Array(items) => items
+            .iter()
+            .try_for_each(|item| check_keys(item, &format!("{path}[]"))),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// `process`'s capabilities, limits and flags, as `skiff run`'s options.
-fn options(process: &Object) -> Result<Options> {
-    if boolean(process.get("terminal"))? {
+fn options(process: &ProcessSpec) -> Result<Options> {
+    if process.terminal == Some(true) {
         return Err(unsupported("process.terminal (a console socket)"));
     }
     let mut options = Options {
-        no_new_privileges: boolean(process.get("noNewPrivileges"))?,
-        oom_score_adj: number(process.get("oomScoreAdj"))?
-            .map(|n| i32::try_from(n).map_err(|_| wrong("process.oomScoreAdj")))
-            .transpose()?,
+        no_new_privileges: process.no_new_privileges.unwrap_or(false),
+        oom_score_adj: process.oom_score_adj,
         cap_drop: vec!["ALL".into()],
         ..Default::default()
     };
-    if let Some(caps) = object(process, "capabilities")? {
-        let bounding = texts(caps, "bounding")?;
-        for name in ["effective", "permitted"] {
-            if caps.contains_key(name) && texts(caps, name)? != bounding {
+    if let Some(caps) = &process.capabilities {
+        let bounding = caps.bounding.clone().unwrap_or_default();
+        for (name, set) in [
+            ("effective", &caps.effective),
+            ("permitted", &caps.permitted),
+        ] {
+            if set.as_ref().is_some_and(|set| *set != bounding) {
                 return Err(unsupported(&format!(
                     "process.capabilities.{name} unlike bounding"
                 )));
             }
         }
-        for name in ["inheritable", "ambient"] {
-            if !texts(caps, name)?.is_empty() {
+        for (name, set) in [
+            ("inheritable", &caps.inheritable),
+            ("ambient", &caps.ambient),
+        ] {
+            if set.as_ref().is_some_and(|set| !set.is_empty()) {
                 return Err(unsupported(&format!("process.capabilities.{name}")));
             }
         }
         options.cap_add = bounding;
     }
-    let rlimits = array(process, "rlimits")?.iter().map(|rlimit| {
-        let rlimit = as_object(rlimit, "process.rlimits[]")?;
-        let kind = string(rlimit.get("type"), "process.rlimits[].type")?;
-        let name = kind.trim_start_matches("RLIMIT_").to_ascii_lowercase();
-        let bound = |key| number(rlimit.get(key)).and_then(|n| need(n, "process.rlimits[]"));
-        Ok(format!("{name}={}:{}", bound("soft")?, bound("hard")?))
+    options.ulimits = process.rlimits.as_ref().map(|rlimits| {
+        let name = |kind: &str| kind.trim_start_matches("RLIMIT_").to_ascii_lowercase();
+        let spec = |r: &Rlimit| format!("{}={}:{}", name(&r.kind), r.soft, r.hard);
+        rlimits.iter().map(spec).collect()
     });
-    options.ulimits = Some(rlimits.collect::<Result<_>>()?);
     Ok(options)
 }
 
 /// One of `mounts`: skiff's own, a bind mount (`-v`) or a tmpfs (`--tmpfs`).
-fn add_mount(mount: &Object, options: &mut Options) -> Result<()> {
-    let kind = match mount.get("type") {
-        None => String::new(),
-        kind => string(kind, "mounts[].type")?,
-    };
-    let flags = texts(mount, "options")?;
-    let dest = string(mount.get("destination"), "mounts[].destination")?;
+fn add_mount(mount: &Mount, options: &mut Options) -> Result<()> {
+    let kind = mount.kind.as_deref().unwrap_or("");
+    let flags = mount.options.as_deref().unwrap_or_default();
+    let dest = &mount.destination;
     let bind = kind == "bind" || flags.iter().any(|f| f == "bind" || f == "rbind");
-    if !bind && OWN_MOUNTS.contains(&(dest.as_str(), kind.as_str())) {
+    if !bind && OWN_MOUNTS.contains(&(dest.as_str(), kind)) {
         return Ok(());
     }
     if bind {
@@ -368,7 +392,7 @@ fn add_mount(mount: &Object, options: &mut Options) -> Result<()> {
         } else {
             "rw"
         };
-        let source = string(mount.get("source"), "mounts[].source")?;
+        let source = mount.source.as_deref().unwrap_or("");
         options.volumes.push(format!("{source}:{dest}:{mode}"));
     } else if kind == "tmpfs" {
         options.tmpfs.push(format!("{dest}:{}", flags.join(",")));
@@ -380,28 +404,23 @@ fn add_mount(mount: &Object, options: &mut Options) -> Result<()> {
 
 /// The namespaces skiff always makes must be asked for; the network's decides
 /// `--network`: `host` when absent, `none` when new, or joined by its path.
-fn namespaces(list: &[Value]) -> Result<(&'static str, Option<PathBuf>)> {
+fn namespaces(list: &[Namespace]) -> Result<(&'static str, Option<PathBuf>)> {
     let mut network = ("host", None);
-    let mut kinds = Vec::new();
     for namespace in list {
-        let namespace = as_object(namespace, "linux.namespaces[]")?;
-        let kind = string(namespace.get("type"), "linux.namespaces[].type")?;
-        let path = match namespace.get("path") {
-            None => None,
-            path => Some(string(path, "linux.namespaces[].path")?),
-        };
-        match (kind.as_str(), path) {
-            ("network", path) => network = ("none", path.map(PathBuf::from)),
+        match (namespace.kind.as_str(), &namespace.path) {
+            ("network", Some(path)) => network = ("none", Some(PathBuf::from(path))),
+            ("network", None) => network = ("none", None),
             ("pid" | "mount" | "ipc" | "uts" | "cgroup", None) => {}
-            (kind, path) => {
-                let how = path.map_or("new".into(), |path| format!("joined at {path}"));
-                return Err(unsupported(&format!("linux.namespaces: {kind} ({how})")));
+            (kind, _) => {
+                return Err(unsupported(&format!(
+                    "linux.namespaces: {kind} {namespace_path}",
+                    namespace_path = namespace.path.as_deref().unwrap_or("(new)")
+                )))
             }
         }
-        kinds.push(kind);
     }
     for needed in ["pid", "mount", "ipc", "uts"] {
-        if !kinds.iter().any(|kind| kind == needed) {
+        if !list.iter().any(|n| n.kind == needed) {
             return Err(unsupported(&format!(
                 "linux.namespaces without {needed} (skiff always makes one)"
             )));
@@ -411,10 +430,15 @@ fn namespaces(list: &[Value]) -> Result<(&'static str, Option<PathBuf>)> {
 }
 
 /// `maskedPaths` and `readonlyPaths`, where skiff's own masks cover them.
-fn hidden(linux: &Object) -> Result<()> {
-    for (name, masked) in [("maskedPaths", true), ("readonlyPaths", false)] {
-        if let Some(path) = texts(linux, name)?
+fn hidden(linux: &Linux) -> Result<()> {
+    let lists = [
+        (&linux.masked_paths, true, "maskedPaths"),
+        (&linux.readonly_paths, false, "readonlyPaths"),
+    ];
+    for (paths, masked, name) in lists {
+        if let Some(path) = paths
             .iter()
+            .flatten()
             .find(|p| !container::hides(p, masked))
         {
             return Err(unsupported(&format!("linux.{name}: {path}")));
@@ -423,24 +447,20 @@ fn hidden(linux: &Object) -> Result<()> {
     Ok(())
 }
 
-fn limits(resources: Option<&Object>) -> Result<Limits> {
+fn limits(resources: Option<Resources>) -> Limits {
     let Some(resources) = resources else {
-        return Ok(Default::default());
+        return Default::default();
     };
-    let get = |section, key| -> Result<Option<i64>> {
-        number(object(resources, section)?.and_then(|section| section.get(key)))
-    };
-    let nano_cpus = match get("cpu", "quota")?.filter(|quota| *quota > 0) {
-        Some(quota) => {
-            Some(quota * 1_000_000_000 / get("cpu", "period")?.unwrap_or(100_000).max(1))
-        }
-        None => None,
-    };
-    Ok(Limits {
-        memory: get("memory", "limit")?,
-        cpu_shares: get("cpu", "shares")?,
+    let cpu = resources.cpu.as_ref();
+    let nano_cpus = cpu.and_then(|cpu| {
+        let quota = cpu.quota.filter(|q| *q > 0)?;
+        Some(quota * 1_000_000_000 / cpu.period.unwrap_or(100_000).max(1))
+    });
+    Limits {
+        memory: resources.memory.and_then(|m| m.limit),
+        cpu_shares: cpu.and_then(|cpu| cpu.shares),
         nano_cpus,
-        pids_limit: get("pids", "limit")?,
+        pids_limit: resources.pids.map(|p| p.limit),
         ..Default::default()
-    })
+    }
 }
