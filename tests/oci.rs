@@ -98,15 +98,18 @@ fn delete(t: &TestEnv, bundle: &Bundle, id: &str, flags: &[&str]) {
 #[test]
 fn create_holds_the_program_until_start() {
     let t = TestEnv::new();
-    let args = r#"["sh","-c","touch /mnt/ran && echo hello from $(hostname) && exit 3"]"#;
-    let bundle = Bundle::new(&t, args, "");
+    let program = r#"["sh","-c","touch /mnt/ran && echo hello from $(hostname) && exit 3"]"#;
+    let bundle = Bundle::new(&t, program, "");
     let runtime = format!(
         r#"["{}","runtime","--root","{}"]"#,
         skiff_bin(),
         bundle.state.display()
     );
+    let caller = t.root.join("caller.py");
+    fs::write(&caller, CALLER).unwrap();
     let out = Command::new("python3")
-        .args(["-c", CALLER, &runtime, bundle.dir.to_str().unwrap(), "c1"])
+        .arg(&caller)
+        .args([&runtime, bundle.dir.to_str().unwrap(), "c1"])
         .output()
         .unwrap();
     let text = stdout(&out);
