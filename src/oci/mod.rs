@@ -27,10 +27,11 @@
 mod spec;
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use miniserde::{json, Deserialize, Serialize};
@@ -249,11 +250,9 @@ fn made(dir: &Path, bundle: spec::Bundle, path: &Path) -> Result<i32> {
     // Writable by the container's user, whoever it is (and past the umask).
     let mode = fs::Permissions::from_mode(0o622);
     fs::set_permissions(&fifo_path, mode).context("chmod exec.fifo")?;
-    let fifo = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_PATH)
-        .open(&fifo_path)
-        .context("open exec.fifo")?;
+    // Not OpenOptions: musl's O_ACCMODE holds O_PATH, so Rust's std masks it away.
+    let state_dir = OwnedFd::from(File::open(dir).context("open the state directory")?);
+    let fifo = sys::open_path_at(&state_dir, OsStr::new("exec.fifo"))?;
     let netns = bundle
         .netns
         .as_ref()

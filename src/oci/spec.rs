@@ -464,3 +464,58 @@ fn limits(resources: Option<Resources>) -> Limits {
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal bundle's config.json, with `process` and `linux` extras spliced in.
+    fn config(process: &str, linux: &str) -> String {
+        format!(
+            r#"{{"ociVersion":"1.0.2","hostname":"h","root":{{"path":"rootfs"}},"process":{{"user":{{"uid":0,"gid":0}},"args":["true"],"cwd":"/"{process}}},"linux":{{"namespaces":[{{"type":"pid"}},{{"type":"mount"}},{{"type":"ipc"}},{{"type":"uts"}}{linux}]}}}}"#
+        )
+    }
+
+    fn refusal(text: &str) -> String {
+        match parse(text, Path::new("/b"), "c") {
+            Ok(_) => panic!("accepted: {text}"),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    #[test]
+    fn an_unknown_field_is_refused_by_its_path() {
+        let seccomp = config("", "").replace(r#""linux":{"#, r#""linux":{"seccomp":{},"#);
+        assert_eq!(
+            refusal(&seccomp),
+            "config.json: linux.seccomp is not supported by skiff yet"
+        );
+        let umask = config("", "").replace(r#""gid":0"#, r#""gid":0,"umask":18"#);
+        assert!(refusal(&umask).contains("process.user.umask"));
+        assert!(refusal(&config(r#","terminal":true"#, "")).contains("process.terminal"));
+        let user_ns = config("", r#",{"type":"user"}"#);
+        assert!(refusal(&user_ns).contains("linux.namespaces: user"));
+        let version = config("", "").replace("1.0.2", "2.0.0");
+        assert!(refusal(&version).contains("ociVersion \"2.0.0\""));
+        assert!(refusal("[]").contains("not a runtime-spec configuration"));
+    }
+
+    #[test]
+    fn fields_become_skiffs_own_options() {
+        let caps = r#","capabilities":{"bounding":["CAP_KILL"],"effective":["CAP_KILL"]},"rlimits":[{"type":"RLIMIT_NOFILE","soft":10,"hard":20}]"#;
+        let netns = r#",{"type":"network","path":"/run/netns/x"}"#;
+        let bundle = parse(&config(caps, netns), Path::new("/b"), "c").unwrap();
+        let options = &bundle.config.options;
+        assert_eq!(options.cap_drop, ["ALL"]);
+        assert_eq!(options.cap_add, ["CAP_KILL"]);
+        assert_eq!(
+            options.ulimits.as_deref(),
+            Some(&["nofile=10:20".to_string()][..])
+        );
+        assert_eq!(bundle.config.network.as_deref(), Some("none"));
+        assert_eq!(bundle.netns, Some(PathBuf::from("/run/netns/x")));
+        assert_eq!(bundle.root, Path::new("/b/rootfs"));
+        let differs = caps.replace(r#""effective":["CAP_KILL"]"#, r#""effective":[]"#);
+        assert!(refusal(&config(&differs, "")).contains("effective"));
+    }
+}
