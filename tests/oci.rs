@@ -154,6 +154,25 @@ fn kill_and_delete_force() {
 }
 
 #[test]
+fn start_of_a_container_that_died_held_says_so() {
+    let t = TestEnv::new();
+    let bundle = Bundle::new(&t, r#"["sleep","1000"]"#, "");
+    let out = bundle.create(&t, "d1");
+    assert!(out.status.success());
+    let out = bundle.runtime(&t, &["kill", "d1", "9"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = bundle.runtime(&t, &["start", "d1"]);
+    // Dead already (`stopped`), or dying while `start` waits: never a hang, never run.
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("stopped") || err.contains("ended before it started"),
+        "{err}"
+    );
+    delete(&t, &bundle, "d1", &[]);
+}
+
+#[test]
 fn a_field_skiff_cannot_honour_is_refused_by_name() {
     let t = TestEnv::new();
     let bundle = Bundle::new(&t, r#"["true"]"#, r#""seccomp":{},"#);

@@ -31,7 +31,7 @@ use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use miniserde::{json, Deserialize, Serialize};
@@ -326,17 +326,23 @@ fn start(global: &Global, argv: &[String]) -> Result<()> {
         )));
     }
     let fifo = dir.join("exec.fifo");
-    // Blocks until its PID 1 opens the other end; it writes one byte, and execve(2)
-    // closes it.
-    let mut held = File::open(&fifo).context("open exec.fifo")?;
-    let mut byte = Vec::new();
-    held.read_to_end(&mut byte).context("read exec.fifo")?;
+    // O_NONBLOCK: open(2) returns at once, and so does the container's open for
+    // writing; poll(2) then waits for its one byte, or for its end (its pidfd), so a
+    // container that died held is not waited for forever. execve(2) closes its end.
+    let mut held = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .context("open exec.fifo")?;
+    let pidfd = sys::pidfd_open(state.pid)?;
+    sys::poll_readable(&[held.as_raw_fd(), pidfd.as_raw_fd()], -1)?;
+    let read = held.read(&mut [0]).unwrap_or(0);
     fs::remove_file(&fifo).context("remove exec.fifo")?;
-    match byte.is_empty() {
-        true => Err(Error::invalid(format!(
+    match read {
+        0 => Err(Error::invalid(format!(
             "container {id} ended before it started"
         ))),
-        false => Ok(()),
+        _ => Ok(()),
     }
 }
 
