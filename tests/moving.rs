@@ -292,6 +292,14 @@ fn export_is_the_merged_filesystem_without_volumes() {
         ],
     );
     let file = t.root.join("exp.tar");
+    fs::write(&file, "kept").unwrap();
+    let typo = t.skiff(&["export", "-o", &file.display().to_string(), "exq"]);
+    assert!(
+        stderr(&typo).contains("No such container: exq"),
+        "{}",
+        stderr(&typo)
+    );
+    assert_eq!(read(&file), "kept", "a failed export overwrote -o's file");
     drop(await_line(&t, "exp", "ready"));
     ok(&t, &["export", "-o", &file.display().to_string(), "exp"]);
     let tar = fs::read(&file).unwrap();
