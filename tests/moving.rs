@@ -264,8 +264,16 @@ fn cp_from_stdin_unpacks_hostile_entries_inside_the_container() {
 fn diff_lists_added_changed_and_deleted_paths_in_dockers_order() {
     let t = TestEnv::new();
     let script = "echo x > /tmp/new; rm /etc/group; echo y >> /etc/passwd; mkdir /newdir";
-    made(&t, "diff", script);
-    let want = "C /etc\nD /etc/group\nC /etc/passwd\nA /newdir\nC /tmp\nA /tmp/new\n";
+    let host = made(&t, "diff", script);
+    // Copied into /dev of the stopped container, a file is a change like any other: only
+    // what skiff made to mount on is left out (as `commit` leaves it out).
+    fs::write(host.join("x"), "x").unwrap();
+    ok(
+        &t,
+        &["cp", &host.join("x").display().to_string(), "diff:/dev/x"],
+    );
+    let want =
+        "C /dev\nA /dev/x\nC /etc\nD /etc/group\nC /etc/passwd\nA /newdir\nC /tmp\nA /tmp/new\n";
     assert_eq!(ok(&t, &["diff", "diff"]), want);
     ok(&t, &["rm", "diff"]);
 }

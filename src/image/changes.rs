@@ -17,7 +17,8 @@
 //! bind-mounted onto, and the empty /dev, /proc and /sys that get their filesystems
 //! mounted over them, made when an image lacks them. Docker makes those in an "init"
 //! layer of its own, below the container's, so neither its diff nor its commit sees
-//! them; here the one walk leaves them out for both.
+//! them; here the one walk leaves them out for both, and tells a stub that came to
+//! hold something (`cp` into a stopped container's /dev) as changed, not added.
 //! <https://docs.kernel.org/filesystems/overlayfs.html#whiteouts-and-opaque-directories>
 //! <https://docs.kernel.org/filesystems/overlayfs.html#non-directories>
 //! <https://man7.org/linux/man-pages/man7/xattr.7.html>
@@ -57,8 +58,8 @@ pub struct Change<'a> {
     pub kind: Kind,
 }
 
-/// Calls `each` on every entry of `upper` but skiff's own (see the module doc), over
-/// the image's `lower` layers (top first; none: all is `Added`), in name order (as
+/// Calls `each` on every entry of `upper` but skiff's bare stubs (see the module doc), over
+/// the image's `lower` layers (top first, or none), in name order (as
 /// Go's filepath.Walk, and so Docker, walks), a directory before what it holds.
 pub fn walk(
     upper: &Path,
@@ -82,14 +83,21 @@ fn walk_dir(
         let full = upper.join(&path);
         let meta =
             fs::symlink_metadata(&full).with_context(|| format!("lstat {}", full.display()))?;
-        if skiffs_own(&full, &path, &meta) {
+        let (stub, bare) = stub(&full, &path, &meta);
+        if bare {
             continue;
         }
         let below: Vec<(&Path, Metadata)> = lower
             .iter()
             .filter_map(|layer| Some((*layer, fs::symlink_metadata(layer.join(&name)).ok()?)))
             .collect();
-        let kind = kind(&full, &meta, below.first().map(|(_, old)| old))?;
+        // Docker's stubs are in a layer below the container's: what it adds to one
+        // changes it.
+        let below_first = below.first().map(|(_, old)| old);
+        let kind = match kind(&full, &meta, below_first)? {
+            Kind::Added if stub => Kind::Changed,
+            kind => kind,
+        };
         each(&Change {
             path: &path,
             meta: &meta,
@@ -126,15 +134,18 @@ fn kind(full: &Path, meta: &Metadata, below: Option<&Metadata>) -> Result<Kind> 
     })
 }
 
-/// What skiff made to mount on (see the module doc): by name, and only as made, empty.
-fn skiffs_own(full: &Path, path: &Path, meta: &Metadata) -> bool {
+/// What skiff makes to mount on when an image lacks it (see the module doc): empty
+/// files, and empty directories.
+const STUB_FILES: [&str; 3] = ["etc/hosts", "etc/hostname", "etc/resolv.conf"];
+const STUB_DIRS: [&str; 3] = ["dev", "proc", "sys"];
+
+/// Whether `path` is one of skiff's stubs, and whether it is still only that.
+fn stub(full: &Path, path: &Path, meta: &Metadata) -> (bool, bool) {
     let path = path.to_str().unwrap_or_default();
-    let stub = ["etc/hosts", "etc/hostname", "etc/resolv.conf"].contains(&path);
-    let mount_point = ["dev", "proc", "sys"].contains(&path);
-    (stub && meta.is_file() && meta.len() == 0)
-        || (mount_point
-            && meta.is_dir()
-            && fs::read_dir(full).is_ok_and(|mut d| d.next().is_none()))
+    let (file, dir) = (STUB_FILES.contains(&path), STUB_DIRS.contains(&path));
+    let bare = (file && meta.is_file() && meta.len() == 0)
+        || (dir && meta.is_dir() && fs::read_dir(full).is_ok_and(|mut d| d.next().is_none()));
+    (file || dir, bare)
 }
 
 /// The names in a directory, in byte order.
