@@ -264,8 +264,16 @@ fn cp_from_stdin_unpacks_hostile_entries_inside_the_container() {
 fn diff_lists_added_changed_and_deleted_paths_in_dockers_order() {
     let t = TestEnv::new();
     let script = "echo x > /tmp/new; rm /etc/group; echo y >> /etc/passwd; mkdir /newdir";
-    made(&t, "diff", script);
-    let want = "C /etc\nD /etc/group\nC /etc/passwd\nA /newdir\nC /tmp\nA /tmp/new\n";
+    let host = made(&t, "diff", script);
+    // Copied into /dev of the stopped container, a file is a change like any other: only
+    // what skiff made to mount on is left out (as `commit` leaves it out).
+    fs::write(host.join("x"), "x").unwrap();
+    ok(
+        &t,
+        &["cp", &host.join("x").display().to_string(), "diff:/dev/x"],
+    );
+    let want =
+        "C /dev\nA /dev/x\nC /etc\nD /etc/group\nC /etc/passwd\nA /newdir\nC /tmp\nA /tmp/new\n";
     assert_eq!(ok(&t, &["diff", "diff"]), want);
     ok(&t, &["rm", "diff"]);
 }
@@ -292,6 +300,14 @@ fn export_is_the_merged_filesystem_without_volumes() {
         ],
     );
     let file = t.root.join("exp.tar");
+    fs::write(&file, "kept").unwrap();
+    let typo = t.skiff(&["export", "-o", &file.display().to_string(), "exq"]);
+    assert!(
+        stderr(&typo).contains("No such container: exq"),
+        "{}",
+        stderr(&typo)
+    );
+    assert_eq!(read(&file), "kept", "a failed export overwrote -o's file");
     drop(await_line(&t, "exp", "ready"));
     ok(&t, &["export", "-o", &file.display().to_string(), "exp"]);
     let tar = fs::read(&file).unwrap();

@@ -1,9 +1,12 @@
 //! `skiff diff CONTAINER`: what the container changed in its filesystem, from its own
-//! overlayfs upper dir over its image's layers (see `container::files::changes`).
+//! overlayfs upper dir over its image's layers (see `image::changes`).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 use crate::cli;
-use crate::container::files;
 use crate::error::{Error, Result};
+use crate::image::changes::{self, Kind};
 use crate::lifecycle;
 
 pub const HELP: &str = "Usage:  skiff diff CONTAINER
@@ -34,8 +37,37 @@ pub fn main(argv: &[String]) -> Result<i32> {
     if !upper.exists() {
         return Ok(0); // never started: nothing changed yet
     }
-    for (kind, path) in files::changes(&upper, &lower)? {
-        println!("{kind} {}", path.display());
+    for (letter, path) in lines(&upper, &lower)? {
+        println!("{letter} {}", path.display());
     }
     Ok(0)
+}
+
+/// Docker's lines: `A` added, `C` changed, `D` deleted, in the walk's order. A
+/// directory that only holds changes is itself listed as changed before the first
+/// thing added to it or deleted from it, as Docker does (moby's `pkg/archive/changes.go`).
+fn lines(upper: &Path, lower: &[PathBuf]) -> Result<Vec<(char, PathBuf)>> {
+    let mut lines = Vec::new();
+    let mut changed_dirs = HashSet::new();
+    changes::walk(upper, lower, &mut |change| {
+        let letter = match change.kind {
+            Kind::Holds => return Ok(()),
+            Kind::Added => 'A',
+            Kind::Deleted => 'D',
+            Kind::Changed | Kind::Opaque => 'C',
+        };
+        let path = Path::new("/").join(change.path);
+        if change.meta.is_dir() {
+            changed_dirs.insert(path.clone());
+        }
+        let parent = path.parent().filter(|dir| *dir != Path::new("/"));
+        if let Some(dir) = parent.filter(|_| letter != 'C') {
+            if changed_dirs.insert(dir.to_path_buf()) {
+                lines.push(('C', dir.to_path_buf()));
+            }
+        }
+        lines.push((letter, path));
+        Ok(())
+    })?;
+    Ok(lines)
 }

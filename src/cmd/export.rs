@@ -34,12 +34,13 @@ pub fn main(argv: &[String]) -> Result<i32> {
             "cowardly refusing to save to a terminal. Use the -o flag or redirect",
         ));
     }
+    // The container first: a mistyped name leaves `-o`'s file alone, as with Docker.
+    let container = lifecycle::find(query)?;
+    let rootfs = super::start::rootfs(&container)?;
     let file = match &output {
         Some(path) => Some(File::create(path).with_context(|| format!("create {path}"))?),
         None => None,
     };
-    let container = lifecycle::find(query)?;
-    let rootfs = super::start::rootfs(&container)?;
     let (visit, _) = files::visit(Root::Mounted(&rootfs, false), true, |_| match file {
         Some(mut file) => files::archive("/", false, None, &mut file),
         None => files::archive("/", false, None, &mut io::stdout().lock()),

@@ -1,4 +1,4 @@
-//! A container's files, from outside it: what `cp`, `export` and `diff` read and write.
+//! A container's files, from outside it: what `cp` and `export` read and write.
 //!
 //! Paths inside a container mean something only there: `/etc` may be a symlink to `/`,
 //! a directory may become a symlink to `../../..` while we copy. So no path of the
@@ -21,17 +21,17 @@
 //! <https://man7.org/linux/man-pages/man5/proc.5.html>
 //! <https://docs.docker.com/reference/cli/docker/container/cp/>
 
-use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs::{self, File, Metadata};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 use tar::{Builder, Header, HeaderMode};
 
 use super::{process, rootfs, RootFs};
 use crate::error::{Context, Error, Result};
+use crate::image::changes::{self, sorted_names};
 use crate::image::layer::unpack_placed;
 use crate::sys;
 
@@ -139,44 +139,17 @@ struct Walk<'a, 'b> {
 impl Walk<'_, '_> {
     /// `parent_dev`: the device of the directory holding `path` (0 for none).
     fn append(&mut self, path: &Path, name: &Path, meta: &Metadata, parent_dev: u64) -> Result<()> {
-        let what = || format!("archive {}", path.display());
         let mut header = Header::new_gnu();
         header.set_metadata_in_mode(meta, HeaderMode::Complete);
         if let Some((uid, gid)) = self.owner {
             header.set_uid(uid.into());
             header.set_gid(gid.into());
         }
-        let kind = meta.file_type();
-        header.set_size(0);
-        if kind.is_symlink() {
-            let target = fs::read_link(path).with_context(what)?;
-            return Ok(self.tar.append_link(&mut header, name, target)?);
+        changes::append(self.tar, &mut header, path, name, meta)?;
+        match meta.is_dir() {
+            true => self.children(path, name, meta.dev(), meta.dev() != parent_dev),
+            false => Ok(()),
         }
-        if kind.is_char_device() || kind.is_block_device() {
-            let rdev = meta.rdev();
-            header.set_device_major(libc::major(rdev))?;
-            header.set_device_minor(libc::minor(rdev))?;
-        }
-        if !kind.is_file() {
-            self.tar.append_data(&mut header, name, io::empty())?;
-            return match kind.is_dir() {
-                true => self.children(path, name, meta.dev(), meta.dev() != parent_dev),
-                false => Ok(()),
-            };
-        }
-        // Opened without following a link nor waiting on a FIFO that replaced the
-        // file since lstat(2), and read for exactly the size the header promised.
-        let file = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(path)
-            .with_context(what)?;
-        if !file.metadata().with_context(what)?.is_file() {
-            return Err(Error::invalid(format!("{} changed", path.display())));
-        }
-        header.set_size(meta.len());
-        let data = file.take(meta.len()).chain(io::repeat(0)).take(meta.len());
-        Ok(self.tar.append_data(&mut header, name, data)?)
     }
 
     /// A directory's entries, in name order; none from /proc or /sys, which are only
@@ -196,16 +169,6 @@ impl Walk<'_, '_> {
         }
         Ok(())
     }
-}
-
-/// The names in a directory, in byte order (as Go's filepath.Walk, and so Docker, walks).
-fn sorted_names(dir: &Path) -> Result<Vec<OsString>> {
-    let what = || format!("read {}", dir.display());
-    let entries = fs::read_dir(dir).with_context(what)?;
-    let names = entries.map(|entry| entry.map(|e| e.file_name()));
-    let mut names = names.collect::<io::Result<Vec<_>>>().with_context(what)?;
-    names.sort();
-    Ok(names)
 }
 
 /// Where a copy lands, by Docker's rules for `docker cp SRC DEST`.
@@ -306,96 +269,6 @@ pub fn unpack_into(input: &mut dyn Read, dest: &str) -> Result<()> {
     }
     let dir = Path::new(dest).to_path_buf();
     unpack_placed(input, Path::new("/"), &mut |name, _| Ok(dir.join(name)))
-}
-
-/// One line of `docker diff`: `A` added, `C` changed, `D` deleted.
-pub type Change = (char, PathBuf);
-
-/// What a container changed, from its upper dir over its image's `layers` (top
-/// first), in Docker's order: a walk of the upper dir by name, each changed
-/// directory before what it holds. overlayfs marks a deletion with a 0/0 character
-/// device; a directory that exists below is changed, unless its size, mode and mtime
-/// are the same there (it only holds changes). The paths skiff makes for its own
-/// mounts, which Docker keeps in a layer of their own, are left out.
-pub fn changes(upper: &Path, layers: &[PathBuf]) -> Result<Vec<Change>> {
-    let mut changes = Vec::new();
-    let mut changed_dirs = HashSet::new();
-    let lower: Vec<&Path> = layers.iter().map(PathBuf::as_path).collect();
-    walk_changes(
-        upper,
-        Path::new("/"),
-        &lower,
-        &mut changes,
-        &mut changed_dirs,
-    )?;
-    Ok(changes)
-}
-
-/// Made by skiff for its mounts when an image lacks them (Docker's "init" layer).
-const MOUNT_POINTS: [&str; 6] = [
-    "/dev",
-    "/proc",
-    "/sys",
-    "/etc/hostname",
-    "/etc/hosts",
-    "/etc/resolv.conf",
-];
-
-/// `lower`: the layers where `dir` is a real directory, so that looking below it never
-/// follows a symlink of an image's on the host.
-fn walk_changes(
-    upper: &Path,
-    dir: &Path,
-    lower: &[&Path],
-    changes: &mut Vec<Change>,
-    changed_dirs: &mut HashSet<PathBuf>,
-) -> Result<()> {
-    let here = upper.join(dir.strip_prefix("/").unwrap_or(dir));
-    for name in sorted_names(&here)? {
-        let path = dir.join(&name);
-        if MOUNT_POINTS.iter().any(|p| Path::new(p) == path) {
-            continue;
-        }
-        let meta = fs::symlink_metadata(here.join(&name))?;
-        let below: Vec<(&Path, Metadata)> = lower
-            .iter()
-            .filter_map(|layer| Some((*layer, fs::symlink_metadata(layer.join(&name)).ok()?)))
-            .collect();
-        let deleted = meta.file_type().is_char_device() && meta.rdev() == 0;
-        let kind = match below.first() {
-            _ if deleted => 'D',
-            None => 'A',
-            Some((_, old)) if meta.is_dir() && old.is_dir() && same(&meta, old) => ' ',
-            Some(_) => 'C',
-        };
-        if kind != ' ' && meta.is_dir() {
-            changed_dirs.insert(path.clone());
-        }
-        if matches!(kind, 'A' | 'D')
-            && dir != Path::new("/")
-            && changed_dirs.insert(dir.to_path_buf())
-        {
-            changes.push(('C', dir.to_path_buf()));
-        }
-        if kind != ' ' {
-            changes.push((kind, path.clone()));
-        }
-        if meta.is_dir() {
-            let dirs: Vec<PathBuf> = below
-                .iter()
-                .filter(|(_, m)| m.is_dir())
-                .map(|(layer, _)| layer.join(&name))
-                .collect();
-            let dirs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
-            walk_changes(upper, &path, &dirs, changes, changed_dirs)?;
-        }
-    }
-    Ok(())
-}
-
-fn same(a: &Metadata, b: &Metadata) -> bool {
-    (a.size(), a.mode(), a.mtime(), a.mtime_nsec())
-        == (b.size(), b.mode(), b.mtime(), b.mtime_nsec())
 }
 
 #[cfg(test)]

@@ -1,20 +1,14 @@
 //! `commit`: a container's changes as one more layer on its image.
 //!
-//! A container's changes are exactly its overlayfs upper directory: what it created or
-//! changed is there (a changed file whole, copied up), and what it deleted is marked
-//! there in overlayfs's own way. The layer is that directory as a tar archive, with
-//! each mark turned into the OCI image-spec's:
+//! A container's changes are exactly its overlayfs upper directory (see `changes`,
+//! which also leaves out what skiff made there for its own mounts). The layer is that
+//! directory as a tar archive, with overlayfs's marks turned into the OCI image-spec's:
 //!
 //! - a whiteout, a character device 0/0 named NAME → an empty file `.wh.NAME`;
-//! - an opaque directory, with the attribute `trusted.overlay.opaque=y` (made where the
-//!   container deleted a directory and made it again) → the directory, and in it an
-//!   empty file `.wh..wh..opq`.
+//! - an opaque directory → the directory, and in it an empty file `.wh..wh..opq`.
 //!
-//! What skiff itself put there is left out, as Docker keeps it in a layer of its own
-//! that it never commits: the empty files that /etc/hosts, /etc/hostname and
-//! /etc/resolv.conf are bind-mounted onto, and the empty /dev, /proc and /sys that get
-//! their filesystems mounted over them. Extended attributes (file capabilities) and
-//! hard links are not kept: each link is a file of its own.
+//! Extended attributes (file capabilities) and hard links are not kept: each link is
+//! a file of its own.
 //!
 //! The layer is stored uncompressed (OCI's `…layer.v1.tar`), as Docker keeps a commit
 //! until it pushes it and as `import` stores a plain tarball: its blob digest is then
@@ -23,20 +17,19 @@
 //! <https://docs.kernel.org/filesystems/overlayfs.html#whiteouts-and-opaque-directories>
 //! <https://github.com/opencontainers/image-spec/blob/main/layer.md#whiteouts>
 
-use std::collections::BTreeSet;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 use miniserde::json::{self, Array, Object, Value};
 
 use super::archive::{self, Descriptor, OCI_LAYER, OCI_LAYER_GZIP};
+use super::changes::{self, Change};
 use super::store::Store;
 use super::Image;
 use crate::digest::Digest;
 use crate::error::{Context, Error, Kind, Result};
-use crate::sys;
 use crate::time;
 
 const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
@@ -75,7 +68,7 @@ fn make(
     // Unbuffered: tar writes whole 512-byte blocks, and file data in large copies.
     let mut file = File::create(&tarball)?;
     let mut tar = tar::Builder::new(&mut file as &mut dyn Write);
-    add_dir(&mut tar, upper, Path::new("")).context("read the container's changes")?;
+    write_layer(&mut tar, upper).context("read the container's changes")?;
     tar.into_inner()?;
     let (diff_id, size) = store.add_blob(File::open(&tarball)?)?;
     scratch.remove()?;
@@ -151,73 +144,30 @@ fn push(slot: std::collections::btree_map::Entry<String, Value>, item: Value) {
     }
 }
 
-/// Appends what `dir` of `upper` holds (`dir` as named in the layer), in name order, so
-/// the same changes always make the same layer.
-fn add_dir(tar: &mut tar::Builder<&mut dyn Write>, upper: &Path, dir: &Path) -> Result<()> {
-    let mut names = BTreeSet::new();
-    for entry in fs::read_dir(upper.join(dir))? {
-        names.insert(dir.join(entry?.file_name()));
-    }
-    for name in names {
-        let path = upper.join(&name);
-        let meta = fs::symlink_metadata(&path)?;
-        if !skiffs_own(&path, &name, &meta) {
-            add(tar, upper, &name, &meta).with_context(|| format!("add {}", name.display()))?;
-        }
-    }
-    Ok(())
+/// Appends each change in `upper` (see `changes`), in the walk's order, so the same
+/// changes always make the same layer.
+fn write_layer(tar: &mut tar::Builder<&mut dyn Write>, upper: &Path) -> Result<()> {
+    changes::walk(upper, &[], &mut |change| {
+        add(tar, upper, change).with_context(|| format!("add {}", change.path.display()))
+    })
 }
 
-/// What skiff made for its mounts, which Docker would not commit (see the module doc).
-fn skiffs_own(path: &Path, name: &Path, meta: &fs::Metadata) -> bool {
-    let name = name.to_str().unwrap_or_default();
-    let stub = ["etc/hosts", "etc/hostname", "etc/resolv.conf"].contains(&name);
-    let mount_point = ["dev", "proc", "sys"].contains(&name);
-    (stub && meta.is_file() && meta.len() == 0)
-        || (mount_point
-            && meta.is_dir()
-            && fs::read_dir(path).is_ok_and(|mut d| d.next().is_none()))
-}
-
-/// One entry of the upper dir, with its owner, mode and time; a directory with all
-/// it holds.
-fn add(
-    tar: &mut tar::Builder<&mut dyn Write>,
-    upper: &Path,
-    name: &Path,
-    meta: &fs::Metadata,
-) -> Result<()> {
-    let path = &upper.join(name);
+/// One change, with its owner, mode and time, and overlayfs's marks turned into OCI's.
+fn add(tar: &mut tar::Builder<&mut dyn Write>, upper: &Path, change: &Change) -> Result<()> {
+    let (name, meta) = (change.path, change.meta);
     let mut header = tar::Header::new_gnu();
     header.set_metadata(meta);
-    let kind = meta.file_type();
-    if kind.is_char_device() && meta.rdev() == 0 {
+    if change.kind == changes::Kind::Deleted {
         let file_name = name.file_name().unwrap_or_default().to_string_lossy();
-        return Ok(marker(
-            tar,
-            header,
-            &name.with_file_name(format!(".wh.{file_name}")),
-        )?);
+        let whiteout = name.with_file_name(format!(".wh.{file_name}"));
+        return Ok(marker(tar, header, &whiteout)?);
     }
-    if kind.is_symlink() {
-        return Ok(tar.append_link(&mut header, name, fs::read_link(path)?)?);
-    }
-    if kind.is_file() {
-        return Ok(tar.append_data(&mut header, name, &mut File::open(path)?)?);
-    }
-    if kind.is_socket() {
+    if meta.file_type().is_socket() {
         return Ok(()); // a socket is a live endpoint, not content (Docker skips them too)
     }
-    // Linux's dev_t: the major number in bits 8-19 and 32-63, the minor in the rest.
-    let dev = meta.rdev();
-    header.set_device_major(((dev >> 32) & 0xffff_f000 | (dev >> 8) & 0xfff) as u32)?;
-    header.set_device_minor(((dev >> 12) & 0xffff_ff00 | dev & 0xff) as u32)?;
-    tar.append_data(&mut header, name, &[][..])?;
-    if kind.is_dir() {
-        if sys::lgetxattr_is(path, "trusted.overlay.opaque".as_ref(), b"y")? {
-            marker(tar, header, &name.join(".wh..wh..opq"))?;
-        }
-        add_dir(tar, upper, name)?;
+    changes::append(tar, &mut header, &upper.join(name), name, meta)?;
+    if change.kind == changes::Kind::Opaque {
+        marker(tar, header, &name.join(".wh..wh..opq"))?;
     }
     Ok(())
 }

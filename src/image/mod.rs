@@ -3,6 +3,7 @@
 //! <https://github.com/opencontainers/image-spec/blob/main/spec.md>
 
 pub mod archive;
+pub mod changes;
 pub mod commit;
 pub mod config;
 pub mod layer;
