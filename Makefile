@@ -24,7 +24,8 @@ build: $(BIN)
 #   refers to it. No linker flag drops them; a linker script inserted into ld's default
 #   one can (`-C force-unwind-tables=no` cannot reach the std that ships compiled).
 NO_UNWIND := target/no-unwind-tables.ld
-LINK_FLAGS := -C link-arg=-Wl,-z,pack-relative-relocs -C link-arg=-Wl,-T,$(CURDIR)/$(NO_UNWIND)
+LINK_FLAGS := -C link-arg=-Wl,-z,pack-relative-relocs -C link-arg=-Wl,-T,$(CURDIR)/$(NO_UNWIND) \
+	      --cfg no_unwind_tables
 # Not a link flag but the same kind of saving: a panic's location names its source file,
 # and a dependency's file by its path under cargo's registry, e.g. `/root/.cargo/
 # registry/src/index.crates.io-1949cf8c6b5b557f/libflate-2.3.2/src/deflate/decode.rs`.
