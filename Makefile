@@ -23,6 +23,10 @@ build: $(BIN)
 #   in a stripped binary were all `<unknown>`. crtbegin's own entry stays, as crtbegin
 #   refers to it. No linker flag drops them; a linker script inserted into ld's default
 #   one can (`-C force-unwind-tables=no` cannot reach the std that ships compiled).
+# - `--cfg no_unwind_tables`: with no tables, the unwinder has nothing to walk, so skiff
+#   defines its entry points itself (src/sys/unwind.rs) and libunwind is not linked; its
+#   `_Unwind_Backtrace` finds no frame at once, as libunwind did here, and LTO then drops
+#   std's backtrace symbolizer too (gimli, addr2line, the demangler): -256,600 bytes.
 NO_UNWIND := target/no-unwind-tables.ld
 LINK_FLAGS := -C link-arg=-Wl,-z,pack-relative-relocs -C link-arg=-Wl,-T,$(CURDIR)/$(NO_UNWIND) \
 	      --cfg no_unwind_tables
