@@ -23,8 +23,13 @@ build: $(BIN)
 #   in a stripped binary were all `<unknown>`. crtbegin's own entry stays, as crtbegin
 #   refers to it. No linker flag drops them; a linker script inserted into ld's default
 #   one can (`-C force-unwind-tables=no` cannot reach the std that ships compiled).
+# - `--cfg no_unwind_tables`: with no tables, the unwinder has nothing to walk, so skiff
+#   defines its entry points itself (src/sys/unwind.rs) and libunwind is not linked; its
+#   `_Unwind_Backtrace` finds no frame at once, as libunwind did here, and LTO then drops
+#   std's backtrace symbolizer too (gimli, addr2line, the demangler): -256,600 bytes.
 NO_UNWIND := target/no-unwind-tables.ld
-LINK_FLAGS := -C link-arg=-Wl,-z,pack-relative-relocs -C link-arg=-Wl,-T,$(CURDIR)/$(NO_UNWIND)
+LINK_FLAGS := -C link-arg=-Wl,-z,pack-relative-relocs -C link-arg=-Wl,-T,$(CURDIR)/$(NO_UNWIND) \
+	      --cfg no_unwind_tables
 # Not a link flag but the same kind of saving: a panic's location names its source file,
 # and a dependency's file by its path under cargo's registry, e.g. `/root/.cargo/
 # registry/src/index.crates.io-1949cf8c6b5b557f/libflate-2.3.2/src/deflate/decode.rs`.

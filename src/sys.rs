@@ -20,6 +20,9 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use crate::error::{Error, Kind, Result};
 use crate::trace;
 
+#[cfg(all(no_unwind_tables, panic = "abort"))]
+mod unwind;
+
 pub use libc::{
     CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS,
     MNT_DETACH, MS_BIND, MS_MOVE, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID,

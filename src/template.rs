@@ -546,7 +546,15 @@ fn text(value: Option<&Value>) -> String {
         Some(Value::Bool(b)) => b.to_string(),
         Some(Value::Number(Number::U64(n))) => n.to_string(),
         Some(Value::Number(Number::I64(n))) => n.to_string(),
-        Some(Value::Number(Number::F64(n))) => n.to_string(),
+        // miniserde's shortest form (zmij, in the binary for JSON anyway; std's float
+        // printer would add 9 KB), less the `.0` that Go's `%v` never prints.
+        Some(Value::Number(Number::F64(n))) => {
+            let mut text = json::to_string(n);
+            if text.ends_with(".0") {
+                text.truncate(text.len() - 2);
+            }
+            text
+        }
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(items)) => {
             format!("[{}]", list(items.iter().map(|v| text(Some(v))).collect()))
@@ -593,6 +601,7 @@ mod tests {
             "<nil>|<no value>"
         );
         assert_eq!(render("{{.Config.Tty}} {{.Id}}", CONTAINER), "false abc");
+        assert_eq!(render("{{.A}} {{.B}}", r#"{"A":1.0,"B":-0.25}"#), "1 -0.25");
     }
 
     #[test]
