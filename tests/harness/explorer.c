@@ -12,6 +12,9 @@
  *   mypid          getpid(2)            env NAME        $NAME (exit 1 if unset)
  *   cwd            getcwd(3)            hostname        gethostname(2)
  *   ids            "UID EUID": real and effective user IDs (a setuid copy shows both)
+ *   syscall NR [ARG...]   syscall(2) by number (arguments in C's notation: 0x…):
+ *                  "ok", or the errno's name as strerror(3) gives it (exit 1)
+ *   getppid N      N calls of getppid(2), for timing a seccomp filter
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static int visible(const struct dirent *d)
@@ -83,6 +87,20 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "hostname"))
 		return answer(gethostname(buf, sizeof buf) == 0 ? buf : NULL, "gethostname");
 
-	fputs("usage: docker-explorer echo|echo_stderr|exit|ls|env ARG | mypid|cwd|hostname|ids\n", stderr);
+	if (!strcmp(cmd, "syscall") && arg) {
+		long a[6] = {0};
+		for (int i = 0; i < 6 && i + 3 < argc; i++)
+			a[i] = (long)strtoull(argv[i + 3], NULL, 0);
+		long rc = syscall(strtol(arg, NULL, 0), a[0], a[1], a[2], a[3], a[4], a[5]);
+		return rc < 0 ? puts(strerror(errno)), 1 : puts("ok") < 0;
+	}
+	if (!strcmp(cmd, "getppid") && arg) {
+		for (long n = atol(arg); n > 0; n--)
+			syscall(SYS_getppid);
+		return 0;
+	}
+
+	fputs("usage: docker-explorer echo|echo_stderr|exit|ls|env ARG | mypid|cwd|hostname|ids\n"
+	      "       docker-explorer syscall NR [ARG...] | getppid N\n", stderr);
 	return 2;
 }
