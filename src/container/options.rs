@@ -63,9 +63,11 @@ impl Options {
             ("seccomp", Some("unconfined")) => self.seccomp = Some("unconfined".into()),
             ("seccomp", Some(path)) => self.seccomp = Some(seccomp::read_profile(path)?),
             ("apparmor", Some("unconfined")) => {}
-            _ => return Err(Error::usage(format!(
+            _ => {
+                return Err(Error::usage(format!(
                 "unsupported security option {value:?}: skiff knows no-new-privileges and seccomp"
-            ))),
+            )))
+            }
         }
         Ok(())
     }

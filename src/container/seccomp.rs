@@ -44,6 +44,7 @@ use miniserde::{json, Deserialize};
 
 use super::{capabilities, Options};
 use crate::error::{Error, Result};
+use crate::sort;
 use crate::sys;
 use crate::trace;
 
@@ -260,6 +261,15 @@ const fn number(name: &[u8]) -> Option<u16> {
     None
 }
 
+/// A name's number, for the tables compiled in: a name missing from [`NAMES`] stops
+/// the compilation.
+const fn known(name: &[u8]) -> u16 {
+    match number(name) {
+        Some(nr) => nr,
+        None => panic!("not an x86_64 system call"),
+    }
+}
+
 const fn count(list: &str) -> usize {
     let (mut at, mut n) = (0, 0);
     while let Some((_, end)) = next_word(list.as_bytes(), at) {
@@ -274,10 +284,7 @@ const fn numbers<const N: usize>(list: &str) -> [u16; N] {
     let mut out = [0; N];
     while let Some((start, end)) = next_word(text, at) {
         let (word, _) = text.split_at(end);
-        out[i] = match number(word.split_at(start).1) {
-            Some(nr) => nr,
-            None => panic!("not an x86_64 system call"),
-        };
+        out[i] = known(word.split_at(start).1);
         (at, i) = (end, i + 1);
     }
     out
@@ -301,10 +308,7 @@ const fn pairs() -> [(u8, u16); pair_count()] {
         let (text, mut at) = (list.as_bytes(), 0);
         while let Some((start, end)) = next_word(text, at) {
             let (word, _) = text.split_at(end);
-            out[n] = match number(word.split_at(start).1) {
-                Some(nr) => (bit, nr),
-                None => panic!("not an x86_64 system call"),
-            };
+            out[n] = (bit, known(word.split_at(start).1));
             (at, n) = (end, n + 1);
         }
         i += 1;
@@ -345,20 +349,6 @@ impl Rule {
         let args = Vec::new();
         Rule { nr, action, args }
     }
-
-    fn when(nr: u16, index: u8, op: Op, value: u64) -> Rule {
-        let args = vec![Arg {
-            index,
-            op,
-            value,
-            value_two: 0,
-        }];
-        Rule {
-            nr,
-            action: ALLOW,
-            args,
-        }
-    }
 }
 
 /// The filter for a container with capabilities `caps`, if it gets one.
@@ -388,22 +378,50 @@ fn docker_default(caps: u64) -> Vec<Rule> {
     let mut rules: Vec<Rule> = ALLOWED.iter().map(|&nr| Rule::new(nr, ALLOW)).collect();
     let unlocked = BY_CAPABILITY.iter().filter(|(bit, _)| caps & 1 << bit != 0);
     rules.extend(unlocked.map(|&(_, nr)| Rule::new(nr, ALLOW)));
-    let [socket, personality, clone, clone3] = numbers::<4>("socket personality clone clone3");
-    // Any address family but AF_ALG (38) and AF_VSOCK (40).
-    rules.push(Rule::when(socket, 0, Op::Lt, 38));
-    rules.push(Rule::when(socket, 0, Op::Eq, 39));
-    rules.push(Rule::when(socket, 0, Op::Gt, 40));
-    // PER_LINUX, PER_LINUX32, UNAME26, both, and the query 0xffffffff.
-    for persona in [0, 8, 0x2_0000, 0x2_0008, 0xffff_ffff] {
-        rules.push(Rule::when(personality, 0, Op::Eq, persona));
+    let with_argument = match caps & SYS_ADMIN {
+        0 => &DOCKER_ARGUMENT_RULES[..],
+        _ => &DOCKER_ARGUMENT_RULES[..DOCKER_ARGUMENT_RULES.len() - 1],
+    };
+    for &(nr, op, value) in with_argument {
+        let args = vec![Arg {
+            index: 0,
+            op,
+            value,
+            value_two: 0,
+        }];
+        rules.push(Rule {
+            nr,
+            action: ALLOW,
+            args,
+        });
     }
     if caps & SYS_ADMIN == 0 {
-        // No CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID or NEWNET.
-        rules.push(Rule::when(clone, 0, Op::MaskedEq, 0x7e02_0000));
-        rules.push(Rule::new(clone3, errno(libc::ENOSYS)));
+        rules.push(Rule::new(CLONE3, errno(libc::ENOSYS)));
     }
     rules
 }
+
+const SOCKET: u16 = known(b"socket");
+const PERSONALITY: u16 = known(b"personality");
+const CLONE: u16 = known(b"clone");
+const CLONE3: u16 = known(b"clone3");
+
+/// Docker's rules on a call's first argument: (call, comparison, value). The last
+/// applies only without `CAP_SYS_ADMIN`, which allows every clone(2).
+const DOCKER_ARGUMENT_RULES: [(u16, Op, u64); 9] = [
+    // Any address family but AF_ALG (38) and AF_VSOCK (40).
+    (SOCKET, Op::Lt, 38),
+    (SOCKET, Op::Eq, 39),
+    (SOCKET, Op::Gt, 40),
+    // PER_LINUX, PER_LINUX32, UNAME26, both, and the query 0xffffffff.
+    (PERSONALITY, Op::Eq, 0),
+    (PERSONALITY, Op::Eq, 8),
+    (PERSONALITY, Op::Eq, 0x2_0000),
+    (PERSONALITY, Op::Eq, 0x2_0008),
+    (PERSONALITY, Op::Eq, 0xffff_ffff),
+    // No CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID or NEWNET.
+    (CLONE, Op::MaskedEq, 0x7e02_0000),
+];
 
 /// Docker's JSON profile (`docker run --security-opt seccomp=FILE`), the parts skiff
 /// reads; `architectures`, `archMap` and `minKernel` are not (x86_64 is the one
@@ -419,8 +437,7 @@ struct Profile {
 
 #[derive(Deserialize)]
 struct Syscalls {
-    names: Option<Vec<String>>,
-    name: Option<String>,
+    names: Vec<String>,
     action: String,
     #[serde(rename = "errnoRet")]
     errno: Option<i32>,
@@ -479,7 +496,7 @@ fn from_profile(text: &str, caps: u64) -> Result<(Vec<Rule>, Action)> {
             .map(arg)
             .collect::<Result<_>>()?;
         // Other architectures' names are skipped, as libseccomp skips them for x86_64.
-        let names = entry.names.iter().flatten().chain(&entry.name);
+        let names = entry.names.iter();
         for nr in names.filter_map(|name| number(name.as_bytes())) {
             let args = args.clone();
             rules.push(Rule { nr, action, args });
@@ -580,7 +597,9 @@ fn ret(action: Action) -> sock_filter {
 fn compile(mut rules: Vec<Rule>, default: Action) -> Result<Vec<sock_filter>> {
     // Each number's rules in the profile's order, those with argument checks first:
     // one without would end the search for them.
-    rules.sort_by_key(|rule| (rule.nr, rule.args.is_empty()));
+    sort::sort_by(&mut rules, |a, b| {
+        (a.nr, a.args.is_empty()).cmp(&(b.nr, b.args.is_empty()))
+    });
     let mut program = vec![
         word(ARCH),
         insn(JEQ, AUDIT_ARCH_X86_64, 1, 0),
