@@ -489,12 +489,10 @@ fn from_profile(text: &str, caps: u64) -> Result<(Vec<Rule>, Action)> {
             continue;
         }
         let action = action(&entry.action, entry.errno)?;
-        let args: Vec<Arg> = entry
-            .args
-            .iter()
-            .flatten()
-            .map(arg)
-            .collect::<Result<_>>()?;
+        let mut args = Vec::new();
+        for check in entry.args.as_deref().unwrap_or_default() {
+            args.push(arg(check)?);
+        }
         // Other architectures' names are skipped, as libseccomp skips them for x86_64.
         let names = entry.names.iter();
         for nr in names.filter_map(|name| number(name.as_bytes())) {
@@ -508,23 +506,29 @@ fn from_profile(text: &str, caps: u64) -> Result<(Vec<Rule>, Action)> {
 /// Docker's `includes` and `excludes`: every capability in `includes.caps` held, none
 /// of `excludes.caps`; `amd64` among `includes.arches` (if any), not among `excludes`'.
 fn applies(entry: &Syscalls, caps: u64) -> Result<bool> {
-    let none = Condition {
-        caps: None,
-        arches: None,
+    let (includes, excludes) = (entry.includes.as_ref(), entry.excludes.as_ref());
+    let amd64 = |c: Option<&Condition>| {
+        let arches = c.and_then(|c| c.arches.as_deref());
+        arches.map(|arches| arches.iter().any(|arch| arch == "amd64"))
     };
-    let includes = entry.includes.as_ref().unwrap_or(&none);
-    let excludes = entry.excludes.as_ref().unwrap_or(&none);
-    let amd64 = |c: &Condition| c.arches.as_ref().map(|a| a.iter().any(|a| a == "amd64"));
-    let held = |c: &Condition| -> Result<Vec<bool>> {
-        let names = c.caps.iter().flatten();
-        names
-            .map(|name| Ok(caps & capabilities::bit(name)? != 0))
-            .collect()
-    };
+    let (all_included, _) = held(includes, caps)?;
+    let (_, any_excluded) = held(excludes, caps)?;
     Ok(amd64(includes) != Some(false)
         && amd64(excludes) != Some(true)
-        && held(includes)?.iter().all(|&held| held)
-        && !held(excludes)?.iter().any(|&held| held))
+        && all_included
+        && !any_excluded)
+}
+
+/// Whether `caps` holds all of `condition`'s capabilities, and whether any.
+fn held(condition: Option<&Condition>, caps: u64) -> Result<(bool, bool)> {
+    let mut named = 0;
+    for name in condition
+        .and_then(|c| c.caps.as_deref())
+        .unwrap_or_default()
+    {
+        named |= capabilities::bit(name)?;
+    }
+    Ok((caps & named == named, caps & named != 0))
 }
 
 fn action(name: &str, errno_ret: Option<i32>) -> Result<Action> {
