@@ -844,6 +844,31 @@ pub fn set_no_new_privs() -> Result<()> {
     check(rc, "prctl", "PR_SET_NO_NEW_PRIVS").map(drop)
 }
 
+/// seccomp(2) `SECCOMP_SET_MODE_FILTER`: from now on every system call of this
+/// process and its descendants first runs `program`, a classic BPF program, which
+/// decides whether the call proceeds. Irrevocable; needs no-new-privileges or
+/// `CAP_SYS_ADMIN`. <https://man7.org/linux/man-pages/man2/seccomp.2.html>
+pub fn seccomp_set_filter(program: &[libc::sock_filter]) -> Result<()> {
+    trace::call(format_args!(
+        "seccomp(SECCOMP_SET_MODE_FILTER, {} instructions)",
+        program.len()
+    ));
+    let fprog = libc::sock_fprog {
+        len: u16::try_from(program.len()).unwrap_or(u16::MAX),
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: `fprog` points at `program`, whose length it gives; the kernel copies it.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            &raw const fprog,
+        )
+    };
+    check(rc, "seccomp", "SECCOMP_SET_MODE_FILTER").map(drop)
+}
+
 /// setgroups(2): the supplementary group list, replacing whatever skiff inherited.
 /// <https://man7.org/linux/man-pages/man2/setgroups.2.html>
 pub fn setgroups(groups: &[u32]) -> Result<()> {

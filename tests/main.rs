@@ -26,6 +26,7 @@ mod registry_extras;
 mod restart;
 mod run;
 mod runflags;
+mod seccomp;
 mod store;
 mod terminal;
 mod testenv;

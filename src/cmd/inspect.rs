@@ -209,6 +209,8 @@ struct HostConfig {
     restart_policy: RestartPolicy,
     #[serde(rename = "LogConfig")]
     log_config: LogConfig,
+    #[serde(rename = "SecurityOpt")]
+    security_opt: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -352,6 +354,16 @@ fn mount(spec: &str) -> Option<Mount> {
     })
 }
 
+/// Docker's list as given (a profile's text in place of its file), `null` when empty.
+fn security_opt(options: &container::Options) -> Option<Vec<String>> {
+    let no_new_privileges = options
+        .no_new_privileges
+        .then(|| "no-new-privileges".into());
+    let seccomp = options.seccomp.as_ref().map(|s| format!("seccomp={s}"));
+    let list: Vec<String> = no_new_privileges.into_iter().chain(seccomp).collect();
+    Some(list).filter(|list| !list.is_empty())
+}
+
 fn host_config(config: &container::Config) -> HostConfig {
     let limits = config.limits.clone().unwrap_or_default();
     let dns = config.dns.clone().unwrap_or_default();
@@ -375,5 +387,6 @@ fn host_config(config: &container::Config) -> HostConfig {
             maximum_retry_count: count,
         },
         log_config: config.log.clone().unwrap_or_default(),
+        security_opt: security_opt(&config.options),
     }
 }

@@ -104,6 +104,14 @@ pub fn check_names(names: &[String]) -> Result<()> {
     names.iter().try_for_each(|name| parse_name(name).map(drop))
 }
 
+/// One capability's bit, by name (a seccomp profile's `caps`).
+pub fn bit(name: &str) -> Result<u64> {
+    match parse_name(name)? {
+        Name::Bit(bit) => Ok(bit),
+        Name::All => Err(Error::usage(format!("unknown capability: {name:?}"))),
+    }
+}
+
 /// `(ALL named, the named bits)`.
 fn parse_list(names: &[String]) -> Result<(bool, u64)> {
     let mut all = false;

@@ -362,6 +362,6 @@ fn become_command(exec: &Exec, caps: u64, console: Option<UnixStream>) -> Result
     trace::step("enter the working directory");
     sys::chdir(Path::new(&exec.process.workdir))?; // chdir(2)
     tuning::limit(&exec.options)?; // setrlimit(2)
-    let env = take_identity(&exec.process, exec.options.no_new_privileges, caps)?; // setuid(2), capset(2), …
+    let env = take_identity(&exec.process, &exec.options, caps)?; // setuid(2), capset(2), …
     process::exec(&exec.process.argv, &env) // execve(2)
 }

@@ -39,6 +39,7 @@ mod options;
 mod process;
 mod rootfs;
 mod sealed_exe;
+mod seccomp;
 mod tuning;
 mod user;
 
@@ -267,20 +268,27 @@ fn prepare(
     let caps = capabilities::for_container(options, entered == Entered::WithMounts)?; // capget(2)
     process::enter_workdir(&config.process.workdir)?; // chdir(2)
     tuning::limit(options)?; // setrlimit(2)
-    take_identity(&config.process, options.no_new_privileges, caps)
+    take_identity(&config.process, options, caps)
 }
 
-/// Who the process is, for good: its user, the capabilities `caps`, and
-/// no-new-privileges if asked. Returns its environment, with the user's `HOME`.
+/// Who the process is, for good: its user, the capabilities `caps`, no-new-privileges
+/// if asked, and the seccomp filter. Returns its environment, with the user's `HOME`.
 /// The last steps of both the container's first process and `exec`'s.
-fn take_identity(process: &Process, no_new_privileges: bool, caps: u64) -> Result<Vec<String>> {
+fn take_identity(process: &Process, options: &Options, caps: u64) -> Result<Vec<String>> {
     let groups = process.groups.as_deref().unwrap_or_default();
     let user = user::resolve(process.user.as_deref(), groups)?; // the container's /etc/passwd, /etc/group
+    let filter = seccomp::for_container(options, caps)?;
     capabilities::limit_bounding_set(caps)?; // prctl(2)
-    if no_new_privileges {
+    let (now, last) = match options.no_new_privileges {
+        true => (None, filter),
+        false => (filter, None), // while CAP_SYS_ADMIN, which loading it needs, is held
+    };
+    if options.no_new_privileges {
         sys::set_no_new_privs()?; // prctl(2): no setuid binary raises anyone again
     }
+    seccomp::load(now.as_deref())?; // seccomp(2)
     user::switch(&user)?; // setgroups(2), setgid(2), setuid(2)
     capabilities::settle(caps, user.uid)?; // capset(2)
+    seccomp::load(last.as_deref())?; // seccomp(2): as late as it can be
     Ok(process::with_home(&process.env, &user.home))
 }

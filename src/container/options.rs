@@ -10,7 +10,7 @@ use std::path::{Component, Path, PathBuf};
 
 use miniserde::{Deserialize, Serialize};
 
-use super::{capabilities, tuning};
+use super::{capabilities, seccomp, tuning};
 use crate::cgroup;
 use crate::error::{Error, Result};
 use crate::image::store::random_id;
@@ -42,11 +42,15 @@ pub struct Options {
     pub shm_size: Option<i64>,
     /// `--device HOST[:CONTAINER][:PERMISSIONS]`.
     pub devices: Option<Vec<String>>,
+    /// `--security-opt seccomp=`: `unconfined`, or a profile's text (read when given,
+    /// as Docker keeps it); `None`: Docker's default profile.
+    pub seccomp: Option<String>,
 }
 
 impl Options {
     /// `--security-opt`: Docker's `no-new-privileges[=true|false]` (also with `:`);
-    /// `seccomp=unconfined` and `apparmor=unconfined` describe skiff as it is.
+    /// `seccomp=unconfined|builtin|PROFILE.json`; `apparmor=unconfined` describes
+    /// skiff as it is.
     pub fn security_opt(&mut self, value: &str) -> Result<()> {
         let (key, setting) = match value.split_once(['=', ':']) {
             Some((key, setting)) => (key, Some(setting)),
@@ -55,11 +59,14 @@ impl Options {
         match (key, setting) {
             ("no-new-privileges", None | Some("true")) => self.no_new_privileges = true,
             ("no-new-privileges", Some("false")) => self.no_new_privileges = false,
-            ("seccomp" | "apparmor", Some("unconfined")) => {}
+            ("seccomp", Some("builtin")) => self.seccomp = None,
+            ("seccomp", Some("unconfined")) => self.seccomp = Some("unconfined".into()),
+            ("seccomp", Some(path)) => self.seccomp = Some(seccomp::read_profile(path)?),
+            ("apparmor", Some("unconfined")) => {}
             _ => {
                 return Err(Error::usage(format!(
-                    "unsupported security option {value:?}: skiff knows no-new-privileges"
-                )))
+                "unsupported security option {value:?}: skiff knows no-new-privileges and seccomp"
+            )))
             }
         }
         Ok(())
@@ -405,6 +412,12 @@ mod tests {
         options.security_opt("no-new-privileges=true").unwrap();
         assert!(options.no_new_privileges);
         options.security_opt("seccomp=unconfined").unwrap();
-        assert!(options.security_opt("seccomp=/profile.json").is_err());
+        assert_eq!(options.seccomp.as_deref(), Some("unconfined"));
+        let err = options
+            .security_opt("seccomp=/nonexistent.json")
+            .unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("opening seccomp profile (/nonexistent.json) failed: "));
     }
 }

@@ -22,6 +22,7 @@ pull=$("$here/pull.sh")
 large=$("$here/large.sh")
 terminal=$("$here/terminal.sh")
 ports=$("$here/ports.sh")
+seccomp=$("$here/seccomp.sh")
 python3 "$here/ratios.py" "$BENCH_RATIOS" "$here/ratios.svg"
 minutes=$(awk -v s="$SECONDS" 'BEGIN { printf "%d min %02d s", s / 60, s % 60 }')
 
@@ -63,4 +64,8 @@ $terminal
 ## Published ports (tests/bench/ports.sh)
 
 $ports
+
+## The seccomp filter (tests/bench/seccomp.sh)
+
+$seccomp
 EOF
