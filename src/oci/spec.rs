@@ -341,6 +341,9 @@ fn options(process: &ProcessSpec) -> Result<Options> {
         no_new_privileges: process.no_new_privileges.unwrap_or(false),
         oom_score_adj: process.oom_score_adj,
         cap_drop: vec!["ALL".into()],
+        // The spec's filter is `linux.seccomp`, refused above while skiff cannot read
+        // it; without it a runtime loads none (Docker's default is the engine's choice).
+        seccomp: Some("unconfined".into()),
         ..Default::default()
     };
     if let Some(caps) = &process.capabilities {
