@@ -67,7 +67,9 @@ pub fn fixed(value: f64, decimals: usize) -> String {
         Ok(shift) => {
             let (quotient, rest) = (scaled >> shift, scaled & ((1 << shift) - 1));
             let half = 1 << shift >> 1;
-            quotient + u128::from(rest > half || rest == half && quotient & 1 == 1)
+            // Ties to even; with no bits shifted out there is nothing to round.
+            let tie = shift > 0 && rest == half;
+            quotient + u128::from(rest > half || tie && quotient & 1 == 1)
         }
     };
     let digits = format!("{digits:0>width$}", width = decimals + 1);
@@ -153,6 +155,7 @@ mod tests {
             1.8e30,
             -7.25,
             1.0 / 3.0,
+            4_503_599_627_370_497.0, // 2^52 + 1: odd, exact, nothing to round
         ];
         for value in values
             .into_iter()

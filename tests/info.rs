@@ -117,6 +117,22 @@ fn update_refuses_what_docker_refuses() {
     assert!(stderr(&out).contains("6MB"), "{}", stderr(&out));
     let out = t.skiff(&["update", "-m", "64m", "nosuch"]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    ok(&t, &["create", "--name", "kept", &image, "true"]);
+    let out = t.skiff(&["update", "--restart", "bogus", "kept"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert_eq!(
+        ok(
+            &t,
+            &[
+                "inspect",
+                "-f",
+                "{{.HostConfig.RestartPolicy.Name}}",
+                "kept"
+            ]
+        ),
+        "no\n",
+        "a refused policy is not recorded"
+    );
 }
 
 #[test]

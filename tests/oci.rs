@@ -44,13 +44,12 @@ impl Bundle {
         fs::create_dir_all(&bin).unwrap();
         fs::create_dir_all(dir.join("shared")).unwrap();
         fs::copy("/bin/busybox", bin.join("busybox")).unwrap();
-        for applet in ["sh", "echo", "sleep", "touch", "hostname", "true"] {
+        for applet in ["sh", "echo", "sleep", "touch", "hostname", "true", "grep"] {
             symlink("busybox", bin.join(applet)).unwrap();
         }
-        let shared = dir.join("shared");
+        // `shared`, relative: the bundle's, as runc reads a bind's source.
         let config = format!(
-            r#"{{"ociVersion":"1.0.2","process":{{"user":{{"uid":0,"gid":0}},"args":{args},"env":["PATH=/bin"],"cwd":"/"}},"root":{{"path":"rootfs"}},"hostname":"held","mounts":[{{"destination":"/proc","type":"proc","source":"proc"}},{{"destination":"/mnt","type":"bind","source":"{}","options":["rbind","rw"]}}],"linux":{{{linux}"namespaces":[{{"type":"pid"}},{{"type":"mount"}},{{"type":"ipc"}},{{"type":"uts"}},{{"type":"network"}}]}}}}"#,
-            shared.display()
+            r#"{{"ociVersion":"1.0.2","process":{{"user":{{"uid":0,"gid":0}},"args":{args},"env":["PATH=/bin"],"cwd":"/"}},"root":{{"path":"rootfs"}},"hostname":"held","mounts":[{{"destination":"/proc","type":"proc","source":"proc"}},{{"destination":"/mnt","type":"bind","source":"shared","options":["rbind","rw"]}}],"linux":{{{linux}"namespaces":[{{"type":"pid"}},{{"type":"mount"}},{{"type":"ipc"}},{{"type":"uts"}},{{"type":"network"}}]}}}}"#
         );
         fs::write(dir.join("config.json"), config).unwrap();
         Bundle {

@@ -66,7 +66,10 @@ fn update(query: &str, changes: &[(String, String)]) -> Result<()> {
                     "Restart policy cannot be updated because AutoRemove is enabled for the container",
                 ))
             }
-            "--restart" => config.restart = Some(value.clone()),
+            "--restart" => {
+                Policy::parse(value)?; // refused as `run --restart` refuses it
+                config.restart = Some(value.clone());
+            }
             limit => config.limits.get_or_insert_default().set(limit, value)?,
         }
     }

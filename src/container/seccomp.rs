@@ -324,6 +324,10 @@ struct Arg {
     op: Op,
     value: u64,
     value_two: u64,
+    /// The argument is a C `int` (socket(2)'s family): the kernel reads its low half
+    /// alone, so only that half is compared. Compared whole, `1 << 32 | 38` would pass
+    /// a "greater than 40" test on its high half and open an AF_ALG socket.
+    low_only: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -388,6 +392,7 @@ fn docker_default(caps: u64) -> Vec<Rule> {
             op,
             value,
             value_two: 0,
+            low_only: nr == SOCKET,
         }];
         rules.push(Rule {
             nr,
@@ -566,6 +571,7 @@ fn arg(arg: &ProfileArg) -> Result<Arg> {
         op,
         value,
         value_two,
+        low_only: false, // libseccomp compares a profile's values whole
     })
 }
 
@@ -693,6 +699,17 @@ fn check_arg(arg: &Arg, code: &mut Vec<sock_filter>) {
     let less = matches!(arg.op, Op::Lt | Op::Le);
     let strict = matches!(arg.op, Op::Gt | Op::Le); // the low halves' test: > or >=
     let low_test = if strict { JGT } else { JGE };
+    if arg.low_only {
+        // Only Docker's socket rules, which are Lt, Eq and Gt (never MaskedEq).
+        let test = match arg.op {
+            Op::Eq => insn(JEQ, lo, 0, FAIL),
+            Op::Ne => insn(JEQ, lo, FAIL, 0),
+            _ if less => insn(low_test, lo, FAIL, 0),
+            _ => insn(low_test, lo, 0, FAIL),
+        };
+        code.extend([word(low), test]);
+        return;
+    }
     match arg.op {
         Op::Eq => code.extend([
             word(high),
@@ -818,6 +835,9 @@ mod tests {
         assert_eq!(call("socket", 40), errno(libc::EPERM)); // AF_VSOCK
         assert_eq!(call("socket", 38), errno(libc::EPERM)); // AF_ALG
         assert_eq!(call("socket", 1 << 32 | 2), ALLOW);
+        // The kernel reads an int: high bits set do not make AF_ALG or AF_VSOCK pass.
+        assert_eq!(call("socket", 1 << 32 | 38), errno(libc::EPERM));
+        assert_eq!(call("socket", 0xffff_ffff_0000_0028), errno(libc::EPERM));
         assert_eq!(call("personality", 0xffff_ffff), ALLOW);
         assert_eq!(call("personality", 0x0040_0000), errno(libc::EPERM)); // READ_IMPLIES_EXEC
         assert_eq!(call("clone", 0x11 | 0x0100_0000), ALLOW); // fork(3)'s flags

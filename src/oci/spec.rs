@@ -246,7 +246,7 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
     let mut options = options(&process)?;
     options.read_only = root.readonly.unwrap_or(false);
     for mount in spec.mounts.iter().flatten() {
-        add_mount(mount, &mut options)?;
+        add_mount(mount, bundle, &mut options)?;
     }
     let linux = spec
         .linux
@@ -377,7 +377,7 @@ fn options(process: &ProcessSpec) -> Result<Options> {
 }
 
 /// One of `mounts`: skiff's own, a bind mount (`-v`) or a tmpfs (`--tmpfs`).
-fn add_mount(mount: &Mount, options: &mut Options) -> Result<()> {
+fn add_mount(mount: &Mount, bundle: &Path, options: &mut Options) -> Result<()> {
     let kind = mount.kind.as_deref().unwrap_or("");
     let flags = mount.options.as_deref().unwrap_or_default();
     let dest = &mount.destination;
@@ -395,8 +395,11 @@ fn add_mount(mount: &Mount, options: &mut Options) -> Result<()> {
         } else {
             "rw"
         };
-        let source = mount.source.as_deref().unwrap_or("");
-        options.volumes.push(format!("{source}:{dest}:{mode}"));
+        // A relative source is the bundle's, as runc reads it (never a volume's name).
+        let source = bundle.join(mount.source.as_deref().unwrap_or(""));
+        options
+            .volumes
+            .push(format!("{}:{dest}:{mode}", source.display()));
     } else if kind == "tmpfs" {
         options.tmpfs.push(format!("{dest}:{}", flags.join(",")));
     } else {
@@ -457,7 +460,7 @@ fn limits(resources: Option<Resources>) -> Limits {
     let cpu = resources.cpu.as_ref();
     let nano_cpus = cpu.and_then(|cpu| {
         let quota = cpu.quota.filter(|q| *q > 0)?;
-        Some(quota * 1_000_000_000 / cpu.period.unwrap_or(100_000).max(1))
+        Some(quota.saturating_mul(1_000_000_000) / cpu.period.unwrap_or(100_000).max(1))
     });
     Limits {
         memory: resources.memory.and_then(|m| m.limit),

@@ -151,8 +151,11 @@ impl Client {
         url: &str,
         body: Option<(&Path, &str)>,
     ) -> Result<Response<Body>> {
-        let mut response = self.send_push(&method, url, body, self.authorization.as_deref())?;
-        if response.status() == 401 {
+        // An upload's Location may name another host: it gets no credentials.
+        let ours = self.is_registry(url);
+        let authorization = self.authorization.as_deref().filter(|_| ours);
+        let mut response = self.send_push(&method, url, body, authorization)?;
+        if response.status() == 401 && ours {
             let answer = self.answer(url, response)?;
             response = self.send_push(&method, url, body, Some(&answer))?;
             self.authorization = Some(answer);
@@ -193,6 +196,11 @@ impl Client {
         })
     }
 
+    /// Whether `url` is the registry's own: only there do credentials go.
+    fn is_registry(&self, url: &str) -> bool {
+        url.starts_with(&format!("{}/", self.base))
+    }
+
     /// Redirects are followed by hand: credentials go only to the registry itself.
     fn follow_redirects(
         &self,
@@ -208,8 +216,10 @@ impl Client {
             let location = header(&response, "location")
                 .ok_or_else(|| Error::invalid(format!("redirect without a location from {url}")))?;
             url = resolve_location(&url, &location);
-            let same_host = url.starts_with(&format!("{}/", self.base));
-            let authorization = self.authorization.as_deref().filter(|_| same_host);
+            let authorization = self
+                .authorization
+                .as_deref()
+                .filter(|_| self.is_registry(&url));
             response = self.send(&url, accept, from, authorization)?;
         }
         Err(Error::invalid(format!("too many redirects, last to {url}")))
