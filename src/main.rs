@@ -29,6 +29,7 @@ mod cmd;
 mod container;
 mod digest;
 mod error;
+mod host_program;
 mod image;
 mod lifecycle;
 mod mountinfo;

@@ -6,19 +6,11 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 
 use crate::lifecycle::await_line;
 use crate::testenv::ok;
-use crate::testenv::{stderr, TestEnv};
-
-/// A failure Docker's CLI reports with exit 1 and one line.
-fn assert_refused(out: &Output, what: &str) {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains(what), "want {what:?} in {err}");
-}
+use crate::testenv::{assert_refused, stderr, TestEnv};
 
 /// A stopped container `name` whose command made `script`'s files, and a host
 /// directory for copies.

@@ -235,6 +235,14 @@ pub fn assert_one_line_error(out: &Output, what: &str) {
     assert!(err.contains(what), "want {what:?} in: {err}");
 }
 
+/// A failure Docker's CLI reports with exit 1 and one line.
+pub fn assert_refused(out: &Output, what: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(what), "want {what:?} in {err}");
+}
+
 /// The fixture most tests run.
 pub const BUSYBOX: &str = "library/busybox";
 

@@ -6,9 +6,11 @@
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 
-use crate::testenv::{assert_one_line_error, ok, sh, stderr, stdout, TestEnv, BUSYBOX};
+use crate::testenv::{
+    assert_one_line_error, assert_refused, ok, sh, stderr, stdout, TestEnv, BUSYBOX,
+};
 
 fn data(t: &TestEnv, name: &str) -> PathBuf {
     t.root.join("volumes").join(name).join("_data")
@@ -17,14 +19,6 @@ fn data(t: &TestEnv, name: &str) -> PathBuf {
 fn volumes(t: &TestEnv) -> Vec<String> {
     let listed = ok(t, &["volume", "ls", "-q"]);
     listed.lines().map(String::from).collect()
-}
-
-/// A failure Docker's CLI reports with exit 1 and one line.
-fn assert_refused(out: &Output, what: &str) {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains(what), "want {what:?} in {err}");
 }
 
 #[test]

@@ -9,8 +9,8 @@ use std::fs;
 
 use crate::cgroup;
 use crate::error::{Context, Error, Kind, Result};
+use crate::host_program;
 use crate::lifecycle::{self, Status};
-use crate::registry::credential_helper;
 use crate::template::tabwrite_min;
 use crate::time::{format_rfc3339, now};
 
@@ -163,7 +163,7 @@ fn terminal(tty_nr: u64) -> String {
 /// `pids`; the last column keeps its spaces (a command line).
 fn host_ps(options: &[String], pids: &[i32]) -> Result<String> {
     let options: Vec<&str> = options.iter().map(String::as_str).collect();
-    let (exit, out, err) = credential_helper::run("ps", &options, b"").context("run ps")?;
+    let (exit, out, err) = host_program::run("ps", &options, b"").context("run ps")?;
     if exit.status() != 0 {
         let err = String::from_utf8_lossy(&err);
         return Err(Error::invalid(format!("ps: {}", err.trim())));

@@ -16,14 +16,11 @@
 //! <https://docs.docker.com/reference/cli/docker/login/#credential-helper-protocol>
 //! <https://github.com/docker/docker-credential-helpers>
 
-use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
-
 use miniserde::{json, Deserialize, Serialize};
 
-use crate::container;
-use crate::error::{Context, Error, Kind, Result};
-use crate::sys::{self, Exit};
+use crate::error::{Error, Kind, Result};
+use crate::host_program;
+use crate::sys::Exit;
 
 /// What every helper prints (on stdout, exiting non-zero) when it has nothing stored.
 const NOT_FOUND: &str = "credentials not found";
@@ -83,10 +80,11 @@ pub fn erase(name: &str, server: &str) -> Result<bool> {
 fn call(name: &str, action: &str, input: &[u8]) -> Result<Answer> {
     let program = program(name)?;
     let failed = |why: String| Error::invalid(format!("{program} {action}: {why}"));
-    let (exit, stdout, stderr) = run(&program, &[action], input).map_err(|e| match e.kind() {
-        Kind::CommandNotFound(_) => failed("not found in $PATH".into()),
-        _ => failed(e.to_string()),
-    })?;
+    let (exit, stdout, stderr) =
+        host_program::run(&program, &[action], input).map_err(|e| match e.kind() {
+            Kind::CommandNotFound(_) => failed("not found in $PATH".into()),
+            _ => failed(e.to_string()),
+        })?;
     if exit == Exit::Code(0) {
         return Ok(Answer::Done(stdout));
     }
@@ -102,53 +100,6 @@ fn call(name: &str, action: &str, input: &[u8]) -> Result<Answer> {
             Exit::Signal(signal) => format!("signal: {signal}"),
         })),
     }
-}
-
-/// `program ARGS…`, found on the host's `PATH`, with `input` on its stdin and pipes
-/// for its stdout and stderr: how it ended, and what it wrote (`skiff top` runs the
-/// host's `ps` with it too). fork(2) and execve(2)
-/// with skiff's own wrappers, not std's `Command`, which cost the binary 14 KB. The
-/// pipes are read one after the other: a helper writes a line or two, far below what a
-/// pipe holds, so it never waits for us to read its stderr while we read its stdout
-/// (`ps` may write more, but to stdout; its stderr is an error line).
-pub fn run(program: &str, args: &[&str], input: &[u8]) -> Result<(Exit, Vec<u8>, Vec<u8>)> {
-    let path_var = std::env::var("PATH").unwrap_or_default();
-    let path = sys::c_string(container::find_program(
-        program,
-        &[format!("PATH={path_var}")],
-    )?)?;
-    let argv = std::iter::once(program).chain(args.iter().copied());
-    let argv = argv.map(sys::c_string).collect::<Result<Vec<_>>>()?;
-    let env = std::env::vars_os().map(|(mut key, value)| {
-        key.push("=");
-        key.push(value);
-        sys::c_string(key)
-    });
-    let env = env.collect::<Result<Vec<_>>>()?;
-    let [(stdin, to_stdin), (from_stdout, stdout), (from_stderr, stderr)] =
-        [sys::pipe()?, sys::pipe()?, sys::pipe()?];
-    let Some(pid) = sys::fork()? else {
-        // the helper's process: its stdio on the pipes (dup2 clears O_CLOEXEC), then it
-        for (fd, target) in [(&stdin, 0), (&stdout, 1), (&stderr, 2)] {
-            if sys::dup2(fd.as_raw_fd(), target).is_err() {
-                sys::exit_now(127);
-            }
-        }
-        let err = sys::execve(&path, &argv, &env);
-        let _ = writeln!(std::io::stderr(), "{err}"); // its stderr: our pipe
-        sys::exit_now(127)
-    };
-    drop((stdin, stdout, stderr));
-    // A helper that exits without reading says why in its exit status and output.
-    let _ = (&to_stdin).write_all(input);
-    drop(to_stdin);
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let read = (&from_stdout)
-        .read_to_end(&mut out)
-        .and_then(|_| (&from_stderr).read_to_end(&mut err));
-    let exit = sys::wait_for_exit(pid)?; // reaped, whatever the reading gave
-    read.context("read its output")?;
-    Ok((exit, out, err))
 }
 
 /// `docker-credential-NAME`, for a NAME that can only be a program on `PATH`: config.json
