@@ -6,7 +6,7 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Command, Output, Stdio};
 
 use crate::lifecycle::await_line;
 use crate::testenv::ok;
@@ -36,6 +36,19 @@ fn header(kind: tar::EntryType, size: u64) -> tar::Header {
     header.set_gid(0);
     header.set_mtime(1_600_000_000);
     header
+}
+
+/// `skiff cp - DEST` with `tar` on its stdin.
+fn cp_stdin(t: &TestEnv, dest: &str, tar: &[u8]) -> Output {
+    let mut cp = t.command(&["cp", "-", dest]);
+    let mut child = cp
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(tar).unwrap();
+    child.wait_with_output().unwrap()
 }
 
 /// The names in a tar stream, in order.
@@ -120,15 +133,7 @@ fn cp_in_writes_a_stopped_and_a_running_container_as_root() {
     let mut file = header(tar::EntryType::Regular, 3);
     tar.append_data(&mut file, "streamed", &b"abc"[..]).unwrap();
     let tar = tar.into_inner().unwrap();
-    let mut cp = t.command(&["cp", "-", "cp-in:/tmp"]);
-    let mut child = cp
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(&tar).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = cp_stdin(&t, "cp-in:/tmp", &tar);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(ok(&t, &["exec", "cp-in", "cat", "/tmp/streamed"]), "abc");
     assert_refused(
@@ -217,17 +222,7 @@ fn cp_from_stdin_unpacks_hostile_entries_inside_the_container() {
     node.set_device_minor(1).unwrap();
     tar.append_data(&mut node, "mem", &b""[..]).unwrap();
     let tar = tar.into_inner().unwrap();
-    let feed = |bytes: &[u8]| {
-        let mut cp = t.command(&["cp", "-", "cp-tar:/"]);
-        let mut child = cp
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(bytes).unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let feed = |bytes: &[u8]| cp_stdin(&t, "cp-tar:/", bytes);
     let out = feed(&tar);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(read(&canary), "host secret\n");
@@ -250,6 +245,45 @@ fn cp_from_stdin_unpacks_hostile_entries_inside_the_container() {
     evil.extend_from_slice(&[0; 1024]);
     assert_refused(&feed(&evil), "..");
     ok(&t, &["rm", "cp-tar"]);
+}
+
+/// `tar c a b | skiff cp - c:/dest`, b a hard link to a: /dest/b is linked to /dest/a,
+/// as in Docker, not to the container's own /a; a link target the stream did not place
+/// is refused.
+#[test]
+fn cp_from_stdin_links_hard_links_inside_the_destination() {
+    let t = TestEnv::new();
+    let script = "mkdir /dest; echo container > /a; [ -e /go ] && exec sleep 1000; true";
+    let host = made(&t, "cp-link", script);
+    fs::write(host.join("a"), "streamed\n").unwrap();
+    fs::hard_link(host.join("a"), host.join("b")).unwrap();
+    let tar = Command::new("tar")
+        .args(["-C", &host.display().to_string(), "-c", "a", "b"])
+        .output()
+        .unwrap();
+    assert!(tar.status.success(), "{}", stderr(&tar));
+    let out = cp_stdin(&t, "cp-link:/dest", &tar.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    ok(
+        &t,
+        &["cp", &host.join("a").display().to_string(), "cp-link:/go"],
+    );
+    ok(&t, &["start", "cp-link"]);
+    let stat = ["exec", "cp-link", "stat", "-c", "%i %h"];
+    let inodes = ok(&t, &[&stat[..], &["/dest/a", "/dest/b", "/a"]].concat());
+    let inodes: Vec<&str> = inodes.lines().collect();
+    assert_eq!(inodes[0], inodes[1], "{inodes:?}");
+    assert!(
+        inodes[0].ends_with(" 2") && inodes[2].ends_with(" 1"),
+        "{inodes:?}"
+    );
+    assert_eq!(ok(&t, &["exec", "cp-link", "cat", "/a"]), "container\n");
+    let mut stray = tar::Builder::new(Vec::new());
+    let mut link = header(tar::EntryType::Link, 0);
+    stray.append_link(&mut link, "c", "etc/passwd").unwrap();
+    let out = cp_stdin(&t, "cp-link:/dest", &stray.into_inner().unwrap());
+    assert_refused(&out, "hard link target /dest/etc/passwd: No such file");
+    ok(&t, &["rm", "-f", "cp-link"]);
 }
 
 #[test]

@@ -268,7 +268,10 @@ pub fn unpack_into(input: &mut dyn Read, dest: &str) -> Result<()> {
         )));
     }
     let dir = Path::new(dest).to_path_buf();
-    unpack_placed(input, Path::new("/"), &mut |name, _| Ok(dir.join(name)))
+    // Docker joins even an absolute name (or hard link target) to the directory.
+    unpack_placed(input, Path::new("/"), &mut |name, _| {
+        Ok(dir.join(name.strip_prefix("/").unwrap_or(name)))
+    })
 }
 
 #[cfg(test)]

@@ -282,10 +282,15 @@ fn apply_entries<R: Read>(
     for entry in archive.entries().context("read layer")? {
         let mut entry = entry.map_err(stream_error).context("read layer")?;
         let name = entry.path().context("read layer")?.into_owned();
-        let is_dir = entry.header().entry_type() == EntryType::Directory;
-        let path = place(&name, is_dir)?;
+        let entry_type = entry.header().entry_type();
+        let path = place(&name, entry_type == EntryType::Directory)?;
+        // A hard link's target is an earlier entry's name, so it goes where that went.
+        let link = match entry_type {
+            EntryType::Link => entry.link_name()?.map(|t| place(&t, false)).transpose()?,
+            _ => None,
+        };
         layer
-            .apply(&mut entry, &path)
+            .apply(&mut entry, &path, link.as_deref())
             .with_context(|| format!("unpack entry {}", name.display()))?;
     }
     layer.warn_about_skipped();
@@ -355,7 +360,12 @@ impl<'a> Layer<'a> {
         }
     }
 
-    fn apply<R: Read>(&mut self, entry: &mut Entry<R>, name: &Path) -> Result<()> {
+    fn apply<R: Read>(
+        &mut self,
+        entry: &mut Entry<R>,
+        name: &Path,
+        link: Option<&Path>,
+    ) -> Result<()> {
         let path = layer_path(name)?;
         let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
             return Ok(()); // root itself ("./"): its owner and mode are the store's
@@ -380,7 +390,7 @@ impl<'a> Layer<'a> {
             }
             FileKind::Symlink => self.make_symlink(entry, &full)?,
             // The new name shares its target's inode, and with it owner and mode.
-            FileKind::Hardlink => return self.make_hardlink(entry, &rel),
+            FileKind::Hardlink => return self.make_hardlink(link, &rel),
             FileKind::Node(file_type) => {
                 if !self.make_node(entry.header(), file_type, &full)? {
                     return Ok(());
@@ -523,14 +533,13 @@ impl<'a> Layer<'a> {
         }
     }
 
-    /// A hard link's target names a path in the layer (or below it): it is resolved in
-    /// root like any entry, must already exist and may not be a directory.
-    fn make_hardlink<R: Read>(&mut self, entry: &Entry<R>, rel: &Path) -> Result<()> {
-        let name = entry
-            .link_name()?
-            .ok_or_else(|| Error::invalid("hard link without a target"))?;
+    /// A hard link's target (placed like an entry's name) names a path in the layer (or
+    /// below it): it is resolved in root like any entry, must already exist and may not
+    /// be a directory.
+    fn make_hardlink(&mut self, name: Option<&Path>, rel: &Path) -> Result<()> {
+        let name = name.ok_or_else(|| Error::invalid("hard link without a target"))?;
         let what = || format!("hard link target {}", name.display());
-        let target = layer_path(&name).with_context(what)?;
+        let target = layer_path(name).with_context(what)?;
         let (Some(dir), Some(file)) = (target.parent(), target.file_name()) else {
             return Err(Error::invalid(format!("{} is root", what())));
         };
