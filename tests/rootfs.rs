@@ -8,7 +8,9 @@ use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::{symlink, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use crate::testenv::{assert_one_line_error, ok, stderr, stdout, TestEnv};
+use crate::testenv::{
+    assert_one_line_error, blobs, inspect_field, ok, ok_silent, stderr, stdout, TestEnv, BUSYBOX,
+};
 
 /// `ROOT/rootfs`: /bin/busybox and the applets the tests run.
 fn busybox_dir(t: &TestEnv) -> PathBuf {
@@ -71,14 +73,17 @@ fn rootfs_detached_container_lists_stops_and_goes() {
     let t = TestEnv::new();
     let dir = busybox_dir(&t);
     let root = dir.to_str().unwrap();
+    ok_silent(&t, &["pull", "-q", &t.image(BUSYBOX)]);
     let id = ok(&t, &["run", "-d", "--rootfs", root, "sleep", "1000"]);
     let id = id.trim();
     let listed = ok(&t, &["ps", "--format", "{{.Image}}"]);
     assert_eq!(listed, format!("{root}\n"));
-    // No image to commit onto, and no image for garbage collection to trip over.
+    assert_eq!(inspect_field(&t, id, "Config.Image"), root);
+    // No image to commit onto, and none that garbage collection must keep for it.
     let commit = t.skiff(&["commit", id, "made"]);
     assert_one_line_error(&commit, "not an image");
-    ok(&t, &["image", "prune", "-a", "-f"]);
+    ok_silent(&t, &["rmi", &t.image(BUSYBOX)]);
+    assert_eq!(blobs(&t), 0);
     ok(&t, &["stop", "-t", "1", id]);
     ok(&t, &["rm", id]);
     assert_eq!(t.containers(), Vec::<String>::new());
