@@ -79,6 +79,9 @@ fn rootfs_detached_container_lists_stops_and_goes() {
     let listed = ok(&t, &["ps", "--format", "{{.Image}}"]);
     assert_eq!(listed, format!("{root}\n"));
     assert_eq!(inspect_field(&t, id, "Config.Image"), root);
+    let ancestor = format!("ancestor={root}");
+    let filtered = ok(&t, &["ps", "-q", "--filter", &ancestor]);
+    assert_eq!(filtered.trim(), &id[..12]);
     // No image to commit onto, and none that garbage collection must keep for it.
     let commit = t.skiff(&["commit", id, "made"]);
     assert_one_line_error(&commit, "not an image");
