@@ -24,6 +24,7 @@ mod ports;
 mod pull;
 mod registry_extras;
 mod restart;
+mod rootfs;
 mod run;
 mod runflags;
 mod seccomp;

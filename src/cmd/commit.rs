@@ -47,6 +47,11 @@ pub fn main(argv: &[String]) -> Result<i32> {
             "container {query} has no writable layer of its own to commit (its root is a copy)"
         )));
     }
+    if let Some(dir) = &container.config.rootfs {
+        return Err(Error::invalid(format!(
+            "container {query} runs the directory {dir}, not an image: nothing to commit onto"
+        )));
+    }
     let parent = Digest::parse(&container.config.image_digest)?;
     let step = Step {
         created_by: container.config.process.argv.join(" "),

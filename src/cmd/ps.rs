@@ -112,6 +112,7 @@ fn holds(container: &Container, key: &str, value: &str) -> bool {
             let digest = container.config.image_digest.trim_start_matches("sha256:");
             (value.len() >= 4 && digest.starts_with(value.trim_start_matches("sha256:")))
                 || normal(value).is_some_and(|v| Some(v) == normal(&container.config.image))
+                || container.config.rootfs.as_deref() == Some(value) // podman's, for --rootfs
         }
         "label" => {
             let (key, wanted) = value

@@ -8,7 +8,7 @@ use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::config::RunConfig;
 use crate::image::store::{self, Store};
-use crate::image::Image;
+use crate::image::{Image, LayerDirs};
 use crate::lifecycle::restart::Policy;
 use crate::lifecycle::{self, names, peers, signals, supervisor, Container};
 use crate::network::{self, Port};
@@ -22,8 +22,10 @@ use crate::{sys, terminal, time, trace};
 use miniserde::json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::path::Path;
 
 pub const HELP: &str = "Usage:  skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]
+        skiff run [OPTIONS] --rootfs DIR COMMAND [ARG...]
 
 Create and run a new container from an image
 
@@ -69,6 +71,7 @@ Options:
       --read-only           Mount the container's root filesystem as read only
       --restart string      no, always, unless-stopped or on-failure[:N]
       --rm                  Automatically remove the container when it exits
+      --rootfs string       Run the directory as the root, unmodified, instead of an image
       --security-opt list   Security options (no-new-privileges)
       --shm-size bytes      Size of /dev/shm (default 64m)
       --stop-signal string  Signal to stop the container (default \"SIGTERM\")
@@ -100,13 +103,14 @@ pub struct Args {
     config: Config,
 }
 
-/// `--label`, `--label-file` (merged with the image's labels: see [`labels`]) and
-/// `--cidfile`.
+/// `--label`, `--label-file` (merged with the image's labels: see [`labels`]),
+/// `--cidfile` and `--rootfs DIR` (no image then: `image` stays empty).
 #[derive(Debug, Default)]
 struct Extra {
     labels: Vec<String>,
     label_files: Vec<String>,
     cidfile: Option<String>,
+    rootfs: Option<String>,
 }
 
 /// Docker's grace period for `stop`, in seconds.
@@ -195,18 +199,21 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
         trace::enable();
     }
     let mut rest = lexer.rest().into_iter();
-    args.image = rest.next().ok_or_else(|| {
-        Error::usage(format!(
-            "\"skiff {command}\" requires at least 1 argument.\nSee 'skiff {command} --help'."
-        ))
-    })?;
+    if args.extra.rootfs.is_none() {
+        args.image = rest.next().ok_or_else(|| {
+            Error::usage(format!(
+                "\"skiff {command}\" requires at least 1 argument.\nSee 'skiff {command} --help'."
+            ))
+        })?;
+    }
     args.command = rest.collect();
     Ok(Some(args))
 }
 
-/// Labels, the ID file, more groups, the restart policy and logging, and the settings
+/// Labels, the ID file, `--rootfs`, more groups, the restart policy and logging, and the settings
 /// of `Options::tune`.
-const EXTRA: [&str; 13] = [
+const EXTRA: [&str; 14] = [
+    "--rootfs",
     "--restart",
     "--log-driver",
     "--log-opt",
@@ -233,6 +240,7 @@ fn extra_flag(
         "-l" | "--label" => extra.labels.push(value),
         "--label-file" => extra.label_files.push(value),
         "--cidfile" => extra.cidfile = Some(value),
+        "--rootfs" => extra.rootfs = Some(value),
         "--group-add" => config.process.groups.get_or_insert_default().push(value),
         "--restart" => config.restart = Some(value),
         "--log-driver" | "--log-opt" => log_flag(config, &flag.name, value)?,
@@ -350,7 +358,7 @@ fn run(args: Args) -> Result<i32> {
     // included, runs from a copy of skiff nobody can write to (CVE-2019-5736).
     container::reexec_from_sealed_copy()?;
     let (mut container, rootfs) = create(&args)?;
-    let context = || format!("run {}", args.image);
+    let context = || format!("run {}", container_image(&args));
     if args.detach {
         supervisor::run_detached(&mut container, &rootfs).with_context(context)?;
         println!("{}", container.config.id);
@@ -363,6 +371,11 @@ fn run(args: Args) -> Result<i32> {
     Ok(exit.with_context(context)?.status())
 }
 
+/// The image as `run` names it in messages: its reference, or the `--rootfs` directory.
+fn container_image(args: &Args) -> &str {
+    args.extra.rootfs.as_deref().unwrap_or(&args.image)
+}
+
 /// `create` and `run`: the image (pulled as `--pull` says), and a new container of it,
 /// with where its root filesystem comes from. The store is locked only until the
 /// container is recorded.
@@ -370,17 +383,28 @@ pub fn create(args: &Args) -> Result<(Container, RootFs)> {
     if !args.config.name.is_empty() {
         names::validate(&args.config.name)?;
     }
-    let reference = Reference::parse(&args.image)?;
+    let root = args.extra.rootfs.as_deref().map(Path::new);
+    let root = root.map(|dir| LayerDirs::of_directory(dir).context("--rootfs"));
+    let root = root.transpose()?;
     let cidfile = args
         .extra
         .cidfile
         .as_deref()
         .map(CidFile::create)
         .transpose()?;
-    trace::step("the image, from the store (or the registry, as --pull says)");
     let store = Store::open()?;
-    let (manifest, image) = local_or_pull(&store, &reference, args)?;
-    let config = container_config(args, &image, &manifest)?;
+    let (config, image) = match &root {
+        Some(layers) => (rootfs_config(args, layers)?, None),
+        None => {
+            let reference = Reference::parse(&args.image)?;
+            trace::step("the image, from the store (or the registry, as --pull says)");
+            let (manifest, image) = local_or_pull(&store, &reference, args)?;
+            let mut config = container_config(args, image.config.run_config())?;
+            config.image = args.image.clone();
+            config.image_digest = manifest.to_string();
+            (config, Some(image))
+        }
+    };
     if config.ports.is_some() && network::shares_host(config.network.as_deref()) {
         eprintln!("WARNING: Published ports are discarded when using host network mode");
     }
@@ -389,8 +413,18 @@ pub fn create(args: &Args) -> Result<(Container, RootFs)> {
     if let Some(cidfile) = cidfile {
         cidfile.write(&container.config.id)?;
     }
-    let rootfs = lifecycle::rootfs(&container, &store, &image)?;
+    let rootfs = lifecycle::rootfs(&container, &store, image.as_ref())?;
     Ok((container, rootfs))
+}
+
+/// `--rootfs DIR`: no image, so no defaults but Docker's; DIR (absolute) stands for
+/// the image in `ps` and `inspect`, as podman shows it.
+fn rootfs_config(args: &Args, layers: &LayerDirs) -> Result<Config> {
+    let dir = layers.dir.join(&layers.names[0]).display().to_string();
+    let mut config = container_config(args, RunConfig::default())?;
+    config.image = dir.clone();
+    config.rootfs = Some(dir);
+    Ok(config)
 }
 
 /// `--cidfile FILE`: made before anything else, and refused if it exists, as Docker
@@ -466,12 +500,9 @@ fn local_or_pull(store: &Store, reference: &Reference, args: &Args) -> Result<(D
 
 /// The user's flags, completed by the image's defaults where they left a field empty:
 /// the container's one description, fixed for its life.
-fn container_config(args: &Args, image: &Image, manifest: &Digest) -> Result<Config> {
-    let defaults = image.config.run_config();
+fn container_config(args: &Args, defaults: RunConfig) -> Result<Config> {
     let mut config = args.config.clone();
     config.id = store::random_id()?;
-    config.image = args.image.clone();
-    config.image_digest = manifest.to_string();
     config.created = time::now_precise();
     if config.hostname.is_empty() {
         config.hostname = match config.network.as_deref() {

@@ -81,11 +81,14 @@ fn start_attached(query: &str) -> Result<i32> {
     Ok(exit.status())
 }
 
-/// The container's root filesystem over its image, read under the store's lock (which
-/// then goes).
+/// The container's root filesystem over its image (or its `--rootfs`), read under the
+/// store's lock (which then goes).
 pub fn rootfs(container: &Container) -> Result<RootFs> {
     let store = Store::open()?;
+    if container.config.rootfs.is_some() {
+        return lifecycle::rootfs(container, &store, None);
+    }
     let image = Image::load(&store, &Digest::parse(&container.config.image_digest)?)
         .with_context(|| format!("image of container {}", container.config.name))?;
-    lifecycle::rootfs(container, &store, &image)
+    lifecycle::rootfs(container, &store, Some(&image))
 }

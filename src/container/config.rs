@@ -34,9 +34,13 @@ pub struct Config {
     /// 64 hex digits; its cgroup is `skiff/ID`, its record `containers/ID/`.
     pub id: String,
     pub name: String,
-    /// The image as the user named it, and the manifest it resolved to.
+    /// The image as the user named it, and the manifest it resolved to; with
+    /// `--rootfs`, the directory (as podman shows it) and no manifest.
     pub image: String,
     pub image_digest: String,
+    /// `--rootfs DIR`, absolute: the lower layer in place of an image's. Absent in
+    /// older records and for containers of an image.
+    pub rootfs: Option<String>,
     pub created: String,
     /// The container's first process, its command.
     pub process: Process,

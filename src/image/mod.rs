@@ -24,6 +24,28 @@ pub struct LayerDirs {
     pub names: Vec<String>,
 }
 
+impl LayerDirs {
+    /// A plain directory as the only layer (an OCI bundle's root, `run --rootfs`):
+    /// overlayfs never writes to a lower layer, so the directory stays as it is. `/`
+    /// is refused: the host's root would be its own container's lower layer.
+    pub fn of_directory(root: &std::path::Path) -> Result<LayerDirs> {
+        let root = std::fs::canonicalize(root).with_context(|| root.display().to_string())?;
+        if !root.is_dir() {
+            return Err(Error::invalid(format!(
+                "{} is not a directory",
+                root.display()
+            )));
+        }
+        let (Some(parent), Some(name)) = (root.parent(), root.file_name()) else {
+            return Err(Error::invalid("the host's / cannot be a container's root"));
+        };
+        Ok(LayerDirs {
+            dir: parent.to_path_buf(),
+            names: vec![name.to_string_lossy().into()],
+        })
+    }
+}
+
 /// Deletes every blob and layer that neither a tagged image nor one of the `in_use`
 /// manifests needs (after `rmi`). Which images containers use is the caller's to say:
 /// images know nothing of containers.

@@ -45,7 +45,7 @@ use crate::container::{Config, RootFs};
 use crate::digest::Digest;
 use crate::error::{Context, Error, Result};
 use crate::image::store::{self, Store};
-use crate::image::Image;
+use crate::image::{Image, LayerDirs};
 use crate::network;
 use crate::{trace, volume};
 
@@ -223,6 +223,7 @@ impl Container {
                 .filter(|d| Digest::parse(d).is_ok())
                 .unwrap_or_default(),
             image: read.image,
+            rootfs: read.rootfs,
             created: read.created,
             ..<Config as Default>::default()
         };
@@ -365,7 +366,10 @@ impl Config {
             )));
         }
         names::validate(&self.name)?;
-        Digest::parse(&self.image_digest).map(drop)
+        match &self.rootfs {
+            Some(_) => Ok(()),
+            None => Digest::parse(&self.image_digest).map(drop),
+        }
     }
 }
 
@@ -479,6 +483,7 @@ pub fn images_in_use() -> Result<ImagesInUse> {
     for container in list()? {
         match Digest::parse(&container.config.image_digest) {
             Ok(manifest) => in_use.images.push((container.config.id, manifest)),
+            Err(_) if container.config.rootfs.is_some() => {} // a directory, no image
             Err(_) => in_use.unknown = Some(container.config.id),
         }
     }
@@ -576,12 +581,20 @@ fn read_json<T: Deserialize>(path: &Path) -> Result<T> {
 }
 
 /// Where `container`'s root filesystem comes from at this start: its own directory,
-/// over its image's layers as the store has them now.
-pub fn rootfs(container: &Container, store: &Store, image: &Image) -> Result<RootFs> {
+/// over its image's layers as the store has them now (`None`: over its `--rootfs`).
+pub fn rootfs(container: &Container, store: &Store, image: Option<&Image>) -> Result<RootFs> {
+    let (layers, blobs) = match (image, &container.config.rootfs) {
+        (Some(image), _) => (image.layer_dirs(store)?, image.stored_layers(store)?),
+        (None, Some(dir)) => {
+            let layers = LayerDirs::of_directory(dir.as_ref()).context("--rootfs")?;
+            (Some(layers), Vec::new())
+        }
+        (None, None) => return Err(Error::invalid("the container names no image")),
+    };
     Ok(RootFs {
         scratch: container.dir.clone(),
-        layers: image.layer_dirs(store)?,
-        blobs: image.stored_layers(store)?,
+        layers,
+        blobs,
         members: peers::at_start(&container.config)?,
     })
 }

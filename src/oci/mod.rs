@@ -259,16 +259,10 @@ fn made(dir: &Path, bundle: spec::Bundle, path: &Path) -> Result<i32> {
         .map(File::open)
         .transpose()
         .context("open the network namespace")?;
-    let root = fs::canonicalize(&bundle.root).context("config.json: root.path")?;
-    let (Some(parent), Some(name)) = (root.parent(), root.file_name()) else {
-        return Err(Error::invalid("config.json: root.path names no directory"));
-    };
+    let layers = LayerDirs::of_directory(&bundle.root).context("config.json: root.path")?;
     let rootfs = RootFs {
         scratch: dir.to_path_buf(),
-        layers: Some(LayerDirs {
-            dir: parent.to_path_buf(),
-            names: vec![name.to_string_lossy().into()],
-        }),
+        layers: Some(layers),
         blobs: Vec::new(),
         members: None,
     };
