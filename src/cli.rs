@@ -221,6 +221,15 @@ impl Filters {
     }
 }
 
+/// The filter `label=KEY` or `label=KEY=VALUE` against a container's or image's labels.
+pub fn has_label(labels: Option<&std::collections::BTreeMap<String, String>>, value: &str) -> bool {
+    let (key, wanted) = value
+        .split_once('=')
+        .map_or((value, None), |(k, v)| (k, Some(v)));
+    let have = labels.and_then(|labels| labels.get(key));
+    have.is_some_and(|have| wanted.is_none_or(|wanted| have == wanted))
+}
+
 /// A flag's whole number of seconds (`--stop-timeout 10`, `stop -t 3`).
 pub fn seconds(text: &str) -> Result<u32> {
     text.parse()

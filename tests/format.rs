@@ -160,6 +160,12 @@ fn images_format_and_filters() {
     assert_eq!(filtered("reference=*/*/busybox:latest").lines().count(), 1);
     assert_eq!(filtered("reference=alpine*"), "");
     assert_eq!(filtered("dangling=true"), "");
+    let web = t.image("library/web"); // Labels: maintainer, tier=image
+    ok_silent(&t, &["pull", "-q", &web]);
+    let web_id = ok_silent(&t, &["images", "-q", "--filter", "reference=*/*/web"]);
+    assert_eq!(filtered("label=tier"), web_id);
+    assert_eq!(filtered("label=tier=image"), web_id);
+    assert_eq!(filtered("label=tier=other"), "");
     let table = ok_silent(
         &t,
         &[

@@ -44,7 +44,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
     ];
     let rest = cli::parse(argv, "images", HELP, options)?;
     cli::no_arguments(&rest, "images")?;
-    let filters = Filters::parse(&filters, &["dangling", "reference"])?;
+    let filters = Filters::parse(&filters, &["dangling", "label", "reference"])?;
     let format = if quiet {
         Some("{{.ID}}")
     } else {
@@ -55,7 +55,17 @@ pub fn main(argv: &[String]) -> Result<i32> {
     let mut rows = Vec::new();
     for (reference, manifest) in store.references()? {
         let row = row(&store, &reference, &manifest)?;
-        if filters.allow(|key, value| holds(&row, key, value)) {
+        let labels = match filters.has("label") {
+            true => Image::load(&store, &manifest)?
+                .config
+                .config
+                .and_then(|c| c.labels),
+            false => None,
+        };
+        if filters.allow(|key, value| match key {
+            "label" => cli::has_label(labels.as_ref(), value),
+            _ => holds(&row, key, value),
+        }) {
             rows.push(row);
         }
     }
@@ -64,7 +74,8 @@ pub fn main(argv: &[String]) -> Result<i32> {
 }
 
 /// Whether an image's `row` has what the filter `key=value` asks for: `dangling=true`
-/// an image without a tag, `reference=PATTERN` a name (or name:tag) that matches it.
+/// an image without a tag, `reference=PATTERN` a name (or name:tag) that matches it
+/// (`label` is read from the image's config, not its row).
 fn holds(row: &[String], key: &str, value: &str) -> bool {
     let (name, tag) = (&row[0], &row[1]);
     match key {

@@ -114,14 +114,7 @@ fn holds(container: &Container, key: &str, value: &str) -> bool {
                 || normal(value).is_some_and(|v| Some(v) == normal(&container.config.image))
                 || container.config.rootfs.as_deref() == Some(value) // podman's, for --rootfs
         }
-        "label" => {
-            let (key, wanted) = value
-                .split_once('=')
-                .map_or((value, None), |(k, v)| (k, Some(v)));
-            let labels = container.config.labels.as_ref();
-            let have = labels.and_then(|labels| labels.get(key));
-            have.is_some_and(|have| wanted.is_none_or(|wanted| have == wanted))
-        }
+        "label" => cli::has_label(container.config.labels.as_ref(), value),
         _ => false,
     }
 }
