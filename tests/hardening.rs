@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::testenv::{assert_one_line_error, sh, stderr, stdout, TestEnv, BUSYBOX};
@@ -443,13 +443,7 @@ fn where_pivot_root_cannot_leave_the_root_the_new_root_moves_over_it() {
     // test can arrange: a chroot into a bind mount (the jail) inside a shared `/`, in a
     // mount namespace of the test's own. skiff must then do as switch_root does.
     let t = TestEnv::new();
-    let jail = t.root.join("jail");
-    for dir in ["proc", "dev", "usr", "store"] {
-        fs::create_dir_all(jail.join(dir)).unwrap();
-    }
-    std::os::unix::fs::symlink("usr/lib", jail.join("lib")).unwrap();
-    std::os::unix::fs::symlink("usr/lib64", jail.join("lib64")).unwrap();
-    fs::write(jail.join("skiff"), "").unwrap();
+    let jail = make_jail(&t);
     let bin = std::env::var("SKIFF_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_skiff").into());
     let script = r#"mount --make-shared / && mount --bind "$1" "$1" && cd "$1" &&
         mount --bind "$2" skiff && mount --rbind /usr usr &&
@@ -503,6 +497,19 @@ fn where_pivot_root_cannot_leave_the_root_the_new_root_moves_over_it() {
     );
 }
 
+/// A plain directory to chroot(2) skiff into: the host's /usr and /dev are bound there by
+/// the caller's script, skiff onto the empty file `skiff`, its store is `/store`.
+fn make_jail(t: &TestEnv) -> PathBuf {
+    let jail = t.root.join("jail");
+    for dir in ["proc", "dev", "usr", "store"] {
+        fs::create_dir_all(jail.join(dir)).unwrap();
+    }
+    std::os::unix::fs::symlink("usr/lib", jail.join("lib")).unwrap();
+    std::os::unix::fs::symlink("usr/lib64", jail.join("lib64")).unwrap();
+    fs::write(jail.join("skiff"), "").unwrap();
+    jail
+}
+
 /// Runs the built skiff in a chroot(2) into `jail`, a plain directory (no mount point),
 /// in a mount namespace of the test's own whose `/` is `propagation` (`private`, or
 /// `shared`, where a peer stands for the host); fails with status 99 if a mount is left
@@ -541,13 +548,7 @@ fn in_a_chroot_whose_root_is_no_mount_point_the_root_is_bound_onto_itself() {
     // `mount(/): Invalid argument` in a chroot into a plain directory (fresh-root.sh's
     // root before it binds it onto itself): there MS_PRIVATE has no mount to act on.
     let t = TestEnv::new();
-    let jail = t.root.join("jail");
-    for dir in ["proc", "dev", "usr", "store"] {
-        fs::create_dir_all(jail.join(dir)).unwrap();
-    }
-    std::os::unix::fs::symlink("usr/lib", jail.join("lib")).unwrap();
-    std::os::unix::fs::symlink("usr/lib64", jail.join("lib64")).unwrap();
-    fs::write(jail.join("skiff"), "").unwrap();
+    let jail = make_jail(&t);
     let image = t.image(BUSYBOX);
     // --network none: the jail's /run is not the host's (see the test above)
     let args = [

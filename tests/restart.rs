@@ -24,23 +24,36 @@ fn ended(pid: i32) -> bool {
         .is_none_or(|rest| matches!(rest.trim_start().chars().next(), None | Some('Z' | 'X')))
 }
 
+/// `run -d --restart POLICY --name NAME [-v VOLUME] busybox COMMAND…`: the container's ID.
+fn run_restarting(
+    t: &TestEnv,
+    policy: &str,
+    name: &str,
+    volume: Option<&str>,
+    command: &[&str],
+) -> String {
+    let image = t.image("library/busybox");
+    let mut args = vec!["run", "-d", "--restart", policy, "--name", name];
+    if let Some(volume) = volume {
+        args.extend(["-v", volume]);
+    }
+    args.push(&image);
+    args.extend(command);
+    ok(t, &args).trim().to_string()
+}
+
 #[test]
 fn on_failure_3_starts_a_failing_container_exactly_3_more_times() {
     let t = TestEnv::new();
     let (volume, runs) = counter(&t);
-    let image = t.image("library/busybox");
     let script = "echo run >> /count/runs; exit 1";
-    let args = [
-        "run",
-        "-d",
-        "--restart",
+    run_restarting(
+        &t,
         "on-failure:3",
-        "-v",
-        &volume,
-        "--name",
         "f",
-    ];
-    ok(&t, &[&args[..], &[&image, "sh", "-c", script]].concat());
+        Some(&volume),
+        &["sh", "-c", script],
+    );
     eventually("it is given up on", || {
         inspect_field(&t, "f", "Status") == "exited"
     });
@@ -50,17 +63,7 @@ fn on_failure_3_starts_a_failing_container_exactly_3_more_times() {
     assert_eq!(inspect_field(&t, "f", "RestartPolicy.Name"), "on-failure");
     assert_eq!(inspect_field(&t, "f", "MaximumRetryCount"), "3");
     // A success is not a failure: on-failure leaves it be.
-    let args = [
-        "run",
-        "-d",
-        "--restart",
-        "on-failure",
-        "--name",
-        "s",
-        &image,
-        "true",
-    ];
-    ok(&t, &args);
+    run_restarting(&t, "on-failure", "s", None, &["true"]);
     eventually("it ended", || inspect_field(&t, "s", "Status") == "exited");
     assert_eq!(inspect_field(&t, "s", "RestartCount"), "0");
 }
@@ -69,21 +72,10 @@ fn on_failure_3_starts_a_failing_container_exactly_3_more_times() {
 fn always_survives_kill_9_and_stop_is_final() {
     let t = TestEnv::new();
     let (volume, runs) = counter(&t);
-    let image = t.image("library/busybox");
     let script = "echo run >> /count/runs; exec sleep 1000";
-    let args = [
-        "run",
-        "-d",
-        "--restart",
-        "always",
-        "-v",
-        &volume,
-        "--name",
-        "a",
-    ];
-    let id = ok(&t, &[&args[..], &[&image, "sh", "-c", script]].concat());
+    let id = run_restarting(&t, "always", "a", Some(&volume), &["sh", "-c", script]);
     eventually("it ran", || runs() == 1);
-    let first = recorded_pid(&t, id.trim(), "pid");
+    let first = recorded_pid(&t, &id, "pid");
     kill_9(first);
     eventually("it runs again", || {
         runs() == 2 && inspect_field(&t, "a", "Status") == "running"
@@ -96,7 +88,7 @@ fn always_survives_kill_9_and_stop_is_final() {
     ok(&t, &["stop", "-t", "0", "a"]);
     assert_eq!(inspect_field(&t, "a", "Status"), "exited");
     assert_eq!(inspect_field(&t, "a", "Restarting"), "false");
-    let supervisor = recorded_pid(&t, id.trim(), "supervisor");
+    let supervisor = recorded_pid(&t, &id, "supervisor");
     assert!(ended(supervisor), "the supervisor has gone");
     assert_eq!(runs(), 2);
 }
@@ -105,19 +97,8 @@ fn always_survives_kill_9_and_stop_is_final() {
 fn stop_ends_a_crash_loop_whether_it_runs_or_waits() {
     let t = TestEnv::new();
     let (volume, runs) = counter(&t);
-    let image = t.image("library/busybox");
-    let args = [
-        "run",
-        "-d",
-        "--restart",
-        "always",
-        "-v",
-        &volume,
-        "--name",
-        "c",
-    ];
     let script = "echo run >> /count/runs; exit 3";
-    ok(&t, &[&args[..], &[&image, "sh", "-c", script]].concat());
+    run_restarting(&t, "always", "c", Some(&volume), &["sh", "-c", script]);
     eventually("it restarted twice", || runs() >= 3);
     let ps = ok(&t, &["ps"]);
     assert!(ps.contains("Restarting (3)") || ps.contains("Up "), "{ps}");
@@ -152,7 +133,6 @@ fn restart_with_rm_or_a_bad_policy_is_refused() {
 #[test]
 fn start_restartable_brings_back_what_the_policies_ask_for() {
     let t = TestEnv::new();
-    let image = t.image("library/busybox");
     let mut ids = Vec::new();
     for (name, policy) in [
         ("a", "always"),
@@ -160,21 +140,11 @@ fn start_restartable_brings_back_what_the_policies_ask_for() {
         ("n", "no"),
         ("s", "unless-stopped"),
     ] {
-        let args = [
-            "run",
-            "-d",
-            "--restart",
-            policy,
-            "--name",
-            name,
-            &image,
-            "sleep",
-            "1000",
-        ];
-        ids.push(ok(&t, &args).trim().to_string());
+        ids.push(run_restarting(&t, policy, name, None, &["sleep", "1000"]));
     }
-    ok(&t, &["stop", "-t", "0", "s"]); // the user's stop: unless-stopped stays stopped
-                                       // As a reboot leaves them: supervisors and containers gone, records saying "running".
+    // The user's stop: unless-stopped stays stopped.
+    ok(&t, &["stop", "-t", "0", "s"]);
+    // As a reboot leaves them: supervisors and containers gone, records saying "running".
     for id in &ids[..3] {
         kill_9(recorded_pid(&t, id, "supervisor"));
         kill_9(recorded_pid(&t, id, "pid"));

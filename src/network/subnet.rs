@@ -130,6 +130,13 @@ mod tests {
         format!("{iface}\t{dest:08X}\t00000000\t0001\t0\t0\t0\t{mask:08X}\t0\t0\t0\n")
     }
 
+    /// The default subnet a bridge named skiff0 gets beside the routes of `table`.
+    fn free_default(table: &str) -> String {
+        first_free(DEFAULTS, &routes(table, "skiff0"))
+            .unwrap()
+            .to_string()
+    }
+
     #[test]
     fn the_first_candidate_when_nothing_collides() {
         let table = format!(
@@ -137,12 +144,7 @@ mod tests {
             line("eth0", [0; 4], 0),
             line("eth0", [192, 168, 1, 0], 24)
         );
-        assert_eq!(
-            first_free(DEFAULTS, &routes(&table, "skiff0"))
-                .unwrap()
-                .to_string(),
-            "10.88.0.0/16"
-        );
+        assert_eq!(free_default(&table), "10.88.0.0/16");
     }
 
     #[test]
@@ -152,12 +154,7 @@ mod tests {
             line("eth0", [10, 88, 5, 0], 24),
             line("wg0", [10, 89, 0, 0], 15)
         );
-        assert_eq!(
-            first_free(DEFAULTS, &routes(&table, "skiff0"))
-                .unwrap()
-                .to_string(),
-            "10.90.0.0/16"
-        );
+        assert_eq!(free_default(&table), "10.90.0.0/16");
         let everything = format!("{HEADER}{}", line("eth0", [10, 0, 0, 0], 8));
         assert_eq!(first_free(DEFAULTS, &routes(&everything, "skiff0")), None);
     }
@@ -165,12 +162,7 @@ mod tests {
     #[test]
     fn the_bridges_own_route_does_not_count() {
         let table = format!("{HEADER}{}", line("skiff0", [10, 88, 0, 0], 16));
-        assert_eq!(
-            first_free(DEFAULTS, &routes(&table, "skiff0"))
-                .unwrap()
-                .to_string(),
-            "10.88.0.0/16"
-        );
+        assert_eq!(free_default(&table), "10.88.0.0/16");
     }
 
     #[test]

@@ -40,32 +40,20 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
-skiff=${SKIFF_BIN:-$repo/target/x86_64-unknown-linux-musl/release/skiff}
-registry=${SKIFF_TEST_PLAIN:?run me under tests/harness/with-registry.sh}
-busybox=$registry/library/busybox
+made_dirs=() # host directories this script made, deepest first
+cleanup() { for dir in "${made_dirs[@]}"; do rmdir "$dir"; done; }
+bench_setup large
+busybox=$image
 image=$registry/bench/debian:large
 runs=${BENCH_RUNS:-30}
 rounds=3
-[ -x "$skiff" ] || { echo "large.sh: no $skiff; run 'make build' first" >&2; exit 1; }
 need debootstrap
 need hyperfine
 need skopeo
 need umoci
 need podman
 
-work=$(mktemp -d /tmp/bench-large.XXXXXX)
-made_dirs=() # host directories this script made, deepest first
-cleanup() {
-  set +e # every step runs, whatever the one before it did
-  unmount_under "$work"
-  rm -rf "$work"
-  for dir in "${made_dirs[@]}"; do rmdir "$dir"; done
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # The Debian mirror of this machine's apt sources (deb822 or one-line), else Debian's CDN.
 mirror() {

@@ -1,7 +1,36 @@
 # tests/bench/lib.sh: what the bench scripts share; sourced, never run.
+#   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 #   . "$here/lib.sh"
-# Installing a peer, timing a command with /usr/bin/time -v and reading its report,
-# medians, ratios, and the record of ratios that run-all.sh charts.
+#   bench_setup NAME
+# The prologue and scratch directory, installing a peer, timing a command with
+# /usr/bin/time -v and reading its report, medians, ratios, and the record of ratios
+# that run-all.sh charts.
+
+# bench_setup NAME: what a script measuring skiff beside the harness's registries starts
+# with: $repo, $skiff (SKIFF_BIN, else the static release build, which must exist),
+# $registry and $image (the harness's plain registry and its busybox), and $work, a fresh
+# directory under /tmp for everything the script makes (SKIFF_ROOT is in it). $work goes
+# when the script ends, however it ends: first the script's own `cleanup` function, if it
+# has one, then whatever is still mounted below $work.
+bench_setup() {
+  repo=$(cd "$here/../.." && pwd)
+  skiff=${SKIFF_BIN:-$repo/target/x86_64-unknown-linux-musl/release/skiff}
+  registry=${SKIFF_TEST_PLAIN:?run me under tests/harness/with-registry.sh}
+  image=$registry/library/busybox
+  [ -x "$skiff" ] || { echo "$1.sh: no $skiff; run 'make build' first" >&2; exit 1; }
+  work=$(mktemp -d "/tmp/bench-$1.XXXXXX")
+  export SKIFF_ROOT=$work/skiff-root
+  trap bench_teardown EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+bench_teardown() {
+  set +e # every step runs, whatever the one before it did
+  if declare -F cleanup >/dev/null; then cleanup; fi
+  unmount_under "$work"
+  rm -rf "$work"
+}
 
 # need PACKAGE [COMMAND]: installs PACKAGE from Debian unless COMMAND is already there.
 need() {

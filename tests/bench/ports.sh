@@ -13,25 +13,11 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-skiff=${SKIFF_BIN:-$repo/target/x86_64-unknown-linux-musl/release/skiff}
-registry=${SKIFF_TEST_PLAIN:?run me under tests/harness/with-registry.sh}
-image=$registry/library/busybox
-mib=${BENCH_PORT_MIB:-1024}
-[ -x "$skiff" ] || { echo "ports.sh: no $skiff; run 'make build' first" >&2; exit 1; }
-
 . "$here/lib.sh"
-
-work=$(mktemp -d /tmp/bench-ports.XXXXXX)
-export SKIFF_ROOT=$work/skiff-root
+bench_setup ports
+mib=${BENCH_PORT_MIB:-1024}
 id=
-cleanup() {
-  [ -z "$id" ] || "$skiff" rm -f "$id" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+cleanup() { [ -z "$id" ] || "$skiff" rm -f "$id" >/dev/null 2>&1; }
 
 id=$("$skiff" run -d --network bridge -p 127.0.0.1::5001 "$image" \
   sh -c 'while true; do nc -l -p 5001 >/dev/null; done')

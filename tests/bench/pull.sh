@@ -19,21 +19,10 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-skiff=${SKIFF_BIN:-$repo/target/x86_64-unknown-linux-musl/release/skiff}
-registry=${SKIFF_TEST_PLAIN:?run me under tests/harness/with-registry.sh}
-[ -x "$skiff" ] || { echo "pull.sh: no $skiff; run 'make build' first" >&2; exit 1; }
 . "$here/lib.sh"
-
-work=$(mktemp -d /tmp/bench-pull.XXXXXX)
+bench_setup pull
 proxy_pid=
-cleanup() {
-  [ -z "$proxy_pid" ] || kill "$proxy_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+cleanup() { [ -z "$proxy_pid" ] || kill "$proxy_pid" 2>/dev/null; }
 
 # make_image NAME MIB: bench/NAME:latest, one gzip'd layer holding MIB MiB of random
 # bytes in one file, pushed with the fixtures' push code. Sets layer_digest.

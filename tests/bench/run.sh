@@ -24,25 +24,17 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-skiff=${SKIFF_BIN:-$repo/target/x86_64-unknown-linux-musl/release/skiff}
-registry=${SKIFF_TEST_PLAIN:?run me under tests/harness/with-registry.sh}
-image=$registry/library/busybox
+. "$here/lib.sh"
+bench_setup run
 runs=${BENCH_RUNS:-30}
 concurrent=${BENCH_CONCURRENT:-50}
-[ -x "$skiff" ] || { echo "run.sh: no $skiff; run 'make build' first" >&2; exit 1; }
-
-. "$here/lib.sh"
 need hyperfine
 need crun
 need runc
 
-work=$(mktemp -d /tmp/bench-run.XXXXXX)
 hugetlb_mounted=
 exec_started=
 cleanup() {
-  set +e # every step runs, whatever the one before it did
-  # Whatever a runtime left mounted under the scratch directory goes first.
   # The exec section's long-lived containers, if it got that far.
   if [ -n "$exec_started" ]; then
     "$skiff" rm -f bench-exec >/dev/null
@@ -50,16 +42,9 @@ cleanup() {
     runc --root "$work/runc-state" delete -f bench-runc-exec
     [ -z "$podman_cmd" ] || "${podman[@]}" rm -f -t 0 bench-exec >/dev/null
   fi
-  grep -F " $work/" /proc/self/mounts | cut -d' ' -f2 | sort -r |
-    while read -r mnt; do umount -l "$mnt"; done
   [ -z "$hugetlb_mounted" ] || { umount /sys/fs/cgroup/hugetlb && rmdir /sys/fs/cgroup/hugetlb; } ||
     echo "run.sh: could not undo the hugetlb mount at /sys/fs/cgroup/hugetlb" >&2
-  rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-export SKIFF_ROOT=$work/skiff-root
 
 echo "run.sh: pulling $image into a scratch store" >&2
 "$skiff" pull -q "$image" >/dev/null

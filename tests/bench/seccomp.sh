@@ -15,20 +15,9 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-skiff=${SKIFF_BIN:-$repo/target/x86_64-unknown-linux-musl/release/skiff}
-registry=${SKIFF_TEST_PLAIN:?run me under tests/harness/with-registry.sh}
-image=$registry/library/busybox
-runs=${BENCH_SECCOMP_RUNS:-5}
-[ -x "$skiff" ] || { echo "seccomp.sh: no $skiff; run 'make build' first" >&2; exit 1; }
-
 . "$here/lib.sh"
-
-work=$(mktemp -d /tmp/bench-seccomp.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-export SKIFF_ROOT=$work/skiff-root
+bench_setup seccomp
+runs=${BENCH_SECCOMP_RUNS:-5}
 "$skiff" pull -q "$image" >/dev/null
 
 # per_call FLAGS...: the median nanoseconds per getppid(2) over $runs containers.

@@ -17,18 +17,10 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-skiff=${SKIFF_BIN:-$repo/target/x86_64-unknown-linux-musl/release/skiff}
-registry=${SKIFF_TEST_PLAIN:?run me under tests/harness/with-registry.sh}
+. "$here/lib.sh"
+bench_setup start
 runs=${BENCH_START_RUNS:-30}
-[ -x "$skiff" ] || { echo "start.sh: no $skiff; run 'make build' first" >&2; exit 1; }
-
-work=$(mktemp -d /tmp/bench-start.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-export SKIFF_ROOT=$work/skiff-root
-"$skiff" pull -q "$registry/library/busybox" >/dev/null
+"$skiff" pull -q "$image" >/dev/null
 
 echo "start.sh: $runs traced runs of skiff run --rm busybox true" >&2
 python3 - "$skiff" "$registry/library/busybox" "$runs" <<'EOF'

@@ -14,21 +14,10 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-skiff=${SKIFF_BIN:-$repo/target/x86_64-unknown-linux-musl/release/skiff}
-registry=${SKIFF_TEST_PLAIN:?run me under tests/harness/with-registry.sh}
-image=$registry/library/busybox
-runs=${BENCH_RUNS:-5}
-[ -x "$skiff" ] || { echo "terminal.sh: no $skiff; run 'make build' first" >&2; exit 1; }
-
 . "$here/lib.sh"
+bench_setup terminal
+runs=${BENCH_RUNS:-5}
 need hyperfine
-
-work=$(mktemp -d /tmp/bench-terminal.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-export SKIFF_ROOT=$work/skiff-root
 
 "$skiff" pull -q "$image" >/dev/null
 { yes 'the quick brown fox jumps over the lazy dog, 0123456789 abcdefghijklmnopqrstuvwxyz' || true; } |
