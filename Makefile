@@ -63,7 +63,7 @@ deps:
 # is what gets tested), then a check that nothing of skiff was left behind.
 test: deps build
 	cargo fmt --check
-	cargo clippy --locked --all-targets -- -D warnings
+	cargo clippy --locked --workspace --all-targets -- -D warnings
 	cargo test --locked --bins
 	SKIFF_BIN=$(CURDIR)/$(BIN) $(HARNESS) cargo test --locked --test main
 	$(HARNESS) tests/docker-test.sh

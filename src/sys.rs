@@ -870,11 +870,14 @@ pub fn seccomp_set_filter(program: &[libc::sock_filter]) -> Result<()> {
 }
 
 /// setgroups(2): the supplementary group list, replacing whatever skiff inherited.
+/// This and the two below go to the kernel directly: musl's wrappers make every thread
+/// of the process change its IDs (POSIX asks it), blocking all signals around that, four
+/// rt_sigprocmask(2) calls each; skiff has one thread, which the kernel's call covers.
 /// <https://man7.org/linux/man-pages/man2/setgroups.2.html>
 pub fn setgroups(groups: &[u32]) -> Result<()> {
     trace::call(format_args!("setgroups({groups:?})"));
     // SAFETY: the pointer and length describe `groups` (gid_t is u32), which outlives the call.
-    let rc = unsafe { libc::setgroups(groups.len(), groups.as_ptr()) };
+    let rc = unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) };
     check(rc, "setgroups", format_args!("{groups:?}")).map(drop)
 }
 
@@ -899,7 +902,7 @@ pub fn setrlimit(resource: libc::c_int, name: &str, soft: u64, hard: u64) -> Res
 pub fn setgid(gid: u32) -> Result<()> {
     trace::call(format_args!("setgid({gid})"));
     // SAFETY: setgid takes no pointers.
-    let rc = unsafe { libc::setgid(gid) };
+    let rc = unsafe { libc::syscall(libc::SYS_setgid, gid) };
     check(rc, "setgid", gid).map(drop)
 }
 
@@ -909,7 +912,7 @@ pub fn setgid(gid: u32) -> Result<()> {
 pub fn setuid(uid: u32) -> Result<()> {
     trace::call(format_args!("setuid({uid})"));
     // SAFETY: setuid takes no pointers.
-    let rc = unsafe { libc::setuid(uid) };
+    let rc = unsafe { libc::syscall(libc::SYS_setuid, uid) };
     check(rc, "setuid", uid).map(drop)
 }
 

@@ -200,6 +200,11 @@ fn a_skiff_killed_mid_start_is_swept_by_the_next() {
     let veth = veth_of(&id);
     assert!(Path::new("/sys/class/net").join(&veth).exists());
     assert_ne!(crate::testenv::cgroups_of(&id), Vec::<String>::new());
+    // Its first start is recorded only once it runs: until then its config names its
+    // run as the starter, whom the sweep leaves alone while it lives.
+    ok(&t, &["ps", "-a"]);
+    assert_eq!(t.containers(), [id.as_str()], "swept while its run lives");
+    assert_ne!(crate::testenv::cgroups_of(&id), Vec::<String>::new());
     run.kill().unwrap(); // SIGKILL
     run.wait().unwrap();
     ok(&t, &["ps", "-a"]);

@@ -525,15 +525,25 @@ fn delegate(dir: &Path) -> Result<()> {
     }
 }
 
-fn inherit_cpuset(dir: &Path, parent: &Path) -> Result<()> {
-    for file in ["cpuset.cpus", "cpuset.mems"] {
-        if read(&dir.join(file)).is_some_and(|own| !own.trim().is_empty()) {
-            continue;
+/// Gives `dir` its parent's CPUs and memory nodes where it has none, and returns what it
+/// has now, for the level below. `known`: the parent's, as the level above returned them;
+/// then `dir` is `skiff/ID`, new, with none of its own to keep (`skiff/` stays between
+/// containers, and an administrator may have narrowed it: that one keeps what it has).
+fn inherit_cpuset(dir: &Path, parent: &Path, known: Option<[String; 2]>) -> Result<[String; 2]> {
+    let mut now = known.clone().unwrap_or_default();
+    for (file, value) in ["cpuset.cpus", "cpuset.mems"].into_iter().zip(&mut now) {
+        if known.is_none() {
+            match read(&dir.join(file)) {
+                Some(own) if !own.trim().is_empty() => {
+                    *value = own.trim().to_string();
+                    continue;
+                }
+                _ => *value = read(&parent.join(file)).unwrap_or_default().trim().into(),
+            }
         }
-        let inherited = read(&parent.join(file)).unwrap_or_default();
-        write(&dir.join(file), inherited.trim())?;
+        write(&dir.join(file), value)?;
     }
-    Ok(())
+    Ok(now)
 }
 
 /// `skiff/` then `skiff/ID` in one tree, each allowed what it needs from the one above.
@@ -546,10 +556,11 @@ fn make_tree(version: Version, hierarchy: &Hierarchy, dir: &Path) -> Result<()> 
         return make_dir(dir);
     }
     let cpuset = hierarchy.controllers.iter().any(|c| c == "cpuset");
+    let mut inherited = None;
     for (level, above) in [(parent.as_path(), root.as_path()), (dir, parent.as_path())] {
         make_dir(level)?;
         if cpuset {
-            inherit_cpuset(level, above)?;
+            inherited = Some(inherit_cpuset(level, above, inherited)?);
         }
     }
     Ok(())

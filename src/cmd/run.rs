@@ -349,7 +349,7 @@ fn check(config: &mut Config) -> Result<()> {
 
 /// `skiff run`: seal → pull and record → start (attached, or under a supervisor) →
 /// wait → exit status.
-fn run(args: Args) -> Result<i32> {
+fn run(mut args: Args) -> Result<i32> {
     let config = &args.config;
     if config.tty == Some(true) && config.open_stdin == Some(true) && !args.detach {
         terminal::check_input()?; // before anything is pulled or created, as Docker
@@ -357,6 +357,9 @@ fn run(args: Args) -> Result<i32> {
     // Before anything starts: every process from here on, the container's PID 1
     // included, runs from a copy of skiff nobody can write to (CVE-2019-5736).
     container::reexec_from_sealed_copy()?;
+    if !args.detach {
+        args.config.starter = Some(lifecycle::Process::current()); // it supervises the start
+    }
     let (mut container, rootfs) = create(&args)?;
     let context = || format!("run {}", container_image(&args));
     if args.detach {

@@ -80,6 +80,9 @@ pub struct Config {
     pub restart: Option<String>,
     /// `--log-driver`, `--log-opt`. Absent: json-file with skiff's default cap.
     pub log: Option<LogConfig>,
+    /// The attached `run` that made it and starts it: its supervisor until its first
+    /// start is recorded, so that state.json is written once (see `lifecycle::Container`).
+    pub starter: Option<crate::lifecycle::Process>,
 }
 
 /// A process to run in the container (the OCI spec's `process`).

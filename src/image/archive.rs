@@ -13,10 +13,9 @@ use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
-use libflate::gzip::MultiDecoder;
 use miniserde::{json, Deserialize, Serialize};
+use skiff_inflate::{Gunzip, Input};
 
-use super::layer::Input;
 use super::store::Store;
 use super::Image;
 use crate::digest::Digest;
@@ -256,7 +255,7 @@ pub fn import(store: &Store, input: &mut dyn Read, reference: &Reference) -> Res
     let mut input = Input::new(input);
     let gzipped = input.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     let (diff_id, size) = match gzipped {
-        true => store.add_blob(MultiDecoder::new(input)?)?,
+        true => store.add_blob(Gunzip::new(input)?)?,
         false => store.add_blob(input)?,
     };
     let platform = manifest::host_platform();

@@ -38,13 +38,13 @@
 use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, DirBuilder, Permissions};
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{fchown, lchown, symlink, DirBuilderExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use libflate::gzip::MultiDecoder;
+use skiff_inflate::{Gunzip, Input};
 use tar::{Archive, Entry, EntryType, Header};
 
 use crate::digest::{Digest, Hashing};
@@ -153,7 +153,7 @@ impl StoredLayer {
 /// returns the diff_id: the SHA-256 of the uncompressed tar. Both the decompressed stream
 /// and the tar are read to their end first, since a corrupt tar can end "successfully".
 pub fn unpack(
-    blob: impl Read,
+    blob: &mut dyn Read,
     compression: Compression,
     root: &Path,
     whiteouts: Whiteouts,
@@ -161,88 +161,12 @@ pub fn unpack(
     let blob = Input::new(blob);
     match compression {
         Compression::Gzip => {
-            let tar = MultiDecoder::new(blob)
+            let tar = Gunzip::new(blob)
                 .map_err(stream_error)
                 .context("read layer")?;
             unpack_tar(tar, root, whiteouts)
         }
         Compression::Uncompressed => unpack_tar(blob, root, whiteouts),
-    }
-}
-
-/// The compressed stream, buffered for the inflater. libflate reads its input one byte
-/// at a time through `read_exact`; std's `BufReader` answers each with a call and a
-/// one-byte `memcpy` (musl's starts with `rep movsq`, slow to start on a short copy),
-/// which was a sixth of an unpack's CPU. Here that case inlines into the inflate loop
-/// as one load from the buffer; the other reads (gzip headers, stored blocks) are rare
-/// and take the call (inlining them too cost a page of binary for nothing measurable).
-/// `skiff import` inflates through it too, so the binary holds one copy of the inflater.
-pub struct Input<R> {
-    inner: R,
-    buf: Box<[u8]>,
-    pos: usize,
-    end: usize,
-}
-
-impl<R: Read> Input<R> {
-    pub fn new(inner: R) -> Self {
-        let buf = vec![0; 64 * 1024].into_boxed_slice();
-        Input {
-            inner,
-            buf,
-            pos: 0,
-            end: 0,
-        }
-    }
-
-    #[inline(never)]
-    fn read_exact_slow(&mut self, mut out: &mut [u8]) -> io::Result<()> {
-        while !out.is_empty() {
-            match self.read(out) {
-                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                Ok(n) => out = &mut out[n..],
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-}
-
-impl<R: Read> BufRead for Input<R> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.pos == self.end {
-            self.end = self.inner.read(&mut self.buf)?;
-            self.pos = 0;
-        }
-        Ok(&self.buf[self.pos..self.end])
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.pos = (self.pos + n).min(self.end);
-    }
-}
-
-impl<R: Read> Read for Input<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if self.pos == self.end && out.len() >= self.buf.len() {
-            return self.inner.read(out); // nothing gained by copying through the buffer
-        }
-        let buffered = self.fill_buf()?;
-        let n = out.len().min(buffered.len());
-        out[..n].copy_from_slice(&buffered[..n]);
-        self.consume(n);
-        Ok(n)
-    }
-
-    #[inline(always)]
-    fn read_exact(&mut self, out: &mut [u8]) -> io::Result<()> {
-        if let ([byte], Some(&next)) = (&mut *out, self.buf[..self.end].get(self.pos)) {
-            *byte = next;
-            self.pos += 1;
-            return Ok(());
-        }
-        self.read_exact_slow(out)
     }
 }
 
@@ -841,7 +765,12 @@ mod tests {
         }
 
         fn apply_as(&self, tar: &[u8], whiteouts: Whiteouts) -> Result<Digest> {
-            unpack(tar, Compression::Uncompressed, &self.root(), whiteouts)
+            unpack(
+                &mut { tar },
+                Compression::Uncompressed,
+                &self.root(),
+                whiteouts,
+            )
         }
     }
 
@@ -1221,7 +1150,7 @@ mod tests {
         tar.extend_from_slice(&[0; 4096]); // padding past the end-of-archive blocks
         assert_eq!(s.apply(&tar).unwrap(), Digest::of(&tar));
         let gzipped = unpack(
-            &gzip(&tar)[..],
+            &mut &gzip(&tar)[..],
             Compression::Gzip,
             &s.root(),
             Whiteouts::Apply,
@@ -1236,7 +1165,13 @@ mod tests {
         let tar = Tar::new().file("first", "1").file("second", "2").bytes();
         let (head, tail) = tar.split_at(1024); // first header and data block, then the rest
         let blob = [gzip(head), gzip(tail)].concat();
-        let diff_id = unpack(&blob[..], Compression::Gzip, &s.root(), Whiteouts::Apply).unwrap();
+        let diff_id = unpack(
+            &mut &blob[..],
+            Compression::Gzip,
+            &s.root(),
+            Whiteouts::Apply,
+        )
+        .unwrap();
         assert_eq!(diff_id, Digest::of(&tar));
         assert_eq!(read(s.at("first")) + &read(s.at("second")), "12");
     }
@@ -1246,8 +1181,13 @@ mod tests {
         let s = Scratch::new("truncated");
         let blob = gzip(&Tar::new().file("a", &"x".repeat(10_000)).bytes());
         for cut in [blob.len() - 4, blob.len() / 2, 5] {
-            let err =
-                unpack(&blob[..cut], Compression::Gzip, &s.root(), Whiteouts::Apply).unwrap_err();
+            let err = unpack(
+                &mut &blob[..cut],
+                Compression::Gzip,
+                &s.root(),
+                Whiteouts::Apply,
+            )
+            .unwrap_err();
             assert!(
                 err.to_string().ends_with("the layer stream ends early"),
                 "{err}"
@@ -1258,7 +1198,8 @@ mod tests {
     #[test]
     fn input_reads_exactly_across_its_buffer_and_ends_early_as_eof() {
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        let mut input = Input::new(&data[..]);
+        let mut bytes = &data[..];
+        let mut input = Input::new(&mut bytes);
         let mut got = Vec::new();
         let mut byte = [0; 1];
         let mut seven = [0; 7];

@@ -33,6 +33,7 @@ pub mod restart;
 pub mod signals;
 pub mod supervisor;
 
+use std::cell::Cell;
 use std::fs;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -122,9 +123,22 @@ pub fn containers_dir() -> PathBuf {
 }
 
 impl Process {
-    /// This process, by pid and start time.
+    /// This process, by pid and start time. Read from /proc once: an attached run asks
+    /// when it records itself as the starter and again as the supervisor; a child forked
+    /// since then has a pid of its own, so it reads its own.
     pub fn current() -> Process {
-        Process::of(std::process::id() as i32).unwrap_or_default()
+        thread_local! {
+            static CURRENT: Cell<Option<Process>> = const { Cell::new(None) };
+        }
+        let pid = std::process::id() as i32;
+        CURRENT.with(|known| match known.get() {
+            Some(current) if current.pid == pid => current,
+            _ => {
+                let current = Process::of(pid);
+                known.set(current);
+                current.unwrap_or_default()
+            }
+        })
     }
 
     /// `pid` as it is now; `None` if no such process, or only its zombie is left.
@@ -176,8 +190,8 @@ impl Container {
             .with_context(|| format!("rename {} into place", building.display()))?;
         Ok(Container {
             dir: final_dir,
+            state: State::unstarted(&config),
             config,
-            state: <State as Default>::default(),
             damage: None,
         })
     }
@@ -197,7 +211,7 @@ impl Container {
         let path = dir.join("state.json");
         let state = config.check(&id).and_then(|()| match path.exists() {
             true => read_json::<State>(&path),
-            false => Ok(<State as Default>::default()), // created, never started
+            false => Ok(State::unstarted(&config)), // created, never started
         });
         match state.and_then(|state| state.check().map(|()| state)) {
             Ok(state) => Container {
@@ -374,6 +388,16 @@ impl Config {
 }
 
 impl State {
+    /// A container's state until its first start is recorded. An attached `run` records
+    /// itself as the starter in config.json, which it writes anyway, so it need not write
+    /// state.json before it makes anything (see `sweep`) and again once the container runs.
+    fn unstarted(config: &Config) -> State {
+        State {
+            supervisor: config.starter.unwrap_or_default(),
+            ..<State as Default>::default()
+        }
+    }
+
     /// kill(2) takes a negative pid to mean a process group, -1 every process; and
     /// "dead" is skiff's verdict on a record, never something a record says of itself.
     fn check(&self) -> Result<()> {

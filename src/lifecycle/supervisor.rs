@@ -372,7 +372,7 @@ fn ended(container: &mut Container, exit: Exit, policy: Policy) -> Status {
 fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> Result<Started> {
     // Before anything is made: if this skiff is killed half-way, the next one's sweep
     // knows the start was abandoned, and takes back what it made. A restart's record
-    // names this supervisor already.
+    // names this supervisor already, and so does an attached run's config (its starter).
     let supervisor = Process::current();
     if container.state.supervisor != supervisor {
         container.state.supervisor = supervisor;
