@@ -80,6 +80,8 @@ pub struct Config {
     pub restart: Option<String>,
     /// `--log-driver`, `--log-opt`. Absent: json-file with skiff's default cap.
     pub log: Option<LogConfig>,
+    /// An OCI bundle's `cgroupsPath`, absolute in each cgroup tree; absent: `skiff/ID`.
+    pub cgroup: Option<String>,
 }
 
 /// A process to run in the container (the OCI spec's `process`).
@@ -107,6 +109,11 @@ pub fn short(id: &str) -> &str {
 }
 
 impl Config {
+    /// Its cgroup, as `cgroup::create` names it: `cgroupsPath`, or the ID.
+    pub fn cgroup(&self) -> &str {
+        self.cgroup.as_deref().unwrap_or(&self.id)
+    }
+
     /// A record's `config.json`. Before [`Process`], skiff kept its fields at the top
     /// level and the user in `options`: such a record is read with them moved in.
     pub fn parse(text: &str) -> Option<Config> {

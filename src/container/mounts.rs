@@ -90,11 +90,22 @@ const KEPT_FLAGS: libc::c_ulong = MS_RDONLY
 /// Everything mounted inside `root` before the container enters it.
 pub fn populate(root: &Path, scratch: &Path, options: &Options) -> Result<()> {
     let privileged = options.privileged;
-    if mounted(mount_proc(root), "/proc")? && !privileged {
+    let proc = mounted(mount_proc(root), "/proc")?;
+    if proc && !privileged {
         hide(root, &PROC_MASKED, &PROC_READ_ONLY)?;
     }
-    if mounted(mount_sys(root, privileged), "/sys")? && !privileged {
+    let sys = mounted(mount_sys(root, privileged), "/sys")?;
+    if sys && !privileged {
         hide(root, &SYS_MASKED, &[])?;
+    }
+    if proc && sys && !privileged {
+        // An OCI bundle's own, all in /proc and /sys (see `oci/spec.rs`): with both
+        // mounted, no image's symlink lies on their way.
+        hide(
+            root,
+            &relative(&options.masked_paths),
+            &relative(&options.readonly_paths),
+        )?;
     }
     if mounted(mount_dev(root), "/dev")? {
         mount_dev_filesystems(root, options.shm_size.unwrap_or(DEFAULT_SHM_SIZE))?;
@@ -184,6 +195,11 @@ fn mount_sys(root: &Path, privileged: bool) -> Result<()> {
         read_only | MS_NOSUID | MS_NODEV | MS_NOEXEC,
         None,
     )
+}
+
+fn relative(paths: &Option<Vec<String>>) -> Vec<&str> {
+    let paths = paths.iter().flatten();
+    paths.map(|p| p.trim_start_matches('/')).collect()
 }
 
 /// Masks `masked` and makes `read_only` read-only; paths this kernel lacks are skipped.

@@ -45,6 +45,12 @@ pub struct Options {
     /// `--security-opt seccomp=`: `unconfined`, or a profile's text (read when given,
     /// as Docker keeps it); `None`: Docker's default profile.
     pub seccomp: Option<String>,
+    /// An OCI bundle's device cgroup rules, in v1's form (`c 1:3 rwm`), before
+    /// Docker's defaults (see `cgroup/devices.rs`).
+    pub device_rules: Option<Vec<String>>,
+    /// An OCI bundle's `maskedPaths` and `readonlyPaths` beyond Docker's own.
+    pub masked_paths: Option<Vec<String>>,
+    pub readonly_paths: Option<Vec<String>>,
 }
 
 impl Options {

@@ -24,6 +24,7 @@
 //! <https://github.com/opencontainers/runtime-spec/blob/main/runtime.md>
 //! <https://github.com/opencontainers/runc/blob/main/docs/terminals.md>
 
+mod linux;
 mod spec;
 
 use std::collections::BTreeMap;
@@ -183,6 +184,9 @@ struct State {
     pid: i32,
     bundle: String,
     annotations: BTreeMap<String, String>,
+    /// Its cgroup (`cgroupsPath`), if not `skiff/ID`.
+    #[serde(rename = "cgroupsPath")]
+    cgroup: Option<String>,
 }
 
 /// The one positional argument, a container's ID; never a path.
@@ -231,9 +235,10 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
         .with_context(|| format!("create {}", global.root.display()))?;
     let dir = global.root.join(&id);
     fs::create_dir(&dir).map_err(|_| Error::invalid(format!("container {id} exists already")))?;
+    let cgroup = bundle_spec.config.cgroup().to_string();
     let made = made(&dir, bundle_spec, &bundle);
     if made.is_err() {
-        cgroup::sweep(&id);
+        cgroup::sweep(&cgroup);
         let _ = fs::remove_dir_all(&dir);
     }
     let pid = made?;
@@ -278,6 +283,7 @@ fn made(dir: &Path, bundle: spec::Bundle, path: &Path) -> Result<i32> {
         pid: started.pid,
         bundle: path.display().to_string(),
         annotations: bundle.annotations,
+        cgroup: bundle.config.cgroup,
     };
     fs::write(dir.join("state.json"), json::to_string(&state)).context("write state.json")?;
     Ok(started.pid)
@@ -366,7 +372,7 @@ fn kill(global: &Global, argv: &[String]) -> Result<()> {
     }
     if all {
         // Best effort, as for runc: a process may exit meanwhile.
-        for pid in cgroup::procs(&id) {
+        for pid in cgroup::procs(state.cgroup.as_deref().unwrap_or(&id)) {
             let _ = sys::kill(pid, signal);
         }
         return Ok(());
@@ -383,7 +389,12 @@ fn delete(global: &Global, argv: &[String]) -> Result<()> {
         &mut [Opt::Switch(&["-f", "--force"], &mut force)],
     )?;
     let id = one_id(rest, "delete")?;
-    let (dir, state) = load(global, &id)?;
+    // runc's `delete --force` of no such container succeeds: podman asks it after a
+    // failed `create`, which took back what it made.
+    let (dir, state) = match load(global, &id) {
+        Err(_) if force && !global.root.join(&id).exists() => return Ok(()),
+        loaded => loaded?,
+    };
     if state.status == "running" && !force {
         return Err(Error::invalid(format!(
             "cannot delete container {id} that is not stopped: running"
@@ -395,7 +406,7 @@ fn delete(global: &Global, argv: &[String]) -> Result<()> {
             sys::poll_readable(&[pidfd.as_raw_fd()], -1)?; // readable once it has exited
         }
     }
-    cgroup::sweep(&id);
+    cgroup::sweep(state.cgroup.as_deref().unwrap_or(&id));
     fs::remove_dir_all(&dir).with_context(|| format!("remove {}", dir.display()))
 }
 
