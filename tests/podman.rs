@@ -9,7 +9,7 @@ use std::os::unix::fs::symlink;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use crate::testenv::{skiff_bin, stderr, stdout, TestEnv, BUSYBOX};
+use crate::testenv::{eventually, skiff_bin, stderr, stdout, TestEnv, BUSYBOX};
 
 /// podman's settings on this machine (see the README): rlimits it may set, cgroups
 /// by cgroupfs, events in a file under its own tmpdir.
@@ -100,7 +100,13 @@ impl Drop for Podman {
         let _ = self.podman(&["rm", "-af", "-t", "0"]);
         let mut left = Vec::new();
         for dir in self.parents() {
-            let _ = fs::remove_dir(dir.join("conmon"));
+            // Its conmon may still be exiting when podman returns.
+            let conmon = dir.join("conmon");
+            let gone = || !conmon.exists() || fs::remove_dir(&conmon).is_ok();
+            match std::thread::panicking() {
+                false => eventually("podman's conmon has left its cgroup", gone),
+                true => drop(gone()),
+            }
             if fs::remove_dir(&dir).is_err() {
                 left.push(dir);
             }

@@ -18,9 +18,13 @@
 //! - `linux.namespaces`: pid, mount, ipc and uts are always new (and cgroup: skiff
 //!   always gives one); network: absent is the host's, present a new one with only
 //!   `lo`, with a `path` that namespace joined (podman makes its own).
-//! - `linux.resources` memory, cpu, pids as `--memory`, `--cpu-shares`, `--cpus`,
-//!   `--pids-limit`; `sysctl` as `--sysctl`; `maskedPaths` and `readonlyPaths` only as
-//!   far as skiff's own masks already cover them.
+//! - `linux.resources` memory (limit, swap, reservation), cpu, pids as `--memory`,
+//!   `--memory-swap`, `--memory-reservation`, `--cpu-shares`, `--cpus`,
+//!   `--pids-limit`; `sysctl` as `--sysctl`; `maskedPaths` and `readonlyPaths` beyond
+//!   skiff's own masks, in /proc and /sys; `seccomp`, `resources.devices`, `devices`
+//!   and `cgroupsPath` as `linux.rs` says.
+//! - `process.user.umask`: the one skiff runs with, which its containers inherit.
+//! - A bind on `/dev/shm` (podman's shared tmpfs) is skiff's own, of its size.
 //!
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config.md>
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md>
@@ -397,7 +401,10 @@ fn options(process: &ProcessSpec) -> Result<Options> {
             ("effective", &caps.effective),
             ("permitted", &caps.permitted),
         ] {
-            if set.as_ref().is_some_and(|set| *set != bounding) {
+            // A user other than root gets them empty, as the kernel empties them on
+            // leaving UID 0 (see `container/capabilities.rs`).
+            let emptied = process.user.uid != 0 && set.as_ref().is_some_and(Vec::is_empty);
+            if set.as_ref().is_some_and(|set| *set != bounding) && !emptied {
                 return Err(unsupported(&format!(
                     "process.capabilities.{name} unlike bounding"
                 )));
