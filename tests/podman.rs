@@ -233,3 +233,29 @@ fn iptables(args: &[&str]) -> bool {
     let out = Command::new("iptables").args(args).output().unwrap();
     out.status.success()
 }
+
+#[test]
+fn podman_read_only_and_tmpfs_mounts_keep_their_options() {
+    let t = TestEnv::new();
+    let podman = Podman::new(&t);
+    // --read-only: podman's binds are `ro,nosuid,noexec,nodev`, its tmpfs on /tmp
+    // `tmpcopyup`; --tmpfs over /bin starts with the image's /bin.
+    let script = "grep -E ' /etc/hosts | /bin ' /proc/self/mounts | cut -d' ' -f2,4; ls /bin/busybox; touch /x";
+    let out = podman.run(
+        &["--read-only", "--tmpfs", "/bin:ro,exec"],
+        &["sh", "-c", script],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let mounts = stdout(&out);
+    assert!(
+        mounts.contains("/etc/hosts ro,nosuid,nodev,noexec,"),
+        "{mounts}"
+    );
+    assert!(mounts.contains("/bin ro,nosuid,nodev,"), "{mounts}");
+    assert!(mounts.ends_with("/bin/busybox\n"), "{mounts}");
+    assert!(
+        stderr(&out).contains("Read-only file system"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -26,6 +26,7 @@
 //! <https://github.com/moby/moby/blob/master/oci/defaults.go>
 
 use std::fs;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
@@ -329,10 +330,12 @@ enum Source {
     Bind {
         from: options::Source,
         read_only: bool,
+        flags: libc::c_ulong,
     },
     Tmpfs {
         flags: libc::c_ulong,
         data: String,
+        copy_up: bool,
     },
 }
 
@@ -345,6 +348,7 @@ fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
             source: Source::Bind {
                 from: options::Source::Host(host),
                 read_only: options.read_only,
+                flags: 0,
             },
         })
         .collect();
@@ -357,6 +361,7 @@ fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
                 source: Source::Bind {
                     from: bind.source,
                     read_only: bind.read_only,
+                    flags: bind.flags,
                 },
             },
         );
@@ -370,6 +375,7 @@ fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
                 source: Source::Tmpfs {
                     flags: tmpfs.flags,
                     data: tmpfs.data,
+                    copy_up: tmpfs.copy_up,
                 },
             },
         );
@@ -413,7 +419,11 @@ impl Mount {
         }
         let target = root.join(&resolved);
         match &self.source {
-            Source::Bind { from, read_only } => {
+            Source::Bind {
+                from,
+                read_only,
+                flags,
+            } => {
                 let host = match from {
                     options::Source::Host(host) => host.clone(),
                     options::Source::Volume(name) => {
@@ -423,11 +433,28 @@ impl Mount {
                     }
                 };
                 sys::mount(Some(&host), &target, None, MS_BIND | MS_REC, None)?;
-                remount(&target, if *read_only { MS_RDONLY } else { 0 })
+                remount(&target, flags | if *read_only { MS_RDONLY } else { 0 })
             }
-            Source::Tmpfs { flags, data } => {
+            Source::Tmpfs {
+                flags,
+                data,
+                copy_up,
+            } => {
                 let data = Some(data.as_str()).filter(|d| !d.is_empty());
-                mount_fs("tmpfs", &target, *flags, data)
+                // The directory the tmpfs covers stays reachable through an fd to it.
+                let below = copy_up.then(|| fs::File::open(&target)).transpose()?;
+                let Some(below) = below else {
+                    return mount_fs("tmpfs", &target, *flags, data);
+                };
+                mount_fs("tmpfs", &target, flags & !MS_RDONLY, data)?;
+                trace::step("tmpcopyup: the tmpfs starts with what the image has there");
+                // `/.` : the directory the fd's link leads to, not the link.
+                let from = PathBuf::from(format!("/proc/self/fd/{}/.", below.as_raw_fd()));
+                volume::copy_contents(&from, &target, &target.join(".tmpcopyup"))?;
+                match flags & MS_RDONLY {
+                    0 => Ok(()),
+                    _ => remount(&target, MS_RDONLY),
+                }
             }
         }
     }

@@ -14,7 +14,8 @@
 //!   whose upper lies in the state directory, as for an image: the bundle's directory
 //!   is never written. `readonly` as `--read-only`.
 //! - `mounts`: /proc, /sys, /dev and its pts, shm and mqueue are skiff's own (Docker's
-//!   defaults, masks included); bind mounts as `-v`, tmpfs as `--tmpfs`.
+//!   defaults, masks included); bind mounts as `-v` (with `nosuid`, `noexec`,
+//!   `nodev`), tmpfs as `--tmpfs` (with podman's `tmpcopyup`).
 //! - `linux.namespaces`: pid, mount, ipc and uts are always new (and cgroup: skiff
 //!   always gives one); network: absent is the host's, present a new one with only
 //!   `lo`, with a `path` that namespace joined (podman makes its own).
@@ -449,22 +450,32 @@ fn add_mount(mount: &Mount, bundle: &Path, options: &mut Options) -> Result<()> 
         return Ok(());
     }
     if bind {
-        const BIND_FLAGS: [&str; 6] = ["bind", "rbind", "ro", "rw", "private", "rprivate"];
+        const BIND_FLAGS: [&str; 9] = [
+            "bind", "rbind", "ro", "rw", "private", "rprivate", "nosuid", "noexec", "nodev",
+        ];
         if let Some(flag) = flags.iter().find(|f| !BIND_FLAGS.contains(&f.as_str())) {
             return Err(unsupported(&format!("mounts: option {flag:?} of {dest}")));
         }
-        let mode = if flags.iter().any(|f| f == "ro") {
+        let mut mode = String::from(if flags.iter().any(|f| f == "ro") {
             "ro"
         } else {
             "rw"
-        };
+        });
+        for flag in flags.iter().filter(|f| f.starts_with("no")) {
+            mode = format!("{mode},{flag}");
+        }
         // A relative source is the bundle's, as runc reads it (never a volume's name).
         let source = bundle.join(mount.source.as_deref().unwrap_or(""));
         options
             .volumes
             .push(format!("{}:{dest}:{mode}", source.display()));
     } else if kind == "tmpfs" {
-        options.tmpfs.push(format!("{dest}:{}", flags.join(",")));
+        // Every mount in the container is private already (see `container/rootfs.rs`).
+        let own = flags.iter().filter(|f| *f != "rprivate" && *f != "private");
+        options.tmpfs.push(format!(
+            "{dest}:{}",
+            own.cloned().collect::<Vec<_>>().join(",")
+        ));
     } else {
         return Err(unsupported(&format!("mounts: {dest} of type {kind:?}")));
     }
