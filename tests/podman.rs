@@ -6,7 +6,7 @@
 
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::testenv::{eventually, skiff_bin, stderr, stdout, TestEnv, BUSYBOX};
@@ -174,12 +174,19 @@ fn podman_detaches_lists_stops_and_removes() {
 }
 
 #[test]
-fn podman_memory_limit_reaches_the_cgroup() {
+fn podman_memory_limit_and_devices_reach_the_cgroup() {
     let t = TestEnv::new();
     let podman = Podman::new(&t);
     let script = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; true";
     let limit = podman.ok(&["--memory", "64m"], &["sh", "-c", script]);
     assert_eq!(limit.trim(), "67108864");
+    // --device: the node, and podman's device list (deny all, then allow it), before
+    // the default nodes. Only v1 lists the rules in a file.
+    let script =
+        "ls -l /dev/fuse | cut -c1; cat /sys/fs/cgroup/devices/devices.list 2>/dev/null | head -1";
+    let out = podman.ok(&["--device", "/dev/fuse"], &["sh", "-c", script]);
+    let v1 = Path::new("/sys/fs/cgroup/devices").is_dir();
+    assert_eq!(out, if v1 { "c\nc 10:229 rwm\n" } else { "c\n" });
 }
 
 #[test]
