@@ -145,17 +145,23 @@ fn fill(from: &Path, dir: &Path) -> Result<()> {
         return Ok(());
     }
     trace::step("the volume is empty: copy what the image has at its path into it");
-    let temp = dir.join("copy-up");
-    if fs::symlink_metadata(&temp).is_ok() {
-        fs::remove_dir_all(&temp)?;
+    copy_contents(from, &data, &dir.join("copy-up"))
+}
+
+/// Copies what the directory `from` holds into the directory `into`, by way of `temp`
+/// (on `into`'s filesystem, renamed from), and gives `into` `from`'s owner and mode:
+/// a volume's first filling, and a tmpfs's `tmpcopyup`.
+pub fn copy_contents(from: &Path, into: &Path, temp: &Path) -> Result<()> {
+    if fs::symlink_metadata(temp).is_ok() {
+        fs::remove_dir_all(temp)?;
     }
-    copy_tree(from, &temp)?;
-    for entry in fs::read_dir(&temp)? {
+    copy_tree(from, temp)?;
+    for entry in fs::read_dir(temp)? {
         let entry = entry?;
-        fs::rename(entry.path(), data.join(entry.file_name()))?;
+        fs::rename(entry.path(), into.join(entry.file_name()))?;
     }
-    fs::remove_dir(&temp)?;
-    Ok(same_owner_and_mode(&data, &fs::symlink_metadata(from)?)?)
+    fs::remove_dir(temp)?;
+    Ok(same_owner_and_mode(into, &fs::symlink_metadata(from)?)?)
 }
 
 /// Copies the tree at `from` to a new `to`: owners, modes and files' times kept,

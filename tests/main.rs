@@ -20,6 +20,7 @@ mod names;
 mod network;
 mod network_ns;
 mod oci;
+mod podman;
 mod ports;
 mod pull;
 mod registry_extras;

@@ -175,7 +175,7 @@ fn start_of_a_container_that_died_held_says_so() {
 #[test]
 fn a_field_skiff_cannot_honour_is_refused_by_name() {
     let t = TestEnv::new();
-    let bundle = Bundle::new(&t, r#"["true"]"#, r#""seccomp":{},"#);
+    let bundle = Bundle::new(&t, r#"["true"]"#, r#""intelRdt":{},"#);
     let log = t.root.join("runtime.log");
     let out = t.skiff(&[
         "--log",
@@ -193,11 +193,11 @@ fn a_field_skiff_cannot_honour_is_refused_by_name() {
     let err = stderr(&out);
     assert_eq!(
         err,
-        "skiff: config.json: linux.seccomp is not supported by skiff yet\n"
+        "skiff: config.json: linux.intelRdt is not supported by skiff yet\n"
     );
     let logged = fs::read_to_string(&log).unwrap();
     assert!(
-        logged.starts_with(r#"{"level":"error","msg":"config.json: linux.seccomp is not supported by skiff yet","time":""#),
+        logged.starts_with(r#"{"level":"error","msg":"config.json: linux.intelRdt is not supported by skiff yet","time":""#),
         "{logged}"
     );
     assert_eq!(logged.lines().count(), 1);

@@ -43,7 +43,7 @@ const READ: u8 = 2;
 const WRITE: u8 = 4;
 const ALL: u8 = MKNOD | READ | WRITE;
 
-/// One rule: nodes of `kind` (`b'c'` or `b'b'`), `None` for any number.
+/// One rule: nodes of `kind` (`b'c'`, `b'b'`, or `b'a'` for both), `None` for any number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rule {
     kind: u8,
@@ -146,6 +146,28 @@ impl Device {
     }
 }
 
+impl Rule {
+    /// v1's form, `c 136:* rwm` (`a` for any type), as an OCI bundle's
+    /// `linux.resources.devices` becomes (see `oci/spec.rs`).
+    pub fn parse(line: &str) -> Result<Rule> {
+        let invalid = || Error::invalid(format!("invalid device rule {line:?}"));
+        let number = |n: &str| match n {
+            "*" => Ok(None),
+            n => n.parse().map(Some).map_err(|_| invalid()),
+        };
+        let fields: Vec<&str> = line.split([' ', ':']).collect();
+        let [kind @ ("a" | "b" | "c"), major, minor, access] = fields[..] else {
+            return Err(invalid());
+        };
+        Ok(Rule {
+            kind: kind.as_bytes()[0],
+            major: number(major)?,
+            minor: number(minor)?,
+            access: access_bits(access).ok_or_else(invalid)?,
+        })
+    }
+}
+
 /// `r`, `w` and `m`, each at most once, at least one.
 fn access_bits(text: &str) -> Option<u8> {
     let mut bits = 0;
@@ -173,11 +195,16 @@ fn container_path(path: &str) -> Option<PathBuf> {
 }
 
 /// The rules of a container's guard: `None` with `--privileged`, which has none.
-pub fn rules(privileged: bool, devices: &[String]) -> Result<Option<Vec<Rule>>> {
+/// `own` are rules in v1's form that come before Docker's defaults (an OCI bundle's).
+pub fn rules(privileged: bool, devices: &[String], own: &[String]) -> Result<Option<Vec<Rule>>> {
     if privileged {
         return Ok(None);
     }
-    let mut rules = DEFAULT.to_vec();
+    let mut rules = own
+        .iter()
+        .map(|line| Rule::parse(line))
+        .collect::<Result<Vec<_>>>()?;
+    rules.extend(DEFAULT);
     for spec in devices {
         rules.push(Device::parse(spec)?.rule);
     }
@@ -232,9 +259,12 @@ fn program(rules: &[Rule]) -> Vec<u64> {
         insn(LOAD_WORD, 5, 1, 8, 0),    // r5 = minor
     ];
     for rule in rules {
-        let kind = if rule.kind == b'b' { 1 } else { 2 };
         // (condition register, value to match): each mismatch skips to the next rule.
-        let mut tests = vec![(2, kind)];
+        let mut tests = match rule.kind {
+            b'a' => vec![],
+            b'b' => vec![(2, 1)],
+            _ => vec![(2, 2)],
+        };
         if rule.access != ALL {
             // r1 = what is asked beyond the rule's access: it must be nothing.
             program.push(insn(MOVE, 1, 3, 0, 0));
@@ -289,6 +319,18 @@ mod tests {
             assert!(err.to_string().contains("invalid device"), "{spec}: {err}");
         }
         assert!(Device::parse("/dev/no-such-node").is_err());
+    }
+
+    #[test]
+    fn rules_read_in_v1s_form() {
+        let rule = Rule::parse("c 136:* rwm").unwrap();
+        assert_eq!(rule, DEFAULT[10]);
+        assert_eq!(Rule::parse("a *:* rwm").unwrap().to_string(), "a *:* rwm");
+        for bad in ["c 1:3", "x 1:3 r", "c 1:3 rx", "c one:3 r"] {
+            assert!(Rule::parse(bad).is_err(), "{bad}");
+        }
+        // Any type: no test of the type, so 6 to load, 2 to allow, 2 to refuse.
+        assert_eq!(program(&[Rule::parse("a *:* rwm").unwrap()]).len(), 10);
     }
 
     #[test]

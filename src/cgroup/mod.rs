@@ -190,12 +190,18 @@ pub struct Cgroup {
 
 impl Cgroup {
     /// The cgroup container `id` has, or would have; `None` where no cgroupfs is mounted.
+    /// An `id` that is an absolute path names the cgroup at that path in each tree (an
+    /// OCI bundle's `cgroupsPath`), else it is `skiff/ID`.
     pub fn of(id: &str) -> Option<Cgroup> {
         let layout = layout()?;
+        let path = match id.strip_prefix('/') {
+            Some(path) => PathBuf::from(path),
+            None => Path::new(PARENT).join(id),
+        };
         let dirs = layout
             .hierarchies
             .iter()
-            .map(|h| (h, h.mount.join(PARENT).join(id)))
+            .map(|h| (h, h.mount.join(&path)))
             .collect();
         Some(Cgroup {
             version: layout.version,
@@ -269,8 +275,8 @@ impl Cgroup {
             ))
         };
         let dir = self.dir(controller).ok_or_else(missing)?;
-        if let (Version::V2, [(hierarchy, _)]) = (self.version, &self.dirs[..]) {
-            let parent = hierarchy.mount.join(PARENT);
+        if let (Version::V2, [(_, own)]) = (self.version, &self.dirs[..]) {
+            let parent = own.parent().unwrap_or(own);
             let enabled = read(&parent.join("cgroup.subtree_control")).unwrap_or_default();
             if !enabled.split_whitespace().any(|c| c == controller) {
                 return Err(missing());
@@ -546,22 +552,29 @@ fn inherit_cpuset(dir: &Path, parent: &Path, known: Option<[String; 2]>) -> Resu
     Ok(now)
 }
 
-/// `skiff/` then `skiff/ID` in one tree, each allowed what it needs from the one above.
+/// Each level from the tree's root down to `dir` (`skiff/`, then `skiff/ID`, or an OCI
+/// bundle's `cgroupsPath`), each allowed what it needs from the one above.
 fn make_tree(version: Version, hierarchy: &Hierarchy, dir: &Path) -> Result<()> {
-    let (root, parent) = (&hierarchy.mount, hierarchy.mount.join(PARENT));
-    if version == Version::V2 {
-        delegate(root)?;
-        make_dir(&parent)?;
-        delegate(&parent)?;
-        return make_dir(dir);
-    }
-    let cpuset = hierarchy.controllers.iter().any(|c| c == "cpuset");
+    let cpuset = version == Version::V1 && hierarchy.controllers.iter().any(|c| c == "cpuset");
+    let mut above = hierarchy.mount.clone();
     let mut inherited = None;
-    for (level, above) in [(parent.as_path(), root.as_path()), (dir, parent.as_path())] {
-        make_dir(level)?;
-        if cpuset {
-            inherited = Some(inherit_cpuset(level, above, inherited)?);
+    let levels = dir
+        .strip_prefix(&hierarchy.mount)
+        .unwrap_or(dir)
+        .components();
+    for part in levels {
+        let level = above.join(part);
+        if version == Version::V2 {
+            delegate(&above)?;
         }
+        make_dir(&level)?;
+        if cpuset {
+            // Only the container's own level is surely new; one above it may be an
+            // administrator's, narrowed on purpose: that one is read, not overwritten.
+            let known = if level == dir { inherited.take() } else { None };
+            inherited = Some(inherit_cpuset(&level, &above, known)?);
+        }
+        above = level;
     }
     Ok(())
 }

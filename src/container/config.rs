@@ -83,6 +83,8 @@ pub struct Config {
     /// The attached `run` that made it and starts it: its supervisor until its first
     /// start is recorded, so that state.json is written once (see `lifecycle::Container`).
     pub starter: Option<crate::lifecycle::Process>,
+    /// An OCI bundle's `cgroupsPath`, absolute in each cgroup tree; absent: `skiff/ID`.
+    pub cgroup: Option<String>,
 }
 
 /// A process to run in the container (the OCI spec's `process`).
@@ -110,6 +112,11 @@ pub fn short(id: &str) -> &str {
 }
 
 impl Config {
+    /// Its cgroup, as `cgroup::create` names it: `cgroupsPath`, or the ID.
+    pub fn cgroup(&self) -> &str {
+        self.cgroup.as_deref().unwrap_or(&self.id)
+    }
+
     /// A record's `config.json`. Before [`Process`], skiff kept its fields at the top
     /// level and the user in `options`: such a record is read with them moved in.
     pub fn parse(text: &str) -> Option<Config> {

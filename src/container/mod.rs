@@ -57,6 +57,7 @@ pub use namespaces::own_pid_namespace;
 pub use options::Options;
 pub use process::{exec_outcome, find_program, read_kv_files, report_failure, EnvFlags};
 pub use sealed_exe::reexec_from_sealed_copy;
+pub use seccomp::check_profile as check_seccomp;
 
 use crate::cgroup::{self, Cgroup};
 use crate::error::{Context, Error, Result};
@@ -132,21 +133,22 @@ pub fn start(
     let limits = config.limits.clone().unwrap_or_default();
     let options = &config.options;
     let devices = options.devices.as_deref().unwrap_or_default();
-    let guard = cgroup::device_rules(options.privileged, devices)?;
-    let cgroup = cgroup::create(&config.id, &limits, guard.as_deref())?; // mkdir(2) in cgroupfs, limits, devices guard
+    let own_rules = options.device_rules.as_deref().unwrap_or_default();
+    let guard = cgroup::device_rules(options.privileged, devices, own_rules)?;
+    let cgroup = cgroup::create(config.cgroup(), &limits, guard.as_deref())?; // mkdir(2) in cgroupfs, limits, devices guard
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     let console = stdio.tty.then(UnixStream::pair).transpose(); // socketpair(2)
     let console = console.context("socketpair(2) for the terminal's master")?;
     namespaces::new_pid_namespace()?; // unshare(2)
     let ports = config.ports.as_deref().unwrap_or_default();
     let network = network::attach(&config.id, config.network.as_deref(), joined, ports) // unshare(2), rtnetlink, nf_tables
-        .inspect_err(|_| undo_start(&config.id))?;
+        .inspect_err(|_| undo_start(config))?;
     let settings = network.settings.as_ref();
     trace::step("its /etc/hostname, /etc/hosts and /etc/resolv.conf, to bind-mount");
     etc_files::write(&rootfs.scratch, config, settings, rootfs.members.as_deref()) // hostname, hosts, resolv.conf
-        .inspect_err(|_| undo_start(&config.id))?;
+        .inspect_err(|_| undo_start(config))?;
     let forked = cgroup::fork_into(cgroup.as_ref()) // fork(2); v2: clone3(2) into it
-        .inspect_err(|_| undo_start(&config.id))?;
+        .inspect_err(|_| undo_start(config))?;
     let Some(pid) = forked else {
         drop(exec_status);
         let child = Child {
@@ -165,7 +167,7 @@ pub fn start(
     });
     if let Err(err) = process::exec_outcome(exec_status) {
         sys::wait_for_exit(pid)?; // waitpid(2): reap it
-        undo_start(&config.id);
+        undo_start(config);
         return Err(err);
     }
     let terminal = match terminal.transpose()? {
@@ -181,9 +183,9 @@ pub fn start(
 
 /// A start that failed takes back what it made: the cgroup, and the address on a
 /// network (or else they wait for the next skiff's sweep).
-fn undo_start(id: &str) {
-    let _ = cgroup::release(id);
-    let _ = network::release(id);
+fn undo_start(config: &Config) {
+    let _ = cgroup::release(config.cgroup());
+    let _ = network::release(&config.id);
 }
 
 /// What the parent made for the child to enter (its cgroup and network namespace),

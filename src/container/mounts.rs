@@ -26,6 +26,7 @@
 //! <https://github.com/moby/moby/blob/master/oci/defaults.go>
 
 use std::fs;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
@@ -90,11 +91,22 @@ const KEPT_FLAGS: libc::c_ulong = MS_RDONLY
 /// Everything mounted inside `root` before the container enters it.
 pub fn populate(root: &Path, scratch: &Path, options: &Options) -> Result<()> {
     let privileged = options.privileged;
-    if mounted(mount_proc(root), "/proc")? && !privileged {
+    let proc = mounted(mount_proc(root), "/proc")?;
+    if proc && !privileged {
         hide(root, &PROC_MASKED, &PROC_READ_ONLY)?;
     }
-    if mounted(mount_sys(root, privileged), "/sys")? && !privileged {
+    let sys = mounted(mount_sys(root, privileged), "/sys")?;
+    if sys && !privileged {
         hide(root, &SYS_MASKED, &[])?;
+    }
+    if proc && sys && !privileged {
+        // An OCI bundle's own, all in /proc and /sys (see `oci/spec.rs`): with both
+        // mounted, no image's symlink lies on their way.
+        hide(
+            root,
+            &relative(&options.masked_paths),
+            &relative(&options.readonly_paths),
+        )?;
     }
     if mounted(mount_dev(root), "/dev")? {
         mount_dev_filesystems(root, options.shm_size.unwrap_or(DEFAULT_SHM_SIZE))?;
@@ -184,6 +196,11 @@ fn mount_sys(root: &Path, privileged: bool) -> Result<()> {
         read_only | MS_NOSUID | MS_NODEV | MS_NOEXEC,
         None,
     )
+}
+
+fn relative(paths: &Option<Vec<String>>) -> Vec<&str> {
+    let paths = paths.iter().flatten();
+    paths.map(|p| p.trim_start_matches('/')).collect()
 }
 
 /// Masks `masked` and makes `read_only` read-only; paths this kernel lacks are skipped.
@@ -313,10 +330,12 @@ enum Source {
     Bind {
         from: options::Source,
         read_only: bool,
+        flags: libc::c_ulong,
     },
     Tmpfs {
         flags: libc::c_ulong,
         data: String,
+        copy_up: bool,
     },
 }
 
@@ -329,6 +348,7 @@ fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
             source: Source::Bind {
                 from: options::Source::Host(host),
                 read_only: options.read_only,
+                flags: 0,
             },
         })
         .collect();
@@ -341,6 +361,7 @@ fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
                 source: Source::Bind {
                     from: bind.source,
                     read_only: bind.read_only,
+                    flags: bind.flags,
                 },
             },
         );
@@ -354,6 +375,7 @@ fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
                 source: Source::Tmpfs {
                     flags: tmpfs.flags,
                     data: tmpfs.data,
+                    copy_up: tmpfs.copy_up,
                 },
             },
         );
@@ -397,7 +419,11 @@ impl Mount {
         }
         let target = root.join(&resolved);
         match &self.source {
-            Source::Bind { from, read_only } => {
+            Source::Bind {
+                from,
+                read_only,
+                flags,
+            } => {
                 let host = match from {
                     options::Source::Host(host) => host.clone(),
                     options::Source::Volume(name) => {
@@ -407,11 +433,28 @@ impl Mount {
                     }
                 };
                 sys::mount(Some(&host), &target, None, MS_BIND | MS_REC, None)?;
-                remount(&target, if *read_only { MS_RDONLY } else { 0 })
+                remount(&target, flags | if *read_only { MS_RDONLY } else { 0 })
             }
-            Source::Tmpfs { flags, data } => {
+            Source::Tmpfs {
+                flags,
+                data,
+                copy_up,
+            } => {
                 let data = Some(data.as_str()).filter(|d| !d.is_empty());
-                mount_fs("tmpfs", &target, *flags, data)
+                // The directory the tmpfs covers stays reachable through an fd to it.
+                let below = copy_up.then(|| fs::File::open(&target)).transpose()?;
+                let Some(below) = below else {
+                    return mount_fs("tmpfs", &target, *flags, data);
+                };
+                mount_fs("tmpfs", &target, flags & !MS_RDONLY, data)?;
+                trace::step("tmpcopyup: the tmpfs starts with what the image has there");
+                // `/.` : the directory the fd's link leads to, not the link.
+                let from = PathBuf::from(format!("/proc/self/fd/{}/.", below.as_raw_fd()));
+                volume::copy_contents(&from, &target, &target.join(".tmpcopyup"))?;
+                match flags & MS_RDONLY {
+                    0 => Ok(()),
+                    _ => remount(&target, MS_RDONLY),
+                }
             }
         }
     }

@@ -45,6 +45,12 @@ pub struct Options {
     /// `--security-opt seccomp=`: `unconfined`, or a profile's text (read when given,
     /// as Docker keeps it); `None`: Docker's default profile.
     pub seccomp: Option<String>,
+    /// An OCI bundle's device cgroup rules, in v1's form (`c 1:3 rwm`), before
+    /// Docker's defaults (see `cgroup/devices.rs`).
+    pub device_rules: Option<Vec<String>>,
+    /// An OCI bundle's `maskedPaths` and `readonlyPaths` beyond Docker's own.
+    pub masked_paths: Option<Vec<String>>,
+    pub readonly_paths: Option<Vec<String>>,
 }
 
 impl Options {
@@ -169,6 +175,9 @@ pub struct Bind {
     pub source: Source,
     pub target: PathBuf,
     pub read_only: bool,
+    /// `nosuid`, `noexec`, `nodev` after the mode (`ro,nosuid`), as an OCI bundle's
+    /// bind mounts ask (see `oci/spec.rs`); Docker's `-v` has none of them.
+    pub flags: libc::c_ulong,
 }
 
 /// Where a `-v` mount's files come from: Docker's rule is that an absolute path is the
@@ -190,11 +199,21 @@ impl Bind {
             [source, target, mode] => (Some(source), target, mode),
             _ => return Err(invalid("want [SOURCE:]CONTAINER[:ro|rw]")),
         };
+        let (mode, extra) = mode.split_once(',').unwrap_or((mode, ""));
         let read_only = match mode {
             "ro" => true,
             "rw" => false,
             _ => return Err(invalid("the mode must be ro or rw")),
         };
+        let mut flags = 0;
+        for option in extra.split(',').filter(|o| !o.is_empty()) {
+            flags |= match option {
+                "nosuid" => MS_NOSUID,
+                "noexec" => MS_NOEXEC,
+                "nodev" => MS_NODEV,
+                _ => return Err(invalid("the mode must be ro or rw")),
+            };
+        }
         let source = match source {
             None => Source::Volume(None),
             Some(host) if host.starts_with('/') => match Path::new(host).exists() {
@@ -210,6 +229,7 @@ impl Bind {
             source,
             target: target_path(target).map_err(|why| invalid(&why))?,
             read_only,
+            flags,
         })
     }
 }
@@ -222,6 +242,8 @@ pub struct Tmpfs {
     pub flags: libc::c_ulong,
     /// What goes to the filesystem itself: `size=`, `mode=`, `uid=`, …
     pub data: String,
+    /// `tmpcopyup` (podman's): it starts with what the image has at its path.
+    pub copy_up: bool,
 }
 
 /// `(option, flag it sets, flag it clears)`.
@@ -261,10 +283,14 @@ impl Tmpfs {
         let invalid = |why: &str| Error::usage(format!("invalid tmpfs {spec:?}: {why}"));
         let (target, options) = spec.split_once(':').unwrap_or((spec, ""));
         let mut flags = MS_NOEXEC | MS_NOSUID | MS_NODEV;
-        let mut data = Vec::new();
+        let (mut data, mut copy_up) = (Vec::new(), false);
         for option in options.split(',').filter(|o| !o.is_empty()) {
             let key = option.split_once('=').map_or(option, |(key, _)| key);
-            if let Some((_, set, clear)) = FLAG_OPTIONS.iter().find(|(name, ..)| *name == option) {
+            if option == "tmpcopyup" {
+                copy_up = true;
+            } else if let Some((_, set, clear)) =
+                FLAG_OPTIONS.iter().find(|(name, ..)| *name == option)
+            {
                 flags = flags & !clear | set;
             } else if DATA_OPTIONS.contains(&key) && option.contains('=') {
                 data.push(option);
@@ -281,6 +307,7 @@ impl Tmpfs {
             target: target_path(target).map_err(|why| invalid(&why))?,
             flags,
             data: data.join(","),
+            copy_up,
         })
     }
 }

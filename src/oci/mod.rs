@@ -24,6 +24,7 @@
 //! <https://github.com/opencontainers/runtime-spec/blob/main/runtime.md>
 //! <https://github.com/opencontainers/runc/blob/main/docs/terminals.md>
 
+mod linux;
 mod spec;
 
 use std::collections::BTreeMap;
@@ -183,6 +184,9 @@ struct State {
     pid: i32,
     bundle: String,
     annotations: BTreeMap<String, String>,
+    /// Its cgroup (`cgroupsPath`), if not `skiff/ID`.
+    #[serde(rename = "cgroupsPath")]
+    cgroup: Option<String>,
 }
 
 /// The one positional argument, a container's ID; never a path.
@@ -231,9 +235,10 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
         .with_context(|| format!("create {}", global.root.display()))?;
     let dir = global.root.join(&id);
     fs::create_dir(&dir).map_err(|_| Error::invalid(format!("container {id} exists already")))?;
+    let cgroup = bundle_spec.config.cgroup().to_string();
     let made = made(&dir, bundle_spec, &bundle);
     if made.is_err() {
-        cgroup::sweep(&id);
+        cgroup::sweep(&cgroup);
         let _ = fs::remove_dir_all(&dir);
     }
     let pid = made?;
@@ -278,6 +283,7 @@ fn made(dir: &Path, bundle: spec::Bundle, path: &Path) -> Result<i32> {
         pid: started.pid,
         bundle: path.display().to_string(),
         annotations: bundle.annotations,
+        cgroup: bundle.config.cgroup,
     };
     fs::write(dir.join("state.json"), json::to_string(&state)).context("write state.json")?;
     Ok(started.pid)
@@ -366,7 +372,7 @@ fn kill(global: &Global, argv: &[String]) -> Result<()> {
     }
     if all {
         // Best effort, as for runc: a process may exit meanwhile.
-        for pid in cgroup::procs(&id) {
+        for pid in cgroup::procs(state.cgroup.as_deref().unwrap_or(&id)) {
             let _ = sys::kill(pid, signal);
         }
         return Ok(());
@@ -383,7 +389,12 @@ fn delete(global: &Global, argv: &[String]) -> Result<()> {
         &mut [Opt::Switch(&["-f", "--force"], &mut force)],
     )?;
     let id = one_id(rest, "delete")?;
-    let (dir, state) = load(global, &id)?;
+    // runc's `delete --force` of no such container succeeds: podman asks it after a
+    // failed `create`, which took back what it made.
+    let (dir, state) = match load(global, &id) {
+        Err(_) if force && !global.root.join(&id).exists() => return Ok(()),
+        loaded => loaded?,
+    };
     if state.status == "running" && !force {
         return Err(Error::invalid(format!(
             "cannot delete container {id} that is not stopped: running"
@@ -395,9 +406,9 @@ fn delete(global: &Global, argv: &[String]) -> Result<()> {
             sys::poll_readable(&[pidfd.as_raw_fd()], -1)?; // readable once it has exited
         }
     }
-    cgroup::sweep(&id);
+    cgroup::sweep(state.cgroup.as_deref().unwrap_or(&id));
     fs::remove_dir_all(&dir).with_context(|| format!("remove {}", dir.display()))
 }
 
 /// runtime-spec `features.md`: what this runtime honours of `config.json`.
-const FEATURES: &str = r#"{"ociVersionMin":"1.0.0","ociVersionMax":"1.3.0","hooks":[],"mountOptions":["bind","rbind","ro","rw","private","rprivate"],"linux":{"namespaces":["pid","mount","ipc","uts","cgroup","network"],"cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},"seccomp":{"enabled":false},"apparmor":{"enabled":false},"selinux":{"enabled":false}},"annotations":{"org.opencontainers.runtime-spec.features.skiff":"maskedPaths and readonlyPaths within skiff's own masks; no hooks, devices, seccomp, user namespaces, terminal"}}"#;
+const FEATURES: &str = r#"{"ociVersionMin":"1.0.0","ociVersionMax":"1.3.0","hooks":[],"mountOptions":["bind","rbind","ro","rw","private","rprivate"],"linux":{"namespaces":["pid","mount","ipc","uts","cgroup","network"],"cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},"seccomp":{"enabled":true,"actions":["SCMP_ACT_ALLOW","SCMP_ACT_ERRNO","SCMP_ACT_KILL","SCMP_ACT_KILL_PROCESS","SCMP_ACT_KILL_THREAD","SCMP_ACT_LOG","SCMP_ACT_TRAP"],"operators":["SCMP_CMP_EQ","SCMP_CMP_GE","SCMP_CMP_GT","SCMP_CMP_LE","SCMP_CMP_LT","SCMP_CMP_MASKED_EQ","SCMP_CMP_NE"],"archs":["SCMP_ARCH_X86_64"],"knownFlags":[],"supportedFlags":[]},"apparmor":{"enabled":false},"selinux":{"enabled":false}},"annotations":{"org.opencontainers.runtime-spec.features.skiff":"maskedPaths and readonlyPaths in /proc and /sys; cgroupsPath in cgroupfs form; device cgroup lists that deny all, then allow; no hooks, user namespaces, terminal"}}"#;

@@ -14,23 +14,29 @@
 //!   whose upper lies in the state directory, as for an image: the bundle's directory
 //!   is never written. `readonly` as `--read-only`.
 //! - `mounts`: /proc, /sys, /dev and its pts, shm and mqueue are skiff's own (Docker's
-//!   defaults, masks included); bind mounts as `-v`, tmpfs as `--tmpfs`.
+//!   defaults, masks included); bind mounts as `-v` (with `nosuid`, `noexec`,
+//!   `nodev`), tmpfs as `--tmpfs` (with podman's `tmpcopyup`).
 //! - `linux.namespaces`: pid, mount, ipc and uts are always new (and cgroup: skiff
 //!   always gives one); network: absent is the host's, present a new one with only
 //!   `lo`, with a `path` that namespace joined (podman makes its own).
-//! - `linux.resources` memory, cpu, pids as `--memory`, `--cpu-shares`, `--cpus`,
-//!   `--pids-limit`; `sysctl` as `--sysctl`; `maskedPaths` and `readonlyPaths` only as
-//!   far as skiff's own masks already cover them.
+//! - `linux.resources` memory (limit, swap, reservation), cpu, pids as `--memory`,
+//!   `--memory-swap`, `--memory-reservation`, `--cpu-shares`, `--cpus`,
+//!   `--pids-limit`; `sysctl` as `--sysctl`; `maskedPaths` and `readonlyPaths` beyond
+//!   skiff's own masks, in /proc and /sys; `seccomp`, `resources.devices`, `devices`
+//!   and `cgroupsPath` as `linux.rs` says.
+//! - `process.user.umask`: the one skiff runs with, which its containers inherit.
+//! - A bind on `/dev/shm` (podman's shared tmpfs) is skiff's own, of its size.
 //!
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config.md>
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md>
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use miniserde::json::{self, Value};
 use miniserde::Deserialize;
 
+use super::linux;
 use crate::cgroup::Limits;
 use crate::container::{self, Config, Options, Process};
 use crate::error::{Error, Result};
@@ -64,7 +70,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "oomScoreAdj",
         ],
     ),
-    ("process.user", &["uid", "gid", "additionalGids"]),
+    ("process.user", &["uid", "gid", "additionalGids", "umask"]),
     (
         "process.capabilities",
         &[
@@ -86,11 +92,40 @@ const KNOWN: &[(&str, &[&str])] = &[
             "maskedPaths",
             "readonlyPaths",
             "sysctl",
+            "seccomp",
+            "cgroupsPath",
+            "devices",
         ],
     ),
     ("linux.namespaces[]", &["type", "path"]),
-    ("linux.resources", &["memory", "cpu", "pids"]),
-    ("linux.resources.memory", &["limit"]),
+    ("linux.resources", &["memory", "cpu", "pids", "devices"]),
+    (
+        "linux.resources.devices[]",
+        &["allow", "type", "major", "minor", "access"],
+    ),
+    (
+        "linux.devices[]",
+        &["path", "type", "major", "minor", "fileMode", "uid", "gid"],
+    ),
+    (
+        "linux.seccomp",
+        &[
+            "defaultAction",
+            "defaultErrnoRet",
+            "architectures",
+            "flags",
+            "syscalls",
+        ],
+    ),
+    (
+        "linux.seccomp.syscalls[]",
+        &["names", "action", "errnoRet", "args"],
+    ),
+    (
+        "linux.seccomp.syscalls[].args[]",
+        &["index", "value", "valueTwo", "op"],
+    ),
+    ("linux.resources.memory", &["limit", "reservation", "swap"]),
     ("linux.resources.cpu", &["shares", "quota", "period"]),
     ("linux.resources.pids", &["limit"]),
 ];
@@ -128,6 +163,7 @@ struct User {
     gid: u32,
     #[serde(rename = "additionalGids")]
     additional_gids: Option<Vec<u32>>,
+    umask: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -171,6 +207,10 @@ struct Linux {
     #[serde(rename = "readonlyPaths")]
     readonly_paths: Option<Vec<String>>,
     sysctl: Option<BTreeMap<String, String>>,
+    seccomp: Option<Value>,
+    #[serde(rename = "cgroupsPath")]
+    cgroups_path: Option<String>,
+    devices: Option<Vec<linux::Device>>,
 }
 
 #[derive(Deserialize)]
@@ -185,11 +225,15 @@ struct Resources {
     memory: Option<Memory>,
     cpu: Option<Cpu>,
     pids: Option<Pids>,
+    devices: Option<Vec<linux::DeviceRule>>,
 }
 
 #[derive(Deserialize)]
 struct Memory {
     limit: Option<i64>,
+    reservation: Option<i64>,
+    /// Memory plus swap, as Docker's `--memory-swap`; -1 is unlimited swap.
+    swap: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -226,7 +270,7 @@ const OWN_MOUNTS: [(&str, &str); 8] = [
     ("/dev/mqueue", "mqueue"),
 ];
 
-fn unsupported(what: &str) -> Error {
+pub fn unsupported(what: &str) -> Error {
     Error::invalid(format!("config.json: {what} is not supported by skiff yet"))
 }
 
@@ -252,7 +296,9 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
         .linux
         .ok_or_else(|| unsupported("a bundle without linux"))?;
     let (network, netns) = namespaces(linux.namespaces.as_deref().unwrap_or_default())?;
-    hidden(&linux)?;
+    hidden(&linux, &mut options)?;
+    confine(&linux, &mut options)?;
+    let cgroup = linux.cgroups_path.as_deref().map(linux::cgroups_path);
     options.sysctls = linux
         .sysctl
         .map(|map| map.iter().map(|(k, v)| format!("{k}={v}")).collect());
@@ -271,6 +317,7 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
         options,
         limits: Some(limits(linux.resources)),
         network: Some(network.into()),
+        cgroup: cgroup.transpose()?,
         ..Default::default()
     };
     Ok(Bundle {
@@ -337,12 +384,15 @@ fn options(process: &ProcessSpec) -> Result<Options> {
     if process.terminal == Some(true) {
         return Err(unsupported("process.terminal (a console socket)"));
     }
+    if let Some(umask) = process.user.umask {
+        check_umask(umask)?;
+    }
     let mut options = Options {
         no_new_privileges: process.no_new_privileges.unwrap_or(false),
         oom_score_adj: process.oom_score_adj,
         cap_drop: vec!["ALL".into()],
-        // The spec's filter is `linux.seccomp`, refused above while skiff cannot read
-        // it; without it a runtime loads none (Docker's default is the engine's choice).
+        // Without `linux.seccomp` (read in `confine`) a runtime loads no filter: Docker's
+        // default is the engine's choice, not the runtime's.
         seccomp: Some("unconfined".into()),
         ..Default::default()
     };
@@ -352,7 +402,10 @@ fn options(process: &ProcessSpec) -> Result<Options> {
             ("effective", &caps.effective),
             ("permitted", &caps.permitted),
         ] {
-            if set.as_ref().is_some_and(|set| *set != bounding) {
+            // A user other than root gets them empty, as the kernel empties them on
+            // leaving UID 0 (see `container/capabilities.rs`).
+            let emptied = process.user.uid != 0 && set.as_ref().is_some_and(Vec::is_empty);
+            if set.as_ref().is_some_and(|set| *set != bounding) && !emptied {
                 return Err(unsupported(&format!(
                     "process.capabilities.{name} unlike bounding"
                 )));
@@ -385,23 +438,44 @@ fn add_mount(mount: &Mount, bundle: &Path, options: &mut Options) -> Result<()> 
     if !bind && OWN_MOUNTS.contains(&(dest.as_str(), kind)) {
         return Ok(());
     }
+    if bind && dest == "/dev/shm" {
+        // podman's shared tmpfs, for its pods: skiff's own /dev/shm (nosuid, noexec,
+        // nodev as asked), of its size, is the container's alone.
+        const SHM_FLAGS: [&str; 5] = ["bind", "rprivate", "nosuid", "noexec", "nodev"];
+        if let Some(flag) = flags.iter().find(|f| !SHM_FLAGS.contains(&f.as_str())) {
+            return Err(unsupported(&format!("mounts: option {flag:?} of {dest}")));
+        }
+        let source = Path::new(mount.source.as_deref().unwrap_or(""));
+        options.shm_size = Some(tmpfs_size(source)?);
+        return Ok(());
+    }
     if bind {
-        const BIND_FLAGS: [&str; 6] = ["bind", "rbind", "ro", "rw", "private", "rprivate"];
+        const BIND_FLAGS: [&str; 9] = [
+            "bind", "rbind", "ro", "rw", "private", "rprivate", "nosuid", "noexec", "nodev",
+        ];
         if let Some(flag) = flags.iter().find(|f| !BIND_FLAGS.contains(&f.as_str())) {
             return Err(unsupported(&format!("mounts: option {flag:?} of {dest}")));
         }
-        let mode = if flags.iter().any(|f| f == "ro") {
+        let mut mode = String::from(if flags.iter().any(|f| f == "ro") {
             "ro"
         } else {
             "rw"
-        };
+        });
+        for flag in flags.iter().filter(|f| f.starts_with("no")) {
+            mode = format!("{mode},{flag}");
+        }
         // A relative source is the bundle's, as runc reads it (never a volume's name).
         let source = bundle.join(mount.source.as_deref().unwrap_or(""));
         options
             .volumes
             .push(format!("{}:{dest}:{mode}", source.display()));
     } else if kind == "tmpfs" {
-        options.tmpfs.push(format!("{dest}:{}", flags.join(",")));
+        // Every mount in the container is private already (see `container/rootfs.rs`).
+        let own = flags.iter().filter(|f| *f != "rprivate" && *f != "private");
+        options.tmpfs.push(format!(
+            "{dest}:{}",
+            own.cloned().collect::<Vec<_>>().join(",")
+        ));
     } else {
         return Err(unsupported(&format!("mounts: {dest} of type {kind:?}")));
     }
@@ -435,22 +509,98 @@ fn namespaces(list: &[Namespace]) -> Result<(&'static str, Option<PathBuf>)> {
     Ok(network)
 }
 
-/// `maskedPaths` and `readonlyPaths`, where skiff's own masks cover them.
-fn hidden(linux: &Linux) -> Result<()> {
+/// `maskedPaths` and `readonlyPaths`: those skiff's own masks do not cover are masked
+/// too, in /proc and /sys only (no image's symlink can lead a mount astray there).
+fn hidden(linux: &Linux, options: &mut Options) -> Result<()> {
     let lists = [
-        (&linux.masked_paths, true, "maskedPaths"),
-        (&linux.readonly_paths, false, "readonlyPaths"),
+        (
+            &linux.masked_paths,
+            true,
+            "maskedPaths",
+            &mut options.masked_paths,
+        ),
+        (
+            &linux.readonly_paths,
+            false,
+            "readonlyPaths",
+            &mut options.readonly_paths,
+        ),
     ];
-    for (paths, masked, name) in lists {
-        if let Some(path) = paths
-            .iter()
-            .flatten()
-            .find(|p| !container::hides(p, masked))
-        {
-            return Err(unsupported(&format!("linux.{name}: {path}")));
+    for (paths, masked, name, extra) in lists {
+        for path in paths.iter().flatten() {
+            if container::hides(path, masked) {
+                continue;
+            }
+            let mut parts = Path::new(path).components();
+            let root = parts.next() == Some(Component::RootDir);
+            let kernel = parts
+                .next()
+                .is_some_and(|c| c.as_os_str() == "proc" || c.as_os_str() == "sys");
+            if !(root && kernel && parts.all(|c| matches!(c, Component::Normal(_)))) {
+                return Err(unsupported(&format!(
+                    "linux.{name}: {path} (outside /proc and /sys)"
+                )));
+            }
+            extra.get_or_insert_with(Vec::new).push(path.clone());
         }
     }
     Ok(())
+}
+
+/// `seccomp`, the device cgroup's list and the device nodes (see `linux.rs`).
+fn confine(linux: &Linux, options: &mut Options) -> Result<()> {
+    if let Some(profile) = &linux.seccomp {
+        options.seccomp = Some(linux::seccomp(profile)?);
+    }
+    let rules = linux.resources.as_ref().and_then(|r| r.devices.as_deref());
+    if let Some(rules) = rules {
+        let allowed = linux::device_rules(rules)?;
+        options.device_rules = Some(allowed.unwrap_or_else(|| vec!["a *:* rwm".into()]));
+    }
+    if let Some(devices) = &linux.devices {
+        options.devices = Some(linux::devices(devices)?);
+    }
+    Ok(())
+}
+
+/// `process.user.umask`: the container's process keeps the umask skiff was started
+/// with (its caller's), so that is the one it can honour.
+fn check_umask(umask: u32) -> Result<()> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let own = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Umask:"))
+        .and_then(|value| u32::from_str_radix(value.trim(), 8).ok());
+    match own == Some(umask) {
+        true => Ok(()),
+        false => Err(unsupported(&format!(
+            "process.user.umask {umask:04o} (its process inherits skiff's, {:04o})",
+            own.unwrap_or_default()
+        ))),
+    }
+}
+
+/// The size of the tmpfs mounted at `source` (podman's /dev/shm), from its `size=`
+/// in /proc/self/mountinfo (proc_pid_mountinfo(5)).
+fn tmpfs_size(source: &Path) -> Result<i64> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")?;
+    let size = mountinfo.lines().rev().find_map(|line| {
+        let (mount, fs) = line.split_once(" - ")?;
+        let at = mount.split(' ').nth(4).map(crate::mountinfo::unescape)?;
+        let mut fields = fs.split(' ');
+        (at == source && fields.next() == Some("tmpfs")).then_some(())?;
+        let option = fields
+            .nth(1)?
+            .split(',')
+            .find_map(|o| o.strip_prefix("size="))?;
+        crate::cgroup::bytes("size", option).ok()
+    });
+    size.ok_or_else(|| {
+        unsupported(&format!(
+            "mounts: /dev/shm from {}, not a tmpfs with a size",
+            source.display()
+        ))
+    })
 }
 
 fn limits(resources: Option<Resources>) -> Limits {
@@ -462,8 +612,11 @@ fn limits(resources: Option<Resources>) -> Limits {
         let quota = cpu.quota.filter(|q| *q > 0)?;
         Some(quota.saturating_mul(1_000_000_000) / cpu.period.unwrap_or(100_000).max(1))
     });
+    let memory = resources.memory.as_ref();
     Limits {
-        memory: resources.memory.and_then(|m| m.limit),
+        memory: memory.and_then(|m| m.limit),
+        memory_swap: memory.and_then(|m| m.swap),
+        memory_reservation: memory.and_then(|m| m.reservation),
         cpu_shares: cpu.and_then(|cpu| cpu.shares),
         nano_cpus,
         pids_limit: resources.pids.map(|p| p.limit),
@@ -491,13 +644,15 @@ mod tests {
 
     #[test]
     fn an_unknown_field_is_refused_by_its_path() {
-        let seccomp = config("", "").replace(r#""linux":{"#, r#""linux":{"seccomp":{},"#);
+        let listener =
+            r#""linux":{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/s"},"#;
+        let seccomp = config("", "").replace(r#""linux":{"#, listener);
         assert_eq!(
             refusal(&seccomp),
-            "config.json: linux.seccomp is not supported by skiff yet"
+            "config.json: linux.seccomp.listenerPath is not supported by skiff yet"
         );
-        let umask = config("", "").replace(r#""gid":0"#, r#""gid":0,"umask":18"#);
-        assert!(refusal(&umask).contains("process.user.umask"));
+        let umask = config("", "").replace(r#""gid":0"#, r#""gid":0,"euid":18"#);
+        assert!(refusal(&umask).contains("process.user.euid"));
         assert!(refusal(&config(r#","terminal":true"#, "")).contains("process.terminal"));
         let user_ns = config("", r#",{"type":"user"}"#);
         assert!(refusal(&user_ns).contains("linux.namespaces: user"));

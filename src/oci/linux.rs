@@ -1,0 +1,219 @@
+//! The confining parts of an OCI bundle's `linux` object, as podman writes them, each
+//! translated into what skiff's own containers already use (`spec.rs` reads the rest):
+//!
+//! - `seccomp`: the same JSON as Docker's profiles, less Docker's `includes` and
+//!   `excludes`, plus `architectures`, `flags` and `listenerPath`. It goes to the one
+//!   filter builder (`container/seccomp.rs`) as a profile's text. skiff's filter knows
+//!   x86_64's table alone: `architectures` must name `SCMP_ARCH_X86_64`, and calls by
+//!   the other architectures it may list (i386's `int 0x80`, x32) are refused rather
+//!   than judged. No `flags`; no listener (`SCMP_ACT_NOTIFY` is refused by name).
+//! - `resources.devices`: the device cgroup's list, in order, the last rule that
+//!   matches deciding (runtime-spec "Allowed Device List"). A new cgroup allows every
+//!   device; skiff's guard (`cgroup/devices.rs`) is an allow-list, so it takes "deny
+//!   everything" followed by allows, which is what podman and containerd send, and
+//!   appends Docker's default nodes as runc appends its own. A narrower deny is refused.
+//! - `devices`: nodes the container gets. skiff binds the host's node at the same path
+//!   (as `--device` does), so the host's node must be that device, with that mode and
+//!   owner; the cgroup list above says what may be done with it.
+//! - `cgroupsPath`: the cgroupfs form, a path from each tree's root
+//!   (`/libpod_parent/libpod-ID`), where the container's cgroup is made in place of
+//!   `skiff/ID`. The systemd form (`slice:prefix:name`) needs `--systemd-cgroup`,
+//!   which skiff refuses.
+//!
+//! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#seccomp>
+//! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#allowed-device-list>
+//! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#devices>
+//! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#cgroups-path>
+
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Component, Path};
+
+use miniserde::json::{self, Value};
+use miniserde::Deserialize;
+
+use super::spec::unsupported;
+use crate::container;
+use crate::error::{Context, Result};
+
+#[derive(Deserialize)]
+pub struct DeviceRule {
+    allow: bool,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    major: Option<i64>,
+    minor: Option<i64>,
+    access: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Device {
+    path: String,
+    #[serde(rename = "type")]
+    kind: String,
+    major: i64,
+    minor: i64,
+    #[serde(rename = "fileMode")]
+    file_mode: Option<u32>,
+    uid: Option<u32>,
+    gid: Option<u32>,
+}
+
+/// `linux.seccomp`, checked, as the profile text skiff's filter builder reads.
+pub fn seccomp(value: &Value) -> Result<String> {
+    let Value::Object(object) = value else {
+        return Err(unsupported("linux.seccomp that is not an object"));
+    };
+    let strings = |key: &str| match object.get(key) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) => s.clone(),
+                _ => String::new(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let arches = strings("architectures");
+    if !arches.is_empty() && !arches.iter().any(|a| a == "SCMP_ARCH_X86_64") {
+        return Err(unsupported(&format!(
+            "linux.seccomp.architectures {arches:?} without SCMP_ARCH_X86_64"
+        )));
+    }
+    if let Some(flag) = strings("flags").first() {
+        return Err(unsupported(&format!("linux.seccomp.flags {flag}")));
+    }
+    let text = json::to_string(value);
+    container::check_seccomp(&text).context("config.json: linux.seccomp")?;
+    Ok(text)
+}
+
+/// `linux.resources.devices` as rules in v1's form, for the guard: `None` when
+/// everything stays allowed.
+pub fn device_rules(list: &[DeviceRule]) -> Result<Option<Vec<String>>> {
+    let mut allowed: Option<Vec<String>> = None; // everything, as in a new cgroup
+    for rule in list {
+        let number = |n: Option<i64>| n.filter(|n| *n >= 0).map_or("*".into(), |n| n.to_string());
+        let kind = rule.kind.as_deref().unwrap_or("a");
+        let access = rule.access.as_deref().unwrap_or("rwm");
+        let line = format!(
+            "{kind} {}:{} {access}",
+            number(rule.major),
+            number(rule.minor)
+        );
+        crate::cgroup::Rule::parse(&line).context("config.json: linux.resources.devices")?;
+        let everything = line == "a *:* rwm";
+        match (rule.allow, &mut allowed) {
+            (false, _) if everything => allowed = Some(Vec::new()),
+            (true, _) if everything => allowed = None,
+            (true, Some(rules)) => rules.push(line),
+            (true, None) => {}
+            (false, _) => {
+                return Err(unsupported(&format!(
+                    "linux.resources.devices: a deny rule narrower than all ({line})"
+                )))
+            }
+        }
+    }
+    Ok(allowed)
+}
+
+/// `linux.devices`, as `--device HOST:CONTAINER:m`: the host's node at the same path,
+/// which must be the device asked for. Access beyond mknod comes from the cgroup list.
+pub fn devices(list: &[Device]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for device in list {
+        let path = &device.path;
+        let refuse = |why: &str| unsupported(&format!("linux.devices: {path} ({why})"));
+        let meta = std::fs::metadata(path).map_err(|_| refuse("no such node on the host"))?;
+        let kind = match meta.file_type() {
+            t if t.is_char_device() => "c",
+            t if t.is_block_device() => "b",
+            _ => "",
+        };
+        let same = (kind == device.kind || (kind == "c" && device.kind == "u"))
+            && i64::from(libc::major(meta.rdev())) == device.major
+            && i64::from(libc::minor(meta.rdev())) == device.minor;
+        let mode = device
+            .file_mode
+            .is_none_or(|m| m & 0o7777 == meta.mode() & 0o7777);
+        let owner = device.uid.is_none_or(|u| u == meta.uid())
+            && device.gid.is_none_or(|g| g == meta.gid());
+        match (same, mode && owner) {
+            (false, _) => return Err(refuse("the host's node there is another device")),
+            (_, false) => return Err(refuse("another mode or owner than the host's node")),
+            _ => out.push(format!("{path}:{path}:m")),
+        }
+    }
+    Ok(out)
+}
+
+/// `cgroupsPath`: an absolute path without `..`, as `cgroup::create` takes it.
+pub fn cgroups_path(path: &str) -> Result<String> {
+    let plain = Path::new(path)
+        .components()
+        .skip(1)
+        .all(|c| matches!(c, Component::Normal(_)));
+    if path.contains(':') {
+        return Err(unsupported(&format!(
+            "linux.cgroupsPath {path:?} (systemd's form, with --systemd-cgroup)"
+        )));
+    }
+    match path.starts_with('/') && path.len() > 1 && plain {
+        true => Ok(path.trim_end_matches('/').into()),
+        false => Err(unsupported(&format!("linux.cgroupsPath {path:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(text: &str) -> Result<Option<Vec<String>>> {
+        let list: Vec<DeviceRule> = json::from_str(text).unwrap();
+        device_rules(&list)
+    }
+
+    #[test]
+    fn device_lists_become_allow_lists() {
+        let podman = r#"[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}]"#;
+        assert_eq!(rules(podman).unwrap().unwrap(), ["c 1:3 rw"]);
+        assert_eq!(rules(r#"[{"allow":true}]"#).unwrap(), None);
+        let narrow = r#"[{"allow":false,"type":"c","major":1,"minor":3,"access":"rwm"}]"#;
+        assert!(rules(narrow)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("narrower than all"));
+        let bad = r#"[{"allow":true,"type":"x","access":"rwm"}]"#;
+        assert!(rules(bad).is_err());
+    }
+
+    #[test]
+    fn cgroups_paths_are_cgroupfs_paths() {
+        assert_eq!(
+            cgroups_path("/libpod_parent/libpod-1").unwrap(),
+            "/libpod_parent/libpod-1"
+        );
+        for bad in ["relative", "/", "/a/../b", "system.slice:libpod:1"] {
+            assert!(cgroups_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn seccomp_refuses_what_the_builder_cannot_do_by_name() {
+        let refusal = |text: &str| {
+            seccomp(&json::from_str(text).unwrap())
+                .unwrap_err()
+                .to_string()
+        };
+        let arm = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_AARCH64"]}"#;
+        assert!(refusal(arm).contains("without SCMP_ARCH_X86_64"));
+        let flags = r#"{"defaultAction":"SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_LOG"]}"#;
+        assert!(refusal(flags).contains("linux.seccomp.flags SECCOMP_FILTER_FLAG_LOG"));
+        let notify = r#"{"defaultAction":"SCMP_ACT_NOTIFY"}"#;
+        assert_eq!(
+            refusal(notify),
+            "config.json: linux.seccomp: seccomp profile: unsupported action \"SCMP_ACT_NOTIFY\""
+        );
+    }
+}
