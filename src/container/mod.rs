@@ -31,6 +31,8 @@ mod config;
 mod console;
 mod etc_files;
 pub mod files;
+#[allow(dead_code)] // until --userns uses it (next commits)
+pub mod id_map;
 mod init;
 mod join;
 mod mounts;
