@@ -82,6 +82,7 @@ Options:
   -t, --tty                 Allocate a pseudo-TTY
       --ulimit ulimit       Ulimit options (name=soft[:hard])
   -u, --user string         Username or UID (format: <name|uid>[:<group|gid>])
+      --userns string       User namespace: host, or auto[:size=N] (root inside is nobody outside)
   -v, --volume list         Bind mount a host path or a volume ([HOST|NAME:]CONTAINER[:ro|rw])
   -w, --workdir string      Working directory inside the container";
 
@@ -211,8 +212,8 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
 }
 
 /// Labels, the ID file, `--rootfs`, more groups, the restart policy and logging, and the settings
-/// of `Options::tune`.
-const EXTRA: [&str; 14] = [
+/// of `Options::tune` (`--userns` among them).
+const EXTRA: [&str; 15] = [
     "--rootfs",
     "--restart",
     "--log-driver",
@@ -227,6 +228,7 @@ const EXTRA: [&str; 14] = [
     "--sysctl",
     "--shm-size",
     "--device",
+    "--userns",
 ];
 
 fn extra_flag(

@@ -111,6 +111,7 @@ pub fn write(pid: libc::pid_t, ids: Ids, maps: &[IdMap]) -> Result<()> {
 }
 
 /// Writes `deny` to `/proc/PID/setgroups`: the price of an unprivileged gid_map.
+#[allow(dead_code)] // rootless skiff's (branch `rootless`)
 pub fn deny_setgroups(pid: libc::pid_t) -> Result<()> {
     let path = format!("/proc/{pid}/setgroups");
     trace::call(format_args!("write({path}, \"deny\")"));

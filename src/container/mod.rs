@@ -31,7 +31,6 @@ mod config;
 mod console;
 mod etc_files;
 pub mod files;
-#[allow(dead_code)] // until --userns uses it (next commits)
 pub mod id_map;
 mod init;
 mod join;
@@ -44,6 +43,7 @@ mod sealed_exe;
 mod seccomp;
 mod tuning;
 mod user;
+mod userns;
 
 use std::convert::Infallible;
 use std::fs::File;
@@ -59,6 +59,7 @@ pub use namespaces::own_pid_namespace;
 pub use options::Options;
 pub use process::{exec_outcome, find_program, read_kv_files, report_failure, EnvFlags};
 pub use sealed_exe::reexec_from_sealed_copy;
+pub use userns::release as release_ids;
 
 use crate::cgroup::{self, Cgroup};
 use crate::error::{Context, Error, Result};
@@ -134,6 +135,7 @@ pub fn start(
     let limits = config.limits.clone().unwrap_or_default();
     let options = &config.options;
     let devices = options.devices.as_deref().unwrap_or_default();
+    let userns = userns::create(options.userns.as_deref(), &rootfs.scratch)?; // unshare(2) in a child, uid_map
     let guard = cgroup::device_rules(options.privileged, devices)?;
     let cgroup = cgroup::create(&config.id, &limits, guard.as_deref())?; // mkdir(2) in cgroupfs, limits, devices guard
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
@@ -154,6 +156,7 @@ pub fn start(
         let child = Child {
             cgroup: cgroup.as_ref(),
             netns: network.netns.as_ref(),
+            userns: userns.as_ref(),
             stdio,
             console: console.map(|(_, theirs)| theirs),
         };
@@ -194,6 +197,7 @@ fn undo_start(id: &str) {
 struct Child<'a> {
     cgroup: Option<&'a Cgroup>,
     netns: Option<&'a File>,
+    userns: Option<&'a userns::Userns>,
     stdio: &'a Stdio,
     console: Option<UnixStream>,
 }
@@ -260,7 +264,7 @@ fn prepare(
             .and_then(network::joined)
             .is_none();
     tuning::set_namespaced(options, own_netns)?; // oom_score_adj, sysctls
-    let entered = rootfs::enter(rootfs, options)?; // mount(2), pivot_root(2)
+    let entered = rootfs::enter(rootfs, options, child.userns)?; // mount(2), pivot_root(2)
     if entered == Entered::WithMounts {
         cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
     }
@@ -270,6 +274,7 @@ fn prepare(
     let caps = capabilities::for_container(options, entered == Entered::WithMounts)?; // capget(2)
     process::enter_workdir(&config.process.workdir)?; // chdir(2)
     tuning::limit(options)?; // setrlimit(2)
+    userns::enter(child.userns.map(|u| &u.file))?; // setns(2)
     take_identity(&config.process, options, caps)
 }
 

@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 
 use super::etc_files;
 use super::options::{self, is_allowed_target, Bind, Options, Tmpfs};
+use super::userns::{self, Userns};
 use crate::error::{Context, Error, Result};
 use crate::image::layer::resolve_dir;
 use crate::sys::{
@@ -88,7 +89,13 @@ const KEPT_FLAGS: libc::c_ulong = MS_RDONLY
     | MS_RELATIME;
 
 /// Everything mounted inside `root` before the container enters it.
-pub fn populate(root: &Path, scratch: &Path, options: &Options) -> Result<()> {
+/// With a user namespace, a volume's `_data` still the host root's becomes its root's.
+pub fn populate(
+    root: &Path,
+    scratch: &Path,
+    options: &Options,
+    userns: Option<&Userns>,
+) -> Result<()> {
     let privileged = options.privileged;
     if mounted(mount_proc(root), "/proc")? && !privileged {
         hide(root, &PROC_MASKED, &PROC_READ_ONLY)?;
@@ -103,7 +110,7 @@ pub fn populate(root: &Path, scratch: &Path, options: &Options) -> Result<()> {
         bind_device(root, &cgroup::Device::parse(spec)?)?;
     }
     for mount in mount_list(scratch, options)? {
-        mount.attach(root)?;
+        mount.attach(root, userns)?;
     }
     if options.read_only {
         trace::step(
@@ -376,7 +383,7 @@ fn put(mounts: &mut Vec<Mount>, mount: Mount) {
 }
 
 impl Mount {
-    fn attach(&self, root: &Path) -> Result<()> {
+    fn attach(&self, root: &Path, userns: Option<&Userns>) -> Result<()> {
         let is_dir = match &self.source {
             Source::Bind {
                 from: options::Source::Host(host),
@@ -403,7 +410,11 @@ impl Mount {
                     options::Source::Volume(name) => {
                         let name = name.as_deref().unwrap_or_default();
                         volume::copy_up(name, &target)?; // the image's files, if it is empty
-                        volume::data(name)
+                        let data = volume::data(name);
+                        if let Some(userns) = userns {
+                            userns::give_to_root(&data, userns)?; // chown(2)
+                        }
+                        data
                     }
                 };
                 sys::mount(Some(&host), &target, None, MS_BIND | MS_REC, None)?;

@@ -10,7 +10,7 @@ use std::path::{Component, Path, PathBuf};
 
 use miniserde::{Deserialize, Serialize};
 
-use super::{capabilities, seccomp, tuning};
+use super::{capabilities, seccomp, tuning, userns};
 use crate::cgroup;
 use crate::error::{Error, Result};
 use crate::image::store::random_id;
@@ -45,6 +45,8 @@ pub struct Options {
     /// `--security-opt seccomp=`: `unconfined`, or a profile's text (read when given,
     /// as Docker keeps it); `None`: Docker's default profile.
     pub seccomp: Option<String>,
+    /// `--userns`: `host` or `auto[:size=N]` (see `userns`); `None`: the host's.
+    pub userns: Option<String>,
 }
 
 impl Options {
@@ -72,7 +74,7 @@ impl Options {
         Ok(())
     }
 
-    /// `--ulimit`, `--oom-score-adj`, `--sysctl`, `--device` or `--shm-size`, checked
+    /// `--ulimit`, `--oom-score-adj`, `--sysctl`, `--device`, `--userns` or `--shm-size`, checked
     /// as given.
     pub fn tune(&mut self, flag: &str, value: String) -> Result<()> {
         match flag {
@@ -84,6 +86,10 @@ impl Options {
             "--sysctl" => {
                 tuning::sysctl(&value, true)?; // the network is checked with --network
                 self.sysctls.get_or_insert_default().push(value);
+            }
+            "--userns" => {
+                userns::size(&value)?;
+                self.userns = Some(value).filter(|mode| mode != "host");
             }
             "--device" => {
                 cgroup::Device::parse(&value)?;
