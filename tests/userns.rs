@@ -30,7 +30,7 @@ fn host_uid(t: &TestEnv, name: &str) -> u32 {
 #[test]
 fn root_inside_is_a_mapped_uid_outside_and_owns_the_image() {
     let t = TestEnv::new();
-    sleeper(&t, "mapped", &["--userns=auto"], BUSYBOX);
+    sleeper(&t, "mapped", &["--userns=auto", "--tmpfs", "/t"], BUSYBOX);
     let (inside, outside, count) = uid_map(&t, "mapped");
     assert_eq!((inside, count), (0, 65536));
     assert!(outside >= 65536, "mapped onto {outside}");
@@ -38,6 +38,9 @@ fn root_inside_is_a_mapped_uid_outside_and_owns_the_image() {
     let probe = "id -u; id -g; stat -c '%u %g' /bin/busybox /; touch /new; stat -c %u /new";
     let seen = ok(&t, &["exec", "mapped", "sh", "-c", probe]);
     assert_eq!(seen, "0\n0\n0 0\n0 0\n0\n");
+    // What Docker's root may change in its container, root inside may change here.
+    let writes = "echo 10.0.0.9 x >>/etc/hosts && mkdir /dev/mine && touch /t/x && echo wrote";
+    assert_eq!(ok(&t, &["exec", "mapped", "sh", "-c", writes]), "wrote\n");
     assert_eq!(
         ok(
             &t,
@@ -88,8 +91,8 @@ fn two_containers_get_disjoint_ranges_given_back_on_rm() {
 }
 
 /// A host file only root may read, and a host directory only root may write, bound
-/// into the container: its root gets neither, even `--privileged`, as the host's
-/// root does without `--userns`.
+/// into the container, and a node for the host's disk: its root gets none of them,
+/// even `--privileged`, as the host's root does without `--userns`.
 #[test]
 fn root_inside_is_a_stranger_to_the_hosts_files() {
     let t = TestEnv::new();
@@ -102,16 +105,17 @@ fn root_inside_is_a_stranger_to_the_hosts_files() {
         format!("{}:/secret", secret.display()),
         format!("{}:/host-dir", dir.display()),
     ];
-    let script = "cat /secret; touch /host-dir/planted; echo $?";
+    let script = "cat /secret; touch /host-dir/planted; echo $?; mknod /disk b 8 0 && echo made";
     let flags = ["-v", &binds[0], "-v", &binds[1]];
     let host = sh(&t, &flags, BUSYBOX, script);
-    assert_eq!(host, "host secret\n0\n");
+    assert_eq!(host, "host secret\n0\nmade\n");
     fs::remove_file(dir.join("planted")).unwrap();
     for extra in [&[][..], &["--privileged"][..]] {
         let flags = [&["--userns=auto"][..], extra, &flags[..]].concat();
         let out = run_sh(&t, &flags, BUSYBOX, script);
         let err = stderr(&out);
         assert!(err.contains("Permission denied"), "{extra:?}: {err}");
+        assert_eq!(crate::testenv::stdout(&out), "1\n", "{extra:?}: {err}");
         assert!(
             !Path::new(&dir.join("planted")).exists(),
             "{extra:?} planted a file"

@@ -103,7 +103,12 @@ pub fn populate(
     if mounted(mount_sys(root, privileged), "/sys")? && !privileged {
         hide(root, &SYS_MASKED, &[])?;
     }
-    if mounted(mount_dev(root), "/dev")? {
+    if let Some(userns) = userns {
+        for (_, file) in etc_files::mounts(scratch) {
+            userns::give_to_root(&file, userns)?; // its root may edit /etc/hosts, as Docker's
+        }
+    }
+    if mounted(mount_dev(root, userns), "/dev")? {
         mount_dev_filesystems(root, options.shm_size.unwrap_or(DEFAULT_SHM_SIZE))?;
     }
     for spec in options.devices.iter().flatten() {
@@ -227,12 +232,13 @@ pub fn remount(path: &Path, flags: libc::c_ulong) -> Result<()> {
     )
 }
 
-fn mount_dev(root: &Path) -> Result<()> {
+fn mount_dev(root: &Path, userns: Option<&Userns>) -> Result<()> {
     trace::step("mount a minimal /dev: a tmpfs with null, zero, full, random, urandom, tty");
     let dev = mount_point(root, "dev")?;
     // nodev here too: the real devices are bind mounts of their own, which keep theirs.
     let flags = MS_NOSUID | MS_NODEV | MS_STRICTATIME;
-    mount_fs("tmpfs", &dev, flags, Some("mode=755,size=65536k"))?;
+    let data = userns::owned_tmpfs("mode=755,size=65536k", userns);
+    mount_fs("tmpfs", &dev, flags, Some(&data))?;
     let present = DEVICES
         .iter()
         .filter(|name| Path::new("/dev").join(name).exists());
@@ -421,8 +427,13 @@ impl Mount {
                 remount(&target, if *read_only { MS_RDONLY } else { 0 })
             }
             Source::Tmpfs { flags, data } => {
-                let data = Some(data.as_str()).filter(|d| !d.is_empty());
-                mount_fs("tmpfs", &target, *flags, data)
+                let data = userns::owned_tmpfs(data, userns);
+                mount_fs(
+                    "tmpfs",
+                    &target,
+                    *flags,
+                    Some(data.as_str()).filter(|d| !d.is_empty()),
+                )
             }
         }
     }

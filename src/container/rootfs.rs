@@ -283,7 +283,10 @@ fn idmapped_lower_dirs(fs: &RootFs, layers: &LayerDirs, userns: &Userns) -> Resu
         fs::create_dir_all(&target).with_context(|| format!("create {}", target.display()))?;
         match userns::idmapped(&layers.dir.join(name), &target, &userns.file) {
             Err(err) if userns::idmap_refused(&err) => {
-                trace::step("idmapped mounts are refused here: copy the layers and chown them");
+                let why = format!(
+                    "idmapped mounts are refused here ({err}): copy the layers and chown them"
+                );
+                trace::step(&why);
                 return Ok(None);
             }
             other => other?,

@@ -33,8 +33,10 @@
 //!   host IDs. Where idmapping is refused, the private copy of the layers is chowned
 //!   into the range instead (`shift_owners`).
 //! - **Volumes** are not idmapped, as with Docker's remap: a file made there belongs to
-//!   the mapped uid on the host. A named volume's empty `_data`, still the host root's,
-//!   is given to the mapped root, so that the container's root can write to it.
+//!   the mapped uid on the host. A named volume's `_data`, still the host root's, is
+//!   given to the mapped root, so that the container's root can write to it; so are
+//!   its /etc files, its /dev and its `--tmpfs` mounts (a terminal's `-t` slave, made
+//!   before the switch, stays the host root's: nobody inside).
 //!
 //! <https://man7.org/linux/man-pages/man7/user_namespaces.7.html>
 //! <https://man7.org/linux/man-pages/man2/mount_setattr.2.html>
@@ -54,7 +56,7 @@ const LEASES: &str = "/run/skiff/userns";
 const DEFAULT_RANGE: (u32, u32) = (1_000_000_000, 1_000_000_000);
 const DEFAULT_SIZE: u32 = 65536;
 
-/// The container's user namespace, made and mapped: `map` for users and groups alike.
+/// The container's user namespace, held by `file`, and its maps.
 pub struct Userns {
     pub file: File,
     pub uids: IdMap,
@@ -129,7 +131,9 @@ fn mapped_namespace(uids: &IdMap, gids: &IdMap) -> Result<File> {
                 let path = format!("/proc/{pid}/ns/user");
                 File::open(&path).with_context(|| format!("open {path}"))
             }),
-        false => Err(Error::invalid("unshare(CLONE_NEWUSER) failed")),
+        false => Err(Error::invalid(
+            "unshare(CLONE_NEWUSER) failed in a child (are user namespaces disabled? see /proc/sys/user/max_user_namespaces)",
+        )),
     };
     let _ = go_writer.write_all(b"g");
     drop(go_writer);
@@ -256,8 +260,21 @@ pub fn shift_owners(path: &Path, userns: &Userns) -> Result<()> {
     Ok(())
 }
 
-/// Gives `dir` (the upper layer, an empty volume) to the container's root, if it is
-/// still the host root's.
+/// A tmpfs's options, owned by the container's root (`uid=`, `gid=`) unless they say
+/// otherwise: a tmpfs made inside Docker's remapped containers is theirs too.
+pub fn owned_tmpfs(data: &str, userns: Option<&Userns>) -> String {
+    match userns {
+        Some(userns) if !data.contains("uid=") => {
+            let comma = if data.is_empty() { "" } else { "," };
+            let (uid, gid) = (userns.uids.outside, userns.gids.outside);
+            format!("{data}{comma}uid={uid},gid={gid}")
+        }
+        _ => data.to_string(),
+    }
+}
+
+/// Gives `dir` (the upper layer, a volume's `_data`, the /etc files) to the
+/// container's root, if it is still the host root's.
 pub fn give_to_root(dir: &Path, userns: &Userns) -> Result<()> {
     let meta = fs::metadata(dir).with_context(|| format!("stat {}", dir.display()))?;
     if meta.uid() != 0 || meta.gid() != 0 {
