@@ -391,6 +391,6 @@ fn host_config(config: &container::Config) -> HostConfig {
         },
         log_config: config.log.clone().unwrap_or_default(),
         security_opt: security_opt(&config.options),
-        userns_mode: config.options.userns.clone().unwrap_or_default(),
+        userns_mode: config.options.userns_mode(),
     }
 }

@@ -46,6 +46,7 @@ Options:
       --device list         Add a host device to the container (HOST[:CONTAINER][:rwm])
       --env-file list       Read in a file of environment variables
       --help                Print usage
+      --gidmap list         Map container GIDs to host GIDs (CONTAINER:HOST:SIZE)
       --group-add list      Add additional groups to join
   -h, --hostname string     Container host name
       --init                Run an init inside the container that forwards signals and reaps processes
@@ -80,6 +81,7 @@ Options:
       --tmpfs list          Mount a tmpfs directory (PATH[:OPTIONS])
       --trace               Narrate every kernel step on stderr (also SKIFF_TRACE=1)
   -t, --tty                 Allocate a pseudo-TTY
+      --uidmap list         Map container UIDs to host UIDs (CONTAINER:HOST:SIZE)
       --ulimit ulimit       Ulimit options (name=soft[:hard])
   -u, --user string         Username or UID (format: <name|uid>[:<group|gid>])
       --userns string       User namespace: host, or auto[:size=N] (root inside is nobody outside)
@@ -213,7 +215,7 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
 
 /// Labels, the ID file, `--rootfs`, more groups, the restart policy and logging, and the settings
 /// of `Options::tune` (`--userns` among them).
-const EXTRA: [&str; 15] = [
+const EXTRA: [&str; 17] = [
     "--rootfs",
     "--restart",
     "--log-driver",
@@ -229,6 +231,8 @@ const EXTRA: [&str; 15] = [
     "--shm-size",
     "--device",
     "--userns",
+    "--uidmap",
+    "--gidmap",
 ];
 
 fn extra_flag(

@@ -135,7 +135,7 @@ pub fn start(
     let limits = config.limits.clone().unwrap_or_default();
     let options = &config.options;
     let devices = options.devices.as_deref().unwrap_or_default();
-    let userns = userns::create(options.userns.as_deref(), &rootfs.scratch)?; // unshare(2) in a child, uid_map
+    let userns = userns::create(options, &rootfs.scratch)?; // unshare(2) in a child, uid_map
     let guard = cgroup::device_rules(options.privileged, devices)?;
     let cgroup = cgroup::create(&config.id, &limits, guard.as_deref())?; // mkdir(2) in cgroupfs, limits, devices guard
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)

@@ -47,6 +47,9 @@ pub struct Options {
     pub seccomp: Option<String>,
     /// `--userns`: `host` or `auto[:size=N]` (see `userns`); `None`: the host's.
     pub userns: Option<String>,
+    /// `--uidmap`/`--gidmap CONTAINER:HOST:SIZE`: a user namespace with these maps.
+    pub uidmap: Option<Vec<String>>,
+    pub gidmap: Option<Vec<String>>,
 }
 
 impl Options {
@@ -74,7 +77,8 @@ impl Options {
         Ok(())
     }
 
-    /// `--ulimit`, `--oom-score-adj`, `--sysctl`, `--device`, `--userns` or `--shm-size`, checked
+    /// `--ulimit`, `--oom-score-adj`, `--sysctl`, `--device`, `--userns`, `--uidmap`,
+    /// `--gidmap` or `--shm-size`, checked
     /// as given.
     pub fn tune(&mut self, flag: &str, value: String) -> Result<()> {
         match flag {
@@ -91,6 +95,15 @@ impl Options {
                 userns::size(&value)?;
                 self.userns = Some(value).filter(|mode| mode != "host");
             }
+            "--uidmap" | "--gidmap" => {
+                userns::parse_map(flag, &value)?;
+                let maps = if flag == "--uidmap" {
+                    &mut self.uidmap
+                } else {
+                    &mut self.gidmap
+                };
+                maps.get_or_insert_default().push(value);
+            }
             "--device" => {
                 cgroup::Device::parse(&value)?;
                 self.devices.get_or_insert_default().push(value);
@@ -102,6 +115,11 @@ impl Options {
 
     /// Every option must make sense before anything is mounted or run.
     pub fn check(&self) -> Result<()> {
+        if self.userns.is_some() && (self.uidmap.is_some() || self.gidmap.is_some()) {
+            return Err(Error::usage(
+                "--userns cannot be combined with --uidmap or --gidmap",
+            ));
+        }
         capabilities::check_names(&self.cap_add)?;
         capabilities::check_names(&self.cap_drop)?;
         for volume in &self.volumes {
@@ -119,6 +137,14 @@ impl Options {
             tuning::sysctl(spec, own_netns)?;
         }
         Ok(())
+    }
+
+    /// `HostConfig.UsernsMode`: `--userns`'s, `private` (podman's word) for maps given
+    /// by `--uidmap`/`--gidmap`, "" for the host's.
+    pub fn userns_mode(&self) -> String {
+        let private = self.uidmap.is_some() || self.gidmap.is_some();
+        let private = private.then(|| "private".to_string());
+        self.userns.clone().or(private).unwrap_or_default()
     }
 
     /// The volumes `-v` names (anonymous ones once named): what `volume rm` refuses.

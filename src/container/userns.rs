@@ -1,4 +1,5 @@
-//! `--userns=auto[:size=N]`: the container's root is nobody on the host.
+//! `--userns=auto[:size=N]` (and `--uidmap`/`--gidmap`): the container's root is
+//! nobody on the host.
 //!
 //! A user namespace (user_namespaces(7)) renumbers users: the container's uid 0 is a
 //! host uid such as 1000000000, which owns nothing on the host, so a process that
@@ -10,11 +11,13 @@
 //!   range: the first `/etc/subuid` and `/etc/subgid` line of a user named `skiff`
 //!   (subuid(5)), else 1000000000:1000000000, far above what useradd(8) hands out to
 //!   users (`SUB_UID_MAX` 600100000). The same offset into both. Each lease is a file
-//!   `/run/skiff/userns/FIRST` (`COUNT HOLDER`), made under a flock(2) as the
+//!   `/run/skiff/userns/OFFSET` (`COUNT HOLDER`), made under a flock(2) as the
 //!   network's address leases are; its holder is the container's directory: a
 //!   removed container's lease is given back by `rm`, or freed by the next lease
 //!   taken once its directory is gone. The container keeps its range from one start to
 //!   the next (its directory's `userns` file), since its writable layer is owned by it.
+//!   podman's `--uidmap` and `--gidmap CONTAINER:HOST:SIZE` name the ranges
+//!   themselves, with no lease.
 //! - **The namespace**: a short-lived child of skiff unshare(2)s `CLONE_NEWUSER`, skiff
 //!   writes its maps (`id_map`), opens `/proc/CHILD/ns/user` and lets it go: the
 //!   descriptor keeps the namespace. The container's process does everything else as
@@ -49,6 +52,7 @@ use std::os::unix::fs::{lchown, MetadataExt};
 use std::path::Path;
 
 use super::id_map::{self, IdMap, Ids};
+use super::Options;
 use crate::error::{Context, Error, Result};
 use crate::{sys, trace};
 
@@ -59,8 +63,45 @@ const DEFAULT_SIZE: u32 = 65536;
 /// The container's user namespace, held by `file`, and its maps.
 pub struct Userns {
     pub file: File,
-    pub uids: IdMap,
-    pub gids: IdMap,
+    pub uids: Vec<IdMap>,
+    pub gids: Vec<IdMap>,
+}
+
+impl Userns {
+    /// The host's uid and gid for the container's root, if it has one.
+    fn root(&self) -> Option<(u32, u32)> {
+        Some((host_id(&self.uids, 0)?, host_id(&self.gids, 0)?))
+    }
+}
+
+/// The host's ID for `id` inside, through `maps`.
+fn host_id(maps: &[IdMap], id: u32) -> Option<u32> {
+    let map = maps
+        .iter()
+        .find(|m| (m.inside..m.inside + m.count).contains(&id))?;
+    Some(map.outside + (id - map.inside))
+}
+
+/// `--uidmap`/`--gidmap CONTAINER:HOST:SIZE`, podman's: one range of the container's
+/// IDs onto the host's, named by the caller, with no lease.
+pub fn parse_map(flag: &str, spec: &str) -> Result<IdMap> {
+    let numbers: Vec<Option<u32>> = spec.split(':').map(|n| n.parse().ok()).collect();
+    match numbers[..] {
+        [Some(inside), Some(outside), Some(count)]
+            if count > 0
+                && inside.checked_add(count).is_some()
+                && outside.checked_add(count).is_some() =>
+        {
+            Ok(IdMap {
+                inside,
+                outside,
+                count,
+            })
+        }
+        _ => Err(Error::usage(format!(
+            "invalid {flag} {spec:?}: want CONTAINER:HOST:SIZE"
+        ))),
+    }
 }
 
 /// `--userns` as given: `host` (`None`), or `auto[:size=N]`: the size of its range.
@@ -80,25 +121,47 @@ pub fn size(mode: &str) -> Result<Option<u32>> {
     })
 }
 
-/// For a container with `--userns=auto`: its range (leased for `holder`, its
-/// directory) and its namespace, mapped. `None` with the host's.
-pub fn create(mode: Option<&str>, holder: &Path) -> Result<Option<Userns>> {
-    let Some(size) = size(mode.unwrap_or_default())? else {
-        return Ok(None);
+/// For a container with `--userns=auto` (its range leased for `holder`, its
+/// directory) or `--uidmap`/`--gidmap` (each the other's when alone): its namespace,
+/// mapped. `None` with the host's.
+pub fn create(options: &Options, holder: &Path) -> Result<Option<Userns>> {
+    let given = |maps: &Option<Vec<String>>, flag| -> Result<Vec<IdMap>> {
+        let maps = maps.iter().flatten();
+        maps.map(|spec| parse_map(flag, spec)).collect()
     };
-    trace::step("its own user namespace: lease a range of host IDs, map a new namespace onto it");
-    let offset = lease(holder, size)?;
-    let map = |ids| -> Result<IdMap> {
-        let (first, _) = skiff_range(ids)?;
-        Ok(IdMap {
-            inside: 0,
-            outside: first + offset,
-            count: size,
-        })
+    let (uids, gids) = (
+        given(&options.uidmap, "--uidmap")?,
+        given(&options.gidmap, "--gidmap")?,
+    );
+    let (uids, gids) = match (
+        size(options.userns.as_deref().unwrap_or_default())?,
+        uids.is_empty(),
+        gids.is_empty(),
+    ) {
+        (Some(size), _, _) => leased(holder, size)?,
+        (None, true, true) => return Ok(None),
+        (None, true, false) => (gids.clone(), gids),
+        (None, false, true) => (uids.clone(), uids),
+        (None, false, false) => (uids, gids),
     };
-    let (uids, gids) = (map(Ids::User)?, map(Ids::Group)?);
     let file = mapped_namespace(&uids, &gids)?;
     Ok(Some(Userns { file, uids, gids }))
+}
+
+/// `--userns=auto`'s maps: `size` IDs at the offset leased for `holder`.
+fn leased(holder: &Path, size: u32) -> Result<(Vec<IdMap>, Vec<IdMap>)> {
+    trace::step("its own user namespace: lease a range of host IDs, map a new namespace onto it");
+    let offset = lease(holder, size)?;
+    let map = |ids| -> Result<Vec<IdMap>> {
+        let (first, _) = skiff_range(ids)?;
+        let outside = first + offset;
+        Ok(vec![IdMap {
+            inside: 0,
+            outside,
+            count: size,
+        }])
+    };
+    Ok((map(Ids::User)?, map(Ids::Group)?))
 }
 
 /// The first `skiff` line of `/etc/subuid` or `/etc/subgid`, else skiff's default.
@@ -109,7 +172,7 @@ fn skiff_range(ids: Ids) -> Result<(u32, u32)> {
 
 /// A user namespace with these maps, held by a descriptor: a child unshare(2)s it
 /// and waits on a pipe while skiff writes its maps and opens it, then exits.
-fn mapped_namespace(uids: &IdMap, gids: &IdMap) -> Result<File> {
+fn mapped_namespace(uids: &[IdMap], gids: &[IdMap]) -> Result<File> {
     let (mut unshared, unshared_writer) = sys::pipe()?;
     let (go, mut go_writer) = sys::pipe()?;
     let Some(pid) = sys::fork()? else {
@@ -125,8 +188,8 @@ fn mapped_namespace(uids: &IdMap, gids: &IdMap) -> Result<File> {
         .context("wait for the user namespace")?
         == 1;
     let opened = match made {
-        true => id_map::write(pid, Ids::Group, &[*gids])
-            .and_then(|()| id_map::write(pid, Ids::User, &[*uids]))
+        true => id_map::write(pid, Ids::Group, gids)
+            .and_then(|()| id_map::write(pid, Ids::User, uids))
             .and_then(|()| {
                 let path = format!("/proc/{pid}/ns/user");
                 File::open(&path).with_context(|| format!("open {path}"))
@@ -247,10 +310,8 @@ pub fn idmap_refused(err: &Error) -> bool {
 pub fn shift_owners(path: &Path, userns: &Userns) -> Result<()> {
     let meta = fs::symlink_metadata(path).with_context(|| format!("stat {}", path.display()))?;
     let (uid, gid) = (meta.uid(), meta.gid());
-    if uid < userns.uids.count && gid < userns.gids.count {
-        let owner = (uid + userns.uids.outside, gid + userns.gids.outside);
-        lchown(path, Some(owner.0), Some(owner.1))
-            .with_context(|| format!("chown {}", path.display()))?;
+    if let (Some(uid), Some(gid)) = (host_id(&userns.uids, uid), host_id(&userns.gids, gid)) {
+        lchown(path, Some(uid), Some(gid)).with_context(|| format!("chown {}", path.display()))?;
     }
     if meta.is_dir() {
         for entry in fs::read_dir(path).with_context(|| format!("read {}", path.display()))? {
@@ -263,10 +324,9 @@ pub fn shift_owners(path: &Path, userns: &Userns) -> Result<()> {
 /// A tmpfs's options, owned by the container's root (`uid=`, `gid=`) unless they say
 /// otherwise: a tmpfs made inside Docker's remapped containers is theirs too.
 pub fn owned_tmpfs(data: &str, userns: Option<&Userns>) -> String {
-    match userns {
-        Some(userns) if !data.contains("uid=") => {
+    match userns.and_then(Userns::root) {
+        Some((uid, gid)) if !data.contains("uid=") => {
             let comma = if data.is_empty() { "" } else { "," };
-            let (uid, gid) = (userns.uids.outside, userns.gids.outside);
             format!("{data}{comma}uid={uid},gid={gid}")
         }
         _ => data.to_string(),
@@ -277,11 +337,10 @@ pub fn owned_tmpfs(data: &str, userns: Option<&Userns>) -> String {
 /// container's root, if it is still the host root's.
 pub fn give_to_root(dir: &Path, userns: &Userns) -> Result<()> {
     let meta = fs::metadata(dir).with_context(|| format!("stat {}", dir.display()))?;
-    if meta.uid() != 0 || meta.gid() != 0 {
+    let Some((uid, gid)) = userns.root().filter(|_| meta.uid() == 0 && meta.gid() == 0) else {
         return Ok(());
-    }
-    lchown(dir, Some(userns.uids.outside), Some(userns.gids.outside))
-        .with_context(|| format!("chown {}", dir.display()))
+    };
+    lchown(dir, Some(uid), Some(gid)).with_context(|| format!("chown {}", dir.display()))
 }
 
 #[cfg(test)]
@@ -295,6 +354,18 @@ mod tests {
         assert_eq!(size("auto:size=1024").unwrap(), Some(1024));
         for bad in ["auto:size=0", "auto:size=x", "keep-id", "private"] {
             assert!(size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn maps_are_container_host_size() {
+        let map = parse_map("--uidmap", "0:100000:65536").unwrap();
+        assert_eq!(host_id(&[map], 0), Some(100000));
+        assert_eq!(host_id(&[map], 65535), Some(165535));
+        assert_eq!(host_id(&[map], 65536), None);
+        for bad in ["0:1", "0:1:0", "a:1:1", "0:4294967295:2"] {
+            let err = parse_map("--uidmap", bad).unwrap_err();
+            assert!(err.to_string().starts_with("invalid --uidmap"), "{bad}");
         }
     }
 
