@@ -1,10 +1,12 @@
 //! Running a container: a process in new namespaces, rooted in an image.
 //!
 //! [`start`] is the whole recipe, one line per kernel mechanism, in this order:
-//! cgroup → unshare(2) the PID namespace → the network namespace, configured from
-//! outside (`network`) → fork(2) its PID 1 → in the child, setns(2) into that network
-//! namespace, unshare(2) the rest → mounts → pivot_root(2) → user, capabilities → execve(2). Each mechanism
-//! is explained in its own module: `cgroup` (cgroups(7): limits, and the cgroup
+//! (`--userns`: a mapped user namespace) → cgroup → unshare(2) the PID namespace → the
+//! network namespace, configured from outside (`network`) → fork(2) its PID 1 → in the
+//! child, setns(2) into that network namespace, unshare(2) the rest → mounts →
+//! pivot_root(2) → (setns(2) into the user namespace) → user, capabilities → execve(2).
+//! Each mechanism is explained in its own module: `userns` (user_namespaces(7), with
+//! `id_map`), `cgroup` (cgroups(7): limits, and the cgroup
 //! namespace), `namespaces` (unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts`
 //! (/proc, /sys, /dev, volumes), `user` (setuid(2)), `capabilities` (prctl(2),
 //! capset(2)), `tuning` (setrlimit(2), oom_score_adj, sysctls), `init` (`--init`),
