@@ -42,7 +42,8 @@ fn root_inside_is_a_mapped_uid_outside_and_owns_the_image() {
     let seen = ok(&t, &["exec", "mapped", "sh", "-c", probe]);
     assert_eq!(seen, "0\n0\n0 0\n0 0\n0\n");
     // What Docker's root may change in its container, root inside may change here.
-    let writes = "echo 10.0.0.9 x >>/etc/hosts && mkdir /dev/mine && touch /t/x && echo wrote";
+    let writes = "echo 10.0.0.9 x >>/etc/hosts && mkdir /dev/mine && touch /t/x \
+                  && httpd -p 80 -h /t && echo wrote";
     assert_eq!(ok(&t, &["exec", "mapped", "sh", "-c", writes]), "wrote\n");
     assert_eq!(
         ok(
