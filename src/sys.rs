@@ -924,6 +924,18 @@ const FSMOUNT_CLOEXEC: libc::c_uint = 1;
 pub const MOUNT_ATTR_RDONLY: libc::c_uint = 1;
 pub const MOUNT_ATTR_NOSUID: libc::c_uint = 2;
 pub const MOUNT_ATTR_NODEV: libc::c_uint = 4;
+const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 4;
+
+/// mount_setattr(2)'s argument (linux/mount.h `struct mount_attr`).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
 
 fn owned_fd(rc: i64, call: &'static str, arg: impl Display) -> Result<OwnedFd> {
     let fd = check(rc, call, arg)?;
@@ -993,6 +1005,77 @@ pub fn fsmount(context: &OwnedFd, attributes: libc::c_uint) -> Result<OwnedFd> {
         )
     };
     owned_fd(rc, "fsmount", attributes)
+}
+
+/// open_tree(2) with `OPEN_TREE_CLONE`: a copy of the mount at `path` (that directory
+/// as its root), attached nowhere, to be changed with mount_setattr(2) before
+/// move_mount(2) puts it somewhere. libc has no wrapper.
+/// <https://man7.org/linux/man-pages/man2/open_tree.2.html>
+pub fn open_tree_clone(path: &Path) -> Result<OwnedFd> {
+    trace::call(format_args!(
+        "open_tree({}, OPEN_TREE_CLONE)",
+        path.display()
+    ));
+    let c_path = c_string(path)?;
+    let flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint;
+    // SAFETY: c_path is NUL-terminated and outlives the call.
+    let rc = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c_path.as_ptr(), flags) };
+    owned_fd(rc, "open_tree", path.display())
+}
+
+/// mount_setattr(2) `MOUNT_ATTR_IDMAP`: files on the detached mount `mount` show the
+/// owners that `userns`'s maps give their IDs (on-disk uid 0 as the namespace's root's
+/// host uid), and files made through it are stored back through the same maps.
+/// <https://man7.org/linux/man-pages/man2/mount_setattr.2.html>
+pub fn mount_setattr_idmap(mount: &OwnedFd, userns: &File, what: &Path) -> Result<()> {
+    trace::call(format_args!(
+        "mount_setattr({}, MOUNT_ATTR_IDMAP)",
+        what.display()
+    ));
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.as_raw_fd() as u64,
+    };
+    let empty = c"";
+    // SAFETY: the descriptors are open, the path is NUL-terminated, and attr is a
+    // mount_attr of the size passed, all outliving the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            mount.as_raw_fd(),
+            empty.as_ptr(),
+            libc::AT_EMPTY_PATH,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    check(
+        rc,
+        "mount_setattr",
+        format_args!("{}, MOUNT_ATTR_IDMAP", what.display()),
+    )
+    .map(drop)
+}
+
+/// move_mount(2): attach the detached mount `mount` on `target`.
+/// <https://man7.org/linux/man-pages/man2/move_mount.2.html>
+pub fn move_mount(mount: &OwnedFd, target: &Path) -> Result<()> {
+    trace::call(format_args!("move_mount({})", target.display()));
+    let (empty, c_target) = (c"", c_string(target)?);
+    // SAFETY: the descriptor is open and both paths are NUL-terminated and outlive the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            mount.as_raw_fd(),
+            empty.as_ptr(),
+            libc::AT_FDCWD,
+            c_target.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    };
+    check(rc, "move_mount", target.display()).map(drop)
 }
 
 /// openat(2) with `O_PATH|O_NOFOLLOW`: a handle on `name` in `dir`, good for

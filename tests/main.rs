@@ -33,4 +33,5 @@ mod store;
 mod terminal;
 mod testenv;
 mod tinydock;
+mod userns;
 mod volumes;

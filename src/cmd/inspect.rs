@@ -211,6 +211,9 @@ struct HostConfig {
     log_config: LogConfig,
     #[serde(rename = "SecurityOpt")]
     security_opt: Option<Vec<String>>,
+    /// `--userns`: "" for the host's, as Docker shows it.
+    #[serde(rename = "UsernsMode")]
+    userns_mode: String,
 }
 
 #[derive(Serialize)]
@@ -388,5 +391,6 @@ fn host_config(config: &container::Config) -> HostConfig {
         },
         log_config: config.log.clone().unwrap_or_default(),
         security_opt: security_opt(&config.options),
+        userns_mode: config.options.userns_mode(),
     }
 }

@@ -46,6 +46,7 @@ Options:
       --device list         Add a host device to the container (HOST[:CONTAINER][:rwm])
       --env-file list       Read in a file of environment variables
       --help                Print usage
+      --gidmap list         Map container GIDs to host GIDs (CONTAINER:HOST:SIZE)
       --group-add list      Add additional groups to join
   -h, --hostname string     Container host name
       --init                Run an init inside the container that forwards signals and reaps processes
@@ -80,8 +81,10 @@ Options:
       --tmpfs list          Mount a tmpfs directory (PATH[:OPTIONS])
       --trace               Narrate every kernel step on stderr (also SKIFF_TRACE=1)
   -t, --tty                 Allocate a pseudo-TTY
+      --uidmap list         Map container UIDs to host UIDs (CONTAINER:HOST:SIZE)
       --ulimit ulimit       Ulimit options (name=soft[:hard])
   -u, --user string         Username or UID (format: <name|uid>[:<group|gid>])
+      --userns string       User namespace: host, or auto[:size=N] (root inside is nobody outside)
   -v, --volume list         Bind mount a host path or a volume ([HOST|NAME:]CONTAINER[:ro|rw])
   -w, --workdir string      Working directory inside the container";
 
@@ -211,8 +214,8 @@ pub fn parse(argv: &[String], command: &str) -> Result<Option<Args>> {
 }
 
 /// Labels, the ID file, `--rootfs`, more groups, the restart policy and logging, and the settings
-/// of `Options::tune`.
-const EXTRA: [&str; 14] = [
+/// of `Options::tune` (`--userns` among them).
+const EXTRA: [&str; 17] = [
     "--rootfs",
     "--restart",
     "--log-driver",
@@ -227,6 +230,9 @@ const EXTRA: [&str; 14] = [
     "--sysctl",
     "--shm-size",
     "--device",
+    "--userns",
+    "--uidmap",
+    "--gidmap",
 ];
 
 fn extra_flag(

@@ -57,12 +57,12 @@ use std::convert::Infallible;
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use super::console::{self, Console};
-use super::{process, take_identity, tuning, Options, Process};
+use super::{process, take_identity, tuning, userns, Options, Process};
 use crate::cgroup::{self, Cgroup};
 use crate::error::{Context, Error, Kind, Result};
 use crate::sys;
@@ -95,9 +95,9 @@ pub struct Joined {
     pub terminal: Option<File>,
 }
 
-/// The namespaces a container may have of its own (it shares the user namespace with
-/// the host, and the network's too under `--network host`; joining one's own is
-/// harmless).
+/// The namespaces a container may have of its own (the network's is the host's under
+/// `--network host`; joining one's own is harmless). Its user namespace, if it has
+/// one, is joined apart, last: the others are the host root's to enter.
 const NAMESPACES: [(&str, libc::c_int); 6] = [
     ("ipc", sys::CLONE_NEWIPC),
     ("uts", sys::CLONE_NEWUTS),
@@ -181,6 +181,8 @@ struct Target {
     pidfd: File,
     /// Its root directory, `/proc/PID/root`, opened `O_PATH`.
     root: File,
+    /// Its user namespace, if not ours (`--userns=auto`): joined last (see `userns`).
+    userns: Option<File>,
     /// The capabilities the command gets.
     capabilities: u64,
 }
@@ -200,6 +202,7 @@ impl Target {
             pid,
             pidfd,
             root,
+            userns: own_user_namespace(pid)?,
             capabilities,
         };
         target.check_alive()?;
@@ -216,8 +219,12 @@ impl Target {
     }
 
     /// The descriptors the joining process keeps until it has entered.
-    fn descriptors(&self) -> [RawFd; 2] {
+    fn descriptors(&self) -> Vec<RawFd> {
+        let userns = self.userns.as_ref().map(AsRawFd::as_raw_fd);
         [self.pidfd.as_raw_fd(), self.root.as_raw_fd()]
+            .into_iter()
+            .chain(userns)
+            .collect()
     }
 
     /// setns(2) into every namespace, then the container's root. Consumes the
@@ -231,7 +238,8 @@ impl Target {
         }
         trace::step("its root is the container's PID 1's, whatever the mount namespace's is");
         sys::fchdir(&self.root)?;
-        sys::chroot(Path::new("."))
+        sys::chroot(Path::new("."))?;
+        userns::enter(self.userns.as_ref()) // setns(2): root only inside from here
     }
 
     /// Before Linux 5.8, setns(2) takes no pidfd (EINVAL): one /proc/PID/ns file per
@@ -252,6 +260,15 @@ impl Target {
         }
         Ok(())
     }
+}
+
+/// `/proc/PID/ns/user`, opened, if it is not the user namespace we are in.
+fn own_user_namespace(pid: libc::pid_t) -> Result<Option<File>> {
+    let path = format!("/proc/{pid}/ns/user");
+    let theirs = File::open(&path).with_context(|| format!("open {path}"))?;
+    let ours = fs::metadata("/proc/self/ns/user").context("stat /proc/self/ns/user")?;
+    let same = theirs.metadata().is_ok_and(|m| m.ino() == ours.ino());
+    Ok((!same).then_some(theirs))
 }
 
 /// The container's PID 1's bounding set (`CapBnd` in /proc/PID/status): the

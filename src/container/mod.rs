@@ -1,10 +1,12 @@
 //! Running a container: a process in new namespaces, rooted in an image.
 //!
 //! [`start`] is the whole recipe, one line per kernel mechanism, in this order:
-//! cgroup → unshare(2) the PID namespace → the network namespace, configured from
-//! outside (`network`) → fork(2) its PID 1 → in the child, setns(2) into that network
-//! namespace, unshare(2) the rest → mounts → pivot_root(2) → user, capabilities → execve(2). Each mechanism
-//! is explained in its own module: `cgroup` (cgroups(7): limits, and the cgroup
+//! (`--userns`: a mapped user namespace) → cgroup → unshare(2) the PID namespace → the
+//! network namespace, configured from outside (`network`) → fork(2) its PID 1 → in the
+//! child, setns(2) into that network namespace, unshare(2) the rest → mounts →
+//! pivot_root(2) → (setns(2) into the user namespace) → user, capabilities → execve(2).
+//! Each mechanism is explained in its own module: `userns` (user_namespaces(7), with
+//! `id_map`), `cgroup` (cgroups(7): limits, and the cgroup
 //! namespace), `namespaces` (unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts`
 //! (/proc, /sys, /dev, volumes), `user` (setuid(2)), `capabilities` (prctl(2),
 //! capset(2)), `tuning` (setrlimit(2), oom_score_adj, sysctls), `init` (`--init`),
@@ -31,6 +33,7 @@ mod config;
 mod console;
 mod etc_files;
 pub mod files;
+pub mod id_map;
 mod init;
 mod join;
 mod mounts;
@@ -42,6 +45,7 @@ mod sealed_exe;
 mod seccomp;
 mod tuning;
 mod user;
+mod userns;
 
 use std::convert::Infallible;
 use std::fs::File;
@@ -58,6 +62,7 @@ pub use options::Options;
 pub use process::{exec_outcome, find_program, read_kv_files, report_failure, EnvFlags};
 pub use sealed_exe::reexec_from_sealed_copy;
 pub use seccomp::check_profile as check_seccomp;
+pub use userns::release as release_ids;
 
 use crate::cgroup::{self, Cgroup};
 use crate::error::{Context, Error, Result};
@@ -133,6 +138,7 @@ pub fn start(
     let limits = config.limits.clone().unwrap_or_default();
     let options = &config.options;
     let devices = options.devices.as_deref().unwrap_or_default();
+    let userns = userns::create(options, &rootfs.scratch)?; // unshare(2) in a child, uid_map
     let own_rules = options.device_rules.as_deref().unwrap_or_default();
     let guard = cgroup::device_rules(options.privileged, devices, own_rules)?;
     let cgroup = cgroup::create(config.cgroup(), &limits, guard.as_deref())?; // mkdir(2) in cgroupfs, limits, devices guard
@@ -154,6 +160,7 @@ pub fn start(
         let child = Child {
             cgroup: cgroup.as_ref(),
             netns: network.netns.as_ref(),
+            userns: userns.as_ref(),
             stdio,
             console: console.map(|(_, theirs)| theirs),
         };
@@ -194,6 +201,7 @@ fn undo_start(config: &Config) {
 struct Child<'a> {
     cgroup: Option<&'a Cgroup>,
     netns: Option<&'a File>,
+    userns: Option<&'a userns::Userns>,
     stdio: &'a Stdio,
     console: Option<UnixStream>,
 }
@@ -260,7 +268,7 @@ fn prepare(
             .and_then(network::joined)
             .is_none();
     tuning::set_namespaced(options, own_netns)?; // oom_score_adj, sysctls
-    let entered = rootfs::enter(rootfs, options)?; // mount(2), pivot_root(2)
+    let entered = rootfs::enter(rootfs, options, child.userns)?; // mount(2), pivot_root(2)
     if entered == Entered::WithMounts {
         cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
     }
@@ -270,6 +278,7 @@ fn prepare(
     let caps = capabilities::for_container(options, entered == Entered::WithMounts)?; // capget(2)
     process::enter_workdir(&config.process.workdir)?; // chdir(2)
     tuning::limit(options)?; // setrlimit(2)
+    userns::enter(child.userns.map(|u| &u.file))?; // setns(2)
     take_identity(&config.process, options, caps)
 }
 

@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 
 use super::etc_files;
 use super::options::{self, is_allowed_target, Bind, Options, Tmpfs};
+use super::userns::{self, Userns};
 use crate::error::{Context, Error, Result};
 use crate::image::layer::resolve_dir;
 use crate::sys::{
@@ -89,7 +90,13 @@ const KEPT_FLAGS: libc::c_ulong = MS_RDONLY
     | MS_RELATIME;
 
 /// Everything mounted inside `root` before the container enters it.
-pub fn populate(root: &Path, scratch: &Path, options: &Options) -> Result<()> {
+/// With a user namespace, a volume's `_data` still the host root's becomes its root's.
+pub fn populate(
+    root: &Path,
+    scratch: &Path,
+    options: &Options,
+    userns: Option<&Userns>,
+) -> Result<()> {
     let privileged = options.privileged;
     let proc = mounted(mount_proc(root), "/proc")?;
     if proc && !privileged {
@@ -108,14 +115,19 @@ pub fn populate(root: &Path, scratch: &Path, options: &Options) -> Result<()> {
             &relative(&options.readonly_paths),
         )?;
     }
-    if mounted(mount_dev(root), "/dev")? {
+    if let Some(userns) = userns {
+        for (_, file) in etc_files::mounts(scratch) {
+            userns::give_to_root(&file, userns)?; // its root may edit /etc/hosts, as Docker's
+        }
+    }
+    if mounted(mount_dev(root, userns), "/dev")? {
         mount_dev_filesystems(root, options.shm_size.unwrap_or(DEFAULT_SHM_SIZE))?;
     }
     for spec in options.devices.iter().flatten() {
         bind_device(root, &cgroup::Device::parse(spec)?)?;
     }
     for mount in mount_list(scratch, options)? {
-        mount.attach(root)?;
+        mount.attach(root, userns)?;
     }
     if options.read_only {
         trace::step(
@@ -237,12 +249,13 @@ pub fn remount(path: &Path, flags: libc::c_ulong) -> Result<()> {
     )
 }
 
-fn mount_dev(root: &Path) -> Result<()> {
+fn mount_dev(root: &Path, userns: Option<&Userns>) -> Result<()> {
     trace::step("mount a minimal /dev: a tmpfs with null, zero, full, random, urandom, tty");
     let dev = mount_point(root, "dev")?;
     // nodev here too: the real devices are bind mounts of their own, which keep theirs.
     let flags = MS_NOSUID | MS_NODEV | MS_STRICTATIME;
-    mount_fs("tmpfs", &dev, flags, Some("mode=755,size=65536k"))?;
+    let data = userns::owned_tmpfs("mode=755,size=65536k", userns);
+    mount_fs("tmpfs", &dev, flags, Some(&data))?;
     let present = DEVICES
         .iter()
         .filter(|name| Path::new("/dev").join(name).exists());
@@ -398,7 +411,7 @@ fn put(mounts: &mut Vec<Mount>, mount: Mount) {
 }
 
 impl Mount {
-    fn attach(&self, root: &Path) -> Result<()> {
+    fn attach(&self, root: &Path, userns: Option<&Userns>) -> Result<()> {
         let is_dir = match &self.source {
             Source::Bind {
                 from: options::Source::Host(host),
@@ -429,7 +442,11 @@ impl Mount {
                     options::Source::Volume(name) => {
                         let name = name.as_deref().unwrap_or_default();
                         volume::copy_up(name, &target)?; // the image's files, if it is empty
-                        volume::data(name)
+                        let data = volume::data(name);
+                        if let Some(userns) = userns {
+                            userns::give_to_root(&data, userns)?; // chown(2)
+                        }
+                        data
                     }
                 };
                 sys::mount(Some(&host), &target, None, MS_BIND | MS_REC, None)?;
@@ -439,24 +456,33 @@ impl Mount {
                 flags,
                 data,
                 copy_up,
-            } => {
-                let data = Some(data.as_str()).filter(|d| !d.is_empty());
-                // The directory the tmpfs covers stays reachable through an fd to it.
-                let below = copy_up.then(|| fs::File::open(&target)).transpose()?;
-                let Some(below) = below else {
-                    return mount_fs("tmpfs", &target, *flags, data);
-                };
-                mount_fs("tmpfs", &target, flags & !MS_RDONLY, data)?;
-                trace::step("tmpcopyup: the tmpfs starts with what the image has there");
-                // `/.` : the directory the fd's link leads to, not the link.
-                let from = PathBuf::from(format!("/proc/self/fd/{}/.", below.as_raw_fd()));
-                volume::copy_contents(&from, &target, &target.join(".tmpcopyup"))?;
-                match flags & MS_RDONLY {
-                    0 => Ok(()),
-                    _ => remount(&target, MS_RDONLY),
-                }
-            }
+            } => mount_tmpfs(
+                &target,
+                *flags,
+                &userns::owned_tmpfs(data, userns),
+                *copy_up,
+            ),
         }
+    }
+}
+
+/// `--tmpfs`, or a bundle's tmpfs; with `copy_up` (`tmpcopyup`) it starts with what the
+/// image has at `target`.
+fn mount_tmpfs(target: &Path, flags: libc::c_ulong, data: &str, copy_up: bool) -> Result<()> {
+    let data = Some(data).filter(|d| !d.is_empty());
+    // The directory the tmpfs covers stays reachable through an fd to it.
+    let below = copy_up.then(|| fs::File::open(target)).transpose()?;
+    let Some(below) = below else {
+        return mount_fs("tmpfs", target, flags, data);
+    };
+    mount_fs("tmpfs", target, flags & !MS_RDONLY, data)?;
+    trace::step("tmpcopyup: the tmpfs starts with what the image has there");
+    // `/.` : the directory the fd's link leads to, not the link.
+    let from = PathBuf::from(format!("/proc/self/fd/{}/.", below.as_raw_fd()));
+    volume::copy_contents(&from, target, &target.join(".tmpcopyup"))?;
+    match flags & MS_RDONLY {
+        0 => Ok(()),
+        _ => remount(target, MS_RDONLY),
     }
 }
 

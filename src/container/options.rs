@@ -10,7 +10,7 @@ use std::path::{Component, Path, PathBuf};
 
 use miniserde::{Deserialize, Serialize};
 
-use super::{capabilities, seccomp, tuning};
+use super::{capabilities, seccomp, tuning, userns};
 use crate::cgroup;
 use crate::error::{Error, Result};
 use crate::image::store::random_id;
@@ -51,6 +51,11 @@ pub struct Options {
     /// An OCI bundle's `maskedPaths` and `readonlyPaths` beyond Docker's own.
     pub masked_paths: Option<Vec<String>>,
     pub readonly_paths: Option<Vec<String>>,
+    /// `--userns`: `host` or `auto[:size=N]` (see `userns`); `None`: the host's.
+    pub userns: Option<String>,
+    /// `--uidmap`/`--gidmap CONTAINER:HOST:SIZE`: a user namespace with these maps.
+    pub uidmap: Option<Vec<String>>,
+    pub gidmap: Option<Vec<String>>,
 }
 
 impl Options {
@@ -78,7 +83,8 @@ impl Options {
         Ok(())
     }
 
-    /// `--ulimit`, `--oom-score-adj`, `--sysctl`, `--device` or `--shm-size`, checked
+    /// `--ulimit`, `--oom-score-adj`, `--sysctl`, `--device`, `--userns`, `--uidmap`,
+    /// `--gidmap` or `--shm-size`, checked
     /// as given.
     pub fn tune(&mut self, flag: &str, value: String) -> Result<()> {
         match flag {
@@ -91,6 +97,19 @@ impl Options {
                 tuning::sysctl(&value, true)?; // the network is checked with --network
                 self.sysctls.get_or_insert_default().push(value);
             }
+            "--userns" => {
+                userns::size(&value)?;
+                self.userns = Some(value).filter(|mode| mode != "host");
+            }
+            "--uidmap" | "--gidmap" => {
+                userns::parse_map(flag, &value)?;
+                let maps = if flag == "--uidmap" {
+                    &mut self.uidmap
+                } else {
+                    &mut self.gidmap
+                };
+                maps.get_or_insert_default().push(value);
+            }
             "--device" => {
                 cgroup::Device::parse(&value)?;
                 self.devices.get_or_insert_default().push(value);
@@ -102,6 +121,11 @@ impl Options {
 
     /// Every option must make sense before anything is mounted or run.
     pub fn check(&self) -> Result<()> {
+        if self.userns.is_some() && (self.uidmap.is_some() || self.gidmap.is_some()) {
+            return Err(Error::usage(
+                "--userns cannot be combined with --uidmap or --gidmap",
+            ));
+        }
         capabilities::check_names(&self.cap_add)?;
         capabilities::check_names(&self.cap_drop)?;
         for volume in &self.volumes {
@@ -119,6 +143,14 @@ impl Options {
             tuning::sysctl(spec, own_netns)?;
         }
         Ok(())
+    }
+
+    /// `HostConfig.UsernsMode`: `--userns`'s, `private` (podman's word) for maps given
+    /// by `--uidmap`/`--gidmap`, "" for the host's.
+    pub fn userns_mode(&self) -> String {
+        let private = self.uidmap.is_some() || self.gidmap.is_some();
+        let private = private.then(|| "private".to_string());
+        self.userns.clone().or(private).unwrap_or_default()
     }
 
     /// The volumes `-v` names (anonymous ones once named): what `volume rm` refuses.

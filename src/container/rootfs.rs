@@ -27,6 +27,7 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
+use super::userns::{self, Userns};
 use super::{mounts, Options, RootFs};
 use crate::error::{Context, Result};
 use crate::image::layer::Whiteouts;
@@ -49,18 +50,18 @@ pub enum Entered {
 /// Makes the image's root this process's `/`, with Docker's mounts inside it: make
 /// mounts private → stack the layers → mount /proc, /dev, … → pivot_root. Each step
 /// that the kernel may refuse has its fallback behind one function that says when.
-pub fn enter(fs: &RootFs, options: &Options) -> Result<Entered> {
+pub fn enter(fs: &RootFs, options: &Options, userns: Option<&Userns>) -> Result<Entered> {
     let root = fs.scratch.join("rootfs");
     // It exists already when a stopped container is started again.
     fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
     if !make_mounts_private()? {
-        chroot_without_mounts(fs, &root, options)?;
+        chroot_without_mounts(fs, &root, options, userns)?;
         return Ok(Entered::ChrootWithoutMounts);
     }
-    if !stack_layers(fs, &root, true)? {
-        copy_layers_instead(fs, &root)?;
+    if !stack_layers(fs, &root, true, userns)? {
+        copy_layers_instead(fs, &root, userns)?;
     }
-    mounts::populate(&root, &fs.scratch, options)?;
+    mounts::populate(&root, &fs.scratch, options, userns)?;
     pivot_root_or_fallback(&root)?;
     Ok(Entered::WithMounts)
 }
@@ -132,9 +133,14 @@ fn root_bind_is_shared() -> bool {
 /// the files Docker would mount written into it, and a plain chroot(2). Weaker (no
 /// /proc, no /dev, and a chroot can be escaped with `CAP_SYS_CHROOT`), but the command
 /// still runs.
-fn chroot_without_mounts(fs: &RootFs, root: &Path, options: &Options) -> Result<()> {
+fn chroot_without_mounts(
+    fs: &RootFs,
+    root: &Path,
+    options: &Options,
+    userns: Option<&Userns>,
+) -> Result<()> {
     trace::step("no mounts here: fall back to chroot(2), without /proc or /dev");
-    copy_layers(fs, root)?;
+    copy_layers(fs, root, userns)?;
     mounts::populate_without_mounts(root, &fs.scratch, options)?;
     chroot_into(root)
 }
@@ -142,8 +148,8 @@ fn chroot_without_mounts(fs: &RootFs, root: &Path, options: &Options) -> Result<
 /// Where overlayfs is refused (its upper dir on overlayfs, inside Docker or Podman) or
 /// the layers stayed blobs: a private copy, bind-mounted onto itself since
 /// pivot_root(2) wants a mount point.
-fn copy_layers_instead(fs: &RootFs, root: &Path) -> Result<()> {
-    copy_layers(fs, root)?;
+fn copy_layers_instead(fs: &RootFs, root: &Path, userns: Option<&Userns>) -> Result<()> {
+    copy_layers(fs, root, userns)?;
     trace::step("bind-mount the copy onto itself: pivot_root(2) needs a mount point");
     sys::mount(Some(root), root, None, MS_BIND | MS_REC, None)?;
     mounts::remount(root, 0) // nodev, as the overlay is
@@ -171,14 +177,16 @@ pub fn mount_apart(fs: &RootFs, writable: bool) -> Result<std::path::PathBuf> {
     let root = fs.scratch.join("rootfs");
     sys::unshare(libc::CLONE_NEWNS)?;
     sys::mount(None, Path::new("/"), None, MS_REC | MS_PRIVATE, None)?;
-    if !stack_layers(fs, &root, writable)? {
-        copy_layers(fs, &root)?;
+    if !stack_layers(fs, &root, writable, None)? {
+        copy_layers(fs, &root, None)?;
     }
     Ok(root)
 }
 
 /// Mounts overlayfs on `root`; false when the kernel will not (the caller copies).
-fn stack_layers(fs: &RootFs, root: &Path, writable: bool) -> Result<bool> {
+/// With a user namespace, on idmapped mounts of the layers, under an upper dir that
+/// belongs to its root.
+fn stack_layers(fs: &RootFs, root: &Path, writable: bool, userns: Option<&Userns>) -> Result<bool> {
     let Some(layers) = &fs.layers else {
         return Ok(false);
     };
@@ -187,7 +195,16 @@ fn stack_layers(fs: &RootFs, root: &Path, writable: bool) -> Result<bool> {
     for dir in [&upper, &work] {
         fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     }
-    let lower = lower_dirs(fs, layers)?;
+    let lower = match userns {
+        None => lower_dirs(fs, layers)?,
+        Some(userns) => {
+            userns::give_to_root(&upper, userns)?;
+            match idmapped_lower_dirs(fs, layers, userns)? {
+                Some(lower) => lower,
+                None => return Ok(false),
+            }
+        }
+    };
     let data = match writable {
         true => format!(
             "lowerdir={lower},upperdir={},workdir={}",
@@ -251,17 +268,44 @@ fn lower_dirs(fs: &RootFs, layers: &LayerDirs) -> Result<String> {
         symlink(layers.dir.join(name), &link)
             .with_context(|| format!("link {}", link.display()))?;
     }
-    sys::chdir(&links)?;
-    let indexes: Vec<String> = (0..layers.names.len())
-        .rev()
-        .map(|i| i.to_string())
-        .collect();
+    numbered(&links, layers.names.len())
+}
+
+/// Each layer mounted idmapped through the container's user namespace on
+/// `idmapped/N`, in this process's own mount namespace: overlayfs's `lowerdir`, as
+/// [`numbered`] names them. `None` where the kernel refuses idmapping (the caller
+/// copies and chowns instead).
+fn idmapped_lower_dirs(fs: &RootFs, layers: &LayerDirs, userns: &Userns) -> Result<Option<String>> {
+    trace::step("mount each layer idmapped: uid 0's files are the container's root's");
+    let dir = fs.scratch.join("idmapped");
+    for (index, name) in layers.names.iter().enumerate() {
+        let target = dir.join(index.to_string());
+        fs::create_dir_all(&target).with_context(|| format!("create {}", target.display()))?;
+        match userns::idmapped(&layers.dir.join(name), &target, &userns.file) {
+            Err(err) if userns::idmap_refused(&err) => {
+                let why = format!(
+                    "idmapped mounts are refused here ({err}): copy the layers and chown them"
+                );
+                trace::step(&why);
+                return Ok(None);
+            }
+            other => other?,
+        }
+    }
+    numbered(&dir, layers.names.len()).map(Some)
+}
+
+/// `N-1:…:1:0`, the top layer first, for layers named by their index in `dir`, which
+/// becomes the working directory.
+fn numbered(dir: &Path, count: usize) -> Result<String> {
+    sys::chdir(dir)?;
+    let indexes: Vec<String> = (0..count).rev().map(|i| i.to_string()).collect();
     Ok(indexes.join(":"))
 }
 
 /// The slow way, where overlayfs is not to be had: each layer unpacked in turn into
 /// the container's own directory, once (a restarted container keeps its copy).
-fn copy_layers(fs: &RootFs, root: &Path) -> Result<()> {
+fn copy_layers(fs: &RootFs, root: &Path, userns: Option<&Userns>) -> Result<()> {
     let done = fs.scratch.join("copied");
     if done.exists() {
         return Ok(());
@@ -273,6 +317,10 @@ fn copy_layers(fs: &RootFs, root: &Path) -> Result<()> {
     }
     for layer in &fs.blobs {
         layer.unpack(root, Whiteouts::Apply)?;
+    }
+    if let Some(userns) = userns {
+        trace::step("chown the copy into the container's range of IDs");
+        userns::shift_owners(root, userns)?;
     }
     fs::write(&done, b"").with_context(|| format!("create {}", done.display()))
 }

@@ -130,6 +130,13 @@ pub fn set_oom_score_adj(options: &Options) -> Result<()> {
 /// mounted with /proc/sys read-only: its OOM score and its sysctls.
 pub fn set_namespaced(options: &Options, own_netns: bool) -> Result<()> {
     set_oom_score_adj(options)?;
+    if own_netns && !options.userns_mode().is_empty() {
+        // Root in a user namespace holds no CAP_NET_BIND_SERVICE over this network
+        // namespace, which the host's owns (see `userns`): ports below 1024 open to
+        // anyone here, as Docker sets for every container. A --sysctl may say otherwise.
+        let path = "/proc/sys/net/ipv4/ip_unprivileged_port_start";
+        fs::write(path, "0").with_context(|| format!("write {path}"))?;
+    }
     for spec in options.sysctls.iter().flatten() {
         let (key, value) = sysctl(spec, own_netns)?;
         let path = format!("/proc/sys/{}", key.replace('.', "/"));

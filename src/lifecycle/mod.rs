@@ -343,7 +343,8 @@ impl Container {
         names::release(&names::index_dir(), &self.config.name, &self.config.id);
         fs::remove_dir_all(&doomed)
             .or_else(|_| fs::remove_file(&doomed)) // a dead "record" may be a stray file
-            .with_context(|| format!("remove {}", doomed.display()))
+            .with_context(|| format!("remove {}", doomed.display()))?;
+        crate::container::release_ids() // --userns=auto: its range, now that its directory is gone
     }
 }
 

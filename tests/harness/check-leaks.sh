@@ -35,6 +35,8 @@ bridges=$(ls /sys/class/net | grep -cE '^br-[0-9a-f]{12}$' || true)
 [ "$bridges" -eq 0 ] || leaks+=("$bridges bridges of user networks: $(ls /sys/class/net | grep -E '^br-[0-9a-f]{12}$' | head -3)")
 ! nft list table ip skiff >/dev/null 2>&1 || leaks+=("the nf_tables table ip skiff")
 [ -z "$(ls -A /run/skiff/networks 2>/dev/null)" ] || leaks+=("records or leases in /run/skiff/networks: $(ls -A /run/skiff/networks | head -3)")
+# --userns=auto (issue 17): each container's range of host IDs, given back by rm.
+[ -z "$(ls -A /run/skiff/userns 2>/dev/null)" ] || leaks+=("user namespace leases in /run/skiff/userns: $(ls -A /run/skiff/userns | head -3)")
 
 if [ ${#leaks[@]} -gt 0 ]; then
     printf 'check-leaks: %s\n' "${leaks[@]}" >&2

@@ -134,6 +134,18 @@ check "a_device_appears_where_asked_and_the_guard_allows_dockers_list_plus_it (v
 run run --rm --privileged --device /dev/kmsg:/dev/k:r $img sh -c 'echo skiff-vm >/dev/k'
 check "--privileged: no devices guard" '[ $status = 0 ]'
 
+# --userns=auto (issue 17): the store is on the initramfs's tmpfs, which 6.1 cannot
+# idmap (tmpfs can from 6.3): the layers are copied and chowned into the range instead.
+run run --rm --trace --userns=auto $img sh -c 'id -u; stat -c "%u %g" /bin/busybox; read a b c </proc/self/uid_map; echo $a $b'
+check "--userns=auto: root inside owns the image's files, a range of host IDs outside" \
+  '[ "$out" = "$(printf "0\n0 0\n0 1000000000")" ]'
+refused=$(echo "$err" | grep -o "idmapped mounts are refused here (.*): copy" | sed 's/: copy$//')
+if [ -n "$refused" ]; then
+  echo "# --userns=auto: $refused: the layers were copied and chowned"
+else
+  echo "# --userns=auto: the layers were mounted idmapped"
+fi
+
 run run -d --init --name svc --memory 64m $img sleep 1000
 id=$out
 check "run -d prints the ID, and the container has a cgroup" \

@@ -1,0 +1,178 @@
+//! User and group ID maps: how a user namespace's IDs correspond to the host's.
+//!
+//! A process in a new user namespace (user_namespaces(7)) has no IDs until someone
+//! writes its maps: `/proc/PID/uid_map` and `/proc/PID/gid_map`, one line
+//! `INSIDE OUTSIDE COUNT` per range (IDs `INSIDE..INSIDE+COUNT` in the namespace are
+//! `OUTSIDE..` in the parent's), each file written once, by one write(2). An ID left
+//! unmapped shows as the overflow ID 65534 (`nobody`) and cannot be set.
+//!
+//! Who may write: a process with CAP_SETUID (CAP_SETGID for gid_map) in the parent
+//! namespace may map any IDs of the parent's (root: any host range). Anybody else may
+//! map only their own uid and gid, one line each, and for gid_map only after writing
+//! `deny` to `/proc/PID/setgroups`: otherwise setgroups(2) inside could drop a group
+//! that denies them access on the host (CVE-2014-8989). An unprivileged user gets more
+//! through the setuid helpers `newuidmap`/`newgidmap` (Debian's `uidmap` package),
+//! which write any range the administrator granted them in `/etc/subuid` and
+//! `/etc/subgid` (subuid(5): lines `USER:FIRST:COUNT`, the user by name or by uid).
+//!
+//! <https://man7.org/linux/man-pages/man7/user_namespaces.7.html>
+//! <https://man7.org/linux/man-pages/man5/subuid.5.html>
+//! <https://man7.org/linux/man-pages/man1/newuidmap.1.html>
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::error::{Context, Error, Result};
+use crate::host_program;
+use crate::trace;
+
+/// One line of a uid_map or gid_map: `count` IDs from `inside` in the namespace are
+/// the parent namespace's IDs from `outside`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdMap {
+    pub inside: u32,
+    pub outside: u32,
+    pub count: u32,
+}
+
+/// Which of the two maps: user IDs or group IDs, with the files and the helper of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ids {
+    User,
+    Group,
+}
+
+impl Ids {
+    /// The map's file under `/proc/PID/`.
+    fn map_file(self) -> &'static str {
+        match self {
+            Ids::User => "uid_map",
+            Ids::Group => "gid_map",
+        }
+    }
+
+    /// The ranges the administrator granted each user (subuid(5)).
+    pub fn subordinate_file(self) -> &'static Path {
+        Path::new(match self {
+            Ids::User => "/etc/subuid",
+            Ids::Group => "/etc/subgid",
+        })
+    }
+
+    /// The setuid helper that writes the map for an unprivileged caller.
+    fn helper(self) -> &'static str {
+        match self {
+            Ids::User => "newuidmap",
+            Ids::Group => "newgidmap",
+        }
+    }
+}
+
+/// The ranges `/etc/subuid` or `/etc/subgid` grants `user` (named, or by `uid`), as
+/// `(first host ID, count)`, in the file's order. A missing file grants nothing.
+pub fn subordinate_ranges(ids: Ids, user: &str, uid: u32) -> Result<Vec<(u32, u32)>> {
+    let path = ids.subordinate_file();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(parse_subordinate(&text, user, uid)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(err) => Err(Error::from(err).context(format!("read {}", path.display()))),
+    }
+}
+
+/// The lines of a subuid(5) file for `user` or `uid`; malformed lines and empty ranges
+/// are skipped, as shadow-utils' own reader does.
+fn parse_subordinate(text: &str, user: &str, uid: u32) -> Vec<(u32, u32)> {
+    let uid = uid.to_string();
+    let fields = text.lines().filter_map(|line| {
+        let mut fields = line.trim().splitn(3, ':');
+        let (owner, first, count) = (fields.next()?, fields.next()?, fields.next()?);
+        let owned = owner == user || owner == uid;
+        owned.then(|| Some((first.parse().ok()?, count.parse().ok()?)))?
+    });
+    fields.filter(|&(_, count)| count > 0).collect()
+}
+
+/// The text of a map file: one `INSIDE OUTSIDE COUNT` line per range.
+pub fn format(maps: &[IdMap]) -> String {
+    maps.iter().fold(String::new(), |mut text, map| {
+        let _ = writeln!(text, "{} {} {}", map.inside, map.outside, map.count);
+        text
+    })
+}
+
+/// Writes process `pid`'s uid_map or gid_map ourselves: any ranges with CAP_SETUID or
+/// CAP_SETGID in its parent namespace, else only our own ID (after [`deny_setgroups`]
+/// for the gid map).
+pub fn write(pid: libc::pid_t, ids: Ids, maps: &[IdMap]) -> Result<()> {
+    let path = format!("/proc/{pid}/{}", ids.map_file());
+    let text = format(maps);
+    trace::call(format_args!("write({path}, {text:?})"));
+    std::fs::write(&path, text).with_context(|| format!("write {path}"))
+}
+
+/// Writes `deny` to `/proc/PID/setgroups`: the price of an unprivileged gid_map.
+#[allow(dead_code)] // rootless skiff's (branch `rootless`)
+pub fn deny_setgroups(pid: libc::pid_t) -> Result<()> {
+    let path = format!("/proc/{pid}/setgroups");
+    trace::call(format_args!("write({path}, \"deny\")"));
+    std::fs::write(&path, "deny").with_context(|| format!("write {path}"))
+}
+
+/// Writes process `pid`'s map through `newuidmap`/`newgidmap`, which check each range
+/// against `/etc/subuid` or `/etc/subgid` for the calling user: how an unprivileged
+/// user maps more than their own ID.
+#[allow(dead_code)] // rootless skiff's (branch `rootless`): root writes its maps itself
+pub fn write_through_helper(pid: libc::pid_t, ids: Ids, maps: &[IdMap]) -> Result<()> {
+    let numbers = maps.iter().flat_map(|m| [m.inside, m.outside, m.count]);
+    let args: Vec<String> = std::iter::once(pid.to_string())
+        .chain(numbers.map(|n| n.to_string()))
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let helper = ids.helper();
+    let (exit, _, err) = host_program::run(helper, &args, b"").context(helper)?;
+    if exit.status() != 0 {
+        let err = String::from_utf8_lossy(&err);
+        let why = err
+            .trim()
+            .trim_start_matches(helper)
+            .trim_start_matches(": ");
+        return Err(Error::invalid(format!(
+            "{helper} {}: {why}",
+            args.join(" ")
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subordinate_ranges_match_the_user_by_name_or_uid() {
+        let text = "alice:100000:65536\nbob:165536:65536\n1000:231072:1000\n\
+                    alice:300000:10\nbroken line\nalice:x:1\nalice:5:0\n";
+        assert_eq!(
+            parse_subordinate(text, "alice", 1000),
+            [(100000, 65536), (231072, 1000), (300000, 10)]
+        );
+        assert_eq!(parse_subordinate(text, "carol", 1001), []);
+    }
+
+    #[test]
+    fn maps_format_one_line_per_range() {
+        let maps = [
+            IdMap {
+                inside: 0,
+                outside: 1000,
+                count: 1,
+            },
+            IdMap {
+                inside: 1,
+                outside: 100000,
+                count: 65536,
+            },
+        ];
+        assert_eq!(format(&maps), "0 1000 1\n1 100000 65536\n");
+    }
+}

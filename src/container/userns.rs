@@ -1,0 +1,381 @@
+//! `--userns=auto[:size=N]` (and `--uidmap`/`--gidmap`): the container's root is
+//! nobody on the host.
+//!
+//! A user namespace (user_namespaces(7)) renumbers users: the container's uid 0 is a
+//! host uid such as 1000000000, which owns nothing on the host, so a process that
+//! escapes the container's other walls meets the host's files as a stranger. Docker's
+//! daemon-wide `--userns-remap` and podman's per-container `--userns=auto` do this;
+//! skiff follows podman's names (`--userns=host`, the default, shares the host's).
+//!
+//! - **IDs**: each container gets its own `size` IDs (default 65536) from skiff's
+//!   range: the first `/etc/subuid` and `/etc/subgid` line of a user named `skiff`
+//!   (subuid(5)), else 1000000000:1000000000, far above what useradd(8) hands out to
+//!   users (`SUB_UID_MAX` 600100000). The same offset into both. Each lease is a file
+//!   `/run/skiff/userns/OFFSET` (`COUNT HOLDER`), made under a flock(2) as the
+//!   network's address leases are; its holder is the container's directory: a
+//!   removed container's lease is given back by `rm`, or freed by the next lease
+//!   taken once its directory is gone. The container keeps its range from one start to
+//!   the next (its directory's `userns` file), since its writable layer is owned by it.
+//!   podman's `--uidmap` and `--gidmap CONTAINER:HOST:SIZE` name the ranges
+//!   themselves, with no lease.
+//! - **The namespace**: a short-lived child of skiff unshare(2)s `CLONE_NEWUSER`, skiff
+//!   writes its maps (`id_map`), opens `/proc/CHILD/ns/user` and lets it go: the
+//!   descriptor keeps the namespace. The container's process does everything else as
+//!   the host's root (mounts, cgroup, its network), then setns(2)es into it just
+//!   before it takes its user and capabilities: from then on it holds capabilities in
+//!   that namespace only. Its mount, PID, network, UTS and IPC namespaces stay owned
+//!   by the host's: root inside cannot mount, set the hostname or change its network
+//!   even with `--cap-add` (Docker's remapped containers can do some of that). `exec`
+//!   joins the same way, the user namespace last.
+//! - **The image's files**: the layers on disk belong to uid 0. Each layer is mounted
+//!   idmapped (mount_setattr(2) `MOUNT_ATTR_IDMAP` with the container's namespace), so
+//!   through it uid 0's files are the container's root's, and overlayfs stacks those
+//!   mounts (idmapped lower layers: Linux 5.19; ext4 allows idmapping since 5.12,
+//!   overlayfs itself refuses it, EINVAL, on 6.1 and 6.18). The upper layer is a plain
+//!   directory owned by the mapped root: what the container writes is stored under its
+//!   host IDs. Where idmapping is refused, the private copy of the layers is chowned
+//!   into the range instead (`shift_owners`).
+//! - **Volumes** are not idmapped, as with Docker's remap: a file made there belongs to
+//!   the mapped uid on the host. A named volume's `_data`, still the host root's, is
+//!   given to the mapped root, so that the container's root can write to it; so are
+//!   its /etc files, its /dev and its `--tmpfs` mounts (a terminal's `-t` slave, made
+//!   before the switch, stays the host root's: nobody inside).
+//!
+//! <https://man7.org/linux/man-pages/man7/user_namespaces.7.html>
+//! <https://man7.org/linux/man-pages/man2/mount_setattr.2.html>
+//! <https://docs.docker.com/engine/security/userns-remap/>
+//! <https://docs.podman.io/en/latest/markdown/podman-run.1.html#userns-mode>
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::os::unix::fs::{lchown, MetadataExt};
+use std::path::Path;
+
+use super::id_map::{self, IdMap, Ids};
+use super::Options;
+use crate::error::{Context, Error, Result};
+use crate::{sys, trace};
+
+const LEASES: &str = "/run/skiff/userns";
+const DEFAULT_RANGE: (u32, u32) = (1_000_000_000, 1_000_000_000);
+const DEFAULT_SIZE: u32 = 65536;
+
+/// The container's user namespace, held by `file`, and its maps.
+pub struct Userns {
+    pub file: File,
+    pub uids: Vec<IdMap>,
+    pub gids: Vec<IdMap>,
+}
+
+impl Userns {
+    /// The host's uid and gid for the container's root, if it has one.
+    fn root(&self) -> Option<(u32, u32)> {
+        Some((host_id(&self.uids, 0)?, host_id(&self.gids, 0)?))
+    }
+}
+
+/// The host's ID for `id` inside, through `maps`.
+fn host_id(maps: &[IdMap], id: u32) -> Option<u32> {
+    let map = maps
+        .iter()
+        .find(|m| (m.inside..m.inside + m.count).contains(&id))?;
+    Some(map.outside + (id - map.inside))
+}
+
+/// `--uidmap`/`--gidmap CONTAINER:HOST:SIZE`, podman's: one range of the container's
+/// IDs onto the host's, named by the caller, with no lease.
+pub fn parse_map(flag: &str, spec: &str) -> Result<IdMap> {
+    let numbers: Vec<Option<u32>> = spec.split(':').map(|n| n.parse().ok()).collect();
+    match numbers[..] {
+        [Some(inside), Some(outside), Some(count)]
+            if count > 0
+                && inside.checked_add(count).is_some()
+                && outside.checked_add(count).is_some() =>
+        {
+            Ok(IdMap {
+                inside,
+                outside,
+                count,
+            })
+        }
+        _ => Err(Error::usage(format!(
+            "invalid {flag} {spec:?}: want CONTAINER:HOST:SIZE"
+        ))),
+    }
+}
+
+/// `--userns` as given: `host` (`None`), or `auto[:size=N]`: the size of its range.
+pub fn size(mode: &str) -> Result<Option<u32>> {
+    let size = match mode {
+        "" | "host" => return Ok(None),
+        "auto" => Some(DEFAULT_SIZE),
+        _ => mode
+            .strip_prefix("auto:size=")
+            .and_then(|n| n.parse().ok())
+            .filter(|&n| n > 0),
+    };
+    size.map(Some).ok_or_else(|| {
+        Error::usage(format!(
+            "invalid --userns {mode:?}: skiff knows host, auto and auto:size=N"
+        ))
+    })
+}
+
+/// For a container with `--userns=auto` (its range leased for `holder`, its
+/// directory) or `--uidmap`/`--gidmap` (each the other's when alone): its namespace,
+/// mapped. `None` with the host's.
+pub fn create(options: &Options, holder: &Path) -> Result<Option<Userns>> {
+    let given = |maps: &Option<Vec<String>>, flag| -> Result<Vec<IdMap>> {
+        let maps = maps.iter().flatten();
+        maps.map(|spec| parse_map(flag, spec)).collect()
+    };
+    let (uids, gids) = (
+        given(&options.uidmap, "--uidmap")?,
+        given(&options.gidmap, "--gidmap")?,
+    );
+    let (uids, gids) = match (
+        size(options.userns.as_deref().unwrap_or_default())?,
+        uids.is_empty(),
+        gids.is_empty(),
+    ) {
+        (Some(size), _, _) => leased(holder, size)?,
+        (None, true, true) => return Ok(None),
+        (None, true, false) => (gids.clone(), gids),
+        (None, false, true) => (uids.clone(), uids),
+        (None, false, false) => (uids, gids),
+    };
+    let file = mapped_namespace(&uids, &gids)?;
+    Ok(Some(Userns { file, uids, gids }))
+}
+
+/// `--userns=auto`'s maps: `size` IDs at the offset leased for `holder`.
+fn leased(holder: &Path, size: u32) -> Result<(Vec<IdMap>, Vec<IdMap>)> {
+    trace::step("its own user namespace: lease a range of host IDs, map a new namespace onto it");
+    let offset = lease(holder, size)?;
+    let map = |ids| -> Result<Vec<IdMap>> {
+        let (first, _) = skiff_range(ids)?;
+        let outside = first + offset;
+        Ok(vec![IdMap {
+            inside: 0,
+            outside,
+            count: size,
+        }])
+    };
+    Ok((map(Ids::User)?, map(Ids::Group)?))
+}
+
+/// The first `skiff` line of `/etc/subuid` or `/etc/subgid`, else skiff's default.
+fn skiff_range(ids: Ids) -> Result<(u32, u32)> {
+    let ranges = id_map::subordinate_ranges(ids, "skiff", u32::MAX)?;
+    Ok(ranges.first().copied().unwrap_or(DEFAULT_RANGE))
+}
+
+/// A user namespace with these maps, held by a descriptor: a child unshare(2)s it
+/// and waits on a pipe while skiff writes its maps and opens it, then exits.
+fn mapped_namespace(uids: &[IdMap], gids: &[IdMap]) -> Result<File> {
+    let (mut unshared, unshared_writer) = sys::pipe()?;
+    let (go, mut go_writer) = sys::pipe()?;
+    let Some(pid) = sys::fork()? else {
+        drop((unshared, go_writer));
+        let ok =
+            sys::unshare(libc::CLONE_NEWUSER).is_ok() && (&unshared_writer).write_all(b"u").is_ok();
+        let _ = (&go).read(&mut [0]); // until skiff has opened it, or has gone
+        sys::exit_now(i32::from(!ok))
+    };
+    drop((unshared_writer, go));
+    let made = unshared
+        .read(&mut [0])
+        .context("wait for the user namespace")?
+        == 1;
+    let opened = match made {
+        true => id_map::write(pid, Ids::Group, gids)
+            .and_then(|()| id_map::write(pid, Ids::User, uids))
+            .and_then(|()| {
+                let path = format!("/proc/{pid}/ns/user");
+                File::open(&path).with_context(|| format!("open {path}"))
+            }),
+        false => Err(Error::invalid(
+            "unshare(CLONE_NEWUSER) failed in a child (are user namespaces disabled? see /proc/sys/user/max_user_namespaces)",
+        )),
+    };
+    let _ = go_writer.write_all(b"g");
+    drop(go_writer);
+    sys::wait_for_exit(pid)?;
+    opened
+}
+
+/// The offset into skiff's range of `holder`'s `size` IDs: the one it had before if
+/// that is still free, else the lowest free; leased under the lock.
+fn lease(holder: &Path, size: u32) -> Result<u32> {
+    let _lock = lock()?;
+    let capacity = skiff_range(Ids::User)?.1.min(skiff_range(Ids::Group)?.1);
+    let held = live_leases(Some(holder))?;
+    let record = holder.join("userns");
+    let before = fs::read_to_string(&record).ok();
+    let before = before.and_then(|text| text.trim().parse().ok());
+    let offset = before
+        .filter(|&offset| free(&held, offset, size, capacity))
+        .or_else(|| first_free(&held, size, capacity))
+        .ok_or_else(|| Error::invalid(format!("no {size} host IDs left in skiff's range")))?;
+    let lease = Path::new(LEASES).join(offset.to_string());
+    let text = format!("{size} {}", holder.display());
+    fs::write(&lease, text).with_context(|| format!("write {}", lease.display()))?;
+    fs::write(&record, offset.to_string())
+        .with_context(|| format!("write {}", record.display()))?;
+    Ok(offset)
+}
+
+/// Gives back the ranges of containers that are gone (their directories removed).
+pub fn release() -> Result<()> {
+    if !Path::new(LEASES).exists() {
+        return Ok(()); // never leased: nothing to lock for
+    }
+    let _lock = lock()?;
+    live_leases(None).map(drop)
+}
+
+fn lock() -> Result<File> {
+    fs::create_dir_all(LEASES).with_context(|| format!("create {LEASES}"))?;
+    sys::lock_file(Path::new("/run/skiff/userns.lock"))
+}
+
+/// Every lease as `(offset, count)`, once those whose holder is gone, or is `ours`
+/// (about to lease again), are removed.
+fn live_leases(ours: Option<&Path>) -> Result<Vec<(u32, u32)>> {
+    let mut held = Vec::new();
+    for entry in fs::read_dir(LEASES).with_context(|| format!("read {LEASES}"))? {
+        let path = entry?.path();
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        let (count, holder) = text.split_once(' ').unwrap_or_default();
+        let offset = path.file_name().and_then(|n| n.to_str()?.parse().ok());
+        match (offset, count.parse()) {
+            (Some(offset), Ok(count))
+                if Some(Path::new(holder)) != ours && Path::new(holder).exists() =>
+            {
+                held.push((offset, count));
+            }
+            _ => fs::remove_file(&path).with_context(|| format!("remove {}", path.display()))?,
+        }
+    }
+    Ok(held)
+}
+
+/// Whether `size` IDs from `offset` fit in `capacity` and overlap no lease of `held`.
+fn free(held: &[(u32, u32)], offset: u32, size: u32, capacity: u32) -> bool {
+    let end = u64::from(offset) + u64::from(size);
+    end <= u64::from(capacity)
+        && held.iter().all(|&(first, count)| {
+            end <= u64::from(first) || u64::from(first) + u64::from(count) <= u64::from(offset)
+        })
+}
+
+/// The lowest offset where `size` IDs are free: right after some lease, or at 0.
+fn first_free(held: &[(u32, u32)], size: u32, capacity: u32) -> Option<u32> {
+    let ends = held.iter().map(|&(first, count)| first.checked_add(count));
+    let mut candidates: Vec<u32> = std::iter::once(Some(0)).chain(ends).flatten().collect();
+    crate::sort::sort_by(&mut candidates, u32::cmp);
+    candidates
+        .into_iter()
+        .find(|&offset| free(held, offset, size, capacity))
+}
+
+/// setns(2) into the container's user namespace: full capabilities in it, none left
+/// in the host's. The last step before the process takes its user and capabilities.
+pub fn enter(userns: Option<&File>) -> Result<()> {
+    let Some(userns) = userns else {
+        return Ok(());
+    };
+    trace::step("enter its user namespace: from here on root only inside");
+    sys::setns(userns, libc::CLONE_NEWUSER, "user namespace")
+}
+
+/// Mounts `source` on `target` idmapped through `userns`: open_tree(2) a detached copy,
+/// mount_setattr(2) `MOUNT_ATTR_IDMAP`, move_mount(2).
+pub fn idmapped(source: &Path, target: &Path, userns: &File) -> Result<()> {
+    let mount = sys::open_tree_clone(source)?;
+    sys::mount_setattr_idmap(&mount, userns, source)?;
+    sys::move_mount(&mount, target)
+}
+
+/// Whether the kernel refused an idmapped mount (too old, or the filesystem cannot).
+pub fn idmap_refused(err: &Error) -> bool {
+    matches!(
+        err.errno(),
+        Some(libc::EINVAL | libc::ENOSYS | libc::EPERM | libc::EOPNOTSUPP)
+    )
+}
+
+/// Where layers cannot be idmapped, their private copy is moved into the range: every
+/// file's owner plus the range's first ID (lchown(2), never following a link).
+pub fn shift_owners(path: &Path, userns: &Userns) -> Result<()> {
+    let meta = fs::symlink_metadata(path).with_context(|| format!("stat {}", path.display()))?;
+    let (uid, gid) = (meta.uid(), meta.gid());
+    if let (Some(uid), Some(gid)) = (host_id(&userns.uids, uid), host_id(&userns.gids, gid)) {
+        lchown(path, Some(uid), Some(gid)).with_context(|| format!("chown {}", path.display()))?;
+    }
+    if meta.is_dir() {
+        for entry in fs::read_dir(path).with_context(|| format!("read {}", path.display()))? {
+            shift_owners(&entry?.path(), userns)?;
+        }
+    }
+    Ok(())
+}
+
+/// A tmpfs's options, owned by the container's root (`uid=`, `gid=`) unless they say
+/// otherwise: a tmpfs made inside Docker's remapped containers is theirs too.
+pub fn owned_tmpfs(data: &str, userns: Option<&Userns>) -> String {
+    match userns.and_then(Userns::root) {
+        Some((uid, gid)) if !data.contains("uid=") => {
+            let comma = if data.is_empty() { "" } else { "," };
+            format!("{data}{comma}uid={uid},gid={gid}")
+        }
+        _ => data.to_string(),
+    }
+}
+
+/// Gives `dir` (the upper layer, a volume's `_data`, the /etc files) to the
+/// container's root, if it is still the host root's.
+pub fn give_to_root(dir: &Path, userns: &Userns) -> Result<()> {
+    let meta = fs::metadata(dir).with_context(|| format!("stat {}", dir.display()))?;
+    let Some((uid, gid)) = userns.root().filter(|_| meta.uid() == 0 && meta.gid() == 0) else {
+        return Ok(());
+    };
+    lchown(dir, Some(uid), Some(gid)).with_context(|| format!("chown {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn userns_modes_read_as_podman_writes_them() {
+        assert_eq!(size("host").unwrap(), None);
+        assert_eq!(size("auto").unwrap(), Some(65536));
+        assert_eq!(size("auto:size=1024").unwrap(), Some(1024));
+        for bad in ["auto:size=0", "auto:size=x", "keep-id", "private"] {
+            assert!(size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn maps_are_container_host_size() {
+        let map = parse_map("--uidmap", "0:100000:65536").unwrap();
+        assert_eq!(host_id(&[map], 0), Some(100000));
+        assert_eq!(host_id(&[map], 65535), Some(165535));
+        assert_eq!(host_id(&[map], 65536), None);
+        for bad in ["0:1", "0:1:0", "a:1:1", "0:4294967295:2"] {
+            let err = parse_map("--uidmap", bad).unwrap_err();
+            assert!(err.to_string().starts_with("invalid --uidmap"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn leases_take_the_lowest_free_range() {
+        assert_eq!(first_free(&[], 10, 100), Some(0));
+        assert_eq!(first_free(&[(0, 10), (20, 10)], 10, 100), Some(10));
+        assert_eq!(first_free(&[(0, 10), (20, 10)], 11, 100), Some(30));
+        assert_eq!(first_free(&[(0, 10), (20, 10)], 80, 100), None);
+        assert!(!free(&[(5, 10)], 0, 6, 100));
+        assert!(free(&[(5, 10)], 15, 85, 100));
+    }
+}
