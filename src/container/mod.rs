@@ -49,6 +49,7 @@ use std::os::fd::RawFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
+pub use capabilities::bit as capability;
 pub use config::{short, Config, Process};
 pub use etc_files::{hosts, Dns, Member, FLAGS as DNS_FLAGS};
 pub use join::{join, Exec, Joined};

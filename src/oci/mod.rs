@@ -24,6 +24,8 @@
 //! <https://github.com/opencontainers/runtime-spec/blob/main/runtime.md>
 //! <https://github.com/opencontainers/runc/blob/main/docs/terminals.md>
 
+mod exec;
+mod ps;
 mod spec;
 
 use std::collections::BTreeMap;
@@ -32,6 +34,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use miniserde::{json, Deserialize, Serialize};
@@ -80,7 +83,7 @@ pub fn main(args: &[String]) -> i32 {
         json: false,
     };
     match run(&mut global, args) {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("skiff: {err}");
             log_error(&global, &err.to_string());
@@ -118,14 +121,20 @@ const USAGE: &str =
 skiff as an OCI runtime
 
 Commands:
-  create    --bundle DIR [--pid-file FILE] ID: make the container, held before its command
+  create    --bundle DIR [--pid-file FILE] [--console-socket SOCK] ID: make the
+            container, held before its command
   start     ID: run the created container's command
   state     ID: print its state as JSON
   kill      [--all] ID [SIGNAL]: signal it (default SIGTERM)
   delete    [--force] ID: remove it
+  exec      [--process FILE | CMD...] [--detach] [--tty] [--console-socket SOCK]
+            [--pid-file FILE] [--cwd DIR] [--env K=V] [--user UID[:GID]] [--cap CAP]
+            [--no-new-privs] ID: one more process in it
+  ps        [--format table|json] ID: its processes
+  list      [--format table|json] [-q]: every container
   features  print what this runtime supports, as JSON";
 
-fn run(global: &mut Global, args: &[String]) -> Result<()> {
+fn run(global: &mut Global, args: &[String]) -> Result<i32> {
     let mut lexer = cli::Lexer::new(args);
     while let Some(flag) = lexer.next_flag() {
         match flag.name.as_str() {
@@ -143,11 +152,11 @@ fn run(global: &mut Global, args: &[String]) -> Result<()> {
                     "skiff-runtime version {}\nspec: {SPEC_VERSION}",
                     env!("CARGO_PKG_VERSION")
                 );
-                return Ok(());
+                return Ok(0);
             }
             "-h" | "--help" => {
                 println!("{USAGE}");
-                return Ok(());
+                return Ok(0);
             }
             _ => return Err(cli::unknown(&flag, "skiff-runtime")),
         }
@@ -157,12 +166,16 @@ fn run(global: &mut Global, args: &[String]) -> Result<()> {
         return Err(Error::usage(USAGE));
     };
     let global = &*global;
-    match command.as_str() {
+    let done = match command.as_str() {
+        "exec" => return exec::exec(global, rest),
         "create" => create(global, rest),
         "start" => start(global, rest),
         "state" => state(global, rest),
         "kill" => kill(global, rest),
         "delete" => delete(global, rest),
+        "ps" => ps::ps(global, rest),
+        "list" => ps::list(global, rest),
+        "events" => Err(Error::invalid("events is not supported by skiff yet")),
         "features" => {
             println!("{FEATURES}");
             Ok(())
@@ -170,7 +183,8 @@ fn run(global: &mut Global, args: &[String]) -> Result<()> {
         other => Err(Error::usage(format!(
             "'{other}' is not a skiff-runtime command"
         ))),
-    }
+    };
+    done.map(|()| 0)
 }
 
 /// What `state` prints (runtime-spec "State"), and what the state directory keeps.
@@ -183,6 +197,8 @@ struct State {
     pid: i32,
     bundle: String,
     annotations: BTreeMap<String, String>,
+    /// When `create` made it (RFC 3339), as runc's state adds.
+    created: String,
 }
 
 /// The one positional argument, a container's ID; never a path.
@@ -212,26 +228,19 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
         Opt::Switch(&["--no-new-keyring"], &mut no_keyring),
     ];
     let id = one_id(cli::parse(argv, "create", USAGE, options)?, "create")?;
-    if console.is_some() {
-        return Err(Error::invalid(
-            "--console-socket is not supported by skiff yet",
-        ));
-    }
-    if fds.is_some_and(|n| n != "0") {
-        return Err(Error::invalid(
-            "--preserve-fds is not supported by skiff yet",
-        ));
-    }
+    no_preserved_fds(fds.as_deref())?;
     let bundle = fs::canonicalize(bundle.as_deref().unwrap_or(".")).context("bundle")?;
     let text = fs::read_to_string(bundle.join("config.json")).context("read config.json")?;
     let bundle_spec = spec::parse(&text, &bundle, &id)?;
     // Every process from here on runs from a copy of skiff nobody can write to (CVE-2019-5736).
     container::reexec_from_sealed_copy()?;
+    // After the re-execution, which would close it.
+    let console = console_socket(console.as_deref(), bundle_spec.terminal.is_some())?;
     fs::create_dir_all(&global.root)
         .with_context(|| format!("create {}", global.root.display()))?;
     let dir = global.root.join(&id);
     fs::create_dir(&dir).map_err(|_| Error::invalid(format!("container {id} exists already")))?;
-    let made = made(&dir, bundle_spec, &bundle);
+    let made = made(&dir, bundle_spec, &bundle, console);
     if made.is_err() {
         cgroup::sweep(&id);
         let _ = fs::remove_dir_all(&dir);
@@ -243,8 +252,44 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `--preserve-fds N`: only 0 (none) yet.
+fn no_preserved_fds(count: Option<&str>) -> Result<()> {
+    match count.is_some_and(|n| n != "0") {
+        true => Err(Error::invalid(
+            "--preserve-fds is not supported by skiff yet",
+        )),
+        false => Ok(()),
+    }
+}
+
+/// The console socket at `path`, connected, when the process has a terminal
+/// (`terminal`); runc's rule: a terminal needs a socket, and a socket a terminal.
+fn console_socket(path: Option<&str>, terminal: bool) -> Result<Option<UnixStream>> {
+    match (path, terminal) {
+        (None, false) => Ok(None),
+        (None, true) => Err(Error::invalid(
+            "a terminal (process.terminal) needs --console-socket",
+        )),
+        (Some(_), false) => Err(Error::invalid(
+            "--console-socket needs a terminal (process.terminal)",
+        )),
+        (Some(path), true) => UnixStream::connect(path)
+            .with_context(|| format!("connect to the console socket {path}"))
+            .map(Some),
+    }
+}
+
+/// Sends the master of a terminal made in the container over the console socket
+/// (`SCM_RIGHTS`, with its name as the message, as runc sends it); skiff's copy then
+/// closes, so the caller's is the only one.
+fn hand_over(socket: &UnixStream, master: Option<File>) -> Result<()> {
+    let master = master.ok_or_else(|| Error::invalid("the container sent no terminal"))?;
+    sys::send_fd(socket, &master, b"/dev/ptmx").context("send the terminal's master")
+}
+
 /// Makes the container, held at its `exec.fifo`, and records its state; its PID 1.
-fn made(dir: &Path, bundle: spec::Bundle, path: &Path) -> Result<i32> {
+/// With `console`, its terminal's master goes there.
+fn made(dir: &Path, bundle: spec::Bundle, path: &Path, console: Option<UnixStream>) -> Result<i32> {
     let fifo_path = dir.join("exec.fifo");
     sys::mknod(&fifo_path, libc::S_IFIFO, 0, 0)?;
     // Writable by the container's user, whoever it is (and past the umask).
@@ -268,9 +313,14 @@ fn made(dir: &Path, bundle: spec::Bundle, path: &Path) -> Result<i32> {
     };
     let stdio = Stdio {
         gate: Some(fifo.as_raw_fd()),
+        tty: bundle.terminal.is_some(),
+        size: bundle.terminal.and_then(|terminal| terminal.size),
         ..Stdio::default()
     };
     let started = container::start(&bundle.config, &rootfs, &stdio, netns)?;
+    if let Some(socket) = &console {
+        hand_over(socket, started.terminal)?;
+    }
     let state = State {
         oci_version: SPEC_VERSION.into(),
         id: bundle.config.id,
@@ -278,6 +328,7 @@ fn made(dir: &Path, bundle: spec::Bundle, path: &Path) -> Result<i32> {
         pid: started.pid,
         bundle: path.display().to_string(),
         annotations: bundle.annotations,
+        created: time::now_precise(),
     };
     fs::write(dir.join("state.json"), json::to_string(&state)).context("write state.json")?;
     Ok(started.pid)

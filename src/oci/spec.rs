@@ -8,8 +8,9 @@
 //! - `process`: `args`, `env`, `cwd`, `user` (uid, gid, additionalGids) as `-u
 //!   UID:GID --group-add`; `capabilities` as `--cap-drop ALL --cap-add` of the
 //!   bounding set (skiff gives one set: effective and permitted must equal it);
-//!   `rlimits` as `--ulimit`; `noNewPrivileges`; `oomScoreAdj`. `terminal: true`
-//!   needs the console socket, not here yet.
+//!   `rlimits` as `--ulimit`; `noNewPrivileges`; `oomScoreAdj`; `terminal` and
+//!   `consoleSize` as `-t` (its master goes to the console socket, see `mod.rs`).
+//!   `exec --process FILE` reads the same object with the same code ([`process_file`]).
 //! - `root`: its `path` (relative to the bundle) is the lower layer of an overlay
 //!   whose upper lies in the state directory, as for an image: the bundle's directory
 //!   is never written. `readonly` as `--read-only`.
@@ -62,9 +63,11 @@ const KNOWN: &[(&str, &[&str])] = &[
             "rlimits",
             "noNewPrivileges",
             "oomScoreAdj",
+            "consoleSize",
         ],
     ),
     ("process.user", &["uid", "gid", "additionalGids"]),
+    ("process.consoleSize", &["height", "width"]),
     (
         "process.capabilities",
         &[
@@ -120,6 +123,14 @@ struct ProcessSpec {
     no_new_privileges: Option<bool>,
     #[serde(rename = "oomScoreAdj")]
     oom_score_adj: Option<i32>,
+    #[serde(rename = "consoleSize")]
+    console_size: Option<ConsoleSize>,
+}
+
+#[derive(Deserialize)]
+struct ConsoleSize {
+    height: u16,
+    width: u16,
 }
 
 #[derive(Deserialize)]
@@ -212,6 +223,9 @@ pub struct Bundle {
     /// A network namespace to join (`linux.namespaces` with a `path`).
     pub netns: Option<PathBuf>,
     pub annotations: BTreeMap<String, String>,
+    /// `process.terminal`: its first process on a pseudo-terminal, whose master goes
+    /// to the console socket.
+    pub terminal: Option<Terminal>,
 }
 
 /// The mounts skiff makes in every container itself, by destination and type.
@@ -243,7 +257,11 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
     let root = spec
         .root
         .ok_or_else(|| unsupported("a bundle without root"))?;
-    let mut options = options(&process)?;
+    let Runnable {
+        process,
+        mut options,
+        terminal,
+    } = runnable(process)?;
     options.read_only = root.readonly.unwrap_or(false);
     for mount in spec.mounts.iter().flatten() {
         add_mount(mount, bundle, &mut options)?;
@@ -265,7 +283,7 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
     let config = Config {
         id: id.into(),
         name: id.into(),
-        process: process_of(process),
+        process,
         hostname,
         stop_signal: "SIGTERM".into(),
         options,
@@ -278,6 +296,47 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
         root: bundle.join(root.path),
         netns,
         annotations: spec.annotations.unwrap_or_default(),
+        terminal,
+    })
+}
+
+/// A runtime-spec `process` as skiff runs it: config.json's, or the file `exec
+/// --process` names (the same object, read by the same code).
+pub struct Runnable {
+    pub process: Process,
+    /// Its capabilities, rlimits, noNewPrivileges and oomScoreAdj, as `skiff run`'s.
+    pub options: Options,
+    /// `terminal: true`: a pseudo-terminal of its own, of `consoleSize` if given.
+    pub terminal: Option<Terminal>,
+}
+
+/// `process.terminal: true`, and the size it starts at (`consoleSize`).
+pub struct Terminal {
+    pub size: Option<libc::winsize>,
+}
+
+/// `exec --process FILE`'s `text`: a `process` object alone.
+pub fn process_file(text: &str) -> Result<Runnable> {
+    let garbage = || Error::invalid("not a runtime-spec process");
+    let value: Value = json::from_str(text).map_err(|_| garbage())?;
+    check_keys(&value, "process")?;
+    runnable(json::from_str(text).map_err(|_| garbage())?)
+}
+
+fn runnable(process: ProcessSpec) -> Result<Runnable> {
+    let options = options(&process)?;
+    let terminal = process.terminal.unwrap_or(false).then(|| Terminal {
+        size: process.console_size.as_ref().map(|size| libc::winsize {
+            ws_row: size.height,
+            ws_col: size.width,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        }),
+    });
+    Ok(Runnable {
+        process: process_of(process),
+        options,
+        terminal,
     })
 }
 
@@ -334,9 +393,6 @@ fn check_keys(value: &Value, path: &str) -> Result<()> {
 
 /// `process`'s capabilities, limits and flags, as `skiff run`'s options.
 fn options(process: &ProcessSpec) -> Result<Options> {
-    if process.terminal == Some(true) {
-        return Err(unsupported("process.terminal (a console socket)"));
-    }
     let mut options = Options {
         no_new_privileges: process.no_new_privileges.unwrap_or(false),
         oom_score_adj: process.oom_score_adj,
@@ -498,7 +554,6 @@ mod tests {
         );
         let umask = config("", "").replace(r#""gid":0"#, r#""gid":0,"umask":18"#);
         assert!(refusal(&umask).contains("process.user.umask"));
-        assert!(refusal(&config(r#","terminal":true"#, "")).contains("process.terminal"));
         let user_ns = config("", r#",{"type":"user"}"#);
         assert!(refusal(&user_ns).contains("linux.namespaces: user"));
         let version = config("", "").replace("1.0.2", "2.0.0");
@@ -521,6 +576,10 @@ mod tests {
         assert_eq!(bundle.config.network.as_deref(), Some("none"));
         assert_eq!(bundle.netns, Some(PathBuf::from("/run/netns/x")));
         assert_eq!(bundle.root, Path::new("/b/rootfs"));
+        let tty = r#","terminal":true,"consoleSize":{"height":30,"width":100}"#;
+        let bundle = parse(&config(tty, ""), Path::new("/b"), "c").unwrap();
+        let size = bundle.terminal.and_then(|terminal| terminal.size).unwrap();
+        assert_eq!((size.ws_row, size.ws_col), (30, 100));
         let differs = caps.replace(r#""effective":["CAP_KILL"]"#, r#""effective":[]"#);
         assert!(refusal(&config(&differs, "")).contains("effective"));
     }
