@@ -398,3 +398,73 @@ fn exec_joins_the_container() {
     assert_eq!(stdout(&bundle.runtime(&t, &["list", "-q"])), "e1\n");
     delete(&t, &bundle, "e1", &["--force"]);
 }
+
+/// A hook that appends its kind and the state it was given to `log`.
+fn hook(kind: &str, log: &str) -> String {
+    format!(r#"{{"path":"/bin/sh","args":["sh","-c","read s; echo \"$0 $s\" >> {log}","{kind}"]}}"#)
+}
+
+#[test]
+fn hooks_run_at_their_steps_with_the_state() {
+    let t = TestEnv::new();
+    let bundle = Bundle::new(&t, r#"["true"]"#, "");
+    let log = bundle.dir.join("shared/hooks.log");
+    let host = |kind| hook(kind, log.to_str().unwrap());
+    let hooks = format!(
+        r#""hooks":{{"prestart":[{}],"createRuntime":[{}],"startContainer":[{}],"poststart":[{}],"poststop":[{}]}},"#,
+        host("prestart"),
+        host("createRuntime"),
+        hook("startContainer", "/mnt/hooks.log"), // in the container: its /mnt
+        host("poststart"),
+        host("poststop"),
+    );
+    let config = bundle.dir.join("config.json");
+    let text = fs::read_to_string(&config)
+        .unwrap()
+        .replacen('{', &format!("{{{hooks}"), 1);
+    fs::write(&config, text).unwrap();
+    let out = bundle.call(&t, CALLER, "h1");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    delete(&t, &bundle, "h1", &[]);
+    let logged = fs::read_to_string(&log).unwrap();
+    let steps: Vec<(&str, String)> = logged
+        .lines()
+        .map(|line| line.split_once(' ').unwrap())
+        .map(|(kind, state)| (kind, json_field(state, "status")))
+        .collect();
+    let want = [
+        ("prestart", "creating"),
+        ("createRuntime", "creating"),
+        ("startContainer", "created"),
+        ("poststart", "running"),
+        ("poststop", "stopped"),
+    ];
+    assert_eq!(steps.len(), want.len(), "{logged}");
+    for ((kind, status), (want_kind, want_status)) in steps.iter().zip(want) {
+        assert_eq!(
+            (*kind, status.as_str()),
+            (want_kind, want_status),
+            "{logged}"
+        );
+    }
+    assert!(logged.contains(r#""id":"h1""#), "{logged}");
+}
+
+#[test]
+fn a_failing_prestart_hook_fails_create_and_leaves_nothing() {
+    let t = TestEnv::new();
+    let failing = r#""hooks":{"prestart":[{"path":"/bin/sh","args":["sh","-c","exit 3"]}]},"#;
+    let bundle = Bundle::new(&t, r#"["sleep","1000"]"#, "");
+    let config = bundle.dir.join("config.json");
+    let text = fs::read_to_string(&config)
+        .unwrap()
+        .replacen('{', &format!("{{{failing}"), 1);
+    fs::write(&config, text).unwrap();
+    let out = bundle.create(&t, "f1");
+    let log = fs::read_to_string(bundle.dir.join("out")).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert_eq!(log, "skiff: prestart hook /bin/sh: exit status 3\n");
+    assert!(!bundle.state.join("f1").exists());
+    // Its process gone too: a cgroup with a process in it cannot be removed.
+    assert_eq!(cgroups_of("f1"), Vec::<String>::new());
+}

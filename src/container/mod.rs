@@ -56,7 +56,7 @@ pub use join::{join, Exec, Joined};
 pub use mounts::hides;
 pub use namespaces::own_pid_namespace;
 pub use options::Options;
-pub use process::{exec_outcome, find_program, read_kv_files, report_failure, EnvFlags};
+pub use process::{exec_outcome, execute, find_program, read_kv_files, report_failure, EnvFlags};
 pub use sealed_exe::reexec_from_sealed_copy;
 
 use crate::cgroup::{self, Cgroup};

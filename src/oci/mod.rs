@@ -25,6 +25,7 @@
 //! <https://github.com/opencontainers/runc/blob/main/docs/terminals.md>
 
 mod exec;
+mod hooks;
 mod ps;
 mod spec;
 
@@ -318,20 +319,30 @@ fn made(dir: &Path, bundle: spec::Bundle, path: &Path, console: Option<UnixStrea
         ..Stdio::default()
     };
     let started = container::start(&bundle.config, &rootfs, &stdio, netns)?;
-    if let Some(socket) = &console {
-        hand_over(socket, started.terminal)?;
-    }
-    let state = State {
+    let pid = started.pid;
+    let mut state = State {
         oci_version: SPEC_VERSION.into(),
         id: bundle.config.id,
-        status: "created".into(),
-        pid: started.pid,
+        status: "creating".into(),
+        pid,
         bundle: path.display().to_string(),
         annotations: bundle.annotations,
         created: time::now_precise(),
     };
-    fs::write(dir.join("state.json"), json::to_string(&state)).context("write state.json")?;
-    Ok(started.pid)
+    let recorded = console
+        .map_or(Ok(()), |socket| hand_over(&socket, started.terminal))
+        .and_then(|()| hooks::created(&bundle.hooks, &json::to_string(&state)))
+        .and_then(|()| hooks::save(dir, &bundle.hooks))
+        .and_then(|()| {
+            state.status = "created".into();
+            fs::write(dir.join("state.json"), json::to_string(&state)).context("write state.json")
+        });
+    if recorded.is_err() {
+        // Its child, held: ended and reaped here, so that nothing of it is left.
+        let _ = sys::kill(pid, libc::SIGKILL);
+        let _ = sys::wait_for_exit(pid);
+    }
+    recorded.map(|()| pid)
 }
 
 /// Container `id`'s state, its status as of now: `created` while held at its fifo,
@@ -370,6 +381,8 @@ fn start(global: &Global, argv: &[String]) -> Result<()> {
             state.status
         )));
     }
+    let saved = hooks::saved(&dir);
+    hooks::in_container(&saved, &id, state.pid, &json::to_string(&state))?;
     let fifo = dir.join("exec.fifo");
     // O_NONBLOCK: open(2) returns at once, and so does the container's open for
     // writing; poll(2) then waits for its one byte, or for its end (its pidfd), so a
@@ -383,12 +396,17 @@ fn start(global: &Global, argv: &[String]) -> Result<()> {
     sys::poll_readable(&[held.as_raw_fd(), pidfd.as_raw_fd()], -1)?;
     let read = held.read(&mut [0]).unwrap_or(0);
     fs::remove_file(&fifo).context("remove exec.fifo")?;
-    match read {
-        0 => Err(Error::invalid(format!(
+    if read == 0 {
+        return Err(Error::invalid(format!(
             "container {id} ended before it started"
-        ))),
-        _ => Ok(()),
+        )));
     }
+    let state = State {
+        status: "running".into(),
+        ..state
+    };
+    hooks::after("poststart", &saved.poststart, &json::to_string(&state));
+    Ok(())
 }
 
 fn state(global: &Global, argv: &[String]) -> Result<()> {
@@ -447,8 +465,17 @@ fn delete(global: &Global, argv: &[String]) -> Result<()> {
         }
     }
     cgroup::sweep(&id);
+    let state = State {
+        status: "stopped".into(),
+        ..state
+    };
+    hooks::after(
+        "poststop",
+        &hooks::saved(&dir).poststop,
+        &json::to_string(&state),
+    );
     fs::remove_dir_all(&dir).with_context(|| format!("remove {}", dir.display()))
 }
 
 /// runtime-spec `features.md`: what this runtime honours of `config.json`.
-const FEATURES: &str = r#"{"ociVersionMin":"1.0.0","ociVersionMax":"1.3.0","hooks":[],"mountOptions":["bind","rbind","ro","rw","private","rprivate"],"linux":{"namespaces":["pid","mount","ipc","uts","cgroup","network"],"cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},"seccomp":{"enabled":false},"apparmor":{"enabled":false},"selinux":{"enabled":false}},"annotations":{"org.opencontainers.runtime-spec.features.skiff":"maskedPaths and readonlyPaths within skiff's own masks; no hooks, devices, seccomp, user namespaces, terminal"}}"#;
+const FEATURES: &str = r#"{"ociVersionMin":"1.0.0","ociVersionMax":"1.3.0","hooks":["prestart","createRuntime","startContainer","poststart","poststop"],"mountOptions":["bind","rbind","ro","rw","private","rprivate"],"linux":{"namespaces":["pid","mount","ipc","uts","cgroup","network"],"cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},"seccomp":{"enabled":false},"apparmor":{"enabled":false},"selinux":{"enabled":false}},"annotations":{"org.opencontainers.runtime-spec.features.skiff":"maskedPaths and readonlyPaths within skiff's own masks; no createContainer hooks, devices, seccomp, user namespaces"}}"#;

@@ -19,6 +19,8 @@
 //! - `linux.namespaces`: pid, mount, ipc and uts are always new (and cgroup: skiff
 //!   always gives one); network: absent is the host's, present a new one with only
 //!   `lo`, with a `path` that namespace joined (podman makes its own).
+//! - `hooks`: prestart, createRuntime, startContainer, poststart, poststop (see
+//!   `hooks.rs` for where each runs); createContainer is refused.
 //! - `linux.resources` memory, cpu, pids as `--memory`, `--cpu-shares`, `--cpus`,
 //!   `--pids-limit`; `sysctl` as `--sysctl`; `maskedPaths` and `readonlyPaths` only as
 //!   far as skiff's own masks already cover them.
@@ -32,6 +34,7 @@ use std::path::{Path, PathBuf};
 use miniserde::json::{self, Value};
 use miniserde::Deserialize;
 
+use super::hooks::Hooks;
 use crate::cgroup::Limits;
 use crate::container::{self, Config, Options, Process};
 use crate::error::{Error, Result};
@@ -49,8 +52,25 @@ const KNOWN: &[(&str, &[&str])] = &[
             "hostname",
             "linux",
             "annotations",
+            "hooks",
         ],
     ),
+    // createContainer has no place in skiff (see `hooks`): refused by name.
+    (
+        "hooks",
+        &[
+            "prestart",
+            "createRuntime",
+            "startContainer",
+            "poststart",
+            "poststop",
+        ],
+    ),
+    ("hooks.prestart[]", HOOK),
+    ("hooks.createRuntime[]", HOOK),
+    ("hooks.startContainer[]", HOOK),
+    ("hooks.poststart[]", HOOK),
+    ("hooks.poststop[]", HOOK),
     (
         "process",
         &[
@@ -98,6 +118,8 @@ const KNOWN: &[(&str, &[&str])] = &[
     ("linux.resources.pids", &["limit"]),
 ];
 
+const HOOK: &[&str] = &["path", "args", "env", "timeout"];
+
 #[derive(Deserialize)]
 struct Spec {
     #[serde(rename = "ociVersion")]
@@ -108,6 +130,7 @@ struct Spec {
     hostname: Option<String>,
     linux: Option<Linux>,
     annotations: Option<BTreeMap<String, String>>,
+    hooks: Option<Hooks>,
 }
 
 #[derive(Deserialize)]
@@ -226,6 +249,7 @@ pub struct Bundle {
     /// `process.terminal`: its first process on a pseudo-terminal, whose master goes
     /// to the console socket.
     pub terminal: Option<Terminal>,
+    pub hooks: Hooks,
 }
 
 /// The mounts skiff makes in every container itself, by destination and type.
@@ -297,6 +321,7 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
         netns,
         annotations: spec.annotations.unwrap_or_default(),
         terminal,
+        hooks: spec.hooks.unwrap_or_default(),
     })
 }
 
@@ -554,6 +579,9 @@ mod tests {
         );
         let umask = config("", "").replace(r#""gid":0"#, r#""gid":0,"umask":18"#);
         assert!(refusal(&umask).contains("process.user.umask"));
+        let hook = r#""hooks":{"createContainer":[{"path":"/x"}]},"#;
+        let create_container = config("", "").replacen('{', &format!("{{{hook}"), 1);
+        assert!(refusal(&create_container).contains("hooks.createContainer is not"));
         let user_ns = config("", r#",{"type":"user"}"#);
         assert!(refusal(&user_ns).contains("linux.namespaces: user"));
         let version = config("", "").replace("1.0.2", "2.0.0");
