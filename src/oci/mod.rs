@@ -16,13 +16,22 @@
 //! process, its child, passes to the caller's subreaper, as runc's does: no skiff
 //! process waits for it. `start` opens the fifo, which lets it run. `state` prints the
 //! state JSON; `kill` signals it (`--all`: everything in its cgroup); `delete` removes
-//! its cgroup and state directory.
+//! its cgroup and state directory. `exec` (`exec.rs`) adds a process to it, `ps` and
+//! `list` (`ps.rs`) show them, and `hooks.rs` runs `config.json`'s hooks at these steps.
+//!
+//! **Terminals**: with `process.terminal`, `create` makes the container's terminal as
+//! `skiff run -t` does, inside the container (`container::console`), and sends its
+//! master over the caller's `--console-socket` (a Unix socket; the descriptor travels
+//! as `SCM_RIGHTS` ancillary data, unix(7)); the caller (conmon, containerd's shim)
+//! then holds the only copy. runc's rule holds: a terminal needs a socket, a socket a
+//! terminal.
 //!
 //! Errors are one line on stderr and exit 1, as runc's; with `--log FILE` also written
 //! there, and with `--log-format json` as runc writes them,
 //! `{"level":"error","msg":"…","time":"…"}`, which podman and containerd show.
 //! <https://github.com/opencontainers/runtime-spec/blob/main/runtime.md>
 //! <https://github.com/opencontainers/runc/blob/main/docs/terminals.md>
+//! <https://man7.org/linux/man-pages/man7/unix.7.html>
 
 mod exec;
 mod hooks;
