@@ -58,15 +58,15 @@ pub fn exec(global: &Global, argv: &[String]) -> Result<i32> {
         )));
     }
     let runnable = runnable(&f, &state.bundle, &id, command)?;
-    container::reexec_from_sealed_copy()?; // CVE-2019-5736: no path to the host's binary from inside
-    let socket =
-        console_socket(f.console.as_deref(), runnable.terminal.is_some()).or_else(|err| match f
-            .console
-        {
-            // runc's exception: an attached exec relays its terminal itself.
-            None if !f.detach => Ok(None),
-            _ => Err(err),
-        })?;
+    // CVE-2019-5736: no path to the host's binary from inside; before the socket is
+    // connected, which the re-execution would close.
+    container::reexec_from_sealed_copy()?;
+    // runc's exception: an attached exec without a socket relays its terminal itself.
+    let relayed = runnable.terminal.is_some() && f.console.is_none() && !f.detach;
+    let socket = console_socket(
+        f.console.as_deref(),
+        runnable.terminal.is_some() && !relayed,
+    )?;
     let exec = exec_of(runnable, socket.is_some())?;
     let pidfd = sys::pidfd_open(state.pid)?;
     let join = |exec: &Exec| {
