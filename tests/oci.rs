@@ -9,7 +9,7 @@ use std::os::unix::fs::symlink;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use crate::testenv::{cgroups_of, stderr, stdout, TestEnv};
+use crate::testenv::{assert_refused, cgroups_of, json_field, stderr, stdout, TestEnv};
 
 /// A caller as conmon is: a child subreaper (prctl(2) PR_SET_CHILD_SUBREAPER) that runs
 /// `create` (the container's output to a file), prints the state and whether the
@@ -29,6 +29,53 @@ print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
 print(state())
 "#;
 
+/// A caller with a console socket, as conmon is: a child subreaper listening on
+/// `BUNDLE/console.sock`, which takes each terminal's master as `SCM_RIGHTS`. It
+/// creates and starts a container with a terminal (whose program waits for a line),
+/// prints what its terminal shows, runs `exec --tty --detach` in it and prints that
+/// terminal's output, then types the line and prints the container's last output and
+/// its exit status.
+const TERMINAL_CALLER: &str = r#"
+import ctypes, json, os, socket, subprocess, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)
+runtime, bundle, cid = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+path = bundle + "/console.sock"
+server = socket.socket(socket.AF_UNIX)
+server.bind(path)
+server.listen()
+
+def master(args):
+    caller = subprocess.Popen(runtime + args)
+    _, fds, _, _ = socket.recv_fds(server.accept()[0], 64, 1)
+    assert caller.wait() == 0, args
+    return fds[0]
+
+def read(fd, until=None):
+    out = b""
+    while until is None or until not in out:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: no process holds the terminal any more
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out.decode()
+
+first = master(["create", "--bundle", bundle, "--pid-file", bundle + "/pid", "--console-socket", path, cid])
+subprocess.run(runtime + ["start", cid], check=True)
+print(json.dumps(read(first, b"30 100\r\n")))
+second = master(["exec", "--tty", "--detach", "--env", "FOO=bar", "--console-socket", path, cid, "sh", "-c", "tty; echo $FOO"])
+print(json.dumps(read(second)))
+os.write(first, b"bye\n")
+print(json.dumps(read(first)))
+# Reaping the exec'd process too: a PID 1 exits only once its namespace's zombies are reaped.
+pid, status = 0, 0
+while pid != int(open(bundle + "/pid").read()):
+    pid, status = os.wait()
+print(os.waitstatus_to_exitcode(status))
+"#;
+
 struct Bundle {
     dir: PathBuf,
     state: PathBuf,
@@ -36,15 +83,18 @@ struct Bundle {
 
 impl Bundle {
     /// A bundle in the test's directory: busybox as its root, `shared/` bound on its
-    /// /mnt (the root itself is never written), and a config.json running `args`, with
-    /// `linux` extra fields in `linux`.
+    /// /mnt (the root itself is never written), and a config.json running `args` (a
+    /// JSON array, and any more `process` fields after it), with `linux` extra fields in
+    /// `linux`.
     fn new(t: &TestEnv, args: &str, linux: &str) -> Bundle {
         let dir = t.root.join("bundle");
         let bin = dir.join("rootfs/bin");
         fs::create_dir_all(&bin).unwrap();
         fs::create_dir_all(dir.join("shared")).unwrap();
         fs::copy("/bin/busybox", bin.join("busybox")).unwrap();
-        for applet in ["sh", "echo", "sleep", "touch", "hostname", "true", "grep"] {
+        for applet in [
+            "sh", "echo", "sleep", "touch", "hostname", "true", "grep", "tty", "stty", "id", "cat",
+        ] {
             symlink("busybox", bin.join(applet)).unwrap();
         }
         // `shared`, relative: the bundle's, as runc reads a bind's source.
@@ -65,16 +115,51 @@ impl Bundle {
         t.skiff(&all)
     }
 
+    /// Runs the Python `caller` on this bundle, as container `id`.
+    fn call(&self, t: &TestEnv, caller: &str, id: &str) -> Output {
+        let runtime = format!(
+            r#"["{}","runtime","--root","{}"]"#,
+            skiff_bin(),
+            self.state.display()
+        );
+        let script = t.root.join("caller.py");
+        fs::write(&script, caller).unwrap();
+        Command::new("python3")
+            .arg(&script)
+            .args([&runtime, self.dir.to_str().unwrap(), id])
+            .output()
+            .unwrap()
+    }
+
     fn create(&self, t: &TestEnv, id: &str) -> Output {
         let bundle = self.dir.to_str().unwrap();
-        // Not pipes: the container holds its stdout and stderr open until it exits.
+        self.runtime_to_file(t, &["create", "--bundle", bundle, id])
+    }
+
+    /// [`Bundle::runtime`], its stdout and stderr into `BUNDLE/out`: not pipes, which
+    /// a container or a detached process holds open until it exits.
+    fn runtime_to_file(&self, t: &TestEnv, args: &[&str]) -> Output {
         let out = fs::File::create(self.dir.join("out")).unwrap();
         t.command(&["runtime", "--root", self.state.to_str().unwrap()])
-            .args(["create", "--bundle", bundle, id])
+            .args(args)
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .output()
             .unwrap()
+    }
+}
+
+/// A failed test leaves no container running: whatever is left is deleted by force.
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        for entry in fs::read_dir(&self.state).into_iter().flatten().flatten() {
+            let id = entry.file_name().to_string_lossy().into_owned();
+            let mut delete = Command::new(skiff_bin());
+            let root = self.state.to_str().unwrap();
+            let _ = delete
+                .args(["runtime", "--root", root, "delete", "--force", &id])
+                .output();
+        }
     }
 }
 
@@ -100,18 +185,7 @@ fn create_holds_the_program_until_start() {
     // No `linux.seccomp`, no filter: Docker's default profile is the engine's, not a runtime's.
     let program = r#"["sh","-c","touch /mnt/ran && echo hello from $(hostname) && grep ^Seccomp: /proc/self/status && exit 3"]"#;
     let bundle = Bundle::new(&t, program, "");
-    let runtime = format!(
-        r#"["{}","runtime","--root","{}"]"#,
-        skiff_bin(),
-        bundle.state.display()
-    );
-    let caller = t.root.join("caller.py");
-    fs::write(&caller, CALLER).unwrap();
-    let out = Command::new("python3")
-        .arg(&caller)
-        .args([&runtime, bundle.dir.to_str().unwrap(), "c1"])
-        .output()
-        .unwrap();
+    let out = bundle.call(&t, CALLER, "c1");
     let text = stdout(&out);
     assert!(out.status.success(), "{text}{}", stderr(&out));
     let lines: Vec<&str> = text.lines().collect();
@@ -225,4 +299,172 @@ fn a_runtime_link_speaks_the_runtime_cli() {
         features.contains(r#""ociVersionMax":"1.3.0""#),
         "{features}"
     );
+}
+
+#[test]
+fn a_terminal_goes_to_the_console_socket() {
+    let t = TestEnv::new();
+    let program = r#"["sh","-c","tty; stty size; read line; echo got $line; exit 4"],"terminal":true,"consoleSize":{"height":30,"width":100}"#;
+    let bundle = Bundle::new(&t, program, "");
+    let out = bundle.call(&t, TERMINAL_CALLER, "t1");
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    let lines: Vec<&str> = text.lines().collect();
+    // The slave is the program's stdio and /dev/console, of the size asked, before execve.
+    assert_eq!(lines[0], r#""/dev/pts/0\r\n30 100\r\n""#, "{text}");
+    assert_eq!(lines[1], r#""/dev/pts/1\r\nbar\r\n""#, "{text}");
+    assert_eq!(lines[2], r#""bye\r\ngot bye\r\n""#, "{text}");
+    assert_eq!(lines[3], "4", "{text}");
+    delete(&t, &bundle, "t1", &[]);
+}
+
+#[test]
+fn a_terminal_and_a_console_socket_go_together() {
+    let t = TestEnv::new();
+    let bundle = Bundle::new(&t, r#"["true"],"terminal":true"#, "");
+    let out = bundle.create(&t, "s1");
+    let log = fs::read_to_string(bundle.dir.join("out")).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        log,
+        "skiff: a terminal (process.terminal) needs --console-socket\n"
+    );
+    assert!(!bundle.state.join("s1").exists());
+    let t = TestEnv::new();
+    let plain = Bundle::new(&t, r#"["true"]"#, "");
+    let path = plain.dir.to_str().unwrap();
+    let out = plain.runtime(
+        &t,
+        &["create", "--bundle", path, "--console-socket", "/x", "s2"],
+    );
+    assert_refused(&out, "--console-socket needs a terminal (process.terminal)");
+    assert!(!plain.state.join("s2").exists());
+}
+
+#[test]
+fn exec_joins_the_container() {
+    let t = TestEnv::new();
+    let bundle = Bundle::new(&t, r#"["sleep","1000"]"#, "");
+    assert!(bundle.create(&t, "e1").status.success());
+    assert!(bundle.runtime(&t, &["start", "e1"]).status.success());
+    let out = bundle.runtime(
+        &t,
+        &["exec", "e1", "sh", "-c", "echo in $(hostname); exit 5"],
+    );
+    assert_eq!(
+        (stdout(&out).as_str(), out.status.code()),
+        ("in held\n", Some(5))
+    );
+    // --process: the same `process` object as config.json's.
+    let process = bundle.dir.join("process.json");
+    let json = r#"{"user":{"uid":1000,"gid":1000},"args":["sh","-c","echo $FOO; id -u"],"env":["PATH=/bin","FOO=bar"],"cwd":"/"}"#;
+    fs::write(&process, json).unwrap();
+    let out = bundle.runtime(&t, &["exec", "--process", process.to_str().unwrap(), "e1"]);
+    assert_eq!(stdout(&out), "bar\n1000\n", "{}", stderr(&out));
+    // --detach: nothing printed, the pid in the file; the caller's to reap.
+    let pid_file = bundle.dir.join("exec.pid");
+    let args = [
+        "exec",
+        "--detach",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "e1",
+    ];
+    let out = bundle.runtime_to_file(&t, &[&args[..], &["sleep", "1000"]].concat());
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(fs::read_to_string(bundle.dir.join("out")).unwrap(), "");
+    let pid = fs::read_to_string(&pid_file).unwrap();
+    let ps = stdout(&bundle.runtime(&t, &["ps", "--format", "json", "e1"]));
+    let state = stdout(&bundle.runtime(&t, &["state", "e1"]));
+    let first = json_field(&state, "pid");
+    assert_eq!(ps.trim(), format!("[{first},{pid}]"));
+    let ns = |pid: &str| fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap();
+    assert_eq!(ns(&pid), ns(&first));
+    let list = stdout(&bundle.runtime(&t, &["list"]));
+    let rows: Vec<Vec<&str>> = list
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]
+    );
+    let bundle_dir = bundle.dir.to_str().unwrap();
+    assert_eq!(
+        rows[1][..4],
+        ["e1", &first, "running", bundle_dir],
+        "{list}"
+    );
+    assert_eq!(stdout(&bundle.runtime(&t, &["list", "-q"])), "e1\n");
+    delete(&t, &bundle, "e1", &["--force"]);
+}
+
+/// A hook that appends its kind and the state it was given to `log`.
+fn hook(kind: &str, log: &str) -> String {
+    format!(r#"{{"path":"/bin/sh","args":["sh","-c","read s; echo \"$0 $s\" >> {log}","{kind}"]}}"#)
+}
+
+#[test]
+fn hooks_run_at_their_steps_with_the_state() {
+    let t = TestEnv::new();
+    let bundle = Bundle::new(&t, r#"["true"]"#, "");
+    let log = bundle.dir.join("shared/hooks.log");
+    let host = |kind| hook(kind, log.to_str().unwrap());
+    let hooks = format!(
+        r#""hooks":{{"prestart":[{}],"createRuntime":[{}],"startContainer":[{}],"poststart":[{}],"poststop":[{}]}},"#,
+        host("prestart"),
+        host("createRuntime"),
+        hook("startContainer", "/mnt/hooks.log"), // in the container: its /mnt
+        host("poststart"),
+        host("poststop"),
+    );
+    let config = bundle.dir.join("config.json");
+    let text = fs::read_to_string(&config)
+        .unwrap()
+        .replacen('{', &format!("{{{hooks}"), 1);
+    fs::write(&config, text).unwrap();
+    let out = bundle.call(&t, CALLER, "h1");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    delete(&t, &bundle, "h1", &[]);
+    let logged = fs::read_to_string(&log).unwrap();
+    let steps: Vec<(&str, String)> = logged
+        .lines()
+        .map(|line| line.split_once(' ').unwrap())
+        .map(|(kind, state)| (kind, json_field(state, "status")))
+        .collect();
+    let want = [
+        ("prestart", "creating"),
+        ("createRuntime", "creating"),
+        ("startContainer", "created"),
+        ("poststart", "running"),
+        ("poststop", "stopped"),
+    ];
+    assert_eq!(steps.len(), want.len(), "{logged}");
+    for ((kind, status), (want_kind, want_status)) in steps.iter().zip(want) {
+        assert_eq!(
+            (*kind, status.as_str()),
+            (want_kind, want_status),
+            "{logged}"
+        );
+    }
+    assert!(logged.contains(r#""id":"h1""#), "{logged}");
+}
+
+#[test]
+fn a_failing_prestart_hook_fails_create_and_leaves_nothing() {
+    let t = TestEnv::new();
+    let failing = r#""hooks":{"prestart":[{"path":"/bin/sh","args":["sh","-c","exit 3"]}]},"#;
+    let bundle = Bundle::new(&t, r#"["sleep","1000"]"#, "");
+    let config = bundle.dir.join("config.json");
+    let text = fs::read_to_string(&config)
+        .unwrap()
+        .replacen('{', &format!("{{{failing}"), 1);
+    fs::write(&config, text).unwrap();
+    let out = bundle.create(&t, "f1");
+    let log = fs::read_to_string(bundle.dir.join("out")).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert_eq!(log, "skiff: prestart hook /bin/sh: exit status 3\n");
+    assert!(!bundle.state.join("f1").exists());
+    // Its process gone too: a cgroup with a process in it cannot be removed.
+    assert_eq!(cgroups_of("f1"), Vec::<String>::new());
 }

@@ -116,7 +116,7 @@ fn run(args: Args) -> Result<i32> {
 
 /// `-t`: the command's terminal relayed to ours (see `terminal`), ours in raw mode
 /// while `-i` gives it our input; signals come through the relay's loop.
-fn in_terminal(exec: &Exec, join: impl FnOnce(&Exec) -> Result<Joined>) -> Result<i32> {
+pub fn in_terminal(exec: &Exec, join: impl FnOnce(&Exec) -> Result<Joined>) -> Result<i32> {
     let signals = terminal::catch_signals(&FORWARDED)?; // sigprocmask(2), signalfd(2)
     let raw = match exec.interactive {
         true => Some(RawMode::enter(0)?), // tcsetattr(3); restored when dropped
@@ -173,6 +173,7 @@ fn exec_of(args: &Args, config: &Config) -> Result<Exec> {
             groups: first.groups.clone(), // as Docker's exec keeps --group-add
         },
         privileged: args.privileged,
+        capabilities: None,
         options: config.options.clone(),
         interactive: args.interactive,
         detach: args.detach,

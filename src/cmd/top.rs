@@ -50,7 +50,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
 }
 
 /// `ps -ef`'s columns, read from /proc; a process gone meanwhile is left out.
-fn ps_ef(pids: &[i32]) -> Result<String> {
+pub fn ps_ef(pids: &[i32]) -> Result<String> {
     let stat = fs::read_to_string("/proc/stat").context("read /proc/stat")?;
     let boot = stat
         .lines()

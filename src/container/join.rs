@@ -74,6 +74,9 @@ pub struct Exec {
     /// from the user), its user and working directory the container's unless `-u`, `-w`.
     pub process: Process,
     pub privileged: bool,
+    /// The command's capabilities, as the OCI runtime's `exec` is told them; `None`:
+    /// the container's PID 1's bounding set (every one skiff holds if `privileged`).
+    pub capabilities: Option<u64>,
     /// The container's: its no-new-privileges, `--ulimit` and `--oom-score-adj` hold
     /// for exec'd processes too, as Docker's exec takes the container's process spec.
     pub options: Options,
@@ -111,7 +114,7 @@ const NAMESPACES: [(&str, libc::c_int); 6] = [
 /// PID 1 (host pid `pid`), checked by the caller to be that container's. Returns once
 /// the command is executing.
 pub fn join(id: &str, pid: libc::pid_t, pidfd: File, exec: &Exec) -> Result<Joined> {
-    let target = Target::open(pid, pidfd, exec.privileged)?; // /proc/PID/root, CapBnd
+    let target = Target::open(pid, pidfd, exec)?; // /proc/PID/root, CapBnd
     let cgroup = cgroup::of_running(id);
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     let (command_pid, command_pid_writer) = sys::pipe()?;
@@ -188,15 +191,16 @@ struct Target {
 }
 
 impl Target {
-    fn open(pid: libc::pid_t, pidfd: File, privileged: bool) -> Result<Target> {
+    fn open(pid: libc::pid_t, pidfd: File, exec: &Exec) -> Result<Target> {
         let root = fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
             .open(format!("/proc/{pid}/root"))
             .with_context(|| format!("open /proc/{pid}/root"))?;
-        let capabilities = match privileged {
-            true => sys::capget_permitted()?,
-            false => bounding_set(pid)?,
+        let capabilities = match (exec.capabilities, exec.privileged) {
+            (Some(set), _) => set,
+            (None, true) => sys::capget_permitted()?,
+            (None, false) => bounding_set(pid)?,
         };
         let target = Target {
             pid,

@@ -47,20 +47,30 @@ pub fn exec(argv: &[String], env: &[String]) -> Result<Infallible> {
         .first()
         .ok_or_else(|| Error::invalid("no command specified"))?;
     let path = find_program(program, env)?;
-    let c_path = sys::c_string(&path)?;
-    let c_argv = c_strings(argv)?;
-    let c_env = c_strings(env)?;
-    sys::close_on_exec_from_3()?;
-    // Ignored signals and the blocked mask outlive execve(2): Rust's runtime ignores
-    // SIGPIPE (`yes | head` must end `yes`), and whoever started skiff may have ignored
-    // SIGINT or SIGHUP, which a container must get as in any Docker container.
-    sys::reset_signals()?;
-    let err = sys::execve(&c_path, &c_argv, &c_env);
+    let err = execute(&path, argv, env);
     Err(match err.errno() {
         Some(libc::ENOENT) => Error::new(Kind::CommandNotFound(program.clone())),
         Some(libc::EACCES) => Error::new(Kind::NotExecutable(program.clone())),
         _ => err,
     })
+}
+
+/// Executes the program at `path` with `argv` (whose first need not name it, as for
+/// the OCI runtime's hooks) and `env`; returns why not.
+pub fn execute(path: &Path, argv: &[String], env: &[String]) -> Error {
+    let strings =
+        sys::c_string(path).and_then(|path| Ok((path, c_strings(argv)?, c_strings(env)?)));
+    let (c_path, c_argv, c_env) = match strings {
+        Ok(strings) => strings,
+        Err(err) => return err,
+    };
+    // Ignored signals and the blocked mask outlive execve(2): Rust's runtime ignores
+    // SIGPIPE (`yes | head` must end `yes`), and whoever started skiff may have ignored
+    // SIGINT or SIGHUP, which a container must get as in any Docker container.
+    if let Err(err) = sys::close_on_exec_from_3().and_then(|()| sys::reset_signals()) {
+        return err;
+    }
+    sys::execve(&c_path, &c_argv, &c_env)
 }
 
 /// A name with a `/` is a path; otherwise the first executable file of that name in

@@ -16,15 +16,27 @@
 //! process, its child, passes to the caller's subreaper, as runc's does: no skiff
 //! process waits for it. `start` opens the fifo, which lets it run. `state` prints the
 //! state JSON; `kill` signals it (`--all`: everything in its cgroup); `delete` removes
-//! its cgroup and state directory.
+//! its cgroup and state directory. `exec` (`exec.rs`) adds a process to it, `ps` and
+//! `list` (`ps.rs`) show them, and `hooks.rs` runs `config.json`'s hooks at these steps.
+//!
+//! **Terminals**: with `process.terminal`, `create` makes the container's terminal as
+//! `skiff run -t` does, inside the container (`container::console`), and sends its
+//! master over the caller's `--console-socket` (a Unix socket; the descriptor travels
+//! as `SCM_RIGHTS` ancillary data, unix(7)); the caller (conmon, containerd's shim)
+//! then holds the only copy. runc's rule holds: a terminal needs a socket, a socket a
+//! terminal.
 //!
 //! Errors are one line on stderr and exit 1, as runc's; with `--log FILE` also written
 //! there, and with `--log-format json` as runc writes them,
 //! `{"level":"error","msg":"…","time":"…"}`, which podman and containerd show.
 //! <https://github.com/opencontainers/runtime-spec/blob/main/runtime.md>
 //! <https://github.com/opencontainers/runc/blob/main/docs/terminals.md>
+//! <https://man7.org/linux/man-pages/man7/unix.7.html>
 
+mod exec;
+mod hooks;
 mod linux;
+mod ps;
 mod spec;
 
 use std::collections::BTreeMap;
@@ -33,6 +45,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use miniserde::{json, Deserialize, Serialize};
@@ -81,7 +94,7 @@ pub fn main(args: &[String]) -> i32 {
         json: false,
     };
     match run(&mut global, args) {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("skiff: {err}");
             log_error(&global, &err.to_string());
@@ -119,14 +132,20 @@ const USAGE: &str =
 skiff as an OCI runtime
 
 Commands:
-  create    --bundle DIR [--pid-file FILE] ID: make the container, held before its command
+  create    --bundle DIR [--pid-file FILE] [--console-socket SOCK] ID: make the
+            container, held before its command
   start     ID: run the created container's command
   state     ID: print its state as JSON
   kill      [--all] ID [SIGNAL]: signal it (default SIGTERM)
   delete    [--force] ID: remove it
+  exec      [--process FILE | CMD...] [--detach] [--tty] [--console-socket SOCK]
+            [--pid-file FILE] [--cwd DIR] [--env K=V] [--user UID[:GID]] [--cap CAP]
+            [--no-new-privs] ID: one more process in it
+  ps        [--format table|json] ID: its processes
+  list      [--format table|json] [-q]: every container
   features  print what this runtime supports, as JSON";
 
-fn run(global: &mut Global, args: &[String]) -> Result<()> {
+fn run(global: &mut Global, args: &[String]) -> Result<i32> {
     let mut lexer = cli::Lexer::new(args);
     while let Some(flag) = lexer.next_flag() {
         match flag.name.as_str() {
@@ -144,11 +163,11 @@ fn run(global: &mut Global, args: &[String]) -> Result<()> {
                     "skiff-runtime version {}\nspec: {SPEC_VERSION}",
                     env!("CARGO_PKG_VERSION")
                 );
-                return Ok(());
+                return Ok(0);
             }
             "-h" | "--help" => {
                 println!("{USAGE}");
-                return Ok(());
+                return Ok(0);
             }
             _ => return Err(cli::unknown(&flag, "skiff-runtime")),
         }
@@ -158,12 +177,16 @@ fn run(global: &mut Global, args: &[String]) -> Result<()> {
         return Err(Error::usage(USAGE));
     };
     let global = &*global;
-    match command.as_str() {
+    let done = match command.as_str() {
+        "exec" => return exec::exec(global, rest),
         "create" => create(global, rest),
         "start" => start(global, rest),
         "state" => state(global, rest),
         "kill" => kill(global, rest),
         "delete" => delete(global, rest),
+        "ps" => ps::ps(global, rest),
+        "list" => ps::list(global, rest),
+        "events" => Err(Error::invalid("events is not supported by skiff yet")),
         "features" => {
             println!("{FEATURES}");
             Ok(())
@@ -171,7 +194,8 @@ fn run(global: &mut Global, args: &[String]) -> Result<()> {
         other => Err(Error::usage(format!(
             "'{other}' is not a skiff-runtime command"
         ))),
-    }
+    };
+    done.map(|()| 0)
 }
 
 /// What `state` prints (runtime-spec "State"), and what the state directory keeps.
@@ -187,6 +211,8 @@ struct State {
     /// Its cgroup (`cgroupsPath`), if not `skiff/ID`.
     #[serde(rename = "cgroupsPath")]
     cgroup: Option<String>,
+    /// When `create` made it (RFC 3339), as runc's state adds.
+    created: String,
 }
 
 /// The one positional argument, a container's ID; never a path.
@@ -216,27 +242,20 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
         Opt::Switch(&["--no-new-keyring"], &mut no_keyring),
     ];
     let id = one_id(cli::parse(argv, "create", USAGE, options)?, "create")?;
-    if console.is_some() {
-        return Err(Error::invalid(
-            "--console-socket is not supported by skiff yet",
-        ));
-    }
-    if fds.is_some_and(|n| n != "0") {
-        return Err(Error::invalid(
-            "--preserve-fds is not supported by skiff yet",
-        ));
-    }
+    no_preserved_fds(fds.as_deref())?;
     let bundle = fs::canonicalize(bundle.as_deref().unwrap_or(".")).context("bundle")?;
     let text = fs::read_to_string(bundle.join("config.json")).context("read config.json")?;
     let bundle_spec = spec::parse(&text, &bundle, &id)?;
     // Every process from here on runs from a copy of skiff nobody can write to (CVE-2019-5736).
     container::reexec_from_sealed_copy()?;
+    // After the re-execution, which would close it.
+    let console = console_socket(console.as_deref(), bundle_spec.terminal.is_some())?;
     fs::create_dir_all(&global.root)
         .with_context(|| format!("create {}", global.root.display()))?;
     let dir = global.root.join(&id);
     fs::create_dir(&dir).map_err(|_| Error::invalid(format!("container {id} exists already")))?;
     let cgroup = bundle_spec.config.cgroup().to_string();
-    let made = made(&dir, bundle_spec, &bundle);
+    let made = made(&dir, bundle_spec, &bundle, console);
     if made.is_err() {
         cgroup::sweep(&cgroup);
         let _ = fs::remove_dir_all(&dir);
@@ -248,8 +267,44 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `--preserve-fds N`: only 0 (none) yet.
+fn no_preserved_fds(count: Option<&str>) -> Result<()> {
+    match count.is_some_and(|n| n != "0") {
+        true => Err(Error::invalid(
+            "--preserve-fds is not supported by skiff yet",
+        )),
+        false => Ok(()),
+    }
+}
+
+/// The console socket at `path`, connected, when the process has a terminal
+/// (`terminal`); runc's rule: a terminal needs a socket, and a socket a terminal.
+fn console_socket(path: Option<&str>, terminal: bool) -> Result<Option<UnixStream>> {
+    match (path, terminal) {
+        (None, false) => Ok(None),
+        (None, true) => Err(Error::invalid(
+            "a terminal (process.terminal) needs --console-socket",
+        )),
+        (Some(_), false) => Err(Error::invalid(
+            "--console-socket needs a terminal (process.terminal)",
+        )),
+        (Some(path), true) => UnixStream::connect(path)
+            .with_context(|| format!("connect to the console socket {path}"))
+            .map(Some),
+    }
+}
+
+/// Sends the master of a terminal made in the container over the console socket
+/// (`SCM_RIGHTS`, with its name as the message, as runc sends it); skiff's copy then
+/// closes, so the caller's is the only one.
+fn hand_over(socket: &UnixStream, master: Option<File>) -> Result<()> {
+    let master = master.ok_or_else(|| Error::invalid("the container sent no terminal"))?;
+    sys::send_fd(socket, &master, b"/dev/ptmx").context("send the terminal's master")
+}
+
 /// Makes the container, held at its `exec.fifo`, and records its state; its PID 1.
-fn made(dir: &Path, bundle: spec::Bundle, path: &Path) -> Result<i32> {
+/// With `console`, its terminal's master goes there.
+fn made(dir: &Path, bundle: spec::Bundle, path: &Path, console: Option<UnixStream>) -> Result<i32> {
     let fifo_path = dir.join("exec.fifo");
     sys::mknod(&fifo_path, libc::S_IFIFO, 0, 0)?;
     // Writable by the container's user, whoever it is (and past the umask).
@@ -273,20 +328,36 @@ fn made(dir: &Path, bundle: spec::Bundle, path: &Path) -> Result<i32> {
     };
     let stdio = Stdio {
         gate: Some(fifo.as_raw_fd()),
+        tty: bundle.terminal.is_some(),
+        size: bundle.terminal.and_then(|terminal| terminal.size),
         ..Stdio::default()
     };
     let started = container::start(&bundle.config, &rootfs, &stdio, netns)?;
-    let state = State {
+    let pid = started.pid;
+    let mut state = State {
         oci_version: SPEC_VERSION.into(),
         id: bundle.config.id,
-        status: "created".into(),
-        pid: started.pid,
+        status: "creating".into(),
+        pid,
         bundle: path.display().to_string(),
         annotations: bundle.annotations,
         cgroup: bundle.config.cgroup,
+        created: time::now_precise(),
     };
-    fs::write(dir.join("state.json"), json::to_string(&state)).context("write state.json")?;
-    Ok(started.pid)
+    let recorded = console
+        .map_or(Ok(()), |socket| hand_over(&socket, started.terminal))
+        .and_then(|()| hooks::created(&bundle.hooks, &json::to_string(&state)))
+        .and_then(|()| hooks::save(dir, &bundle.hooks))
+        .and_then(|()| {
+            state.status = "created".into();
+            fs::write(dir.join("state.json"), json::to_string(&state)).context("write state.json")
+        });
+    if recorded.is_err() {
+        // Its child, held: ended and reaped here, so that nothing of it is left.
+        let _ = sys::kill(pid, libc::SIGKILL);
+        let _ = sys::wait_for_exit(pid);
+    }
+    recorded.map(|()| pid)
 }
 
 /// Container `id`'s state, its status as of now: `created` while held at its fifo,
@@ -325,6 +396,8 @@ fn start(global: &Global, argv: &[String]) -> Result<()> {
             state.status
         )));
     }
+    let saved = hooks::saved(&dir);
+    hooks::in_container(&saved, &id, state.pid, &json::to_string(&state))?;
     let fifo = dir.join("exec.fifo");
     // O_NONBLOCK: open(2) returns at once, and so does the container's open for
     // writing; poll(2) then waits for its one byte, or for its end (its pidfd), so a
@@ -338,12 +411,17 @@ fn start(global: &Global, argv: &[String]) -> Result<()> {
     sys::poll_readable(&[held.as_raw_fd(), pidfd.as_raw_fd()], -1)?;
     let read = held.read(&mut [0]).unwrap_or(0);
     fs::remove_file(&fifo).context("remove exec.fifo")?;
-    match read {
-        0 => Err(Error::invalid(format!(
+    if read == 0 {
+        return Err(Error::invalid(format!(
             "container {id} ended before it started"
-        ))),
-        _ => Ok(()),
+        )));
     }
+    let state = State {
+        status: "running".into(),
+        ..state
+    };
+    hooks::after("poststart", &saved.poststart, &json::to_string(&state));
+    Ok(())
 }
 
 fn state(global: &Global, argv: &[String]) -> Result<()> {
@@ -407,8 +485,17 @@ fn delete(global: &Global, argv: &[String]) -> Result<()> {
         }
     }
     cgroup::sweep(state.cgroup.as_deref().unwrap_or(&id));
+    let state = State {
+        status: "stopped".into(),
+        ..state
+    };
+    hooks::after(
+        "poststop",
+        &hooks::saved(&dir).poststop,
+        &json::to_string(&state),
+    );
     fs::remove_dir_all(&dir).with_context(|| format!("remove {}", dir.display()))
 }
 
 /// runtime-spec `features.md`: what this runtime honours of `config.json`.
-const FEATURES: &str = r#"{"ociVersionMin":"1.0.0","ociVersionMax":"1.3.0","hooks":[],"mountOptions":["bind","rbind","ro","rw","private","rprivate"],"linux":{"namespaces":["pid","mount","ipc","uts","cgroup","network"],"cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},"seccomp":{"enabled":true,"actions":["SCMP_ACT_ALLOW","SCMP_ACT_ERRNO","SCMP_ACT_KILL","SCMP_ACT_KILL_PROCESS","SCMP_ACT_KILL_THREAD","SCMP_ACT_LOG","SCMP_ACT_TRAP"],"operators":["SCMP_CMP_EQ","SCMP_CMP_GE","SCMP_CMP_GT","SCMP_CMP_LE","SCMP_CMP_LT","SCMP_CMP_MASKED_EQ","SCMP_CMP_NE"],"archs":["SCMP_ARCH_X86_64"],"knownFlags":[],"supportedFlags":[]},"apparmor":{"enabled":false},"selinux":{"enabled":false}},"annotations":{"org.opencontainers.runtime-spec.features.skiff":"maskedPaths and readonlyPaths in /proc and /sys; cgroupsPath in cgroupfs form; device cgroup lists that deny all, then allow; no hooks, user namespaces, terminal"}}"#;
+const FEATURES: &str = r#"{"ociVersionMin":"1.0.0","ociVersionMax":"1.3.0","hooks":["prestart","createRuntime","startContainer","poststart","poststop"],"mountOptions":["bind","rbind","ro","rw","private","rprivate"],"linux":{"namespaces":["pid","mount","ipc","uts","cgroup","network"],"cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},"seccomp":{"enabled":true,"actions":["SCMP_ACT_ALLOW","SCMP_ACT_ERRNO","SCMP_ACT_KILL","SCMP_ACT_KILL_PROCESS","SCMP_ACT_KILL_THREAD","SCMP_ACT_LOG","SCMP_ACT_TRAP"],"operators":["SCMP_CMP_EQ","SCMP_CMP_GE","SCMP_CMP_GT","SCMP_CMP_LE","SCMP_CMP_LT","SCMP_CMP_MASKED_EQ","SCMP_CMP_NE"],"archs":["SCMP_ARCH_X86_64"],"knownFlags":[],"supportedFlags":[]},"apparmor":{"enabled":false},"selinux":{"enabled":false}},"annotations":{"org.opencontainers.runtime-spec.features.skiff":"maskedPaths and readonlyPaths in /proc and /sys; cgroupsPath in cgroupfs form; device cgroup lists that deny all, then allow; no createContainer hooks, user namespaces"}}"#;

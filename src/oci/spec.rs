@@ -8,8 +8,9 @@
 //! - `process`: `args`, `env`, `cwd`, `user` (uid, gid, additionalGids) as `-u
 //!   UID:GID --group-add`; `capabilities` as `--cap-drop ALL --cap-add` of the
 //!   bounding set (skiff gives one set: effective and permitted must equal it);
-//!   `rlimits` as `--ulimit`; `noNewPrivileges`; `oomScoreAdj`. `terminal: true`
-//!   needs the console socket, not here yet.
+//!   `rlimits` as `--ulimit`; `noNewPrivileges`; `oomScoreAdj`; `terminal` and
+//!   `consoleSize` as `-t` (its master goes to the console socket, see `mod.rs`).
+//!   `exec --process FILE` reads the same object with the same code ([`process_file`]).
 //! - `root`: its `path` (relative to the bundle) is the lower layer of an overlay
 //!   whose upper lies in the state directory, as for an image: the bundle's directory
 //!   is never written. `readonly` as `--read-only`.
@@ -19,6 +20,8 @@
 //! - `linux.namespaces`: pid, mount, ipc and uts are always new (and cgroup: skiff
 //!   always gives one); network: absent is the host's, present a new one with only
 //!   `lo`, with a `path` that namespace joined (podman makes its own).
+//! - `hooks`: prestart, createRuntime, startContainer, poststart, poststop (see
+//!   `hooks.rs` for where each runs); createContainer is refused.
 //! - `linux.resources` memory (limit, swap, reservation), cpu, pids as `--memory`,
 //!   `--memory-swap`, `--memory-reservation`, `--cpu-shares`, `--cpus`,
 //!   `--pids-limit`; `sysctl` as `--sysctl`; `maskedPaths` and `readonlyPaths` beyond
@@ -36,6 +39,7 @@ use std::path::{Component, Path, PathBuf};
 use miniserde::json::{self, Value};
 use miniserde::Deserialize;
 
+use super::hooks::Hooks;
 use super::linux;
 use crate::cgroup::Limits;
 use crate::container::{self, Config, Options, Process};
@@ -54,8 +58,25 @@ const KNOWN: &[(&str, &[&str])] = &[
             "hostname",
             "linux",
             "annotations",
+            "hooks",
         ],
     ),
+    // createContainer has no place in skiff (see `hooks`): refused by name.
+    (
+        "hooks",
+        &[
+            "prestart",
+            "createRuntime",
+            "startContainer",
+            "poststart",
+            "poststop",
+        ],
+    ),
+    ("hooks.prestart[]", HOOK),
+    ("hooks.createRuntime[]", HOOK),
+    ("hooks.startContainer[]", HOOK),
+    ("hooks.poststart[]", HOOK),
+    ("hooks.poststop[]", HOOK),
     (
         "process",
         &[
@@ -68,9 +89,11 @@ const KNOWN: &[(&str, &[&str])] = &[
             "rlimits",
             "noNewPrivileges",
             "oomScoreAdj",
+            "consoleSize",
         ],
     ),
     ("process.user", &["uid", "gid", "additionalGids", "umask"]),
+    ("process.consoleSize", &["height", "width"]),
     (
         "process.capabilities",
         &[
@@ -130,6 +153,8 @@ const KNOWN: &[(&str, &[&str])] = &[
     ("linux.resources.pids", &["limit"]),
 ];
 
+const HOOK: &[&str] = &["path", "args", "env", "timeout"];
+
 #[derive(Deserialize)]
 struct Spec {
     #[serde(rename = "ociVersion")]
@@ -140,6 +165,7 @@ struct Spec {
     hostname: Option<String>,
     linux: Option<Linux>,
     annotations: Option<BTreeMap<String, String>>,
+    hooks: Option<Hooks>,
 }
 
 #[derive(Deserialize)]
@@ -155,6 +181,14 @@ struct ProcessSpec {
     no_new_privileges: Option<bool>,
     #[serde(rename = "oomScoreAdj")]
     oom_score_adj: Option<i32>,
+    #[serde(rename = "consoleSize")]
+    console_size: Option<ConsoleSize>,
+}
+
+#[derive(Deserialize)]
+struct ConsoleSize {
+    height: u16,
+    width: u16,
 }
 
 #[derive(Deserialize)]
@@ -256,6 +290,10 @@ pub struct Bundle {
     /// A network namespace to join (`linux.namespaces` with a `path`).
     pub netns: Option<PathBuf>,
     pub annotations: BTreeMap<String, String>,
+    /// `process.terminal`: its first process on a pseudo-terminal, whose master goes
+    /// to the console socket.
+    pub terminal: Option<Terminal>,
+    pub hooks: Hooks,
 }
 
 /// The mounts skiff makes in every container itself, by destination and type.
@@ -287,7 +325,11 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
     let root = spec
         .root
         .ok_or_else(|| unsupported("a bundle without root"))?;
-    let mut options = options(&process)?;
+    let Runnable {
+        process,
+        mut options,
+        terminal,
+    } = runnable(process)?;
     options.read_only = root.readonly.unwrap_or(false);
     for mount in spec.mounts.iter().flatten() {
         add_mount(mount, bundle, &mut options)?;
@@ -311,7 +353,7 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
     let config = Config {
         id: id.into(),
         name: id.into(),
-        process: process_of(process),
+        process,
         hostname,
         stop_signal: "SIGTERM".into(),
         options,
@@ -325,6 +367,48 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
         root: bundle.join(root.path),
         netns,
         annotations: spec.annotations.unwrap_or_default(),
+        terminal,
+        hooks: spec.hooks.unwrap_or_default(),
+    })
+}
+
+/// A runtime-spec `process` as skiff runs it: config.json's, or the file `exec
+/// --process` names (the same object, read by the same code).
+pub struct Runnable {
+    pub process: Process,
+    /// Its capabilities, rlimits, noNewPrivileges and oomScoreAdj, as `skiff run`'s.
+    pub options: Options,
+    /// `terminal: true`: a pseudo-terminal of its own, of `consoleSize` if given.
+    pub terminal: Option<Terminal>,
+}
+
+/// `process.terminal: true`, and the size it starts at (`consoleSize`).
+pub struct Terminal {
+    pub size: Option<libc::winsize>,
+}
+
+/// `exec --process FILE`'s `text`: a `process` object alone.
+pub fn process_file(text: &str) -> Result<Runnable> {
+    let garbage = || Error::invalid("not a runtime-spec process");
+    let value: Value = json::from_str(text).map_err(|_| garbage())?;
+    check_keys(&value, "process")?;
+    runnable(json::from_str(text).map_err(|_| garbage())?)
+}
+
+fn runnable(process: ProcessSpec) -> Result<Runnable> {
+    let options = options(&process)?;
+    let terminal = process.terminal.unwrap_or(false).then(|| Terminal {
+        size: process.console_size.as_ref().map(|size| libc::winsize {
+            ws_row: size.height,
+            ws_col: size.width,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        }),
+    });
+    Ok(Runnable {
+        process: process_of(process),
+        options,
+        terminal,
     })
 }
 
@@ -381,9 +465,6 @@ fn check_keys(value: &Value, path: &str) -> Result<()> {
 
 /// `process`'s capabilities, limits and flags, as `skiff run`'s options.
 fn options(process: &ProcessSpec) -> Result<Options> {
-    if process.terminal == Some(true) {
-        return Err(unsupported("process.terminal (a console socket)"));
-    }
     if let Some(umask) = process.user.umask {
         check_umask(umask)?;
     }
@@ -653,7 +734,9 @@ mod tests {
         );
         let umask = config("", "").replace(r#""gid":0"#, r#""gid":0,"euid":18"#);
         assert!(refusal(&umask).contains("process.user.euid"));
-        assert!(refusal(&config(r#","terminal":true"#, "")).contains("process.terminal"));
+        let hook = r#""hooks":{"createContainer":[{"path":"/x"}]},"#;
+        let create_container = config("", "").replacen('{', &format!("{{{hook}"), 1);
+        assert!(refusal(&create_container).contains("hooks.createContainer is not"));
         let user_ns = config("", r#",{"type":"user"}"#);
         assert!(refusal(&user_ns).contains("linux.namespaces: user"));
         let version = config("", "").replace("1.0.2", "2.0.0");
@@ -676,6 +759,10 @@ mod tests {
         assert_eq!(bundle.config.network.as_deref(), Some("none"));
         assert_eq!(bundle.netns, Some(PathBuf::from("/run/netns/x")));
         assert_eq!(bundle.root, Path::new("/b/rootfs"));
+        let tty = r#","terminal":true,"consoleSize":{"height":30,"width":100}"#;
+        let bundle = parse(&config(tty, ""), Path::new("/b"), "c").unwrap();
+        let size = bundle.terminal.and_then(|terminal| terminal.size).unwrap();
+        assert_eq!((size.ws_row, size.ws_col), (30, 100));
         let differs = caps.replace(r#""effective":["CAP_KILL"]"#, r#""effective":[]"#);
         assert!(refusal(&config(&differs, "")).contains("effective"));
     }
