@@ -344,7 +344,7 @@ fn check(config: &mut Config) -> Result<()> {
             "conflicting options: port publishing and the container type network mode",
         ));
     }
-    Ok(())
+    network::check_rootless(requested, publishes)
 }
 
 /// `skiff run`: seal → pull and record → start (attached, or under a supervisor) →
