@@ -140,3 +140,17 @@ fn private_dir(dir: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// The cgroup v2 subtree systemd delegates to the user (`user@UID.service`, under the
+/// tree mounted at `mount`), if it is there and the user may write it: rootless
+/// skiff's cgroups go under it, as if it were the tree's root.
+/// <https://systemd.io/CGROUP_DELEGATION/>
+pub fn cgroup_parent(mount: &Path) -> Option<PathBuf> {
+    let uid = uid()?;
+    let slice = format!("user.slice/user-{uid}.slice/user@{uid}.service");
+    let dir = mount.join(slice);
+    let control = fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join("cgroup.subtree_control"));
+    control.is_ok().then_some(dir)
+}

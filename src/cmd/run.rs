@@ -319,6 +319,7 @@ fn check(config: &mut Config) -> Result<()> {
     }
     if let Some(limits) = &config.limits {
         limits.validate(sys::cpu_count)?;
+        cgroup::check_rootless(limits)?;
     }
     // `--network-alias` names a container to the other members of a user network:
     // elsewhere it means nothing, and Docker refuses it.

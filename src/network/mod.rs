@@ -90,8 +90,7 @@ pub fn shares_host(requested: Option<&str>) -> bool {
 /// A rootless skiff (`rootless`) cannot make a bridge: that needs CAP_NET_ADMIN on the
 /// host. Its `--network` and `-p` are checked before anything is pulled.
 pub fn check_rootless(requested: Option<&str>, publishes: bool) -> Result<()> {
-    let mode = requested.unwrap_or("host"); // its default: see `attach`
-    if !rootless::active() || mode == "host" {
+    if !rootless::active() || shares_host(requested) {
         return Ok(());
     }
     if publishes {
@@ -99,9 +98,10 @@ pub fn check_rootless(requested: Option<&str>, publishes: bool) -> Result<()> {
             "-p: publishing a port needs root, and skiff runs rootless here",
         ));
     }
-    match mode == "none" || joined(mode).is_some() {
-        true => Ok(()),
-        false => Err(Error::invalid(format!(
+    match requested {
+        None | Some("none") => Ok(()),
+        Some(mode) if joined(mode).is_some() => Ok(()),
+        Some(mode) => Err(Error::invalid(format!(
             "--network {mode}: a bridge needs root, and skiff runs rootless here: use none or host"
         ))),
     }
