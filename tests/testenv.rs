@@ -14,7 +14,7 @@ pub fn harness(name: &str) -> String {
 }
 
 /// The binary under test: the static release build when `make test` says so.
-fn skiff_bin() -> PathBuf {
+pub fn skiff_bin() -> PathBuf {
     std::env::var_os("SKIFF_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_skiff")))
