@@ -81,7 +81,8 @@ pub fn enter(command: &str) -> Result<()> {
     private_dir(&runtime_dir())?;
     let gid = sys::getegid(); // once in the namespace, unmapped: it reads as 65534
     trace::step("not root: a user namespace of our own, where this user is root");
-    sys::unshare(sys::CLONE_NEWUSER | sys::CLONE_NEWNS)?;
+    let unshared = sys::unshare(sys::CLONE_NEWUSER | sys::CLONE_NEWNS);
+    unshared.context("not root, and no user namespace of this user's own")?;
     let pid = std::process::id() as libc::pid_t;
     let own = |outside| {
         [IdMap {
