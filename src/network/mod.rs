@@ -135,7 +135,7 @@ pub fn attach(
             ))
         }
         None => {
-            trace::step("no bridge without CAP_NET_ADMIN on the host: the host's network");
+            trace::step("no CAP_NET_ADMIN: the host's network, not the default bridge");
             "host"
         }
     };
