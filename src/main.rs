@@ -38,6 +38,7 @@ mod oci;
 mod progress;
 mod reference;
 mod registry;
+mod rootless;
 mod sort;
 #[allow(unsafe_code)]
 mod sys;

@@ -24,9 +24,10 @@ use crate::trace;
 mod unwind;
 
 pub use libc::{
-    CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS,
-    MNT_DETACH, MS_BIND, MS_MOVE, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID,
-    MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_STRICTATIME, MS_SYNCHRONOUS,
+    CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER,
+    CLONE_NEWUTS, MNT_DETACH, MS_BIND, MS_MOVE, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC,
+    MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_STRICTATIME,
+    MS_SYNCHRONOUS,
 };
 
 /// A C string from a path or argument; interior NUL bytes are refused, not truncated.
@@ -81,6 +82,7 @@ const CLONE_FLAGS: &[(u64, &str)] = &[
     (CLONE_NEWIPC as u64, "CLONE_NEWIPC"),
     (CLONE_NEWCGROUP as u64, "CLONE_NEWCGROUP"),
     (CLONE_NEWNET as u64, "CLONE_NEWNET"),
+    (CLONE_NEWUSER as u64, "CLONE_NEWUSER"),
 ];
 
 const MOUNT_FLAGS: &[(u64, &str)] = &[
@@ -595,6 +597,20 @@ pub fn cpu_count() -> usize {
         0 => unsafe { libc::CPU_COUNT(&set) }.max(1) as usize,
         _ => 1,
     }
+}
+
+/// geteuid(2): the uid the kernel checks this process's permissions against.
+/// <https://man7.org/linux/man-pages/man2/geteuid.2.html>
+pub fn geteuid() -> u32 {
+    // SAFETY: geteuid takes nothing and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// getegid(2): the gid the kernel checks this process's permissions against.
+/// <https://man7.org/linux/man-pages/man2/getegid.2.html>
+pub fn getegid() -> u32 {
+    // SAFETY: getegid takes nothing and cannot fail.
+    unsafe { libc::getegid() }
 }
 
 /// getrandom(2): fill `buf` from the kernel's CSPRNG.

@@ -26,6 +26,7 @@ mod pull;
 mod registry_extras;
 mod restart;
 mod rootfs;
+mod rootless;
 mod run;
 mod runflags;
 mod seccomp;

@@ -7,11 +7,8 @@
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
-use std::process::Command;
 
-use crate::testenv::{
-    assert_one_line_error, eventually, ok, run_sh, sh, sleeper, stderr, TestEnv, BUSYBOX,
-};
+use crate::testenv::{assert_one_line_error, ok, run_sh, sh, sleeper, stderr, TestEnv, BUSYBOX};
 
 /// The first line of `/proc/PID/uid_map` of the container's PID 1, as the host reads
 /// it: `(inside, outside, count)`.
@@ -143,30 +140,6 @@ fn userns_host_is_the_default_and_a_bad_mode_is_refused() {
     let image = t.image(BUSYBOX);
     let out = t.skiff(&["run", "--rm", "--userns=keep-id", &image, "true"]);
     assert_one_line_error(&out, "--userns");
-}
-
-/// Rootless skiff (`id_map::write_through_helper`) maps an ordinary user's
-/// /etc/subuid ranges through newuidmap and newgidmap: the PID, then INSIDE OUTSIDE
-/// COUNT. Root may map its own IDs so, which shows the helpers there and taking that.
-#[test]
-fn newuidmap_and_newgidmap_take_the_maps_as_skiff_passes_them() {
-    let mut child = Command::new("unshare")
-        .args(["--user", "sleep", "100"])
-        .spawn()
-        .unwrap();
-    let pid = child.id().to_string();
-    let ours = fs::read_link("/proc/self/ns/user").unwrap();
-    eventually("unshare has made its user namespace", || {
-        fs::read_link(format!("/proc/{pid}/ns/user")).is_ok_and(|ns| ns != ours)
-    });
-    for (helper, file) in [("newuidmap", "uid_map"), ("newgidmap", "gid_map")] {
-        let status = Command::new(helper).args([&pid, "0", "0", "1"]).status();
-        assert!(status.unwrap().success(), "{helper}");
-        let map = fs::read_to_string(format!("/proc/{pid}/{file}")).unwrap();
-        assert_eq!(map.split_whitespace().collect::<Vec<_>>(), ["0", "0", "1"]);
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 /// podman's `--uidmap`/`--gidmap CONTAINER:HOST:SIZE`: the maps as given, no lease;

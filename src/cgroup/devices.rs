@@ -194,10 +194,12 @@ fn container_path(path: &str) -> Option<PathBuf> {
     (allowed && plain).then(|| path.to_path_buf())
 }
 
-/// The rules of a container's guard: `None` with `--privileged`, which has none.
+/// The rules of a container's guard: `None` with `--privileged`, which has none, and
+/// rootless: a v2 guard is a BPF program, which only the host's root may load, and a
+/// user namespace can neither make device nodes nor open the host's beyond the user's.
 /// `own` are rules in v1's form that come before Docker's defaults (an OCI bundle's).
 pub fn rules(privileged: bool, devices: &[String], own: &[String]) -> Result<Option<Vec<Rule>>> {
-    if privileged {
+    if privileged || crate::rootless::active() {
         return Ok(None);
     }
     let mut rules = own

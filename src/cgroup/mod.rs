@@ -62,6 +62,7 @@ pub use mounts::mount_inside;
 
 use crate::error::{Context, Error, Result};
 use crate::mountinfo;
+use crate::rootless;
 use crate::sys;
 use crate::trace;
 
@@ -159,13 +160,28 @@ impl Layout {
     }
 }
 
-/// This machine's layout, read once per process.
+/// This machine's layout, read once per process. A rootless skiff's is only the v2
+/// subtree delegated to its user, as if it were the whole tree (`rootless`).
 fn layout() -> Option<&'static Layout> {
     static LAYOUT: OnceLock<Option<Layout>> = OnceLock::new();
     LAYOUT
         .get_or_init(|| {
             let mountinfo = fs::read_to_string("/proc/self/mountinfo").ok()?;
-            Layout::parse(&mountinfo)
+            let layout = Layout::parse(&mountinfo)?;
+            if !rootless::active() {
+                return Some(layout);
+            }
+            let tree = layout
+                .hierarchies
+                .first()
+                .filter(|_| layout.version == Version::V2)?;
+            let mount = rootless::cgroup_parent(&tree.mount)?;
+            let controllers = Vec::new();
+            let hierarchies = vec![Hierarchy { mount, controllers }];
+            Some(Layout {
+                hierarchies,
+                ..layout
+            })
         })
         .as_ref()
 }
@@ -380,7 +396,7 @@ pub struct Usage {
 /// for: the container then runs without one.
 pub fn create(id: &str, limits: &Limits, guard: Option<&[Rule]>) -> Result<Option<Cgroup>> {
     let made = Cgroup::of(id)
-        .ok_or_else(|| Error::invalid("no cgroup filesystem is mounted (see /proc/self/mountinfo)"))
+        .ok_or_else(|| Error::invalid(no_cgroups()))
         .and_then(|cgroup| match cgroup.make(limits, guard) {
             Ok(()) => Ok(cgroup),
             Err(err) => {
@@ -397,6 +413,27 @@ pub fn create(id: &str, limits: &Limits, guard: Option<&[Rule]>) -> Result<Optio
             Ok(None)
         }
         Err(err) => Err(err.context(format!("{} cannot be enforced here", limits.flags()))),
+    }
+}
+
+/// A rootless skiff with limits and no delegated subtree for them: refused before
+/// anything is pulled or recorded.
+pub fn check_rootless(limits: &Limits) -> Result<()> {
+    match rootless::active() && !limits.is_empty() && layout().is_none() {
+        true => Err(Error::invalid(format!(
+            "{} cannot be enforced here: {}",
+            limits.flags(),
+            no_cgroups()
+        ))),
+        false => Ok(()),
+    }
+}
+
+/// Why [`Cgroup::of`] found no place for a container's cgroup.
+fn no_cgroups() -> String {
+    match rootless::uid() {
+        Some(uid) => format!("skiff runs rootless, and no cgroup v2 subtree is delegated to uid {uid} (as systemd's user@{uid}.service is)"),
+        None => "no cgroup filesystem is mounted (see /proc/self/mountinfo)".into(),
     }
 }
 

@@ -282,10 +282,12 @@ pub fn dispatch(args: &[String]) -> Result<i32> {
             Ok(0)
         }
         _ => match COMMANDS.iter().find(|(command, ..)| command == name) {
-            Some((_, _, main, _)) => main(rest).or_else(|err| match err.kind() {
-                Kind::Help(usage) => cli::help(usage),
-                _ => Err(err),
-            }),
+            Some((_, _, main, _)) => crate::rootless::enter(name)
+                .and_then(|()| main(rest))
+                .or_else(|err| match err.kind() {
+                    Kind::Help(usage) => cli::help(usage),
+                    _ => Err(err),
+                }),
             None => Err(Error::usage(format!(
                 "'{name}' is not a skiff command.\nSee 'skiff --help'"
             ))),

@@ -325,6 +325,7 @@ fn check(config: &mut Config) -> Result<()> {
     }
     if let Some(limits) = &config.limits {
         limits.validate(sys::cpu_count)?;
+        cgroup::check_rootless(limits)?;
     }
     // `--network-alias` names a container to the other members of a user network:
     // elsewhere it means nothing, and Docker refuses it.
@@ -350,7 +351,7 @@ fn check(config: &mut Config) -> Result<()> {
             "conflicting options: port publishing and the container type network mode",
         ));
     }
-    Ok(())
+    network::check_rootless(requested, publishes)
 }
 
 /// `skiff run`: seal → pull and record → start (attached, or under a supervisor) →

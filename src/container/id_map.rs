@@ -10,10 +10,11 @@
 //! namespace may map any IDs of the parent's (root: any host range). Anybody else may
 //! map only their own uid and gid, one line each, and for gid_map only after writing
 //! `deny` to `/proc/PID/setgroups`: otherwise setgroups(2) inside could drop a group
-//! that denies them access on the host (CVE-2014-8989). An unprivileged user gets more
-//! through the setuid helpers `newuidmap`/`newgidmap` (Debian's `uidmap` package),
-//! which write any range the administrator granted them in `/etc/subuid` and
-//! `/etc/subgid` (subuid(5): lines `USER:FIRST:COUNT`, the user by name or by uid).
+//! that denies them access on the host (CVE-2014-8989). (More would take the setuid
+//! helpers `newuidmap`/`newgidmap`, which write any range the administrator granted in
+//! `/etc/subuid`; rootless skiff maps the user's own IDs only, see `rootless`.)
+//! `/etc/subuid` and `/etc/subgid` (subuid(5): lines `USER:FIRST:COUNT`, the user by
+//! name or by uid) also say which host range `--userns=auto` hands out.
 //!
 //! <https://man7.org/linux/man-pages/man7/user_namespaces.7.html>
 //! <https://man7.org/linux/man-pages/man5/subuid.5.html>
@@ -23,7 +24,6 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::error::{Context, Error, Result};
-use crate::host_program;
 use crate::trace;
 
 /// One line of a uid_map or gid_map: `count` IDs from `inside` in the namespace are
@@ -35,7 +35,7 @@ pub struct IdMap {
     pub count: u32,
 }
 
-/// Which of the two maps: user IDs or group IDs, with the files and the helper of each.
+/// Which of the two maps: user IDs or group IDs, with the files of each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ids {
     User,
@@ -57,14 +57,6 @@ impl Ids {
             Ids::User => "/etc/subuid",
             Ids::Group => "/etc/subgid",
         })
-    }
-
-    /// The setuid helper that writes the map for an unprivileged caller.
-    fn helper(self) -> &'static str {
-        match self {
-            Ids::User => "newuidmap",
-            Ids::Group => "newgidmap",
-        }
     }
 }
 
@@ -111,37 +103,10 @@ pub fn write(pid: libc::pid_t, ids: Ids, maps: &[IdMap]) -> Result<()> {
 }
 
 /// Writes `deny` to `/proc/PID/setgroups`: the price of an unprivileged gid_map.
-#[allow(dead_code)] // rootless skiff's (branch `rootless`)
 pub fn deny_setgroups(pid: libc::pid_t) -> Result<()> {
     let path = format!("/proc/{pid}/setgroups");
     trace::call(format_args!("write({path}, \"deny\")"));
     std::fs::write(&path, "deny").with_context(|| format!("write {path}"))
-}
-
-/// Writes process `pid`'s map through `newuidmap`/`newgidmap`, which check each range
-/// against `/etc/subuid` or `/etc/subgid` for the calling user: how an unprivileged
-/// user maps more than their own ID.
-#[allow(dead_code)] // rootless skiff's (branch `rootless`): root writes its maps itself
-pub fn write_through_helper(pid: libc::pid_t, ids: Ids, maps: &[IdMap]) -> Result<()> {
-    let numbers = maps.iter().flat_map(|m| [m.inside, m.outside, m.count]);
-    let args: Vec<String> = std::iter::once(pid.to_string())
-        .chain(numbers.map(|n| n.to_string()))
-        .collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let helper = ids.helper();
-    let (exit, _, err) = host_program::run(helper, &args, b"").context(helper)?;
-    if exit.status() != 0 {
-        let err = String::from_utf8_lossy(&err);
-        let why = err
-            .trim()
-            .trim_start_matches(helper)
-            .trim_start_matches(": ");
-        return Err(Error::invalid(format!(
-            "{helper} {}: {why}",
-            args.join(" ")
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

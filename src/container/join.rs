@@ -235,7 +235,10 @@ impl Target {
     /// descriptors: nothing of them may reach the command.
     fn enter(self) -> Result<()> {
         trace::step("join the container's namespaces: setns(2) on a pidfd of its PID 1");
-        let all = NAMESPACES.iter().fold(0, |flags, (_, flag)| flags | flag);
+        let all = match crate::rootless::active() {
+            true => sys::CLONE_NEWUSER | self.not_shared(),
+            false => NAMESPACES.iter().fold(0, |flags, (_, flag)| flags | flag),
+        };
         match sys::setns(&self.pidfd, all, "pidfd") {
             Err(err) if err.errno() == Some(libc::EINVAL) => self.enter_one_by_one()?,
             other => other?,
@@ -244,6 +247,22 @@ impl Target {
         sys::fchdir(&self.root)?;
         sys::chroot(Path::new("."))?;
         userns::enter(self.userns.as_ref()) // setns(2): root only inside from here
+    }
+
+    /// Rootless, the container's namespaces belong to the user namespace of the skiff
+    /// that started it, which `exec` joins first (`rootless`); those it shares with the
+    /// host (its network with `--network host`; its cgroup namespace without a cgroup)
+    /// are not that namespace's to enter, and need no joining.
+    fn not_shared(&self) -> libc::c_int {
+        let inode = |pid: &str, name| {
+            let path = format!("/proc/{pid}/ns/{name}");
+            fs::metadata(path).map(|meta| meta.ino()).ok()
+        };
+        let pid = self.pid.to_string();
+        let own = NAMESPACES
+            .iter()
+            .filter(|(name, _)| inode(&pid, name) != inode("self", name));
+        own.fold(0, |flags, (_, flag)| flags | flag)
     }
 
     /// Before Linux 5.8, setns(2) takes no pidfd (EINVAL): one /proc/PID/ns file per

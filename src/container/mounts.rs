@@ -304,15 +304,17 @@ const DEFAULT_SHM_SIZE: i64 = 64 << 20;
 /// /dev/pts, /dev/shm (`shm_size` bytes) and /dev/mqueue, each skipped where refused.
 fn mount_dev_filesystems(root: &Path, shm_size: i64) -> Result<()> {
     let shm = format!("mode=1777,size={shm_size}");
+    // Rootless, one gid is mapped: `tty` (5) is not, and naming it is EINVAL.
+    let tty = if crate::rootless::active() {
+        ""
+    } else {
+        ",gid=5"
+    };
+    let pts = format!("newinstance,ptmxmode=0666,mode=0620{tty}");
     trace::step("mount /dev/pts (terminals of its own), /dev/shm and /dev/mqueue");
     let dev = root.join("dev");
     let filesystems = [
-        (
-            "pts",
-            "devpts",
-            MS_NOSUID | MS_NOEXEC,
-            Some("newinstance,ptmxmode=0666,mode=0620,gid=5"),
-        ),
+        ("pts", "devpts", MS_NOSUID | MS_NOEXEC, Some(pts.as_str())),
         (
             "shm",
             "tmpfs",

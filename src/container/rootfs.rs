@@ -205,13 +205,19 @@ fn stack_layers(fs: &RootFs, root: &Path, writable: bool, userns: Option<&Userns
             }
         }
     };
+    // Rootless (`rootless`), overlayfs keeps its marks in user.overlay.* attributes.
+    let xattrs = if crate::rootless::active() {
+        ",userxattr"
+    } else {
+        ""
+    };
     let data = match writable {
         true => format!(
-            "lowerdir={lower},upperdir={},workdir={}",
+            "lowerdir={lower},upperdir={},workdir={}{xattrs}",
             upper.display(),
             work.display()
         ),
-        false => format!("lowerdir={}:{lower}", upper.display()),
+        false => format!("lowerdir={}:{lower}{xattrs}", upper.display()),
     };
     if data.len() > MOUNT_DATA_MAX {
         trace::step("too many layers for one overlayfs mount: copy them instead");

@@ -82,8 +82,14 @@ pub enum Whiteouts {
     Keep,
 }
 
-/// overlayfs reads a directory with this attribute set to `y` as opaque.
-const OVERLAY_OPAQUE: &str = "trusted.overlay.opaque";
+/// overlayfs reads a directory with this attribute set to `y` as opaque. A rootless
+/// skiff's overlayfs, mounted with `userxattr`, reads the `user.` one (`rootless`).
+fn overlay_opaque() -> &'static str {
+    match crate::rootless::active() {
+        true => "user.overlay.opaque",
+        false => "trusted.overlay.opaque",
+    }
+}
 
 /// How a layer blob is compressed, from its descriptor's media type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -401,7 +407,7 @@ impl<'a> Layer<'a> {
                     self.clear_lower(&dir)
                 }
                 Whiteouts::Overlay => {
-                    sys::lsetxattr(&self.root.join(&dir), OVERLAY_OPAQUE.as_ref(), b"y")
+                    sys::lsetxattr(&self.root.join(&dir), overlay_opaque().as_ref(), b"y")
                 }
             };
         }
@@ -527,11 +533,16 @@ impl<'a> Layer<'a> {
         let header = entry.header();
         let uid = u32::try_from(header.uid()?).map_err(|_| Error::invalid("uid out of range"))?;
         let gid = u32::try_from(header.gid()?).map_err(|_| Error::invalid("gid out of range"))?;
-        match file {
+        let owned = match file {
             Some(file) => fchown(file, Some(uid), Some(gid)),
             None => lchown(full, Some(uid), Some(gid)),
+        };
+        match owned {
+            // Rootless, only the user's own ID is mapped (`rootless`): a file owned by
+            // any other stays the user's, as podman's `ignore_chown_errors` leaves it.
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) && crate::rootless::active() => {}
+            owned => owned.with_context(|| format!("chown {} {uid}:{gid}", full.display()))?,
         }
-        .with_context(|| format!("chown {} {uid}:{gid}", full.display()))?;
         if kind != FileKind::Symlink {
             let mode = Permissions::from_mode(header.mode()? & 0o7777);
             match file {
@@ -554,8 +565,9 @@ impl<'a> Layer<'a> {
                 continue;
             };
             // trusted.* belongs to the host's administrator (overlayfs keeps its own
-            // whiteouts and redirects there): an image has no business setting it.
-            if name.starts_with(b"trusted.") {
+            // whiteouts and redirects there): an image has no business setting it, nor
+            // user.overlay.*, where a rootless overlayfs keeps them.
+            if name.starts_with(b"trusted.") || name.starts_with(b"user.overlay.") {
                 continue;
             }
             let name = OsStr::from_bytes(name);

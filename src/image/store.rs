@@ -556,12 +556,12 @@ pub fn disk_usage(path: &Path) -> u64 {
     meta.len() * u64::from(!meta.is_dir()) + inside
 }
 
-/// `$SKIFF_ROOT`, or `/var/lib/skiff`: where images and containers live.
+/// `$SKIFF_ROOT`, or `/var/lib/skiff` (`rootless::data_dir`): where images and containers live.
 /// Absolute, so that a detached supervisor may leave the working directory.
 pub fn root() -> PathBuf {
     let root = std::env::var_os("SKIFF_ROOT")
         .filter(|r| !r.is_empty())
-        .map_or_else(|| PathBuf::from("/var/lib/skiff"), PathBuf::from);
+        .map_or_else(crate::rootless::data_dir, PathBuf::from);
     std::path::absolute(&root).unwrap_or(root)
 }
 

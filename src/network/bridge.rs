@@ -5,7 +5,8 @@
 //! a virtual cable whose host end is a port of the bridge and whose other end is the
 //! container's `eth0`. The bridge holds the subnet's first address, the containers'
 //! gateway. Bridges and links belong to the machine, not to one store, so its records
-//! live under /run/skiff (a tmpfs: gone at boot, as the bridge is), behind one lock:
+//! live under /run/skiff (a tmpfs: gone at boot, as the bridge is; `rootless::runtime_dir`),
+//! behind one lock:
 //!
 //! ```text
 //! /run/skiff/network.lock           flock(2): one skiff at a time changes the network
@@ -32,10 +33,9 @@ use super::netlink::{self, Socket};
 use super::subnet::{self, Subnet};
 use super::Settings;
 use crate::error::{Context, Error, Result};
-use crate::{sys, trace};
+use crate::{rootless, sys, trace};
 
 pub const NAME: &str = "skiff0";
-const RECORDS: &str = "/run/skiff/networks";
 
 /// A network, as its bridge is to be made: its name and ID (for the container's
 /// settings), its bridge, and its subnet and gateway (`None`: the first subnet no
@@ -47,15 +47,21 @@ pub struct Wanted {
     pub fixed: Option<(Subnet, Ipv4Addr)>,
 }
 
+/// `/run/skiff/networks`: a directory per bridge.
+fn records_dir() -> PathBuf {
+    rootless::runtime_dir().join("networks")
+}
+
 fn records(bridge: &str) -> PathBuf {
-    Path::new(RECORDS).join(bridge)
+    records_dir().join(bridge)
 }
 
 /// The network lock, held until the file is dropped (closing it releases the lock).
 pub(super) fn lock() -> Result<File> {
-    let path = Path::new("/run/skiff/network.lock");
-    fs::create_dir_all("/run/skiff").context("create /run/skiff")?;
-    sys::lock_file(path)
+    let dir = rootless::runtime_dir();
+    fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    let path = dir.join("network.lock");
+    sys::lock_file(&path)
 }
 
 /// The host end of a container's veth: `veth` and the start of its ID (IFNAMSIZ
@@ -169,7 +175,7 @@ pub fn route_table() -> Result<String> {
 /// subnet: what skiff's nf_tables table is built from.
 pub fn made() -> Result<Vec<(String, Subnet)>> {
     let mut made = Vec::new();
-    for entry in fs::read_dir(RECORDS).into_iter().flatten() {
+    for entry in fs::read_dir(records_dir()).into_iter().flatten() {
         let path = entry?.path();
         let subnet = fs::read_to_string(path.join("subnet")).ok();
         if let (Some(subnet), Some(name)) = (
@@ -224,7 +230,7 @@ fn holder(host: &Socket, path: &Path) -> Option<String> {
 /// namespace, in the background, where deleting it would wait for that (~14 ms
 /// measured). Nothing to do if there is no bridge.
 pub fn release(id: &str) -> Result<()> {
-    if !Path::new(RECORDS).exists() {
+    if !records_dir().exists() {
         return Ok(()); // no bridge: nothing to lock for
     }
     let _lock = lock()?;

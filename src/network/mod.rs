@@ -22,7 +22,9 @@
 //! All of it is rtnetlink (`netlink`), no `ip` binary. Without `CAP_NET_ADMIN` (skiff
 //! in a container started with only `--cap-add=SYS_ADMIN`, the CodeCrafters way)
 //! `--network bridge` and `none` fail with one line, and the default falls back to the
-//! host's network, as skiff ran there before it had networks.
+//! host's network, as skiff ran there before it had networks. A rootless skiff has
+//! CAP_NET_ADMIN only in its own user namespace: `none` works, the bridge does not
+//! ([`check_rootless`]), and its default is the host's network too.
 //! <https://man7.org/linux/man-pages/man7/network_namespaces.7.html>
 
 mod bridge;
@@ -39,7 +41,7 @@ use std::net::Ipv4Addr;
 use miniserde::{Deserialize, Serialize};
 
 use crate::error::{Context, Error, Result};
-use crate::{sys, trace};
+use crate::{rootless, sys, trace};
 
 pub use ports::Port;
 
@@ -85,6 +87,26 @@ pub fn shares_host(requested: Option<&str>) -> bool {
     requested.unwrap_or(DEFAULT) == "host"
 }
 
+/// A rootless skiff (`rootless`) cannot make a bridge: that needs CAP_NET_ADMIN on the
+/// host. Its `--network` and `-p` are checked before anything is pulled.
+pub fn check_rootless(requested: Option<&str>, publishes: bool) -> Result<()> {
+    if !rootless::active() || shares_host(requested) {
+        return Ok(());
+    }
+    if publishes {
+        return Err(Error::invalid(
+            "-p: publishing a port needs root, and skiff runs rootless here",
+        ));
+    }
+    match requested {
+        None | Some("none") => Ok(()),
+        Some(mode) if joined(mode).is_some() => Ok(()),
+        Some(mode) => Err(Error::invalid(format!(
+            "--network {mode}: a bridge needs root, and skiff runs rootless here: use none or host"
+        ))),
+    }
+}
+
 /// Makes and configures container `id`'s network namespace, as `--network requested`
 /// asks (`None`: [`DEFAULT`], or the host's network where skiff may not make one);
 /// `joined` is the namespace of the container `container:NAME|ID` names. Publishes
@@ -105,7 +127,7 @@ pub fn attach(
     let may = may_admin()?;
     let mode = match requested {
         Some(mode) => mode,
-        None if may => DEFAULT,
+        None if may && !rootless::active() => DEFAULT,
         // A published port needs the bridge: no falling back to the host's network
         None if !ports.is_empty() => {
             return Err(Error::invalid(
@@ -255,6 +277,12 @@ fn new_namespace() -> Result<(File, netlink::Socket)> {
     let host = open()?;
     sys::unshare(sys::CLONE_NEWNET)?;
     let made = open().and_then(|netns| Ok((netns, netlink::Socket::open()?)));
+    if rootless::active() {
+        // The host's namespace belongs to the host's user namespace, where we have no
+        // CAP_SYS_ADMIN to setns(2) back: this process stays, with the container.
+        trace::step("rootless: this skiff stays in the container's network namespace");
+        return made;
+    }
     sys::setns(&host, sys::CLONE_NEWNET, "the host's network namespace")?;
     made
 }

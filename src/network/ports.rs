@@ -47,7 +47,7 @@
 use std::fs;
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, UdpSocket};
 use std::os::fd::OwnedFd;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use miniserde::{json, Deserialize, Serialize};
@@ -123,7 +123,7 @@ fn number(text: &str, what: &str) -> Result<u16> {
 }
 
 fn records() -> PathBuf {
-    Path::new("/run/skiff/ports").into()
+    crate::rootless::runtime_dir().join("ports")
 }
 
 /// The sockets this process holds open for the container it supervises, by its ID

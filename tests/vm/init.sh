@@ -262,5 +262,35 @@ check "restart: rm -f ends it for good" '[ $status = 0 ] && [ ! -e /sys/fs/cgrou
 out=$(find /sys/fs/cgroup/skiff -mindepth 1 -type d)
 check "no container cgroup is left under /sys/fs/cgroup/skiff" '[ -z "$out" ]'
 
+# Rootless (issue 17): an ordinary user, uid 1000, given a cgroup v2 subtree as systemd
+# delegates user@1000.service (owned by the user, controllers enabled down to it), its
+# processes (this script's, from then on) in a leaf of it. Its skiff loads the image into its own store and runs with a
+# memory limit in a cgroup under that subtree (--network none: sysfs, and the cgroup
+# mount under it, want a network namespace the user namespace owns).
+mkdir -p /etc && echo 'u:x:1000:1000::/tmp/u:/bin/sh' >>/etc/passwd
+echo 'u:x:1000:' >>/etc/group
+mkdir -p /tmp/u && chown 1000:1000 /tmp/u
+dir=/sys/fs/cgroup
+for level in user.slice user-1000.slice user@1000.service; do
+  echo "+cpu +memory +pids" >"$dir/cgroup.subtree_control"
+  dir=$dir/$level && mkdir -p "$dir"
+done
+mkdir "$dir/init.scope" && chown -R 1000:1000 "$dir"
+echo $$ >"$dir/init.scope/cgroup.procs" # from here on, so is every process this starts
+rootless() { # rootless ARGS...: skiff ARGS... as u, as `run` does it
+  status=0
+  su -s /bin/sh u -c "unset SKIFF_ROOT; skiff $*" \
+    >/tmp/out 2>/tmp/err </dev/null || status=$?
+  out=$(cat /tmp/out) err=$(cat /tmp/err)
+}
+rootless load -q -i /images.tar
+check "rootless: an ordinary user loads the image into a store of its own" \
+  '[ $status = 0 ] && [ -d /tmp/u/.local/share/skiff ]'
+rootless run --rm --pull never --network none -m 64m $img sh -c "'id -u; cat /sys/fs/cgroup/memory.max'"
+check "rootless: root inside, limited in a cgroup of the user's delegated subtree" \
+  '[ $status = 0 ] && [ "$out" = "$(printf "0\n67108864")" ]'
+out=$(find "$dir/skiff" -mindepth 1 -type d)
+check "rootless: no container cgroup is left under the user's subtree" '[ -z "$out" ]'
+
 echo "skiff-vm: $passed passed, $failed failed"
 poweroff -f

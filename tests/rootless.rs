@@ -1,0 +1,347 @@
+//! Rootless skiff (issue 17): an ordinary user, made for each test and removed after
+//! it with its files, runs skiff in a user namespace of its own. It gets its own
+//! store and runtime directory, sees none of another user's containers, and its
+//! containers can do nothing that user could not.
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::testenv::{
+    assert_one_line_error, eventually, skiff_bin, stderr, stdout, TestEnv, BUSYBOX,
+};
+
+/// useradd(8) and userdel(8) lock /etc/passwd: one at a time, or they fail.
+static ACCOUNTS: Mutex<()> = Mutex::new(());
+
+/// An ordinary user with a home of its own in a temporary directory.
+struct User {
+    name: String,
+    uid: u32,
+    gid: u32,
+    home: PathBuf,
+}
+
+impl User {
+    fn new() -> User {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!("skiffrl{}x{n}", std::process::id());
+        let home = std::env::temp_dir().join(format!("skiff-rootless-{name}"));
+        fs::create_dir(&home).unwrap();
+        fs::set_permissions(&home, fs::Permissions::from_mode(0o755)).unwrap();
+        let guard = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
+        let home_arg = home.to_str().unwrap();
+        let args = ["--no-create-home", "--home-dir", home_arg, "--user-group"];
+        let added = Command::new("useradd").args(args).arg(&name).status();
+        drop(guard);
+        assert!(added.unwrap().success(), "useradd {name}");
+        let meta = |what: &str| {
+            let out = Command::new("id").args([what, &name]).output().unwrap();
+            stdout(&out).trim().parse::<u32>().unwrap()
+        };
+        let (uid, gid) = (meta("-u"), meta("-g"));
+        std::os::unix::fs::chown(&home, Some(uid), Some(gid)).unwrap();
+        User {
+            name,
+            uid,
+            gid,
+            home,
+        }
+    }
+
+    /// `PROGRAM ARGS…` as this user (setpriv(1)), with only PATH and HOME from here.
+    fn program(&self, program: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid", &self.uid.to_string()])
+            .args(["--regid", &self.gid.to_string(), "--init-groups", "--"])
+            .arg(program)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("HOME", &self.home)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        self.program(&skiff_bin(), args)
+    }
+
+    fn skiff(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// `skiff ARGS…` as this user, which must exit 0: its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.skiff(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    fn store(&self) -> PathBuf {
+        self.home.join(".local/share/skiff")
+    }
+
+    /// Its containers, as `ps -a` lists them (none if that fails).
+    fn containers(&self) -> Vec<String> {
+        let listed = stdout(&self.skiff(&["ps", "-aq"]));
+        listed.lines().map(String::from).collect()
+    }
+}
+
+impl Drop for User {
+    fn drop(&mut self) {
+        for id in self.containers() {
+            let _ = self.skiff(&["rm", "-f", &id]);
+        }
+        let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let home = self.home.to_string_lossy().into_owned();
+        let mut left: Vec<String> = mounts
+            .lines()
+            .filter(|l| l.contains(&home))
+            .map(String::from)
+            .collect();
+        let scratch = fs::read_dir(self.store().join("tmp")).into_iter().flatten();
+        left.extend(
+            scratch
+                .flatten()
+                .map(|e| format!("scratch dir: {:?}", e.path())),
+        );
+        // `rm -f` returns once the container is dead; its supervisor exits just after.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !processes_of(self.uid).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        left.extend(
+            processes_of(self.uid)
+                .iter()
+                .map(|p| format!("process: {p}")),
+        );
+        let guard = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
+        let removed = Command::new("userdel")
+            .args(["--force", &self.name])
+            .status();
+        drop(guard);
+        let _ = fs::remove_dir_all(&self.home);
+        let _ = fs::remove_dir_all(format!("/tmp/skiff-{}", self.uid));
+        if !std::thread::panicking() {
+            assert!(removed.unwrap().success(), "userdel {}", self.name);
+            assert!(left.is_empty(), "skiff left things behind: {left:#?}");
+        }
+    }
+}
+
+/// The live processes whose real uid is `uid`, with their names. Zombies do not
+/// count: this machine's init reaps no orphan.
+fn processes_of(uid: u32) -> Vec<String> {
+    let entries = fs::read_dir("/proc").into_iter().flatten().flatten();
+    let status = entries.filter_map(|e| fs::read_to_string(e.path().join("status")).ok());
+    let live = status.filter(|s| !s.contains("State:\tZ"));
+    let mine = live.filter(|s| {
+        s.lines()
+            .any(|l| l.starts_with("Uid:") && host_uid(l) == uid)
+    });
+    mine.map(|s| s.lines().take(3).collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// The real uid on a `Uid:` line of /proc/PID/status.
+fn host_uid(line: &str) -> u32 {
+    let real = line.split_whitespace().nth(1);
+    real.and_then(|uid| uid.parse().ok()).unwrap_or(u32::MAX)
+}
+
+/// The host's view of a process: the uids on its `Uid:` line.
+fn host_uids(pid: &str) -> String {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace()
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn rootless_pull_run_detach_logs_stop_rm() {
+    let t = TestEnv::new();
+    let user = User::new();
+    let image = t.image(BUSYBOX);
+    user.ok(&["pull", &image]);
+    let store = fs::metadata(user.store()).unwrap();
+    assert_eq!((store.uid(), store.mode() & 0o777), (user.uid, 0o700));
+    let script = "id -u; cat /proc/self/uid_map; grep -c '^overlay / .*userxattr' /proc/mounts; \
+                  ls /etc/opaque; ls /etc/removed-by-upper";
+    let out = user.skiff(&["run", "--rm", &image, "sh", "-c", script]);
+    // uid 0 inside is the user outside; its root is an overlayfs (Linux 5.11+, with
+    // user.* attributes), where the layers' whiteout and opaque directory hold.
+    let map = format!("0 {} 1", user.uid);
+    let seen: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(seen, ["0", map.as_str(), "1", "new"], "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("removed-by-upper"),
+        "{}",
+        stderr(&out)
+    );
+
+    let script = "echo ready; exec sleep 1000";
+    let id = user.ok(&["run", "-d", "--name", "web", &image, "sh", "-c", script]);
+    let id = id.trim();
+    eventually("the container has logged", || {
+        user.ok(&["logs", "web"]) == "ready\n"
+    });
+    let pid = user.ok(&["inspect", "-f", "{{.State.Pid}}", "web"]);
+    let uid = user.uid;
+    assert_eq!(host_uids(pid.trim()), format!("{uid} {uid} {uid} {uid}"));
+    assert!(user.ok(&["ps"]).contains("web"));
+    user.ok(&["stop", "-t", "1", "web"]);
+    assert!(user.ok(&["ps", "-a"]).contains("Exited"));
+    assert_eq!(user.ok(&["rm", "web"]).trim(), "web");
+    assert_eq!(user.containers(), Vec::<String>::new(), "{id} is gone");
+}
+
+#[test]
+fn rootless_users_see_and_touch_only_their_own_containers() {
+    let t = TestEnv::new();
+    let (alice, bob) = (User::new(), User::new());
+    let image = t.image(BUSYBOX);
+    let id = alice.ok(&["run", "-d", "--name", "mine", &image, "sleep", "1000"]);
+    let id = id.trim();
+    assert_eq!(bob.ok(&["ps", "-aq"]), "");
+    let tries: [&[&str]; 5] = [
+        &["stop", id],
+        &["rm", "-f", id],
+        &["kill", id],
+        &["logs", id],
+        &["exec", id, "true"],
+    ];
+    for args in tries {
+        let out = bob.skiff(args);
+        assert_ne!(out.status.code(), Some(0), "bob: {args:?}");
+        assert!(
+            stderr(&out).contains("No such container"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // Nor can bob look into alice's store, or her runtime directory.
+    let runtime = PathBuf::from(format!("/tmp/skiff-{}", alice.uid));
+    for dir in [alice.store(), runtime] {
+        let out = bob
+            .program(Path::new("/bin/ls"), &[dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            stderr(&out).contains("Permission denied"),
+            "{}",
+            dir.display()
+        );
+    }
+    assert!(
+        alice.ok(&["ps"]).contains("mine"),
+        "alice's container still runs"
+    );
+}
+
+#[test]
+fn rootless_refusals_come_before_anything_is_recorded() {
+    let t = TestEnv::new();
+    let user = User::new();
+    let image = t.image(BUSYBOX);
+    user.ok(&["pull", &image]);
+    let refusals: [(&[&str], &str); 3] = [
+        (
+            &["-m", "64m"],
+            "--memory cannot be enforced here: skiff runs rootless",
+        ),
+        (
+            &["--network", "bridge"],
+            "--network bridge: a bridge needs root",
+        ),
+        (&["-p", "8080:80"], "-p: publishing a port needs root"),
+    ];
+    for (flags, what) in refusals {
+        let args = [&["run", "--rm"], flags, &[image.as_str(), "true"]].concat();
+        assert_one_line_error(&user.skiff(&args), what);
+    }
+    assert_eq!(user.containers(), Vec::<String>::new());
+    // A network namespace of its own still works: only lo in it.
+    let out = user.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &image,
+        "cat",
+        "/proc/net/dev",
+    ]);
+    let links: Vec<&str> = out
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .collect();
+    assert_eq!(links.iter().map(|l| l.trim()).collect::<Vec<_>>(), ["lo"]);
+}
+
+#[test]
+fn rootless_containers_gain_nothing_over_their_user() {
+    let t = TestEnv::new();
+    let user = User::new();
+    let image = t.image(BUSYBOX);
+    // Root inside, even --privileged, is the user on the host's files.
+    let script = "touch /host/etc/skiff-rootless-probe; cat /host/etc/shadow; \
+                  mknod /dev/probe-mem c 1 1; echo done";
+    for flags in [&[][..], &["--privileged"][..]] {
+        let args = [
+            &["run", "--rm", "-v", "/etc:/host/etc"],
+            flags,
+            &[&image, "sh", "-c", script],
+        ]
+        .concat();
+        let out = user.skiff(&args);
+        assert_eq!(stdout(&out), "done\n", "{flags:?}");
+        let err = stderr(&out);
+        assert_eq!(
+            err.matches("Permission denied").count(),
+            2,
+            "{flags:?}: {err}"
+        );
+        assert!(err.contains("Operation not permitted"), "{flags:?}: {err}");
+    }
+    assert!(!Path::new("/etc/skiff-rootless-probe").exists());
+    // The hostile images: a hard link to /etc/shadow links the image's own; no device
+    // node of the host's reaches the container.
+    let stolen = "cat /stolen && [ /stolen -ef /etc/shadow ] && echo same-inode";
+    let args = [
+        "run",
+        "--rm",
+        &t.image("hostile/hardlink-host:absolute"),
+        "sh",
+        "-c",
+        stolen,
+    ];
+    assert_eq!(user.ok(&args), "the image's own shadow\nsame-inode\n");
+    let script = "ls /mem /kmsg 2>&1";
+    let args = [
+        "run",
+        "--rm",
+        &t.image("hostile/device"),
+        "sh",
+        "-c",
+        script,
+    ];
+    let out = user.skiff(&args);
+    assert_eq!(
+        stdout(&out).matches("No such file").count(),
+        2,
+        "{}",
+        stdout(&out)
+    );
+}
