@@ -771,6 +771,26 @@ pub fn drop_bounding_capability(capability: u32) -> Result<()> {
     check(rc, "prctl", format_args!("PR_CAPBSET_DROP, {capability}")).map(drop)
 }
 
+/// prctl(2) `PR_CAP_AMBIENT_RAISE`: add one capability to the ambient set, which
+/// execve(2) of a program without file capabilities keeps. It must be both permitted
+/// and inheritable already.
+/// <https://man7.org/linux/man-pages/man2/PR_CAP_AMBIENT.2const.html>
+pub fn raise_ambient_capability(capability: u32) -> Result<()> {
+    trace::call(format_args!("prctl(PR_CAP_AMBIENT_RAISE, {capability})"));
+    let (op, raise) = (
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+    );
+    // SAFETY: prctl with PR_CAP_AMBIENT takes plain integers.
+    let rc = unsafe { libc::prctl(op, raise, capability as libc::c_ulong, 0, 0) };
+    check(
+        rc,
+        "prctl",
+        format_args!("PR_CAP_AMBIENT_RAISE, {capability}"),
+    )
+    .map(drop)
+}
+
 /// The header both capget(2) and capset(2) take: version 3 (64-bit sets), this thread.
 #[repr(C)]
 struct CapHeader {

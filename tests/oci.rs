@@ -226,3 +226,57 @@ fn a_runtime_link_speaks_the_runtime_cli() {
         "{features}"
     );
 }
+
+/// Replaces `from` by `to` in the bundle's config.json (a field `Bundle::new` has not).
+fn edit_config(bundle: &Bundle, from: &str, to: &str) {
+    let path = bundle.dir.join("config.json");
+    let config = fs::read_to_string(&path).unwrap();
+    assert!(config.contains(from), "{config}");
+    fs::write(path, config.replacen(from, to, 1)).unwrap();
+}
+
+/// Runs a created container to its end and returns what it wrote (the caller's part
+/// of conmon without the subreaper: the container's PID 1 is reaped by whoever adopts it).
+fn run_to_end(t: &TestEnv, bundle: &Bundle, id: &str) -> String {
+    let out = bundle.create(t, id);
+    let log = fs::read_to_string(bundle.dir.join("out")).unwrap();
+    assert!(out.status.success(), "{log}");
+    let out = bundle.runtime(t, &["start", id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    while !stdout(&bundle.runtime(t, &["state", id])).contains("stopped") {
+        std::thread::yield_now(); // until the kernel has ended it
+    }
+    delete(t, bundle, id, &[]);
+    fs::read_to_string(bundle.dir.join("out")).unwrap()
+}
+
+/// runtime-tools' `default` program: root gets the inheritable and ambient sets its
+/// config.json asks for, and /dev/shm (source `shm`) is mounted before /sys, in the
+/// order of that config's `mounts`.
+#[test]
+fn inheritable_and_ambient_capabilities_and_dev_mounts_as_runc() {
+    let t = TestEnv::new();
+    let program = r#"["sh","-c","grep ^Cap /proc/self/status; grep -E ' /(dev/shm|sys) ' /proc/self/mountinfo"]"#;
+    let bundle = Bundle::new(&t, program, "");
+    let kill_chown = r#"["CAP_KILL","CAP_CHOWN"]"#;
+    let caps = format!(
+        r#""cwd":"/","capabilities":{{"bounding":{kill_chown},"effective":{kill_chown},"permitted":{kill_chown},"inheritable":{kill_chown},"ambient":["CAP_KILL"]}}"#
+    );
+    edit_config(&bundle, r#""cwd":"/""#, &caps);
+    let out = run_to_end(&t, &bundle, "caps1");
+    for set in ["CapInh", "CapPrm", "CapEff", "CapBnd"] {
+        assert!(
+            out.contains(&format!("{set}:\t0000000000000021\n")),
+            "{out}"
+        );
+    }
+    assert!(out.contains("CapAmb:\t0000000000000020\n"), "{out}");
+    // proc_pid_mountinfo(5): the mount point is the fifth field.
+    let line = |point: &str| out.lines().position(|l| l.split(' ').nth(4) == Some(point));
+    let shm = line("/dev/shm").expect(&out);
+    assert!(
+        out.lines().nth(shm).unwrap().contains(" - tmpfs shm "),
+        "{out}"
+    );
+    assert!(line("/sys").expect(&out) > shm, "{out}");
+}

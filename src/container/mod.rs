@@ -288,7 +288,7 @@ fn take_identity(process: &Process, options: &Options, caps: u64) -> Result<Vec<
     }
     seccomp::load(now.as_deref())?; // seccomp(2)
     user::switch(&user)?; // setgroups(2), setgid(2), setuid(2)
-    capabilities::settle(caps, user.uid)?; // capset(2)
+    capabilities::settle(caps, user.uid, options)?; // capset(2), prctl(2)
     seccomp::load(last.as_deref())?; // seccomp(2): as late as it can be
     Ok(process::with_home(&process.env, &user.home))
 }

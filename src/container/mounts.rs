@@ -93,11 +93,12 @@ pub fn populate(root: &Path, scratch: &Path, options: &Options) -> Result<()> {
     if mounted(mount_proc(root), "/proc")? && !privileged {
         hide(root, &PROC_MASKED, &PROC_READ_ONLY)?;
     }
-    if mounted(mount_sys(root, privileged), "/sys")? && !privileged {
-        hide(root, &SYS_MASKED, &[])?;
-    }
+    // In the order runc's and runtime-tools' default config.json list them.
     if mounted(mount_dev(root), "/dev")? {
         mount_dev_filesystems(root, options.shm_size.unwrap_or(DEFAULT_SHM_SIZE))?;
+    }
+    if mounted(mount_sys(root, privileged), "/sys")? && !privileged {
+        hide(root, &SYS_MASKED, &[])?;
     }
     for spec in options.devices.iter().flatten() {
         bind_device(root, &cgroup::Device::parse(spec)?)?;
@@ -276,6 +277,7 @@ fn mount_dev_filesystems(root: &Path, shm_size: i64) -> Result<()> {
     let shm = format!("mode=1777,size={shm_size}");
     trace::step("mount /dev/pts (terminals of its own), /dev/shm and /dev/mqueue");
     let dev = root.join("dev");
+    // The source, which mountinfo shows, is the type's name, but "shm" for /dev/shm.
     let filesystems = [
         (
             "pts",
@@ -294,10 +296,9 @@ fn mount_dev_filesystems(root: &Path, shm_size: i64) -> Result<()> {
     for (name, fstype, flags, data) in filesystems {
         let target = dev.join(name);
         fs::create_dir(&target).with_context(|| format!("create /dev/{name}"))?;
-        mounted(
-            mount_fs(fstype, &target, flags, data),
-            &format!("/dev/{name}"),
-        )?;
+        let source = if name == "shm" { name } else { fstype };
+        let mount = sys::mount(Some(Path::new(source)), &target, Some(fstype), flags, data);
+        mounted(mount, &format!("/dev/{name}"))?;
     }
     Ok(())
 }

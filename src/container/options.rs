@@ -45,6 +45,10 @@ pub struct Options {
     /// `--security-opt seccomp=`: `unconfined`, or a profile's text (read when given,
     /// as Docker keeps it); `None`: Docker's default profile.
     pub seccomp: Option<String>,
+    /// The inheritable and ambient sets, which only an OCI `config.json` gives (Docker
+    /// leaves both empty; see capabilities.rs).
+    pub cap_inheritable: Option<Vec<String>>,
+    pub cap_ambient: Option<Vec<String>>,
 }
 
 impl Options {

@@ -7,7 +7,8 @@
 //! The mapping, field by field (runtime-spec `config.md`, `config-linux.md`):
 //! - `process`: `args`, `env`, `cwd`, `user` (uid, gid, additionalGids) as `-u
 //!   UID:GID --group-add`; `capabilities` as `--cap-drop ALL --cap-add` of the
-//!   bounding set (skiff gives one set: effective and permitted must equal it);
+//!   bounding set (skiff gives one set: effective and permitted must equal it), and
+//!   the inheritable and ambient sets as asked (for root; any other user gets none);
 //!   `rlimits` as `--ulimit`; `noNewPrivileges`; `oomScoreAdj`. `terminal: true`
 //!   needs the console socket, not here yet.
 //! - `root`: its `path` (relative to the bundle) is the lower layer of an overlay
@@ -358,14 +359,8 @@ fn options(process: &ProcessSpec) -> Result<Options> {
                 )));
             }
         }
-        for (name, set) in [
-            ("inheritable", &caps.inheritable),
-            ("ambient", &caps.ambient),
-        ] {
-            if set.as_ref().is_some_and(|set| !set.is_empty()) {
-                return Err(unsupported(&format!("process.capabilities.{name}")));
-            }
-        }
+        options.cap_inheritable = caps.inheritable.clone();
+        options.cap_ambient = caps.ambient.clone();
         options.cap_add = bounding;
     }
     options.ulimits = process.rlimits.as_ref().map(|rlimits| {
