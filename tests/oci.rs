@@ -36,7 +36,7 @@ struct Bundle {
 
 impl Bundle {
     /// A bundle in the test's directory: busybox as its root, `shared/` bound on its
-    /// /mnt (the root itself is never written), and a config.json running `args`, with
+    /// /mnt (where the programs write), and a config.json running `args`, with
     /// `linux` extra fields in `linux`.
     fn new(t: &TestEnv, args: &str, linux: &str) -> Bundle {
         let dir = t.root.join("bundle");
@@ -279,4 +279,16 @@ fn inheritable_and_ambient_capabilities_and_dev_mounts_as_runc() {
         "{out}"
     );
     assert!(line("/sys").expect(&out) > shm, "{out}");
+}
+
+/// runtime-tools' `killsig` and `start`: what the container writes to its root lands
+/// in the bundle's root directory, as with runc (podman hands over its own overlay).
+#[test]
+fn the_bundle_root_is_written_in_place() {
+    let t = TestEnv::new();
+    let bundle = Bundle::new(&t, r#"["sh","-c","echo written > /here"]"#, "");
+    let out = run_to_end(&t, &bundle, "w1");
+    assert_eq!(out, "");
+    let written = fs::read_to_string(bundle.dir.join("rootfs/here")).unwrap();
+    assert_eq!(written, "written\n");
 }

@@ -83,6 +83,10 @@ pub struct RootFs {
     /// it) before its command runs (`lifecycle::peers` adds it to theirs once it runs).
     /// `None` on a network without names.
     pub members: Option<Vec<Member>>,
+    /// The OCI runtime's root (`root.path`, the one directory in `layers`): bound as
+    /// the root and written in place, as runc and crun do (podman hands over a root it
+    /// has mounted itself), instead of under an upper layer of skiff's own.
+    pub in_place: bool,
 }
 
 /// Where the container's fds 0–2 come from, as whoever starts it decides.

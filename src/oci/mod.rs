@@ -265,6 +265,7 @@ fn made(dir: &Path, bundle: spec::Bundle, path: &Path) -> Result<i32> {
         layers: Some(layers),
         blobs: Vec::new(),
         members: None,
+        in_place: true,
     };
     let stdio = Stdio {
         gate: Some(fifo.as_raw_fd()),

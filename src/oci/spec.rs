@@ -11,9 +11,9 @@
 //!   the inheritable and ambient sets as asked (for root; any other user gets none);
 //!   `rlimits` as `--ulimit`; `noNewPrivileges`; `oomScoreAdj`. `terminal: true`
 //!   needs the console socket, not here yet.
-//! - `root`: its `path` (relative to the bundle) is the lower layer of an overlay
-//!   whose upper lies in the state directory, as for an image: the bundle's directory
-//!   is never written. `readonly` as `--read-only`.
+//! - `root`: its `path` (relative to the bundle) is bound as the root and written in
+//!   place, as runc does (podman hands over its own overlay mount). `readonly` as
+//!   `--read-only`.
 //! - `mounts`: /proc, /sys, /dev and its pts, shm and mqueue are skiff's own (Docker's
 //!   defaults, masks included); bind mounts as `-v`, tmpfs as `--tmpfs`.
 //! - `linux.namespaces`: pid, mount, ipc and uts are always new (and cgroup: skiff
