@@ -771,6 +771,15 @@ pub fn drop_bounding_capability(capability: u32) -> Result<()> {
     check(rc, "prctl", format_args!("PR_CAPBSET_DROP, {capability}")).map(drop)
 }
 
+/// umask(2): the permission bits that files and directories this process creates
+/// lose. It cannot fail.
+/// <https://man7.org/linux/man-pages/man2/umask.2.html>
+pub fn umask(mask: u32) {
+    trace::call(format_args!("umask({mask:#o})"));
+    // SAFETY: umask takes a plain integer and touches no memory.
+    unsafe { libc::umask(mask as libc::mode_t) };
+}
+
 /// prctl(2) `PR_CAP_AMBIENT_RAISE`: add one capability to the ambient set, which
 /// execve(2) of a program without file capabilities keeps. It must be both permitted
 /// and inheritable already.

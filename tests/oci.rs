@@ -292,3 +292,27 @@ fn the_bundle_root_is_written_in_place() {
     let written = fs::read_to_string(bundle.dir.join("rootfs/here")).unwrap();
     assert_eq!(written, "written\n");
 }
+
+/// runtime-tools' `linux_masked_paths`, `linux_readonly_paths`, `process_user` and
+/// `process_rlimits`: paths beyond Docker's masked or read-only, the umask, and
+/// `RLIMIT_AS` (Docker's `--ulimit as=`).
+#[test]
+fn masked_and_read_only_paths_umask_and_address_space() {
+    let t = TestEnv::new();
+    let program = r#"["sh","-c","umask; grep 'address space' /proc/self/limits; cat /masked; touch /ro/x || echo ro"]"#;
+    let hidden = r#""maskedPaths":["/masked","/absent"],"readonlyPaths":["/ro"],"#;
+    let bundle = Bundle::new(&t, program, hidden);
+    fs::write(bundle.dir.join("rootfs/masked"), "secret").unwrap();
+    fs::create_dir(bundle.dir.join("rootfs/ro")).unwrap();
+    edit_config(&bundle, r#""gid":0"#, r#""gid":0,"umask":63"#);
+    let limit = r#""cwd":"/","rlimits":[{"type":"RLIMIT_AS","soft":1073741824,"hard":2147483648}]"#;
+    edit_config(&bundle, r#""cwd":"/""#, limit);
+    let out = run_to_end(&t, &bundle, "m1");
+    assert!(out.starts_with("0077\nMax address space"), "{out}");
+    let words: Vec<&str> = out.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(words[3..5], ["1073741824", "2147483648"], "{out}");
+    assert!(!out.contains("secret"), "{out}");
+    assert!(out.ends_with("ro\n"), "{out}");
+    assert!(!bundle.dir.join("rootfs/ro/x").exists());
+    assert!(!bundle.dir.join("rootfs/absent").exists());
+}

@@ -106,6 +106,7 @@ pub fn populate(root: &Path, scratch: &Path, options: &Options) -> Result<()> {
     for mount in mount_list(scratch, options)? {
         mount.attach(root)?;
     }
+    hide_also(root, options)?;
     if options.read_only {
         trace::step(
             "--read-only: remount the root read-only; the mounts on it keep their own mode",
@@ -421,6 +422,24 @@ impl Mount {
 /// Like [`resolve_dir`] for a file: the last component's symlinks are followed inside
 /// the root too, and a missing file is created empty, to mount on.
 fn resolve_file(root: &Path, path: &Path) -> Result<PathBuf> {
+    let (resolved, meta) = resolve_last(root, path)?;
+    match meta {
+        Some(meta) if meta.is_dir() => Err(Error::invalid(format!(
+            "/{} is a directory",
+            resolved.display()
+        ))),
+        Some(_) => Ok(resolved),
+        None => {
+            let full = root.join(&resolved);
+            fs::File::create(&full).with_context(|| format!("create {}", full.display()))?;
+            Ok(resolved)
+        }
+    }
+}
+
+/// `path` resolved inside the root, the last component's symlinks followed too, and
+/// what is there (`None`: nothing yet).
+fn resolve_last(root: &Path, path: &Path) -> Result<(PathBuf, Option<fs::Metadata>)> {
     let mut path = path.to_path_buf();
     for _ in 0..40 {
         let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
@@ -434,21 +453,36 @@ fn resolve_file(root: &Path, path: &Path) -> Result<PathBuf> {
                     fs::read_link(&full).with_context(|| format!("readlink {}", full.display()))?;
                 path = resolved.parent().unwrap_or(Path::new("")).join(target);
             }
-            Ok(meta) if meta.is_dir() => {
-                return Err(Error::invalid(format!(
-                    "/{} is a directory",
-                    resolved.display()
-                )))
-            }
-            Ok(_) => return Ok(resolved),
-            Err(_) => {
-                fs::File::create(&full).with_context(|| format!("create {}", full.display()))?;
-                return Ok(resolved);
-            }
+            Ok(meta) => return Ok((resolved, Some(meta))),
+            Err(_) => return Ok((resolved, None)),
         }
     }
     Err(Error::invalid(format!(
         "cannot resolve /{} inside the container",
         path.display()
     )))
+}
+
+/// An OCI config's `linux.maskedPaths` and `linux.readonlyPaths` beyond Docker's
+/// (`hides`), each resolved inside the root; one that is not there is left alone.
+fn hide_also(root: &Path, options: &Options) -> Result<()> {
+    let resolve = |paths: &Option<Vec<String>>| -> Result<Vec<String>> {
+        let mut found = Vec::new();
+        for path in paths.iter().flatten() {
+            let Some(relative) = path.strip_prefix('/') else {
+                return Err(Error::invalid(format!("{path:?} is not an absolute path")));
+            };
+            if let (resolved, Some(_)) = resolve_last(root, Path::new(relative))? {
+                found.push(resolved.to_string_lossy().into_owned());
+            }
+        }
+        Ok(found)
+    };
+    let (masked, read_only) = (
+        resolve(&options.masked_paths)?,
+        resolve(&options.readonly_paths)?,
+    );
+    let masked: Vec<&str> = masked.iter().map(String::as_str).collect();
+    let read_only: Vec<&str> = read_only.iter().map(String::as_str).collect();
+    hide(root, &masked, &read_only)
 }

@@ -49,6 +49,11 @@ pub struct Options {
     /// leaves both empty; see capabilities.rs).
     pub cap_inheritable: Option<Vec<String>>,
     pub cap_ambient: Option<Vec<String>>,
+    /// The process's umask (OCI `process.user.umask`; Docker has no flag for it).
+    pub umask: Option<u32>,
+    /// OCI `linux.maskedPaths` and `linux.readonlyPaths` beyond Docker's own.
+    pub masked_paths: Option<Vec<String>>,
+    pub readonly_paths: Option<Vec<String>>,
 }
 
 impl Options {

@@ -9,7 +9,7 @@
 //!   UID:GID --group-add`; `capabilities` as `--cap-drop ALL --cap-add` of the
 //!   bounding set (skiff gives one set: effective and permitted must equal it), and
 //!   the inheritable and ambient sets as asked (for root; any other user gets none);
-//!   `rlimits` as `--ulimit`; `noNewPrivileges`; `oomScoreAdj`. `terminal: true`
+//!   `rlimits` as `--ulimit`; `noNewPrivileges`; `oomScoreAdj`; `user.umask`. `terminal: true`
 //!   needs the console socket, not here yet.
 //! - `root`: its `path` (relative to the bundle) is bound as the root and written in
 //!   place, as runc does (podman hands over its own overlay mount). `readonly` as
@@ -20,8 +20,8 @@
 //!   always gives one); network: absent is the host's, present a new one with only
 //!   `lo`, with a `path` that namespace joined (podman makes its own).
 //! - `linux.resources` memory, cpu, pids as `--memory`, `--cpu-shares`, `--cpus`,
-//!   `--pids-limit`; `sysctl` as `--sysctl`; `maskedPaths` and `readonlyPaths` only as
-//!   far as skiff's own masks already cover them.
+//!   `--pids-limit`; `sysctl` as `--sysctl`; `maskedPaths` and `readonlyPaths` (beyond
+//!   Docker's, which skiff's own masks cover) resolved inside the root.
 //!
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config.md>
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md>
@@ -65,7 +65,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "oomScoreAdj",
         ],
     ),
-    ("process.user", &["uid", "gid", "additionalGids"]),
+    ("process.user", &["uid", "gid", "umask", "additionalGids"]),
     (
         "process.capabilities",
         &[
@@ -127,6 +127,7 @@ struct ProcessSpec {
 struct User {
     uid: u32,
     gid: u32,
+    umask: Option<u32>,
     #[serde(rename = "additionalGids")]
     additional_gids: Option<Vec<u32>>,
 }
@@ -253,7 +254,7 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
         .linux
         .ok_or_else(|| unsupported("a bundle without linux"))?;
     let (network, netns) = namespaces(linux.namespaces.as_deref().unwrap_or_default())?;
-    hidden(&linux)?;
+    hidden(&linux, &mut options);
     options.sysctls = linux
         .sysctl
         .map(|map| map.iter().map(|(k, v)| format!("{k}={v}")).collect());
@@ -341,6 +342,7 @@ fn options(process: &ProcessSpec) -> Result<Options> {
     let mut options = Options {
         no_new_privileges: process.no_new_privileges.unwrap_or(false),
         oom_score_adj: process.oom_score_adj,
+        umask: process.user.umask,
         cap_drop: vec!["ALL".into()],
         // The spec's filter is `linux.seccomp`, refused above while skiff cannot read
         // it; without it a runtime loads none (Docker's default is the engine's choice).
@@ -430,22 +432,17 @@ fn namespaces(list: &[Namespace]) -> Result<(&'static str, Option<PathBuf>)> {
     Ok(network)
 }
 
-/// `maskedPaths` and `readonlyPaths`, where skiff's own masks cover them.
-fn hidden(linux: &Linux) -> Result<()> {
-    let lists = [
-        (&linux.masked_paths, true, "maskedPaths"),
-        (&linux.readonly_paths, false, "readonlyPaths"),
-    ];
-    for (paths, masked, name) in lists {
-        if let Some(path) = paths
+/// `maskedPaths` and `readonlyPaths` beyond skiff's own masks, which cover Docker's.
+fn hidden(linux: &Linux, options: &mut Options) {
+    let beyond = |paths: &Option<Vec<String>>, masked: bool| {
+        let paths = paths
             .iter()
             .flatten()
-            .find(|p| !container::hides(p, masked))
-        {
-            return Err(unsupported(&format!("linux.{name}: {path}")));
-        }
-    }
-    Ok(())
+            .filter(|p| !container::hides(p, masked));
+        Some(paths.cloned().collect::<Vec<_>>()).filter(|paths| !paths.is_empty())
+    };
+    options.masked_paths = beyond(&linux.masked_paths, true);
+    options.readonly_paths = beyond(&linux.readonly_paths, false);
 }
 
 fn limits(resources: Option<Resources>) -> Limits {
@@ -491,8 +488,8 @@ mod tests {
             refusal(&seccomp),
             "config.json: linux.seccomp is not supported by skiff yet"
         );
-        let umask = config("", "").replace(r#""gid":0"#, r#""gid":0,"umask":18"#);
-        assert!(refusal(&umask).contains("process.user.umask"));
+        let username = config("", "").replace(r#""gid":0"#, r#""gid":0,"username":"x""#);
+        assert!(refusal(&username).contains("process.user.username"));
         assert!(refusal(&config(r#","terminal":true"#, "")).contains("process.terminal"));
         let user_ns = config("", r#",{"type":"user"}"#);
         assert!(refusal(&user_ns).contains("linux.namespaces: user"));
