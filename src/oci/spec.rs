@@ -96,6 +96,24 @@ const KNOWN: &[(&str, &[&str])] = &[
     ("linux.resources.pids", &["limit"]),
 ];
 
+/// The top-level properties the runtime-spec defines (config.md and the platforms'); any
+/// other is someone's extension. Below the top, every key skiff does not read is refused.
+const SPEC_TOP_LEVEL: [&str; 13] = [
+    "ociVersion",
+    "process",
+    "root",
+    "hostname",
+    "domainname",
+    "mounts",
+    "hooks",
+    "annotations",
+    "linux",
+    "solaris",
+    "windows",
+    "vm",
+    "zos",
+];
+
 #[derive(Deserialize)]
 struct Spec {
     #[serde(rename = "ociVersion")]
@@ -321,6 +339,11 @@ fn check_keys(value: &Value, path: &str) -> Result<()> {
                     format!("{path}.{key}")
                 };
                 if known.is_some_and(|keys| !keys.contains(&key.as_str())) {
+                    // config.md "Extensibility": a property the spec does not define
+                    // MUST be ignored; one it defines and skiff cannot honour is refused.
+                    if path.is_empty() && !SPEC_TOP_LEVEL.contains(&key.as_str()) {
+                        continue;
+                    }
                     return Err(unsupported(&full));
                 }
                 check_keys(inner, &full)?;
@@ -488,6 +511,10 @@ mod tests {
             refusal(&seccomp),
             "config.json: linux.seccomp is not supported by skiff yet"
         );
+        let solaris = config("", "").replace(r#""hostname""#, r#""solaris":{},"hostname""#);
+        assert!(refusal(&solaris).contains("config.json: solaris is not"));
+        let extension = config("", "").replace(r#""hostname""#, r#""x-extension":1,"hostname""#);
+        assert!(parse(&extension, Path::new("/b"), "c").is_ok());
         let username = config("", "").replace(r#""gid":0"#, r#""gid":0,"username":"x""#);
         assert!(refusal(&username).contains("process.user.username"));
         assert!(refusal(&config(r#","terminal":true"#, "")).contains("process.terminal"));
