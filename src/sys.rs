@@ -771,6 +771,16 @@ pub fn drop_bounding_capability(capability: u32) -> Result<()> {
     check(rc, "prctl", format_args!("PR_CAPBSET_DROP, {capability}")).map(drop)
 }
 
+/// prctl(2) `PR_SET_KEEPCAPS`: keep the permitted set when this process leaves UID 0
+/// by setuid(2) (the effective set is emptied still); execve(2) clears the flag.
+/// <https://man7.org/linux/man-pages/man2/PR_SET_KEEPCAPS.2const.html>
+pub fn keep_capabilities() -> Result<()> {
+    trace::call(format_args!("prctl(PR_SET_KEEPCAPS, 1)"));
+    // SAFETY: prctl with PR_SET_KEEPCAPS takes plain integers.
+    let rc = unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) };
+    check(rc, "prctl", "PR_SET_KEEPCAPS, 1").map(drop)
+}
+
 /// umask(2): the permission bits that files and directories this process creates
 /// lose. It cannot fail.
 /// <https://man7.org/linux/man-pages/man2/umask.2.html>

@@ -250,8 +250,8 @@ fn run_to_end(t: &TestEnv, bundle: &Bundle, id: &str) -> String {
     fs::read_to_string(bundle.dir.join("out")).unwrap()
 }
 
-/// runtime-tools' `default` program: root gets the inheritable and ambient sets its
-/// config.json asks for, and /dev/shm (source `shm`) is mounted before /sys, in the
+/// runtime-tools' `default` program: root (and any user) gets the inheritable and
+/// ambient sets its config.json asks for, and /dev/shm (source `shm`) is mounted before /sys, in the
 /// order of that config's `mounts`.
 #[test]
 fn inheritable_and_ambient_capabilities_and_dev_mounts_as_runc() {
@@ -263,14 +263,21 @@ fn inheritable_and_ambient_capabilities_and_dev_mounts_as_runc() {
         r#""cwd":"/","capabilities":{{"bounding":{kill_chown},"effective":{kill_chown},"permitted":{kill_chown},"inheritable":{kill_chown},"ambient":["CAP_KILL"]}}"#
     );
     edit_config(&bundle, r#""cwd":"/""#, &caps);
+    // runtime-tools' `process_user`: the sets hold for a user other than root too.
+    edit_config(&bundle, r#""uid":0"#, r#""uid":1000"#);
+    let user = run_to_end(&t, &bundle, "caps2");
+    edit_config(&bundle, r#""uid":1000"#, r#""uid":0"#);
     let out = run_to_end(&t, &bundle, "caps1");
-    for set in ["CapInh", "CapPrm", "CapEff", "CapBnd"] {
-        assert!(
-            out.contains(&format!("{set}:\t0000000000000021\n")),
-            "{out}"
-        );
-    }
-    assert!(out.contains("CapAmb:\t0000000000000020\n"), "{out}");
+    // Past execve(2) of a program without file capabilities, a user other than root
+    // keeps only its ambient set, permitted and effective (capabilities(7)).
+    let sets = |inh_bnd: &str, prm_eff: &str| {
+        let all = [("Inh", inh_bnd), ("Prm", prm_eff), ("Eff", prm_eff)];
+        let all = all.into_iter().chain([("Bnd", inh_bnd), ("Amb", "20")]);
+        all.map(|(set, hex)| format!("Cap{set}:\t{hex:0>16}\n"))
+            .collect::<String>()
+    };
+    assert!(out.starts_with(&sets("21", "21")), "{out}");
+    assert!(user.starts_with(&sets("21", "20")), "{user}");
     // proc_pid_mountinfo(5): the mount point is the fifth field.
     let line = |point: &str| out.lines().position(|l| l.split(' ').nth(4) == Some(point));
     let shm = line("/dev/shm").expect(&out);

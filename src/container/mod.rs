@@ -291,6 +291,7 @@ fn take_identity(process: &Process, options: &Options, caps: u64) -> Result<Vec<
         sys::set_no_new_privs()?; // prctl(2): no setuid binary raises anyone again
     }
     seccomp::load(now.as_deref())?; // seccomp(2)
+    capabilities::keep_across_setuid(options)?; // prctl(2), for an OCI config's sets
     user::switch(&user)?; // setgroups(2), setgid(2), setuid(2)
     capabilities::settle(caps, user.uid, options)?; // capset(2), prctl(2)
     seccomp::load(last.as_deref())?; // seccomp(2): as late as it can be

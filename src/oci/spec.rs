@@ -8,7 +8,8 @@
 //! - `process`: `args`, `env`, `cwd`, `user` (uid, gid, additionalGids) as `-u
 //!   UID:GID --group-add`; `capabilities` as `--cap-drop ALL --cap-add` of the
 //!   bounding set (skiff gives one set: effective and permitted must equal it), and
-//!   the inheritable and ambient sets as asked (for root; any other user gets none);
+//!   the inheritable and ambient sets as asked, for any user (as runc; `run` gives a
+//!   user other than root none);
 //!   `rlimits` as `--ulimit`; `noNewPrivileges`; `oomScoreAdj`; `user.umask`. `terminal: true`
 //!   needs the console socket, not here yet.
 //! - `root`: its `path` (relative to the bundle) is bound as the root and written in
@@ -384,7 +385,8 @@ fn options(process: &ProcessSpec) -> Result<Options> {
                 )));
             }
         }
-        options.cap_inheritable = caps.inheritable.clone();
+        // Some, even empty: the sets are the config's, for any user (capabilities.rs).
+        options.cap_inheritable = Some(caps.inheritable.clone().unwrap_or_default());
         options.cap_ambient = caps.ambient.clone();
         options.cap_add = bounding;
     }
