@@ -787,6 +787,45 @@ pub fn drop_bounding_capability(capability: u32) -> Result<()> {
     check(rc, "prctl", format_args!("PR_CAPBSET_DROP, {capability}")).map(drop)
 }
 
+/// prctl(2) `PR_SET_KEEPCAPS`: keep the permitted set when this process leaves UID 0
+/// by setuid(2) (the effective set is emptied still); execve(2) clears the flag.
+/// <https://man7.org/linux/man-pages/man2/PR_SET_KEEPCAPS.2const.html>
+pub fn keep_capabilities() -> Result<()> {
+    trace::call(format_args!("prctl(PR_SET_KEEPCAPS, 1)"));
+    // SAFETY: prctl with PR_SET_KEEPCAPS takes plain integers.
+    let rc = unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) };
+    check(rc, "prctl", "PR_SET_KEEPCAPS, 1").map(drop)
+}
+
+/// umask(2): the permission bits that files and directories this process creates
+/// lose. It cannot fail.
+/// <https://man7.org/linux/man-pages/man2/umask.2.html>
+pub fn umask(mask: u32) {
+    trace::call(format_args!("umask({mask:#o})"));
+    // SAFETY: umask takes a plain integer and touches no memory.
+    unsafe { libc::umask(mask as libc::mode_t) };
+}
+
+/// prctl(2) `PR_CAP_AMBIENT_RAISE`: add one capability to the ambient set, which
+/// execve(2) of a program without file capabilities keeps. It must be both permitted
+/// and inheritable already.
+/// <https://man7.org/linux/man-pages/man2/PR_CAP_AMBIENT.2const.html>
+pub fn raise_ambient_capability(capability: u32) -> Result<()> {
+    trace::call(format_args!("prctl(PR_CAP_AMBIENT_RAISE, {capability})"));
+    let (op, raise) = (
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+    );
+    // SAFETY: prctl with PR_CAP_AMBIENT takes plain integers.
+    let rc = unsafe { libc::prctl(op, raise, capability as libc::c_ulong, 0, 0) };
+    check(
+        rc,
+        "prctl",
+        format_args!("PR_CAP_AMBIENT_RAISE, {capability}"),
+    )
+    .map(drop)
+}
+
 /// The header both capget(2) and capset(2) take: version 3 (64-bit sets), this thread.
 #[repr(C)]
 struct CapHeader {

@@ -124,6 +124,7 @@ fn sys_is_read_only_unless_privileged() {
 
 #[test]
 fn dev_has_pts_shm_and_mqueue() {
+    // /dev/shm's source is `shm`, as Docker's and runc's default spec name it.
     let t = TestEnv::new();
     let script = "for d in pts shm mqueue; do grep \" /dev/$d \" /proc/mounts; done; \
                   readlink /dev/ptmx; echo x > /dev/shm/f && cat /dev/shm/f";
@@ -131,7 +132,7 @@ fn dev_has_pts_shm_and_mqueue() {
     assert_eq!(
         out,
         "devpts /dev/pts devpts rw,nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=666 0 0\n\
-         tmpfs /dev/shm tmpfs rw,nosuid,nodev,noexec,relatime,size=65536k 0 0\n\
+         shm /dev/shm tmpfs rw,nosuid,nodev,noexec,relatime,size=65536k 0 0\n\
          mqueue /dev/mqueue mqueue rw,nosuid,nodev,noexec,relatime 0 0\n\
          pts/ptmx\nx\n"
     );

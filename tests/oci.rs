@@ -83,9 +83,8 @@ struct Bundle {
 
 impl Bundle {
     /// A bundle in the test's directory: busybox as its root, `shared/` bound on its
-    /// /mnt (the root itself is never written), and a config.json running `args` (a
-    /// JSON array, and any more `process` fields after it), with `linux` extra fields in
-    /// `linux`.
+    /// /mnt (where the programs write), and a config.json running `args` (a JSON array,
+    /// and any more `process` fields after it), with `linux` extra fields in `linux`.
     fn new(t: &TestEnv, args: &str, linux: &str) -> Bundle {
         let dir = t.root.join("bundle");
         let bin = dir.join("rootfs/bin");
@@ -467,4 +466,101 @@ fn a_failing_prestart_hook_fails_create_and_leaves_nothing() {
     assert!(!bundle.state.join("f1").exists());
     // Its process gone too: a cgroup with a process in it cannot be removed.
     assert_eq!(cgroups_of("f1"), Vec::<String>::new());
+}
+
+/// Replaces `from` by `to` in the bundle's config.json (a field `Bundle::new` has not).
+fn edit_config(bundle: &Bundle, from: &str, to: &str) {
+    let path = bundle.dir.join("config.json");
+    let config = fs::read_to_string(&path).unwrap();
+    assert!(config.contains(from), "{config}");
+    fs::write(path, config.replacen(from, to, 1)).unwrap();
+}
+
+/// Runs a created container to its end and returns what it wrote (the caller's part
+/// of conmon without the subreaper: the container's PID 1 is reaped by whoever adopts it).
+fn run_to_end(t: &TestEnv, bundle: &Bundle, id: &str) -> String {
+    let out = bundle.create(t, id);
+    let log = fs::read_to_string(bundle.dir.join("out")).unwrap();
+    assert!(out.status.success(), "{log}");
+    let out = bundle.runtime(t, &["start", id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    while !stdout(&bundle.runtime(t, &["state", id])).contains("stopped") {
+        std::thread::yield_now(); // until the kernel has ended it
+    }
+    delete(t, bundle, id, &[]);
+    fs::read_to_string(bundle.dir.join("out")).unwrap()
+}
+
+/// runtime-tools' `default` program: root (and any user) gets the inheritable and
+/// ambient sets its config.json asks for, and /dev/shm (source `shm`) is mounted before /sys, in the
+/// order of that config's `mounts`.
+#[test]
+fn inheritable_and_ambient_capabilities_and_dev_mounts_as_runc() {
+    let t = TestEnv::new();
+    let program = r#"["sh","-c","grep ^Cap /proc/self/status; grep -E ' /(dev/shm|sys) ' /proc/self/mountinfo"]"#;
+    let bundle = Bundle::new(&t, program, "");
+    let kill_chown = r#"["CAP_KILL","CAP_CHOWN"]"#;
+    let caps = format!(
+        r#""cwd":"/","capabilities":{{"bounding":{kill_chown},"effective":{kill_chown},"permitted":{kill_chown},"inheritable":{kill_chown},"ambient":["CAP_KILL"]}}"#
+    );
+    edit_config(&bundle, r#""cwd":"/""#, &caps);
+    // runtime-tools' `process_user`: the sets hold for a user other than root too.
+    edit_config(&bundle, r#""uid":0"#, r#""uid":1000"#);
+    let user = run_to_end(&t, &bundle, "caps2");
+    edit_config(&bundle, r#""uid":1000"#, r#""uid":0"#);
+    let out = run_to_end(&t, &bundle, "caps1");
+    // Past execve(2) of a program without file capabilities, a user other than root
+    // keeps only its ambient set, permitted and effective (capabilities(7)).
+    let sets = |inh_bnd: &str, prm_eff: &str| {
+        let all = [("Inh", inh_bnd), ("Prm", prm_eff), ("Eff", prm_eff)];
+        let all = all.into_iter().chain([("Bnd", inh_bnd), ("Amb", "20")]);
+        all.map(|(set, hex)| format!("Cap{set}:\t{hex:0>16}\n"))
+            .collect::<String>()
+    };
+    assert!(out.starts_with(&sets("21", "21")), "{out}");
+    assert!(user.starts_with(&sets("21", "20")), "{user}");
+    // proc_pid_mountinfo(5): the mount point is the fifth field.
+    let line = |point: &str| out.lines().position(|l| l.split(' ').nth(4) == Some(point));
+    let shm = line("/dev/shm").expect(&out);
+    assert!(
+        out.lines().nth(shm).unwrap().contains(" - tmpfs shm "),
+        "{out}"
+    );
+    assert!(line("/sys").expect(&out) > shm, "{out}");
+}
+
+/// runtime-tools' `killsig` and `start`: what the container writes to its root lands
+/// in the bundle's root directory, as with runc (podman hands over its own overlay).
+#[test]
+fn the_bundle_root_is_written_in_place() {
+    let t = TestEnv::new();
+    let bundle = Bundle::new(&t, r#"["sh","-c","echo written > /here"]"#, "");
+    let out = run_to_end(&t, &bundle, "w1");
+    assert_eq!(out, "");
+    let written = fs::read_to_string(bundle.dir.join("rootfs/here")).unwrap();
+    assert_eq!(written, "written\n");
+}
+
+/// runtime-tools' `linux_masked_paths`, `linux_readonly_paths`, `process_user` and
+/// `process_rlimits`: paths beyond Docker's masked or read-only, the umask, and
+/// `RLIMIT_AS` (Docker's `--ulimit as=`).
+#[test]
+fn masked_and_read_only_paths_umask_and_address_space() {
+    let t = TestEnv::new();
+    let program = r#"["sh","-c","umask; grep 'address space' /proc/self/limits; cat /masked; touch /ro/x || echo ro"]"#;
+    let hidden = r#""maskedPaths":["/masked","/absent"],"readonlyPaths":["/ro"],"#;
+    let bundle = Bundle::new(&t, program, hidden);
+    fs::write(bundle.dir.join("rootfs/masked"), "secret").unwrap();
+    fs::create_dir(bundle.dir.join("rootfs/ro")).unwrap();
+    edit_config(&bundle, r#""gid":0"#, r#""gid":0,"umask":63"#);
+    let limit = r#""cwd":"/","rlimits":[{"type":"RLIMIT_AS","soft":1073741824,"hard":2147483648}]"#;
+    edit_config(&bundle, r#""cwd":"/""#, limit);
+    let out = run_to_end(&t, &bundle, "m1");
+    assert!(out.starts_with("0077\nMax address space"), "{out}");
+    let words: Vec<&str> = out.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(words[3..5], ["1073741824", "2147483648"], "{out}");
+    assert!(!out.contains("secret"), "{out}");
+    assert!(out.ends_with("ro\n"), "{out}");
+    assert!(!bundle.dir.join("rootfs/ro/x").exists());
+    assert!(!bundle.dir.join("rootfs/absent").exists());
 }

@@ -7,9 +7,10 @@
 //! The sets end as Docker (since 23.0) leaves them: for root, effective = permitted =
 //! bounding = the container's set; for any other user only the bounding set, since the
 //! kernel empties the others when a process leaves UID 0, as execve(2) of a non-root
-//! program would. The inheritable set is always empty (CVE-2022-24769: with it, a
+//! program would. An OCI `config.json`'s sets hold for any user, as runc gives them. The inheritable set is empty (CVE-2022-24769: with it, a
 //! file-capability binary could pass capabilities on to a non-root user), and with it
-//! the ambient set, which may only hold what is both permitted and inheritable.
+//! the ambient set, which may only hold what is both permitted and inheritable, unless
+//! an OCI `config.json` asks for them (`process.capabilities`; runc does as asked).
 //!
 //! `--cap-add`/`--cap-drop` follow Docker's `TweakCapabilities`: names with or without
 //! `CAP_`, any case; `ALL`; `--privileged` means every capability skiff itself holds.
@@ -186,10 +187,36 @@ pub fn limit_bounding_set(set: u64) -> Result<()> {
     Ok(())
 }
 
+/// Whether the sets are an OCI config's, which hold for any user, as runc gives them
+/// (Docker's hold for root only).
+fn from_oci_config(options: &Options) -> bool {
+    options.cap_inheritable.is_some()
+}
+
+/// Before the switch to the container's user: an OCI config's sets must survive
+/// setuid(2), which empties the permitted set of a process leaving UID 0 unless it
+/// asked to keep it (PR_SET_KEEPCAPS; execve(2) clears that flag again).
+pub fn keep_across_setuid(options: &Options) -> Result<()> {
+    match from_oci_config(options) {
+        true => sys::keep_capabilities(),
+        false => Ok(()),
+    }
+}
+
 /// After the switch to the container's user: root holds `set`, anyone else nothing
-/// (leaving UID 0 already emptied it); nobody inherits anything.
-pub fn settle(set: u64, uid: u32) -> Result<()> {
-    sys::capset(if uid == 0 { set } else { 0 }, 0)
+/// (leaving UID 0 already emptied it), unless the sets are an OCI config's, which hold
+/// for any user; only those inherit anything.
+pub fn settle(set: u64, uid: u32, options: &Options) -> Result<()> {
+    if uid != 0 && !from_oci_config(options) {
+        return sys::capset(0, 0);
+    }
+    let bits = |names: &Option<Vec<String>>| parse_list(names.as_deref().unwrap_or_default());
+    let (_, inheritable) = bits(&options.cap_inheritable)?;
+    let (_, ambient) = bits(&options.cap_ambient)?;
+    sys::capset(set, inheritable)?;
+    (0..64)
+        .filter(|c| ambient & 1 << c != 0)
+        .try_for_each(sys::raise_ambient_capability)
 }
 
 #[cfg(test)]

@@ -90,6 +90,10 @@ pub struct RootFs {
     /// it) before its command runs (`lifecycle::peers` adds it to theirs once it runs).
     /// `None` on a network without names.
     pub members: Option<Vec<Member>>,
+    /// The OCI runtime's root (`root.path`, the one directory in `layers`): bound as
+    /// the root and written in place, as runc and crun do (podman hands over a root it
+    /// has mounted itself), instead of under an upper layer of skiff's own.
+    pub in_place: bool,
 }
 
 /// Where the container's fds 0–2 come from, as whoever starts it decides.
@@ -299,8 +303,9 @@ fn take_identity(process: &Process, options: &Options, caps: u64) -> Result<Vec<
         sys::set_no_new_privs()?; // prctl(2): no setuid binary raises anyone again
     }
     seccomp::load(now.as_deref())?; // seccomp(2)
+    capabilities::keep_across_setuid(options)?; // prctl(2), for an OCI config's sets
     user::switch(&user)?; // setgroups(2), setgid(2), setuid(2)
-    capabilities::settle(caps, user.uid)?; // capset(2)
+    capabilities::settle(caps, user.uid, options)?; // capset(2), prctl(2)
     seccomp::load(last.as_deref())?; // seccomp(2): as late as it can be
     Ok(process::with_home(&process.env, &user.home))
 }

@@ -98,30 +98,20 @@ pub fn populate(
     userns: Option<&Userns>,
 ) -> Result<()> {
     let privileged = options.privileged;
-    let proc = mounted(mount_proc(root), "/proc")?;
-    if proc && !privileged {
+    if mounted(mount_proc(root), "/proc")? && !privileged {
         hide(root, &PROC_MASKED, &PROC_READ_ONLY)?;
-    }
-    let sys = mounted(mount_sys(root, privileged), "/sys")?;
-    if sys && !privileged {
-        hide(root, &SYS_MASKED, &[])?;
-    }
-    if proc && sys && !privileged {
-        // An OCI bundle's own, all in /proc and /sys (see `oci/spec.rs`): with both
-        // mounted, no image's symlink lies on their way.
-        hide(
-            root,
-            &relative(&options.masked_paths),
-            &relative(&options.readonly_paths),
-        )?;
     }
     if let Some(userns) = userns {
         for (_, file) in etc_files::mounts(scratch) {
             userns::give_to_root(&file, userns)?; // its root may edit /etc/hosts, as Docker's
         }
     }
+    // In the order runc's and runtime-tools' default config.json list them.
     if mounted(mount_dev(root, userns), "/dev")? {
         mount_dev_filesystems(root, options.shm_size.unwrap_or(DEFAULT_SHM_SIZE))?;
+    }
+    if mounted(mount_sys(root, privileged), "/sys")? && !privileged {
+        hide(root, &SYS_MASKED, &[])?;
     }
     for spec in options.devices.iter().flatten() {
         bind_device(root, &cgroup::Device::parse(spec)?)?;
@@ -129,6 +119,7 @@ pub fn populate(
     for mount in mount_list(scratch, options)? {
         mount.attach(root, userns)?;
     }
+    hide_also(root, options)?;
     if options.read_only {
         trace::step(
             "--read-only: remount the root read-only; the mounts on it keep their own mode",
@@ -208,11 +199,6 @@ fn mount_sys(root: &Path, privileged: bool) -> Result<()> {
         read_only | MS_NOSUID | MS_NODEV | MS_NOEXEC,
         None,
     )
-}
-
-fn relative(paths: &Option<Vec<String>>) -> Vec<&str> {
-    let paths = paths.iter().flatten();
-    paths.map(|p| p.trim_start_matches('/')).collect()
 }
 
 /// Masks `masked` and makes `read_only` read-only; paths this kernel lacks are skipped.
@@ -313,6 +299,7 @@ fn mount_dev_filesystems(root: &Path, shm_size: i64) -> Result<()> {
     let pts = format!("newinstance,ptmxmode=0666,mode=0620{tty}");
     trace::step("mount /dev/pts (terminals of its own), /dev/shm and /dev/mqueue");
     let dev = root.join("dev");
+    // The source, which mountinfo shows, is the type's name, but "shm" for /dev/shm.
     let filesystems = [
         ("pts", "devpts", MS_NOSUID | MS_NOEXEC, Some(pts.as_str())),
         (
@@ -326,10 +313,9 @@ fn mount_dev_filesystems(root: &Path, shm_size: i64) -> Result<()> {
     for (name, fstype, flags, data) in filesystems {
         let target = dev.join(name);
         fs::create_dir(&target).with_context(|| format!("create /dev/{name}"))?;
-        mounted(
-            mount_fs(fstype, &target, flags, data),
-            &format!("/dev/{name}"),
-        )?;
+        let source = if name == "shm" { name } else { fstype };
+        let mount = sys::mount(Some(Path::new(source)), &target, Some(fstype), flags, data);
+        mounted(mount, &format!("/dev/{name}"))?;
     }
     Ok(())
 }
@@ -491,6 +477,24 @@ fn mount_tmpfs(target: &Path, flags: libc::c_ulong, data: &str, copy_up: bool) -
 /// Like [`resolve_dir`] for a file: the last component's symlinks are followed inside
 /// the root too, and a missing file is created empty, to mount on.
 fn resolve_file(root: &Path, path: &Path) -> Result<PathBuf> {
+    let (resolved, meta) = resolve_last(root, path)?;
+    match meta {
+        Some(meta) if meta.is_dir() => Err(Error::invalid(format!(
+            "/{} is a directory",
+            resolved.display()
+        ))),
+        Some(_) => Ok(resolved),
+        None => {
+            let full = root.join(&resolved);
+            fs::File::create(&full).with_context(|| format!("create {}", full.display()))?;
+            Ok(resolved)
+        }
+    }
+}
+
+/// `path` resolved inside the root, the last component's symlinks followed too, and
+/// what is there (`None`: nothing yet).
+fn resolve_last(root: &Path, path: &Path) -> Result<(PathBuf, Option<fs::Metadata>)> {
     let mut path = path.to_path_buf();
     for _ in 0..40 {
         let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
@@ -504,21 +508,36 @@ fn resolve_file(root: &Path, path: &Path) -> Result<PathBuf> {
                     fs::read_link(&full).with_context(|| format!("readlink {}", full.display()))?;
                 path = resolved.parent().unwrap_or(Path::new("")).join(target);
             }
-            Ok(meta) if meta.is_dir() => {
-                return Err(Error::invalid(format!(
-                    "/{} is a directory",
-                    resolved.display()
-                )))
-            }
-            Ok(_) => return Ok(resolved),
-            Err(_) => {
-                fs::File::create(&full).with_context(|| format!("create {}", full.display()))?;
-                return Ok(resolved);
-            }
+            Ok(meta) => return Ok((resolved, Some(meta))),
+            Err(_) => return Ok((resolved, None)),
         }
     }
     Err(Error::invalid(format!(
         "cannot resolve /{} inside the container",
         path.display()
     )))
+}
+
+/// An OCI config's `linux.maskedPaths` and `linux.readonlyPaths` beyond Docker's
+/// (`hides`), each resolved inside the root; one that is not there is left alone.
+fn hide_also(root: &Path, options: &Options) -> Result<()> {
+    let resolve = |paths: &Option<Vec<String>>| -> Result<Vec<String>> {
+        let mut found = Vec::new();
+        for path in paths.iter().flatten() {
+            let Some(relative) = path.strip_prefix('/') else {
+                return Err(Error::invalid(format!("{path:?} is not an absolute path")));
+            };
+            if let (resolved, Some(_)) = resolve_last(root, Path::new(relative))? {
+                found.push(resolved.to_string_lossy().into_owned());
+            }
+        }
+        Ok(found)
+    };
+    let (masked, read_only) = (
+        resolve(&options.masked_paths)?,
+        resolve(&options.readonly_paths)?,
+    );
+    let masked: Vec<&str> = masked.iter().map(String::as_str).collect();
+    let read_only: Vec<&str> = read_only.iter().map(String::as_str).collect();
+    hide(root, &masked, &read_only)
 }

@@ -56,6 +56,12 @@ pub struct Options {
     /// `--uidmap`/`--gidmap CONTAINER:HOST:SIZE`: a user namespace with these maps.
     pub uidmap: Option<Vec<String>>,
     pub gidmap: Option<Vec<String>>,
+    /// The inheritable and ambient sets, which only an OCI `config.json` gives (Docker
+    /// leaves both empty; see capabilities.rs).
+    pub cap_inheritable: Option<Vec<String>>,
+    pub cap_ambient: Option<Vec<String>>,
+    /// The process's umask (OCI `process.user.umask`; Docker has no flag for it).
+    pub umask: Option<u32>,
 }
 
 impl Options {

@@ -7,7 +7,8 @@
 //!    size, and its writes never reach the layers another container shares. Where
 //!    overlayfs is refused (its upper dir on overlayfs, inside Docker or Podman), the
 //!    layers are unpacked into a private copy instead, bind-mounted onto itself since
-//!    pivot_root(2) wants a mount point.
+//!    pivot_root(2) wants a mount point. An OCI bundle's root directory is bound
+//!    instead, and written in place, as runc and crun do.
 //! 3. Mount /proc, /sys, /dev and the rest inside it (mounts.rs).
 //! 4. `pivot_root(".", ".")` then detach the old root stacked underneath: no path leads
 //!    back to the host, and no `oldroot` directory is left in the container's `/`.
@@ -29,7 +30,7 @@ use std::path::Path;
 
 use super::userns::{self, Userns};
 use super::{mounts, Options, RootFs};
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 use crate::image::layer::Whiteouts;
 use crate::image::LayerDirs;
 use crate::sys::{self, MNT_DETACH, MS_BIND, MS_MOVE, MS_PRIVATE, MS_REC};
@@ -58,7 +59,9 @@ pub fn enter(fs: &RootFs, options: &Options, userns: Option<&Userns>) -> Result<
         chroot_without_mounts(fs, &root, options, userns)?;
         return Ok(Entered::ChrootWithoutMounts);
     }
-    if !stack_layers(fs, &root, true, userns)? {
+    if fs.in_place {
+        bind_in_place(fs, &root)?;
+    } else if !stack_layers(fs, &root, true, userns)? {
         copy_layers_instead(fs, &root, userns)?;
     }
     mounts::populate(&root, &fs.scratch, options, userns)?;
@@ -153,6 +156,17 @@ fn copy_layers_instead(fs: &RootFs, root: &Path, userns: Option<&Userns>) -> Res
     trace::step("bind-mount the copy onto itself: pivot_root(2) needs a mount point");
     sys::mount(Some(root), root, None, MS_BIND | MS_REC, None)?;
     mounts::remount(root, 0) // nodev, as the overlay is
+}
+
+/// The OCI bundle's root directory itself, bound on `root` (`nodev`, as the overlay).
+fn bind_in_place(fs: &RootFs, root: &Path) -> Result<()> {
+    let Some((layers, name)) = fs.layers.as_ref().and_then(|l| Some((l, l.names.first()?))) else {
+        return Err(Error::invalid("no root directory to bind"));
+    };
+    let dir = layers.dir.join(name);
+    trace::step("bind the bundle's root directory, written in place");
+    sys::mount(Some(&dir), root, None, MS_BIND | MS_REC, None)?;
+    mounts::remount(root, 0)
 }
 
 /// pivot_root(2) into `root`; where it cannot leave the current root (EINVAL: an

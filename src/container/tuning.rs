@@ -5,6 +5,8 @@
 //! - `--ulimit nofile=1024:2048`: setrlimit(2) limits, by Docker's names (ulimit(1)'s),
 //!   `-1` for unlimited; without `:HARD` the hard limit is the soft one. Only
 //!   CAP_SYS_RESOURCE may raise a hard limit above the one skiff inherited.
+//! - An OCI config's `process.user.umask`: umask(2), the permission bits new files
+//!   lose (else the one skiff inherited).
 //! - `--oom-score-adj N`: /proc/self/oom_score_adj, from -1000 (never chosen) to 1000
 //!   (chosen first), what the OOM killer adds to a process's badness. Lowering it also
 //!   needs CAP_SYS_RESOURCE.
@@ -16,6 +18,7 @@
 //!   before its /proc is mounted with /proc/sys read-only.
 //!
 //! <https://man7.org/linux/man-pages/man2/setrlimit.2.html>
+//! <https://man7.org/linux/man-pages/man2/umask.2.html>
 //! <https://man7.org/linux/man-pages/man5/proc.5.html> (oom_score_adj, /proc/sys)
 //! <https://docs.docker.com/reference/cli/docker/container/run/#sysctl>
 
@@ -27,7 +30,8 @@ use crate::sys;
 use crate::trace;
 
 /// Docker's `--ulimit` names, and the resource each limits.
-const RLIMITS: [(&str, libc::c_int); 15] = [
+const RLIMITS: [(&str, libc::c_int); 16] = [
+    ("as", libc::RLIMIT_AS as libc::c_int),
     ("core", libc::RLIMIT_CORE as libc::c_int),
     ("cpu", libc::RLIMIT_CPU as libc::c_int),
     ("data", libc::RLIMIT_DATA as libc::c_int),
@@ -152,6 +156,9 @@ pub fn limit(options: &Options) -> Result<()> {
     for spec in options.ulimits.iter().flatten() {
         let (name, resource, soft, hard) = ulimit(spec)?;
         sys::setrlimit(resource, name, soft, hard)?;
+    }
+    if let Some(mask) = options.umask {
+        sys::umask(mask);
     }
     Ok(())
 }

@@ -621,6 +621,7 @@ pub fn rootfs(container: &Container, store: &Store, image: Option<&Image>) -> Re
         layers,
         blobs,
         members: peers::at_start(&container.config)?,
+        in_place: false,
     })
 }
 

@@ -7,13 +7,15 @@
 //! The mapping, field by field (runtime-spec `config.md`, `config-linux.md`):
 //! - `process`: `args`, `env`, `cwd`, `user` (uid, gid, additionalGids) as `-u
 //!   UID:GID --group-add`; `capabilities` as `--cap-drop ALL --cap-add` of the
-//!   bounding set (skiff gives one set: effective and permitted must equal it);
-//!   `rlimits` as `--ulimit`; `noNewPrivileges`; `oomScoreAdj`; `terminal` and
-//!   `consoleSize` as `-t` (its master goes to the console socket, see `mod.rs`).
-//!   `exec --process FILE` reads the same object with the same code ([`process_file`]).
-//! - `root`: its `path` (relative to the bundle) is the lower layer of an overlay
-//!   whose upper lies in the state directory, as for an image: the bundle's directory
-//!   is never written. `readonly` as `--read-only`.
+//!   bounding set (skiff gives one set: effective and permitted must equal it), and
+//!   the inheritable and ambient sets as asked, for any user (as runc; `run` gives a
+//!   user other than root none); `rlimits` as `--ulimit`; `noNewPrivileges`;
+//!   `oomScoreAdj`; `user.umask`; `terminal` and `consoleSize` as `-t` (its master goes
+//!   to the console socket, see `mod.rs`). `exec --process FILE` reads the same object
+//!   with the same code ([`process_file`]).
+//! - `root`: its `path` (relative to the bundle) is bound as the root and written in
+//!   place, as runc does (podman hands over its own overlay mount). `readonly` as
+//!   `--read-only`.
 //! - `mounts`: /proc, /sys, /dev and its pts, shm and mqueue are skiff's own (Docker's
 //!   defaults, masks included); bind mounts as `-v` (with `nosuid`, `noexec`,
 //!   `nodev`), tmpfs as `--tmpfs` (with podman's `tmpcopyup`).
@@ -24,17 +26,16 @@
 //!   `hooks.rs` for where each runs); createContainer is refused.
 //! - `linux.resources` memory (limit, swap, reservation), cpu, pids as `--memory`,
 //!   `--memory-swap`, `--memory-reservation`, `--cpu-shares`, `--cpus`,
-//!   `--pids-limit`; `sysctl` as `--sysctl`; `maskedPaths` and `readonlyPaths` beyond
-//!   skiff's own masks, in /proc and /sys; `seccomp`, `resources.devices`, `devices`
-//!   and `cgroupsPath` as `linux.rs` says.
-//! - `process.user.umask`: the one skiff runs with, which its containers inherit.
+//!   `--pids-limit`; `sysctl` as `--sysctl`; `maskedPaths` and `readonlyPaths` (beyond
+//!   Docker's, which skiff's own masks cover) resolved inside the root; `seccomp`,
+//!   `resources.devices`, `devices` and `cgroupsPath` as `linux.rs` says.
 //! - A bind on `/dev/shm` (podman's shared tmpfs) is skiff's own, of its size.
 //!
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config.md>
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md>
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use miniserde::json::{self, Value};
 use miniserde::Deserialize;
@@ -155,6 +156,24 @@ const KNOWN: &[(&str, &[&str])] = &[
 
 const HOOK: &[&str] = &["path", "args", "env", "timeout"];
 
+/// The top-level properties the runtime-spec defines (config.md and the platforms'); any
+/// other is someone's extension. Below the top, every key skiff does not read is refused.
+const SPEC_TOP_LEVEL: [&str; 13] = [
+    "ociVersion",
+    "process",
+    "root",
+    "hostname",
+    "domainname",
+    "mounts",
+    "hooks",
+    "annotations",
+    "linux",
+    "solaris",
+    "windows",
+    "vm",
+    "zos",
+];
+
 #[derive(Deserialize)]
 struct Spec {
     #[serde(rename = "ociVersion")]
@@ -195,9 +214,9 @@ struct ConsoleSize {
 struct User {
     uid: u32,
     gid: u32,
+    umask: Option<u32>,
     #[serde(rename = "additionalGids")]
     additional_gids: Option<Vec<u32>>,
-    umask: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -338,7 +357,7 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
         .linux
         .ok_or_else(|| unsupported("a bundle without linux"))?;
     let (network, netns) = namespaces(linux.namespaces.as_deref().unwrap_or_default())?;
-    hidden(&linux, &mut options)?;
+    hidden(&linux, &mut options);
     confine(&linux, &mut options)?;
     let cgroup = linux.cgroups_path.as_deref().map(linux::cgroups_path);
     options.sysctls = linux
@@ -450,6 +469,11 @@ fn check_keys(value: &Value, path: &str) -> Result<()> {
                     format!("{path}.{key}")
                 };
                 if known.is_some_and(|keys| !keys.contains(&key.as_str())) {
+                    // config.md "Extensibility": a property the spec does not define
+                    // MUST be ignored; one it defines and skiff cannot honour is refused.
+                    if path.is_empty() && !SPEC_TOP_LEVEL.contains(&key.as_str()) {
+                        continue;
+                    }
                     return Err(unsupported(&full));
                 }
                 check_keys(inner, &full)?;
@@ -465,12 +489,10 @@ fn check_keys(value: &Value, path: &str) -> Result<()> {
 
 /// `process`'s capabilities, limits and flags, as `skiff run`'s options.
 fn options(process: &ProcessSpec) -> Result<Options> {
-    if let Some(umask) = process.user.umask {
-        check_umask(umask)?;
-    }
     let mut options = Options {
         no_new_privileges: process.no_new_privileges.unwrap_or(false),
         oom_score_adj: process.oom_score_adj,
+        umask: process.user.umask,
         cap_drop: vec!["ALL".into()],
         // Without `linux.seccomp` (read in `confine`) a runtime loads no filter: Docker's
         // default is the engine's choice, not the runtime's.
@@ -492,14 +514,9 @@ fn options(process: &ProcessSpec) -> Result<Options> {
                 )));
             }
         }
-        for (name, set) in [
-            ("inheritable", &caps.inheritable),
-            ("ambient", &caps.ambient),
-        ] {
-            if set.as_ref().is_some_and(|set| !set.is_empty()) {
-                return Err(unsupported(&format!("process.capabilities.{name}")));
-            }
-        }
+        // Some, even empty: the sets are the config's, for any user (capabilities.rs).
+        options.cap_inheritable = Some(caps.inheritable.clone().unwrap_or_default());
+        options.cap_ambient = caps.ambient.clone();
         options.cap_add = bounding;
     }
     options.ulimits = process.rlimits.as_ref().map(|rlimits| {
@@ -590,42 +607,17 @@ fn namespaces(list: &[Namespace]) -> Result<(&'static str, Option<PathBuf>)> {
     Ok(network)
 }
 
-/// `maskedPaths` and `readonlyPaths`: those skiff's own masks do not cover are masked
-/// too, in /proc and /sys only (no image's symlink can lead a mount astray there).
-fn hidden(linux: &Linux, options: &mut Options) -> Result<()> {
-    let lists = [
-        (
-            &linux.masked_paths,
-            true,
-            "maskedPaths",
-            &mut options.masked_paths,
-        ),
-        (
-            &linux.readonly_paths,
-            false,
-            "readonlyPaths",
-            &mut options.readonly_paths,
-        ),
-    ];
-    for (paths, masked, name, extra) in lists {
-        for path in paths.iter().flatten() {
-            if container::hides(path, masked) {
-                continue;
-            }
-            let mut parts = Path::new(path).components();
-            let root = parts.next() == Some(Component::RootDir);
-            let kernel = parts
-                .next()
-                .is_some_and(|c| c.as_os_str() == "proc" || c.as_os_str() == "sys");
-            if !(root && kernel && parts.all(|c| matches!(c, Component::Normal(_)))) {
-                return Err(unsupported(&format!(
-                    "linux.{name}: {path} (outside /proc and /sys)"
-                )));
-            }
-            extra.get_or_insert_with(Vec::new).push(path.clone());
-        }
-    }
-    Ok(())
+/// `maskedPaths` and `readonlyPaths` beyond skiff's own masks, which cover Docker's.
+fn hidden(linux: &Linux, options: &mut Options) {
+    let beyond = |paths: &Option<Vec<String>>, masked: bool| {
+        let paths = paths
+            .iter()
+            .flatten()
+            .filter(|p| !container::hides(p, masked));
+        Some(paths.cloned().collect::<Vec<_>>()).filter(|paths| !paths.is_empty())
+    };
+    options.masked_paths = beyond(&linux.masked_paths, true);
+    options.readonly_paths = beyond(&linux.readonly_paths, false);
 }
 
 /// `seccomp`, the device cgroup's list and the device nodes (see `linux.rs`).
@@ -642,23 +634,6 @@ fn confine(linux: &Linux, options: &mut Options) -> Result<()> {
         options.devices = Some(linux::devices(devices)?);
     }
     Ok(())
-}
-
-/// `process.user.umask`: the container's process keeps the umask skiff was started
-/// with (its caller's), so that is the one it can honour.
-fn check_umask(umask: u32) -> Result<()> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let own = status
-        .lines()
-        .find_map(|line| line.strip_prefix("Umask:"))
-        .and_then(|value| u32::from_str_radix(value.trim(), 8).ok());
-    match own == Some(umask) {
-        true => Ok(()),
-        false => Err(unsupported(&format!(
-            "process.user.umask {umask:04o} (its process inherits skiff's, {:04o})",
-            own.unwrap_or_default()
-        ))),
-    }
 }
 
 /// The size of the tmpfs mounted at `source` (podman's /dev/shm), from its `size=`
@@ -737,6 +712,12 @@ mod tests {
         let hook = r#""hooks":{"createContainer":[{"path":"/x"}]},"#;
         let create_container = config("", "").replacen('{', &format!("{{{hook}"), 1);
         assert!(refusal(&create_container).contains("hooks.createContainer is not"));
+        let solaris = config("", "").replace(r#""hostname""#, r#""solaris":{},"hostname""#);
+        assert!(refusal(&solaris).contains("config.json: solaris is not"));
+        let extension = config("", "").replace(r#""hostname""#, r#""x-extension":1,"hostname""#);
+        assert!(parse(&extension, Path::new("/b"), "c").is_ok());
+        let username = config("", "").replace(r#""gid":0"#, r#""gid":0,"username":"x""#);
+        assert!(refusal(&username).contains("process.user.username"));
         let user_ns = config("", r#",{"type":"user"}"#);
         assert!(refusal(&user_ns).contains("linux.namespaces: user"));
         let version = config("", "").replace("1.0.2", "2.0.0");

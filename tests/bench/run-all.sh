@@ -23,6 +23,8 @@ large=$("$here/large.sh")
 terminal=$("$here/terminal.sh")
 ports=$("$here/ports.sh")
 seccomp=$("$here/seccomp.sh")
+# The OCI validation suite, if RUNTIME_TOOLS names a built copy (else "not measured").
+runtime_tools=$("$here/runtime-tools.sh")
 python3 "$here/ratios.py" "$BENCH_RATIOS" "$here/ratios.svg"
 minutes=$(awk -v s="$SECONDS" 'BEGIN { printf "%d min %02d s", s / 60, s % 60 }')
 
@@ -68,4 +70,8 @@ $ports
 ## The seccomp filter (tests/bench/seccomp.sh)
 
 $seccomp
+
+## The OCI runtime-tools validation suite (tests/bench/runtime-tools.sh)
+
+$runtime_tools
 EOF
