@@ -49,14 +49,17 @@
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::os::unix::fs::{lchown, MetadataExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::id_map::{self, IdMap, Ids};
 use super::Options;
 use crate::error::{Context, Error, Result};
 use crate::{sys, trace};
 
-const LEASES: &str = "/run/skiff/userns";
+/// The leases' directory, beside the network's (`/run/skiff` for root).
+fn leases() -> PathBuf {
+    crate::rootless::runtime_dir().join("userns")
+}
 const DEFAULT_RANGE: (u32, u32) = (1_000_000_000, 1_000_000_000);
 const DEFAULT_SIZE: u32 = 65536;
 
@@ -217,7 +220,7 @@ fn lease(holder: &Path, size: u32) -> Result<u32> {
         .filter(|&offset| free(&held, offset, size, capacity))
         .or_else(|| first_free(&held, size, capacity))
         .ok_or_else(|| Error::invalid(format!("no {size} host IDs left in skiff's range")))?;
-    let lease = Path::new(LEASES).join(offset.to_string());
+    let lease = leases().join(offset.to_string());
     let text = format!("{size} {}", holder.display());
     fs::write(&lease, text).with_context(|| format!("write {}", lease.display()))?;
     fs::write(&record, offset.to_string())
@@ -227,7 +230,7 @@ fn lease(holder: &Path, size: u32) -> Result<u32> {
 
 /// Gives back the ranges of containers that are gone (their directories removed).
 pub fn release() -> Result<()> {
-    if !Path::new(LEASES).exists() {
+    if !leases().exists() {
         return Ok(()); // never leased: nothing to lock for
     }
     let _lock = lock()?;
@@ -235,15 +238,17 @@ pub fn release() -> Result<()> {
 }
 
 fn lock() -> Result<File> {
-    fs::create_dir_all(LEASES).with_context(|| format!("create {LEASES}"))?;
-    sys::lock_file(Path::new("/run/skiff/userns.lock"))
+    let dir = leases();
+    fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    sys::lock_file(&dir.with_extension("lock"))
 }
 
 /// Every lease as `(offset, count)`, once those whose holder is gone, or is `ours`
 /// (about to lease again), are removed.
 fn live_leases(ours: Option<&Path>) -> Result<Vec<(u32, u32)>> {
     let mut held = Vec::new();
-    for entry in fs::read_dir(LEASES).with_context(|| format!("read {LEASES}"))? {
+    let dir = leases();
+    for entry in fs::read_dir(&dir).with_context(|| format!("read {}", dir.display()))? {
         let path = entry?.path();
         let text = fs::read_to_string(&path).unwrap_or_default();
         let (count, holder) = text.split_once(' ').unwrap_or_default();
