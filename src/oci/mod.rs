@@ -383,7 +383,15 @@ fn delete(global: &Global, argv: &[String]) -> Result<()> {
         &mut [Opt::Switch(&["-f", "--force"], &mut force)],
     )?;
     let id = one_id(rest, "delete")?;
-    let (dir, state) = load(global, &id)?;
+    let (dir, state) = match load(global, &id) {
+        // As runc: forced, a container that is not there is deleted already
+        // (containerd's shim deletes once more with --force after every delete).
+        Err(_) if force => {
+            let _ = fs::remove_dir_all(global.root.join(&id));
+            return Ok(());
+        }
+        loaded => loaded?,
+    };
     if state.status == "running" && !force {
         return Err(Error::invalid(format!(
             "cannot delete container {id} that is not stopped: running"
