@@ -23,6 +23,7 @@ large=$("$here/large.sh")
 terminal=$("$here/terminal.sh")
 ports=$("$here/ports.sh")
 seccomp=$("$here/seccomp.sh")
+oci=$("$here/oci.sh")
 python3 "$here/ratios.py" "$BENCH_RATIOS" "$here/ratios.svg"
 minutes=$(awk -v s="$SECONDS" 'BEGIN { printf "%d min %02d s", s / 60, s % 60 }')
 
@@ -68,4 +69,8 @@ $ports
 ## The seccomp filter (tests/bench/seccomp.sh)
 
 $seccomp
+
+## skiff as an OCI runtime (tests/bench/oci.sh)
+
+$oci
 EOF
