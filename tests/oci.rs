@@ -226,3 +226,21 @@ fn a_runtime_link_speaks_the_runtime_cli() {
         "{features}"
     );
 }
+
+#[test]
+fn delete_force_of_a_missing_container_succeeds_as_runcs() {
+    // containerd's shim deletes every ended task a second time with --force.
+    let t = TestEnv::new();
+    let state = t.root.join("state");
+    let runtime = |args: &[&str]| {
+        let mut all = vec!["runtime", "--root", state.to_str().unwrap()];
+        all.extend(args);
+        t.skiff(&all)
+    };
+    let out = runtime(&["delete", "gone"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "skiff: container gone does not exist\n");
+    let out = runtime(&["delete", "--force", "gone"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+}
