@@ -383,13 +383,10 @@ fn delete(global: &Global, argv: &[String]) -> Result<()> {
         &mut [Opt::Switch(&["-f", "--force"], &mut force)],
     )?;
     let id = one_id(rest, "delete")?;
+    // runc's `delete --force` of no such container succeeds: podman asks it after a
+    // failed `create`, which took back what it made.
     let (dir, state) = match load(global, &id) {
-        // As runc: forced, a container that is not there is deleted already
-        // (containerd's shim deletes once more with --force after every delete).
-        Err(_) if force => {
-            let _ = fs::remove_dir_all(global.root.join(&id));
-            return Ok(());
-        }
+        Err(_) if force && !global.root.join(&id).exists() => return Ok(()),
         loaded => loaded?,
     };
     if state.status == "running" && !force {
