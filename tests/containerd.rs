@@ -19,6 +19,9 @@ use crate::testenv::{cgroups_of, eventually, harness, stderr, stdout, TestEnv, B
 pub struct Containerd {
     dir: PathBuf,
     daemon: Child,
+    /// containerd's namespace, the test directory's name: containers' `cgroupsPath` is
+    /// `/NAMESPACE/ID`, and the NAMESPACE cgroup it leaves is this test's to remove.
+    namespace: String,
     pub image: String,
 }
 
@@ -47,7 +50,13 @@ impl Containerd {
             .spawn()
             .unwrap();
         let image = format!("{}/{BUSYBOX}:latest", harness("SKIFF_TEST_PLAIN"));
-        let containerd = Containerd { dir, daemon, image };
+        let namespace = t.root.file_name().unwrap().to_string_lossy().into_owned();
+        let containerd = Containerd {
+            dir,
+            daemon,
+            namespace,
+            image,
+        };
         eventually("containerd answers", || {
             containerd.ctr(&["version"]).status.success()
         });
@@ -64,7 +73,8 @@ impl Containerd {
     /// The command behind [`Containerd::ctr`], its output piped.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut ctr = Command::new("ctr");
-        ctr.arg("--address").arg(self.dir.join("sock")).args(args);
+        ctr.arg("--address").arg(self.dir.join("sock"));
+        ctr.args(["--namespace", &self.namespace]).args(args);
         ctr.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -86,7 +96,7 @@ impl Containerd {
 
     /// The state directories skiff keeps (its `--root`, in the shim's namespace).
     pub fn runtime_states(&self) -> Vec<String> {
-        let dir = self.dir.join("runtime/default");
+        let dir = self.dir.join("runtime").join(&self.namespace);
         fs::read_dir(dir)
             .into_iter()
             .flatten()
@@ -128,9 +138,26 @@ impl Containerd {
         assert!(out.status.success(), "task rm: {}", stderr(&out));
         let out = self.ctr(&["container", "rm", id]);
         assert!(out.status.success(), "container rm: {}", stderr(&out));
+        self.assert_gone(id);
+    }
+
+    /// Nothing of container `id` is left: no state of skiff's, no cgroup (at
+    /// `cgroupsPath` or at `skiff/ID`), no shim.
+    pub fn assert_gone(&self, id: &str) {
         assert_eq!(self.runtime_states(), Vec::<String>::new());
-        assert_eq!(cgroups_of(id), Vec::<String>::new());
+        let mut cgroups = cgroups_of(id);
+        cgroups.extend(self.cgroup_trees().map(|tree| tree.join(id)).filter(|d| d.exists()).map(|d| d.display().to_string()));
+        assert_eq!(cgroups, Vec::<String>::new());
         eventually("the shim has exited", || self.shims().is_empty());
+    }
+
+    /// The namespace's cgroup in each tree (v2: /sys/fs/cgroup; v1: each controller's).
+    fn cgroup_trees(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        let trees = fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten();
+        std::iter::once(PathBuf::from("/sys/fs/cgroup"))
+            .chain(trees.map(|e| e.path()))
+            .map(|tree| tree.join(&self.namespace))
+            .filter(|dir| dir.is_dir())
     }
 }
 
@@ -144,6 +171,11 @@ impl Drop for Containerd {
         }
         let _ = self.daemon.kill();
         let _ = self.daemon.wait();
+        // As runc, skiff leaves the parents of a `cgroupsPath` (the kubelet or
+        // containerd made them, and removes them): here that is the namespace's.
+        for dir in self.cgroup_trees().collect::<Vec<_>>() {
+            let _ = fs::remove_dir(dir);
+        }
     }
 }
 
@@ -161,9 +193,7 @@ fn ctr_run_shows_output_and_exit_code() {
     assert_eq!(stdout(&out), "out from pid 1\n");
     assert_eq!(stderr(&out), "err\n");
     assert_eq!(stdout(&containerd.ctr(&["container", "ls", "-q"])), "");
-    assert_eq!(containerd.runtime_states(), Vec::<String>::new());
-    assert_eq!(cgroups_of("r1"), Vec::<String>::new());
-    eventually("the shim has exited", || containerd.shims().is_empty());
+    containerd.assert_gone("r1");
 }
 
 #[test]
@@ -196,5 +226,25 @@ fn ctr_task_kill_ends_a_detached_task() {
     assert!(out.status.success(), "{}", stderr(&out));
     eventually("k2 has stopped", || containerd.status("k2") == "STOPPED");
     containerd.remove("k2");
-    assert_eq!(cgroups_of("k1"), Vec::<String>::new());
+    containerd.assert_gone("k1");
+}
+
+#[test]
+fn ctr_task_exec_runs_in_the_container() {
+    let t = TestEnv::new();
+    let containerd = Containerd::start(&t);
+    let out = containerd.run(&["-d"], "x1", &["sleep", "1000"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let script = "echo in $(readlink /proc/1/exe) as pid $$ of $(cat /proc/1/cmdline); exit 4";
+    let out = containerd.ctr(&["task", "exec", "--exec-id", "e1", "x1", "sh", "-c", script]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    // Its own process, in the container's PID namespace, beside its PID 1.
+    let text = stdout(&out);
+    assert!(text.starts_with("in /bin/busybox as pid "), "{text}");
+    assert!(text.ends_with(" of sleep1000\n"), "{text}");
+    assert!(!text.contains("as pid 1 "), "{text}");
+    let out = containerd.ctr(&["task", "kill", "--signal", "SIGKILL", "x1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    eventually("x1 has stopped", || containerd.status("x1") == "STOPPED");
+    containerd.remove("x1");
 }
