@@ -5,6 +5,7 @@
 mod archive;
 mod cgroups;
 mod cli;
+mod containerd;
 mod devices;
 mod exec;
 mod format;

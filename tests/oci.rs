@@ -564,3 +564,21 @@ fn masked_and_read_only_paths_umask_and_address_space() {
     assert!(!bundle.dir.join("rootfs/ro/x").exists());
     assert!(!bundle.dir.join("rootfs/absent").exists());
 }
+
+#[test]
+fn delete_force_of_a_missing_container_succeeds_as_runcs() {
+    // containerd's shim deletes every ended task a second time with --force.
+    let t = TestEnv::new();
+    let state = t.root.join("state");
+    let runtime = |args: &[&str]| {
+        let mut all = vec!["runtime", "--root", state.to_str().unwrap()];
+        all.extend(args);
+        t.skiff(&all)
+    };
+    let out = runtime(&["delete", "gone"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "skiff: container gone does not exist\n");
+    let out = runtime(&["delete", "--force", "gone"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+}

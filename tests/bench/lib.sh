@@ -78,3 +78,28 @@ unmount_under() {
   awk -v dir="$1" 'index($2, dir) == 1 { print $2 }' /proc/self/mounts | sort -r |
     while read -r mnt; do umount -l "$mnt"; done
 }
+
+# crun_hugetlb RUN...: crun refuses to run while the cgroup v2 hierarchy holds any
+# controller, and on this hybrid layout it holds hugetlb: binding hugetlb to a v1
+# hierarchy of its own frees it (shared/README.md). Done only if `RUN... probe` (a
+# crun run of container `probe`) fails; then `RUN... probe2` must work. Sets
+# hugetlb_mounted, for crun_hugetlb_undo.
+hugetlb_mounted=
+crun_hugetlb() {
+  local err
+  err=$(mktemp /tmp/bench-crun-probe.XXXXXX)
+  if ! "$@" probe >/dev/null 2>"$err"; then
+    if [ ! -e /sys/fs/cgroup/hugetlb ] && grep -q hugetlb /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then
+      echo "crun failed ($(head -1 "$err")); binding hugetlb to cgroup v1" >&2
+      mkdir /sys/fs/cgroup/hugetlb
+      hugetlb_mounted=yes
+      mount -t cgroup -o hugetlb hugetlb /sys/fs/cgroup/hugetlb
+    fi
+    "$@" probe2 >/dev/null 2>"$err" || { echo "crun does not run here: $(head -1 "$err")" >&2; rm -f "$err"; return 1; }
+  fi
+  rm -f "$err"
+}
+crun_hugetlb_undo() {
+  [ -z "$hugetlb_mounted" ] || { umount /sys/fs/cgroup/hugetlb && rmdir /sys/fs/cgroup/hugetlb; } ||
+    echo "could not undo the hugetlb mount at /sys/fs/cgroup/hugetlb" >&2
+}

@@ -25,6 +25,7 @@ ports=$("$here/ports.sh")
 seccomp=$("$here/seccomp.sh")
 # The OCI validation suite, if RUNTIME_TOOLS names a built copy (else "not measured").
 runtime_tools=$("$here/runtime-tools.sh")
+oci=$("$here/oci.sh")
 python3 "$here/ratios.py" "$BENCH_RATIOS" "$here/ratios.svg"
 minutes=$(awk -v s="$SECONDS" 'BEGIN { printf "%d min %02d s", s / 60, s % 60 }')
 
@@ -74,4 +75,8 @@ $seccomp
 ## The OCI runtime-tools validation suite (tests/bench/runtime-tools.sh)
 
 $runtime_tools
+
+## skiff as an OCI runtime (tests/bench/oci.sh)
+
+$oci
 EOF

@@ -32,7 +32,6 @@ need hyperfine
 need crun
 need runc
 
-hugetlb_mounted=
 exec_started=
 cleanup() {
   # The exec section's long-lived containers, if it got that far.
@@ -42,8 +41,7 @@ cleanup() {
     runc --root "$work/runc-state" delete -f bench-runc-exec
     [ -z "$podman_cmd" ] || "${podman[@]}" rm -f -t 0 bench-exec >/dev/null
   fi
-  [ -z "$hugetlb_mounted" ] || { umount /sys/fs/cgroup/hugetlb && rmdir /sys/fs/cgroup/hugetlb; } ||
-    echo "run.sh: could not undo the hugetlb mount at /sys/fs/cgroup/hugetlb" >&2
+  crun_hugetlb_undo
 }
 
 echo "run.sh: pulling $image into a scratch store" >&2
@@ -72,19 +70,9 @@ spec["root"]["readonly"] = True
 json.dump(spec, open(path, "w"), indent=1)
 EOF
 
-# crun refuses to run while the cgroup v2 hierarchy holds any controller, and on this
-# hybrid layout it holds hugetlb: binding hugetlb to a v1 hierarchy of its own frees it
-# (shared/README.md). Done only if crun fails, and undone in cleanup.
+# crun and this machine's hybrid cgroups (lib.sh); undone in cleanup.
 crun_run() { crun --root "$work/crun-state" run --bundle "$work/bundle" "bench-crun-$1"; }
-if ! crun_run probe >/dev/null 2>"$work/crun-probe.err"; then
-  if [ ! -e /sys/fs/cgroup/hugetlb ] && grep -q hugetlb /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then
-    echo "run.sh: crun failed ($(head -1 "$work/crun-probe.err")); binding hugetlb to cgroup v1" >&2
-    mkdir /sys/fs/cgroup/hugetlb
-    hugetlb_mounted=yes
-    mount -t cgroup -o hugetlb hugetlb /sys/fs/cgroup/hugetlb
-  fi
-  crun_run probe2 >/dev/null || { echo "run.sh: crun does not run here" >&2; exit 1; }
-fi
+crun_hugetlb crun_run || exit 1
 
 # Podman, if it works quickly: a containers.conf of its own (its default rlimits would
 # need CAP_SYS_RESOURCE here), its storage in the scratch directory, runc as runtime
