@@ -171,7 +171,9 @@ fn skiff_range(ids: Ids) -> Result<(u32, u32)> {
 }
 
 /// A user namespace with these maps, held by a descriptor: a child unshare(2)s it
-/// and waits on a pipe while skiff writes its maps and opens it, then exits.
+/// and waits on a pipe while skiff writes its maps and opens it, then exits. A child
+/// that could not unshare exits at once: its end of the pipe closes, so skiff reads
+/// EOF instead of waiting forever, and reaps it on every path.
 fn mapped_namespace(uids: &[IdMap], gids: &[IdMap]) -> Result<File> {
     let (mut unshared, unshared_writer) = sys::pipe()?;
     let (go, mut go_writer) = sys::pipe()?;
@@ -179,29 +181,33 @@ fn mapped_namespace(uids: &[IdMap], gids: &[IdMap]) -> Result<File> {
         drop((unshared, go_writer));
         let ok =
             sys::unshare(libc::CLONE_NEWUSER).is_ok() && (&unshared_writer).write_all(b"u").is_ok();
-        let _ = (&go).read(&mut [0]); // until skiff has opened it, or has gone
+        if ok {
+            let _ = (&go).read(&mut [0]); // until skiff has opened it, or has gone
+        }
         sys::exit_now(i32::from(!ok))
     };
     drop((unshared_writer, go));
     let made = unshared
         .read(&mut [0])
-        .context("wait for the user namespace")?
-        == 1;
+        .context("wait for the user namespace");
     let opened = match made {
-        true => id_map::write(pid, Ids::Group, gids)
+        Ok(1) => id_map::write(pid, Ids::Group, gids)
             .and_then(|()| id_map::write(pid, Ids::User, uids))
             .and_then(|()| {
                 let path = format!("/proc/{pid}/ns/user");
                 File::open(&path).with_context(|| format!("open {path}"))
             }),
-        false => Err(Error::invalid(
+        Ok(_) => Err(Error::invalid(
             "unshare(CLONE_NEWUSER) failed in a child (are user namespaces disabled? see /proc/sys/user/max_user_namespaces)",
         )),
+        Err(err) => Err(err),
     };
-    let _ = go_writer.write_all(b"g");
+    let _ = go_writer.write_all(b"g"); // EPIPE if it has gone: skiff ignores SIGPIPE
     drop(go_writer);
-    sys::wait_for_exit(pid)?;
-    opened
+    let reaped = sys::wait_for_exit(pid);
+    let file = opened?;
+    reaped?;
+    Ok(file)
 }
 
 /// The offset into skiff's range of `holder`'s `size` IDs: the one it had before if
