@@ -91,6 +91,36 @@ fn two_containers_get_disjoint_ranges_given_back_on_rm() {
     assert!(!held_by_one(), "rm left the lease of {}", id.trim());
 }
 
+/// A reboot empties /run/skiff/userns but not the store: the next lease relearns the
+/// range a stopped container recorded, so a new container takes another range and the
+/// old one, started again, keeps its own (its upper layer is owned by it). Only the
+/// old container's lease is removed, as a reboot would: the directory is shared with
+/// tests running beside this one.
+#[test]
+fn a_lease_lost_at_reboot_is_relearned_from_the_store() {
+    let t = TestEnv::new();
+    let id = sleeper(&t, "old", &["--userns=auto:size=1024"], BUSYBOX);
+    let (_, before, _) = uid_map(&t, "old");
+    ok(&t, &["stop", "-t", "0", "old"]);
+    for lease in fs::read_dir("/run/skiff/userns").unwrap().flatten() {
+        if fs::read_to_string(lease.path())
+            .unwrap_or_default()
+            .ends_with(&id)
+        {
+            fs::remove_file(lease.path()).unwrap();
+        }
+    }
+    sleeper(&t, "new", &["--userns=auto:size=1024"], BUSYBOX);
+    ok(&t, &["start", "old"]);
+    assert_eq!(uid_map(&t, "old").1, before, "old moved");
+    let (_, new, _) = uid_map(&t, "new");
+    assert!(
+        new + 1024 <= before || before + 1024 <= new,
+        "{new} overlaps {before}"
+    );
+    ok(&t, &["rm", "-f", "old", "new"]);
+}
+
 /// A host file only root may read, and a host directory only root may write, bound
 /// into the container, and a node for the host's disk: its root gets none of them,
 /// even `--privileged`, as the host's root does without `--userns`.

@@ -15,7 +15,10 @@
 //!   network's address leases are; its holder is the container's directory: a
 //!   removed container's lease is given back by `rm`, or freed by the next lease
 //!   taken once its directory is gone. The container keeps its range from one start to
-//!   the next (its directory's `userns` file), since its writable layer is owned by it.
+//!   the next (its directory's `userns` file, `OFFSET SIZE`), since its writable layer
+//!   is owned by it; a reboot empties /run, so the next lease relearns the ranges the
+//!   store's containers recorded, and a container whose range is taken is refused
+//!   rather than moved.
 //!   podman's `--uidmap` and `--gidmap CONTAINER:HOST:SIZE` name the ranges
 //!   themselves, with no lease.
 //! - **The namespace**: a short-lived child of skiff unshare(2)s `CLONE_NEWUSER`, skiff
@@ -210,25 +213,65 @@ fn mapped_namespace(uids: &[IdMap], gids: &[IdMap]) -> Result<File> {
     Ok(file)
 }
 
-/// The offset into skiff's range of `holder`'s `size` IDs: the one it had before if
-/// that is still free, else the lowest free; leased under the lock.
+/// The offset into skiff's range of `holder`'s `size` IDs: the one it had before,
+/// else the lowest free; leased under the lock. A container never moves: its upper
+/// layer and volumes are owned by its range, so if that range is taken it is refused.
 fn lease(holder: &Path, size: u32) -> Result<u32> {
     let _lock = lock()?;
     let capacity = skiff_range(Ids::User)?.1.min(skiff_range(Ids::Group)?.1);
-    let held = live_leases(Some(holder))?;
+    let mut held = live_leases(Some(holder))?;
+    relearn(holder, &mut held)?;
+    let offset = match recorded(holder) {
+        Some((offset, _)) if free(&held, offset, size, capacity) => offset,
+        Some((offset, _)) => {
+            return Err(Error::invalid(format!(
+                "its host IDs (offset {offset} in skiff's range) are taken by another container: remove one of them"
+            )))
+        }
+        None => first_free(&held, size, capacity)
+            .ok_or_else(|| Error::invalid(format!("no {size} host IDs left in skiff's range")))?,
+    };
+    write_lease((offset, size), holder)?;
     let record = holder.join("userns");
-    let before = fs::read_to_string(&record).ok();
-    let before = before.and_then(|text| text.trim().parse().ok());
-    let offset = before
-        .filter(|&offset| free(&held, offset, size, capacity))
-        .or_else(|| first_free(&held, size, capacity))
-        .ok_or_else(|| Error::invalid(format!("no {size} host IDs left in skiff's range")))?;
-    let lease = Path::new(LEASES).join(offset.to_string());
-    let text = format!("{size} {}", holder.display());
-    fs::write(&lease, text).with_context(|| format!("write {}", lease.display()))?;
-    fs::write(&record, offset.to_string())
+    fs::write(&record, format!("{offset} {size}"))
         .with_context(|| format!("write {}", record.display()))?;
     Ok(offset)
+}
+
+/// A container's range as its directory records it: `OFFSET SIZE` (the offset alone
+/// from an older skiff, of the default size).
+fn recorded(dir: &Path) -> Option<(u32, u32)> {
+    let text = fs::read_to_string(dir.join("userns")).ok()?;
+    let mut words = text.split_whitespace();
+    let offset = words.next()?.parse().ok()?;
+    let size = words
+        .next()
+        .map_or(Some(DEFAULT_SIZE), |w| w.parse().ok())?;
+    Some((offset, size))
+}
+
+/// Leases again the ranges that `holder`'s fellow containers recorded and that no
+/// lease names: a reboot empties /run/skiff, not the store.
+fn relearn(holder: &Path, held: &mut Vec<(u32, u32)>) -> Result<()> {
+    let Some(Ok(entries)) = holder.parent().map(fs::read_dir) else {
+        return Ok(());
+    };
+    for dir in entries.flatten().map(|entry| entry.path()) {
+        match recorded(&dir) {
+            Some(range) if dir != holder && !held.contains(&range) => {
+                write_lease(range, &dir)?;
+                held.push(range);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn write_lease((offset, size): (u32, u32), holder: &Path) -> Result<()> {
+    let lease = Path::new(LEASES).join(offset.to_string());
+    let text = format!("{size} {}", holder.display());
+    fs::write(&lease, text).with_context(|| format!("write {}", lease.display()))
 }
 
 /// Gives back the ranges of containers that are gone (their directories removed).
