@@ -250,11 +250,18 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
     container::reexec_from_sealed_copy()?;
     // After the re-execution, which would close it.
     let console = console_socket(console.as_deref(), bundle_spec.terminal.is_some())?;
+    let cgroup = bundle_spec.config.cgroup().to_string();
+    // As runc 1.2: a failed create, and delete, kill everything in the cgroup, so it
+    // must be the container's alone (not `/system.slice`, not another container's).
+    if bundle_spec.config.cgroup.is_some() && cgroup::occupied(&cgroup) {
+        return Err(Error::invalid(format!(
+            "linux.cgroupsPath {cgroup} holds processes already: a container's cgroup must be its own"
+        )));
+    }
     fs::create_dir_all(&global.root)
         .with_context(|| format!("create {}", global.root.display()))?;
     let dir = global.root.join(&id);
     fs::create_dir(&dir).map_err(|_| Error::invalid(format!("container {id} exists already")))?;
-    let cgroup = bundle_spec.config.cgroup().to_string();
     let made = made(&dir, bundle_spec, &bundle, console);
     if made.is_err() {
         cgroup::sweep(&cgroup);
