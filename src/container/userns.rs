@@ -157,7 +157,11 @@ fn leased(holder: &Path, size: u32) -> Result<(Vec<IdMap>, Vec<IdMap>)> {
     let offset = lease(holder, size)?;
     let map = |ids| -> Result<Vec<IdMap>> {
         let (first, _) = skiff_range(ids)?;
-        let outside = first + offset;
+        // The lease keeps offset + size within the range, which ends before u32::MAX.
+        let outside = first
+            .checked_add(offset)
+            .filter(|outside| outside.checked_add(size).is_some())
+            .ok_or_else(|| Error::invalid("skiff's range of host IDs runs past the last ID"))?;
         Ok(vec![IdMap {
             inside: 0,
             outside,
