@@ -378,12 +378,24 @@ pub fn shift_owners(path: &Path, userns: &Userns) -> Result<()> {
 /// otherwise: a tmpfs made inside Docker's remapped containers is theirs too.
 pub fn owned_tmpfs(data: &str, userns: Option<&Userns>) -> String {
     match userns.and_then(Userns::root) {
-        Some((uid, gid)) if !data.contains("uid=") => {
-            let comma = if data.is_empty() { "" } else { "," };
-            format!("{data}{comma}uid={uid},gid={gid}")
-        }
-        _ => data.to_string(),
+        Some((uid, gid)) => with_owner(data, uid, gid),
+        None => data.to_string(),
     }
+}
+
+/// `data` with `uid=` and `gid=` added, each unless it is given already.
+fn with_owner(data: &str, uid: u32, gid: u32) -> String {
+    let mut options: Vec<String> = data
+        .split(',')
+        .filter(|o| !o.is_empty())
+        .map(String::from)
+        .collect();
+    for (key, id) in [("uid", uid), ("gid", gid)] {
+        if !options.iter().any(|o| o.split('=').next() == Some(key)) {
+            options.push(format!("{key}={id}"));
+        }
+    }
+    options.join(",")
 }
 
 /// Gives `dir` (the upper layer, a volume's `_data`, the /etc files) to the
@@ -420,6 +432,14 @@ mod tests {
             let err = parse_map("--uidmap", bad).unwrap_err();
             assert!(err.to_string().starts_with("invalid --uidmap"), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_tmpfs_is_the_mapped_roots_unless_its_options_say_whose() {
+        assert_eq!(with_owner("", 7, 8), "uid=7,gid=8");
+        assert_eq!(with_owner("size=1m", 7, 8), "size=1m,uid=7,gid=8");
+        assert_eq!(with_owner("gid=5", 7, 8), "gid=5,uid=7");
+        assert_eq!(with_owner("uid=0,mode=700", 7, 8), "uid=0,mode=700,gid=8");
     }
 
     #[test]
