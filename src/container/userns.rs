@@ -49,9 +49,10 @@
 //! <https://docs.docker.com/engine/security/userns-remap/>
 //! <https://docs.podman.io/en/latest/markdown/podman-run.1.html#userns-mode>
 
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::os::unix::fs::{lchown, MetadataExt};
+use std::os::unix::fs::{lchown, MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use super::id_map::{self, IdMap, Ids};
@@ -359,16 +360,33 @@ pub fn idmap_refused(err: &Error) -> bool {
 }
 
 /// Where layers cannot be idmapped, their private copy is moved into the range: every
-/// file's owner plus the range's first ID (lchown(2), never following a link).
+/// file's owner plus the range's first ID (lchown(2), never following a link). chown
+/// clears the setuid and setgid bits, so they are set again (chmod(2)); it also drops
+/// file capabilities (`security.capability`), which stay dropped: such a program runs
+/// without them. A file with several hard links is shifted once. The walk recurses
+/// once per directory level, as deep as the image's tree, which an image's tar bounds.
 pub fn shift_owners(path: &Path, userns: &Userns) -> Result<()> {
+    shift_tree(path, userns, &mut HashSet::new())
+}
+
+fn shift_tree(path: &Path, userns: &Userns, linked: &mut HashSet<(u64, u64)>) -> Result<()> {
     let meta = fs::symlink_metadata(path).with_context(|| format!("stat {}", path.display()))?;
+    let again = !meta.is_dir() && meta.nlink() > 1 && !linked.insert((meta.dev(), meta.ino()));
     let (uid, gid) = (meta.uid(), meta.gid());
-    if let (Some(uid), Some(gid)) = (host_id(&userns.uids, uid), host_id(&userns.gids, gid)) {
+    if let (Some(uid), Some(gid), false) = (
+        host_id(&userns.uids, uid),
+        host_id(&userns.gids, gid),
+        again,
+    ) {
         lchown(path, Some(uid), Some(gid)).with_context(|| format!("chown {}", path.display()))?;
+        if meta.mode() & 0o6000 != 0 && !meta.file_type().is_symlink() {
+            let mode = fs::Permissions::from_mode(meta.mode() & 0o7777);
+            fs::set_permissions(path, mode).with_context(|| format!("chmod {}", path.display()))?;
+        }
     }
     if meta.is_dir() {
         for entry in fs::read_dir(path).with_context(|| format!("read {}", path.display()))? {
-            shift_owners(&entry?.path(), userns)?;
+            shift_tree(&entry?.path(), userns, linked)?;
         }
     }
     Ok(())
