@@ -620,3 +620,24 @@ fn a_cgroups_path_with_processes_in_it_is_refused() {
     let procs = fs::read_to_string(occupied.dir.join("cgroup.procs")).unwrap();
     assert_eq!(procs.trim(), occupied.sleeper.id().to_string());
 }
+
+/// podman's `tmpcopyup`: the tmpfs starts with what the image has there, copied
+/// straight in, so an image's own entry of any name (here `.tmpcopyup`) comes too.
+#[test]
+fn tmpcopyup_copies_every_name_of_the_image() {
+    let t = TestEnv::new();
+    let program = r#"["sh","-c","cat /data/g /data/.tmpcopyup/f; grep -c ' /data tmpfs ' /proc/self/mounts"]"#;
+    let bundle = Bundle::new(&t, program, "");
+    let data = bundle.dir.join("rootfs/data");
+    fs::create_dir_all(data.join(".tmpcopyup")).unwrap();
+    fs::write(data.join("g"), "g\n").unwrap();
+    fs::write(data.join(".tmpcopyup/f"), "f\n").unwrap();
+    let tmpfs =
+        r#"{"destination":"/data","type":"tmpfs","source":"tmpfs","options":["tmpcopyup"]},"#;
+    edit_config(
+        &bundle,
+        r#"{"destination":"/proc""#,
+        &format!(r#"{tmpfs}{{"destination":"/proc""#),
+    );
+    assert_eq!(run_to_end(&t, &bundle, "t1"), "g\nf\n1\n");
+}
