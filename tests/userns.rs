@@ -8,7 +8,9 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use crate::testenv::{assert_one_line_error, ok, run_sh, sh, sleeper, stderr, TestEnv, BUSYBOX};
+use crate::testenv::{
+    assert_one_line_error, assert_refused, ok, run_sh, sh, sleeper, stderr, TestEnv, BUSYBOX,
+};
 
 /// The first line of `/proc/PID/uid_map` of the container's PID 1, as the host reads
 /// it: `(inside, outside, count)`.
@@ -206,4 +208,23 @@ fn uidmap_and_gidmap_map_what_they_say() {
         "true",
     ];
     assert_one_line_error(&t.skiff(&both), "--uidmap");
+}
+
+/// A stopped container with its own user namespace is mounted apart without its range
+/// of IDs: `cp` out of it works, `cp` into it is refused in one line, not written as
+/// the host's root (nobody inside).
+#[test]
+fn cp_into_a_stopped_userns_container_is_refused() {
+    let t = TestEnv::new();
+    let image = t.image(BUSYBOX);
+    ok(
+        &t,
+        &["create", "--name", "idle", "--userns=auto", &image, "true"],
+    );
+    let host = t.root.join("passwd");
+    ok(&t, &["cp", "idle:/etc/passwd", host.to_str().unwrap()]);
+    assert!(fs::read_to_string(&host).unwrap().starts_with("root:"));
+    let out = t.skiff(&["cp", host.to_str().unwrap(), "idle:/tmp/"]);
+    assert_refused(&out, "its own user namespace while it is not running");
+    ok(&t, &["rm", "idle"]);
 }
