@@ -10,15 +10,8 @@
 //! - **IDs**: each container gets its own `size` IDs (default 65536) from skiff's
 //!   range: the first `/etc/subuid` and `/etc/subgid` line of a user named `skiff`
 //!   (subuid(5)), else 1000000000:1000000000, far above what useradd(8) hands out to
-//!   users (`SUB_UID_MAX` 600100000). The same offset into both. Each lease is a file
-//!   `/run/skiff/userns/OFFSET` (`COUNT HOLDER`), made under a flock(2) as the
-//!   network's address leases are; its holder is the container's directory: a
-//!   removed container's lease is given back by `rm`, or freed by the next lease
-//!   taken once its directory is gone. The container keeps its range from one start to
-//!   the next (its directory's `userns` file, `OFFSET SIZE`), since its writable layer
-//!   is owned by it; a reboot empties /run, so the next lease relearns the ranges the
-//!   store's containers recorded, and a container whose range is taken is refused
-//!   rather than moved.
+//!   users (`SUB_UID_MAX` 600100000). The same offset into both, leased for the
+//!   container and kept from one start to the next (`lease`).
 //!   podman's `--uidmap` and `--gidmap CONTAINER:HOST:SIZE` name the ranges
 //!   themselves, with no lease.
 //! - **The namespace**: a short-lived child of skiff unshare(2)s `CLONE_NEWUSER`, skiff
@@ -55,12 +48,15 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{lchown, MetadataExt, PermissionsExt};
 use std::path::Path;
 
+mod lease;
+
+pub use lease::release;
+
 use super::id_map::{self, IdMap, Ids};
 use super::Options;
 use crate::error::{Context, Error, Result};
 use crate::{sys, trace};
 
-const LEASES: &str = "/run/skiff/userns";
 const DEFAULT_RANGE: (u32, u32) = (1_000_000_000, 1_000_000_000);
 const DEFAULT_SIZE: u32 = 65536;
 
@@ -155,7 +151,7 @@ pub fn create(options: &Options, holder: &Path) -> Result<Option<Userns>> {
 /// `--userns=auto`'s maps: `size` IDs at the offset leased for `holder`.
 fn leased(holder: &Path, size: u32) -> Result<(Vec<IdMap>, Vec<IdMap>)> {
     trace::step("its own user namespace: lease a range of host IDs, map a new namespace onto it");
-    let offset = lease(holder, size)?;
+    let offset = lease::take(holder, size)?;
     let map = |ids| -> Result<Vec<IdMap>> {
         let (first, _) = skiff_range(ids)?;
         // The lease keeps offset + size within the range, which ends before u32::MAX.
@@ -216,121 +212,6 @@ fn mapped_namespace(uids: &[IdMap], gids: &[IdMap]) -> Result<File> {
     let file = opened?;
     reaped?;
     Ok(file)
-}
-
-/// The offset into skiff's range of `holder`'s `size` IDs: the one it had before,
-/// else the lowest free; leased under the lock. A container never moves: its upper
-/// layer and volumes are owned by its range, so if that range is taken it is refused.
-fn lease(holder: &Path, size: u32) -> Result<u32> {
-    let _lock = lock()?;
-    let capacity = skiff_range(Ids::User)?.1.min(skiff_range(Ids::Group)?.1);
-    let mut held = live_leases(Some(holder))?;
-    relearn(holder, &mut held)?;
-    let offset = match recorded(holder) {
-        Some((offset, _)) if free(&held, offset, size, capacity) => offset,
-        Some((offset, _)) => {
-            return Err(Error::invalid(format!(
-                "its host IDs (offset {offset} in skiff's range) are taken by another container: remove one of them"
-            )))
-        }
-        None => first_free(&held, size, capacity)
-            .ok_or_else(|| Error::invalid(format!("no {size} host IDs left in skiff's range")))?,
-    };
-    write_lease((offset, size), holder)?;
-    let record = holder.join("userns");
-    fs::write(&record, format!("{offset} {size}"))
-        .with_context(|| format!("write {}", record.display()))?;
-    Ok(offset)
-}
-
-/// A container's range as its directory records it: `OFFSET SIZE` (the offset alone
-/// from an older skiff, of the default size).
-fn recorded(dir: &Path) -> Option<(u32, u32)> {
-    let text = fs::read_to_string(dir.join("userns")).ok()?;
-    let mut words = text.split_whitespace();
-    let offset = words.next()?.parse().ok()?;
-    let size = words
-        .next()
-        .map_or(Some(DEFAULT_SIZE), |w| w.parse().ok())?;
-    Some((offset, size))
-}
-
-/// Leases again the ranges that `holder`'s fellow containers recorded and that no
-/// lease names: a reboot empties /run/skiff, not the store.
-fn relearn(holder: &Path, held: &mut Vec<(u32, u32)>) -> Result<()> {
-    let Some(Ok(entries)) = holder.parent().map(fs::read_dir) else {
-        return Ok(());
-    };
-    for dir in entries.flatten().map(|entry| entry.path()) {
-        match recorded(&dir) {
-            Some(range) if dir != holder && !held.contains(&range) => {
-                write_lease(range, &dir)?;
-                held.push(range);
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-fn write_lease((offset, size): (u32, u32), holder: &Path) -> Result<()> {
-    let lease = Path::new(LEASES).join(offset.to_string());
-    let text = format!("{size} {}", holder.display());
-    fs::write(&lease, text).with_context(|| format!("write {}", lease.display()))
-}
-
-/// Gives back the ranges of containers that are gone (their directories removed).
-pub fn release() -> Result<()> {
-    if !Path::new(LEASES).exists() {
-        return Ok(()); // never leased: nothing to lock for
-    }
-    let _lock = lock()?;
-    live_leases(None).map(drop)
-}
-
-fn lock() -> Result<File> {
-    fs::create_dir_all(LEASES).with_context(|| format!("create {LEASES}"))?;
-    sys::lock_file(Path::new("/run/skiff/userns.lock"))
-}
-
-/// Every lease as `(offset, count)`, once those whose holder is gone, or is `ours`
-/// (about to lease again), are removed.
-fn live_leases(ours: Option<&Path>) -> Result<Vec<(u32, u32)>> {
-    let mut held = Vec::new();
-    for entry in fs::read_dir(LEASES).with_context(|| format!("read {LEASES}"))? {
-        let path = entry?.path();
-        let text = fs::read_to_string(&path).unwrap_or_default();
-        let (count, holder) = text.split_once(' ').unwrap_or_default();
-        let offset = path.file_name().and_then(|n| n.to_str()?.parse().ok());
-        match (offset, count.parse()) {
-            (Some(offset), Ok(count))
-                if Some(Path::new(holder)) != ours && Path::new(holder).exists() =>
-            {
-                held.push((offset, count));
-            }
-            _ => fs::remove_file(&path).with_context(|| format!("remove {}", path.display()))?,
-        }
-    }
-    Ok(held)
-}
-
-/// Whether `size` IDs from `offset` fit in `capacity` and overlap no lease of `held`.
-fn free(held: &[(u32, u32)], offset: u32, size: u32, capacity: u32) -> bool {
-    let end = u64::from(offset) + u64::from(size);
-    end <= u64::from(capacity)
-        && held.iter().all(|&(first, count)| {
-            end <= u64::from(first) || u64::from(first) + u64::from(count) <= u64::from(offset)
-        })
-}
-
-/// The lowest offset where `size` IDs are free: right after some lease, or at 0.
-fn first_free(held: &[(u32, u32)], size: u32, capacity: u32) -> Option<u32> {
-    let ends = held.iter().map(|&(first, count)| first.checked_add(count));
-    let mut candidates: Vec<u32> = std::iter::once(Some(0)).chain(ends).flatten().collect();
-    crate::sort::sort_by(&mut candidates, u32::cmp);
-    candidates
-        .into_iter()
-        .find(|&offset| free(held, offset, size, capacity))
 }
 
 /// setns(2) into the container's user namespace: full capabilities in it, none left
@@ -458,15 +339,5 @@ mod tests {
         assert_eq!(with_owner("size=1m", 7, 8), "size=1m,uid=7,gid=8");
         assert_eq!(with_owner("gid=5", 7, 8), "gid=5,uid=7");
         assert_eq!(with_owner("uid=0,mode=700", 7, 8), "uid=0,mode=700,gid=8");
-    }
-
-    #[test]
-    fn leases_take_the_lowest_free_range() {
-        assert_eq!(first_free(&[], 10, 100), Some(0));
-        assert_eq!(first_free(&[(0, 10), (20, 10)], 10, 100), Some(10));
-        assert_eq!(first_free(&[(0, 10), (20, 10)], 11, 100), Some(30));
-        assert_eq!(first_free(&[(0, 10), (20, 10)], 80, 100), None);
-        assert!(!free(&[(5, 10)], 0, 6, 100));
-        assert!(free(&[(5, 10)], 15, 85, 100));
     }
 }
