@@ -7,6 +7,7 @@
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
+use std::process::Command;
 
 use crate::testenv::{
     assert_one_line_error, assert_refused, ok, run_sh, sh, sleeper, stderr, TestEnv, BUSYBOX,
@@ -227,4 +228,32 @@ fn cp_into_a_stopped_userns_container_is_refused() {
     let out = t.skiff(&["cp", host.to_str().unwrap(), "idle:/tmp/"]);
     assert_refused(&out, "its own user namespace while it is not running");
     ok(&t, &["rm", "idle"]);
+}
+
+/// Where user namespaces are refused (here: in a chroot, where unshare(2) says EPERM;
+/// likewise with `max_user_namespaces` 0 or a seccomp filter), `--userns=auto` fails
+/// in one line: the child that could not unshare exits at once, so skiff does not
+/// wait on it forever. The chroot is an rbind of `/` in a private mount namespace
+/// (unshare(1) -m), gone with it.
+#[test]
+fn userns_refused_by_the_kernel_is_one_line_not_a_hang() {
+    let t = TestEnv::new();
+    let image = t.image(BUSYBOX);
+    ok(&t, &["pull", &image]);
+    let jail = t.root.join("jail");
+    fs::create_dir(&jail).unwrap();
+    let skiff = t.command(&["run", "--rm", "--userns=auto", &image, "true"]);
+    let mut chrooted = Command::new("unshare");
+    let script = r#"mount --rbind / "$0" && exec chroot "$0" "$@""#;
+    chrooted.args(["-m", "sh", "-c", script]).arg(&jail);
+    chrooted.arg(skiff.get_program()).args(skiff.get_args());
+    for (key, value) in skiff.get_envs() {
+        match value {
+            Some(value) => chrooted.env(key, value),
+            None => chrooted.env_remove(key),
+        };
+    }
+    let out = chrooted.output().unwrap();
+    assert_one_line_error(&out, "unshare(CLONE_NEWUSER) failed");
+    fs::remove_dir(&jail).unwrap();
 }
