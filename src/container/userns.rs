@@ -42,7 +42,6 @@
 //! <https://docs.docker.com/engine/security/userns-remap/>
 //! <https://docs.podman.io/en/latest/markdown/podman-run.1.html#userns-mode>
 
-use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::os::unix::fs::{lchown, MetadataExt, PermissionsExt};
@@ -247,18 +246,22 @@ pub fn idmap_refused(err: &Error) -> bool {
 /// without them. A file with several hard links is shifted once. The walk recurses
 /// once per directory level, as deep as the image's tree, which an image's tar bounds.
 pub fn shift_owners(path: &Path, userns: &Userns) -> Result<()> {
-    shift_tree(path, userns, &mut HashSet::new())
+    shift_tree(path, userns, &mut Vec::new())
 }
 
-fn shift_tree(path: &Path, userns: &Userns, linked: &mut HashSet<(u64, u64)>) -> Result<()> {
+/// `linked`: the hard-linked files shifted so far, few in an image (a Vec is enough).
+fn shift_tree(path: &Path, userns: &Userns, linked: &mut Vec<(u64, u64)>) -> Result<()> {
     let meta = fs::symlink_metadata(path).with_context(|| format!("stat {}", path.display()))?;
-    let again = !meta.is_dir() && meta.nlink() > 1 && !linked.insert((meta.dev(), meta.ino()));
+    let inode = (meta.dev(), meta.ino());
+    let shared = !meta.is_dir() && meta.nlink() > 1;
+    if shared && linked.contains(&inode) {
+        return Ok(()); // shifted through another of its links
+    }
+    if shared {
+        linked.push(inode);
+    }
     let (uid, gid) = (meta.uid(), meta.gid());
-    if let (Some(uid), Some(gid), false) = (
-        host_id(&userns.uids, uid),
-        host_id(&userns.gids, gid),
-        again,
-    ) {
+    if let (Some(uid), Some(gid)) = (host_id(&userns.uids, uid), host_id(&userns.gids, gid)) {
         lchown(path, Some(uid), Some(gid)).with_context(|| format!("chown {}", path.display()))?;
         if meta.mode() & 0o6000 != 0 && !meta.file_type().is_symlink() {
             let mode = fs::Permissions::from_mode(meta.mode() & 0o7777);
