@@ -64,7 +64,7 @@ deps:
 test: deps build
 	cargo fmt --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
-	cargo test --locked --bins
+	cargo test --locked --workspace --bins --lib
 	SKIFF_BIN=$(CURDIR)/$(BIN) $(HARNESS) cargo test --locked --test main
 	$(HARNESS) tests/docker-test.sh
 	$(HARNESS) tests/vm/test-vm.sh

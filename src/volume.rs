@@ -145,22 +145,33 @@ fn fill(from: &Path, dir: &Path) -> Result<()> {
         return Ok(());
     }
     trace::step("the volume is empty: copy what the image has at its path into it");
-    copy_contents(from, &data, &dir.join("copy-up"))
+    copy_contents(from, &data, Some(&dir.join("copy-up")))
 }
 
-/// Copies what the directory `from` holds into the directory `into`, by way of `temp`
-/// (on `into`'s filesystem, renamed from), and gives `into` `from`'s owner and mode:
-/// a volume's first filling, and a tmpfs's `tmpcopyup`.
-pub fn copy_contents(from: &Path, into: &Path, temp: &Path) -> Result<()> {
-    if fs::symlink_metadata(temp).is_ok() {
-        fs::remove_dir_all(temp)?;
+/// Copies what the directory `from` holds into the directory `into`, and gives `into`
+/// `from`'s owner and mode: a volume's first filling, by way of `temp` (on `into`'s
+/// filesystem, renamed from: a volume is filled whole or not at all), and a tmpfs's
+/// `tmpcopyup`, straight into the fresh tmpfs (`None`), which nobody sees half-filled
+/// and where any name of the image's must fit.
+pub fn copy_contents(from: &Path, into: &Path, temp: Option<&Path>) -> Result<()> {
+    let staging = temp.unwrap_or(into);
+    if let Some(temp) = temp {
+        if fs::symlink_metadata(temp).is_ok() {
+            fs::remove_dir_all(temp)?;
+        }
+        fs::create_dir(temp)?;
     }
-    copy_tree(from, temp)?;
-    for entry in fs::read_dir(temp)? {
+    for entry in fs::read_dir(from)? {
         let entry = entry?;
-        fs::rename(entry.path(), into.join(entry.file_name()))?;
+        copy_tree(&entry.path(), &staging.join(entry.file_name()))?;
     }
-    fs::remove_dir(temp)?;
+    if let Some(temp) = temp {
+        for entry in fs::read_dir(temp)? {
+            let entry = entry?;
+            fs::rename(entry.path(), into.join(entry.file_name()))?;
+        }
+        fs::remove_dir(temp)?;
+    }
     Ok(same_owner_and_mode(into, &fs::symlink_metadata(from)?)?)
 }
 

@@ -582,3 +582,80 @@ fn delete_force_of_a_missing_container_succeeds_as_runcs() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stderr(&out), "");
 }
+
+/// A cgroup of the host's with a sleeper in it, both taken back on drop.
+struct Occupied {
+    dir: PathBuf,
+    sleeper: std::process::Child,
+}
+
+impl Occupied {
+    /// In the pids tree (v1), else the unified one (v2).
+    fn new() -> Occupied {
+        let pids = PathBuf::from("/sys/fs/cgroup/pids");
+        let tree = if pids.is_dir() {
+            pids
+        } else {
+            PathBuf::from("/sys/fs/cgroup")
+        };
+        let dir = tree.join(format!("skiff-test-occupied-{}", std::process::id()));
+        fs::create_dir(&dir).unwrap();
+        let sleeper = Command::new("sleep").arg("1000").spawn().unwrap();
+        let occupied = Occupied { dir, sleeper };
+        let procs = occupied.dir.join("cgroup.procs");
+        fs::write(procs, occupied.sleeper.id().to_string()).unwrap();
+        occupied
+    }
+}
+
+impl Drop for Occupied {
+    fn drop(&mut self) {
+        let _ = self.sleeper.kill();
+        let _ = self.sleeper.wait();
+        let _ = fs::remove_dir(&self.dir);
+    }
+}
+
+/// runc 1.2's rule: a failed create and delete kill everything in the container's
+/// cgroup, so a `cgroupsPath` that holds someone else's processes is refused, and
+/// they live on.
+#[test]
+fn a_cgroups_path_with_processes_in_it_is_refused() {
+    let t = TestEnv::new();
+    let mut occupied = Occupied::new();
+    let path = format!("/{}", occupied.dir.file_name().unwrap().to_str().unwrap());
+    let linux = format!(r#""cgroupsPath":"{path}","#);
+    let bundle = Bundle::new(&t, r#"["true"]"#, &linux);
+    let bundle_dir = bundle.dir.to_str().unwrap();
+    let out = bundle.runtime(&t, &["create", "--bundle", bundle_dir, "o1"]);
+    assert_refused(&out, "holds processes already");
+    assert!(!bundle.state.join("o1").exists());
+    assert_eq!(
+        occupied.sleeper.try_wait().unwrap(),
+        None,
+        "the sleeper was killed"
+    );
+    let procs = fs::read_to_string(occupied.dir.join("cgroup.procs")).unwrap();
+    assert_eq!(procs.trim(), occupied.sleeper.id().to_string());
+}
+
+/// podman's `tmpcopyup`: the tmpfs starts with what the image has there, copied
+/// straight in, so an image's own entry of any name (here `.tmpcopyup`) comes too.
+#[test]
+fn tmpcopyup_copies_every_name_of_the_image() {
+    let t = TestEnv::new();
+    let program = r#"["sh","-c","cat /data/g /data/.tmpcopyup/f; grep -c ' /data tmpfs ' /proc/self/mounts"]"#;
+    let bundle = Bundle::new(&t, program, "");
+    let data = bundle.dir.join("rootfs/data");
+    fs::create_dir_all(data.join(".tmpcopyup")).unwrap();
+    fs::write(data.join("g"), "g\n").unwrap();
+    fs::write(data.join(".tmpcopyup/f"), "f\n").unwrap();
+    let tmpfs =
+        r#"{"destination":"/data","type":"tmpfs","source":"tmpfs","options":["tmpcopyup"]},"#;
+    edit_config(
+        &bundle,
+        r#"{"destination":"/proc""#,
+        &format!(r#"{tmpfs}{{"destination":"/proc""#),
+    );
+    assert_eq!(run_to_end(&t, &bundle, "t1"), "g\nf\n1\n");
+}

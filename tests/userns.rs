@@ -7,8 +7,11 @@
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
+use std::process::Command;
 
-use crate::testenv::{assert_one_line_error, ok, run_sh, sh, sleeper, stderr, TestEnv, BUSYBOX};
+use crate::testenv::{
+    assert_one_line_error, assert_refused, ok, run_sh, sh, sleeper, stderr, TestEnv, BUSYBOX,
+};
 
 /// The first line of `/proc/PID/uid_map` of the container's PID 1, as the host reads
 /// it: `(inside, outside, count)`.
@@ -89,6 +92,36 @@ fn two_containers_get_disjoint_ranges_given_back_on_rm() {
     assert!(held_by_one(), "no lease names {}", id.trim());
     ok(&t, &["rm", "-f", "one", "two"]);
     assert!(!held_by_one(), "rm left the lease of {}", id.trim());
+}
+
+/// A reboot empties /run/skiff/userns but not the store: the next lease relearns the
+/// range a stopped container recorded, so a new container takes another range and the
+/// old one, started again, keeps its own (its upper layer is owned by it). Only the
+/// old container's lease is removed, as a reboot would: the directory is shared with
+/// tests running beside this one.
+#[test]
+fn a_lease_lost_at_reboot_is_relearned_from_the_store() {
+    let t = TestEnv::new();
+    let id = sleeper(&t, "old", &["--userns=auto:size=1024"], BUSYBOX);
+    let (_, before, _) = uid_map(&t, "old");
+    ok(&t, &["stop", "-t", "0", "old"]);
+    for lease in fs::read_dir("/run/skiff/userns").unwrap().flatten() {
+        if fs::read_to_string(lease.path())
+            .unwrap_or_default()
+            .ends_with(&id)
+        {
+            fs::remove_file(lease.path()).unwrap();
+        }
+    }
+    sleeper(&t, "new", &["--userns=auto:size=1024"], BUSYBOX);
+    ok(&t, &["start", "old"]);
+    assert_eq!(uid_map(&t, "old").1, before, "old moved");
+    let (_, new, _) = uid_map(&t, "new");
+    assert!(
+        new + 1024 <= before || before + 1024 <= new,
+        "{new} overlaps {before}"
+    );
+    ok(&t, &["rm", "-f", "old", "new"]);
 }
 
 /// A host file only root may read, and a host directory only root may write, bound
@@ -176,4 +209,51 @@ fn uidmap_and_gidmap_map_what_they_say() {
         "true",
     ];
     assert_one_line_error(&t.skiff(&both), "--uidmap");
+}
+
+/// A stopped container with its own user namespace is mounted apart without its range
+/// of IDs: `cp` out of it works, `cp` into it is refused in one line, not written as
+/// the host's root (nobody inside).
+#[test]
+fn cp_into_a_stopped_userns_container_is_refused() {
+    let t = TestEnv::new();
+    let image = t.image(BUSYBOX);
+    ok(
+        &t,
+        &["create", "--name", "idle", "--userns=auto", &image, "true"],
+    );
+    let host = t.root.join("passwd");
+    ok(&t, &["cp", "idle:/etc/passwd", host.to_str().unwrap()]);
+    assert!(fs::read_to_string(&host).unwrap().starts_with("root:"));
+    let out = t.skiff(&["cp", host.to_str().unwrap(), "idle:/tmp/"]);
+    assert_refused(&out, "its own user namespace while it is not running");
+    ok(&t, &["rm", "idle"]);
+}
+
+/// Where user namespaces are refused (here: in a chroot, where unshare(2) says EPERM;
+/// likewise with `max_user_namespaces` 0 or a seccomp filter), `--userns=auto` fails
+/// in one line: the child that could not unshare exits at once, so skiff does not
+/// wait on it forever. The chroot is an rbind of `/` in a private mount namespace
+/// (unshare(1) -m), gone with it.
+#[test]
+fn userns_refused_by_the_kernel_is_one_line_not_a_hang() {
+    let t = TestEnv::new();
+    let image = t.image(BUSYBOX);
+    ok(&t, &["pull", &image]);
+    let jail = t.root.join("jail");
+    fs::create_dir(&jail).unwrap();
+    let skiff = t.command(&["run", "--rm", "--userns=auto", &image, "true"]);
+    let mut chrooted = Command::new("unshare");
+    let script = r#"mount --rbind / "$0" && exec chroot "$0" "$@""#;
+    chrooted.args(["-m", "sh", "-c", script]).arg(&jail);
+    chrooted.arg(skiff.get_program()).args(skiff.get_args());
+    for (key, value) in skiff.get_envs() {
+        match value {
+            Some(value) => chrooted.env(key, value),
+            None => chrooted.env_remove(key),
+        };
+    }
+    let out = chrooted.output().unwrap();
+    assert_one_line_error(&out, "unshare(CLONE_NEWUSER) failed");
+    fs::remove_dir(&jail).unwrap();
 }

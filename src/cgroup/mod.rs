@@ -540,6 +540,13 @@ fn procs_in(dir: &Path) -> Vec<libc::pid_t> {
     procs.lines().filter_map(|pid| pid.parse().ok()).collect()
 }
 
+/// Whether container `id`'s cgroup (an OCI bundle's `cgroupsPath`) holds processes
+/// in any tree: someone else's, which skiff must neither adopt nor sweep.
+pub fn occupied(id: &str) -> bool {
+    Cgroup::of(id)
+        .is_some_and(|cgroup| cgroup.dirs.iter().any(|(_, dir)| !procs_in(dir).is_empty()))
+}
+
 /// Whether container `id` has a cgroup directory in any tree.
 pub fn exists(id: &str) -> bool {
     Cgroup::of(id).is_some_and(|cgroup| cgroup.dirs.iter().any(|(_, dir)| dir.is_dir()))

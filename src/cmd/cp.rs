@@ -72,7 +72,8 @@ fn run(args: &Args) -> Result<()> {
     }
 }
 
-/// How to reach `container`'s root: through its PID 1 while it runs, else mounted.
+/// How to reach `container`'s root: through its PID 1 while it runs, else mounted
+/// (not to write, with a user namespace of its own).
 fn with_root<T>(
     container: &Container,
     writable: bool,
@@ -81,6 +82,13 @@ fn with_root<T>(
     let pid = container.state.pid;
     if container.status() == Status::Running && pid.is_alive() {
         return then(Root::Running(pid.pid));
+    }
+    // Mounted apart, its files are not shifted into its range of IDs: what cp wrote
+    // would be nobody's inside. Running, cp writes through its own mounts.
+    if writable && !matches!(container.config.options.userns_mode().as_str(), "" | "host") {
+        return Err(Error::invalid(
+            "cannot copy into a container with its own user namespace while it is not running",
+        ));
     }
     let rootfs = super::start::rootfs(container)?;
     then(Root::Mounted(&rootfs, writable))

@@ -65,23 +65,30 @@ impl Ids {
 pub fn subordinate_ranges(ids: Ids, user: &str, uid: u32) -> Result<Vec<(u32, u32)>> {
     let path = ids.subordinate_file();
     match std::fs::read_to_string(path) {
-        Ok(text) => Ok(parse_subordinate(&text, user, uid)),
+        Ok(text) => parse_subordinate(&text, user, uid).context(path.display().to_string()),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(err) => Err(Error::from(err).context(format!("read {}", path.display()))),
     }
 }
 
 /// The lines of a subuid(5) file for `user` or `uid`; malformed lines and empty ranges
-/// are skipped, as shadow-utils' own reader does.
-fn parse_subordinate(text: &str, user: &str, uid: u32) -> Vec<(u32, u32)> {
+/// are skipped, as shadow-utils' own reader does. A range past the last ID is refused:
+/// it would wrap around to the host's uid 0.
+fn parse_subordinate(text: &str, user: &str, uid: u32) -> Result<Vec<(u32, u32)>> {
     let uid = uid.to_string();
     let fields = text.lines().filter_map(|line| {
         let mut fields = line.trim().splitn(3, ':');
         let (owner, first, count) = (fields.next()?, fields.next()?, fields.next()?);
         let owned = owner == user || owner == uid;
-        owned.then(|| Some((first.parse().ok()?, count.parse().ok()?)))?
+        owned.then(|| Some((line.trim(), first.parse().ok()?, count.parse().ok()?)))?
     });
-    fields.filter(|&(_, count)| count > 0).collect()
+    let ranges = fields.filter(|&(_, _, count): &(_, u32, u32)| count > 0);
+    ranges
+        .map(|(line, first, count)| match first.checked_add(count) {
+            Some(_) => Ok((first, count)),
+            None => Err(Error::invalid(format!("{line:?} runs past the last ID"))),
+        })
+        .collect()
 }
 
 /// The text of a map file: one `INSIDE OUTSIDE COUNT` line per range.
@@ -118,10 +125,15 @@ mod tests {
         let text = "alice:100000:65536\nbob:165536:65536\n1000:231072:1000\n\
                     alice:300000:10\nbroken line\nalice:x:1\nalice:5:0\n";
         assert_eq!(
-            parse_subordinate(text, "alice", 1000),
+            parse_subordinate(text, "alice", 1000).unwrap(),
             [(100000, 65536), (231072, 1000), (300000, 10)]
         );
-        assert_eq!(parse_subordinate(text, "carol", 1001), []);
+        assert_eq!(parse_subordinate(text, "carol", 1001).unwrap(), []);
+        let wraps = parse_subordinate("skiff:4294967000:65536\n", "skiff", 1).unwrap_err();
+        assert_eq!(
+            wraps.to_string(),
+            "\"skiff:4294967000:65536\" runs past the last ID"
+        );
     }
 
     #[test]

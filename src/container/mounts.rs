@@ -467,7 +467,7 @@ fn mount_tmpfs(target: &Path, flags: libc::c_ulong, data: &str, copy_up: bool) -
     trace::step("tmpcopyup: the tmpfs starts with what the image has there");
     // `/.` : the directory the fd's link leads to, not the link.
     let from = PathBuf::from(format!("/proc/self/fd/{}/.", below.as_raw_fd()));
-    volume::copy_contents(&from, target, &target.join(".tmpcopyup"))?;
+    volume::copy_contents(&from, target, None)?;
     match flags & MS_RDONLY {
         0 => Ok(()),
         _ => remount(target, MS_RDONLY),

@@ -189,6 +189,8 @@ fn pivot_root_or_fallback(root: &Path) -> Result<()> {
 /// workdir would empty it under the first).
 pub fn mount_apart(fs: &RootFs, writable: bool) -> Result<std::path::PathBuf> {
     let root = fs.scratch.join("rootfs");
+    // A container never started has no mount point yet.
+    fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
     sys::unshare(libc::CLONE_NEWNS)?;
     sys::mount(None, Path::new("/"), None, MS_REC | MS_PRIVATE, None)?;
     if !stack_layers(fs, &root, writable, None)? {

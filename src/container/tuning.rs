@@ -138,8 +138,14 @@ pub fn set_namespaced(options: &Options, own_netns: bool) -> Result<()> {
         // Root in a user namespace holds no CAP_NET_BIND_SERVICE over this network
         // namespace, which the host's owns (see `userns`): ports below 1024 open to
         // anyone here, as Docker sets for every container. A --sysctl may say otherwise.
+        // Linux before 4.11 has no such file: there root inside binds none of them.
         let path = "/proc/sys/net/ipv4/ip_unprivileged_port_start";
-        fs::write(path, "0").with_context(|| format!("write {path}"))?;
+        match fs::write(path, "0") {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                trace::step(&format!("no {path} (Linux before 4.11)"));
+            }
+            other => other.with_context(|| format!("write {path}"))?,
+        }
     }
     for spec in options.sysctls.iter().flatten() {
         let (key, value) = sysctl(spec, own_netns)?;

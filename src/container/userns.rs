@@ -10,12 +10,8 @@
 //! - **IDs**: each container gets its own `size` IDs (default 65536) from skiff's
 //!   range: the first `/etc/subuid` and `/etc/subgid` line of a user named `skiff`
 //!   (subuid(5)), else 1000000000:1000000000, far above what useradd(8) hands out to
-//!   users (`SUB_UID_MAX` 600100000). The same offset into both. Each lease is a file
-//!   `/run/skiff/userns/OFFSET` (`COUNT HOLDER`), made under a flock(2) as the
-//!   network's address leases are; its holder is the container's directory: a
-//!   removed container's lease is given back by `rm`, or freed by the next lease
-//!   taken once its directory is gone. The container keeps its range from one start to
-//!   the next (its directory's `userns` file), since its writable layer is owned by it.
+//!   users (`SUB_UID_MAX` 600100000). The same offset into both, leased for the
+//!   container and kept from one start to the next (`lease`).
 //!   podman's `--uidmap` and `--gidmap CONTAINER:HOST:SIZE` name the ranges
 //!   themselves, with no lease.
 //! - **The namespace**: a short-lived child of skiff unshare(2)s `CLONE_NEWUSER`, skiff
@@ -48,18 +44,18 @@
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::os::unix::fs::{lchown, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::{lchown, MetadataExt, PermissionsExt};
+use std::path::Path;
+
+mod lease;
+
+pub use lease::release;
 
 use super::id_map::{self, IdMap, Ids};
 use super::Options;
 use crate::error::{Context, Error, Result};
 use crate::{sys, trace};
 
-/// The leases' directory, beside the network's (`/run/skiff` for root).
-fn leases() -> PathBuf {
-    crate::rootless::runtime_dir().join("userns")
-}
 const DEFAULT_RANGE: (u32, u32) = (1_000_000_000, 1_000_000_000);
 const DEFAULT_SIZE: u32 = 65536;
 
@@ -154,10 +150,14 @@ pub fn create(options: &Options, holder: &Path) -> Result<Option<Userns>> {
 /// `--userns=auto`'s maps: `size` IDs at the offset leased for `holder`.
 fn leased(holder: &Path, size: u32) -> Result<(Vec<IdMap>, Vec<IdMap>)> {
     trace::step("its own user namespace: lease a range of host IDs, map a new namespace onto it");
-    let offset = lease(holder, size)?;
+    let offset = lease::take(holder, size)?;
     let map = |ids| -> Result<Vec<IdMap>> {
         let (first, _) = skiff_range(ids)?;
-        let outside = first + offset;
+        // The lease keeps offset + size within the range, which ends before u32::MAX.
+        let outside = first
+            .checked_add(offset)
+            .filter(|outside| outside.checked_add(size).is_some())
+            .ok_or_else(|| Error::invalid("skiff's range of host IDs runs past the last ID"))?;
         Ok(vec![IdMap {
             inside: 0,
             outside,
@@ -174,7 +174,9 @@ fn skiff_range(ids: Ids) -> Result<(u32, u32)> {
 }
 
 /// A user namespace with these maps, held by a descriptor: a child unshare(2)s it
-/// and waits on a pipe while skiff writes its maps and opens it, then exits.
+/// and waits on a pipe while skiff writes its maps and opens it, then exits. A child
+/// that could not unshare exits at once: its end of the pipe closes, so skiff reads
+/// EOF instead of waiting forever, and reaps it on every path.
 fn mapped_namespace(uids: &[IdMap], gids: &[IdMap]) -> Result<File> {
     let (mut unshared, unshared_writer) = sys::pipe()?;
     let (go, mut go_writer) = sys::pipe()?;
@@ -182,106 +184,33 @@ fn mapped_namespace(uids: &[IdMap], gids: &[IdMap]) -> Result<File> {
         drop((unshared, go_writer));
         let ok =
             sys::unshare(libc::CLONE_NEWUSER).is_ok() && (&unshared_writer).write_all(b"u").is_ok();
-        let _ = (&go).read(&mut [0]); // until skiff has opened it, or has gone
+        if ok {
+            let _ = (&go).read(&mut [0]); // until skiff has opened it, or has gone
+        }
         sys::exit_now(i32::from(!ok))
     };
     drop((unshared_writer, go));
     let made = unshared
         .read(&mut [0])
-        .context("wait for the user namespace")?
-        == 1;
+        .context("wait for the user namespace");
     let opened = match made {
-        true => id_map::write(pid, Ids::Group, gids)
+        Ok(1) => id_map::write(pid, Ids::Group, gids)
             .and_then(|()| id_map::write(pid, Ids::User, uids))
             .and_then(|()| {
                 let path = format!("/proc/{pid}/ns/user");
                 File::open(&path).with_context(|| format!("open {path}"))
             }),
-        false => Err(Error::invalid(
+        Ok(_) => Err(Error::invalid(
             "unshare(CLONE_NEWUSER) failed in a child (are user namespaces disabled? see /proc/sys/user/max_user_namespaces)",
         )),
+        Err(err) => Err(err),
     };
-    let _ = go_writer.write_all(b"g");
+    let _ = go_writer.write_all(b"g"); // EPIPE if it has gone: skiff ignores SIGPIPE
     drop(go_writer);
-    sys::wait_for_exit(pid)?;
-    opened
-}
-
-/// The offset into skiff's range of `holder`'s `size` IDs: the one it had before if
-/// that is still free, else the lowest free; leased under the lock.
-fn lease(holder: &Path, size: u32) -> Result<u32> {
-    let _lock = lock()?;
-    let capacity = skiff_range(Ids::User)?.1.min(skiff_range(Ids::Group)?.1);
-    let held = live_leases(Some(holder))?;
-    let record = holder.join("userns");
-    let before = fs::read_to_string(&record).ok();
-    let before = before.and_then(|text| text.trim().parse().ok());
-    let offset = before
-        .filter(|&offset| free(&held, offset, size, capacity))
-        .or_else(|| first_free(&held, size, capacity))
-        .ok_or_else(|| Error::invalid(format!("no {size} host IDs left in skiff's range")))?;
-    let lease = leases().join(offset.to_string());
-    let text = format!("{size} {}", holder.display());
-    fs::write(&lease, text).with_context(|| format!("write {}", lease.display()))?;
-    fs::write(&record, offset.to_string())
-        .with_context(|| format!("write {}", record.display()))?;
-    Ok(offset)
-}
-
-/// Gives back the ranges of containers that are gone (their directories removed).
-pub fn release() -> Result<()> {
-    if !leases().exists() {
-        return Ok(()); // never leased: nothing to lock for
-    }
-    let _lock = lock()?;
-    live_leases(None).map(drop)
-}
-
-fn lock() -> Result<File> {
-    let dir = leases();
-    fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
-    sys::lock_file(&dir.with_extension("lock"))
-}
-
-/// Every lease as `(offset, count)`, once those whose holder is gone, or is `ours`
-/// (about to lease again), are removed.
-fn live_leases(ours: Option<&Path>) -> Result<Vec<(u32, u32)>> {
-    let mut held = Vec::new();
-    let dir = leases();
-    for entry in fs::read_dir(&dir).with_context(|| format!("read {}", dir.display()))? {
-        let path = entry?.path();
-        let text = fs::read_to_string(&path).unwrap_or_default();
-        let (count, holder) = text.split_once(' ').unwrap_or_default();
-        let offset = path.file_name().and_then(|n| n.to_str()?.parse().ok());
-        match (offset, count.parse()) {
-            (Some(offset), Ok(count))
-                if Some(Path::new(holder)) != ours && Path::new(holder).exists() =>
-            {
-                held.push((offset, count));
-            }
-            _ => fs::remove_file(&path).with_context(|| format!("remove {}", path.display()))?,
-        }
-    }
-    Ok(held)
-}
-
-/// Whether `size` IDs from `offset` fit in `capacity` and overlap no lease of `held`.
-fn free(held: &[(u32, u32)], offset: u32, size: u32, capacity: u32) -> bool {
-    let end = u64::from(offset) + u64::from(size);
-    end <= u64::from(capacity)
-        && held.iter().all(|&(first, count)| {
-            end <= u64::from(first) || u64::from(first) + u64::from(count) <= u64::from(offset)
-        })
-}
-
-/// The lowest offset where `size` IDs are free: right after some lease, or at 0.
-fn first_free(held: &[(u32, u32)], size: u32, capacity: u32) -> Option<u32> {
-    let ends = held.iter().map(|&(first, count)| first.checked_add(count));
-    let mut candidates: Vec<u32> = std::iter::once(Some(0)).chain(ends).flatten().collect();
-    crate::sort::sort_by(&mut candidates, u32::cmp);
-    candidates
-        .into_iter()
-        .find(|&offset| free(held, offset, size, capacity))
+    let reaped = sys::wait_for_exit(pid);
+    let file = opened?;
+    reaped?;
+    Ok(file)
 }
 
 /// setns(2) into the container's user namespace: full capabilities in it, none left
@@ -311,16 +240,37 @@ pub fn idmap_refused(err: &Error) -> bool {
 }
 
 /// Where layers cannot be idmapped, their private copy is moved into the range: every
-/// file's owner plus the range's first ID (lchown(2), never following a link).
+/// file's owner plus the range's first ID (lchown(2), never following a link). chown
+/// clears the setuid and setgid bits, so they are set again (chmod(2)); it also drops
+/// file capabilities (`security.capability`), which stay dropped: such a program runs
+/// without them. A file with several hard links is shifted once. The walk recurses
+/// once per directory level, as deep as the image's tree, which an image's tar bounds.
 pub fn shift_owners(path: &Path, userns: &Userns) -> Result<()> {
+    shift_tree(path, userns, &mut Vec::new())
+}
+
+/// `linked`: the hard-linked files shifted so far, few in an image (a Vec is enough).
+fn shift_tree(path: &Path, userns: &Userns, linked: &mut Vec<(u64, u64)>) -> Result<()> {
     let meta = fs::symlink_metadata(path).with_context(|| format!("stat {}", path.display()))?;
+    let inode = (meta.dev(), meta.ino());
+    let shared = !meta.is_dir() && meta.nlink() > 1;
+    if shared && linked.contains(&inode) {
+        return Ok(()); // shifted through another of its links
+    }
+    if shared {
+        linked.push(inode);
+    }
     let (uid, gid) = (meta.uid(), meta.gid());
     if let (Some(uid), Some(gid)) = (host_id(&userns.uids, uid), host_id(&userns.gids, gid)) {
         lchown(path, Some(uid), Some(gid)).with_context(|| format!("chown {}", path.display()))?;
+        if meta.mode() & 0o6000 != 0 && !meta.file_type().is_symlink() {
+            let mode = fs::Permissions::from_mode(meta.mode() & 0o7777);
+            fs::set_permissions(path, mode).with_context(|| format!("chmod {}", path.display()))?;
+        }
     }
     if meta.is_dir() {
         for entry in fs::read_dir(path).with_context(|| format!("read {}", path.display()))? {
-            shift_owners(&entry?.path(), userns)?;
+            shift_tree(&entry?.path(), userns, linked)?;
         }
     }
     Ok(())
@@ -330,12 +280,24 @@ pub fn shift_owners(path: &Path, userns: &Userns) -> Result<()> {
 /// otherwise: a tmpfs made inside Docker's remapped containers is theirs too.
 pub fn owned_tmpfs(data: &str, userns: Option<&Userns>) -> String {
     match userns.and_then(Userns::root) {
-        Some((uid, gid)) if !data.contains("uid=") => {
-            let comma = if data.is_empty() { "" } else { "," };
-            format!("{data}{comma}uid={uid},gid={gid}")
-        }
-        _ => data.to_string(),
+        Some((uid, gid)) => with_owner(data, uid, gid),
+        None => data.to_string(),
     }
+}
+
+/// `data` with `uid=` and `gid=` added, each unless it is given already.
+fn with_owner(data: &str, uid: u32, gid: u32) -> String {
+    let mut options: Vec<String> = data
+        .split(',')
+        .filter(|o| !o.is_empty())
+        .map(String::from)
+        .collect();
+    for (key, id) in [("uid", uid), ("gid", gid)] {
+        if !options.iter().any(|o| o.split('=').next() == Some(key)) {
+            options.push(format!("{key}={id}"));
+        }
+    }
+    options.join(",")
 }
 
 /// Gives `dir` (the upper layer, a volume's `_data`, the /etc files) to the
@@ -375,12 +337,10 @@ mod tests {
     }
 
     #[test]
-    fn leases_take_the_lowest_free_range() {
-        assert_eq!(first_free(&[], 10, 100), Some(0));
-        assert_eq!(first_free(&[(0, 10), (20, 10)], 10, 100), Some(10));
-        assert_eq!(first_free(&[(0, 10), (20, 10)], 11, 100), Some(30));
-        assert_eq!(first_free(&[(0, 10), (20, 10)], 80, 100), None);
-        assert!(!free(&[(5, 10)], 0, 6, 100));
-        assert!(free(&[(5, 10)], 15, 85, 100));
+    fn a_tmpfs_is_the_mapped_roots_unless_its_options_say_whose() {
+        assert_eq!(with_owner("", 7, 8), "uid=7,gid=8");
+        assert_eq!(with_owner("size=1m", 7, 8), "size=1m,uid=7,gid=8");
+        assert_eq!(with_owner("gid=5", 7, 8), "gid=5,uid=7");
+        assert_eq!(with_owner("uid=0,mode=700", 7, 8), "uid=0,mode=700,gid=8");
     }
 }

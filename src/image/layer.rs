@@ -1208,25 +1208,6 @@ mod tests {
     }
 
     #[test]
-    fn input_reads_exactly_across_its_buffer_and_ends_early_as_eof() {
-        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        let mut bytes = &data[..];
-        let mut input = Input::new(&mut bytes);
-        let mut got = Vec::new();
-        let mut byte = [0; 1];
-        let mut seven = [0; 7];
-        while got.len() + 7 <= data.len() {
-            input.read_exact(&mut byte).unwrap();
-            input.read_exact(&mut seven).unwrap();
-            got.extend_from_slice(&byte);
-            got.extend_from_slice(&seven);
-        }
-        assert_eq!(got, data[..got.len()]);
-        let err = input.read_exact(&mut [0; 64]).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
-    }
-
-    #[test]
     fn media_types_map_to_compression() {
         let gzip = [
             "application/vnd.docker.image.rootfs.diff.tar.gzip",

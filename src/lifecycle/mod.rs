@@ -344,7 +344,14 @@ impl Container {
         fs::remove_dir_all(&doomed)
             .or_else(|_| fs::remove_file(&doomed)) // a dead "record" may be a stray file
             .with_context(|| format!("remove {}", doomed.display()))?;
-        crate::container::release_ids() // --userns=auto: its range, now that its directory is gone
+        // --userns=auto: its range, now that its directory is gone. The container is
+        // removed already; a range left leased is freed by the next lease taken.
+        if let Err(err) = crate::container::release_ids() {
+            trace::step(&format!(
+                "its host IDs stay leased until the next lease: {err}"
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -18,7 +18,8 @@
 //! - `cgroupsPath`: the cgroupfs form, a path from each tree's root
 //!   (`/libpod_parent/libpod-ID`), where the container's cgroup is made in place of
 //!   `skiff/ID`. The systemd form (`slice:prefix:name`) needs `--systemd-cgroup`,
-//!   which skiff refuses.
+//!   which skiff refuses. A cgroup that exists already is taken only if it holds no
+//!   process (runc 1.2's rule): a failed `create` and `delete` kill what is in it.
 //!
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#seccomp>
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#allowed-device-list>

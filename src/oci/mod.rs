@@ -250,11 +250,18 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
     container::reexec_from_sealed_copy()?;
     // After the re-execution, which would close it.
     let console = console_socket(console.as_deref(), bundle_spec.terminal.is_some())?;
+    let cgroup = bundle_spec.config.cgroup().to_string();
+    // As runc 1.2: a failed create, and delete, kill everything in the cgroup, so it
+    // must be the container's alone (not `/system.slice`, not another container's).
+    if bundle_spec.config.cgroup.is_some() && cgroup::occupied(&cgroup) {
+        return Err(Error::invalid(format!(
+            "linux.cgroupsPath {cgroup} holds processes already: a container's cgroup must be its own"
+        )));
+    }
     fs::create_dir_all(&global.root)
         .with_context(|| format!("create {}", global.root.display()))?;
     let dir = global.root.join(&id);
     fs::create_dir(&dir).map_err(|_| Error::invalid(format!("container {id} exists already")))?;
-    let cgroup = bundle_spec.config.cgroup().to_string();
     let made = made(&dir, bundle_spec, &bundle, console);
     if made.is_err() {
         cgroup::sweep(&cgroup);
@@ -400,6 +407,10 @@ fn start(global: &Global, argv: &[String]) -> Result<()> {
     let saved = hooks::saved(&dir);
     hooks::in_container(&saved, &id, state.pid, &json::to_string(&state))?;
     let fifo = dir.join("exec.fifo");
+    // Its pidfd first: once the fifo is open the program runs, and a short one may have
+    // ended and been reaped (by the caller's subreaper) before a later pidfd_open(2).
+    let pidfd = sys::pidfd_open(state.pid)
+        .map_err(|_| Error::invalid(format!("container {id} ended before it started")))?;
     // O_NONBLOCK: open(2) returns at once, and so does the container's open for
     // writing; poll(2) then waits for its one byte, or for its end (its pidfd), so a
     // container that died held is not waited for forever. execve(2) closes its end.
@@ -408,7 +419,6 @@ fn start(global: &Global, argv: &[String]) -> Result<()> {
         .custom_flags(libc::O_NONBLOCK)
         .open(&fifo)
         .context("open exec.fifo")?;
-    let pidfd = sys::pidfd_open(state.pid)?;
     sys::poll_readable(&[held.as_raw_fd(), pidfd.as_raw_fd()], -1)?;
     let read = held.read(&mut [0]).unwrap_or(0);
     fs::remove_file(&fifo).context("remove exec.fifo")?;
