@@ -12,7 +12,9 @@ use std::os::unix::fs::symlink;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 
-use crate::testenv::{cgroups_of, eventually, harness, stderr, stdout, TestEnv, BUSYBOX};
+use crate::testenv::{
+    cgroup_trees, cgroups_of, eventually, harness, stderr, stdout, TestEnv, BUSYBOX,
+};
 
 /// One containerd for one test. Dropped, it deletes what is left of its containers,
 /// then stops: no shim, mount or state of skiff's outlives it.
@@ -147,7 +149,7 @@ impl Containerd {
         assert_eq!(self.runtime_states(), Vec::<String>::new());
         let mut cgroups = cgroups_of(id);
         cgroups.extend(
-            self.cgroup_trees()
+            self.namespace_cgroups()
                 .map(|tree| tree.join(id))
                 .filter(|d| d.exists())
                 .map(|d| d.display().to_string()),
@@ -157,13 +159,8 @@ impl Containerd {
     }
 
     /// The namespace's cgroup in each tree (v2: /sys/fs/cgroup; v1: each controller's).
-    fn cgroup_trees(&self) -> impl Iterator<Item = PathBuf> + '_ {
-        let trees = fs::read_dir("/sys/fs/cgroup")
-            .into_iter()
-            .flatten()
-            .flatten();
-        std::iter::once(PathBuf::from("/sys/fs/cgroup"))
-            .chain(trees.map(|e| e.path()))
+    fn namespace_cgroups(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        cgroup_trees()
             .map(|tree| tree.join(&self.namespace))
             .filter(|dir| dir.is_dir())
     }
@@ -181,7 +178,7 @@ impl Drop for Containerd {
         let _ = self.daemon.wait();
         // As runc, skiff leaves the parents of a `cgroupsPath` (the kubelet or
         // containerd made them, and removes them): here that is the namespace's.
-        for dir in self.cgroup_trees().collect::<Vec<_>>() {
+        for dir in self.namespace_cgroups().collect::<Vec<_>>() {
             let _ = fs::remove_dir(dir);
         }
     }

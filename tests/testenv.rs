@@ -154,15 +154,19 @@ fn leftovers(root: &Path) -> Vec<String> {
     found
 }
 
-/// The cgroup directories of container `id` still on the host: `skiff/ID` at the root
-/// of each tree (v2: /sys/fs/cgroup; v1: /sys/fs/cgroup/CONTROLLER).
-pub fn cgroups_of(id: &str) -> Vec<String> {
+/// The root of each cgroup tree: /sys/fs/cgroup (v2), and /sys/fs/cgroup/CONTROLLER (v1).
+pub fn cgroup_trees() -> impl Iterator<Item = PathBuf> {
     let trees = fs::read_dir("/sys/fs/cgroup")
         .into_iter()
         .flatten()
         .flatten();
-    std::iter::once(PathBuf::from("/sys/fs/cgroup"))
-        .chain(trees.map(|e| e.path()))
+    std::iter::once(PathBuf::from("/sys/fs/cgroup")).chain(trees.map(|e| e.path()))
+}
+
+/// The cgroup directories of container `id` still on the host: `skiff/ID` at the root
+/// of each tree.
+pub fn cgroups_of(id: &str) -> Vec<String> {
+    cgroup_trees()
         .map(|tree| tree.join("skiff").join(id))
         .filter(|dir| dir.is_dir())
         .map(|dir| format!("cgroup: {}", dir.display()))

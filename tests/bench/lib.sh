@@ -103,3 +103,29 @@ crun_hugetlb_undo() {
   [ -z "$hugetlb_mounted" ] || { umount /sys/fs/cgroup/hugetlb && rmdir /sys/fs/cgroup/hugetlb; } ||
     echo "could not undo the hugetlb mount at /sys/fs/cgroup/hugetlb" >&2
 }
+
+# busybox_bundle DIR [readonly]: an OCI bundle in DIR for the other runtimes: the
+# harness's busybox, its layers in order untarred into DIR/rootfs (whiteout markers stay
+# as plain files; they touch nothing that `true` needs), and `runc spec`'s config.json
+# running /bin/true with no terminal, on a read-only root if asked.
+busybox_bundle() {
+  local dir=$1 readonly=${2:-} manifest layer
+  mkdir -p "$dir/rootfs"
+  manifest=$(curl -sf -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://$registry/v2/library/busybox/manifests/latest")
+  for layer in $(python3 -c 'import json, sys
+for l in json.loads(sys.argv[1])["layers"]: print(l["digest"])' "$manifest"); do
+    curl -sf "http://$registry/v2/library/busybox/blobs/$layer" | tar -xz -C "$dir/rootfs"
+  done
+  (cd "$dir" && runc spec)
+  python3 - "$dir/config.json" "$readonly" <<'EOF'
+import json, sys
+path, readonly = sys.argv[1], sys.argv[2] == "readonly"
+spec = json.load(open(path))
+spec["process"]["args"] = ["/bin/true"]
+spec["process"]["terminal"] = False
+if readonly:
+    spec["root"]["readonly"] = True
+json.dump(spec, open(path, "w"), indent=1)
+EOF
+}

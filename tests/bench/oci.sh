@@ -40,24 +40,8 @@ ln -s "$work/skiff-runtime" "$work/skiff"
 ln -s "$(command -v crun)" "$work/crun"
 ln -s "$(command -v runc)" "$work/runc"
 
-# The bundle: busybox's layers untarred into its rootfs, `runc spec` running /bin/true.
-root=$work/bundle/rootfs
-mkdir -p "$root"
-manifest=$(curl -sf -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-  "http://$registry/v2/library/busybox/manifests/latest")
-for layer in $(python3 -c 'import json, sys
-for l in json.loads(sys.argv[1])["layers"]: print(l["digest"])' "$manifest"); do
-  curl -sf "http://$registry/v2/library/busybox/blobs/$layer" | tar -xz -C "$root"
-done
-(cd "$work/bundle" && runc spec)
-python3 - "$work/bundle/config.json" <<'EOF'
-import json, sys
-path = sys.argv[1]
-spec = json.load(open(path))
-spec["process"]["args"] = ["/bin/true"]
-spec["process"]["terminal"] = False
-json.dump(spec, open(path, "w"), indent=1)
-EOF
+# The bundle: busybox running /bin/true (lib.sh).
+busybox_bundle "$work/bundle"
 
 # The driver: one container's life under a subreaper; `true` as RUNTIME is its floor.
 cat >"$work/cycle" <<'EOF'

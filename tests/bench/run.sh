@@ -47,28 +47,10 @@ cleanup() {
 echo "run.sh: pulling $image into a scratch store" >&2
 "$skiff" pull -q "$image" >/dev/null
 
-# The same image for the other runtimes: its layers, in order, untarred into one root.
-# Whiteout markers stay as plain files there; they touch nothing that `true` needs.
+# The same image for the other runtimes: an OCI bundle running /bin/true, with no
+# terminal, on a read-only root (lib.sh).
+busybox_bundle "$work/bundle" readonly
 root=$work/bundle/rootfs
-mkdir -p "$root"
-manifest=$(curl -sf -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-  "http://$registry/v2/library/busybox/manifests/latest")
-for layer in $(python3 -c 'import json, sys
-for l in json.loads(sys.argv[1])["layers"]: print(l["digest"])' "$manifest"); do
-  curl -sf "http://$registry/v2/library/busybox/blobs/$layer" | tar -xz -C "$root"
-done
-
-# An OCI bundle running /bin/true, with no terminal, on a read-only root.
-(cd "$work/bundle" && runc spec)
-python3 - "$work/bundle/config.json" <<'EOF'
-import json, sys
-path = sys.argv[1]
-spec = json.load(open(path))
-spec["process"]["args"] = ["/bin/true"]
-spec["process"]["terminal"] = False
-spec["root"]["readonly"] = True
-json.dump(spec, open(path, "w"), indent=1)
-EOF
 
 # crun and this machine's hybrid cgroups (lib.sh); undone in cleanup.
 crun_run() { crun --root "$work/crun-state" run --bundle "$work/bundle" "bench-crun-$1"; }
