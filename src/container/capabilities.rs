@@ -214,8 +214,15 @@ pub fn settle(set: u64, uid: u32, options: &Options) -> Result<()> {
     let (_, inheritable) = bits(&options.cap_inheritable)?;
     let (_, ambient) = bits(&options.cap_ambient)?;
     sys::capset(set, inheritable)?;
+    // The kernel raises an ambient capability only if it is permitted and inheritable
+    // too (capabilities(7)); runc skips the others, and so does skiff (`runc spec`'s
+    // config asks for three ambient ones without the inheritable set).
+    let raisable = ambient & inheritable & set;
+    if raisable != ambient {
+        trace::step("ambient capabilities that are not also permitted and inheritable: skipped");
+    }
     (0..64)
-        .filter(|c| ambient & 1 << c != 0)
+        .filter(|c| raisable & 1 << c != 0)
         .try_for_each(sys::raise_ambient_capability)
 }
 
