@@ -345,8 +345,15 @@ impl Container {
             .or_else(|_| fs::remove_file(&doomed)) // a dead "record" may be a stray file
             .with_context(|| format!("remove {}", doomed.display()))?;
         // --userns=auto: its range, now that its directory is gone. The container is
-        // removed already; a range left leased is freed by the next lease taken.
-        if let Err(err) = crate::container::release_ids() {
+        // removed already; a range left leased is freed by the next lease taken. Only
+        // such a container holds one: the others' removal takes no lock for it.
+        let leased = self
+            .config
+            .options
+            .userns
+            .as_deref()
+            .is_some_and(|m| m != "host");
+        if let Err(err) = leased.then(crate::container::release_ids).transpose() {
             trace::step(&format!(
                 "its host IDs stay leased until the next lease: {err}"
             ));
