@@ -62,6 +62,40 @@ fn answer(t: &TestEnv, flags: &[&str], name: &str) -> String {
     answers(t, flags).swap_remove(at)
 }
 
+/// Ordinary programs pass Docker's profile: the host's own Debian python3 (threads,
+/// whose glibc tries clone3 first and must get ENOSYS, not EPERM, to fall back;
+/// a subprocess; ssl and sqlite3 loaded) and apt, bound read-only into a busybox
+/// container. (Debian's redis-server runs under the same filter in tests/tinydock.rs.)
+#[test]
+fn debians_python_and_apt_work_under_the_default_profile() {
+    let t = TestEnv::new();
+    let host = [
+        "-v",
+        "/usr:/usr:ro",
+        "-v",
+        "/lib:/lib:ro",
+        "-v",
+        "/lib64:/lib64:ro",
+        "-v",
+        "/etc/apt:/etc/apt:ro",
+        "-v",
+        "/var/lib/dpkg:/var/lib/dpkg:ro",
+    ];
+    let python = "import threading, subprocess, ssl, sqlite3\n\
+        t = threading.Thread(target=print, args=('thread',)); t.start(); t.join()\n\
+        print(subprocess.run(['/usr/bin/true']).returncode)";
+    let out = sh(
+        &t,
+        &host,
+        BUSYBOX,
+        &format!(
+            "grep Seccomp: /proc/self/status; /usr/bin/python3 -c \"{python}\"; \
+             /usr/bin/apt-cache show apt | grep -c '^Package: apt$'"
+        ),
+    );
+    assert_eq!(out, "Seccomp:\t2\nthread\n0\n1\n");
+}
+
 #[test]
 fn unconfined_and_privileged_load_no_filter() {
     let t = TestEnv::new();
