@@ -201,6 +201,12 @@ fn rootless_pull_run_detach_logs_stop_rm() {
     let uid = user.uid;
     assert_eq!(host_uids(pid.trim()), format!("{uid} {uid} {uid} {uid}"));
     assert!(user.ok(&["ps"]).contains("web"));
+    assert_eq!(user.ok(&["exec", "web", "id", "-u"]), "0\n");
+    let tag = image.rsplit_once(':').unwrap().1;
+    assert!(
+        user.ok(&["images"]).contains(tag),
+        "the user's images list it"
+    );
     user.ok(&["stop", "-t", "1", "web"]);
     assert!(user.ok(&["ps", "-a"]).contains("Exited"));
     assert_eq!(user.ok(&["rm", "web"]).trim(), "web");

@@ -206,7 +206,11 @@ impl Target {
             pid,
             pidfd,
             root,
-            userns: own_user_namespace(pid)?,
+            // Rootless, the pidfd's setns(2) joins it first, with the rest (`enter`).
+            userns: match crate::rootless::active() {
+                true => None,
+                false => own_user_namespace(pid)?,
+            },
             capabilities,
         };
         target.check_alive()?;
