@@ -6,7 +6,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::testenv::{assert_one_line_error, sh, stderr, stdout, TestEnv, BUSYBOX};
+use crate::testenv::{
+    assert_one_line_error, next_line, sh, skiff_bin, stderr, stdout, TestEnv, BUSYBOX,
+};
 
 /// The capability sets of the container's process, as /proc/self/status shows them.
 fn capabilities(t: &TestEnv, flags: &[&str]) -> String {
@@ -358,9 +360,8 @@ fn a_120_layer_image_runs_on_overlayfs_without_copying() {
 
 /// sha256 of the binary under test, as the host sees it.
 pub fn binary_digest() -> String {
-    let bin = std::env::var("SKIFF_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_skiff").into());
     let out = std::process::Command::new("sha256sum")
-        .arg(bin)
+        .arg(skiff_bin())
         .output()
         .unwrap();
     stdout(&out)
@@ -421,13 +422,7 @@ fn cve_2019_5736_the_exe_of_a_running_skiff_cannot_be_written() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut ready = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(skiff.stdout.as_mut().unwrap()),
-        &mut ready,
-    )
-    .unwrap();
-    assert_eq!(ready, "ready\n");
+    assert_eq!(next_line(&mut skiff), "ready\n");
     let exe = format!("/proc/{}/exe", skiff.id());
     let opened = fs::OpenOptions::new().write(true).open(&exe);
     let written = opened.and_then(|mut f| std::io::Write::write_all(&mut f, b"pwned"));
@@ -445,7 +440,6 @@ fn where_pivot_root_cannot_leave_the_root_the_new_root_moves_over_it() {
     // mount namespace of the test's own. skiff must then do as switch_root does.
     let t = TestEnv::new();
     let jail = make_jail(&t);
-    let bin = std::env::var("SKIFF_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_skiff").into());
     let script = r#"mount --make-shared / && mount --bind "$1" "$1" && cd "$1" &&
         mount --bind "$2" skiff && mount --rbind /usr usr &&
         mount --rbind /dev dev && mount -t proc proc proc && shift 2 &&
@@ -461,7 +455,7 @@ fn where_pivot_root_cannot_leave_the_root_the_new_root_moves_over_it() {
             "sh",
         ])
         .arg(&jail)
-        .arg(bin)
+        .arg(skiff_bin())
         // --network none: the jail's /run is not the host's, where skiff keeps the
         // machine's network lock and leases
         .args([
@@ -516,7 +510,6 @@ fn make_jail(t: &TestEnv) -> PathBuf {
 /// `shared`, where a peer stands for the host); fails with status 99 if a mount is left
 /// on the jail afterwards.
 fn run_in_plain_chroot(t: &TestEnv, jail: &Path, propagation: &str, args: &[&str]) -> Output {
-    let bin = std::env::var("SKIFF_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_skiff").into());
     let script = r#"mount --make-$1 / && cd "$2" && mount --bind "$3" skiff &&
         mount --rbind /usr usr && mount --rbind /dev dev && mount -t proc proc proc &&
         shift 3 && chroot . /skiff "$@"; status=$?
@@ -534,7 +527,7 @@ fn run_in_plain_chroot(t: &TestEnv, jail: &Path, propagation: &str, args: &[&str
         ])
         .arg(propagation)
         .arg(jail)
-        .arg(bin)
+        .arg(skiff_bin())
         .args(args)
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
@@ -551,28 +544,32 @@ fn in_a_chroot_whose_root_is_no_mount_point_the_root_is_bound_onto_itself() {
     let t = TestEnv::new();
     let jail = make_jail(&t);
     let image = t.image(BUSYBOX);
-    // --network none: the jail's /run is not the host's (see the test above)
-    let args = [
-        "run",
-        "--rm",
-        "--trace",
-        "--network",
-        "none",
-        &image,
-        "sh",
-        "-c",
-        "echo $$; ls /proc/1",
-    ];
-    let out = run_in_plain_chroot(&t, &jail, "private", &args);
-    let trace = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{trace}");
+    // `run --trace sh -c SCRIPT` where the jail's mount has `propagation`: its trace and
+    // stdout. --network none: the jail's /run is not the host's (see the test above).
+    let traced = |propagation: &str, script: &str| {
+        let args = [
+            "run",
+            "--rm",
+            "--trace",
+            "--network",
+            "none",
+            &image,
+            "sh",
+            "-c",
+            script,
+        ];
+        let out = run_in_plain_chroot(&t, &jail, propagation, &args);
+        let trace = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{trace}");
+        (trace, stdout(&out))
+    };
+    let (trace, listing) = traced("private", "echo $$; ls /proc/1");
     assert!(
         trace.contains("mount(/, /, NULL, MS_BIND|MS_REC"),
         "{trace}"
     );
     assert!(trace.contains("chroot(.)"), "{trace}");
     assert!(trace.contains("pivot_root(., .)"), "{trace}");
-    let listing = stdout(&out);
     assert!(
         listing.starts_with("1\n"),
         "PID 1, /proc mounted: {listing}"
@@ -581,21 +578,8 @@ fn in_a_chroot_whose_root_is_no_mount_point_the_root_is_bound_onto_itself() {
 
     // Where the directory's mount is shared, the bind reached its peers: it is taken
     // back, and the command runs in a plain chroot(2), with nothing mounted.
-    let args = [
-        "run",
-        "--rm",
-        "--trace",
-        "--network",
-        "none",
-        &image,
-        "sh",
-        "-c",
-        "ls /proc/self || echo no /proc",
-    ];
-    let out = run_in_plain_chroot(&t, &jail, "shared", &args);
-    let trace = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{trace}");
+    let (trace, listing) = traced("shared", "ls /proc/self || echo no /proc");
     assert!(trace.contains("take the bind back"), "{trace}");
     assert!(trace.contains("umount2(/.., MNT_DETACH)"), "{trace}");
-    assert_eq!(stdout(&out), "no /proc\n", "{trace}");
+    assert_eq!(listing, "no /proc\n", "{trace}");
 }

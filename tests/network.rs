@@ -3,11 +3,12 @@
 //! registries that speak plain HTTP.
 
 use std::fs;
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Child;
 
-use crate::testenv::{assert_one_line_error, harness, stderr, stdout, CountingProxy, Hub, TestEnv};
+use crate::testenv::{
+    assert_one_line_error, harness, start_server, stderr, stdout, CountingProxy, Hub, TestEnv,
+};
 
 /// Every blob path the proxy saw, with the statuses it answered, in order.
 fn statuses_by_blob(proxy: &CountingProxy) -> Vec<(String, Vec<String>)> {
@@ -132,21 +133,7 @@ struct ConnectProxy {
 impl ConnectProxy {
     fn start(t: &TestEnv) -> ConnectProxy {
         let log = t.root.join("connect.log");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/connect_proxy.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg(&log)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let port = first
-            .trim()
-            .strip_prefix("port ")
-            .expect("proxy announces its port");
+        let (child, port) = start_server("connect_proxy.py", &[&log]);
         ConnectProxy {
             child,
             url: format!("http://127.0.0.1:{port}"),

@@ -2,13 +2,13 @@
 //! by a third party, and `docker pull`'s live progress on a terminal.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::testenv::{assert_one_line_error, harness, stderr, stdout, TestEnv};
+use crate::testenv::{assert_one_line_error, harness, start_server, stderr, stdout, TestEnv};
 
 const HUB_KEY: &str = "https://index.docker.io/v1/";
 
@@ -243,26 +243,18 @@ struct ForeignServer {
 impl ForeignServer {
     fn start(t: &TestEnv) -> ForeignServer {
         let log = t.root.join("foreign.log");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/file_server.py");
         let files = Path::new(&harness("SKIFF_TEST_HARNESS")).join("foreign");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg(files)
-            .arg(harness("SKIFF_TEST_FOREIGN"))
-            .arg(&log)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut ready = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut ready)
-            .unwrap();
-        assert!(ready.starts_with("port "), "file server: {ready:?}");
+        let address = PathBuf::from(harness("SKIFF_TEST_FOREIGN"));
+        let (child, _) = start_server("file_server.py", &[&files, &address, &log]);
         ForeignServer { child, log }
     }
 
-    fn requests(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
+    /// `out`, a run of `cat /etc/foreign`, printed the foreign layer's file, and these
+    /// were the server's `requests`.
+    fn assert_served(&self, out: &Output, requests: &str) {
+        assert_eq!(stdout(out), "from afar\n", "{}", stderr(out));
+        let log = fs::read_to_string(&self.log).unwrap_or_default();
+        assert_eq!(log, requests);
     }
 }
 
@@ -279,11 +271,7 @@ fn a_foreign_layer_comes_from_its_url_without_the_registrys_token() {
     let _turn = foreign_turn();
     let server = ForeignServer::start(&t);
     let out = t.skiff_hub(&["run", "library/foreign", "cat", "/etc/foreign"]);
-    assert_eq!(stdout(&out), "from afar\n", "{}", stderr(&out));
-    assert_eq!(
-        server.requests(),
-        "GET /foreign.tar.gz 200 authorization=no\n"
-    );
+    server.assert_served(&out, "GET /foreign.tar.gz 200 authorization=no\n");
 }
 
 #[test]
@@ -293,10 +281,9 @@ fn a_nondistributable_oci_layer_tries_its_urls_in_order() {
     let server = ForeignServer::start(&t);
     let image = t.image("library/foreign:oci");
     let out = t.skiff(&["run", &image, "cat", "/etc/foreign"]);
-    assert_eq!(stdout(&out), "from afar\n", "{}", stderr(&out));
-    assert_eq!(
-        server.requests(),
-        "GET /missing.tar.gz 404 authorization=no\nGET /foreign.tar.gz 200 authorization=no\n"
+    server.assert_served(
+        &out,
+        "GET /missing.tar.gz 404 authorization=no\nGET /foreign.tar.gz 200 authorization=no\n",
     );
 }
 
