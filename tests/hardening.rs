@@ -1,6 +1,7 @@
 //! A hardened `skiff run` (issue 5): what a container may see, do and be, as Docker
 //! makes it. Each test runs real images in real namespaces and looks from inside.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -444,36 +445,20 @@ fn where_pivot_root_cannot_leave_the_root_the_new_root_moves_over_it() {
         mount --bind "$2" skiff && mount --rbind /usr usr &&
         mount --rbind /dev dev && mount -t proc proc proc && shift 2 &&
         exec chroot . /skiff "$@""#;
-    let out = std::process::Command::new("unshare")
-        .args([
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            script,
-            "sh",
-        ])
-        .arg(&jail)
-        .arg(skiff_bin())
-        // --network none: the jail's /run is not the host's, where skiff keeps the
-        // machine's network lock and leases
-        .args([
-            "run",
-            "--trace",
-            "--network",
-            "none",
-            &t.image(BUSYBOX),
-            "sh",
-            "-c",
-            "cat /etc/hostname; ls /",
-        ])
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .env("SKIFF_ROOT", "/store")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    // --network none: the jail's /run is not the host's, where skiff keeps the
+    // machine's network lock and leases
+    let image = t.image(BUSYBOX);
+    let args = [
+        "run",
+        "--trace",
+        "--network",
+        "none",
+        &image,
+        "sh",
+        "-c",
+        "cat /etc/hostname; ls /",
+    ];
+    let out = unshare_sh(script, &[jail.as_os_str()], &args);
     let trace = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{trace}");
     assert!(trace.contains("pivot_root(., .)"), "{trace}");
@@ -509,24 +494,23 @@ fn make_jail(t: &TestEnv) -> PathBuf {
 /// in a mount namespace of the test's own whose `/` is `propagation` (`private`, or
 /// `shared`, where a peer stands for the host); fails with status 99 if a mount is left
 /// on the jail afterwards.
-fn run_in_plain_chroot(t: &TestEnv, jail: &Path, propagation: &str, args: &[&str]) -> Output {
+fn run_in_plain_chroot(jail: &Path, propagation: &str, args: &[&str]) -> Output {
     let script = r#"mount --make-$1 / && cd "$2" && mount --bind "$3" skiff &&
         mount --rbind /usr usr && mount --rbind /dev dev && mount -t proc proc proc &&
         shift 3 && chroot . /skiff "$@"; status=$?
         awk -v jail="$PWD" '$5 == jail' /proc/self/mountinfo | grep . && exit 99
         exit $status"#;
+    unshare_sh(script, &[propagation.as_ref(), jail.as_os_str()], args)
+}
+
+/// `sh -c SCRIPT sh SCRIPT_ARGS… SKIFF ARGS…` in a mount namespace of its own, with
+/// the environment skiff has in a jail ([`make_jail`]): its store at /store.
+fn unshare_sh(script: &str, script_args: &[&OsStr], args: &[&str]) -> Output {
+    let private = ["--mount", "--propagation", "private", "sh", "-c", script];
     std::process::Command::new("unshare")
-        .args([
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            script,
-            "sh",
-        ])
-        .arg(propagation)
-        .arg(jail)
+        .args(private)
+        .arg("sh")
+        .args(script_args)
         .arg(skiff_bin())
         .args(args)
         .env_clear()
@@ -534,7 +518,7 @@ fn run_in_plain_chroot(t: &TestEnv, jail: &Path, propagation: &str, args: &[&str
         .env("SKIFF_ROOT", "/store")
         .stdin(std::process::Stdio::null())
         .output()
-        .unwrap_or_else(|err| panic!("unshare for {}: {err}", t.root.display()))
+        .unwrap_or_else(|err| panic!("unshare: {err}"))
 }
 
 #[test]
@@ -558,7 +542,7 @@ fn in_a_chroot_whose_root_is_no_mount_point_the_root_is_bound_onto_itself() {
             "-c",
             script,
         ];
-        let out = run_in_plain_chroot(&t, &jail, propagation, &args);
+        let out = run_in_plain_chroot(&jail, propagation, &args);
         let trace = stderr(&out);
         assert_eq!(out.status.code(), Some(0), "{trace}");
         (trace, stdout(&out))

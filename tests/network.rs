@@ -4,10 +4,9 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::process::Child;
 
 use crate::testenv::{
-    assert_one_line_error, harness, start_server, stderr, stdout, CountingProxy, Hub, TestEnv,
+    assert_one_line_error, harness, stderr, stdout, CountingProxy, Hub, Server, TestEnv,
 };
 
 /// Every blob path the proxy saw, with the statuses it answered, in order.
@@ -125,7 +124,7 @@ fn a_refused_connection_is_tried_again_then_one_line() {
 
 /// `tests/harness/connect_proxy.py` for one test: a CONNECT proxy that logs its tunnels.
 struct ConnectProxy {
-    child: Child,
+    _server: Server,
     url: String,
     log: PathBuf,
 }
@@ -133,23 +132,16 @@ struct ConnectProxy {
 impl ConnectProxy {
     fn start(t: &TestEnv) -> ConnectProxy {
         let log = t.root.join("connect.log");
-        let (child, port) = start_server("connect_proxy.py", &[&log]);
+        let server = Server::start("connect_proxy.py", &[&log]);
         ConnectProxy {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("http://127.0.0.1:{}", server.port),
+            _server: server,
             log,
         }
     }
 
     fn tunnels(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for ConnectProxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

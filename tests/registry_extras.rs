@@ -5,10 +5,10 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::testenv::{assert_one_line_error, harness, start_server, stderr, stdout, TestEnv};
+use crate::testenv::{assert_one_line_error, harness, stderr, stdout, Server, TestEnv};
 
 const HUB_KEY: &str = "https://index.docker.io/v1/";
 
@@ -94,17 +94,18 @@ fn hub(t: &TestEnv, helpers: &Helpers, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `run private/secret cat /etc/secret` on the Hub, which needs alice's credentials.
+fn assert_the_secret_runs(t: &TestEnv, helpers: &Helpers) {
+    let out = hub(t, helpers, &["run", "private/secret", "cat", "/etc/secret"]);
+    assert_eq!(stdout(&out), "top secret\n", "{}", stderr(&out));
+}
+
 #[test]
 fn a_creds_store_serves_docker_hub_credentials() {
     let t = TestEnv::new();
     let helpers = Helpers::new(&t, r#"{"credsStore":"teststore"}"#);
     helpers.keep(HUB_KEY, "alice", "wonderland");
-    let out = hub(
-        &t,
-        &helpers,
-        &["run", "private/secret", "cat", "/etc/secret"],
-    );
-    assert_eq!(stdout(&out), "top secret\n", "{}", stderr(&out));
+    assert_the_secret_runs(&t, &helpers);
     assert!(
         helpers.log().contains(&format!("get {HUB_KEY}\n")),
         "{}",
@@ -123,12 +124,7 @@ fn a_registrys_cred_helper_wins_over_creds_store_and_auths() {
     );
     let helpers = Helpers::new(&t, &config);
     helpers.keep(HUB_KEY, "alice", "wonderland");
-    let out = hub(
-        &t,
-        &helpers,
-        &["run", "private/secret", "cat", "/etc/secret"],
-    );
-    assert_eq!(stdout(&out), "top secret\n", "{}", stderr(&out));
+    assert_the_secret_runs(&t, &helpers);
     // credsStore still serves the registries credHelpers does not name.
     let out = t
         .command(&["pull", "-q", &t.image("library/busybox")])
@@ -197,12 +193,7 @@ fn login_and_logout_go_through_the_creds_store() {
         !config.contains("wonderland") && !config.contains("YWxpY2U6"),
         "no secret in config.json: {config}"
     );
-    let out = hub(
-        &t,
-        &helpers,
-        &["run", "private/secret", "cat", "/etc/secret"],
-    );
-    assert_eq!(stdout(&out), "top secret\n", "{}", stderr(&out));
+    assert_the_secret_runs(&t, &helpers);
 
     let out = hub(&t, &helpers, &["logout"]);
     assert_eq!(stdout(&out), "Removing login credentials for docker.io\n");
@@ -236,7 +227,7 @@ fn foreign_turn() -> MutexGuard<'static, ()> {
 
 /// `tests/harness/file_server.py` serving the foreign layers.
 struct ForeignServer {
-    child: Child,
+    _server: Server,
     log: PathBuf,
 }
 
@@ -245,8 +236,11 @@ impl ForeignServer {
         let log = t.root.join("foreign.log");
         let files = Path::new(&harness("SKIFF_TEST_HARNESS")).join("foreign");
         let address = PathBuf::from(harness("SKIFF_TEST_FOREIGN"));
-        let (child, _) = start_server("file_server.py", &[&files, &address, &log]);
-        ForeignServer { child, log }
+        let server = Server::start("file_server.py", &[&files, &address, &log]);
+        ForeignServer {
+            _server: server,
+            log,
+        }
     }
 
     /// `out`, a run of `cat /etc/foreign`, printed the foreign layer's file, and these
@@ -255,13 +249,6 @@ impl ForeignServer {
         assert_eq!(stdout(out), "from afar\n", "{}", stderr(out));
         let log = fs::read_to_string(&self.log).unwrap_or_default();
         assert_eq!(log, requests);
-    }
-}
-
-impl Drop for ForeignServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -353,22 +353,39 @@ pub fn next_line(child: &mut Child) -> String {
     String::from_utf8_lossy(&line).into_owned()
 }
 
-/// `python3 tests/harness/SCRIPT ARGS…`, a server of the harness's: the child, once it
-/// has said `port N` on its stdout, and N.
-pub fn start_server<S: AsRef<OsStr>>(script: &str, args: &[S]) -> (Child, String) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/harness")
-        .join(script);
-    let mut child = Command::new("python3")
-        .arg(path)
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let first = next_line(&mut child);
-    let port = first.trim().strip_prefix("port ");
-    let port = port.unwrap_or_else(|| panic!("{script} announces its port: {first:?}"));
-    (child, port.to_string())
+/// `python3 tests/harness/SCRIPT ARGS…`, a server of the harness's, killed when dropped.
+pub struct Server {
+    child: Child,
+    /// The port it said it listens on (`port N`, its first line).
+    pub port: String,
+}
+
+impl Server {
+    pub fn start<S: AsRef<OsStr>>(script: &str, args: &[S]) -> Server {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/harness")
+            .join(script);
+        let mut child = Command::new("python3")
+            .arg(path)
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let first = next_line(&mut child);
+        let port = first.trim().strip_prefix("port ");
+        let port = port.unwrap_or_else(|| panic!("{script} announces its port: {first:?}"));
+        Server {
+            port: port.to_string(),
+            child,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// How many blobs the store holds.
@@ -409,7 +426,7 @@ fn test_base64_matches_known_vectors() {
 /// it logs every request, and with `stall` hangs halfway through each blob. Other
 /// modes of the script (a bad network) are for [`CountingProxy::start_in_mode`].
 pub struct CountingProxy {
-    child: Child,
+    server: Server,
     pub address: String,
     log: PathBuf,
 }
@@ -432,17 +449,17 @@ impl CountingProxy {
             .into_iter()
             .chain(mode.iter().map(OsStr::new))
             .collect();
-        let (child, port) = start_server("counting_proxy.py", &args);
+        let server = Server::start("counting_proxy.py", &args);
         CountingProxy {
-            child,
-            address: format!("127.0.0.1:{port}"),
+            address: format!("127.0.0.1:{}", server.port),
+            server,
             log,
         }
     }
 
     /// The next blob it stalls, as it says so: `stalled PATH`.
     pub fn next_stall(&mut self) -> String {
-        next_line(&mut self.child)
+        next_line(&mut self.server.child)
     }
 
     /// How many requests so far had `what` in their line (e.g. "/blobs/").
@@ -456,12 +473,5 @@ impl CountingProxy {
     /// Every request so far, one line each: `GET PATH STATUS [range=bytes=N-]`.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for CountingProxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
