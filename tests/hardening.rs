@@ -5,7 +5,6 @@ use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use crate::testenv::{
     assert_one_line_error, next_line, sh, skiff_bin, stderr, stdout, TestEnv, BUSYBOX,
@@ -445,26 +444,12 @@ fn where_pivot_root_cannot_leave_the_root_the_new_root_moves_over_it() {
         mount --bind "$2" skiff && mount --rbind /usr usr &&
         mount --rbind /dev dev && mount -t proc proc proc && shift 2 &&
         exec chroot . /skiff "$@""#;
-    // --network none: the jail's /run is not the host's, where skiff keeps the
-    // machine's network lock and leases
-    let image = t.image(BUSYBOX);
-    let args = [
-        "run",
-        "--trace",
-        "--network",
-        "none",
-        &image,
-        "sh",
-        "-c",
-        "cat /etc/hostname; ls /",
-    ];
-    let out = unshare_sh(script, &[jail.as_os_str()], &args);
-    let trace = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{trace}");
+    let command = "cat /etc/hostname; ls /";
+    let (trace, out) = traced_in_jail(&t, script, &[jail.as_os_str()], command);
     assert!(trace.contains("pivot_root(., .)"), "{trace}");
     assert!(trace.contains("mount(., /, NULL, MS_MOVE"), "{trace}");
     assert!(trace.contains("chroot(.)"), "{trace}");
-    let listing: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    let listing: Vec<&str> = out.lines().collect();
     assert_eq!(
         listing[0].len(),
         12,
@@ -490,35 +475,64 @@ fn make_jail(t: &TestEnv) -> PathBuf {
     jail
 }
 
-/// Runs the built skiff in a chroot(2) into `jail`, a plain directory (no mount point),
+/// [`traced_in_jail`] in a chroot(2) into `jail`, a plain directory (no mount point),
 /// in a mount namespace of the test's own whose `/` is `propagation` (`private`, or
 /// `shared`, where a peer stands for the host); fails with status 99 if a mount is left
 /// on the jail afterwards.
-fn run_in_plain_chroot(jail: &Path, propagation: &str, args: &[&str]) -> Output {
+fn run_in_plain_chroot(
+    t: &TestEnv,
+    jail: &Path,
+    propagation: &str,
+    command: &str,
+) -> (String, String) {
     let script = r#"mount --make-$1 / && cd "$2" && mount --bind "$3" skiff &&
         mount --rbind /usr usr && mount --rbind /dev dev && mount -t proc proc proc &&
         shift 3 && chroot . /skiff "$@"; status=$?
         awk -v jail="$PWD" '$5 == jail' /proc/self/mountinfo | grep . && exit 99
         exit $status"#;
-    unshare_sh(script, &[propagation.as_ref(), jail.as_os_str()], args)
+    let script_args = [propagation.as_ref(), jail.as_os_str()];
+    traced_in_jail(t, script, &script_args, command)
 }
 
-/// `sh -c SCRIPT sh SCRIPT_ARGS… SKIFF ARGS…` in a mount namespace of its own, with
-/// the environment skiff has in a jail ([`make_jail`]): its store at /store.
-fn unshare_sh(script: &str, script_args: &[&OsStr], args: &[&str]) -> Output {
+/// `skiff run --rm --trace --network none busybox sh -c COMMAND`, which must succeed,
+/// started by `sh -c SCRIPT sh SCRIPT_ARGS… SKIFF …` in a mount namespace of its own
+/// with the environment skiff has in a jail ([`make_jail`]): its store at /store. Its
+/// trace and its stdout. --network none: the jail's /run is not the host's, where skiff
+/// keeps the machine's network lock and leases.
+fn traced_in_jail(
+    t: &TestEnv,
+    script: &str,
+    script_args: &[&OsStr],
+    command: &str,
+) -> (String, String) {
+    let image = t.image(BUSYBOX);
+    let run = [
+        "run",
+        "--rm",
+        "--trace",
+        "--network",
+        "none",
+        &image,
+        "sh",
+        "-c",
+        command,
+    ];
     let private = ["--mount", "--propagation", "private", "sh", "-c", script];
-    std::process::Command::new("unshare")
+    let out = std::process::Command::new("unshare")
         .args(private)
         .arg("sh")
         .args(script_args)
         .arg(skiff_bin())
-        .args(args)
+        .args(run)
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .env("SKIFF_ROOT", "/store")
         .stdin(std::process::Stdio::null())
         .output()
-        .unwrap_or_else(|err| panic!("unshare: {err}"))
+        .unwrap_or_else(|err| panic!("unshare: {err}"));
+    let trace = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{trace}");
+    (trace, stdout(&out))
 }
 
 #[test]
@@ -527,27 +541,7 @@ fn in_a_chroot_whose_root_is_no_mount_point_the_root_is_bound_onto_itself() {
     // root before it binds it onto itself): there MS_PRIVATE has no mount to act on.
     let t = TestEnv::new();
     let jail = make_jail(&t);
-    let image = t.image(BUSYBOX);
-    // `run --trace sh -c SCRIPT` where the jail's mount has `propagation`: its trace and
-    // stdout. --network none: the jail's /run is not the host's (see the test above).
-    let traced = |propagation: &str, script: &str| {
-        let args = [
-            "run",
-            "--rm",
-            "--trace",
-            "--network",
-            "none",
-            &image,
-            "sh",
-            "-c",
-            script,
-        ];
-        let out = run_in_plain_chroot(&jail, propagation, &args);
-        let trace = stderr(&out);
-        assert_eq!(out.status.code(), Some(0), "{trace}");
-        (trace, stdout(&out))
-    };
-    let (trace, listing) = traced("private", "echo $$; ls /proc/1");
+    let (trace, listing) = run_in_plain_chroot(&t, &jail, "private", "echo $$; ls /proc/1");
     assert!(
         trace.contains("mount(/, /, NULL, MS_BIND|MS_REC"),
         "{trace}"
@@ -562,7 +556,8 @@ fn in_a_chroot_whose_root_is_no_mount_point_the_root_is_bound_onto_itself() {
 
     // Where the directory's mount is shared, the bind reached its peers: it is taken
     // back, and the command runs in a plain chroot(2), with nothing mounted.
-    let (trace, listing) = traced("shared", "ls /proc/self || echo no /proc");
+    let command = "ls /proc/self || echo no /proc";
+    let (trace, listing) = run_in_plain_chroot(&t, &jail, "shared", command);
     assert!(trace.contains("take the bind back"), "{trace}");
     assert!(trace.contains("umount2(/.., MNT_DETACH)"), "{trace}");
     assert_eq!(listing, "no /proc\n", "{trace}");
