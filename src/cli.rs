@@ -244,13 +244,15 @@ pub fn unknown(flag: &Flag, command: &str) -> Error {
     ))
 }
 
+/// `["-e", "A=1"]` as the argv the parsers take: for the unit tests of every command.
+#[cfg(test)]
+pub fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
 
     #[test]
     fn options_stop_at_the_first_positional() {

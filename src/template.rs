@@ -217,6 +217,15 @@ impl Listing {
     }
 }
 
+/// The format of a list command: `-q` (`quiet`) asks for the IDs alone, whatever
+/// `--format` says.
+pub fn quiet_or(quiet: bool, format: Option<&str>) -> Option<&str> {
+    match quiet {
+        true => Some("{{.ID}}"),
+        false => format,
+    }
+}
+
 /// Aligns tab-separated cells as Go's tabwriter does for Docker (minimum width 10,
 /// padding 3): the text after a line's last tab is not a column and is left as is.
 pub fn tabwrite(text: &str) -> String {

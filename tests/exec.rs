@@ -1,13 +1,13 @@
 //! `skiff exec`: one more process in a running container, with its namespaces, cgroup,
 //! capabilities, user, environment and working directory, and Docker's exit codes.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Output, Stdio};
 
 use crate::hardening::binary_digest;
 use crate::lifecycle::await_line;
 use crate::terminal::on_terminal;
-use crate::testenv::{ok, sleeper, stderr, stdout, TestEnv};
+use crate::testenv::{next_line, ok, sleeper, stderr, stdout, TestEnv};
 
 fn exec(t: &TestEnv, args: &[&str]) -> Output {
     t.skiff(&[&["exec"][..], args].concat())
@@ -198,13 +198,7 @@ fn signals_to_skiff_reach_the_command() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut ready = String::new();
-    BufRead::read_line(
-        &mut BufReader::new(child.stdout.take().unwrap()),
-        &mut ready,
-    )
-    .unwrap();
-    assert_eq!(ready, "ready\n");
+    assert_eq!(next_line(&mut child), "ready\n");
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -341,12 +335,7 @@ fn cve_2016_9962_and_2019_5736_a_hostile_pid_1_meets_the_exec_ing_process() {
         } else {
             // CAP_SYS_PTRACE sees everything: stdio, the FIFO it reads, the exec-status
             // pipe; no descriptor of skiff's own.
-            let targets: Vec<&str> = found
-                .lines()
-                .filter_map(|l| l.split_once(" -> "))
-                .map(|(_, to)| to)
-                .collect();
-            assert_eq!(targets.len(), 5, "{found}");
+            let targets = fd_targets(&found);
             for target in targets {
                 // skiff's /dev/null, named from the machine's root: under a chroot (such
                 // as fresh-root.sh's) that is a longer path to the same device.
@@ -365,6 +354,18 @@ fn cve_2016_9962_and_2019_5736_a_hostile_pid_1_meets_the_exec_ing_process() {
     );
 }
 
+/// Where the five descriptors of the caught exec point, as the attacker found them
+/// ([`ATTACK`]'s `ls -ln /proc/PID/fd/`).
+fn fd_targets(found: &str) -> Vec<&str> {
+    let targets: Vec<&str> = found
+        .lines()
+        .filter_map(|l| l.split_once(" -> "))
+        .map(|(_, to)| to)
+        .collect();
+    assert_eq!(targets.len(), 5, "{found}");
+    targets
+}
+
 #[test]
 fn cve_2016_9962_exec_t_holds_its_terminal_and_no_socket_when_caught_before_execve() {
     // As above, with CAP_SYS_PTRACE: what the attacker sees is the container's own
@@ -378,12 +379,7 @@ fn cve_2016_9962_exec_t_holds_its_terminal_and_no_socket_when_caught_before_exec
     let shown = on_terminal(&t, "expect ran", &["exec", "-t", "h", "echo", "ran"]);
     assert_eq!(shown.status, "0", "{}", shown.output);
     let found = exec_ok(&t, &["h", "cat", "/found"]);
-    let targets: Vec<&str> = found
-        .lines()
-        .filter_map(|l| l.split_once(" -> "))
-        .map(|(_, to)| to)
-        .collect();
-    assert_eq!(targets.len(), 5, "{found}");
+    let targets = fd_targets(&found);
     assert_eq!(&targets[..3], ["/dev/pts/0"; 3], "{found}");
     for target in &targets[3..] {
         assert!(

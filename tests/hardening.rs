@@ -1,12 +1,14 @@
 //! A hardened `skiff run` (issue 5): what a container may see, do and be, as Docker
 //! makes it. Each test runs real images in real namespaces and looks from inside.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use crate::testenv::{assert_one_line_error, sh, stderr, stdout, TestEnv, BUSYBOX};
+use crate::testenv::{
+    assert_one_line_error, next_line, sh, skiff_bin, stderr, stdout, TestEnv, BUSYBOX,
+};
 
 /// The capability sets of the container's process, as /proc/self/status shows them.
 fn capabilities(t: &TestEnv, flags: &[&str]) -> String {
@@ -358,9 +360,8 @@ fn a_120_layer_image_runs_on_overlayfs_without_copying() {
 
 /// sha256 of the binary under test, as the host sees it.
 pub fn binary_digest() -> String {
-    let bin = std::env::var("SKIFF_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_skiff").into());
     let out = std::process::Command::new("sha256sum")
-        .arg(bin)
+        .arg(skiff_bin())
         .output()
         .unwrap();
     stdout(&out)
@@ -421,13 +422,7 @@ fn cve_2019_5736_the_exe_of_a_running_skiff_cannot_be_written() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut ready = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(skiff.stdout.as_mut().unwrap()),
-        &mut ready,
-    )
-    .unwrap();
-    assert_eq!(ready, "ready\n");
+    assert_eq!(next_line(&mut skiff), "ready\n");
     let exe = format!("/proc/{}/exe", skiff.id());
     let opened = fs::OpenOptions::new().write(true).open(&exe);
     let written = opened.and_then(|mut f| std::io::Write::write_all(&mut f, b"pwned"));
@@ -445,47 +440,16 @@ fn where_pivot_root_cannot_leave_the_root_the_new_root_moves_over_it() {
     // mount namespace of the test's own. skiff must then do as switch_root does.
     let t = TestEnv::new();
     let jail = make_jail(&t);
-    let bin = std::env::var("SKIFF_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_skiff").into());
     let script = r#"mount --make-shared / && mount --bind "$1" "$1" && cd "$1" &&
         mount --bind "$2" skiff && mount --rbind /usr usr &&
         mount --rbind /dev dev && mount -t proc proc proc && shift 2 &&
         exec chroot . /skiff "$@""#;
-    let out = std::process::Command::new("unshare")
-        .args([
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            script,
-            "sh",
-        ])
-        .arg(&jail)
-        .arg(bin)
-        // --network none: the jail's /run is not the host's, where skiff keeps the
-        // machine's network lock and leases
-        .args([
-            "run",
-            "--trace",
-            "--network",
-            "none",
-            &t.image(BUSYBOX),
-            "sh",
-            "-c",
-            "cat /etc/hostname; ls /",
-        ])
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .env("SKIFF_ROOT", "/store")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let trace = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{trace}");
+    let command = "cat /etc/hostname; ls /";
+    let (trace, out) = traced_in_jail(&t, script, &[jail.as_os_str()], command);
     assert!(trace.contains("pivot_root(., .)"), "{trace}");
     assert!(trace.contains("mount(., /, NULL, MS_MOVE"), "{trace}");
     assert!(trace.contains("chroot(.)"), "{trace}");
-    let listing: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    let listing: Vec<&str> = out.lines().collect();
     assert_eq!(
         listing[0].len(),
         12,
@@ -511,37 +475,64 @@ fn make_jail(t: &TestEnv) -> PathBuf {
     jail
 }
 
-/// Runs the built skiff in a chroot(2) into `jail`, a plain directory (no mount point),
+/// [`traced_in_jail`] in a chroot(2) into `jail`, a plain directory (no mount point),
 /// in a mount namespace of the test's own whose `/` is `propagation` (`private`, or
 /// `shared`, where a peer stands for the host); fails with status 99 if a mount is left
 /// on the jail afterwards.
-fn run_in_plain_chroot(t: &TestEnv, jail: &Path, propagation: &str, args: &[&str]) -> Output {
-    let bin = std::env::var("SKIFF_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_skiff").into());
+fn run_in_plain_chroot(
+    t: &TestEnv,
+    jail: &Path,
+    propagation: &str,
+    command: &str,
+) -> (String, String) {
     let script = r#"mount --make-$1 / && cd "$2" && mount --bind "$3" skiff &&
         mount --rbind /usr usr && mount --rbind /dev dev && mount -t proc proc proc &&
         shift 3 && chroot . /skiff "$@"; status=$?
         awk -v jail="$PWD" '$5 == jail' /proc/self/mountinfo | grep . && exit 99
         exit $status"#;
-    std::process::Command::new("unshare")
-        .args([
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            script,
-            "sh",
-        ])
-        .arg(propagation)
-        .arg(jail)
-        .arg(bin)
-        .args(args)
+    let script_args = [propagation.as_ref(), jail.as_os_str()];
+    traced_in_jail(t, script, &script_args, command)
+}
+
+/// `skiff run --rm --trace --network none busybox sh -c COMMAND`, which must succeed,
+/// started by `sh -c SCRIPT sh SCRIPT_ARGS… SKIFF …` in a mount namespace of its own
+/// with the environment skiff has in a jail ([`make_jail`]): its store at /store. Its
+/// trace and its stdout. --network none: the jail's /run is not the host's, where skiff
+/// keeps the machine's network lock and leases.
+fn traced_in_jail(
+    t: &TestEnv,
+    script: &str,
+    script_args: &[&OsStr],
+    command: &str,
+) -> (String, String) {
+    let image = t.image(BUSYBOX);
+    let run = [
+        "run",
+        "--rm",
+        "--trace",
+        "--network",
+        "none",
+        &image,
+        "sh",
+        "-c",
+        command,
+    ];
+    let private = ["--mount", "--propagation", "private", "sh", "-c", script];
+    let out = std::process::Command::new("unshare")
+        .args(private)
+        .arg("sh")
+        .args(script_args)
+        .arg(skiff_bin())
+        .args(run)
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .env("SKIFF_ROOT", "/store")
         .stdin(std::process::Stdio::null())
         .output()
-        .unwrap_or_else(|err| panic!("unshare for {}: {err}", t.root.display()))
+        .unwrap_or_else(|err| panic!("unshare: {err}"));
+    let trace = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{trace}");
+    (trace, stdout(&out))
 }
 
 #[test]
@@ -550,29 +541,13 @@ fn in_a_chroot_whose_root_is_no_mount_point_the_root_is_bound_onto_itself() {
     // root before it binds it onto itself): there MS_PRIVATE has no mount to act on.
     let t = TestEnv::new();
     let jail = make_jail(&t);
-    let image = t.image(BUSYBOX);
-    // --network none: the jail's /run is not the host's (see the test above)
-    let args = [
-        "run",
-        "--rm",
-        "--trace",
-        "--network",
-        "none",
-        &image,
-        "sh",
-        "-c",
-        "echo $$; ls /proc/1",
-    ];
-    let out = run_in_plain_chroot(&t, &jail, "private", &args);
-    let trace = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{trace}");
+    let (trace, listing) = run_in_plain_chroot(&t, &jail, "private", "echo $$; ls /proc/1");
     assert!(
         trace.contains("mount(/, /, NULL, MS_BIND|MS_REC"),
         "{trace}"
     );
     assert!(trace.contains("chroot(.)"), "{trace}");
     assert!(trace.contains("pivot_root(., .)"), "{trace}");
-    let listing = stdout(&out);
     assert!(
         listing.starts_with("1\n"),
         "PID 1, /proc mounted: {listing}"
@@ -581,21 +556,9 @@ fn in_a_chroot_whose_root_is_no_mount_point_the_root_is_bound_onto_itself() {
 
     // Where the directory's mount is shared, the bind reached its peers: it is taken
     // back, and the command runs in a plain chroot(2), with nothing mounted.
-    let args = [
-        "run",
-        "--rm",
-        "--trace",
-        "--network",
-        "none",
-        &image,
-        "sh",
-        "-c",
-        "ls /proc/self || echo no /proc",
-    ];
-    let out = run_in_plain_chroot(&t, &jail, "shared", &args);
-    let trace = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{trace}");
+    let command = "ls /proc/self || echo no /proc";
+    let (trace, listing) = run_in_plain_chroot(&t, &jail, "shared", command);
     assert!(trace.contains("take the bind back"), "{trace}");
     assert!(trace.contains("umount2(/.., MNT_DETACH)"), "{trace}");
-    assert_eq!(stdout(&out), "no /proc\n", "{trace}");
+    assert_eq!(listing, "no /proc\n", "{trace}");
 }

@@ -79,26 +79,15 @@ fn cp_out_follows_dockers_rules_for_files_directories_and_dot() {
     ok(&t, &["cp", "cp-out:/d/.", &h("dot")]);
     assert_eq!(read(host.join("dot/f")), "hi\n");
     assert!(!host.join("dot/d").exists());
-    assert_refused(
-        &t.skiff(&["cp", "cp-out:/d", &h("f2")]),
-        "cannot copy a directory",
-    );
-    assert_refused(
-        &t.skiff(&["cp", "cp-out:/nope", &h("x")]),
-        "No such container:path: cp-out:/nope",
-    );
-    assert_refused(
-        &t.skiff(&["cp", "cp-out:/d/f", &h("missing/x")]),
-        "no such directory",
-    );
-    assert_refused(
-        &t.skiff(&["cp", "cp-out:/d/f/", &h("x")]),
-        "Not a directory",
-    );
-    assert_refused(
-        &t.skiff(&["cp", "nosuch:/d", &h("x")]),
-        "No such container: nosuch",
-    );
+    for (from, to, refusal) in [
+        ("cp-out:/d", "f2", "cannot copy a directory"),
+        ("cp-out:/nope", "x", "No such container:path: cp-out:/nope"),
+        ("cp-out:/d/f", "missing/x", "no such directory"),
+        ("cp-out:/d/f/", "x", "Not a directory"),
+        ("nosuch:/d", "x", "No such container: nosuch"),
+    ] {
+        assert_refused(&t.skiff(&["cp", from, &h(to)]), refusal);
+    }
     let owner = fs::metadata(host.join("new/sub/g")).unwrap();
     assert_eq!((owner.uid(), owner.gid()), (0, 0));
     let tar = t.skiff(&["cp", "cp-out:/d", "-"]);

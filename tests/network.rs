@@ -3,11 +3,11 @@
 //! registries that speak plain HTTP.
 
 use std::fs;
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 
-use crate::testenv::{assert_one_line_error, harness, stderr, stdout, CountingProxy, Hub, TestEnv};
+use crate::testenv::{
+    assert_one_line_error, harness, stderr, stdout, CountingProxy, Hub, Server, TestEnv,
+};
 
 /// Every blob path the proxy saw, with the statuses it answered, in order.
 fn statuses_by_blob(proxy: &CountingProxy) -> Vec<(String, Vec<String>)> {
@@ -124,7 +124,7 @@ fn a_refused_connection_is_tried_again_then_one_line() {
 
 /// `tests/harness/connect_proxy.py` for one test: a CONNECT proxy that logs its tunnels.
 struct ConnectProxy {
-    child: Child,
+    _server: Server,
     url: String,
     log: PathBuf,
 }
@@ -132,37 +132,16 @@ struct ConnectProxy {
 impl ConnectProxy {
     fn start(t: &TestEnv) -> ConnectProxy {
         let log = t.root.join("connect.log");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/connect_proxy.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg(&log)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let port = first
-            .trim()
-            .strip_prefix("port ")
-            .expect("proxy announces its port");
+        let server = Server::start("connect_proxy.py", &[&log]);
         ConnectProxy {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("http://127.0.0.1:{}", server.port),
+            _server: server,
             log,
         }
     }
 
     fn tunnels(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for ConnectProxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -2,13 +2,12 @@
 //! (or on none, or on the host's network), all set up by skiff over rtnetlink.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::testenv::{
-    assert_one_line_error, inspect_field, json_field, kill_9, ok, recorded_pid, sh, sleeper,
-    stderr, stdout, TestEnv, BUSYBOX,
+    assert_one_line_error, inspect_field, json_field, kill_9, next_line, ok, recorded_pid, sh,
+    sleeper, stderr, stdout, TestEnv, BUSYBOX,
 };
 
 /// `run -d busybox sleep 1000` on the default bridge: its ID and address.
@@ -36,20 +35,7 @@ fn assert_released(id: &str, ip: &str) {
 #[test]
 fn network_none_has_only_lo_and_it_is_up() {
     let t = TestEnv::new();
-    let image = t.image("library/busybox");
-    let out = ok(
-        &t,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            &image,
-            "ip",
-            "-o",
-            "link",
-        ],
-    );
+    let out = sh(&t, &["--network", "none"], BUSYBOX, "ip -o link");
     let links: Vec<&str> = out.lines().collect();
     assert_eq!(links.len(), 1, "{out}");
     assert!(links[0].starts_with("1: lo: <LOOPBACK,UP"), "{out}");
@@ -76,8 +62,7 @@ fn the_bridge_gives_eth0_an_address_and_a_default_route() {
 #[test]
 fn the_default_is_the_bridge_and_it_stays_up() {
     let t = TestEnv::new();
-    let image = t.image("library/busybox");
-    let out = ok(&t, &["run", "--rm", &image, "ip", "-o", "link"]);
+    let out = sh(&t, &[], BUSYBOX, "ip -o link");
     let links: Vec<&str> = out.lines().collect();
     assert_eq!(links.len(), 2, "{out}");
     assert!(links[1].contains(" eth0@"), "{out}");
@@ -95,20 +80,7 @@ fn the_default_is_the_bridge_and_it_stays_up() {
 #[test]
 fn host_network_sees_the_hosts_links() {
     let t = TestEnv::new();
-    let image = t.image("library/busybox");
-    let out = ok(
-        &t,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            "host",
-            &image,
-            "ip",
-            "-o",
-            "link",
-        ],
-    );
+    let out = sh(&t, &["--network", "host"], BUSYBOX, "ip -o link");
     assert!(out.lines().count() > 1, "{out}");
 }
 
@@ -291,11 +263,7 @@ fn seen_by_a_remote_server(t: &TestEnv, network: &str) -> String {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line, "listening\n");
+    assert_eq!(next_line(&mut server), "listening\n");
     let image = t.image("library/busybox");
     let out = t.skiff(&[
         "run",
@@ -618,9 +586,7 @@ fn fifty_concurrent_runs_on_one_network_get_fifty_addresses() {
         .collect();
     let mut addresses = std::collections::BTreeSet::new();
     for run in &mut runs {
-        let mut line = String::new();
-        let _ = BufReader::new(run.stdout.as_mut().unwrap()).read_line(&mut line);
-        let address = line
+        let address = next_line(run)
             .split_whitespace()
             .nth(3)
             .unwrap_or_default()

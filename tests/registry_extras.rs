@@ -2,13 +2,13 @@
 //! by a third party, and `docker pull`'s live progress on a terminal.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::testenv::{assert_one_line_error, harness, stderr, stdout, TestEnv};
+use crate::testenv::{assert_one_line_error, harness, stderr, stdout, Server, TestEnv};
 
 const HUB_KEY: &str = "https://index.docker.io/v1/";
 
@@ -94,17 +94,18 @@ fn hub(t: &TestEnv, helpers: &Helpers, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `run private/secret cat /etc/secret` on the Hub, which needs alice's credentials.
+fn assert_the_secret_runs(t: &TestEnv, helpers: &Helpers) {
+    let out = hub(t, helpers, &["run", "private/secret", "cat", "/etc/secret"]);
+    assert_eq!(stdout(&out), "top secret\n", "{}", stderr(&out));
+}
+
 #[test]
 fn a_creds_store_serves_docker_hub_credentials() {
     let t = TestEnv::new();
     let helpers = Helpers::new(&t, r#"{"credsStore":"teststore"}"#);
     helpers.keep(HUB_KEY, "alice", "wonderland");
-    let out = hub(
-        &t,
-        &helpers,
-        &["run", "private/secret", "cat", "/etc/secret"],
-    );
-    assert_eq!(stdout(&out), "top secret\n", "{}", stderr(&out));
+    assert_the_secret_runs(&t, &helpers);
     assert!(
         helpers.log().contains(&format!("get {HUB_KEY}\n")),
         "{}",
@@ -123,12 +124,7 @@ fn a_registrys_cred_helper_wins_over_creds_store_and_auths() {
     );
     let helpers = Helpers::new(&t, &config);
     helpers.keep(HUB_KEY, "alice", "wonderland");
-    let out = hub(
-        &t,
-        &helpers,
-        &["run", "private/secret", "cat", "/etc/secret"],
-    );
-    assert_eq!(stdout(&out), "top secret\n", "{}", stderr(&out));
+    assert_the_secret_runs(&t, &helpers);
     // credsStore still serves the registries credHelpers does not name.
     let out = t
         .command(&["pull", "-q", &t.image("library/busybox")])
@@ -197,12 +193,7 @@ fn login_and_logout_go_through_the_creds_store() {
         !config.contains("wonderland") && !config.contains("YWxpY2U6"),
         "no secret in config.json: {config}"
     );
-    let out = hub(
-        &t,
-        &helpers,
-        &["run", "private/secret", "cat", "/etc/secret"],
-    );
-    assert_eq!(stdout(&out), "top secret\n", "{}", stderr(&out));
+    assert_the_secret_runs(&t, &helpers);
 
     let out = hub(&t, &helpers, &["logout"]);
     assert_eq!(stdout(&out), "Removing login credentials for docker.io\n");
@@ -236,40 +227,28 @@ fn foreign_turn() -> MutexGuard<'static, ()> {
 
 /// `tests/harness/file_server.py` serving the foreign layers.
 struct ForeignServer {
-    child: Child,
+    _server: Server,
     log: PathBuf,
 }
 
 impl ForeignServer {
     fn start(t: &TestEnv) -> ForeignServer {
         let log = t.root.join("foreign.log");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/file_server.py");
         let files = Path::new(&harness("SKIFF_TEST_HARNESS")).join("foreign");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg(files)
-            .arg(harness("SKIFF_TEST_FOREIGN"))
-            .arg(&log)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut ready = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut ready)
-            .unwrap();
-        assert!(ready.starts_with("port "), "file server: {ready:?}");
-        ForeignServer { child, log }
+        let address = PathBuf::from(harness("SKIFF_TEST_FOREIGN"));
+        let server = Server::start("file_server.py", &[&files, &address, &log]);
+        ForeignServer {
+            _server: server,
+            log,
+        }
     }
 
-    fn requests(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for ForeignServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// `out`, a run of `cat /etc/foreign`, printed the foreign layer's file, and these
+    /// were the server's `requests`.
+    fn assert_served(&self, out: &Output, requests: &str) {
+        assert_eq!(stdout(out), "from afar\n", "{}", stderr(out));
+        let log = fs::read_to_string(&self.log).unwrap_or_default();
+        assert_eq!(log, requests);
     }
 }
 
@@ -279,11 +258,7 @@ fn a_foreign_layer_comes_from_its_url_without_the_registrys_token() {
     let _turn = foreign_turn();
     let server = ForeignServer::start(&t);
     let out = t.skiff_hub(&["run", "library/foreign", "cat", "/etc/foreign"]);
-    assert_eq!(stdout(&out), "from afar\n", "{}", stderr(&out));
-    assert_eq!(
-        server.requests(),
-        "GET /foreign.tar.gz 200 authorization=no\n"
-    );
+    server.assert_served(&out, "GET /foreign.tar.gz 200 authorization=no\n");
 }
 
 #[test]
@@ -293,10 +268,9 @@ fn a_nondistributable_oci_layer_tries_its_urls_in_order() {
     let server = ForeignServer::start(&t);
     let image = t.image("library/foreign:oci");
     let out = t.skiff(&["run", &image, "cat", "/etc/foreign"]);
-    assert_eq!(stdout(&out), "from afar\n", "{}", stderr(&out));
-    assert_eq!(
-        server.requests(),
-        "GET /missing.tar.gz 404 authorization=no\nGET /foreign.tar.gz 200 authorization=no\n"
+    server.assert_served(
+        &out,
+        "GET /missing.tar.gz 404 authorization=no\nGET /foreign.tar.gz 200 authorization=no\n",
     );
 }
 

@@ -1,10 +1,10 @@
 //! `skiff run`: the semantics the CodeCrafters tester checks, and Docker's around them.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::Stdio;
 
-use crate::testenv::{assert_one_line_error, stderr, stdout, TestEnv};
+use crate::testenv::{assert_one_line_error, next_line, stderr, stdout, TestEnv};
 
 const EXPLORER: &str = "/usr/local/bin/docker-explorer";
 
@@ -168,11 +168,7 @@ fn spawn_until_ready(t: &TestEnv, script: &str) -> std::process::Child {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut ready = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    assert_eq!(ready, "ready\n");
+    assert_eq!(next_line(&mut child), "ready\n");
     child
 }
 

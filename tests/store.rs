@@ -2,7 +2,6 @@
 //! whatever happens to a pull.
 
 use std::fs;
-use std::io::BufRead;
 use std::process::Stdio;
 
 use crate::testenv::{
@@ -149,8 +148,7 @@ fn a_pull_killed_mid_blob_leaves_a_store_the_next_pull_uses() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    proxy.stalls.read_line(&mut line).unwrap();
+    let line = proxy.next_stall();
     assert!(
         line.starts_with("stalled /v2/library/busybox/blobs/"),
         "{line}"

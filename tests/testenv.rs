@@ -3,8 +3,9 @@
 
 use std::ffi::OsStr;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// An environment variable the harness exports; without it the suite cannot run.
@@ -340,6 +341,53 @@ pub fn kill_9(pid: i32) {
     assert!(status.unwrap().success(), "kill -9 {pid}");
 }
 
+/// The next line `child` writes to its piped stdout (`""` at its end), read a byte at a
+/// time so that nothing after it is taken from the pipe: the test may read on, or wait
+/// for the rest.
+pub fn next_line(child: &mut Child) -> String {
+    let stdout = child.stdout.as_mut().expect("stdout is piped");
+    let (mut line, mut byte) = (Vec::new(), [0]);
+    while !line.ends_with(b"\n") && stdout.read(&mut byte).unwrap() == 1 {
+        line.push(byte[0]);
+    }
+    String::from_utf8_lossy(&line).into_owned()
+}
+
+/// `python3 tests/harness/SCRIPT ARGS…`, a server of the harness's, killed when dropped.
+pub struct Server {
+    child: Child,
+    /// The port it said it listens on (`port N`, its first line).
+    pub port: String,
+}
+
+impl Server {
+    pub fn start<S: AsRef<OsStr>>(script: &str, args: &[S]) -> Server {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/harness")
+            .join(script);
+        let mut child = Command::new("python3")
+            .arg(path)
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let first = next_line(&mut child);
+        let port = first.trim().strip_prefix("port ");
+        let port = port.unwrap_or_else(|| panic!("{script} announces its port: {first:?}"));
+        Server {
+            port: port.to_string(),
+            child,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// How many blobs the store holds.
 pub fn blobs(t: &TestEnv) -> usize {
     fs::read_dir(t.root.join("blobs/sha256")).map_or(0, |d| d.count())
@@ -378,10 +426,9 @@ fn test_base64_matches_known_vectors() {
 /// it logs every request, and with `stall` hangs halfway through each blob. Other
 /// modes of the script (a bad network) are for [`CountingProxy::start_in_mode`].
 pub struct CountingProxy {
-    child: std::process::Child,
+    server: Server,
     pub address: String,
     log: PathBuf,
-    pub stalls: std::io::BufReader<std::process::ChildStdout>,
 }
 
 impl CountingProxy {
@@ -396,25 +443,23 @@ impl CountingProxy {
 
     /// The proxy in front of `upstream` (host:port) instead of the plain registry.
     pub fn start_before(t: &TestEnv, upstream: &str, mode: &[&str]) -> CountingProxy {
-        use std::io::BufRead;
         let log = t.root.join("proxy.log");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/counting_proxy.py");
-        let mut cmd = Command::new("python3");
-        cmd.arg(script).arg(upstream).arg(&log).args(mode);
-        let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
-        let mut stalls = std::io::BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stalls.read_line(&mut first).unwrap();
-        let port = first
-            .trim()
-            .strip_prefix("port ")
-            .expect("proxy announces its port");
+        let args = [upstream.as_ref(), log.as_os_str()];
+        let args: Vec<&OsStr> = args
+            .into_iter()
+            .chain(mode.iter().map(OsStr::new))
+            .collect();
+        let server = Server::start("counting_proxy.py", &args);
         CountingProxy {
-            child,
-            address: format!("127.0.0.1:{port}"),
+            address: format!("127.0.0.1:{}", server.port),
+            server,
             log,
-            stalls,
         }
+    }
+
+    /// The next blob it stalls, as it says so: `stalled PATH`.
+    pub fn next_stall(&mut self) -> String {
+        next_line(&mut self.server.child)
     }
 
     /// How many requests so far had `what` in their line (e.g. "/blobs/").
@@ -428,12 +473,5 @@ impl CountingProxy {
     /// Every request so far, one line each: `GET PATH STATUS [range=bytes=N-]`.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for CountingProxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -185,10 +185,7 @@ fn exec_of(args: &Args, config: &Config) -> Result<Exec> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::cli::args;
 
     #[test]
     fn flags_stop_at_the_container_and_cluster() {

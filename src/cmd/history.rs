@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::image::store::{disk_usage, Store};
 use crate::image::Image;
 use crate::reference::Reference;
-use crate::template::Listing;
+use crate::template::{self, Listing};
 use crate::time;
 use crate::units::{human_size, Base};
 
@@ -49,11 +49,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
             "\"skiff history\" requires exactly 1 argument.\nSee 'skiff history --help'",
         ));
     };
-    let format = if quiet {
-        Some("{{.ID}}")
-    } else {
-        format.as_deref()
-    };
+    let format = template::quiet_or(quiet, format.as_deref());
     let listing = Listing::parse(format, TABLE)?;
     let store = Store::open()?;
     let manifest = store

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::image::store::Store;
 use crate::image::Image;
 use crate::reference::Reference;
-use crate::template::Listing;
+use crate::template::{self, Listing};
 use crate::time;
 use crate::units::{human_size, Base};
 
@@ -45,11 +45,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
     let rest = cli::parse(argv, "images", HELP, options)?;
     cli::no_arguments(&rest, "images")?;
     let filters = Filters::parse(&filters, &["dangling", "label", "reference"])?;
-    let format = if quiet {
-        Some("{{.ID}}")
-    } else {
-        format.as_deref()
-    };
+    let format = template::quiet_or(quiet, format.as_deref());
     let listing = Listing::parse(format, TABLE)?;
     let store = Store::open()?;
     let mut rows = Vec::new();

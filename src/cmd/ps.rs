@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::image::{store::Store, Image};
 use crate::lifecycle::{self, Container, Status};
 use crate::reference::Reference;
-use crate::template::Listing;
+use crate::template::{self, Listing};
 use crate::time;
 use crate::units::{human_size, Base};
 
@@ -74,11 +74,7 @@ pub fn main(argv: &[String]) -> Result<i32> {
         ),
         (false, None) => None,
     };
-    let format = if quiet {
-        Some("{{.ID}}")
-    } else {
-        format.as_deref()
-    };
+    let format = template::quiet_or(quiet, format.as_deref());
     let table = format!("{TABLE}{}", if size { "\t{{.Size}}" } else { "" });
     size |= format.is_some_and(|f| f.contains(".Size"));
     let listing = Listing::parse(format, &table)?;

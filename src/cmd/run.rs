@@ -615,10 +615,7 @@ fn command_line(args: &Args, config: &RunConfig) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::cli::args;
 
     fn config(entrypoint: &[&str], cmd: &[&str]) -> RunConfig {
         RunConfig {

@@ -9,15 +9,11 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-sets=" test build ${1:-} "
-case $sets in
-  " test build  " | " test build bench ") ;;
-  *) echo "usage: check-deps.sh [bench]" >&2; exit 2 ;;
-esac
+. "$here/programs.sh"
+program_sets check-deps.sh "${1:-}"
 
 problems=0
-while read -r program package set; do
-  [[ $sets == *" $set "* && $package != - ]] || continue
+while read -r program package; do
   if [[ $program == /* ]]; then
     compgen -G "$program" >/dev/null && continue  # a file, or a glob of one
   else
@@ -26,7 +22,7 @@ while read -r program package set; do
   echo "check-deps: $program is missing: install Debian's $package" \
     "(tests/harness/deps.sh${1:+ $1} does)" >&2
   problems=$((problems + 1))
-done < <(sed 's/#.*//' "$here/programs.txt" | awk 'NF >= 3 { print $1, $2, $3 }')
+done < <(program_rows)
 
 # The list itself, against the code (needs python3, which the loop above checked).
 if type -P python3 >/dev/null; then

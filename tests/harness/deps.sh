@@ -10,15 +10,9 @@
 # returns at once, without touching apt.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-sets=" test build ${1:-} "
-case $sets in
-  " test build  " | " test build bench ") ;;
-  *) echo "usage: deps.sh [bench]" >&2; exit 2 ;;
-esac
-
-mapfile -t packages < <(awk -v sets="$sets" '{ sub(/#.*/, "") }
-  NF >= 3 && $2 != "-" && index(sets, " " $3 " ") { print $2 }' "$here/programs.txt" | sort -u)
+. "$(dirname "${BASH_SOURCE[0]}")/programs.sh"
+program_sets deps.sh "${1:-}"
+mapfile -t packages < <(program_rows | awk '{ print $2 }' | sort -u)
 
 missing=()
 for package in "${packages[@]}"; do
