@@ -40,7 +40,7 @@ pub mod user;
 
 use std::fs::File;
 use std::net::Ipv4Addr;
-use std::os::unix::net::UnixStream;
+use std::os::unix::net::UnixDatagram;
 
 use miniserde::{Deserialize, Serialize};
 
@@ -306,28 +306,39 @@ fn new_namespace() -> Result<(File, netlink::Socket)> {
 /// Rootless, this process could not setns(2) back: the host's network namespace
 /// belongs to the host's user namespace, where it has no CAP_SYS_ADMIN. So a child
 /// makes the namespace, sends back a descriptor of it and the socket inside
-/// (SCM_RIGHTS), and exits; this process stays on the host's network, where
-/// slirp4netns must run and the published ports are.
+/// (SCM_RIGHTS), or why it could not, and exits; this process stays on the host's
+/// network, where slirp4netns must run and the published ports are.
 fn new_namespace_in_child() -> Result<(File, netlink::Socket)> {
-    let (ours, theirs) = UnixStream::pair().context("socketpair(2) for a network namespace")?;
+    let (ours, theirs) = UnixDatagram::pair().context("socketpair(2) for a network namespace")?;
     let Some(pid) = sys::fork()? else {
-        let sent = sys::unshare(sys::CLONE_NEWNET).and_then(|()| {
+        let made = sys::unshare(sys::CLONE_NEWNET).and_then(|()| {
             let netns = File::open("/proc/self/ns/net").context("open /proc/self/ns/net")?;
-            sys::send_fd(&theirs, &netns, b"n")?;
-            sys::send_fd(&theirs, &netlink::Socket::open()?.0, b"s")
+            Ok((netns, netlink::Socket::open()?))
         });
-        sys::exit_now(sent.map_or_else(|err| err.exit_code(), |()| 0))
+        let sent = match made {
+            Ok((netns, inside)) => sys::send_fd(&theirs, &netns, b"n")
+                .and_then(|()| sys::send_fd(&theirs, &inside.0, b"s")),
+            Err(err) => theirs
+                .send(err.to_string().as_bytes())
+                .map(drop)
+                .map_err(Error::from),
+        };
+        sys::exit_now(i32::from(sent.is_err()))
     };
     drop(theirs);
-    let netns = sys::recv_fd(&ours, &mut [0]).map(|(_, fd)| fd);
-    let socket = sys::recv_fd(&ours, &mut [0]).map(|(_, fd)| fd);
-    let exit = sys::wait_for_exit(pid)?;
-    match (netns?, socket?) {
-        (Some(netns), Some(socket)) => Ok((netns, netlink::Socket(socket.into()))),
-        _ => Err(Error::invalid(format!(
-            "the child making a network namespace failed ({})",
-            exit.status()
-        ))),
+    let mut why = [0; 512];
+    let received = sys::recv_fd(&ours, &mut why);
+    let inside = match received {
+        Ok((_, Some(_))) => sys::recv_fd(&ours, &mut [0]).map(|(_, fd)| fd),
+        _ => Ok(None),
+    };
+    sys::wait_for_exit(pid)?;
+    match (received?, inside?) {
+        ((_, Some(netns)), Some(inside)) => Ok((netns, netlink::Socket(inside.into()))),
+        ((0, _), _) => Err(Error::invalid(
+            "the child making a network namespace sent none",
+        )),
+        ((length, _), _) => Err(Error::invalid(String::from_utf8_lossy(&why[..length]))),
     }
 }
 
