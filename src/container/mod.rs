@@ -155,7 +155,7 @@ pub fn start(
     // would be that namespace's PID 1.
     let network = network::attach(&config.id, config.network.as_deref(), joined, ports) // unshare(2), rtnetlink, nf_tables; rootless: fork(2), slirp4netns
         .inspect_err(|_| undo_start(config))?;
-    namespaces::new_pid_namespace()?; // unshare(2)
+    namespaces::new_pid_namespace().inspect_err(|_| undo_start(config))?; // unshare(2)
     let settings = network.settings.as_ref();
     trace::step("its /etc/hostname, /etc/hosts and /etc/resolv.conf, to bind-mount");
     etc_files::write(&rootfs.scratch, config, settings, rootfs.members.as_deref()) // hostname, hosts, resolv.conf
