@@ -26,9 +26,10 @@
 //! - cgroups: only a delegated cgroup v2 subtree is the user's to write
 //!   ([`cgroup_parent`]); without one, a run with limits is refused and a run without
 //!   them has no cgroup.
-//! - Networks: a bridge needs `CAP_NET_ADMIN` on the host, so `--network bridge`,
-//!   user networks and `-p` are refused; `none` works, and the default is the host's
-//!   network, as skiff without `CAP_NET_ADMIN` already does.
+//! - Networks: a bridge needs `CAP_NET_ADMIN` on the host, so user networks are
+//!   refused; `none` works; the default (`bridge`) and `-p` go through slirp4netns
+//!   where it is installed (`network::slirp`), and are otherwise the host's network
+//!   and refused, as skiff without `CAP_NET_ADMIN` already does.
 //!
 //! Each user has their own store (`$XDG_DATA_HOME/skiff`) and runtime directory
 //! (`$XDG_RUNTIME_DIR/skiff`, or `/tmp/skiff-UID`), both mode 0700 ([`data_dir`],

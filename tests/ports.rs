@@ -28,7 +28,7 @@ fn server(t: &TestEnv, flags: &[&str], image: &str) -> String {
 
 /// The page at `address`, asked for until the server listens (at most ten seconds:
 /// until then the container's kernel refuses the connection).
-fn fetch(address: &str) -> String {
+pub fn fetch(address: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let answer = TcpStream::connect(address).and_then(|mut stream| {
@@ -65,7 +65,7 @@ fn host_address() -> String {
 }
 
 /// A port nobody holds right now.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("0.0.0.0:0")
         .unwrap()
         .local_addr()

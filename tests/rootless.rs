@@ -76,6 +76,15 @@ impl User {
         self.command(args).output().unwrap()
     }
 
+    /// `skiff ARGS…` with a `PATH` where no program is, slirp4netns included.
+    fn skiff_without_programs(&self, args: &[&str]) -> Output {
+        let (path, skiff) = (format!("PATH={}/none", self.home.display()), skiff_bin());
+        let args = [&[path.as_str(), skiff.to_str().unwrap()], args].concat();
+        self.program(Path::new("/usr/bin/env"), &args)
+            .output()
+            .unwrap()
+    }
+
     /// `skiff ARGS…` as this user, which must exit 0: its stdout.
     fn ok(&self, args: &[&str]) -> String {
         let out = self.skiff(args);
@@ -269,14 +278,18 @@ fn rootless_refusals_come_before_anything_is_recorded() {
         ),
         (
             &["--network", "bridge"],
-            "--network bridge: a bridge needs root",
+            "--network bridge: a bridge needs root, and skiff runs rootless here: install slirp4netns",
         ),
         (&["-p", "8080:80"], "-p: publishing a port needs root"),
     ];
     for (flags, what) in refusals {
         let args = [&["run", "--rm"], flags, &[image.as_str(), "true"]].concat();
-        assert_one_line_error(&user.skiff(&args), what);
+        assert_one_line_error(&user.skiff_without_programs(&args), what);
     }
+    // With slirp4netns, the host's ports below 1024 are still root's.
+    let args = ["run", "--rm", "-p", "80:80", &image, "true"];
+    let low = "-p 0.0.0.0:80: rootless, skiff may publish host ports from 1024 up";
+    assert_one_line_error(&user.skiff(&args), low);
     assert_eq!(user.containers(), Vec::<String>::new());
     // A network namespace of its own still works: only lo in it.
     let out = user.ok(&[
@@ -350,4 +363,103 @@ fn rootless_containers_gain_nothing_over_their_user() {
         "{}",
         stdout(&out)
     );
+}
+
+/// An address of the host's that is not its loopback (10.199.77.1, on `lo`): what
+/// slirp4netns reaches for a container is the host's network less 127.0.0.1, and this
+/// sandbox has no other network to reach. Removed when dropped.
+struct HostAddress;
+
+const OUTSIDE: &str = "10.199.77.1";
+
+impl HostAddress {
+    fn add() -> HostAddress {
+        let args = ["addr", "replace", &format!("{OUTSIDE}/32"), "dev", "lo"];
+        assert!(Command::new("ip").args(args).status().unwrap().success());
+        HostAddress
+    }
+}
+
+impl Drop for HostAddress {
+    fn drop(&mut self) {
+        let args = ["addr", "del", &format!("{OUTSIDE}/32"), "dev", "lo"];
+        let _ = Command::new("ip").args(args).status();
+    }
+}
+
+/// A server on `address` that answers every request with `page`, from a thread.
+fn serve(address: &str, page: &'static str) -> u16 {
+    let listener = std::net::TcpListener::bind((address, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut client in listener.incoming().flatten() {
+            use std::io::{Read, Write};
+            let _ = client.read(&mut [0; 1024]);
+            let _ = write!(client, "HTTP/1.0 200 OK\r\n\r\n{page}");
+        }
+    });
+    port
+}
+
+#[test]
+fn rootless_network_through_slirp4netns_reaches_out_and_publishes() {
+    let version = Command::new("slirp4netns").arg("--version").output();
+    assert!(
+        version.is_ok_and(|out| out.status.success()),
+        "slirp4netns is installed (tests/harness/programs.txt)"
+    );
+    let t = TestEnv::new();
+    let user = User::new();
+    let image = t.image(BUSYBOX);
+    let _outside = HostAddress::add();
+    let outside = serve(OUTSIDE, "hello from outside");
+    let loopback = serve("127.0.0.1", "the host's loopback");
+    // Out to the host's network; the host's loopback stays out of reach (10.0.2.2).
+    let script = format!(
+        "wget -qO- http://{OUTSIDE}:{outside}/; echo; wget -qO- http://10.0.2.2:{loopback}/ \
+         || echo no loopback; ip -o -4 addr show tap0; cat /etc/resolv.conf"
+    );
+    let out = user.skiff(&["run", "--rm", &image, "sh", "-c", &script]);
+    let seen = stdout(&out);
+    let lines: Vec<&str> = seen.lines().collect();
+    assert_eq!(
+        lines[..2],
+        ["hello from outside", "no loopback"],
+        "{}",
+        stderr(&out)
+    );
+    assert!(lines[2].contains("inet 10.0.2.100/24"), "{seen}");
+    assert_eq!(lines[3..], ["nameserver 10.0.2.3"], "{seen}");
+
+    // -p: the host's 127.0.0.1:PORT leads to the container's 8080.
+    let port = crate::ports::free_port();
+    let published = format!("127.0.0.1:{port}:8080");
+    let serve = "mkdir /www && echo published >/www/index.html && exec httpd -f -p 8080 -h /www";
+    let args = [
+        "run", "-d", "--name", "web", "-p", &published, &image, "sh", "-c", serve,
+    ];
+    user.ok(&args);
+    let page = crate::ports::fetch(&format!("127.0.0.1:{port}"));
+    assert!(page.ends_with("published\n"), "{page}");
+    let shown = format!("8080/tcp -> 127.0.0.1:{port}");
+    assert_eq!(user.ok(&["port", "web"]).trim(), shown);
+    assert!(user
+        .ok(&["ps"])
+        .contains(&format!("127.0.0.1:{port}->8080/tcp")));
+    let address = "{{.NetworkSettings.IPAddress}}";
+    assert_eq!(
+        user.ok(&["inspect", "-f", address, "web"]).trim(),
+        "10.0.2.100"
+    );
+    let slirps = || {
+        processes_of(user.uid)
+            .iter()
+            .filter(|p| p.contains("slirp4netns"))
+            .count()
+    };
+    assert_eq!(slirps(), 1);
+    user.ok(&["stop", "-t", "1", "web"]);
+    // stop returns once the container has ended; its supervisor then ends slirp4netns.
+    eventually("slirp4netns has ended with the container", || slirps() == 0);
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }

@@ -351,7 +351,8 @@ fn check(config: &mut Config) -> Result<()> {
             "conflicting options: port publishing and the container type network mode",
         ));
     }
-    network::check_rootless(requested, publishes)
+    let ports = config.ports.as_deref().unwrap_or_default();
+    network::check_rootless(config.network.as_deref(), ports, publishes)
 }
 
 /// `skiff run`: seal → pull and record → start (attached, or under a supervisor) →

@@ -12,7 +12,8 @@
 //!   which keeps that list up to date). resolv.conf is the host's, less nameservers
 //!   on loopback: 127.0.0.53 (systemd-resolved) or ::1 answer on the host's loopback,
 //!   which the container's own cannot reach; when none is left, Docker's fallback,
-//!   Google's public servers.
+//!   Google's public servers. Through slirp4netns (rootless), its DNS forwarder is the
+//!   one nameserver instead, as in rootless podman.
 //! - `--network host`: the host's /etc/hosts and resolv.conf as they are (its
 //!   loopback is the container's too); with `--add-host`, Docker's hosts lines instead
 //!   of the host's. Where skiff's default falls back to the host's network (no
@@ -165,7 +166,12 @@ pub fn write(
     let members = members.map(|others| [others, &[Member::of(config, settings)]].concat());
     let host_file = |path| fs::read_to_string(path).unwrap_or_default();
     let place = place(config, settings);
-    let dns = config.dns.clone().unwrap_or_default();
+    let mut dns = config.dns.clone().unwrap_or_default();
+    if let Some(server) = settings.and_then(|s| s.nameserver.clone()) {
+        if dns.servers.is_empty() {
+            dns.servers.push(server); // the network's own, as if by --dns
+        }
+    }
     let hosts = match place == Place::Host && dns.add_hosts.is_empty() {
         true => host_file("/etc/hosts"),
         false => hosts(config, settings, members.as_deref().unwrap_or_default())?,

@@ -1,8 +1,8 @@
 //! Running a container: a process in new namespaces, rooted in an image.
 //!
 //! [`start`] is the whole recipe, one line per kernel mechanism, in this order:
-//! (`--userns`: a mapped user namespace) → cgroup → unshare(2) the PID namespace → the
-//! network namespace, configured from outside (`network`) → fork(2) its PID 1 → in the
+//! (`--userns`: a mapped user namespace) → cgroup → the network namespace, configured
+//! from outside (`network`) → unshare(2) the PID namespace → fork(2) its PID 1 → in the
 //! child, setns(2) into that network namespace, unshare(2) the rest → mounts →
 //! pivot_root(2) → (setns(2) into the user namespace) → user, capabilities → execve(2).
 //! Each mechanism is explained in its own module: `userns` (user_namespaces(7), with
@@ -150,10 +150,12 @@ pub fn start(
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     let console = stdio.tty.then(UnixStream::pair).transpose(); // socketpair(2)
     let console = console.context("socketpair(2) for the terminal's master")?;
-    namespaces::new_pid_namespace()?; // unshare(2)
     let ports = config.ports.as_deref().unwrap_or_default();
-    let network = network::attach(&config.id, config.network.as_deref(), joined, ports) // unshare(2), rtnetlink, nf_tables
+    // Before the PID namespace: rootless, it forks, and the first child after unshare(2)
+    // would be that namespace's PID 1.
+    let network = network::attach(&config.id, config.network.as_deref(), joined, ports) // unshare(2), rtnetlink, nf_tables; rootless: fork(2), slirp4netns
         .inspect_err(|_| undo_start(config))?;
+    namespaces::new_pid_namespace().inspect_err(|_| undo_start(config))?; // unshare(2)
     let settings = network.settings.as_ref();
     trace::step("its /etc/hostname, /etc/hosts and /etc/resolv.conf, to bind-mount");
     etc_files::write(&rootfs.scratch, config, settings, rootfs.members.as_deref()) // hostname, hosts, resolv.conf

@@ -23,8 +23,10 @@
 //! in a container started with only `--cap-add=SYS_ADMIN`, the CodeCrafters way)
 //! `--network bridge` and `none` fail with one line, and the default falls back to the
 //! host's network, as skiff ran there before it had networks. A rootless skiff has
-//! CAP_NET_ADMIN only in its own user namespace: `none` works, the bridge does not
-//! ([`check_rootless`]), and its default is the host's network too.
+//! CAP_NET_ADMIN only in its own user namespace, so a child makes the namespace (skiff
+//! could not setns(2) back to the host's) and no bridge reaches it: `none` works, and
+//! the default (and `bridge`, and `-p`) goes through slirp4netns when it is installed
+//! (`slirp`), else is the host's network ([`check_rootless`]).
 //! <https://man7.org/linux/man-pages/man7/network_namespaces.7.html>
 
 mod bridge;
@@ -32,11 +34,13 @@ mod nat;
 mod netlink;
 mod nftables;
 mod ports;
+mod slirp;
 mod subnet;
 pub mod user;
 
 use std::fs::File;
 use std::net::Ipv4Addr;
+use std::os::unix::net::UnixDatagram;
 
 use miniserde::{Deserialize, Serialize};
 
@@ -60,6 +64,8 @@ pub struct Settings {
     pub gateway: String,
     /// Its published ports, with the host ports they got (`-p`, `-P`).
     pub ports: Option<Vec<Port>>,
+    /// The network's own DNS server (slirp4netns's), for its resolv.conf.
+    pub nameserver: Option<String>,
 }
 
 /// The network namespace made for a container (none: the host's), and its settings.
@@ -88,21 +94,30 @@ pub fn shares_host(requested: Option<&str>) -> bool {
 }
 
 /// A rootless skiff (`rootless`) cannot make a bridge: that needs CAP_NET_ADMIN on the
-/// host. Its `--network` and `-p` are checked before anything is pulled.
-pub fn check_rootless(requested: Option<&str>, publishes: bool) -> Result<()> {
+/// host. Its default network, `bridge` and `-p` go through slirp4netns instead, if it
+/// is installed. Checked before anything is pulled.
+pub fn check_rootless(requested: Option<&str>, ports: &[Port], publishes: bool) -> Result<()> {
     if !rootless::active() || shares_host(requested) {
         return Ok(());
     }
+    let slirp = slirp::installed();
+    if slirp && matches!(requested, None | Some("bridge")) {
+        return slirp::check(ports);
+    }
+    let hint = match slirp {
+        true => "use bridge (through slirp4netns), none or host",
+        false => "install slirp4netns, or use none or host",
+    };
     if publishes {
-        return Err(Error::invalid(
-            "-p: publishing a port needs root, and skiff runs rootless here",
-        ));
+        return Err(Error::invalid(format!(
+            "-p: publishing a port needs root or the bridge, and skiff runs rootless here: {hint}"
+        )));
     }
     match requested {
         None | Some("none") => Ok(()),
         Some(mode) if joined(mode).is_some() => Ok(()),
         Some(mode) => Err(Error::invalid(format!(
-            "--network {mode}: a bridge needs root, and skiff runs rootless here: use none or host"
+            "--network {mode}: a bridge needs root, and skiff runs rootless here: {hint}"
         ))),
     }
 }
@@ -127,7 +142,7 @@ pub fn attach(
     let may = may_admin()?;
     let mode = match requested {
         Some(mode) => mode,
-        None if may && !rootless::active() => DEFAULT,
+        None if may && (!rootless::active() || slirp::installed()) => DEFAULT,
         // A published port needs the bridge: no falling back to the host's network
         None if !ports.is_empty() => {
             return Err(Error::invalid(
@@ -150,10 +165,14 @@ pub fn attach(
     let (netns, inside) = new_namespace()?;
     trace::step("bring up lo inside");
     inside.ask(&netlink::link_up(netlink::LOOPBACK))?;
-    if mode == "none" {
+    if mode == "none" || rootless::active() {
+        let settings = match mode {
+            "none" => None,
+            _ => Some(slirp::connect(id, &netns, ports)?), // slirp4netns, its API socket
+        };
         return Ok(Attachment {
             netns: Some(netns),
-            settings: None,
+            settings,
         });
     }
     let wanted = wanted(mode)?;
@@ -273,18 +292,54 @@ pub fn default_bridge() -> Option<(String, String)> {
 /// the namespace it was in.
 fn new_namespace() -> Result<(File, netlink::Socket)> {
     trace::step("a new network namespace, configured from outside through a socket inside");
+    if rootless::active() {
+        return new_namespace_in_child();
+    }
     let open = || File::open("/proc/self/ns/net").context("open /proc/self/ns/net");
     let host = open()?;
     sys::unshare(sys::CLONE_NEWNET)?;
     let made = open().and_then(|netns| Ok((netns, netlink::Socket::open()?)));
-    if rootless::active() {
-        // The host's namespace belongs to the host's user namespace, where we have no
-        // CAP_SYS_ADMIN to setns(2) back: this process stays, with the container.
-        trace::step("rootless: this skiff stays in the container's network namespace");
-        return made;
-    }
     sys::setns(&host, sys::CLONE_NEWNET, "the host's network namespace")?;
     made
+}
+
+/// Rootless, this process could not setns(2) back: the host's network namespace
+/// belongs to the host's user namespace, where it has no CAP_SYS_ADMIN. So a child
+/// makes the namespace, sends back a descriptor of it and the socket inside
+/// (SCM_RIGHTS), or why it could not, and exits; this process stays on the host's
+/// network, where slirp4netns must run and the published ports are.
+fn new_namespace_in_child() -> Result<(File, netlink::Socket)> {
+    let (ours, theirs) = UnixDatagram::pair().context("socketpair(2) for a network namespace")?;
+    let Some(pid) = sys::fork()? else {
+        let made = sys::unshare(sys::CLONE_NEWNET).and_then(|()| {
+            let netns = File::open("/proc/self/ns/net").context("open /proc/self/ns/net")?;
+            Ok((netns, netlink::Socket::open()?))
+        });
+        let sent = match made {
+            Ok((netns, inside)) => sys::send_fd(&theirs, &netns, b"n")
+                .and_then(|()| sys::send_fd(&theirs, &inside.0, b"s")),
+            Err(err) => theirs
+                .send(err.to_string().as_bytes())
+                .map(drop)
+                .map_err(Error::from),
+        };
+        sys::exit_now(i32::from(sent.is_err()))
+    };
+    drop(theirs);
+    let mut why = [0; 512];
+    let received = sys::recv_fd(&ours, &mut why);
+    let inside = match received {
+        Ok((_, Some(_))) => sys::recv_fd(&ours, &mut [0]).map(|(_, fd)| fd),
+        _ => Ok(None),
+    };
+    sys::wait_for_exit(pid)?;
+    match (received?, inside?) {
+        ((_, Some(netns)), Some(inside)) => Ok((netns, netlink::Socket(inside.into()))),
+        ((0, _), _) => Err(Error::invalid(
+            "the child making a network namespace sent none",
+        )),
+        ((length, _), _) => Err(Error::invalid(String::from_utf8_lossy(&why[..length]))),
+    }
 }
 
 /// In the container's first process: into the namespace [`attach`] made.
@@ -301,6 +356,7 @@ pub fn enter(netns: Option<&File>) -> Result<()> {
 
 /// Gives back what container `id` held on a network (it has ended, or never started).
 pub fn release(id: &str) -> Result<()> {
+    slirp::release(id);
     let unpublished = ports::unpublish(id);
     bridge::release(id).and(unpublished)
 }

@@ -292,7 +292,7 @@ fn messages(datagram: &[u8]) -> Vec<(usize, &[u8])> {
 }
 
 /// A netlink socket, tied to the network namespace it was opened in.
-pub struct Socket(OwnedFd);
+pub struct Socket(pub(super) OwnedFd);
 
 /// NETLINK_NETFILTER: nf_tables and the rest of netfilter (linux/netlink.h).
 pub(super) const NETLINK_NETFILTER: libc::c_int = 12;

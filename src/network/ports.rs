@@ -169,7 +169,7 @@ pub fn publish(id: &str, settings: &Settings, ports: &[Port], bridge: &str) -> R
 
 /// Binds a socket to `port` on the host, with the port the kernel gave it. Another
 /// container's published port is taken too: its supervisor holds it.
-fn hold(port: &Port) -> Result<(OwnedFd, Port)> {
+pub(super) fn hold(port: &Port) -> Result<(OwnedFd, Port)> {
     let in_use = || {
         Error::invalid(format!(
             "Bind for {} failed: port is already allocated",
