@@ -31,7 +31,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
 use super::etc_files;
-use super::options::{self, is_allowed_target, Bind, Options, Tmpfs};
+use super::options::{self, is_allowed_target, Bind, MountOptions, Options, Tmpfs};
 use super::userns::{self, Userns};
 use crate::error::{Context, Error, Result};
 use crate::image::layer::resolve_dir;
@@ -331,17 +331,21 @@ enum Source {
     Bind {
         from: options::Source,
         read_only: bool,
-        flags: libc::c_ulong,
     },
     Tmpfs {
         flags: libc::c_ulong,
         data: String,
-        copy_up: bool,
+    },
+    /// An OCI bundle's mount of type `kind` (see [`mount_spec`]).
+    Spec {
+        kind: String,
+        from: PathBuf,
+        options: MountOptions,
     },
 }
 
-/// The /etc files, then `-v` and `--tmpfs`, parents before children; a user's mount
-/// replaces Docker's file at the same place.
+/// The /etc files, then `-v`, `--tmpfs` and a bundle's mounts, parents before
+/// children; a user's mount replaces Docker's file at the same place.
 fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
     let mut mounts: Vec<Mount> = etc_files::mounts(scratch)
         .map(|(target, host)| Mount {
@@ -349,7 +353,6 @@ fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
             source: Source::Bind {
                 from: options::Source::Host(host),
                 read_only: options.read_only,
-                flags: 0,
             },
         })
         .collect();
@@ -362,7 +365,6 @@ fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
                 source: Source::Bind {
                     from: bind.source,
                     read_only: bind.read_only,
-                    flags: bind.flags,
                 },
             },
         );
@@ -376,10 +378,19 @@ fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
                 source: Source::Tmpfs {
                     flags: tmpfs.flags,
                     data: tmpfs.data,
-                    copy_up: tmpfs.copy_up,
                 },
             },
         );
+    }
+    for spec in options.spec_mounts.iter().flatten() {
+        let (target, options) = spec.parse()?;
+        let (kind, from) = (spec.kind.clone(), PathBuf::from(&spec.source));
+        let source = Source::Spec {
+            kind,
+            from,
+            options,
+        };
+        put(&mut mounts, Mount { target, source });
     }
     // stable: equal depths keep their order
     crate::sort::sort_by(&mut mounts, |a, b| {
@@ -405,6 +416,7 @@ impl Mount {
                 from: options::Source::Host(host),
                 ..
             } => host.is_dir(),
+            Source::Spec { from, options, .. } if options.flags & MS_BIND != 0 => from.is_dir(),
             _ => true,
         };
         let resolved = match is_dir {
@@ -420,11 +432,7 @@ impl Mount {
         }
         let target = root.join(&resolved);
         match &self.source {
-            Source::Bind {
-                from,
-                read_only,
-                flags,
-            } => {
+            Source::Bind { from, read_only } => {
                 let host = match from {
                     options::Source::Host(host) => host.clone(),
                     options::Source::Volume(name) => {
@@ -438,20 +446,51 @@ impl Mount {
                     }
                 };
                 sys::mount(Some(&host), &target, None, MS_BIND | MS_REC, None)?;
-                remount(&target, flags | if *read_only { MS_RDONLY } else { 0 })
+                remount(&target, if *read_only { MS_RDONLY } else { 0 })
             }
-            Source::Tmpfs {
-                flags,
-                data,
-                copy_up,
-            } => mount_tmpfs(
-                &target,
-                *flags,
-                &userns::owned_tmpfs(data, userns),
-                *copy_up,
-            ),
+            Source::Tmpfs { flags, data } => {
+                mount_tmpfs(&target, *flags, &userns::owned_tmpfs(data, userns), false)
+            }
+            Source::Spec {
+                kind,
+                from,
+                options,
+            } => mount_spec(&target, kind, from, options, userns),
         }
     }
+}
+
+/// A bundle's mount, as runc makes it: a bind, then a remount for its flags (which
+/// a bind alone ignores); or a filesystem of its type, a tmpfs with `tmpcopyup`
+/// starting with the image's files; then each propagation type asked, in order
+/// (mount_namespaces(7)). `nodev` always, as every mount a container can write to.
+fn mount_spec(
+    target: &Path,
+    kind: &str,
+    from: &Path,
+    options: &MountOptions,
+    userns: Option<&Userns>,
+) -> Result<()> {
+    let data = options.data.join(",");
+    let flags = options.flags | MS_NODEV;
+    if flags & MS_BIND != 0 {
+        sys::mount(Some(from), target, None, flags & (MS_BIND | MS_REC), None)?;
+        remount(target, flags & !(MS_BIND | MS_REC))?;
+    } else if kind == "tmpfs" {
+        mount_tmpfs(
+            target,
+            flags,
+            &userns::owned_tmpfs(&data, userns),
+            options.copy_up,
+        )?;
+    } else {
+        let data = Some(data.as_str()).filter(|d| !d.is_empty());
+        sys::mount(Some(from), target, Some(kind), flags, data)?;
+    }
+    for &propagation in &options.propagation {
+        sys::mount(None, target, None, propagation, None)?;
+    }
+    Ok(())
 }
 
 /// `--tmpfs`, or a bundle's tmpfs; with `copy_up` (`tmpcopyup`) it starts with what the
