@@ -181,17 +181,14 @@ pub fn start(
     };
     drop(exec_status_writer);
     sys::forward_signals_to(pid);
-    if let Err(err) = rootfs::before_pivot(pid, pause, stdio.before_pivot) {
-        let _ = sys::kill(pid, libc::SIGKILL);
-        sys::wait_for_exit(pid)?; // waitpid(2): reap it
-        undo_start(config);
-        return Err(err);
-    }
+    // A failure kills it: it ends before execve(2), as a child that failed.
+    let paused = rootfs::before_pivot(pid, pause, stdio.before_pivot)
+        .inspect_err(|_| drop(sys::kill(pid, libc::SIGKILL)));
     let terminal = console.map(|(ours, theirs)| {
         drop(theirs); // so that a child that fails first is seen to close it
         sys::recv_fd(&ours, &mut [0]).map(|(_, master)| master) // recvmsg(2): SCM_RIGHTS
     });
-    if let Err(err) = process::exec_outcome(exec_status) {
+    if let Err(err) = paused.and_then(|()| process::exec_outcome(exec_status)) {
         sys::wait_for_exit(pid)?; // waitpid(2): reap it
         undo_start(config);
         return Err(err);

@@ -101,25 +101,22 @@ fn pause(socket: Option<&UnixStream>) -> Result<()> {
     }
 }
 
-/// In the parent: waits for `pid` to [`pause`] on `socket`, runs `hooks`, lets it go
+/// In the parent: waits for `pid` to [`pause`] on `socket`, calls `run`, lets it go
 /// on. A child that failed first has closed its end: its exec status says why.
 pub fn before_pivot(
     pid: libc::pid_t,
     socket: Option<(UnixStream, UnixStream)>,
-    hooks: Option<&dyn Fn(libc::pid_t) -> Result<()>>,
+    run: Option<&dyn Fn(libc::pid_t) -> Result<()>>,
 ) -> Result<()> {
-    let (Some((mut ours, theirs)), Some(hooks)) = (socket, hooks) else {
+    let (Some((mut ours, theirs)), Some(run)) = (socket, run) else {
         return Ok(());
     };
     drop(theirs);
-    if ours
-        .read(&mut [0])
-        .context("wait for the container's mounts")?
-        == 0
-    {
+    let read = ours.read(&mut [0]);
+    if read.context("wait for the container's mounts")? == 0 {
         return Ok(());
     }
-    hooks(pid)?;
+    run(pid)?;
     ours.write_all(b"g").context("let the container go on")
 }
 

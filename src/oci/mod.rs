@@ -356,7 +356,7 @@ fn made(dir: &Path, bundle: spec::Bundle, path: &Path, console: Option<UnixStrea
         gate: Some(fifo.as_raw_fd()),
         tty: bundle.terminal.is_some(),
         size: bundle.terminal.and_then(|terminal| terminal.size),
-        before_pivot: Some(&created as &dyn Fn(_) -> _).filter(|_| bundle.hooks.any_before_pivot()),
+        before_pivot: bundle.hooks.any_before_pivot().then_some(&created as _),
         ..Stdio::default()
     };
     let started = container::start(&bundle.config, &rootfs, &stdio, netns)?;
