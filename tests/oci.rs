@@ -733,11 +733,20 @@ fn hooks_run_before_pivot_root_create_container_in_its_mount_namespace() {
 }
 
 /// Issue 16: the spec's `nosuid`, `noexec`, `nodev` and podman's `tmpcopyup` are no
-/// words of Docker's `-v`, nor `tmpcopyup` of its `--tmpfs`.
+/// words of Docker's `-v`, nor `tmpcopyup` of its `--tmpfs`, which takes propagation
+/// types as Docker's does.
 #[test]
-fn run_refuses_mount_options_docker_refuses() {
+fn run_takes_the_mount_options_docker_takes() {
     let t = TestEnv::new();
     let image = t.image(BUSYBOX);
+    let grep = ["grep", " /x ", "/proc/self/mountinfo"];
+    let out = t.skiff(&[&["run", "--tmpfs", "/x:rshared", &image][..], &grep].concat());
+    assert!(
+        stdout(&out).contains(" rw,nosuid,nodev,noexec,relatime shared:"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     let out = t.skiff(&["run", "-v", "/tmp:/x:nosuid", &image, "true"]);
     assert_one_line_error(&out, "invalid mode: nosuid");
     let out = t.skiff(&["run", "-v", "/tmp:/x:ro,noexec", &image, "true"]);

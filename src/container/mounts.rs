@@ -13,8 +13,9 @@
 //!   node keeps the host /dev's mount flags. The cgroup's devices guard decides what
 //!   each may do (see `cgroup/devices.rs`).
 //! - `/etc/hostname`, `/etc/hosts`, `/etc/resolv.conf`, from the scratch directory.
-//! - `-v` bind mounts, volumes (see `volume.rs`: filled from the image first when empty)
-//!   and `--tmpfs`, parents before children; then, with
+//! - `-v` bind mounts, volumes (see `volume.rs`: filled from the image first when empty),
+//!   `--tmpfs` and an OCI bundle's mounts (with runc's options: flags, then each
+//!   propagation type asked, mount_namespaces(7)), parents before children; then, with
 //!   `--read-only`, the root itself becomes read-only (the mounts on it stay as they are).
 //!
 //! `--privileged` skips the masks and leaves /sys and /proc/sys writable. Every mount a
@@ -332,12 +333,9 @@ enum Source {
         from: options::Source,
         read_only: bool,
     },
-    Tmpfs {
-        flags: libc::c_ulong,
-        data: String,
-    },
-    /// An OCI bundle's mount of type `kind` (see [`mount_spec`]).
-    Spec {
+    /// A mount of type `kind`, or a bind, with its options as runc reads them: an
+    /// OCI bundle's, or `--tmpfs` (see [`mount_typed`]).
+    Typed {
         kind: String,
         from: PathBuf,
         options: MountOptions,
@@ -375,9 +373,10 @@ fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
             &mut mounts,
             Mount {
                 target: tmpfs.target,
-                source: Source::Tmpfs {
-                    flags: tmpfs.flags,
-                    data: tmpfs.data,
+                source: Source::Typed {
+                    kind: "tmpfs".into(),
+                    from: PathBuf::from("tmpfs"),
+                    options: tmpfs.options,
                 },
             },
         );
@@ -385,7 +384,7 @@ fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
     for spec in options.spec_mounts.iter().flatten() {
         let (target, options) = spec.parse()?;
         let (kind, from) = (spec.kind.clone(), PathBuf::from(&spec.source));
-        let source = Source::Spec {
+        let source = Source::Typed {
             kind,
             from,
             options,
@@ -416,7 +415,7 @@ impl Mount {
                 from: options::Source::Host(host),
                 ..
             } => host.is_dir(),
-            Source::Spec { from, options, .. } if options.flags & MS_BIND != 0 => from.is_dir(),
+            Source::Typed { from, options, .. } if options.flags & MS_BIND != 0 => from.is_dir(),
             _ => true,
         };
         let resolved = match is_dir {
@@ -448,23 +447,20 @@ impl Mount {
                 sys::mount(Some(&host), &target, None, MS_BIND | MS_REC, None)?;
                 remount(&target, if *read_only { MS_RDONLY } else { 0 })
             }
-            Source::Tmpfs { flags, data } => {
-                mount_tmpfs(&target, *flags, &userns::owned_tmpfs(data, userns), false)
-            }
-            Source::Spec {
+            Source::Typed {
                 kind,
                 from,
                 options,
-            } => mount_spec(&target, kind, from, options, userns),
+            } => mount_typed(&target, kind, from, options, userns),
         }
     }
 }
 
-/// A bundle's mount, as runc makes it: a bind, then a remount for its flags (which
+/// A mount as runc makes it: a bind, then a remount for its flags (which
 /// a bind alone ignores); or a filesystem of its type, a tmpfs with `tmpcopyup`
 /// starting with the image's files; then each propagation type asked, in order
 /// (mount_namespaces(7)). `nodev` always, as every mount a container can write to.
-fn mount_spec(
+fn mount_typed(
     target: &Path,
     kind: &str,
     from: &Path,
@@ -493,7 +489,7 @@ fn mount_spec(
     Ok(())
 }
 
-/// `--tmpfs`, or a bundle's tmpfs; with `copy_up` (`tmpcopyup`) it starts with what the
+/// A tmpfs; with `copy_up` (`tmpcopyup`) it starts with what the
 /// image has at `target`.
 fn mount_tmpfs(target: &Path, flags: libc::c_ulong, data: &str, copy_up: bool) -> Result<()> {
     let data = Some(data).filter(|d| !d.is_empty());

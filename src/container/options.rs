@@ -268,13 +268,12 @@ impl Bind {
 }
 
 /// `--tmpfs /run:size=64m,exec`: a fresh tmpfs. Docker's defaults are
-/// `noexec,nosuid,nodev`; later options override earlier ones.
+/// `noexec,nosuid,nodev`; later options override earlier ones; its data only what
+/// tmpfs(5) takes (`size=`, `mode=`, `uid=`, …).
 #[derive(Debug, PartialEq)]
 pub struct Tmpfs {
     pub target: PathBuf,
-    pub flags: libc::c_ulong,
-    /// What goes to the filesystem itself: `size=`, `mode=`, `uid=`, …
-    pub data: String,
+    pub options: MountOptions,
 }
 
 /// `(option, flag it sets, flag it clears)`: mount(8)'s words for mount(2)'s flags,
@@ -424,22 +423,18 @@ impl Tmpfs {
         let (target, options) = spec.split_once(':').unwrap_or((spec, ""));
         let parsed = MountOptions::parse(MS_NOEXEC | MS_NOSUID | MS_NODEV, options.split(','))
             .map_err(|why| invalid(&why))?;
-        // Docker's word list (moby/sys/mount): no `tmpcopyup`, no propagation here.
+        // Docker's word list (moby/sys/mount's): podman's `tmpcopyup` is not in it.
         let unknown = parsed.data.iter().find(|option| {
             let key = option.split_once('=').map(|(key, _)| key);
             !key.is_some_and(|key| DATA_OPTIONS.contains(&key))
         });
-        let refused = unknown.map(String::as_str).or_else(|| {
-            let mut words = options.split(',');
-            words.find(|o| *o == "tmpcopyup" || propagation(o).is_some())
-        });
-        if let Some(option) = refused {
+        let refused = unknown.map(String::as_str);
+        if let Some(option) = refused.or(parsed.copy_up.then_some("tmpcopyup")) {
             return Err(invalid(&format!("unknown option {option:?}")));
         }
         Ok(Tmpfs {
             target: target_path(target).map_err(|why| invalid(&why))?,
-            flags: parsed.flags,
-            data: parsed.data.join(","),
+            options: parsed,
         })
     }
 }
@@ -552,12 +547,13 @@ mod tests {
 
     #[test]
     fn tmpfs_defaults_to_noexec_nosuid_nodev_and_options_override() {
-        let plain = Tmpfs::parse("/run").unwrap();
+        let plain = Tmpfs::parse("/run").unwrap().options;
         assert_eq!(plain.flags, MS_NOEXEC | MS_NOSUID | MS_NODEV);
-        assert_eq!(plain.data, "");
-        let tuned = Tmpfs::parse("/run:exec,size=1m,ro,mode=700").unwrap();
-        assert_eq!(tuned.flags, MS_NOSUID | MS_NODEV | MS_RDONLY);
-        assert_eq!(tuned.data, "size=1m,mode=700");
+        assert!(plain.data.is_empty());
+        let tuned = Tmpfs::parse("/run:exec,size=1m,ro,mode=700,rshared").unwrap();
+        assert_eq!(tuned.options.flags, MS_NOSUID | MS_NODEV | MS_RDONLY);
+        assert_eq!(tuned.options.data, ["size=1m", "mode=700"]);
+        assert_eq!(tuned.options.propagation, [MS_SHARED | MS_REC]);
         assert!(Tmpfs::parse("/run:dev").is_err());
         assert!(Tmpfs::parse("/run:bogus=1").is_err());
         assert!(Tmpfs::parse("/run:tmpcopyup").is_err()); // podman's, not Docker's
