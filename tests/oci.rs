@@ -659,7 +659,7 @@ fn tmpcopyup_copies_every_name_of_the_image() {
         r#"{"destination":"/proc""#,
         &format!(r#"{tmpfs}{{"destination":"/proc""#),
     );
-    assert_eq!(run_to_end(&t, &bundle, "t1"), "g\nf\n1\n");
+    assert_eq!(run_to_end(&t, &bundle, "tc1"), "g\nf\n1\n");
 }
 
 /// Issue 16: a bundle's mount options as runc reads them (flags, `strictatime`,
@@ -677,7 +677,7 @@ fn mount_options_propagation_and_the_roots_as_runc() {
         r#"{"destination":"/proc""#,
         &format!(r#"{mounts}{{"destination":"/proc""#),
     );
-    let out = run_to_end(&t, &bundle, "m1");
+    let out = run_to_end(&t, &bundle, "mo1");
     // mountinfo: ID PARENT MAJ:MIN ROOT POINT OPTIONS [TAGS…] - TYPE SOURCE SUPER
     let line = |point: &str| {
         let found = out.lines().find(|l| l.split(' ').nth(4) == Some(point));
@@ -721,7 +721,7 @@ fn hooks_run_before_pivot_root_create_container_in_its_mount_namespace() {
         hook("createContainer")
     );
     edit_config(&bundle, r#""process""#, &format!(r#"{hooks}"process""#));
-    let container = run_to_end(&t, &bundle, "k1");
+    let container = run_to_end(&t, &bundle, "hk1");
     let ours = fs::read_link("/proc/self/ns/mnt").unwrap();
     let ours = ours.to_str().unwrap();
     let want = format!(
