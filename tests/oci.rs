@@ -9,7 +9,9 @@ use std::os::unix::fs::symlink;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use crate::testenv::{assert_refused, cgroups_of, json_field, stderr, stdout, TestEnv};
+use crate::testenv::{
+    assert_one_line_error, assert_refused, cgroups_of, json_field, stderr, stdout, TestEnv, BUSYBOX,
+};
 
 /// A caller as conmon is: a child subreaper (prctl(2) PR_SET_CHILD_SUBREAPER) that runs
 /// `create` (the container's output to a file), prints the state and whether the
@@ -657,5 +659,98 @@ fn tmpcopyup_copies_every_name_of_the_image() {
         r#"{"destination":"/proc""#,
         &format!(r#"{tmpfs}{{"destination":"/proc""#),
     );
-    assert_eq!(run_to_end(&t, &bundle, "t1"), "g\nf\n1\n");
+    assert_eq!(run_to_end(&t, &bundle, "tc1"), "g\nf\n1\n");
+}
+
+/// Issue 16: a bundle's mount options as runc reads them (flags, `strictatime`,
+/// propagation types applied once mounted, data for the filesystem) and
+/// `linux.rootfsPropagation`, set on the root after pivot_root(2).
+#[test]
+fn mount_options_propagation_and_the_roots_as_runc() {
+    let t = TestEnv::new();
+    let program = r#"["sh","-c","grep -E ' / | /tmp/s | /etc/b ' /proc/self/mountinfo"]"#;
+    let bundle = Bundle::new(&t, program, r#""rootfsPropagation":"shared","#);
+    fs::create_dir_all(bundle.dir.join("rootfs/etc")).unwrap();
+    let mounts = r#"{"destination":"/tmp/s","type":"tmpfs","source":"tmpfs","options":["nosuid","strictatime","mode=755","size=1k","shared"]},{"destination":"/etc/b","source":"shared","options":["bind","ro","noexec","unbindable"]},"#;
+    edit_config(
+        &bundle,
+        r#"{"destination":"/proc""#,
+        &format!(r#"{mounts}{{"destination":"/proc""#),
+    );
+    let out = run_to_end(&t, &bundle, "mo1");
+    // mountinfo: ID PARENT MAJ:MIN ROOT POINT OPTIONS [TAGS…] - TYPE SOURCE SUPER
+    let line = |point: &str| {
+        let found = out.lines().find(|l| l.split(' ').nth(4) == Some(point));
+        found
+            .unwrap_or_else(|| panic!("no {point} in {out}"))
+            .to_string()
+    };
+    let tmpfs = line("/tmp/s");
+    // strictatime: neither relatime nor noatime; shared: a peer group of its own.
+    assert!(tmpfs.contains(" rw,nosuid,nodev shared:"), "{tmpfs}");
+    assert!(
+        tmpfs.ends_with(" - tmpfs tmpfs rw,size=4k,mode=755"),
+        "{tmpfs}"
+    );
+    let bind = line("/etc/b");
+    assert!(
+        bind.contains(" ro,nodev,noexec,relatime unbindable "),
+        "{bind}"
+    );
+    assert!(line("/").contains(" shared:"), "{out}");
+}
+
+/// Issue 16: prestart, createRuntime and createContainer run while the container's
+/// process waits before pivot_root(2) (its root is still the host's `/`); the first
+/// two in the runtime's mount namespace, createContainer in the container's.
+#[test]
+fn hooks_run_before_pivot_root_create_container_in_its_mount_namespace() {
+    let t = TestEnv::new();
+    let bundle = Bundle::new(&t, r#"["busybox","readlink","/proc/self/ns/mnt"]"#, "");
+    let log = bundle.dir.join("shared/hooks.log");
+    let script = format!(
+        r#"read s; pid=$(echo \"$s\" | sed 's/.*\"pid\":\\([0-9]*\\).*/\\1/'); echo $0 $(readlink /proc/self/ns/mnt) $(readlink /proc/$pid/root) >> {}"#,
+        log.display()
+    );
+    let hook =
+        |kind: &str| format!(r#"[{{"path":"/bin/sh","args":["sh","-c","{script}","{kind}"]}}]"#);
+    let hooks = format!(
+        r#""hooks":{{"prestart":{},"createRuntime":{},"createContainer":{}}},"#,
+        hook("prestart"),
+        hook("createRuntime"),
+        hook("createContainer")
+    );
+    edit_config(&bundle, r#""process""#, &format!(r#"{hooks}"process""#));
+    let container = run_to_end(&t, &bundle, "hk1");
+    let ours = fs::read_link("/proc/self/ns/mnt").unwrap();
+    let ours = ours.to_str().unwrap();
+    let want = format!(
+        "prestart {ours} /\ncreateRuntime {ours} /\ncreateContainer {} /\n",
+        container.trim()
+    );
+    assert_ne!(container.trim(), ours);
+    assert_eq!(fs::read_to_string(&log).unwrap(), want);
+}
+
+/// Issue 16: the spec's `nosuid`, `noexec`, `nodev` and podman's `tmpcopyup` are no
+/// words of Docker's `-v`, nor `tmpcopyup` of its `--tmpfs`, which takes propagation
+/// types as Docker's does.
+#[test]
+fn run_takes_the_mount_options_docker_takes() {
+    let t = TestEnv::new();
+    let image = t.image(BUSYBOX);
+    let grep = ["grep", " /x ", "/proc/self/mountinfo"];
+    let out = t.skiff(&[&["run", "--tmpfs", "/x:rshared", &image][..], &grep].concat());
+    assert!(
+        stdout(&out).contains(" rw,nosuid,nodev,noexec,relatime shared:"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let out = t.skiff(&["run", "-v", "/tmp:/x:nosuid", &image, "true"]);
+    assert_one_line_error(&out, "invalid mode: nosuid");
+    let out = t.skiff(&["run", "-v", "/tmp:/x:ro,noexec", &image, "true"]);
+    assert_one_line_error(&out, "invalid mode: ro,noexec");
+    let out = t.skiff(&["run", "--tmpfs", "/x:tmpcopyup", &image, "true"]);
+    assert_one_line_error(&out, "unknown option \"tmpcopyup\"");
 }

@@ -59,7 +59,7 @@ pub use etc_files::{hosts, Dns, Member, FLAGS as DNS_FLAGS};
 pub use join::{join, Exec, Joined};
 pub use mounts::hides;
 pub use namespaces::own_pid_namespace;
-pub use options::Options;
+pub use options::{propagation, Options, SpecMount};
 pub use process::{exec_outcome, execute, find_program, read_kv_files, report_failure, EnvFlags};
 pub use sealed_exe::reexec_from_sealed_copy;
 pub use seccomp::check_profile as check_seccomp;
@@ -96,9 +96,10 @@ pub struct RootFs {
     pub in_place: bool,
 }
 
-/// Where the container's fds 0–2 come from, as whoever starts it decides.
+/// Where the container's fds 0–2 come from, as whoever starts it decides, and what
+/// its starter does while it waits before pivot_root(2).
 #[derive(Default)]
-pub struct Stdio {
+pub struct Stdio<'a> {
     /// Descriptors to put on fds 0, 1 and 2 (`None`: skiff's own, inherited).
     pub fds: [Option<RawFd>; 3],
     /// `-t`: a pseudo-terminal of the container's own on all three instead (`console`),
@@ -108,6 +109,10 @@ pub struct Stdio {
     /// An `O_PATH` descriptor of a FIFO (the OCI runtime's `exec.fifo`): the process,
     /// ready, waits before execve(2) until someone opens it for reading (`start`).
     pub gate: Option<RawFd>,
+    /// Run by the parent, given its PID 1, once the container's namespaces and mounts
+    /// exist and it waits before pivot_root(2) (the OCI runtime's hooks: see
+    /// `rootfs::pause`); a failure ends the start.
+    pub before_pivot: Option<&'a dyn Fn(libc::pid_t) -> Result<()>>,
 }
 
 /// A container whose command is executing.
@@ -150,6 +155,8 @@ pub fn start(
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     let console = stdio.tty.then(UnixStream::pair).transpose(); // socketpair(2)
     let console = console.context("socketpair(2) for the terminal's master")?;
+    let pause = stdio.before_pivot.map(|_| UnixStream::pair()).transpose(); // socketpair(2)
+    let pause = pause.context("socketpair(2) to pause before pivot_root")?;
     let ports = config.ports.as_deref().unwrap_or_default();
     // Before the PID namespace: rootless, it forks, and the first child after unshare(2)
     // would be that namespace's PID 1.
@@ -170,16 +177,20 @@ pub fn start(
             userns: userns.as_ref(),
             stdio,
             console: console.map(|(_, theirs)| theirs),
+            pause: pause.map(|(_, theirs)| theirs),
         };
         container_init(config, rootfs, child, exec_status_writer) // PID 1; never returns
     };
     drop(exec_status_writer);
     sys::forward_signals_to(pid);
+    // A failure kills it: it ends before execve(2), as a child that failed.
+    let paused = rootfs::before_pivot(pid, pause, stdio.before_pivot)
+        .inspect_err(|_| drop(sys::kill(pid, libc::SIGKILL)));
     let terminal = console.map(|(ours, theirs)| {
         drop(theirs); // so that a child that fails first is seen to close it
         sys::recv_fd(&ours, &mut [0]).map(|(_, master)| master) // recvmsg(2): SCM_RIGHTS
     });
-    if let Err(err) = process::exec_outcome(exec_status) {
+    if let Err(err) = paused.and_then(|()| process::exec_outcome(exec_status)) {
         sys::wait_for_exit(pid)?; // waitpid(2): reap it
         undo_start(config);
         return Err(err);
@@ -209,8 +220,9 @@ struct Child<'a> {
     cgroup: Option<&'a Cgroup>,
     netns: Option<&'a File>,
     userns: Option<&'a userns::Userns>,
-    stdio: &'a Stdio,
+    stdio: &'a Stdio<'a>,
     console: Option<UnixStream>,
+    pause: Option<UnixStream>,
 }
 
 /// The child, PID 1 of the new PID namespace: becomes the container, or reports why not.
@@ -275,7 +287,7 @@ fn prepare(
             .and_then(network::joined)
             .is_none();
     tuning::set_namespaced(options, own_netns)?; // oom_score_adj, sysctls
-    let entered = rootfs::enter(rootfs, options, child.userns)?; // mount(2), pivot_root(2)
+    let entered = rootfs::enter(rootfs, options, child.userns, child.pause.as_ref())?; // mount(2), pivot_root(2)
     if entered == Entered::WithMounts {
         cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
     }

@@ -13,8 +13,9 @@
 //!   node keeps the host /dev's mount flags. The cgroup's devices guard decides what
 //!   each may do (see `cgroup/devices.rs`).
 //! - `/etc/hostname`, `/etc/hosts`, `/etc/resolv.conf`, from the scratch directory.
-//! - `-v` bind mounts, volumes (see `volume.rs`: filled from the image first when empty)
-//!   and `--tmpfs`, parents before children; then, with
+//! - `-v` bind mounts, volumes (see `volume.rs`: filled from the image first when empty),
+//!   `--tmpfs` and an OCI bundle's mounts (with runc's options: flags, then each
+//!   propagation type asked, mount_namespaces(7)), parents before children; then, with
 //!   `--read-only`, the root itself becomes read-only (the mounts on it stay as they are).
 //!
 //! `--privileged` skips the masks and leaves /sys and /proc/sys writable. Every mount a
@@ -31,7 +32,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
 use super::etc_files;
-use super::options::{self, is_allowed_target, Bind, Options, Tmpfs};
+use super::options::{self, is_allowed_target, Bind, MountOptions, Options, Tmpfs};
 use super::userns::{self, Userns};
 use crate::error::{Context, Error, Result};
 use crate::image::layer::resolve_dir;
@@ -331,17 +332,18 @@ enum Source {
     Bind {
         from: options::Source,
         read_only: bool,
-        flags: libc::c_ulong,
     },
-    Tmpfs {
-        flags: libc::c_ulong,
-        data: String,
-        copy_up: bool,
+    /// A mount of type `kind`, or a bind, with its options as runc reads them: an
+    /// OCI bundle's, or `--tmpfs` (see [`mount_typed`]).
+    Typed {
+        kind: String,
+        from: PathBuf,
+        options: MountOptions,
     },
 }
 
-/// The /etc files, then `-v` and `--tmpfs`, parents before children; a user's mount
-/// replaces Docker's file at the same place.
+/// The /etc files, then `-v`, `--tmpfs` and a bundle's mounts, parents before
+/// children; a user's mount replaces Docker's file at the same place.
 fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
     let mut mounts: Vec<Mount> = etc_files::mounts(scratch)
         .map(|(target, host)| Mount {
@@ -349,7 +351,6 @@ fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
             source: Source::Bind {
                 from: options::Source::Host(host),
                 read_only: options.read_only,
-                flags: 0,
             },
         })
         .collect();
@@ -362,7 +363,6 @@ fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
                 source: Source::Bind {
                     from: bind.source,
                     read_only: bind.read_only,
-                    flags: bind.flags,
                 },
             },
         );
@@ -373,13 +373,23 @@ fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
             &mut mounts,
             Mount {
                 target: tmpfs.target,
-                source: Source::Tmpfs {
-                    flags: tmpfs.flags,
-                    data: tmpfs.data,
-                    copy_up: tmpfs.copy_up,
+                source: Source::Typed {
+                    kind: "tmpfs".into(),
+                    from: PathBuf::from("tmpfs"),
+                    options: tmpfs.options,
                 },
             },
         );
+    }
+    for spec in options.spec_mounts.iter().flatten() {
+        let (target, options) = spec.parse()?;
+        let (kind, from) = (spec.kind.clone(), PathBuf::from(&spec.source));
+        let source = Source::Typed {
+            kind,
+            from,
+            options,
+        };
+        put(&mut mounts, Mount { target, source });
     }
     // stable: equal depths keep their order
     crate::sort::sort_by(&mut mounts, |a, b| {
@@ -405,6 +415,7 @@ impl Mount {
                 from: options::Source::Host(host),
                 ..
             } => host.is_dir(),
+            Source::Typed { from, options, .. } if options.flags & MS_BIND != 0 => from.is_dir(),
             _ => true,
         };
         let resolved = match is_dir {
@@ -420,11 +431,7 @@ impl Mount {
         }
         let target = root.join(&resolved);
         match &self.source {
-            Source::Bind {
-                from,
-                read_only,
-                flags,
-            } => {
+            Source::Bind { from, read_only } => {
                 let host = match from {
                     options::Source::Host(host) => host.clone(),
                     options::Source::Volume(name) => {
@@ -438,23 +445,51 @@ impl Mount {
                     }
                 };
                 sys::mount(Some(&host), &target, None, MS_BIND | MS_REC, None)?;
-                remount(&target, flags | if *read_only { MS_RDONLY } else { 0 })
+                remount(&target, if *read_only { MS_RDONLY } else { 0 })
             }
-            Source::Tmpfs {
-                flags,
-                data,
-                copy_up,
-            } => mount_tmpfs(
-                &target,
-                *flags,
-                &userns::owned_tmpfs(data, userns),
-                *copy_up,
-            ),
+            Source::Typed {
+                kind,
+                from,
+                options,
+            } => mount_typed(&target, kind, from, options, userns),
         }
     }
 }
 
-/// `--tmpfs`, or a bundle's tmpfs; with `copy_up` (`tmpcopyup`) it starts with what the
+/// A mount as runc makes it: a bind, then a remount for its flags (which
+/// a bind alone ignores); or a filesystem of its type, a tmpfs with `tmpcopyup`
+/// starting with the image's files; then each propagation type asked, in order
+/// (mount_namespaces(7)). `nodev` always, as every mount a container can write to.
+fn mount_typed(
+    target: &Path,
+    kind: &str,
+    from: &Path,
+    options: &MountOptions,
+    userns: Option<&Userns>,
+) -> Result<()> {
+    let data = options.data.join(",");
+    let flags = options.flags | MS_NODEV;
+    if flags & MS_BIND != 0 {
+        sys::mount(Some(from), target, None, flags & (MS_BIND | MS_REC), None)?;
+        remount(target, flags & !(MS_BIND | MS_REC))?;
+    } else if kind == "tmpfs" {
+        mount_tmpfs(
+            target,
+            flags,
+            &userns::owned_tmpfs(&data, userns),
+            options.copy_up,
+        )?;
+    } else {
+        let data = Some(data.as_str()).filter(|d| !d.is_empty());
+        sys::mount(Some(from), target, Some(kind), flags, data)?;
+    }
+    for &propagation in &options.propagation {
+        sys::mount(None, target, None, propagation, None)?;
+    }
+    Ok(())
+}
+
+/// A tmpfs; with `copy_up` (`tmpcopyup`) it starts with what the
 /// image has at `target`.
 fn mount_tmpfs(target: &Path, flags: libc::c_ulong, data: &str, copy_up: bool) -> Result<()> {
     let data = Some(data).filter(|d| !d.is_empty());

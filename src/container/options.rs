@@ -14,8 +14,11 @@ use super::{capabilities, seccomp, tuning, userns};
 use crate::cgroup;
 use crate::error::{Error, Result};
 use crate::image::store::random_id;
-use crate::sys::{MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_RDONLY};
-use crate::sys::{MS_RELATIME, MS_STRICTATIME, MS_SYNCHRONOUS};
+use crate::sys::{
+    MS_BIND, MS_DIRSYNC, MS_MANDLOCK, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC,
+};
+use crate::sys::{MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_SHARED, MS_SLAVE};
+use crate::sys::{MS_STRICTATIME, MS_SYNCHRONOUS, MS_UNBINDABLE};
 use crate::volume;
 
 #[derive(Serialize, Deserialize, Debug, Default, Clone, PartialEq)]
@@ -62,6 +65,11 @@ pub struct Options {
     pub cap_ambient: Option<Vec<String>>,
     /// The process's umask (OCI `process.user.umask`; Docker has no flag for it).
     pub umask: Option<u32>,
+    /// An OCI bundle's `mounts` beyond skiff's own, with the spec's options, which
+    /// Docker's `-v` and `--tmpfs` do not all take.
+    pub spec_mounts: Option<Vec<SpecMount>>,
+    /// An OCI bundle's `linux.rootfsPropagation`: the root's, after pivot_root(2).
+    pub root_propagation: Option<String>,
 }
 
 impl Options {
@@ -202,7 +210,8 @@ impl Options {
     /// Whether anything asked for needs mount(2), which some sandboxes refuse.
     pub fn needs_mounts(&self) -> bool {
         let devices = self.devices.as_ref().is_some_and(|d| !d.is_empty());
-        !self.volumes.is_empty() || !self.tmpfs.is_empty() || self.read_only || devices
+        let spec = self.spec_mounts.as_ref().is_some_and(|m| !m.is_empty());
+        !self.volumes.is_empty() || !self.tmpfs.is_empty() || self.read_only || devices || spec
     }
 }
 
@@ -213,9 +222,6 @@ pub struct Bind {
     pub source: Source,
     pub target: PathBuf,
     pub read_only: bool,
-    /// `nosuid`, `noexec`, `nodev` after the mode (`ro,nosuid`), as an OCI bundle's
-    /// bind mounts ask (see `oci/spec.rs`); Docker's `-v` has none of them.
-    pub flags: libc::c_ulong,
 }
 
 /// Where a `-v` mount's files come from: Docker's rule is that an absolute path is the
@@ -237,21 +243,11 @@ impl Bind {
             [source, target, mode] => (Some(source), target, mode),
             _ => return Err(invalid("want [SOURCE:]CONTAINER[:ro|rw]")),
         };
-        let (mode, extra) = mode.split_once(',').unwrap_or((mode, ""));
         let read_only = match mode {
             "ro" => true,
             "rw" => false,
-            _ => return Err(invalid("the mode must be ro or rw")),
+            _ => return Err(invalid(&format!("invalid mode: {mode} (ro or rw)"))),
         };
-        let mut flags = 0;
-        for option in extra.split(',').filter(|o| !o.is_empty()) {
-            flags |= match option {
-                "nosuid" => MS_NOSUID,
-                "noexec" => MS_NOEXEC,
-                "nodev" => MS_NODEV,
-                _ => return Err(invalid("the mode must be ro or rw")),
-            };
-        }
         let source = match source {
             None => Source::Volume(None),
             Some(host) if host.starts_with('/') => match Path::new(host).exists() {
@@ -267,25 +263,23 @@ impl Bind {
             source,
             target: target_path(target).map_err(|why| invalid(&why))?,
             read_only,
-            flags,
         })
     }
 }
 
 /// `--tmpfs /run:size=64m,exec`: a fresh tmpfs. Docker's defaults are
-/// `noexec,nosuid,nodev`; later options override earlier ones.
+/// `noexec,nosuid,nodev`; later options override earlier ones; its data only what
+/// tmpfs(5) takes (`size=`, `mode=`, `uid=`, …).
 #[derive(Debug, PartialEq)]
 pub struct Tmpfs {
     pub target: PathBuf,
-    pub flags: libc::c_ulong,
-    /// What goes to the filesystem itself: `size=`, `mode=`, `uid=`, …
-    pub data: String,
-    /// `tmpcopyup` (podman's): it starts with what the image has at its path.
-    pub copy_up: bool,
+    pub options: MountOptions,
 }
 
-/// `(option, flag it sets, flag it clears)`.
+/// `(option, flag it sets, flag it clears)`: mount(8)'s words for mount(2)'s flags,
+/// as runc reads a bundle's options (libcontainer/specconv) and Docker's `--tmpfs`.
 const FLAG_OPTIONS: &[(&str, libc::c_ulong, libc::c_ulong)] = &[
+    ("defaults", 0, 0),
     ("ro", MS_RDONLY, 0),
     ("rw", 0, MS_RDONLY),
     ("noexec", MS_NOEXEC, 0),
@@ -295,6 +289,9 @@ const FLAG_OPTIONS: &[(&str, libc::c_ulong, libc::c_ulong)] = &[
     ("nodev", MS_NODEV, 0),
     ("sync", MS_SYNCHRONOUS, 0),
     ("async", 0, MS_SYNCHRONOUS),
+    ("dirsync", MS_DIRSYNC, 0),
+    ("mand", MS_MANDLOCK, 0),
+    ("nomand", 0, MS_MANDLOCK),
     ("noatime", MS_NOATIME, 0),
     ("atime", 0, MS_NOATIME),
     ("nodiratime", MS_NODIRATIME, 0),
@@ -302,7 +299,111 @@ const FLAG_OPTIONS: &[(&str, libc::c_ulong, libc::c_ulong)] = &[
     ("relatime", MS_RELATIME, 0),
     ("norelatime", 0, MS_RELATIME),
     ("strictatime", MS_STRICTATIME, 0),
+    ("nostrictatime", 0, MS_STRICTATIME),
 ];
+
+/// The propagation types (mount_namespaces(7), "shared subtrees"), each a mount(2) of
+/// its own once the mount exists; `r`: the mounts below it too.
+const PROPAGATION: [(&str, libc::c_ulong); 8] = [
+    ("shared", MS_SHARED),
+    ("rshared", MS_SHARED | MS_REC),
+    ("slave", MS_SLAVE),
+    ("rslave", MS_SLAVE | MS_REC),
+    ("private", MS_PRIVATE),
+    ("rprivate", MS_PRIVATE | MS_REC),
+    ("unbindable", MS_UNBINDABLE),
+    ("runbindable", MS_UNBINDABLE | MS_REC),
+];
+
+/// The mount(2) flags of a propagation type's name (`rslave`).
+pub fn propagation(name: &str) -> Option<libc::c_ulong> {
+    PROPAGATION.iter().find(|(n, _)| *n == name).map(|p| p.1)
+}
+
+/// A mount's options, read as runc reads them: flags, propagation types applied
+/// after it, podman's `tmpcopyup`, and anything else passed as the filesystem's data.
+#[derive(Debug, Default, PartialEq)]
+pub struct MountOptions {
+    pub flags: libc::c_ulong,
+    pub propagation: Vec<libc::c_ulong>,
+    pub data: Vec<String>,
+    pub copy_up: bool,
+}
+
+impl MountOptions {
+    /// `options` over the flags `flags`; `dev` is refused (a device node made there
+    /// would open the host's device: see capabilities.rs).
+    pub fn parse<'a>(
+        flags: libc::c_ulong,
+        options: impl Iterator<Item = &'a str>,
+    ) -> Result<MountOptions, String> {
+        let mut parsed = MountOptions {
+            flags,
+            ..MountOptions::default()
+        };
+        for option in options.filter(|o| !o.is_empty()) {
+            if let Some((_, set, clear)) = FLAG_OPTIONS.iter().find(|(name, ..)| *name == option) {
+                parsed.flags = parsed.flags & !clear | set;
+            } else if let Some(flags) = propagation(option) {
+                parsed.propagation.push(flags);
+            } else if option == "tmpcopyup" {
+                parsed.copy_up = true;
+            } else if option == "dev" {
+                return Err("a mount is always nodev in skiff (--device binds nodes in)".into());
+            } else {
+                parsed.data.push(option.into());
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// One of an OCI bundle's `mounts`, as `config.json` gives it (`type`, `source`,
+/// `destination`, `options`); a bind's source is absolute.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct SpecMount {
+    pub kind: String,
+    pub source: String,
+    pub target: String,
+    pub options: Vec<String>,
+}
+
+impl SpecMount {
+    /// Its target inside the root, and its options; a bind's flags hold `MS_BIND`,
+    /// and `MS_REC` for `rbind`.
+    pub fn parse(&self) -> Result<(PathBuf, MountOptions)> {
+        let invalid = |why: &str| Error::invalid(format!("mounts: {}: {why}", self.target));
+        let words = self.options.iter().map(String::as_str);
+        // runc's recursive attributes (`rro`, `rnosuid`, …: mount_setattr(2)), which
+        // would otherwise pass as data a bind ignores.
+        let recursive = |o: &&str| {
+            let flag = o.strip_prefix('r');
+            flag.is_some_and(|f| FLAG_OPTIONS.iter().any(|(name, ..)| *name == f))
+        };
+        if let Some(option) = words.clone().find(recursive) {
+            return Err(invalid(&format!(
+                "option {option:?} is not supported by skiff yet"
+            )));
+        }
+        let binds = ["bind", "rbind"];
+        let options = words.clone().filter(|o| !binds.contains(o));
+        let mut parsed = MountOptions::parse(0, options).map_err(|why| invalid(&why))?;
+        if self.is_bind() {
+            parsed.flags |= MS_BIND;
+        }
+        if words.clone().any(|o| o == "rbind") {
+            parsed.flags |= MS_REC;
+        }
+        Ok((
+            target_path(&self.target).map_err(|why| invalid(&why))?,
+            parsed,
+        ))
+    }
+
+    pub fn is_bind(&self) -> bool {
+        self.kind == "bind" || self.options.iter().any(|o| o == "bind" || o == "rbind")
+    }
+}
 
 /// tmpfs(5)'s own options, passed through as mount data.
 const DATA_OPTIONS: [&str; 8] = [
@@ -320,32 +421,20 @@ impl Tmpfs {
     pub fn parse(spec: &str) -> Result<Tmpfs> {
         let invalid = |why: &str| Error::usage(format!("invalid tmpfs {spec:?}: {why}"));
         let (target, options) = spec.split_once(':').unwrap_or((spec, ""));
-        let mut flags = MS_NOEXEC | MS_NOSUID | MS_NODEV;
-        let (mut data, mut copy_up) = (Vec::new(), false);
-        for option in options.split(',').filter(|o| !o.is_empty()) {
-            let key = option.split_once('=').map_or(option, |(key, _)| key);
-            if option == "tmpcopyup" {
-                copy_up = true;
-            } else if let Some((_, set, clear)) =
-                FLAG_OPTIONS.iter().find(|(name, ..)| *name == option)
-            {
-                flags = flags & !clear | set;
-            } else if DATA_OPTIONS.contains(&key) && option.contains('=') {
-                data.push(option);
-            } else if option == "dev" {
-                // A device node made there would open the host's device: see capabilities.rs.
-                return Err(invalid(
-                    "a tmpfs is always nodev in skiff (--device binds nodes in)",
-                ));
-            } else {
-                return Err(invalid(&format!("unknown option {option:?}")));
-            }
+        let parsed = MountOptions::parse(MS_NOEXEC | MS_NOSUID | MS_NODEV, options.split(','))
+            .map_err(|why| invalid(&why))?;
+        // Docker's word list (moby/sys/mount's): podman's `tmpcopyup` is not in it.
+        let unknown = parsed.data.iter().find(|option| {
+            let key = option.split_once('=').map(|(key, _)| key);
+            !key.is_some_and(|key| DATA_OPTIONS.contains(&key))
+        });
+        let refused = unknown.map(String::as_str);
+        if let Some(option) = refused.or(parsed.copy_up.then_some("tmpcopyup")) {
+            return Err(invalid(&format!("unknown option {option:?}")));
         }
         Ok(Tmpfs {
             target: target_path(target).map_err(|why| invalid(&why))?,
-            flags,
-            data: data.join(","),
-            copy_up,
+            options: parsed,
         })
     }
 }
@@ -440,7 +529,8 @@ mod tests {
             ("a/b:/data", "invalid characters for a local volume name"),
             ("x:/data", "invalid characters"),
             ("/tmp:data", "must be absolute"),
-            ("/tmp:/data:z", "the mode must be ro or rw"),
+            ("/tmp:/data:z", "invalid mode: z"),
+            ("/tmp:/data:ro,nosuid", "invalid mode: ro,nosuid"), // as Docker's -v
             ("/no/such/dir:/data", "does not exist"),
             ("/tmp:/", "cannot mount over /"),
             ("/tmp:/proc/x", "cannot mount over /proc/x"),
@@ -457,14 +547,44 @@ mod tests {
 
     #[test]
     fn tmpfs_defaults_to_noexec_nosuid_nodev_and_options_override() {
-        let plain = Tmpfs::parse("/run").unwrap();
+        let plain = Tmpfs::parse("/run").unwrap().options;
         assert_eq!(plain.flags, MS_NOEXEC | MS_NOSUID | MS_NODEV);
-        assert_eq!(plain.data, "");
-        let tuned = Tmpfs::parse("/run:exec,size=1m,ro,mode=700").unwrap();
-        assert_eq!(tuned.flags, MS_NOSUID | MS_NODEV | MS_RDONLY);
-        assert_eq!(tuned.data, "size=1m,mode=700");
+        assert!(plain.data.is_empty());
+        let tuned = Tmpfs::parse("/run:exec,size=1m,ro,mode=700,rshared").unwrap();
+        assert_eq!(tuned.options.flags, MS_NOSUID | MS_NODEV | MS_RDONLY);
+        assert_eq!(tuned.options.data, ["size=1m", "mode=700"]);
+        assert_eq!(tuned.options.propagation, [MS_SHARED | MS_REC]);
         assert!(Tmpfs::parse("/run:dev").is_err());
         assert!(Tmpfs::parse("/run:bogus=1").is_err());
+        assert!(Tmpfs::parse("/run:tmpcopyup").is_err()); // podman's, not Docker's
+    }
+
+    #[test]
+    fn spec_mount_options_are_runcs() {
+        let options = ["nosuid", "strictatime", "mode=755", "rbind", "rslave", "ro"];
+        let mount = SpecMount {
+            kind: String::new(),
+            source: "/etc".into(),
+            target: "/mnt/etc".into(),
+            options: options.iter().map(|o| o.to_string()).collect(),
+        };
+        let (target, parsed) = mount.parse().unwrap();
+        assert_eq!(target, PathBuf::from("mnt/etc"));
+        let bind = MS_BIND | MS_REC;
+        assert_eq!(parsed.flags, MS_NOSUID | MS_STRICTATIME | MS_RDONLY | bind);
+        assert_eq!(parsed.propagation, [MS_SLAVE | MS_REC]);
+        assert_eq!(parsed.data, ["mode=755"]);
+        assert!(mount.is_bind());
+        assert_eq!(propagation("unbindable"), Some(MS_UNBINDABLE));
+        let rro = SpecMount {
+            options: vec!["rbind".into(), "rro".into()],
+            ..mount
+        };
+        let err = rro.parse().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "mounts: /mnt/etc: option \"rro\" is not supported by skiff yet"
+        );
     }
 
     #[test]

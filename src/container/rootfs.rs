@@ -25,7 +25,9 @@
 //! <https://docs.kernel.org/filesystems/overlayfs.html>
 
 use std::fs;
+use std::io::{Read, Write};
 use std::os::unix::fs::symlink;
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use super::userns::{self, Userns};
@@ -51,11 +53,18 @@ pub enum Entered {
 /// Makes the image's root this process's `/`, with Docker's mounts inside it: make
 /// mounts private → stack the layers → mount /proc, /dev, … → pivot_root. Each step
 /// that the kernel may refuse has its fallback behind one function that says when.
-pub fn enter(fs: &RootFs, options: &Options, userns: Option<&Userns>) -> Result<Entered> {
+/// With `paused`, it waits before pivot_root(2) until its starter says go on (`pause`).
+pub fn enter(
+    fs: &RootFs,
+    options: &Options,
+    userns: Option<&Userns>,
+    paused: Option<&UnixStream>,
+) -> Result<Entered> {
     let root = fs.scratch.join("rootfs");
     // It exists already when a stopped container is started again.
     fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
     if !make_mounts_private()? {
+        pause(paused)?;
         chroot_without_mounts(fs, &root, options, userns)?;
         return Ok(Entered::ChrootWithoutMounts);
     }
@@ -65,8 +74,62 @@ pub fn enter(fs: &RootFs, options: &Options, userns: Option<&Userns>) -> Result<
         copy_layers_instead(fs, &root, userns)?;
     }
     mounts::populate(&root, &fs.scratch, options, userns)?;
+    pause(paused)?;
     pivot_root_or_fallback(&root)?;
+    propagate_root(options.root_propagation.as_deref())?;
     Ok(Entered::WithMounts)
+}
+
+/// In the container, its mounts made: one byte tells its starter, which runs the OCI
+/// runtime's hooks meanwhile (`prestart` and `createRuntime` in the runtime's
+/// namespaces, `createContainer` in this mount namespace, where the host's paths are
+/// still in reach), then waits for one back, as runc's init waits on its sync pipe
+/// (`procHooks`). A socketpair(2), so that either side's end is seen.
+fn pause(socket: Option<&UnixStream>) -> Result<()> {
+    let Some(mut socket) = socket else {
+        return Ok(());
+    };
+    trace::step("mounts made: wait before pivot_root while the runtime runs its hooks");
+    socket
+        .write_all(b"p")
+        .context("tell the runtime the mounts are made")?;
+    match socket.read(&mut [0]) {
+        Ok(1) => Ok(()),
+        _ => Err(Error::invalid(
+            "the runtime ended the start before pivot_root",
+        )),
+    }
+}
+
+/// In the parent: waits for `pid` to [`pause`] on `socket`, calls `run`, lets it go
+/// on. A child that failed first has closed its end: its exec status says why.
+pub fn before_pivot(
+    pid: libc::pid_t,
+    socket: Option<(UnixStream, UnixStream)>,
+    run: Option<&dyn Fn(libc::pid_t) -> Result<()>>,
+) -> Result<()> {
+    let (Some((mut ours, theirs)), Some(run)) = (socket, run) else {
+        return Ok(());
+    };
+    drop(theirs);
+    let read = ours.read(&mut [0]);
+    if read.context("wait for the container's mounts")? == 0 {
+        return Ok(());
+    }
+    run(pid)?;
+    ours.write_all(b"g").context("let the container go on")
+}
+
+/// An OCI bundle's `linux.rootfsPropagation`, set on `/` once it is the container's
+/// root, as runc sets it: before pivot_root(2) it would be the host's root's.
+/// `shared` makes a peer group of the container's own; its mounts reach copies of
+/// the root made in it (a bind of `/`), never the host.
+fn propagate_root(name: Option<&str>) -> Result<()> {
+    let Some(flags) = name.and_then(super::propagation) else {
+        return Ok(());
+    };
+    trace::step("linux.rootfsPropagation: the root's propagation type");
+    sys::mount(None, Path::new("/"), None, flags, None)
 }
 
 /// mount(2) with `MS_REC | MS_PRIVATE` on `/`; false where mount(2) is refused

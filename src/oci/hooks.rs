@@ -5,18 +5,17 @@
 //! `timeout` in seconds, after which it is killed and counts as failed.
 //!
 //! Where each kind runs, in runc (`libcontainer`) and in skiff:
-//! - `prestart` (deprecated) and `createRuntime`: runc runs them itself, in the
-//!   runtime's namespaces, when the container's init has its namespaces and mounts but
-//!   has not yet called pivot_root(2) (`prepareRootfs` → `syncParentHooks`). skiff runs
-//!   them at the end of `create`, by the runtime, in its namespaces, with the
-//!   container's process made and held: after its pivot_root(2), so a hook that wants
-//!   the container's mounts before pivot_root finds the new root in place already (a
-//!   network hook, through `/proc/PID/ns/net`, works the same). Their state says
-//!   `creating`. A failure fails `create`, which then leaves nothing behind.
-//! - `createContainer`: runc runs it inside the container's mount namespace before
-//!   pivot_root(2), with the host's paths still visible. skiff has no such point (its
-//!   pivot_root is part of one step in the container's process), so it refuses the
-//!   field by name (`spec.rs`) rather than run it elsewhere.
+//! - `prestart` (deprecated), `createRuntime`, then `createContainer`: once the
+//!   container's process has its namespaces and mounts and before its pivot_root(2).
+//!   runc's init stops there on its sync pipe while runc runs the first two in the
+//!   runtime's namespaces (`procHooks`), then runs `createContainer` itself, in the
+//!   container's namespaces. skiff's container process stops there too, on a
+//!   socketpair (`container::rootfs::pause`), while `create` runs the first two in
+//!   its own namespaces and `createContainer` in a child that has joined the
+//!   container's mount, UTS, IPC and network namespaces (setns(2) on a pidfd): the
+//!   mounts are made and the host's paths are still in reach, as the spec says. Not
+//!   its PID namespace (that would take one more fork(2)), nor its cgroup. Their state
+//!   says `creating`, as runc's. A failure fails `create`, which leaves nothing behind.
 //! - `startContainer`: runc runs it in the container's init, after `start` opened the
 //!   exec fifo and before execve(2) of the program, the path resolved in the
 //!   container. skiff runs it in `start` just before it opens the fifo, in the
@@ -44,12 +43,14 @@ use crate::container::{self, Exec, Options, Process};
 use crate::error::{Context, Error, Result};
 use crate::sys;
 
-/// The hooks skiff runs, by kind; `createContainer` is refused before it gets here.
+/// The hooks skiff runs, by kind.
 #[derive(Serialize, Deserialize, Default)]
 pub struct Hooks {
     pub prestart: Option<Vec<Hook>>,
     #[serde(rename = "createRuntime")]
     pub create_runtime: Option<Vec<Hook>>,
+    #[serde(rename = "createContainer")]
+    pub create_container: Option<Vec<Hook>>,
     #[serde(rename = "startContainer")]
     pub start_container: Option<Vec<Hook>>,
     pub poststart: Option<Vec<Hook>>,
@@ -84,15 +85,38 @@ pub fn saved(dir: &Path) -> Hooks {
     json::from_str(&text).unwrap_or_default()
 }
 
-/// `prestart`, then `createRuntime`: the first failure fails `create`.
-pub fn created(hooks: &Hooks, state: &str) -> Result<()> {
-    let kinds = [
-        ("prestart", &hooks.prestart),
-        ("createRuntime", &hooks.create_runtime),
-    ];
-    for (kind, list) in kinds {
+impl Hooks {
+    /// The kinds run before the container's pivot_root(2), in order, each with whether
+    /// it runs in the container's namespaces.
+    fn before_pivot(&self) -> [(&str, &Option<Vec<Hook>>, bool); 3] {
+        [
+            ("prestart", &self.prestart, false),
+            ("createRuntime", &self.create_runtime, false),
+            ("createContainer", &self.create_container, true),
+        ]
+    }
+
+    /// Whether any hook runs before the container's pivot_root(2).
+    pub fn any_before_pivot(&self) -> bool {
+        let kinds = self.before_pivot();
+        kinds
+            .iter()
+            .any(|(_, list, _)| list.iter().flatten().next().is_some())
+    }
+}
+
+/// The container's namespaces a `createContainer` hook joins.
+const CONTAINER_NAMESPACES: libc::c_int =
+    libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWNET;
+
+/// `prestart`, `createRuntime`, then `createContainer`, for container PID 1 `pid`
+/// held before its pivot_root(2): the first failure fails `create`.
+pub fn created(hooks: &Hooks, pid: libc::pid_t, state: &str) -> Result<()> {
+    let pidfd = sys::pidfd_open(pid)?;
+    for (kind, list, inside) in hooks.before_pivot() {
         for hook in list.iter().flatten() {
-            on_host(hook, state).with_context(|| format!("{kind} hook {}", hook.path))?;
+            let container = inside.then_some(&pidfd);
+            run(hook, state, container).with_context(|| format!("{kind} hook {}", hook.path))?;
         }
     }
     Ok(())
@@ -101,7 +125,7 @@ pub fn created(hooks: &Hooks, state: &str) -> Result<()> {
 /// `poststart` or `poststop` (`kind`), each failure a warning.
 pub fn after(kind: &str, list: &Option<Vec<Hook>>, state: &str) {
     for hook in list.iter().flatten() {
-        if let Err(err) = on_host(hook, state) {
+        if let Err(err) = run(hook, state, None) {
             eprintln!("skiff: warning: {kind} hook {}: {err}", hook.path);
         }
     }
@@ -140,12 +164,17 @@ pub fn in_container(hooks: &Hooks, id: &str, pid: libc::pid_t, state: &str) -> R
     Ok(())
 }
 
-/// Runs `hook` in the runtime's namespaces and waits for it.
-fn on_host(hook: &Hook, state: &str) -> Result<()> {
+/// Runs `hook` in the runtime's namespaces, or with `container` (a pidfd of its PID
+/// 1) in the container's, and waits for it.
+fn run(hook: &Hook, state: &str, container: Option<&File>) -> Result<()> {
     let env = hook.env.clone().unwrap_or_default();
     stdin_from(state)?;
     let Some(pid) = sys::fork()? else {
-        let err = container::execute(Path::new(&hook.path), &hook.argv(), &env);
+        let joined = container.map(|pidfd| sys::setns(pidfd, CONTAINER_NAMESPACES, "pidfd"));
+        let err = match joined.transpose() {
+            Ok(_) => container::execute(Path::new(&hook.path), &hook.argv(), &env),
+            Err(err) => err,
+        };
         eprintln!("skiff: {err}");
         sys::exit_now(127)
     };

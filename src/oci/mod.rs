@@ -199,7 +199,7 @@ fn run(global: &mut Global, args: &[String]) -> Result<i32> {
 }
 
 /// What `state` prints (runtime-spec "State"), and what the state directory keeps.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, Clone)]
 struct State {
     #[serde(rename = "ociVersion")]
     oci_version: String,
@@ -334,27 +334,36 @@ fn made(dir: &Path, bundle: spec::Bundle, path: &Path, console: Option<UnixStrea
         members: None,
         in_place: true,
     };
+    let mut state = State {
+        oci_version: SPEC_VERSION.into(),
+        id: bundle.config.id.clone(),
+        status: "creating".into(),
+        pid: 0,
+        bundle: path.display().to_string(),
+        annotations: bundle.annotations,
+        cgroup: bundle.config.cgroup.clone(),
+        created: time::now_precise(),
+    };
+    // While its process waits before pivot_root(2) (see `hooks.rs`).
+    let created = |pid| {
+        let state = json::to_string(&State {
+            pid,
+            ..state.clone()
+        });
+        hooks::created(&bundle.hooks, pid, &state)
+    };
     let stdio = Stdio {
         gate: Some(fifo.as_raw_fd()),
         tty: bundle.terminal.is_some(),
         size: bundle.terminal.and_then(|terminal| terminal.size),
+        before_pivot: bundle.hooks.any_before_pivot().then_some(&created as _),
         ..Stdio::default()
     };
     let started = container::start(&bundle.config, &rootfs, &stdio, netns)?;
     let pid = started.pid;
-    let mut state = State {
-        oci_version: SPEC_VERSION.into(),
-        id: bundle.config.id,
-        status: "creating".into(),
-        pid,
-        bundle: path.display().to_string(),
-        annotations: bundle.annotations,
-        cgroup: bundle.config.cgroup,
-        created: time::now_precise(),
-    };
+    state.pid = pid;
     let recorded = console
         .map_or(Ok(()), |socket| hand_over(&socket, started.terminal))
-        .and_then(|()| hooks::created(&bundle.hooks, &json::to_string(&state)))
         .and_then(|()| hooks::save(dir, &bundle.hooks))
         .and_then(|()| {
             state.status = "created".into();
@@ -515,4 +524,4 @@ fn delete(global: &Global, argv: &[String]) -> Result<()> {
 }
 
 /// runtime-spec `features.md`: what this runtime honours of `config.json`.
-const FEATURES: &str = r#"{"ociVersionMin":"1.0.0","ociVersionMax":"1.3.0","hooks":["prestart","createRuntime","startContainer","poststart","poststop"],"mountOptions":["bind","rbind","ro","rw","private","rprivate"],"linux":{"namespaces":["pid","mount","ipc","uts","cgroup","network"],"cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},"seccomp":{"enabled":true,"actions":["SCMP_ACT_ALLOW","SCMP_ACT_ERRNO","SCMP_ACT_KILL","SCMP_ACT_KILL_PROCESS","SCMP_ACT_KILL_THREAD","SCMP_ACT_LOG","SCMP_ACT_TRAP"],"operators":["SCMP_CMP_EQ","SCMP_CMP_GE","SCMP_CMP_GT","SCMP_CMP_LE","SCMP_CMP_LT","SCMP_CMP_MASKED_EQ","SCMP_CMP_NE"],"archs":["SCMP_ARCH_X86_64"],"knownFlags":[],"supportedFlags":[]},"apparmor":{"enabled":false},"selinux":{"enabled":false}},"annotations":{"org.opencontainers.runtime-spec.features.skiff":"maskedPaths and readonlyPaths resolved inside the root; cgroupsPath in cgroupfs form; device cgroup lists that deny all, then allow; no createContainer hooks, user namespaces"}}"#;
+const FEATURES: &str = r#"{"ociVersionMin":"1.0.0","ociVersionMax":"1.3.0","hooks":["prestart","createRuntime","createContainer","startContainer","poststart","poststop"],"mountOptions":["async","atime","bind","defaults","diratime","dirsync","exec","mand","noatime","nodev","nodiratime","noexec","nomand","norelatime","nostrictatime","nosuid","private","rbind","relatime","ro","rprivate","rshared","rslave","runbindable","rw","shared","slave","strictatime","suid","sync","tmpcopyup","unbindable"],"linux":{"namespaces":["pid","mount","ipc","uts","cgroup","network"],"cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},"seccomp":{"enabled":true,"actions":["SCMP_ACT_ALLOW","SCMP_ACT_ERRNO","SCMP_ACT_KILL","SCMP_ACT_KILL_PROCESS","SCMP_ACT_KILL_THREAD","SCMP_ACT_LOG","SCMP_ACT_TRAP"],"operators":["SCMP_CMP_EQ","SCMP_CMP_GE","SCMP_CMP_GT","SCMP_CMP_LE","SCMP_CMP_LT","SCMP_CMP_MASKED_EQ","SCMP_CMP_NE"],"archs":["SCMP_ARCH_X86_64"],"knownFlags":[],"supportedFlags":[]},"apparmor":{"enabled":false},"selinux":{"enabled":false}},"annotations":{"org.opencontainers.runtime-spec.features.skiff":"maskedPaths and readonlyPaths resolved inside the root; cgroupsPath in cgroupfs form; device cgroup lists that deny all, then allow; no user namespaces; every mount nodev"}}"#;

@@ -17,13 +17,15 @@
 //!   place, as runc does (podman hands over its own overlay mount). `readonly` as
 //!   `--read-only`.
 //! - `mounts`: /proc, /sys, /dev and its pts, shm and mqueue are skiff's own (Docker's
-//!   defaults, masks included); bind mounts as `-v` (with `nosuid`, `noexec`,
-//!   `nodev`), tmpfs as `--tmpfs` (with podman's `tmpcopyup`).
+//!   defaults, masks included); any other, bind or filesystem, with its options as
+//!   runc reads them (flags, propagation types, podman's `tmpcopyup`, the rest as
+//!   the filesystem's data: `container/options.rs`), always `nodev`.
+//! - `linux.rootfsPropagation`: the root's propagation type, set after pivot_root(2)
+//!   as runc sets it (by default the root stays private).
 //! - `linux.namespaces`: pid, mount, ipc and uts are always new (and cgroup: skiff
 //!   always gives one); network: absent is the host's, present a new one with only
 //!   `lo`, with a `path` that namespace joined (podman makes its own).
-//! - `hooks`: prestart, createRuntime, startContainer, poststart, poststop (see
-//!   `hooks.rs` for where each runs); createContainer is refused.
+//! - `hooks`: every kind (see `hooks.rs` for where each runs).
 //! - `linux.resources` memory (limit, swap, reservation), cpu, pids as `--memory`,
 //!   `--memory-swap`, `--memory-reservation`, `--cpu-shares`, `--cpus`,
 //!   `--pids-limit`; `sysctl` as `--sysctl`; `maskedPaths` and `readonlyPaths` (beyond
@@ -43,8 +45,8 @@ use miniserde::Deserialize;
 use super::hooks::Hooks;
 use super::linux;
 use crate::cgroup::Limits;
-use crate::container::{self, Config, Options, Process};
-use crate::error::{Error, Result};
+use crate::container::{self, propagation, Config, Options, Process, SpecMount};
+use crate::error::{Context, Error, Result};
 
 /// Each object skiff reads, by its path in the document, and the keys it knows there
 /// (`[]`: each element of an array). Any other key is refused by name.
@@ -62,12 +64,12 @@ const KNOWN: &[(&str, &[&str])] = &[
             "hooks",
         ],
     ),
-    // createContainer has no place in skiff (see `hooks`): refused by name.
     (
         "hooks",
         &[
             "prestart",
             "createRuntime",
+            "createContainer",
             "startContainer",
             "poststart",
             "poststop",
@@ -75,6 +77,7 @@ const KNOWN: &[(&str, &[&str])] = &[
     ),
     ("hooks.prestart[]", HOOK),
     ("hooks.createRuntime[]", HOOK),
+    ("hooks.createContainer[]", HOOK),
     ("hooks.startContainer[]", HOOK),
     ("hooks.poststart[]", HOOK),
     ("hooks.poststop[]", HOOK),
@@ -119,6 +122,7 @@ const KNOWN: &[(&str, &[&str])] = &[
             "seccomp",
             "cgroupsPath",
             "devices",
+            "rootfsPropagation",
         ],
     ),
     ("linux.namespaces[]", &["type", "path"]),
@@ -264,6 +268,8 @@ struct Linux {
     #[serde(rename = "cgroupsPath")]
     cgroups_path: Option<String>,
     devices: Option<Vec<linux::Device>>,
+    #[serde(rename = "rootfsPropagation")]
+    rootfs_propagation: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -360,6 +366,7 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
     hidden(&linux, &mut options);
     confine(&linux, &mut options)?;
     let cgroup = linux.cgroups_path.as_deref().map(linux::cgroups_path);
+    options.root_propagation = root_propagation(&linux)?;
     options.sysctls = linux
         .sysctl
         .map(|map| map.iter().map(|(k, v)| format!("{k}={v}")).collect());
@@ -527,56 +534,38 @@ fn options(process: &ProcessSpec) -> Result<Options> {
     Ok(options)
 }
 
-/// One of `mounts`: skiff's own, a bind mount (`-v`) or a tmpfs (`--tmpfs`).
+/// One of `mounts`: skiff's own, or one made as runc makes it (`container/mounts.rs`).
 fn add_mount(mount: &Mount, bundle: &Path, options: &mut Options) -> Result<()> {
-    let kind = mount.kind.as_deref().unwrap_or("");
-    let flags = mount.options.as_deref().unwrap_or_default();
-    let dest = &mount.destination;
-    let bind = kind == "bind" || flags.iter().any(|f| f == "bind" || f == "rbind");
-    if !bind && OWN_MOUNTS.contains(&(dest.as_str(), kind)) {
+    let mut spec = SpecMount {
+        kind: mount.kind.clone().unwrap_or_default(),
+        source: mount.source.clone().unwrap_or_default(),
+        target: mount.destination.clone(),
+        options: mount.options.clone().unwrap_or_default(),
+    };
+    let (bind, dest) = (spec.is_bind(), &spec.target);
+    if !bind && OWN_MOUNTS.contains(&(dest.as_str(), spec.kind.as_str())) {
         return Ok(());
     }
     if bind && dest == "/dev/shm" {
         // podman's shared tmpfs, for its pods: skiff's own /dev/shm (nosuid, noexec,
         // nodev as asked), of its size, is the container's alone.
         const SHM_FLAGS: [&str; 5] = ["bind", "rprivate", "nosuid", "noexec", "nodev"];
-        if let Some(flag) = flags.iter().find(|f| !SHM_FLAGS.contains(&f.as_str())) {
+        if let Some(flag) = spec
+            .options
+            .iter()
+            .find(|f| !SHM_FLAGS.contains(&f.as_str()))
+        {
             return Err(unsupported(&format!("mounts: option {flag:?} of {dest}")));
         }
-        let source = Path::new(mount.source.as_deref().unwrap_or(""));
-        options.shm_size = Some(tmpfs_size(source)?);
+        options.shm_size = Some(tmpfs_size(Path::new(&spec.source))?);
         return Ok(());
     }
     if bind {
-        const BIND_FLAGS: [&str; 9] = [
-            "bind", "rbind", "ro", "rw", "private", "rprivate", "nosuid", "noexec", "nodev",
-        ];
-        if let Some(flag) = flags.iter().find(|f| !BIND_FLAGS.contains(&f.as_str())) {
-            return Err(unsupported(&format!("mounts: option {flag:?} of {dest}")));
-        }
-        let mut mode = String::from(if flags.iter().any(|f| f == "ro") {
-            "ro"
-        } else {
-            "rw"
-        });
-        for flag in flags.iter().filter(|f| f.starts_with("no")) {
-            mode = format!("{mode},{flag}");
-        }
         // A relative source is the bundle's, as runc reads it (never a volume's name).
-        let source = bundle.join(mount.source.as_deref().unwrap_or(""));
-        options
-            .volumes
-            .push(format!("{}:{dest}:{mode}", source.display()));
-    } else if kind == "tmpfs" {
-        // Every mount in the container is private already (see `container/rootfs.rs`).
-        let own = flags.iter().filter(|f| *f != "rprivate" && *f != "private");
-        options.tmpfs.push(format!(
-            "{dest}:{}",
-            own.cloned().collect::<Vec<_>>().join(",")
-        ));
-    } else {
-        return Err(unsupported(&format!("mounts: {dest} of type {kind:?}")));
+        spec.source = bundle.join(&spec.source).display().to_string();
     }
+    spec.parse().context("config.json")?; // refused here, rather than in the container
+    options.spec_mounts.get_or_insert_default().push(spec);
     Ok(())
 }
 
@@ -618,6 +607,15 @@ fn hidden(linux: &Linux, options: &mut Options) {
     };
     options.masked_paths = beyond(&linux.masked_paths, true);
     options.readonly_paths = beyond(&linux.readonly_paths, false);
+}
+
+/// `rootfsPropagation`, if given: one of the propagation types' names.
+fn root_propagation(linux: &Linux) -> Result<Option<String>> {
+    match linux.rootfs_propagation.as_deref() {
+        None | Some("") => Ok(None),
+        Some(name) if propagation(name).is_some() => Ok(Some(name.into())),
+        Some(name) => Err(unsupported(&format!("linux.rootfsPropagation {name:?}"))),
+    }
 }
 
 /// `seccomp`, the device cgroup's list and the device nodes (see `linux.rs`).
@@ -709,9 +707,9 @@ mod tests {
         );
         let umask = config("", "").replace(r#""gid":0"#, r#""gid":0,"euid":18"#);
         assert!(refusal(&umask).contains("process.user.euid"));
-        let hook = r#""hooks":{"createContainer":[{"path":"/x"}]},"#;
+        let hook = r#""hooks":{"createContainer":[{"path":"/x","user":"u"}]},"#;
         let create_container = config("", "").replacen('{', &format!("{{{hook}"), 1);
-        assert!(refusal(&create_container).contains("hooks.createContainer is not"));
+        assert!(refusal(&create_container).contains("hooks.createContainer[].user is not"));
         let solaris = config("", "").replace(r#""hostname""#, r#""solaris":{},"hostname""#);
         assert!(refusal(&solaris).contains("config.json: solaris is not"));
         let extension = config("", "").replace(r#""hostname""#, r#""x-extension":1,"hostname""#);
