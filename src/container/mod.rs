@@ -36,6 +36,7 @@ pub mod files;
 pub mod id_map;
 mod init;
 mod join;
+mod mount_points;
 mod mounts;
 mod namespaces;
 mod options;

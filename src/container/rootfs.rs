@@ -28,8 +28,9 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
+use super::sealed_exe::escape_lowerdir;
 use super::userns::{self, Userns};
-use super::{mounts, Options, RootFs};
+use super::{mount_points, mounts, Options, RootFs};
 use crate::error::{Context, Error, Result};
 use crate::image::layer::Whiteouts;
 use crate::image::LayerDirs;
@@ -266,13 +267,16 @@ fn stack_layers(fs: &RootFs, root: &Path, writable: bool, userns: Option<&Userns
 /// third of the page; for an image of more than about 60 layers, a directory of short
 /// links (`0`, `1`, …) to them, made for this container, as Docker's overlay2 does
 /// with its `l/` directory. That fits overlayfs's limit of 500 layers in the page.
+/// Below them all, the store's layer of mount points (`mount_points`).
 fn lower_dirs(fs: &RootFs, layers: &LayerDirs) -> Result<String> {
+    let base = escape_lowerdir(&mount_points::layer()?.to_string_lossy());
     sys::chdir(&layers.dir)?;
     let lower = layers
         .names
         .iter()
         .rev()
         .map(String::as_str)
+        .chain([base.as_str()])
         .collect::<Vec<_>>()
         .join(":");
     if lower.len() + 2 * fs.scratch.as_os_str().len() + 64 <= MOUNT_DATA_MAX {
@@ -290,20 +294,23 @@ fn lower_dirs(fs: &RootFs, layers: &LayerDirs) -> Result<String> {
         symlink(layers.dir.join(name), &link)
             .with_context(|| format!("link {}", link.display()))?;
     }
-    numbered(&links, layers.names.len())
+    Ok(format!("{}:{base}", numbered(&links, layers.names.len())?))
 }
 
 /// Each layer mounted idmapped through the container's user namespace on
-/// `idmapped/N`, in this process's own mount namespace: overlayfs's `lowerdir`, as
-/// [`numbered`] names them. `None` where the kernel refuses idmapping (the caller
+/// `idmapped/N`, and the store's layer of mount points on `idmapped/base`, in this
+/// process's own mount namespace: overlayfs's `lowerdir`, the layers as [`numbered`]
+/// names them, then `base`. `None` where the kernel refuses idmapping (the caller
 /// copies and chowns instead).
 fn idmapped_lower_dirs(fs: &RootFs, layers: &LayerDirs, userns: &Userns) -> Result<Option<String>> {
     trace::step("mount each layer idmapped: uid 0's files are the container's root's");
     let dir = fs.scratch.join("idmapped");
-    for (index, name) in layers.names.iter().enumerate() {
-        let target = dir.join(index.to_string());
+    let numbered_layers = layers.names.iter().enumerate();
+    let sources = numbered_layers.map(|(index, name)| (layers.dir.join(name), index.to_string()));
+    for (source, name) in sources.chain([(mount_points::layer()?, "base".to_string())]) {
+        let target = dir.join(name);
         fs::create_dir_all(&target).with_context(|| format!("create {}", target.display()))?;
-        match userns::idmapped(&layers.dir.join(name), &target, &userns.file) {
+        match userns::idmapped(&source, &target, &userns.file) {
             Err(err) if userns::idmap_refused(&err) => {
                 let why = format!(
                     "idmapped mounts are refused here ({err}): copy the layers and chown them"
@@ -314,7 +321,10 @@ fn idmapped_lower_dirs(fs: &RootFs, layers: &LayerDirs, userns: &Userns) -> Resu
             other => other?,
         }
     }
-    numbered(&dir, layers.names.len()).map(Some)
+    Ok(Some(format!(
+        "{}:base",
+        numbered(&dir, layers.names.len())?
+    )))
 }
 
 /// `N-1:…:1:0`, the top layer first, for layers named by their index in `dir`, which
