@@ -549,6 +549,11 @@ fn issue_15_mount_points_come_from_one_layer_below_the_image() {
         .map(|e| e.path())
         .collect();
     assert!(written.is_empty(), "the writable layer holds {written:?}");
+    let own = t.root.join("containers").join(&id).join("rootfs");
+    assert!(
+        !own.exists(),
+        "overlayfs is mounted on the store's mount point"
+    );
 
     let base = t.root.join("init");
     fs::write(base.join("etc/planted"), "from the host").unwrap();

@@ -14,6 +14,10 @@
 //! mounts refuse it or make their own as before. A command that writes nothing leaves
 //! the container's upper directory empty.
 //!
+//! The overlay itself is mounted on one empty directory of the store's, `mnt/`, in the
+//! container's own private mount namespace, where no other container's mount is seen:
+//! the container's directory needs no mount point of its own either.
+//!
 //! A lower layer is never written through the overlay, but root on the host could
 //! change it, and every container would see that. So each start checks its eight
 //! entries with lstat(2) (type, owner 0:0, mode, emptiness, and each one's mtime, held
@@ -57,6 +61,19 @@ pub fn layer() -> Result<PathBuf> {
         set_right(&dir).with_context(|| format!("make {}", dir.display()))?;
     }
     Ok(dir)
+}
+
+/// The store's one empty directory on which each container's overlayfs is mounted, in
+/// the container's own private mount namespace (so no two of them ever meet there):
+/// a container's own directory needs no mount point of its own.
+pub fn mount_point() -> Result<PathBuf> {
+    let dir = store::root().join("mnt");
+    match fs::create_dir(&dir) {
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(dir),
+        other => other
+            .map(|()| dir.clone())
+            .with_context(|| format!("create {}", dir.display())),
+    }
 }
 
 /// The type and mode an entry must have: `drwxr-xr-x`, or `-rw-r--r--`.

@@ -4,7 +4,9 @@
 //!    (mount_namespaces(7), "shared subtrees").
 //! 2. Stack the image's layers, read-only, under a writable layer of the container's
 //!    own with overlayfs: starting a container copies nothing, whatever the image's
-//!    size, and its writes never reach the layers another container shares. Where
+//!    size, and its writes never reach the layers another container shares. Below
+//!    them, the store's layer of the mount points an image may lack, and the overlay
+//!    mounted on the store's one mount point (`mount_points`). Where
 //!    overlayfs is refused (its upper dir on overlayfs, inside Docker or Podman), the
 //!    layers are unpacked into a private copy instead, bind-mounted onto itself since
 //!    pivot_root(2) wants a mount point. An OCI bundle's root directory is bound
@@ -26,7 +28,7 @@
 
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::sealed_exe::escape_lowerdir;
 use super::userns::{self, Userns};
@@ -53,21 +55,39 @@ pub enum Entered {
 /// mounts private → stack the layers → mount /proc, /dev, … → pivot_root. Each step
 /// that the kernel may refuse has its fallback behind one function that says when.
 pub fn enter(fs: &RootFs, options: &Options, userns: Option<&Userns>) -> Result<Entered> {
-    let root = fs.scratch.join("rootfs");
-    // It exists already when a stopped container is started again.
-    fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
     if !make_mounts_private()? {
-        chroot_without_mounts(fs, &root, options, userns)?;
+        chroot_without_mounts(fs, &own_root(fs)?, options, userns)?;
         return Ok(Entered::ChrootWithoutMounts);
     }
-    if fs.in_place {
-        bind_in_place(fs, &root)?;
-    } else if !stack_layers(fs, &root, true, userns)? {
-        copy_layers_instead(fs, &root, userns)?;
-    }
+    let root = match stacked(fs, true, userns)? {
+        Some(root) => root,
+        None if fs.in_place => bind_in_place(fs)?,
+        None => copy_layers_instead(fs, userns)?,
+    };
     mounts::populate(&root, &fs.scratch, options, userns)?;
     pivot_root_or_fallback(&root)?;
     Ok(Entered::WithMounts)
+}
+
+/// The container's own `rootfs/`, where a private copy of the layers is made, or a
+/// bundle's root bound. It exists already when a stopped container is started again.
+fn own_root(fs: &RootFs) -> Result<PathBuf> {
+    let root = fs.scratch.join("rootfs");
+    fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
+    Ok(root)
+}
+
+/// The layers stacked with overlayfs on the store's one empty mount point
+/// ([`mount_points::mount_point`]): in this process's private mount namespace, what is
+/// mounted there is the container's alone, and its own directory gains no `rootfs/`
+/// (one directory fewer to make and to free per container). `None` where the kernel
+/// will not (the caller copies).
+fn stacked(fs: &RootFs, writable: bool, userns: Option<&Userns>) -> Result<Option<PathBuf>> {
+    if fs.in_place {
+        return Ok(None);
+    }
+    let root = mount_points::mount_point()?;
+    Ok(stack_layers(fs, &root, writable, userns)?.then_some(root))
 }
 
 /// mount(2) with `MS_REC | MS_PRIVATE` on `/`; false where mount(2) is refused
@@ -152,22 +172,26 @@ fn chroot_without_mounts(
 /// Where overlayfs is refused (its upper dir on overlayfs, inside Docker or Podman) or
 /// the layers stayed blobs: a private copy, bind-mounted onto itself since
 /// pivot_root(2) wants a mount point.
-fn copy_layers_instead(fs: &RootFs, root: &Path, userns: Option<&Userns>) -> Result<()> {
-    copy_layers(fs, root, userns)?;
+fn copy_layers_instead(fs: &RootFs, userns: Option<&Userns>) -> Result<PathBuf> {
+    let root = own_root(fs)?;
+    copy_layers(fs, &root, userns)?;
     trace::step("bind-mount the copy onto itself: pivot_root(2) needs a mount point");
-    sys::mount(Some(root), root, None, MS_BIND | MS_REC, None)?;
-    mounts::remount(root, 0) // nodev, as the overlay is
+    sys::mount(Some(&root), &root, None, MS_BIND | MS_REC, None)?;
+    mounts::remount(&root, 0)?; // nodev, as the overlay is
+    Ok(root)
 }
 
 /// The OCI bundle's root directory itself, bound on `root` (`nodev`, as the overlay).
-fn bind_in_place(fs: &RootFs, root: &Path) -> Result<()> {
+fn bind_in_place(fs: &RootFs) -> Result<PathBuf> {
     let Some((layers, name)) = fs.layers.as_ref().and_then(|l| Some((l, l.names.first()?))) else {
         return Err(Error::invalid("no root directory to bind"));
     };
     let dir = layers.dir.join(name);
+    let root = own_root(fs)?;
     trace::step("bind the bundle's root directory, written in place");
-    sys::mount(Some(&dir), root, None, MS_BIND | MS_REC, None)?;
-    mounts::remount(root, 0)
+    sys::mount(Some(&dir), &root, None, MS_BIND | MS_REC, None)?;
+    mounts::remount(&root, 0)?;
+    Ok(root)
 }
 
 /// pivot_root(2) into `root`; where it cannot leave the current root (EINVAL: an
@@ -188,15 +212,14 @@ fn pivot_root_or_fallback(root: &Path) -> Result<()> {
 /// Read-only, its upper dir is one more lower layer: no workdir is needed, so a
 /// running container's own mount of it is left alone (a second mount on the same
 /// workdir would empty it under the first).
-pub fn mount_apart(fs: &RootFs, writable: bool) -> Result<std::path::PathBuf> {
-    let root = fs.scratch.join("rootfs");
-    // A container never started has no mount point yet.
-    fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
+pub fn mount_apart(fs: &RootFs, writable: bool) -> Result<PathBuf> {
     sys::unshare(libc::CLONE_NEWNS)?;
     sys::mount(None, Path::new("/"), None, MS_REC | MS_PRIVATE, None)?;
-    if !stack_layers(fs, &root, writable, None)? {
-        copy_layers(fs, &root, None)?;
+    if let Some(root) = stacked(fs, writable, None)? {
+        return Ok(root);
     }
+    let root = own_root(fs)?;
+    copy_layers(fs, &root, None)?;
     Ok(root)
 }
 
@@ -396,7 +419,7 @@ fn move_into(root: &Path) -> Result<()> {
 fn detach_host_mounts(root: &Path) -> Result<()> {
     let mountinfo =
         fs::read_to_string("/proc/self/mountinfo").context("read /proc/self/mountinfo")?;
-    let mut points: Vec<std::path::PathBuf> = mountinfo
+    let mut points: Vec<PathBuf> = mountinfo
         .lines()
         .filter_map(|line| line.split(' ').nth(4))
         .map(crate::mountinfo::unescape)
