@@ -520,3 +520,77 @@ fn a_run_leaves_no_scratch_dir_even_when_it_fails() {
     assert_one_line_error(&out, "pull");
     // TestEnv's teardown fails the test on any scratch dir or mount left behind.
 }
+
+/// Issue 15: the mount points the image lacks (the fixture has no /proc, /sys, /dev
+/// nor /etc/hosts, …) come from the store's one layer of them, stacked below the image,
+/// so a command that writes nothing leaves the container's writable layer empty; that
+/// layer, damaged on the host, is set right at the next start; and with `--userns=auto`
+/// it is mapped as the image is (/etc's mount points are its root's).
+#[test]
+fn issue_15_mount_points_come_from_one_layer_below_the_image() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let t = TestEnv::new();
+    let image = t.image(crate::testenv::BUSYBOX);
+    assert_eq!(
+        t.skiff(&["run", "--name", "quiet", &image, "true"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let id = crate::testenv::inspect_field(&t, "quiet", "Id");
+    let upper = t.root.join("containers").join(&id).join("upper");
+    let written: Vec<_> = fs::read_dir(&upper)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(written.is_empty(), "the writable layer holds {written:?}");
+    let own = t.root.join("containers").join(&id).join("rootfs");
+    assert!(
+        !own.exists(),
+        "overlayfs is mounted on the store's mount point"
+    );
+
+    let base = t.root.join("init");
+    fs::write(base.join("etc/planted"), "from the host").unwrap();
+    fs::write(base.join("etc/hostname"), "stale").unwrap();
+    fs::set_permissions(base.join("proc"), fs::Permissions::from_mode(0o700)).unwrap();
+    fs::remove_dir(base.join("sys")).unwrap();
+    fs::write(base.join("sys"), "a file").unwrap();
+    let script = "ls /etc; mount | grep -c ' /sys '";
+    let out = t.skiff(&["run", "--rm", &image, "sh", "-c", script]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("planted"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).ends_with("\n1\n"),
+        "/sys is mounted: {}",
+        stdout(&out)
+    );
+    assert_eq!(fs::read_dir(base.join("etc")).unwrap().count(), 3);
+    assert_eq!(fs::metadata(base.join("etc/hostname")).unwrap().len(), 0);
+    assert_eq!(
+        fs::metadata(base.join("proc")).unwrap().mode() & 0o777,
+        0o755
+    );
+    assert!(fs::metadata(base.join("sys")).unwrap().is_dir());
+
+    // A root without /etc: the container sees the layer's, its own root's through the
+    // idmapped mount (unmapped, the host's root would read as 65534).
+    let bare = t.root.join("bare");
+    fs::create_dir_all(bare.join("bin")).unwrap();
+    fs::copy("/bin/busybox", bare.join("bin/stat")).unwrap();
+    let bare = bare.to_str().unwrap();
+    let args = [
+        "--userns=auto",
+        "--rootfs",
+        bare,
+        "stat",
+        "-c",
+        "%u %a",
+        "/etc",
+    ];
+    let out = t.skiff(&[&["run", "--rm", "--network", "none"][..], &args].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "0 755\n");
+    assert_eq!(t.skiff(&["rm", "quiet"]).status.code(), Some(0));
+}

@@ -36,6 +36,7 @@ pub mod files;
 pub mod id_map;
 mod init;
 mod join;
+mod mount_points;
 mod mounts;
 mod namespaces;
 mod options;
@@ -79,7 +80,8 @@ use rootfs::Entered;
 /// starting a container that is not in its [`Config`], since the store may have
 /// unpacked the image's layers since the last start (or not at all).
 pub struct RootFs {
-    /// The container's own directory: `rootfs/` (the mount point), `upper/`, `work/`,
+    /// The container's own directory: `rootfs/` (where overlayfs is refused, the
+    /// private copy of the layers), `upper/`, `work/`,
     /// `l/` (short links to the layers, for images of many), and the /etc files.
     pub scratch: PathBuf,
     /// The image's unpacked layers, stacked with overlayfs when the kernel allows.

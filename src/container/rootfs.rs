@@ -4,7 +4,9 @@
 //!    (mount_namespaces(7), "shared subtrees").
 //! 2. Stack the image's layers, read-only, under a writable layer of the container's
 //!    own with overlayfs: starting a container copies nothing, whatever the image's
-//!    size, and its writes never reach the layers another container shares. Where
+//!    size, and its writes never reach the layers another container shares. Below
+//!    them, the store's layer of the mount points an image may lack, and the overlay
+//!    mounted on the store's one mount point (`mount_points`). Where
 //!    overlayfs is refused (its upper dir on overlayfs, inside Docker or Podman), the
 //!    layers are unpacked into a private copy instead, bind-mounted onto itself since
 //!    pivot_root(2) wants a mount point. An OCI bundle's root directory is bound
@@ -28,10 +30,11 @@ use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::symlink;
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use super::sealed_exe::escape_lowerdir;
 use super::userns::{self, Userns};
-use super::{mounts, Options, RootFs};
+use super::{mount_points, mounts, Options, RootFs};
 use crate::error::{Context, Error, Result};
 use crate::image::layer::Whiteouts;
 use crate::image::LayerDirs;
@@ -60,19 +63,16 @@ pub fn enter(
     userns: Option<&Userns>,
     paused: Option<&UnixStream>,
 ) -> Result<Entered> {
-    let root = fs.scratch.join("rootfs");
-    // It exists already when a stopped container is started again.
-    fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
     if !make_mounts_private()? {
         pause(paused)?;
-        chroot_without_mounts(fs, &root, options, userns)?;
+        chroot_without_mounts(fs, &own_root(fs)?, options, userns)?;
         return Ok(Entered::ChrootWithoutMounts);
     }
-    if fs.in_place {
-        bind_in_place(fs, &root)?;
-    } else if !stack_layers(fs, &root, true, userns)? {
-        copy_layers_instead(fs, &root, userns)?;
-    }
+    let root = match stacked(fs, true, userns)? {
+        Some(root) => root,
+        None if fs.in_place => bind_in_place(fs)?,
+        None => copy_layers_instead(fs, userns)?,
+    };
     mounts::populate(&root, &fs.scratch, options, userns)?;
     pause(paused)?;
     pivot_root_or_fallback(&root)?;
@@ -130,6 +130,27 @@ fn propagate_root(name: Option<&str>) -> Result<()> {
     };
     trace::step("linux.rootfsPropagation: the root's propagation type");
     sys::mount(None, Path::new("/"), None, flags, None)
+}
+
+/// The container's own `rootfs/`, where a private copy of the layers is made, or a
+/// bundle's root bound. It exists already when a stopped container is started again.
+fn own_root(fs: &RootFs) -> Result<PathBuf> {
+    let root = fs.scratch.join("rootfs");
+    fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
+    Ok(root)
+}
+
+/// The layers stacked with overlayfs on the store's one empty mount point
+/// ([`mount_points::mount_point`]): in this process's private mount namespace, what is
+/// mounted there is the container's alone, and its own directory gains no `rootfs/`
+/// (one directory fewer to make and to free per container). `None` where the kernel
+/// will not (the caller copies).
+fn stacked(fs: &RootFs, writable: bool, userns: Option<&Userns>) -> Result<Option<PathBuf>> {
+    if fs.in_place {
+        return Ok(None);
+    }
+    let root = mount_points::mount_point()?;
+    Ok(stack_layers(fs, &root, writable, userns)?.then_some(root))
 }
 
 /// mount(2) with `MS_REC | MS_PRIVATE` on `/`; false where mount(2) is refused
@@ -214,22 +235,26 @@ fn chroot_without_mounts(
 /// Where overlayfs is refused (its upper dir on overlayfs, inside Docker or Podman) or
 /// the layers stayed blobs: a private copy, bind-mounted onto itself since
 /// pivot_root(2) wants a mount point.
-fn copy_layers_instead(fs: &RootFs, root: &Path, userns: Option<&Userns>) -> Result<()> {
-    copy_layers(fs, root, userns)?;
+fn copy_layers_instead(fs: &RootFs, userns: Option<&Userns>) -> Result<PathBuf> {
+    let root = own_root(fs)?;
+    copy_layers(fs, &root, userns)?;
     trace::step("bind-mount the copy onto itself: pivot_root(2) needs a mount point");
-    sys::mount(Some(root), root, None, MS_BIND | MS_REC, None)?;
-    mounts::remount(root, 0) // nodev, as the overlay is
+    sys::mount(Some(&root), &root, None, MS_BIND | MS_REC, None)?;
+    mounts::remount(&root, 0)?; // nodev, as the overlay is
+    Ok(root)
 }
 
 /// The OCI bundle's root directory itself, bound on `root` (`nodev`, as the overlay).
-fn bind_in_place(fs: &RootFs, root: &Path) -> Result<()> {
+fn bind_in_place(fs: &RootFs) -> Result<PathBuf> {
     let Some((layers, name)) = fs.layers.as_ref().and_then(|l| Some((l, l.names.first()?))) else {
         return Err(Error::invalid("no root directory to bind"));
     };
     let dir = layers.dir.join(name);
+    let root = own_root(fs)?;
     trace::step("bind the bundle's root directory, written in place");
-    sys::mount(Some(&dir), root, None, MS_BIND | MS_REC, None)?;
-    mounts::remount(root, 0)
+    sys::mount(Some(&dir), &root, None, MS_BIND | MS_REC, None)?;
+    mounts::remount(&root, 0)?;
+    Ok(root)
 }
 
 /// pivot_root(2) into `root`; where it cannot leave the current root (EINVAL: an
@@ -250,15 +275,14 @@ fn pivot_root_or_fallback(root: &Path) -> Result<()> {
 /// Read-only, its upper dir is one more lower layer: no workdir is needed, so a
 /// running container's own mount of it is left alone (a second mount on the same
 /// workdir would empty it under the first).
-pub fn mount_apart(fs: &RootFs, writable: bool) -> Result<std::path::PathBuf> {
-    let root = fs.scratch.join("rootfs");
-    // A container never started has no mount point yet.
-    fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
+pub fn mount_apart(fs: &RootFs, writable: bool) -> Result<PathBuf> {
     sys::unshare(libc::CLONE_NEWNS)?;
     sys::mount(None, Path::new("/"), None, MS_REC | MS_PRIVATE, None)?;
-    if !stack_layers(fs, &root, writable, None)? {
-        copy_layers(fs, &root, None)?;
+    if let Some(root) = stacked(fs, writable, None)? {
+        return Ok(root);
     }
+    let root = own_root(fs)?;
+    copy_layers(fs, &root, None)?;
     Ok(root)
 }
 
@@ -329,13 +353,16 @@ fn stack_layers(fs: &RootFs, root: &Path, writable: bool, userns: Option<&Userns
 /// third of the page; for an image of more than about 60 layers, a directory of short
 /// links (`0`, `1`, …) to them, made for this container, as Docker's overlay2 does
 /// with its `l/` directory. That fits overlayfs's limit of 500 layers in the page.
+/// Below them all, the store's layer of mount points (`mount_points`).
 fn lower_dirs(fs: &RootFs, layers: &LayerDirs) -> Result<String> {
+    let base = escape_lowerdir(&mount_points::layer()?.to_string_lossy());
     sys::chdir(&layers.dir)?;
     let lower = layers
         .names
         .iter()
         .rev()
         .map(String::as_str)
+        .chain([base.as_str()])
         .collect::<Vec<_>>()
         .join(":");
     if lower.len() + 2 * fs.scratch.as_os_str().len() + 64 <= MOUNT_DATA_MAX {
@@ -353,20 +380,23 @@ fn lower_dirs(fs: &RootFs, layers: &LayerDirs) -> Result<String> {
         symlink(layers.dir.join(name), &link)
             .with_context(|| format!("link {}", link.display()))?;
     }
-    numbered(&links, layers.names.len())
+    Ok(format!("{}:{base}", numbered(&links, layers.names.len())?))
 }
 
 /// Each layer mounted idmapped through the container's user namespace on
-/// `idmapped/N`, in this process's own mount namespace: overlayfs's `lowerdir`, as
-/// [`numbered`] names them. `None` where the kernel refuses idmapping (the caller
+/// `idmapped/N`, and the store's layer of mount points on `idmapped/base`, in this
+/// process's own mount namespace: overlayfs's `lowerdir`, the layers as [`numbered`]
+/// names them, then `base`. `None` where the kernel refuses idmapping (the caller
 /// copies and chowns instead).
 fn idmapped_lower_dirs(fs: &RootFs, layers: &LayerDirs, userns: &Userns) -> Result<Option<String>> {
     trace::step("mount each layer idmapped: uid 0's files are the container's root's");
     let dir = fs.scratch.join("idmapped");
-    for (index, name) in layers.names.iter().enumerate() {
-        let target = dir.join(index.to_string());
+    let numbered_layers = layers.names.iter().enumerate();
+    let sources = numbered_layers.map(|(index, name)| (layers.dir.join(name), index.to_string()));
+    for (source, name) in sources.chain([(mount_points::layer()?, "base".to_string())]) {
+        let target = dir.join(name);
         fs::create_dir_all(&target).with_context(|| format!("create {}", target.display()))?;
-        match userns::idmapped(&layers.dir.join(name), &target, &userns.file) {
+        match userns::idmapped(&source, &target, &userns.file) {
             Err(err) if userns::idmap_refused(&err) => {
                 let why = format!(
                     "idmapped mounts are refused here ({err}): copy the layers and chown them"
@@ -377,7 +407,10 @@ fn idmapped_lower_dirs(fs: &RootFs, layers: &LayerDirs, userns: &Userns) -> Resu
             other => other?,
         }
     }
-    numbered(&dir, layers.names.len()).map(Some)
+    Ok(Some(format!(
+        "{}:base",
+        numbered(&dir, layers.names.len())?
+    )))
 }
 
 /// `N-1:…:1:0`, the top layer first, for layers named by their index in `dir`, which
@@ -449,7 +482,7 @@ fn move_into(root: &Path) -> Result<()> {
 fn detach_host_mounts(root: &Path) -> Result<()> {
     let mountinfo =
         fs::read_to_string("/proc/self/mountinfo").context("read /proc/self/mountinfo")?;
-    let mut points: Vec<std::path::PathBuf> = mountinfo
+    let mut points: Vec<PathBuf> = mountinfo
         .lines()
         .filter_map(|line| line.split(' ').nth(4))
         .map(crate::mountinfo::unescape)

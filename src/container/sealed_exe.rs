@@ -114,7 +114,7 @@ fn read_only_view(exe: &File) -> Result<File> {
 }
 
 /// overlayfs splits `lowerdir` at `:`; a `\` escapes it, and itself.
-fn escape_lowerdir(path: &str) -> String {
+pub fn escape_lowerdir(path: &str) -> String {
     path.replace('\\', "\\\\").replace(':', "\\:")
 }
 

@@ -17,8 +17,11 @@
 //! bind-mounted onto, and the empty /dev, /proc and /sys that get their filesystems
 //! mounted over them, made when an image lacks them. Docker makes those in an "init"
 //! layer of its own, below the container's, so neither its diff nor its commit sees
-//! them; here the one walk leaves them out for both, and tells a stub that came to
-//! hold something (`cp` into a stopped container's /dev) as changed, not added.
+//! them; skiff now takes them from a layer below the image (`container::mount_points`),
+//! but a container made before, or whose image hides that layer (a whiteout, an opaque
+//! `/`), still has them in its upper dir: the one walk leaves them out for both, and
+//! tells a stub that came to hold something (`cp` into a stopped container's /dev) as
+//! changed, not added.
 //! <https://docs.kernel.org/filesystems/overlayfs.html#whiteouts-and-opaque-directories>
 //! <https://docs.kernel.org/filesystems/overlayfs.html#non-directories>
 //! <https://man7.org/linux/man-pages/man7/xattr.7.html>

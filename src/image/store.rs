@@ -8,6 +8,7 @@
 //! repositories.json    reference → manifest digest (what `skiff images` lists),
 //!                      and `.copy` beside it, its twin should it be damaged
 //! containers/<id>/     each container's record and writable layer (see `lifecycle`)
+//! init/, mnt/          the mount points every container shares (`container::mount_points`)
 //! tmp/                 files being written, and scratch directories of loads
 //! lock                 flock(2): one writer at a time
 //! ```

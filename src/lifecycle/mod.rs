@@ -11,7 +11,8 @@
 //!                 ID-json.log   its output (Docker's json-file format; .1, .2: older)
 //!                 stopped       the user stopped it: no restarts (see `restart`)
 //!                 attach.sock   a detached `-t` one's terminal, for `skiff attach`
-//!                 upper/ work/  its overlayfs writable layer; rootfs/ the mount point
+//!                 upper/ work/  its overlayfs writable layer (mounted on the store's
+//!                               `mnt/`; `rootfs/`: a copy where overlayfs is refused)
 //! containers/.names/<name>      a symlink to the ID that holds the name (see `names`)
 //! ```
 //!

@@ -12,30 +12,51 @@ results=$here/RESULTS.md
 commit=$(git -C "$repo" rev-parse --short HEAD)
 git -C "$repo" diff --quiet HEAD -- src Cargo.toml Cargo.lock || commit="$commit (with uncommitted changes)"
 
+# RESULTS.md keeps, as it is, everything after this line: the notes written by hand.
+marker='<!-- make bench writes everything above this line; it keeps what follows as it is -->'
+notes=$(awk -v m="$marker" 'kept { print } $0 == m { kept = 1 }' "$results" 2>/dev/null || true)
+
 BENCH_RATIOS=$(mktemp /tmp/bench-ratios.XXXXXX)
 export BENCH_RATIOS
-trap 'rm -f "$BENCH_RATIOS"' EXIT
+sections=$(mktemp -d /tmp/bench-sections.XXXXXX)
+trap 'rm -rf "$BENCH_RATIOS" "$sections"' EXIT
 
-run=$("$here/run.sh")
-start=$("$here/start.sh")
-pull=$("$here/pull.sh")
-large=$("$here/large.sh")
-terminal=$("$here/terminal.sh")
-ports=$("$here/ports.sh")
-seccomp=$("$here/seccomp.sh")
-# The OCI validation suite, if RUNTIME_TOOLS names a built copy (else "not measured").
-runtime_tools=$("$here/runtime-tools.sh")
-oci=$("$here/oci.sh")
+minsec() { awk -v s="$1" 'BEGIN { printf "%d min %02d s", s / 60, s % 60 }'; }
+
+# section NAME: runs NAME.sh, its table kept in $sections/NAME. One that fails or
+# outlives BENCH_SCRIPT_TIMEOUT seconds (default 600; it is sent SIGTERM, on which
+# every script cleans up) leaves a line saying so, and the others still run: the
+# run is unattended. Its time goes to the header.
+limit=${BENCH_SCRIPT_TIMEOUT:-600}
+took=() failed=()
+section() {
+  local t0=$SECONDS rc=0
+  timeout -k 30 "$limit" "$here/$1.sh" >"$sections/$1" || rc=$?
+  took+=("$1.sh $(minsec $((SECONDS - t0)))")
+  [ "$rc" -eq 0 ] && return
+  failed+=("$1.sh")
+  local why="exited $rc"
+  [ "$rc" -ne 124 ] || why="was stopped after $limit s"
+  echo "**Not measured in this run:** \`$1.sh\` $why (its messages are in the run's log)." >"$sections/$1"
+}
+
+for script in run start pull large terminal ports seccomp runtime-tools oci; do
+  # runtime-tools: the OCI validation suite, if RUNTIME_TOOLS names a built copy (else
+  # its section says "not measured").
+  section "$script"
+done
 python3 "$here/ratios.py" "$BENCH_RATIOS" "$here/ratios.svg"
-minutes=$(awk -v s="$SECONDS" 'BEGIN { printf "%d min %02d s", s / 60, s % 60 }')
+minutes=$(minsec "$SECONDS")
+table() { cat "$sections/$1"; }
 
-tee "$results" <<EOF
+{
+cat <<EOF
 # skiff benchmarks
 
 Written by \`make bench\` (tests/bench/run-all.sh); every ratio compares figures measured
 in this same run, on this machine, which other people share (expect noise).
 
-- date: $(date -u '+%Y-%m-%d %H:%M UTC'), all scripts took $minutes
+- date: $(date -u '+%Y-%m-%d %H:%M UTC'), all scripts took $minutes ($(IFS=,; echo "${took[*]}" | sed 's/,/, /g'))
 - commit: $commit
 - kernel: $(uname -r)
 - CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores
@@ -47,36 +68,46 @@ The ratios of this run, as a chart: [ratios.svg](ratios.svg)
 
 ## Starting a container (tests/bench/run.sh)
 
-$run
+$(table run)
 
 ## Where a start's time goes (tests/bench/start.sh)
 
-$start
+$(table start)
 
 ## Pulling (tests/bench/pull.sh)
-$pull
+$(table pull)
 
 ## A realistic image: Debian, Python, Redis (tests/bench/large.sh)
 
-$large
+$(table large)
 
 ## The terminal relay (tests/bench/terminal.sh)
 
-$terminal
+$(table terminal)
 
 ## Published ports (tests/bench/ports.sh)
 
-$ports
+$(table ports)
 
 ## The seccomp filter (tests/bench/seccomp.sh)
 
-$seccomp
+$(table seccomp)
 
 ## The OCI runtime-tools validation suite (tests/bench/runtime-tools.sh)
 
-$runtime_tools
+$(table runtime-tools)
 
 ## skiff as an OCI runtime (tests/bench/oci.sh)
 
-$oci
+$(table oci)
 EOF
+echo
+echo "$marker"
+[ -z "$notes" ] || printf '%s\n' "$notes"
+} >"$sections/RESULTS.md"
+cp "$sections/RESULTS.md" "$results"
+awk -v m="$marker" '$0 == m { exit } { print }' "$results" # the tables, to the log
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "run-all.sh: not measured: ${failed[*]} (see above)" >&2
+  exit 1
+fi
