@@ -150,7 +150,8 @@ pub fn start(
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     let console = stdio.tty.then(UnixStream::pair).transpose(); // socketpair(2)
     let console = console.context("socketpair(2) for the terminal's master")?;
-    namespaces::new_pid_namespace()?; // unshare(2)
+    let shared = namespaces::Shared::open(options)?; // open(2) the namespaces it joins
+    namespaces::pid_namespace(&shared)?; // unshare(2), or setns(2)
     let ports = config.ports.as_deref().unwrap_or_default();
     let network = network::attach(&config.id, config.network.as_deref(), joined, ports) // unshare(2), rtnetlink, nf_tables
         .inspect_err(|_| undo_start(config))?;
@@ -166,6 +167,7 @@ pub fn start(
             cgroup: cgroup.as_ref(),
             netns: network.netns.as_ref(),
             userns: userns.as_ref(),
+            shared: &shared,
             stdio,
             console: console.map(|(_, theirs)| theirs),
         };
@@ -200,13 +202,14 @@ fn undo_start(config: &Config) {
     let _ = network::release(&config.id);
 }
 
-/// What the parent made for the child to enter (its cgroup and network namespace),
-/// and how its fds 0–2 are to be set up: as `stdio` says, and with `-t` the socket its
-/// terminal's master goes back on.
+/// What the parent made for the child to enter (its cgroup, network namespace and the
+/// namespaces it joins), and how its fds 0–2 are to be set up: as `stdio` says, and
+/// with `-t` the socket its terminal's master goes back on.
 struct Child<'a> {
     cgroup: Option<&'a Cgroup>,
     netns: Option<&'a File>,
     userns: Option<&'a userns::Userns>,
+    shared: &'a namespaces::Shared,
     stdio: &'a Stdio,
     console: Option<UnixStream>,
 }
@@ -264,8 +267,9 @@ fn prepare(
     let options = &config.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
     network::enter(child.netns)?; // setns(2): its network, configured already
-    let own_cgroup = cgroup::enter(child.cgroup)?; // cgroup.procs, unshare(CLONE_NEWCGROUP)
-    namespaces::unshare_the_rest(&config.hostname)?; // unshare(2), sethostname(2)
+    let own_cgroup = cgroup::enter(child.cgroup)? // cgroup.procs, unshare(CLONE_NEWCGROUP)
+        .filter(|_| child.shared.owns(sys::CLONE_NEWCGROUP));
+    namespaces::enter(child.shared, &config.hostname)?; // unshare(2), setns(2), sethostname(2)
     let own_netns = child.netns.is_some()
         && config
             .network

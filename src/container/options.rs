@@ -6,6 +6,7 @@
 //! The typed forms ([`Bind`], [`Tmpfs`]) are derived from it where they are used.
 //! <https://docs.docker.com/reference/cli/docker/container/run/>
 
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use miniserde::{Deserialize, Serialize};
@@ -62,6 +63,10 @@ pub struct Options {
     pub cap_ambient: Option<Vec<String>>,
     /// The process's umask (OCI `process.user.umask`; Docker has no flag for it).
     pub umask: Option<u32>,
+    /// The namespaces it does not make itself (an OCI `linux.namespaces`; `run` makes
+    /// them all): by kind (`pid`, `ipc`, `uts`, `mnt`, `cgroup`, `user`), `host` to
+    /// share skiff's own, else the path of one to join (see `namespaces`).
+    pub namespaces: Option<BTreeMap<String, String>>,
 }
 
 impl Options {

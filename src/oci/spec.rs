@@ -119,9 +119,13 @@ const KNOWN: &[(&str, &[&str])] = &[
             "seccomp",
             "cgroupsPath",
             "devices",
+            "uidMappings",
+            "gidMappings",
         ],
     ),
     ("linux.namespaces[]", &["type", "path"]),
+    ("linux.uidMappings[]", ID_MAPPING),
+    ("linux.gidMappings[]", ID_MAPPING),
     ("linux.resources", &["memory", "cpu", "pids", "devices"]),
     (
         "linux.resources.devices[]",
@@ -155,6 +159,7 @@ const KNOWN: &[(&str, &[&str])] = &[
 ];
 
 const HOOK: &[&str] = &["path", "args", "env", "timeout"];
+const ID_MAPPING: &[&str] = &["containerID", "hostID", "size"];
 
 /// The top-level properties the runtime-spec defines (config.md and the platforms'); any
 /// other is someone's extension. Below the top, every key skiff does not read is refused.
@@ -264,6 +269,20 @@ struct Linux {
     #[serde(rename = "cgroupsPath")]
     cgroups_path: Option<String>,
     devices: Option<Vec<linux::Device>>,
+    #[serde(rename = "uidMappings")]
+    uid_mappings: Option<Vec<IdMapping>>,
+    #[serde(rename = "gidMappings")]
+    gid_mappings: Option<Vec<IdMapping>>,
+}
+
+/// One line of a user namespace's map, as `--uidmap CONTAINER:HOST:SIZE` takes it.
+#[derive(Deserialize)]
+struct IdMapping {
+    #[serde(rename = "containerID")]
+    container_id: u32,
+    #[serde(rename = "hostID")]
+    host_id: u32,
+    size: u32,
 }
 
 #[derive(Deserialize)]
@@ -356,19 +375,14 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
     let linux = spec
         .linux
         .ok_or_else(|| unsupported("a bundle without linux"))?;
-    let (network, netns) = namespaces(linux.namespaces.as_deref().unwrap_or_default())?;
+    let (network, netns) = namespaces(&linux, &mut options)?;
     hidden(&linux, &mut options);
     confine(&linux, &mut options)?;
     let cgroup = linux.cgroups_path.as_deref().map(linux::cgroups_path);
     options.sysctls = linux
         .sysctl
         .map(|map| map.iter().map(|(k, v)| format!("{k}={v}")).collect());
-    let hostname = match spec.hostname {
-        Some(name) => name,
-        None => std::fs::read_to_string("/proc/sys/kernel/hostname")?
-            .trim()
-            .into(),
-    };
+    let hostname = hostname(spec.hostname, &options)?;
     let config = Config {
         id: id.into(),
         name: id.into(),
@@ -580,31 +594,81 @@ fn add_mount(mount: &Mount, bundle: &Path, options: &mut Options) -> Result<()> 
     Ok(())
 }
 
-/// The namespaces skiff always makes must be asked for; the network's decides
-/// `--network`: `host` when absent, `none` when new, or joined by its path.
-fn namespaces(list: &[Namespace]) -> Result<(&'static str, Option<PathBuf>)> {
+/// `linux.namespaces`: the network's decides `--network` (`host` when absent, `none`
+/// when new, or joined by its path); the others are new, joined by path, or, absent,
+/// skiff's own (`Options::namespaces`), as in runc. A user namespace needs maps or a
+/// path, and maps a user namespace, as runc's validator says.
+fn namespaces(linux: &Linux, options: &mut Options) -> Result<(&'static str, Option<PathBuf>)> {
+    let list = linux.namespaces.as_deref().unwrap_or_default();
     let mut network = ("host", None);
+    let mut shared = BTreeMap::new();
+    for kind in ["pid", "mount", "ipc", "uts", "cgroup"] {
+        shared.insert(proc_name(kind).to_string(), "host".to_string());
+    }
     for namespace in list {
         match (namespace.kind.as_str(), &namespace.path) {
-            ("network", Some(path)) => network = ("none", Some(PathBuf::from(path))),
-            ("network", None) => network = ("none", None),
-            ("pid" | "mount" | "ipc" | "uts" | "cgroup", None) => {}
-            (kind, _) => {
-                return Err(unsupported(&format!(
-                    "linux.namespaces: {kind} {namespace_path}",
-                    namespace_path = namespace.path.as_deref().unwrap_or("(new)")
-                )))
+            ("network", path) => network = ("none", path.as_ref().map(PathBuf::from)),
+            (kind @ ("pid" | "mount" | "ipc" | "uts" | "cgroup" | "user"), path) => {
+                match path {
+                    Some(path) => shared.insert(proc_name(kind).into(), path.clone()),
+                    None => shared.remove(proc_name(kind)),
+                };
             }
+            (kind, _) => return Err(unsupported(&format!("linux.namespaces: {kind}"))),
         }
     }
-    for needed in ["pid", "mount", "ipc", "uts"] {
-        if !list.iter().any(|n| n.kind == needed) {
-            return Err(unsupported(&format!(
-                "linux.namespaces without {needed} (skiff always makes one)"
-            )));
+    let user = list.iter().find(|n| n.kind == "user");
+    let maps = linux.uid_mappings.is_some() || linux.gid_mappings.is_some();
+    match (user, maps) {
+        (None, true) => {
+            return Err(Error::invalid(
+                "config.json: linux.uidMappings or gidMappings without a user namespace",
+            ))
         }
+        (Some(Namespace { path: None, .. }), false) => {
+            return Err(Error::invalid(
+                "config.json: a new user namespace without linux.uidMappings and gidMappings",
+            ))
+        }
+        _ => {}
     }
+    if shared.get("mnt").is_some_and(|mode| mode == "host") {
+        return Err(unsupported("linux.namespaces without mount"));
+    }
+    let map = |maps: &Option<Vec<IdMapping>>| {
+        let each = |m: &IdMapping| format!("{}:{}:{}", m.container_id, m.host_id, m.size);
+        maps.as_ref().map(|maps| maps.iter().map(each).collect())
+    };
+    options.uidmap = map(&linux.uid_mappings);
+    options.gidmap = map(&linux.gid_mappings);
+    options.namespaces = Some(shared).filter(|shared| !shared.is_empty());
     Ok(network)
+}
+
+/// `hostname`, else the host's. As runc: the host's hostname is not the container's to
+/// set, so a hostname needs a UTS namespace of the container's own.
+fn hostname(hostname: Option<String>, options: &Options) -> Result<String> {
+    let shared = options.namespaces.iter().flatten();
+    let own_uts = shared
+        .into_iter()
+        .all(|(kind, mode)| kind != "uts" || mode != "host");
+    match hostname {
+        Some(_) if !own_uts => Err(Error::invalid(
+            "config.json: hostname without a UTS namespace of the container's own",
+        )),
+        Some(name) => Ok(name),
+        None => Ok(std::fs::read_to_string("/proc/sys/kernel/hostname")?
+            .trim()
+            .into()),
+    }
+}
+
+/// A kind of namespace as /proc/PID/ns names it.
+fn proc_name(kind: &str) -> &str {
+    match kind {
+        "mount" => "mnt",
+        other => other,
+    }
 }
 
 /// `maskedPaths` and `readonlyPaths` beyond skiff's own masks, which cover Docker's.
@@ -719,7 +783,11 @@ mod tests {
         let username = config("", "").replace(r#""gid":0"#, r#""gid":0,"username":"x""#);
         assert!(refusal(&username).contains("process.user.username"));
         let user_ns = config("", r#",{"type":"user"}"#);
-        assert!(refusal(&user_ns).contains("linux.namespaces: user"));
+        assert!(refusal(&user_ns).contains("a new user namespace without linux.uidMappings"));
+        let maps = r#"],"uidMappings":[{"containerID":0,"hostID":1000,"size":10}"#;
+        assert!(refusal(&config("", maps)).contains("without a user namespace"));
+        let no_uts = config("", "").replace(r#",{"type":"uts"}"#, "");
+        assert!(refusal(&no_uts).contains("hostname without a UTS namespace"));
         let version = config("", "").replace("1.0.2", "2.0.0");
         assert!(refusal(&version).contains("ociVersion \"2.0.0\""));
         assert!(refusal("[]").contains("not a runtime-spec configuration"));
