@@ -267,8 +267,7 @@ fn prepare(
     let options = &config.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
     network::enter(child.netns)?; // setns(2): its network, configured already
-    let own_cgroup = cgroup::enter(child.cgroup)? // cgroup.procs, unshare(CLONE_NEWCGROUP)
-        .filter(|_| child.shared.owns(sys::CLONE_NEWCGROUP));
+    let own_cgroup = cgroup::enter(child.cgroup)?; // cgroup.procs, unshare(CLONE_NEWCGROUP)
     namespaces::enter(child.shared, &config.hostname)?; // unshare(2), setns(2), sethostname(2)
     let own_netns = child.netns.is_some()
         && config
@@ -281,6 +280,7 @@ fn prepare(
     if entered == Entered::WithMounts {
         cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
     }
+    namespaces::leave_own_cgroup_namespace(child.shared)?; // setns(2), an OCI bundle's
     if let Some((socket, size)) = terminal {
         console::attach(socket, size, Console::Bind)?; // ptmx, TIOCSCTTY, SCM_RIGHTS
     }

@@ -22,7 +22,10 @@
 //! cgroup; the user namespace apart and last (`userns`). A PID namespace, joined as
 //! made, holds the parent's next child, not the parent; setns(2) with the kind's flag
 //! refuses a file of another kind (EINVAL). Without a UTS namespace of its own, the
-//! container's hostname is the host's, never set.
+//! container's hostname is the host's, never set. The cgroup namespace is joined last,
+//! after the container's own (`cgroup::enter`) has mounted /sys/fs/cgroup: a cgroupfs
+//! shows the cgroup namespace it was mounted in, so the container still sees only its
+//! own cgroup there, as runc binds it, while /proc/self/cgroup shows the joined view.
 //! <https://man7.org/linux/man-pages/man7/namespaces.7.html>
 //! <https://man7.org/linux/man-pages/man2/setns.2.html>
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#namespaces>
@@ -54,7 +57,8 @@ pub struct Shared {
 
 impl Shared {
     /// Opens each namespace `options` names by path; the cgroup namespace shared with
-    /// skiff is its own, opened too (`cgroup::enter` makes one, which this replaces).
+    /// skiff is skiff's own, opened too: the container makes one all the same
+    /// (`cgroup::enter`), then joins this.
     pub fn open(options: &Options) -> Result<Shared> {
         let mut shared = Shared::default();
         let given = options.namespaces.iter().flatten();
@@ -113,8 +117,7 @@ pub fn own_pid_namespace() -> Result<()> {
     sys::setns(&ours, sys::CLONE_NEWPID, "/proc/self/ns/pid")
 }
 
-/// In the child: its own mount table, hostname and IPC, or those `shared` joins; and
-/// the cgroup namespace `shared` joins instead of its own.
+/// In the child: its own mount table, hostname and IPC, or those `shared` joins.
 pub fn enter(shared: &Shared, hostname: &str) -> Result<()> {
     trace::step("new mount, UTS and IPC namespaces, and a hostname of its own");
     let own = [sys::CLONE_NEWNS, sys::CLONE_NEWUTS, sys::CLONE_NEWIPC];
@@ -123,9 +126,16 @@ pub fn enter(shared: &Shared, hostname: &str) -> Result<()> {
     if new != 0 {
         sys::unshare(new)?;
     }
-    shared.join(!sys::CLONE_NEWPID)?;
+    shared.join(!(sys::CLONE_NEWPID | sys::CLONE_NEWCGROUP))?;
     match shared.host & sys::CLONE_NEWUTS {
         0 => sys::sethostname(hostname),
         _ => Ok(()),
     }
+}
+
+/// In the child, once its own cgroup namespace has mounted /sys/fs/cgroup (which
+/// keeps showing its cgroup alone, as runc's binds of it do): the cgroup namespace
+/// `shared` joins instead.
+pub fn leave_own_cgroup_namespace(shared: &Shared) -> Result<()> {
+    shared.join(sys::CLONE_NEWCGROUP)
 }
