@@ -108,6 +108,9 @@ pub struct Stdio {
     /// An `O_PATH` descriptor of a FIFO (the OCI runtime's `exec.fifo`): the process,
     /// ready, waits before execve(2) until someone opens it for reading (`start`).
     pub gate: Option<RawFd>,
+    /// The OCI runtime's `--preserve-fds N`: fds 3 to 3+N-1, the caller's (conmon's
+    /// sockets for socket activation), stay open into the command.
+    pub preserved: RawFd,
 }
 
 /// A container whose command is executing.
@@ -253,7 +256,9 @@ fn become_container(
         Some(fifo) => process::hold(fifo, &config.process.argv, &env, exec_status)?, // open(2) blocks
         None => exec_status,
     };
-    process::exec(&config.process.argv, &env).map_err(|err| (err, exec_status)) // execve(2)
+    let preserved = child.stdio.preserved;
+    process::exec(&config.process.argv, &env, preserved).map_err(|err| (err, exec_status))
+    // execve(2)
 }
 
 /// Everything between fork(2) and execve(2); returns the command's environment.

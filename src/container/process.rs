@@ -40,14 +40,16 @@ pub fn take_stdio(fds: &[Option<RawFd>; 3]) -> Result<()> {
     Ok(())
 }
 
-/// Finds `argv[0]` on the container's `PATH` and executes it. Only returns on failure.
-pub fn exec(argv: &[String], env: &[String]) -> Result<Infallible> {
+/// Finds `argv[0]` on the container's `PATH` and executes it, with `preserved`
+/// descriptors from 3 on left open (the OCI runtime's `--preserve-fds`). Only returns
+/// on failure.
+pub fn exec(argv: &[String], env: &[String], preserved: RawFd) -> Result<Infallible> {
     trace::step("execve the command: the container is born");
     let program = argv
         .first()
         .ok_or_else(|| Error::invalid("no command specified"))?;
     let path = find_program(program, env)?;
-    let err = execute(&path, argv, env);
+    let err = execute_keeping(&path, argv, env, preserved);
     Err(match err.errno() {
         Some(libc::ENOENT) => Error::new(Kind::CommandNotFound(program.clone())),
         Some(libc::EACCES) => Error::new(Kind::NotExecutable(program.clone())),
@@ -58,6 +60,11 @@ pub fn exec(argv: &[String], env: &[String]) -> Result<Infallible> {
 /// Executes the program at `path` with `argv` (whose first need not name it, as for
 /// the OCI runtime's hooks) and `env`; returns why not.
 pub fn execute(path: &Path, argv: &[String], env: &[String]) -> Error {
+    execute_keeping(path, argv, env, 0)
+}
+
+/// [`execute`], with `preserved` descriptors from 3 on left open.
+fn execute_keeping(path: &Path, argv: &[String], env: &[String], preserved: RawFd) -> Error {
     let strings =
         sys::c_string(path).and_then(|path| Ok((path, c_strings(argv)?, c_strings(env)?)));
     let (c_path, c_argv, c_env) = match strings {
@@ -67,7 +74,8 @@ pub fn execute(path: &Path, argv: &[String], env: &[String]) -> Error {
     // Ignored signals and the blocked mask outlive execve(2): Rust's runtime ignores
     // SIGPIPE (`yes | head` must end `yes`), and whoever started skiff may have ignored
     // SIGINT or SIGHUP, which a container must get as in any Docker container.
-    if let Err(err) = sys::close_on_exec_from_3().and_then(|()| sys::reset_signals()) {
+    let closed = sys::close_on_exec_from(3 + preserved).and_then(|()| sys::reset_signals());
+    if let Err(err) = closed {
         return err;
     }
     sys::execve(&c_path, &c_argv, &c_env)

@@ -43,7 +43,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -132,15 +132,15 @@ const USAGE: &str =
 skiff as an OCI runtime
 
 Commands:
-  create    --bundle DIR [--pid-file FILE] [--console-socket SOCK] ID: make the
-            container, held before its command
+  create    --bundle DIR [--pid-file FILE] [--console-socket SOCK] [--preserve-fds N]
+            ID: make the container, held before its command
   start     ID: run the created container's command
   state     ID: print its state as JSON
   kill      [--all] ID [SIGNAL]: signal it (default SIGTERM)
   delete    [--force] ID: remove it
   exec      [--process FILE | CMD...] [--detach] [--tty] [--console-socket SOCK]
             [--pid-file FILE] [--cwd DIR] [--env K=V] [--user UID[:GID]] [--cap CAP]
-            [--no-new-privs] ID: one more process in it
+            [--no-new-privs] [--preserve-fds N] ID: one more process in it
   ps        [--format table|json] ID: its processes
   list      [--format table|json] [-q]: every container
   features  print what this runtime supports, as JSON";
@@ -242,7 +242,7 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
         Opt::Switch(&["--no-new-keyring"], &mut no_keyring),
     ];
     let id = one_id(cli::parse(argv, "create", USAGE, options)?, "create")?;
-    no_preserved_fds(fds.as_deref())?;
+    let preserved = preserved_fds(fds.as_deref())?;
     let bundle = fs::canonicalize(bundle.as_deref().unwrap_or(".")).context("bundle")?;
     let text = fs::read_to_string(bundle.join("config.json")).context("read config.json")?;
     let bundle_spec = spec::parse(&text, &bundle, &id)?;
@@ -262,7 +262,7 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
         .with_context(|| format!("create {}", global.root.display()))?;
     let dir = global.root.join(&id);
     fs::create_dir(&dir).map_err(|_| Error::invalid(format!("container {id} exists already")))?;
-    let made = made(&dir, bundle_spec, &bundle, console);
+    let made = made(&dir, bundle_spec, &bundle, console, preserved);
     if made.is_err() {
         cgroup::sweep(&cgroup);
         let _ = fs::remove_dir_all(&dir);
@@ -274,14 +274,20 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `--preserve-fds N`: only 0 (none) yet.
-fn no_preserved_fds(count: Option<&str>) -> Result<()> {
-    match count.is_some_and(|n| n != "0") {
-        true => Err(Error::invalid(
-            "--preserve-fds is not supported by skiff yet",
-        )),
-        false => Ok(()),
-    }
+/// `--preserve-fds N`: fds 3 to 3+N-1 of the runtime's, open (and not close-on-exec:
+/// passed to it by its caller), stay open into the container's process, as runc keeps
+/// them. Setting `LISTEN_FDS` for socket activation is the caller's part.
+fn preserved_fds(count: Option<&str>) -> Result<RawFd> {
+    let count = count.unwrap_or("0");
+    let valid = count
+        .parse()
+        .ok()
+        .filter(|n: &RawFd| (0..=RawFd::MAX - 3).contains(n));
+    valid.ok_or_else(|| {
+        Error::usage(format!(
+            "--preserve-fds {count:?}: not a number of descriptors"
+        ))
+    })
 }
 
 /// The console socket at `path`, connected, when the process has a terminal
@@ -310,8 +316,14 @@ fn hand_over(socket: &UnixStream, master: Option<File>) -> Result<()> {
 }
 
 /// Makes the container, held at its `exec.fifo`, and records its state; its PID 1.
-/// With `console`, its terminal's master goes there.
-fn made(dir: &Path, bundle: spec::Bundle, path: &Path, console: Option<UnixStream>) -> Result<i32> {
+/// With `console`, its terminal's master goes there; `preserved`: `--preserve-fds`.
+fn made(
+    dir: &Path,
+    bundle: spec::Bundle,
+    path: &Path,
+    console: Option<UnixStream>,
+    preserved: RawFd,
+) -> Result<i32> {
     let fifo_path = dir.join("exec.fifo");
     sys::mknod(&fifo_path, libc::S_IFIFO, 0, 0)?;
     // Writable by the container's user, whoever it is (and past the umask).
@@ -338,6 +350,7 @@ fn made(dir: &Path, bundle: spec::Bundle, path: &Path, console: Option<UnixStrea
         gate: Some(fifo.as_raw_fd()),
         tty: bundle.terminal.is_some(),
         size: bundle.terminal.and_then(|terminal| terminal.size),
+        preserved,
         ..Stdio::default()
     };
     let started = container::start(&bundle.config, &rootfs, &stdio, netns)?;
