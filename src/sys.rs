@@ -1147,6 +1147,26 @@ pub fn open_path_at(dir: &OwnedFd, name: &OsStr) -> Result<OwnedFd> {
     owned_fd(rc.into(), "openat", name.to_string_lossy())
 }
 
+/// openat(2) with `O_WRONLY`: `name` in `dir`, for writing (blocks, for a FIFO,
+/// until it has a reader).
+/// <https://man7.org/linux/man-pages/man2/openat.2.html>
+pub fn open_write_at(dir: &impl AsRawFd, name: &str) -> Result<File> {
+    trace::call(format_args!(
+        "openat({}, {name}, O_WRONLY)",
+        dir.as_raw_fd()
+    ));
+    let c_name = c_string(name)?;
+    // SAFETY: the descriptor is open and c_name is NUL-terminated and outlives the call.
+    let rc = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c_name.as_ptr(),
+            libc::O_WRONLY | libc::O_CLOEXEC,
+        )
+    };
+    owned_fd(rc.into(), "openat", name).map(File::from)
+}
+
 /// memfd_create(2): an anonymous file in memory that allows seals (`F_ADD_SEALS`).
 /// <https://man7.org/linux/man-pages/man2/memfd_create.2.html>
 pub fn memfd_create(name: &str) -> Result<File> {

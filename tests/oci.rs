@@ -757,13 +757,14 @@ fn issue_16_namespaces_are_joined_by_path() {
     assert!(!bundle.state.join("j2").exists());
 }
 
-/// runtime-tools' `linux_ns_itype`, but for the mount namespace: the kinds a
-/// config.json leaves out are the runtime's own; a hostname needs a UTS namespace.
+/// runtime-tools' `linux_ns_itype`: the kinds a config.json leaves out are the
+/// runtime's own. A hostname needs a UTS namespace; without a mount namespace nothing
+/// is mounted (every mount would be the host's), so a bind mount is refused.
 #[test]
 fn issue_16_namespaces_left_out_are_the_runtimes() {
     let t = TestEnv::new();
     let bundle = Bundle::new(&t, r#"["sleep","1000"]"#, "");
-    edit_config(&bundle, NAMESPACES, r#""namespaces":[{"type":"mount"}]"#);
+    edit_config(&bundle, NAMESPACES, r#""namespaces":[]"#);
     let bundle_dir = bundle.dir.to_str().unwrap();
     let out = bundle.runtime(&t, &["create", "--bundle", bundle_dir, "i1"]);
     assert_refused(
@@ -771,18 +772,24 @@ fn issue_16_namespaces_left_out_are_the_runtimes() {
         "hostname without a UTS namespace of the container's own",
     );
     edit_config(&bundle, r#""hostname":"held","#, "");
+    let out = bundle.runtime(&t, &["create", "--bundle", bundle_dir, "i1"]);
+    assert_refused(&out, "without a mount namespace of the container's own");
+    let bind =
+        r#",{"destination":"/mnt","type":"bind","source":"shared","options":["rbind","rw"]}"#;
+    edit_config(&bundle, bind, "");
     let pid = created(&t, &bundle, "i1");
-    for name in ["pid", "ipc", "uts", "cgroup", "net", "user"] {
+    for name in ["pid", "ipc", "uts", "cgroup", "net", "user", "mnt"] {
         let (theirs, ours) = (
             format!("/proc/{pid}/ns/{name}"),
             format!("/proc/self/ns/{name}"),
         );
         assert!(same_ns(&theirs, &ours), "{name}");
     }
-    assert!(!same_ns(
-        &format!("/proc/{pid}/ns/mnt"),
-        "/proc/self/ns/mnt"
-    ));
+    // Its root is the bundle's, chroot(2)ed into; nothing of it was mounted on the host.
+    let root = fs::read_link(format!("/proc/{pid}/root")).unwrap();
+    assert_eq!(root, bundle.dir.join("rootfs"));
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mountinfo.contains(bundle_dir), "{mountinfo}");
     delete(&t, &bundle, "i1", &["--force"]);
 }
 

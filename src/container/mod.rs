@@ -238,27 +238,27 @@ fn become_container(
     exec_status: File,
 ) -> std::result::Result<Infallible, Failed> {
     let prepared = process::take_stdio(&child.stdio.fds).and_then(|()| {
+        let gate = child.stdio.gate.map(process::Gate::open).transpose()?; // /proc/self/fd
         let terminal = child
             .console
             .take()
             .map(|socket| (socket, child.stdio.size));
-        prepare(config, rootfs, &child, terminal)
+        Ok((prepare(config, rootfs, &child, terminal)?, gate))
     });
-    let env = match prepared {
-        Ok(env) => env,
+    let (env, gate) = match prepared {
+        Ok(prepared) => prepared,
         Err(err) => return Err((err, exec_status)),
     };
     let exec_status = match config.init {
         true => init::split_off_command(exec_status)?,
         false => exec_status,
     };
-    let exec_status = match child.stdio.gate {
-        Some(fifo) => process::hold(fifo, &config.process.argv, &env, exec_status)?, // open(2) blocks
+    let (argv, preserved) = (&config.process.argv, child.stdio.preserved);
+    let exec_status = match gate {
+        Some(gate) => gate.hold(argv, &env, exec_status)?, // open(2) blocks
         None => exec_status,
     };
-    let preserved = child.stdio.preserved;
-    process::exec(&config.process.argv, &env, preserved).map_err(|err| (err, exec_status))
-    // execve(2)
+    process::exec(argv, &env, preserved).map_err(|err| (err, exec_status)) // execve(2)
 }
 
 /// Everything between fork(2) and execve(2); returns the command's environment.
@@ -281,7 +281,10 @@ fn prepare(
             .and_then(network::joined)
             .is_none();
     tuning::set_namespaced(options, own_netns)?; // oom_score_adj, sysctls
-    let entered = rootfs::enter(rootfs, options, child.userns)?; // mount(2), pivot_root(2)
+    let entered = match child.shared.owns(sys::CLONE_NEWNS) {
+        true => rootfs::enter(rootfs, options, child.userns)?, // mount(2), pivot_root(2)
+        false => rootfs::chroot_in_place(rootfs)?, // chroot(2): the host's mounts are not its
+    };
     if entered == Entered::WithMounts {
         cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
     }

@@ -108,30 +108,45 @@ fn is_executable_file(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
-/// The OCI runtime's `create`: once its command is found, the process tells the
-/// parent it is ready (and the parent returns), then waits on `fifo` (an `O_PATH`
-/// descriptor of the state directory's `exec.fifo`, reopened through /proc as runc
-/// does, since the host's path is out of reach past pivot_root(2)): open(2) for
-/// writing blocks until `start` opens it for reading. A failure later than this has
-/// nobody to tell but the exit status. <https://man7.org/linux/man-pages/man7/fifo.7.html>
-pub fn hold(
+/// The OCI runtime's `create`: the process, ready, waits before execve(2) on `fifo`,
+/// an `O_PATH` descriptor of the state directory's `exec.fifo`, until `start` opens it
+/// for reading (fifo(7)). The host's path is out of reach past pivot_root(2), so the
+/// fifo is reopened through `/proc/self/fd`, as runc does; through the host's, opened
+/// first thing in the process: the container's own /proc may be missing (a container
+/// without a mount namespace of its own mounts none).
+/// <https://man7.org/linux/man-pages/man7/fifo.7.html>
+pub struct Gate {
     fifo: RawFd,
-    argv: &[String],
-    env: &[String],
-    mut pipe: File,
-) -> std::result::Result<File, (Error, File)> {
-    let program = argv.first().map_or("", String::as_str);
-    let ready = find_program(program, env)
-        .and_then(|_| pipe.write_all(&[READY]).context("write exec status"));
-    if let Err(err) = ready {
-        return Err((err, pipe));
+    fds: File,
+}
+
+impl Gate {
+    pub fn open(fifo: RawFd) -> Result<Gate> {
+        let fds = File::open("/proc/self/fd").context("open /proc/self/fd")?;
+        Ok(Gate { fifo, fds })
     }
-    trace::step("ready: wait on exec.fifo until `start` opens it");
-    let path = format!("/proc/self/fd/{fifo}");
-    let opened = fs::OpenOptions::new().write(true).open(&path);
-    match opened.and_then(|mut gate| gate.write_all(b"0")) {
-        Ok(()) => Ok(pipe),
-        Err(err) => Err((Error::from(err).context(format!("open {path}")), pipe)),
+
+    /// Once its command is found, tells the parent it is ready (and the parent
+    /// returns), then waits: open(2) for writing blocks until `start` opens the fifo
+    /// for reading. A failure later than this has nobody to tell but the exit status.
+    pub fn hold(
+        self,
+        argv: &[String],
+        env: &[String],
+        mut pipe: File,
+    ) -> std::result::Result<File, (Error, File)> {
+        let program = argv.first().map_or("", String::as_str);
+        let ready = find_program(program, env)
+            .and_then(|_| pipe.write_all(&[READY]).context("write exec status"));
+        if let Err(err) = ready {
+            return Err((err, pipe));
+        }
+        trace::step("ready: wait on exec.fifo until `start` opens it");
+        let opened = sys::open_write_at(&self.fds, &self.fifo.to_string());
+        match opened.and_then(|mut gate| gate.write_all(b"0").context("write exec.fifo")) {
+            Ok(()) => Ok(pipe),
+            Err(err) => Err((err, pipe)),
+        }
     }
 }
 

@@ -383,6 +383,7 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
         .sysctl
         .map(|map| map.iter().map(|(k, v)| format!("{k}={v}")).collect());
     let hostname = hostname(spec.hostname, &options)?;
+    mounts_need_a_namespace(&options, terminal.is_some())?;
     let config = Config {
         id: id.into(),
         name: id.into(),
@@ -632,9 +633,6 @@ fn namespaces(linux: &Linux, options: &mut Options) -> Result<(&'static str, Opt
         }
         _ => {}
     }
-    if shared.get("mnt").is_some_and(|mode| mode == "host") {
-        return Err(unsupported("linux.namespaces without mount"));
-    }
     let map = |maps: &Option<Vec<IdMapping>>| {
         let each = |m: &IdMapping| format!("{}:{}:{}", m.container_id, m.host_id, m.size);
         maps.as_ref().map(|maps| maps.iter().map(each).collect())
@@ -660,6 +658,27 @@ fn hostname(hostname: Option<String>, options: &Options) -> Result<String> {
         None => Ok(std::fs::read_to_string("/proc/sys/kernel/hostname")?
             .trim()
             .into()),
+    }
+}
+
+/// Without a mount namespace of its own the container mounts nothing (see
+/// `container::rootfs::chroot_in_place`): skiff's own mounts (/proc, /sys, /dev) are
+/// not made, and whatever else needs a mount is refused by name, as runc refuses
+/// masked paths there.
+fn mounts_need_a_namespace(options: &Options, terminal: bool) -> Result<()> {
+    let shared = options.namespaces.iter().flatten();
+    if !shared
+        .into_iter()
+        .any(|(kind, mode)| kind == "mnt" && mode == "host")
+    {
+        return Ok(());
+    }
+    let masks = options.masked_paths.is_some() || options.readonly_paths.is_some();
+    match options.needs_mounts() || masks || options.shm_size.is_some() || terminal {
+        true => Err(Error::invalid(
+            "config.json: without a mount namespace of the container's own, nothing is mounted: mounts beyond /proc, /sys and /dev, maskedPaths, readonlyPaths, root.readonly, devices and a terminal are refused",
+        )),
+        false => Ok(()),
     }
 }
 
