@@ -26,6 +26,10 @@
 //! then holds the only copy. runc's rule holds: a terminal needs a socket, a socket a
 //! terminal.
 //!
+//! **`--preserve-fds N`** (`create`, `exec`): the caller's fds 3 to 3+N-1 (conmon's
+//! sockets, for socket activation) stay open into the container's process, as runc
+//! keeps them; every other descriptor is closed at execve(2).
+//!
 //! Errors are one line on stderr and exit 1, as runc's; with `--log FILE` also written
 //! there, and with `--log-format json` as runc writes them,
 //! `{"level":"error","msg":"…","time":"…"}`, which podman and containerd show.
@@ -528,4 +532,4 @@ fn delete(global: &Global, argv: &[String]) -> Result<()> {
 }
 
 /// runtime-spec `features.md`: what this runtime honours of `config.json`.
-const FEATURES: &str = r#"{"ociVersionMin":"1.0.0","ociVersionMax":"1.3.0","hooks":["prestart","createRuntime","startContainer","poststart","poststop"],"mountOptions":["bind","rbind","ro","rw","private","rprivate"],"linux":{"namespaces":["pid","mount","ipc","uts","cgroup","network"],"cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},"seccomp":{"enabled":true,"actions":["SCMP_ACT_ALLOW","SCMP_ACT_ERRNO","SCMP_ACT_KILL","SCMP_ACT_KILL_PROCESS","SCMP_ACT_KILL_THREAD","SCMP_ACT_LOG","SCMP_ACT_TRAP"],"operators":["SCMP_CMP_EQ","SCMP_CMP_GE","SCMP_CMP_GT","SCMP_CMP_LE","SCMP_CMP_LT","SCMP_CMP_MASKED_EQ","SCMP_CMP_NE"],"archs":["SCMP_ARCH_X86_64"],"knownFlags":[],"supportedFlags":[]},"apparmor":{"enabled":false},"selinux":{"enabled":false}},"annotations":{"org.opencontainers.runtime-spec.features.skiff":"maskedPaths and readonlyPaths resolved inside the root; cgroupsPath in cgroupfs form; device cgroup lists that deny all, then allow; no createContainer hooks, user namespaces"}}"#;
+const FEATURES: &str = r#"{"ociVersionMin":"1.0.0","ociVersionMax":"1.3.0","hooks":["prestart","createRuntime","startContainer","poststart","poststop"],"mountOptions":["bind","rbind","ro","rw","private","rprivate"],"linux":{"namespaces":["pid","mount","ipc","uts","cgroup","network","user"],"cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},"seccomp":{"enabled":true,"actions":["SCMP_ACT_ALLOW","SCMP_ACT_ERRNO","SCMP_ACT_KILL","SCMP_ACT_KILL_PROCESS","SCMP_ACT_KILL_THREAD","SCMP_ACT_LOG","SCMP_ACT_TRAP"],"operators":["SCMP_CMP_EQ","SCMP_CMP_GE","SCMP_CMP_GT","SCMP_CMP_LE","SCMP_CMP_LT","SCMP_CMP_MASKED_EQ","SCMP_CMP_NE"],"archs":["SCMP_ARCH_X86_64"],"knownFlags":[],"supportedFlags":[]},"apparmor":{"enabled":false},"selinux":{"enabled":false}},"annotations":{"org.opencontainers.runtime-spec.features.skiff":"maskedPaths and readonlyPaths resolved inside the root; cgroupsPath in cgroupfs form; device cgroup lists that deny all, then allow; no createContainer hooks; nothing mounted without a mount namespace"}}"#;

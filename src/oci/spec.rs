@@ -19,9 +19,14 @@
 //! - `mounts`: /proc, /sys, /dev and its pts, shm and mqueue are skiff's own (Docker's
 //!   defaults, masks included); bind mounts as `-v` (with `nosuid`, `noexec`,
 //!   `nodev`), tmpfs as `--tmpfs` (with podman's `tmpcopyup`).
-//! - `linux.namespaces`: pid, mount, ipc and uts are always new (and cgroup: skiff
-//!   always gives one); network: absent is the host's, present a new one with only
-//!   `lo`, with a `path` that namespace joined (podman makes its own).
+//! - `linux.namespaces`: each kind new, joined by its `path` (podman makes the network
+//!   namespace itself; a Kubernetes pod's containers join its pause container's IPC,
+//!   UTS and PID namespaces), or, absent, the runtime's own, as `Options::namespaces`
+//!   (see `container/namespaces.rs`); the network's as `--network`: absent the host's,
+//!   new with only `lo`, or joined. Without a mount namespace of its own the container
+//!   mounts nothing (`mounts_need_a_namespace`); without a UTS one it takes no hostname.
+//!   `user` with `uidMappings` and `gidMappings` as `--uidmap`/`--gidmap` (a new user
+//!   namespace, entered last, the root filesystem used as it is), or joined by path.
 //! - `hooks`: prestart, createRuntime, startContainer, poststart, poststop (see
 //!   `hooks.rs` for where each runs); createContainer is refused.
 //! - `linux.resources` memory (limit, swap, reservation), cpu, pids as `--memory`,
