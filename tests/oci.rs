@@ -826,6 +826,10 @@ fn issue_16_user_namespaces_from_maps_or_by_path() {
     edit_config(&bundle, program, r#"["sleep","1000"]"#);
     let pid = created(&t, &bundle, "u2");
     assert!(same_ns(&format!("/proc/{pid}/ns/user"), &holder.ns("user")));
+    // `exec` joins it too, last.
+    let out = bundle.runtime(&t, &["exec", "u2", "cat", "/proc/self/uid_map"]);
+    let words: Vec<String> = stdout(&out).split_whitespace().map(String::from).collect();
+    assert_eq!(words, ["0", "300000", "1000"], "{}", stderr(&out));
     delete(&t, &bundle, "u2", &["--force"]);
 }
 
