@@ -24,7 +24,7 @@
 //!   UTS and PID namespaces), or, absent, the runtime's own, as `Options::namespaces`
 //!   (see `container/namespaces.rs`); the network's as `--network`: absent the host's,
 //!   new with only `lo`, or joined. Without a mount namespace of its own the container
-//!   mounts nothing (`mounts_need_a_namespace`); without a UTS one it takes no hostname.
+//!   mounts nothing (`check_shared`); without a UTS one it takes no hostname.
 //!   `user` with `uidMappings` and `gidMappings` as `--uidmap`/`--gidmap` (a new user
 //!   namespace, entered last, the root filesystem used as it is), or joined by path.
 //! - `hooks`: prestart, createRuntime, startContainer, poststart, poststop (see
@@ -388,7 +388,7 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
         .sysctl
         .map(|map| map.iter().map(|(k, v)| format!("{k}={v}")).collect());
     let hostname = hostname(spec.hostname, &options)?;
-    mounts_need_a_namespace(&options, terminal.is_some())?;
+    check_shared(&options, terminal.is_some())?;
     let config = Config {
         id: id.into(),
         name: id.into(),
@@ -666,24 +666,26 @@ fn hostname(hostname: Option<String>, options: &Options) -> Result<String> {
     }
 }
 
-/// Without a mount namespace of its own the container mounts nothing (see
-/// `container::rootfs::chroot_in_place`): skiff's own mounts (/proc, /sys, /dev) are
-/// not made, and whatever else needs a mount is refused by name, as runc refuses
-/// masked paths there.
-fn mounts_need_a_namespace(options: &Options, terminal: bool) -> Result<()> {
+/// What a namespace shared with the runtime cannot take, refused by name: without a
+/// mount namespace of its own the container mounts nothing (see
+/// `container::rootfs::chroot_in_place`), so skiff's own mounts (/proc, /sys, /dev) are
+/// not made and whatever else needs a mount is refused, as runc refuses masked paths
+/// there; without an IPC namespace of its own, its sysctls would be the host's.
+fn check_shared(options: &Options, terminal: bool) -> Result<()> {
     let shared = options.namespaces.iter().flatten();
-    if !shared
-        .into_iter()
-        .any(|(kind, mode)| kind == "mnt" && mode == "host")
-    {
-        return Ok(());
-    }
+    let host = |kind: &str| shared.clone().any(|(k, mode)| k == kind && mode == "host");
     let masks = options.masked_paths.is_some() || options.readonly_paths.is_some();
-    match options.needs_mounts() || masks || options.shm_size.is_some() || terminal {
-        true => Err(Error::invalid(
+    if host("mnt") && (options.needs_mounts() || masks || options.shm_size.is_some() || terminal) {
+        return Err(Error::invalid(
             "config.json: without a mount namespace of the container's own, nothing is mounted: mounts beyond /proc, /sys and /dev, maskedPaths, readonlyPaths, root.readonly, devices and a terminal are refused",
-        )),
-        false => Ok(()),
+        ));
+    }
+    let mut sysctls = options.sysctls.iter().flatten();
+    match sysctls.find(|sysctl| host("ipc") && !sysctl.starts_with("net.")) {
+        Some(sysctl) => Err(Error::invalid(format!(
+            "config.json: linux.sysctl {sysctl} without an IPC namespace of the container's own"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -812,6 +814,15 @@ mod tests {
         assert!(refusal(&config("", maps)).contains("without a user namespace"));
         let no_uts = config("", "").replace(r#",{"type":"uts"}"#, "");
         assert!(refusal(&no_uts).contains("hostname without a UTS namespace"));
+        let shm = r#""linux":{"sysctl":{"kernel.shmmax":"1"},"#;
+        let no_ipc = config("", "")
+            .replace(r#",{"type":"ipc"}"#, "")
+            .replace(r#""linux":{"#, shm);
+        assert!(refusal(&no_ipc).contains("kernel.shmmax=1 without an IPC namespace"));
+        let no_mount = config("", "").replace(r#",{"type":"mount"}"#, "");
+        let bind = r#""root":{"path":"rootfs","readonly":true}"#;
+        let no_mount = no_mount.replace(r#""root":{"path":"rootfs"}"#, bind);
+        assert!(refusal(&no_mount).contains("without a mount namespace of the container's own"));
         let version = config("", "").replace("1.0.2", "2.0.0");
         assert!(refusal(&version).contains("ociVersion \"2.0.0\""));
         assert!(refusal("[]").contains("not a runtime-spec configuration"));
