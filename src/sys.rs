@@ -723,26 +723,29 @@ pub fn lgetxattr_is(path: &Path, name: &OsStr, value: &[u8]) -> Result<bool> {
     }
 }
 
-/// close_range(2) with `CLOSE_RANGE_CLOEXEC`: every descriptor from 3 up is closed by
-/// the coming execve(2), whatever skiff (or whoever started skiff) left open. A leaked
-/// descriptor is a way out of the container (CVE-2024-21626). Kernels before 5.11 lack
-/// the call; there each descriptor up to the soft `RLIMIT_NOFILE` is marked instead.
+/// close_range(2) with `CLOSE_RANGE_CLOEXEC`: every descriptor from `first` (3, past
+/// the ones the OCI runtime's caller asks to keep) up is closed by the coming
+/// execve(2), whatever skiff (or whoever started skiff) left open. A leaked descriptor
+/// is a way out of the container (CVE-2024-21626). Kernels before 5.11 lack the call;
+/// there each descriptor up to the soft `RLIMIT_NOFILE` is marked instead.
 /// <https://man7.org/linux/man-pages/man2/close_range.2.html>
-pub fn close_on_exec_from_3() -> Result<()> {
-    trace::call(format_args!("close_range(3, ~0, CLOSE_RANGE_CLOEXEC)"));
+pub fn close_on_exec_from(first: RawFd) -> Result<()> {
+    trace::call(format_args!(
+        "close_range({first}, ~0, CLOSE_RANGE_CLOEXEC)"
+    ));
     // SAFETY: close_range takes no pointers; it only changes descriptor flags.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_close_range,
-            3u32,
+            first as u32,
             u32::MAX,
             libc::CLOSE_RANGE_CLOEXEC,
         )
     };
-    if check(rc, "close_range", "3, ~0").is_ok() {
+    if check(rc, "close_range", format_args!("{first}, ~0")).is_ok() {
         return Ok(());
     }
-    for fd in 3..open_file_limit()? {
+    for fd in first..open_file_limit()? {
         // SAFETY: fcntl on a closed descriptor just fails with EBADF, which is fine here.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     }
@@ -1147,6 +1150,26 @@ pub fn open_path_at(dir: &OwnedFd, name: &OsStr) -> Result<OwnedFd> {
     // SAFETY: the descriptor is open and c_name is NUL-terminated and outlives the call.
     let rc = unsafe { libc::openat(dir.as_raw_fd(), c_name.as_ptr(), flags) };
     owned_fd(rc.into(), "openat", name.to_string_lossy())
+}
+
+/// openat(2) with `O_WRONLY`: `name` in `dir`, for writing (blocks, for a FIFO,
+/// until it has a reader).
+/// <https://man7.org/linux/man-pages/man2/openat.2.html>
+pub fn open_write_at(dir: &impl AsRawFd, name: &str) -> Result<File> {
+    trace::call(format_args!(
+        "openat({}, {name}, O_WRONLY)",
+        dir.as_raw_fd()
+    ));
+    let c_name = c_string(name)?;
+    // SAFETY: the descriptor is open and c_name is NUL-terminated and outlives the call.
+    let rc = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c_name.as_ptr(),
+            libc::O_WRONLY | libc::O_CLOEXEC,
+        )
+    };
+    owned_fd(rc.into(), "openat", name).map(File::from)
 }
 
 /// memfd_create(2): an anonymous file in memory that allows seals (`F_ADD_SEALS`).

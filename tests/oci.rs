@@ -754,3 +754,217 @@ fn run_takes_the_mount_options_docker_takes() {
     let out = t.skiff(&["run", "--tmpfs", "/x:tmpcopyup", &image, "true"]);
     assert_one_line_error(&out, "unknown option \"tmpcopyup\"");
 }
+
+/// A process of the host's in new namespaces (`unshare FLAGS`), for a container to
+/// join by path; ready once it has printed, killed with it (`--kill-child`) on drop.
+struct Holder {
+    unshare: std::process::Child,
+}
+
+impl Holder {
+    fn new(flags: &[&str]) -> Holder {
+        let mut unshare = Command::new("unshare")
+            .args(flags)
+            .args(["--kill-child", "sh", "-c", "echo ready; exec sleep 1000"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut ready = [0; 6];
+        let out = unshare.stdout.as_mut().unwrap();
+        std::io::Read::read_exact(out, &mut ready).unwrap();
+        assert_eq!(&ready, b"ready\n");
+        Holder { unshare }
+    }
+
+    /// `/proc/PID/ns/NAME` of the unshare process (`pid_for_children`: its child's).
+    fn ns(&self, name: &str) -> String {
+        format!("/proc/{}/ns/{name}", self.unshare.id())
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.unshare.kill();
+        let _ = self.unshare.wait();
+    }
+}
+
+/// Whether two /proc/PID/ns files are the same namespace.
+fn same_ns(a: &str, b: &str) -> bool {
+    fs::read_link(a).unwrap() == fs::read_link(b).unwrap()
+}
+
+/// The namespaces list of `Bundle::new`'s config.json.
+const NAMESPACES: &str = r#""namespaces":[{"type":"pid"},{"type":"mount"},{"type":"ipc"},{"type":"uts"},{"type":"network"}]"#;
+
+/// Creates `id` (held) and returns its PID 1.
+fn created(t: &TestEnv, bundle: &Bundle, id: &str) -> String {
+    let out = bundle.create(t, id);
+    let log = fs::read_to_string(bundle.dir.join("out")).unwrap();
+    assert!(out.status.success(), "{log}");
+    json_field(&stdout(&bundle.runtime(t, &["state", id])), "pid")
+}
+
+/// runtime-tools' `linux_ns_path`, and what a Kubernetes pod's containers ask: the
+/// pause container's IPC, UTS and PID namespaces joined by path (the mount and cgroup
+/// ones too); the hostname is set in the UTS namespace joined, as runc sets it.
+#[test]
+fn issue_16_namespaces_are_joined_by_path() {
+    let t = TestEnv::new();
+    let holder = Holder::new(&["--ipc", "--uts", "--pid", "--mount", "--cgroup"]);
+    let bundle = Bundle::new(&t, r#"["sleep","1000"]"#, "");
+    let kinds = [
+        ("pid", "pid_for_children", "pid"),
+        ("ipc", "ipc", "ipc"),
+        ("uts", "uts", "uts"),
+        ("mount", "mnt", "mnt"),
+        ("cgroup", "cgroup", "cgroup"),
+    ];
+    let joined: Vec<String> = kinds
+        .iter()
+        .map(|(kind, file, _)| format!(r#"{{"type":"{kind}","path":"{}"}}"#, holder.ns(file)))
+        .collect();
+    let list = format!(
+        r#""namespaces":[{},{{"type":"network"}}]"#,
+        joined.join(",")
+    );
+    edit_config(&bundle, NAMESPACES, &list);
+    let pid = created(&t, &bundle, "j1");
+    for (_, file, name) in kinds {
+        let theirs = format!("/proc/{pid}/ns/{name}");
+        assert!(same_ns(&theirs, &holder.ns(file)), "{name}");
+    }
+    let out = bundle.runtime(&t, &["exec", "j1", "hostname"]);
+    assert_eq!(stdout(&out), "held\n", "{}", stderr(&out));
+    delete(&t, &bundle, "j1", &["--force"]);
+    // A file of another kind is refused by setns(2) (runtime-tools' `linux_ns_path_type`).
+    let wrong = format!(r#"{{"type":"ipc","path":"{}"}}"#, holder.ns("uts"));
+    let others = r#"{"type":"pid"},{"type":"mount"},{"type":"uts"}"#;
+    edit_config(
+        &bundle,
+        &list,
+        &format!(r#""namespaces":[{wrong},{others}]"#),
+    );
+    let out = bundle.create(&t, "j2");
+    let log = fs::read_to_string(bundle.dir.join("out")).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("CLONE_NEWIPC): Invalid argument"), "{log}");
+    assert!(!bundle.state.join("j2").exists());
+}
+
+/// runtime-tools' `linux_ns_itype`: the kinds a config.json leaves out are the
+/// runtime's own. A hostname needs a UTS namespace; without a mount namespace nothing
+/// is mounted (every mount would be the host's), so a bind mount is refused.
+#[test]
+fn issue_16_namespaces_left_out_are_the_runtimes() {
+    let t = TestEnv::new();
+    let bundle = Bundle::new(&t, r#"["sleep","1000"]"#, "");
+    edit_config(&bundle, NAMESPACES, r#""namespaces":[]"#);
+    let bundle_dir = bundle.dir.to_str().unwrap();
+    let out = bundle.runtime(&t, &["create", "--bundle", bundle_dir, "i1"]);
+    assert_refused(
+        &out,
+        "hostname without a UTS namespace of the container's own",
+    );
+    edit_config(&bundle, r#""hostname":"held","#, "");
+    let out = bundle.runtime(&t, &["create", "--bundle", bundle_dir, "i1"]);
+    assert_refused(&out, "without a mount namespace of the container's own");
+    let bind =
+        r#",{"destination":"/mnt","type":"bind","source":"shared","options":["rbind","rw"]}"#;
+    edit_config(&bundle, bind, "");
+    let pid = created(&t, &bundle, "i1");
+    for name in ["pid", "ipc", "uts", "cgroup", "net", "user", "mnt"] {
+        let (theirs, ours) = (
+            format!("/proc/{pid}/ns/{name}"),
+            format!("/proc/self/ns/{name}"),
+        );
+        assert!(same_ns(&theirs, &ours), "{name}");
+    }
+    // Its root is the bundle's, chroot(2)ed into; nothing of it was mounted on the host.
+    let root = fs::read_link(format!("/proc/{pid}/root")).unwrap();
+    assert_eq!(root, bundle.dir.join("rootfs"));
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mountinfo.contains(bundle_dir), "{mountinfo}");
+    delete(&t, &bundle, "i1", &["--force"]);
+}
+
+/// runtime-tools' `linux_uid_mappings` and `linux_ns_nopath`: a user namespace made
+/// from the maps (the root filesystem used as it is: the bind on /mnt, the host root's,
+/// is not the container root's to write), or joined by path.
+#[test]
+fn issue_16_user_namespaces_from_maps_or_by_path() {
+    let t = TestEnv::new();
+    let program = r#"["sh","-c","cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /mnt/x 2>/dev/null || echo denied"]"#;
+    let bundle = Bundle::new(&t, program, "");
+    let maps = r#""uidMappings":[{"containerID":0,"hostID":100000,"size":65536}],"gidMappings":[{"containerID":0,"hostID":200000,"size":1000}],"#;
+    let user = NAMESPACES.replace("]", r#",{"type":"user"}]"#);
+    edit_config(&bundle, NAMESPACES, &format!("{maps}{user}"));
+    let out = run_to_end(&t, &bundle, "u1");
+    let words: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(
+        words,
+        ["0", "100000", "65536", "0", "200000", "1000", "0", "denied"],
+        "{out}"
+    );
+    assert!(!bundle.dir.join("shared/x").exists());
+    let holder = Holder::new(&["--user"]);
+    // Written here, with setgroups(2) allowed in it (`unshare -r` denies it).
+    let pid = holder.unshare.id();
+    for map in ["uid_map", "gid_map"] {
+        fs::write(format!("/proc/{pid}/{map}"), "0 300000 1000").unwrap();
+    }
+    let joined = NAMESPACES.replace(
+        "]",
+        &format!(r#",{{"type":"user","path":"{}"}}]"#, holder.ns("user")),
+    );
+    edit_config(&bundle, &format!("{maps}{user}"), &joined);
+    edit_config(&bundle, program, r#"["sleep","1000"]"#);
+    let pid = created(&t, &bundle, "u2");
+    assert!(same_ns(&format!("/proc/{pid}/ns/user"), &holder.ns("user")));
+    // `exec` joins it too, last.
+    let out = bundle.runtime(&t, &["exec", "u2", "cat", "/proc/self/uid_map"]);
+    let words: Vec<String> = stdout(&out).split_whitespace().map(String::from).collect();
+    assert_eq!(words, ["0", "300000", "1000"], "{}", stderr(&out));
+    delete(&t, &bundle, "u2", &["--force"]);
+}
+
+/// A caller that passes descriptors as conmon does for socket activation: a pipe's
+/// write end on fd 3 and /dev/null on fd 4, to `create --preserve-fds 1` and to
+/// `exec --preserve-fds 1`; then it kills the container and prints what came through
+/// the pipe.
+const PRESERVE_CALLER: &str = r#"
+import ctypes, json, os, subprocess, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)
+runtime, bundle, cid = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+r, w = os.pipe()
+r2 = os.dup(r); os.close(r)
+os.dup2(w, 3); os.close(w)
+os.dup2(os.open("/dev/null", os.O_RDONLY), 4)
+create = ["create", "--bundle", bundle, "--pid-file", bundle + "/pid", "--preserve-fds", "1", cid]
+subprocess.run(runtime + create, check=True, pass_fds=(3, 4))
+subprocess.run(runtime + ["start", cid], check=True)
+program = "echo second >&3; [ -e /proc/self/fd/4 ] || echo no 4 >&3"
+subprocess.run(runtime + ["exec", "--preserve-fds", "1", cid, "sh", "-c", program], check=True, pass_fds=(3, 4))
+os.close(3)
+subprocess.run(runtime + ["kill", cid, "KILL"], check=True)
+os.waitpid(int(open(bundle + "/pid").read()), 0)
+print(os.read(r2, 100).decode(), end="")
+"#;
+
+/// `--preserve-fds N` (conmon's, containerd's): fds 3 to 3+N-1 of the runtime reach
+/// the container's process and an exec'd one; fd 3+N does not.
+#[test]
+fn issue_16_preserved_descriptors_reach_the_process() {
+    let t = TestEnv::new();
+    let program =
+        r#"["sh","-c","echo first >&3; [ -e /proc/self/fd/4 ] || echo no 4 >&3; exec sleep 1000"]"#;
+    let bundle = Bundle::new(&t, program, "");
+    let out = bundle.call(&t, PRESERVE_CALLER, "p1");
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The container's and the exec'd process's lines, in whichever order they ran.
+    let text = stdout(&out);
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(lines, ["first", "no 4", "no 4", "second"], "{text}");
+    delete(&t, &bundle, "p1", &[]);
+}

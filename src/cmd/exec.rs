@@ -179,6 +179,7 @@ fn exec_of(args: &Args, config: &Config) -> Result<Exec> {
         detach: args.detach,
         tty: args.tty,
         size: args.tty.then(terminal::size).flatten(), // TIOCGWINSZ: set before execve(2)
+        preserved: 0,
     })
 }
 

@@ -88,6 +88,8 @@ pub struct Exec {
     /// and columns; its master comes back to skiff.
     pub tty: bool,
     pub size: Option<libc::winsize>,
+    /// The OCI runtime's `--preserve-fds N`: fds 3 to 3+N-1 stay open into the command.
+    pub preserved: RawFd,
 }
 
 /// The command, executing in the container.
@@ -360,7 +362,8 @@ fn enter(target: Target, cgroup: Option<&Cgroup>, exec: &Exec, keep: &[RawFd]) -
         cgroup::join(cgroup)?; // v1: tasks
     }
     trace::step("close every descriptor of skiff's but stdio, two pipes and, with -t, the socket for the terminal's master");
-    sys::close_from_3_except(&[&target.descriptors()[..], keep].concat())?; // close_range(2)
+    let preserved: Vec<RawFd> = (3..3 + exec.preserved).collect();
+    sys::close_from_3_except(&[&target.descriptors()[..], keep, &preserved].concat())?; // close_range(2)
     target.enter() // setns(2), fchdir(2), chroot(2)
 }
 
@@ -407,5 +410,5 @@ fn become_command(exec: &Exec, caps: u64, console: Option<UnixStream>) -> Result
     sys::chdir(Path::new(&exec.process.workdir))?; // chdir(2)
     tuning::limit(&exec.options)?; // setrlimit(2)
     let env = take_identity(&exec.process, &exec.options, caps)?; // setuid(2), capset(2), …
-    process::exec(&exec.process.argv, &env) // execve(2)
+    process::exec(&exec.process.argv, &env, exec.preserved) // execve(2)
 }

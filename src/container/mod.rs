@@ -115,6 +115,9 @@ pub struct Stdio<'a> {
     /// exist and it waits before pivot_root(2) (the OCI runtime's hooks: see
     /// `rootfs::pause`); a failure ends the start.
     pub before_pivot: Option<&'a dyn Fn(libc::pid_t) -> Result<()>>,
+    /// The OCI runtime's `--preserve-fds N`: fds 3 to 3+N-1, the caller's (conmon's
+    /// sockets for socket activation), stay open into the command.
+    pub preserved: RawFd,
 }
 
 /// A container whose command is executing.
@@ -159,12 +162,13 @@ pub fn start(
     let console = console.context("socketpair(2) for the terminal's master")?;
     let pause = stdio.before_pivot.map(|_| UnixStream::pair()).transpose(); // socketpair(2)
     let pause = pause.context("socketpair(2) to pause before pivot_root")?;
+    let shared = namespaces::Shared::open(options)?; // open(2) the namespaces it joins
     let ports = config.ports.as_deref().unwrap_or_default();
     // Before the PID namespace: rootless, it forks, and the first child after unshare(2)
     // would be that namespace's PID 1.
     let network = network::attach(&config.id, config.network.as_deref(), joined, ports) // unshare(2), rtnetlink, nf_tables; rootless: fork(2), slirp4netns
         .inspect_err(|_| undo_start(config))?;
-    namespaces::new_pid_namespace().inspect_err(|_| undo_start(config))?; // unshare(2)
+    namespaces::pid_namespace(&shared).inspect_err(|_| undo_start(config))?; // unshare(2), or setns(2)
     let settings = network.settings.as_ref();
     trace::step("its /etc/hostname, /etc/hosts and /etc/resolv.conf, to bind-mount");
     etc_files::write(&rootfs.scratch, config, settings, rootfs.members.as_deref()) // hostname, hosts, resolv.conf
@@ -177,6 +181,7 @@ pub fn start(
             cgroup: cgroup.as_ref(),
             netns: network.netns.as_ref(),
             userns: userns.as_ref(),
+            shared: &shared,
             stdio,
             console: console.map(|(_, theirs)| theirs),
             pause: pause.map(|(_, theirs)| theirs),
@@ -215,13 +220,14 @@ fn undo_start(config: &Config) {
     let _ = network::release(&config.id);
 }
 
-/// What the parent made for the child to enter (its cgroup and network namespace),
-/// and how its fds 0–2 are to be set up: as `stdio` says, and with `-t` the socket its
-/// terminal's master goes back on.
+/// What the parent made for the child to enter (its cgroup, network namespace and the
+/// namespaces it joins), and how its fds 0–2 are to be set up: as `stdio` says, and
+/// with `-t` the socket its terminal's master goes back on.
 struct Child<'a> {
     cgroup: Option<&'a Cgroup>,
     netns: Option<&'a File>,
     userns: Option<&'a userns::Userns>,
+    shared: &'a namespaces::Shared,
     stdio: &'a Stdio<'a>,
     console: Option<UnixStream>,
     pause: Option<UnixStream>,
@@ -248,25 +254,27 @@ fn become_container(
     exec_status: File,
 ) -> std::result::Result<Infallible, Failed> {
     let prepared = process::take_stdio(&child.stdio.fds).and_then(|()| {
+        let gate = child.stdio.gate.map(process::Gate::open).transpose()?; // /proc/self/fd
         let terminal = child
             .console
             .take()
             .map(|socket| (socket, child.stdio.size));
-        prepare(config, rootfs, &child, terminal)
+        Ok((prepare(config, rootfs, &child, terminal)?, gate))
     });
-    let env = match prepared {
-        Ok(env) => env,
+    let (env, gate) = match prepared {
+        Ok(prepared) => prepared,
         Err(err) => return Err((err, exec_status)),
     };
     let exec_status = match config.init {
         true => init::split_off_command(exec_status)?,
         false => exec_status,
     };
-    let exec_status = match child.stdio.gate {
-        Some(fifo) => process::hold(fifo, &config.process.argv, &env, exec_status)?, // open(2) blocks
+    let (argv, preserved) = (&config.process.argv, child.stdio.preserved);
+    let exec_status = match gate {
+        Some(gate) => gate.hold(argv, &env, exec_status)?, // open(2) blocks
         None => exec_status,
     };
-    process::exec(&config.process.argv, &env).map_err(|err| (err, exec_status)) // execve(2)
+    process::exec(argv, &env, preserved).map_err(|err| (err, exec_status)) // execve(2)
 }
 
 /// Everything between fork(2) and execve(2); returns the command's environment.
@@ -281,7 +289,7 @@ fn prepare(
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
     network::enter(child.netns)?; // setns(2): its network, configured already
     let own_cgroup = cgroup::enter(child.cgroup)?; // cgroup.procs, unshare(CLONE_NEWCGROUP)
-    namespaces::unshare_the_rest(&config.hostname)?; // unshare(2), sethostname(2)
+    namespaces::enter(child.shared, &config.hostname)?; // unshare(2), setns(2), sethostname(2)
     let own_netns = child.netns.is_some()
         && config
             .network
@@ -289,10 +297,14 @@ fn prepare(
             .and_then(network::joined)
             .is_none();
     tuning::set_namespaced(options, own_netns)?; // oom_score_adj, sysctls
-    let entered = rootfs::enter(rootfs, options, child.userns, child.pause.as_ref())?; // mount(2), pivot_root(2)
+    let entered = match child.shared.owns(sys::CLONE_NEWNS) {
+        true => rootfs::enter(rootfs, options, child.userns, child.pause.as_ref())?, // mount(2), pivot_root(2)
+        false => rootfs::chroot_in_place(rootfs, child.pause.as_ref())?, // chroot(2): the host's mounts are not its
+    };
     if entered == Entered::WithMounts {
         cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only
     }
+    namespaces::leave_own_cgroup_namespace(child.shared)?; // setns(2), an OCI bundle's
     if let Some((socket, size)) = terminal {
         console::attach(socket, size, Console::Bind)?; // ptmx, TIOCSCTTY, SCM_RIGHTS
     }

@@ -6,6 +6,7 @@
 //! The typed forms ([`Bind`], [`Tmpfs`]) are derived from it where they are used.
 //! <https://docs.docker.com/reference/cli/docker/container/run/>
 
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use miniserde::{Deserialize, Serialize};
@@ -70,6 +71,10 @@ pub struct Options {
     pub spec_mounts: Option<Vec<SpecMount>>,
     /// An OCI bundle's `linux.rootfsPropagation`: the root's, after pivot_root(2).
     pub root_propagation: Option<String>,
+    /// The namespaces it does not make itself (an OCI `linux.namespaces`; `run` makes
+    /// them all): by kind (`pid`, `ipc`, `uts`, `mnt`, `cgroup`, `user`), `host` to
+    /// share skiff's own, else the path of one to join (see `namespaces`).
+    pub namespaces: Option<BTreeMap<String, String>>,
 }
 
 impl Options {

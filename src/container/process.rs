@@ -40,14 +40,16 @@ pub fn take_stdio(fds: &[Option<RawFd>; 3]) -> Result<()> {
     Ok(())
 }
 
-/// Finds `argv[0]` on the container's `PATH` and executes it. Only returns on failure.
-pub fn exec(argv: &[String], env: &[String]) -> Result<Infallible> {
+/// Finds `argv[0]` on the container's `PATH` and executes it, with `preserved`
+/// descriptors from 3 on left open (the OCI runtime's `--preserve-fds`). Only returns
+/// on failure.
+pub fn exec(argv: &[String], env: &[String], preserved: RawFd) -> Result<Infallible> {
     trace::step("execve the command: the container is born");
     let program = argv
         .first()
         .ok_or_else(|| Error::invalid("no command specified"))?;
     let path = find_program(program, env)?;
-    let err = execute(&path, argv, env);
+    let err = execute_keeping(&path, argv, env, preserved);
     Err(match err.errno() {
         Some(libc::ENOENT) => Error::new(Kind::CommandNotFound(program.clone())),
         Some(libc::EACCES) => Error::new(Kind::NotExecutable(program.clone())),
@@ -58,6 +60,11 @@ pub fn exec(argv: &[String], env: &[String]) -> Result<Infallible> {
 /// Executes the program at `path` with `argv` (whose first need not name it, as for
 /// the OCI runtime's hooks) and `env`; returns why not.
 pub fn execute(path: &Path, argv: &[String], env: &[String]) -> Error {
+    execute_keeping(path, argv, env, 0)
+}
+
+/// [`execute`], with `preserved` descriptors from 3 on left open.
+fn execute_keeping(path: &Path, argv: &[String], env: &[String], preserved: RawFd) -> Error {
     let strings =
         sys::c_string(path).and_then(|path| Ok((path, c_strings(argv)?, c_strings(env)?)));
     let (c_path, c_argv, c_env) = match strings {
@@ -67,7 +74,8 @@ pub fn execute(path: &Path, argv: &[String], env: &[String]) -> Error {
     // Ignored signals and the blocked mask outlive execve(2): Rust's runtime ignores
     // SIGPIPE (`yes | head` must end `yes`), and whoever started skiff may have ignored
     // SIGINT or SIGHUP, which a container must get as in any Docker container.
-    if let Err(err) = sys::close_on_exec_from_3().and_then(|()| sys::reset_signals()) {
+    let closed = sys::close_on_exec_from(3 + preserved).and_then(|()| sys::reset_signals());
+    if let Err(err) = closed {
         return err;
     }
     sys::execve(&c_path, &c_argv, &c_env)
@@ -100,30 +108,45 @@ fn is_executable_file(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
-/// The OCI runtime's `create`: once its command is found, the process tells the
-/// parent it is ready (and the parent returns), then waits on `fifo` (an `O_PATH`
-/// descriptor of the state directory's `exec.fifo`, reopened through /proc as runc
-/// does, since the host's path is out of reach past pivot_root(2)): open(2) for
-/// writing blocks until `start` opens it for reading. A failure later than this has
-/// nobody to tell but the exit status. <https://man7.org/linux/man-pages/man7/fifo.7.html>
-pub fn hold(
+/// The OCI runtime's `create`: the process, ready, waits before execve(2) on `fifo`,
+/// an `O_PATH` descriptor of the state directory's `exec.fifo`, until `start` opens it
+/// for reading (fifo(7)). The host's path is out of reach past pivot_root(2), so the
+/// fifo is reopened through `/proc/self/fd`, as runc does; through the host's, opened
+/// first thing in the process: the container's own /proc may be missing (a container
+/// without a mount namespace of its own mounts none).
+/// <https://man7.org/linux/man-pages/man7/fifo.7.html>
+pub struct Gate {
     fifo: RawFd,
-    argv: &[String],
-    env: &[String],
-    mut pipe: File,
-) -> std::result::Result<File, (Error, File)> {
-    let program = argv.first().map_or("", String::as_str);
-    let ready = find_program(program, env)
-        .and_then(|_| pipe.write_all(&[READY]).context("write exec status"));
-    if let Err(err) = ready {
-        return Err((err, pipe));
+    fds: File,
+}
+
+impl Gate {
+    pub fn open(fifo: RawFd) -> Result<Gate> {
+        let fds = File::open("/proc/self/fd").context("open /proc/self/fd")?;
+        Ok(Gate { fifo, fds })
     }
-    trace::step("ready: wait on exec.fifo until `start` opens it");
-    let path = format!("/proc/self/fd/{fifo}");
-    let opened = fs::OpenOptions::new().write(true).open(&path);
-    match opened.and_then(|mut gate| gate.write_all(b"0")) {
-        Ok(()) => Ok(pipe),
-        Err(err) => Err((Error::from(err).context(format!("open {path}")), pipe)),
+
+    /// Once its command is found, tells the parent it is ready (and the parent
+    /// returns), then waits: open(2) for writing blocks until `start` opens the fifo
+    /// for reading. A failure later than this has nobody to tell but the exit status.
+    pub fn hold(
+        self,
+        argv: &[String],
+        env: &[String],
+        mut pipe: File,
+    ) -> std::result::Result<File, (Error, File)> {
+        let program = argv.first().map_or("", String::as_str);
+        let ready = find_program(program, env)
+            .and_then(|_| pipe.write_all(&[READY]).context("write exec status"));
+        if let Err(err) = ready {
+            return Err((err, pipe));
+        }
+        trace::step("ready: wait on exec.fifo until `start` opens it");
+        let opened = sys::open_write_at(&self.fds, &self.fifo.to_string());
+        match opened.and_then(|mut gate| gate.write_all(b"0").context("write exec.fifo")) {
+            Ok(()) => Ok(pipe),
+            Err(err) => Err((err, pipe)),
+        }
     }
 }
 

@@ -246,15 +246,35 @@ fn copy_layers_instead(fs: &RootFs, userns: Option<&Userns>) -> Result<PathBuf> 
 
 /// The OCI bundle's root directory itself, bound on `root` (`nodev`, as the overlay).
 fn bind_in_place(fs: &RootFs) -> Result<PathBuf> {
-    let Some((layers, name)) = fs.layers.as_ref().and_then(|l| Some((l, l.names.first()?))) else {
-        return Err(Error::invalid("no root directory to bind"));
-    };
-    let dir = layers.dir.join(name);
+    let dir = in_place(fs)?;
     let root = own_root(fs)?;
     trace::step("bind the bundle's root directory, written in place");
     sys::mount(Some(&dir), &root, None, MS_BIND | MS_REC, None)?;
     mounts::remount(&root, 0)?;
     Ok(root)
+}
+
+/// The OCI bundle's root directory, used in place.
+fn in_place(fs: &RootFs) -> Result<PathBuf> {
+    match fs
+        .layers
+        .as_ref()
+        .and_then(|l| Some(l.dir.join(l.names.first()?)))
+    {
+        Some(dir) if fs.in_place => Ok(dir),
+        _ => Err(Error::invalid("no root directory to use in place")),
+    }
+}
+
+/// An OCI bundle's container without a mount namespace of its own (runtime-tools'
+/// `linux_ns_itype`): every mount would be the host's, which are not the container's
+/// to change (runc makes the host's `/` a slave and leaves its mounts there), so it
+/// mounts nothing and chroot(2)s into the bundle's root as it is.
+pub fn chroot_in_place(fs: &RootFs, paused: Option<&UnixStream>) -> Result<Entered> {
+    pause(paused)?;
+    trace::step("no mount namespace of its own: mount nothing, chroot(2) into the root");
+    chroot_into(&in_place(fs)?)?;
+    Ok(Entered::ChrootWithoutMounts)
 }
 
 /// pivot_root(2) into `root`; where it cannot leave the current root (EINVAL: an

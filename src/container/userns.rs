@@ -122,7 +122,8 @@ pub fn size(mode: &str) -> Result<Option<u32>> {
 
 /// For a container with `--userns=auto` (its range leased for `holder`, its
 /// directory) or `--uidmap`/`--gidmap` (each the other's when alone): its namespace,
-/// mapped. `None` with the host's.
+/// mapped; for an OCI bundle's given by path (`Options::namespaces`), that one. `None`
+/// with the host's.
 pub fn create(options: &Options, holder: &Path) -> Result<Option<Userns>> {
     let given = |maps: &Option<Vec<String>>, flag| -> Result<Vec<IdMap>> {
         let maps = maps.iter().flatten();
@@ -132,6 +133,16 @@ pub fn create(options: &Options, holder: &Path) -> Result<Option<Userns>> {
         given(&options.uidmap, "--uidmap")?,
         given(&options.gidmap, "--gidmap")?,
     );
+    let joined = options
+        .namespaces
+        .iter()
+        .flatten()
+        .find(|(kind, _)| *kind == "user");
+    if let Some((_, path)) = joined {
+        // An OCI bundle's, made by its caller: its maps, if given, say whose the IDs are.
+        let file = File::open(path).with_context(|| format!("open the user namespace {path}"))?;
+        return Ok(Some(Userns { file, uids, gids }));
+    }
     let (uids, gids) = match (
         size(options.userns.as_deref().unwrap_or_default())?,
         uids.is_empty(),

@@ -25,7 +25,7 @@ use std::fs;
 use std::path::Path;
 
 use super::spec::{self, Runnable};
-use super::{console_socket, hand_over, load, no_preserved_fds, one_id, Global, USAGE};
+use super::{console_socket, hand_over, load, one_id, preserved_fds, Global, USAGE};
 use crate::cli::{self, Opt};
 use crate::container::{self, Exec, FORWARDED};
 use crate::error::{Context, Error, Result};
@@ -67,7 +67,8 @@ pub fn exec(global: &Global, argv: &[String]) -> Result<i32> {
         f.console.as_deref(),
         runnable.terminal.is_some() && !relayed,
     )?;
-    let exec = exec_of(runnable, socket.is_some())?;
+    let mut exec = exec_of(runnable, socket.is_some())?;
+    exec.preserved = preserved_fds(f.preserve_fds.as_deref())?;
     let pidfd = sys::pidfd_open(state.pid)?;
     let join = |exec: &Exec| {
         let joined = container::join(&id, state.pid, pidfd, exec)
@@ -113,7 +114,7 @@ fn parse(argv: &[String]) -> Result<(Flags, String, Vec<String>)> {
             Opt::Switch(&["--no-new-privs"], &mut f.no_new_privs),
         ],
     )?;
-    no_preserved_fds(f.preserve_fds.as_deref())?;
+    preserved_fds(f.preserve_fds.as_deref())?;
     if f.label.as_deref().is_some_and(|label| !label.is_empty()) {
         return Err(Error::invalid(
             "--process-label is not supported by skiff (no SELinux)",
@@ -187,6 +188,7 @@ fn exec_of(runnable: Runnable, socket: bool) -> Result<Exec> {
         detach: false, // `--detach` is the runtime's: the process keeps its stdio
         tty,
         size,
+        preserved: 0, // `--preserve-fds`, the caller's
     })
 }
 

@@ -155,6 +155,7 @@ pub fn in_container(hooks: &Hooks, id: &str, pid: libc::pid_t, state: &str) -> R
             detach: false,
             tty: false,
             size: None,
+            preserved: 0,
         };
         stdin_from(state)?;
         let joined =

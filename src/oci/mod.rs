@@ -26,6 +26,10 @@
 //! then holds the only copy. runc's rule holds: a terminal needs a socket, a socket a
 //! terminal.
 //!
+//! **`--preserve-fds N`** (`create`, `exec`): the caller's fds 3 to 3+N-1 (conmon's
+//! sockets, for socket activation) stay open into the container's process, as runc
+//! keeps them; every other descriptor is closed at execve(2).
+//!
 //! Errors are one line on stderr and exit 1, as runc's; with `--log FILE` also written
 //! there, and with `--log-format json` as runc writes them,
 //! `{"level":"error","msg":"…","time":"…"}`, which podman and containerd show.
@@ -43,7 +47,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -132,15 +136,15 @@ const USAGE: &str =
 skiff as an OCI runtime
 
 Commands:
-  create    --bundle DIR [--pid-file FILE] [--console-socket SOCK] ID: make the
-            container, held before its command
+  create    --bundle DIR [--pid-file FILE] [--console-socket SOCK] [--preserve-fds N]
+            ID: make the container, held before its command
   start     ID: run the created container's command
   state     ID: print its state as JSON
   kill      [--all] ID [SIGNAL]: signal it (default SIGTERM)
   delete    [--force] ID: remove it
   exec      [--process FILE | CMD...] [--detach] [--tty] [--console-socket SOCK]
             [--pid-file FILE] [--cwd DIR] [--env K=V] [--user UID[:GID]] [--cap CAP]
-            [--no-new-privs] ID: one more process in it
+            [--no-new-privs] [--preserve-fds N] ID: one more process in it
   ps        [--format table|json] ID: its processes
   list      [--format table|json] [-q]: every container
   features  print what this runtime supports, as JSON";
@@ -242,7 +246,7 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
         Opt::Switch(&["--no-new-keyring"], &mut no_keyring),
     ];
     let id = one_id(cli::parse(argv, "create", USAGE, options)?, "create")?;
-    no_preserved_fds(fds.as_deref())?;
+    let preserved = preserved_fds(fds.as_deref())?;
     let bundle = fs::canonicalize(bundle.as_deref().unwrap_or(".")).context("bundle")?;
     let text = fs::read_to_string(bundle.join("config.json")).context("read config.json")?;
     let bundle_spec = spec::parse(&text, &bundle, &id)?;
@@ -262,7 +266,7 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
         .with_context(|| format!("create {}", global.root.display()))?;
     let dir = global.root.join(&id);
     fs::create_dir(&dir).map_err(|_| Error::invalid(format!("container {id} exists already")))?;
-    let made = made(&dir, bundle_spec, &bundle, console);
+    let made = made(&dir, bundle_spec, &bundle, console, preserved);
     if made.is_err() {
         cgroup::sweep(&cgroup);
         let _ = fs::remove_dir_all(&dir);
@@ -274,14 +278,20 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `--preserve-fds N`: only 0 (none) yet.
-fn no_preserved_fds(count: Option<&str>) -> Result<()> {
-    match count.is_some_and(|n| n != "0") {
-        true => Err(Error::invalid(
-            "--preserve-fds is not supported by skiff yet",
-        )),
-        false => Ok(()),
-    }
+/// `--preserve-fds N`: fds 3 to 3+N-1 of the runtime's, open (and not close-on-exec:
+/// passed to it by its caller), stay open into the container's process, as runc keeps
+/// them. Setting `LISTEN_FDS` for socket activation is the caller's part.
+fn preserved_fds(count: Option<&str>) -> Result<RawFd> {
+    let count = count.unwrap_or("0");
+    let valid = count
+        .parse()
+        .ok()
+        .filter(|n: &RawFd| (0..=RawFd::MAX - 3).contains(n));
+    valid.ok_or_else(|| {
+        Error::usage(format!(
+            "--preserve-fds {count:?}: not a number of descriptors"
+        ))
+    })
 }
 
 /// The console socket at `path`, connected, when the process has a terminal
@@ -310,8 +320,14 @@ fn hand_over(socket: &UnixStream, master: Option<File>) -> Result<()> {
 }
 
 /// Makes the container, held at its `exec.fifo`, and records its state; its PID 1.
-/// With `console`, its terminal's master goes there.
-fn made(dir: &Path, bundle: spec::Bundle, path: &Path, console: Option<UnixStream>) -> Result<i32> {
+/// With `console`, its terminal's master goes there; `preserved`: `--preserve-fds`.
+fn made(
+    dir: &Path,
+    bundle: spec::Bundle,
+    path: &Path,
+    console: Option<UnixStream>,
+    preserved: RawFd,
+) -> Result<i32> {
     let fifo_path = dir.join("exec.fifo");
     sys::mknod(&fifo_path, libc::S_IFIFO, 0, 0)?;
     // Writable by the container's user, whoever it is (and past the umask).
@@ -357,6 +373,7 @@ fn made(dir: &Path, bundle: spec::Bundle, path: &Path, console: Option<UnixStrea
         tty: bundle.terminal.is_some(),
         size: bundle.terminal.and_then(|terminal| terminal.size),
         before_pivot: bundle.hooks.any_before_pivot().then_some(&created as _),
+        preserved,
         ..Stdio::default()
     };
     let started = container::start(&bundle.config, &rootfs, &stdio, netns)?;
@@ -524,4 +541,4 @@ fn delete(global: &Global, argv: &[String]) -> Result<()> {
 }
 
 /// runtime-spec `features.md`: what this runtime honours of `config.json`.
-const FEATURES: &str = r#"{"ociVersionMin":"1.0.0","ociVersionMax":"1.3.0","hooks":["prestart","createRuntime","createContainer","startContainer","poststart","poststop"],"mountOptions":["async","atime","bind","defaults","diratime","dirsync","exec","mand","noatime","nodev","nodiratime","noexec","nomand","norelatime","nostrictatime","nosuid","private","rbind","relatime","ro","rprivate","rshared","rslave","runbindable","rw","shared","slave","strictatime","suid","sync","tmpcopyup","unbindable"],"linux":{"namespaces":["pid","mount","ipc","uts","cgroup","network"],"cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},"seccomp":{"enabled":true,"actions":["SCMP_ACT_ALLOW","SCMP_ACT_ERRNO","SCMP_ACT_KILL","SCMP_ACT_KILL_PROCESS","SCMP_ACT_KILL_THREAD","SCMP_ACT_LOG","SCMP_ACT_TRAP"],"operators":["SCMP_CMP_EQ","SCMP_CMP_GE","SCMP_CMP_GT","SCMP_CMP_LE","SCMP_CMP_LT","SCMP_CMP_MASKED_EQ","SCMP_CMP_NE"],"archs":["SCMP_ARCH_X86_64"],"knownFlags":[],"supportedFlags":[]},"apparmor":{"enabled":false},"selinux":{"enabled":false}},"annotations":{"org.opencontainers.runtime-spec.features.skiff":"maskedPaths and readonlyPaths resolved inside the root; cgroupsPath in cgroupfs form; device cgroup lists that deny all, then allow; no user namespaces; every mount nodev"}}"#;
+const FEATURES: &str = r#"{"ociVersionMin":"1.0.0","ociVersionMax":"1.3.0","hooks":["prestart","createRuntime","createContainer","startContainer","poststart","poststop"],"mountOptions":["async","atime","bind","defaults","diratime","dirsync","exec","mand","noatime","nodev","nodiratime","noexec","nomand","norelatime","nostrictatime","nosuid","private","rbind","relatime","ro","rprivate","rshared","rslave","runbindable","rw","shared","slave","strictatime","suid","sync","tmpcopyup","unbindable"],"linux":{"namespaces":["pid","mount","ipc","uts","cgroup","network","user"],"cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},"seccomp":{"enabled":true,"actions":["SCMP_ACT_ALLOW","SCMP_ACT_ERRNO","SCMP_ACT_KILL","SCMP_ACT_KILL_PROCESS","SCMP_ACT_KILL_THREAD","SCMP_ACT_LOG","SCMP_ACT_TRAP"],"operators":["SCMP_CMP_EQ","SCMP_CMP_GE","SCMP_CMP_GT","SCMP_CMP_LE","SCMP_CMP_LT","SCMP_CMP_MASKED_EQ","SCMP_CMP_NE"],"archs":["SCMP_ARCH_X86_64"],"knownFlags":[],"supportedFlags":[]},"apparmor":{"enabled":false},"selinux":{"enabled":false}},"annotations":{"org.opencontainers.runtime-spec.features.skiff":"maskedPaths and readonlyPaths resolved inside the root; cgroupsPath in cgroupfs form; device cgroup lists that deny all, then allow; every mount nodev; nothing mounted without a mount namespace"}}"#;

@@ -22,9 +22,14 @@
 //!   the filesystem's data: `container/options.rs`), always `nodev`.
 //! - `linux.rootfsPropagation`: the root's propagation type, set after pivot_root(2)
 //!   as runc sets it (by default the root stays private).
-//! - `linux.namespaces`: pid, mount, ipc and uts are always new (and cgroup: skiff
-//!   always gives one); network: absent is the host's, present a new one with only
-//!   `lo`, with a `path` that namespace joined (podman makes its own).
+//! - `linux.namespaces`: each kind new, joined by its `path` (podman makes the network
+//!   namespace itself; a Kubernetes pod's containers join its pause container's IPC,
+//!   UTS and PID namespaces), or, absent, the runtime's own, as `Options::namespaces`
+//!   (see `container/namespaces.rs`); the network's as `--network`: absent the host's,
+//!   new with only `lo`, or joined. Without a mount namespace of its own the container
+//!   mounts nothing (`check_shared`); without a UTS one it takes no hostname.
+//!   `user` with `uidMappings` and `gidMappings` as `--uidmap`/`--gidmap` (a new user
+//!   namespace, entered last, the root filesystem used as it is), or joined by path.
 //! - `hooks`: every kind (see `hooks.rs` for where each runs).
 //! - `linux.resources` memory (limit, swap, reservation), cpu, pids as `--memory`,
 //!   `--memory-swap`, `--memory-reservation`, `--cpu-shares`, `--cpus`,
@@ -123,9 +128,13 @@ const KNOWN: &[(&str, &[&str])] = &[
             "cgroupsPath",
             "devices",
             "rootfsPropagation",
+            "uidMappings",
+            "gidMappings",
         ],
     ),
     ("linux.namespaces[]", &["type", "path"]),
+    ("linux.uidMappings[]", ID_MAPPING),
+    ("linux.gidMappings[]", ID_MAPPING),
     ("linux.resources", &["memory", "cpu", "pids", "devices"]),
     (
         "linux.resources.devices[]",
@@ -159,6 +168,7 @@ const KNOWN: &[(&str, &[&str])] = &[
 ];
 
 const HOOK: &[&str] = &["path", "args", "env", "timeout"];
+const ID_MAPPING: &[&str] = &["containerID", "hostID", "size"];
 
 /// The top-level properties the runtime-spec defines (config.md and the platforms'); any
 /// other is someone's extension. Below the top, every key skiff does not read is refused.
@@ -270,6 +280,20 @@ struct Linux {
     devices: Option<Vec<linux::Device>>,
     #[serde(rename = "rootfsPropagation")]
     rootfs_propagation: Option<String>,
+    #[serde(rename = "uidMappings")]
+    uid_mappings: Option<Vec<IdMapping>>,
+    #[serde(rename = "gidMappings")]
+    gid_mappings: Option<Vec<IdMapping>>,
+}
+
+/// One line of a user namespace's map, as `--uidmap CONTAINER:HOST:SIZE` takes it.
+#[derive(Deserialize)]
+struct IdMapping {
+    #[serde(rename = "containerID")]
+    container_id: u32,
+    #[serde(rename = "hostID")]
+    host_id: u32,
+    size: u32,
 }
 
 #[derive(Deserialize)]
@@ -362,7 +386,7 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
     let linux = spec
         .linux
         .ok_or_else(|| unsupported("a bundle without linux"))?;
-    let (network, netns) = namespaces(linux.namespaces.as_deref().unwrap_or_default())?;
+    let (network, netns) = namespaces(&linux, &mut options)?;
     hidden(&linux, &mut options);
     confine(&linux, &mut options)?;
     let cgroup = linux.cgroups_path.as_deref().map(linux::cgroups_path);
@@ -370,12 +394,8 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
     options.sysctls = linux
         .sysctl
         .map(|map| map.iter().map(|(k, v)| format!("{k}={v}")).collect());
-    let hostname = match spec.hostname {
-        Some(name) => name,
-        None => std::fs::read_to_string("/proc/sys/kernel/hostname")?
-            .trim()
-            .into(),
-    };
+    let hostname = hostname(spec.hostname, &options)?;
+    check_shared(&options, terminal.is_some())?;
     let config = Config {
         id: id.into(),
         name: id.into(),
@@ -569,31 +589,101 @@ fn add_mount(mount: &Mount, bundle: &Path, options: &mut Options) -> Result<()> 
     Ok(())
 }
 
-/// The namespaces skiff always makes must be asked for; the network's decides
-/// `--network`: `host` when absent, `none` when new, or joined by its path.
-fn namespaces(list: &[Namespace]) -> Result<(&'static str, Option<PathBuf>)> {
+/// `linux.namespaces`: the network's decides `--network` (`host` when absent, `none`
+/// when new, or joined by its path); the others are new, joined by path, or, absent,
+/// skiff's own (`Options::namespaces`), as in runc. A user namespace needs maps or a
+/// path, and maps a user namespace, as runc's validator says.
+fn namespaces(linux: &Linux, options: &mut Options) -> Result<(&'static str, Option<PathBuf>)> {
+    let list = linux.namespaces.as_deref().unwrap_or_default();
     let mut network = ("host", None);
+    let mut shared = BTreeMap::new();
+    for kind in ["pid", "mount", "ipc", "uts", "cgroup"] {
+        shared.insert(proc_name(kind).to_string(), "host".to_string());
+    }
     for namespace in list {
         match (namespace.kind.as_str(), &namespace.path) {
-            ("network", Some(path)) => network = ("none", Some(PathBuf::from(path))),
-            ("network", None) => network = ("none", None),
-            ("pid" | "mount" | "ipc" | "uts" | "cgroup", None) => {}
-            (kind, _) => {
-                return Err(unsupported(&format!(
-                    "linux.namespaces: {kind} {namespace_path}",
-                    namespace_path = namespace.path.as_deref().unwrap_or("(new)")
-                )))
+            ("network", path) => network = ("none", path.as_ref().map(PathBuf::from)),
+            (kind @ ("pid" | "mount" | "ipc" | "uts" | "cgroup" | "user"), path) => {
+                match path {
+                    Some(path) => shared.insert(proc_name(kind).into(), path.clone()),
+                    None => shared.remove(proc_name(kind)),
+                };
             }
+            (kind, _) => return Err(unsupported(&format!("linux.namespaces: {kind}"))),
         }
     }
-    for needed in ["pid", "mount", "ipc", "uts"] {
-        if !list.iter().any(|n| n.kind == needed) {
-            return Err(unsupported(&format!(
-                "linux.namespaces without {needed} (skiff always makes one)"
-            )));
+    let user = list.iter().find(|n| n.kind == "user");
+    let maps = linux.uid_mappings.is_some() || linux.gid_mappings.is_some();
+    match (user, maps) {
+        (None, true) => {
+            return Err(Error::invalid(
+                "config.json: linux.uidMappings or gidMappings without a user namespace",
+            ))
         }
+        (Some(Namespace { path: None, .. }), false) => {
+            return Err(Error::invalid(
+                "config.json: a new user namespace without linux.uidMappings and gidMappings",
+            ))
+        }
+        _ => {}
     }
+    let map = |maps: &Option<Vec<IdMapping>>| {
+        let each = |m: &IdMapping| format!("{}:{}:{}", m.container_id, m.host_id, m.size);
+        maps.as_ref().map(|maps| maps.iter().map(each).collect())
+    };
+    options.uidmap = map(&linux.uid_mappings);
+    options.gidmap = map(&linux.gid_mappings);
+    options.namespaces = Some(shared).filter(|shared| !shared.is_empty());
     Ok(network)
+}
+
+/// `hostname`, else the host's. As runc: the host's hostname is not the container's to
+/// set, so a hostname needs a UTS namespace of the container's own.
+fn hostname(hostname: Option<String>, options: &Options) -> Result<String> {
+    let shared = options.namespaces.iter().flatten();
+    let own_uts = shared
+        .into_iter()
+        .all(|(kind, mode)| kind != "uts" || mode != "host");
+    match hostname {
+        Some(_) if !own_uts => Err(Error::invalid(
+            "config.json: hostname without a UTS namespace of the container's own",
+        )),
+        Some(name) => Ok(name),
+        None => Ok(std::fs::read_to_string("/proc/sys/kernel/hostname")?
+            .trim()
+            .into()),
+    }
+}
+
+/// What a namespace shared with the runtime cannot take, refused by name: without a
+/// mount namespace of its own the container mounts nothing (see
+/// `container::rootfs::chroot_in_place`), so skiff's own mounts (/proc, /sys, /dev) are
+/// not made and whatever else needs a mount is refused, as runc refuses masked paths
+/// there; without an IPC namespace of its own, its sysctls would be the host's.
+fn check_shared(options: &Options, terminal: bool) -> Result<()> {
+    let shared = options.namespaces.iter().flatten();
+    let host = |kind: &str| shared.clone().any(|(k, mode)| k == kind && mode == "host");
+    let masks = options.masked_paths.is_some() || options.readonly_paths.is_some();
+    if host("mnt") && (options.needs_mounts() || masks || options.shm_size.is_some() || terminal) {
+        return Err(Error::invalid(
+            "config.json: without a mount namespace of the container's own, nothing is mounted: mounts beyond /proc, /sys and /dev, maskedPaths, readonlyPaths, root.readonly, devices and a terminal are refused",
+        ));
+    }
+    let mut sysctls = options.sysctls.iter().flatten();
+    match sysctls.find(|sysctl| host("ipc") && !sysctl.starts_with("net.")) {
+        Some(sysctl) => Err(Error::invalid(format!(
+            "config.json: linux.sysctl {sysctl} without an IPC namespace of the container's own"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A kind of namespace as /proc/PID/ns names it.
+fn proc_name(kind: &str) -> &str {
+    match kind {
+        "mount" => "mnt",
+        other => other,
+    }
 }
 
 /// `maskedPaths` and `readonlyPaths` beyond skiff's own masks, which cover Docker's.
@@ -717,7 +807,20 @@ mod tests {
         let username = config("", "").replace(r#""gid":0"#, r#""gid":0,"username":"x""#);
         assert!(refusal(&username).contains("process.user.username"));
         let user_ns = config("", r#",{"type":"user"}"#);
-        assert!(refusal(&user_ns).contains("linux.namespaces: user"));
+        assert!(refusal(&user_ns).contains("a new user namespace without linux.uidMappings"));
+        let maps = r#"],"uidMappings":[{"containerID":0,"hostID":1000,"size":10}"#;
+        assert!(refusal(&config("", maps)).contains("without a user namespace"));
+        let no_uts = config("", "").replace(r#",{"type":"uts"}"#, "");
+        assert!(refusal(&no_uts).contains("hostname without a UTS namespace"));
+        let shm = r#""linux":{"sysctl":{"kernel.shmmax":"1"},"#;
+        let no_ipc = config("", "")
+            .replace(r#",{"type":"ipc"}"#, "")
+            .replace(r#""linux":{"#, shm);
+        assert!(refusal(&no_ipc).contains("kernel.shmmax=1 without an IPC namespace"));
+        let no_mount = config("", "").replace(r#",{"type":"mount"}"#, "");
+        let bind = r#""root":{"path":"rootfs","readonly":true}"#;
+        let no_mount = no_mount.replace(r#""root":{"path":"rootfs"}"#, bind);
+        assert!(refusal(&no_mount).contains("without a mount namespace of the container's own"));
         let version = config("", "").replace("1.0.2", "2.0.0");
         assert!(refusal(&version).contains("ociVersion \"2.0.0\""));
         assert!(refusal("[]").contains("not a runtime-spec configuration"));
