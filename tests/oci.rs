@@ -9,7 +9,9 @@ use std::os::unix::fs::symlink;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use crate::testenv::{assert_refused, cgroups_of, json_field, stderr, stdout, TestEnv};
+use crate::testenv::{
+    assert_refused, cgroup_trees, cgroups_of, json_field, stderr, stdout, TestEnv,
+};
 
 /// A caller as conmon is: a child subreaper (prctl(2) PR_SET_CHILD_SUBREAPER) that runs
 /// `create` (the container's output to a file), prints the state and whether the
@@ -658,4 +660,85 @@ fn tmpcopyup_copies_every_name_of_the_image() {
         &format!(r#"{tmpfs}{{"destination":"/proc""#),
     );
     assert_eq!(run_to_end(&t, &bundle, "t1"), "g\nf\n1\n");
+}
+
+/// The test's own cgroup in the tree at `tree` (/proc/self/cgroup; cgroups(7)), where
+/// a relative `cgroupsPath` goes (on v2 its parent, as runc takes it).
+fn own_cgroup(tree: &std::path::Path) -> Option<PathBuf> {
+    let own = fs::read_to_string("/proc/self/cgroup").unwrap();
+    let name = tree.file_name()?.to_str()?;
+    let v2 = tree == std::path::Path::new("/sys/fs/cgroup");
+    own.lines().find_map(|line| {
+        let mut fields = line.splitn(3, ':').skip(1);
+        let (controllers, path) = (fields.next()?, fields.next()?);
+        let ours = match v2 {
+            true => controllers.is_empty(),
+            false => name
+                .split(',')
+                .all(|c| controllers.split(',').any(|n| n == c)),
+        };
+        let path = PathBuf::from(path.trim_start_matches('/'));
+        let path = if v2 { path.parent()?.into() } else { path };
+        ours.then(|| tree.join(path))
+    })
+}
+
+/// runtime-tools' `linux_cgroups_cpus`, `linux_cgroups_relative_cpus` and
+/// `linux_cgroups_memory`: a relative `cgroupsPath` lies under the caller's own cgroup
+/// in each tree, as runc 1.1 makes it, with the cpu settings as given (the period is
+/// the config's, not Docker's 100 ms) and, on v1, swappiness and the OOM killer off.
+#[test]
+fn a_relative_cgroups_path_with_cpu_and_memory_settings() {
+    let t = TestEnv::new();
+    let top = format!("skiff-test-rel-{}", std::process::id());
+    let v2 = fs::metadata("/sys/fs/cgroup/cgroup.controllers").is_ok();
+    let memory = match v2 {
+        true => "",
+        false => r#","memory":{"limit":50593792,"swappiness":10,"disableOOMKiller":true}"#,
+    };
+    let cpu = r#"{"shares":2048,"quota":50000,"period":500000,"cpus":"0","mems":"0"}"#;
+    let linux = format!(r#""cgroupsPath":"{top}/c","resources":{{"cpu":{cpu}{memory}}},"#);
+    let bundle = Bundle::new(&t, r#"["true"]"#, &linux);
+    let out = bundle.create(&t, "rel1");
+    let log = fs::read_to_string(bundle.dir.join("out")).unwrap();
+    assert!(out.status.success(), "{log}");
+    let trees: Vec<PathBuf> = cgroup_trees().filter_map(|t| own_cgroup(&t)).collect();
+    let read = |file: &str| {
+        let found = trees.iter().map(|t| t.join(&top).join("c").join(file));
+        let text = found
+            .filter_map(|path| fs::read_to_string(path).ok())
+            .next();
+        text.unwrap_or_default()
+    };
+    let expected: &[(&str, &str)] = match v2 {
+        true => &[("cpu.max", "50000 500000\n"), ("cpuset.cpus", "0\n")],
+        false => &[
+            ("cpu.shares", "2048\n"),
+            ("cpu.cfs_period_us", "500000\n"),
+            ("cpu.cfs_quota_us", "50000\n"),
+            ("cpuset.cpus", "0\n"),
+            ("cpuset.mems", "0\n"),
+            ("memory.swappiness", "10\n"),
+        ],
+    };
+    let seen: Vec<(&str, String)> = expected.iter().map(|(f, _)| (*f, read(f))).collect();
+    let oom = read("memory.oom_control");
+    let cleanup = || {
+        for tree in &trees {
+            let _ = fs::remove_dir(tree.join(&top).join("c"));
+            let _ = fs::remove_dir(tree.join(&top));
+        }
+    };
+    let deleted = bundle.runtime(&t, &["delete", "--force", "rel1"]);
+    let left: Vec<&PathBuf> = trees
+        .iter()
+        .filter(|t| t.join(&top).join("c").exists())
+        .collect();
+    cleanup();
+    for ((file, want), (_, got)) in expected.iter().zip(&seen) {
+        assert_eq!(got, want, "{file}");
+    }
+    assert!(v2 || oom.starts_with("oom_kill_disable 1\n"), "{oom}");
+    assert!(deleted.status.success(), "{}", stderr(&deleted));
+    assert!(left.is_empty(), "left: {left:?}");
 }

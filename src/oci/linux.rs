@@ -17,7 +17,9 @@
 //!   owner; the cgroup list above says what may be done with it.
 //! - `cgroupsPath`: the cgroupfs form, a path from each tree's root
 //!   (`/libpod_parent/libpod-ID`), where the container's cgroup is made in place of
-//!   `skiff/ID`. The systemd form (`slice:prefix:name`) needs `--systemd-cgroup`,
+//!   `skiff/ID`; a relative one (`testdir/container`) is under the cgroup skiff itself
+//!   is in, in each tree (on v2 under its parent, which can hand controllers down), as
+//!   runc 1.1 reads it. The systemd form (`slice:prefix:name`) needs `--systemd-cgroup`,
 //!   which skiff refuses. A cgroup that exists already is taken only if it holds no
 //!   process (runc 1.2's rule): a failed `create` and `delete` kill what is in it.
 //!
@@ -148,20 +150,23 @@ pub fn devices(list: &[Device]) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// `cgroupsPath`: an absolute path without `..`, as `cgroup::create` takes it.
+/// `cgroupsPath`, without `..`, as `cgroup::create` takes it: absolute, or relative
+/// as `./PATH`.
 pub fn cgroups_path(path: &str) -> Result<String> {
     let plain = Path::new(path)
         .components()
-        .skip(1)
+        .skip(usize::from(path.starts_with('/')))
         .all(|c| matches!(c, Component::Normal(_)));
     if path.contains(':') {
         return Err(unsupported(&format!(
             "linux.cgroupsPath {path:?} (systemd's form, with --systemd-cgroup)"
         )));
     }
-    match path.starts_with('/') && path.len() > 1 && plain {
-        true => Ok(path.trim_end_matches('/').into()),
-        false => Err(unsupported(&format!("linux.cgroupsPath {path:?}"))),
+    let path = path.trim_end_matches('/');
+    match (path.starts_with('/'), !path.is_empty() && plain) {
+        (_, false) => Err(unsupported(&format!("linux.cgroupsPath {path:?}"))),
+        (true, true) => Ok(path.into()),
+        (false, true) => Ok(format!("./{path}")),
     }
 }
 
@@ -195,7 +200,8 @@ mod tests {
             cgroups_path("/libpod_parent/libpod-1").unwrap(),
             "/libpod_parent/libpod-1"
         );
-        for bad in ["relative", "/", "/a/../b", "system.slice:libpod:1"] {
+        assert_eq!(cgroups_path("a/b/").unwrap(), "./a/b");
+        for bad in ["", "/", "/a/../b", "./a", "system.slice:libpod:1"] {
             assert!(cgroups_path(bad).is_err(), "{bad}");
         }
     }

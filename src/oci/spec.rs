@@ -24,9 +24,8 @@
 //!   `lo`, with a `path` that namespace joined (podman makes its own).
 //! - `hooks`: prestart, createRuntime, startContainer, poststart, poststop (see
 //!   `hooks.rs` for where each runs); createContainer is refused.
-//! - `linux.resources` memory (limit, swap, reservation), cpu, pids as `--memory`,
-//!   `--memory-swap`, `--memory-reservation`, `--cpu-shares`, `--cpus`,
-//!   `--pids-limit`; `sysctl` as `--sysctl`; `maskedPaths` and `readonlyPaths` (beyond
+//! - `linux.resources` memory, cpu and pids as `resources.rs` says; `sysctl` as
+//!   `--sysctl`; `maskedPaths` and `readonlyPaths` (beyond
 //!   Docker's, which skiff's own masks cover) resolved inside the root; `seccomp`,
 //!   `resources.devices`, `devices` and `cgroupsPath` as `linux.rs` says.
 //! - A bind on `/dev/shm` (podman's shared tmpfs) is skiff's own, of its size.
@@ -42,7 +41,7 @@ use miniserde::Deserialize;
 
 use super::hooks::Hooks;
 use super::linux;
-use crate::cgroup::Limits;
+use super::resources::{self, Resources};
 use crate::container::{self, Config, Options, Process};
 use crate::error::{Error, Result};
 
@@ -122,7 +121,6 @@ const KNOWN: &[(&str, &[&str])] = &[
         ],
     ),
     ("linux.namespaces[]", &["type", "path"]),
-    ("linux.resources", &["memory", "cpu", "pids", "devices"]),
     (
         "linux.resources.devices[]",
         &["allow", "type", "major", "minor", "access"],
@@ -149,9 +147,6 @@ const KNOWN: &[(&str, &[&str])] = &[
         "linux.seccomp.syscalls[].args[]",
         &["index", "value", "valueTwo", "op"],
     ),
-    ("linux.resources.memory", &["limit", "reservation", "swap"]),
-    ("linux.resources.cpu", &["shares", "quota", "period"]),
-    ("linux.resources.pids", &["limit"]),
 ];
 
 const HOOK: &[&str] = &["path", "args", "env", "timeout"];
@@ -273,34 +268,6 @@ struct Namespace {
     path: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Resources {
-    memory: Option<Memory>,
-    cpu: Option<Cpu>,
-    pids: Option<Pids>,
-    devices: Option<Vec<linux::DeviceRule>>,
-}
-
-#[derive(Deserialize)]
-struct Memory {
-    limit: Option<i64>,
-    reservation: Option<i64>,
-    /// Memory plus swap, as Docker's `--memory-swap`; -1 is unlimited swap.
-    swap: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct Cpu {
-    shares: Option<i64>,
-    quota: Option<i64>,
-    period: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct Pids {
-    limit: i64,
-}
-
 /// A bundle, as skiff will start it.
 pub struct Bundle {
     pub config: Config,
@@ -376,7 +343,7 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
         hostname,
         stop_signal: "SIGTERM".into(),
         options,
-        limits: Some(limits(linux.resources)),
+        limits: Some(resources::limits(linux.resources.as_ref())?),
         network: Some(network.into()),
         cgroup: cgroup.transpose()?,
         ..Default::default()
@@ -460,6 +427,7 @@ fn check_keys(value: &Value, path: &str) -> Result<()> {
         Value::Object(object) => {
             let known = KNOWN
                 .iter()
+                .chain(&resources::KNOWN)
                 .find(|(p, _)| *p == path)
                 .map(|(_, keys)| *keys);
             for (key, inner) in object {
@@ -657,27 +625,6 @@ fn tmpfs_size(source: &Path) -> Result<i64> {
             source.display()
         ))
     })
-}
-
-fn limits(resources: Option<Resources>) -> Limits {
-    let Some(resources) = resources else {
-        return Default::default();
-    };
-    let cpu = resources.cpu.as_ref();
-    let nano_cpus = cpu.and_then(|cpu| {
-        let quota = cpu.quota.filter(|q| *q > 0)?;
-        Some(quota.saturating_mul(1_000_000_000) / cpu.period.unwrap_or(100_000).max(1))
-    });
-    let memory = resources.memory.as_ref();
-    Limits {
-        memory: memory.and_then(|m| m.limit),
-        memory_swap: memory.and_then(|m| m.swap),
-        memory_reservation: memory.and_then(|m| m.reservation),
-        cpu_shares: cpu.and_then(|cpu| cpu.shares),
-        nano_cpus,
-        pids_limit: resources.pids.map(|p| p.limit),
-        ..Default::default()
-    }
 }
 
 #[cfg(test)]
