@@ -742,3 +742,53 @@ fn a_relative_cgroups_path_with_cpu_and_memory_settings() {
     assert!(deleted.status.success(), "{}", stderr(&deleted));
     assert!(left.is_empty(), "left: {left:?}");
 }
+
+/// runtime-tools' `linux_devices`: nodes the host lacks are made in the container's
+/// /dev with their type, numbers, mode and owner, as runc makes them, in a /dev that
+/// is not `nodev` (runc's); `skiff run`'s /dev stays `nodev`, as Docker's.
+#[test]
+fn linux_devices_are_made_in_a_dev_as_runcs() {
+    let t = TestEnv::new();
+    let program = r#"["sh","-c","busybox stat -c '%n %F %t:%T %a %u:%g' /dev/test1 /dev/test2 /dev/test3; grep ' /dev tmpfs' /proc/mounts"]"#;
+    let node = |path: &str, kind: &str, owner: &str| {
+        format!(
+            r#"{{"path":"{path}","type":"{kind}","major":10,"minor":666,"fileMode":432{owner}}}"#
+        )
+    };
+    let devices = format!(
+        r#""devices":[{},{},{}],"#,
+        node("/dev/test1", "c", r#","uid":1,"gid":2"#),
+        node("/dev/test2", "b", ""),
+        node("/dev/test3", "p", "")
+    );
+    let bundle = Bundle::new(&t, program, &devices);
+    let out = run_to_end(&t, &bundle, "dev1");
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("/dev/test1 character special file a:29a 660 1:2"),
+        "{out}"
+    );
+    assert_eq!(
+        lines.next(),
+        Some("/dev/test2 block special file a:29a 660 0:0")
+    );
+    assert_eq!(lines.next(), Some("/dev/test3 fifo 0:0 660 0:0"), "{out}");
+    let dev = lines.next().unwrap_or_default();
+    assert!(
+        dev.contains("rw,nosuid,") && !dev.contains("nodev"),
+        "{out}"
+    );
+    let run = t.skiff(&[
+        "run",
+        &t.image("library/busybox"),
+        "grep",
+        " /dev tmpfs",
+        "/proc/mounts",
+    ]);
+    assert!(
+        stdout(&run).contains("rw,nosuid,nodev,"),
+        "{}",
+        stderr(&run)
+    );
+}

@@ -12,9 +12,9 @@
 //!   device; skiff's guard (`cgroup/devices.rs`) is an allow-list, so it takes "deny
 //!   everything" followed by allows, which is what podman and containerd send, and
 //!   appends Docker's default nodes as runc appends its own. A narrower deny is refused.
-//! - `devices`: nodes the container gets. skiff binds the host's node at the same path
-//!   (as `--device` does), so the host's node must be that device, with that mode and
-//!   owner; the cgroup list above says what may be done with it.
+//! - `devices`: nodes the container gets, made by mknod(2) in its /dev, as runc makes
+//!   them (`container/mounts.rs`); the cgroup list above says what may be done with
+//!   them.
 //! - `cgroupsPath`: the cgroupfs form, a path from each tree's root
 //!   (`/libpod_parent/libpod-ID`), where the container's cgroup is made in place of
 //!   `skiff/ID`; a relative one (`testdir/container`) is under the cgroup skiff itself
@@ -28,14 +28,13 @@
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#devices>
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#cgroups-path>
 
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path};
 
 use miniserde::json::{self, Value};
 use miniserde::Deserialize;
 
 use super::spec::unsupported;
-use crate::container;
+use crate::container::{self, DeviceNode};
 use crate::error::{Context, Result};
 
 #[derive(Deserialize)]
@@ -46,19 +45,6 @@ pub struct DeviceRule {
     major: Option<i64>,
     minor: Option<i64>,
     access: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct Device {
-    path: String,
-    #[serde(rename = "type")]
-    kind: String,
-    major: i64,
-    minor: i64,
-    #[serde(rename = "fileMode")]
-    file_mode: Option<u32>,
-    uid: Option<u32>,
-    gid: Option<u32>,
 }
 
 /// `linux.seccomp`, checked, as the profile text skiff's filter builder reads.
@@ -120,34 +106,18 @@ pub fn device_rules(list: &[DeviceRule]) -> Result<Option<Vec<String>>> {
     Ok(allowed)
 }
 
-/// `linux.devices`, as `--device HOST:CONTAINER:m`: the host's node at the same path,
-/// which must be the device asked for. Access beyond mknod comes from the cgroup list.
-pub fn devices(list: &[Device]) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for device in list {
-        let path = &device.path;
-        let refuse = |why: &str| unsupported(&format!("linux.devices: {path} ({why})"));
-        let meta = std::fs::metadata(path).map_err(|_| refuse("no such node on the host"))?;
-        let kind = match meta.file_type() {
-            t if t.is_char_device() => "c",
-            t if t.is_block_device() => "b",
-            _ => "",
-        };
-        let same = (kind == device.kind || (kind == "c" && device.kind == "u"))
-            && i64::from(libc::major(meta.rdev())) == device.major
-            && i64::from(libc::minor(meta.rdev())) == device.minor;
-        let mode = device
-            .file_mode
-            .is_none_or(|m| m & 0o7777 == meta.mode() & 0o7777);
-        let owner = device.uid.is_none_or(|u| u == meta.uid())
-            && device.gid.is_none_or(|g| g == meta.gid());
-        match (same, mode && owner) {
-            (false, _) => return Err(refuse("the host's node there is another device")),
-            (_, false) => return Err(refuse("another mode or owner than the host's node")),
-            _ => out.push(format!("{path}:{path}:m")),
-        }
+/// `linux.devices`, checked: each an absolute path, of type `c`, `u`, `b` or `p`.
+pub fn devices(list: &[DeviceNode]) -> Result<Vec<DeviceNode>> {
+    let bad = list
+        .iter()
+        .find(|d| !d.path.starts_with('/') || !["c", "u", "b", "p"].contains(&d.kind.as_str()));
+    match bad {
+        Some(d) => Err(unsupported(&format!(
+            "linux.devices: {:?} of type {:?}",
+            d.path, d.kind
+        ))),
+        None => Ok(list.to_vec()),
     }
-    Ok(out)
 }
 
 /// `cgroupsPath`, without `..`, as `cgroup::create` takes it: absolute, or relative

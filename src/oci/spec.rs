@@ -258,7 +258,7 @@ struct Linux {
     seccomp: Option<Value>,
     #[serde(rename = "cgroupsPath")]
     cgroups_path: Option<String>,
-    devices: Option<Vec<linux::Device>>,
+    devices: Option<Vec<container::DeviceNode>>,
 }
 
 #[derive(Deserialize)]
@@ -598,9 +598,9 @@ fn confine(linux: &Linux, options: &mut Options) -> Result<()> {
         let allowed = linux::device_rules(rules)?;
         options.device_rules = Some(allowed.unwrap_or_else(|| vec!["a *:* rwm".into()]));
     }
-    if let Some(devices) = &linux.devices {
-        options.devices = Some(linux::devices(devices)?);
-    }
+    options.device_nodes = Some(linux::devices(
+        linux.devices.as_deref().unwrap_or_default(),
+    )?);
     Ok(())
 }
 
