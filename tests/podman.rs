@@ -9,6 +9,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::terminal::command_on_terminal;
 use crate::testenv::{eventually, skiff_bin, stderr, stdout, TestEnv, BUSYBOX};
 
 /// podman's settings on this machine (see the README): rlimits it may set, cgroups
@@ -265,4 +266,65 @@ fn podman_read_only_and_tmpfs_mounts_keep_their_options() {
         "{}",
         stderr(&out)
     );
+}
+
+/// `podman run -it` on a pseudo-terminal: conmon takes the terminal skiff makes in the
+/// container over its console socket, and a person types into the shell, sees its
+/// size, interrupts a program (the container is no descendant of podman's: it says
+/// when it runs) and reads the shell's exit status.
+#[test]
+fn podman_run_it_gives_a_shell_on_a_terminal() {
+    let t = TestEnv::new();
+    let podman = Podman::new(&t);
+    let script = "size 33 101 ;; expect # ;; \
+                  send echo $((6*7))\\r ;; expect 42 ;; \
+                  send stty size\\r ;; expect 33 101 ;; \
+                  send sh -c 'echo st$((1+1)); exec sleep 100'\\r ;; expect st2 ;; \
+                  send \\x03 ;; \
+                  send echo alive-$((2+3))\\r ;; expect alive-5 ;; \
+                  send exit 3\\r";
+    let args = ["run", "--rm", "-it", "--network=none", "--cgroup-parent"];
+    let mut args = args.to_vec();
+    args.extend([podman.parent.as_str(), &podman.image, "sh"]);
+    let shown = command_on_terminal(&podman.command(&args), script);
+    assert_eq!(shown.status, "3", "{}", shown.output);
+}
+
+/// `podman exec` into a running container, with and without a terminal: conmon runs
+/// skiff's `exec`, which joins the container's namespaces and cgroup.
+#[test]
+fn podman_exec_joins_a_running_container() {
+    let t = TestEnv::new();
+    let podman = Podman::new(&t);
+    let args = [
+        "run",
+        "-d",
+        "--name",
+        "ex",
+        "--network=none",
+        "--cgroup-parent",
+    ];
+    let mut args = args.to_vec();
+    args.extend([podman.parent.as_str(), &podman.image, "sleep", "1000"]);
+    let out = podman.podman(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let exec = |flags: &[&str], command: &[&str]| {
+        let mut args = vec!["exec"];
+        args.extend(flags);
+        args.push("ex");
+        args.extend(command);
+        podman.podman(&args)
+    };
+    let out = exec(
+        &["-e", "FOO=bar"],
+        &["sh", "-c", "echo $FOO; cat /proc/1/cmdline"],
+    );
+    assert_eq!(stdout(&out), "bar\nsleep\01000\0", "{}", stderr(&out));
+    assert_eq!(exec(&[], &["sh", "-c", "exit 4"]).status.code(), Some(4));
+    let script = "size 30 90 ;; expect # ;; send tty; stty size\\r ;; expect 30 90 ;; \
+                  send exit 5\\r";
+    let shown = command_on_terminal(&podman.command(&["exec", "-it", "ex", "sh"]), script);
+    assert_eq!(shown.status, "5", "{}", shown.output);
+    let out = podman.podman(&["rm", "-f", "-t", "0", "ex"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
