@@ -319,7 +319,7 @@ fn podman_exec_joins_a_running_container() {
         &["-e", "FOO=bar"],
         &["sh", "-c", "echo $FOO; cat /proc/1/cmdline"],
     );
-    assert_eq!(stdout(&out), "bar\nsleep\01000\0", "{}", stderr(&out));
+    assert_eq!(stdout(&out), "bar\nsleep\x001000\x00", "{}", stderr(&out));
     assert_eq!(exec(&[], &["sh", "-c", "exit 4"]).status.code(), Some(4));
     let script = "size 30 90 ;; expect # ;; send tty; stty size\\r ;; expect 30 90 ;; \
                   send exit 5\\r";
