@@ -673,9 +673,11 @@ fn own_cgroup(tree: &std::path::Path) -> Option<PathBuf> {
         let (controllers, path) = (fields.next()?, fields.next()?);
         let ours = match v2 {
             true => controllers.is_empty(),
-            false => name
-                .split(',')
-                .all(|c| controllers.split(',').any(|n| n == c)),
+            // A named tree (`systemd`) is `name=systemd` there.
+            false => name.split(',').all(|c| {
+                let named = format!("name={c}");
+                controllers.split(',').any(|n| n == c || n == named)
+            }),
         };
         let path = PathBuf::from(path.trim_start_matches('/'));
         let path = if v2 { path.parent()?.into() } else { path };

@@ -16,7 +16,7 @@
 //! `MemorySwappiness`, `KernelMemory`, `KernelMemoryTCP`, `OomKillDisable`) and that
 //! are written as given: v1's cpu.cfs_period_us and cfs_quota_us (v2: cpu.max),
 //! cpuset.mems, cpu.rt_period_us and rt_runtime_us, memory.swappiness,
-//! memory.kmem.limit_in_bytes (which kernels since 5.16 accept and ignore),
+//! memory.kmem.limit_in_bytes (which newer kernels, 6.18 here, accept and ignore),
 //! memory.kmem.tcp.limit_in_bytes and memory.oom_control. v2 has cpu.max and
 //! cpuset.mems; none of the others (`oci/resources.rs` refuses them there).
 //!

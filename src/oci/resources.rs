@@ -7,7 +7,7 @@
 //! cpuset lists, `swap` as memory plus swap (Docker's `--memory-swap`). A zero quota or
 //! period is "not set", as runc reads them. What cgroup v2 has no file for (the
 //! real-time period and runtime, `swappiness`, `kernel`, `kernelTCP`,
-//! `disableOOMKiller`) is refused there by name; runc 1.1 ignores some of them there.
+//! `disableOOMKiller`) is refused there by name.
 //! `devices` is the device guard's list (`linux.rs`).
 //!
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#control-groups>
