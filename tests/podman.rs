@@ -190,6 +190,38 @@ fn podman_memory_limit_and_devices_reach_the_cgroup() {
     assert_eq!(out, if v1 { "c\nc 10:229 rwm\n" } else { "c\n" });
 }
 
+/// podman's cpu flags reach the cgroup as given (`linux.resources.cpu`: the period is
+/// the flag's, not Docker's 100 ms), and on v1 its memory swappiness and OOM killer.
+#[test]
+fn podman_cpu_period_cpusets_and_swappiness_reach_the_cgroup() {
+    let t = TestEnv::new();
+    let podman = Podman::new(&t);
+    let cpu = [
+        "--cpu-period",
+        "500000",
+        "--cpu-quota",
+        "50000",
+        "--cpuset-cpus",
+        "0",
+    ];
+    let mut flags = cpu.to_vec();
+    flags.extend(["--cpuset-mems", "0"]);
+    let v1 = Path::new("/sys/fs/cgroup/cpu").is_dir();
+    let script = match v1 {
+        true => {
+            flags.extend(["--memory-swappiness", "10", "--oom-kill-disable"]);
+            "cd /sys/fs/cgroup; cat cpu/cpu.cfs_period_us cpu/cpu.cfs_quota_us cpuset/cpuset.cpus cpuset/cpuset.mems memory/memory.swappiness; head -1 memory/memory.oom_control"
+        }
+        false => "cd /sys/fs/cgroup; cat cpu.max cpuset.cpus cpuset.mems",
+    };
+    let out = podman.ok(&flags, &["sh", "-c", script]);
+    let want = match v1 {
+        true => "500000\n50000\n0\n0\n10\noom_kill_disable 1\n",
+        false => "50000 500000\n0\n0\n",
+    };
+    assert_eq!(out, want);
+}
+
 #[test]
 fn podman_network_namespace_is_joined_by_its_path() {
     let t = TestEnv::new();
