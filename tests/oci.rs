@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use crate::testenv::{
-    assert_one_line_error, assert_refused, cgroups_of, json_field, stderr, stdout, TestEnv, BUSYBOX,
+    assert_one_line_error, assert_refused, cgroup_trees, cgroups_of, json_field, stderr, stdout,
+    TestEnv, BUSYBOX,
 };
 
 /// A caller as conmon is: a child subreaper (prctl(2) PR_SET_CHILD_SUBREAPER) that runs
@@ -967,4 +968,137 @@ fn issue_16_preserved_descriptors_reach_the_process() {
     lines.sort_unstable();
     assert_eq!(lines, ["first", "no 4", "no 4", "second"], "{text}");
     delete(&t, &bundle, "p1", &[]);
+}
+
+/// The test's own cgroup in the tree at `tree` (/proc/self/cgroup; cgroups(7)), where
+/// a relative `cgroupsPath` goes (on v2 its parent, as runc takes it).
+fn own_cgroup(tree: &std::path::Path) -> Option<PathBuf> {
+    let own = fs::read_to_string("/proc/self/cgroup").unwrap();
+    let name = tree.file_name()?.to_str()?;
+    let v2 = tree == std::path::Path::new("/sys/fs/cgroup");
+    own.lines().find_map(|line| {
+        let mut fields = line.splitn(3, ':').skip(1);
+        let (controllers, path) = (fields.next()?, fields.next()?);
+        let ours = match v2 {
+            true => controllers.is_empty(),
+            // A named tree (`systemd`) is `name=systemd` there.
+            false => name.split(',').all(|c| {
+                let named = format!("name={c}");
+                controllers.split(',').any(|n| n == c || n == named)
+            }),
+        };
+        let path = PathBuf::from(path.trim_start_matches('/'));
+        let path = if v2 { path.parent()?.into() } else { path };
+        ours.then(|| tree.join(path))
+    })
+}
+
+/// runtime-tools' `linux_cgroups_cpus`, `linux_cgroups_relative_cpus` and
+/// `linux_cgroups_memory`: a relative `cgroupsPath` lies under the caller's own cgroup
+/// in each tree, as runc 1.1 makes it, with the cpu settings as given (the period is
+/// the config's, not Docker's 100 ms) and, on v1, swappiness and the OOM killer off.
+#[test]
+fn a_relative_cgroups_path_with_cpu_and_memory_settings() {
+    let t = TestEnv::new();
+    let top = format!("skiff-test-rel-{}", std::process::id());
+    let v2 = fs::metadata("/sys/fs/cgroup/cgroup.controllers").is_ok();
+    let memory = match v2 {
+        true => "",
+        false => r#","memory":{"limit":50593792,"swappiness":10,"disableOOMKiller":true}"#,
+    };
+    let cpu = r#"{"shares":2048,"quota":50000,"period":500000,"cpus":"0","mems":"0"}"#;
+    let linux = format!(r#""cgroupsPath":"{top}/c","resources":{{"cpu":{cpu}{memory}}},"#);
+    let bundle = Bundle::new(&t, r#"["true"]"#, &linux);
+    let out = bundle.create(&t, "rel1");
+    let log = fs::read_to_string(bundle.dir.join("out")).unwrap();
+    assert!(out.status.success(), "{log}");
+    let trees: Vec<PathBuf> = cgroup_trees().filter_map(|t| own_cgroup(&t)).collect();
+    let read = |file: &str| {
+        let found = trees.iter().map(|t| t.join(&top).join("c").join(file));
+        let text = found
+            .filter_map(|path| fs::read_to_string(path).ok())
+            .next();
+        text.unwrap_or_default()
+    };
+    let expected: &[(&str, &str)] = match v2 {
+        true => &[("cpu.max", "50000 500000\n"), ("cpuset.cpus", "0\n")],
+        false => &[
+            ("cpu.shares", "2048\n"),
+            ("cpu.cfs_period_us", "500000\n"),
+            ("cpu.cfs_quota_us", "50000\n"),
+            ("cpuset.cpus", "0\n"),
+            ("cpuset.mems", "0\n"),
+            ("memory.swappiness", "10\n"),
+        ],
+    };
+    let seen: Vec<(&str, String)> = expected.iter().map(|(f, _)| (*f, read(f))).collect();
+    let oom = read("memory.oom_control");
+    let cleanup = || {
+        for tree in &trees {
+            let _ = fs::remove_dir(tree.join(&top).join("c"));
+            let _ = fs::remove_dir(tree.join(&top));
+        }
+    };
+    let deleted = bundle.runtime(&t, &["delete", "--force", "rel1"]);
+    let left: Vec<&PathBuf> = trees
+        .iter()
+        .filter(|t| t.join(&top).join("c").exists())
+        .collect();
+    cleanup();
+    for ((file, want), (_, got)) in expected.iter().zip(&seen) {
+        assert_eq!(got, want, "{file}");
+    }
+    assert!(v2 || oom.starts_with("oom_kill_disable 1\n"), "{oom}");
+    assert!(deleted.status.success(), "{}", stderr(&deleted));
+    assert!(left.is_empty(), "left: {left:?}");
+}
+
+/// runtime-tools' `linux_devices`: nodes the host lacks are made in the container's
+/// /dev with their type, numbers, mode and owner, as runc makes them, in a /dev that
+/// is not `nodev` (runc's); `skiff run`'s /dev stays `nodev`, as Docker's.
+#[test]
+fn linux_devices_are_made_in_a_dev_as_runcs() {
+    let t = TestEnv::new();
+    let program = r#"["sh","-c","busybox stat -c '%n %F %t:%T %a %u:%g' /dev/test1 /dev/test2 /dev/test3; grep ' /dev tmpfs' /proc/mounts"]"#;
+    let node = |path: &str, kind: &str, owner: &str| {
+        format!(
+            r#"{{"path":"{path}","type":"{kind}","major":10,"minor":666,"fileMode":432{owner}}}"#
+        )
+    };
+    let devices = format!(
+        r#""devices":[{},{},{}],"#,
+        node("/dev/test1", "c", r#","uid":1,"gid":2"#),
+        node("/dev/test2", "b", ""),
+        node("/dev/test3", "p", "")
+    );
+    let bundle = Bundle::new(&t, program, &devices);
+    let out = run_to_end(&t, &bundle, "dev1");
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("/dev/test1 character special file a:29a 660 1:2"),
+        "{out}"
+    );
+    assert_eq!(
+        lines.next(),
+        Some("/dev/test2 block special file a:29a 660 0:0")
+    );
+    assert_eq!(lines.next(), Some("/dev/test3 fifo 0:0 660 0:0"), "{out}");
+    let dev = lines.next().unwrap_or_default();
+    assert!(
+        dev.contains("rw,nosuid,") && !dev.contains("nodev"),
+        "{out}"
+    );
+    let run = t.skiff(&[
+        "run",
+        &t.image("library/busybox"),
+        "grep",
+        " /dev tmpfs",
+        "/proc/mounts",
+    ]);
+    assert!(
+        stdout(&run).contains("rw,nosuid,nodev,"),
+        "{}",
+        stderr(&run)
+    );
 }

@@ -9,6 +9,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::terminal::command_on_terminal;
 use crate::testenv::{eventually, skiff_bin, stderr, stdout, TestEnv, BUSYBOX};
 
 /// podman's settings on this machine (see the README): rlimits it may set, cgroups
@@ -189,6 +190,38 @@ fn podman_memory_limit_and_devices_reach_the_cgroup() {
     assert_eq!(out, if v1 { "c\nc 10:229 rwm\n" } else { "c\n" });
 }
 
+/// podman's cpu flags reach the cgroup as given (`linux.resources.cpu`: the period is
+/// the flag's, not Docker's 100 ms), and on v1 its memory swappiness and OOM killer.
+#[test]
+fn podman_cpu_period_cpusets_and_swappiness_reach_the_cgroup() {
+    let t = TestEnv::new();
+    let podman = Podman::new(&t);
+    let cpu = [
+        "--cpu-period",
+        "500000",
+        "--cpu-quota",
+        "50000",
+        "--cpuset-cpus",
+        "0",
+    ];
+    let mut flags = cpu.to_vec();
+    flags.extend(["--cpuset-mems", "0"]);
+    let v1 = Path::new("/sys/fs/cgroup/cpu").is_dir();
+    let script = match v1 {
+        true => {
+            flags.extend(["--memory-swappiness", "10", "--oom-kill-disable"]);
+            "cd /sys/fs/cgroup; cat cpu/cpu.cfs_period_us cpu/cpu.cfs_quota_us cpuset/cpuset.cpus cpuset/cpuset.mems memory/memory.swappiness; head -1 memory/memory.oom_control"
+        }
+        false => "cd /sys/fs/cgroup; cat cpu.max cpuset.cpus cpuset.mems",
+    };
+    let out = podman.ok(&flags, &["sh", "-c", script]);
+    let want = match v1 {
+        true => "500000\n50000\n0\n0\n10\noom_kill_disable 1\n",
+        false => "50000 500000\n0\n0\n",
+    };
+    assert_eq!(out, want);
+}
+
 #[test]
 fn podman_network_namespace_is_joined_by_its_path() {
     let t = TestEnv::new();
@@ -265,4 +298,65 @@ fn podman_read_only_and_tmpfs_mounts_keep_their_options() {
         "{}",
         stderr(&out)
     );
+}
+
+/// `podman run -it` on a pseudo-terminal: conmon takes the terminal skiff makes in the
+/// container over its console socket, and a person types into the shell, sees its
+/// size, interrupts a program (the container is no descendant of podman's: it says
+/// when it runs) and reads the shell's exit status.
+#[test]
+fn podman_run_it_gives_a_shell_on_a_terminal() {
+    let t = TestEnv::new();
+    let podman = Podman::new(&t);
+    let script = "size 33 101 ;; expect # ;; \
+                  send echo $((6*7))\\r ;; expect 42 ;; \
+                  send stty size\\r ;; expect 33 101 ;; \
+                  send sh -c 'echo st$((1+1)); exec sleep 100'\\r ;; expect st2 ;; \
+                  send \\x03 ;; \
+                  send echo alive-$((2+3))\\r ;; expect alive-5 ;; \
+                  send exit 3\\r";
+    let args = ["run", "--rm", "-it", "--network=none", "--cgroup-parent"];
+    let mut args = args.to_vec();
+    args.extend([podman.parent.as_str(), &podman.image, "sh"]);
+    let shown = command_on_terminal(&podman.command(&args), script);
+    assert_eq!(shown.status, "3", "{}", shown.output);
+}
+
+/// `podman exec` into a running container, with and without a terminal: conmon runs
+/// skiff's `exec`, which joins the container's namespaces and cgroup.
+#[test]
+fn podman_exec_joins_a_running_container() {
+    let t = TestEnv::new();
+    let podman = Podman::new(&t);
+    let args = [
+        "run",
+        "-d",
+        "--name",
+        "ex",
+        "--network=none",
+        "--cgroup-parent",
+    ];
+    let mut args = args.to_vec();
+    args.extend([podman.parent.as_str(), &podman.image, "sleep", "1000"]);
+    let out = podman.podman(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let exec = |flags: &[&str], command: &[&str]| {
+        let mut args = vec!["exec"];
+        args.extend(flags);
+        args.push("ex");
+        args.extend(command);
+        podman.podman(&args)
+    };
+    let out = exec(
+        &["-e", "FOO=bar"],
+        &["sh", "-c", "echo $FOO; cat /proc/1/cmdline"],
+    );
+    assert_eq!(stdout(&out), "bar\nsleep\x001000\x00", "{}", stderr(&out));
+    assert_eq!(exec(&[], &["sh", "-c", "exit 4"]).status.code(), Some(4));
+    let script = "size 30 90 ;; expect # ;; send tty; stty size\\r ;; expect 30 90 ;; \
+                  send exit 5\\r";
+    let shown = command_on_terminal(&podman.command(&["exec", "-it", "ex", "sh"]), script);
+    assert_eq!(shown.status, "5", "{}", shown.output);
+    let out = podman.podman(&["rm", "-f", "-t", "0", "ex"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }

@@ -11,6 +11,15 @@
 //! | `--cpuset-cpus`        | cpuset.cpus                       | cpuset.cpus             |
 //! | `--pids-limit`         | pids.max                          | pids.max                |
 //!
+//! An OCI bundle's `linux.resources` reaches further, into fields Docker's API has
+//! (`CpuPeriod`, `CpuQuota`, `CpusetMems`, `CpuRealtimePeriod`, `CpuRealtimeRuntime`,
+//! `MemorySwappiness`, `KernelMemory`, `KernelMemoryTCP`, `OomKillDisable`) and that
+//! are written as given: v1's cpu.cfs_period_us and cfs_quota_us (v2: cpu.max),
+//! cpuset.mems, cpu.rt_period_us and rt_runtime_us, memory.swappiness,
+//! memory.kmem.limit_in_bytes (which newer kernels, 6.18 here, accept and ignore),
+//! memory.kmem.tcp.limit_in_bytes and memory.oom_control. v2 has cpu.max and
+//! cpuset.mems; none of the others (`oci/resources.rs` refuses them there).
+//!
 //! `--memory-swap` counts memory *plus* swap (v1's memsw), while v2's `memory.swap.max`
 //! counts swap alone, so v2 gets the difference. Left unset beside `--memory`, it is
 //! twice `--memory`, as Docker makes it. v2's `cpu.weight` (1–10000, default 100)
@@ -57,6 +66,18 @@ pub struct Limits {
     pub cpuset_cpus: Option<String>,
     /// 0 or less is unlimited.
     pub pids_limit: Option<i64>,
+    /// The scheduling period and the quota in it, in µs, when not from `nano_cpus`.
+    pub cpu_period: Option<i64>,
+    pub cpu_quota: Option<i64>,
+    pub cpuset_mems: Option<String>,
+    /// Real-time tasks' period and their share of it, in µs (v1 only).
+    pub cpu_rt_period: Option<i64>,
+    pub cpu_rt_runtime: Option<i64>,
+    /// These four: v1 only.
+    pub memory_swappiness: Option<i64>,
+    pub kernel_memory: Option<i64>,
+    pub kernel_memory_tcp: Option<i64>,
+    pub oom_kill_disable: Option<bool>,
 }
 
 /// One file to write in the container's cgroup: (controller, file, value).
@@ -135,6 +156,15 @@ impl Limits {
             ("--cpu-shares", self.cpu_shares.is_some()),
             ("--cpuset-cpus", self.cpuset_cpus.is_some()),
             ("--pids-limit", self.pids_limit.is_some()),
+            ("--cpu-period", self.cpu_period.is_some()),
+            ("--cpu-quota", self.cpu_quota.is_some()),
+            ("--cpuset-mems", self.cpuset_mems.is_some()),
+            ("--cpu-rt-period", self.cpu_rt_period.is_some()),
+            ("--cpu-rt-runtime", self.cpu_rt_runtime.is_some()),
+            ("--memory-swappiness", self.memory_swappiness.is_some()),
+            ("--kernel-memory", self.kernel_memory.is_some()),
+            ("--kernel-memory-tcp", self.kernel_memory_tcp.is_some()),
+            ("--oom-kill-disable", self.oom_kill_disable.is_some()),
         ];
         let names: Vec<&str> = set.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect();
         names.join(", ")
@@ -152,27 +182,50 @@ impl Limits {
     /// The cgroup v1 files, in an order the kernel accepts (memsw only once the
     /// memory limit under it is set, the period before the quota).
     pub fn v1(&self) -> Vec<Setting> {
-        let mut out: Vec<Setting> = Vec::new();
-        if let Some(memory) = self.memory {
-            out.push(("memory", "memory.limit_in_bytes", memory.to_string()));
-        }
-        if let Some(swap) = self.memory_and_swap() {
-            out.push(("memory", "memory.memsw.limit_in_bytes", swap.to_string()));
-        }
-        if let Some(reservation) = self.memory_reservation {
-            out.push((
+        let number = |n: Option<i64>| n.map(|n| n.to_string());
+        let (quota, period) = self.cpu_max();
+        let files = [
+            ("memory", "memory.limit_in_bytes", number(self.memory)),
+            (
+                "memory",
+                "memory.memsw.limit_in_bytes",
+                number(self.memory_and_swap()),
+            ),
+            (
                 "memory",
                 "memory.soft_limit_in_bytes",
-                reservation.to_string(),
-            ));
-        }
-        if let Some(quota) = self.cpu_quota_us() {
-            out.push(("cpu", "cpu.cfs_period_us", CPU_PERIOD_US.to_string()));
-            out.push(("cpu", "cpu.cfs_quota_us", quota.to_string()));
-        }
-        if let Some(shares) = self.cpu_shares {
-            out.push(("cpu", "cpu.shares", shares.to_string()));
-        }
+                number(self.memory_reservation),
+            ),
+            (
+                "memory",
+                "memory.kmem.limit_in_bytes",
+                number(self.kernel_memory),
+            ),
+            (
+                "memory",
+                "memory.kmem.tcp.limit_in_bytes",
+                number(self.kernel_memory_tcp),
+            ),
+            (
+                "memory",
+                "memory.swappiness",
+                number(self.memory_swappiness),
+            ),
+            (
+                "memory",
+                "memory.oom_control",
+                self.oom_kill_disable.map(|d| u8::from(d).to_string()),
+            ),
+            ("cpu", "cpu.rt_period_us", number(self.cpu_rt_period)),
+            ("cpu", "cpu.rt_runtime_us", number(self.cpu_rt_runtime)),
+            ("cpu", "cpu.cfs_period_us", number(period)),
+            ("cpu", "cpu.cfs_quota_us", number(quota)),
+            ("cpu", "cpu.shares", number(self.cpu_shares)),
+        ];
+        let mut out: Vec<Setting> = files
+            .into_iter()
+            .filter_map(|(controller, file, value)| Some((controller, file, value?)))
+            .collect();
         self.shared(&mut out);
         out
     }
@@ -193,8 +246,11 @@ impl Limits {
         if let Some(reservation) = self.memory_reservation {
             out.push(("memory", "memory.low", reservation.to_string()));
         }
-        if let Some(quota) = self.cpu_quota_us() {
-            out.push(("cpu", "cpu.max", format!("{quota} {CPU_PERIOD_US}")));
+        if let (quota, Some(period)) = self.cpu_max() {
+            let quota = quota
+                .filter(|q| *q > 0)
+                .map_or("max".into(), |q| q.to_string());
+            out.push(("cpu", "cpu.max", format!("{quota} {period}")));
         }
         if let Some(shares) = self.cpu_shares {
             // runc's mapping: 2 → 1, 1024 → 39, 262144 → 10000.
@@ -210,6 +266,9 @@ impl Limits {
         if let Some(cpus) = &self.cpuset_cpus {
             out.push(("cpuset", "cpuset.cpus", cpus.clone()));
         }
+        if let Some(mems) = &self.cpuset_mems {
+            out.push(("cpuset", "cpuset.mems", mems.clone()));
+        }
         if let Some(pids) = self.pids_limit {
             let max = if pids > 0 {
                 pids.to_string()
@@ -220,8 +279,16 @@ impl Limits {
         }
     }
 
-    fn cpu_quota_us(&self) -> Option<i64> {
-        self.nano_cpus.map(|n| n * CPU_PERIOD_US / NANOS_PER_CPU)
+    /// The quota and its period, in µs: from `--cpus`, or as given; the period is
+    /// Docker's 100 ms wherever only a quota is.
+    fn cpu_max(&self) -> (Option<i64>, Option<i64>) {
+        match self.nano_cpus {
+            Some(n) => (Some(n * CPU_PERIOD_US / NANOS_PER_CPU), Some(CPU_PERIOD_US)),
+            None => {
+                let period = self.cpu_period.or(self.cpu_quota.map(|_| CPU_PERIOD_US));
+                (self.cpu_quota, period)
+            }
+        }
     }
 }
 

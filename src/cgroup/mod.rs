@@ -207,17 +207,21 @@ pub struct Cgroup {
 impl Cgroup {
     /// The cgroup container `id` has, or would have; `None` where no cgroupfs is mounted.
     /// An `id` that is an absolute path names the cgroup at that path in each tree (an
-    /// OCI bundle's `cgroupsPath`), else it is `skiff/ID`.
+    /// OCI bundle's `cgroupsPath`), one that starts `./` the path under skiff's own
+    /// cgroup in each tree ([`own`]), else it is `skiff/ID`.
     pub fn of(id: &str) -> Option<Cgroup> {
         let layout = layout()?;
-        let path = match id.strip_prefix('/') {
-            Some(path) => PathBuf::from(path),
-            None => Path::new(PARENT).join(id),
-        };
         let dirs = layout
             .hierarchies
             .iter()
-            .map(|h| (h, h.mount.join(&path)))
+            .map(|h| {
+                let dir = match (id.strip_prefix('/'), id.strip_prefix("./")) {
+                    (Some(path), _) => h.mount.join(path),
+                    (_, Some(path)) => h.mount.join(own(layout.version, h)).join(path),
+                    _ => h.mount.join(PARENT).join(id),
+                };
+                (h, dir)
+            })
             .collect();
         Some(Cgroup {
             version: layout.version,
@@ -269,7 +273,8 @@ impl Cgroup {
         for (controller, file, value) in settings {
             let path = self.controller_dir(controller)?.join(file);
             // Docker's default swap limit needs swap accounting; skip it where there is none.
-            if limits.memory_swap.is_none() && file.contains("swap") && !path.exists() {
+            let swap = matches!(file, "memory.memsw.limit_in_bytes" | "memory.swap.max");
+            if limits.memory_swap.is_none() && swap && !path.exists() {
                 continue;
             }
             match write(&path, &value) {
@@ -389,6 +394,33 @@ pub struct Usage {
     pub memory: u64,
     pub memory_limit: Option<u64>,
     pub pids: u64,
+}
+
+/// The cgroup this process is in, in `hierarchy`, from the tree's root, as
+/// /proc/self/cgroup says (cgroups(7)); on v2 its parent, as runc takes it: skiff's
+/// own cgroup holds a process, skiff, so by the no-internal-processes rule it could
+/// hand no controller down to a child.
+fn own(version: Version, hierarchy: &Hierarchy) -> PathBuf {
+    let text = read(Path::new("/proc/self/cgroup")).unwrap_or_default();
+    let path = text.lines().find_map(|line| {
+        let mut fields = line.splitn(3, ':').skip(1);
+        let (controllers, path) = (fields.next()?, fields.next()?);
+        let ours = match version {
+            Version::V2 => controllers.is_empty(),
+            Version::V1 => hierarchy
+                .controllers
+                .iter()
+                .any(|c| controllers.split(',').any(|named| named == c)),
+        };
+        ours.then(|| Path::new(path.trim_start_matches('/')).to_path_buf())
+    });
+    let path = path.unwrap_or_default();
+    match version {
+        Version::V2 if !rootless::active() => path.parent().map(Path::to_path_buf).unwrap_or(path),
+        // A rootless skiff's tree is its delegated subtree already.
+        Version::V2 => PathBuf::new(),
+        Version::V1 => path,
+    }
 }
 
 /// Makes container `id`'s cgroup with its limits and its devices guard (`None` with

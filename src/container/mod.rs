@@ -60,7 +60,7 @@ pub use etc_files::{hosts, Dns, Member, FLAGS as DNS_FLAGS};
 pub use join::{join, Exec, Joined};
 pub use mounts::hides;
 pub use namespaces::own_pid_namespace;
-pub use options::{propagation, Options, SpecMount};
+pub use options::{propagation, DeviceNode, Options, SpecMount};
 pub use process::{exec_outcome, execute, find_program, read_kv_files, report_failure, EnvFlags};
 pub use sealed_exe::reexec_from_sealed_copy;
 pub use seccomp::check_profile as check_seccomp;

@@ -11,7 +11,9 @@
 //!   nodes are bound from the host too: Docker makes them with mknod(2), but skiff's
 //!   /dev is `nodev`, where a node made opens nothing; a bind mount of the host's
 //!   node keeps the host /dev's mount flags. The cgroup's devices guard decides what
-//!   each may do (see `cgroup/devices.rs`).
+//!   each may do (see `cgroup/devices.rs`). In the runtime mode /dev is runc's: not
+//!   `nodev`, with an OCI bundle's `linux.devices` made in it by mknod(2) (bound from
+//!   the host where mknod is refused, in a user namespace), the guard alone deciding.
 //! - `/etc/hostname`, `/etc/hosts`, `/etc/resolv.conf`, from the scratch directory.
 //! - `-v` bind mounts, volumes (see `volume.rs`: filled from the image first when empty),
 //!   `--tmpfs` and an OCI bundle's mounts (with runc's options: flags, then each
@@ -28,7 +30,7 @@
 
 use std::fs;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{lchown, symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::etc_files;
@@ -108,14 +110,20 @@ pub fn populate(
         }
     }
     // In the order runc's and runtime-tools' default config.json list them.
-    if mounted(mount_dev(root, userns), "/dev")? {
+    let nodes = options.device_nodes.as_deref();
+    if mounted(mount_dev(root, userns, nodes.is_none()), "/dev")? {
         mount_dev_filesystems(root, options.shm_size.unwrap_or(DEFAULT_SHM_SIZE))?;
     }
     if mounted(mount_sys(root, privileged), "/sys")? && !privileged {
         hide(root, &SYS_MASKED, &[])?;
     }
     for spec in options.devices.iter().flatten() {
-        bind_device(root, &cgroup::Device::parse(spec)?)?;
+        let device = cgroup::Device::parse(spec)?;
+        trace::step(&format!("--device: bind {}", device.host.display()));
+        bind_node(root, &device.host, &device.target)?;
+    }
+    for node in nodes.into_iter().flatten() {
+        make_node(root, node)?;
     }
     for mount in mount_list(scratch, options)? {
         mount.attach(root, userns)?;
@@ -236,11 +244,11 @@ pub fn remount(path: &Path, flags: libc::c_ulong) -> Result<()> {
     )
 }
 
-fn mount_dev(root: &Path, userns: Option<&Userns>) -> Result<()> {
+fn mount_dev(root: &Path, userns: Option<&Userns>, nodev: bool) -> Result<()> {
     trace::step("mount a minimal /dev: a tmpfs with null, zero, full, random, urandom, tty");
     let dev = mount_point(root, "dev")?;
     // nodev here too: the real devices are bind mounts of their own, which keep theirs.
-    let flags = MS_NOSUID | MS_NODEV | MS_STRICTATIME;
+    let flags = MS_NOSUID | MS_STRICTATIME | if nodev { MS_NODEV } else { 0 };
     let data = userns::owned_tmpfs("mode=755,size=65536k", userns);
     mount_fs("tmpfs", &dev, flags, Some(&data))?;
     let present = DEVICES
@@ -265,24 +273,55 @@ fn mount_dev(root: &Path, userns: Option<&Userns>) -> Result<()> {
     Ok(())
 }
 
-/// `--device`: the host's node bound where the container asked, which an image cannot
-/// redirect into /proc or /sys with a symlink.
-fn bind_device(root: &Path, device: &cgroup::Device) -> Result<()> {
-    trace::step(&format!("--device: bind {}", device.host.display()));
-    let resolved = resolve_file(root, &device.target)?;
-    if ["proc", "sys"].iter().any(|d| resolved.starts_with(d)) {
-        return Err(Error::invalid(format!(
+/// `--device`: the `host`'s node bound where the container asked (`target`).
+fn bind_node(root: &Path, host: &Path, target: &Path) -> Result<()> {
+    let resolved = resolve_file(root, target)?;
+    outside_proc_and_sys(&resolved)?;
+    sys::mount(Some(host), &root.join(resolved), None, MS_BIND, None)
+}
+
+/// A device's place, resolved inside the root: an image cannot redirect it into /proc
+/// or /sys with a symlink.
+fn outside_proc_and_sys(resolved: &Path) -> Result<()> {
+    match ["proc", "sys"].iter().any(|d| resolved.starts_with(d)) {
+        true => Err(Error::invalid(format!(
             "cannot put a device on /{}",
             resolved.display()
-        )));
+        ))),
+        false => Ok(()),
     }
-    sys::mount(
-        Some(&device.host),
-        &root.join(resolved),
-        None,
-        MS_BIND,
-        None,
-    )
+}
+
+/// One of `linux.devices`, made as runc makes it: mknod(2), its permission bits set
+/// again past the umask (0666 if not given), then its owner (root if not given). A
+/// file already there stays; where mknod is refused (EPERM: a user namespace) the
+/// host's node at the same path is bound instead.
+/// <https://man7.org/linux/man-pages/man2/mknod.2.html>
+fn make_node(root: &Path, node: &super::DeviceNode) -> Result<()> {
+    let at = Path::new(&node.path);
+    trace::step(&format!(
+        "mknod {} {} {}:{}",
+        node.path, node.kind, node.major, node.minor
+    ));
+    let (resolved, there) = resolve_last(root, at)?;
+    outside_proc_and_sys(&resolved)?;
+    if there.is_some() {
+        return Ok(());
+    }
+    let path = root.join(resolved);
+    let mode = node.file_mode.unwrap_or(0o666) & 0o7777;
+    let kind = match node.kind.as_str() {
+        "b" => libc::S_IFBLK,
+        "p" => libc::S_IFIFO,
+        _ => libc::S_IFCHR,
+    };
+    match sys::mknod(&path, kind | mode, node.major, node.minor) {
+        Err(err) if err.errno() == Some(libc::EPERM) => return bind_node(root, at, at),
+        made => made?,
+    }
+    fs::set_permissions(&path, fs::Permissions::from_mode(mode))
+        .and_then(|()| lchown(&path, node.uid.or(Some(0)), node.gid.or(Some(0))))
+        .with_context(|| format!("chmod and chown {}", node.path))
 }
 
 /// Docker's size for /dev/shm, unless `--shm-size` says otherwise.

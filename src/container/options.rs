@@ -75,6 +75,24 @@ pub struct Options {
     /// them all): by kind (`pid`, `ipc`, `uts`, `mnt`, `cgroup`, `user`), `host` to
     /// share skiff's own, else the path of one to join (see `namespaces`).
     pub namespaces: Option<BTreeMap<String, String>>,
+    /// An OCI bundle's `linux.devices`, `Some` (even empty) in the runtime mode: nodes
+    /// made with mknod(2) in a /dev that is not `nodev`, as runc's (see mounts.rs).
+    pub device_nodes: Option<Vec<DeviceNode>>,
+}
+
+/// A device node, in the runtime-spec's names (`linux.devices`): type `c` (or `u`),
+/// `b` or `p` (a FIFO), its numbers, permission bits and owner.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct DeviceNode {
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub major: u32,
+    pub minor: u32,
+    #[serde(rename = "fileMode")]
+    pub file_mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
 }
 
 impl Options {

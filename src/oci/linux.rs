@@ -12,12 +12,15 @@
 //!   device; skiff's guard (`cgroup/devices.rs`) is an allow-list, so it takes "deny
 //!   everything" followed by allows, which is what podman and containerd send, and
 //!   appends Docker's default nodes as runc appends its own. A narrower deny is refused.
-//! - `devices`: nodes the container gets. skiff binds the host's node at the same path
-//!   (as `--device` does), so the host's node must be that device, with that mode and
-//!   owner; the cgroup list above says what may be done with it.
+//! - `devices`: nodes the container gets, made by mknod(2) in its /dev, as runc makes
+//!   them (`container/mounts.rs`); the cgroup list above says what may be done with
+//!   them.
 //! - `cgroupsPath`: the cgroupfs form, a path from each tree's root
 //!   (`/libpod_parent/libpod-ID`), where the container's cgroup is made in place of
-//!   `skiff/ID`. The systemd form (`slice:prefix:name`) needs `--systemd-cgroup`,
+//!   `skiff/ID`; a relative one (`testdir/container`) is under the cgroup skiff itself
+//!   is in, in each tree (on v2 under its parent, which can hand controllers down), as
+//!   runc 1.1 reads it; found again by each command (runc records the paths at
+//!   `create`), so `delete` must come from where `create` came from. The systemd form (`slice:prefix:name`) needs `--systemd-cgroup`,
 //!   which skiff refuses. A cgroup that exists already is taken only if it holds no
 //!   process (runc 1.2's rule): a failed `create` and `delete` kill what is in it.
 //!
@@ -26,14 +29,13 @@
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#devices>
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#cgroups-path>
 
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path};
 
 use miniserde::json::{self, Value};
 use miniserde::Deserialize;
 
 use super::spec::unsupported;
-use crate::container;
+use crate::container::{self, DeviceNode};
 use crate::error::{Context, Result};
 
 #[derive(Deserialize)]
@@ -44,19 +46,6 @@ pub struct DeviceRule {
     major: Option<i64>,
     minor: Option<i64>,
     access: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct Device {
-    path: String,
-    #[serde(rename = "type")]
-    kind: String,
-    major: i64,
-    minor: i64,
-    #[serde(rename = "fileMode")]
-    file_mode: Option<u32>,
-    uid: Option<u32>,
-    gid: Option<u32>,
 }
 
 /// `linux.seccomp`, checked, as the profile text skiff's filter builder reads.
@@ -118,50 +107,37 @@ pub fn device_rules(list: &[DeviceRule]) -> Result<Option<Vec<String>>> {
     Ok(allowed)
 }
 
-/// `linux.devices`, as `--device HOST:CONTAINER:m`: the host's node at the same path,
-/// which must be the device asked for. Access beyond mknod comes from the cgroup list.
-pub fn devices(list: &[Device]) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for device in list {
-        let path = &device.path;
-        let refuse = |why: &str| unsupported(&format!("linux.devices: {path} ({why})"));
-        let meta = std::fs::metadata(path).map_err(|_| refuse("no such node on the host"))?;
-        let kind = match meta.file_type() {
-            t if t.is_char_device() => "c",
-            t if t.is_block_device() => "b",
-            _ => "",
-        };
-        let same = (kind == device.kind || (kind == "c" && device.kind == "u"))
-            && i64::from(libc::major(meta.rdev())) == device.major
-            && i64::from(libc::minor(meta.rdev())) == device.minor;
-        let mode = device
-            .file_mode
-            .is_none_or(|m| m & 0o7777 == meta.mode() & 0o7777);
-        let owner = device.uid.is_none_or(|u| u == meta.uid())
-            && device.gid.is_none_or(|g| g == meta.gid());
-        match (same, mode && owner) {
-            (false, _) => return Err(refuse("the host's node there is another device")),
-            (_, false) => return Err(refuse("another mode or owner than the host's node")),
-            _ => out.push(format!("{path}:{path}:m")),
-        }
+/// `linux.devices`, checked: each an absolute path, of type `c`, `u`, `b` or `p`.
+pub fn devices(list: &[DeviceNode]) -> Result<Vec<DeviceNode>> {
+    let bad = list
+        .iter()
+        .find(|d| !d.path.starts_with('/') || !["c", "u", "b", "p"].contains(&d.kind.as_str()));
+    match bad {
+        Some(d) => Err(unsupported(&format!(
+            "linux.devices: {:?} of type {:?}",
+            d.path, d.kind
+        ))),
+        None => Ok(list.to_vec()),
     }
-    Ok(out)
 }
 
-/// `cgroupsPath`: an absolute path without `..`, as `cgroup::create` takes it.
+/// `cgroupsPath`, without `..`, as `cgroup::create` takes it: absolute, or relative
+/// as `./PATH`.
 pub fn cgroups_path(path: &str) -> Result<String> {
     let plain = Path::new(path)
         .components()
-        .skip(1)
+        .skip(usize::from(path.starts_with('/')))
         .all(|c| matches!(c, Component::Normal(_)));
     if path.contains(':') {
         return Err(unsupported(&format!(
             "linux.cgroupsPath {path:?} (systemd's form, with --systemd-cgroup)"
         )));
     }
-    match path.starts_with('/') && path.len() > 1 && plain {
-        true => Ok(path.trim_end_matches('/').into()),
-        false => Err(unsupported(&format!("linux.cgroupsPath {path:?}"))),
+    let path = path.trim_end_matches('/');
+    match (path.starts_with('/'), !path.is_empty() && plain) {
+        (_, false) => Err(unsupported(&format!("linux.cgroupsPath {path:?}"))),
+        (true, true) => Ok(path.into()),
+        (false, true) => Ok(format!("./{path}")),
     }
 }
 
@@ -195,7 +171,8 @@ mod tests {
             cgroups_path("/libpod_parent/libpod-1").unwrap(),
             "/libpod_parent/libpod-1"
         );
-        for bad in ["relative", "/", "/a/../b", "system.slice:libpod:1"] {
+        assert_eq!(cgroups_path("a/b/").unwrap(), "./a/b");
+        for bad in ["", "/", "/a/../b", "./a", "system.slice:libpod:1"] {
             assert!(cgroups_path(bad).is_err(), "{bad}");
         }
     }

@@ -41,6 +41,7 @@ mod exec;
 mod hooks;
 mod linux;
 mod ps;
+mod resources;
 mod spec;
 
 use std::collections::BTreeMap;

@@ -31,9 +31,8 @@
 //!   `user` with `uidMappings` and `gidMappings` as `--uidmap`/`--gidmap` (a new user
 //!   namespace, entered last, the root filesystem used as it is), or joined by path.
 //! - `hooks`: every kind (see `hooks.rs` for where each runs).
-//! - `linux.resources` memory (limit, swap, reservation), cpu, pids as `--memory`,
-//!   `--memory-swap`, `--memory-reservation`, `--cpu-shares`, `--cpus`,
-//!   `--pids-limit`; `sysctl` as `--sysctl`; `maskedPaths` and `readonlyPaths` (beyond
+//! - `linux.resources` memory, cpu and pids as `resources.rs` says; `sysctl` as
+//!   `--sysctl`; `maskedPaths` and `readonlyPaths` (beyond
 //!   Docker's, which skiff's own masks cover) resolved inside the root; `seccomp`,
 //!   `resources.devices`, `devices` and `cgroupsPath` as `linux.rs` says.
 //! - A bind on `/dev/shm` (podman's shared tmpfs) is skiff's own, of its size.
@@ -49,7 +48,7 @@ use miniserde::Deserialize;
 
 use super::hooks::Hooks;
 use super::linux;
-use crate::cgroup::Limits;
+use super::resources::{self, Resources};
 use crate::container::{self, propagation, Config, Options, Process, SpecMount};
 use crate::error::{Context, Error, Result};
 
@@ -135,7 +134,6 @@ const KNOWN: &[(&str, &[&str])] = &[
     ("linux.namespaces[]", &["type", "path"]),
     ("linux.uidMappings[]", ID_MAPPING),
     ("linux.gidMappings[]", ID_MAPPING),
-    ("linux.resources", &["memory", "cpu", "pids", "devices"]),
     (
         "linux.resources.devices[]",
         &["allow", "type", "major", "minor", "access"],
@@ -162,9 +160,6 @@ const KNOWN: &[(&str, &[&str])] = &[
         "linux.seccomp.syscalls[].args[]",
         &["index", "value", "valueTwo", "op"],
     ),
-    ("linux.resources.memory", &["limit", "reservation", "swap"]),
-    ("linux.resources.cpu", &["shares", "quota", "period"]),
-    ("linux.resources.pids", &["limit"]),
 ];
 
 const HOOK: &[&str] = &["path", "args", "env", "timeout"];
@@ -277,7 +272,7 @@ struct Linux {
     seccomp: Option<Value>,
     #[serde(rename = "cgroupsPath")]
     cgroups_path: Option<String>,
-    devices: Option<Vec<linux::Device>>,
+    devices: Option<Vec<container::DeviceNode>>,
     #[serde(rename = "rootfsPropagation")]
     rootfs_propagation: Option<String>,
     #[serde(rename = "uidMappings")]
@@ -301,34 +296,6 @@ struct Namespace {
     #[serde(rename = "type")]
     kind: String,
     path: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Resources {
-    memory: Option<Memory>,
-    cpu: Option<Cpu>,
-    pids: Option<Pids>,
-    devices: Option<Vec<linux::DeviceRule>>,
-}
-
-#[derive(Deserialize)]
-struct Memory {
-    limit: Option<i64>,
-    reservation: Option<i64>,
-    /// Memory plus swap, as Docker's `--memory-swap`; -1 is unlimited swap.
-    swap: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct Cpu {
-    shares: Option<i64>,
-    quota: Option<i64>,
-    period: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct Pids {
-    limit: i64,
 }
 
 /// A bundle, as skiff will start it.
@@ -403,7 +370,7 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
         hostname,
         stop_signal: "SIGTERM".into(),
         options,
-        limits: Some(limits(linux.resources)),
+        limits: Some(resources::limits(linux.resources.as_ref())?),
         network: Some(network.into()),
         cgroup: cgroup.transpose()?,
         ..Default::default()
@@ -487,6 +454,7 @@ fn check_keys(value: &Value, path: &str) -> Result<()> {
         Value::Object(object) => {
             let known = KNOWN
                 .iter()
+                .chain(&resources::KNOWN)
                 .find(|(p, _)| *p == path)
                 .map(|(_, keys)| *keys);
             for (key, inner) in object {
@@ -718,9 +686,9 @@ fn confine(linux: &Linux, options: &mut Options) -> Result<()> {
         let allowed = linux::device_rules(rules)?;
         options.device_rules = Some(allowed.unwrap_or_else(|| vec!["a *:* rwm".into()]));
     }
-    if let Some(devices) = &linux.devices {
-        options.devices = Some(linux::devices(devices)?);
-    }
+    options.device_nodes = Some(linux::devices(
+        linux.devices.as_deref().unwrap_or_default(),
+    )?);
     Ok(())
 }
 
@@ -745,27 +713,6 @@ fn tmpfs_size(source: &Path) -> Result<i64> {
             source.display()
         ))
     })
-}
-
-fn limits(resources: Option<Resources>) -> Limits {
-    let Some(resources) = resources else {
-        return Default::default();
-    };
-    let cpu = resources.cpu.as_ref();
-    let nano_cpus = cpu.and_then(|cpu| {
-        let quota = cpu.quota.filter(|q| *q > 0)?;
-        Some(quota.saturating_mul(1_000_000_000) / cpu.period.unwrap_or(100_000).max(1))
-    });
-    let memory = resources.memory.as_ref();
-    Limits {
-        memory: memory.and_then(|m| m.limit),
-        memory_swap: memory.and_then(|m| m.swap),
-        memory_reservation: memory.and_then(|m| m.reservation),
-        cpu_shares: cpu.and_then(|cpu| cpu.shares),
-        nano_cpus,
-        pids_limit: resources.pids.map(|p| p.limit),
-        ..Default::default()
-    }
 }
 
 #[cfg(test)]

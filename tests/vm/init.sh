@@ -259,6 +259,26 @@ check "restart: the service is back, in a cgroup of its own" \
 run rm -f keep
 check "restart: rm -f ends it for good" '[ $status = 0 ] && [ ! -e /sys/fs/cgroup/skiff/$keep ]'
 
+# The runtime mode (issue 16; tests/oci.rs on v1): a relative cgroupsPath lies under the
+# parent of skiff's own cgroup (this script's, the root here), as runc makes it on v2,
+# with the config's cpu period and cpuset; a v1-only setting is refused by name.
+bundle=/tmp/bundle && mkdir -p $bundle/rootfs/bin && cp /bin/busybox $bundle/rootfs/bin/
+bundle_config() { # bundle_config RESOURCES: config.json with that linux.resources
+  echo '{"ociVersion":"1.0.2","process":{"user":{"uid":0,"gid":0},"args":["/bin/busybox","true"],"cwd":"/"},"root":{"path":"rootfs"},"linux":{"cgroupsPath":"oci/c","resources":'"$1"',"namespaces":[{"type":"pid"},{"type":"mount"},{"type":"ipc"},{"type":"uts"}]}}' >$bundle/config.json
+}
+bundle_config '{"cpu":{"quota":50000,"period":500000,"cpus":"0","mems":"0"}}'
+run runtime create --bundle $bundle rel
+out="$(cat /sys/fs/cgroup/oci/c/cpu.max /sys/fs/cgroup/oci/c/cpuset.cpus 2>&1)"
+check "runtime: a relative cgroupsPath, with the config's cpu period and cpuset" \
+  '[ $status = 0 ] && [ "$out" = "$(printf "50000 500000\n0")" ]'
+run runtime delete --force rel
+check "runtime: delete removes the container's cgroup" '[ $status = 0 ] && [ ! -e /sys/fs/cgroup/oci/c ]'
+rmdir /sys/fs/cgroup/oci
+bundle_config '{"memory":{"swappiness":10}}'
+run runtime create --bundle $bundle swap
+check "runtime: memory.swappiness, a v1 setting, is refused by name on v2" \
+  '[ $status = 1 ] && [ "$err" = "skiff: config.json: linux.resources.memory.swappiness on cgroup v2 (a v1 setting) is not supported by skiff yet" ]'
+
 out=$(find /sys/fs/cgroup/skiff -mindepth 1 -type d)
 check "no container cgroup is left under /sys/fs/cgroup/skiff" '[ -z "$out" ]'
 
