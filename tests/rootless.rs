@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::testenv::{
-    assert_one_line_error, eventually, skiff_bin, stderr, stdout, TestEnv, BUSYBOX,
+    assert_one_line_error, eventually, kill_9, skiff_bin, stderr, stdout, TestEnv, BUSYBOX,
 };
 
 /// useradd(8) and userdel(8) lock /etc/passwd: one at a time, or they fail.
@@ -462,4 +462,83 @@ fn rootless_network_through_slirp4netns_reaches_out_and_publishes() {
     // stop returns once the container has ended; its supervisor then ends slirp4netns.
     eventually("slirp4netns has ended with the container", || slirps() == 0);
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}
+
+#[test]
+fn issue_17_rootless_restart_policies_restart_and_stop_ends_them() {
+    let t = TestEnv::new();
+    let user = User::new();
+    let image = t.image(BUSYBOX);
+    let field = |name: &str, path: &str| {
+        let format = format!("{{{{{path}}}}}");
+        user.ok(&["inspect", "-f", &format, name])
+            .trim()
+            .to_string()
+    };
+    let failing = ["sh", "-c", "echo run; exit 1"];
+    let args = [
+        &[
+            "run",
+            "-d",
+            "--restart",
+            "on-failure:2",
+            "--name",
+            "f",
+            &image,
+        ],
+        &failing[..],
+    ];
+    user.ok(&args.concat());
+    eventually("it is given up on after 2 restarts", || {
+        field("f", ".State.Status") == "exited" && field("f", ".RestartCount") == "2"
+    });
+    assert_eq!(user.ok(&["logs", "f"]), "run\nrun\nrun\n");
+    assert_eq!(field("f", ".State.ExitCode"), "1");
+    assert_eq!(field("f", ".State.Error"), "");
+
+    let script = "echo run; exec sleep 1000";
+    let args = [
+        "run",
+        "-d",
+        "--restart",
+        "always",
+        "--name",
+        "a",
+        &image,
+        "sh",
+        "-c",
+        script,
+    ];
+    user.ok(&args);
+    eventually("it ran", || user.ok(&["logs", "a"]) == "run\n");
+    let first = field("a", ".State.Pid");
+    kill_9(first.parse().unwrap());
+    eventually("it runs again", || {
+        field("a", ".RestartCount") == "1" && field("a", ".State.Status") == "running"
+    });
+    assert_ne!(field("a", ".State.Pid"), first);
+    assert_eq!(user.ok(&["logs", "a"]), "run\nrun\n");
+    user.ok(&["stop", "-t", "1", "a"]);
+    assert_eq!(field("a", ".State.Status"), "exited");
+    assert_eq!(user.ok(&["logs", "a"]), "run\nrun\n");
+
+    // A restart that cannot start says why, as for root (tests/restart.rs).
+    let args = [
+        "run",
+        "-d",
+        "--restart",
+        "always",
+        "--name",
+        "gone",
+        &image,
+        "rm",
+        "/bin/rm",
+    ];
+    user.ok(&args);
+    eventually("the restart failed", || {
+        field("gone", ".State.Status") == "exited"
+    });
+    let error = "exec \"rm\": executable file not found in $PATH";
+    assert_eq!(field("gone", ".State.Error"), error);
+    assert_eq!(field("gone", ".State.ExitCode"), "127");
 }
