@@ -185,8 +185,9 @@ fn clone3(args: &CloneArgs, flags: &str) -> Result<Option<libc::pid_t>> {
     check(rc, "clone3", flags).map(cloned)
 }
 
-/// clone(2), which clone3(2) extends (Linux 5.3), as fork(2) with new `namespaces`:
-/// where clone3 is refused. Its child's panics end it as [`fork_into_cgroup`]'s do.
+/// clone(2), which clone3(2) extends (Linux 5.3), as fork(2) with new `namespaces`
+/// (none: a plain fork): where no cgroup asks for clone3, or it is refused. Its child's
+/// panics end it as [`fork_into_cgroup`]'s do.
 /// <https://man7.org/linux/man-pages/man2/clone.2.html>
 pub fn clone_fork(namespaces: libc::c_int) -> Result<Option<libc::pid_t>> {
     let names = flag_names(namespaces as u64, CLONE_FLAGS);
