@@ -506,6 +506,17 @@ fn issue_17_rootless_restart_policies_restart_and_stop_ends_them() {
     assert_eq!(user.ok(&["logs", "f"]), "run\nrun\nrun\n");
     assert_eq!(field("f", ".State.ExitCode"), "1");
     assert_eq!(field("f", ".State.Error"), "");
+    // Attached: the first run's status, and a supervisor of its own restarts it.
+    let args = [
+        &["run", "--restart", "on-failure:1", "--name", "att", &image],
+        &failing[..],
+    ];
+    let out = user.skiff(&args.concat());
+    assert_eq!((out.status.code(), stdout(&out)), (Some(1), "run\n".into()));
+    eventually("it restarted once, then stayed exited", || {
+        field("att", ".State.Status") == "exited" && field("att", ".RestartCount") == "1"
+    });
+    assert_eq!(user.ok(&["logs", "att"]), "run\nrun\n");
 
     let script = "echo run; exec sleep 1000";
     let args = [
