@@ -83,6 +83,7 @@ const CLONE_FLAGS: &[(u64, &str)] = &[
     (CLONE_NEWCGROUP as u64, "CLONE_NEWCGROUP"),
     (CLONE_NEWNET as u64, "CLONE_NEWNET"),
     (CLONE_NEWUSER as u64, "CLONE_NEWUSER"),
+    (CLONE_INTO_CGROUP, "CLONE_INTO_CGROUP"),
 ];
 
 const MOUNT_FLAGS: &[(u64, &str)] = &[
@@ -148,31 +149,35 @@ struct CloneArgs {
 const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
 /// clone3(2) with `CLONE_INTO_CGROUP`: fork(2), but the child starts life in the cgroup
-/// whose directory `cgroup` is (cgroup v2, Linux 5.7), so it never has to move.
+/// whose directory `cgroup` is (cgroup v2, Linux 5.7), so it never has to move, and in
+/// new namespaces of the kinds `namespaces` (`CLONE_NEW*`; of a new PID namespace it is
+/// PID 1, while the caller's own children stay in the caller's).
 ///
 /// musl's fork(2) also refreshes the thread ID musl caches; a raw clone3 cannot, so in
 /// the child raise(3), and with it abort(3), would signal the parent. Its panics
 /// therefore end it with `_exit`, never with abort(3).
 /// <https://man7.org/linux/man-pages/man2/clone3.2.html>
-pub fn fork_into_cgroup(cgroup: &File) -> Result<Option<libc::pid_t>> {
+pub fn fork_into_cgroup(namespaces: libc::c_int, cgroup: &File) -> Result<Option<libc::pid_t>> {
+    let flags = namespaces as u64 | CLONE_INTO_CGROUP;
+    let names = flag_names(flags, CLONE_FLAGS);
     trace::call(format_args!(
-        "clone3(CLONE_INTO_CGROUP, cgroup={})",
+        "clone3({names}, cgroup={})",
         cgroup.as_raw_fd()
     ));
     clone3(
         &CloneArgs {
-            flags: CLONE_INTO_CGROUP,
+            flags,
             exit_signal: libc::SIGCHLD as u64,
             cgroup: cgroup.as_raw_fd() as u64,
             ..CloneArgs::default()
         },
-        "CLONE_INTO_CGROUP",
+        &names,
     )
 }
 
 /// clone3(2) as fork(2): the child, whose panics end it with `_exit` (see above), gets
 /// `None`; the parent the child's pid.
-fn clone3(args: &CloneArgs, flags: &'static str) -> Result<Option<libc::pid_t>> {
+fn clone3(args: &CloneArgs, flags: &str) -> Result<Option<libc::pid_t>> {
     // SAFETY: args is a valid clone_args of the size given, with no stack: the child
     // runs on a copy of this one, as after fork(2); skiff has one thread.
     let rc = unsafe {
@@ -182,14 +187,33 @@ fn clone3(args: &CloneArgs, flags: &'static str) -> Result<Option<libc::pid_t>> 
             std::mem::size_of::<CloneArgs>(),
         )
     };
-    let pid = check(rc, "clone3", flags)? as libc::pid_t;
+    check(rc, "clone3", flags).map(cloned)
+}
+
+/// clone(2), which clone3(2) extends (Linux 5.3), as fork(2) with new `namespaces`
+/// (none: a plain fork): where no cgroup asks for clone3, or it is refused. Its child's
+/// panics end it as [`fork_into_cgroup`]'s do.
+/// <https://man7.org/linux/man-pages/man2/clone.2.html>
+pub fn clone_fork(namespaces: libc::c_int) -> Result<Option<libc::pid_t>> {
+    let names = flag_names(namespaces as u64, CLONE_FLAGS);
+    trace::call(format_args!("clone({names})"));
+    let flags = libc::c_long::from(namespaces | libc::SIGCHLD);
+    // SAFETY: no stack and no pointers: the child runs on a copy of this one, as
+    // after fork(2); skiff has one thread.
+    let rc = unsafe { libc::syscall(libc::SYS_clone, flags, 0, 0, 0, 0) };
+    check(rc, "clone", names).map(cloned)
+}
+
+/// After a raw clone: `None` in the child, whose panics now end it with `_exit`; the
+/// child's pid in the parent.
+fn cloned(pid: i64) -> Option<libc::pid_t> {
     if pid == 0 {
         std::panic::set_hook(Box::new(|panic| {
             eprintln!("skiff: {panic}");
             exit_now(125)
         }));
     }
-    Ok((pid > 0).then_some(pid))
+    (pid > 0).then_some(pid as libc::pid_t)
 }
 
 /// setsid(2): a new session, so the terminal's Ctrl-C reaches the container only once,

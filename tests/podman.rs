@@ -9,7 +9,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::terminal::command_on_terminal;
+use crate::terminal::play;
 use crate::testenv::{eventually, skiff_bin, stderr, stdout, TestEnv, BUSYBOX};
 
 /// podman's settings on this machine (see the README): rlimits it may set, cgroups
@@ -318,7 +318,7 @@ fn podman_run_it_gives_a_shell_on_a_terminal() {
     let args = ["run", "--rm", "-it", "--network=none", "--cgroup-parent"];
     let mut args = args.to_vec();
     args.extend([podman.parent.as_str(), &podman.image, "sh"]);
-    let shown = command_on_terminal(&podman.command(&args), script);
+    let shown = play(&podman.command(&args), script);
     assert_eq!(shown.status, "3", "{}", shown.output);
 }
 
@@ -355,7 +355,7 @@ fn podman_exec_joins_a_running_container() {
     assert_eq!(exec(&[], &["sh", "-c", "exit 4"]).status.code(), Some(4));
     let script = "size 30 90 ;; expect # ;; send tty; stty size\\r ;; expect 30 90 ;; \
                   send exit 5\\r";
-    let shown = command_on_terminal(&podman.command(&["exec", "-it", "ex", "sh"]), script);
+    let shown = play(&podman.command(&["exec", "-it", "ex", "sh"]), script);
     assert_eq!(shown.status, "5", "{}", shown.output);
     let out = podman.podman(&["rm", "-f", "-t", "0", "ex"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -206,3 +206,18 @@ fn issue_18_an_attached_run_exits_with_its_first_status_and_a_supervisor_restart
     assert_eq!(inspect_field(&t, "att", "RestartCount"), "2");
     assert_eq!(inspect_field(&t, "att", "State.ExitCode"), "3");
 }
+
+#[test]
+fn issue_17_a_restart_that_cannot_start_says_why() {
+    let t = TestEnv::new();
+    // Its first run removes its own command: the restart finds none.
+    run_restarting(&t, "always", "gone", None, &["rm", "/bin/rm"]);
+    eventually("the restart failed", || {
+        inspect_field(&t, "gone", "Status") == "exited"
+    });
+    let error = ok(&t, &["inspect", "-f", "{{.State.Error}}", "gone"]);
+    assert_eq!(error, "exec \"rm\": executable file not found in $PATH\n");
+    assert_eq!(inspect_field(&t, "gone", "ExitCode"), "127", "Docker's");
+    assert_eq!(inspect_field(&t, "gone", "RestartCount"), "1");
+    assert!(ok(&t, &["ps", "-a"]).contains("Exited (127)"));
+}

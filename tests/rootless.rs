@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::terminal::{play, Shown};
 use crate::testenv::{
-    assert_one_line_error, eventually, skiff_bin, stderr, stdout, TestEnv, BUSYBOX,
+    assert_one_line_error, eventually, kill_9, skiff_bin, stderr, stdout, TestEnv, BUSYBOX,
 };
 
 /// useradd(8) and userdel(8) lock /etc/passwd: one at a time, or they fail.
@@ -83,6 +84,16 @@ impl User {
         self.program(Path::new("/usr/bin/env"), &args)
             .output()
             .unwrap()
+    }
+
+    /// `skiff ARGS…` as this user on a new pseudo-terminal, playing `script` (see
+    /// tests/terminal.rs); with nothing of the test's environment but PATH and HOME.
+    fn on_terminal(&self, script: &str, args: &[&str]) -> Shown {
+        let home = format!("HOME={}", self.home.display());
+        let skiff = skiff_bin();
+        let clean = ["-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", &home];
+        let args = [&clean[..], &[skiff.to_str().unwrap()], args].concat();
+        play(&self.program(Path::new("/usr/bin/env"), &args), script)
     }
 
     /// `skiff ARGS…` as this user, which must exit 0: its stdout.
@@ -462,4 +473,132 @@ fn rootless_network_through_slirp4netns_reaches_out_and_publishes() {
     // stop returns once the container has ended; its supervisor then ends slirp4netns.
     eventually("slirp4netns has ended with the container", || slirps() == 0);
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}
+
+#[test]
+fn issue_17_rootless_restart_policies_restart_and_stop_ends_them() {
+    let t = TestEnv::new();
+    let user = User::new();
+    let image = t.image(BUSYBOX);
+    let field = |name: &str, path: &str| {
+        let format = format!("{{{{{path}}}}}");
+        user.ok(&["inspect", "-f", &format, name])
+            .trim()
+            .to_string()
+    };
+    let failing = ["sh", "-c", "echo run; exit 1"];
+    let args = [
+        &[
+            "run",
+            "-d",
+            "--restart",
+            "on-failure:2",
+            "--name",
+            "f",
+            &image,
+        ],
+        &failing[..],
+    ];
+    user.ok(&args.concat());
+    eventually("it is given up on after 2 restarts", || {
+        field("f", ".State.Status") == "exited" && field("f", ".RestartCount") == "2"
+    });
+    assert_eq!(user.ok(&["logs", "f"]), "run\nrun\nrun\n");
+    assert_eq!(field("f", ".State.ExitCode"), "1");
+    assert_eq!(field("f", ".State.Error"), "");
+    // Attached: the first run's status, and a supervisor of its own restarts it.
+    let args = [
+        &["run", "--restart", "on-failure:1", "--name", "att", &image],
+        &failing[..],
+    ];
+    let out = user.skiff(&args.concat());
+    assert_eq!((out.status.code(), stdout(&out)), (Some(1), "run\n".into()));
+    eventually("it restarted once, then stayed exited", || {
+        field("att", ".State.Status") == "exited" && field("att", ".RestartCount") == "1"
+    });
+    assert_eq!(user.ok(&["logs", "att"]), "run\nrun\n");
+
+    let script = "echo run; exec sleep 1000";
+    let args = [
+        "run",
+        "-d",
+        "--restart",
+        "always",
+        "--name",
+        "a",
+        &image,
+        "sh",
+        "-c",
+        script,
+    ];
+    user.ok(&args);
+    eventually("it ran", || user.ok(&["logs", "a"]) == "run\n");
+    let first = field("a", ".State.Pid");
+    kill_9(first.parse().unwrap());
+    eventually("it runs again", || {
+        field("a", ".RestartCount") == "1" && field("a", ".State.Status") == "running"
+    });
+    assert_ne!(field("a", ".State.Pid"), first);
+    assert_eq!(user.ok(&["logs", "a"]), "run\nrun\n");
+    user.ok(&["stop", "-t", "1", "a"]);
+    assert_eq!(field("a", ".State.Status"), "exited");
+    assert_eq!(user.ok(&["logs", "a"]), "run\nrun\n");
+
+    // A restart that cannot start says why, as for root (tests/restart.rs).
+    let args = [
+        "run",
+        "-d",
+        "--restart",
+        "always",
+        "--name",
+        "gone",
+        &image,
+        "rm",
+        "/bin/rm",
+    ];
+    user.ok(&args);
+    eventually("the restart failed", || {
+        field("gone", ".State.Status") == "exited"
+    });
+    let error = "exec \"rm\": executable file not found in $PATH";
+    assert_eq!(field("gone", ".State.Error"), error);
+    assert_eq!(field("gone", ".State.ExitCode"), "127");
+}
+
+#[test]
+fn issue_17_rootless_run_it_and_exec_it_give_a_shell_a_person_can_use() {
+    let t = TestEnv::new();
+    let user = User::new();
+    let image = t.image(BUSYBOX);
+    let script = "size 33 101 ;; expect # ;; \
+                  send echo $((6*7)) $(id -u)\\r ;; expect 42 0 ;; \
+                  send stty size; tty\\r ;; expect /dev/pts/0 ;; \
+                  send sleep 100\\r ;; running sleep ;; send \\x03 ;; \
+                  send echo alive-$((2+3))\\r ;; expect alive-5 ;; \
+                  send exit 3\\r";
+    let shown = user.on_terminal(script, &["run", "--rm", "-it", &image, "sh"]);
+    assert_eq!(shown.status, "3", "{}", shown.output);
+    assert!(shown.output.contains("33 101"), "{}", shown.output);
+    assert!(shown.settings_same, "the terminal's settings changed");
+
+    user.ok(&["run", "-d", "--name", "web", &image, "sleep", "1000"]);
+    let script = "size 30 90 ;; expect # ;; \
+                  send stty size; tty; cat /proc/1/comm\\r ;; expect sleep ;; \
+                  send exit 4\\r";
+    let shown = user.on_terminal(script, &["exec", "-it", "web", "sh"]);
+    assert_eq!(shown.status, "4", "{}", shown.output);
+    assert!(
+        shown.output.contains("30 90") && shown.output.contains("/dev/pts/0"),
+        "{}",
+        shown.output
+    );
+    assert!(shown.settings_same, "the terminal's settings changed");
+    assert_eq!(user.ok(&["exec", "web", "cat", "/proc/1/comm"]), "sleep\n");
+
+    // Detached, its supervisor holds the terminal, and `attach` reaches it.
+    user.ok(&["run", "-d", "-it", "--name", "bg", &image, "sh"]);
+    let script = "send echo hi-$((20+1))\\r ;; expect hi-21 ;; send exit 5\\r";
+    let shown = user.on_terminal(script, &["attach", "bg"]);
+    assert_eq!(shown.status, "5", "{}", shown.output);
+    assert!(user.ok(&["logs", "bg"]).contains("hi-21\r\n"));
 }

@@ -16,11 +16,12 @@ pub struct Shown {
 
 /// Runs `skiff ARGS…` on a new pseudo-terminal and plays `script` (see terminal.py).
 pub fn on_terminal(t: &TestEnv, script: &str, args: &[&str]) -> Shown {
-    command_on_terminal(&t.command(args), script)
+    play(&t.command(args), script)
 }
 
-/// Runs the command `skiff` (or any other) on a new pseudo-terminal and plays `script`.
-pub fn command_on_terminal(skiff: &Command, script: &str) -> Shown {
+/// Runs `skiff` (its program, arguments and the variables it sets) on a new
+/// pseudo-terminal and plays `script`.
+pub fn play(skiff: &Command, script: &str) -> Shown {
     let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/terminal.py");
     let mut cmd = Command::new("python3");
     cmd.arg(driver)

@@ -469,25 +469,26 @@ fn no_cgroups() -> String {
     }
 }
 
-/// fork(2) for the container's first process. On v2 it is born inside its cgroup
-/// (clone3(2) with `CLONE_INTO_CGROUP`), since moving a live process there waits for
-/// an RCU grace period ([`Cgroup::join`]). Where clone3 is refused (Linux before 5.7),
-/// a plain fork, and the child joins.
-pub fn fork_into(cgroup: Option<&Cgroup>) -> Result<Option<libc::pid_t>> {
+/// fork(2) for a container's process, into new `namespaces` (`CLONE_NEWPID` for its
+/// first: `container::namespaces`). On v2 it is born inside its cgroup (clone3(2) with
+/// `CLONE_INTO_CGROUP`), since moving a live process there waits for an RCU grace
+/// period ([`Cgroup::join`]). Elsewhere, or where clone3 is refused (Linux before 5.7,
+/// a seccomp filter), clone(2), and the child joins.
+pub fn fork_into(cgroup: Option<&Cgroup>, namespaces: libc::c_int) -> Result<Option<libc::pid_t>> {
     let Some(cgroup) = cgroup.filter(|c| c.version == Version::V2) else {
-        return sys::fork();
+        return sys::clone_fork(namespaces);
     };
     let dir = &cgroup.dirs[0].1;
     let dir = fs::File::open(dir).with_context(|| format!("open {}", dir.display()))?;
-    match sys::fork_into_cgroup(&dir) {
+    match sys::fork_into_cgroup(namespaces, &dir) {
         Ok(None) => {
             cgroup.born_inside.set(true);
             Ok(None)
         }
         Ok(pid) => Ok(pid),
         Err(err) => {
-            trace::step(&format!("{err}: fork, and the child joins"));
-            sys::fork()
+            trace::step(&format!("{err}: clone(2), and the child joins"));
+            sys::clone_fork(namespaces)
         }
     }
 }

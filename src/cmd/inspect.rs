@@ -141,7 +141,7 @@ struct State {
     exit_code: i32,
     #[serde(rename = "OOMKilled")]
     oom_killed: bool,
-    /// Why a dead container's record cannot be used.
+    /// Why a dead container's record cannot be used, or why it could not restart.
     #[serde(rename = "Error")]
     error: String,
     #[serde(rename = "StartedAt")]
@@ -272,7 +272,7 @@ fn inspected(container: &Container) -> Inspected {
             },
             exit_code: container.exit_code(),
             oom_killed: state.oom_killed,
-            error: container.damage.clone().unwrap_or_default(),
+            error: container.error().unwrap_or_default().into(),
             started_at: state.started_at.clone(),
             finished_at: state.finished_at.clone(),
         },

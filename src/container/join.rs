@@ -122,7 +122,7 @@ pub fn join(id: &str, pid: libc::pid_t, pidfd: File, exec: &Exec) -> Result<Join
     let (command_pid, command_pid_writer) = sys::pipe()?;
     let console = exec.tty.then(UnixStream::pair).transpose(); // socketpair(2)
     let console = console.context("socketpair(2) for the terminal's master")?;
-    let forked = cgroup::fork_into(cgroup.as_ref())?; // fork(2); v2: clone3(2) into it
+    let forked = cgroup::fork_into(cgroup.as_ref(), 0)?; // clone(2); v2: clone3(2) into it
     let Some(joiner) = forked else {
         drop((exec_status, command_pid));
         let pipes = Pipes {

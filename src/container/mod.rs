@@ -2,22 +2,21 @@
 //!
 //! [`start`] is the whole recipe, one line per kernel mechanism, in this order:
 //! (`--userns`: a mapped user namespace) → cgroup → the network namespace, configured
-//! from outside (`network`) → unshare(2) the PID namespace → fork(2) its PID 1 → in the
+//! from outside (`network`) → clone(2) its PID 1 in a new PID namespace → in the
 //! child, setns(2) into that network namespace, unshare(2) the rest → mounts →
 //! pivot_root(2) → (setns(2) into the user namespace) → user, capabilities → execve(2).
 //! Each mechanism is explained in its own module: `userns` (user_namespaces(7), with
-//! `id_map`), `cgroup` (cgroups(7): limits, and the cgroup
-//! namespace), `namespaces` (unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts`
-//! (/proc, /sys, /dev, volumes), `user` (setuid(2)), `capabilities` (prctl(2),
-//! capset(2)), `tuning` (setrlimit(2), oom_score_adj, sysctls), `init` (`--init`),
-//! `console` (`-t`: a pseudo-terminal of its own) and `process` (execve(2) and the
-//! exec-status pipe).
+//! `id_map`), `cgroup` (cgroups(7): limits, and the cgroup namespace), `namespaces`
+//! (clone(2), unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts` (/proc, /sys,
+//! /dev, volumes), `user` (setuid(2)), `capabilities` (prctl(2), capset(2)), `tuning`
+//! (setrlimit(2), oom_score_adj, sysctls), `init` (`--init`), `console` (`-t`: a
+//! pseudo-terminal of its own) and `process` (execve(2) and the exec-status pipe).
 //! What to run comes from the container's one description, [`Config`] (`config.rs`);
 //! where its root filesystem comes from at this start, from [`RootFs`].
 //!
 //! Where the kernel refuses a step, its fallback sits behind one function that says
 //! when it applies, so the recipe stays straight: `cgroup::fork_into` (clone3(2) into
-//! a v2 cgroup, else fork(2)), `rootfs::stack_layers` (overlayfs, else
+//! a v2 cgroup, else clone(2)), `rootfs::stack_layers` (overlayfs, else
 //! `copy_layers_instead`), `rootfs::pivot_root_or_fallback` (else switch_root's move,
 //! or chroot(2)), `rootfs::chroot_without_mounts` (mount(2) refused altogether).
 //!
@@ -59,7 +58,6 @@ pub use config::{short, Config, Process};
 pub use etc_files::{hosts, Dns, Member, FLAGS as DNS_FLAGS};
 pub use join::{join, Exec, Joined};
 pub use mounts::hides;
-pub use namespaces::own_pid_namespace;
 pub use options::{propagation, DeviceNode, Options, SpecMount};
 pub use process::{exec_outcome, execute, find_program, read_kv_files, report_failure, EnvFlags};
 pub use sealed_exe::reexec_from_sealed_copy;
@@ -164,16 +162,13 @@ pub fn start(
     let pause = pause.context("socketpair(2) to pause before pivot_root")?;
     let shared = namespaces::Shared::open(options)?; // open(2) the namespaces it joins
     let ports = config.ports.as_deref().unwrap_or_default();
-    // Before the PID namespace: rootless, it forks, and the first child after unshare(2)
-    // would be that namespace's PID 1.
     let network = network::attach(&config.id, config.network.as_deref(), joined, ports) // unshare(2), rtnetlink, nf_tables; rootless: fork(2), slirp4netns
         .inspect_err(|_| undo_start(config))?;
-    namespaces::pid_namespace(&shared).inspect_err(|_| undo_start(config))?; // unshare(2), or setns(2)
     let settings = network.settings.as_ref();
     trace::step("its /etc/hostname, /etc/hosts and /etc/resolv.conf, to bind-mount");
     etc_files::write(&rootfs.scratch, config, settings, rootfs.members.as_deref()) // hostname, hosts, resolv.conf
         .inspect_err(|_| undo_start(config))?;
-    let forked = cgroup::fork_into(cgroup.as_ref()) // fork(2); v2: clone3(2) into it
+    let forked = namespaces::fork_pid_1(cgroup.as_ref(), &shared) // clone(2) CLONE_NEWPID; v2: clone3(2)
         .inspect_err(|_| undo_start(config))?;
     let Some(pid) = forked else {
         drop(exec_status);

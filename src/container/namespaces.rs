@@ -1,15 +1,14 @@
 //! Namespaces: each gives the container its own copy of one global resource.
 //!
 //! - PID (`CLONE_NEWPID`): the container's first process is PID 1 and sees only its
-//!   descendants. unshare(2) does not move the caller; its *next child* is PID 1, which
-//!   is why skiff unshares this one in the parent, then forks.
+//!   descendants. skiff makes it with clone(2) `CLONE_NEWPID`, never unshare(2): an
+//!   unshare would set the namespace of all skiff's later children for good
+//!   (`/proc/self/ns/pid_for_children`), so a supervisor that restarts the container
+//!   (`lifecycle::restart`) could make no second one (EINVAL), nor fork into the first
+//!   once its PID 1 has ended (ENOMEM); nor, rootless, setns(2) back into its own.
 //! - Mount (`CLONE_NEWNS`): a private copy of the mount table to pivot_root in.
 //! - UTS (`CLONE_NEWUTS`): its own hostname.
 //! - IPC (`CLONE_NEWIPC`): its own System V IPC and POSIX message queues.
-//!
-//! unshare(2) makes a PID namespace only from the caller's own: a supervisor that
-//! restarts a container (`lifecycle::restart`) still has the last one's, dead, for
-//! its children, so it first setns(2)s them back into its own.
 //!
 //! The mount namespace is unshared in the child, not the parent: pivot_root(2) changes
 //! the root of every process of the namespace still at the old root, skiff included.
@@ -33,6 +32,7 @@
 use std::fs::File;
 
 use super::Options;
+use crate::cgroup::{self, Cgroup};
 use crate::error::{Context, Result};
 use crate::sys;
 use crate::trace;
@@ -93,28 +93,30 @@ impl Shared {
     }
 }
 
-/// In the parent: the next fork is PID 1 of a new PID namespace, or a process of the
-/// one `shared` joins, or of skiff's own.
-pub fn pid_namespace(shared: &Shared) -> Result<()> {
-    if !shared.owns(sys::CLONE_NEWPID) {
-        trace::step("join its PID namespace: the next process we fork is born in it");
-        return shared.join(sys::CLONE_NEWPID);
+/// In the parent: the container's first process (`None` in the child, its pid in the
+/// parent), forked into a new PID namespace as its PID 1 (and on cgroup v2 into its
+/// cgroup), or into the one `shared` joins, or skiff's own.
+pub fn fork_pid_1(cgroup: Option<&Cgroup>, shared: &Shared) -> Result<Option<libc::pid_t>> {
+    let joins = shared
+        .joined
+        .iter()
+        .any(|(flag, _, _)| *flag == sys::CLONE_NEWPID);
+    if shared.owns(sys::CLONE_NEWPID) {
+        trace::step("fork its PID 1, in a new PID namespace");
+        return cgroup::fork_into(cgroup, sys::CLONE_NEWPID); // clone(2); v2: clone3(2) into it
+    } else if !joins {
+        trace::step("fork its first process, in skiff's own PID namespace");
+        return cgroup::fork_into(cgroup, 0);
     }
-    trace::step("new PID namespace: the next process we fork will be its PID 1");
-    match sys::unshare(sys::CLONE_NEWPID) {
-        Err(err) if err.errno() == Some(libc::EINVAL) => {
-            own_pid_namespace()?;
-            sys::unshare(sys::CLONE_NEWPID)
-        }
-        other => other,
-    }
-}
-
-/// Our children are born in our own PID namespace again: after the PID 1 of the one
-/// [`pid_namespace`] made has ended, fork(2) into it fails (ENOMEM).
-pub fn own_pid_namespace() -> Result<()> {
+    trace::step("join its PID namespace for one fork: the process is born in it");
     let ours = File::open("/proc/self/ns/pid").context("open /proc/self/ns/pid")?;
-    sys::setns(&ours, sys::CLONE_NEWPID, "/proc/self/ns/pid")
+    shared.join(sys::CLONE_NEWPID)?;
+    let forked = cgroup::fork_into(cgroup, 0)?;
+    if forked.is_some() {
+        // The parent's later children (the OCI hooks) are born in the runtime's own.
+        sys::setns(&ours, sys::CLONE_NEWPID, "/proc/self/ns/pid")?;
+    }
+    Ok(forked)
 }
 
 /// In the child: its own mount table, hostname and IPC, or those `shared` joins.

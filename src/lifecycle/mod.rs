@@ -97,6 +97,8 @@ pub struct State {
     pub network: Option<network::Settings>,
     /// How often its restart policy restarted it since a user started it.
     pub restart_count: Option<u32>,
+    /// Why its supervisor could not start it again (Docker's `State.Error`).
+    pub error: Option<String>,
 }
 
 /// A process, named so that a reused pid cannot be mistaken for it.
@@ -300,6 +302,11 @@ impl Container {
             (Status::Running, Status::Exited) => EXIT_UNKNOWN,
             _ => self.state.exit_code,
         }
+    }
+
+    /// Why its record cannot be used, or else why its supervisor could not start it again.
+    pub fn error(&self) -> Option<&str> {
+        self.damage.as_deref().or(self.state.error.as_deref())
     }
 
     /// True while a skiff still watches the container (and will record its end).

@@ -112,10 +112,7 @@ fn ended_attached(container: &mut Container, rootfs: &RootFs, exit: Exit) -> Res
     let status = ended(container, exit, Policy::of(&container.config));
     record_exit(container, exit, status)?;
     match status {
-        Status::Restarting => {
-            container::own_pid_namespace()?; // setns(2): the ended one takes no child
-            detach(container, rootfs, false)
-        }
+        Status::Restarting => detach(container, rootfs, false),
         _ => Ok(()),
     }
 }
@@ -314,16 +311,25 @@ fn keep_up(container: &mut Container, rootfs: &RootFs, mut streams: Option<Strea
         let wait = libc::c_int::try_from(delay.as_millis()).unwrap_or(libc::c_int::MAX);
         let stopped = sys::poll_readable(&[stop.as_raw_fd()], wait)?[0];
         if stopped || restart::stopped_by_user(container) {
-            return give_up(container);
+            return give_up(container, None);
         }
         let started = start_logged(container, rootfs);
-        streams = Some(started.or_else(|err| give_up(container).and(Err(err)))?);
+        streams = Some(started.or_else(|err| give_up(container, Some(&err)).and(Err(err)))?);
     }
 }
 
-/// A restart that will not happen: the container stays exited.
-fn give_up(container: &mut Container) -> Result<()> {
+/// A restart that will not happen: the container stays exited. One that failed
+/// (`failure`) leaves its reason in the state, with Docker's exit code for it: 127 or
+/// 126 for a command missing or not executable, else 128.
+fn give_up(container: &mut Container, failure: Option<&Error>) -> Result<()> {
     container.state.status = Status::Exited;
+    if let Some(err) = failure {
+        container.state.error = Some(err.to_string());
+        container.state.exit_code = match err.exit_code() {
+            code @ (126 | 127) => code,
+            _ => 128,
+        };
+    }
     container.save_state()
 }
 

@@ -28,7 +28,7 @@ import os, re, statistics, subprocess, sys, time
 
 skiff, image, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 # (mechanism, what the step or call says), first match wins; calls are matched first.
-CALLS = [("fork(2) of the container's PID 1", r"^fork\(\)"),
+CALLS = [("fork(2) of the container's PID 1", r"^clone3?\("),
          ("the command runs, exits, its namespaces are torn down; skiff waits", r"^execve\(")]
 STEPS = [
     ("the sealed copy of skiff (CVE-2019-5736): overlayfs view, execveat(2), its start-up", r"read-only copy|seal a copy"),
