@@ -12,7 +12,8 @@
 //! `deny` to `/proc/PID/setgroups`: otherwise setgroups(2) inside could drop a group
 //! that denies them access on the host (CVE-2014-8989). (More would take the setuid
 //! helpers `newuidmap`/`newgidmap`, which write any range the administrator granted in
-//! `/etc/subuid`; rootless skiff maps the user's own IDs only, see `rootless`.)
+//! `/etc/subuid`; rootless skiff runs them when the user has such a range, see
+//! `rootless::ids`.)
 //! `/etc/subuid` and `/etc/subgid` (subuid(5): lines `USER:FIRST:COUNT`, the user by
 //! name or by uid) also say which host range `--userns=auto` hands out.
 //!
@@ -69,6 +70,16 @@ pub fn subordinate_ranges(ids: Ids, user: &str, uid: u32) -> Result<Vec<(u32, u3
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(err) => Err(Error::from(err).context(format!("read {}", path.display()))),
     }
+}
+
+/// The host's name for `uid` (/etc/passwd), else the number, as runc shows it.
+pub fn user_name(uid: u32) -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .map(|line| line.split(':').collect::<Vec<_>>())
+        .find(|fields| fields.get(2) == Some(&uid.to_string().as_str()))
+        .map_or_else(|| uid.to_string(), |fields| fields[0].to_string())
 }
 
 /// The lines of a subuid(5) file for `user` or `uid`; malformed lines and empty ranges

@@ -226,8 +226,8 @@ pub fn enter(userns: Option<&File>) -> Result<()> {
 /// Mounts `source` on `target` idmapped through `userns`: open_tree(2) a detached copy,
 /// mount_setattr(2) `MOUNT_ATTR_IDMAP`, move_mount(2).
 pub fn idmapped(source: &Path, target: &Path, userns: &File) -> Result<()> {
-    let mount = sys::open_tree_clone(source)?;
-    sys::mount_setattr_idmap(&mount, userns, source)?;
+    let mount = sys::open_tree_clone(source, false)?;
+    sys::mount_setattr(&mount, 0, Some(userns), source)?;
     sys::move_mount(&mount, target)
 }
 
