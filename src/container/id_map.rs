@@ -36,6 +36,28 @@ pub struct IdMap {
     pub count: u32,
 }
 
+/// A user namespace's two maps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maps {
+    pub uids: Vec<IdMap>,
+    pub gids: Vec<IdMap>,
+}
+
+impl Maps {
+    /// The namespace's IDs for the parent's `uid` and `gid`: mapped back where a range
+    /// holds them, else as they are (a stopped container's layers, mounted apart
+    /// without idmapping, hold its own IDs already).
+    pub fn inside(&self, uid: u32, gid: u32) -> (u32, u32) {
+        let back = |maps: &[IdMap], id: u32| {
+            let map = maps
+                .iter()
+                .find(|m| id >= m.outside && id - m.outside < m.count);
+            map.map_or(id, |m| m.inside + (id - m.outside))
+        };
+        (back(&self.uids, uid), back(&self.gids, gid))
+    }
+}
+
 /// Which of the two maps: user IDs or group IDs, with the files of each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ids {
@@ -144,6 +166,25 @@ mod tests {
         assert_eq!(
             wraps.to_string(),
             "\"skiff:4294967000:65536\" runs past the last ID"
+        );
+    }
+
+    #[test]
+    fn host_ids_map_back_into_the_namespace() {
+        let range = |outside| IdMap {
+            inside: 0,
+            outside,
+            count: 65536,
+        };
+        let maps = Maps {
+            uids: vec![range(100000)],
+            gids: vec![range(200000)],
+        };
+        assert_eq!(maps.inside(100033, 200033), (33, 33));
+        assert_eq!(
+            maps.inside(0, 165536),
+            (0, 165536),
+            "outside the ranges: as they are"
         );
     }
 

@@ -33,7 +33,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use crate::container::id_map::{self, IdMap, Ids};
+use crate::container::id_map::{self, IdMap, Ids, Maps};
 use crate::container::{exec_outcome, find_program, report_failure};
 use crate::error::{Context, Error, Result};
 use crate::{host_program, sys, trace};
@@ -41,55 +41,47 @@ use crate::{host_program, sys, trace};
 /// The store's record of the map its files are owned through.
 const RECORD: &str = "idmap";
 
-/// The namespace's uid and gid maps, the user's own ID first.
-struct Maps {
-    uids: Vec<IdMap>,
-    gids: Vec<IdMap>,
+/// The user's own uid and gid alone.
+fn own(uid: u32, gid: u32) -> Maps {
+    let own = |outside| IdMap {
+        inside: 0,
+        outside,
+        count: 1,
+    };
+    Maps {
+        uids: vec![own(uid)],
+        gids: vec![own(gid)],
+    }
 }
 
-impl Maps {
-    /// The user's own uid and gid alone.
-    fn own(uid: u32, gid: u32) -> Maps {
-        let own = |outside| IdMap {
-            inside: 0,
-            outside,
-            count: 1,
-        };
-        Maps {
-            uids: vec![own(uid)],
-            gids: vec![own(gid)],
-        }
+/// The user's own IDs, then their subordinate ranges if they have both and the
+/// helpers are installed.
+fn wanted(uid: u32, gid: u32) -> Result<Maps> {
+    let mut maps = own(uid, gid);
+    let name = id_map::user_name(uid);
+    let ranges = |ids| id_map::subordinate_ranges(ids, &name, uid);
+    let (subuids, subgids) = (ranges(Ids::User)?, ranges(Ids::Group)?);
+    let path = [format!(
+        "PATH={}",
+        std::env::var("PATH").unwrap_or_default()
+    )];
+    let installed = |program| find_program(program, &path).is_ok();
+    let granted = !subuids.is_empty() && !subgids.is_empty();
+    if !granted || !installed("newuidmap") || !installed("newgidmap") {
+        return Ok(maps);
     }
+    append_ranges(&mut maps.uids, &subuids);
+    append_ranges(&mut maps.gids, &subgids);
+    Ok(maps)
+}
 
-    /// The user's own IDs, then their subordinate ranges if they have both and the
-    /// helpers are installed.
-    fn wanted(uid: u32, gid: u32) -> Result<Maps> {
-        let mut maps = Maps::own(uid, gid);
-        let name = id_map::user_name(uid);
-        let ranges = |ids| id_map::subordinate_ranges(ids, &name, uid);
-        let (subuids, subgids) = (ranges(Ids::User)?, ranges(Ids::Group)?);
-        let path = [format!(
-            "PATH={}",
-            std::env::var("PATH").unwrap_or_default()
-        )];
-        let installed = |program| find_program(program, &path).is_ok();
-        let granted = !subuids.is_empty() && !subgids.is_empty();
-        if !granted || !installed("newuidmap") || !installed("newgidmap") {
-            return Ok(maps);
-        }
-        append_ranges(&mut maps.uids, &subuids);
-        append_ranges(&mut maps.gids, &subgids);
-        Ok(maps)
-    }
-
-    /// What the store records: one line per map, its ranges `INSIDE OUTSIDE COUNT`.
-    fn record(&self) -> String {
-        format!(
-            "uid_map {}\ngid_map {}\n",
-            line(&self.uids),
-            line(&self.gids)
-        )
-    }
+/// What the store records: one line per map, its ranges `INSIDE OUTSIDE COUNT`.
+fn record(maps: &Maps) -> String {
+    format!(
+        "uid_map {}\ngid_map {}\n",
+        line(&maps.uids),
+        line(&maps.gids)
+    )
 }
 
 /// A map's ranges on one line, comma-separated.
@@ -121,7 +113,7 @@ fn append_ranges(maps: &mut Vec<IdMap>, ranges: &[(u32, u32)]) {
 /// helpers when the user has a range, else itself. Refused, before anything changes,
 /// when the store was made under another map.
 pub fn unshare_mapped(uid: u32, gid: u32, flags: libc::c_int) -> Result<()> {
-    let maps = Maps::wanted(uid, gid)?;
+    let maps = wanted(uid, gid)?;
     let store = crate::image::store::root();
     let recorded = check_store(&store, &maps, uid, gid)?;
     let pid = std::process::id() as libc::pid_t;
@@ -136,7 +128,7 @@ pub fn unshare_mapped(uid: u32, gid: u32, flags: libc::c_int) -> Result<()> {
     }
     if !recorded {
         let path = store.join(RECORD);
-        let made = fs::create_dir_all(&store).and_then(|()| fs::write(&path, maps.record()));
+        let made = fs::create_dir_all(&store).and_then(|()| fs::write(&path, record(&maps)));
         made.with_context(|| format!("write {}", path.display()))?;
     }
     Ok(())
@@ -157,11 +149,11 @@ fn check_store(store: &Path, maps: &Maps, uid: u32, gid: u32) -> Result<bool> {
             if empty {
                 return Ok(false);
             }
-            Maps::own(uid, gid).record() // made before the record was
+            record(&own(uid, gid)) // made before the record was
         }
         Err(err) => return Err(Error::from(err).context(format!("read {}", path.display()))),
     };
-    if recorded == maps.record() {
+    if recorded == record(maps) {
         return Ok(true);
     }
     let then = recorded.lines().next().unwrap_or_default();
@@ -233,10 +225,10 @@ mod tests {
 
     #[test]
     fn ranges_follow_the_users_own_id_as_podman_maps_them() {
-        let mut maps = Maps::own(1000, 1000);
+        let mut maps = own(1000, 1000);
         append_ranges(&mut maps.uids, &[(100000, 65536), (300000, 10)]);
         assert_eq!(
-            maps.record(),
+            record(&maps),
             "uid_map 0 1000 1, 1 100000 65536, 65537 300000 10\ngid_map 0 1000 1\n"
         );
         let mut full = Vec::new();
