@@ -30,6 +30,10 @@
 //! - cgroups: only a delegated cgroup v2 subtree is the user's to write
 //!   ([`cgroup_parent`]); without one, a run with limits is refused and a run without
 //!   them has no cgroup.
+//! - `--userns=auto`, `--uidmap`, `--gidmap`: refused. Each skiff command makes a
+//!   namespace of its own, a sibling of the one that started a container, and a
+//!   sibling holds no capability over a container's nested namespace (nor is its uid
+//!   the container's): the next skiff could not stop, remove or join it.
 //! - Networks: a bridge needs `CAP_NET_ADMIN` on the host, so `--network bridge`,
 //!   user networks and `-p` are refused; `none` works, and the default is the host's
 //!   network, as skiff without `CAP_NET_ADMIN` already does.

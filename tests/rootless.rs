@@ -290,7 +290,7 @@ fn rootless_refusals_come_before_anything_is_recorded() {
     let user = User::new();
     let image = t.image(BUSYBOX);
     user.ok(&["pull", &image]);
-    let refusals: [(&[&str], &str); 3] = [
+    let refusals: [(&[&str], &str); 4] = [
         (
             &["-m", "64m"],
             "--memory cannot be enforced here: skiff runs rootless",
@@ -300,6 +300,10 @@ fn rootless_refusals_come_before_anything_is_recorded() {
             "--network bridge: a bridge needs root",
         ),
         (&["-p", "8080:80"], "-p: publishing a port needs root"),
+        (
+            &["--userns=auto"],
+            "--userns, --uidmap, --gidmap: not rootless",
+        ),
     ];
     for (flags, what) in refusals {
         let args = [&["run", "--rm"], flags, &[image.as_str(), "true"]].concat();
