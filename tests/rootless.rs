@@ -235,6 +235,11 @@ fn rootless_pull_run_detach_logs_stop_rm() {
     let uid = user.uid;
     assert_eq!(host_uids(pid.trim()), format!("{uid} {uid} {uid} {uid}"));
     assert!(user.ok(&["ps"]).contains("web"));
+    let exec = user.ok(&["exec", "web", "sh", "-c", "id -u; cat /proc/self/uid_map"]);
+    assert_eq!(
+        exec.split_whitespace().collect::<Vec<_>>(),
+        ["0", "0", &uid.to_string(), "1"]
+    );
     user.ok(&["stop", "-t", "1", "web"]);
     assert!(user.ok(&["ps", "-a"]).contains("Exited"));
     assert_eq!(user.ok(&["rm", "web"]).trim(), "web");

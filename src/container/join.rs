@@ -235,7 +235,8 @@ impl Target {
     /// descriptors: nothing of them may reach the command.
     fn enter(self) -> Result<()> {
         trace::step("join the container's namespaces: setns(2) on a pidfd of its PID 1");
-        let all = match crate::rootless::active() {
+        let rootless = crate::rootless::active();
+        let all = match rootless {
             true => sys::CLONE_NEWUSER | self.not_shared(),
             false => NAMESPACES.iter().fold(0, |flags, (_, flag)| flags | flag),
         };
@@ -246,7 +247,9 @@ impl Target {
         trace::step("its root is the container's PID 1's, whatever the mount namespace's is");
         sys::fchdir(&self.root)?;
         sys::chroot(Path::new("."))?;
-        userns::enter(self.userns.as_ref()) // setns(2): root only inside from here
+        // Rootless, its user namespace was joined first, with the others (they are its).
+        let userns = self.userns.as_ref().filter(|_| !rootless);
+        userns::enter(userns) // setns(2): root only inside from here
     }
 
     /// Rootless, the container's namespaces belong to the user namespace of the skiff
