@@ -13,10 +13,11 @@
 //! another (`ids`). From there skiff runs as "root", as rootless podman does, and
 //! whatever it makes belongs to the user, or to their range, on the host.
 //!
-//! Every command enters it except three: `exec` joins the running container's own
+//! Every command enters it except four: `exec` joins the running container's own
 //! user namespace instead (its other namespaces belong to that one, made by the skiff
-//! that started it: `container::join`); `completion` and `login` touch nothing of the
-//! kernel's. A process in the namespace keeps the note [`UID_VAR`] in its environment,
+//! that started it: `container::join`), and so does `cp` with a running container
+//! (`container::files`; a stopped one it mounts in a namespace it makes then);
+//! `completion` and `login` touch nothing of the kernel's. A process in the namespace keeps the note [`UID_VAR`] in its environment,
 //! so the skiffs it starts (the sealed copy, a detached supervisor) know they are
 //! rootless although their uid is 0.
 //!
@@ -59,7 +60,7 @@ mod ids;
 const UID_VAR: &str = "SKIFF_ROOTLESS_UID";
 
 /// Commands that stay in the host's user namespace (see the module's doc).
-const STAY: [&str; 3] = ["exec", "completion", "login"];
+const STAY: [&str; 4] = ["exec", "cp", "completion", "login"];
 
 /// The host uid of the user skiff runs for, unless that is root: its own effective
 /// uid, or inside the namespace [`enter`] made, the one noted there.
@@ -79,8 +80,17 @@ pub fn active() -> bool {
 /// Before `command` runs: an ordinary user's skiff moves into a user namespace of its
 /// own, where it is root, once its directories are made (see the module's doc).
 pub fn enter(command: &str) -> Result<()> {
+    match STAY.contains(&command) {
+        true => Ok(()),
+        false => enter_now(),
+    }
+}
+
+/// The same, whatever the command: `cp` enters only for a container that is not
+/// running, to mount it.
+pub fn enter_now() -> Result<()> {
     let uid = sys::geteuid();
-    if uid == 0 || STAY.contains(&command) {
+    if uid == 0 {
         return Ok(());
     }
     // Made before the namespace, while their owner still reads as the user.

@@ -240,7 +240,22 @@ fn rootless_pull_run_detach_logs_stop_rm() {
         exec.split_whitespace().collect::<Vec<_>>(),
         ["0", "0", &uid.to_string(), "1"]
     );
+    // cp both ways, running (through its namespace) and stopped (mounted apart).
+    let host = user.home.join("in");
+    fs::write(&host, "in\n").unwrap();
+    user.ok(&["cp", host.to_str().unwrap(), "web:/in"]);
+    let owner = user.ok(&["exec", "web", "stat", "-c", "%u %g", "/in"]);
+    assert_eq!(owner, "0 0\n");
+    let copied = |name: &str| {
+        let out = user.home.join(name);
+        user.ok(&["cp", "web:/in", out.to_str().unwrap()]);
+        let meta = fs::metadata(&out).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (user.uid, user.gid));
+        fs::read_to_string(out).unwrap()
+    };
+    assert_eq!(copied("running"), "in\n");
     user.ok(&["stop", "-t", "1", "web"]);
+    assert_eq!(copied("stopped"), "in\n");
     assert!(user.ok(&["ps", "-a"]).contains("Exited"));
     assert_eq!(user.ok(&["rm", "web"]).trim(), "web");
     assert_eq!(user.containers(), Vec::<String>::new(), "{id} is gone");

@@ -91,6 +91,7 @@ fn with_root<T>(
             "cannot copy into a container with its own user namespace while it is not running",
         ));
     }
+    crate::rootless::enter_now()?; // cp stays out of it for a running container
     let rootfs = super::start::rootfs(container)?;
     then(Root::Mounted(&rootfs, writable))
 }

@@ -110,26 +110,31 @@ impl Visit {
     }
 }
 
-/// `writing` into a running container: in its user namespace too, if it has one.
+/// Into a running container's user namespace, if it has one, when `writing` into it;
+/// rootless always (`cp` stays in the host's, where the user's capabilities over the
+/// container's namespace are what reaches its root: `rootless`).
 fn enter(root: Root, writing: bool) -> Result<()> {
+    let rootless = crate::rootless::active();
     let (path, userns) = match root {
         Root::Running(pid) => (
             PathBuf::from(format!("/proc/{pid}/root")),
-            own_userns(pid).filter(|_| writing),
+            own_userns(pid).filter(|_| writing || rootless),
         ),
         Root::Mounted(fs, writable) => (rootfs::mount_apart(fs, writable)?, None),
     };
+    if let Some(userns) = &userns {
+        sys::setns(userns, libc::CLONE_NEWUSER, "user namespace")?;
+    }
     sys::chroot(&path)?;
     sys::chdir(Path::new("/"))?;
-    let Some(userns) = userns else {
-        return Ok(());
-    };
-    sys::setns(&userns, libc::CLONE_NEWUSER, "user namespace")?;
-    // Its IDs are still the host's root's, which the namespace does not map: it becomes
-    // the namespace's root, so that what it makes is that root's.
-    sys::setgroups(&[])?;
-    sys::setgid(0)?;
-    sys::setuid(0)
+    if userns.is_some() && !rootless {
+        // Its IDs are still the host root's, which the namespace does not map: it
+        // becomes the namespace's root, so that what it makes is that root's.
+        sys::setgroups(&[])?;
+        sys::setgid(0)?;
+        sys::setuid(0)?;
+    }
+    Ok(())
 }
 
 /// Process `pid`'s user namespace, unless it is ours.
