@@ -72,7 +72,8 @@ impl User {
         (first.parse().unwrap(), count.parse().unwrap())
     }
 
-    /// Replaces its lines of /etc/subuid and /etc/subgid with `range`, or none.
+    /// Replaces its lines of /etc/subuid and /etc/subgid with `range`, or none; by
+    /// rename(2), so that a skiff of another test never reads a file half written.
     fn grant(&self, range: Option<(u32, u32)>) {
         let _guard = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
         let prefix = format!("{}:", self.name);
@@ -84,7 +85,9 @@ impl User {
                 .map(|l| format!("{l}\n"))
                 .collect();
             lines.extend(range.map(|(first, count)| format!("{prefix}{first}:{count}\n")));
-            fs::write(file, lines.concat()).unwrap();
+            let new = format!("{file}+skiff-test");
+            fs::write(&new, lines.concat()).unwrap();
+            fs::rename(&new, file).unwrap();
         }
     }
 
