@@ -5,27 +5,36 @@
 //! but only over what that namespace owns (user_namespaces(7)): its creator's uid is
 //! its root, and the mount, PID, UTS, IPC and network namespaces made from inside it
 //! are its own. So at start, when its effective uid is not 0, skiff unshare(2)s
-//! `CLONE_NEWUSER | CLONE_NEWNS` and writes its own maps (`container::id_map`): the
-//! user's uid and gid become 0 (one ID each, after `deny` in `setgroups`, as an
-//! unprivileged process may map no more). From there it runs as "root", as rootless
-//! podman does, and whatever it makes belongs to the user on the host.
+//! `CLONE_NEWUSER | CLONE_NEWNS` and maps it (`ids`): the user's uid and gid become
+//! 0, and when /etc/subuid and /etc/subgid grant the user a range and newuidmap(1) is
+//! installed, IDs 1.. are that range, as rootless podman maps them; else the user's
+//! own ID is all (after `deny` in `setgroups`, as an unprivileged process may map no
+//! more). The store records which map its files were unpacked under, and refuses
+//! another (`ids`). From there skiff runs as "root", as rootless podman does, and
+//! whatever it makes belongs to the user, or to their range, on the host.
 //!
-//! Every command enters it except three: `exec` joins the running container's own
+//! Every command enters it except four: `exec` joins the running container's own
 //! user namespace instead (its other namespaces belong to that one, made by the skiff
-//! that started it: `container::join`); `completion` and `login` touch nothing of the
-//! kernel's. A process in the namespace keeps the note [`UID_VAR`] in its environment,
+//! that started it: `container::join`), and so does `cp` with a running container
+//! (`container::files`; a stopped one it mounts in a namespace it makes then);
+//! `completion` and `login` touch nothing of the kernel's. A process in the namespace keeps the note [`UID_VAR`] in its environment,
 //! so the skiffs it starts (the sealed copy, a detached supervisor) know they are
 //! rootless although their uid is 0.
 //!
 //! What stays out of reach, and what happens instead:
-//! - Files owned by other IDs: one ID is mapped, so an image's files owned by others
-//!   are the user's (root's inside) once unpacked, as podman's `ignore_chown_errors`.
+//! - Files owned by IDs the namespace lacks: with the user's own ID alone, an image's
+//!   files owned by others are the user's (root's inside) once unpacked, as podman's
+//!   `ignore_chown_errors`; with a range, only those past its end.
 //! - overlayfs: mounted in the namespace (Linux 5.11+) with `userxattr`, which keeps
 //!   its opaque-directory marks as `user.overlay.*` attributes the user may write;
 //!   where refused, the container gets a private copy of the image (`rootfs`).
 //! - cgroups: only a delegated cgroup v2 subtree is the user's to write
 //!   ([`cgroup_parent`]); without one, a run with limits is refused and a run without
 //!   them has no cgroup.
+//! - `--userns=auto`, `--uidmap`, `--gidmap`: refused. Each skiff command makes a
+//!   namespace of its own, a sibling of the one that started a container, and a
+//!   sibling holds no capability over a container's nested namespace (nor is its uid
+//!   the container's): the next skiff could not stop, remove or join it.
 //! - Networks: a bridge needs `CAP_NET_ADMIN` on the host, so user networks are
 //!   refused; `none` works; the default (`bridge`) and `-p` go through slirp4netns
 //!   where it is installed (`network::slirp`), and are otherwise the host's network
@@ -43,15 +52,16 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::container::id_map::{self, IdMap, Ids};
 use crate::error::{Context, Error, Result};
 use crate::{sys, trace};
+
+mod ids;
 
 /// The user's host uid, noted in the environment of every skiff in the namespace.
 const UID_VAR: &str = "SKIFF_ROOTLESS_UID";
 
 /// Commands that stay in the host's user namespace (see the module's doc).
-const STAY: [&str; 3] = ["exec", "completion", "login"];
+const STAY: [&str; 4] = ["exec", "cp", "completion", "login"];
 
 /// The host uid of the user skiff runs for, unless that is root: its own effective
 /// uid, or inside the namespace [`enter`] made, the one noted there.
@@ -71,8 +81,17 @@ pub fn active() -> bool {
 /// Before `command` runs: an ordinary user's skiff moves into a user namespace of its
 /// own, where it is root, once its directories are made (see the module's doc).
 pub fn enter(command: &str) -> Result<()> {
+    match STAY.contains(&command) {
+        true => Ok(()),
+        false => enter_now(),
+    }
+}
+
+/// The same, whatever the command: `cp` enters only for a container that is not
+/// running, to mount it.
+pub fn enter_now() -> Result<()> {
     let uid = sys::geteuid();
-    if uid == 0 || STAY.contains(&command) {
+    if uid == 0 {
         return Ok(());
     }
     // Made before the namespace, while their owner still reads as the user.
@@ -82,19 +101,7 @@ pub fn enter(command: &str) -> Result<()> {
     private_dir(&runtime_dir())?;
     let gid = sys::getegid(); // once in the namespace, unmapped: it reads as 65534
     trace::step("not root: a user namespace of our own, where this user is root");
-    let unshared = sys::unshare(sys::CLONE_NEWUSER | sys::CLONE_NEWNS);
-    unshared.context("not root, and no user namespace of this user's own")?;
-    let pid = std::process::id() as libc::pid_t;
-    let own = |outside| {
-        [IdMap {
-            inside: 0,
-            outside,
-            count: 1,
-        }]
-    };
-    id_map::write(pid, Ids::User, &own(uid))?;
-    id_map::deny_setgroups(pid)?;
-    id_map::write(pid, Ids::Group, &own(gid))?;
+    ids::unshare_mapped(uid, gid, sys::CLONE_NEWUSER | sys::CLONE_NEWNS)?;
     std::env::set_var(UID_VAR, uid.to_string()); // one thread: nobody reads it meanwhile
     Ok(())
 }

@@ -1011,6 +1011,7 @@ const FSMOUNT_CLOEXEC: libc::c_uint = 1;
 pub const MOUNT_ATTR_RDONLY: libc::c_uint = 1;
 pub const MOUNT_ATTR_NOSUID: libc::c_uint = 2;
 pub const MOUNT_ATTR_NODEV: libc::c_uint = 4;
+pub const MOUNT_ATTR_NOEXEC: libc::c_uint = 8;
 const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
 const OPEN_TREE_CLONE: libc::c_uint = 1;
 const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 4;
@@ -1095,35 +1096,51 @@ pub fn fsmount(context: &OwnedFd, attributes: libc::c_uint) -> Result<OwnedFd> {
 }
 
 /// open_tree(2) with `OPEN_TREE_CLONE`: a copy of the mount at `path` (that directory
-/// as its root), attached nowhere, to be changed with mount_setattr(2) before
-/// move_mount(2) puts it somewhere. libc has no wrapper.
+/// as its root), with every mount below it when `recursive` (`AT_RECURSIVE`), attached
+/// nowhere, to be changed with mount_setattr(2) before move_mount(2) puts it somewhere.
+/// libc has no wrapper.
 /// <https://man7.org/linux/man-pages/man2/open_tree.2.html>
-pub fn open_tree_clone(path: &Path) -> Result<OwnedFd> {
+pub fn open_tree_clone(path: &Path, recursive: bool) -> Result<OwnedFd> {
+    let recursive = if recursive { libc::AT_RECURSIVE } else { 0 };
     trace::call(format_args!(
-        "open_tree({}, OPEN_TREE_CLONE)",
-        path.display()
+        "open_tree({}, OPEN_TREE_CLONE{})",
+        path.display(),
+        if recursive != 0 { "|AT_RECURSIVE" } else { "" }
     ));
     let c_path = c_string(path)?;
-    let flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint;
+    let flags = OPEN_TREE_CLONE | (libc::O_CLOEXEC | recursive) as libc::c_uint;
     // SAFETY: c_path is NUL-terminated and outlives the call.
     let rc = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c_path.as_ptr(), flags) };
     owned_fd(rc, "open_tree", path.display())
 }
 
-/// mount_setattr(2) `MOUNT_ATTR_IDMAP`: files on the detached mount `mount` show the
-/// owners that `userns`'s maps give their IDs (on-disk uid 0 as the namespace's root's
-/// host uid), and files made through it are stored back through the same maps.
+/// mount_setattr(2) on the detached mount `mount` and every mount below it: adds the
+/// `MOUNT_ATTR_*` flags `set`; with `userns`, `MOUNT_ATTR_IDMAP` too: files then show
+/// the owners that `userns`'s maps give their IDs (on-disk uid 0 as the namespace's
+/// root's host uid), and files made through it are stored back through the same maps.
 /// <https://man7.org/linux/man-pages/man2/mount_setattr.2.html>
-pub fn mount_setattr_idmap(mount: &OwnedFd, userns: &File, what: &Path) -> Result<()> {
-    trace::call(format_args!(
-        "mount_setattr({}, MOUNT_ATTR_IDMAP)",
-        what.display()
-    ));
+pub fn mount_setattr(
+    mount: &OwnedFd,
+    set: libc::c_uint,
+    userns: Option<&File>,
+    what: &Path,
+) -> Result<()> {
+    let idmap = if userns.is_some() {
+        MOUNT_ATTR_IDMAP
+    } else {
+        0
+    };
+    let attributes = format!(
+        "{}, MOUNT_ATTR {:#x}",
+        what.display(),
+        u64::from(set) | idmap
+    );
+    trace::call(format_args!("mount_setattr({attributes}, AT_RECURSIVE)"));
     let attr = MountAttr {
-        attr_set: MOUNT_ATTR_IDMAP,
+        attr_set: u64::from(set) | idmap,
         attr_clr: 0,
         propagation: 0,
-        userns_fd: userns.as_raw_fd() as u64,
+        userns_fd: userns.map_or(0, |ns| ns.as_raw_fd() as u64),
     };
     let empty = c"";
     // SAFETY: the descriptors are open, the path is NUL-terminated, and attr is a
@@ -1133,17 +1150,12 @@ pub fn mount_setattr_idmap(mount: &OwnedFd, userns: &File, what: &Path) -> Resul
             libc::SYS_mount_setattr,
             mount.as_raw_fd(),
             empty.as_ptr(),
-            libc::AT_EMPTY_PATH,
+            libc::AT_EMPTY_PATH | libc::AT_RECURSIVE,
             &attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
     };
-    check(
-        rc,
-        "mount_setattr",
-        format_args!("{}, MOUNT_ATTR_IDMAP", what.display()),
-    )
-    .map(drop)
+    check(rc, "mount_setattr", attributes).map(drop)
 }
 
 /// move_mount(2): attach the detached mount `mount` on `target`.

@@ -28,7 +28,16 @@ struct User {
 }
 
 impl User {
+    /// A user without subordinate IDs: skiff maps its own ID alone.
     fn new() -> User {
+        let user = User::with_range();
+        user.grant(None);
+        user
+    }
+
+    /// A user with the 65536 subordinate uids and gids useradd(8) grants when
+    /// /etc/subuid exists (Debian's `passwd` makes it); userdel(8) takes them back.
+    fn with_range() -> User {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let name = format!("skiffrl{}x{n}", std::process::id());
@@ -52,6 +61,34 @@ impl User {
             uid,
             gid,
             home,
+        }
+    }
+
+    /// Its first line of /etc/subuid (useradd gives the same range in /etc/subgid).
+    fn range(&self) -> (u32, u32) {
+        let text = fs::read_to_string("/etc/subuid").unwrap_or_default();
+        let prefix = format!("{}:", self.name);
+        let line = text.lines().find_map(|l| l.strip_prefix(&prefix));
+        let (first, count) = line.and_then(|l| l.split_once(':')).expect("no subuid");
+        (first.parse().unwrap(), count.parse().unwrap())
+    }
+
+    /// Replaces its lines of /etc/subuid and /etc/subgid with `range`, or none; by
+    /// rename(2), so that a skiff of another test never reads a file half written.
+    fn grant(&self, range: Option<(u32, u32)>) {
+        let _guard = ACCOUNTS.lock().unwrap_or_else(|e| e.into_inner());
+        let prefix = format!("{}:", self.name);
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            let text = fs::read_to_string(file).unwrap_or_default();
+            let mut lines: Vec<String> = text
+                .lines()
+                .filter(|l| !l.starts_with(&prefix))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            lines.extend(range.map(|(first, count)| format!("{prefix}{first}:{count}\n")));
+            let new = format!("{file}+skiff-test");
+            fs::write(&new, lines.concat()).unwrap();
+            fs::rename(&new, file).unwrap();
         }
     }
 
@@ -221,13 +258,32 @@ fn rootless_pull_run_detach_logs_stop_rm() {
     let uid = user.uid;
     assert_eq!(host_uids(pid.trim()), format!("{uid} {uid} {uid} {uid}"));
     assert!(user.ok(&["ps"]).contains("web"));
-    assert_eq!(user.ok(&["exec", "web", "id", "-u"]), "0\n");
+    let exec = user.ok(&["exec", "web", "sh", "-c", "id -u; cat /proc/self/uid_map"]);
+    assert_eq!(
+        exec.split_whitespace().collect::<Vec<_>>(),
+        ["0", "0", &uid.to_string(), "1"]
+    );
+    // cp both ways, running (through its namespace) and stopped (mounted apart).
+    let host = user.home.join("in");
+    fs::write(&host, "in\n").unwrap();
+    user.ok(&["cp", host.to_str().unwrap(), "web:/in"]);
+    let owner = user.ok(&["exec", "web", "stat", "-c", "%u %g", "/in"]);
+    assert_eq!(owner, "0 0\n");
+    let copied = |name: &str| {
+        let out = user.home.join(name);
+        user.ok(&["cp", "web:/in", out.to_str().unwrap()]);
+        let meta = fs::metadata(&out).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (user.uid, user.gid));
+        fs::read_to_string(out).unwrap()
+    };
+    assert_eq!(copied("running"), "in\n");
     let tag = image.rsplit_once(':').unwrap().1;
     assert!(
         user.ok(&["images"]).contains(tag),
         "the user's images list it"
     );
     user.ok(&["stop", "-t", "1", "web"]);
+    assert_eq!(copied("stopped"), "in\n");
     assert!(user.ok(&["ps", "-a"]).contains("Exited"));
     assert_eq!(user.ok(&["rm", "web"]).trim(), "web");
     assert_eq!(user.containers(), Vec::<String>::new(), "{id} is gone");
@@ -282,7 +338,7 @@ fn rootless_refusals_come_before_anything_is_recorded() {
     let user = User::new();
     let image = t.image(BUSYBOX);
     user.ok(&["pull", &image]);
-    let refusals: [(&[&str], &str); 3] = [
+    let refusals: [(&[&str], &str); 4] = [
         (
             &["-m", "64m"],
             "--memory cannot be enforced here: skiff runs rootless",
@@ -292,6 +348,10 @@ fn rootless_refusals_come_before_anything_is_recorded() {
             "--network bridge: a bridge needs root, and skiff runs rootless here: install slirp4netns",
         ),
         (&["-p", "8080:80"], "-p: publishing a port needs root"),
+        (
+            &["--userns=auto"],
+            "--userns, --uidmap, --gidmap: not rootless",
+        ),
     ];
     for (flags, what) in refusals {
         let args = [&["run", "--rm"], flags, &[image.as_str(), "true"]].concat();
@@ -601,4 +661,135 @@ fn issue_17_rootless_run_it_and_exec_it_give_a_shell_a_person_can_use() {
     let shown = user.on_terminal(script, &["attach", "bg"]);
     assert_eq!(shown.status, "5", "{}", shown.output);
     assert!(user.ok(&["logs", "bg"]).contains("hi-21\r\n"));
+}
+
+/// A root filesystem as a tarball: busybox, and /www/index owned by uid and gid 33
+/// (Debian's www-data), made with GNU tar in `dir`.
+fn owned_tarball(dir: &Path) -> PathBuf {
+    let root = dir.join("rootfs");
+    fs::create_dir_all(root.join("bin")).unwrap();
+    fs::create_dir_all(root.join("www")).unwrap();
+    fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
+    std::os::unix::fs::symlink("busybox", root.join("bin/sh")).unwrap();
+    fs::write(root.join("www/index"), "hello\n").unwrap();
+    let tarball = dir.join("owned.tar");
+    for (mode, owner, what) in [("-cf", "0", "bin"), ("-rf", "33", "www")] {
+        let made = Command::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .arg(mode)
+            .arg(&tarball)
+            .args([
+                &format!("--owner={owner}"),
+                &format!("--group={owner}"),
+                what,
+            ])
+            .status();
+        assert!(made.unwrap().success(), "tar {what}");
+    }
+    tarball
+}
+
+/// The one file named `name` below `dir`'s subdirectories (`dir/*/name`).
+fn one_below(dir: &Path, name: &str) -> fs::Metadata {
+    let found: Vec<fs::Metadata> = fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| fs::symlink_metadata(e.unwrap().path().join(name)).ok())
+        .collect();
+    assert_eq!(found.len(), 1, "{}/*/{name}", dir.display());
+    found.into_iter().next().unwrap()
+}
+
+/// With a subordinate range (issue 17), newuidmap maps it as podman does: an image's
+/// uid 33 stays 33 inside, the range's 33rd ID on the host, and root inside may give a
+/// file to any mapped ID.
+#[test]
+fn rootless_with_a_range_keeps_the_images_owners() {
+    let helpers = Command::new("sh")
+        .args(["-c", "command -v newuidmap newgidmap"])
+        .output()
+        .unwrap();
+    assert!(helpers.status.success(), "uidmap is not installed: deps.sh");
+    let user = User::with_range();
+    let (first, count) = user.range();
+    let tarball = owned_tarball(&user.home);
+    user.ok(&["import", tarball.to_str().unwrap(), "owned"]);
+    let script = "cat /proc/self/uid_map /proc/self/gid_map; stat -c '%u %g' /www/index; \
+                  chown 44:45 /www/index && stat -c '%u %g' /www/index";
+    let seen = user.ok(&["run", "--name", "c", "owned", "sh", "-c", script]);
+    let map = format!("0 {uid} 1 1 {first} {count}", uid = user.uid);
+    let gid_map = format!("0 {gid} 1 1 {first} {count}", gid = user.gid);
+    let want = format!("{map} {gid_map} 33 33 44 45");
+    assert_eq!(seen.split_whitespace().collect::<Vec<_>>().join(" "), want);
+    let layer = one_below(&user.store().join("layers"), "www/index");
+    assert_eq!((layer.uid(), layer.gid()), (first + 32, first + 32));
+    let upper = one_below(&user.store().join("containers"), "upper/www/index");
+    assert_eq!((upper.uid(), upper.gid()), (first + 43, first + 44));
+    user.ok(&["rm", "c"]);
+    // setgroups(2) is allowed with a range: a user's groups are the image's.
+    let t = TestEnv::new();
+    let users = t.image("library/users");
+    let groups = user.ok(&["run", "--rm", "-u", "app", &users, "id", "-G"]);
+    assert_eq!(groups, "1000 29 50\n");
+}
+
+/// The store's files are owned through the map it was made with: under another map it
+/// is refused in one line that says what to do, and works again under its own; a store
+/// of the user's own ID, which the user may remove, starts again with the range.
+#[test]
+fn rootless_store_refuses_another_map_than_its_own() {
+    let t = TestEnv::new();
+    let image = t.image(BUSYBOX);
+    let ranged = User::with_range();
+    let range = ranged.range();
+    ranged.ok(&["pull", "-q", &image]);
+    ranged.grant(None);
+    assert_one_line_error(&ranged.skiff(&["images"]), "remove it (as root");
+    ranged.grant(Some(range));
+    assert_ne!(ranged.ok(&["images", "-q"]), "");
+
+    let own = User::new();
+    own.ok(&["pull", "-q", &image]);
+    own.grant(Some(range));
+    assert_one_line_error(&own.skiff(&["images"]), "remove it to start again");
+    let store = own.store();
+    let removed = own
+        .program(Path::new("rm"), &["-rf", store.to_str().unwrap()])
+        .status();
+    assert!(removed.unwrap().success());
+    let map = own.ok(&["run", "--rm", &image, "cat", "/proc/self/uid_map"]);
+    assert_eq!(map.lines().count(), 2, "{map}");
+}
+
+/// Rootless on the host's network (its default), sysfs cannot be mounted (the host's
+/// user namespace owns that network): the host's /sys is bound instead, with the
+/// host's network devices, read-only down to every mount below it, /sys/firmware masked.
+#[test]
+fn rootless_host_network_binds_the_hosts_sys_read_only() {
+    let t = TestEnv::new();
+    let user = User::new();
+    let image = t.image(BUSYBOX);
+    let script = "ls /sys/class/net; ls -A /sys/firmware | wc -l; \
+                  awk '$5 ~ \"^/sys\" { print substr($6, 1, 3) }' /proc/self/mountinfo | sort | uniq -c; \
+                  touch /sys/kernel/probe";
+    let out = user.skiff(&["run", "--rm", &image, "sh", "-c", script]);
+    let mut host: Vec<String> = fs::read_dir("/sys/class/net")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    host.sort();
+    let seen = stdout(&out);
+    let lines: Vec<&str> = seen.lines().collect();
+    assert_eq!(lines[..host.len()], host, "{seen}");
+    assert_eq!(lines[host.len()].trim(), "0", "/sys/firmware is masked");
+    let modes: Vec<&str> = lines[host.len() + 1..].iter().map(|l| l.trim()).collect();
+    assert!(
+        modes.len() == 1 && modes[0].ends_with(" ro,") && !modes[0].starts_with("1 "),
+        "every mount below /sys read-only, and there are several: {modes:?}"
+    );
+    assert!(
+        stderr(&out).contains("Read-only file system"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -257,3 +257,57 @@ fn userns_refused_by_the_kernel_is_one_line_not_a_hang() {
     assert_one_line_error(&out, "unshare(CLONE_NEWUSER) failed");
     fs::remove_dir(&jail).unwrap();
 }
+
+/// Each entry of a tar stream that `keep` names: `NAME UID GID`.
+fn owners(tar: &[u8], keep: &[&str]) -> Vec<String> {
+    let mut archive = tar::Archive::new(tar);
+    let entries = archive.entries().unwrap().map(|e| e.unwrap());
+    let lines = entries.map(|e| {
+        let name = e.path().unwrap().display().to_string();
+        let header = e.header();
+        let (uid, gid) = (header.uid().unwrap(), header.gid().unwrap());
+        format!("{} {uid} {gid}", name.trim_end_matches('/'))
+    });
+    lines
+        .filter(|l| keep.contains(&l.split(' ').next().unwrap()))
+        .collect()
+}
+
+/// A `--userns=auto` container stores what it makes under host IDs (its root is
+/// 1000000000 or so), but `cp`, `export` and `commit` show its own IDs, as Docker's do
+/// with userns-remap; what `cp` writes into it, running, is its root's.
+#[test]
+fn cp_export_and_commit_show_the_containers_own_ids() {
+    let t = TestEnv::new();
+    sleeper(&t, "own", &["--userns=auto"], BUSYBOX);
+    let made = "touch /made && mkdir /d && chown 5:6 /d && echo made";
+    assert_eq!(ok(&t, &["exec", "own", "sh", "-c", made]), "made\n");
+    let cp_out = |what: &str| t.skiff(&["cp", &format!("own:/{what}"), "-"]).stdout;
+    assert_eq!(owners(&cp_out("d"), &["d"]), ["d 5 6"]);
+    assert_eq!(owners(&cp_out("made"), &["made"]), ["made 0 0"]);
+    let host = t.root.join("in");
+    fs::write(&host, "in\n").unwrap();
+    ok(&t, &["cp", host.to_str().unwrap(), "own:/in"]);
+    let seen = ok(&t, &["exec", "own", "stat", "-c", "%u %g", "/in"]);
+    assert_eq!(seen, "0 0\n", "cp in: the container's root's");
+
+    ok(&t, &["commit", "own", "skiff-test-userns-commit:1"]);
+    let script = "stat -c '%n %u %g' /made /d /in";
+    let committed = [
+        "run",
+        "--rm",
+        "skiff-test-userns-commit:1",
+        "sh",
+        "-c",
+        script,
+    ];
+    let seen = ok(&t, &committed);
+    assert_eq!(seen, "/made 0 0\n/d 5 6\n/in 0 0\n");
+    ok(&t, &["stop", "-t", "0", "own"]);
+    let exported = t.skiff(&["export", "own"]).stdout;
+    let seen = owners(&exported, &["made", "d", "bin/busybox", "."]);
+    assert_eq!(seen, [". 0 0", "bin/busybox 0 0", "d 5 6", "made 0 0"]);
+    assert_eq!(owners(&cp_out("d"), &["d"]), ["d 5 6"], "stopped");
+    ok(&t, &["rm", "own"]);
+    ok(&t, &["rmi", "skiff-test-userns-commit:1"]);
+}

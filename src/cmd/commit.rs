@@ -63,7 +63,9 @@ pub fn main(argv: &[String]) -> Result<i32> {
     if freeze {
         cgroup::freeze(id, true)?;
     }
-    let made = commit::commit(&store, &upper, &parent, &step, &reference.to_string());
+    let maps = crate::container::recorded_maps(&container.config.options, &container.dir)?;
+    let layer = (upper.as_path(), maps.as_ref());
+    let made = commit::commit(&store, layer, &parent, &step, &reference.to_string());
     let thawed = if freeze {
         cgroup::freeze(id, false)
     } else {

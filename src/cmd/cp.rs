@@ -7,7 +7,8 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 
 use crate::cli::{self, Opt};
-use crate::container::files::{self, Root};
+use crate::container::files::{self, Owners, Root};
+use crate::container::recorded_maps;
 use crate::error::{Error, Kind, Result};
 use crate::lifecycle::{self, Container, Status};
 
@@ -90,16 +91,23 @@ fn with_root<T>(
             "cannot copy into a container with its own user namespace while it is not running",
         ));
     }
+    crate::rootless::enter_now()?; // cp stays out of it for a running container
     let rootfs = super::start::rootfs(container)?;
     then(Root::Mounted(&rootfs, writable))
 }
 
 /// Out of the container: its child archives, this process unpacks (or passes the
-/// archive on to stdout). On the host, the files are the caller's, as Docker's are.
+/// archive on to stdout). On the host, the files are the caller's, as Docker's are;
+/// in an archive, the container's own IDs (`files`).
 fn copy_out(args: &Args, container: &Container, query: &str, src: &str) -> Result<()> {
     let me = fs::metadata("/proc/self")?; // owned by this process's user and group
     let to_stdout = args.dest == "-";
-    let owner = (!to_stdout).then(|| (me.uid(), me.gid()));
+    let maps = recorded_maps(&container.config.options, &container.dir)?;
+    let owner = match (to_stdout, &maps) {
+        (false, _) => Owners::All(me.uid(), me.gid()),
+        (true, Some(maps)) => Owners::Inside(maps),
+        (true, None) => Owners::Kept,
+    };
     let follow = args.follow;
     with_root(container, false, |root| {
         let (visit, ours) = files::visit(root, true, |theirs| {
@@ -144,7 +152,10 @@ fn copy_in(args: &Args, container: &Container, dest: &str) -> Result<()> {
         let archived = match from_stdin {
             true => Ok(()), // the child reads or writes our stdio itself
             false => {
-                let owner = (!args.archive).then_some((0, 0));
+                let owner = match args.archive {
+                    true => Owners::Kept,
+                    false => Owners::All(0, 0),
+                };
                 // Closed before the wait: the end of the stream for the child.
                 files::archive(&args.src, args.follow, owner, &mut { ours })
             }

@@ -5,7 +5,8 @@ use std::fs::File;
 use std::io;
 
 use crate::cli::{self, Opt};
-use crate::container::files::{self, Root};
+use crate::container::files::{self, Owners, Root};
+use crate::container::recorded_maps;
 use crate::error::{Context, Error, Result};
 use crate::lifecycle;
 
@@ -41,9 +42,12 @@ pub fn main(argv: &[String]) -> Result<i32> {
         Some(path) => Some(File::create(path).with_context(|| format!("create {path}"))?),
         None => None,
     };
+    // With a user namespace of its own: its IDs, not the host's (`files`).
+    let maps = recorded_maps(&container.config.options, &container.dir)?;
+    let owners = maps.as_ref().map_or(Owners::Kept, Owners::Inside);
     let (visit, _) = files::visit(Root::Mounted(&rootfs, false), true, |_| match file {
-        Some(mut file) => files::archive("/", false, None, &mut file),
-        None => files::archive("/", false, None, &mut io::stdout().lock()),
+        Some(mut file) => files::archive("/", false, owners, &mut file),
+        None => files::archive("/", false, owners, &mut io::stdout().lock()),
     })?;
     visit.finish().with_context(|| format!("export {query}"))?;
     Ok(0)

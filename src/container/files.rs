@@ -17,6 +17,13 @@
 //!
 //! Archives coming in are unpacked with the rules of image layers (`image::layer`):
 //! no `..`, no absolute escape, no host devices.
+//!
+//! A container with a user namespace of its own (`--userns=auto`, `--uidmap`) stores
+//! what it makes under host IDs (its root is 1000000000, say). Seen from the host, its
+//! files are mapped back through its maps before they go into an archive (`Owners`),
+//! so `cp` and `export` show the container's IDs, as Docker's daemon does with
+//! userns-remap; writing into it, the child joins that namespace too (setns(2)), so
+//! the kernel stores the archive's owners as the container's.
 //! <https://man7.org/linux/man-pages/man2/chroot.2.html>
 //! <https://man7.org/linux/man-pages/man5/proc.5.html>
 //! <https://docs.docker.com/reference/cli/docker/container/cp/>
@@ -29,6 +36,7 @@ use std::path::{Component, Path, PathBuf};
 
 use tar::{Builder, Header, HeaderMode};
 
+use super::id_map::Maps;
 use super::{process, rootfs, RootFs};
 use crate::error::{Context, Error, Result};
 use crate::image::changes::{self, sorted_names};
@@ -45,6 +53,17 @@ pub enum Root<'a> {
     Running(i32),
     /// Its own overlay, mounted apart; writable or not.
     Mounted(&'a RootFs, bool),
+}
+
+/// Whose an archive's files are said to be.
+#[derive(Clone, Copy)]
+pub enum Owners<'a> {
+    /// Their own, as this process sees them.
+    Kept,
+    /// This uid and gid, every one.
+    All(u32, u32),
+    /// Host IDs in a container's ranges, mapped back to its own.
+    Inside(&'a Maps),
 }
 
 /// A child process working inside a container's root.
@@ -72,7 +91,7 @@ pub fn visit(
         Some(pid) => Ok((Visit { pid, errors }, ours)),
         None => {
             drop((errors, ours)); // or the other side never sees the end
-            let done = enter(root).and_then(|()| work(theirs));
+            let done = enter(root, !to_parent).and_then(|()| work(theirs));
             let _ = io::stdout().flush();
             if let Err(err) = &done {
                 process::report_failure(report, err);
@@ -91,25 +110,48 @@ impl Visit {
     }
 }
 
-fn enter(root: Root) -> Result<()> {
-    let path = match root {
-        Root::Running(pid) => PathBuf::from(format!("/proc/{pid}/root")),
-        Root::Mounted(fs, writable) => rootfs::mount_apart(fs, writable)?,
+/// Into a running container's user namespace, if it has one, when `writing` into it;
+/// rootless always (`cp` stays in the host's, where the user's capabilities over the
+/// container's namespace are what reaches its root: `rootless`).
+fn enter(root: Root, writing: bool) -> Result<()> {
+    let rootless = crate::rootless::active();
+    let (path, userns) = match root {
+        Root::Running(pid) => (
+            PathBuf::from(format!("/proc/{pid}/root")),
+            own_userns(pid).filter(|_| writing || rootless),
+        ),
+        Root::Mounted(fs, writable) => (rootfs::mount_apart(fs, writable)?, None),
     };
+    if let Some(userns) = &userns {
+        sys::setns(userns, libc::CLONE_NEWUSER, "user namespace")?;
+    }
     sys::chroot(&path)?;
-    sys::chdir(Path::new("/"))
+    sys::chdir(Path::new("/"))?;
+    if userns.is_some() && !rootless {
+        // Its IDs are still the host root's, which the namespace does not map: it
+        // becomes the namespace's root, so that what it makes is that root's.
+        sys::setgroups(&[])?;
+        sys::setgid(0)?;
+        sys::setuid(0)?;
+    }
+    Ok(())
+}
+
+/// Process `pid`'s user namespace, unless it is ours.
+fn own_userns(pid: i32) -> Option<File> {
+    let theirs = File::open(format!("/proc/{pid}/ns/user")).ok()?;
+    let (ours, meta) = (
+        fs::metadata("/proc/self/ns/user").ok()?,
+        theirs.metadata().ok()?,
+    );
+    ((ours.dev(), ours.ino()) != (meta.dev(), meta.ino())).then_some(theirs)
 }
 
 /// Writes `src` as a tar stream whose first entry is `src` itself, named by its last
 /// component (`.` for the root), its contents below it. `follow`: `src` itself may be a
-/// symlink to follow (`-L`); symlinks below it are always copied as links. `owner`
-/// replaces every entry's uid and gid.
-pub fn archive(
-    src: &str,
-    follow: bool,
-    owner: Option<(u32, u32)>,
-    out: &mut dyn Write,
-) -> Result<()> {
+/// symlink to follow (`-L`); symlinks below it are always copied as links. `owners`
+/// says whose each entry is.
+pub fn archive(src: &str, follow: bool, owners: Owners, out: &mut dyn Write) -> Result<()> {
     let path = Path::new(src);
     let meta = match follow {
         true => fs::metadata(path),
@@ -123,7 +165,7 @@ pub fn archive(
     let mut tar = Builder::new(out);
     let mut walk = Walk {
         tar: &mut tar,
-        owner,
+        owners,
     };
     walk.append(path, Path::new(name.unwrap_or(".".as_ref())), &meta, 0)?;
     tar.into_inner().context("write archive")?.flush()?;
@@ -133,7 +175,7 @@ pub fn archive(
 /// `dyn`: the same tar writer as `skiff save`'s, one copy in the binary.
 struct Walk<'a, 'b> {
     tar: &'a mut Builder<&'b mut dyn Write>,
-    owner: Option<(u32, u32)>,
+    owners: Owners<'a>,
 }
 
 impl Walk<'_, '_> {
@@ -141,7 +183,12 @@ impl Walk<'_, '_> {
     fn append(&mut self, path: &Path, name: &Path, meta: &Metadata, parent_dev: u64) -> Result<()> {
         let mut header = Header::new_gnu();
         header.set_metadata_in_mode(meta, HeaderMode::Complete);
-        if let Some((uid, gid)) = self.owner {
+        let owner = match self.owners {
+            Owners::Kept => None,
+            Owners::All(uid, gid) => Some((uid, gid)),
+            Owners::Inside(maps) => Some(maps.inside(meta.uid(), meta.gid())),
+        };
+        if let Some((uid, gid)) = owner {
             header.set_uid(uid.into());
             header.set_gid(gid.into());
         }

@@ -12,7 +12,8 @@
 //! `deny` to `/proc/PID/setgroups`: otherwise setgroups(2) inside could drop a group
 //! that denies them access on the host (CVE-2014-8989). (More would take the setuid
 //! helpers `newuidmap`/`newgidmap`, which write any range the administrator granted in
-//! `/etc/subuid`; rootless skiff maps the user's own IDs only, see `rootless`.)
+//! `/etc/subuid`; rootless skiff runs them when the user has such a range, see
+//! `rootless::ids`.)
 //! `/etc/subuid` and `/etc/subgid` (subuid(5): lines `USER:FIRST:COUNT`, the user by
 //! name or by uid) also say which host range `--userns=auto` hands out.
 //!
@@ -33,6 +34,28 @@ pub struct IdMap {
     pub inside: u32,
     pub outside: u32,
     pub count: u32,
+}
+
+/// A user namespace's two maps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maps {
+    pub uids: Vec<IdMap>,
+    pub gids: Vec<IdMap>,
+}
+
+impl Maps {
+    /// The namespace's IDs for the parent's `uid` and `gid`: mapped back where a range
+    /// holds them, else as they are (a stopped container's layers, mounted apart
+    /// without idmapping, hold its own IDs already).
+    pub fn inside(&self, uid: u32, gid: u32) -> (u32, u32) {
+        let back = |maps: &[IdMap], id: u32| {
+            let map = maps
+                .iter()
+                .find(|m| id >= m.outside && id - m.outside < m.count);
+            map.map_or(id, |m| m.inside + (id - m.outside))
+        };
+        (back(&self.uids, uid), back(&self.gids, gid))
+    }
 }
 
 /// Which of the two maps: user IDs or group IDs, with the files of each.
@@ -69,6 +92,16 @@ pub fn subordinate_ranges(ids: Ids, user: &str, uid: u32) -> Result<Vec<(u32, u3
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(err) => Err(Error::from(err).context(format!("read {}", path.display()))),
     }
+}
+
+/// The host's name for `uid` (/etc/passwd), else the number, as runc shows it.
+pub fn user_name(uid: u32) -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .map(|line| line.split(':').collect::<Vec<_>>())
+        .find(|fields| fields.get(2) == Some(&uid.to_string().as_str()))
+        .map_or_else(|| uid.to_string(), |fields| fields[0].to_string())
 }
 
 /// The lines of a subuid(5) file for `user` or `uid`; malformed lines and empty ranges
@@ -133,6 +166,25 @@ mod tests {
         assert_eq!(
             wraps.to_string(),
             "\"skiff:4294967000:65536\" runs past the last ID"
+        );
+    }
+
+    #[test]
+    fn host_ids_map_back_into_the_namespace() {
+        let range = |outside| IdMap {
+            inside: 0,
+            outside,
+            count: 65536,
+        };
+        let maps = Maps {
+            uids: vec![range(100000)],
+            gids: vec![range(200000)],
+        };
+        assert_eq!(maps.inside(100033, 200033), (33, 33));
+        assert_eq!(
+            maps.inside(0, 165536),
+            (0, 165536),
+            "outside the ranges: as they are"
         );
     }
 

@@ -62,7 +62,7 @@ pub use options::{propagation, DeviceNode, Options, SpecMount};
 pub use process::{exec_outcome, execute, find_program, read_kv_files, report_failure, EnvFlags};
 pub use sealed_exe::reexec_from_sealed_copy;
 pub use seccomp::check_profile as check_seccomp;
-pub use userns::release as release_ids;
+pub use userns::{recorded_maps, release as release_ids};
 
 use crate::cgroup::{self, Cgroup};
 use crate::error::{Context, Error, Result};

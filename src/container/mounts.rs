@@ -4,7 +4,8 @@
 //!   /dev/null bound over files such as /proc/kcore and /proc/timer_list, an empty
 //!   read-only tmpfs over directories such as /proc/acpi, and /proc/sys, /proc/irq,
 //!   /proc/sysrq-trigger, … read-only (they would change the host's kernel).
-//! - `/sys`, read-only, with /sys/firmware masked.
+//! - `/sys`, read-only, with /sys/firmware masked (rootless on the host's network, the
+//!   host's /sys bound: sysfs is refused there).
 //! - `/dev`: a tmpfs with the host's harmless devices bound in, a private `/dev/pts`
 //!   (devpts `newinstance`, `/dev/ptmx -> pts/ptmx`), `/dev/shm` and `/dev/mqueue`
 //!   (the POSIX message queues of the container's own IPC namespace). `--device`
@@ -39,8 +40,9 @@ use super::userns::{self, Userns};
 use crate::error::{Context, Error, Result};
 use crate::image::layer::resolve_dir;
 use crate::sys::{
-    self, MS_BIND, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC,
-    MS_RELATIME, MS_REMOUNT, MS_STRICTATIME, MS_SYNCHRONOUS,
+    self, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY, MS_BIND,
+    MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_RELATIME,
+    MS_REMOUNT, MS_STRICTATIME, MS_SYNCHRONOUS,
 };
 use crate::{cgroup, trace, volume};
 
@@ -202,12 +204,28 @@ fn mount_sys(root: &Path, privileged: bool) -> Result<()> {
     trace::step("mount /sys, read-only unless --privileged");
     let target = mount_point(root, "sys")?;
     let read_only = if privileged { 0 } else { MS_RDONLY };
-    mount_fs(
-        "sysfs",
-        &target,
-        read_only | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-        None,
-    )
+    let flags = read_only | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    match mount_fs("sysfs", &target, flags, None) {
+        Err(err) if is_refusal(&err) && crate::rootless::active() => {
+            bind_host_sys(&target, privileged)
+        }
+        other => other,
+    }
+}
+
+/// Rootless on the host's network: only a user namespace that owns the network
+/// namespace may mount sysfs (sysfs(5) shows that namespace's devices), and the host's
+/// owns the host's network. So the host's /sys is bound instead, every mount below it
+/// with it (`AT_RECURSIVE`), all read-only unless `--privileged`, as rootless podman
+/// does: open_tree(2), mount_setattr(2), move_mount(2).
+fn bind_host_sys(target: &Path, privileged: bool) -> Result<()> {
+    trace::step("sysfs refused (the host's network is not ours): bind the host's /sys instead");
+    let host = Path::new("/sys");
+    let tree = sys::open_tree_clone(host, true)?;
+    let read_only = if privileged { 0 } else { MOUNT_ATTR_RDONLY };
+    let flags = read_only | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    sys::mount_setattr(&tree, flags, None, host)?;
+    sys::move_mount(&tree, target)
 }
 
 /// Masks `masked` and makes `read_only` read-only; paths this kernel lacks are skipped.

@@ -163,6 +163,12 @@ impl Options {
                 "--userns cannot be combined with --uidmap or --gidmap",
             ));
         }
+        let own_userns = self.userns.is_some() || self.uidmap.is_some() || self.gidmap.is_some();
+        if own_userns && crate::rootless::active() {
+            return Err(Error::invalid(
+                "--userns, --uidmap, --gidmap: not rootless: each skiff command makes its own user namespace, from which the next could not stop, remove or join a container's nested one",
+            ));
+        }
         capabilities::check_names(&self.cap_add)?;
         capabilities::check_names(&self.cap_drop)?;
         for volume in &self.volumes {

@@ -150,10 +150,11 @@ pub fn switch(user: &User) -> Result<()> {
         "become user {} (group {}, groups {:?})",
         user.uid, user.gid, user.groups
     ));
-    // A rootless skiff's user namespace denies setgroups(2) (`rootless`): the process
-    // keeps the user's own supplementary groups, which it could not shed anyway.
-    if !crate::rootless::active() {
-        sys::setgroups(&user.groups)?;
+    // A rootless skiff's user namespace of one ID denies setgroups(2) (`rootless`): the
+    // process keeps the user's own supplementary groups, which it could not shed anyway.
+    match sys::setgroups(&user.groups) {
+        Err(err) if crate::rootless::active() && err.errno() == Some(libc::EPERM) => {}
+        other => other?,
     }
     sys::setgid(user.gid)?;
     sys::setuid(user.uid)

@@ -51,7 +51,7 @@ mod lease;
 
 pub use lease::release;
 
-use super::id_map::{self, IdMap, Ids};
+use super::id_map::{self, IdMap, Ids, Maps};
 use super::Options;
 use crate::error::{Context, Error, Result};
 use crate::{sys, trace};
@@ -125,57 +125,87 @@ pub fn size(mode: &str) -> Result<Option<u32>> {
 /// mapped; for an OCI bundle's given by path (`Options::namespaces`), that one. `None`
 /// with the host's.
 pub fn create(options: &Options, holder: &Path) -> Result<Option<Userns>> {
-    let given = |maps: &Option<Vec<String>>, flag| -> Result<Vec<IdMap>> {
-        let maps = maps.iter().flatten();
-        maps.map(|spec| parse_map(flag, spec)).collect()
-    };
-    let (uids, gids) = (
-        given(&options.uidmap, "--uidmap")?,
-        given(&options.gidmap, "--gidmap")?,
-    );
-    let joined = options
-        .namespaces
-        .iter()
-        .flatten()
-        .find(|(kind, _)| *kind == "user");
-    if let Some((_, path)) = joined {
+    let joined = options.namespaces.iter().flatten();
+    if let Some((_, path)) = joined.clone().find(|(kind, _)| *kind == "user") {
         // An OCI bundle's, made by its caller: its maps, if given, say whose the IDs are.
         let file = File::open(path).with_context(|| format!("open the user namespace {path}"))?;
+        let (uids, gids) = given_maps(options)?;
         return Ok(Some(Userns { file, uids, gids }));
     }
-    let (uids, gids) = match (
-        size(options.userns.as_deref().unwrap_or_default())?,
-        uids.is_empty(),
-        gids.is_empty(),
-    ) {
-        (Some(size), _, _) => leased(holder, size)?,
-        (None, true, true) => return Ok(None),
-        (None, true, false) => (gids.clone(), gids),
-        (None, false, true) => (uids.clone(), uids),
-        (None, false, false) => (uids, gids),
+    let Some(Maps { uids, gids }) = maps(options, holder, &mut |holder, size| {
+        trace::step(
+            "its own user namespace: lease a range of host IDs, map a new namespace onto it",
+        );
+        lease::take(holder, size).map(Some)
+    })?
+    else {
+        return Ok(None);
     };
     let file = mapped_namespace(&uids, &gids)?;
     Ok(Some(Userns { file, uids, gids }))
 }
 
-/// `--userns=auto`'s maps: `size` IDs at the offset leased for `holder`.
-fn leased(holder: &Path, size: u32) -> Result<(Vec<IdMap>, Vec<IdMap>)> {
-    trace::step("its own user namespace: lease a range of host IDs, map a new namespace onto it");
-    let offset = lease::take(holder, size)?;
-    let map = |ids| -> Result<Vec<IdMap>> {
-        let (first, _) = skiff_range(ids)?;
-        // The lease keeps offset + size within the range, which ends before u32::MAX.
-        let outside = first
-            .checked_add(offset)
-            .filter(|outside| outside.checked_add(size).is_some())
-            .ok_or_else(|| Error::invalid("skiff's range of host IDs runs past the last ID"))?;
-        Ok(vec![IdMap {
-            inside: 0,
-            outside,
-            count: size,
-        }])
+/// The maps of a container that is not starting, whose directory is `dir`: from its
+/// options, or the range `dir` records. `None` with the host's, or if it never ran.
+pub fn recorded_maps(options: &Options, dir: &Path) -> Result<Option<Maps>> {
+    maps(options, dir, &mut |dir, _| {
+        Ok(lease::recorded(dir).map(|(offset, _)| offset))
+    })
+}
+
+/// The container's maps: `--uidmap`/`--gidmap`'s, or for `--userns=auto` `size` IDs at
+/// the offset into skiff's range that `offset` gives for `holder` (`None`: none yet).
+fn maps(
+    options: &Options,
+    holder: &Path,
+    offset: &mut dyn FnMut(&Path, u32) -> Result<Option<u32>>,
+) -> Result<Option<Maps>> {
+    let (uids, gids) = given_maps(options)?;
+    let (uids, gids) = match (
+        size(options.userns.as_deref().unwrap_or_default())?,
+        uids.is_empty(),
+        gids.is_empty(),
+    ) {
+        (Some(size), _, _) => match offset(holder, size)? {
+            Some(offset) => (
+                leased(offset, size, Ids::User)?,
+                leased(offset, size, Ids::Group)?,
+            ),
+            None => return Ok(None),
+        },
+        (None, true, true) => return Ok(None),
+        (None, true, false) => (gids.clone(), gids),
+        (None, false, true) => (uids.clone(), uids),
+        (None, false, false) => (uids, gids),
     };
-    Ok((map(Ids::User)?, map(Ids::Group)?))
+    Ok(Some(Maps { uids, gids }))
+}
+
+/// `--uidmap`'s and `--gidmap`'s maps, as given (empty when not).
+fn given_maps(options: &Options) -> Result<(Vec<IdMap>, Vec<IdMap>)> {
+    let given = |maps: &Option<Vec<String>>, flag| -> Result<Vec<IdMap>> {
+        let maps = maps.iter().flatten();
+        maps.map(|spec| parse_map(flag, spec)).collect()
+    };
+    Ok((
+        given(&options.uidmap, "--uidmap")?,
+        given(&options.gidmap, "--gidmap")?,
+    ))
+}
+
+/// `--userns=auto`'s map: `size` IDs at `offset` into skiff's range.
+fn leased(offset: u32, size: u32, ids: Ids) -> Result<Vec<IdMap>> {
+    let (first, _) = skiff_range(ids)?;
+    // The lease keeps offset + size within the range, which ends before u32::MAX.
+    let outside = first
+        .checked_add(offset)
+        .filter(|outside| outside.checked_add(size).is_some())
+        .ok_or_else(|| Error::invalid("skiff's range of host IDs runs past the last ID"))?;
+    Ok(vec![IdMap {
+        inside: 0,
+        outside,
+        count: size,
+    }])
 }
 
 /// The first `skiff` line of `/etc/subuid` or `/etc/subgid`, else skiff's default.
@@ -237,8 +267,8 @@ pub fn enter(userns: Option<&File>) -> Result<()> {
 /// Mounts `source` on `target` idmapped through `userns`: open_tree(2) a detached copy,
 /// mount_setattr(2) `MOUNT_ATTR_IDMAP`, move_mount(2).
 pub fn idmapped(source: &Path, target: &Path, userns: &File) -> Result<()> {
-    let mount = sys::open_tree_clone(source)?;
-    sys::mount_setattr_idmap(&mount, userns, source)?;
+    let mount = sys::open_tree_clone(source, false)?;
+    sys::mount_setattr(&mount, 0, Some(userns), source)?;
     sys::move_mount(&mount, target)
 }
 

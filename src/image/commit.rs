@@ -8,7 +8,9 @@
 //! - an opaque directory → the directory, and in it an empty file `.wh..wh..opq`.
 //!
 //! Extended attributes (file capabilities) and hard links are not kept: each link is
-//! a file of its own.
+//! a file of its own. A container with a user namespace of its own stored its files
+//! under host IDs: they are mapped back to its own (`id_map::Maps::inside`), as Docker
+//! does with userns-remap, so the image means the same wherever it runs.
 //!
 //! The layer is stored uncompressed (OCI's `…layer.v1.tar`), as Docker keeps a commit
 //! until it pushes it and as `import` stores a plain tarball: its blob digest is then
@@ -19,7 +21,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 use miniserde::json::{self, Array, Object, Value};
@@ -28,6 +30,7 @@ use super::archive::{self, Descriptor, OCI_LAYER, OCI_LAYER_GZIP};
 use super::changes::{self, Change};
 use super::store::Store;
 use super::Image;
+use crate::container::id_map::Maps;
 use crate::digest::Digest;
 use crate::error::{Context, Error, Kind, Result};
 use crate::time;
@@ -48,17 +51,17 @@ pub struct Step<'a> {
 /// `reference`; returns its config's digest, the image ID. A failure leaves nothing.
 pub fn commit(
     store: &Store,
-    upper: &Path,
+    (upper, maps): (&Path, Option<&Maps>),
     parent: &Digest,
     step: &Step,
     reference: &str,
 ) -> Result<Digest> {
-    store.all_or_nothing(|| make(store, upper, parent, step, reference))
+    store.all_or_nothing(|| make(store, (upper, maps), parent, step, reference))
 }
 
 fn make(
     store: &Store,
-    upper: &Path,
+    (upper, maps): (&Path, Option<&Maps>),
     parent: &Digest,
     step: &Step,
     reference: &str,
@@ -68,7 +71,7 @@ fn make(
     // Unbuffered: tar writes whole 512-byte blocks, and file data in large copies.
     let mut file = File::create(&tarball)?;
     let mut tar = tar::Builder::new(&mut file as &mut dyn Write);
-    write_layer(&mut tar, upper).context("read the container's changes")?;
+    write_layer(&mut tar, upper, maps).context("read the container's changes")?;
     tar.into_inner()?;
     let (diff_id, size) = store.add_blob(File::open(&tarball)?)?;
     scratch.remove()?;
@@ -146,17 +149,31 @@ fn push(slot: std::collections::btree_map::Entry<String, Value>, item: Value) {
 
 /// Appends each change in `upper` (see `changes`), in the walk's order, so the same
 /// changes always make the same layer.
-fn write_layer(tar: &mut tar::Builder<&mut dyn Write>, upper: &Path) -> Result<()> {
+fn write_layer(
+    tar: &mut tar::Builder<&mut dyn Write>,
+    upper: &Path,
+    maps: Option<&Maps>,
+) -> Result<()> {
     changes::walk(upper, &[], &mut |change| {
-        add(tar, upper, change).with_context(|| format!("add {}", change.path.display()))
+        add(tar, upper, change, maps).with_context(|| format!("add {}", change.path.display()))
     })
 }
 
 /// One change, with its owner, mode and time, and overlayfs's marks turned into OCI's.
-fn add(tar: &mut tar::Builder<&mut dyn Write>, upper: &Path, change: &Change) -> Result<()> {
+fn add(
+    tar: &mut tar::Builder<&mut dyn Write>,
+    upper: &Path,
+    change: &Change,
+    maps: Option<&Maps>,
+) -> Result<()> {
     let (name, meta) = (change.path, change.meta);
     let mut header = tar::Header::new_gnu();
     header.set_metadata(meta);
+    if let Some(maps) = maps {
+        let (uid, gid) = maps.inside(meta.uid(), meta.gid());
+        header.set_uid(uid.into());
+        header.set_gid(gid.into());
+    }
     if change.kind == changes::Kind::Deleted {
         let file_name = name.file_name().unwrap_or_default().to_string_lossy();
         let whiteout = name.with_file_name(format!(".wh.{file_name}"));

@@ -104,7 +104,7 @@ fn listed(global: &Global, id: &str) -> Option<Listed> {
         status: state.status,
         bundle: state.bundle,
         created: state.created,
-        owner: user_name(uid),
+        owner: crate::container::id_map::user_name(uid),
     })
 }
 
@@ -117,14 +117,4 @@ fn row(c: Listed) -> Vec<String> {
         c.created,
         c.owner,
     ]
-}
-
-/// The host's name for `uid` (/etc/passwd), else the number, as runc shows it.
-fn user_name(uid: u32) -> String {
-    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .map(|line| line.split(':').collect::<Vec<_>>())
-        .find(|fields| fields.get(2) == Some(&uid.to_string().as_str()))
-        .map_or_else(|| uid.to_string(), |fields| fields[0].to_string())
 }

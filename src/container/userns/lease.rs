@@ -54,7 +54,7 @@ pub fn take(holder: &Path, size: u32) -> Result<u32> {
 
 /// A container's range as its directory records it: `OFFSET SIZE` (the offset alone
 /// from an older skiff, of the default size).
-fn recorded(dir: &Path) -> Option<(u32, u32)> {
+pub fn recorded(dir: &Path) -> Option<(u32, u32)> {
     let text = fs::read_to_string(dir.join("userns")).ok()?;
     let mut words = text.split_whitespace();
     let offset = words.next()?.parse().ok()?;
