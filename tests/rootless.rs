@@ -772,7 +772,16 @@ fn rootless_host_network_binds_the_hosts_sys_read_only() {
     let script = "ls /sys/class/net; ls -A /sys/firmware | wc -l; \
                   awk '$5 ~ \"^/sys\" { print substr($6, 1, 3) }' /proc/self/mountinfo | sort | uniq -c; \
                   touch /sys/kernel/probe";
-    let out = user.skiff(&["run", "--rm", &image, "sh", "-c", script]);
+    let out = user.skiff(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        &image,
+        "sh",
+        "-c",
+        script,
+    ]);
     let mut host: Vec<String> = fs::read_dir("/sys/class/net")
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
