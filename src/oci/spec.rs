@@ -26,8 +26,9 @@
 //!   namespace itself; a Kubernetes pod's containers join its pause container's IPC,
 //!   UTS and PID namespaces), or, absent, the runtime's own, as `Options::namespaces`
 //!   (see `container/namespaces.rs`); the network's as `--network`: absent the host's,
-//!   new with only `lo`, or joined. Without a mount namespace of its own the container
-//!   mounts nothing (`check_shared`); without a UTS one it takes no hostname.
+//!   new with only `lo`, or joined. Without a mount namespace of its own (the
+//!   runtime's, or one joined) the container mounts nothing (`check_shared`); without
+//!   a UTS one it takes no hostname, and a joined one keeps its own unless given one.
 //!   `user` with `uidMappings` and `gidMappings` as `--uidmap`/`--gidmap` (a new user
 //!   namespace, entered last, the root filesystem used as it is), or joined by path.
 //! - `hooks`: every kind (see `hooks.rs` for where each runs).
@@ -605,34 +606,41 @@ fn namespaces(linux: &Linux, options: &mut Options) -> Result<(&'static str, Opt
     Ok(network)
 }
 
-/// `hostname`, else the host's. As runc: the host's hostname is not the container's to
-/// set, so a hostname needs a UTS namespace of the container's own.
+/// `hostname`, set in a UTS namespace of the container's own (the runtime's is not the
+/// container's to set). Without one, runc sets none: a new UTS namespace keeps the
+/// runtime's hostname it was copied from (the same name, given here for /etc/hostname),
+/// and a joined one keeps its own (`""`: `namespaces::enter` leaves it alone).
 fn hostname(hostname: Option<String>, options: &Options) -> Result<String> {
-    let shared = options.namespaces.iter().flatten();
-    let own_uts = shared
-        .into_iter()
-        .all(|(kind, mode)| kind != "uts" || mode != "host");
-    match hostname {
-        Some(_) if !own_uts => Err(Error::invalid(
+    let uts = options
+        .namespaces
+        .iter()
+        .flatten()
+        .find(|(k, _)| *k == "uts");
+    match (hostname, uts.map(|(_, mode)| mode.as_str())) {
+        (Some(_), Some("host")) => Err(Error::invalid(
             "config.json: hostname without a UTS namespace of the container's own",
         )),
-        Some(name) => Ok(name),
-        None => Ok(std::fs::read_to_string("/proc/sys/kernel/hostname")?
+        (Some(name), _) => Ok(name),
+        (None, Some(path)) if path != "host" => Ok(String::new()),
+        (None, _) => Ok(std::fs::read_to_string("/proc/sys/kernel/hostname")?
             .trim()
             .into()),
     }
 }
 
-/// What a namespace shared with the runtime cannot take, refused by name: without a
-/// mount namespace of its own the container mounts nothing (see
-/// `container::rootfs::chroot_in_place`), so skiff's own mounts (/proc, /sys, /dev) are
-/// not made and whatever else needs a mount is refused, as runc refuses masked paths
-/// there; without an IPC namespace of its own, its sysctls would be the host's.
+/// What a mount namespace not made for the container cannot take, refused by name:
+/// without one of its own, the runtime's or one joined by path, the container mounts
+/// nothing (see `container::rootfs::chroot_in_place`: every mount would land in a
+/// namespace that is not the container's, and stay there), so skiff's own mounts
+/// (/proc, /sys, /dev) are not made and whatever else needs a mount is refused, as
+/// runc refuses masked paths there; a terminal too, bound on /dev/console. Without an
+/// IPC namespace of its own, its sysctls would be the host's.
 fn check_shared(options: &Options, terminal: bool) -> Result<()> {
     let shared = options.namespaces.iter().flatten();
     let host = |kind: &str| shared.clone().any(|(k, mode)| k == kind && mode == "host");
+    let own_mnt = !shared.clone().any(|(k, _)| k == "mnt");
     let masks = options.masked_paths.is_some() || options.readonly_paths.is_some();
-    if host("mnt") && (options.needs_mounts() || masks || options.shm_size.is_some() || terminal) {
+    if !own_mnt && (options.needs_mounts() || masks || options.shm_size.is_some() || terminal) {
         return Err(Error::invalid(
             "config.json: without a mount namespace of the container's own, nothing is mounted: mounts beyond /proc, /sys and /dev, maskedPaths, readonlyPaths, root.readonly, devices and a terminal are refused",
         ));
