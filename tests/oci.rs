@@ -1077,7 +1077,8 @@ fn a_relative_cgroups_path_with_cpu_and_memory_settings() {
 
 /// runtime-tools' `linux_devices`: nodes the host lacks are made in the container's
 /// /dev with their type, numbers, mode and owner, as runc makes them, in a /dev that
-/// is not `nodev` (runc's); `skiff run`'s /dev stays `nodev`, as Docker's.
+/// is not `nodev` (runc's), and nowhere else; `skiff run`'s /dev stays `nodev`, as
+/// Docker's.
 #[test]
 fn linux_devices_are_made_in_a_dev_as_runcs() {
     let t = TestEnv::new();
@@ -1111,6 +1112,11 @@ fn linux_devices_are_made_in_a_dev_as_runcs() {
         dev.contains("rw,nosuid,") && !dev.contains("nodev"),
         "{out}"
     );
+    // Outside /dev a node would land on the root's bind, `nodev`: refused by name.
+    edit_config(&bundle, r#""path":"/dev/test3""#, r#""path":"/test3""#);
+    let bundle_dir = bundle.dir.to_str().unwrap();
+    let out = bundle.runtime(&t, &["create", "--bundle", bundle_dir, "dev2"]);
+    assert_refused(&out, r#"linux.devices: "/test3""#);
     let run = t.skiff(&[
         "run",
         &t.image("library/busybox"),

@@ -14,7 +14,8 @@
 //!   appends Docker's default nodes as runc appends its own. A narrower deny is refused.
 //! - `devices`: nodes the container gets, made by mknod(2) in its /dev, as runc makes
 //!   them (`container/mounts.rs`); the cgroup list above says what may be done with
-//!   them.
+//!   them. A node elsewhere is refused by name: it would land on the root's bind,
+//!   which is `nodev` (a node there never opens), where runc's root is not.
 //! - `cgroupsPath`: the cgroupfs form, a path from each tree's root
 //!   (`/libpod_parent/libpod-ID`), where the container's cgroup is made in place of
 //!   `skiff/ID`; a relative one (`testdir/container`) is under the cgroup skiff itself
@@ -107,11 +108,11 @@ pub fn device_rules(list: &[DeviceRule]) -> Result<Option<Vec<String>>> {
     Ok(allowed)
 }
 
-/// `linux.devices`, checked: each an absolute path, of type `c`, `u`, `b` or `p`.
+/// `linux.devices`, checked: each in /dev, of type `c`, `u`, `b` or `p`.
 pub fn devices(list: &[DeviceNode]) -> Result<Vec<DeviceNode>> {
     let bad = list
         .iter()
-        .find(|d| !d.path.starts_with('/') || !["c", "u", "b", "p"].contains(&d.kind.as_str()));
+        .find(|d| !d.path.starts_with("/dev/") || !["c", "u", "b", "p"].contains(&d.kind.as_str()));
     match bad {
         Some(d) => Err(unsupported(&format!(
             "linux.devices: {:?} of type {:?}",
