@@ -1015,10 +1015,40 @@ fn own_cgroup(tree: &std::path::Path) -> Option<PathBuf> {
     })
 }
 
+/// `delete --force id`, run from a cgroup of its own under the test's in each of
+/// `trees` (but cpuset's, whose new cgroups have no CPUs to run on), one level deeper
+/// (on v2 a relative path goes under the caller's parent): it finds the cgroup
+/// `create` made, not one under its own (issue 16).
+fn delete_from_another_cgroup(t: &TestEnv, bundle: &Bundle, trees: &[PathBuf], id: &str) -> Output {
+    let other = format!("skiff-test-other-{}", std::process::id());
+    let trees = trees
+        .iter()
+        .filter(|t| !t.to_string_lossy().contains("cpuset"));
+    let dirs: Vec<PathBuf> = trees.map(|t| t.join(&other).join("inner")).collect();
+    let mut join = String::new();
+    for dir in &dirs {
+        fs::create_dir_all(dir).unwrap();
+        join += &format!("echo $$ > {}/cgroup.procs && ", dir.display());
+    }
+    let state = bundle.state.to_str().unwrap();
+    let out = Command::new("sh")
+        .args(["-c", &format!("{join}exec \"$@\""), "sh", &skiff_bin()])
+        .args(["runtime", "--root", state, "delete", "--force", id])
+        .env("SKIFF_ROOT", &t.root)
+        .output()
+        .unwrap();
+    for dir in &dirs {
+        let _ = fs::remove_dir(dir);
+        let _ = fs::remove_dir(dir.parent().unwrap());
+    }
+    out
+}
+
 /// runtime-tools' `linux_cgroups_cpus`, `linux_cgroups_relative_cpus` and
 /// `linux_cgroups_memory`: a relative `cgroupsPath` lies under the caller's own cgroup
 /// in each tree, as runc 1.1 makes it, with the cpu settings as given (the period is
-/// the config's, not Docker's 100 ms) and, on v1, swappiness and the OOM killer off.
+/// the config's, not Docker's 100 ms) and, on v1, swappiness and the OOM killer off;
+/// `delete` from another cgroup removes it.
 #[test]
 fn a_relative_cgroups_path_with_cpu_and_memory_settings() {
     let t = TestEnv::new();
@@ -1061,7 +1091,7 @@ fn a_relative_cgroups_path_with_cpu_and_memory_settings() {
             let _ = fs::remove_dir(tree.join(&top));
         }
     };
-    let deleted = bundle.runtime(&t, &["delete", "--force", "rel1"]);
+    let deleted = delete_from_another_cgroup(&t, &bundle, &trees, "rel1");
     let left: Vec<&PathBuf> = trees
         .iter()
         .filter(|t| t.join(&top).join("c").exists())

@@ -20,10 +20,11 @@
 //!   (`/libpod_parent/libpod-ID`), where the container's cgroup is made in place of
 //!   `skiff/ID`; a relative one (`testdir/container`) is under the cgroup skiff itself
 //!   is in, in each tree (on v2 under its parent, which can hand controllers down), as
-//!   runc 1.1 reads it; found again by each command (runc records the paths at
-//!   `create`), so `delete` must come from where `create` came from. The systemd form (`slice:prefix:name`) needs `--systemd-cgroup`,
-//!   which skiff refuses. A cgroup that exists already is taken only if it holds no
-//!   process (runc 1.2's rule): a failed `create` and `delete` kill what is in it.
+//!   runc 1.1 reads it, made absolute at `create` and recorded in the state as runc
+//!   records it (`cgroup::anchor`), so that `delete` from another cgroup finds it. The
+//!   systemd form (`slice:prefix:name`) needs `--systemd-cgroup`, which skiff refuses.
+//!   A cgroup that exists already is taken only if it holds no process (runc 1.2's
+//!   rule): a failed `create` and `delete` kill what is in it.
 //!
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#seccomp>
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#allowed-device-list>

@@ -357,7 +357,8 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
     let (network, netns) = namespaces(&linux, &mut options)?;
     hidden(&linux, &mut options);
     confine(&linux, &mut options)?;
-    let cgroup = linux.cgroups_path.as_deref().map(linux::cgroups_path);
+    let cgroups_path = |path| linux::cgroups_path(path).map(|path| crate::cgroup::anchor(&path));
+    let cgroup = linux.cgroups_path.as_deref().map(cgroups_path);
     options.root_propagation = root_propagation(&linux)?;
     options.sysctls = linux
         .sysctl
