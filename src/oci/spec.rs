@@ -19,9 +19,16 @@
 //! - `mounts`: /proc, /sys, /dev and its pts, shm and mqueue are skiff's own (Docker's
 //!   defaults, masks included); any other, bind or filesystem, with its options as
 //!   runc reads them (flags, propagation types, podman's `tmpcopyup`, the rest as
-//!   the filesystem's data: `container/options.rs`), always `nodev`.
+//!   the filesystem's data: `container/options.rs`), always `nodev`. Unlike runc's,
+//!   every mount was made private first, so propagation types act inside the
+//!   container alone: `shared`/`rshared` on a bind make a peer group of the
+//!   container's own, never propagating to or from the host (no Kubernetes
+//!   "Bidirectional"), and `slave`/`rslave` receive nothing.
 //! - `linux.rootfsPropagation`: the root's propagation type, set after pivot_root(2)
-//!   as runc sets it (by default the root stays private).
+//!   as runc sets it, on a root that is private (by default it stays so; runc's
+//!   default is `rslave`). So `slave`/`rslave` receive nothing from the host, where
+//!   runc's root receives the host's mounts under the bundle; `shared` makes a peer
+//!   group of the container's own.
 //! - `linux.namespaces`: each kind new, joined by its `path` (podman makes the network
 //!   namespace itself; a Kubernetes pod's containers join its pause container's IPC,
 //!   UTS and PID namespaces), or, absent, the runtime's own, as `Options::namespaces`
