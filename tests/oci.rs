@@ -1025,14 +1025,17 @@ fn delete_from_another_cgroup(t: &TestEnv, bundle: &Bundle, trees: &[PathBuf], i
         .iter()
         .filter(|t| !t.to_string_lossy().contains("cpuset"));
     let dirs: Vec<PathBuf> = trees.map(|t| t.join(&other).join("inner")).collect();
-    let mut join = String::new();
+    let mut script = String::new();
     for dir in &dirs {
         fs::create_dir_all(dir).unwrap();
-        join += &format!("echo $$ > {}/cgroup.procs && ", dir.display());
+        script += "echo $$ > ";
+        script += dir.join("cgroup.procs").to_str().unwrap();
+        script += " && ";
     }
+    script += "exec \"$@\"";
     let state = bundle.state.to_str().unwrap();
     let out = Command::new("sh")
-        .args(["-c", &format!("{join}exec \"$@\""), "sh", &skiff_bin()])
+        .args(["-c", &script, "sh", &skiff_bin()])
         .args(["runtime", "--root", state, "delete", "--force", id])
         .env("SKIFF_ROOT", &t.root)
         .output()
