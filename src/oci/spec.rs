@@ -784,9 +784,24 @@ mod tests {
         let bind = r#""root":{"path":"rootfs","readonly":true}"#;
         let no_mount = no_mount.replace(r#""root":{"path":"rootfs"}"#, bind);
         assert!(refusal(&no_mount).contains("without a mount namespace of the container's own"));
+        let joined_mount = no_mount.replace(
+            r#"{"type":"pid"}"#,
+            r#"{"type":"pid"},{"type":"mount","path":"/proc/1/ns/mnt"}"#,
+        );
+        assert!(refusal(&joined_mount).contains("without a mount namespace of the container's"));
         let version = config("", "").replace("1.0.2", "2.0.0");
         assert!(refusal(&version).contains("ociVersion \"2.0.0\""));
         assert!(refusal("[]").contains("not a runtime-spec configuration"));
+    }
+
+    /// runc sets a hostname only when given: a UTS namespace joined keeps its own.
+    #[test]
+    fn a_joined_uts_namespace_keeps_its_hostname_unless_given_one() {
+        let uts = r#"{"type":"uts","path":"/proc/1/ns/uts"}"#;
+        let named = config("", "").replace(r#"{"type":"uts"}"#, uts);
+        let hostname = |text: &str| parse(text, Path::new("/b"), "c").unwrap().config.hostname;
+        assert_eq!(hostname(&named), "h");
+        assert_eq!(hostname(&named.replace(r#""hostname":"h","#, "")), "");
     }
 
     #[test]
