@@ -830,12 +830,12 @@ pub fn keep_capabilities() -> Result<()> {
 }
 
 /// umask(2): the permission bits that files and directories this process creates
-/// lose. It cannot fail.
+/// lose. It cannot fail; returns the mask it replaces.
 /// <https://man7.org/linux/man-pages/man2/umask.2.html>
-pub fn umask(mask: u32) {
+pub fn umask(mask: u32) -> u32 {
     trace::call(format_args!("umask({mask:#o})"));
     // SAFETY: umask takes a plain integer and touches no memory.
-    unsafe { libc::umask(mask as libc::mode_t) };
+    unsafe { libc::umask(mask as libc::mode_t) }
 }
 
 /// prctl(2) `PR_CAP_AMBIENT_RAISE`: add one capability to the ambient set, which

@@ -807,8 +807,10 @@ fn created(t: &TestEnv, bundle: &Bundle, id: &str) -> String {
 }
 
 /// runtime-tools' `linux_ns_path`, and what a Kubernetes pod's containers ask: the
-/// pause container's IPC, UTS and PID namespaces joined by path (the mount and cgroup
-/// ones too); the hostname is set in the UTS namespace joined, as runc sets it.
+/// pause container's IPC, UTS and PID namespaces joined by path (the cgroup one too);
+/// the hostname is set in the UTS namespace joined, as runc sets it, and without one
+/// given that namespace keeps its own (issue 16). A mount namespace joined is not the
+/// container's to mount in: its bind is refused by name, as with the runtime's own.
 #[test]
 fn issue_16_namespaces_are_joined_by_path() {
     let t = TestEnv::new();
@@ -818,7 +820,6 @@ fn issue_16_namespaces_are_joined_by_path() {
         ("pid", "pid_for_children", "pid"),
         ("ipc", "ipc", "ipc"),
         ("uts", "uts", "uts"),
-        ("mount", "mnt", "mnt"),
         ("cgroup", "cgroup", "cgroup"),
     ];
     let joined: Vec<String> = kinds
@@ -826,7 +827,7 @@ fn issue_16_namespaces_are_joined_by_path() {
         .map(|(kind, file, _)| format!(r#"{{"type":"{kind}","path":"{}"}}"#, holder.ns(file)))
         .collect();
     let list = format!(
-        r#""namespaces":[{},{{"type":"network"}}]"#,
+        r#""namespaces":[{},{{"type":"mount"}},{{"type":"network"}}]"#,
         joined.join(",")
     );
     edit_config(&bundle, NAMESPACES, &list);
@@ -838,6 +839,17 @@ fn issue_16_namespaces_are_joined_by_path() {
     let out = bundle.runtime(&t, &["exec", "j1", "hostname"]);
     assert_eq!(stdout(&out), "held\n", "{}", stderr(&out));
     delete(&t, &bundle, "j1", &["--force"]);
+    let mount = format!(r#"{{"type":"mount","path":"{}"}}"#, holder.ns("mnt"));
+    edit_config(&bundle, r#"{"type":"mount"}"#, &mount);
+    let bundle_dir = bundle.dir.to_str().unwrap();
+    let out = bundle.runtime(&t, &["create", "--bundle", bundle_dir, "j2"]);
+    assert_refused(&out, "without a mount namespace of the container's own");
+    edit_config(&bundle, &mount, r#"{"type":"mount"}"#);
+    edit_config(&bundle, r#""hostname":"held","#, "");
+    created(&t, &bundle, "j2");
+    let out = bundle.runtime(&t, &["exec", "j2", "hostname"]);
+    assert_eq!(stdout(&out), "held\n", "{}", stderr(&out));
+    delete(&t, &bundle, "j2", &["--force"]);
     // A file of another kind is refused by setns(2) (runtime-tools' `linux_ns_path_type`).
     let wrong = format!(r#"{{"type":"ipc","path":"{}"}}"#, holder.ns("uts"));
     let others = r#"{"type":"pid"},{"type":"mount"},{"type":"uts"}"#;
@@ -846,16 +858,16 @@ fn issue_16_namespaces_are_joined_by_path() {
         &list,
         &format!(r#""namespaces":[{wrong},{others}]"#),
     );
-    let out = bundle.create(&t, "j2");
+    let out = bundle.create(&t, "j3");
     let log = fs::read_to_string(bundle.dir.join("out")).unwrap();
     assert_eq!(out.status.code(), Some(1), "{log}");
     assert!(log.contains("CLONE_NEWIPC): Invalid argument"), "{log}");
-    assert!(!bundle.state.join("j2").exists());
+    assert!(!bundle.state.join("j3").exists());
 }
 
 /// runtime-tools' `linux_ns_itype`: the kinds a config.json leaves out are the
 /// runtime's own. A hostname needs a UTS namespace; without a mount namespace nothing
-/// is mounted (every mount would be the host's), so a bind mount is refused.
+/// is mounted (every mount would be the host's), so a bind mount or a device is refused.
 #[test]
 fn issue_16_namespaces_left_out_are_the_runtimes() {
     let t = TestEnv::new();
@@ -873,6 +885,16 @@ fn issue_16_namespaces_left_out_are_the_runtimes() {
     let bind =
         r#",{"destination":"/mnt","type":"bind","source":"shared","options":["rbind","rw"]}"#;
     edit_config(&bundle, bind, "");
+    // Nor are device nodes made (issue 16): they would need a /dev of its own.
+    let node = r#""devices":[{"path":"/dev/test1","type":"c","major":10,"minor":666}],"#;
+    edit_config(
+        &bundle,
+        r#""namespaces":[]"#,
+        &format!(r#"{node}"namespaces":[]"#),
+    );
+    let out = bundle.runtime(&t, &["create", "--bundle", bundle_dir, "i1"]);
+    assert_refused(&out, "without a mount namespace of the container's own");
+    edit_config(&bundle, node, "");
     let pid = created(&t, &bundle, "i1");
     for name in ["pid", "ipc", "uts", "cgroup", "net", "user", "mnt"] {
         let (theirs, ours) = (
@@ -993,10 +1015,43 @@ fn own_cgroup(tree: &std::path::Path) -> Option<PathBuf> {
     })
 }
 
+/// `delete --force id`, run from a cgroup of its own under the test's in each of
+/// `trees` (but cpuset's, whose new cgroups have no CPUs to run on), one level deeper
+/// (on v2 a relative path goes under the caller's parent): it finds the cgroup
+/// `create` made, not one under its own (issue 16).
+fn delete_from_another_cgroup(t: &TestEnv, bundle: &Bundle, trees: &[PathBuf], id: &str) -> Output {
+    let other = format!("skiff-test-other-{}", std::process::id());
+    let trees = trees
+        .iter()
+        .filter(|t| !t.to_string_lossy().contains("cpuset"));
+    let dirs: Vec<PathBuf> = trees.map(|t| t.join(&other).join("inner")).collect();
+    let mut script = String::new();
+    for dir in &dirs {
+        fs::create_dir_all(dir).unwrap();
+        script += "echo $$ > ";
+        script += dir.join("cgroup.procs").to_str().unwrap();
+        script += " && ";
+    }
+    script += "exec \"$@\"";
+    let state = bundle.state.to_str().unwrap();
+    let out = Command::new("sh")
+        .args(["-c", &script, "sh", &skiff_bin()])
+        .args(["runtime", "--root", state, "delete", "--force", id])
+        .env("SKIFF_ROOT", &t.root)
+        .output()
+        .unwrap();
+    for dir in &dirs {
+        let _ = fs::remove_dir(dir);
+        let _ = fs::remove_dir(dir.parent().unwrap());
+    }
+    out
+}
+
 /// runtime-tools' `linux_cgroups_cpus`, `linux_cgroups_relative_cpus` and
 /// `linux_cgroups_memory`: a relative `cgroupsPath` lies under the caller's own cgroup
 /// in each tree, as runc 1.1 makes it, with the cpu settings as given (the period is
-/// the config's, not Docker's 100 ms) and, on v1, swappiness and the OOM killer off.
+/// the config's, not Docker's 100 ms) and, on v1, swappiness and the OOM killer off;
+/// `delete` from another cgroup removes it.
 #[test]
 fn a_relative_cgroups_path_with_cpu_and_memory_settings() {
     let t = TestEnv::new();
@@ -1039,7 +1094,7 @@ fn a_relative_cgroups_path_with_cpu_and_memory_settings() {
             let _ = fs::remove_dir(tree.join(&top));
         }
     };
-    let deleted = bundle.runtime(&t, &["delete", "--force", "rel1"]);
+    let deleted = delete_from_another_cgroup(&t, &bundle, &trees, "rel1");
     let left: Vec<&PathBuf> = trees
         .iter()
         .filter(|t| t.join(&top).join("c").exists())
@@ -1055,7 +1110,8 @@ fn a_relative_cgroups_path_with_cpu_and_memory_settings() {
 
 /// runtime-tools' `linux_devices`: nodes the host lacks are made in the container's
 /// /dev with their type, numbers, mode and owner, as runc makes them, in a /dev that
-/// is not `nodev` (runc's); `skiff run`'s /dev stays `nodev`, as Docker's.
+/// is not `nodev` (runc's), and nowhere else; `skiff run`'s /dev stays `nodev`, as
+/// Docker's.
 #[test]
 fn linux_devices_are_made_in_a_dev_as_runcs() {
     let t = TestEnv::new();
@@ -1089,6 +1145,11 @@ fn linux_devices_are_made_in_a_dev_as_runcs() {
         dev.contains("rw,nosuid,") && !dev.contains("nodev"),
         "{out}"
     );
+    // Outside /dev a node would land on the root's bind, `nodev`: refused by name.
+    edit_config(&bundle, r#""path":"/dev/test3""#, r#""path":"/test3""#);
+    let bundle_dir = bundle.dir.to_str().unwrap();
+    let out = bundle.runtime(&t, &["create", "--bundle", bundle_dir, "dev2"]);
+    assert_refused(&out, r#"linux.devices: "/test3""#);
     let run = t.skiff(&[
         "run",
         &t.image("library/busybox"),

@@ -207,18 +207,18 @@ pub struct Cgroup {
 impl Cgroup {
     /// The cgroup container `id` has, or would have; `None` where no cgroupfs is mounted.
     /// An `id` that is an absolute path names the cgroup at that path in each tree (an
-    /// OCI bundle's `cgroupsPath`), one that starts `./` the path under skiff's own
-    /// cgroup in each tree ([`own`]), else it is `skiff/ID`.
+    /// OCI bundle's `cgroupsPath`), or, `:`-separated, at one path per tree ([`anchor`]);
+    /// else it is `skiff/ID`.
     pub fn of(id: &str) -> Option<Cgroup> {
         let layout = layout()?;
         let dirs = layout
             .hierarchies
             .iter()
-            .map(|h| {
-                let dir = match (id.strip_prefix('/'), id.strip_prefix("./")) {
-                    (Some(path), _) => h.mount.join(path),
-                    (_, Some(path)) => h.mount.join(own(layout.version, h)).join(path),
-                    _ => h.mount.join(PARENT).join(id),
+            .enumerate()
+            .map(|(i, h)| {
+                let dir = match id.split(':').nth(i).unwrap_or(id).strip_prefix('/') {
+                    Some(path) => h.mount.join(path),
+                    None => h.mount.join(PARENT).join(id),
                 };
                 (h, dir)
             })
@@ -394,6 +394,26 @@ pub struct Usage {
     pub memory: u64,
     pub memory_limit: Option<u64>,
     pub pids: u64,
+}
+
+/// A relative OCI `cgroupsPath` (`./PATH`) made absolute, once, at `create`: PATH under
+/// the cgroup skiff is in, in each tree ([`own`]), as runc 1.1 reads it and records
+/// the result in its state, so that `delete` or `kill --all` from another cgroup finds
+/// the same one. One path where every tree agrees, else one per tree, in the trees'
+/// order, `:`-separated (a `cgroupsPath` has no `:`: that is systemd's form).
+pub fn anchor(id: &str) -> String {
+    let (Some(path), Some(layout)) = (id.strip_prefix("./"), layout()) else {
+        return id.into();
+    };
+    let mut each: Vec<String> = layout
+        .hierarchies
+        .iter()
+        .map(|h| format!("/{}", own(layout.version, h).join(path).display()))
+        .collect();
+    if each.windows(2).all(|pair| pair[0] == pair[1]) {
+        each.truncate(1);
+    }
+    each.join(":")
 }
 
 /// The cgroup this process is in, in `hierarchy`, from the tree's root, as

@@ -31,7 +31,7 @@
 
 use std::fs;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{lchown, symlink, PermissionsExt};
+use std::os::unix::fs::{lchown, symlink};
 use std::path::{Path, PathBuf};
 
 use super::etc_files;
@@ -310,10 +310,12 @@ fn outside_proc_and_sys(resolved: &Path) -> Result<()> {
     }
 }
 
-/// One of `linux.devices`, made as runc makes it: mknod(2), its permission bits set
-/// again past the umask (0666 if not given), then its owner (root if not given). A
-/// file already there stays; where mknod is refused (EPERM: a user namespace) the
-/// host's node at the same path is bound instead.
+/// One of `linux.devices`, made as runc makes it: mknod(2) with its permission bits
+/// (0666 if not given) under a umask of 0, so that they are set whole in the one call
+/// that makes it (a chmod(2) after would follow a symlink put there meanwhile), then
+/// its owner (root if not given), lchown(2) not following links either. A file already
+/// there stays; where mknod is refused (EPERM: a user namespace) the host's node at
+/// the same path is bound instead.
 /// <https://man7.org/linux/man-pages/man2/mknod.2.html>
 fn make_node(root: &Path, node: &super::DeviceNode) -> Result<()> {
     let at = Path::new(&node.path);
@@ -333,13 +335,15 @@ fn make_node(root: &Path, node: &super::DeviceNode) -> Result<()> {
         "p" => libc::S_IFIFO,
         _ => libc::S_IFCHR,
     };
-    match sys::mknod(&path, kind | mode, node.major, node.minor) {
+    let umask = sys::umask(0);
+    let made = sys::mknod(&path, kind | mode, node.major, node.minor);
+    sys::umask(umask);
+    match made {
         Err(err) if err.errno() == Some(libc::EPERM) => return bind_node(root, at, at),
         made => made?,
     }
-    fs::set_permissions(&path, fs::Permissions::from_mode(mode))
-        .and_then(|()| lchown(&path, node.uid.or(Some(0)), node.gid.or(Some(0))))
-        .with_context(|| format!("chmod and chown {}", node.path))
+    lchown(&path, node.uid.or(Some(0)), node.gid.or(Some(0)))
+        .with_context(|| format!("chown {}", node.path))
 }
 
 /// Docker's size for /dev/shm, unless `--shm-size` says otherwise.

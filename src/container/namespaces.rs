@@ -21,10 +21,12 @@
 //! cgroup; the user namespace apart and last (`userns`). A PID namespace, joined as
 //! made, holds the parent's next child, not the parent; setns(2) with the kind's flag
 //! refuses a file of another kind (EINVAL). Without a UTS namespace of its own, the
-//! container's hostname is the host's, never set. The cgroup namespace is joined last,
-//! after the container's own (`cgroup::enter`) has mounted /sys/fs/cgroup: a cgroupfs
-//! shows the cgroup namespace it was mounted in, so the container still sees only its
-//! own cgroup there, as runc binds it, while /proc/self/cgroup shows the joined view.
+//! container's hostname is the host's, never set; a joined one keeps its own unless
+//! the bundle names one, as runc sets one only when given. The cgroup namespace is
+//! joined last, after the container's own (`cgroup::enter`) has mounted /sys/fs/cgroup:
+//! a cgroupfs shows the cgroup namespace it was mounted in, so the container still sees
+//! only its own cgroup there, as runc binds it, while /proc/self/cgroup shows the
+//! joined view.
 //! <https://man7.org/linux/man-pages/man7/namespaces.7.html>
 //! <https://man7.org/linux/man-pages/man2/setns.2.html>
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#namespaces>
@@ -119,7 +121,8 @@ pub fn fork_pid_1(cgroup: Option<&Cgroup>, shared: &Shared) -> Result<Option<lib
     Ok(forked)
 }
 
-/// In the child: its own mount table, hostname and IPC, or those `shared` joins.
+/// In the child: its own mount table, hostname and IPC, or those `shared` joins; an
+/// empty `hostname` leaves the UTS namespace's as it is.
 pub fn enter(shared: &Shared, hostname: &str) -> Result<()> {
     trace::step("new mount, UTS and IPC namespaces, and a hostname of its own");
     let own = [sys::CLONE_NEWNS, sys::CLONE_NEWUTS, sys::CLONE_NEWIPC];
@@ -129,9 +132,9 @@ pub fn enter(shared: &Shared, hostname: &str) -> Result<()> {
         sys::unshare(new)?;
     }
     shared.join(!(sys::CLONE_NEWPID | sys::CLONE_NEWCGROUP))?;
-    match shared.host & sys::CLONE_NEWUTS {
-        0 => sys::sethostname(hostname),
-        _ => Ok(()),
+    match shared.host & sys::CLONE_NEWUTS == 0 && !hostname.is_empty() {
+        true => sys::sethostname(hostname),
+        false => Ok(()),
     }
 }
 

@@ -238,7 +238,8 @@ impl Options {
 
     /// Whether anything asked for needs mount(2), which some sandboxes refuse.
     pub fn needs_mounts(&self) -> bool {
-        let devices = self.devices.as_ref().is_some_and(|d| !d.is_empty());
+        let devices = self.devices.as_ref().is_some_and(|d| !d.is_empty())
+            || self.device_nodes.as_ref().is_some_and(|d| !d.is_empty());
         let spec = self.spec_mounts.as_ref().is_some_and(|m| !m.is_empty());
         !self.volumes.is_empty() || !self.tmpfs.is_empty() || self.read_only || devices || spec
     }

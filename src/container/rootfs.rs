@@ -121,9 +121,12 @@ pub fn before_pivot(
 }
 
 /// An OCI bundle's `linux.rootfsPropagation`, set on `/` once it is the container's
-/// root, as runc sets it: before pivot_root(2) it would be the host's root's.
-/// `shared` makes a peer group of the container's own; its mounts reach copies of
-/// the root made in it (a bind of `/`), never the host.
+/// root, as runc sets it: before pivot_root(2) it would be the host's root's. Unlike
+/// runc's, the root was made private first (step 1), so no type reaches the host:
+/// `shared` makes a peer group of the container's own, whose mounts reach copies of
+/// the root made in it (a bind of `/`), never the host; `slave` and `rslave` are a
+/// slave of nothing and receive nothing (runc's `rslave` root receives the host's
+/// mounts under the bundle).
 fn propagate_root(name: Option<&str>) -> Result<()> {
     let Some(flags) = name.and_then(super::propagation) else {
         return Ok(());

@@ -14,15 +14,17 @@
 //!   appends Docker's default nodes as runc appends its own. A narrower deny is refused.
 //! - `devices`: nodes the container gets, made by mknod(2) in its /dev, as runc makes
 //!   them (`container/mounts.rs`); the cgroup list above says what may be done with
-//!   them.
+//!   them. A node elsewhere is refused by name: it would land on the root's bind,
+//!   which is `nodev` (a node there never opens), where runc's root is not.
 //! - `cgroupsPath`: the cgroupfs form, a path from each tree's root
 //!   (`/libpod_parent/libpod-ID`), where the container's cgroup is made in place of
 //!   `skiff/ID`; a relative one (`testdir/container`) is under the cgroup skiff itself
 //!   is in, in each tree (on v2 under its parent, which can hand controllers down), as
-//!   runc 1.1 reads it; found again by each command (runc records the paths at
-//!   `create`), so `delete` must come from where `create` came from. The systemd form (`slice:prefix:name`) needs `--systemd-cgroup`,
-//!   which skiff refuses. A cgroup that exists already is taken only if it holds no
-//!   process (runc 1.2's rule): a failed `create` and `delete` kill what is in it.
+//!   runc 1.1 reads it, made absolute at `create` and recorded in the state as runc
+//!   records it (`cgroup::anchor`), so that `delete` from another cgroup finds it. The
+//!   systemd form (`slice:prefix:name`) needs `--systemd-cgroup`, which skiff refuses.
+//!   A cgroup that exists already is taken only if it holds no process (runc 1.2's
+//!   rule): a failed `create` and `delete` kill what is in it.
 //!
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#seccomp>
 //! <https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#allowed-device-list>
@@ -107,11 +109,11 @@ pub fn device_rules(list: &[DeviceRule]) -> Result<Option<Vec<String>>> {
     Ok(allowed)
 }
 
-/// `linux.devices`, checked: each an absolute path, of type `c`, `u`, `b` or `p`.
+/// `linux.devices`, checked: each in /dev, of type `c`, `u`, `b` or `p`.
 pub fn devices(list: &[DeviceNode]) -> Result<Vec<DeviceNode>> {
     let bad = list
         .iter()
-        .find(|d| !d.path.starts_with('/') || !["c", "u", "b", "p"].contains(&d.kind.as_str()));
+        .find(|d| !d.path.starts_with("/dev/") || !["c", "u", "b", "p"].contains(&d.kind.as_str()));
     match bad {
         Some(d) => Err(unsupported(&format!(
             "linux.devices: {:?} of type {:?}",

@@ -19,15 +19,23 @@
 //! - `mounts`: /proc, /sys, /dev and its pts, shm and mqueue are skiff's own (Docker's
 //!   defaults, masks included); any other, bind or filesystem, with its options as
 //!   runc reads them (flags, propagation types, podman's `tmpcopyup`, the rest as
-//!   the filesystem's data: `container/options.rs`), always `nodev`.
+//!   the filesystem's data: `container/options.rs`), always `nodev`. Unlike runc's,
+//!   every mount was made private first, so propagation types act inside the
+//!   container alone: `shared`/`rshared` on a bind make a peer group of the
+//!   container's own, never propagating to or from the host (no Kubernetes
+//!   "Bidirectional"), and `slave`/`rslave` receive nothing.
 //! - `linux.rootfsPropagation`: the root's propagation type, set after pivot_root(2)
-//!   as runc sets it (by default the root stays private).
+//!   as runc sets it, on a root that is private (by default it stays so; runc's
+//!   default is `rslave`). So `slave`/`rslave` receive nothing from the host, where
+//!   runc's root receives the host's mounts under the bundle; `shared` makes a peer
+//!   group of the container's own.
 //! - `linux.namespaces`: each kind new, joined by its `path` (podman makes the network
 //!   namespace itself; a Kubernetes pod's containers join its pause container's IPC,
 //!   UTS and PID namespaces), or, absent, the runtime's own, as `Options::namespaces`
 //!   (see `container/namespaces.rs`); the network's as `--network`: absent the host's,
-//!   new with only `lo`, or joined. Without a mount namespace of its own the container
-//!   mounts nothing (`check_shared`); without a UTS one it takes no hostname.
+//!   new with only `lo`, or joined. Without a mount namespace of its own (the
+//!   runtime's, or one joined) the container mounts nothing (`check_shared`); without
+//!   a UTS one it takes no hostname, and a joined one keeps its own unless given one.
 //!   `user` with `uidMappings` and `gidMappings` as `--uidmap`/`--gidmap` (a new user
 //!   namespace, entered last, the root filesystem used as it is), or joined by path.
 //! - `hooks`: every kind (see `hooks.rs` for where each runs).
@@ -356,7 +364,8 @@ pub fn parse(text: &str, bundle: &Path, id: &str) -> Result<Bundle> {
     let (network, netns) = namespaces(&linux, &mut options)?;
     hidden(&linux, &mut options);
     confine(&linux, &mut options)?;
-    let cgroup = linux.cgroups_path.as_deref().map(linux::cgroups_path);
+    let cgroups_path = |path| linux::cgroups_path(path).map(|path| crate::cgroup::anchor(&path));
+    let cgroup = linux.cgroups_path.as_deref().map(cgroups_path);
     options.root_propagation = root_propagation(&linux)?;
     options.sysctls = linux
         .sysctl
@@ -605,34 +614,41 @@ fn namespaces(linux: &Linux, options: &mut Options) -> Result<(&'static str, Opt
     Ok(network)
 }
 
-/// `hostname`, else the host's. As runc: the host's hostname is not the container's to
-/// set, so a hostname needs a UTS namespace of the container's own.
+/// `hostname`, set in a UTS namespace of the container's own (the runtime's is not the
+/// container's to set). Without one, runc sets none: a new UTS namespace keeps the
+/// runtime's hostname it was copied from (the same name, given here for /etc/hostname),
+/// and a joined one keeps its own (`""`: `namespaces::enter` leaves it alone).
 fn hostname(hostname: Option<String>, options: &Options) -> Result<String> {
-    let shared = options.namespaces.iter().flatten();
-    let own_uts = shared
-        .into_iter()
-        .all(|(kind, mode)| kind != "uts" || mode != "host");
-    match hostname {
-        Some(_) if !own_uts => Err(Error::invalid(
+    let uts = options
+        .namespaces
+        .iter()
+        .flatten()
+        .find(|(k, _)| *k == "uts");
+    match (hostname, uts.map(|(_, mode)| mode.as_str())) {
+        (Some(_), Some("host")) => Err(Error::invalid(
             "config.json: hostname without a UTS namespace of the container's own",
         )),
-        Some(name) => Ok(name),
-        None => Ok(std::fs::read_to_string("/proc/sys/kernel/hostname")?
+        (Some(name), _) => Ok(name),
+        (None, Some(path)) if path != "host" => Ok(String::new()),
+        (None, _) => Ok(std::fs::read_to_string("/proc/sys/kernel/hostname")?
             .trim()
             .into()),
     }
 }
 
-/// What a namespace shared with the runtime cannot take, refused by name: without a
-/// mount namespace of its own the container mounts nothing (see
-/// `container::rootfs::chroot_in_place`), so skiff's own mounts (/proc, /sys, /dev) are
-/// not made and whatever else needs a mount is refused, as runc refuses masked paths
-/// there; without an IPC namespace of its own, its sysctls would be the host's.
+/// What a mount namespace not made for the container cannot take, refused by name:
+/// without one of its own, the runtime's or one joined by path, the container mounts
+/// nothing (see `container::rootfs::chroot_in_place`: every mount would land in a
+/// namespace that is not the container's, and stay there), so skiff's own mounts
+/// (/proc, /sys, /dev) are not made and whatever else needs a mount is refused, as
+/// runc refuses masked paths there; a terminal too, bound on /dev/console. Without an
+/// IPC namespace of its own, its sysctls would be the host's.
 fn check_shared(options: &Options, terminal: bool) -> Result<()> {
     let shared = options.namespaces.iter().flatten();
     let host = |kind: &str| shared.clone().any(|(k, mode)| k == kind && mode == "host");
+    let own_mnt = !shared.clone().any(|(k, _)| k == "mnt");
     let masks = options.masked_paths.is_some() || options.readonly_paths.is_some();
-    if host("mnt") && (options.needs_mounts() || masks || options.shm_size.is_some() || terminal) {
+    if !own_mnt && (options.needs_mounts() || masks || options.shm_size.is_some() || terminal) {
         return Err(Error::invalid(
             "config.json: without a mount namespace of the container's own, nothing is mounted: mounts beyond /proc, /sys and /dev, maskedPaths, readonlyPaths, root.readonly, devices and a terminal are refused",
         ));
@@ -768,9 +784,24 @@ mod tests {
         let bind = r#""root":{"path":"rootfs","readonly":true}"#;
         let no_mount = no_mount.replace(r#""root":{"path":"rootfs"}"#, bind);
         assert!(refusal(&no_mount).contains("without a mount namespace of the container's own"));
+        let joined_mount = no_mount.replace(
+            r#"{"type":"pid"}"#,
+            r#"{"type":"pid"},{"type":"mount","path":"/proc/1/ns/mnt"}"#,
+        );
+        assert!(refusal(&joined_mount).contains("without a mount namespace of the container's"));
         let version = config("", "").replace("1.0.2", "2.0.0");
         assert!(refusal(&version).contains("ociVersion \"2.0.0\""));
         assert!(refusal("[]").contains("not a runtime-spec configuration"));
+    }
+
+    /// runc sets a hostname only when given: a UTS namespace joined keeps its own.
+    #[test]
+    fn a_joined_uts_namespace_keeps_its_hostname_unless_given_one() {
+        let uts = r#"{"type":"uts","path":"/proc/1/ns/uts"}"#;
+        let named = config("", "").replace(r#"{"type":"uts"}"#, uts);
+        let hostname = |text: &str| parse(text, Path::new("/b"), "c").unwrap().config.hostname;
+        assert_eq!(hostname(&named), "h");
+        assert_eq!(hostname(&named.replace(r#""hostname":"h","#, "")), "");
     }
 
     #[test]
