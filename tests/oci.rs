@@ -970,6 +970,32 @@ fn issue_16_preserved_descriptors_reach_the_process() {
     delete(&t, &bundle, "p1", &[]);
 }
 
+/// Issue 17: a count of preserved descriptors past the open file limit names
+/// descriptors that cannot be open; `create` and `exec` (in a container that exists)
+/// refuse it in one line, instead of allocating room for each.
+#[test]
+fn issue_17_preserving_more_descriptors_than_can_be_open_is_refused() {
+    let t = TestEnv::new();
+    let bundle = Bundle::new(&t, r#"["sleep","1000"]"#, "");
+    let huge = (i32::MAX - 3).to_string();
+    let bundle_dir = bundle.dir.to_str().unwrap();
+    let create = [
+        "create",
+        "--bundle",
+        bundle_dir,
+        "--preserve-fds",
+        &huge,
+        "f1",
+    ];
+    let out = bundle.runtime(&t, &create);
+    assert_refused(&out, "below RLIMIT_NOFILE");
+    assert!(!bundle.state.join("f1").exists());
+    created(&t, &bundle, "f1");
+    let out = bundle.runtime(&t, &["exec", "--preserve-fds", &huge, "f1", "true"]);
+    assert_refused(&out, "--preserve-fds \"2147483644\": not a number");
+    delete(&t, &bundle, "f1", &["--force"]);
+}
+
 /// The test's own cgroup in the tree at `tree` (/proc/self/cgroup; cgroups(7)), where
 /// a relative `cgroupsPath` goes (on v2 its parent, as runc takes it).
 fn own_cgroup(tree: &std::path::Path) -> Option<PathBuf> {

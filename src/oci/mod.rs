@@ -281,16 +281,19 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
 
 /// `--preserve-fds N`: fds 3 to 3+N-1 of the runtime's, open (and not close-on-exec:
 /// passed to it by its caller), stay open into the container's process, as runc keeps
-/// them. Setting `LISTEN_FDS` for socket activation is the caller's part.
+/// them. Setting `LISTEN_FDS` for socket activation is the caller's part. No
+/// descriptor is numbered at or past the soft `RLIMIT_NOFILE`, so a count that would
+/// reach it names descriptors that cannot be open: refused, as a mistake.
 fn preserved_fds(count: Option<&str>) -> Result<RawFd> {
     let count = count.unwrap_or("0");
+    let limit = sys::open_file_limit()?;
     let valid = count
         .parse()
         .ok()
-        .filter(|n: &RawFd| (0..=RawFd::MAX - 3).contains(n));
+        .filter(|n: &RawFd| *n >= 0 && n.saturating_add(3) <= limit);
     valid.ok_or_else(|| {
         Error::usage(format!(
-            "--preserve-fds {count:?}: not a number of descriptors"
+            "--preserve-fds {count:?}: not a number of descriptors from fd 3 below RLIMIT_NOFILE ({limit})"
         ))
     })
 }
