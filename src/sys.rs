@@ -798,7 +798,7 @@ pub fn close_range(first: RawFd, last: RawFd) -> Result<()> {
 }
 
 /// The soft `RLIMIT_NOFILE`: no descriptor is numbered this high.
-fn open_file_limit() -> Result<RawFd> {
+pub fn open_file_limit() -> Result<RawFd> {
     // SAFETY: an all-zero rlimit is a valid value for getrlimit to overwrite.
     let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
     // SAFETY: limit is a valid, writable rlimit.

@@ -992,6 +992,32 @@ fn issue_16_preserved_descriptors_reach_the_process() {
     delete(&t, &bundle, "p1", &[]);
 }
 
+/// Issue 17: a count of preserved descriptors past the open file limit names
+/// descriptors that cannot be open; `create` and `exec` (in a container that exists)
+/// refuse it in one line, instead of allocating room for each.
+#[test]
+fn issue_17_preserving_more_descriptors_than_can_be_open_is_refused() {
+    let t = TestEnv::new();
+    let bundle = Bundle::new(&t, r#"["sleep","1000"]"#, "");
+    let huge = (i32::MAX - 3).to_string();
+    let bundle_dir = bundle.dir.to_str().unwrap();
+    let create = [
+        "create",
+        "--bundle",
+        bundle_dir,
+        "--preserve-fds",
+        &huge,
+        "f1",
+    ];
+    let out = bundle.runtime(&t, &create);
+    assert_refused(&out, "below RLIMIT_NOFILE");
+    assert!(!bundle.state.join("f1").exists());
+    created(&t, &bundle, "f1");
+    let out = bundle.runtime(&t, &["exec", "--preserve-fds", &huge, "f1", "true"]);
+    assert_refused(&out, "--preserve-fds \"2147483644\": not a number");
+    delete(&t, &bundle, "f1", &["--force"]);
+}
+
 /// The test's own cgroup in the tree at `tree` (/proc/self/cgroup; cgroups(7)), where
 /// a relative `cgroupsPath` goes (on v2 its parent, as runc takes it).
 fn own_cgroup(tree: &std::path::Path) -> Option<PathBuf> {
@@ -1162,4 +1188,44 @@ fn linux_devices_are_made_in_a_dev_as_runcs() {
         "{}",
         stderr(&run)
     );
+}
+
+/// Issue 17: where no devices guard holds (here no cgroup at all: its `cgroupsPath`
+/// lies under a file, so mkdir(2) fails, and a container without limits runs without
+/// one), a node the container makes must open nothing. Its /dev stays `nodev` and the
+/// bundle's `linux.devices` are the host's nodes, bound; without a mount namespace
+/// (nothing mounted, so nothing `nodev`) it gets no `CAP_MKNOD`, though asked.
+#[test]
+fn issue_17_without_a_devices_guard_a_node_made_opens_nothing() {
+    let t = TestEnv::new();
+    let program = r#"["sh","-c","grep ' /dev tmpfs' /proc/mounts; busybox mknod /dev/m c 1 3 && echo made; cat /dev/m && echo opened; : >/dev/kmsg && echo bound"]"#;
+    let kmsg = r#"{"path":"/dev/kmsg","type":"c","major":1,"minor":11}"#;
+    let linux = format!(r#""cgroupsPath":"/cgroup.procs/skiff-unguarded","devices":[{kmsg}],"#);
+    let bundle = Bundle::new(&t, program, &linux);
+    let mknod = r#"["CAP_MKNOD"]"#;
+    let caps = format!(
+        r#""cwd":"/","capabilities":{{"bounding":{mknod},"effective":{mknod},"permitted":{mknod}}}"#
+    );
+    edit_config(&bundle, r#""cwd":"/""#, &caps);
+    let out = run_to_end(&t, &bundle, "ng1");
+    assert!(
+        out.starts_with("tmpfs /dev tmpfs rw,nosuid,nodev,"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nmade\n") && out.contains("\nbound\n"),
+        "{out}"
+    );
+    assert!(!out.contains("opened"), "{out}");
+    // Without a mount namespace: runtime-tools' `linux_ns_itype`, as in issue 16's test.
+    let chrooted = r#"["sh","-c","busybox mknod /m c 1 3 && echo made || echo refused"]"#;
+    edit_config(&bundle, program, chrooted);
+    edit_config(&bundle, NAMESPACES, r#""namespaces":[]"#);
+    edit_config(&bundle, r#""hostname":"held","#, "");
+    let bind =
+        r#",{"destination":"/mnt","type":"bind","source":"shared","options":["rbind","rw"]}"#;
+    edit_config(&bundle, bind, "");
+    let out = run_to_end(&t, &bundle, "ng2");
+    assert!(out.ends_with("refused\n"), "{out}");
+    assert!(!bundle.dir.join("rootfs/m").exists());
 }

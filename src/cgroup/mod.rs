@@ -240,6 +240,12 @@ impl Cgroup {
             .map(|(_, dir)| dir.as_path())
     }
 
+    /// Whether the devices guard [`create`] puts on it holds: on v2 always (a BPF
+    /// program), on v1 where a tree carries the `devices` controller.
+    pub fn guards_devices(&self) -> bool {
+        self.dir("devices").is_some()
+    }
+
     /// mkdir(2) in each tree, then the limits and the devices guard. On v1 a new cpuset
     /// cgroup has no CPUs and no memory nodes (nobody could join it), so it starts with
     /// its parent's.

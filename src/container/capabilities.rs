@@ -16,10 +16,12 @@
 //! `CAP_`, any case; `ALL`; `--privileged` means every capability skiff itself holds.
 //!
 //! `CAP_MKNOD` is in Docker's set because its devices cgroup stops a container from
-//! *opening* the nodes it makes; skiff's does too (see `cgroup/devices.rs`), and every
-//! mount a container can write to is `nodev` besides, so a node made there opens
-//! nothing even where no cgroup can be had. Where skiff cannot mount at all (a plain
-//! chroot(2) into a copy) that is not true, and the default set loses `CAP_MKNOD`.
+//! *opening* the nodes it makes; skiff's does too (see `cgroup/devices.rs`), and where
+//! no such guard holds (no cgroup could be made, or no `devices` controller) every
+//! mount a container can write to is `nodev`, /dev included, so a node made there
+//! opens nothing. Where skiff mounts nothing (a plain chroot(2) into a copy, an OCI
+//! bundle without a mount namespace) only the guard can stop it: without one, the
+//! container gets no `CAP_MKNOD`, whatever was asked.
 //! <https://man7.org/linux/man-pages/man7/capabilities.7.html>
 //! <https://github.com/moby/moby/blob/master/oci/caps/defaults.go>
 
@@ -127,8 +129,9 @@ fn parse_list(names: &[String]) -> Result<(bool, u64)> {
 }
 
 /// The container's set, by Docker's rules, from what skiff `held` (its own permitted
-/// set). `nodev_everywhere`: whether every writable mount is nodev (see above).
-fn wanted(options: &Options, held: u64, nodev_everywhere: bool) -> Result<u64> {
+/// set). `inert`: whether a node it makes opens only what a guard allows, if anything
+/// (see above).
+fn wanted(options: &Options, held: u64, inert: bool) -> Result<u64> {
     if options.privileged {
         return Ok(held);
     }
@@ -141,14 +144,14 @@ fn wanted(options: &Options, held: u64, nodev_everywhere: bool) -> Result<u64> {
             names_of(missing).join(",")
         )));
     }
-    let default = match nodev_everywhere {
-        true => DOCKER_DEFAULT,
-        false => DOCKER_DEFAULT & !MKNOD,
-    };
-    Ok(match (add_all, drop_all) {
+    let set = match (add_all, drop_all) {
         (true, _) => held & !drop,
         (false, true) => add,
-        (false, false) => (default & held & !drop) | add,
+        (false, false) => (DOCKER_DEFAULT & held & !drop) | add,
+    };
+    Ok(match inert {
+        true => set,
+        false => set & !MKNOD,
     })
 }
 
@@ -160,8 +163,8 @@ fn names_of(mask: u64) -> Vec<String> {
 }
 
 /// The set this container gets; reads skiff's own before anything is dropped.
-pub fn for_container(options: &Options, nodev_everywhere: bool) -> Result<u64> {
-    wanted(options, sys::capget_permitted()?, nodev_everywhere)
+pub fn for_container(options: &Options, inert: bool) -> Result<u64> {
+    wanted(options, sys::capget_permitted()?, inert)
 }
 
 /// Empties the bounding set of everything not in `set`, for good.
@@ -274,9 +277,11 @@ mod tests {
     }
 
     #[test]
-    fn without_nodev_mounts_the_default_loses_mknod() {
+    fn where_a_node_made_could_open_anything_mknod_is_lost() {
         let set = wanted(&options(&[], &[]), ALL_HELD, false).unwrap();
         assert_eq!(set, 0xa00425fb);
+        let added = wanted(&options(&["MKNOD"], &["ALL"]), ALL_HELD, false).unwrap();
+        assert_eq!(added, 0);
     }
 
     #[test]

@@ -155,6 +155,7 @@ pub fn start(
     let own_rules = options.device_rules.as_deref().unwrap_or_default();
     let guard = cgroup::device_rules(options.privileged, devices, own_rules)?;
     let cgroup = cgroup::create(config.cgroup(), &limits, guard.as_deref())?; // mkdir(2) in cgroupfs, limits, devices guard
+    let guarded = guard.is_some() && cgroup.as_ref().is_some_and(Cgroup::guards_devices);
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     let console = stdio.tty.then(UnixStream::pair).transpose(); // socketpair(2)
     let console = console.context("socketpair(2) for the terminal's master")?;
@@ -174,6 +175,7 @@ pub fn start(
         drop(exec_status);
         let child = Child {
             cgroup: cgroup.as_ref(),
+            guarded,
             netns: network.netns.as_ref(),
             userns: userns.as_ref(),
             shared: &shared,
@@ -220,6 +222,10 @@ fn undo_start(config: &Config) {
 /// with `-t` the socket its terminal's master goes back on.
 struct Child<'a> {
     cgroup: Option<&'a Cgroup>,
+    /// Whether a devices guard holds in that cgroup: without one, a device node the
+    /// container makes must open nothing, so its /dev is `nodev` and, where nothing can
+    /// be mounted, it gets no `CAP_MKNOD` (see `mounts::populate`, `capabilities`).
+    guarded: bool,
     netns: Option<&'a File>,
     userns: Option<&'a userns::Userns>,
     shared: &'a namespaces::Shared,
@@ -293,7 +299,13 @@ fn prepare(
             .is_none();
     tuning::set_namespaced(options, own_netns)?; // oom_score_adj, sysctls
     let entered = match child.shared.owns(sys::CLONE_NEWNS) {
-        true => rootfs::enter(rootfs, options, child.userns, child.pause.as_ref())?, // mount(2), pivot_root(2)
+        true => rootfs::enter(
+            rootfs,
+            options,
+            child.userns,
+            child.guarded,
+            child.pause.as_ref(),
+        )?, // mount(2), pivot_root(2)
         false => rootfs::chroot_in_place(rootfs, child.pause.as_ref())?, // chroot(2): the host's mounts are not its
     };
     if entered == Entered::WithMounts {
@@ -303,7 +315,8 @@ fn prepare(
     if let Some((socket, size)) = terminal {
         console::attach(socket, size, Console::Bind)?; // ptmx, TIOCSCTTY, SCM_RIGHTS
     }
-    let caps = capabilities::for_container(options, entered == Entered::WithMounts)?; // capget(2)
+    let inert = entered == Entered::WithMounts || child.guarded;
+    let caps = capabilities::for_container(options, inert)?; // capget(2)
     process::enter_workdir(&config.process.workdir)?; // chdir(2)
     tuning::limit(options)?; // setrlimit(2)
     userns::enter(child.userns.map(|u| &u.file))?; // setns(2)

@@ -14,7 +14,10 @@
 //!   node keeps the host /dev's mount flags. The cgroup's devices guard decides what
 //!   each may do (see `cgroup/devices.rs`). In the runtime mode /dev is runc's: not
 //!   `nodev`, with an OCI bundle's `linux.devices` made in it by mknod(2) (bound from
-//!   the host where mknod is refused, in a user namespace), the guard alone deciding.
+//!   the host where mknod is refused, in a user namespace), the guard alone deciding;
+//!   but where no guard holds (no cgroup could be made, or no `devices` controller),
+//!   nothing would stop a node the container makes, the host's disk say, from opening:
+//!   there /dev stays `nodev` and the host's nodes are bound instead.
 //! - `/etc/hostname`, `/etc/hosts`, `/etc/resolv.conf`, from the scratch directory.
 //! - `-v` bind mounts, volumes (see `volume.rs`: filled from the image first when empty),
 //!   `--tmpfs` and an OCI bundle's mounts (with runc's options: flags, then each
@@ -22,7 +25,7 @@
 //!   `--read-only`, the root itself becomes read-only (the mounts on it stay as they are).
 //!
 //! `--privileged` skips the masks and leaves /sys and /proc/sys writable. Every mount a
-//! container can write to is `nodev` (see capabilities.rs). Each target is resolved
+//! container can write to is `nodev` (see capabilities.rs), but that guarded /dev. Each target is resolved
 //! inside the root, symlinks included, as if the root were `/`: an image cannot point
 //! a mount at the host.
 //! <https://man7.org/linux/man-pages/man5/proc.5.html>
@@ -96,11 +99,14 @@ const KEPT_FLAGS: libc::c_ulong = MS_RDONLY
 
 /// Everything mounted inside `root` before the container enters it.
 /// With a user namespace, a volume's `_data` still the host root's becomes its root's.
+/// `guarded`: whether a devices guard holds in its cgroup, known only once the cgroup
+/// is made; the runtime mode's /dev may drop `nodev` only then.
 pub fn populate(
     root: &Path,
     scratch: &Path,
     options: &Options,
     userns: Option<&Userns>,
+    guarded: bool,
 ) -> Result<()> {
     let privileged = options.privileged;
     if mounted(mount_proc(root), "/proc")? && !privileged {
@@ -113,7 +119,8 @@ pub fn populate(
     }
     // In the order runc's and runtime-tools' default config.json list them.
     let nodes = options.device_nodes.as_deref();
-    if mounted(mount_dev(root, userns, nodes.is_none()), "/dev")? {
+    let nodev = nodes.is_none() || !guarded;
+    if mounted(mount_dev(root, userns, nodev), "/dev")? {
         mount_dev_filesystems(root, options.shm_size.unwrap_or(DEFAULT_SHM_SIZE))?;
     }
     if mounted(mount_sys(root, privileged), "/sys")? && !privileged {
@@ -125,7 +132,7 @@ pub fn populate(
         bind_node(root, &device.host, &device.target)?;
     }
     for node in nodes.into_iter().flatten() {
-        make_node(root, node)?;
+        make_node(root, node, nodev)?;
     }
     for mount in mount_list(scratch, options)? {
         mount.attach(root, userns)?;
@@ -314,10 +321,11 @@ fn outside_proc_and_sys(resolved: &Path) -> Result<()> {
 /// (0666 if not given) under a umask of 0, so that they are set whole in the one call
 /// that makes it (a chmod(2) after would follow a symlink put there meanwhile), then
 /// its owner (root if not given), lchown(2) not following links either. A file already
-/// there stays; where mknod is refused (EPERM: a user namespace) the host's node at
-/// the same path is bound instead.
+/// there stays; where mknod is refused (EPERM: a user namespace), or in a `nodev` /dev,
+/// where a node made opens nothing, the host's node at the same path is bound instead
+/// (if the host has one).
 /// <https://man7.org/linux/man-pages/man2/mknod.2.html>
-fn make_node(root: &Path, node: &super::DeviceNode) -> Result<()> {
+fn make_node(root: &Path, node: &super::DeviceNode, nodev: bool) -> Result<()> {
     let at = Path::new(&node.path);
     trace::step(&format!(
         "mknod {} {} {}:{}",
@@ -327,6 +335,9 @@ fn make_node(root: &Path, node: &super::DeviceNode) -> Result<()> {
     outside_proc_and_sys(&resolved)?;
     if there.is_some() {
         return Ok(());
+    }
+    if nodev && node.kind != "p" && host_device(at) {
+        return bind_node(root, at, at);
     }
     let path = root.join(resolved);
     let mode = node.file_mode.unwrap_or(0o666) & 0o7777;
@@ -339,11 +350,21 @@ fn make_node(root: &Path, node: &super::DeviceNode) -> Result<()> {
     let made = sys::mknod(&path, kind | mode, node.major, node.minor);
     sys::umask(umask);
     match made {
-        Err(err) if err.errno() == Some(libc::EPERM) => return bind_node(root, at, at),
+        Err(err) if err.errno() == Some(libc::EPERM) && host_device(at) => {
+            return bind_node(root, at, at)
+        }
         made => made?,
     }
     lchown(&path, node.uid.or(Some(0)), node.gid.or(Some(0)))
         .with_context(|| format!("chown {}", node.path))
+}
+
+/// Whether the host has a device node at `path`: only such a file is bound in for a
+/// node that cannot be made (a bundle's path is not to bring any other host file in).
+fn host_device(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    fs::metadata(path)
+        .is_ok_and(|m| m.file_type().is_char_device() || m.file_type().is_block_device())
 }
 
 /// Docker's size for /dev/shm, unless `--shm-size` says otherwise.

@@ -76,7 +76,8 @@ pub struct Options {
     /// share skiff's own, else the path of one to join (see `namespaces`).
     pub namespaces: Option<BTreeMap<String, String>>,
     /// An OCI bundle's `linux.devices`, `Some` (even empty) in the runtime mode: nodes
-    /// made with mknod(2) in a /dev that is not `nodev`, as runc's (see mounts.rs).
+    /// made with mknod(2) in a /dev that is not `nodev` where a devices guard holds, as
+    /// runc's (see mounts.rs).
     pub device_nodes: Option<Vec<DeviceNode>>,
 }
 

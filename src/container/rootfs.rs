@@ -47,7 +47,8 @@ const MOUNT_DATA_MAX: usize = 4095;
 /// How far skiff got in making the root its own.
 #[derive(Debug, PartialEq)]
 pub enum Entered {
-    /// With mounts: every place the container can write to is `nodev`.
+    /// With mounts: every place the container can write to is `nodev`, but an OCI
+    /// bundle's /dev where a devices guard holds.
     WithMounts,
     /// mount(2) refused: a plain chroot(2) into a private copy of the layers.
     ChrootWithoutMounts,
@@ -57,10 +58,12 @@ pub enum Entered {
 /// mounts private → stack the layers → mount /proc, /dev, … → pivot_root. Each step
 /// that the kernel may refuse has its fallback behind one function that says when.
 /// With `paused`, it waits before pivot_root(2) until its starter says go on (`pause`).
+/// `guarded`: whether a devices guard holds in its cgroup (see `mounts::populate`).
 pub fn enter(
     fs: &RootFs,
     options: &Options,
     userns: Option<&Userns>,
+    guarded: bool,
     paused: Option<&UnixStream>,
 ) -> Result<Entered> {
     if !make_mounts_private()? {
@@ -73,7 +76,7 @@ pub fn enter(
         None if fs.in_place => bind_in_place(fs)?,
         None => copy_layers_instead(fs, userns)?,
     };
-    mounts::populate(&root, &fs.scratch, options, userns)?;
+    mounts::populate(&root, &fs.scratch, options, userns, guarded)?;
     pause(paused)?;
     pivot_root_or_fallback(&root)?;
     propagate_root(options.root_propagation.as_deref())?;

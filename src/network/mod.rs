@@ -39,8 +39,9 @@ mod subnet;
 pub mod user;
 
 use std::fs::File;
+use std::io::Write;
 use std::net::Ipv4Addr;
-use std::os::unix::net::UnixDatagram;
+use std::os::unix::net::UnixStream;
 
 use miniserde::{Deserialize, Serialize};
 
@@ -307,9 +308,12 @@ fn new_namespace() -> Result<(File, netlink::Socket)> {
 /// belongs to the host's user namespace, where it has no CAP_SYS_ADMIN. So a child
 /// makes the namespace, sends back a descriptor of it and the socket inside
 /// (SCM_RIGHTS), or why it could not, and exits; this process stays on the host's
-/// network, where slirp4netns must run and the published ports are.
+/// network, where slirp4netns must run and the published ports are. A stream socket,
+/// not datagrams: a child killed before it sent both reads as the end of the stream
+/// (a datagram pair would wait forever), and a message carrying a descriptor is never
+/// read together with the next (unix(7): ancillary data is a barrier).
 fn new_namespace_in_child() -> Result<(File, netlink::Socket)> {
-    let (ours, theirs) = UnixDatagram::pair().context("socketpair(2) for a network namespace")?;
+    let (ours, mut theirs) = UnixStream::pair().context("socketpair(2) for a network namespace")?;
     let Some(pid) = sys::fork()? else {
         let made = sys::unshare(sys::CLONE_NEWNET).and_then(|()| {
             let netns = File::open("/proc/self/ns/net").context("open /proc/self/ns/net")?;
@@ -319,8 +323,7 @@ fn new_namespace_in_child() -> Result<(File, netlink::Socket)> {
             Ok((netns, inside)) => sys::send_fd(&theirs, &netns, b"n")
                 .and_then(|()| sys::send_fd(&theirs, &inside.0, b"s")),
             Err(err) => theirs
-                .send(err.to_string().as_bytes())
-                .map(drop)
+                .write_all(err.to_string().as_bytes())
                 .map_err(Error::from),
         };
         sys::exit_now(i32::from(sent.is_err()))
@@ -335,10 +338,10 @@ fn new_namespace_in_child() -> Result<(File, netlink::Socket)> {
     sys::wait_for_exit(pid)?;
     match (received?, inside?) {
         ((_, Some(netns)), Some(inside)) => Ok((netns, netlink::Socket(inside.into()))),
-        ((0, _), _) => Err(Error::invalid(
-            "the child making a network namespace sent none",
+        ((length @ 1.., None), _) => Err(Error::invalid(String::from_utf8_lossy(&why[..length]))),
+        _ => Err(Error::invalid(
+            "the child making a network namespace ended before it sent one",
         )),
-        ((length, _), _) => Err(Error::invalid(String::from_utf8_lossy(&why[..length]))),
     }
 }
 

@@ -109,11 +109,18 @@ pub fn device_rules(list: &[DeviceRule]) -> Result<Option<Vec<String>>> {
     Ok(allowed)
 }
 
-/// `linux.devices`, checked: each in /dev, of type `c`, `u`, `b` or `p`.
+/// `linux.devices`, checked: each in /dev (no `..`: where a node cannot be made, the
+/// host's at the same path is bound), of type `c`, `u`, `b` or `p`.
 pub fn devices(list: &[DeviceNode]) -> Result<Vec<DeviceNode>> {
+    let outside = |path: &str| {
+        let up = Path::new(path)
+            .components()
+            .any(|c| c == Component::ParentDir);
+        up || !path.starts_with("/dev/")
+    };
     let bad = list
         .iter()
-        .find(|d| !d.path.starts_with("/dev/") || !["c", "u", "b", "p"].contains(&d.kind.as_str()));
+        .find(|d| outside(&d.path) || !["c", "u", "b", "p"].contains(&d.kind.as_str()));
     match bad {
         Some(d) => Err(unsupported(&format!(
             "linux.devices: {:?} of type {:?}",

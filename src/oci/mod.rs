@@ -281,16 +281,19 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
 
 /// `--preserve-fds N`: fds 3 to 3+N-1 of the runtime's, open (and not close-on-exec:
 /// passed to it by its caller), stay open into the container's process, as runc keeps
-/// them. Setting `LISTEN_FDS` for socket activation is the caller's part.
+/// them. Setting `LISTEN_FDS` for socket activation is the caller's part. No
+/// descriptor is numbered at or past the soft `RLIMIT_NOFILE`, so a count that would
+/// reach it names descriptors that cannot be open: refused, as a mistake.
 fn preserved_fds(count: Option<&str>) -> Result<RawFd> {
     let count = count.unwrap_or("0");
+    let limit = sys::open_file_limit()?;
     let valid = count
         .parse()
         .ok()
-        .filter(|n: &RawFd| (0..=RawFd::MAX - 3).contains(n));
+        .filter(|n: &RawFd| *n >= 0 && n.saturating_add(3) <= limit);
     valid.ok_or_else(|| {
         Error::usage(format!(
-            "--preserve-fds {count:?}: not a number of descriptors"
+            "--preserve-fds {count:?}: not a number of descriptors from fd 3 below RLIMIT_NOFILE ({limit})"
         ))
     })
 }
@@ -542,4 +545,4 @@ fn delete(global: &Global, argv: &[String]) -> Result<()> {
 }
 
 /// runtime-spec `features.md`: what this runtime honours of `config.json`.
-const FEATURES: &str = r#"{"ociVersionMin":"1.0.0","ociVersionMax":"1.3.0","hooks":["prestart","createRuntime","createContainer","startContainer","poststart","poststop"],"mountOptions":["async","atime","bind","defaults","diratime","dirsync","exec","mand","noatime","nodev","nodiratime","noexec","nomand","norelatime","nostrictatime","nosuid","private","rbind","relatime","ro","rprivate","rshared","rslave","runbindable","rw","shared","slave","strictatime","suid","sync","tmpcopyup","unbindable"],"linux":{"namespaces":["pid","mount","ipc","uts","cgroup","network","user"],"cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},"seccomp":{"enabled":true,"actions":["SCMP_ACT_ALLOW","SCMP_ACT_ERRNO","SCMP_ACT_KILL","SCMP_ACT_KILL_PROCESS","SCMP_ACT_KILL_THREAD","SCMP_ACT_LOG","SCMP_ACT_TRAP"],"operators":["SCMP_CMP_EQ","SCMP_CMP_GE","SCMP_CMP_GT","SCMP_CMP_LE","SCMP_CMP_LT","SCMP_CMP_MASKED_EQ","SCMP_CMP_NE"],"archs":["SCMP_ARCH_X86_64"],"knownFlags":[],"supportedFlags":[]},"apparmor":{"enabled":false},"selinux":{"enabled":false}},"annotations":{"org.opencontainers.runtime-spec.features.skiff":"maskedPaths and readonlyPaths resolved inside the root; cgroupsPath in cgroupfs form; device cgroup lists that deny all, then allow; every mount nodev; nothing mounted without a mount namespace of its own; mounts private first, so propagation types act within the container only"}}"#;
+const FEATURES: &str = r#"{"ociVersionMin":"1.0.0","ociVersionMax":"1.3.0","hooks":["prestart","createRuntime","createContainer","startContainer","poststart","poststop"],"mountOptions":["async","atime","bind","defaults","diratime","dirsync","exec","mand","noatime","nodev","nodiratime","noexec","nomand","norelatime","nostrictatime","nosuid","private","rbind","relatime","ro","rprivate","rshared","rslave","runbindable","rw","shared","slave","strictatime","suid","sync","tmpcopyup","unbindable"],"linux":{"namespaces":["pid","mount","ipc","uts","cgroup","network","user"],"cgroup":{"v1":true,"v2":true,"systemd":false,"systemdUser":false},"seccomp":{"enabled":true,"actions":["SCMP_ACT_ALLOW","SCMP_ACT_ERRNO","SCMP_ACT_KILL","SCMP_ACT_KILL_PROCESS","SCMP_ACT_KILL_THREAD","SCMP_ACT_LOG","SCMP_ACT_TRAP"],"operators":["SCMP_CMP_EQ","SCMP_CMP_GE","SCMP_CMP_GT","SCMP_CMP_LE","SCMP_CMP_LT","SCMP_CMP_MASKED_EQ","SCMP_CMP_NE"],"archs":["SCMP_ARCH_X86_64"],"knownFlags":[],"supportedFlags":[]},"apparmor":{"enabled":false},"selinux":{"enabled":false}},"annotations":{"org.opencontainers.runtime-spec.features.skiff":"maskedPaths and readonlyPaths resolved inside the root; cgroupsPath in cgroupfs form; device cgroup lists that deny all, then allow; every mount nodev but a /dev a device cgroup guards; nothing mounted without a mount namespace of its own; mounts private first, so propagation types act within the container only"}}"#;
