@@ -1225,6 +1225,8 @@ fn issue_17_without_a_devices_guard_a_node_made_opens_nothing() {
     let bind =
         r#",{"destination":"/mnt","type":"bind","source":"shared","options":["rbind","rw"]}"#;
     edit_config(&bundle, bind, "");
+    // Nor devices, which need mounts (refused without a mount namespace of its own).
+    edit_config(&bundle, &format!(r#""devices":[{kmsg}],"#), "");
     let out = run_to_end(&t, &bundle, "ng2");
     assert!(out.ends_with("refused\n"), "{out}");
     assert!(!bundle.dir.join("rootfs/m").exists());
