@@ -116,21 +116,36 @@ impl User {
 
     /// `skiff ARGS…` with a `PATH` where no program is, slirp4netns included.
     fn skiff_without_programs(&self, args: &[&str]) -> Output {
-        let (path, skiff) = (format!("PATH={}/none", self.home.display()), skiff_bin());
-        let args = [&[path.as_str(), skiff.to_str().unwrap()], args].concat();
-        self.program(Path::new("/usr/bin/env"), &args)
-            .output()
-            .unwrap()
+        let path = format!("PATH={}/none", self.home.display());
+        self.skiff_in(&[&path], args).output().unwrap()
     }
 
     /// `skiff ARGS…` as this user on a new pseudo-terminal, playing `script` (see
     /// tests/terminal.rs); with nothing of the test's environment but PATH and HOME.
     fn on_terminal(&self, script: &str, args: &[&str]) -> Shown {
+        play(
+            &self.skiff_in(&["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], args),
+            script,
+        )
+    }
+
+    /// `skiff ARGS…` as this user with only `vars` and HOME in its environment, set by
+    /// env(1) before setpriv(1): setpriv execs skiff still holding root's capabilities,
+    /// so a binary under a directory the user may not search (a clone in /root) runs;
+    /// a program setpriv started first could not exec it.
+    fn skiff_in(&self, vars: &[&str], args: &[&str]) -> Command {
         let home = format!("HOME={}", self.home.display());
-        let skiff = skiff_bin();
-        let clean = ["-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", &home];
-        let args = [&clean[..], &[skiff.to_str().unwrap()], args].concat();
-        play(&self.program(Path::new("/usr/bin/env"), &args), script)
+        let (uid, gid) = (self.uid.to_string(), self.gid.to_string());
+        let mut cmd = Command::new("/usr/bin/env");
+        cmd.arg("-i")
+            .args(vars)
+            .arg(&home)
+            .args(["/usr/bin/setpriv", "--reuid", &uid, "--regid", &gid])
+            .args(["--init-groups", "--"])
+            .arg(skiff_bin())
+            .args(args)
+            .stdin(Stdio::null());
+        cmd
     }
 
     /// `skiff ARGS…` as this user, which must exit 0: its stdout.
