@@ -3,7 +3,8 @@
 //! [`start`] is the whole recipe, one line per kernel mechanism, in this order:
 //! (`--userns`: a mapped user namespace) → cgroup → the network namespace, configured
 //! from outside (`network`) → clone(2) its PID 1 in a new PID namespace → in the
-//! child, setns(2) into that network namespace, unshare(2) the rest → mounts →
+//! child, setns(2) into that network namespace, unshare(2) the rest (an OCI bundle
+//! may join some by path or share the runtime's: `namespaces`) → mounts →
 //! pivot_root(2) → (setns(2) into the user namespace) → user, capabilities → execve(2).
 //! Each mechanism is explained in its own module: `userns` (user_namespaces(7), with
 //! `id_map`), `cgroup` (cgroups(7): limits, and the cgroup namespace), `namespaces`

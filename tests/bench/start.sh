@@ -36,7 +36,7 @@ STEPS = [
     ("records: the container's directory and config.json", r"^record the container"),
     ("/etc/hostname, hosts, resolv.conf", r"^its /etc/hostname"),
     ("cgroups: mkdir(2) and limits, then join and a cgroup namespace", r"cgroup of its own|join its cgroup"),
-    ("namespaces: unshare(2) of PID, mount, UTS, IPC", r"PID namespace|mount, UTS and IPC"),
+    ("namespaces: PID 1 cloned into a new PID namespace; mount, UTS, IPC unshared", r"PID namespace|mount, UTS and IPC"),
     ("network: a namespace, lo, the bridge, a veth pair, addresses", r"network namespace|bring up lo|bridge|veth|NAT|ports?\b"),
     ("mounts: overlayfs, /proc, /sys, /dev, masks, /etc files, pivot_root(2), cgroupfs", r"mount|pivot_root|overlayfs|hide what|private|layer names"),
     ("identity: working directory, capabilities, user", r"working directory|capabilities|become user"),
