@@ -450,6 +450,17 @@ pub fn pidfd_open(pid: libc::pid_t) -> Result<File> {
     Ok(unsafe { File::from_raw_fd(fd as RawFd) })
 }
 
+/// pidfd_open(2) of a process that may have ended: `None` if it has. ESRCH: gone and
+/// reaped. EINVAL: being reaped at this very moment (its PID no longer a thread-group
+/// leader's), or the number already another process's thread: pidfd_open(2) names
+/// only a thread-group leader, which every process skiff records is.
+pub fn pidfd_open_unless_ended(pid: libc::pid_t) -> Result<Option<File>> {
+    match pidfd_open(pid) {
+        Err(err) if matches!(err.errno(), Some(libc::ESRCH | libc::EINVAL)) => Ok(None),
+        other => other.map(Some),
+    }
+}
+
 /// poll(2): waits until one of `fds` is readable or hung up, or `timeout_ms` passes
 /// (-1: forever). Returns which of them are ready.
 /// <https://man7.org/linux/man-pages/man2/poll.2.html>

@@ -142,10 +142,7 @@ fn running(query: &str) -> Result<(Container, File)> {
     })?;
     let pid = container.state.pid;
     if container.state.status == Status::Running && pid.pid > 0 {
-        let pidfd = match sys::pidfd_open(pid.pid) {
-            Err(err) if err.errno() == Some(libc::ESRCH) => None,
-            other => Some(other?),
-        };
+        let pidfd = sys::pidfd_open_unless_ended(pid.pid)?;
         // Opened before the check: if the pid still has its start time, the pidfd is its.
         if let Some(pidfd) = pidfd.filter(|_| pid.is_alive()) {
             return Ok((container, pidfd));

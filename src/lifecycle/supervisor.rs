@@ -444,9 +444,8 @@ pub fn wait_for(process: Process) -> Result<()> {
 
 /// Waits up to `timeout_ms` (-1: forever) for `process` to end; true if it did.
 pub fn wait_for_at_most(process: Process, timeout_ms: libc::c_int) -> Result<bool> {
-    let pidfd = match sys::pidfd_open(process.pid) {
-        Err(err) if err.errno() == Some(libc::ESRCH) => return Ok(true),
-        other => other?,
+    let Some(pidfd) = sys::pidfd_open_unless_ended(process.pid)? else {
+        return Ok(true);
     };
     // The pid may have been reused before we opened it: check it is still the same one.
     if !process.is_alive() {

@@ -439,13 +439,10 @@ fn start(global: &Global, argv: &[String]) -> Result<()> {
     let fifo = dir.join("exec.fifo");
     // Its pidfd first: once the fifo is open the program runs, and a short one may have
     // ended and been reaped (by the caller's subreaper) before a later pidfd_open(2).
-    let pidfd = match sys::pidfd_open(state.pid) {
-        Err(err) if err.errno() == Some(libc::ESRCH) => {
-            return Err(Error::invalid(format!(
-                "container {id} ended before it started"
-            )))
-        }
-        other => other?,
+    let Some(pidfd) = sys::pidfd_open_unless_ended(state.pid)? else {
+        return Err(Error::invalid(format!(
+            "container {id} ended before it started"
+        )));
     };
     // O_NONBLOCK: open(2) returns at once, and so does the container's open for
     // writing; poll(2) then waits for its one byte, or for its end (its pidfd), so a
