@@ -203,15 +203,16 @@ r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
 print(r["skiff run --rm debian:large true"] / r["skiff run --rm busybox true"])' "$work/hyperfine.json")
 
 start_ratio=$(ratio "$start" 1) curl_ratio=$(ratio "$skiff_wall" "$(wall_of curl)")
-podman_ratio=$(ratio "$(wall_of podman)" "$skiff_wall")
+podman_ratio=$(ratio "$skiff_wall" "$(wall_of podman)")
 skopeo_ratio=$(ratio "$(wall_of skopeo)" "$skiff_wall")
 unpack_ratio=$(ratio "$skiff_mbps" "$tar_mbps")
 met() { awk -v v="$1" -v t="$2" -v k="$3" 'BEGIN { print ((k == "max" ? v <= t : v >= t) ? "yes" : "**no**") }'; }
 record "skiff run true: debian:large ÷ busybox" "$start_ratio" 1.1 max
-record "cold pull: skiff ÷ curl | gzip -dc | tar -x" "$curl_ratio" 1.2 max
-record "cold pull: podman ÷ skiff" "$podman_ratio" 2 min
+record "cold pull: skiff ÷ curl | gzip -dc | tar -x" "$curl_ratio" 1.5 max
+record "cold pull: skiff ÷ podman pull" "$podman_ratio" 1.0 max
 record "cold pull: skopeo + umoci ÷ skiff" "$skopeo_ratio"
 record "unpack MB/s: skiff ÷ GNU tar -xzf" "$unpack_ratio"
+goal "unpacking alone (blobs in the store), MB/s of tar" "$skiff_mbps" 110 min "MB/s"
 
 cat <<EOF
 \`bench/debian:large\`, built in this run: $(mb "$gz_bytes") of gzip'd layers, $(mb "$tar_bytes")
@@ -247,8 +248,11 @@ $(row '`tar -xzf BLOB`, per layer (gzip in a second process)' tar-unpack "$tar_m
 | ratio (same run) | figure | target | met |
 |---|---|---|---|
 | \`skiff run --rm true\`: debian:large ÷ busybox | ${start_ratio}× | ≤ 1.1× | $(met "$start_ratio" 1.1 max) |
-| cold pull, wall: skiff ÷ \`curl \| gzip -dc \| tar -x\` | ${curl_ratio}× | ≤ 1.2× | $(met "$curl_ratio" 1.2 max) |
-| cold pull, wall: podman ÷ skiff | ${podman_ratio}× | ≥ 2× | $(met "$podman_ratio" 2 min) |
+| cold pull, wall: skiff ÷ \`curl \| gzip -dc \| tar -x\` | ${curl_ratio}× | ≤ 1.5× | $(met "$curl_ratio" 1.5 max) |
+| cold pull, wall: skiff ÷ podman | ${podman_ratio}× | ≤ 1.0× (moonshot ≤ 0.8×) | $(met "$podman_ratio" 1.0 max), moonshot $(met "$podman_ratio" 0.8 max) |
 | cold pull, wall: skopeo + umoci ÷ skiff | ${skopeo_ratio}× | | |
 | unpack throughput: skiff ÷ GNU \`tar -xzf\` | ${unpack_ratio}× | | |
+| unpacking alone, MB/s of tar | $skiff_mbps | ≥ 110 | $(met "$skiff_mbps" 110 min) |
+
+The targets are issue 15's; issue 7 had asked ≤ 1.2× the pipeline and podman ≥ 2× skiff's time.
 EOF

@@ -72,6 +72,13 @@ record() {
   [ -z "${BENCH_RATIOS:-}" ] || printf '%s\t%s\t%s\t%s\n' "$1" "$2" "${3:-}" "${4:-}" >>"$BENCH_RATIOS"
 }
 
+# goal WHAT FIGURE TARGET max|min UNIT: a target that is not a ratio (MB/s, MiB, bytes),
+# for run-all.sh's table of every target, in $BENCH_GOALS when it is set. A ratio
+# `record`ed with a target goes to that table too.
+goal() {
+  [ -z "${BENCH_GOALS:-}" ] || printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$BENCH_GOALS"
+}
+
 # unmount_under DIR: lazily unmounts whatever is mounted at or below DIR, deepest first
 # (what a killed debootstrap or a storage driver may leave behind).
 unmount_under() {

@@ -72,6 +72,9 @@ warm_gets=$(grep -c '^GET .*/blobs/' "$work/proxy.log" || true)
 small=("$work"/pull-small-*.txt) large=("$work"/pull-large-*.txt) base=("$work"/baseline-*.txt)
 versus=$(ratio "$(median wall_s "${large[@]}")" "$(median wall_s "${base[@]}")")
 record "1 GiB random layer, cold pull: skiff ÷ curl | gzip -dc | tar -x" "$versus"
+rss_mib() { median rss_kib "$@" | awk '{ printf "%.1f", $1 / 1024 }'; }
+goal "\`skiff pull\` peak RSS, 16 MiB layer" "$(rss_mib "${small[@]}")" 16 max MiB
+goal "\`skiff pull\` peak RSS, 1 GiB layer" "$(rss_mib "${large[@]}")" 16 max MiB
 cat <<EOF
 
 Median of $runs runs. \`curl | gzip -dc | tar -x\` downloads and unpacks the same blob

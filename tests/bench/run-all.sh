@@ -16,10 +16,10 @@ git -C "$repo" diff --quiet HEAD -- src Cargo.toml Cargo.lock || commit="$commit
 marker='<!-- make bench writes everything above this line; it keeps what follows as it is -->'
 notes=$(awk -v m="$marker" 'kept { print } $0 == m { kept = 1 }' "$results" 2>/dev/null || true)
 
-BENCH_RATIOS=$(mktemp /tmp/bench-ratios.XXXXXX)
-export BENCH_RATIOS
+BENCH_RATIOS=$(mktemp /tmp/bench-ratios.XXXXXX) BENCH_GOALS=$(mktemp /tmp/bench-goals.XXXXXX)
+export BENCH_RATIOS BENCH_GOALS
 sections=$(mktemp -d /tmp/bench-sections.XXXXXX)
-trap 'rm -rf "$BENCH_RATIOS" "$sections"' EXIT
+trap 'rm -rf "$BENCH_RATIOS" "$BENCH_GOALS" "$sections"' EXIT
 
 minsec() { awk -v s="$1" 'BEGIN { printf "%d min %02d s", s / 60, s % 60 }'; }
 
@@ -49,6 +49,24 @@ python3 "$here/ratios.py" "$BENCH_RATIOS" "$here/ratios.svg"
 minutes=$(minsec "$SECONDS")
 table() { cat "$sections/$1"; }
 
+# targets: every figure a script gave a target (the ratios with one, and `goal`s), met or not.
+targets() {
+  python3 - "$BENCH_RATIOS" "$BENCH_GOALS" <<'EOF'
+import sys
+rows = [(l.split("\t") + [""] * 5)[:5] for f in sys.argv[1:] for l in open(f).read().splitlines()]
+print("| what | figure | target | met |\n|---|---|---|---|")
+for what, figure, target, kind, unit in rows:
+    if not target:
+        continue
+    unit = " " + unit if unit else "×"
+    try:
+        met = float(figure) <= float(target) if kind == "max" else float(figure) >= float(target)
+    except ValueError:
+        met = False  # a figure that could not be measured
+    print(f"| {what} | {figure}{unit} | {'≤' if kind == 'max' else '≥'} {target}{unit} | {'yes' if met else '**no**'} |")
+EOF
+}
+
 {
 cat <<EOF
 # skiff benchmarks
@@ -65,6 +83,10 @@ in this same run, on this machine, which other people share (expect noise).
 The ratios of this run, as a chart: [ratios.svg](ratios.svg)
 
 ![the ratios of this run](ratios.svg)
+
+## Every target, this run
+
+$(targets)
 
 ## Starting a container (tests/bench/run.sh)
 

@@ -199,13 +199,17 @@ for r in results:
           f"| {r['min'] * 1e3:.2f} ms | {r['mean'] / crun:.2f}× |")
 EOF
 
-python3 - "$work/hyperfine.json" "$work/exec.json" <<EOF
+python3 - "$work/hyperfine.json" "$work/exec.json" "$work/spaced.json" <<EOF
 import json, sys
 ms = {r["command"]: r["mean"] for r in json.load(open(sys.argv[1]))["results"]}
 skiff, unshare, crun = ms["${names[0]}"], ms["${names[1]}"], ms["crun run"]
+spaced = {r["command"]: r["mean"] for r in json.load(open(sys.argv[3]))["results"]}
 with open("$work/ratios", "w") as f:  # for run-all.sh's chart
     f.write(f"skiff run true ÷ unshare … chroot\t{skiff / unshare:.2f}\t2.0\tmax\n")  # issue 15
     f.write(f"skiff run true ÷ crun run\t{skiff / crun:.2f}\t0.7\tmax\n")
+    s = spaced["${names[0]}"]
+    f.write(f"spaced 50 ms: skiff run true ÷ unshare … chroot\t{s / spaced['${names[1]}']:.2f}\t2.0\tmax\n")
+    f.write(f"spaced 50 ms: skiff run true ÷ crun run\t{s / spaced['crun run']:.2f}\t0.7\tmax\n")
     if "$podman_name" in ms:
         f.write(f"podman run true ÷ skiff run true\t{ms['$podman_name'] / skiff:.2f}\n")
     ex = {r["command"]: r["mean"] for r in json.load(open(sys.argv[2]))["results"]}
@@ -219,6 +223,7 @@ cat <<EOF
 | $concurrent concurrent \`skiff run --rm busybox true\`: total wall | $skiff_wall s | |
 | $concurrent concurrent \`skiff run --rm\`: failures | $skiff_failures | 0 |
 ${podman_rows:+$podman_rows
-}| static musl release binary, size | $size bytes ($(awk -v s="$size" 'BEGIN { printf "%.2f", s / 1048576 }') MiB) | ≤ 1.5 MiB |
+}| static musl release binary, size | $size bytes ($(awk -v s="$size" 'BEGIN { printf "%.2f", s / 1048576 }') MiB) | ≤ 2,300,000 bytes (this wave's limit) |
 EOF
+goal "static musl release binary, every feature" "$size" 2300000 max bytes
 [ -z "$podman_note" ] || printf '\n%s\n' "$podman_note"
