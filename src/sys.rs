@@ -23,6 +23,9 @@ use crate::trace;
 #[cfg(all(no_unwind_tables, panic = "abort"))]
 mod unwind;
 
+#[cfg(all(wrap_memcpy, target_arch = "x86_64"))]
+mod memcpy;
+
 pub use libc::{
     CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER,
     CLONE_NEWUTS, MNT_DETACH, MS_BIND, MS_DIRSYNC, MS_MANDLOCK, MS_MOVE, MS_NOATIME, MS_NODEV,
