@@ -26,6 +26,11 @@ mod unwind;
 #[cfg(all(wrap_memcpy, target_arch = "x86_64"))]
 mod memcpy;
 
+mod alloc;
+
+#[global_allocator]
+static ALLOCATOR: alloc::KeepingAllocator = alloc::KeepingAllocator;
+
 pub use libc::{
     CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER,
     CLONE_NEWUTS, MNT_DETACH, MS_BIND, MS_DIRSYNC, MS_MANDLOCK, MS_MOVE, MS_NOATIME, MS_NODEV,
