@@ -27,9 +27,12 @@ build: $(BIN)
 #   defines its entry points itself (src/sys/unwind.rs) and libunwind is not linked; its
 #   `_Unwind_Backtrace` finds no frame at once, as libunwind did here, and LTO then drops
 #   std's backtrace symbolizer too (gimli, addr2line, the demangler): -256,600 bytes.
+# - `--wrap=memcpy` with `--cfg wrap_memcpy` (issue 15): every call to memcpy reaches
+#   src/sys/memcpy.rs first, which copies up to 64 bytes itself and hands longer copies to
+#   musl's; inflating a layer makes tens of millions of short ones (its back-references).
 NO_UNWIND := target/no-unwind-tables.ld
 LINK_FLAGS := -C link-arg=-Wl,-z,pack-relative-relocs -C link-arg=-Wl,-T,$(CURDIR)/$(NO_UNWIND) \
-	      --cfg no_unwind_tables
+	      --cfg no_unwind_tables -C link-arg=-Wl,--wrap=memcpy --cfg wrap_memcpy
 # Not a link flag but the same kind of saving: a panic's location names its source file,
 # and a dependency's file by its path under cargo's registry, e.g. `/root/.cargo/
 # registry/src/index.crates.io-1949cf8c6b5b557f/libflate-2.3.2/src/deflate/decode.rs`.

@@ -23,6 +23,14 @@ use crate::trace;
 #[cfg(all(no_unwind_tables, panic = "abort"))]
 mod unwind;
 
+#[cfg(all(wrap_memcpy, target_arch = "x86_64"))]
+mod memcpy;
+
+mod alloc;
+
+#[global_allocator]
+static ALLOCATOR: alloc::KeepingAllocator = alloc::KeepingAllocator;
+
 pub use libc::{
     CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER,
     CLONE_NEWUTS, MNT_DETACH, MS_BIND, MS_DIRSYNC, MS_MANDLOCK, MS_MOVE, MS_NOATIME, MS_NODEV,
@@ -707,6 +715,39 @@ pub fn syncfs(file: &File, path: &Path) -> Result<()> {
     // SAFETY: syncfs takes no pointers; the descriptor is open for the call.
     let rc = unsafe { libc::syncfs(file.as_raw_fd()) };
     check(rc, "syncfs", path.display()).map(drop)
+}
+
+/// ioctl(2) `FS_IOC_GETFLAGS`: the inode flags of `dir` (`lsattr`'s letters), on the
+/// filesystems that keep them (ext2/3/4, btrfs, xfs, …; others answer ENOTTY).
+/// <https://man7.org/linux/man-pages/man2/ioctl_iflags.2.html>
+pub fn inode_flags(dir: &File, path: &Path) -> Result<libc::c_int> {
+    let mut flags: libc::c_int = 0;
+    // SAFETY: the kernel writes one int (despite the request's name) to `flags`, which
+    // outlives the call; the descriptor is open for it.
+    let rc = unsafe { libc::ioctl(dir.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags) };
+    check(
+        rc,
+        "ioctl",
+        format_args!("{}, FS_IOC_GETFLAGS", path.display()),
+    )?;
+    Ok(flags)
+}
+
+/// ioctl(2) `FS_IOC_SETFLAGS`: sets the inode flags of `dir` (`chattr`).
+/// <https://man7.org/linux/man-pages/man2/ioctl_iflags.2.html>
+pub fn set_inode_flags(dir: &File, path: &Path, flags: libc::c_int) -> Result<()> {
+    trace::call(format_args!(
+        "ioctl({}, FS_IOC_SETFLAGS, {flags:#x})",
+        path.display()
+    ));
+    // SAFETY: the kernel reads one int from `flags`, which outlives the call.
+    let rc = unsafe { libc::ioctl(dir.as_raw_fd(), libc::FS_IOC_SETFLAGS, &flags) };
+    check(
+        rc,
+        "ioctl",
+        format_args!("{}, FS_IOC_SETFLAGS", path.display()),
+    )
+    .map(drop)
 }
 
 /// lsetxattr(2): set an extended attribute on `path` itself, never on what a symlink at
