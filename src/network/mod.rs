@@ -277,10 +277,9 @@ pub fn wait_until_ready(ready: Option<&File>) -> Result<()> {
         return Ok(());
     };
     trace::step("wait for the network, configured from outside meanwhile");
-    match ready.read(&mut [0]) {
-        Ok(1) => Ok(()),
-        _ => Err(Error::invalid("skiff ended before the network was ready")),
-    }
+    ready
+        .read_exact(&mut [0])
+        .map_err(|_| Error::invalid("skiff ended before the network was ready"))
 }
 
 /// The bridge network `mode` names: the default, or a user network.
