@@ -653,3 +653,54 @@ fn network_connect_and_disconnect_are_refused_in_one_line() {
         assert_one_line_error(&out, &format!("network {verb}: not supported"));
     }
 }
+
+/// Issue 15: the veth pair is made while the container makes its mounts. A set-up that
+/// fails there (here a user network's bridge replaced, under skiff, by a link that
+/// takes no ports: a veth's end, which `network rm` deletes with its peer) still fails the start in one line, and leaves no cgroup, lease or veth.
+#[test]
+fn a_network_set_up_that_fails_beside_the_mounts_leaves_nothing() {
+    let t = TestEnv::new();
+    let net = Network::create(&t, "np", &["--subnet", "172.31.15.0/24"]);
+    let image = t.image("library/busybox");
+    ok(&t, &["run", "--rm", "--network", &net.name, &image, "true"]); // makes its bridge
+    let network_id = json_field(&ok(&t, &["network", "inspect", &net.name]), "Id");
+    let bridge = format!("br-{}", &network_id[..12]);
+    let script = format!(
+        "ip link del {bridge} && ip link add {bridge} type veth peer name np{} && \
+         ip addr add 172.31.15.1/24 dev {bridge} && ip link set {bridge} up",
+        std::process::id()
+    );
+    let replaced = Command::new("sh").args(["-c", &script]).status().unwrap();
+    assert!(replaced.success(), "could not replace {bridge}");
+    let out = t.skiff(&["run", "--network", &net.name, &image, "true"]);
+    assert_one_line_error(&out, &format!("connect to {bridge}: RTM_NEWLINK(veth"));
+    let id = ok(&t, &["ps", "-aq"]);
+    let id = id.trim();
+    assert_eq!(crate::testenv::cgroups_of(id), Vec::<String>::new());
+    let veth = veth_of(id);
+    let leases = fs::read_dir(Path::new("/run/skiff/networks").join(&bridge)).unwrap();
+    let held = leases
+        .flatten()
+        .any(|l| fs::read_to_string(l.path()).ok() == Some(veth.clone()));
+    assert!(!held, "its address is still leased");
+    assert!(
+        !Path::new("/sys/class/net").join(&veth).exists(),
+        "{veth} is left"
+    );
+}
+
+/// Issue 15: the sysctls are written once the network is configured, so a key may name
+/// the container's `eth0`, made from outside while it made its mounts.
+#[test]
+fn a_sysctl_may_name_eth0() {
+    let t = TestEnv::new();
+    let key = "net.ipv4.conf.eth0.arp_notify";
+    let flags = ["--network", "bridge", "--sysctl", &format!("{key}=1")];
+    let out = sh(
+        &t,
+        &flags,
+        BUSYBOX,
+        "cat /proc/sys/net/ipv4/conf/eth0/arp_notify",
+    );
+    assert_eq!(out, "1\n");
+}

@@ -1,11 +1,14 @@
 //! Running a container: a process in new namespaces, rooted in an image.
 //!
 //! [`start`] is the whole recipe, one line per kernel mechanism, in this order:
-//! (`--userns`: a mapped user namespace) → cgroup → the network namespace, configured
-//! from outside (`network`) → clone(2) its PID 1 in a new PID namespace → in the
-//! child, setns(2) into that network namespace, unshare(2) the rest (an OCI bundle
-//! may join some by path or share the runtime's: `namespaces`) → mounts →
-//! pivot_root(2) → (setns(2) into the user namespace) → user, capabilities → execve(2).
+//! (`--userns`: a mapped user namespace) → cgroup → the network namespace and the
+//! container's address (`network`) → clone(2) its PID 1 in a new PID namespace → in
+//! the child, setns(2) into that network namespace, unshare(2) the rest (an OCI bundle
+//! may join some by path or share the runtime's: `namespaces`) → mounts, while the
+//! parent configures the network from outside on the other core → (the child waits
+//! for it) pivot_root(2) → (setns(2) into the user namespace) → user, capabilities →
+//! execve(2). Two processes, two halves that need nothing of each other until the
+//! command runs: the `network` module says why that is safe.
 //! Each mechanism is explained in its own module: `userns` (user_namespaces(7), with
 //! `id_map`), `cgroup` (cgroups(7): limits, and the cgroup namespace), `namespaces`
 //! (clone(2), unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts` (/proc, /sys,
@@ -156,7 +159,6 @@ pub fn start(
     let own_rules = options.device_rules.as_deref().unwrap_or_default();
     let guard = cgroup::device_rules(options.privileged, devices, own_rules)?;
     let cgroup = cgroup::create(config.cgroup(), &limits, guard.as_deref())?; // mkdir(2) in cgroupfs, limits, devices guard
-    let guarded = guard.is_some() && cgroup.as_ref().is_some_and(Cgroup::guards_devices);
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     let console = stdio.tty.then(UnixStream::pair).transpose(); // socketpair(2)
     let console = console.context("socketpair(2) for the terminal's master")?;
@@ -164,19 +166,19 @@ pub fn start(
     let pause = pause.context("socketpair(2) to pause before pivot_root")?;
     let shared = namespaces::Shared::open(options)?; // open(2) the namespaces it joins
     let ports = config.ports.as_deref().unwrap_or_default();
-    let network = network::attach(&config.id, config.network.as_deref(), joined, ports) // unshare(2), rtnetlink, nf_tables; rootless: fork(2), slirp4netns
-        .inspect_err(|_| undo_start(config))?;
-    let settings = network.settings.as_ref();
+    let mut network = network::attach(&config.id, config.network.as_deref(), joined, ports) // unshare(2), a lease on the bridge; rootless: fork(2), slirp4netns
+        .inspect_err(|_| undo_start(config, None))?;
     trace::step("its /etc/hostname, /etc/hosts and /etc/resolv.conf, to bind-mount");
-    etc_files::write(&rootfs.scratch, config, settings, rootfs.members.as_deref()) // hostname, hosts, resolv.conf
-        .inspect_err(|_| undo_start(config))?;
-    let forked = namespaces::fork_pid_1(cgroup.as_ref(), &shared) // clone(2) CLONE_NEWPID; v2: clone3(2)
-        .inspect_err(|_| undo_start(config))?;
+    let (settings, members) = (network.settings.as_ref(), rootfs.members.as_deref());
+    let forked = etc_files::write(&rootfs.scratch, config, settings, members) // hostname, hosts, resolv.conf
+        .and_then(|()| namespaces::fork_pid_1(cgroup.as_ref(), &shared)) // clone(2) CLONE_NEWPID; v2: clone3(2)
+        .inspect_err(|_| undo_start(config, network.pending.take()))?;
     let Some(pid) = forked else {
         drop(exec_status);
         let child = Child {
             cgroup: cgroup.as_ref(),
-            guarded,
+            guarded: guard.is_some() && cgroup.as_ref().is_some_and(Cgroup::guards_devices),
+            network_ready: network.child_end(), // not the parent's part: its lock
             netns: network.netns.as_ref(),
             userns: userns.as_ref(),
             shared: &shared,
@@ -188,8 +190,10 @@ pub fn start(
     };
     drop(exec_status_writer);
     sys::forward_signals_to(pid);
-    // A failure kills it: it ends before execve(2), as a child that failed.
-    let paused = rootfs::before_pivot(pid, pause, stdio.before_pivot)
+    // While it makes its mounts; a failure kills it: it ends before execve(2), as a child that failed.
+    let paused = network
+        .configure(&config.id, ports) // rtnetlink: lo, veth, address, route; nf_tables
+        .and_then(|()| rootfs::before_pivot(pid, pause, stdio.before_pivot))
         .inspect_err(|_| drop(sys::kill(pid, libc::SIGKILL)));
     let terminal = console.map(|(ours, theirs)| {
         drop(theirs); // so that a child that fails first is seen to close it
@@ -197,7 +201,7 @@ pub fn start(
     });
     if let Err(err) = paused.and_then(|()| process::exec_outcome(exec_status)) {
         sys::wait_for_exit(pid)?; // waitpid(2): reap it
-        undo_start(config);
+        undo_start(config, None);
         return Err(err);
     }
     let terminal = match terminal.transpose()? {
@@ -212,8 +216,10 @@ pub fn start(
 }
 
 /// A start that failed takes back what it made: the cgroup, and the address on a
-/// network (or else they wait for the next skiff's sweep).
-fn undo_start(config: &Config) {
+/// network (or else they wait for the next skiff's sweep). A network set-up still
+/// `pending` holds the network lock, which giving the address back takes: it goes first.
+fn undo_start(config: &Config, pending: Option<network::Pending>) {
+    drop(pending);
     let _ = cgroup::release(config.cgroup());
     let _ = network::release(&config.id);
 }
@@ -227,6 +233,8 @@ struct Child<'a> {
     /// container makes must open nothing, so its /dev is `nodev` and, where nothing can
     /// be mounted, it gets no `CAP_MKNOD` (see `mounts::populate`, `capabilities`).
     guarded: bool,
+    /// Where the parent says its network is configured (`network::wait_until_ready`).
+    network_ready: Option<File>,
     netns: Option<&'a File>,
     userns: Option<&'a userns::Userns>,
     shared: &'a namespaces::Shared,
@@ -298,16 +306,16 @@ fn prepare(
             .as_deref()
             .and_then(network::joined)
             .is_none();
-    tuning::set_namespaced(options, own_netns)?; // oom_score_adj, sysctls
+    // Last before pivot_root(2), so that the mounts run while the parent configures the
+    // network: nothing before this point may need it.
+    let before_pivot = || {
+        network::wait_until_ready(child.network_ready.as_ref())?; // read(2)
+        rootfs::pause(child.pause.as_ref())?; // the OCI runtime's hooks run meanwhile
+        tuning::set_namespaced(options, own_netns) // oom_score_adj, sysctls (net.*: eth0 exists)
+    };
     let entered = match child.shared.owns(sys::CLONE_NEWNS) {
-        true => rootfs::enter(
-            rootfs,
-            options,
-            child.userns,
-            child.guarded,
-            child.pause.as_ref(),
-        )?, // mount(2), pivot_root(2)
-        false => rootfs::chroot_in_place(rootfs, child.pause.as_ref())?, // chroot(2): the host's mounts are not its
+        true => rootfs::enter(rootfs, options, child.userns, child.guarded, before_pivot)?, // mount(2), pivot_root(2)
+        false => rootfs::chroot_in_place(rootfs, before_pivot)?, // chroot(2): the host's mounts are not its
     };
     if entered == Entered::WithMounts {
         cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only

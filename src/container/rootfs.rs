@@ -57,17 +57,18 @@ pub enum Entered {
 /// Makes the image's root this process's `/`, with Docker's mounts inside it: make
 /// mounts private → stack the layers → mount /proc, /dev, … → pivot_root. Each step
 /// that the kernel may refuse has its fallback behind one function that says when.
-/// With `paused`, it waits before pivot_root(2) until its starter says go on (`pause`).
+/// `before_pivot` runs last before pivot_root(2) (or chroot(2)): whatever waits for
+/// the container's starter (its network, the OCI runtime's hooks: see `pause`).
 /// `guarded`: whether a devices guard holds in its cgroup (see `mounts::populate`).
 pub fn enter(
     fs: &RootFs,
     options: &Options,
     userns: Option<&Userns>,
     guarded: bool,
-    paused: Option<&UnixStream>,
+    before_pivot: impl FnOnce() -> Result<()>,
 ) -> Result<Entered> {
     if !make_mounts_private()? {
-        pause(paused)?;
+        before_pivot()?;
         chroot_without_mounts(fs, &own_root(fs)?, options, userns)?;
         return Ok(Entered::ChrootWithoutMounts);
     }
@@ -77,7 +78,7 @@ pub fn enter(
         None => copy_layers_instead(fs, userns)?,
     };
     mounts::populate(&root, &fs.scratch, options, userns, guarded)?;
-    pause(paused)?;
+    before_pivot()?;
     pivot_root_or_fallback(&root)?;
     propagate_root(options.root_propagation.as_deref())?;
     Ok(Entered::WithMounts)
@@ -88,7 +89,7 @@ pub fn enter(
 /// namespaces, `createContainer` in this mount namespace, where the host's paths are
 /// still in reach), then waits for one back, as runc's init waits on its sync pipe
 /// (`procHooks`). A socketpair(2), so that either side's end is seen.
-fn pause(socket: Option<&UnixStream>) -> Result<()> {
+pub fn pause(socket: Option<&UnixStream>) -> Result<()> {
     let Some(mut socket) = socket else {
         return Ok(());
     };
@@ -276,8 +277,8 @@ fn in_place(fs: &RootFs) -> Result<PathBuf> {
 /// `linux_ns_itype`): every mount would be the host's, which are not the container's
 /// to change (runc makes the host's `/` a slave and leaves its mounts there), so it
 /// mounts nothing and chroot(2)s into the bundle's root as it is.
-pub fn chroot_in_place(fs: &RootFs, paused: Option<&UnixStream>) -> Result<Entered> {
-    pause(paused)?;
+pub fn chroot_in_place(fs: &RootFs, before_pivot: impl FnOnce() -> Result<()>) -> Result<Entered> {
+    before_pivot()?;
     trace::step("no mount namespace of its own: mount nothing, chroot(2) into the root");
     chroot_into(&in_place(fs)?)?;
     Ok(Entered::ChrootWithoutMounts)

@@ -14,8 +14,9 @@
 //!   only those that belong to a namespace the container has of its own are allowed, as
 //!   Docker allows: `net.*` (its network namespace, so not with `--network host`) and the
 //!   System V IPC and POSIX message queue keys (its IPC namespace). A task sees the
-//!   values of its own namespaces there, so they are written once it has entered them,
-//!   before its /proc is mounted with /proc/sys read-only.
+//!   values of its own namespaces there, so they are written once it has entered them
+//!   and its network is configured (a key may name `eth0`), just before pivot_root(2),
+//!   through the host's /proc: its own is mounted with /proc/sys read-only.
 //!
 //! <https://man7.org/linux/man-pages/man2/setrlimit.2.html>
 //! <https://man7.org/linux/man-pages/man2/umask.2.html>
@@ -130,8 +131,9 @@ pub fn set_oom_score_adj(options: &Options) -> Result<()> {
     Ok(())
 }
 
-/// In the container's PID 1, once it is in its own namespaces, before its /proc is
-/// mounted with /proc/sys read-only: its OOM score and its sysctls.
+/// In the container's PID 1, once it is in its own namespaces and its network is
+/// configured, before pivot_root(2) (its own /proc has /proc/sys read-only): its OOM
+/// score and its sysctls.
 pub fn set_namespaced(options: &Options, own_netns: bool) -> Result<()> {
     set_oom_score_adj(options)?;
     if own_netns && !options.userns_mode().is_empty() {

@@ -18,7 +18,8 @@
 //! A lease is in use while its veth exists, and the kernel destroys a veth with the
 //! network namespace of its container end: so the kernel itself says which addresses
 //! a container that died unwatched (skiff killed, `kill -9`) left free, and none can be
-//! handed out twice. The bridge and its NAT table stay up once made, as Docker keeps
+//! handed out twice. So a lease and its veth are made under one hold of the lock, even
+//! where the container's first process is forked between the two (see `Lease`). The bridge and its NAT table stay up once made, as Docker keeps
 //! docker0: making and removing them per container cost a run 35 to 95 ms. They go at
 //! reboot, with /run.
 //! <https://man7.org/linux/man-pages/man4/veth.4.html>
@@ -70,41 +71,72 @@ pub(super) fn veth_name(id: &str) -> String {
     format!("veth{}", &id[..11.min(id.len())])
 }
 
-/// Plugs the network namespace `netns` into `wanted`'s bridge: a veth pair, an address
-/// for its `eth0` (configured through `inside`, a socket opened in that namespace) and
-/// the default route through the bridge.
-pub fn connect(id: &str, wanted: &Wanted, netns: &File, inside: &Socket) -> Result<Settings> {
-    let _lock = lock()?;
+/// An address leased on a bridge for a container whose veth is yet to be made: until
+/// it is, the lease's holder does not exist, and another skiff would take the address
+/// back (`release`) or hand it out again (`lease`). So the network lock stays held,
+/// here, until [`plug`] has made the veth.
+pub struct Lease {
+    _lock: File,
+    host: Socket,
+    veth: String,
+    bridge: (String, u32),
+    ip: Ipv4Addr,
+    prefix: u8,
+    gateway: Ipv4Addr,
+}
+
+/// Leases container `id` an address on `wanted`'s bridge, made first if need be:
+/// its place on the network, known before it is plugged in.
+pub fn lease(id: &str, wanted: &Wanted) -> Result<(Lease, Settings)> {
+    let lock = lock()?;
     let host = Socket::open()?;
-    let (subnet, gateway, bridge) = bridge(&host, wanted)?;
+    let (subnet, gateway, index) = bridge(&host, wanted)?;
     let veth = veth_name(id);
     delete(&host, &veth)?; // from an earlier start, if it lingers
-    let ip = lease(&host, &wanted.bridge, (&subnet, gateway), &veth)?;
-    trace::step(&format!(
-        "a veth pair: {veth} on {}, eth0 = {ip} inside",
-        wanted.bridge
-    ));
-    let plugged = host
-        .ask(&netlink::new_veth(&veth, bridge, "eth0", netns))
-        .and_then(|()| inside.link_index("eth0"))
-        .and_then(|eth0| {
-            inside.ask(&netlink::new_address(eth0, ip, subnet.prefix))?;
-            inside.ask(&netlink::link_up(eth0))
-        })
-        .and_then(|()| inside.ask(&netlink::default_route(gateway)));
-    if let Err(err) = plugged {
-        let _ = host.ask(&netlink::delete_link(&veth));
-        let _ = fs::remove_file(records(&wanted.bridge).join(ip.to_string()));
-        return Err(err);
-    }
-    Ok(Settings {
+    let ip = take_address(&host, &wanted.bridge, (&subnet, gateway), &veth)?;
+    let settings = Settings {
         network: wanted.name.clone(),
         network_id: Some(wanted.id.clone()),
         ip_address: ip.to_string(),
         ip_prefix_len: subnet.prefix,
         gateway: gateway.to_string(),
         ..Settings::default()
-    })
+    };
+    let lease = Lease {
+        _lock: lock,
+        host,
+        veth,
+        bridge: (wanted.bridge.clone(), index),
+        ip,
+        prefix: subnet.prefix,
+        gateway,
+    };
+    Ok((lease, settings))
+}
+
+/// Plugs the network namespace `netns` into the bridge of its `lease`: a veth pair, the
+/// address for its `eth0` (configured through `inside`, a socket opened in that
+/// namespace) and the default route through the bridge. Releases the network lock.
+pub fn plug(lease: Lease, netns: &File, inside: &Socket) -> Result<()> {
+    let Lease { host, veth, ip, .. } = &lease;
+    let (bridge, index) = &lease.bridge;
+    trace::step(&format!(
+        "a veth pair: {veth} on {bridge}, eth0 = {ip} inside"
+    ));
+    let plugged = host
+        .ask(&netlink::new_veth(veth, *index, "eth0", netns))
+        .and_then(|()| inside.link_index("eth0"))
+        .and_then(|eth0| {
+            inside.ask(&netlink::new_address(eth0, *ip, lease.prefix))?;
+            inside.ask(&netlink::link_up(eth0))
+        })
+        .and_then(|()| inside.ask(&netlink::default_route(lease.gateway)));
+    if let Err(err) = plugged {
+        let _ = host.ask(&netlink::delete_link(veth));
+        let _ = fs::remove_file(records(bridge).join(ip.to_string()));
+        return Err(err.context(format!("connect to {bridge}")));
+    }
+    Ok(())
 }
 
 /// The bridge's subnet, gateway and link index, the bridge made first if need be.
@@ -199,7 +231,7 @@ fn forward_ipv4() -> Result<()> {
 }
 
 /// The first free address of `subnet` but its `gateway`, recorded as held by `veth`.
-fn lease(
+fn take_address(
     host: &Socket,
     bridge: &str,
     (subnet, gateway): (&Subnet, Ipv4Addr),

@@ -16,8 +16,23 @@
 //! skiff makes the namespace before it forks the container: it unshare(2)s it, keeps a
 //! descriptor of it (/proc/self/ns/net) and a netlink socket opened inside it, and
 //! setns(2)s itself back to the host's. The socket stays bound to the container's
-//! namespace, so skiff configures the inside from outside; the container's first
-//! process then setns(2)s into the namespace, ready, before it execs.
+//! namespace, so skiff configures the inside from outside. On a bridge it leases the
+//! container's address then too, for its /etc/hosts.
+//!
+//! The rest runs in parallel with the container's own set-up, on the machine's other
+//! core ([`Attachment::configure`]): while the container's first process, which
+//! setns(2)s into the namespace as its first step, joins its cgroup and makes its
+//! mounts, skiff brings up `lo`, makes the veth pair, gives `eth0` its address and
+//! the default route, and publishes the ports; then it writes one byte on a pipe. The
+//! container reads it just before pivot_root(2) ([`wait_until_ready`]). That is safe
+//! because nothing before that point looks at the network: the cgroup, the hostname
+//! and the mounts do not, and the sysfs it mounts on /sys belongs to the namespace,
+//! not to a moment, so `eth0` shows there once made. Everything after it may: its
+//! sysctls (`--sysctl net.ipv4.conf.eth0.…` needs `eth0`), and the command itself.
+//! A set-up that fails kills the process before it execs, and the start fails as
+//! any other, taking back its cgroup and address (`container::start`); its veth goes
+//! with the namespace. Rootless, all of it happens before the fork (slirp4netns
+//! connects the namespace a child made, below).
 //!
 //! All of it is rtnetlink (`netlink`), no `ip` binary. Without `CAP_NET_ADMIN` (skiff
 //! in a container started with only `--cap-add=SYS_ADMIN`, the CodeCrafters way)
@@ -39,7 +54,7 @@ mod subnet;
 pub mod user;
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::Ipv4Addr;
 use std::os::unix::net::UnixStream;
 
@@ -70,10 +85,22 @@ pub struct Settings {
 }
 
 /// The network namespace made for a container (none: the host's), and its settings.
+/// `pending`: what is left to configure in it once its PID 1 runs ([`Attachment::configure`]).
 #[derive(Default)]
 pub struct Attachment {
     pub netns: Option<File>,
     pub settings: Option<Settings>,
+    pub pending: Option<Pending>,
+}
+
+/// The part of a network's set-up that runs beside the container's own: a socket
+/// inside its namespace, its lease on a bridge (none: `none`, lo alone), and the pipe
+/// that tells its PID 1 the network is ready.
+pub struct Pending {
+    inside: netlink::Socket,
+    lease: Option<bridge::Lease>,
+    bridge: String,
+    ready: (File, File),
 }
 
 /// The capability the kernel asks for to change links, addresses and routes.
@@ -137,7 +164,7 @@ pub fn attach(
         trace::step("share the network namespace of another container's PID 1");
         return Ok(Attachment {
             netns: Some(netns),
-            settings: None,
+            ..Attachment::default()
         });
     }
     let may = may_admin()?;
@@ -163,10 +190,17 @@ pub fn attach(
             "--network {mode}: skiff lacks CAP_NET_ADMIN here, so it cannot make a network namespace"
         )));
     }
+    make(id, mode, ports)
+}
+
+/// A network namespace of container `id`'s own, as `mode` asks. Rootless, configured at
+/// once, by slirp4netns; else only its lease on a bridge is taken now, so that its
+/// /etc/hosts can name its address: the rest is [`Attachment::configure`]'s.
+fn make(id: &str, mode: &str, ports: &[Port]) -> Result<Attachment> {
     let (netns, inside) = new_namespace()?;
-    trace::step("bring up lo inside");
-    inside.ask(&netlink::link_up(netlink::LOOPBACK))?;
-    if mode == "none" || rootless::active() {
+    if rootless::active() {
+        trace::step("bring up lo inside");
+        inside.ask(&netlink::link_up(netlink::LOOPBACK))?;
         let settings = match mode {
             "none" => None,
             _ => Some(slirp::connect(id, &netns, ports)?), // slirp4netns, its API socket
@@ -174,19 +208,78 @@ pub fn attach(
         return Ok(Attachment {
             netns: Some(netns),
             settings,
+            pending: None,
         });
     }
-    let wanted = wanted(mode)?;
-    let mut settings = bridge::connect(id, &wanted, &netns, &inside)
-        .map_err(|err| err.context(format!("connect to {}", wanted.bridge)))?;
-    if !ports.is_empty() {
-        // DNAT in nf_tables, and the host ports held open
-        settings.ports = Some(ports::publish(id, &settings, ports, &wanted.bridge)?);
-    }
+    let (lease, settings, bridge) = match mode {
+        "none" => (None, None, String::new()),
+        _ => {
+            let wanted = wanted(mode)?;
+            let (lease, settings) = bridge::lease(id, &wanted)
+                .map_err(|err| err.context(format!("connect to {}", wanted.bridge)))?;
+            (Some(lease), Some(settings), wanted.bridge)
+        }
+    };
     Ok(Attachment {
         netns: Some(netns),
-        settings: Some(settings),
+        settings,
+        pending: Some(Pending {
+            inside,
+            lease,
+            bridge,
+            ready: sys::pipe()?, // pipe2(2)
+        }),
     })
+}
+
+impl Attachment {
+    /// In the container's PID 1, just after fork(2): the end of the pipe it waits on
+    /// ([`wait_until_ready`]), and nothing of the parent's part: the network lock is
+    /// the parent's to release.
+    pub fn child_end(&mut self) -> Option<File> {
+        self.pending.take().map(|pending| pending.ready.0)
+    }
+
+    /// In the parent, while its PID 1 makes its mounts: lo up, and on a bridge the
+    /// veth pair, its address and route (releasing the network lock), then container
+    /// `id`'s published `ports`. Tells the PID 1 the network is ready.
+    pub fn configure(&mut self, id: &str, ports: &[Port]) -> Result<()> {
+        let (Some(pending), Some(netns)) = (self.pending.take(), &self.netns) else {
+            return Ok(());
+        };
+        let Pending {
+            inside,
+            lease,
+            bridge,
+            ready: (_, mut ready),
+        } = pending;
+        trace::step("bring up lo inside, while the container makes its mounts");
+        inside.ask(&netlink::link_up(netlink::LOOPBACK))?;
+        if let Some(lease) = lease {
+            bridge::plug(lease, netns, &inside)?;
+        }
+        if let Some(settings) = self.settings.as_mut().filter(|_| !ports.is_empty()) {
+            // DNAT in nf_tables, and the host ports held open
+            settings.ports = Some(ports::publish(id, settings, ports, &bridge)?);
+        }
+        trace::step("the network is ready: tell the container");
+        // A container that failed first has closed its end: its exec status says why.
+        let _ = ready.write_all(b"n");
+        Ok(())
+    }
+}
+
+/// In the container's PID 1, before anything that needs its network (its sysctls, its
+/// command): waits until the parent has configured it ([`Attachment::configure`]).
+/// The parent kills it if that fails, so an end of file means the parent is gone.
+pub fn wait_until_ready(ready: Option<&File>) -> Result<()> {
+    let Some(mut ready) = ready else {
+        return Ok(());
+    };
+    trace::step("wait for the network, configured from outside meanwhile");
+    ready
+        .read_exact(&mut [0])
+        .map_err(|_| Error::invalid("skiff ended before the network was ready"))
 }
 
 /// The bridge network `mode` names: the default, or a user network.
