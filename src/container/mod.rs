@@ -214,7 +214,7 @@ pub fn start(
 /// A start that failed takes back what it made: the cgroup, and the address on a
 /// network (or else they wait for the next skiff's sweep).
 fn undo_start(config: &Config) {
-    let _ = cgroup::release(config.cgroup());
+    let _ = cgroup::remove(config.cgroup());
     let _ = network::release(&config.id);
 }
 

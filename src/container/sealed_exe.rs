@@ -43,13 +43,12 @@ const SELF: &str = "/proc/self/exe";
 /// would be done twice, and every process forked later (the supervisor, the
 /// container's PID 1) must be a fork of the sealed copy.
 pub fn reexec_from_sealed_copy() -> Result<()> {
-    let exe = File::open(SELF).context("open /proc/self/exe")?;
-    if is_sealed(&exe)? {
+    let Some(exe) = writable_exe()? else {
         trace::step(
             "skiff runs from a read-only copy of itself: /proc/self/exe leads nowhere writable",
         );
         return Ok(());
-    }
+    };
     trace::step("re-execute skiff from a read-only copy of itself, so no container can reach the host's binary through /proc/self/exe (CVE-2019-5736)");
     let argv = c_strings(std::env::args_os())?;
     let env = std::env::vars_os().map(|(key, value)| {
@@ -75,12 +74,16 @@ fn sealed_binary(exe: File) -> Result<File> {
     })
 }
 
-/// A memfd with every seal on, or a file on a read-only mount.
-fn is_sealed(exe: &File) -> Result<bool> {
-    if sys::seals(exe).is_ok_and(|seals| seals & sys::SEALED == sys::SEALED) {
-        return Ok(true);
+/// /proc/self/exe, opened, unless it is a copy nobody can write to already: a file on a
+/// read-only mount (asked first, without an open(2): that is what a re-executed skiff
+/// runs from), or a memfd with every seal on.
+fn writable_exe() -> Result<Option<File>> {
+    if sys::mount_flags(Path::new(SELF))? & libc::ST_RDONLY != 0 {
+        return Ok(None);
     }
-    Ok(sys::mount_flags(Path::new(SELF))? & libc::ST_RDONLY != 0)
+    let exe = File::open(SELF).context("open /proc/self/exe")?;
+    let sealed = sys::seals(&exe).is_ok_and(|seals| seals & sys::SEALED == sys::SEALED);
+    Ok((!sealed).then_some(exe))
 }
 
 /// The binary, opened through a read-only overlayfs of its directory that no path
