@@ -231,8 +231,8 @@ pub fn guard(cgroup: &Cgroup, rules: &[Rule]) -> Result<()> {
         return Ok(());
     };
     super::write(&dir.join("devices.deny"), "a")?;
-    let lines: Vec<String> = rules.iter().map(Rule::to_string).collect();
-    super::write_each(&dir.join("devices.allow"), &lines)
+    let lines = rules.iter().map(Rule::to_string);
+    super::write_each(&dir.join("devices.allow"), lines)
 }
 
 /// One eBPF instruction, as `struct bpf_insn` lies in (little-endian) memory.

@@ -717,16 +717,17 @@ fn remove_dir(dir: &Path) -> Result<()> {
 
 /// Writes one cgroup file: each write(2) is one request to the kernel.
 fn write(path: &Path, value: &str) -> Result<()> {
-    write_each(path, &[value.to_string()])
+    write_each(path, [value])
 }
 
 /// Writes each of `values` to one cgroup file, one write(2) each, through one open(2):
 /// a file such as `devices.allow` takes one entry per write, and each open(2) of a
 /// cgroupfs file costs more than the write.
-fn write_each(path: &Path, values: &[String]) -> Result<()> {
+fn write_each<T: AsRef<str>>(path: &Path, values: impl IntoIterator<Item = T>) -> Result<()> {
     let file = fs::OpenOptions::new().write(true).open(path);
     let mut file = file.with_context(|| format!("open {}", path.display()))?;
     for value in values {
+        let value = value.as_ref();
         trace::call(format_args!("write({}, {value:?})", path.display()));
         let written = file.write_all(value.as_bytes());
         written.with_context(|| format!("write {value:?} to {}", path.display()))?;
