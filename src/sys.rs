@@ -1236,6 +1236,28 @@ pub fn seal(file: &File) -> Result<()> {
     check(rc, "fcntl", "F_ADD_SEALS").map(drop)
 }
 
+/// fcntl(2) `F_SETFD`: whether descriptor `fd` closes at execve(2) (`FD_CLOEXEC`).
+/// <https://man7.org/linux/man-pages/man2/fcntl.2.html>
+pub fn set_cloexec(fd: RawFd, close_on_exec: bool) -> Result<()> {
+    let flag = if close_on_exec { libc::FD_CLOEXEC } else { 0 };
+    trace::call(format_args!("fcntl({fd}, F_SETFD, {flag})"));
+    // SAFETY: F_SETFD takes an integer; a descriptor that is not open fails (EBADF).
+    let rc = unsafe { libc::fcntl(fd, libc::F_SETFD, flag) };
+    check(rc, "fcntl", format_args!("{fd}, F_SETFD")).map(drop)
+}
+
+/// Descriptor `fd`, which the process before execve(2) left open for this one, now
+/// this one's to close, and closed by its own next execve(2). Never 0 to 2 (std's).
+pub fn adopt_inherited(fd: RawFd) -> Result<OwnedFd> {
+    if fd <= 2 {
+        return Err(Error::invalid(format!("descriptor {fd} is stdio")));
+    }
+    set_cloexec(fd, true)?;
+    // SAFETY: it is open (fcntl succeeded), and nothing in this process owns it yet:
+    // it came across execve(2), and nothing opened since can have its number.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 /// fcntl(2) `F_GET_SEALS`: a memfd's seals; an error (EINVAL) for any other file.
 pub fn seals(file: &File) -> Result<libc::c_int> {
     // SAFETY: the descriptor is open; F_GET_SEALS takes no argument.

@@ -200,6 +200,7 @@ pub fn start(
         undo_start(config);
         return Err(err);
     }
+    sealed_exe::let_go_of_view(); // its command runs: the supervisor may wait now
     let terminal = match terminal.transpose()? {
         Some(None) => return Err(Error::invalid("-t: the container sent no terminal")),
         other => other.flatten(),
@@ -255,6 +256,7 @@ fn become_container(
     mut child: Child,
     exec_status: File,
 ) -> std::result::Result<Infallible, Failed> {
+    sealed_exe::let_go_of_view(); // not the last copy: at once
     let prepared = process::take_stdio(&child.stdio.fds).and_then(|()| {
         let gate = child.stdio.gate.map(process::Gate::open).transpose()?; // /proc/self/fd
         let terminal = child
