@@ -1246,18 +1246,6 @@ pub fn set_cloexec(fd: RawFd, close_on_exec: bool) -> Result<()> {
     check(rc, "fcntl", format_args!("{fd}, F_SETFD")).map(drop)
 }
 
-/// Descriptor `fd`, which the process before execve(2) left open for this one, now
-/// this one's to close, and closed by its own next execve(2). Never 0 to 2 (std's).
-pub fn adopt_inherited(fd: RawFd) -> Result<OwnedFd> {
-    if fd <= 2 {
-        return Err(Error::invalid(format!("descriptor {fd} is stdio")));
-    }
-    set_cloexec(fd, true)?;
-    // SAFETY: it is open (fcntl succeeded), and nothing in this process owns it yet:
-    // it came across execve(2), and nothing opened since can have its number.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
 /// fcntl(2) `F_GET_SEALS`: a memfd's seals; an error (EINVAL) for any other file.
 pub fn seals(file: &File) -> Result<libc::c_int> {
     // SAFETY: the descriptor is open; F_GET_SEALS takes no argument.

@@ -231,8 +231,12 @@ pub fn guard(cgroup: &Cgroup, rules: &[Rule]) -> Result<()> {
         return Ok(());
     };
     super::write(&dir.join("devices.deny"), "a")?;
-    let lines = rules.iter().map(Rule::to_string);
-    super::write_each(&dir.join("devices.allow"), lines)
+    let allow = dir.join("devices.allow");
+    let mut file = super::open_to_write(&allow)?;
+    for rule in rules {
+        super::write_to(&mut file, &allow, &rule.to_string())?;
+    }
+    Ok(())
 }
 
 /// One eBPF instruction, as `struct bpf_insn` lies in (little-endian) memory.

@@ -717,22 +717,21 @@ fn remove_dir(dir: &Path) -> Result<()> {
 
 /// Writes one cgroup file: each write(2) is one request to the kernel.
 fn write(path: &Path, value: &str) -> Result<()> {
-    write_each(path, [value])
+    write_to(&mut open_to_write(path)?, path, value)
 }
 
-/// Writes each of `values` to one cgroup file, one write(2) each, through one open(2):
-/// a file such as `devices.allow` takes one entry per write, and each open(2) of a
-/// cgroupfs file costs more than the write.
-fn write_each<T: AsRef<str>>(path: &Path, values: impl IntoIterator<Item = T>) -> Result<()> {
+/// A cgroup file to write requests to, one write(2) each: a file such as
+/// `devices.allow` takes one entry per write, and each open(2) of a cgroupfs file
+/// costs more than a write.
+fn open_to_write(path: &Path) -> Result<fs::File> {
     let file = fs::OpenOptions::new().write(true).open(path);
-    let mut file = file.with_context(|| format!("open {}", path.display()))?;
-    for value in values {
-        let value = value.as_ref();
-        trace::call(format_args!("write({}, {value:?})", path.display()));
-        let written = file.write_all(value.as_bytes());
-        written.with_context(|| format!("write {value:?} to {}", path.display()))?;
-    }
-    Ok(())
+    file.with_context(|| format!("open {}", path.display()))
+}
+
+fn write_to(file: &mut fs::File, path: &Path, value: &str) -> Result<()> {
+    trace::call(format_args!("write({}, {value:?})", path.display()));
+    let written = file.write_all(value.as_bytes());
+    written.with_context(|| format!("write {value:?} to {}", path.display()))
 }
 
 fn read(path: &Path) -> Option<String> {

@@ -28,10 +28,10 @@
 use std::ffi::{CString, OsString};
 use std::fs::{self, File};
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{IntoRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use crate::error::{Context, Error, Result};
 use crate::sys::{self, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
@@ -42,8 +42,8 @@ const SELF: &str = "/proc/self/exe";
 /// The environment variable that names the view's mount descriptor ([`pass_on`]).
 const VIEW: &str = "SKIFF_SEALED_VIEW";
 
-/// That descriptor, in the re-executed skiff.
-static HELD_VIEW: Mutex<Option<OwnedFd>> = Mutex::new(None);
+/// That descriptor, in the re-executed skiff; -1 for none.
+static HELD_VIEW: AtomicI32 = AtomicI32::new(-1);
 
 /// Re-executes skiff, same arguments and environment, from a copy nobody can write
 /// to; returns at once if this already is one. It must come before anything else a
@@ -96,9 +96,8 @@ fn sealed_binary(exe: File) -> Result<(File, Option<OwnedFd>)> {
 /// while the container runs ([`let_go_of_view`]). The binary itself, as
 /// /proc/self/exe, keeps the view alive on its own.
 fn pass_on(mount: OwnedFd) -> Result<OsString> {
-    let fd = mount.as_raw_fd();
+    let fd = mount.into_raw_fd(); // execve(2) passes it on; this process ends there
     sys::set_cloexec(fd, false)?;
-    std::mem::forget(mount); // execve(2) passes it on; this process ends there
     Ok(format!("{VIEW}={fd}").into())
 }
 
@@ -109,8 +108,8 @@ fn hold_inherited_view() {
         return;
     };
     std::env::remove_var(VIEW); // one thread: nobody reads the environment meanwhile
-    if let Ok(mount) = sys::adopt_inherited(fd) {
-        *HELD_VIEW.lock().unwrap_or_else(PoisonError::into_inner) = Some(mount);
+    if fd > 2 && sys::set_cloexec(fd, true).is_ok() {
+        HELD_VIEW.store(fd, Ordering::Relaxed);
     }
 }
 
@@ -119,8 +118,10 @@ fn hold_inherited_view() {
 /// command runs, whose close is then the last and waits for the grace period while
 /// the container goes on. Elsewhere it closes with the process.
 pub fn let_go_of_view() {
-    let held = HELD_VIEW.lock().map(|mut held| held.take());
-    drop(held);
+    let fd = HELD_VIEW.swap(-1, Ordering::Relaxed);
+    if fd >= 0 {
+        let _ = sys::close_range(fd, fd);
+    }
 }
 
 /// /proc/self/exe, opened, unless it is a copy nobody can write to already: a file on a
