@@ -28,10 +28,10 @@
 use std::ffi::{CString, OsString};
 use std::fs::{self, File};
 use std::io;
-use std::os::fd::{IntoRawFd, OwnedFd};
-use std::os::unix::fs::PermissionsExt;
+use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::OnceLock;
 
 use crate::error::{Context, Error, Result};
 use crate::sys::{self, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
@@ -42,8 +42,9 @@ const SELF: &str = "/proc/self/exe";
 /// The environment variable that names the view's mount descriptor ([`pass_on`]).
 const VIEW: &str = "SKIFF_SEALED_VIEW";
 
-/// That descriptor, in the re-executed skiff; -1 for none.
-static HELD_VIEW: AtomicI32 = AtomicI32::new(-1);
+/// That descriptor in the re-executed skiff, with the device and inode it opens: a
+/// process that sheds what it inherited (a supervisor) may see its number reused.
+static HELD_VIEW: OnceLock<(RawFd, u64, u64)> = OnceLock::new();
 
 /// Re-executes skiff, same arguments and environment, from a copy nobody can write
 /// to; returns at once if this already is one. It must come before anything else a
@@ -109,8 +110,15 @@ fn hold_inherited_view() {
     };
     std::env::remove_var(VIEW); // one thread: nobody reads the environment meanwhile
     if fd > 2 && sys::set_cloexec(fd, true).is_ok() {
-        HELD_VIEW.store(fd, Ordering::Relaxed);
+        if let Some((device, inode)) = identity(fd) {
+            let _ = HELD_VIEW.set((fd, device, inode));
+        }
     }
+}
+
+fn identity(fd: RawFd) -> Option<(u64, u64)> {
+    let meta = fs::metadata(format!("/proc/self/fd/{fd}")).ok()?;
+    Some((meta.dev(), meta.ino()))
 }
 
 /// Closes the view's mount descriptor, if this process holds it: the container's first
@@ -118,8 +126,10 @@ fn hold_inherited_view() {
 /// command runs, whose close is then the last and waits for the grace period while
 /// the container goes on. Elsewhere it closes with the process.
 pub fn let_go_of_view() {
-    let fd = HELD_VIEW.swap(-1, Ordering::Relaxed);
-    if fd >= 0 {
+    let Some(&(fd, device, inode)) = HELD_VIEW.get() else {
+        return;
+    };
+    if identity(fd) == Some((device, inode)) {
         let _ = sys::close_range(fd, fd);
     }
 }
