@@ -1243,7 +1243,7 @@ pub fn set_cloexec(fd: RawFd, close_on_exec: bool) -> Result<()> {
     trace::call(format_args!("fcntl({fd}, F_SETFD, {flag})"));
     // SAFETY: F_SETFD takes an integer; a descriptor that is not open fails (EBADF).
     let rc = unsafe { libc::fcntl(fd, libc::F_SETFD, flag) };
-    check(rc, "fcntl", format_args!("{fd}, F_SETFD")).map(drop)
+    check(rc, "fcntl(F_SETFD)", fd).map(drop)
 }
 
 /// fcntl(2) `F_GET_SEALS`: a memfd's seals; an error (EINVAL) for any other file.

@@ -13,9 +13,12 @@
 //! runc 1.2 does:
 //!
 //! 1. A read-only overlayfs of the binary's own directory, made with the new mount API
-//!    (fsopen(2), fsmount(2)) and attached to no path: no copy, about 1 ms more for a
-//!    whole `skiff run`. overlayfs wants two lower layers to run without an upper one;
-//!    the second is `/dev`.
+//!    (fsopen(2), fsmount(2)) and attached to no path: no copy, about 0.6 ms more for
+//!    a whole `skiff run`, most of it the execve(2) and the second start-up. overlayfs
+//!    wants two lower layers to run without an upper one; the second is `/dev`. The
+//!    last close of the mount's descriptor takes the mount down and waits for an RCU
+//!    grace period, so that descriptor crosses the execve(2) and is closed while the
+//!    container runs ([`let_go_of_view`]).
 //! 2. Where that is refused (no overlayfs, or mount(2) forbidden as inside Docker), a
 //!    memfd holding a copy of the binary, sealed against writes (memfd_create(2),
 //!    `F_ADD_SEALS`): about 2 ms for 2 MB.
@@ -31,7 +34,7 @@ use std::io;
 use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::error::{Context, Error, Result};
 use crate::sys::{self, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
@@ -44,7 +47,7 @@ const VIEW: &str = "SKIFF_SEALED_VIEW";
 
 /// That descriptor in the re-executed skiff, with the device and inode it opens: a
 /// process that sheds what it inherited (a supervisor) may see its number reused.
-static HELD_VIEW: OnceLock<(RawFd, u64, u64)> = OnceLock::new();
+static HELD_VIEW: Mutex<Option<(RawFd, u64, u64)>> = Mutex::new(None);
 
 /// Re-executes skiff, same arguments and environment, from a copy nobody can write
 /// to; returns at once if this already is one. It must come before anything else a
@@ -111,9 +114,13 @@ fn hold_inherited_view() {
     std::env::remove_var(VIEW); // one thread: nobody reads the environment meanwhile
     if fd > 2 && sys::set_cloexec(fd, true).is_ok() {
         if let Some((device, inode)) = identity(fd) {
-            let _ = HELD_VIEW.set((fd, device, inode));
+            *held_view() = Some((fd, device, inode));
         }
     }
+}
+
+fn held_view() -> MutexGuard<'static, Option<(RawFd, u64, u64)>> {
+    HELD_VIEW.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn identity(fd: RawFd) -> Option<(u64, u64)> {
@@ -126,7 +133,7 @@ fn identity(fd: RawFd) -> Option<(u64, u64)> {
 /// command runs, whose close is then the last and waits for the grace period while
 /// the container goes on. Elsewhere it closes with the process.
 pub fn let_go_of_view() {
-    let Some(&(fd, device, inode)) = HELD_VIEW.get() else {
+    let Some((fd, device, inode)) = *held_view() else {
         return;
     };
     if identity(fd) == Some((device, inode)) {
