@@ -1288,6 +1288,16 @@ pub fn seal(file: &File) -> Result<()> {
     check(rc, "fcntl", "F_ADD_SEALS").map(drop)
 }
 
+/// fcntl(2) `F_SETFD`: whether descriptor `fd` closes at execve(2) (`FD_CLOEXEC`).
+/// <https://man7.org/linux/man-pages/man2/fcntl.2.html>
+pub fn set_cloexec(fd: RawFd, close_on_exec: bool) -> Result<()> {
+    let flag = if close_on_exec { libc::FD_CLOEXEC } else { 0 };
+    trace::call(format_args!("fcntl({fd}, F_SETFD, {flag})"));
+    // SAFETY: F_SETFD takes an integer; a descriptor that is not open fails (EBADF).
+    let rc = unsafe { libc::fcntl(fd, libc::F_SETFD, flag) };
+    check(rc, "fcntl(F_SETFD)", fd).map(drop)
+}
+
 /// fcntl(2) `F_GET_SEALS`: a memfd's seals; an error (EINVAL) for any other file.
 pub fn seals(file: &File) -> Result<libc::c_int> {
     // SAFETY: the descriptor is open; F_GET_SEALS takes no argument.

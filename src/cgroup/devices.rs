@@ -9,8 +9,12 @@
 //! `--privileged` containers get no guard.
 //!
 //! - **v1**: the `devices` controller. Writing `a` to `devices.deny` empties the
-//!   cgroup's list; each line written to `devices.allow` adds one rule: type,
-//!   major:minor (`*` is any), access (`r`ead, `w`rite, `m`knod).
+//!   cgroup's list; each write(2) to `devices.allow` adds one rule: type,
+//!   major:minor (`*` is any), access (`r`ead, `w`rite, `m`knod). skiff makes them
+//!   through one open(2), which costs more than a write. A new cgroup starts with a
+//!   copy of its parent's list, but may never be allowed more than its parent: the
+//!   guard cannot live on the shared `skiff/`, which `--privileged` and `--device`
+//!   containers share with the rest.
 //! - **v2** has no such files. The kernel runs an eBPF program of type
 //!   `BPF_PROG_TYPE_CGROUP_DEVICE` attached to the cgroup on every open and mknod of a
 //!   node by its processes: it reads `struct bpf_cgroup_dev_ctx { u32 access_type;
@@ -227,8 +231,10 @@ pub fn guard(cgroup: &Cgroup, rules: &[Rule]) -> Result<()> {
         return Ok(());
     };
     super::write(&dir.join("devices.deny"), "a")?;
+    let allow = dir.join("devices.allow");
+    let mut file = super::open_to_write(&allow)?;
     for rule in rules {
-        super::write(&dir.join("devices.allow"), &rule.to_string())?;
+        super::write_to(&mut file, &allow, &rule.to_string())?;
     }
     Ok(())
 }

@@ -31,7 +31,8 @@
 //!    own subtree and limits ([`enter`], [`mount_inside`]).
 //! 3. When it has ended, the supervisor reads whether the OOM killer struck in it
 //!    (`oom_kill` in v1's `memory.oom_control`, v2's `memory.events`), and removes
-//!    its directories ([`release`]); the empty `skiff/` parents stay, as Docker's
+//!    its directories ([`release`]; [`remove`] alone for a container being removed,
+//!    whose state nobody reads); the empty `skiff/` parents stay, as Docker's
 //!    `docker/` does. A skiff killed before then leaves a cgroup behind; the next
 //!    skiff that lists containers sweeps it ([`sweep`]).
 //!
@@ -50,7 +51,7 @@ mod mounts;
 
 use std::cell::Cell;
 use std::fs;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -559,15 +560,19 @@ pub fn join(cgroup: &Cgroup) -> Result<()> {
     cgroup.join()
 }
 
-/// After container `id` has ended: whether the OOM killer struck in it; its cgroup is
-/// removed.
+/// After container `id` has ended: whether the OOM killer struck in it, for `inspect`;
+/// its cgroup is removed.
 pub fn release(id: &str) -> Result<bool> {
-    let Some(cgroup) = Cgroup::of(id) else {
-        return Ok(false);
-    };
-    let oom_killed = cgroup.oom_killed();
-    cgroup.remove()?;
+    let oom_killed = Cgroup::of(id).is_some_and(|cgroup| cgroup.oom_killed());
+    remove(id)?;
     Ok(oom_killed)
+}
+
+/// Removes container `id`'s cgroup, once it has ended, without asking about the OOM
+/// killer: for a container that is being removed, whose state nobody will read (an
+/// `--rm` run's exit status, 137, already says SIGKILL).
+pub fn remove(id: &str) -> Result<()> {
+    Cgroup::of(id).map_or(Ok(()), |cgroup| cgroup.remove())
 }
 
 /// Removes the cgroup of a container whose skiff was killed, after it ended or in the
@@ -634,33 +639,19 @@ fn delegate(dir: &Path) -> Result<()> {
     }
 }
 
-/// Gives `dir` its parent's CPUs and memory nodes where it has none, and returns what it
-/// has now, for the level below. `known`: the parent's, as the level above returned them;
-/// then `dir` is `skiff/ID`, new, with none of its own to keep (`skiff/` stays between
-/// containers, and an administrator may have narrowed it: that one keeps what it has).
-fn inherit_cpuset(dir: &Path, parent: &Path, known: Option<[String; 2]>) -> Result<[String; 2]> {
-    let mut now = known.clone().unwrap_or_default();
-    for (file, value) in ["cpuset.cpus", "cpuset.mems"].into_iter().zip(&mut now) {
-        if known.is_none() {
-            match read(&dir.join(file)) {
-                Some(own) if !own.trim().is_empty() => {
-                    *value = own.trim().to_string();
-                    continue;
-                }
-                _ => *value = read(&parent.join(file)).unwrap_or_default().trim().into(),
-            }
-        }
-        write(&dir.join(file), value)?;
-    }
-    Ok(now)
-}
-
-/// Each level from the tree's root down to `dir` (`skiff/`, then `skiff/ID`, or an OCI
-/// bundle's `cgroupsPath`), each allowed what it needs from the one above.
+/// `dir` (`skiff/ID`, or an OCI bundle's `cgroupsPath`) and each level above it that is
+/// missing, each allowed what it needs from the one above. On v1 the levels above are
+/// there already but for the first container (`skiff/` stays between containers), so
+/// `dir` is tried alone, one mkdir(2), and the tree walked from its root only when that
+/// says ENOENT; v2 walks every time, each level handing its controllers down.
 fn make_tree(version: Version, hierarchy: &Hierarchy, dir: &Path) -> Result<()> {
-    let cpuset = version == Version::V1 && hierarchy.controllers.iter().any(|c| c == "cpuset");
+    if version == Version::V1 {
+        match make_dir(dir) {
+            Err(err) if err.errno() == Some(libc::ENOENT) => {}
+            made => return made.and_then(|()| fill_cpuset(hierarchy, dir)),
+        }
+    }
     let mut above = hierarchy.mount.clone();
-    let mut inherited = None;
     let levels = dir
         .strip_prefix(&hierarchy.mount)
         .unwrap_or(dir)
@@ -671,13 +662,34 @@ fn make_tree(version: Version, hierarchy: &Hierarchy, dir: &Path) -> Result<()> 
             delegate(&above)?;
         }
         make_dir(&level)?;
-        if cpuset {
-            // Only the container's own level is surely new; one above it may be an
-            // administrator's, narrowed on purpose: that one is read, not overwritten.
-            let known = if level == dir { inherited.take() } else { None };
-            inherited = Some(inherit_cpuset(&level, &above, known)?);
-        }
+        fill_cpuset(hierarchy, &level)?;
         above = level;
+    }
+    Ok(())
+}
+
+/// A new v1 cpuset cgroup has no CPUs and no memory nodes, so nobody could join it,
+/// unless its parent has `cgroup.clone_children` set: then it is born with the parent's.
+/// A level without them is given its parent's; one with its own keeps them (an
+/// administrator may have narrowed `skiff/` on purpose). Once a container's cgroup had
+/// to be given them, skiff sets that flag on its `skiff/`, so that the next ones are born
+/// with them: two reads per container where there were two reads and two writes.
+fn fill_cpuset(hierarchy: &Hierarchy, dir: &Path) -> Result<()> {
+    if !hierarchy.controllers.iter().any(|c| c == "cpuset") {
+        return Ok(());
+    }
+    let parent = dir.parent().unwrap_or(dir);
+    let mut copied = false;
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        if read(&dir.join(file)).is_some_and(|own| !own.trim().is_empty()) {
+            continue;
+        }
+        let theirs = read(&parent.join(file)).unwrap_or_default();
+        write(&dir.join(file), theirs.trim())?;
+        copied = true;
+    }
+    if copied && parent == hierarchy.mount.join(PARENT) {
+        write(&parent.join("cgroup.clone_children"), "1")?;
     }
     Ok(())
 }
@@ -691,13 +703,12 @@ fn make_dir(dir: &Path) -> Result<()> {
 }
 
 fn remove_dir(dir: &Path) -> Result<()> {
-    if !dir.exists() {
-        return Ok(()); // not even asked of a read-only cgroupfs, which would say EROFS
-    }
     for _ in 1..RMDIR_TRIES {
         match fs::remove_dir(dir) {
             Err(err) if err.raw_os_error() == Some(libc::EBUSY) => std::thread::sleep(RMDIR_PAUSE),
             Err(err) if err.kind() == ErrorKind::NotFound => return Ok(()),
+            // A read-only cgroupfs says EROFS before it looks: nothing to remove there.
+            Err(err) if err.raw_os_error() == Some(libc::EROFS) && !dir.exists() => return Ok(()),
             other => return other.with_context(|| format!("remove cgroup {}", dir.display())),
         }
     }
@@ -706,8 +717,21 @@ fn remove_dir(dir: &Path) -> Result<()> {
 
 /// Writes one cgroup file: each write(2) is one request to the kernel.
 fn write(path: &Path, value: &str) -> Result<()> {
+    write_to(&mut open_to_write(path)?, path, value)
+}
+
+/// A cgroup file to write requests to, one write(2) each: a file such as
+/// `devices.allow` takes one entry per write, and each open(2) of a cgroupfs file
+/// costs more than a write.
+fn open_to_write(path: &Path) -> Result<fs::File> {
+    let file = fs::OpenOptions::new().write(true).open(path);
+    file.with_context(|| format!("open {}", path.display()))
+}
+
+fn write_to(file: &mut fs::File, path: &Path, value: &str) -> Result<()> {
     trace::call(format_args!("write({}, {value:?})", path.display()));
-    fs::write(path, value).with_context(|| format!("write {value:?} to {}", path.display()))
+    let written = file.write_all(value.as_bytes());
+    written.with_context(|| format!("write {value:?} to {}", path.display()))
 }
 
 fn read(path: &Path) -> Option<String> {

@@ -152,6 +152,7 @@ pub fn join(id: &str, pid: libc::pid_t, pidfd: File, exec: &Exec) -> Result<Join
             _ => err,
         });
     }
+    super::sealed_exe::let_go_of_view(); // the joiner, gone, shed its copy: ours is the last
     let pid =
         pid.ok_or_else(|| Error::invalid(format!("the joining process ended ({joined:?})")))?;
     let terminal = match console {

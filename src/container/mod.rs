@@ -204,6 +204,7 @@ pub fn start(
         undo_start(config, None);
         return Err(err);
     }
+    sealed_exe::let_go_of_view(); // its command runs: the supervisor may wait now
     let terminal = match terminal.transpose()? {
         Some(None) => return Err(Error::invalid("-t: the container sent no terminal")),
         other => other.flatten(),
@@ -220,7 +221,7 @@ pub fn start(
 /// `pending` holds the network lock, which giving the address back takes: it goes first.
 fn undo_start(config: &Config, pending: Option<network::Pending>) {
     drop(pending);
-    let _ = cgroup::release(config.cgroup());
+    let _ = cgroup::remove(config.cgroup());
     let _ = network::release(&config.id);
 }
 
@@ -263,6 +264,7 @@ fn become_container(
     mut child: Child,
     exec_status: File,
 ) -> std::result::Result<Infallible, Failed> {
+    sealed_exe::let_go_of_view(); // not the last copy: at once
     let prepared = process::take_stdio(&child.stdio.fds).and_then(|()| {
         let gate = child.stdio.gate.map(process::Gate::open).transpose()?; // /proc/self/fd
         let terminal = child

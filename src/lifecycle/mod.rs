@@ -339,7 +339,7 @@ impl Container {
     /// half-deleted container.
     pub fn remove(&self) -> Result<()> {
         if is_id(&self.config.id) {
-            cgroup::release(&self.config.id)?; // a dead record's may be left, if it is an ID
+            cgroup::remove(&self.config.id)?; // a dead record's may be left, if it is an ID
         }
         let doomed = containers_dir().join(format!(".gone-{}", self.config.id));
         match fs::rename(&self.dir, &doomed) {
