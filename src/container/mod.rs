@@ -195,25 +195,28 @@ pub fn start(
         .configure(&config.id, ports) // rtnetlink: lo, veth, address, route; nf_tables
         .and_then(|()| rootfs::before_pivot(pid, pause, stdio.before_pivot))
         .inspect_err(|_| drop(sys::kill(pid, libc::SIGKILL)));
-    let terminal = console.map(|(ours, theirs)| {
-        drop(theirs); // so that a child that fails first is seen to close it
-        sys::recv_fd(&ours, &mut [0]).map(|(_, master)| master) // recvmsg(2): SCM_RIGHTS
-    });
+    let terminal = console.map(receive_terminal); // recvmsg(2): SCM_RIGHTS
     if let Err(err) = paused.and_then(|()| process::exec_outcome(exec_status)) {
         sys::wait_for_exit(pid)?; // waitpid(2): reap it
         undo_start(config, None);
         return Err(err);
     }
     sealed_exe::let_go_of_view(); // its command runs: the supervisor may wait now
-    let terminal = match terminal.transpose()? {
-        Some(None) => return Err(Error::invalid("-t: the container sent no terminal")),
-        other => other.flatten(),
-    };
+    let terminal = terminal.transpose()?;
     Ok(Started {
         pid,
         terminal,
         network: network.settings,
     })
+}
+
+/// With `-t`, the master of the container's terminal, sent back on our end of `pair`.
+fn receive_terminal((ours, theirs): (UnixStream, UnixStream)) -> Result<File> {
+    drop(theirs); // so that a child that fails first is seen to close it
+    match sys::recv_fd(&ours, &mut [0])? {
+        (_, Some(master)) => Ok(master),
+        (_, None) => Err(Error::invalid("-t: the container sent no terminal")),
+    }
 }
 
 /// A start that failed takes back what it made: the cgroup, and the address on a
