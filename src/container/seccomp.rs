@@ -897,6 +897,163 @@ mod tests {
         assert_eq!(run(&program, HIGHEST + 1, [0; 6]), ALLOW);
     }
 
+    /// What a profile's rules say about a call, read from the rules themselves rather than from a
+    /// program: the reference every compiled program must agree with. `own` are the
+    /// number's rules: those with argument checks are tried in the profile's order, then
+    /// the first without.
+    fn reference(own: &[&Rule], default: Action, arch: u32, nr: u32, args: [u64; 6]) -> Action {
+        if arch != AUDIT_ARCH_X86_64 {
+            return KILL_PROCESS;
+        }
+        if nr >= X32_BIT {
+            return errno(libc::EPERM);
+        }
+        if nr > HIGHEST && default != ALLOW {
+            return errno(libc::ENOSYS);
+        }
+        let checked = own
+            .iter()
+            .find(|rule| !rule.args.is_empty() && rule.args.iter().all(|arg| holds(arg, args)));
+        checked
+            .or_else(|| own.iter().find(|rule| rule.args.is_empty()))
+            .map_or(default, |rule| rule.action)
+    }
+
+    fn holds(arg: &Arg, args: [u64; 6]) -> bool {
+        let width = if arg.low_only {
+            u64::from(u32::MAX)
+        } else {
+            u64::MAX
+        };
+        let (have, want) = (args[usize::from(arg.index)] & width, arg.value & width);
+        match arg.op {
+            Op::Eq => have == want,
+            Op::Ne => have != want,
+            Op::Lt => have < want,
+            Op::Le => have <= want,
+            Op::Gt => have > want,
+            Op::Ge => have >= want,
+            Op::MaskedEq => have & arg.value == arg.value_two,
+        }
+    }
+
+    /// Compiles the rules `make` returns and runs the program on every number up to
+    /// past [`HIGHEST`], x32's and other architectures' calls, each with argument values
+    /// on and beside every value the rules compare with, in each argument.
+    fn agrees_with_reference(make: impl Fn() -> (Vec<Rule>, Action)) {
+        let (rules, default) = make();
+        let mut values = vec![0, 1 << 32, u64::MAX];
+        for arg in rules.iter().flat_map(|rule| &rule.args) {
+            let v = arg.value;
+            values.extend([v, v.wrapping_sub(1), v + 1, v ^ 1 << 32, arg.value_two]);
+        }
+        values.sort_unstable();
+        values.dedup();
+        let mut vectors = vec![[0; 6], [u64::MAX; 6]];
+        for (index, &value) in (0..6).flat_map(|i| values.iter().map(move |v| (i, v))) {
+            let mut args = [0; 6];
+            args[index] = value;
+            vectors.push(args);
+        }
+        let program = compile(make().0, default).unwrap();
+        let numbers = (0..HIGHEST + 4).chain([X32_BIT - 1, X32_BIT, X32_BIT | 39, u32::MAX]);
+        for nr in numbers {
+            let own: Vec<&Rule> = rules.iter().filter(|r| u32::from(r.nr) == nr).collect();
+            let i386 = (0x4000_0003, &vectors[..1]);
+            for (arch, vectors) in [(AUDIT_ARCH_X86_64, &vectors[..]), i386] {
+                for &args in vectors {
+                    let want = reference(&own, default, arch, nr, args);
+                    let got = run_as(&program, arch, nr, args);
+                    assert_eq!(got, want, "call {nr} from {arch:#x} with {args:x?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dockers_profile_compiles_to_its_rules_with_any_capabilities() {
+        let mut sets = vec![0, capabilities::DOCKER_DEFAULT, u64::MAX];
+        for (bit, _) in DOCKER_BY_CAPABILITY {
+            sets.push(capabilities::DOCKER_DEFAULT | 1 << bit);
+        }
+        for caps in sets {
+            agrees_with_reference(|| (docker_default(caps), errno(libc::EPERM)));
+        }
+    }
+
+    /// A profile of random rules (the same for the same `seed`): runs of neighbouring
+    /// numbers with one action or another, several rules for a number, checks of every
+    /// kind on any argument.
+    fn random_profile(seed: u64) -> (Vec<Rule>, Action) {
+        let ops = [Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge, Op::MaskedEq];
+        let actions = [
+            ALLOW,
+            errno(1),
+            errno(13),
+            KILL_PROCESS,
+            libc::SECCOMP_RET_LOG,
+        ];
+        let numbers = [
+            0,
+            1,
+            2,
+            3,
+            4,
+            5,
+            9,
+            10,
+            11,
+            200,
+            201,
+            202,
+            203,
+            300,
+            HIGHEST as u16,
+        ];
+        let values = [0, 1, 5, 38, 0xffff_ffff, 1 << 32, 3 << 32 | 7];
+        let mut state = seed;
+        let mut pick = |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) as usize % n
+        };
+        let default = if seed.is_multiple_of(4) {
+            ALLOW
+        } else {
+            actions[pick(3) + 1]
+        };
+        let rules = (0..pick(60))
+            .map(|_| {
+                let (nr, action) = (numbers[pick(numbers.len())], actions[pick(5)]);
+                let args = (0..pick(4).saturating_sub(1))
+                    .map(|_| Arg {
+                        index: pick(6) as u8,
+                        op: ops[pick(ops.len())],
+                        value: values[pick(values.len())],
+                        value_two: values[pick(values.len())],
+                        low_only: false,
+                    })
+                    .collect();
+                Rule { nr, action, args }
+            })
+            .collect();
+        (rules, default)
+    }
+
+    #[test]
+    fn custom_profiles_compile_to_their_rules() {
+        for seed in 1..40 {
+            agrees_with_reference(|| random_profile(seed));
+        }
+        let text = r#"{"defaultAction": "SCMP_ACT_KILL", "syscalls": [
+            {"names": ["read", "write", "open", "close"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["lseek"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 2, "value": 3, "op": "SCMP_CMP_LE"}]},
+            {"names": ["poll", "lseek"], "action": "SCMP_ACT_ERRNO"}]}"#;
+        agrees_with_reference(|| from_profile(text, 0).unwrap());
+    }
+
     #[test]
     fn bad_profiles_are_refused_in_one_line() {
         let refused = |text: &str| from_profile(text, 0).err().unwrap().to_string();
