@@ -302,7 +302,7 @@ fn prepare(
 ) -> Result<Vec<String>> {
     let options = &config.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
-    network::enter(child.netns)?; // setns(2): its network, configured already
+    network::enter(child.netns)?; // setns(2): its network, which the parent configures meanwhile
     let own_cgroup = cgroup::enter(child.cgroup)?; // cgroup.procs, unshare(CLONE_NEWCGROUP)
     namespaces::enter(child.shared, &config.hostname)?; // unshare(2), setns(2), sethostname(2)
     let own_netns = child.netns.is_some()
