@@ -308,16 +308,19 @@ fn a_token_that_expires_mid_pull_is_renewed() {
     let log = proxy.log();
     let refused = log
         .lines()
-        .filter(|l| l.contains("/blobs/") && l.ends_with(" 401"));
-    assert_eq!(
-        refused.count(),
-        1,
-        "the delayed blob met a 401 once:\n{log}"
-    );
+        .filter(|l| l.contains("/blobs/") && l.ends_with(" 401"))
+        .count();
+    // Once for the delayed blob; on a loaded machine the fresh token may outlive its 2 s
+    // before a later blob too: each refusal must have brought exactly one fresh token.
+    assert!(refused >= 1, "the delayed blob met a 401:\n{log}");
     let tokens = fs::read_to_string(harness("SKIFF_TEST_TOKEN_LOG")).unwrap();
     let asked = tokens
         .lines()
         .filter(|l| l.contains("expiring/busybox"))
         .count();
-    assert_eq!(asked, 2, "one token, then a fresh one:\n{tokens}");
+    assert_eq!(
+        asked,
+        1 + refused,
+        "one token, then a fresh one per 401:\n{tokens}"
+    );
 }
