@@ -5,6 +5,11 @@
 //! the call and its argument: `pivot_root(/var/lib/skiff/…): Invalid argument`.
 //! Each also narrates itself for `--trace`. Everything above this module is safe Rust.
 //!
+//! Three submodules hold the rest of the binary's `unsafe`, what sits under std rather
+//! than over libc: `unwind` (the unwinder's entry points, for a binary without unwind
+//! tables), `memcpy` (short copies, for the inflater's back-references) and `alloc`
+//! (the global allocator that keeps the inflater's table-sized blocks for reuse).
+//!
 //! <https://man7.org/linux/man-pages/man2/syscalls.2.html>
 
 use std::ffi::{CStr, CString, OsStr};
