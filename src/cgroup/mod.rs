@@ -22,13 +22,19 @@
 //! The recipe, for a container `ID` (at the root of each mounted tree, where Docker's
 //! cgroupfs driver puts `/docker/ID`, so that any skiff finds it from the ID alone):
 //!
-//! 1. The supervisor makes `skiff/ID` and writes the limits into it ([`create`]).
+//! 1. skiff makes `skiff/ID` and writes the limits and the devices guard into it. On
+//!    v1 the parent does so *after* forking the container's first process, while that
+//!    process makes its mounts on the other core ([`beside_mounts`]), as runc's parent
+//!    applies the cgroup while its init waits on a sync pipe; the process waits, before
+//!    pivot_root(2), for one byte that says the cgroup is made (`container::start`).
+//!    On v2 it is made before the fork, so that the process is born inside it
+//!    (clone3(2) `CLONE_INTO_CGROUP`, [`fork_into`]). [`before_fork`] says why each.
 //! 2. The container's first process moves itself in, writing `0` ("me") to each
 //!    `cgroup.procs` (v1: `tasks`, see `Cgroup::join`) *before* it execs, so nothing
-//!    it runs ever escapes the limits; no pipe is needed to tell the parent. Then
-//!    unshare(2) `CLONE_NEWCGROUP` makes that cgroup the root of all it can see
-//!    (cgroup_namespaces(7)), and a read-only cgroupfs at `/sys/fs/cgroup` shows it its
-//!    own subtree and limits ([`enter`], [`mount_inside`]).
+//!    it runs ever escapes the limits. Then unshare(2) `CLONE_NEWCGROUP` makes that
+//!    cgroup the root of all it can see (cgroup_namespaces(7)), and a read-only
+//!    cgroupfs at `/sys/fs/cgroup` shows it its own subtree and limits ([`enter`],
+//!    [`mount_inside`]).
 //! 3. When it has ended, the supervisor reads whether the OOM killer struck in it
 //!    (`oom_kill` in v1's `memory.oom_control`, v2's `memory.events`), and removes
 //!    its directories ([`release`]; [`remove`] alone for a container being removed,
@@ -318,7 +324,10 @@ impl Cgroup {
     /// On v1 it writes to `tasks`, which moves only the writing thread: a child of
     /// fork(2) has just the one, so that is the whole process. `cgroup.procs` would move
     /// the same process but first takes a kernel-wide lock whose writers wait for an
-    /// RCU grace period, 5 to 15 ms here, more than the rest of `skiff run` together.
+    /// RCU grace period, 5 to 15 ms here, more than the rest of `skiff run` together;
+    /// so does `tasks` when it is given any pid but `0` (the kernel's
+    /// `cgroup_procs_write_start`: another thread might exit or exec meanwhile), which
+    /// is why the process moves itself, not its parent it, as runc's `Apply(pid)` does.
     /// v2 moves single threads only inside threaded subtrees, so there the process is
     /// born inside instead ([`fork_into`]), or else it is `cgroup.procs`, grace period
     /// and all.
@@ -450,29 +459,123 @@ fn own(version: Version, hierarchy: &Hierarchy) -> PathBuf {
     }
 }
 
-/// Makes container `id`'s cgroup with its limits and its devices guard (`None` with
-/// `--privileged`). `None` where no cgroupfs can be written and no limit was asked
-/// for: the container then runs without one.
-pub fn create(id: &str, limits: &Limits, guard: Option<&[Rule]>) -> Result<Option<Cgroup>> {
-    let made = Cgroup::of(id)
-        .ok_or_else(|| Error::invalid(no_cgroups()))
-        .and_then(|cgroup| match cgroup.make(limits, guard) {
-            Ok(()) => Ok(cgroup),
-            Err(err) => {
-                let _ = cgroup.remove(); // what was made of it; the error says why
-                Err(err)
-            }
-        });
-    match made {
-        Ok(cgroup) => Ok(Some(cgroup)),
-        Err(err) if limits.is_empty() => {
-            trace::step(&format!(
-                "no cgroup here ({err}): the container runs unmetered"
-            ));
-            Ok(None)
+/// A container's cgroup from the fork of its PID 1 until its PID 1 joins it: named,
+/// and made if [`before_fork`] made it.
+pub struct Planned {
+    cgroup: Option<Cgroup>,
+    made: bool,
+}
+
+/// Where a container's PID 1 is to run once [`beside_mounts`] is done, as the one byte
+/// that lets it go on says (`container::start`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placed {
+    /// No cgroup could be made, and no limit asked for one: it runs without.
+    Outside = b'-' as isize,
+    /// In its cgroup, which guards no devices (`--privileged`, rootless, none in v1).
+    Inside = b'c' as isize,
+    /// In its cgroup, behind the devices guard.
+    Guarded = b'g' as isize,
+}
+
+impl Placed {
+    /// The byte's meaning; anything unknown is the safe side: no guard, no cgroup.
+    pub fn from_byte(byte: u8) -> Placed {
+        match byte {
+            b'g' => Placed::Guarded,
+            b'c' => Placed::Inside,
+            _ => Placed::Outside,
         }
-        Err(err) => Err(err.context(format!("{} cannot be enforced here", limits.flags()))),
     }
+}
+
+/// Container `id`'s cgroup (limits, devices guard: `None` with `--privileged`), as
+/// far as it is made before its PID 1 is forked:
+///
+/// - v1: not at all. [`beside_mounts`] makes it in the parent while PID 1 makes its
+///   mounts (PID 1 runs nothing else and opens no device node until it has joined),
+///   then PID 1 joins it itself: a parent that moved it would wait for an RCU grace
+///   period, 10 to 20 ms measured here (`Cgroup::join`).
+/// - v2: whole, so that PID 1 is born inside (clone3(2), [`fork_into`]): moving it in
+///   after the fork, by itself or its parent, goes through `cgroup.procs`, which waits
+///   for that grace period.
+/// - `mounts_need_guard` (an OCI bundle's own device nodes, on a /dev that drops
+///   `nodev` only where a guard holds: `container::mounts`): whole, since the mounts
+///   must know the guard holds before PID 1 makes them.
+///
+/// Where nothing can be made (no cgroupfs, or a read-only one) and no limit was asked
+/// for, the container runs without one; a limit is refused, not ignored.
+pub fn before_fork(
+    id: &str,
+    limits: &Limits,
+    guard: Option<&[Rule]>,
+    mounts_need_guard: bool,
+) -> Result<Planned> {
+    let cgroup = Cgroup::of(id);
+    if cgroup.as_ref().is_some_and(|c| c.version == Version::V1) && !mounts_need_guard {
+        return Ok(Planned {
+            cgroup,
+            made: false,
+        });
+    }
+    let made = match cgroup {
+        Some(cgroup) => make_or_go_without(&cgroup, limits, guard)?.then_some(cgroup),
+        None => go_without(limits, Error::invalid(no_cgroups()))?,
+    };
+    Ok(Planned {
+        cgroup: made,
+        made: true,
+    })
+}
+
+impl Planned {
+    /// The cgroup made before the fork: its PID 1 is born inside it on v2, and else
+    /// joins it first thing, as the guard on an OCI bundle's /dev must hold at once.
+    pub fn made(&self) -> Option<&Cgroup> {
+        self.cgroup.as_ref().filter(|_| self.made)
+    }
+
+    /// In PID 1, once told where to run: the cgroup made beside its mounts, if any.
+    pub fn made_beside(&self, placed: Placed) -> Option<&Cgroup> {
+        self.cgroup
+            .as_ref()
+            .filter(|_| !self.made && placed != Placed::Outside)
+    }
+}
+
+/// In the parent, while its PID 1 makes its mounts: what [`before_fork`] left of its
+/// cgroup. Returns where PID 1 is to be: it joins itself ([`enter`]).
+pub fn beside_mounts(planned: &Planned, limits: &Limits, guard: Option<&[Rule]>) -> Result<Placed> {
+    let cgroup = match &planned.cgroup {
+        Some(cgroup) if planned.made || make_or_go_without(cgroup, limits, guard)? => cgroup,
+        _ => return Ok(Placed::Outside),
+    };
+    match guard.is_some() && cgroup.guards_devices() {
+        true => Ok(Placed::Guarded),
+        false => Ok(Placed::Inside),
+    }
+}
+
+/// Makes `cgroup`, or takes back what was made of it: `false` if the container is to
+/// run without one ([`go_without`]).
+fn make_or_go_without(cgroup: &Cgroup, limits: &Limits, guard: Option<&[Rule]>) -> Result<bool> {
+    let Err(err) = cgroup.make(limits, guard) else {
+        return Ok(true);
+    };
+    let _ = cgroup.remove(); // what was made of it; the error says why
+    go_without(limits, err).map(|_| false)
+}
+
+/// A container whose cgroup cannot be made for `err`: it runs unmetered if it asked for
+/// no limit; else the start fails.
+fn go_without(limits: &Limits, err: Error) -> Result<Option<Cgroup>> {
+    if !limits.is_empty() {
+        return Err(err.context(format!("{} cannot be enforced here", limits.flags())));
+    }
+    trace::step(&format!(
+        "no cgroup here ({err}): the container runs unmetered"
+    ));
+    Ok(None)
 }
 
 /// A rootless skiff with limits and no delegated subtree for them: refused before
@@ -520,8 +623,10 @@ pub fn fork_into(cgroup: Option<&Cgroup>, namespaces: libc::c_int) -> Result<Opt
     }
 }
 
-/// In the container's first process, before it execs: into its cgroup, then into a
-/// new cgroup namespace rooted there. Returns the cgroup if it has that namespace.
+/// In the container's first process, once its cgroup is made (before its mounts, or
+/// after them, before pivot_root(2): [`before_fork`]): into its cgroup, then into a
+/// new cgroup namespace rooted there.
+/// Returns the cgroup if it has that namespace.
 pub fn enter(cgroup: Option<&Cgroup>) -> Result<Option<&Cgroup>> {
     let Some(cgroup) = cgroup else {
         return Ok(None);

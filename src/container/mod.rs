@@ -1,14 +1,17 @@
 //! Running a container: a process in new namespaces, rooted in an image.
 //!
 //! [`start`] is the whole recipe, one line per kernel mechanism, in this order:
-//! (`--userns`: a mapped user namespace) → cgroup → the network namespace and the
-//! container's address (`network`) → clone(2) its PID 1 in a new PID namespace → in
-//! the child, setns(2) into that network namespace, unshare(2) the rest (an OCI bundle
-//! may join some by path or share the runtime's: `namespaces`) → mounts, while the
-//! parent configures the network from outside on the other core → (the child waits
-//! for it) pivot_root(2) → (setns(2) into the user namespace) → user, capabilities →
-//! execve(2). Two processes, two halves that need nothing of each other until the
-//! command runs: the `network` module says why that is safe.
+//! (`--userns`: a mapped user namespace) → (v2: cgroup) → the network namespace and
+//! the container's address (`network`) → clone(2) its PID 1 in a new PID namespace
+//! (v2: clone3(2) into its cgroup) → in the child, setns(2) into that network
+//! namespace, unshare(2) the rest (an OCI bundle may join some by path or share the
+//! runtime's: `namespaces`) → mounts, while the parent, on the other core, configures
+//! the network from outside and (v1) makes the cgroup → one byte on a pipe(2) says
+//! the parent's half is done → the child joins its cgroup, and a cgroup namespace of
+//! its own → pivot_root(2) → (setns(2) into the user namespace) → user,
+//! capabilities → execve(2). Two processes, two halves that need nothing of each
+//! other until the command runs: the `network` and `cgroup` modules say why that is
+//! safe (`cgroup::before_fork`: which cgroup is made when, and why).
 //! Each mechanism is explained in its own module: `userns` (user_namespaces(7), with
 //! `id_map`), `cgroup` (cgroups(7): limits, and the cgroup namespace), `namespaces`
 //! (clone(2), unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts` (/proc, /sys,
@@ -53,6 +56,7 @@ mod userns;
 
 use std::convert::Infallible;
 use std::fs::File;
+use std::io::{Read, Write};
 use std::os::fd::RawFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -68,7 +72,7 @@ pub use sealed_exe::reexec_from_sealed_copy;
 pub use seccomp::check_profile as check_seccomp;
 pub use userns::{recorded_maps, release as release_ids};
 
-use crate::cgroup::{self, Cgroup};
+use crate::cgroup::{self, Cgroup, Placed, Planned};
 use crate::error::{Context, Error, Result};
 use crate::image::layer::StoredLayer;
 use crate::image::LayerDirs;
@@ -158,8 +162,10 @@ pub fn start(
     let userns = userns::create(options, &rootfs.scratch)?; // unshare(2) in a child, uid_map
     let own_rules = options.device_rules.as_deref().unwrap_or_default();
     let guard = cgroup::device_rules(options.privileged, devices, own_rules)?;
-    let cgroup = cgroup::create(config.cgroup(), &limits, guard.as_deref())?; // mkdir(2) in cgroupfs, limits, devices guard
+    let own_nodes = options.device_nodes.is_some();
+    let cgroup = cgroup::before_fork(config.cgroup(), &limits, guard.as_deref(), own_nodes)?; // v2: mkdir(2) in cgroupfs, limits, devices guard
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
+    let (ready, ready_writer) = sys::pipe()?; // pipe2(2): the parent's half is done
     let console = stdio.tty.then(UnixStream::pair).transpose(); // socketpair(2)
     let console = console.context("socketpair(2) for the terminal's master")?;
     let pause = stdio.before_pivot.map(|_| UnixStream::pair()).transpose(); // socketpair(2)
@@ -171,14 +177,14 @@ pub fn start(
     trace::step("its /etc/hostname, /etc/hosts and /etc/resolv.conf, to bind-mount");
     let (settings, members) = (network.settings.as_ref(), rootfs.members.as_deref());
     let forked = etc_files::write(&rootfs.scratch, config, settings, members) // hostname, hosts, resolv.conf
-        .and_then(|()| namespaces::fork_pid_1(cgroup.as_ref(), &shared)) // clone(2) CLONE_NEWPID; v2: clone3(2)
+        .and_then(|()| namespaces::fork_pid_1(cgroup.made(), &shared)) // clone(2) CLONE_NEWPID; v2: clone3(2)
         .inspect_err(|_| undo_start(config, network.pending.take()))?;
     let Some(pid) = forked else {
-        drop(exec_status);
+        drop((exec_status, ready_writer, network.pending.take())); // the parent's: its lock
         let child = Child {
-            cgroup: cgroup.as_ref(),
-            guarded: guard.is_some() && cgroup.as_ref().is_some_and(Cgroup::guards_devices),
-            network_ready: network.child_end(), // not the parent's part: its lock
+            cgroup: &cgroup,
+            guarded: guard.is_some() && cgroup.made().is_some_and(Cgroup::guards_devices),
+            ready,
             netns: network.netns.as_ref(),
             userns: userns.as_ref(),
             shared: &shared,
@@ -188,11 +194,15 @@ pub fn start(
         };
         container_init(config, rootfs, child, exec_status_writer) // PID 1; never returns
     };
-    drop(exec_status_writer);
+    drop((exec_status_writer, ready));
     sys::forward_signals_to(pid);
     // While it makes its mounts; a failure kills it: it ends before execve(2), as a child that failed.
+    // The network first: its lease holds the network lock, which other starts wait for.
+    trace::step("while it makes its mounts: its network and cgroup, from outside");
     let paused = network
         .configure(&config.id, ports) // rtnetlink: lo, veth, address, route; nf_tables
+        .and_then(|()| cgroup::beside_mounts(&cgroup, &limits, guard.as_deref())) // v1: mkdir(2), limits, devices guard
+        .map(|placed| tell_ready(ready_writer, placed)) // write(2)
         .and_then(|()| rootfs::before_pivot(pid, pause, stdio.before_pivot))
         .inspect_err(|_| drop(sys::kill(pid, libc::SIGKILL)));
     let terminal = console.map(receive_terminal); // recvmsg(2): SCM_RIGHTS
@@ -228,17 +238,39 @@ fn undo_start(config: &Config, pending: Option<network::Pending>) {
     let _ = network::release(&config.id);
 }
 
+/// In the parent, its half done (the network configured, the cgroup made): one byte
+/// lets PID 1 go on, and says where it is to run (`placed`).
+fn tell_ready(mut ready: File, placed: Placed) {
+    trace::step("its network and cgroup are ready: tell it");
+    // A child that failed first has closed its end: its exec status says why.
+    let _ = ready.write_all(&[placed as u8]);
+}
+
+/// In PID 1, last before pivot_root(2): waits for [`tell_ready`]. The parent kills it
+/// if its half fails, so an end of file means the parent is gone.
+fn wait_until_ready(mut ready: &File) -> Result<Placed> {
+    trace::step("wait for its network and cgroup, made from outside meanwhile");
+    let mut byte = [0];
+    match ready.read_exact(&mut byte) {
+        Ok(()) => Ok(Placed::from_byte(byte[0])),
+        Err(_) => Err(Error::invalid(
+            "skiff ended before the container's network and cgroup were ready",
+        )),
+    }
+}
+
 /// What the parent made for the child to enter (its cgroup, network namespace and the
 /// namespaces it joins), and how its fds 0–2 are to be set up: as `stdio` says, and
 /// with `-t` the socket its terminal's master goes back on.
 struct Child<'a> {
-    cgroup: Option<&'a Cgroup>,
-    /// Whether a devices guard holds in that cgroup: without one, a device node the
-    /// container makes must open nothing, so its /dev is `nodev` and, where nothing can
-    /// be mounted, it gets no `CAP_MKNOD` (see `mounts::populate`, `capabilities`).
+    cgroup: &'a Planned,
+    /// Whether a devices guard holds in its cgroup at the fork (where made before it):
+    /// without one, a device node the container makes must open nothing, so its /dev is
+    /// `nodev` and, where nothing can be mounted, it gets no `CAP_MKNOD` (see
+    /// `mounts::populate`, `capabilities`). After [`wait_until_ready`], its byte says.
     guarded: bool,
-    /// Where the parent says its network is configured (`network::wait_until_ready`).
-    network_ready: Option<File>,
+    /// Where the parent says its half is done ([`tell_ready`]).
+    ready: File,
     netns: Option<&'a File>,
     userns: Option<&'a userns::Userns>,
     shared: &'a namespaces::Shared,
@@ -303,7 +335,7 @@ fn prepare(
     let options = &config.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
     network::enter(child.netns)?; // setns(2): its network, which the parent configures meanwhile
-    let own_cgroup = cgroup::enter(child.cgroup)?; // cgroup.procs, unshare(CLONE_NEWCGROUP)
+    let mut own_cgroup = cgroup::enter(child.cgroup.made())?; // v2, an OCI bundle's: tasks, unshare(CLONE_NEWCGROUP)
     namespaces::enter(child.shared, &config.hostname)?; // unshare(2), setns(2), sethostname(2)
     let own_netns = child.netns.is_some()
         && config
@@ -312,9 +344,12 @@ fn prepare(
             .and_then(network::joined)
             .is_none();
     // Last before pivot_root(2), so that the mounts run while the parent configures the
-    // network: nothing before this point may need it.
+    // network and the cgroup: nothing before this point may need them.
+    let mut placed = Placed::Outside;
     let before_pivot = || {
-        network::wait_until_ready(child.network_ready.as_ref())?; // read(2)
+        placed = wait_until_ready(&child.ready)?; // read(2)
+        let beside = cgroup::enter(child.cgroup.made_beside(placed))?; // v1: tasks, unshare(CLONE_NEWCGROUP)
+        own_cgroup = own_cgroup.or(beside);
         rootfs::pause(child.pause.as_ref())?; // the OCI runtime's hooks run meanwhile
         tuning::set_namespaced(options, own_netns) // oom_score_adj, sysctls (net.*: eth0 exists)
     };
@@ -329,7 +364,7 @@ fn prepare(
     if let Some((socket, size)) = terminal {
         console::attach(socket, size, Console::Bind)?; // ptmx, TIOCSCTTY, SCM_RIGHTS
     }
-    let inert = entered == Entered::WithMounts || child.guarded;
+    let inert = entered == Entered::WithMounts || placed == Placed::Guarded;
     let caps = capabilities::for_container(options, inert)?; // capget(2)
     process::enter_workdir(&config.process.workdir)?; // chdir(2)
     tuning::limit(options)?; // setrlimit(2)

@@ -21,11 +21,11 @@
 //!
 //! The rest runs in parallel with the container's own set-up, on the machine's other
 //! core ([`Attachment::configure`]): while the container's first process, which
-//! setns(2)s into the namespace as its first step, joins its cgroup and makes its
-//! mounts, skiff brings up `lo`, makes the veth pair, gives `eth0` its address and
-//! the default route, and publishes the ports; then it writes one byte on a pipe. The
-//! container reads it just before pivot_root(2) ([`wait_until_ready`]). That is safe
-//! because nothing before that point looks at the network: the cgroup, the hostname
+//! setns(2)s into the namespace as its first step, makes its mounts, skiff brings up
+//! `lo`, makes the veth pair, gives `eth0` its address and the default route, and
+//! publishes the ports; then (its cgroup made too) it writes one byte on a pipe. The
+//! container reads it just before pivot_root(2) (`container::start`). That is safe
+//! because nothing before that point looks at the network: the hostname
 //! and the mounts do not, and the sysfs it mounts on /sys belongs to the namespace,
 //! not to a moment, so `eth0` shows there once made. Everything after it may: its
 //! sysctls (`--sysctl net.ipv4.conf.eth0.…` needs `eth0`), and the command itself.
@@ -54,7 +54,7 @@ mod subnet;
 pub mod user;
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::Ipv4Addr;
 use std::os::unix::net::UnixStream;
 
@@ -94,13 +94,12 @@ pub struct Attachment {
 }
 
 /// The part of a network's set-up that runs beside the container's own: a socket
-/// inside its namespace, its lease on a bridge (none: `none`, lo alone), and the pipe
-/// that tells its PID 1 the network is ready.
+/// inside its namespace and its lease on a bridge (none: `none`, lo alone). The
+/// parent's alone: its PID 1 drops its copy at once (the lease holds the network lock).
 pub struct Pending {
     inside: netlink::Socket,
     lease: Option<bridge::Lease>,
     bridge: String,
-    ready: (File, File),
 }
 
 /// The capability the kernel asks for to change links, addresses and routes.
@@ -227,22 +226,14 @@ fn make(id: &str, mode: &str, ports: &[Port]) -> Result<Attachment> {
             inside,
             lease,
             bridge,
-            ready: sys::pipe()?, // pipe2(2)
         }),
     })
 }
 
 impl Attachment {
-    /// In the container's PID 1, just after fork(2): the end of the pipe it waits on
-    /// ([`wait_until_ready`]), and nothing of the parent's part: the network lock is
-    /// the parent's to release.
-    pub fn child_end(&mut self) -> Option<File> {
-        self.pending.take().map(|pending| pending.ready.0)
-    }
-
     /// In the parent, while its PID 1 makes its mounts: lo up, and on a bridge the
     /// veth pair, its address and route (releasing the network lock), then container
-    /// `id`'s published `ports`. Tells the PID 1 the network is ready.
+    /// `id`'s published `ports`.
     pub fn configure(&mut self, id: &str, ports: &[Port]) -> Result<()> {
         let (Some(pending), Some(netns)) = (self.pending.take(), &self.netns) else {
             return Ok(());
@@ -251,7 +242,6 @@ impl Attachment {
             inside,
             lease,
             bridge,
-            ready: (_, mut ready),
         } = pending;
         trace::step("bring up lo inside, while the container makes its mounts");
         inside.ask(&netlink::link_up(netlink::LOOPBACK))?;
@@ -262,24 +252,8 @@ impl Attachment {
             // DNAT in nf_tables, and the host ports held open
             settings.ports = Some(ports::publish(id, settings, ports, &bridge)?);
         }
-        trace::step("the network is ready: tell the container");
-        // A container that failed first has closed its end: its exec status says why.
-        let _ = ready.write_all(b"n");
         Ok(())
     }
-}
-
-/// In the container's PID 1, before anything that needs its network (its sysctls, its
-/// command): waits until the parent has configured it ([`Attachment::configure`]).
-/// The parent kills it if that fails, so an end of file means the parent is gone.
-pub fn wait_until_ready(ready: Option<&File>) -> Result<()> {
-    let Some(mut ready) = ready else {
-        return Ok(());
-    };
-    trace::step("wait for the network, configured from outside meanwhile");
-    ready
-        .read_exact(&mut [0])
-        .map_err(|_| Error::invalid("skiff ended before the network was ready"))
 }
 
 /// The bridge network `mode` names: the default, or a user network.
