@@ -5,10 +5,10 @@
 //! the container's address (`network`) → clone(2) its PID 1 in a new PID namespace
 //! (v2: clone3(2) into its cgroup) → in the child, setns(2) into that network
 //! namespace, unshare(2) the rest (an OCI bundle may join some by path or share the
-//! runtime's: `namespaces`) → mounts, while the parent, on the other core, configures
-//! the network from outside and (v1) makes the cgroup → one byte on a pipe(2) says
-//! the parent's half is done → the child joins its cgroup, and a cgroup namespace of
-//! its own → pivot_root(2) → (setns(2) into the user namespace) → user,
+//! runtime's: `namespaces`) → mounts, while the parent, on the other core, (v1) makes
+//! the cgroup, then configures the network from outside → a byte on a pipe(2) says
+//! the cgroup is made: the child joins it, and makes a cgroup namespace of its own →
+//! a second byte says the network is ready → pivot_root(2) → (setns(2) into the user namespace) → user,
 //! capabilities → execve(2). Two processes, two halves that need nothing of each
 //! other until the command runs: the `network` and `cgroup` modules say why that is
 //! safe (`cgroup::before_fork`: which cgroup is made when, and why).
@@ -197,18 +197,18 @@ pub fn start(
     drop((exec_status_writer, ready));
     sys::forward_signals_to(pid);
     // While it makes its mounts; a failure kills it: it ends before execve(2), as a child that failed.
-    // The network first: its lease holds the network lock, which other starts wait for.
-    trace::step("while it makes its mounts: its network and cgroup, from outside");
-    let paused = network
-        .configure(&config.id, ports) // rtnetlink: lo, veth, address, route; nf_tables
-        .and_then(|()| cgroup::beside_mounts(&cgroup, &limits, guard.as_deref())) // v1: mkdir(2), limits, devices guard
-        .map(|placed| tell_ready(ready_writer, placed)) // write(2)
+    // The cgroup first, so that PID 1 joins it while the network is configured.
+    trace::step("while it makes its mounts: its cgroup and network, from outside");
+    let paused = cgroup::beside_mounts(&cgroup, &limits, guard.as_deref()) // v1: mkdir(2), limits, devices guard
+        .map(|placed| tell(&ready_writer, "cgroup is made", placed as u8)) // write(2)
+        .and_then(|()| network.configure(&config.id, ports)) // rtnetlink: lo, veth, address, route; nf_tables
+        .map(|()| tell(&ready_writer, "network is ready", b'n')) // write(2)
         .and_then(|()| rootfs::before_pivot(pid, pause, stdio.before_pivot))
         .inspect_err(|_| drop(sys::kill(pid, libc::SIGKILL)));
     let terminal = console.map(receive_terminal); // recvmsg(2): SCM_RIGHTS
     if let Err(err) = paused.and_then(|()| process::exec_outcome(exec_status)) {
         sys::wait_for_exit(pid)?; // waitpid(2): reap it
-        undo_start(config, None);
+        undo_start(config, network.pending.take());
         return Err(err);
     }
     sealed_exe::let_go_of_view(); // its command runs: the supervisor may wait now
@@ -238,24 +238,25 @@ fn undo_start(config: &Config, pending: Option<network::Pending>) {
     let _ = network::release(&config.id);
 }
 
-/// In the parent, its half done (the network configured, the cgroup made): one byte
-/// lets PID 1 go on, and says where it is to run (`placed`).
-fn tell_ready(mut ready: File, placed: Placed) {
-    trace::step("its network and cgroup are ready: tell it");
+/// In the parent, one part of its half done: one byte on the pipe its PID 1 reads
+/// before pivot_root(2). The first says where PID 1 is to run (its cgroup made, or
+/// none: a `cgroup::Placed`), the second that its network is ready.
+fn tell(mut ready: &File, what: &str, byte: u8) {
+    trace::step(&format!("its {what}: tell it"));
     // A child that failed first has closed its end: its exec status says why.
-    let _ = ready.write_all(&[placed as u8]);
+    let _ = ready.write_all(&[byte]);
 }
 
-/// In PID 1, last before pivot_root(2): waits for [`tell_ready`]. The parent kills it
-/// if its half fails, so an end of file means the parent is gone.
-fn wait_until_ready(mut ready: &File) -> Result<Placed> {
-    trace::step("wait for its network and cgroup, made from outside meanwhile");
+/// In PID 1, once its mounts are made: waits for the next byte of [`tell`]. The parent
+/// kills it if its half fails, so an end of file means the parent is gone.
+fn wait_for(mut ready: &File, what: &str) -> Result<u8> {
+    trace::step(&format!("wait for its {what}, made from outside meanwhile"));
     let mut byte = [0];
     match ready.read_exact(&mut byte) {
-        Ok(()) => Ok(Placed::from_byte(byte[0])),
-        Err(_) => Err(Error::invalid(
-            "skiff ended before the container's network and cgroup were ready",
-        )),
+        Ok(()) => Ok(byte[0]),
+        Err(_) => Err(Error::invalid(format!(
+            "skiff ended before the container's {what} was ready"
+        ))),
     }
 }
 
@@ -267,9 +268,9 @@ struct Child<'a> {
     /// Whether a devices guard holds in its cgroup at the fork (where made before it):
     /// without one, a device node the container makes must open nothing, so its /dev is
     /// `nodev` and, where nothing can be mounted, it gets no `CAP_MKNOD` (see
-    /// `mounts::populate`, `capabilities`). After [`wait_until_ready`], its byte says.
+    /// `mounts::populate`, `capabilities`). After its mounts, the parent's byte says.
     guarded: bool,
-    /// Where the parent says its half is done ([`tell_ready`]).
+    /// Where the parent says its half is done ([`tell`]).
     ready: File,
     netns: Option<&'a File>,
     userns: Option<&'a userns::Userns>,
@@ -347,9 +348,10 @@ fn prepare(
     // network and the cgroup: nothing before this point may need them.
     let mut placed = Placed::Outside;
     let before_pivot = || {
-        placed = wait_until_ready(&child.ready)?; // read(2)
+        placed = Placed::from_byte(wait_for(&child.ready, "cgroup")?); // read(2)
         let beside = cgroup::enter(child.cgroup.made_beside(placed))?; // v1: tasks, unshare(CLONE_NEWCGROUP)
         own_cgroup = own_cgroup.or(beside);
+        wait_for(&child.ready, "network")?; // read(2)
         rootfs::pause(child.pause.as_ref())?; // the OCI runtime's hooks run meanwhile
         tuning::set_namespaced(options, own_netns) // oom_score_adj, sysctls (net.*: eth0 exists)
     };

@@ -23,8 +23,9 @@
 //! core ([`Attachment::configure`]): while the container's first process, which
 //! setns(2)s into the namespace as its first step, makes its mounts, skiff brings up
 //! `lo`, makes the veth pair, gives `eth0` its address and the default route, and
-//! publishes the ports; then (its cgroup made too) it writes one byte on a pipe. The
-//! container reads it just before pivot_root(2) (`container::start`). That is safe
+//! publishes the ports; then it writes one byte on a pipe (after the one that says its
+//! cgroup is made). The container reads it just before pivot_root(2)
+//! (`container::start`). That is safe
 //! because nothing before that point looks at the network: the hostname
 //! and the mounts do not, and the sysfs it mounts on /sys belongs to the namespace,
 //! not to a moment, so `eth0` shows there once made. Everything after it may: its

@@ -38,7 +38,7 @@ STEPS = [
     ("cgroups: PID 1 joins, then a cgroup namespace (v2: mkdir(2) and limits too, before the fork)", r"cgroup of its own|join its cgroup"),
     ("namespaces: PID 1 cloned into a new PID namespace; mount, UTS, IPC unshared", r"PID namespace|mount, UTS and IPC"),
     ("network, before the fork: a namespace, the bridge, a lease", r"network namespace|bring up lo|bridge|veth|NAT|ports?\b"),
-    ("PID 1 waits for its network and cgroup before pivot_root(2): what the overlap did not hide", r"^wait for its network"),
+    ("PID 1 waits for its cgroup and network before pivot_root(2): what the overlap did not hide", r"^wait for its (cgroup|network)"),
     ("mounts: overlayfs, /proc, /sys, /dev, masks, /etc files, pivot_root(2), cgroupfs", r"mount|pivot_root|overlayfs|hide what|private|layer names"),
     ("identity: working directory, capabilities, user", r"working directory|capabilities|become user"),
     ("execve(2) set-up: descriptors, signals", r"^execve the command"),
@@ -48,8 +48,8 @@ STEPS = [
 # the cgroup while PID 1 makes its mounts: those lines, from the first step to the last, are
 # skiff's alone, and overlap the others (PID 1's trace reaches stderr after them), so they
 # are timed apart, not summed.
-BESIDE = ("beside the mounts: lo, a veth pair, addresses; v1: the cgroup, its limits (in parallel: not summed)",
-          r"^while it makes its mounts", r"ready: tell it$")
+BESIDE = ("beside the mounts: v1: the cgroup, its limits; lo, a veth pair, addresses (in parallel: not summed)",
+          r"^while it makes its mounts", r"^its network is ready: tell it$")
 LINE = re.compile(r"^skiff: +(\d+) (    )?(.*)$")
 
 def mechanism(text, is_call, current):
