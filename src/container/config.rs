@@ -112,7 +112,7 @@ pub fn short(id: &str) -> &str {
 }
 
 impl Config {
-    /// Its cgroup, as `cgroup::create` names it: `cgroupsPath`, or the ID.
+    /// Its cgroup, as `cgroup::before_fork` names it: `cgroupsPath`, or the ID.
     pub fn cgroup(&self) -> &str {
         self.cgroup.as_deref().unwrap_or(&self.id)
     }

@@ -130,7 +130,7 @@ pub fn devices(list: &[DeviceNode]) -> Result<Vec<DeviceNode>> {
     }
 }
 
-/// `cgroupsPath`, without `..`, as `cgroup::create` takes it: absolute, or relative
+/// `cgroupsPath`, without `..`, as `cgroup::before_fork` takes it: absolute, or relative
 /// as `./PATH`.
 pub fn cgroups_path(path: &str) -> Result<String> {
     let plain = Path::new(path)

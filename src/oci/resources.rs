@@ -1,6 +1,6 @@
 //! `linux.resources` of an OCI bundle: the cgroup settings of its container, as
-//! skiff's own [`Limits`], which `cgroup::create` writes into the cgroup's files before
-//! anything runs in it (`cgroup/limits.rs` has the table of files, v1 and v2).
+//! skiff's own [`Limits`], which `cgroup::before_fork` writes into the cgroup's files
+//! before anything runs in it (`cgroup/limits.rs` has the table of files, v1 and v2).
 //!
 //! The values are the kernel's own, unlike Docker's flags: `cpu.shares` as given (not
 //! clamped), `quota` and `period` in µs (not `--cpus`), `cpus` and `mems` as the
