@@ -493,8 +493,9 @@ impl Placed {
 /// far as it is made before its PID 1 is forked:
 ///
 /// - v1: not at all. [`beside_mounts`] makes it in the parent while PID 1 makes its
-///   mounts (PID 1 runs nothing else and opens no device node until it has joined),
-///   then PID 1 joins it itself: a parent that moved it would wait for an RCU grace
+///   mounts (PID 1 runs nothing else and opens no device node until it has joined:
+///   only /proc files, and an image's regular files when it fills a volume, on `nodev`
+///   mounts), then PID 1 joins it itself: a parent that moved it would wait for an RCU grace
 ///   period (`Cgroup::join`; measured here, 10 ms against the 0.5 ms of a process
 ///   that writes `0` to `tasks`). Where it cannot be made, that is found after the
 ///   fork, and PID 1 is told to run without one (or killed, if it has limits).
