@@ -494,7 +494,7 @@ impl Placed {
 ///
 /// - v1: not at all. [`beside_mounts`] makes it in the parent while PID 1 makes its
 ///   mounts (PID 1 runs nothing else and opens no device node until it has joined:
-///   only /proc files, and an image's regular files when it fills a volume, on `nodev`
+///   directories, /proc files and, filling a volume, the image's regular files, on `nodev`
 ///   mounts), then PID 1 joins it itself: a parent that moved it would wait for an RCU grace
 ///   period (`Cgroup::join`; measured here, 10 ms against the 0.5 ms of a process
 ///   that writes `0` to `tasks`). Where it cannot be made, that is found after the
