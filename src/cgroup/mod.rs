@@ -494,11 +494,12 @@ impl Placed {
 ///
 /// - v1: not at all. [`beside_mounts`] makes it in the parent while PID 1 makes its
 ///   mounts (PID 1 runs nothing else and opens no device node until it has joined:
-///   directories, /proc files and, filling a volume, the image's regular files, on `nodev`
-///   mounts), then PID 1 joins it itself: a parent that moved it would wait for an RCU grace
-///   period (`Cgroup::join`; measured here, 10 ms against the 0.5 ms of a process
-///   that writes `0` to `tasks`). Where it cannot be made, that is found after the
-///   fork, and PID 1 is told to run without one (or killed, if it has limits).
+///   directories, /proc files and, filling a volume, the image's regular files, on
+///   `nodev` mounts), then PID 1 joins it itself: a parent that moved it would wait for
+///   an RCU grace period (`Cgroup::join`; measured here, 10 ms against the 0.5 ms of
+///   a process that writes `0` to `tasks`). Where it cannot be made, that is found
+///   after the fork, and PID 1 is told to run without one (or killed, if it has
+///   limits).
 /// - v2: whole, so that PID 1 is born inside (clone3(2), [`fork_into`]): moving it in
 ///   after the fork, by itself or its parent, goes through `cgroup.procs`, which waits
 ///   for that grace period (measured on this kernel's v2 tree: 7 ms by the process
