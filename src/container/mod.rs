@@ -225,7 +225,7 @@ fn receive_terminal((ours, theirs): (UnixStream, UnixStream)) -> Result<File> {
 fn undo_start(config: &Config, pending: Option<network::Pending>) {
     drop(pending);
     let _ = cgroup::remove(config.cgroup());
-    let _ = network::release(&config.id);
+    let _ = network::release(&config.id, None); // a failure: whatever it took is looked for
 }
 
 /// What the parent made for the child to enter (its cgroup, network namespace and the

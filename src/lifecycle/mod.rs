@@ -493,7 +493,7 @@ fn sweep_one(listed: &Container) {
         cgroup::sweep(id);
     }
     if left || container.state.network.is_some() {
-        if let Err(err) = network::release(id) {
+        if let Err(err) = network::release(id, container.state.network.as_ref()) {
             trace::step(&format!("sweep {}'s address: {err}", container.short_id()));
         }
     }

@@ -282,7 +282,10 @@ fn listen_for_attach(container: &Container) -> Result<UnixListener> {
 /// A start by the user: the restart count starts over, and a stop by the user is
 /// forgotten (as Docker's `start` does).
 fn started_by_user(container: &mut Container) {
-    restart::unmark(container);
+    // Never started, never stopped: a stop marks only a container that runs.
+    if !container.state.started_at.is_empty() {
+        restart::unmark(container);
+    }
     container.state.restart_count = None;
 }
 
@@ -413,7 +416,7 @@ fn record_exit(container: &mut Container, exit: Exit, status: Status) -> Result<
     // Kept in the state if this fails, so that the next sweep tries again.
     let left = container.state.network.as_ref().map(|s| s.network.clone());
     let network = match left {
-        Some(_) => network::release(&container.config.id), // rtnetlink, under the network lock
+        Some(_) => network::release(&container.config.id, container.state.network.as_ref()), // its lease, under the network lock
         None => Ok(()),
     };
     if network.is_ok() {
