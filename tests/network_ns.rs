@@ -182,7 +182,8 @@ fn the_address_of_a_container_whose_skiff_was_killed_is_swept() {
 
 /// A skiff killed (kill -9) in the middle of a start, when its cgroup, veth and lease
 /// are made and its container's PID 1 is held half-way, opening its /etc/passwd (here
-/// a FIFO, to find its user): the next `ps -a` kills what is left and sweeps it all.
+/// a FIFO, to find its user): its PID 1 ends with it (its start may be recorded as
+/// running already), and the next `ps -a` sweeps what is left.
 #[test]
 fn a_skiff_killed_mid_start_is_swept_by_the_next() {
     let t = TestEnv::new();
@@ -202,13 +203,29 @@ fn a_skiff_killed_mid_start_is_swept_by_the_next() {
     let veth = veth_of(&id);
     assert!(Path::new("/sys/class/net").join(&veth).exists());
     assert_ne!(crate::testenv::cgroups_of(&id), Vec::<String>::new());
-    // Its first start is recorded only once it runs: until then its config names its
-    // run as the starter, whom the sweep leaves alone while it lives.
+    // Its config names its run as the starter, and its state (once recorded) as the
+    // supervisor, whom the sweep leaves alone while it lives.
     ok(&t, &["ps", "-a"]);
     assert_eq!(t.containers(), [id.as_str()], "swept while its run lives");
     assert_ne!(crate::testenv::cgroups_of(&id), Vec::<String>::new());
+    let children = format!("/proc/{0}/task/{0}/children", run.id());
+    let pid_1 = fs::read_to_string(children).unwrap();
+    let pid_1 = pid_1.trim();
     run.kill().unwrap(); // SIGKILL
     run.wait().unwrap();
+    // Killed by the kernel as its parent ends (PR_SET_PDEATHSIG), in the kernel's time.
+    let ended = (0..500).any(|_| {
+        let stat = fs::read_to_string(format!("/proc/{pid_1}/stat")).unwrap_or_default();
+        let state = stat.rsplit(')').next().unwrap_or_default().trim_start();
+        state.is_empty() || state.starts_with('Z') || {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            false
+        }
+    });
+    assert!(
+        ended,
+        "its PID 1 ({pid_1}) outlives the skiff that started it"
+    );
     ok(&t, &["ps", "-a"]);
     assert_eq!(t.containers(), Vec::<String>::new(), "its --rm record");
     assert_eq!(crate::testenv::cgroups_of(&id), Vec::<String>::new());

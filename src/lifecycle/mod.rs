@@ -260,7 +260,7 @@ impl Container {
 
     /// Writes `state` atomically.
     pub fn save_state(&self) -> Result<()> {
-        write_json(&self.dir.join("state.json"), &json::to_string(&self.state))
+        write_state(&self.dir, &self.state)
     }
 
     /// Writes `config` atomically: `update` changes the limits and restart policy.
@@ -609,6 +609,11 @@ pub fn joined_network(config: &Config) -> Result<Option<fs::File>> {
         (Ok(netns), true) => Ok(Some(netns)),
         _ => Err(refused()),
     }
+}
+
+/// Writes the state.json of the container whose directory is `dir`, atomically.
+fn write_state(dir: &Path, state: &State) -> Result<()> {
+    write_json(&dir.join("state.json"), &json::to_string(state))
 }
 
 fn write_json(path: &Path, text: &str) -> Result<()> {
