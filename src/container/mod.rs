@@ -275,8 +275,9 @@ fn become_container(
     exec_status: File,
 ) -> std::result::Result<Infallible, Failed> {
     sealed_exe::let_go_of_view(); // not the last copy: at once
-                                  // Until execve(2), a start ends with its supervisor: its record may say "running"
-                                  // already (`Stdio::record`), and none would be left to end a PID 1 held half-way.
+
+    // Until execve(2), a start ends with its supervisor: its record may say "running"
+    // already (`Stdio::record`), and none would be left to end a PID 1 held half-way.
     let recorded = child.stdio.record.is_some();
     let dies_with_parent = match recorded {
         true => sys::set_parent_death_signal(libc::SIGKILL),

@@ -389,9 +389,10 @@ fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> 
         container.save_state()?;
     }
     let joined = super::joined_network(&container.config)?; // container:NAME's namespace
-                                                            // Written while its PID 1 makes its mounts (see `Stdio::record`). Killed from there
-                                                            // on, this skiff leaves a record of a PID 1 that runs its command or dies, as after
-                                                            // the start: `ps` sees it end, and the next sweep takes back what it held.
+
+    // Written while its PID 1 makes its mounts (see `Stdio::record`). Killed from there
+    // on, this skiff leaves a record of a PID 1 that runs its command or dies, as after
+    // the start: `ps` sees it end, and the next sweep takes back what it held.
     let recorded = Cell::new(None);
     let record = |pid, network: Option<&network::Settings>| {
         let state = State {
@@ -422,7 +423,12 @@ fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> 
         }
         // Recorded as running but never ran: the record it had again (`created`, or
         // how its last run ended), as Docker keeps a container whose command is missing.
-        (Err(err), Some(_)) => Err(container.save_state().err().unwrap_or(err)),
+        (Err(err), Some(_)) => {
+            if let Err(undo) = container.save_state() {
+                trace::step(&format!("its state still says running: {undo}"));
+            }
+            Err(err)
+        }
         (started, None) => started,
     }
 }
