@@ -22,10 +22,9 @@ fn lease_holder(ip: &str) -> Option<String> {
     leaseholder(&Path::new("/run/skiff/networks/skiff0").join(ip))
 }
 
-/// The veth the lease at `path` names: a symlink's target.
+/// The veth the lease at `path` names.
 pub fn leaseholder(path: &Path) -> Option<String> {
-    let target = fs::read_link(path).ok()?;
-    target.into_os_string().into_string().ok()
+    fs::read_to_string(path).ok()
 }
 
 fn veth_of(id: &str) -> String {
@@ -147,28 +146,34 @@ fn rm_gives_the_address_back() {
     assert_released(&id, &ip);
 }
 
-/// Issue 15: a lease is a symlink naming the veth, whose target fits in its inode: no
-/// block to write for it, nor to free (and discard, on a disk mounted so) when it goes.
-/// An `--rm` run gives its address back, by the lease its state names, before it returns.
+/// Issue 15: an `--rm` run gives its address back, by the lease its state names (no
+/// scan of the leases), before it returns; a user network's too, by its bridge's name.
 #[test]
-fn a_lease_owns_no_block_and_an_rm_run_gives_it_back_before_it_returns() {
-    use std::os::unix::fs::MetadataExt;
+fn an_rm_run_gives_its_address_back_before_it_returns() {
     let t = TestEnv::new();
-    let (id, ip) = on_the_bridge(&t);
-    let lease = fs::symlink_metadata(Path::new("/run/skiff/networks/skiff0").join(&ip));
-    let lease = lease.unwrap();
-    assert!(lease.file_type().is_symlink(), "{lease:?}");
-    assert_eq!(lease.blocks(), 0, "{lease:?}");
-    ok(&t, &["rm", "-f", &id]);
-    let cidfile = t.root.join("cid");
-    let flags = ["--cidfile", cidfile.to_str().unwrap()];
-    let ip = sh(&t, &flags, BUSYBOX, "ip -o -4 addr show eth0");
-    let ip = ip
-        .split_whitespace()
-        .nth(3)
-        .and_then(|a| a.split('/').next());
-    let id = fs::read_to_string(&cidfile).unwrap();
-    assert_released(&id, ip.unwrap_or_else(|| panic!("no address")));
+    let net = Network::create(&t, "released", &["--subnet", "172.31.9.0/24"]);
+    let net_id = json_field(&ok(&t, &["network", "inspect", &net.name]), "Id");
+    for (network, bridge) in [
+        ("bridge", "skiff0".to_string()),
+        (&net.name, format!("br-{}", &net_id[..12])),
+    ] {
+        let cidfile = t.root.join(format!("cid-{network}"));
+        let flags = ["--network", network, "--cidfile", cidfile.to_str().unwrap()];
+        let out = sh(&t, &flags, BUSYBOX, "ip -o -4 addr show eth0");
+        let ip = out
+            .split_whitespace()
+            .nth(3)
+            .and_then(|a| a.split('/').next());
+        let lease = Path::new("/run/skiff/networks")
+            .join(bridge)
+            .join(ip.unwrap_or_else(|| panic!("no address: {out}")));
+        let id = fs::read_to_string(&cidfile).unwrap();
+        assert_ne!(
+            leaseholder(&lease),
+            Some(veth_of(&id)),
+            "{out}: still leased"
+        );
+    }
 }
 
 #[test]

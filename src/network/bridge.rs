@@ -11,7 +11,7 @@
 //! ```text
 //! /run/skiff/network.lock           flock(2): one skiff at a time changes the network
 //! /run/skiff/networks/skiff0/subnet  the bridge's subnet, written once it is complete
-//!                          /10.88.0.2  a lease: a symlink to the host end of the veth holding it
+//!                          /10.88.0.2  a lease: the host end of the veth holding it
 //! /run/skiff/networks/br-3f2a…/…     the same, for each user network's bridge
 //! ```
 //!
@@ -19,10 +19,7 @@
 //! network namespace of its container end: so the kernel itself says which addresses
 //! a container that died unwatched (skiff killed, `kill -9`) left free, and none can be
 //! handed out twice. So a lease and its veth are made under one hold of the lock, even
-//! where the container's first process is forked between the two (see `Lease`). A
-//! lease is a symlink, not a file, since its short target fits in its inode (a "fast"
-//! symlink, symlink(7)): where /run is on a disk, no block is written for it, nor
-//! freed (and discarded) when it goes. The bridge and its NAT table stay up once made, as Docker keeps
+//! where the container's first process is forked between the two (see `Lease`). The bridge and its NAT table stay up once made, as Docker keeps
 //! docker0: making and removing them per container cost a run 35 to 95 ms. They go at
 //! reboot, with /run.
 //! <https://man7.org/linux/man-pages/man4/veth.4.html>
@@ -30,7 +27,6 @@
 
 use std::fs::{self, File};
 use std::net::Ipv4Addr;
-use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
 use super::netlink::{self, Socket};
@@ -254,14 +250,7 @@ fn take_address(
         if ip == gateway || holder(host, &path).is_some() {
             continue;
         }
-        // One its veth outlived is free: replaced, under the lock, so nobody reads between.
-        let leased = symlink(veth, &path).or_else(|err| match err.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                fs::remove_file(&path).and_then(|()| symlink(veth, &path))
-            }
-            _ => Err(err),
-        });
-        leased.with_context(|| format!("symlink {}", path.display()))?;
+        fs::write(&path, veth).with_context(|| format!("write {}", path.display()))?;
         return Ok(ip);
     }
     Err(Error::invalid(format!(
@@ -275,14 +264,12 @@ fn holder(host: &Socket, path: &Path) -> Option<String> {
     host.link_index(&veth).ok().map(|_| veth)
 }
 
-/// The veth a lease names, whether it exists or not: a symlink's target, or (an older
-/// skiff's lease, until the reboot that empties /run) a file's content.
+/// The veth a lease names, whether it exists or not. /run/skiff is the machine's, shared
+/// by every skiff on it whatever its version, so the lease stays a file: a symlink (no
+/// block on a disk) would read as free to a skiff before this one, which would hand its
+/// address out again and remove it (measured, see tests/bench/RESULTS.md).
 fn leaseholder(path: &Path) -> Option<String> {
-    match fs::read_link(path) {
-        Ok(target) => target.into_os_string().into_string().ok(),
-        Err(err) if err.raw_os_error() == Some(libc::EINVAL) => fs::read_to_string(path).ok(),
-        Err(_) => None,
-    }
+    fs::read_to_string(path).ok()
 }
 
 /// Gives back container `id`'s address, which its network `settings` name: its lease,
