@@ -886,6 +886,17 @@ pub fn keep_capabilities() -> Result<()> {
     check(rc, "prctl", "PR_SET_KEEPCAPS, 1").map(drop)
 }
 
+/// prctl(2) `PR_SET_PDEATHSIG`: the kernel sends this process `signal` when its parent
+/// ends (0: nothing). It outlives execve(2), so it is cleared before; a change of user
+/// (setuid(2)) clears it too.
+/// <https://man7.org/linux/man-pages/man2/PR_SET_PDEATHSIG.2const.html>
+pub fn set_parent_death_signal(signal: libc::c_int) -> Result<()> {
+    trace::call(format_args!("prctl(PR_SET_PDEATHSIG, {signal})"));
+    // SAFETY: prctl with PR_SET_PDEATHSIG takes plain integers.
+    let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong, 0, 0, 0) };
+    check(rc, "prctl", format_args!("PR_SET_PDEATHSIG, {signal}")).map(drop)
+}
+
 /// umask(2): the permission bits that files and directories this process creates
 /// lose. It cannot fail; returns the mask it replaces.
 /// <https://man7.org/linux/man-pages/man2/umask.2.html>

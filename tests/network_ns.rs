@@ -19,7 +19,12 @@ fn on_the_bridge(t: &TestEnv) -> (String, String) {
 
 /// What holds the lease on `ip`, if anyone: the host end of a container's veth.
 fn lease_holder(ip: &str) -> Option<String> {
-    fs::read_to_string(Path::new("/run/skiff/networks/skiff0").join(ip)).ok()
+    leaseholder(&Path::new("/run/skiff/networks/skiff0").join(ip))
+}
+
+/// The veth the lease at `path` names.
+pub fn leaseholder(path: &Path) -> Option<String> {
+    fs::read_to_string(path).ok()
 }
 
 fn veth_of(id: &str) -> String {
@@ -141,6 +146,36 @@ fn rm_gives_the_address_back() {
     assert_released(&id, &ip);
 }
 
+/// Issue 15: an `--rm` run gives its address back, by the lease its state names (no
+/// scan of the leases), before it returns; a user network's too, by its bridge's name.
+#[test]
+fn an_rm_run_gives_its_address_back_before_it_returns() {
+    let t = TestEnv::new();
+    let net = Network::create(&t, "released", &["--subnet", "172.31.9.0/24"]);
+    let net_id = json_field(&ok(&t, &["network", "inspect", &net.name]), "Id");
+    for (network, bridge) in [
+        ("bridge", "skiff0".to_string()),
+        (&net.name, format!("br-{}", &net_id[..12])),
+    ] {
+        let cidfile = t.root.join(format!("cid-{network}"));
+        let flags = ["--network", network, "--cidfile", cidfile.to_str().unwrap()];
+        let out = sh(&t, &flags, BUSYBOX, "ip -o -4 addr show eth0");
+        let ip = out
+            .split_whitespace()
+            .nth(3)
+            .and_then(|a| a.split('/').next());
+        let lease = Path::new("/run/skiff/networks")
+            .join(bridge)
+            .join(ip.unwrap_or_else(|| panic!("no address: {out}")));
+        let id = fs::read_to_string(&cidfile).unwrap();
+        assert_ne!(
+            leaseholder(&lease),
+            Some(veth_of(&id)),
+            "{out}: still leased"
+        );
+    }
+}
+
 #[test]
 fn the_address_of_a_container_whose_skiff_was_killed_is_swept() {
     let t = TestEnv::new();
@@ -152,7 +187,8 @@ fn the_address_of_a_container_whose_skiff_was_killed_is_swept() {
 
 /// A skiff killed (kill -9) in the middle of a start, when its cgroup, veth and lease
 /// are made and its container's PID 1 is held half-way, opening its /etc/passwd (here
-/// a FIFO, to find its user): the next `ps -a` kills what is left and sweeps it all.
+/// a FIFO, to find its user): its PID 1 ends with it (its start may be recorded as
+/// running already), and the next `ps -a` sweeps what is left.
 #[test]
 fn a_skiff_killed_mid_start_is_swept_by_the_next() {
     let t = TestEnv::new();
@@ -172,20 +208,36 @@ fn a_skiff_killed_mid_start_is_swept_by_the_next() {
     let veth = veth_of(&id);
     assert!(Path::new("/sys/class/net").join(&veth).exists());
     assert_ne!(crate::testenv::cgroups_of(&id), Vec::<String>::new());
-    // Its first start is recorded only once it runs: until then its config names its
-    // run as the starter, whom the sweep leaves alone while it lives.
+    // Its config names its run as the starter, and its state (once recorded) as the
+    // supervisor, whom the sweep leaves alone while it lives.
     ok(&t, &["ps", "-a"]);
     assert_eq!(t.containers(), [id.as_str()], "swept while its run lives");
     assert_ne!(crate::testenv::cgroups_of(&id), Vec::<String>::new());
+    let children = format!("/proc/{0}/task/{0}/children", run.id());
+    let pid_1 = fs::read_to_string(children).unwrap();
+    let pid_1 = pid_1.trim();
     run.kill().unwrap(); // SIGKILL
     run.wait().unwrap();
+    // Killed by the kernel as its parent ends (PR_SET_PDEATHSIG), in the kernel's time.
+    let ended = (0..500).any(|_| {
+        let stat = fs::read_to_string(format!("/proc/{pid_1}/stat")).unwrap_or_default();
+        let state = stat.rsplit(')').next().unwrap_or_default().trim_start();
+        state.is_empty() || state.starts_with('Z') || {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            false
+        }
+    });
+    assert!(
+        ended,
+        "its PID 1 ({pid_1}) outlives the skiff that started it"
+    );
     ok(&t, &["ps", "-a"]);
     assert_eq!(t.containers(), Vec::<String>::new(), "its --rm record");
     assert_eq!(crate::testenv::cgroups_of(&id), Vec::<String>::new());
     let leases = fs::read_dir("/run/skiff/networks/skiff0").unwrap();
     let held = leases
         .flatten()
-        .any(|l| fs::read_to_string(l.path()).ok() == Some(veth.clone()));
+        .any(|l| leaseholder(&l.path()) == Some(veth.clone()));
     assert!(!held, "its address is still leased");
     // The veth goes with its namespace, once the kernel has destroyed it (in its own time)
     let gone = (0..500).any(|_| {
@@ -681,7 +733,7 @@ fn a_network_set_up_that_fails_beside_the_mounts_leaves_nothing() {
     let leases = fs::read_dir(Path::new("/run/skiff/networks").join(&bridge)).unwrap();
     let held = leases
         .flatten()
-        .any(|l| fs::read_to_string(l.path()).ok() == Some(veth.clone()));
+        .any(|l| leaseholder(&l.path()) == Some(veth.clone()));
     assert!(!held, "its address is still leased");
     assert!(
         !Path::new("/sys/class/net").join(&veth).exists(),

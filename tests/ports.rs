@@ -194,8 +194,12 @@ fn a_port_a_host_program_holds_fails_the_run_and_leaves_nothing() {
         .into_iter()
         .flatten();
     for lease in leases.flatten() {
-        let holder = fs::read_to_string(lease.path()).unwrap_or_default();
-        assert_ne!(holder, format!("veth{}", &id[..11]), "a lease is left");
+        let holder = crate::network_ns::leaseholder(&lease.path());
+        assert_ne!(
+            holder,
+            Some(format!("veth{}", &id[..11])),
+            "a lease is left"
+        );
     }
 }
 

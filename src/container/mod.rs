@@ -124,6 +124,21 @@ pub struct Stdio<'a> {
     /// The OCI runtime's `--preserve-fds N`: fds 3 to 3+N-1, the caller's (conmon's
     /// sockets for socket activation), stay open into the command.
     pub preserved: RawFd,
+    /// Run by the parent, given its PID 1 and its network, once that is configured and
+    /// while PID 1 makes its mounts on the other core: the supervisor's record of the
+    /// start, written there rather than on the path from execve(2) to its wait (a short
+    /// command ends meanwhile). A failure ends the start.
+    pub record: Option<&'a Record<'a>>,
+}
+
+/// See [`Stdio::record`].
+pub type Record<'a> = dyn Fn(libc::pid_t, Option<&Settings>) -> Result<()> + 'a;
+
+impl Stdio<'_> {
+    /// Runs [`Stdio::record`], where the starter gave one.
+    fn record_start(&self, pid: libc::pid_t, settings: Option<&Settings>) -> Result<()> {
+        self.record.map_or(Ok(()), |record| record(pid, settings))
+    }
 }
 
 /// A container whose command is executing.
@@ -133,8 +148,6 @@ pub struct Started {
     pub pid: libc::pid_t,
     /// With `-t`: the master of its terminal.
     pub terminal: Option<File>,
-    /// Its place on a network, if it has one of its own.
-    pub network: Option<Settings>,
 }
 
 /// Signals `docker run` passes on to the container.
@@ -203,6 +216,7 @@ pub fn start(
         .map(|placed| tell(&ready_writer, "cgroup is made", placed as u8)) // write(2)
         .and_then(|()| network.configure(&config.id, ports)) // rtnetlink: lo, veth, address, route; nf_tables
         .map(|()| tell(&ready_writer, "network is ready", b'n')) // write(2)
+        .and_then(|()| stdio.record_start(pid, network.settings.as_ref())) // while PID 1 pivots
         .and_then(|()| rootfs::before_pivot(pid, pause, stdio.before_pivot))
         .inspect_err(|_| drop(sys::kill(pid, libc::SIGKILL)));
     let terminal = console.map(receive_terminal); // recvmsg(2): SCM_RIGHTS
@@ -213,11 +227,7 @@ pub fn start(
     }
     sealed_exe::let_go_of_view(); // its command runs: the supervisor may wait now
     let terminal = terminal.transpose()?;
-    Ok(Started {
-        pid,
-        terminal,
-        network: network.settings,
-    })
+    Ok(Started { pid, terminal })
 }
 
 /// With `-t`, the master of the container's terminal, sent back on our end of `pair`.
@@ -235,7 +245,7 @@ fn receive_terminal((ours, theirs): (UnixStream, UnixStream)) -> Result<File> {
 fn undo_start(config: &Config, pending: Option<network::Pending>) {
     drop(pending);
     let _ = cgroup::remove(config.cgroup());
-    let _ = network::release(&config.id);
+    let _ = network::release(&config.id, None); // a failure: whatever it took is looked for
 }
 
 /// In the parent, one part of its half done: one byte on the pipe its PID 1 reads
@@ -301,13 +311,26 @@ fn become_container(
     exec_status: File,
 ) -> std::result::Result<Infallible, Failed> {
     sealed_exe::let_go_of_view(); // not the last copy: at once
-    let prepared = process::take_stdio(&child.stdio.fds).and_then(|()| {
+
+    // Until execve(2), a start ends with its supervisor: its record may say "running"
+    // already (`Stdio::record`), and none would be left to end a PID 1 held half-way.
+    let recorded = child.stdio.record.is_some();
+    let dies_with_parent = match recorded {
+        true => sys::set_parent_death_signal(libc::SIGKILL),
+        false => Ok(()),
+    };
+    let prepared = dies_with_parent.and_then(|()| process::take_stdio(&child.stdio.fds));
+    let prepared = prepared.and_then(|()| {
         let gate = child.stdio.gate.map(process::Gate::open).transpose()?; // /proc/self/fd
         let terminal = child
             .console
             .take()
             .map(|socket| (socket, child.stdio.size));
         Ok((prepare(config, rootfs, &child, terminal)?, gate))
+    });
+    let prepared = prepared.and_then(|prepared| match recorded {
+        true => sys::set_parent_death_signal(0).map(|()| prepared), // its command outlives us
+        false => Ok(prepared),
     });
     let (env, gate) = match prepared {
         Ok(prepared) => prepared,

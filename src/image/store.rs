@@ -99,14 +99,24 @@ struct Repositories {
     refs: BTreeMap<String, String>,
 }
 
+/// Makes `dir` unless it exists, and its parents only if it has none: one mkdir(2) for
+/// a directory that is there, where `create_dir_all` adds a stat(2) to each.
+pub fn ensure_dir(dir: &Path) -> Result<()> {
+    let made = match fs::create_dir(dir) {
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => fs::create_dir_all(dir),
+        made => made,
+    };
+    made.with_context(|| format!("create {}", dir.display()))
+}
+
 impl Store {
     /// Opens (creating if needed) the store and takes its lock, waiting for any other
     /// skiff that holds it.
     pub fn open() -> Result<Store> {
         let root = root();
         for dir in ["tmp", "blobs/sha256", "layers", "unsynced"] {
-            let dir = root.join(dir);
-            fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+            ensure_dir(&root.join(dir))?;
         }
         let lock_path = root.join("lock");
         let lock = sys::lock_file(&lock_path)?;

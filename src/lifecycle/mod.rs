@@ -36,6 +36,7 @@ pub mod supervisor;
 
 use std::cell::Cell;
 use std::fs;
+use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -146,7 +147,11 @@ impl Process {
 
     /// `pid` as it is now; `None` if no such process, or only its zombie is left.
     pub fn of(pid: i32) -> Option<Process> {
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Room for the whole line at once: from an empty string, std grows its buffer
+        // from 32 bytes, one read(2) each (procfs gives no size to go by).
+        let mut stat = String::with_capacity(1024);
+        let mut file = fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+        file.read_to_string(&mut stat).ok()?;
         // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
         let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
         if matches!(fields.next(), Some("Z" | "X")) {
@@ -166,12 +171,11 @@ impl Container {
     /// cannot both take one name, and makes the volumes it names that do not exist yet.
     pub fn create(lock: &Store, mut config: Config) -> Result<Container> {
         let dir = containers_dir();
-        fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+        store::ensure_dir(&dir)?;
         let names = names::index(list)?;
         if config.name.is_empty() {
-            config.name = names::unused(&names)?;
-        }
-        if let Some(holder) = names::owner(&names, &config.name) {
+            config.name = names::unused(&names)?; // held by nobody
+        } else if let Some(holder) = names::owner(&names, &config.name) {
             // Docker's daemon would have removed an `--rm` holder whose skiff was killed.
             sweep_one(&Container::load(dir.join(holder)));
         }
@@ -260,7 +264,7 @@ impl Container {
 
     /// Writes `state` atomically.
     pub fn save_state(&self) -> Result<()> {
-        write_json(&self.dir.join("state.json"), &json::to_string(&self.state))
+        write_state(&self.dir, &self.state)
     }
 
     /// Writes `config` atomically: `update` changes the limits and restart policy.
@@ -493,7 +497,7 @@ fn sweep_one(listed: &Container) {
         cgroup::sweep(id);
     }
     if left || container.state.network.is_some() {
-        if let Err(err) = network::release(id) {
+        if let Err(err) = network::release(id, container.state.network.as_ref()) {
             trace::step(&format!("sweep {}'s address: {err}", container.short_id()));
         }
     }
@@ -609,6 +613,11 @@ pub fn joined_network(config: &Config) -> Result<Option<fs::File>> {
         (Ok(netns), true) => Ok(Some(netns)),
         _ => Err(refused()),
     }
+}
+
+/// Writes the state.json of the container whose directory is `dir`, atomically.
+fn write_state(dir: &Path, state: &State) -> Result<()> {
+    write_json(&dir.join("state.json"), &json::to_string(state))
 }
 
 fn write_json(path: &Path, text: &str) -> Result<()> {

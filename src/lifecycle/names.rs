@@ -78,6 +78,10 @@ pub fn index(existing: impl FnOnce() -> Result<Vec<Container>>) -> Result<PathBu
 
 /// Takes `name` for container `id`. Fails, naming the owner, if a container has it.
 pub fn reserve(index: &Path, name: &str, id: &str) -> Result<()> {
+    // Most names are free: a link already there is looked at only when there is one.
+    if link(index, name, id).is_ok() {
+        return Ok(());
+    }
     if let Some(owner) = owner(index, name) {
         return Err(Error::invalid(format!(
             "the container name \"/{name}\" is already in use by container \"{owner}\": remove (or rename) that container to reuse the name"

@@ -18,6 +18,7 @@
 //! <https://man7.org/linux/man-pages/man3/daemon.3.html>
 //! <https://man7.org/linux/man-pages/man2/setsid.2.html>
 
+use std::cell::Cell;
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixListener;
@@ -282,7 +283,10 @@ fn listen_for_attach(container: &Container) -> Result<UnixListener> {
 /// A start by the user: the restart count starts over, and a stop by the user is
 /// forgotten (as Docker's `start` does).
 fn started_by_user(container: &mut Container) {
-    restart::unmark(container);
+    // Never started, never stopped: a stop marks only a container that runs.
+    if !container.state.started_at.is_empty() {
+        restart::unmark(container);
+    }
     container.state.restart_count = None;
 }
 
@@ -385,22 +389,48 @@ fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> 
         container.save_state()?;
     }
     let joined = super::joined_network(&container.config)?; // container:NAME's namespace
-    let mut started = container::start(&container.config, rootfs, stdio, joined)?;
-    let pid = started.pid;
-    container.state = State {
-        status: Status::Running,
-        pid: Process::of(pid).unwrap_or(Process { pid, start_time: 0 }),
-        supervisor,
-        started_at: time::now_precise(),
-        network: started.network.take(),
-        restart_count: container.state.restart_count,
-        ..State::default()
+
+    // Written while its PID 1 makes its mounts (see `Stdio::record`). Killed from there
+    // on, this skiff leaves a record of a PID 1 that runs its command or dies, as after
+    // the start: `ps` sees it end, and the next sweep takes back what it held.
+    let recorded = Cell::new(None);
+    let record = |pid, network: Option<&network::Settings>| {
+        let state = State {
+            status: Status::Running,
+            pid: Process::of(pid).unwrap_or(Process { pid, start_time: 0 }),
+            supervisor,
+            started_at: time::now_precise(),
+            network: network.cloned(),
+            restart_count: container.state.restart_count,
+            ..State::default()
+        };
+        super::write_state(&container.dir, &state)?;
+        recorded.set(Some(state));
+        Ok(())
     };
-    container.save_state()?;
-    if let Some(settings) = &container.state.network {
-        peers::update(&settings.network); // its name into its network's /etc/hosts files
+    let stdio = Stdio {
+        record: Some(&record),
+        ..*stdio
+    };
+    let started = container::start(&container.config, rootfs, &stdio, joined);
+    match (started, recorded.take()) {
+        (Ok(started), Some(state)) => {
+            container.state = state;
+            if let Some(settings) = &container.state.network {
+                peers::update(&settings.network); // its name into its network's /etc/hosts files
+            }
+            Ok(started)
+        }
+        // Recorded as running but never ran: the record it had again (`created`, or
+        // how its last run ended), as Docker keeps a container whose command is missing.
+        (Err(err), Some(_)) => {
+            if let Err(undo) = container.save_state() {
+                trace::step(&format!("its state still says running: {undo}"));
+            }
+            Err(err)
+        }
+        (started, None) => started,
     }
-    Ok(started)
 }
 
 fn open_log(container: &Container) -> Result<Log> {
@@ -413,7 +443,7 @@ fn record_exit(container: &mut Container, exit: Exit, status: Status) -> Result<
     // Kept in the state if this fails, so that the next sweep tries again.
     let left = container.state.network.as_ref().map(|s| s.network.clone());
     let network = match left {
-        Some(_) => network::release(&container.config.id), // rtnetlink, under the network lock
+        Some(_) => network::release(&container.config.id, container.state.network.as_ref()), // its lease, under the network lock
         None => Ok(()),
     };
     if network.is_ok() {

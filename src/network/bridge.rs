@@ -29,10 +29,10 @@ use std::fs::{self, File};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use super::nat;
 use super::netlink::{self, Socket};
 use super::subnet::{self, Subnet};
 use super::Settings;
+use super::{nat, user};
 use crate::error::{Context, Error, Result};
 use crate::{rootless, sys, trace};
 
@@ -58,11 +58,18 @@ fn records(bridge: &str) -> PathBuf {
 }
 
 /// The network lock, held until the file is dropped (closing it releases the lock).
+/// Its directory is made only if the lock file cannot be opened without it: once
+/// made, it stays until reboot, and each start and end takes the lock.
 pub(super) fn lock() -> Result<File> {
     let dir = rootless::runtime_dir();
-    fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
     let path = dir.join("network.lock");
-    sys::lock_file(&path)
+    match sys::lock_file(&path) {
+        Err(err) if err.errno() == Some(libc::ENOENT) => {
+            fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+            sys::lock_file(&path)
+        }
+        locked => locked,
+    }
 }
 
 /// The host end of a container's veth: `veth` and the start of its ID (IFNAMSIZ
@@ -253,21 +260,64 @@ fn take_address(
 
 /// The veth that holds the lease at `path`, if it still exists.
 fn holder(host: &Socket, path: &Path) -> Option<String> {
-    let veth = fs::read_to_string(path).ok()?;
+    let veth = leaseholder(path)?;
     host.link_index(&veth).ok().map(|_| veth)
 }
 
-/// Gives back container `id`'s address, and any other lease whose veth is gone, on
-/// every bridge. Its veth is not deleted here: the kernel destroys it with the
+/// The veth a lease names, whether it exists or not. /run/skiff is the machine's, shared
+/// by every skiff on it whatever its version, so the lease stays a file: a symlink (no
+/// block on a disk) would read as free to a skiff before this one, which would hand its
+/// address out again and remove it (measured, see tests/bench/RESULTS.md).
+fn leaseholder(path: &Path) -> Option<String> {
+    fs::read_to_string(path).ok()
+}
+
+/// Gives back container `id`'s address, which its network `settings` name: its lease,
+/// if it still holds it (once its veth is gone, another start may have taken the
+/// address over). Its veth is not deleted here: the kernel destroys it with the
 /// namespace, in the background, where deleting it would wait for that (~14 ms
-/// measured). Nothing to do if there is no bridge.
-pub fn release(id: &str) -> Result<()> {
+/// measured). Without settings (a start cut short before they were recorded) or with
+/// ones too old to name their network's ID, every lease of every bridge is looked at.
+pub fn release(id: &str, settings: Option<&Settings>) -> Result<()> {
+    let veth = veth_name(id);
+    let Some(lease) = settings.and_then(lease_path) else {
+        return release_any(&veth);
+    };
+    if leaseholder(&lease).as_ref() != Some(&veth) {
+        return Ok(()); // none, or another's: no lock to take for it (rootless: no bridge)
+    }
+    let _lock = lock()?;
+    match leaseholder(&lease) {
+        Some(holder) if holder == veth => {
+            fs::remove_file(&lease).with_context(|| format!("remove {}", lease.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Where the lease of the address `settings` name is. The record is a file anyone with
+/// root can edit, so nothing from it but an address and hex digits goes into the path.
+fn lease_path(settings: &Settings) -> Option<PathBuf> {
+    let ip: Ipv4Addr = settings.ip_address.parse().ok()?;
+    let bridge = match settings.network.as_str() {
+        "bridge" => NAME.to_string(),
+        _ => {
+            let id = settings.network_id.as_deref()?;
+            let hex = !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit());
+            user::bridge_of(Some(id).filter(|_| hex)?)
+        }
+    };
+    Some(records(&bridge).join(ip.to_string()))
+}
+
+/// [`release`] without knowing the address: every bridge's leases are read, and
+/// `veth`'s is removed, and with it any other whose veth is gone.
+fn release_any(veth: &str) -> Result<()> {
     if !records_dir().exists() {
         return Ok(()); // no bridge: nothing to lock for
     }
     let _lock = lock()?;
     let host = Socket::open()?;
-    let veth = veth_name(id);
     for (bridge, _) in made()? {
         for entry in fs::read_dir(records(&bridge)).context("read a bridge's leases")? {
             let path = entry?.path();

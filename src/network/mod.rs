@@ -425,9 +425,17 @@ pub fn enter(netns: Option<&File>) -> Result<()> {
     }
 }
 
-/// Gives back what container `id` held on a network (it has ended, or never started).
-pub fn release(id: &str) -> Result<()> {
-    slirp::release(id);
-    let unpublished = ports::unpublish(id);
-    bridge::release(id).and(unpublished)
+/// Gives back what container `id` held on a network (it has ended, or never started),
+/// as its recorded `settings` say: its address, and its published ports and
+/// slirp4netns only if it had them. Without settings (a start cut short before they
+/// were recorded), whatever it may have held is looked for.
+pub fn release(id: &str, settings: Option<&Settings>) -> Result<()> {
+    if rootless::active() {
+        slirp::release(id); // only a rootless container has one
+    }
+    let unpublished = match settings {
+        Some(Settings { ports: None, .. }) => Ok(()),
+        _ => ports::unpublish(id),
+    };
+    bridge::release(id, settings).and(unpublished)
 }

@@ -56,7 +56,7 @@ impl Definition {
 
     /// The link its containers' veths are plugged into.
     pub fn bridge(&self) -> String {
-        format!("br-{}", &self.id[..12])
+        bridge_of(&self.id)
     }
 
     /// Its subnet and gateway, as `network create` checked them.
@@ -70,6 +70,12 @@ impl Definition {
             ))
         })
     }
+}
+
+/// The bridge of the network whose ID is `id`: `br-` and the ID's first 12 digits, as
+/// Docker names it.
+pub fn bridge_of(id: &str) -> String {
+    format!("br-{}", id.get(..12).unwrap_or(id))
 }
 
 fn dir() -> PathBuf {
