@@ -418,14 +418,14 @@ fn trace_narrates_each_kernel_step() {
     let t = TestEnv::new();
     let out = t.skiff(&["run", "--trace", &t.image("library/busybox"), "true"]);
     let trace = stderr(&out);
-    // Its PID 1 is cloned into a new PID namespace (into its cgroup too, on v2).
+    // Its PID 1 is cloned into new PID and mount namespaces (into its cgroup too, on v2).
     let pid_1 = [
-        "clone(CLONE_NEWPID)",
-        "clone3(CLONE_NEWPID|CLONE_INTO_CGROUP",
+        "clone(CLONE_NEWPID|CLONE_NEWNS)",
+        "clone3(CLONE_NEWPID|CLONE_NEWNS|CLONE_INTO_CGROUP",
     ];
     assert!(pid_1.iter().any(|call| trace.contains(call)), "{trace}");
     for call in [
-        "unshare(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC)",
+        "unshare(CLONE_NEWUTS|CLONE_NEWIPC)",
         "mount(overlay, ",
         "close_range(3, ~0, CLOSE_RANGE_CLOEXEC)",
         "pivot_root(., .)",
