@@ -472,8 +472,9 @@ fn a_name_held_by_an_rm_container_whose_skiff_died_is_free() {
     assert!(t.containers().is_empty(), "{:?}", t.containers());
 }
 
-/// Issue 15: a reaper takes a container's mounts down beside the cleanup, and still
-/// before `run` returns (`--rm` or not) and before `wait` does. The container leaves an
+/// Issue 15: a container's mounts are gone before `run` returns (`--rm` or not) and
+/// before `wait` does, however its teardown is arranged (a reaper that took them down
+/// beside the cleanup and was not waited for fails this). The container leaves an
 /// overlayfs of its own mounted over a volume, with 32 MiB written into it: its end
 /// syncs them first, while it holds the volume's `u`. overlayfs with `index=on` refuses
 /// (EBUSY) an upper directory another overlayfs still uses, so a mount of the same

@@ -2,10 +2,9 @@
 //!
 //! [`start`] is the whole recipe, one line per kernel mechanism, in this order:
 //! (`--userns`: a mapped user namespace) → cgroup → the network namespace and the
-//! container's address (`network`) → clone(2) its PID 1 in new PID and mount namespaces
-//! (the parent holds the latter open: `teardown`) → in the child, setns(2) into that
-//! network namespace, unshare(2) the rest (an OCI bundle may join some by path or
-//! share the runtime's: `namespaces`) → mounts, while the
+//! container's address (`network`) → clone(2) its PID 1 in a new PID namespace → in
+//! the child, setns(2) into that network namespace, unshare(2) the rest (an OCI bundle
+//! may join some by path or share the runtime's: `namespaces`) → mounts, while the
 //! parent configures the network from outside on the other core → (the child waits
 //! for it) pivot_root(2) → (setns(2) into the user namespace) → user, capabilities →
 //! execve(2). Two processes, two halves that need nothing of each other until the
@@ -15,8 +14,7 @@
 //! (clone(2), unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts` (/proc, /sys,
 //! /dev, volumes), `user` (setuid(2)), `capabilities` (prctl(2), capset(2)), `tuning`
 //! (setrlimit(2), oom_score_adj, sysctls), `init` (`--init`), `console` (`-t`: a
-//! pseudo-terminal of its own), `process` (execve(2) and the exec-status pipe) and
-//! `teardown` (the end of its mounts, off the path of its exit).
+//! pseudo-terminal of its own) and `process` (execve(2) and the exec-status pipe).
 //! What to run comes from the container's one description, [`Config`] (`config.rs`);
 //! where its root filesystem comes from at this start, from [`RootFs`].
 //!
@@ -49,7 +47,6 @@ mod process;
 mod rootfs;
 mod sealed_exe;
 mod seccomp;
-mod teardown;
 mod tuning;
 mod user;
 mod userns;
@@ -69,7 +66,6 @@ pub use options::{propagation, DeviceNode, Options, SpecMount};
 pub use process::{exec_outcome, execute, find_program, read_kv_files, report_failure, EnvFlags};
 pub use sealed_exe::reexec_from_sealed_copy;
 pub use seccomp::check_profile as check_seccomp;
-pub use teardown::Mounts;
 pub use userns::{recorded_maps, release as release_ids};
 
 use crate::cgroup::{self, Cgroup};
@@ -104,7 +100,7 @@ pub struct RootFs {
     /// has mounted itself), instead of under an upper layer of skiff's own.
     pub in_place: bool,
     /// The writable layer goes with the container (`--rm`): overlayfs need not sync it
-    /// when the container's mounts are taken down (`rootfs`, `teardown`).
+    /// when the container's mounts are taken down (`rootfs`).
     pub volatile: bool,
 }
 
@@ -139,9 +135,6 @@ pub struct Started {
     pub terminal: Option<File>,
     /// Its place on a network, if it has one of its own.
     pub network: Option<Settings>,
-    /// Its mount namespace, held so that its end is reported before its mounts are
-    /// taken down: whoever waits for it lets go of them ([`Mounts::let_go`]).
-    pub mounts: Option<Mounts>,
 }
 
 /// Signals `docker run` passes on to the container.
@@ -156,8 +149,7 @@ pub const FORWARDED: [libc::c_int; 6] = [
 
 /// Everything starting a container asks of the kernel, in order. Returns once its
 /// command is executing; whoever waits for it removes its cgroup afterwards
-/// (`cgroup::release`), gives its address back (`network::release`) and lets go of its
-/// mounts ([`Mounts::let_go`]).
+/// (`cgroup::release`) and gives its address back (`network::release`).
 pub fn start(
     config: &Config,
     rootfs: &RootFs,
@@ -202,8 +194,7 @@ pub fn start(
     };
     drop(exec_status_writer);
     sys::forward_signals_to(pid);
-    let mounts = Mounts::hold(pid, &shared); // open(2) /proc/PID/ns/mnt
-                                             // While it makes its mounts; a failure kills it: it ends before execve(2), as a child that failed.
+    // While it makes its mounts; a failure kills it: it ends before execve(2), as a child that failed.
     let paused = network
         .configure(&config.id, ports) // rtnetlink: lo, veth, address, route; nf_tables
         .and_then(|()| rootfs::before_pivot(pid, pause, stdio.before_pivot))
@@ -220,7 +211,6 @@ pub fn start(
         pid,
         terminal,
         network: network.settings,
-        mounts,
     })
 }
 

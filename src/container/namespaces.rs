@@ -10,10 +10,8 @@
 //! - UTS (`CLONE_NEWUTS`): its own hostname.
 //! - IPC (`CLONE_NEWIPC`): its own System V IPC and POSIX message queues.
 //!
-//! The mount namespace is the child's alone from its birth (clone(2) `CLONE_NEWNS`),
-//! never the parent's: pivot_root(2) changes the root of every process of the namespace
-//! still at the old root, skiff included. Born with it, not unshared later, so that the
-//! parent can hold it open before the child could end (see `teardown`).
+//! The mount namespace is unshared in the child, not the parent: pivot_root(2) changes
+//! the root of every process of the namespace still at the old root, skiff included.
 //!
 //! An OCI bundle may ask for less (`Options::namespaces`): a kind it leaves out is
 //! shared with the runtime (the spec's "inherit"), and one given by `path` is joined
@@ -105,21 +103,17 @@ pub fn fork_pid_1(cgroup: Option<&Cgroup>, shared: &Shared) -> Result<Option<lib
         .joined
         .iter()
         .any(|(flag, _, _)| *flag == sys::CLONE_NEWPID);
-    let mounts = match shared.owns(sys::CLONE_NEWNS) {
-        true => sys::CLONE_NEWNS, // its own mount namespace, from birth
-        false => 0,
-    };
     if shared.owns(sys::CLONE_NEWPID) {
         trace::step("fork its PID 1, in a new PID namespace");
-        return cgroup::fork_into(cgroup, sys::CLONE_NEWPID | mounts); // clone(2); v2: clone3(2) into it
+        return cgroup::fork_into(cgroup, sys::CLONE_NEWPID); // clone(2); v2: clone3(2) into it
     } else if !joins {
         trace::step("fork its first process, in skiff's own PID namespace");
-        return cgroup::fork_into(cgroup, mounts);
+        return cgroup::fork_into(cgroup, 0);
     }
     trace::step("join its PID namespace for one fork: the process is born in it");
     let ours = File::open("/proc/self/ns/pid").context("open /proc/self/ns/pid")?;
     shared.join(sys::CLONE_NEWPID)?;
-    let forked = cgroup::fork_into(cgroup, mounts)?;
+    let forked = cgroup::fork_into(cgroup, 0)?;
     if forked.is_some() {
         // The parent's later children (the OCI hooks) are born in the runtime's own.
         sys::setns(&ours, sys::CLONE_NEWPID, "/proc/self/ns/pid")?;
@@ -127,11 +121,11 @@ pub fn fork_pid_1(cgroup: Option<&Cgroup>, shared: &Shared) -> Result<Option<lib
     Ok(forked)
 }
 
-/// In the child: its own hostname and IPC, or those `shared` joins (its own mount
-/// table it was born with); an empty `hostname` leaves the UTS namespace's as it is.
+/// In the child: its own mount table, hostname and IPC, or those `shared` joins; an
+/// empty `hostname` leaves the UTS namespace's as it is.
 pub fn enter(shared: &Shared, hostname: &str) -> Result<()> {
-    trace::step("new UTS and IPC namespaces, and a hostname of its own");
-    let own = [sys::CLONE_NEWUTS, sys::CLONE_NEWIPC];
+    trace::step("new mount, UTS and IPC namespaces, and a hostname of its own");
+    let own = [sys::CLONE_NEWNS, sys::CLONE_NEWUTS, sys::CLONE_NEWIPC];
     let own = own.into_iter().filter(|flag| shared.owns(*flag));
     let new = own.fold(0, |flags, flag| flags | flag);
     if new != 0 {

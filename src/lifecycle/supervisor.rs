@@ -27,7 +27,7 @@ use super::logs::{self, Log, Output, Stream};
 use super::restart::{self, Backoff, Policy};
 use super::{peers, Container, Process, State, Status};
 use crate::cgroup;
-use crate::container::{self, Mounts, RootFs, Started, Stdio, FORWARDED};
+use crate::container::{self, RootFs, Started, Stdio, FORWARDED};
 use crate::error::{Context, Error, Result};
 use crate::network;
 use crate::sys::{self, Exit};
@@ -59,15 +59,15 @@ pub fn run_attached(container: &mut Container, rootfs: &RootFs) -> Result<Exit> 
         ],
         ..Stdio::default()
     };
-    let started = start_recorded(container, rootfs, &stdio)?;
+    let pid = start_recorded(container, rootfs, &stdio)?.pid;
     drop((stdout_writer, stderr_writer)); // the pipes end with the container
     let outputs = [
         output(Stream::Stdout, stdout, Some(&std::io::stdout()))?,
         output(Stream::Stderr, stderr, Some(&std::io::stderr()))?,
     ];
     let pumped = logs::pump(outputs, &mut log);
-    let exit = sys::wait_for_exit(started.pid)?; // waitpid(2)
-    ended_attached(container, rootfs, exit, started.mounts)?;
+    let exit = sys::wait_for_exit(pid)?; // waitpid(2)
+    ended_attached(container, rootfs, exit)?;
     pumped.map(|()| exit)
 }
 
@@ -99,7 +99,7 @@ fn run_in_terminal(container: &mut Container, rootfs: &RootFs) -> Result<Exit> {
         }
     }
     let exit = sys::wait_for_exit(started.pid)?; // waitpid(2)
-    ended_attached(container, rootfs, exit, started.mounts)?;
+    ended_attached(container, rootfs, exit)?;
     relayed.map(|_| exit)
 }
 
@@ -107,15 +107,10 @@ fn run_in_terminal(container: &mut Container, rootfs: &RootFs) -> Result<Exit> {
 /// run, Docker's daemon restarts it while the attached client exits with this run's
 /// status; here a supervisor of its own takes it over, as if it had been started
 /// with `-d`, and restarts it after the back-off.
-fn ended_attached(
-    container: &mut Container,
-    rootfs: &RootFs,
-    exit: Exit,
-    mounts: Option<Mounts>,
-) -> Result<()> {
+fn ended_attached(container: &mut Container, rootfs: &RootFs, exit: Exit) -> Result<()> {
     trace::step(&format!("the container ended: {exit:?}"));
     let status = ended(container, exit, Policy::of(&container.config));
-    record_exit(container, exit, status, mounts)?;
+    record_exit(container, exit, status)?;
     match status {
         Status::Restarting => detach(container, rootfs, false),
         _ => Ok(()),
@@ -210,13 +205,11 @@ fn supervise(container: &mut Container, rootfs: &RootFs, outcome: File, start: b
     sys::exit_now(code)
 }
 
-/// The container's output as the supervisor reads it, the log it goes to, its pid and
-/// its mounts.
+/// The container's output as the supervisor reads it, the log it goes to, and its pid.
 struct Streams {
     output: Watched,
     log: Log,
     pid: libc::pid_t,
-    mounts: Option<Mounts>,
 }
 
 enum Watched {
@@ -257,13 +250,8 @@ fn start_logged(container: &mut Container, rootfs: &RootFs) -> Result<Streams> {
         };
         let mut started = start_recorded(container, rootfs, &stdio)?;
         let output = Watched::Terminal(master(&mut started)?, listener);
-        let (pid, mounts) = (started.pid, started.mounts);
-        return Ok(Streams {
-            output,
-            log,
-            pid,
-            mounts,
-        });
+        let pid = started.pid;
+        return Ok(Streams { output, log, pid });
     }
     let (stdout, stdout_writer) = sys::pipe()?;
     let (stderr, stderr_writer) = sys::pipe()?;
@@ -275,17 +263,12 @@ fn start_logged(container: &mut Container, rootfs: &RootFs) -> Result<Streams> {
         ],
         ..Stdio::default()
     };
-    let started = start_recorded(container, rootfs, &stdio)?;
+    let pid = start_recorded(container, rootfs, &stdio)?.pid;
     let output = Watched::Pipes([
         output(Stream::Stdout, stdout, None::<&File>)?,
         output(Stream::Stderr, stderr, None::<&File>)?,
     ]);
-    Ok(Streams {
-        output,
-        log,
-        pid: started.pid,
-        mounts: started.mounts,
-    })
+    Ok(Streams { output, log, pid })
 }
 
 /// The socket in the container's directory where `skiff attach` finds its terminal.
@@ -376,7 +359,7 @@ fn watch(container: &mut Container, mut streams: Streams, policy: Policy) -> Res
         _ => Policy::of(&container.config),
     };
     let status = ended(container, exit, policy);
-    record_exit(container, exit, status, streams.mounts)?;
+    record_exit(container, exit, status)?;
     relayed
 }
 
@@ -425,16 +408,9 @@ fn open_log(container: &Container) -> Result<Log> {
 }
 
 /// Records how the container ended, as `status` (and whether the OOM killer ended it), removes its
-/// cgroup and gives its address back, while a reaper takes its `mounts` down (see
-/// `container::teardown`).
-fn record_exit(
-    container: &mut Container,
-    exit: Exit,
-    status: Status,
-    mounts: Option<Mounts>,
-) -> Result<()> {
-    let reaper = mounts.map(Mounts::let_go); // fork(2), before any lock is taken
-                                             // Kept in the state if this fails, so that the next sweep tries again.
+/// cgroup and gives its address back.
+fn record_exit(container: &mut Container, exit: Exit, status: Status) -> Result<()> {
+    // Kept in the state if this fails, so that the next sweep tries again.
     let left = container.state.network.as_ref().map(|s| s.network.clone());
     let network = match left {
         Some(_) => network::release(&container.config.id), // rtnetlink, under the network lock
@@ -451,16 +427,10 @@ fn record_exit(
     container.state.status = status;
     container.state.exit_code = exit.status();
     container.state.finished_at = time::now_precise();
-    // `--rm`: removed beside the teardown; with its record gone, nobody can start it
-    // again. Else recorded as ended once its mounts are gone, and only then startable.
-    let removed = container
-        .config
-        .auto_remove
-        .then(|| container.remove_with_volumes());
-    if let Some(reaper) = reaper {
-        reaper.wait();
+    match container.config.auto_remove {
+        true => container.remove_with_volumes()?,
+        false => container.save_state()?,
     }
-    removed.unwrap_or_else(|| container.save_state())?;
     if let Some(left) = left {
         peers::update(&left); // its name out of the others' /etc/hosts
     }
@@ -524,8 +494,7 @@ pub fn wait_until_recorded(container: &Container) -> Result<()> {
     wait_for(container.state.pid)?;
     while !wait_for_at_most(container.state.supervisor, 10)? {
         let Ok(now) = super::find(&container.config.id) else {
-            // Removed (`--rm`): its supervisor ends once its mounts are gone too.
-            return wait_for(container.state.supervisor);
+            return Ok(()); // removed (`--rm`): recorded and gone
         };
         if (now.state.status, now.state.pid) != (Status::Running, container.state.pid) {
             return Ok(());

@@ -29,22 +29,20 @@ import os, re, statistics, subprocess, sys, time
 skiff, image, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 # (mechanism, what the step or call says), first match wins; calls are matched first.
 CALLS = [("fork(2) of the container's PID 1", r"^clone3?\("),
-         ("the command runs and exits; skiff waits (its mounts go in the cleanup's reaper)", r"^execve\(")]
+         ("the command runs, exits, its namespaces are torn down; skiff waits", r"^execve\(")]
 STEPS = [
-    # First: "let go of its mounts" would otherwise count as the mounts' step.
-    ("cleanup: the address, the cgroup, the records (--rm), beside a reaper that takes the mounts down",
-     r"^the container ended|^let go of its mounts|^the reaper"),
     ("the sealed copy of skiff (CVE-2019-5736): overlayfs view, execveat(2), its start-up", r"read-only copy|seal a copy"),
     ("the image, from the store", r"^the image|layers stay blobs"),
     ("records: the container's directory and config.json", r"^record the container"),
     ("/etc/hostname, hosts, resolv.conf", r"^its /etc/hostname"),
     ("cgroups: mkdir(2) and limits, then join and a cgroup namespace", r"cgroup of its own|join its cgroup"),
-    ("namespaces: PID 1 cloned into new PID and mount namespaces; UTS, IPC unshared", r"PID namespace|UTS and IPC"),
+    ("namespaces: PID 1 cloned into a new PID namespace; mount, UTS, IPC unshared", r"PID namespace|mount, UTS and IPC"),
     ("network, before the fork: a namespace, the bridge, a lease", r"network namespace|bring up lo|bridge|veth|NAT|ports?\b"),
     ("PID 1 waits for the network before pivot_root(2): what the overlap did not hide", r"^wait for the network"),
     ("mounts: overlayfs, /proc, /sys, /dev, masks, /etc files, pivot_root(2), cgroupfs", r"mount|pivot_root|overlayfs|hide what|private|layer names"),
     ("identity: working directory, capabilities, user", r"working directory|capabilities|become user"),
     ("execve(2) set-up: descriptors, signals", r"^execve the command"),
+    ("cleanup: the address, the cgroup, the records (--rm)", r"^the container ended"),
 ]
 # skiff configures the network (lo, the veth pair, addresses, route) while PID 1 makes its
 # mounts: those lines, from the first step to the last, are skiff's alone, and overlap the
