@@ -471,3 +471,44 @@ fn a_name_held_by_an_rm_container_whose_skiff_died_is_free() {
     assert_eq!(stdout(&out), "again\n", "{}", stderr(&out));
     assert!(t.containers().is_empty(), "{:?}", t.containers());
 }
+
+/// Issue 15: a container's mounts are gone before `run` returns (`--rm` or not) and
+/// before `wait` does, however its teardown is arranged (a reaper that took them down
+/// beside the cleanup and was not waited for fails this). The container leaves an
+/// overlayfs of its own mounted over a volume, with 32 MiB written into it: its end
+/// syncs them first, while it holds the volume's `u`. overlayfs with `index=on` refuses
+/// (EBUSY) an upper directory another overlayfs still uses, so a mount of the same
+/// directories right after the command returns fails if any of the mounts is left.
+#[test]
+fn the_containers_mounts_are_gone_when_run_and_wait_return() {
+    let t = TestEnv::new();
+    let image = t.image(BUSYBOX);
+    let shared = t.root.join("shared");
+    fs::create_dir_all(&shared).unwrap();
+    let volume = format!("{}:/v", shared.display());
+    let script = "mkdir -p /v/l /v/u /v/w /m \
+        && mount -t overlay o -o lowerdir=/v/l,upperdir=/v/u,workdir=/v/w /m \
+        && dd if=/dev/zero of=/m/data bs=1M count=32 2>/dev/null";
+    let flags = ["--privileged", "-v", &volume, &image, "sh", "-c", script];
+    let overlay_is_free = || {
+        let target = t.root.join("check");
+        fs::create_dir_all(&target).unwrap();
+        let dir = shared.display();
+        let options = format!("lowerdir={dir}/l,upperdir={dir}/u,workdir={dir}/w,index=on");
+        // In a mount namespace of its own, which takes the check's mount with it.
+        let out = std::process::Command::new("unshare")
+            .args(["-m", "mount", "-t", "overlay", "o", "-o", &options])
+            .arg(&target)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    for run in [&["run", "--rm"][..], &["run"]] {
+        let out = t.skiff(&[run, &flags].concat());
+        assert!(out.status.success(), "{}", stderr(&out));
+        overlay_is_free();
+    }
+    let id = ok(&t, &[&["run", "-d"][..], &flags].concat());
+    assert_eq!(ok(&t, &["wait", id.trim()]), "0\n");
+    overlay_is_free();
+}

@@ -413,6 +413,23 @@ fn containers_share_layers_but_not_writes() {
     assert_eq!(fs::read_to_string(in_store).unwrap(), "layer2\n");
 }
 
+/// Issue 15: an `--rm` container's writable layer is mounted `volatile`, as podman
+/// mounts it: deleted with the container, it need not be synced when its mounts are
+/// taken down. One that stays keeps overlayfs's sync, and starts again (a volatile
+/// upper could not be mounted twice).
+#[test]
+fn only_an_rm_containers_writable_layer_is_volatile() {
+    let t = TestEnv::new();
+    let image = t.image(crate::testenv::BUSYBOX);
+    let count = "grep -c volatile /proc/self/mountinfo || true";
+    let out = t.skiff(&["run", "--rm", &image, "sh", "-c", count]);
+    assert_eq!(stdout(&out), "1\n", "{}", stderr(&out));
+    let out = t.skiff(&["run", "--name", "kept", &image, "sh", "-c", count]);
+    assert_eq!(stdout(&out), "0\n", "{}", stderr(&out));
+    let out = t.skiff(&["start", "-a", "kept"]);
+    assert_eq!(stdout(&out), "0\n", "{}", stderr(&out));
+}
+
 #[test]
 fn trace_narrates_each_kernel_step() {
     let t = TestEnv::new();

@@ -85,6 +85,7 @@ use rootfs::Entered;
 /// Where a container's root filesystem comes from, at this start: the only part of
 /// starting a container that is not in its [`Config`], since the store may have
 /// unpacked the image's layers since the last start (or not at all).
+#[derive(Default)]
 pub struct RootFs {
     /// The container's own directory: `rootfs/` (where overlayfs is refused, the
     /// private copy of the layers), `upper/`, `work/`,
@@ -102,6 +103,9 @@ pub struct RootFs {
     /// the root and written in place, as runc and crun do (podman hands over a root it
     /// has mounted itself), instead of under an upper layer of skiff's own.
     pub in_place: bool,
+    /// The writable layer goes with the container (`--rm`): overlayfs need not sync it
+    /// when the container's mounts are taken down (`rootfs`).
+    pub volatile: bool,
 }
 
 /// Where the container's fds 0–2 come from, as whoever starts it decides, and what

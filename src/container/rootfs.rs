@@ -10,7 +10,11 @@
 //!    overlayfs is refused (its upper dir on overlayfs, inside Docker or Podman), the
 //!    layers are unpacked into a private copy instead, bind-mounted onto itself since
 //!    pivot_root(2) wants a mount point. An OCI bundle's root directory is bound
-//!    instead, and written in place, as runc and crun do.
+//!    instead, and written in place, as runc and crun do. An `--rm` container's
+//!    writable layer is `volatile` (Linux 5.10), as podman mounts it: it is deleted
+//!    with the container, so overlayfs need not sync it (with its whole filesystem)
+//!    when the container's mounts are taken down; a volatile upper can never be
+//!    mounted again, and an `--rm` container is never started twice.
 //! 3. Mount /proc, /sys, /dev and the rest inside it (mounts.rs).
 //! 4. `pivot_root(".", ".")` then detach the old root stacked underneath: no path leads
 //!    back to the host, and no `oldroot` directory is left in the container's `/`.
@@ -353,14 +357,7 @@ fn stack_layers(fs: &RootFs, root: &Path, writable: bool, userns: Option<&Userns
         trace::step("too many layers for one overlayfs mount: copy them instead");
         return Ok(false);
     }
-    match sys::mount(
-        Some(Path::new("overlay")),
-        root,
-        Some("overlay"),
-        // A device node made in the image or the container opens nothing.
-        libc::MS_NODEV | if writable { 0 } else { libc::MS_RDONLY },
-        Some(&data),
-    ) {
+    match mount_overlay(root, writable, &data, writable && fs.volatile) {
         Ok(()) => Ok(true),
         Err(err)
             if matches!(
@@ -372,6 +369,24 @@ fn stack_layers(fs: &RootFs, root: &Path, writable: bool, userns: Option<&Userns
             Ok(false)
         }
         Err(err) => Err(err),
+    }
+}
+
+/// mount(2) of an overlayfs: `volatile` where the kernel knows it (else EINVAL: then
+/// without), and `nodev`, so that a device node made in the image or the container
+/// opens nothing.
+fn mount_overlay(root: &Path, writable: bool, data: &str, volatile: bool) -> Result<()> {
+    let flags = libc::MS_NODEV | if writable { 0 } else { libc::MS_RDONLY };
+    let mount = |data: &str| {
+        let overlay = Some(Path::new("overlay"));
+        sys::mount(overlay, root, Some("overlay"), flags, Some(data))
+    };
+    match volatile {
+        true => mount(&format!("{data},volatile")).or_else(|err| match err.errno() {
+            Some(libc::EINVAL) => mount(data),
+            _ => Err(err),
+        }),
+        false => mount(data),
     }
 }
 

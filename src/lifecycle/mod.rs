@@ -653,6 +653,7 @@ pub fn rootfs(container: &Container, store: &Store, image: Option<&Image>) -> Re
         blobs,
         members: peers::at_start(&container.config)?,
         in_place: false,
+        volatile: container.config.auto_remove,
     })
 }
 

@@ -350,9 +350,8 @@ fn made(
     let rootfs = RootFs {
         scratch: dir.to_path_buf(),
         layers: Some(layers),
-        blobs: Vec::new(),
-        members: None,
         in_place: true,
+        ..RootFs::default()
     };
     let mut state = State {
         oci_version: SPEC_VERSION.into(),
