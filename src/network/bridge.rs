@@ -127,8 +127,11 @@ pub fn plug(lease: Lease, netns: &File, inside: &Socket, lo: netlink::Request) -
         "a veth pair: {veth} on {bridge}, eth0 = {ip} inside"
     ));
     let plugged = host
-        .ask(&netlink::new_veth(veth, *index, "eth0", netns))
-        .and_then(|()| inside.link_index("eth0"))
+        .acknowledged(&netlink::new_veth(veth, *index, "eth0", netns))
+        .and_then(|echo| match echo.as_deref().and_then(netlink::peer_index) {
+            Some(eth0) => Ok(eth0),
+            None => inside.link_index("eth0"), // a kernel before 6.1 echoes nothing
+        })
         .and_then(|eth0| {
             inside.ask_all(&[
                 lo,

@@ -28,6 +28,7 @@ const NETLINK_ROUTE: libc::c_int = 0;
 const NLMSG_ERROR: u16 = 2;
 const NLM_F_REQUEST: u16 = 0x1;
 pub(super) const NLM_F_ACK: u16 = 0x4;
+const NLM_F_ECHO: u16 = 0x8;
 const NLM_F_EXCL: u16 = 0x200;
 pub(super) const NLM_F_CREATE: u16 = 0x400;
 pub(super) const NLM_F_APPEND: u16 = 0x800;
@@ -37,6 +38,7 @@ const RTM_GETLINK: u16 = 18;
 const RTM_NEWADDR: u16 = 20;
 const RTM_NEWROUTE: u16 = 24;
 const IFLA_IFNAME: u16 = 3;
+const IFLA_LINK: u16 = 5;
 const IFLA_MASTER: u16 = 10;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_NET_NS_FD: u16 = 28;
@@ -159,7 +161,8 @@ pub fn new_bridge(name: &str) -> Request {
 /// and `peer` is created straight inside the network namespace `netns` (an open
 /// /proc/…/ns/net), so it never appears on the host. The host end comes up; the peer
 /// cannot yet (the kernel configures it before it pairs the two: ENOTCONN), so it is
-/// brought up from inside afterwards.
+/// brought up from inside afterwards. The kernel echoes the new host end (`NLM_F_ECHO`,
+/// Linux 6.1 on), whose `IFLA_LINK` is the peer's index inside ([`peer_index`]).
 ///
 /// Each end asks for one queue each way, the number a veth ends up with anyway: since
 /// Linux 6.6 the kernel otherwise allocates one per possible CPU (a sysfs directory
@@ -169,7 +172,7 @@ pub fn new_bridge(name: &str) -> Request {
 pub fn new_veth(host: &str, master: u32, peer: &str, netns: &impl AsRawFd) -> Request {
     let mut request = Request::new(
         RTM_NEWLINK,
-        CREATE,
+        CREATE | NLM_F_ECHO,
         "RTM_NEWLINK",
         format!("veth {host} to {peer}"),
     );
@@ -270,6 +273,16 @@ pub fn default_route(gateway: Ipv4Addr) -> Request {
     request
 }
 
+/// The index of the link a link's description (an `RTM_NEWLINK` message) names as its
+/// `IFLA_LINK`: for a veth's end, its peer's, in the peer's namespace.
+pub fn peer_index(link: &[u8]) -> Option<u32> {
+    let attributes = attributes(link.get(32..)?); // after nlmsghdr and ifinfomsg
+    let (_, index) = attributes
+        .into_iter()
+        .find(|&(kind, _)| kind == IFLA_LINK)?;
+    Some(u32::from_ne_bytes(index.try_into().ok()?))
+}
+
 /// The error an `NLMSG_ERROR` reply carries: 0 for an acknowledgement, else a
 /// negative errno. `None` if `reply` is not such a message.
 fn acknowledgement(reply: &[u8]) -> Option<i32> {
@@ -356,7 +369,24 @@ impl Socket {
 
     /// Sends `request` and waits for the kernel's acknowledgement.
     pub fn ask(&self, request: &Request) -> Result<()> {
-        self.exchange(request).map(drop)
+        self.acknowledged(request).map(drop)
+    }
+
+    /// Sends `request` and reads until the kernel's acknowledgement; what came before
+    /// it, if anything: the echo of what it made, when `request` asked for one.
+    pub fn acknowledged(&self, request: &Request) -> Result<Option<Vec<u8>>> {
+        sys::send(&self.0, &request.bytes(), &request.what)?;
+        let mut echo = None;
+        loop {
+            let mut reply = vec![0u8; 4096];
+            let len = sys::recv(&self.0, &mut reply, &request.what)?;
+            reply.truncate(len);
+            match acknowledgement(&reply) {
+                Some(0) => return Ok(echo),
+                Some(errno) => return Err(request.error(errno)),
+                None => echo = Some(reply),
+            }
+        }
     }
 
     /// The index of the link called `name` in this socket's namespace (`RTM_GETLINK`
@@ -482,6 +512,16 @@ mod tests {
         let found = messages(&datagram);
         assert_eq!(found, [(1, &first[..]), (2, &second[..])]);
         assert_eq!(messages(&datagram[..10]), []);
+    }
+
+    #[test]
+    fn a_veth_echo_names_its_peer_by_ifla_link() {
+        let mut echo = Request::new(RTM_NEWLINK, 0, "RTM_NEWLINK", String::new());
+        echo.push(&ifinfomsg(9, true))
+            .attr_str(IFLA_IFNAME, "vethabc")
+            .attr(IFLA_LINK, &2u32.to_ne_bytes());
+        assert_eq!(peer_index(&echo.bytes()), Some(2));
+        assert_eq!(peer_index(&link_up(9).bytes()), None);
     }
 
     #[test]
