@@ -9,6 +9,15 @@
 //! Every change here asks for an acknowledgement (`NLM_F_ACK`): the kernel answers
 //! with one `NLMSG_ERROR` message whose error is 0 for success, or a negative errno. A
 //! question (`RTM_GETLINK`) gets its answer instead, or that error message on failure.
+//! A change that also sets `NLM_F_ECHO` gets what it made described back first, as a
+//! question's answer would describe it.
+//!
+//! The kernel handles a request in the sender's system call, under the rtnl lock for
+//! most changes, and takes several from one datagram in order, acknowledging each: so
+//! a batch is one round trip ([`Socket::ask_all`]), however many it holds. What a
+//! container's set-up costs is mostly the kernel's own work (a veth pair is two whole
+//! network devices, with their sysfs and sysctl entries), and waiting for that lock
+//! while the kernel tears down the previous container's namespace.
 //!
 //! Each message skiff sends is built in one function below, named after what it does.
 //! <https://man7.org/linux/man-pages/man7/netlink.7.html>
