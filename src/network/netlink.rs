@@ -174,7 +174,7 @@ pub fn new_bridge(name: &str) -> Request {
 /// Linux 6.1 on), whose `IFLA_LINK` is the peer's index inside ([`peer_index`]).
 ///
 /// Each end asks for one queue each way, the number a veth ends up with anyway: since
-/// Linux 6.6 the kernel otherwise allocates one per possible CPU (a sysfs directory
+/// Linux 5.15 the kernel otherwise allocates one per possible CPU (a sysfs directory
 /// each) and then cuts the real number back to one, which waits for an expedited RCU
 /// grace period under the rtnl lock (`synchronize_net`), twice: a fifth of this message's
 /// time on a 2-CPU machine, more on larger ones.
