@@ -123,21 +123,30 @@ pub fn lease(id: &str, wanted: &Wanted) -> Result<(Lease, Settings)> {
 
 /// Plugs the network namespace `netns` into the bridge of its `lease`: a veth pair, the
 /// address for its `eth0` (configured through `inside`, a socket opened in that
-/// namespace) and the default route through the bridge. Releases the network lock.
-pub fn plug(lease: Lease, netns: &File, inside: &Socket) -> Result<()> {
+/// namespace) and the default route through the bridge. `lo`, a request for the same
+/// namespace, rides with eth0's: the kernel takes a datagram of requests in order
+/// and acknowledges each, so all of the inside is one round trip. Releases the
+/// network lock.
+pub fn plug(lease: Lease, netns: &File, inside: &Socket, lo: netlink::Request) -> Result<()> {
     let Lease { host, veth, ip, .. } = &lease;
     let (bridge, index) = &lease.bridge;
     trace::step(&format!(
         "a veth pair: {veth} on {bridge}, eth0 = {ip} inside"
     ));
     let plugged = host
-        .ask(&netlink::new_veth(veth, *index, "eth0", netns))
-        .and_then(|()| inside.link_index("eth0"))
-        .and_then(|eth0| {
-            inside.ask(&netlink::new_address(eth0, *ip, lease.prefix))?;
-            inside.ask(&netlink::link_up(eth0))
+        .acknowledged(&netlink::new_veth(veth, *index, "eth0", netns))
+        .and_then(|echo| match echo.as_deref().and_then(netlink::peer_index) {
+            Some(eth0) => Ok(eth0),
+            None => inside.link_index("eth0"), // a kernel before 6.1 echoes nothing
         })
-        .and_then(|()| inside.ask(&netlink::default_route(lease.gateway)));
+        .and_then(|eth0| {
+            inside.ask_all(&[
+                lo,
+                netlink::new_address(eth0, *ip, lease.prefix),
+                netlink::link_up(eth0), // after its address: no moment up without one
+                netlink::default_route(lease.gateway), // through the subnet eth0 now has
+            ])
+        });
     if let Err(err) = plugged {
         let _ = host.ask(&netlink::delete_link(veth));
         let _ = fs::remove_file(records(bridge).join(ip.to_string()));

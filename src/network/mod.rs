@@ -245,9 +245,10 @@ impl Attachment {
             bridge,
         } = pending;
         trace::step("bring up lo inside, while the container makes its mounts");
-        inside.ask(&netlink::link_up(netlink::LOOPBACK))?;
-        if let Some(lease) = lease {
-            bridge::plug(lease, netns, &inside)?;
+        let lo = netlink::link_up(netlink::LOOPBACK);
+        match lease {
+            Some(lease) => bridge::plug(lease, netns, &inside, lo)?, // lo with eth0's requests
+            None => inside.ask(&lo)?,
         }
         if let Some(settings) = self.settings.as_mut().filter(|_| !ports.is_empty()) {
             // DNAT in nf_tables, and the host ports held open
