@@ -13,6 +13,7 @@
 
 use std::ffi::OsString;
 use std::fmt;
+use std::io::Write;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -51,7 +52,13 @@ pub fn call(what: fmt::Arguments) {
 
 fn line(indent: &str, what: fmt::Arguments) {
     if let Some(started) = STARTED.get() {
-        eprintln!("skiff: {:8} {indent}{what}", now().saturating_sub(*started));
+        let line = format!(
+            "skiff: {:8} {indent}{what}\n",
+            now().saturating_sub(*started)
+        );
+        // One write(2): eprintln! writes each piece apart (stderr is unbuffered), and the
+        // parent's lines and PID 1's, written at the same time, would cut into each other.
+        let _ = std::io::stderr().write_all(line.as_bytes());
     }
 }
 

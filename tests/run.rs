@@ -431,6 +431,32 @@ fn only_an_rm_containers_writable_layer_is_volatile() {
 }
 
 #[test]
+fn what_cp_puts_in_a_created_rm_container_is_there_when_it_starts() {
+    // `cp` mounts the container's upper dir apart: were that mount `volatile`, overlayfs
+    // would refuse the upper dir at the start, which would then run on a copy of the
+    // image without the file.
+    let t = TestEnv::new();
+    let image = t.image(crate::testenv::BUSYBOX);
+    let file = t.root.join("app.conf");
+    std::fs::write(&file, "copied in\n").unwrap();
+    let cat = [
+        "create",
+        "--rm",
+        "--name",
+        "rm-cp",
+        &image,
+        "cat",
+        "/etc/app.conf",
+    ];
+    let out = t.skiff(&cat);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = t.skiff(&["cp", &file.display().to_string(), "rm-cp:/etc/app.conf"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = t.skiff(&["start", "-a", "rm-cp"]);
+    assert_eq!(stdout(&out), "copied in\n", "{}", stderr(&out));
+}
+
+#[test]
 fn trace_narrates_each_kernel_step() {
     let t = TestEnv::new();
     let out = t.skiff(&["run", "--trace", &t.image("library/busybox"), "true"]);

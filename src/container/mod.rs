@@ -8,10 +8,11 @@
 //! runtime's: `namespaces`) → mounts, while the parent, on the other core, (v1) makes
 //! the cgroup, then configures the network from outside → a byte on a pipe(2) says
 //! the cgroup is made: the child joins it, and makes a cgroup namespace of its own →
-//! a second byte says the network is ready → pivot_root(2) → (setns(2) into the user namespace) → user,
-//! capabilities → execve(2). Two processes, two halves that need nothing of each
-//! other until the command runs: the `network` and `cgroup` modules say why that is
-//! safe (`cgroup::before_fork`: which cgroup is made when, and why).
+//! a second byte says the network is ready → pivot_root(2) → (setns(2) into the user
+//! namespace) → user, capabilities → execve(2) → the supervisor's record. Two
+//! processes, two halves that need nothing of each other until the command runs: the
+//! `network` and `cgroup` modules say why that is safe (`cgroup::before_fork`: which
+//! cgroup is made when, and why).
 //! Each mechanism is explained in its own module: `userns` (user_namespaces(7), with
 //! `id_map`), `cgroup` (cgroups(7): limits, and the cgroup namespace), `namespaces`
 //! (clone(2), unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts` (/proc, /sys,
@@ -128,10 +129,10 @@ pub struct Stdio<'a> {
     /// The OCI runtime's `--preserve-fds N`: fds 3 to 3+N-1, the caller's (conmon's
     /// sockets for socket activation), stay open into the command.
     pub preserved: RawFd,
-    /// Run by the parent, given its PID 1 and its network, once that is configured and
-    /// while PID 1 makes its mounts on the other core: the supervisor's record of the
-    /// start, written there rather than on the path from execve(2) to its wait (a short
-    /// command ends meanwhile). A failure ends the start.
+    /// Run by the parent, given its PID 1 and its network, once its command runs: the
+    /// supervisor's record of the start. Not earlier: until pivot_root(2) PID 1's root
+    /// is the host's, and `exec` and `cp` enter a running container through
+    /// /proc/PID/root. A failure kills the command and ends the start.
     pub record: Option<&'a Record<'a>>,
 }
 
@@ -220,11 +221,15 @@ pub fn start(
         .map(|placed| tell(&ready_writer, "cgroup is made", placed as u8)) // write(2)
         .and_then(|()| network.configure(&config.id, ports)) // rtnetlink: lo, veth, address, route; nf_tables
         .map(|()| tell(&ready_writer, "network is ready", b'n')) // write(2)
-        .and_then(|()| stdio.record_start(pid, network.settings.as_ref())) // while PID 1 pivots
         .and_then(|()| rootfs::before_pivot(pid, pause, stdio.before_pivot))
         .inspect_err(|_| drop(sys::kill(pid, libc::SIGKILL)));
     let terminal = console.map(receive_terminal); // recvmsg(2): SCM_RIGHTS
-    if let Err(err) = paused.and_then(|()| process::exec_outcome(exec_status)) {
+                                                  // Recorded running once its command runs: `exec` and `cp` enter it through /proc/PID.
+    let started = paused
+        .and_then(|()| process::exec_outcome(exec_status))
+        .and_then(|()| stdio.record_start(pid, network.settings.as_ref()));
+    if let Err(err) = started {
+        let _ = sys::kill(pid, libc::SIGKILL); // a record that failed: its command runs
         sys::wait_for_exit(pid)?; // waitpid(2): reap it
         undo_start(config, network.pending.take());
         return Err(err);
@@ -316,8 +321,9 @@ fn become_container(
 ) -> std::result::Result<Infallible, Failed> {
     sealed_exe::let_go_of_view(); // not the last copy: at once
 
-    // Until execve(2), a start ends with its supervisor: its record may say "running"
-    // already (`Stdio::record`), and none would be left to end a PID 1 held half-way.
+    // Until it takes its identity (`take_identity`), a start ends with its supervisor:
+    // nothing else would end a PID 1 held half-way (a FIFO at its /etc/passwd, say),
+    // and the next sweep would find a start abandoned while its PID 1 goes on.
     let recorded = child.stdio.record.is_some();
     let dies_with_parent = match recorded {
         true => sys::set_parent_death_signal(libc::SIGKILL),
@@ -331,10 +337,6 @@ fn become_container(
             .take()
             .map(|socket| (socket, child.stdio.size));
         Ok((prepare(config, rootfs, &child, terminal)?, gate))
-    });
-    let prepared = prepared.and_then(|prepared| match recorded {
-        true => sys::set_parent_death_signal(0).map(|()| prepared), // its command outlives us
-        false => Ok(prepared),
     });
     let (env, gate) = match prepared {
         Ok(prepared) => prepared,
@@ -407,6 +409,7 @@ fn prepare(
 fn take_identity(process: &Process, options: &Options, caps: u64) -> Result<Vec<String>> {
     let groups = process.groups.as_deref().unwrap_or_default();
     let user = user::resolve(process.user.as_deref(), groups)?; // the container's /etc/passwd, /etc/group
+    sys::set_parent_death_signal(0)?; // its command outlives skiff (set at the fork: `become_container`)
     let filter = seccomp::for_container(options, caps)?;
     capabilities::limit_bounding_set(caps)?; // prctl(2)
     let (now, last) = match options.no_new_privileges {

@@ -13,8 +13,9 @@
 //!    instead, and written in place, as runc and crun do. An `--rm` container's
 //!    writable layer is `volatile` (Linux 5.10), as podman mounts it: it is deleted
 //!    with the container, so overlayfs need not sync it (with its whole filesystem)
-//!    when the container's mounts are taken down; a volatile upper can never be
-//!    mounted again, and an `--rm` container is never started twice.
+//!    when the container's mounts are taken down (overlayfs then refuses that upper
+//!    dir until the mark it leaves is removed: `forget_volatile_mark`); `cp` and
+//!    `diff` mount it without.
 //! 3. Mount /proc, /sys, /dev and the rest inside it (mounts.rs).
 //! 4. `pivot_root(".", ".")` then detach the old root stacked underneath: no path leads
 //!    back to the host, and no `oldroot` directory is left in the container's `/`.
@@ -76,7 +77,7 @@ pub fn enter(
         chroot_without_mounts(fs, &own_root(fs)?, options, userns)?;
         return Ok(Entered::ChrootWithoutMounts);
     }
-    let root = match stacked(fs, true, userns)? {
+    let root = match stacked(fs, true, fs.volatile, userns)? {
         Some(root) => root,
         None if fs.in_place => bind_in_place(fs)?,
         None => copy_layers_instead(fs, userns)?,
@@ -156,12 +157,17 @@ fn own_root(fs: &RootFs) -> Result<PathBuf> {
 /// mounted there is the container's alone, and its own directory gains no `rootfs/`
 /// (one directory fewer to make and to free per container). `None` where the kernel
 /// will not (the caller copies).
-fn stacked(fs: &RootFs, writable: bool, userns: Option<&Userns>) -> Result<Option<PathBuf>> {
+fn stacked(
+    fs: &RootFs,
+    writable: bool,
+    volatile: bool,
+    userns: Option<&Userns>,
+) -> Result<Option<PathBuf>> {
     if fs.in_place {
         return Ok(None);
     }
     let root = mount_points::mount_point()?;
-    Ok(stack_layers(fs, &root, writable, userns)?.then_some(root))
+    Ok(stack_layers(fs, &root, (writable, volatile), userns)?.then_some(root))
 }
 
 /// mount(2) with `MS_REC | MS_PRIVATE` on `/`; false where mount(2) is refused
@@ -305,11 +311,12 @@ fn pivot_root_or_fallback(root: &Path) -> Result<()> {
 /// `export`, mounted in this process's own mount namespace so nobody else sees it.
 /// Read-only, its upper dir is one more lower layer: no workdir is needed, so a
 /// running container's own mount of it is left alone (a second mount on the same
-/// workdir would empty it under the first).
+/// workdir would empty it under the first). Never `volatile`, even for an `--rm`
+/// container: `cp` into a created one must not leave its start a poisoned upper dir.
 pub fn mount_apart(fs: &RootFs, writable: bool) -> Result<PathBuf> {
     sys::unshare(libc::CLONE_NEWNS)?;
     sys::mount(None, Path::new("/"), None, MS_REC | MS_PRIVATE, None)?;
-    if let Some(root) = stacked(fs, writable, None)? {
+    if let Some(root) = stacked(fs, writable, false, None)? {
         return Ok(root);
     }
     let root = own_root(fs)?;
@@ -320,7 +327,12 @@ pub fn mount_apart(fs: &RootFs, writable: bool) -> Result<PathBuf> {
 /// Mounts overlayfs on `root`; false when the kernel will not (the caller copies).
 /// With a user namespace, on idmapped mounts of the layers, under an upper dir that
 /// belongs to its root.
-fn stack_layers(fs: &RootFs, root: &Path, writable: bool, userns: Option<&Userns>) -> Result<bool> {
+fn stack_layers(
+    fs: &RootFs,
+    root: &Path,
+    (writable, volatile): (bool, bool),
+    userns: Option<&Userns>,
+) -> Result<bool> {
     let Some(layers) = &fs.layers else {
         return Ok(false);
     };
@@ -357,7 +369,10 @@ fn stack_layers(fs: &RootFs, root: &Path, writable: bool, userns: Option<&Userns
         trace::step("too many layers for one overlayfs mount: copy them instead");
         return Ok(false);
     }
-    match mount_overlay(root, writable, &data, writable && fs.volatile) {
+    if writable && volatile {
+        forget_volatile_mark(&work);
+    }
+    match mount_overlay(root, writable, &data, writable && volatile) {
         Ok(()) => Ok(true),
         Err(err)
             if matches!(
@@ -370,6 +385,14 @@ fn stack_layers(fs: &RootFs, root: &Path, writable: bool, userns: Option<&Userns
         }
         Err(err) => Err(err),
     }
+}
+
+/// A `volatile` mount leaves `work/work/incompat/volatile`, and overlayfs refuses the
+/// upper dir ever after (EINVAL, which would read as "copy the layers instead"): a
+/// start that failed once must not poison the next. The mark may go when the machine
+/// has not crashed since (overlayfs.rst), and a crash sweeps away `--rm` containers.
+fn forget_volatile_mark(work: &Path) {
+    let _ = fs::remove_dir(work.join("work/incompat/volatile"));
 }
 
 /// mount(2) of an overlayfs: `volatile` where the kernel knows it (else EINVAL: then

@@ -390,9 +390,8 @@ fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> 
     }
     let joined = super::joined_network(&container.config)?; // container:NAME's namespace
 
-    // Written while its PID 1 makes its mounts (see `Stdio::record`). Killed from there
-    // on, this skiff leaves a record of a PID 1 that runs its command or dies, as after
-    // the start: `ps` sees it end, and the next sweep takes back what it held.
+    // Written once its command runs (see `Stdio::record`), before `start` returns: a
+    // record that cannot be written ends the start, and kills what it would not name.
     let recorded = Cell::new(None);
     let record = |pid, network: Option<&network::Settings>| {
         let state = State {

@@ -283,9 +283,16 @@ pub fn default_route(gateway: Ipv4Addr) -> Request {
 }
 
 /// The index of the link a link's description (an `RTM_NEWLINK` message) names as its
-/// `IFLA_LINK`: for a veth's end, its peer's, in the peer's namespace.
+/// `IFLA_LINK`: for a veth's end, its peer's, in the peer's namespace. `None` for any
+/// other message (the caller then asks by name), read no further than its own length.
 pub fn peer_index(link: &[u8]) -> Option<u32> {
-    let attributes = attributes(link.get(32..)?); // after nlmsghdr and ifinfomsg
+    let len = u32::from_ne_bytes(link.get(0..4)?.try_into().ok()?);
+    let kind = u16::from_ne_bytes(link.get(4..6)?.try_into().ok()?);
+    if kind != RTM_NEWLINK {
+        return None;
+    }
+    let end = usize::try_from(len).ok()?.min(link.len());
+    let attributes = attributes(link.get(32..end)?); // after nlmsghdr and ifinfomsg
     let (_, index) = attributes
         .into_iter()
         .find(|&(kind, _)| kind == IFLA_LINK)?;
@@ -531,6 +538,12 @@ mod tests {
             .attr(IFLA_LINK, &2u32.to_ne_bytes());
         assert_eq!(peer_index(&echo.bytes()), Some(2));
         assert_eq!(peer_index(&link_up(9).bytes()), None);
+        let mut other = echo.bytes();
+        other[4..6].copy_from_slice(&(RTM_NEWLINK + 1).to_ne_bytes()); // RTM_DELLINK
+        assert_eq!(peer_index(&other), None);
+        let mut short = echo.bytes();
+        short[0..4].copy_from_slice(&32u32.to_ne_bytes()); // its attributes past its length
+        assert_eq!(peer_index(&short), None);
     }
 
     #[test]
