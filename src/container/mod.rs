@@ -224,10 +224,9 @@ pub fn start(
         .and_then(|()| rootfs::before_pivot(pid, pause, stdio.before_pivot))
         .inspect_err(|_| drop(sys::kill(pid, libc::SIGKILL)));
     let terminal = console.map(receive_terminal); // recvmsg(2): SCM_RIGHTS
-                                                  // Recorded running once its command runs: `exec` and `cp` enter it through /proc/PID.
     let started = paused
         .and_then(|()| process::exec_outcome(exec_status))
-        .and_then(|()| stdio.record_start(pid, network.settings.as_ref()));
+        .and_then(|()| stdio.record_start(pid, network.settings.as_ref())); // once it runs
     if let Err(err) = started {
         let _ = sys::kill(pid, libc::SIGKILL); // a record that failed: its command runs
         sys::wait_for_exit(pid)?; // waitpid(2): reap it
@@ -324,10 +323,9 @@ fn become_container(
     // Until it takes its identity (`take_identity`), a start ends with its supervisor:
     // nothing else would end a PID 1 held half-way (a FIFO at its /etc/passwd, say),
     // and the next sweep would find a start abandoned while its PID 1 goes on.
-    let recorded = child.stdio.record.is_some();
-    let dies_with_parent = match recorded {
-        true => sys::set_parent_death_signal(libc::SIGKILL),
-        false => Ok(()),
+    let dies_with_parent = match child.stdio.record {
+        Some(_) => sys::set_parent_death_signal(libc::SIGKILL), // a supervisor's start
+        None => Ok(()),
     };
     let prepared = dies_with_parent.and_then(|()| process::take_stdio(&child.stdio.fds));
     let prepared = prepared.and_then(|()| {

@@ -25,10 +25,10 @@
 //! `lo`, makes the veth pair, gives `eth0` its address and the default route, and
 //! publishes the ports; then it writes one byte on a pipe (after the one that says its
 //! cgroup is made). The container reads it just before pivot_root(2)
-//! (`container::start`). That is safe
-//! because nothing before that point looks at the network: the hostname
-//! and the mounts do not, and the sysfs it mounts on /sys belongs to the namespace,
-//! not to a moment, so `eth0` shows there once made. Everything after it may: its
+//! (`container::start`). That is safe because nothing before that point looks at the
+//! network: the hostname and the mounts do not, and the sysfs it mounts on /sys
+//! belongs to the namespace, not to a moment, so `eth0` shows there once made.
+//! Everything after it may: its
 //! sysctls (`--sysctl net.ipv4.conf.eth0.…` needs `eth0`), and the command itself.
 //! A set-up that fails kills the process before it execs, and the start fails as
 //! any other, taking back its cgroup and address (`container::start`); its veth goes
