@@ -13,27 +13,32 @@
 //! - `container:NAME|ID`: the network namespace of another container, which must be
 //!   running: both see the same links and addresses, and reach each other on `lo`.
 //!
-//! skiff makes the namespace before it forks the container: it unshare(2)s it, keeps a
-//! descriptor of it (/proc/self/ns/net) and a netlink socket opened inside it, and
+//! On a bridge, skiff leases the container's address before it forks the container,
+//! for its /etc/hosts. The rest runs in parallel with the container's own set-up, on
+//! the machine's other core: while the container's first process makes its mounts,
+//! skiff makes the namespace first ([`Attachment::unshare`]): it unshare(2)s it, keeps
+//! a descriptor of it (/proc/self/ns/net) and a netlink socket opened inside it, and
 //! setns(2)s itself back to the host's. The socket stays bound to the container's
-//! namespace, so skiff configures the inside from outside. On a bridge it leases the
-//! container's address then too, for its /etc/hosts.
-//!
-//! The rest runs in parallel with the container's own set-up, on the machine's other
-//! core ([`Attachment::configure`]): while the container's first process, which
-//! setns(2)s into the namespace as its first step, makes its mounts, skiff brings up
-//! `lo`, makes the veth pair, gives `eth0` its address and the default route, and
-//! publishes the ports; then it writes one byte on a pipe (after the one that says its
-//! cgroup is made). The container reads it just before pivot_root(2)
-//! (`container::start`). That is safe because nothing before that point looks at the
-//! network: the hostname and the mounts do not, and the sysfs it mounts on /sys
-//! belongs to the namespace, not to a moment, so `eth0` shows there once made.
-//! Everything after it may: its
-//! sysctls (`--sysctl net.ipv4.conf.eth0.…` needs `eth0`), and the command itself.
+//! namespace, so skiff configures the inside from outside. It sends the descriptor to
+//! the container (SCM_RIGHTS), which setns(2)s into it ([`join`]) just before it
+//! mounts /sys: a sysfs shows the network namespace of whoever mounted it (sysfs(5)),
+//! and nothing before that looks at the network (the hostname, /proc, /dev do not).
+//! Meanwhile skiff makes the container's cgroup, then ([`Attachment::configure`])
+//! brings up `lo`, makes the veth pair, gives `eth0` its address and the default
+//! route, and publishes the ports; then it writes a byte on the same socket (after the
+//! one that says its cgroup is made). The container reads it just before
+//! pivot_root(2) (`container::start`): what follows may look at the network, its
+//! sysctls (`--sysctl net.ipv4.conf.eth0.…` needs `eth0`) and the command itself, and
+//! `eth0` shows in its /sys once made. Why the namespace is made after the fork, by
+//! skiff: unshare(CLONE_NEWNET) takes ~0.8 ms, too long for the serial path before the
+//! fork, and the container's own half (its mounts, then joining its cgroup) is the
+//! longer one on cgroup v1 with a bridge, and the only long one elsewhere (`none`,
+//! cgroup v2: see tests/bench/RESULTS.md, "netsplit12").
 //! A set-up that fails kills the process before it execs, and the start fails as
 //! any other, taking back its cgroup and address (`container::start`); its veth goes
-//! with the namespace. Rootless, all of it happens before the fork (slirp4netns
-//! connects the namespace a child made, below).
+//! with the namespace. A namespace joined (`container:NAME|ID`, an OCI bundle's path)
+//! is known before the fork, and is the container's first step; rootless, all of it
+//! happens before the fork (slirp4netns connects the namespace a child made, below).
 //!
 //! All of it is rtnetlink (`netlink`), no `ip` binary. Without `CAP_NET_ADMIN` (skiff
 //! in a container started with only `--cap-add=SYS_ADMIN`, the CodeCrafters way)
@@ -85,8 +90,10 @@ pub struct Settings {
     pub nameserver: Option<String>,
 }
 
-/// The network namespace made for a container (none: the host's), and its settings.
-/// `pending`: what is left to configure in it once its PID 1 runs ([`Attachment::configure`]).
+/// A container's network: its namespace, known before its PID 1 is forked (another
+/// container's, or one made rootless) or made beside its mounts ([`Attachment::unshare`]);
+/// its settings; and `pending`, what is left to make and configure once its PID 1 runs.
+/// Neither: the host's network.
 #[derive(Default)]
 pub struct Attachment {
     pub netns: Option<File>,
@@ -94,11 +101,11 @@ pub struct Attachment {
     pub pending: Option<Pending>,
 }
 
-/// The part of a network's set-up that runs beside the container's own: a socket
-/// inside its namespace and its lease on a bridge (none: `none`, lo alone). The
+/// The part of a network's set-up that runs beside the container's own: its lease on a
+/// bridge (none: `none`, lo alone), and once made, a socket inside its namespace. The
 /// parent's alone: its PID 1 drops its copy at once (the lease holds the network lock).
 pub struct Pending {
-    inside: netlink::Socket,
+    inside: Option<netlink::Socket>,
     lease: Option<bridge::Lease>,
     bridge: String,
 }
@@ -193,12 +200,13 @@ pub fn attach(
     make(id, mode, ports)
 }
 
-/// A network namespace of container `id`'s own, as `mode` asks. Rootless, configured at
-/// once, by slirp4netns; else only its lease on a bridge is taken now, so that its
-/// /etc/hosts can name its address: the rest is [`Attachment::configure`]'s.
+/// A network namespace of container `id`'s own, as `mode` asks. Rootless, made and
+/// configured at once, by slirp4netns; else only its lease on a bridge is taken now, so
+/// that its /etc/hosts can name its address: the rest is [`Attachment::unshare`]'s and
+/// [`Attachment::configure`]'s.
 fn make(id: &str, mode: &str, ports: &[Port]) -> Result<Attachment> {
-    let (netns, inside) = new_namespace()?;
     if rootless::active() {
+        let (netns, inside) = new_namespace()?;
         trace::step("bring up lo inside");
         inside.ask(&netlink::link_up(netlink::LOOPBACK))?;
         let settings = match mode {
@@ -215,16 +223,17 @@ fn make(id: &str, mode: &str, ports: &[Port]) -> Result<Attachment> {
         "none" => (None, None, String::new()),
         _ => {
             let wanted = wanted(mode)?;
+            trace::step("lease an address on the bridge, before the fork: /etc/hosts names it");
             let (lease, settings) = bridge::lease(id, &wanted)
                 .map_err(|err| err.context(format!("connect to {}", wanted.bridge)))?;
             (Some(lease), Some(settings), wanted.bridge)
         }
     };
     Ok(Attachment {
-        netns: Some(netns),
+        netns: None,
         settings,
         pending: Some(Pending {
-            inside,
+            inside: None,
             lease,
             bridge,
         }),
@@ -232,18 +241,35 @@ fn make(id: &str, mode: &str, ports: &[Port]) -> Result<Attachment> {
 }
 
 impl Attachment {
-    /// In the parent, while its PID 1 makes its mounts: lo up, and on a bridge the
-    /// veth pair, its address and route (releasing the network lock), then container
-    /// `id`'s published `ports`.
+    /// In the parent, first while its PID 1 makes its mounts: the namespace, sent to the
+    /// PID 1 on `child` (SCM_RIGHTS), which joins it before it mounts /sys ([`join`]).
+    pub fn unshare(&mut self, child: &UnixStream) -> Result<()> {
+        let Some(pending) = self.pending.as_mut() else {
+            return Ok(());
+        };
+        let (netns, inside) = new_namespace()?;
+        // A container that failed first has closed its end: its exec status says why.
+        let _ = sys::send_fd(child, &netns, b"n");
+        pending.inside = Some(inside);
+        self.netns = Some(netns);
+        Ok(())
+    }
+
+    /// In the parent, while its PID 1 makes its mounts, once the namespace is made: lo
+    /// up, and on a bridge the veth pair, its address and route (releasing the network
+    /// lock), then container `id`'s published `ports`.
     pub fn configure(&mut self, id: &str, ports: &[Port]) -> Result<()> {
         let (Some(pending), Some(netns)) = (self.pending.take(), &self.netns) else {
             return Ok(());
         };
         let Pending {
-            inside,
+            inside: Some(inside),
             lease,
             bridge,
-        } = pending;
+        } = pending
+        else {
+            return Ok(());
+        };
         trace::step("bring up lo inside, while the container makes its mounts");
         let lo = netlink::link_up(netlink::LOOPBACK);
         match lease {
@@ -414,7 +440,24 @@ fn new_namespace_in_child() -> Result<(File, netlink::Socket)> {
     }
 }
 
-/// In the container's first process: into the namespace [`attach`] made.
+/// In the container's PID 1, before anything that shows its network namespace (the
+/// sysfs it mounts on /sys): waits for the one the parent makes meanwhile
+/// ([`Attachment::unshare`]) on `channel`, and setns(2)s into it. The parent kills it
+/// if making it fails, so an end of file means the parent is gone.
+pub fn join(channel: Option<&UnixStream>) -> Result<()> {
+    let Some(channel) = channel else {
+        return Ok(());
+    };
+    trace::step("wait for its network namespace, made meanwhile, and join it");
+    match sys::recv_fd(channel, &mut [0])? {
+        (_, Some(netns)) => enter(Some(&netns)),
+        (_, None) => Err(Error::invalid(
+            "skiff ended before the container's network namespace was made",
+        )),
+    }
+}
+
+/// In the container's first process: into the namespace [`attach`] found or made.
 pub fn enter(netns: Option<&File>) -> Result<()> {
     match netns {
         Some(netns) => sys::setns(
