@@ -29,11 +29,13 @@
 //! one that says its cgroup is made). The container reads it just before
 //! pivot_root(2) (`container::start`): what follows may look at the network, its
 //! sysctls (`--sysctl net.ipv4.conf.eth0.…` needs `eth0`) and the command itself, and
-//! `eth0` shows in its /sys once made. Why the namespace is made after the fork, by
-//! skiff: unshare(CLONE_NEWNET) takes ~0.8 ms, too long for the serial path before the
-//! fork, and the container's own half (its mounts, then joining its cgroup) is the
-//! longer one on cgroup v1 with a bridge, and the only long one elsewhere (`none`,
-//! cgroup v2: see tests/bench/RESULTS.md, "netsplit12").
+//! `eth0` shows in its /sys once made. Why skiff makes the namespace, and after the
+//! fork: unshare(CLONE_NEWNET) takes ~0.8 ms, all of it on the serial path before the
+//! fork; after it, the container's own half (its mounts, then joining its cgroup) is
+//! about as long as skiff's with a bridge on cgroup v1, and much longer with `none` or
+//! on cgroup v2 (the cgroup made before the fork), so in skiff's half the namespace
+//! costs little or nothing, where in the container's it would lengthen the longer
+//! half (tests/bench/RESULTS.md, "netsplit12").
 //! A set-up that fails kills the process before it execs, and the start fails as
 //! any other, taking back its cgroup and address (`container::start`); its veth goes
 //! with the namespace. A namespace joined (`container:NAME|ID`, an OCI bundle's path)
