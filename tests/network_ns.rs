@@ -63,7 +63,7 @@ fn the_bridge_gives_eth0_an_address_and_a_default_route() {
 }
 
 /// A sysfs shows the network namespace of whoever mounted it: the container's /sys
-/// is mounted once it has joined its own, which skiff makes while it mounts the rest.
+/// is its own namespace's, which its PID 1 makes (and skiff configures from outside).
 #[test]
 fn sys_class_net_shows_the_containers_own_links() {
     let t = TestEnv::new();

@@ -3,13 +3,13 @@
 //! [`start`] is the whole recipe, one line per kernel mechanism, in this order:
 //! (`--userns`: a mapped user namespace) → (v2: cgroup) → the container's address
 //! (`network`) → clone(2) its PID 1 in a new PID namespace (v2: clone3(2) into its
-//! cgroup) → in the child, unshare(2) the namespaces (an OCI bundle may join some by
-//! path or share the runtime's: `namespaces`) → mounts, while the parent, on the
-//! other core, makes the network namespace and sends it over a socketpair(2) (the
-//! child joins it before it mounts /sys), (v1) makes the cgroup, then configures the
-//! network from outside → a byte says the cgroup is made: the child joins it, and
-//! makes a cgroup namespace of its own → a second byte says the network is ready →
-//! pivot_root(2) → (setns(2) into the user namespace) → user, capabilities →
+//! cgroup) → in the child, unshare(2) a network namespace (or setns(2) into one it
+//! shares) and say so on a socketpair(2), unshare(2) the rest (an OCI bundle may join
+//! some by path or share the runtime's: `namespaces`) → mounts, while the parent, on
+//! the other core, (v1) makes the cgroup, then reaches that network namespace and
+//! configures it from outside → a byte says the cgroup is made: the child joins it,
+//! and makes a cgroup namespace of its own → a second byte says the network is ready
+//! → pivot_root(2) → (setns(2) into the user namespace) → user, capabilities →
 //! execve(2) → the supervisor's record. Two processes, two halves that need little of
 //! each other until the command runs: the `network` and `cgroup` modules say why that
 //! is safe (`cgroup::before_fork`: which cgroup is made when, and why).
@@ -181,7 +181,7 @@ pub fn start(
     let own_nodes = options.device_nodes.is_some();
     let cgroup = cgroup::before_fork(config.cgroup(), &limits, guard.as_deref(), own_nodes)?; // v2: mkdir(2) in cgroupfs, limits, devices guard
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
-    let (ready, ready_writer) = pair("the parent's half")?; // its netns, then its cgroup and network made
+    let (ready, ready_writer) = pair("the parent's half")?; // its netns made; its cgroup and network made
     let console = stdio.tty.then(|| pair("-t's master")).transpose()?;
     let pause = stdio.before_pivot.map(|_| pair("the hooks")).transpose()?; // before pivot_root
     let shared = namespaces::Shared::open(options)?; // open(2) the namespaces it joins
@@ -199,7 +199,7 @@ pub fn start(
             cgroup: &cgroup,
             guarded: guard.is_some() && cgroup.made().is_some_and(Cgroup::guards_devices),
             netns: network.netns.as_ref(),
-            netns_beside: network.pending.take().map(|_| &ready), // the parent's (its lock) dropped
+            makes_netns: network.pending.take().map(|_| &ready), // the parent's (its lock) dropped
             ready: &ready,
             userns: userns.as_ref(),
             shared: &shared,
@@ -211,11 +211,12 @@ pub fn start(
     };
     drop((exec_status_writer, ready));
     sys::forward_signals_to(pid);
-    trace::step("while it makes its mounts: its netns, cgroup and network, from outside"); // a failure kills it, before execve(2)
-    let paused = network // the netns first, for its /sys; the cgroup, which PID 1 joins while the network is configured
-        .unshare(&ready_writer) // unshare(2), setns(2) back; sendmsg(2): SCM_RIGHTS
-        .and_then(|()| cgroup::beside_mounts(&cgroup, &limits, guard.as_deref())) // v1: mkdir(2), limits, devices guard
+    // While it makes its mounts; a failure kills it: it ends before execve(2), as a child that failed.
+    // The cgroup first, so that PID 1 makes its network namespace meanwhile, and joins the cgroup while the network is configured.
+    trace::step("while it makes its mounts: its cgroup and network, from outside");
+    let paused = cgroup::beside_mounts(&cgroup, &limits, guard.as_deref()) // v1: mkdir(2), limits, devices guard
         .map(|placed| tell(&ready_writer, "cgroup is made", placed as u8)) // write(2)
+        .and_then(|()| network.reach(pid, &ready_writer)) // read(2); open(2) /proc/PID/ns/net, setns(2), socket(2)
         .and_then(|()| network.configure(&config.id, ports)) // rtnetlink: lo, veth, address, route; nf_tables
         .map(|()| tell(&ready_writer, "network is ready", b'n')) // write(2)
         .and_then(|()| rootfs::before_pivot(pid, pause, stdio.before_pivot))
@@ -258,7 +259,7 @@ fn undo_start(config: &Config, pending: Option<network::Pending>) {
     let _ = network::release(&config.id, None); // a failure: whatever it took is looked for
 }
 
-/// In the parent, one part of its half done: one byte on the pipe its PID 1 reads
+/// In the parent, one part of its half done: one byte on the socket its PID 1 reads
 /// before pivot_root(2). The first says where PID 1 is to run (its cgroup made, or
 /// none: a `cgroup::Placed`), the second that its network is ready.
 fn tell(mut ready: &UnixStream, what: &str, byte: u8) {
@@ -294,8 +295,8 @@ struct Child<'a> {
     ready: &'a UnixStream,
     /// A network namespace known before the fork: joined, or made rootless.
     netns: Option<&'a File>,
-    /// Where the network namespace made after the fork comes (`network::join`).
-    netns_beside: Option<&'a UnixStream>,
+    /// Where it says it has made a network namespace of its own (`network::enter`).
+    makes_netns: Option<&'a UnixStream>,
     userns: Option<&'a userns::Userns>,
     shared: &'a namespaces::Shared,
     stdio: &'a Stdio<'a>,
@@ -367,15 +368,13 @@ fn prepare(
 ) -> Result<Vec<String>> {
     let options = &config.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
-    network::enter(child.netns)?; // setns(2): a network namespace known before the fork
+    network::enter(child.netns, child.makes_netns)?; // setns(2), or unshare(2) and write(2)
     let mut own_cgroup = cgroup::enter(child.cgroup.made())?; // v2, an OCI bundle's: tasks, unshare(CLONE_NEWCGROUP)
     namespaces::enter(child.shared, &config.hostname)?; // unshare(2), setns(2), sethostname(2)
     let joins = config.network.as_deref().and_then(network::joined);
-    let own_netns = child.netns_beside.is_some() || (child.netns.is_some() && joins.is_none());
-    // As late as they can be, so that the mounts run while the parent makes the network
-    // and the cgroup: nothing before /sys may need its namespace, nothing before
-    // pivot_root(2) its links or its cgroup.
-    let join = || network::join(child.netns_beside); // recvmsg(2), setns(2)
+    let own_netns = child.makes_netns.is_some() || (child.netns.is_some() && joins.is_none());
+    // Last before pivot_root(2), so that the mounts run while the parent configures the
+    // network and the cgroup: nothing before this point may need them.
     let mut placed = Placed::Outside;
     let before_pivot = || {
         placed = Placed::from_byte(wait_for(child.ready, "cgroup")?); // read(2)
@@ -386,15 +385,8 @@ fn prepare(
         tuning::set_namespaced(options, own_netns) // oom_score_adj, sysctls (net.*: eth0 exists)
     };
     let entered = match child.shared.owns(sys::CLONE_NEWNS) {
-        true => rootfs::enter(
-            rootfs,
-            options,
-            child.userns,
-            child.guarded,
-            join,
-            before_pivot,
-        )?, // mount(2), pivot_root(2)
-        false => rootfs::chroot_in_place(rootfs, join, before_pivot)?, // chroot(2): the host's mounts are not its
+        true => rootfs::enter(rootfs, options, child.userns, child.guarded, before_pivot)?, // mount(2), pivot_root(2)
+        false => rootfs::chroot_in_place(rootfs, before_pivot)?, // chroot(2): the host's mounts are not its
     };
     if entered == Entered::WithMounts {
         cgroup::mount_inside(own_cgroup)?; // mount(2) cgroupfs read-only

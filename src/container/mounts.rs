@@ -100,16 +100,13 @@ const KEPT_FLAGS: libc::c_ulong = MS_RDONLY
 /// Everything mounted inside `root` before the container enters it.
 /// With a user namespace, a volume's `_data` still the host root's becomes its root's.
 /// `guarded`: whether a devices guard holds in its cgroup, known only once the cgroup
-/// is made; the runtime mode's /dev may drop `nodev` only then. `before_sys` runs just
-/// before /sys is mounted: a sysfs shows the network namespace of its mounter, which
-/// the container may join only then (see `network`).
+/// is made; the runtime mode's /dev may drop `nodev` only then.
 pub fn populate(
     root: &Path,
     scratch: &Path,
     options: &Options,
     userns: Option<&Userns>,
     guarded: bool,
-    before_sys: impl FnOnce() -> Result<()>,
 ) -> Result<()> {
     let privileged = options.privileged;
     if mounted(mount_proc(root), "/proc")? && !privileged {
@@ -126,7 +123,6 @@ pub fn populate(
     if mounted(mount_dev(root, userns, nodev), "/dev")? {
         mount_dev_filesystems(root, options.shm_size.unwrap_or(DEFAULT_SHM_SIZE))?;
     }
-    before_sys()?;
     if mounted(mount_sys(root, privileged), "/sys")? && !privileged {
         hide(root, &SYS_MASKED, &[])?;
     }

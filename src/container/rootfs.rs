@@ -62,22 +62,17 @@ pub enum Entered {
 /// Makes the image's root this process's `/`, with Docker's mounts inside it: make
 /// mounts private → stack the layers → mount /proc, /dev, … → pivot_root. Each step
 /// that the kernel may refuse has its fallback behind one function that says when.
-/// `before_sys` runs just before /sys is mounted (without mounts, before
-/// `before_pivot`): the container joins the network namespace its starter makes
-/// meanwhile, which the sysfs shows. `before_pivot` runs last before pivot_root(2) (or
-/// chroot(2)): whatever waits for the container's starter (its cgroup and network, the
-/// OCI runtime's hooks: see `pause`). `guarded`: whether a devices guard holds in its
-/// cgroup (see `mounts::populate`).
+/// `before_pivot` runs last before pivot_root(2) (or chroot(2)): whatever waits for
+/// the container's starter (its network, the OCI runtime's hooks: see `pause`).
+/// `guarded`: whether a devices guard holds in its cgroup (see `mounts::populate`).
 pub fn enter(
     fs: &RootFs,
     options: &Options,
     userns: Option<&Userns>,
     guarded: bool,
-    before_sys: impl FnOnce() -> Result<()>,
     before_pivot: impl FnOnce() -> Result<()>,
 ) -> Result<Entered> {
     if !make_mounts_private()? {
-        before_sys()?;
         before_pivot()?;
         chroot_without_mounts(fs, &own_root(fs)?, options, userns)?;
         return Ok(Entered::ChrootWithoutMounts);
@@ -87,7 +82,7 @@ pub fn enter(
         None if fs.in_place => bind_in_place(fs)?,
         None => copy_layers_instead(fs, userns)?,
     };
-    mounts::populate(&root, &fs.scratch, options, userns, guarded, before_sys)?;
+    mounts::populate(&root, &fs.scratch, options, userns, guarded)?;
     before_pivot()?;
     pivot_root_or_fallback(&root)?;
     propagate_root(options.root_propagation.as_deref())?;
@@ -291,14 +286,8 @@ fn in_place(fs: &RootFs) -> Result<PathBuf> {
 /// An OCI bundle's container without a mount namespace of its own (runtime-tools'
 /// `linux_ns_itype`): every mount would be the host's, which are not the container's
 /// to change (runc makes the host's `/` a slave and leaves its mounts there), so it
-/// mounts nothing and chroot(2)s into the bundle's root as it is. `before_sys` and
-/// `before_pivot` as [`enter`]'s.
-pub fn chroot_in_place(
-    fs: &RootFs,
-    before_sys: impl FnOnce() -> Result<()>,
-    before_pivot: impl FnOnce() -> Result<()>,
-) -> Result<Entered> {
-    before_sys()?;
+/// mounts nothing and chroot(2)s into the bundle's root as it is.
+pub fn chroot_in_place(fs: &RootFs, before_pivot: impl FnOnce() -> Result<()>) -> Result<Entered> {
     before_pivot()?;
     trace::step("no mount namespace of its own: mount nothing, chroot(2) into the root");
     chroot_into(&in_place(fs)?)?;

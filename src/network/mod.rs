@@ -15,27 +15,25 @@
 //!
 //! On a bridge, skiff leases the container's address before it forks the container,
 //! for its /etc/hosts. The rest runs in parallel with the container's own set-up, on
-//! the machine's other core: while the container's first process makes its mounts,
-//! skiff makes the namespace first ([`Attachment::unshare`]): it unshare(2)s it, keeps
-//! a descriptor of it (/proc/self/ns/net) and a netlink socket opened inside it, and
-//! setns(2)s itself back to the host's. The socket stays bound to the container's
-//! namespace, so skiff configures the inside from outside. It sends the descriptor to
-//! the container (SCM_RIGHTS), which setns(2)s into it ([`join`]) just before it
-//! mounts /sys: a sysfs shows the network namespace of whoever mounted it (sysfs(5)),
-//! and nothing before that looks at the network (the hostname, /proc, /dev do not).
-//! Meanwhile skiff makes the container's cgroup, then ([`Attachment::configure`])
-//! brings up `lo`, makes the veth pair, gives `eth0` its address and the default
-//! route, and publishes the ports; then it writes a byte on the same socket (after the
-//! one that says its cgroup is made). The container reads it just before
-//! pivot_root(2) (`container::start`): what follows may look at the network, its
-//! sysctls (`--sysctl net.ipv4.conf.eth0.…` needs `eth0`) and the command itself, and
-//! `eth0` shows in its /sys once made. Why skiff makes the namespace, and after the
-//! fork: unshare(CLONE_NEWNET) takes ~0.8 ms, all of it on the serial path before the
-//! fork; after it, the container's own half (its mounts, then joining its cgroup) is
-//! about as long as skiff's with a bridge on cgroup v1, and much longer with `none` or
-//! on cgroup v2 (the cgroup made before the fork), so in skiff's half the namespace
-//! costs little or nothing, where in the container's it would lengthen the longer
-//! half (tests/bench/RESULTS.md, "netsplit12").
+//! the machine's other core. The container's first process makes the namespace, as
+//! its first step: it unshare(2)s it and writes one byte on a socket to skiff
+//! ([`enter`]). Meanwhile skiff makes its cgroup; then ([`Attachment::reach`]) it reads
+//! that byte, opens the namespace (/proc/PID/ns/net), setns(2)s into it, opens a
+//! netlink socket there, and setns(2)s itself back to the host's. The socket stays
+//! bound to the container's namespace, so skiff configures the inside from outside
+//! while the container makes its mounts ([`Attachment::configure`]): it brings up
+//! `lo`, makes the veth pair (its peer made straight in that namespace), gives `eth0`
+//! its address and the default route, and publishes the ports; then it writes a byte
+//! back on the same socket (after the one that says its cgroup is made). The container
+//! reads it just before pivot_root(2) (`container::start`). That is safe because
+//! nothing before that point looks at the network: the hostname and the mounts do
+//! not, and the sysfs it mounts on /sys is its namespace's, not a moment's, so `eth0`
+//! shows there once made. Everything after it may: its sysctls (`--sysctl
+//! net.ipv4.conf.eth0.…` needs `eth0`), and the command itself.
+//! Why the container makes its namespace: unshare(CLONE_NEWNET) takes ~0.8 ms, which
+//! before the fork was on the serial path; made by skiff after the fork (beside the
+//! container's first mounts) it cost more than it saved, made by the container it
+//! runs while skiff makes the cgroup (measured: tests/bench/RESULTS.md, "netsplit12").
 //! A set-up that fails kills the process before it execs, and the start fails as
 //! any other, taking back its cgroup and address (`container::start`); its veth goes
 //! with the namespace. A namespace joined (`container:NAME|ID`, an OCI bundle's path)
@@ -62,7 +60,7 @@ mod subnet;
 pub mod user;
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::Ipv4Addr;
 use std::os::unix::net::UnixStream;
 
@@ -93,8 +91,8 @@ pub struct Settings {
 }
 
 /// A container's network: its namespace, known before its PID 1 is forked (another
-/// container's, or one made rootless) or made beside its mounts ([`Attachment::unshare`]);
-/// its settings; and `pending`, what is left to make and configure once its PID 1 runs.
+/// container's, or one made rootless) or made by its PID 1 ([`enter`], [`Attachment::reach`]);
+/// its settings; and `pending`, what is left to configure once its PID 1 runs.
 /// Neither: the host's network.
 #[derive(Default)]
 pub struct Attachment {
@@ -104,7 +102,7 @@ pub struct Attachment {
 }
 
 /// The part of a network's set-up that runs beside the container's own: its lease on a
-/// bridge (none: `none`, lo alone), and once made, a socket inside its namespace. The
+/// bridge (none: `none`, lo alone), and once reached, a socket inside its namespace. The
 /// parent's alone: its PID 1 drops its copy at once (the lease holds the network lock).
 pub struct Pending {
     inside: Option<netlink::Socket>,
@@ -204,11 +202,11 @@ pub fn attach(
 
 /// A network namespace of container `id`'s own, as `mode` asks. Rootless, made and
 /// configured at once, by slirp4netns; else only its lease on a bridge is taken now, so
-/// that its /etc/hosts can name its address: the rest is [`Attachment::unshare`]'s and
-/// [`Attachment::configure`]'s.
+/// that its /etc/hosts can name its address: its PID 1 makes the namespace ([`enter`]),
+/// the rest is [`Attachment::reach`]'s and [`Attachment::configure`]'s.
 fn make(id: &str, mode: &str, ports: &[Port]) -> Result<Attachment> {
     if rootless::active() {
-        let (netns, inside) = new_namespace()?;
+        let (netns, inside) = new_namespace_in_child()?;
         trace::step("bring up lo inside");
         inside.ask(&netlink::link_up(netlink::LOOPBACK))?;
         let settings = match mode {
@@ -243,21 +241,36 @@ fn make(id: &str, mode: &str, ports: &[Port]) -> Result<Attachment> {
 }
 
 impl Attachment {
-    /// In the parent, first while its PID 1 makes its mounts: the namespace, sent to the
-    /// PID 1 on `child` (SCM_RIGHTS), which joins it before it mounts /sys ([`join`]).
-    pub fn unshare(&mut self, child: &UnixStream) -> Result<()> {
+    /// In the parent, once `pid`, its PID 1, says on `child` that it has made its
+    /// network namespace ([`enter`]): a descriptor of it, and a netlink socket opened
+    /// inside it, with this process back in the host's. A PID 1 that failed first has
+    /// closed its end: nothing is reached, and its exec status says why.
+    pub fn reach(&mut self, pid: libc::pid_t, mut child: &UnixStream) -> Result<()> {
         let Some(pending) = self.pending.as_mut() else {
             return Ok(());
         };
-        let (netns, inside) = new_namespace()?;
-        // A container that failed first has closed its end: its exec status says why.
-        let _ = sys::send_fd(child, &netns, b"n");
-        pending.inside = Some(inside);
+        trace::step("its network namespace, made by it: a netlink socket inside, to configure it");
+        if !matches!(child.read(&mut [0]), Ok(1)) {
+            return Ok(());
+        }
+        let open = |path: &str| File::open(path).with_context(|| format!("open {path}"));
+        let (host, netns) = (
+            open("/proc/self/ns/net")?,
+            open(&format!("/proc/{pid}/ns/net"))?,
+        );
+        sys::setns(
+            &netns,
+            sys::CLONE_NEWNET,
+            "the container's network namespace",
+        )?;
+        let inside = netlink::Socket::open();
+        sys::setns(&host, sys::CLONE_NEWNET, "the host's network namespace")?;
+        pending.inside = Some(inside?);
         self.netns = Some(netns);
         Ok(())
     }
 
-    /// In the parent, while its PID 1 makes its mounts, once the namespace is made: lo
+    /// In the parent, while its PID 1 makes its mounts, once its namespace is reached: lo
     /// up, and on a bridge the veth pair, its address and route (releasing the network
     /// lock), then container `id`'s published `ports`.
     pub fn configure(&mut self, id: &str, ports: &[Port]) -> Result<()> {
@@ -386,21 +399,6 @@ pub fn default_bridge() -> Option<(String, String)> {
     Some((subnet.to_string(), subnet.gateway().to_string()))
 }
 
-/// A new network namespace, and a netlink socket inside it, with this process back in
-/// the namespace it was in.
-fn new_namespace() -> Result<(File, netlink::Socket)> {
-    trace::step("a new network namespace, configured from outside through a socket inside");
-    if rootless::active() {
-        return new_namespace_in_child();
-    }
-    let open = || File::open("/proc/self/ns/net").context("open /proc/self/ns/net");
-    let host = open()?;
-    sys::unshare(sys::CLONE_NEWNET)?;
-    let made = open().and_then(|netns| Ok((netns, netlink::Socket::open()?)));
-    sys::setns(&host, sys::CLONE_NEWNET, "the host's network namespace")?;
-    made
-}
-
 /// Rootless, this process could not setns(2) back: the host's network namespace
 /// belongs to the host's user namespace, where it has no CAP_SYS_ADMIN. So a child
 /// makes the namespace, sends back a descriptor of it and the socket inside
@@ -410,6 +408,7 @@ fn new_namespace() -> Result<(File, netlink::Socket)> {
 /// (a datagram pair would wait forever), and a message carrying a descriptor is never
 /// read together with the next (unix(7): ancillary data is a barrier).
 fn new_namespace_in_child() -> Result<(File, netlink::Socket)> {
+    trace::step("a new network namespace, configured from outside through a socket inside");
     let (ours, mut theirs) = UnixStream::pair().context("socketpair(2) for a network namespace")?;
     let Some(pid) = sys::fork()? else {
         let made = sys::unshare(sys::CLONE_NEWNET).and_then(|()| {
@@ -442,33 +441,24 @@ fn new_namespace_in_child() -> Result<(File, netlink::Socket)> {
     }
 }
 
-/// In the container's PID 1, before anything that shows its network namespace (the
-/// sysfs it mounts on /sys): waits for the one the parent makes meanwhile
-/// ([`Attachment::unshare`]) on `channel`, and setns(2)s into it. The parent kills it
-/// if making it fails, so an end of file means the parent is gone.
-pub fn join(channel: Option<&UnixStream>) -> Result<()> {
-    let Some(channel) = channel else {
-        return Ok(());
-    };
-    trace::step("wait for its network namespace, made meanwhile, and join it");
-    match sys::recv_fd(channel, &mut [0])? {
-        (_, Some(netns)) => enter(Some(&netns)),
-        (_, None) => Err(Error::invalid(
-            "skiff ended before the container's network namespace was made",
-        )),
-    }
-}
-
-/// In the container's first process: into the namespace [`attach`] found or made.
-pub fn enter(netns: Option<&File>) -> Result<()> {
-    match netns {
-        Some(netns) => sys::setns(
+/// In the container's first process, first: into the namespace [`attach`] found
+/// (`known`), or, where skiff configures one of its own, into a new one, made by
+/// unshare(2); one byte on `own` tells skiff it may reach it ([`Attachment::reach`]).
+pub fn enter(known: Option<&File>, own: Option<&UnixStream>) -> Result<()> {
+    if let Some(netns) = known {
+        return sys::setns(
             netns,
             sys::CLONE_NEWNET,
             "the container's network namespace",
-        ),
-        None => Ok(()),
+        );
     }
+    let Some(mut own) = own else {
+        return Ok(());
+    };
+    trace::step("a network namespace of its own, which skiff configures from outside");
+    sys::unshare(sys::CLONE_NEWNET)?;
+    own.write_all(b"u")
+        .context("tell skiff the network namespace is made")
 }
 
 /// Gives back what container `id` held on a network (it has ended, or never started),
