@@ -4,10 +4,10 @@
 //! (`--userns`: a mapped user namespace) → (v2: cgroup) → the container's address
 //! (`network`) → clone(2) its PID 1 in a new PID namespace (v2: clone3(2) into its
 //! cgroup) → in the child, unshare(2) a network namespace (or setns(2) into one it
-//! shares) and say so on a socketpair(2), unshare(2) the rest (an OCI bundle may join
+//! shares) and send it back on a socketpair(2), unshare(2) the rest (an OCI bundle may join
 //! some by path or share the runtime's: `namespaces`) → mounts, while the parent, on
-//! the other core, (v1) makes the cgroup, then reaches that network namespace and
-//! configures it from outside → a byte says the cgroup is made: the child joins it,
+//! the other core, (v1) makes the cgroup, then enters that network namespace for a
+//! socket inside and configures it from outside → a byte says the cgroup is made: the child joins it,
 //! and makes a cgroup namespace of its own → a second byte says the network is ready
 //! → pivot_root(2) → (setns(2) into the user namespace) → user, capabilities →
 //! execve(2) → the supervisor's record. Two processes, two halves that need little of
@@ -216,7 +216,7 @@ pub fn start(
     trace::step("while it makes its mounts: its cgroup and network, from outside");
     let paused = cgroup::beside_mounts(&cgroup, &limits, guard.as_deref()) // v1: mkdir(2), limits, devices guard
         .map(|placed| tell(&ready_writer, "cgroup is made", placed as u8)) // write(2)
-        .and_then(|()| network.reach(pid, &ready_writer)) // read(2); open(2) /proc/PID/ns/net, setns(2), socket(2)
+        .and_then(|()| network.reach(&ready_writer)) // recvmsg(2): SCM_RIGHTS; setns(2), socket(2)
         .and_then(|()| network.configure(&config.id, ports)) // rtnetlink: lo, veth, address, route; nf_tables
         .map(|()| tell(&ready_writer, "network is ready", b'n')) // write(2)
         .and_then(|()| rootfs::before_pivot(pid, pause, stdio.before_pivot))
@@ -295,7 +295,7 @@ struct Child<'a> {
     ready: &'a UnixStream,
     /// A network namespace known before the fork: joined, or made rootless.
     netns: Option<&'a File>,
-    /// Where it says it has made a network namespace of its own (`network::enter`).
+    /// Where it sends the network namespace it makes for itself (`network::enter`).
     makes_netns: Option<&'a UnixStream>,
     userns: Option<&'a userns::Userns>,
     shared: &'a namespaces::Shared,
@@ -368,7 +368,7 @@ fn prepare(
 ) -> Result<Vec<String>> {
     let options = &config.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
-    network::enter(child.netns, child.makes_netns)?; // setns(2), or unshare(2) and write(2)
+    network::enter(child.netns, child.makes_netns)?; // setns(2), or unshare(2) and sendmsg(2)
     let mut own_cgroup = cgroup::enter(child.cgroup.made())?; // v2, an OCI bundle's: tasks, unshare(CLONE_NEWCGROUP)
     namespaces::enter(child.shared, &config.hostname)?; // unshare(2), setns(2), sethostname(2)
     let joins = config.network.as_deref().and_then(network::joined);

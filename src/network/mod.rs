@@ -16,10 +16,10 @@
 //! On a bridge, skiff leases the container's address before it forks the container,
 //! for its /etc/hosts. The rest runs in parallel with the container's own set-up, on
 //! the machine's other core. The container's first process makes the namespace, as
-//! its first step: it unshare(2)s it and writes one byte on a socket to skiff
-//! ([`enter`]). Meanwhile skiff makes its cgroup; then ([`Attachment::reach`]) it reads
-//! that byte, opens the namespace (/proc/PID/ns/net), setns(2)s into it, opens a
-//! netlink socket there, and setns(2)s itself back to the host's. The socket stays
+//! its first step: it unshare(2)s it and sends skiff a descriptor of it
+//! (/proc/self/ns/net, SCM_RIGHTS) on a socket ([`enter`]). Meanwhile skiff makes its
+//! cgroup; then ([`Attachment::reach`]) it receives the descriptor, setns(2)s into the
+//! namespace, opens a netlink socket there, and setns(2)s itself back to the host's. The socket stays
 //! bound to the container's namespace, so skiff configures the inside from outside
 //! while the container makes its mounts ([`Attachment::configure`]): it brings up
 //! `lo`, makes the veth pair (its peer made straight in that namespace), gives `eth0`
@@ -60,7 +60,7 @@ mod subnet;
 pub mod user;
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::Ipv4Addr;
 use std::os::unix::net::UnixStream;
 
@@ -104,7 +104,10 @@ pub struct Attachment {
 /// The part of a network's set-up that runs beside the container's own: its lease on a
 /// bridge (none: `none`, lo alone), and once reached, a socket inside its namespace. The
 /// parent's alone: its PID 1 drops its copy at once (the lease holds the network lock).
+/// `host`: skiff's own network namespace, to go back to, opened before the fork: after
+/// it, PID 1's mounts may propagate over skiff's /proc (a chroot whose `/` is shared).
 pub struct Pending {
+    host: File,
     inside: Option<netlink::Socket>,
     lease: Option<bridge::Lease>,
     bridge: String,
@@ -233,6 +236,7 @@ fn make(id: &str, mode: &str, ports: &[Port]) -> Result<Attachment> {
         netns: None,
         settings,
         pending: Some(Pending {
+            host: File::open("/proc/self/ns/net").context("open /proc/self/ns/net")?,
             inside: None,
             lease,
             bridge,
@@ -241,30 +245,30 @@ fn make(id: &str, mode: &str, ports: &[Port]) -> Result<Attachment> {
 }
 
 impl Attachment {
-    /// In the parent, once `pid`, its PID 1, says on `child` that it has made its
-    /// network namespace ([`enter`]): a descriptor of it, and a netlink socket opened
-    /// inside it, with this process back in the host's. A PID 1 that failed first has
-    /// closed its end: nothing is reached, and its exec status says why.
-    pub fn reach(&mut self, pid: libc::pid_t, mut child: &UnixStream) -> Result<()> {
+    /// In the parent, once its PID 1 has sent on `child` the network namespace it made
+    /// ([`enter`]): a netlink socket opened inside it, with this process back in the
+    /// host's. A descriptor, not /proc/PID/ns/net: a PID 1 that has failed since is
+    /// gone from /proc, and its exec status, not a missing path, must say why. One
+    /// that failed first has closed its end: nothing is reached.
+    pub fn reach(&mut self, child: &UnixStream) -> Result<()> {
         let Some(pending) = self.pending.as_mut() else {
             return Ok(());
         };
         trace::step("its network namespace, made by it: a netlink socket inside, to configure it");
-        if !matches!(child.read(&mut [0]), Ok(1)) {
+        let (_, Some(netns)) = sys::recv_fd(child, &mut [0])? else {
             return Ok(());
-        }
-        let open = |path: &str| File::open(path).with_context(|| format!("open {path}"));
-        let (host, netns) = (
-            open("/proc/self/ns/net")?,
-            open(&format!("/proc/{pid}/ns/net"))?,
-        );
+        };
         sys::setns(
             &netns,
             sys::CLONE_NEWNET,
             "the container's network namespace",
         )?;
         let inside = netlink::Socket::open();
-        sys::setns(&host, sys::CLONE_NEWNET, "the host's network namespace")?;
+        sys::setns(
+            &pending.host,
+            sys::CLONE_NEWNET,
+            "the host's network namespace",
+        )?;
         pending.inside = Some(inside?);
         self.netns = Some(netns);
         Ok(())
@@ -281,6 +285,7 @@ impl Attachment {
             inside: Some(inside),
             lease,
             bridge,
+            ..
         } = pending
         else {
             return Ok(());
@@ -443,7 +448,7 @@ fn new_namespace_in_child() -> Result<(File, netlink::Socket)> {
 
 /// In the container's first process, first: into the namespace [`attach`] found
 /// (`known`), or, where skiff configures one of its own, into a new one, made by
-/// unshare(2); one byte on `own` tells skiff it may reach it ([`Attachment::reach`]).
+/// unshare(2) and sent to skiff on `own` ([`Attachment::reach`]).
 pub fn enter(known: Option<&File>, own: Option<&UnixStream>) -> Result<()> {
     if let Some(netns) = known {
         return sys::setns(
@@ -452,13 +457,13 @@ pub fn enter(known: Option<&File>, own: Option<&UnixStream>) -> Result<()> {
             "the container's network namespace",
         );
     }
-    let Some(mut own) = own else {
+    let Some(own) = own else {
         return Ok(());
     };
     trace::step("a network namespace of its own, which skiff configures from outside");
     sys::unshare(sys::CLONE_NEWNET)?;
-    own.write_all(b"u")
-        .context("tell skiff the network namespace is made")
+    let netns = File::open("/proc/self/ns/net").context("open /proc/self/ns/net")?;
+    sys::send_fd(own, &netns, b"u") // sendmsg(2): SCM_RIGHTS
 }
 
 /// Gives back what container `id` held on a network (it has ended, or never started),
