@@ -32,8 +32,8 @@
 //! net.ipv4.conf.eth0.…` needs `eth0`), and the command itself.
 //! Why the container makes its namespace: unshare(CLONE_NEWNET) takes ~0.8 ms, which
 //! before the fork was on the serial path; made by skiff after the fork (beside the
-//! container's first mounts) it cost more than it saved, made by the container it
-//! runs while skiff makes the cgroup (measured: tests/bench/RESULTS.md, "netsplit12").
+//! container's first mounts) it saved less than made by the container, where it runs
+//! while skiff makes the cgroup (measured: tests/bench/RESULTS.md, "netsplit12").
 //! A set-up that fails kills the process before it execs, and the start fails as
 //! any other, taking back its cgroup and address (`container::start`); its veth goes
 //! with the namespace. A namespace joined (`container:NAME|ID`, an OCI bundle's path)
