@@ -62,6 +62,18 @@ fn the_bridge_gives_eth0_an_address_and_a_default_route() {
     );
 }
 
+/// A sysfs shows the network namespace of whoever mounted it: the container's /sys
+/// is its own namespace's, which its PID 1 makes (and skiff configures from outside).
+#[test]
+fn sys_class_net_shows_the_containers_own_links() {
+    let t = TestEnv::new();
+    for (network, links) in [("bridge", "eth0 lo"), ("none", "lo")] {
+        let out = sh(&t, &["--network", network], BUSYBOX, "ls /sys/class/net");
+        let seen: Vec<&str> = out.split_whitespace().collect();
+        assert_eq!(seen.join(" "), links, "--network {network}: {out}");
+    }
+}
+
 /// Docker's default; the bridge and its NAT table stay up once the container is gone,
 /// as docker0 does, so the next run need not make them again.
 #[test]

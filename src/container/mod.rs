@@ -1,18 +1,18 @@
 //! Running a container: a process in new namespaces, rooted in an image.
 //!
 //! [`start`] is the whole recipe, one line per kernel mechanism, in this order:
-//! (`--userns`: a mapped user namespace) → (v2: cgroup) → the network namespace and
-//! the container's address (`network`) → clone(2) its PID 1 in a new PID namespace
-//! (v2: clone3(2) into its cgroup) → in the child, setns(2) into that network
-//! namespace, unshare(2) the rest (an OCI bundle may join some by path or share the
-//! runtime's: `namespaces`) → mounts, while the parent, on the other core, (v1) makes
-//! the cgroup, then configures the network from outside → a byte on a pipe(2) says
-//! the cgroup is made: the child joins it, and makes a cgroup namespace of its own →
-//! a second byte says the network is ready → pivot_root(2) → (setns(2) into the user
-//! namespace) → user, capabilities → execve(2) → the supervisor's record. Two
-//! processes, two halves that need nothing of each other until the command runs: the
-//! `network` and `cgroup` modules say why that is safe (`cgroup::before_fork`: which
-//! cgroup is made when, and why).
+//! (`--userns`: a mapped user namespace) → (v2: cgroup) → the container's address
+//! (`network`) → clone(2) its PID 1 in a new PID namespace (v2: clone3(2) into its
+//! cgroup) → in the child, unshare(2) a network namespace (or setns(2) into one it
+//! shares) and send it back on a socketpair(2), unshare(2) the rest (an OCI bundle may join
+//! some by path or share the runtime's: `namespaces`) → mounts, while the parent, on
+//! the other core, (v1) makes the cgroup, then enters that network namespace for a
+//! socket inside and configures it from outside → a byte says the cgroup is made: the child joins it,
+//! and makes a cgroup namespace of its own → a second byte says the network is ready
+//! → pivot_root(2) → (setns(2) into the user namespace) → user, capabilities →
+//! execve(2) → the supervisor's record. Two processes, two halves that need little of
+//! each other until the command runs: the `network` and `cgroup` modules say why that
+//! is safe (`cgroup::before_fork`: which cgroup is made when, and why).
 //! Each mechanism is explained in its own module: `userns` (user_namespaces(7), with
 //! `id_map`), `cgroup` (cgroups(7): limits, and the cgroup namespace), `namespaces`
 //! (clone(2), unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts` (/proc, /sys,
@@ -176,21 +176,17 @@ pub fn start(
 ) -> Result<Started> {
     let limits = config.limits.clone().unwrap_or_default();
     let options = &config.options;
-    let devices = options.devices.as_deref().unwrap_or_default();
     let userns = userns::create(options, &rootfs.scratch)?; // unshare(2) in a child, uid_map
-    let own_rules = options.device_rules.as_deref().unwrap_or_default();
-    let guard = cgroup::device_rules(options.privileged, devices, own_rules)?;
+    let guard = options.device_guard()?;
     let own_nodes = options.device_nodes.is_some();
     let cgroup = cgroup::before_fork(config.cgroup(), &limits, guard.as_deref(), own_nodes)?; // v2: mkdir(2) in cgroupfs, limits, devices guard
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
-    let (ready, ready_writer) = sys::pipe()?; // pipe2(2): the parent's half is done
-    let console = stdio.tty.then(UnixStream::pair).transpose(); // socketpair(2)
-    let console = console.context("socketpair(2) for the terminal's master")?;
-    let pause = stdio.before_pivot.map(|_| UnixStream::pair()).transpose(); // socketpair(2)
-    let pause = pause.context("socketpair(2) to pause before pivot_root")?;
+    let (ready, ready_writer) = pair("the parent's half")?; // its netns made; its cgroup and network made
+    let console = stdio.tty.then(|| pair("-t's master")).transpose()?;
+    let pause = stdio.before_pivot.map(|_| pair("the hooks")).transpose()?; // before pivot_root
     let shared = namespaces::Shared::open(options)?; // open(2) the namespaces it joins
     let ports = config.ports.as_deref().unwrap_or_default();
-    let mut network = network::attach(&config.id, config.network.as_deref(), joined, ports) // unshare(2), a lease on the bridge; rootless: fork(2), slirp4netns
+    let mut network = network::attach(&config.id, config.network.as_deref(), joined, ports) // a lease on the bridge; rootless: fork(2), unshare(2), slirp4netns
         .inspect_err(|_| undo_start(config, None))?;
     trace::step("its /etc/hostname, /etc/hosts and /etc/resolv.conf, to bind-mount");
     let (settings, members) = (network.settings.as_ref(), rootfs.members.as_deref());
@@ -198,12 +194,13 @@ pub fn start(
         .and_then(|()| namespaces::fork_pid_1(cgroup.made(), &shared)) // clone(2) CLONE_NEWPID; v2: clone3(2)
         .inspect_err(|_| undo_start(config, network.pending.take()))?;
     let Some(pid) = forked else {
-        drop((exec_status, ready_writer, network.pending.take())); // the parent's: its lock
+        drop((exec_status, ready_writer));
         let child = Child {
             cgroup: &cgroup,
             guarded: guard.is_some() && cgroup.made().is_some_and(Cgroup::guards_devices),
-            ready,
             netns: network.netns.as_ref(),
+            makes_netns: network.pending.take().map(|_| &ready), // the parent's (its lock) dropped
+            ready: &ready,
             userns: userns.as_ref(),
             shared: &shared,
             stdio,
@@ -215,10 +212,11 @@ pub fn start(
     drop((exec_status_writer, ready));
     sys::forward_signals_to(pid);
     // While it makes its mounts; a failure kills it: it ends before execve(2), as a child that failed.
-    // The cgroup first, so that PID 1 joins it while the network is configured.
+    // The cgroup first, so that PID 1 makes its network namespace meanwhile, and joins the cgroup while the network is configured.
     trace::step("while it makes its mounts: its cgroup and network, from outside");
     let paused = cgroup::beside_mounts(&cgroup, &limits, guard.as_deref()) // v1: mkdir(2), limits, devices guard
         .map(|placed| tell(&ready_writer, "cgroup is made", placed as u8)) // write(2)
+        .and_then(|()| network.reach(&ready_writer)) // recvmsg(2): SCM_RIGHTS; setns(2), socket(2)
         .and_then(|()| network.configure(&config.id, ports)) // rtnetlink: lo, veth, address, route; nf_tables
         .map(|()| tell(&ready_writer, "network is ready", b'n')) // write(2)
         .and_then(|()| rootfs::before_pivot(pid, pause, stdio.before_pivot))
@@ -236,6 +234,11 @@ pub fn start(
     sealed_exe::let_go_of_view(); // its command runs: the supervisor may wait now
     let terminal = terminal.transpose()?;
     Ok(Started { pid, terminal })
+}
+
+/// socketpair(2), for `what` passes between skiff and the container's PID 1.
+fn pair(what: &str) -> Result<(UnixStream, UnixStream)> {
+    UnixStream::pair().with_context(|| format!("socketpair(2) for {what}"))
 }
 
 /// With `-t`, the master of the container's terminal, sent back on our end of `pair`.
@@ -256,10 +259,10 @@ fn undo_start(config: &Config, pending: Option<network::Pending>) {
     let _ = network::release(&config.id, None); // a failure: whatever it took is looked for
 }
 
-/// In the parent, one part of its half done: one byte on the pipe its PID 1 reads
+/// In the parent, one part of its half done: one byte on the socket its PID 1 reads
 /// before pivot_root(2). The first says where PID 1 is to run (its cgroup made, or
 /// none: a `cgroup::Placed`), the second that its network is ready.
-fn tell(mut ready: &File, what: &str, byte: u8) {
+fn tell(mut ready: &UnixStream, what: &str, byte: u8) {
     trace::step(&format!("its {what}: tell it"));
     // A child that failed first has closed its end: its exec status says why.
     let _ = ready.write_all(&[byte]);
@@ -267,7 +270,7 @@ fn tell(mut ready: &File, what: &str, byte: u8) {
 
 /// In PID 1, once its mounts are made: waits for the next byte of [`tell`]. The parent
 /// kills it if its half fails, so an end of file means the parent is gone.
-fn wait_for(mut ready: &File, what: &str) -> Result<u8> {
+fn wait_for(mut ready: &UnixStream, what: &str) -> Result<u8> {
     trace::step(&format!("wait for its {what}, made from outside meanwhile"));
     let mut byte = [0];
     match ready.read_exact(&mut byte) {
@@ -289,8 +292,11 @@ struct Child<'a> {
     /// `mounts::populate`, `capabilities`). After its mounts, the parent's byte says.
     guarded: bool,
     /// Where the parent says its half is done ([`tell`]).
-    ready: File,
+    ready: &'a UnixStream,
+    /// A network namespace known before the fork: joined, or made rootless.
     netns: Option<&'a File>,
+    /// Where it sends the network namespace it makes for itself (`network::enter`).
+    makes_netns: Option<&'a UnixStream>,
     userns: Option<&'a userns::Userns>,
     shared: &'a namespaces::Shared,
     stdio: &'a Stdio<'a>,
@@ -362,23 +368,19 @@ fn prepare(
 ) -> Result<Vec<String>> {
     let options = &config.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
-    network::enter(child.netns)?; // setns(2): its network, which the parent configures meanwhile
+    network::enter(child.netns, child.makes_netns)?; // setns(2), or unshare(2) and sendmsg(2)
     let mut own_cgroup = cgroup::enter(child.cgroup.made())?; // v2, an OCI bundle's: tasks, unshare(CLONE_NEWCGROUP)
     namespaces::enter(child.shared, &config.hostname)?; // unshare(2), setns(2), sethostname(2)
-    let own_netns = child.netns.is_some()
-        && config
-            .network
-            .as_deref()
-            .and_then(network::joined)
-            .is_none();
+    let joins = config.network.as_deref().and_then(network::joined);
+    let own_netns = child.makes_netns.is_some() || (child.netns.is_some() && joins.is_none());
     // Last before pivot_root(2), so that the mounts run while the parent configures the
     // network and the cgroup: nothing before this point may need them.
     let mut placed = Placed::Outside;
     let before_pivot = || {
-        placed = Placed::from_byte(wait_for(&child.ready, "cgroup")?); // read(2)
+        placed = Placed::from_byte(wait_for(child.ready, "cgroup")?); // read(2)
         let beside = cgroup::enter(child.cgroup.made_beside(placed))?; // v1: tasks, unshare(CLONE_NEWCGROUP)
         own_cgroup = own_cgroup.or(beside);
-        wait_for(&child.ready, "network")?; // read(2)
+        wait_for(child.ready, "network")?; // read(2)
         rootfs::pause(child.pause.as_ref())?; // the OCI runtime's hooks run meanwhile
         tuning::set_namespaced(options, own_netns) // oom_score_adj, sysctls (net.*: eth0 exists)
     };

@@ -181,6 +181,14 @@ impl Options {
         Ok(())
     }
 
+    /// The rules of its cgroup's devices guard (`cgroup::device_rules`): Docker's
+    /// defaults, `--device`'s and an OCI bundle's own.
+    pub fn device_guard(&self) -> Result<Option<Vec<cgroup::Rule>>> {
+        let devices = self.devices.as_deref().unwrap_or_default();
+        let own = self.device_rules.as_deref().unwrap_or_default();
+        cgroup::device_rules(self.privileged, devices, own)
+    }
+
     /// `--sysctl net.*` needs a network namespace of the container's own.
     pub fn check_sysctls(&self, own_netns: bool) -> Result<()> {
         for spec in self.sysctls.iter().flatten() {

@@ -13,27 +13,32 @@
 //! - `container:NAME|ID`: the network namespace of another container, which must be
 //!   running: both see the same links and addresses, and reach each other on `lo`.
 //!
-//! skiff makes the namespace before it forks the container: it unshare(2)s it, keeps a
-//! descriptor of it (/proc/self/ns/net) and a netlink socket opened inside it, and
-//! setns(2)s itself back to the host's. The socket stays bound to the container's
-//! namespace, so skiff configures the inside from outside. On a bridge it leases the
-//! container's address then too, for its /etc/hosts.
-//!
-//! The rest runs in parallel with the container's own set-up, on the machine's other
-//! core ([`Attachment::configure`]): while the container's first process, which
-//! setns(2)s into the namespace as its first step, makes its mounts, skiff brings up
-//! `lo`, makes the veth pair, gives `eth0` its address and the default route, and
-//! publishes the ports; then it writes one byte on a pipe (after the one that says its
-//! cgroup is made). The container reads it just before pivot_root(2)
-//! (`container::start`). That is safe because nothing before that point looks at the
-//! network: the hostname and the mounts do not, and the sysfs it mounts on /sys
-//! belongs to the namespace, not to a moment, so `eth0` shows there once made.
-//! Everything after it may: its
-//! sysctls (`--sysctl net.ipv4.conf.eth0.…` needs `eth0`), and the command itself.
+//! On a bridge, skiff leases the container's address before it forks the container,
+//! for its /etc/hosts. The rest runs in parallel with the container's own set-up, on
+//! the machine's other core. The container's first process makes the namespace, as
+//! its first step: it unshare(2)s it and sends skiff a descriptor of it
+//! (/proc/self/ns/net, SCM_RIGHTS) on a socket ([`enter`]). Meanwhile skiff makes its
+//! cgroup; then ([`Attachment::reach`]) it receives the descriptor, setns(2)s into the
+//! namespace, opens a netlink socket there, and setns(2)s itself back to the host's. The socket stays
+//! bound to the container's namespace, so skiff configures the inside from outside
+//! while the container makes its mounts ([`Attachment::configure`]): it brings up
+//! `lo`, makes the veth pair (its peer made straight in that namespace), gives `eth0`
+//! its address and the default route, and publishes the ports; then it writes a byte
+//! back on the same socket (after the one that says its cgroup is made). The container
+//! reads it just before pivot_root(2) (`container::start`). That is safe because
+//! nothing before that point looks at the network: the hostname and the mounts do
+//! not, and the sysfs it mounts on /sys is its namespace's, not a moment's, so `eth0`
+//! shows there once made. Everything after it may: its sysctls (`--sysctl
+//! net.ipv4.conf.eth0.…` needs `eth0`), and the command itself.
+//! Why the container makes its namespace: unshare(CLONE_NEWNET) takes ~0.8 ms, which
+//! before the fork was on the serial path; made by skiff after the fork (beside the
+//! container's first mounts) it saved less than made by the container, where it runs
+//! while skiff makes the cgroup (measured: tests/bench/RESULTS.md, "netsplit12").
 //! A set-up that fails kills the process before it execs, and the start fails as
 //! any other, taking back its cgroup and address (`container::start`); its veth goes
-//! with the namespace. Rootless, all of it happens before the fork (slirp4netns
-//! connects the namespace a child made, below).
+//! with the namespace. A namespace joined (`container:NAME|ID`, an OCI bundle's path)
+//! is known before the fork, and is the container's first step; rootless, all of it
+//! happens before the fork (slirp4netns connects the namespace a child made, below).
 //!
 //! All of it is rtnetlink (`netlink`), no `ip` binary. Without `CAP_NET_ADMIN` (skiff
 //! in a container started with only `--cap-add=SYS_ADMIN`, the CodeCrafters way)
@@ -85,8 +90,10 @@ pub struct Settings {
     pub nameserver: Option<String>,
 }
 
-/// The network namespace made for a container (none: the host's), and its settings.
-/// `pending`: what is left to configure in it once its PID 1 runs ([`Attachment::configure`]).
+/// A container's network: its namespace, known before its PID 1 is forked (another
+/// container's, or one made rootless) or made by its PID 1 ([`enter`], [`Attachment::reach`]);
+/// its settings; and `pending`, what is left to configure once its PID 1 runs.
+/// Neither: the host's network.
 #[derive(Default)]
 pub struct Attachment {
     pub netns: Option<File>,
@@ -94,11 +101,14 @@ pub struct Attachment {
     pub pending: Option<Pending>,
 }
 
-/// The part of a network's set-up that runs beside the container's own: a socket
-/// inside its namespace and its lease on a bridge (none: `none`, lo alone). The
+/// The part of a network's set-up that runs beside the container's own: its lease on a
+/// bridge (none: `none`, lo alone), and once reached, a socket inside its namespace. The
 /// parent's alone: its PID 1 drops its copy at once (the lease holds the network lock).
+/// `host`: skiff's own network namespace, to go back to, opened before the fork: after
+/// it, PID 1's mounts may propagate over skiff's /proc (a chroot whose `/` is shared).
 pub struct Pending {
-    inside: netlink::Socket,
+    host: File,
+    inside: Option<netlink::Socket>,
     lease: Option<bridge::Lease>,
     bridge: String,
 }
@@ -193,12 +203,13 @@ pub fn attach(
     make(id, mode, ports)
 }
 
-/// A network namespace of container `id`'s own, as `mode` asks. Rootless, configured at
-/// once, by slirp4netns; else only its lease on a bridge is taken now, so that its
-/// /etc/hosts can name its address: the rest is [`Attachment::configure`]'s.
+/// A network namespace of container `id`'s own, as `mode` asks. Rootless, made and
+/// configured at once, by slirp4netns; else only its lease on a bridge is taken now, so
+/// that its /etc/hosts can name its address: its PID 1 makes the namespace ([`enter`]),
+/// the rest is [`Attachment::reach`]'s and [`Attachment::configure`]'s.
 fn make(id: &str, mode: &str, ports: &[Port]) -> Result<Attachment> {
-    let (netns, inside) = new_namespace()?;
     if rootless::active() {
+        let (netns, inside) = new_namespace_in_child()?;
         trace::step("bring up lo inside");
         inside.ask(&netlink::link_up(netlink::LOOPBACK))?;
         let settings = match mode {
@@ -215,16 +226,18 @@ fn make(id: &str, mode: &str, ports: &[Port]) -> Result<Attachment> {
         "none" => (None, None, String::new()),
         _ => {
             let wanted = wanted(mode)?;
+            trace::step("lease an address on the bridge, before the fork: /etc/hosts names it");
             let (lease, settings) = bridge::lease(id, &wanted)
                 .map_err(|err| err.context(format!("connect to {}", wanted.bridge)))?;
             (Some(lease), Some(settings), wanted.bridge)
         }
     };
     Ok(Attachment {
-        netns: Some(netns),
+        netns: None,
         settings,
         pending: Some(Pending {
-            inside,
+            host: File::open("/proc/self/ns/net").context("open /proc/self/ns/net")?,
+            inside: None,
             lease,
             bridge,
         }),
@@ -232,18 +245,51 @@ fn make(id: &str, mode: &str, ports: &[Port]) -> Result<Attachment> {
 }
 
 impl Attachment {
-    /// In the parent, while its PID 1 makes its mounts: lo up, and on a bridge the
-    /// veth pair, its address and route (releasing the network lock), then container
-    /// `id`'s published `ports`.
+    /// In the parent, once its PID 1 has sent on `child` the network namespace it made
+    /// ([`enter`]): a netlink socket opened inside it, with this process back in the
+    /// host's. A descriptor, not /proc/PID/ns/net: a PID 1 that has failed since is
+    /// gone from /proc, and its exec status, not a missing path, must say why. One
+    /// that failed first has closed its end: nothing is reached.
+    pub fn reach(&mut self, child: &UnixStream) -> Result<()> {
+        let Some(pending) = self.pending.as_mut() else {
+            return Ok(());
+        };
+        trace::step("its network namespace, made by it: a netlink socket inside, to configure it");
+        let (_, Some(netns)) = sys::recv_fd(child, &mut [0])? else {
+            return Ok(());
+        };
+        sys::setns(
+            &netns,
+            sys::CLONE_NEWNET,
+            "the container's network namespace",
+        )?;
+        let inside = netlink::Socket::open();
+        sys::setns(
+            &pending.host,
+            sys::CLONE_NEWNET,
+            "the host's network namespace",
+        )?;
+        pending.inside = Some(inside?);
+        self.netns = Some(netns);
+        Ok(())
+    }
+
+    /// In the parent, while its PID 1 makes its mounts, once its namespace is reached: lo
+    /// up, and on a bridge the veth pair, its address and route (releasing the network
+    /// lock), then container `id`'s published `ports`.
     pub fn configure(&mut self, id: &str, ports: &[Port]) -> Result<()> {
         let (Some(pending), Some(netns)) = (self.pending.take(), &self.netns) else {
             return Ok(());
         };
         let Pending {
-            inside,
+            inside: Some(inside),
             lease,
             bridge,
-        } = pending;
+            ..
+        } = pending
+        else {
+            return Ok(());
+        };
         trace::step("bring up lo inside, while the container makes its mounts");
         let lo = netlink::link_up(netlink::LOOPBACK);
         match lease {
@@ -358,21 +404,6 @@ pub fn default_bridge() -> Option<(String, String)> {
     Some((subnet.to_string(), subnet.gateway().to_string()))
 }
 
-/// A new network namespace, and a netlink socket inside it, with this process back in
-/// the namespace it was in.
-fn new_namespace() -> Result<(File, netlink::Socket)> {
-    trace::step("a new network namespace, configured from outside through a socket inside");
-    if rootless::active() {
-        return new_namespace_in_child();
-    }
-    let open = || File::open("/proc/self/ns/net").context("open /proc/self/ns/net");
-    let host = open()?;
-    sys::unshare(sys::CLONE_NEWNET)?;
-    let made = open().and_then(|netns| Ok((netns, netlink::Socket::open()?)));
-    sys::setns(&host, sys::CLONE_NEWNET, "the host's network namespace")?;
-    made
-}
-
 /// Rootless, this process could not setns(2) back: the host's network namespace
 /// belongs to the host's user namespace, where it has no CAP_SYS_ADMIN. So a child
 /// makes the namespace, sends back a descriptor of it and the socket inside
@@ -382,6 +413,7 @@ fn new_namespace() -> Result<(File, netlink::Socket)> {
 /// (a datagram pair would wait forever), and a message carrying a descriptor is never
 /// read together with the next (unix(7): ancillary data is a barrier).
 fn new_namespace_in_child() -> Result<(File, netlink::Socket)> {
+    trace::step("a new network namespace, configured from outside through a socket inside");
     let (ours, mut theirs) = UnixStream::pair().context("socketpair(2) for a network namespace")?;
     let Some(pid) = sys::fork()? else {
         let made = sys::unshare(sys::CLONE_NEWNET).and_then(|()| {
@@ -414,16 +446,24 @@ fn new_namespace_in_child() -> Result<(File, netlink::Socket)> {
     }
 }
 
-/// In the container's first process: into the namespace [`attach`] made.
-pub fn enter(netns: Option<&File>) -> Result<()> {
-    match netns {
-        Some(netns) => sys::setns(
+/// In the container's first process, first: into the namespace [`attach`] found
+/// (`known`), or, where skiff configures one of its own, into a new one, made by
+/// unshare(2) and sent to skiff on `own` ([`Attachment::reach`]).
+pub fn enter(known: Option<&File>, own: Option<&UnixStream>) -> Result<()> {
+    if let Some(netns) = known {
+        return sys::setns(
             netns,
             sys::CLONE_NEWNET,
             "the container's network namespace",
-        ),
-        None => Ok(()),
+        );
     }
+    let Some(own) = own else {
+        return Ok(());
+    };
+    trace::step("a network namespace of its own, which skiff configures from outside");
+    sys::unshare(sys::CLONE_NEWNET)?;
+    let netns = File::open("/proc/self/ns/net").context("open /proc/self/ns/net")?;
+    sys::send_fd(own, &netns, b"u") // sendmsg(2): SCM_RIGHTS
 }
 
 /// Gives back what container `id` held on a network (it has ended, or never started),

@@ -36,19 +36,19 @@ STEPS = [
     ("records: the container's directory and config.json", r"^record the container"),
     ("/etc/hostname, hosts, resolv.conf", r"^its /etc/hostname"),
     ("cgroups: PID 1 joins, then a cgroup namespace (v2: mkdir(2) and limits too, before the fork)", r"cgroup of its own|join its cgroup"),
-    ("namespaces: PID 1 cloned into a new PID namespace; mount, UTS, IPC unshared", r"PID namespace|mount, UTS and IPC"),
-    ("network, before the fork: a namespace, the bridge, a lease", r"network namespace|bring up lo|bridge|veth|NAT|ports?\b"),
+    ("namespaces: PID 1 cloned into a new PID namespace; network (its own: made by PID 1), mount, UTS, IPC unshared", r"PID namespace|mount, UTS and IPC|network namespace of its own"),
+    ("network, before the fork: the bridge, a lease (rootless: the namespace too)", r"^a new network namespace|namespace of another|bring up lo|bridge|veth|NAT|ports?\b"),
     ("PID 1 waits for its cgroup and network before pivot_root(2): what the overlap did not hide", r"^wait for its (cgroup|network)"),
     ("mounts: overlayfs, /proc, /sys, /dev, masks, /etc files, pivot_root(2), cgroupfs", r"mount|pivot_root|overlayfs|hide what|private|layer names"),
     ("identity: working directory, capabilities, user", r"working directory|capabilities|become user"),
     ("execve(2) set-up: descriptors, signals", r"^execve the command"),
     ("cleanup: the address, the cgroup, the records (--rm)", r"^the container ended"),
 ]
-# skiff configures the network (lo, the veth pair, addresses, route) and, on cgroup v1, makes
-# the cgroup while PID 1 makes its mounts: those lines, from the first step to the last, are
+# skiff makes the cgroup (cgroup v1), then reaches the network namespace PID 1 made and configures
+# it (lo, the veth pair, addresses, route) while PID 1 makes its mounts: those lines, from the first step to the last, are
 # skiff's alone, and overlap the others (PID 1's trace reaches stderr after them), so they
 # are timed apart, not summed.
-BESIDE = ("beside the mounts: v1: the cgroup, its limits; lo, a veth pair, addresses (in parallel: not summed)",
+BESIDE = ("beside the mounts: v1: the cgroup, its limits; a socket in PID 1's network namespace, lo, a veth pair, addresses (in parallel: not summed)",
           r"^while it makes its mounts", r"^its network is ready: tell it$")
 LINE = re.compile(r"^skiff: +(\d+) (    )?(.*)$")
 
