@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use super::logs::{self, Log, Output, Stream};
 use super::restart::{self, Backoff, Policy};
-use super::{peers, Container, Process, State, Status};
+use super::{peers, spent, Container, Process, State, Status};
 use crate::cgroup;
 use crate::container::{self, RootFs, Started, Stdio, FORWARDED};
 use crate::error::{Context, Error, Result};
@@ -418,6 +418,9 @@ fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> 
             if let Some(settings) = &container.state.network {
                 peers::update(&settings.network); // its name into its network's /etc/hosts files
             }
+            trace::step("while its command runs: delete removed containers' skeletons");
+            spent::sweep();
+            trace::step("wait for it to end");
             Ok(started)
         }
         // Recorded as running but never ran: the record it had again (`created`, or
