@@ -62,6 +62,7 @@ pub fn run_attached(container: &mut Container, rootfs: &RootFs) -> Result<Exit> 
     };
     let pid = start_recorded(container, rootfs, &stdio)?.pid;
     drop((stdout_writer, stderr_writer)); // the pipes end with the container
+    sweep_while_it_runs();
     let outputs = [
         output(Stream::Stdout, stdout, Some(&std::io::stdout()))?,
         output(Stream::Stderr, stderr, Some(&std::io::stderr()))?,
@@ -88,6 +89,7 @@ fn run_in_terminal(container: &mut Container, rootfs: &RootFs) -> Result<Exit> {
         ..Stdio::default()
     };
     let mut started = start_recorded(container, rootfs, &stdio)?;
+    sweep_while_it_runs();
     let master = master(&mut started)?;
     let session = terminal::Session::new(master, started.pid, Some(&mut log))
         .with_our_terminal(interactive, raw.as_ref())?;
@@ -199,6 +201,9 @@ fn supervise(container: &mut Container, rootfs: &RootFs, outcome: File, start: b
     };
     drop(outcome); // EOF: `skiff run -d` prints the ID and returns
                    // Nobody is left to tell of a failure from here on; the state says what it can.
+    if start {
+        sweep_while_it_runs();
+    }
     let code = match keep_up(container, rootfs, streams) {
         Ok(()) => 0,
         Err(err) => err.exit_code(),
@@ -378,6 +383,14 @@ fn ended(container: &mut Container, exit: Exit, policy: Policy) -> Status {
     Status::Restarting
 }
 
+/// Once a container's command runs, its supervisor would only wait: it deletes the
+/// skeletons of containers removed before (see `spent`) meanwhile.
+fn sweep_while_it_runs() {
+    trace::step("while its command runs: delete removed containers' skeletons");
+    spent::sweep();
+    trace::step("wait for it to end");
+}
+
 /// Starts the container and records it as running, with this process as supervisor.
 fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> Result<Started> {
     // Before anything is made: if this skiff is killed half-way, the next one's sweep
@@ -418,9 +431,6 @@ fn start_recorded(container: &mut Container, rootfs: &RootFs, stdio: &Stdio) -> 
             if let Some(settings) = &container.state.network {
                 peers::update(&settings.network); // its name into its network's /etc/hosts files
             }
-            trace::step("while its command runs: delete removed containers' skeletons");
-            spent::sweep();
-            trace::step("wait for it to end");
             Ok(started)
         }
         // Recorded as running but never ran: the record it had again (`created`, or
