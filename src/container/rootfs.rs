@@ -387,12 +387,15 @@ fn stack_layers(
     }
 }
 
-/// A `volatile` mount leaves `work/work/incompat/volatile`, and overlayfs refuses the
-/// upper dir ever after (EINVAL, which would read as "copy the layers instead"): a
-/// start that failed once must not poison the next. The mark may go when the machine
-/// has not crashed since (overlayfs.rst), and a crash sweeps away `--rm` containers.
+/// A `volatile` mount leaves `work/work/incompat/volatile` (with a file `dirty` in it),
+/// and overlayfs refuses the upper dir ever after (EINVAL, which would read as "copy
+/// the layers instead"): a start that failed once must not poison the next. The mark
+/// may go when the machine has not crashed since (overlayfs.rst), and a crash sweeps
+/// away `--rm` containers.
 fn forget_volatile_mark(work: &Path) {
-    let _ = fs::remove_dir(work.join("work/incompat/volatile"));
+    let mark = work.join("work/incompat/volatile");
+    let _ = fs::remove_file(mark.join("dirty"));
+    let _ = fs::remove_dir(mark);
 }
 
 /// mount(2) of an overlayfs: `volatile` where the kernel knows it (else EINVAL: then
