@@ -512,34 +512,3 @@ fn the_containers_mounts_are_gone_when_run_and_wait_return() {
     assert_eq!(ok(&t, &["wait", id.trim()]), "0\n");
     overlay_is_free();
 }
-
-/// Issue 15: an `--rm` container that wrote nothing leaves its empty skeleton, deleted
-/// by the next start while that one's command runs (each rmdir(2) may wait for the
-/// disk); one that wrote into its layer is deleted before `run` returns. Either way
-/// its name is free at once and no command lists it.
-#[test]
-fn a_removed_containers_skeleton_waits_for_the_next_start_and_its_data_does_not() {
-    let t = TestEnv::new();
-    let image = t.image("library/busybox");
-    ok(&t, &["run", "--rm", "--name", "once", &image, "true"]);
-    let first = t.skeletons();
-    assert_eq!(first.len(), 1, "{first:?}");
-    assert!(t.containers().is_empty(), "{:?}", t.containers());
-
-    ok(&t, &["run", "--rm", "--name", "once", &image, "true"]);
-    let second = t.skeletons();
-    assert_eq!(second.len(), 1, "the first swept: {second:?}");
-    assert_ne!(second, first);
-
-    ok(
-        &t,
-        &["run", "--rm", &image, "sh", "-c", "echo data > /file"],
-    );
-    assert!(t.skeletons().is_empty(), "{:?}", t.skeletons());
-    assert!(t.containers().is_empty(), "{:?}", t.containers());
-
-    ok(&t, &["run", "--rm", &image, "true"]);
-    assert_eq!(t.skeletons().len(), 1);
-    assert_eq!(ok(&t, &["ps", "-aq"]), ""); // sweeps, as `rm` and `system df` do
-    assert!(t.skeletons().is_empty(), "{:?}", t.skeletons());
-}

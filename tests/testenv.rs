@@ -195,21 +195,12 @@ impl TestEnv {
     /// The IDs of the containers recorded in this test's store (and any debris of
     /// one), but not the directory of name links, `.names`.
     pub fn containers(&self) -> Vec<String> {
-        self.entries_of_containers(|name| name != ".names" && !name.starts_with(".spent-"))
-    }
-
-    /// Removed containers' skeletons, left for the next start to delete.
-    pub fn skeletons(&self) -> Vec<String> {
-        self.entries_of_containers(|name| name.starts_with(".spent-"))
-    }
-
-    fn entries_of_containers(&self, wanted: impl Fn(&str) -> bool) -> Vec<String> {
         fs::read_dir(self.root.join("containers"))
             .map(|entries| {
                 entries
                     .flatten()
                     .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|name| wanted(name))
+                    .filter(|name| name != ".names")
                     .collect()
             })
             .unwrap_or_default()

@@ -14,7 +14,6 @@
 //!                 upper/ work/  its overlayfs writable layer (mounted on the store's
 //!                               `mnt/`; `rootfs/`: a copy where overlayfs is refused)
 //! containers/.names/<name>      a symlink to the ID that holds the name (see `names`)
-//! containers/.spent-<id>/       a removed container's empty skeleton, deleted later (see `spent`)
 //! ```
 //!
 //! State is written to a temp file and renamed over the old one (rename(2) is atomic),
@@ -33,7 +32,6 @@ pub mod names;
 pub mod peers;
 pub mod restart;
 pub mod signals;
-pub mod spent;
 pub mod supervisor;
 
 use std::cell::Cell;
@@ -342,14 +340,12 @@ impl Container {
 
     /// Deletes the container's cgroup and directory: state, log and writable layer. The
     /// directory is first renamed to a dot-name, so that nobody ever reads a
-    /// half-deleted container; a mere skeleton is deleted later (see `spent`).
+    /// half-deleted container.
     pub fn remove(&self) -> Result<()> {
         if is_id(&self.config.id) {
             cgroup::remove(&self.config.id)?; // a dead record's may be left, if it is an ID
         }
-        let skeleton = spent::is_skeleton(&self.dir);
-        let prefix = if skeleton { spent::PREFIX } else { ".gone-" };
-        let doomed = containers_dir().join(format!("{prefix}{}", self.config.id));
+        let doomed = containers_dir().join(format!(".gone-{}", self.config.id));
         match fs::rename(&self.dir, &doomed) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             other => other.with_context(|| format!("remove {}", self.dir.display()))?,
@@ -357,11 +353,9 @@ impl Container {
         // Only now that the record is gone: a crash before this leaves a stale link,
         // which frees the name all the same, never a container without its name.
         names::release(&names::index_dir(), &self.config.name, &self.config.id);
-        if !skeleton {
-            fs::remove_dir_all(&doomed)
-                .or_else(|_| fs::remove_file(&doomed)) // a dead "record" may be a stray file
-                .with_context(|| format!("remove {}", doomed.display()))?;
-        }
+        fs::remove_dir_all(&doomed)
+            .or_else(|_| fs::remove_file(&doomed)) // a dead "record" may be a stray file
+            .with_context(|| format!("remove {}", doomed.display()))?;
         // --userns=auto: its range, now that its directory is gone. The container is
         // removed already; a range left leased is freed by the next lease taken. Only
         // such a container holds one: the others' removal takes no lock for it.
@@ -480,11 +474,10 @@ pub fn list() -> Result<Vec<Container>> {
 /// PID 1, held half-way, is killed). The commands that list or remove containers call
 /// it first (`ps`, `stats`, `rm`, `rmi`); `create` and `run` sweep only the holder of
 /// the name they want, as reading every record would make each run slower the more
-/// containers there are. Then deletes removed containers' skeletons (see `spent`).
+/// containers there are.
 /// Best effort, as nothing depends on it: the next skiff tries again.
 pub fn sweep() {
     list().unwrap_or_default().iter().for_each(sweep_one);
-    spent::sweep();
 }
 
 fn sweep_one(listed: &Container) {

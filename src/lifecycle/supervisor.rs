@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use super::logs::{self, Log, Output, Stream};
 use super::restart::{self, Backoff, Policy};
-use super::{peers, spent, Container, Process, State, Status};
+use super::{peers, Container, Process, State, Status};
 use crate::cgroup;
 use crate::container::{self, RootFs, Started, Stdio, FORWARDED};
 use crate::error::{Context, Error, Result};
@@ -62,7 +62,6 @@ pub fn run_attached(container: &mut Container, rootfs: &RootFs) -> Result<Exit> 
     };
     let pid = start_recorded(container, rootfs, &stdio)?.pid;
     drop((stdout_writer, stderr_writer)); // the pipes end with the container
-    sweep_while_it_runs();
     let outputs = [
         output(Stream::Stdout, stdout, Some(&std::io::stdout()))?,
         output(Stream::Stderr, stderr, Some(&std::io::stderr()))?,
@@ -89,7 +88,6 @@ fn run_in_terminal(container: &mut Container, rootfs: &RootFs) -> Result<Exit> {
         ..Stdio::default()
     };
     let mut started = start_recorded(container, rootfs, &stdio)?;
-    sweep_while_it_runs();
     let master = master(&mut started)?;
     let session = terminal::Session::new(master, started.pid, Some(&mut log))
         .with_our_terminal(interactive, raw.as_ref())?;
@@ -201,9 +199,6 @@ fn supervise(container: &mut Container, rootfs: &RootFs, outcome: File, start: b
     };
     drop(outcome); // EOF: `skiff run -d` prints the ID and returns
                    // Nobody is left to tell of a failure from here on; the state says what it can.
-    if start {
-        sweep_while_it_runs();
-    }
     let code = match keep_up(container, rootfs, streams) {
         Ok(()) => 0,
         Err(err) => err.exit_code(),
@@ -381,14 +376,6 @@ fn ended(container: &mut Container, exit: Exit, policy: Policy) -> Status {
     }
     container.state.restart_count = Some(restarts + 1);
     Status::Restarting
-}
-
-/// Once a container's command runs, its supervisor would only wait: it deletes the
-/// skeletons of containers removed before (see `spent`) meanwhile.
-fn sweep_while_it_runs() {
-    trace::step("while its command runs: delete removed containers' skeletons");
-    spent::sweep();
-    trace::step("wait for it to end");
 }
 
 /// Starts the container and records it as running, with this process as supervisor.

@@ -43,13 +43,11 @@ STEPS = [
     ("identity: working directory, capabilities, user", r"working directory|capabilities|become user"),
     ("execve(2) set-up: descriptors, signals", r"^execve the command"),
     ("cleanup: the address, the cgroup, the records (--rm)", r"^the container ended"),
-    ("while the command runs: the skeletons of containers removed before (lifecycle/spent.rs)", r"skeletons"),
-    (CALLS[1][0], r"^wait for it to end"),
 ]
-# skiff makes the cgroup (cgroup v1), then reaches the network namespace PID 1 made and configures
-# it (lo, the veth pair, addresses, route) while PID 1 makes its mounts: those lines, from the first step to the last, are
-# skiff's alone, and overlap the others (PID 1's trace reaches stderr after them), so they
-# are timed apart, not summed.
+# skiff makes the cgroup (cgroup v1), then reaches the network namespace PID 1 made and
+# configures it (lo, the veth pair, addresses, route) while PID 1 makes its mounts: those
+# lines, from the first step to the last, are skiff's alone, and overlap the others (PID
+# 1's trace reaches stderr after them), so they are timed apart, not summed.
 BESIDE = ("beside the mounts: v1: the cgroup, its limits; a socket in PID 1's network namespace, lo, a veth pair, addresses (in parallel: not summed)",
           r"^while it makes its mounts", r"^its network is ready: tell it$")
 LINE = re.compile(r"^skiff: +(\d+) (    )?(.*)$")
@@ -80,8 +78,7 @@ def one_run():
         shares[BESIDE[0]] = lines[end_of][0] - lines[first][0]
         lines[first:end_of + 1] = []
     # PID 1's lines reach skiff's stderr through its pipe, after the parent's that follow
-    # them in time (and the parent's sweep, while the command runs): in time order, each
-    # lasts until the next of the one serial path.
+    # them in time: in time order, each lasts until the next of the one serial path.
     lines.sort(key=lambda line: line[0])
     for at, is_call, text in lines:
         shares[current] = shares.get(current) or 0
@@ -100,7 +97,7 @@ for _ in range(runs):
         table.setdefault(name, []).append(us or 0)
 steps = [name for name, _ in STEPS]
 order = ["process start-up (exec to the first step)"] + steps[:7] + [CALLS[0][0], BESIDE[0]] + \
-        steps[8:9] + steps[7:8] + steps[9:11] + [CALLS[1][0], steps[12], steps[11], "other steps"]
+        steps[8:9] + steps[7:8] + steps[9:11] + [CALLS[1][0], steps[11], "other steps"]
 print(f"| `skiff run --rm --trace busybox true`, {runs} runs: mechanism | median | share of the median wall |")
 print("|---|---|---|")
 wall = statistics.median(walls)
