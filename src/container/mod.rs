@@ -4,13 +4,13 @@
 //! (`--userns`: a mapped user namespace) → (v2: cgroup) → the container's address
 //! (`network`) → clone(2) its PID 1 in a new PID namespace (v2: clone3(2) into its
 //! cgroup) → in the child, unshare(2) a network namespace (or setns(2) into one it
-//! shares) and send it back on a socketpair(2), unshare(2) the rest (an OCI bundle may join
-//! some by path or share the runtime's: `namespaces`) → mounts, while the parent, on
-//! the other core, (v1) makes the cgroup, then enters that network namespace for a
-//! socket inside and configures it from outside → a byte says the cgroup is made: the child joins it,
-//! and makes a cgroup namespace of its own → a second byte says the network is ready
-//! → pivot_root(2) → (setns(2) into the user namespace) → user, capabilities →
-//! execve(2) → the supervisor's record. Two processes, two halves that need little of
+//! shares) and send it back with a netlink socket inside on a socketpair(2), unshare(2)
+//! the rest (an OCI bundle may join some by path or share the runtime's: `namespaces`)
+//! → mounts, while the parent, on the other core, (v1) makes the cgroup, then
+//! configures that network namespace from outside → a byte says the cgroup is made:
+//! the child joins it, and makes a cgroup namespace of its own → a second byte says
+//! the network is ready → pivot_root(2) → (setns(2) into the user namespace) → user,
+//! capabilities → execve(2) → the supervisor's record. Two processes, two halves that need little of
 //! each other until the command runs: the `network` and `cgroup` modules say why that
 //! is safe (`cgroup::before_fork`: which cgroup is made when, and why).
 //! Each mechanism is explained in its own module: `userns` (user_namespaces(7), with
@@ -212,11 +212,12 @@ pub fn start(
     drop((exec_status_writer, ready));
     sys::forward_signals_to(pid);
     // While it makes its mounts; a failure kills it: it ends before execve(2), as a child that failed.
-    // The cgroup first, so that PID 1 makes its network namespace meanwhile, and joins the cgroup while the network is configured.
+    // The cgroup first: PID 1 makes its network namespace meanwhile, and joins the
+    // cgroup while the network is configured.
     trace::step("while it makes its mounts: its cgroup and network, from outside");
     let paused = cgroup::beside_mounts(&cgroup, &limits, guard.as_deref()) // v1: mkdir(2), limits, devices guard
         .map(|placed| tell(&ready_writer, "cgroup is made", placed as u8)) // write(2)
-        .and_then(|()| network.reach(&ready_writer)) // recvmsg(2): SCM_RIGHTS; setns(2), socket(2)
+        .and_then(|()| network.reach(&ready_writer)) // recvmsg(2): SCM_RIGHTS
         .and_then(|()| network.configure(&config.id, ports)) // rtnetlink: lo, veth, address, route; nf_tables
         .map(|()| tell(&ready_writer, "network is ready", b'n')) // write(2)
         .and_then(|()| rootfs::before_pivot(pid, pause, stdio.before_pivot))
@@ -281,9 +282,9 @@ fn wait_for(mut ready: &UnixStream, what: &str) -> Result<u8> {
     }
 }
 
-/// What the parent made for the child to enter (its cgroup, network namespace and the
-/// namespaces it joins), and how its fds 0–2 are to be set up: as `stdio` says, and
-/// with `-t` the socket its terminal's master goes back on.
+/// What the parent made for the child to enter (its cgroup, a network namespace it
+/// joins, the other namespaces it joins), and how its fds 0–2 are to be set up: as
+/// `stdio` says, and with `-t` the socket its terminal's master goes back on.
 struct Child<'a> {
     cgroup: &'a Planned,
     /// Whether a devices guard holds in its cgroup at the fork (where made before it):

@@ -16,12 +16,12 @@
 //! On a bridge, skiff leases the container's address before it forks the container,
 //! for its /etc/hosts. The rest runs in parallel with the container's own set-up, on
 //! the machine's other core. The container's first process makes the namespace, as
-//! its first step: it unshare(2)s it and sends skiff a descriptor of it
-//! (/proc/self/ns/net, SCM_RIGHTS) on a socket ([`enter`]). Meanwhile skiff makes its
-//! cgroup; then ([`Attachment::reach`]) it receives the descriptor, setns(2)s into the
-//! namespace, opens a netlink socket there, and setns(2)s itself back to the host's. The socket stays
-//! bound to the container's namespace, so skiff configures the inside from outside
-//! while the container makes its mounts ([`Attachment::configure`]): it brings up
+//! its first step: it unshare(2)s it, opens a netlink socket inside, and sends skiff
+//! both (/proc/self/ns/net and the socket, SCM_RIGHTS) on a socket pair ([`enter`]).
+//! Meanwhile skiff makes its cgroup, then receives them ([`Attachment::reach`]). A
+//! socket stays bound to the namespace it was made in, so skiff, never leaving the
+//! host's, configures the inside from outside while the container makes its mounts
+//! ([`Attachment::configure`]): it brings up
 //! `lo`, makes the veth pair (its peer made straight in that namespace), gives `eth0`
 //! its address and the default route, and publishes the ports; then it writes a byte
 //! back on the same socket (after the one that says its cgroup is made). The container
@@ -31,9 +31,10 @@
 //! shows there once made. Everything after it may: its sysctls (`--sysctl
 //! net.ipv4.conf.eth0.…` needs `eth0`), and the command itself.
 //! Why the container makes its namespace: unshare(CLONE_NEWNET) takes ~0.8 ms, which
-//! before the fork was on the serial path; made by skiff after the fork (beside the
-//! container's first mounts) it saved less than made by the container, where it runs
-//! while skiff makes the cgroup (measured: tests/bench/RESULTS.md, "netsplit12").
+//! before the fork was on the serial path. Measured three ways, PID 1 making it
+//! overlaps best: on cgroup v1 skiff makes the cgroup meanwhile (tests/bench/RESULTS.md,
+//! "netsplit12"). The lease, and with it the network lock, is held until the veth
+//! exists, so the namespace's making now falls inside that lock too.
 //! A set-up that fails kills the process before it execs, and the start fails as
 //! any other, taking back its cgroup and address (`container::start`); its veth goes
 //! with the namespace. A namespace joined (`container:NAME|ID`, an OCI bundle's path)
@@ -104,10 +105,7 @@ pub struct Attachment {
 /// The part of a network's set-up that runs beside the container's own: its lease on a
 /// bridge (none: `none`, lo alone), and once reached, a socket inside its namespace. The
 /// parent's alone: its PID 1 drops its copy at once (the lease holds the network lock).
-/// `host`: skiff's own network namespace, to go back to, opened before the fork: after
-/// it, PID 1's mounts may propagate over skiff's /proc (a chroot whose `/` is shared).
 pub struct Pending {
-    host: File,
     inside: Option<netlink::Socket>,
     lease: Option<bridge::Lease>,
     bridge: String,
@@ -236,7 +234,6 @@ fn make(id: &str, mode: &str, ports: &[Port]) -> Result<Attachment> {
         netns: None,
         settings,
         pending: Some(Pending {
-            host: File::open("/proc/self/ns/net").context("open /proc/self/ns/net")?,
             inside: None,
             lease,
             bridge,
@@ -246,30 +243,22 @@ fn make(id: &str, mode: &str, ports: &[Port]) -> Result<Attachment> {
 
 impl Attachment {
     /// In the parent, once its PID 1 has sent on `child` the network namespace it made
-    /// ([`enter`]): a netlink socket opened inside it, with this process back in the
-    /// host's. A descriptor, not /proc/PID/ns/net: a PID 1 that has failed since is
-    /// gone from /proc, and its exec status, not a missing path, must say why. One
-    /// that failed first has closed its end: nothing is reached.
+    /// and a netlink socket inside it ([`enter`]). Descriptors, not /proc/PID/ns/net: a
+    /// PID 1 that has failed since is gone from /proc, and its exec status, not a
+    /// missing path, must say why; and PID 1's mounts may cover skiff's /proc (a chroot
+    /// whose `/` is shared). One that failed first has closed its end: nothing is reached.
     pub fn reach(&mut self, child: &UnixStream) -> Result<()> {
         let Some(pending) = self.pending.as_mut() else {
             return Ok(());
         };
-        trace::step("its network namespace, made by it: a netlink socket inside, to configure it");
-        let (_, Some(netns)) = sys::recv_fd(child, &mut [0])? else {
+        trace::step("its network namespace, made by it, and a netlink socket inside");
+        let Some(netns) = receive(child, "its network namespace")? else {
             return Ok(());
         };
-        sys::setns(
-            &netns,
-            sys::CLONE_NEWNET,
-            "the container's network namespace",
-        )?;
-        let inside = netlink::Socket::open();
-        sys::setns(
-            &pending.host,
-            sys::CLONE_NEWNET,
-            "the host's network namespace",
-        )?;
-        pending.inside = Some(inside?);
+        let Some(inside) = receive(child, "a netlink socket")? else {
+            return Ok(());
+        };
+        pending.inside = Some(netlink::Socket(inside.into()));
         self.netns = Some(netns);
         Ok(())
     }
@@ -463,7 +452,21 @@ pub fn enter(known: Option<&File>, own: Option<&UnixStream>) -> Result<()> {
     trace::step("a network namespace of its own, which skiff configures from outside");
     sys::unshare(sys::CLONE_NEWNET)?;
     let netns = File::open("/proc/self/ns/net").context("open /proc/self/ns/net")?;
-    sys::send_fd(own, &netns, b"u") // sendmsg(2): SCM_RIGHTS
+    let inside = netlink::Socket::open()?;
+    sys::send_fd(own, &netns, b"u")?; // sendmsg(2): SCM_RIGHTS
+    sys::send_fd(own, &inside.0, b"s")
+}
+
+/// One descriptor its PID 1 sends ([`enter`]); `None` at the end of the stream: PID 1
+/// failed first, and its exec status says why.
+fn receive(child: &UnixStream, what: &str) -> Result<Option<File>> {
+    match sys::recv_fd(child, &mut [0])? {
+        (_, Some(fd)) => Ok(Some(fd)),
+        (0, None) => Ok(None),
+        (_, None) => Err(Error::invalid(format!(
+            "the container's PID 1 sent no descriptor of {what}"
+        ))),
+    }
 }
 
 /// Gives back what container `id` held on a network (it has ended, or never started),
