@@ -31,6 +31,7 @@ limit=${BENCH_SCRIPT_TIMEOUT:-600}
 took=() failed=()
 section() {
   local t0=$SECONDS rc=0
+  sync # the last script's (or the fixtures') dirty pages, written back now, not during this one
   timeout -k 30 "$limit" "$here/$1.sh" >"$sections/$1" || rc=$?
   took+=("$1.sh $(minsec $((SECONDS - t0)))")
   [ "$rc" -eq 0 ] && return
