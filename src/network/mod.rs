@@ -21,15 +21,15 @@
 //! Meanwhile skiff makes its cgroup, then receives them ([`Attachment::reach`]). A
 //! socket stays bound to the namespace it was made in, so skiff, never leaving the
 //! host's, configures the inside from outside while the container makes its mounts
-//! ([`Attachment::configure`]): it brings up
-//! `lo`, makes the veth pair (its peer made straight in that namespace), gives `eth0`
-//! its address and the default route, and publishes the ports; then it writes a byte
-//! back on the same socket (after the one that says its cgroup is made). The container
-//! reads it just before pivot_root(2) (`container::start`). That is safe because
-//! nothing before that point looks at the network: the hostname and the mounts do
-//! not, and the sysfs it mounts on /sys is its namespace's, not a moment's, so `eth0`
-//! shows there once made. Everything after it may: its sysctls (`--sysctl
-//! net.ipv4.conf.eth0.…` needs `eth0`), and the command itself.
+//! ([`Attachment::configure`]): it brings up `lo`, makes the veth pair (its peer made
+//! straight in that namespace), gives `eth0` its address and the default route, and
+//! publishes the ports; then it writes a byte back on the same socket (after the one
+//! that says its cgroup is made). The container reads it just before pivot_root(2)
+//! (`container::start`). That is safe because nothing before that point looks at the
+//! network: the hostname and the mounts do not, and the sysfs it mounts on /sys is its
+//! namespace's, not a moment's, so `eth0` shows there once made. Everything after it
+//! may: its sysctls (`--sysctl net.ipv4.conf.eth0.…` needs `eth0`), and the command
+//! itself.
 //! Why the container makes its namespace: unshare(CLONE_NEWNET) takes ~0.8 ms, which
 //! before the fork was on the serial path. Measured three ways, PID 1 making it
 //! overlaps best: on cgroup v1 skiff makes the cgroup meanwhile (tests/bench/RESULTS.md,
@@ -274,7 +274,6 @@ impl Attachment {
             inside: Some(inside),
             lease,
             bridge,
-            ..
         } = pending
         else {
             return Ok(());
