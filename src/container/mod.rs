@@ -199,7 +199,7 @@ pub fn start(
             cgroup: &cgroup,
             guarded: guard.is_some() && cgroup.made().is_some_and(Cgroup::guards_devices),
             netns: network.netns.as_ref(),
-            makes_netns: network.pending.take().map(|_| &ready), // the parent's (its lock) dropped
+            makes_netns: network.pending.take().is_some(), // the parent's (its lock) dropped
             ready: &ready,
             userns: userns.as_ref(),
             shared: &shared,
@@ -296,8 +296,8 @@ struct Child<'a> {
     ready: &'a UnixStream,
     /// A network namespace known before the fork: joined, or made rootless.
     netns: Option<&'a File>,
-    /// Where it sends the network namespace it makes for itself (`network::enter`).
-    makes_netns: Option<&'a UnixStream>,
+    /// Whether it makes a network namespace of its own, sent on `ready` (`network::enter`).
+    makes_netns: bool,
     userns: Option<&'a userns::Userns>,
     shared: &'a namespaces::Shared,
     stdio: &'a Stdio<'a>,
@@ -369,11 +369,12 @@ fn prepare(
 ) -> Result<Vec<String>> {
     let options = &config.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
-    network::enter(child.netns, child.makes_netns)?; // setns(2), or unshare(2) and sendmsg(2)
+    let own = child.makes_netns.then_some(child.ready);
+    network::enter(child.netns, own)?; // setns(2), or unshare(2) and sendmsg(2)
     let mut own_cgroup = cgroup::enter(child.cgroup.made())?; // v2, an OCI bundle's: tasks, unshare(CLONE_NEWCGROUP)
     namespaces::enter(child.shared, &config.hostname)?; // unshare(2), setns(2), sethostname(2)
     let joins = config.network.as_deref().and_then(network::joined);
-    let own_netns = child.makes_netns.is_some() || (child.netns.is_some() && joins.is_none());
+    let own_netns = child.makes_netns || (child.netns.is_some() && joins.is_none());
     // Last before pivot_root(2), so that the mounts run while the parent configures the
     // network and the cgroup: nothing before this point may need them.
     let mut placed = Placed::Outside;

@@ -369,10 +369,11 @@ fn stack_layers(
         trace::step("too many layers for one overlayfs mount: copy them instead");
         return Ok(false);
     }
-    if writable && volatile {
+    let volatile = writable && volatile; // a read-only mount has no upper dir to mark
+    if volatile {
         forget_volatile_mark(&work);
     }
-    match mount_overlay(root, writable, &data, writable && volatile) {
+    match mount_overlay(root, writable, &data, volatile) {
         Ok(()) => Ok(true),
         Err(err)
             if matches!(
