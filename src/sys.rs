@@ -693,6 +693,16 @@ pub fn flock_exclusive(file: &File, path: &Path) -> Result<()> {
     }
 }
 
+/// flock(2) `LOCK_EX|LOCK_NB`: take the lock if nobody holds it; false if somebody does.
+pub fn flock_exclusive_now(file: &File, path: &Path) -> Result<bool> {
+    // SAFETY: flock takes no pointers; the descriptor is open for the call.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    match check(rc, "flock", path.display()) {
+        Err(e) if e.errno() == Some(libc::EWOULDBLOCK) => Ok(false),
+        other => other.map(|_| true),
+    }
+}
+
 /// A lock file, created if missing, held with [`flock_exclusive`] until the file is
 /// dropped. Opened without `O_TRUNC`: truncating it would change nothing but its
 /// times, a journalled inode update on every start.

@@ -141,6 +141,39 @@ fn a_foreground_run_is_recorded_until_rm_and_rm_flag_leaves_nothing() {
     assert!(t.containers().is_empty(), "{:?}", t.containers());
 }
 
+/// A removed container is gone at once (renamed `.gone-ID`); a detached process holding
+/// the directory's lock deletes its files, and a `.gone-ID` whose lock is free (its
+/// deleter killed) is deleted by the next sweep, never one whose deleter still works.
+#[test]
+fn removed_containers_files_are_deleted_by_their_deleter_or_by_a_sweep() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let script = "head -c 1048576 /dev/zero > /big";
+    assert_eq!(ok(&t, &["run", "--rm", &image, "sh", "-c", script]), "");
+    assert!(t.containers().is_empty(), "{:?}", t.containers()); // waits for the deleter
+
+    let dir = t.root.join("containers");
+    let (left, busy) = (
+        dir.join(format!(".gone-{}", "a".repeat(64))),
+        dir.join(format!(".gone-{}", "b".repeat(64))),
+    );
+    for gone in [&left, &busy] {
+        fs::create_dir_all(gone.join("upper/etc")).unwrap();
+        fs::write(gone.join("upper/etc/file"), "x").unwrap();
+    }
+    let deleter = fs::File::open(&busy).unwrap();
+    deleter.lock().unwrap(); // as a live deleter holds it
+    ok(&t, &["ps", "-a"]);
+    assert!(!left.exists(), "a .gone- directory nobody deletes is swept");
+    assert!(
+        busy.join("upper/etc/file").exists(),
+        "a live deleter's is left to it"
+    );
+    drop(deleter);
+    ok(&t, &["ps", "-a"]);
+    assert!(!busy.exists());
+}
+
 #[test]
 fn create_then_start_attached() {
     let t = TestEnv::new();

@@ -193,8 +193,11 @@ impl TestEnv {
     }
 
     /// The IDs of the containers recorded in this test's store (and any debris of
-    /// one), but not the directory of name links, `.names`.
+    /// one), but not the directory of name links, `.names`. A removed container's
+    /// directory (`.gone-ID`) counts until its deleter, a detached process that holds
+    /// its lock until it exits, is done: a deleter that left it shows as debris.
     pub fn containers(&self) -> Vec<String> {
+        self.wait_for_deleters();
         fs::read_dir(self.root.join("containers"))
             .map(|entries| {
                 entries
@@ -204,6 +207,21 @@ impl TestEnv {
                     .collect()
             })
             .unwrap_or_default()
+    }
+}
+
+impl TestEnv {
+    fn wait_for_deleters(&self) {
+        let Ok(entries) = fs::read_dir(self.root.join("containers")) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(".gone-") {
+                if let Ok(dir) = fs::File::open(entry.path()) {
+                    let _ = dir.lock(); // flock(2): free once the deleter has exited
+                }
+            }
+        }
     }
 }
 

@@ -14,6 +14,7 @@
 //!                 upper/ work/  its overlayfs writable layer (mounted on the store's
 //!                               `mnt/`; `rootfs/`: a copy where overlayfs is refused)
 //! containers/.names/<name>      a symlink to the ID that holds the name (see `names`)
+//! containers/.gone-<id>/        a removed one, its files being deleted (see `reclaim`)
 //! ```
 //!
 //! State is written to a temp file and renamed over the old one (rename(2) is atomic),
@@ -30,6 +31,7 @@
 pub mod logs;
 pub mod names;
 pub mod peers;
+pub mod reclaim;
 pub mod restart;
 pub mod signals;
 pub mod supervisor;
@@ -340,12 +342,14 @@ impl Container {
 
     /// Deletes the container's cgroup and directory: state, log and writable layer. The
     /// directory is first renamed to a dot-name, so that nobody ever reads a
-    /// half-deleted container.
+    /// half-deleted container; its files are then deleted off the caller's path
+    /// ([`reclaim`]).
     pub fn remove(&self) -> Result<()> {
         if is_id(&self.config.id) {
             cgroup::remove(&self.config.id)?; // a dead record's may be left, if it is an ID
         }
-        let doomed = containers_dir().join(format!(".gone-{}", self.config.id));
+        let doomed = reclaim::gone_path(&self.dir, &self.config.id);
+        let deleter_lock = reclaim::lock(&self.dir);
         match fs::rename(&self.dir, &doomed) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             other => other.with_context(|| format!("remove {}", self.dir.display()))?,
@@ -353,18 +357,18 @@ impl Container {
         // Only now that the record is gone: a crash before this leaves a stale link,
         // which frees the name all the same, never a container without its name.
         names::release(&names::index_dir(), &self.config.name, &self.config.id);
-        fs::remove_dir_all(&doomed)
-            .or_else(|_| fs::remove_file(&doomed)) // a dead "record" may be a stray file
-            .with_context(|| format!("remove {}", doomed.display()))?;
-        // --userns=auto: its range, now that its directory is gone. The container is
-        // removed already; a range left leased is freed by the next lease taken. Only
-        // such a container holds one: the others' removal takes no lock for it.
+        // --userns=auto: its range goes to the next container only once no file of
+        // this one is left, so its files are deleted here and now.
         let leased = self
             .config
             .options
             .userns
             .as_deref()
             .is_some_and(|m| m != "host");
+        reclaim::delete(&doomed, deleter_lock.filter(|_| !leased))?;
+        // The container is removed already; a range left leased is freed by the next
+        // lease taken. Only such a container holds one: the others' removal takes no
+        // lock for it.
         if let Err(err) = leased.then(crate::container::release_ids).transpose() {
             trace::step(&format!(
                 "its host IDs stay leased until the next lease: {err}"
@@ -478,6 +482,7 @@ pub fn list() -> Result<Vec<Container>> {
 /// Best effort, as nothing depends on it: the next skiff tries again.
 pub fn sweep() {
     list().unwrap_or_default().iter().for_each(sweep_one);
+    reclaim::sweep(&containers_dir());
 }
 
 fn sweep_one(listed: &Container) {
