@@ -261,24 +261,26 @@ fn issue_15_a_layer_from_another_boot_that_lost_writes_is_unpacked_again() {
     );
 }
 
-/// Issue 15: the directory layers are unpacked in is a top of directory hierarchies
-/// (`chattr +T`) where the filesystem keeps inode flags, so ext4 gives each layer a
-/// block group of its own rather than one full of just-deleted inodes.
+/// Issue 15: the directories layers are unpacked in and containers are made in are tops
+/// of directory hierarchies (`chattr +T`) where the filesystem keeps inode flags, so
+/// ext4 gives each layer and each container a block group of its own rather than one
+/// full of just-deleted inodes.
 #[test]
-fn issue_15_layers_are_unpacked_under_a_top_directory() {
+fn issue_15_layers_and_containers_are_made_under_top_directories() {
     let t = TestEnv::new();
-    let out = t.skiff(&["pull", "-q", &t.image("library/busybox")]);
+    let out = t.skiff(&["run", "--rm", &t.image("library/busybox"), "true"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let tmp = t.root.join("tmp");
-    let attrs = std::process::Command::new("lsattr")
-        .arg("-d")
-        .arg(&tmp)
-        .output()
-        .unwrap();
-    if !attrs.status.success() {
-        return; // a filesystem without inode flags (tmpfs): nothing to mark
+    for dir in [t.root.join("tmp"), t.root.join("containers")] {
+        let attrs = std::process::Command::new("lsattr")
+            .arg("-d")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        if !attrs.status.success() {
+            return; // a filesystem without inode flags (tmpfs): nothing to mark
+        }
+        let flags = stdout(&attrs);
+        let flags = flags.split_whitespace().next().unwrap_or_default();
+        assert!(flags.contains('T'), "lsattr -d {}: {flags}", dir.display());
     }
-    let flags = stdout(&attrs);
-    let flags = flags.split_whitespace().next().unwrap_or_default();
-    assert!(flags.contains('T'), "lsattr -d {}: {flags}", tmp.display());
 }

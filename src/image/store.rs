@@ -110,6 +110,32 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
     made.with_context(|| format!("create {}", dir.display()))
 }
 
+/// Marks `dir` as a top of directory hierarchies (`chattr +T`), so that ext4 places
+/// each directory made in it in a block group of its own, as it does the directories
+/// in `/` (its Orlov allocator; the flag is not inherited, so their own subdirectories
+/// and files stay near them): the layers unpacked in `tmp/`, the containers in
+/// `containers/`. Without a journal, ext4 skips every inode freed in the last minute
+/// (up to six while its inode table is unwritten) each time it allocates one, scanning
+/// the group from its start (`recently_deleted` in fs/ext4/ialloc.c): a layer unpacked
+/// beside files just deleted paid up to 0.5 ms of kernel time per file here, and each
+/// `run --rm` frees some fifteen inodes that the next one's files, and its overlayfs's
+/// work directories, stepped over. A hint only: where it is refused, nothing changes.
+/// <https://man7.org/linux/man-pages/man2/ioctl_iflags.2.html> (`FS_TOPDIR_FL`)
+/// <https://docs.kernel.org/filesystems/ext4/allocators.html>
+pub fn spread_subdirectories(dir: &Path) {
+    const FS_TOPDIR_FL: libc::c_int = 0x0002_0000;
+    let marked = File::open(dir).map_err(Error::from).and_then(|file| {
+        let flags = sys::inode_flags(&file, dir)?;
+        match flags & FS_TOPDIR_FL {
+            0 => sys::set_inode_flags(&file, dir, flags | FS_TOPDIR_FL),
+            _ => Ok(()),
+        }
+    });
+    if let Err(err) = marked {
+        crate::trace::step(&format!("{} not spread: {err}", dir.display()));
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the store and takes its lock, waiting for any other
     /// skiff that holds it.
@@ -228,7 +254,7 @@ impl Store {
         fill: impl FnOnce(&Path) -> Result<()>,
     ) -> Result<()> {
         let temp = self.temp_path("layer")?;
-        self.spread_layers();
+        spread_subdirectories(&self.tmp()); // each layer in a block group of its own
         fs::create_dir(&temp).with_context(|| format!("create {}", temp.display()))?;
         let result = fill(&temp).and_then(|()| {
             let marker = self.unsynced(diff_id);
@@ -248,31 +274,6 @@ impl Store {
             let _ = fs::remove_dir_all(&temp); // the error being returned matters more
         }
         result
-    }
-
-    /// Marks `tmp/` as a top of directory hierarchies (`chattr +T`), so that ext4 places
-    /// each layer directory made in it in a block group of its own, as it does the
-    /// directories in `/` (its Orlov allocator; the flag is not inherited, so a layer's
-    /// own directories stay near it). Without a journal, ext4 skips every inode freed
-    /// in the last few seconds (up to five minutes while its inode table is unwritten)
-    /// each time it allocates one, scanning the group from its start (`recently_deleted`
-    /// in fs/ext4/ialloc.c): a layer unpacked beside files just deleted paid up to 0.5 ms
-    /// of kernel time per file here. A hint only: where it is refused, nothing changes.
-    /// <https://man7.org/linux/man-pages/man2/ioctl_iflags.2.html> (`FS_TOPDIR_FL`)
-    /// <https://docs.kernel.org/filesystems/ext4/allocators.html>
-    fn spread_layers(&self) {
-        const FS_TOPDIR_FL: libc::c_int = 0x0002_0000;
-        let tmp = self.tmp();
-        let marked = File::open(&tmp).map_err(Error::from).and_then(|dir| {
-            let flags = sys::inode_flags(&dir, &tmp)?;
-            match flags & FS_TOPDIR_FL {
-                0 => sys::set_inode_flags(&dir, &tmp, flags | FS_TOPDIR_FL),
-                _ => Ok(()),
-            }
-        });
-        if let Err(err) = marked {
-            crate::trace::step(&format!("layers not spread: {err}"));
-        }
     }
 
     /// One syncfs(2) for the layers this boot wrote, if any, then trusts them in any

@@ -174,6 +174,7 @@ impl Container {
     pub fn create(lock: &Store, mut config: Config) -> Result<Container> {
         let dir = containers_dir();
         store::ensure_dir(&dir)?;
+        store::spread_subdirectories(&dir);
         let names = names::index(list)?;
         if config.name.is_empty() {
             config.name = names::unused(&names)?; // held by nobody
