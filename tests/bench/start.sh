@@ -42,13 +42,13 @@ STEPS = [
     ("mounts: overlayfs, /proc, /sys, /dev, masks, /etc files, pivot_root(2), cgroupfs", r"mount|pivot_root|overlayfs|hide what|private|layer names"),
     ("identity: working directory, capabilities, user", r"working directory|capabilities|become user"),
     ("execve(2) set-up: descriptors, signals", r"^execve the command"),
-    ("cleanup: the address, the cgroup, the records (--rm)", r"^the container ended"),
+    ("cleanup: the address, the cgroup, the record renamed away (--rm; its files: a detached process)", r"^the container ended|^its files: deleted"),
 ]
 # skiff makes the cgroup (cgroup v1), then reaches the network namespace PID 1 made and
 # configures it (lo, the veth pair, addresses, route) while PID 1 makes its mounts: those
 # lines, from the first step to the last, are skiff's alone, and overlap the others (PID
 # 1's trace reaches stderr after them), so they are timed apart, not summed.
-BESIDE = ("beside the mounts: v1: the cgroup, its limits; a socket in PID 1's network namespace, lo, a veth pair, addresses (in parallel: not summed)",
+BESIDE = ("beside the mounts: v1: the cgroup, its limits; PID 1's network namespace, received with a netlink socket inside: lo, a veth pair, addresses (in parallel: not summed)",
           r"^while it makes its mounts", r"^its network is ready: tell it$")
 LINE = re.compile(r"^skiff: +(\d+) (    )?(.*)$")
 
