@@ -142,8 +142,9 @@ fn a_foreground_run_is_recorded_until_rm_and_rm_flag_leaves_nothing() {
 }
 
 /// A removed container is gone at once (renamed `.gone-ID`); a detached process holding
-/// the directory's lock deletes its files, and a `.gone-ID` whose lock is free (its
-/// deleter killed) is deleted by the next sweep, never one whose deleter still works.
+/// the directory's lock deletes its files. A `.gone-ID` whose lock is free (its deleter
+/// killed) is handed to a new deleter by the next sweep (`ps`, or a `create`), never one
+/// whose deleter still works; a stray file of that name is deleted.
 #[test]
 fn removed_containers_files_are_deleted_by_their_deleter_or_by_a_sweep() {
     let t = TestEnv::new();
@@ -153,25 +154,27 @@ fn removed_containers_files_are_deleted_by_their_deleter_or_by_a_sweep() {
     assert!(t.containers().is_empty(), "{:?}", t.containers()); // waits for the deleter
 
     let dir = t.root.join("containers");
-    let (left, busy) = (
-        dir.join(format!(".gone-{}", "a".repeat(64))),
-        dir.join(format!(".gone-{}", "b".repeat(64))),
-    );
+    let gone = |c: &str| dir.join(format!(".gone-{}", c.repeat(64)));
+    let (left, busy, stray) = (gone("a"), gone("b"), gone("c"));
     for gone in [&left, &busy] {
         fs::create_dir_all(gone.join("upper/etc")).unwrap();
         fs::write(gone.join("upper/etc/file"), "x").unwrap();
     }
+    fs::write(&stray, "not a directory").unwrap();
     let deleter = fs::File::open(&busy).unwrap();
     deleter.lock().unwrap(); // as a live deleter holds it
     ok(&t, &["ps", "-a"]);
-    assert!(!left.exists(), "a .gone- directory nobody deletes is swept");
     assert!(
         busy.join("upper/etc/file").exists(),
         "a live deleter's is left to it"
     );
     drop(deleter);
     ok(&t, &["ps", "-a"]);
-    assert!(!busy.exists());
+    assert!(t.containers().is_empty(), "{:?}", t.containers()); // waits for both deleters
+
+    fs::create_dir_all(left.join("upper")).unwrap();
+    ok(&t, &["create", &image, "true"]); // its sweep
+    assert_eq!(t.containers().len(), 1, "{:?}", t.containers());
 }
 
 #[test]

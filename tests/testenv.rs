@@ -208,9 +208,9 @@ impl TestEnv {
             })
             .unwrap_or_default()
     }
-}
 
-impl TestEnv {
+    /// Until each removed container's deleter (a detached process holding its
+    /// `.gone-ID` directory's lock) has exited.
     fn wait_for_deleters(&self) {
         let Ok(entries) = fs::read_dir(self.root.join("containers")) else {
             return;

@@ -175,6 +175,7 @@ impl Container {
         let dir = containers_dir();
         store::ensure_dir(&dir)?;
         store::spread_subdirectories(&dir);
+        reclaim::sweep(&dir); // a killed deleter's leftovers: nothing else may ever sweep
         let names = names::index(list)?;
         if config.name.is_empty() {
             config.name = names::unused(&names)?; // held by nobody
@@ -366,7 +367,7 @@ impl Container {
             .userns
             .as_deref()
             .is_some_and(|m| m != "host");
-        reclaim::delete(&doomed, deleter_lock.filter(|_| !leased))?;
+        reclaim::delete(&doomed, deleter_lock, !leased)?;
         // The container is removed already; a range left leased is freed by the next
         // lease taken. Only such a container holds one: the others' removal takes no
         // lock for it.

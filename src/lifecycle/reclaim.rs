@@ -15,12 +15,15 @@
 //!
 //! The deleter holds an flock(2) on the directory from before the rename until its
 //! exit, so a `.gone-ID` whose lock is free was left by a deleter that was killed (or a
-//! machine that went down), and [`sweep`] deletes it.
+//! machine that went down), and [`sweep`], which every `create` and every command that
+//! lists containers runs, hands it to a new one. Nobody waits for a deleter: it stays
+//! a zombie until its caller exits, which for `rm` and `run --rm` is at once.
 //! <https://man7.org/linux/man-pages/man2/flock.2.html>
 //! <https://docs.kernel.org/admin-guide/ext4.html> (`discard`)
 
 use std::fs::{self, File};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Result};
@@ -35,55 +38,68 @@ pub fn gone_path(dir: &Path, id: &str) -> PathBuf {
 }
 
 /// The lock the deleter of `dir` will hold, taken before `dir` is renamed, so that no
-/// [`sweep`] ever finds a `.gone-ID` unlocked while its deleter lives. `None` when the
-/// directory cannot be opened (a dead record may be a stray file): it is then
-/// deleted at once by [`delete`].
+/// [`sweep`] ever finds a `.gone-ID` unlocked while its deleter lives. `None` when it is
+/// not a directory (a dead record may be a stray file, even a FIFO: nothing waits for
+/// a writer) or when somebody holds the lock already (or flock(2) is refused): what
+/// [`delete`] is then given, it deletes here.
 pub fn lock(dir: &Path) -> Option<File> {
-    let file = File::open(dir).ok()?;
+    let flags = libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    let file = File::options()
+        .read(true)
+        .custom_flags(flags)
+        .open(dir)
+        .ok()?;
     sys::flock_exclusive_now(&file, dir)
         .ok()
         .filter(|&held| held)?;
     Some(file)
 }
 
-/// Deletes `doomed`: in a detached process that holds `lock`, or here, where there is
-/// no lock to hand over or fork(2) is refused.
-pub fn delete(doomed: &Path, lock: Option<File>) -> Result<()> {
-    if let Some(lock) = lock {
-        trace::step("its files: deleted by a detached process, so nobody waits for the disk to discard their blocks");
+/// Deletes `doomed`, holding `lock` (if any) until it is done: in a detached process
+/// when `detach` (and there is a lock to hand over), else here, as where fork(2) is
+/// refused.
+pub fn delete(doomed: &Path, lock: Option<File>, detach: bool) -> Result<()> {
+    if let (Some(held), true) = (&lock, detach) {
+        trace::step("its files: deleted by a detached process, which nobody waits for");
         match sys::fork() {
-            Ok(None) => delete_detached(doomed, &lock),
+            Ok(None) => delete_detached(doomed, held),
             Ok(Some(_deleter)) => return Ok(()), // it holds the lock now
             Err(err) => trace::step(&format!("{err}: delete them here")),
         }
     }
-    delete_here(doomed)
+    delete_here(doomed) // `lock` is still held
 }
 
 fn delete_here(doomed: &Path) -> Result<()> {
-    fs::remove_dir_all(doomed)
-        .or_else(|_| fs::remove_file(doomed)) // a dead "record" may be a stray file
-        .with_context(|| format!("remove {}", doomed.display()))
+    let deleted = fs::remove_dir_all(doomed).or_else(|_| fs::remove_file(doomed)); // a dead "record" may be a stray file
+    match deleted {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()), // a sweep was first
+        deleted => deleted.with_context(|| format!("remove {}", doomed.display())),
+    }
 }
 
-/// The deleter: nothing of its caller's kept but `lock`, then the files, then gone.
-/// Nobody reads its errors: what it leaves, [`sweep`] finds.
+/// The deleter: nothing of its caller's kept but `lock` (not its stdio: a shell reading
+/// its output waits for every writer; not its signal handlers, which forward to a
+/// container that is gone), then the files, then gone. Nobody reads its errors: what
+/// it leaves, [`sweep`] finds.
 fn delete_detached(doomed: &Path, lock: &File) -> ! {
-    let _ = sys::setsid();
-    let _ = sys::chdir(Path::new("/"));
     if let Ok(null) = File::options().read(true).write(true).open("/dev/null") {
         for fd in 0..3 {
             let _ = sys::dup2(null.as_raw_fd(), fd);
         }
     }
+    let _ = sys::setsid();
+    let _ = sys::reset_signals();
+    let _ = sys::chdir(Path::new("/"));
     if sys::close_from_3_except(&[lock.as_raw_fd()]).is_ok() {
-        let _ = fs::remove_dir_all(doomed);
+        let _ = delete_here(doomed);
     }
     sys::exit_now(0)
 }
 
-/// Deletes every `.gone-ID` in `containers` whose deleter is no longer alive (its lock
-/// is free): what a killed deleter, or a power cut, left behind.
+/// Hands every `.gone-ID` in `containers` whose deleter is no longer alive (its lock is
+/// free) to a deleter of its own: what a killed deleter left, or a power cut, or a
+/// service manager that stopped everything its unit had started.
 pub fn sweep(containers: &Path) {
     let Ok(entries) = fs::read_dir(containers) else {
         return;
@@ -95,7 +111,7 @@ pub fn sweep(containers: &Path) {
         let doomed = entry.path();
         let abandoned = lock(&doomed);
         if abandoned.is_some() || !doomed.is_dir() {
-            if let Err(err) = delete_here(&doomed) {
+            if let Err(err) = delete(&doomed, abandoned, true) {
                 trace::step(&format!("sweep: {err}"));
             }
         }
