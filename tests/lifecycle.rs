@@ -144,7 +144,8 @@ fn a_foreground_run_is_recorded_until_rm_and_rm_flag_leaves_nothing() {
 /// A removed container is gone at once (renamed `.gone-ID`); a detached process holding
 /// the directory's lock deletes its files. A `.gone-ID` whose lock is free (its deleter
 /// killed) is handed to a new deleter by the next sweep (`ps`, or a `create`), never one
-/// whose deleter still works; a stray file of that name is deleted.
+/// whose deleter still works; a stray file or symlink of that name is deleted, and
+/// nothing a symlink leads to.
 #[test]
 fn removed_containers_files_are_deleted_by_their_deleter_or_by_a_sweep() {
     let t = TestEnv::new();
@@ -161,6 +162,10 @@ fn removed_containers_files_are_deleted_by_their_deleter_or_by_a_sweep() {
         fs::write(gone.join("upper/etc/file"), "x").unwrap();
     }
     fs::write(&stray, "not a directory").unwrap();
+    let outside = t.root.join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(outside.join("kept"), "x").unwrap();
+    std::os::unix::fs::symlink(&outside, gone("d")).unwrap(); // followed by nobody
     let deleter = fs::File::open(&busy).unwrap();
     deleter.lock().unwrap(); // as a live deleter holds it
     ok(&t, &["ps", "-a"]);
@@ -171,6 +176,10 @@ fn removed_containers_files_are_deleted_by_their_deleter_or_by_a_sweep() {
     drop(deleter);
     ok(&t, &["ps", "-a"]);
     assert!(t.containers().is_empty(), "{:?}", t.containers()); // waits for both deleters
+    assert!(
+        outside.join("kept").exists(),
+        "a .gone- symlink's target is not deleted"
+    );
 
     fs::create_dir_all(left.join("upper")).unwrap();
     ok(&t, &["create", &image, "true"]); // its sweep

@@ -175,7 +175,7 @@ impl Container {
         let dir = containers_dir();
         store::ensure_dir(&dir)?;
         store::spread_subdirectories(&dir);
-        reclaim::sweep(&dir); // a killed deleter's leftovers: nothing else may ever sweep
+        reclaim::sweep(&dir); // a killed deleter's leftovers: a `run --rm` loop may run nothing else
         let names = names::index(list)?;
         if config.name.is_empty() {
             config.name = names::unused(&names)?; // held by nobody

@@ -6,7 +6,7 @@
 //! is freed. Deleting what the directory holds is another matter: on a filesystem
 //! mounted with `discard` (ext4 here, as on many cloud disks) each freed block is
 //! discarded while unlink(2) or rmdir(2) waits, about 0.1–0.25 ms per directory of
-//! an empty overlayfs layer, and a minute more for a layer of gigabytes. Nobody needs
+//! an empty overlayfs layer, and far longer for a layer of gigabytes. Nobody needs
 //! to wait for that, so a process of its own does it: forked, in a session of its
 //! own (the terminal's Ctrl-C is not for it), holding none of its caller's
 //! descriptors (a shell reading `$(skiff run --rm …)` waits for every writer of its
@@ -71,7 +71,8 @@ pub fn delete(doomed: &Path, lock: Option<File>, detach: bool) -> Result<()> {
 }
 
 fn delete_here(doomed: &Path) -> Result<()> {
-    let deleted = fs::remove_dir_all(doomed).or_else(|_| fs::remove_file(doomed)); // a dead "record" may be a stray file
+    // A dead "record" may be a stray file.
+    let deleted = fs::remove_dir_all(doomed).or_else(|_| fs::remove_file(doomed));
     match deleted {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()), // a sweep was first
         deleted => deleted.with_context(|| format!("remove {}", doomed.display())),
@@ -109,8 +110,9 @@ pub fn sweep(containers: &Path) {
             continue;
         }
         let doomed = entry.path();
+        let stray = entry.file_type().is_ok_and(|kind| !kind.is_dir()); // a symlink too
         let abandoned = lock(&doomed);
-        if abandoned.is_some() || !doomed.is_dir() {
+        if abandoned.is_some() || stray {
             if let Err(err) = delete(&doomed, abandoned, true) {
                 trace::step(&format!("sweep: {err}"));
             }
