@@ -683,23 +683,25 @@ pub fn getrandom(buf: &mut [u8]) -> Result<()> {
 /// The lock goes with the descriptor, so it is released however skiff ends.
 /// <https://man7.org/linux/man-pages/man2/flock.2.html>
 pub fn flock_exclusive(file: &File, path: &Path) -> Result<()> {
-    loop {
-        // SAFETY: flock takes no pointers; the descriptor is open for the call.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-        match check(rc, "flock", path.display()) {
-            Err(e) if e.errno() == Some(libc::EINTR) => continue,
-            other => return other.map(drop),
-        }
-    }
+    flock(file, path, libc::LOCK_EX)
 }
 
 /// flock(2) `LOCK_EX|LOCK_NB`: take the lock if nobody holds it; false if somebody does.
 pub fn flock_exclusive_now(file: &File, path: &Path) -> Result<bool> {
-    // SAFETY: flock takes no pointers; the descriptor is open for the call.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    match check(rc, "flock", path.display()) {
+    match flock(file, path, libc::LOCK_EX | libc::LOCK_NB) {
         Err(e) if e.errno() == Some(libc::EWOULDBLOCK) => Ok(false),
-        other => other.map(|_| true),
+        other => other.map(|()| true),
+    }
+}
+
+fn flock(file: &File, path: &Path, operation: libc::c_int) -> Result<()> {
+    loop {
+        // SAFETY: flock takes no pointers; the descriptor is open for the call.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), operation) };
+        match check(rc, "flock", path.display()) {
+            Err(e) if e.errno() == Some(libc::EINTR) => continue,
+            other => return other.map(drop),
+        }
     }
 }
 
