@@ -64,6 +64,29 @@ fn the_bridge_gives_eth0_an_address_and_a_default_route() {
 
 /// A sysfs shows the network namespace of whoever mounted it: the container's /sys
 /// is its own namespace's, which its PID 1 makes (and skiff configures from outside).
+/// Docker's daemon turns IPv6 off in a container on an IPv4 network, or on none: no
+/// `::1`, no link-local address. `--sysctl net.ipv6.conf.all.disable_ipv6=0` turns it
+/// back on, as there. eth0's address carries its subnet's broadcast, as Docker's does.
+#[test]
+fn ipv6_is_off_as_dockers_daemon_leaves_it_unless_a_sysctl_turns_it_on() {
+    if !Path::new("/proc/sys/net/ipv6").exists() {
+        return; // a kernel without IPv6: nothing to turn off
+    }
+    let t = TestEnv::new();
+    let script = "cat /proc/sys/net/ipv6/conf/all/disable_ipv6; ip -o addr";
+    for network in ["bridge", "none"] {
+        let out = sh(&t, &["--network", network], BUSYBOX, script);
+        assert!(out.starts_with("1\n"), "{network}: {out}");
+        assert!(!out.contains("inet6"), "{network}: {out}");
+    }
+    let out = sh(&t, &[], BUSYBOX, "ip -o -4 addr show eth0");
+    assert!(out.contains(".255.255 scope global eth0"), "{out}");
+    let on = ["--sysctl", "net.ipv6.conf.all.disable_ipv6=0"];
+    let out = sh(&t, &on, BUSYBOX, script);
+    assert!(out.starts_with("0\n"), "{out}");
+    assert!(out.contains("inet6 ::1/128"), "{out}");
+}
+
 #[test]
 fn sys_class_net_shows_the_containers_own_links() {
     let t = TestEnv::new();

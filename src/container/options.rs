@@ -157,6 +157,13 @@ impl Options {
         Ok(())
     }
 
+    /// Whether these are an OCI bundle's (the runtime mode, whose `linux.devices` makes
+    /// `device_nodes` `Some`): the bundle says what the container gets, and what
+    /// Docker's daemon adds on its own (an IPv4-only network, say) is not added.
+    pub fn are_a_bundles(&self) -> bool {
+        self.device_nodes.is_some()
+    }
+
     /// Every option must make sense before anything is mounted or run.
     pub fn check(&self) -> Result<()> {
         if self.userns.is_some() && (self.uidmap.is_some() || self.gidmap.is_some()) {

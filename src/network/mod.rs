@@ -16,8 +16,10 @@
 //! On a bridge, skiff leases the container's address before it forks the container,
 //! for its /etc/hosts. The rest runs in parallel with the container's own set-up, on
 //! the machine's other core. The container's first process makes the namespace, as
-//! its first step: it unshare(2)s it, opens a netlink socket inside, and sends skiff
-//! both (/proc/self/ns/net and the socket, SCM_RIGHTS) on a socket pair ([`enter`]).
+//! its first step: it unshare(2)s it, turns IPv6 off in it as Docker's daemon does
+//! (its networks are IPv4-only: [`without_ipv6`]), opens a netlink socket inside, and
+//! sends skiff both (/proc/self/ns/net and the socket, SCM_RIGHTS) on a socket pair
+//! ([`enter`]).
 //! Meanwhile skiff makes its cgroup, then receives them ([`Attachment::reach`]). A
 //! socket stays bound to the namespace it was made in, so skiff, never leaving the
 //! host's, configures the inside from outside while the container makes its mounts
@@ -436,8 +438,9 @@ fn new_namespace_in_child() -> Result<(File, netlink::Socket)> {
 
 /// In the container's first process, first: into the namespace [`attach`] found
 /// (`known`), or, where skiff configures one of its own, into a new one, made by
-/// unshare(2) and sent to skiff on `own` ([`Attachment::reach`]).
-pub fn enter(known: Option<&File>, own: Option<&UnixStream>) -> Result<()> {
+/// unshare(2) and sent to skiff on `own` ([`Attachment::reach`]); `ipv4_only` (Docker's
+/// networks, not an OCI bundle's) turns IPv6 off in it first ([`without_ipv6`]).
+pub fn enter(known: Option<&File>, own: Option<&UnixStream>, ipv4_only: bool) -> Result<()> {
     if let Some(netns) = known {
         return sys::setns(
             netns,
@@ -450,10 +453,34 @@ pub fn enter(known: Option<&File>, own: Option<&UnixStream>) -> Result<()> {
     };
     trace::step("a network namespace of its own, which skiff configures from outside");
     sys::unshare(sys::CLONE_NEWNET)?;
+    if ipv4_only {
+        without_ipv6(); // before skiff, once sent the namespace, makes any link in it
+    }
     let netns = File::open("/proc/self/ns/net").context("open /proc/self/ns/net")?;
     let inside = netlink::Socket::open()?;
     sys::send_fd(own, &netns, b"u")?; // sendmsg(2): SCM_RIGHTS
     sys::send_fd(own, &inside.0, b"s")
+}
+
+/// Docker's networks carry IPv4 alone unless made with `--ipv6` (which skiff's do not
+/// offer), and its containers see no IPv6 at all, not even `::1` on `lo`: the daemon
+/// turns it off in each namespace it makes (`disable_ipv6`, for every link and every
+/// link to come). Done here before `lo` goes up and `eth0` exists, it also spares the
+/// kernel their IPv6 set-up: link-local addresses, duplicate address detection,
+/// multicast joins, routes. A `--sysctl net.ipv6.conf.all.disable_ipv6=0`, applied
+/// later, turns it back on, as with Docker. A kernel built without IPv6 has no such
+/// files, and a read-only /proc/sys (skiff inside a container) keeps them as they
+/// are: neither is worth failing a start for.
+/// <https://docs.kernel.org/networking/ip-sysctl.html> (`disable_ipv6`)
+fn without_ipv6() {
+    for links in ["default", "all"] {
+        let path = format!("/proc/sys/net/ipv6/conf/{links}/disable_ipv6");
+        trace::call(format_args!("write({path}, \"1\")"));
+        if let Err(err) = std::fs::write(&path, "1") {
+            trace::step(&format!("IPv6 stays on here: write {path}: {err}"));
+            return;
+        }
+    }
 }
 
 /// One descriptor its PID 1 sends ([`enter`]); `None` at the end of the stream: PID 1

@@ -58,6 +58,7 @@ const IFLA_INFO_DATA: u16 = 2;
 const VETH_INFO_PEER: u16 = 1;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
+const IFA_BROADCAST: u16 = 4;
 const RTA_GATEWAY: u16 = 5;
 const IFF_UP: u32 = 0x1;
 const AF_UNSPEC: u8 = 0;
@@ -234,8 +235,9 @@ pub fn delete_link(name: &str) -> Request {
     request
 }
 
-/// `ip addr add IP/PREFIX dev INDEX` (`struct ifaddrmsg`): the kernel adds the
-/// subnet's route through that link by itself.
+/// `ip addr add IP/PREFIX brd + dev INDEX` (`struct ifaddrmsg`): the kernel adds the
+/// subnet's route through that link by itself. The broadcast address is the subnet's
+/// last, as Docker gives its bridge and each container's eth0.
 pub fn new_address(index: u32, ip: Ipv4Addr, prefix: u8) -> Request {
     let mut request = Request::new(
         RTM_NEWADDR,
@@ -251,8 +253,15 @@ pub fn new_address(index: u32, ip: Ipv4Addr, prefix: u8) -> Request {
     request
         .push(&msg)
         .attr(IFA_LOCAL, &ip.octets())
-        .attr(IFA_ADDRESS, &ip.octets());
+        .attr(IFA_ADDRESS, &ip.octets())
+        .attr(IFA_BROADCAST, &broadcast(ip, prefix).octets());
     request
+}
+
+/// The last address of the subnet `ip`/`prefix`: every host bit set.
+fn broadcast(ip: Ipv4Addr, prefix: u8) -> Ipv4Addr {
+    let hosts = u32::MAX.checked_shr(u32::from(prefix)).unwrap_or(0);
+    Ipv4Addr::from(u32::from(ip) | hosts)
 }
 
 /// `ip route add default via GATEWAY` (`struct rtmsg`: destination length 0 is the
@@ -513,6 +522,14 @@ mod tests {
         let bytes = new_address(3, Ipv4Addr::new(10, 88, 0, 2), 16).bytes();
         assert_eq!(&bytes[16..18], &[AF_INET, 16]);
         assert_eq!(attrs(&bytes[24..])[0], (IFA_LOCAL, vec![10, 88, 0, 2]));
+        assert_eq!(
+            attrs(&bytes[24..])[2],
+            (IFA_BROADCAST, vec![10, 88, 255, 255])
+        );
+        assert_eq!(
+            broadcast(Ipv4Addr::new(10, 89, 3, 1), 24),
+            Ipv4Addr::new(10, 89, 3, 255)
+        );
         let bytes = default_route(Ipv4Addr::new(10, 88, 0, 1)).bytes();
         assert_eq!(bytes[16 + 4], RT_TABLE_MAIN);
         assert_eq!(attrs(&bytes[28..]), [(RTA_GATEWAY, vec![10, 88, 0, 1])]);
