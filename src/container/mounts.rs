@@ -25,7 +25,9 @@
 //!   `--read-only`, the root itself becomes read-only (the mounts on it stay as they are).
 //!
 //! `--privileged` skips the masks and leaves /sys and /proc/sys writable. Every mount a
-//! container can write to is `nodev` (see capabilities.rs), but that guarded /dev. Each target is resolved
+//! container can make a file in is `nodev` (see capabilities.rs), but that guarded /dev;
+//! the /etc files are files, bound as Docker binds them (one mount(2) each, a remount
+//! only for `--read-only`): no node can be made in one. Each target is resolved
 //! inside the root, symlinks included, as if the root were `/`: an image cannot point
 //! a mount at the host.
 //! <https://man7.org/linux/man-pages/man5/proc.5.html>
@@ -411,6 +413,8 @@ struct Mount {
 }
 
 enum Source {
+    /// One of skiff's own /etc files, a regular file in the container's directory.
+    EtcFile { from: PathBuf, read_only: bool },
     Bind {
         from: options::Source,
         read_only: bool,
@@ -428,10 +432,10 @@ enum Source {
 /// children; a user's mount replaces Docker's file at the same place.
 fn mount_list(scratch: &Path, options: &Options) -> Result<Vec<Mount>> {
     let mut mounts: Vec<Mount> = etc_files::mounts(scratch)
-        .map(|(target, host)| Mount {
+        .map(|(target, from)| Mount {
             target,
-            source: Source::Bind {
-                from: options::Source::Host(host),
+            source: Source::EtcFile {
+                from,
                 read_only: options.read_only,
             },
         })
@@ -498,6 +502,7 @@ impl Mount {
                 ..
             } => host.is_dir(),
             Source::Typed { from, options, .. } if options.flags & MS_BIND != 0 => from.is_dir(),
+            Source::EtcFile { .. } => false,
             _ => true,
         };
         let resolved = match is_dir {
@@ -513,6 +518,15 @@ impl Mount {
         }
         let target = root.join(&resolved);
         match &self.source {
+            Source::EtcFile { from, read_only } => {
+                // A bind of a regular file holds no device node for `nodev` to refuse,
+                // and skiff made the file: only --read-only needs the remount.
+                sys::mount(Some(from), &target, None, MS_BIND, None)?;
+                match read_only {
+                    true => remount(&target, MS_RDONLY),
+                    false => Ok(()),
+                }
+            }
             Source::Bind { from, read_only } => {
                 let host = match from {
                     options::Source::Host(host) => host.clone(),
