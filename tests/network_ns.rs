@@ -37,11 +37,33 @@ fn assert_released(id: &str, ip: &str) {
     assert_ne!(lease_holder(ip), Some(veth_of(id)), "{ip} is still leased");
 }
 
+/// The links `ip -o link` or `ls /sys/class/net` lists in `out`, but the kernel's
+/// fallback tunnels (tunl0, sit0, …), which every new network namespace gets while
+/// their modules are loaded (unless `net.core.fb_tunnels_only_for_init_net`): Docker's
+/// containers show them too, and neither skiff nor the container made them.
+fn own_links(out: &str) -> Vec<&str> {
+    const FALLBACK: [&str; 9] = [
+        "tunl0", "sit0", "ip6tnl0", "gre0", "gretap0", "erspan0", "ip_vti0", "ip6_vti0", "ip6gre0",
+    ];
+    // `ip -o link`: "2: tunl0@NONE: <NOARP> …"; `ls`: one name a line.
+    let name = |line: &str| match line.split_once(": ") {
+        Some((_, rest)) => rest
+            .split(['@', ':'])
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        None => line.trim().to_string(),
+    };
+    out.lines()
+        .filter(|line| !FALLBACK.contains(&name(line).as_str()))
+        .collect()
+}
+
 #[test]
 fn network_none_has_only_lo_and_it_is_up() {
     let t = TestEnv::new();
     let out = sh(&t, &["--network", "none"], BUSYBOX, "ip -o link");
-    let links: Vec<&str> = out.lines().collect();
+    let links = own_links(&out);
     assert_eq!(links.len(), 1, "{out}");
     assert!(links[0].starts_with("1: lo: <LOOPBACK,UP"), "{out}");
 }
@@ -92,7 +114,7 @@ fn sys_class_net_shows_the_containers_own_links() {
     let t = TestEnv::new();
     for (network, links) in [("bridge", "eth0 lo"), ("none", "lo")] {
         let out = sh(&t, &["--network", network], BUSYBOX, "ls /sys/class/net");
-        let seen: Vec<&str> = out.split_whitespace().collect();
+        let seen = own_links(&out);
         assert_eq!(seen.join(" "), links, "--network {network}: {out}");
     }
 }
@@ -103,7 +125,7 @@ fn sys_class_net_shows_the_containers_own_links() {
 fn the_default_is_the_bridge_and_it_stays_up() {
     let t = TestEnv::new();
     let out = sh(&t, &[], BUSYBOX, "ip -o link");
-    let links: Vec<&str> = out.lines().collect();
+    let links = own_links(&out);
     assert_eq!(links.len(), 2, "{out}");
     assert!(links[1].contains(" eth0@"), "{out}");
     assert!(Path::new("/sys/class/net/skiff0").exists());
