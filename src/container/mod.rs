@@ -370,7 +370,7 @@ fn prepare(
     let options = &config.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
     let own = child.makes_netns.then_some(child.ready);
-    let ipv4_only = !options.are_a_bundles();
+    let ipv4_only = !options.runtime_mode();
     network::enter(child.netns, own, ipv4_only)?; // setns(2), or unshare(2), IPv6 off, sendmsg(2)
     let mut own_cgroup = cgroup::enter(child.cgroup.made())?; // v2, an OCI bundle's: tasks, unshare(CLONE_NEWCGROUP)
     namespaces::enter(child.shared, &config.hostname)?; // unshare(2), setns(2), sethostname(2)

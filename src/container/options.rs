@@ -157,10 +157,10 @@ impl Options {
         Ok(())
     }
 
-    /// Whether these are an OCI bundle's (the runtime mode, whose `linux.devices` makes
-    /// `device_nodes` `Some`): the bundle says what the container gets, and what
+    /// Whether these are an OCI bundle's, in the runtime mode (whose `linux.devices`
+    /// makes `device_nodes` `Some`): the bundle says what the container gets, and what
     /// Docker's daemon adds on its own (an IPv4-only network, say) is not added.
-    pub fn are_a_bundles(&self) -> bool {
+    pub fn runtime_mode(&self) -> bool {
         self.device_nodes.is_some()
     }
 
