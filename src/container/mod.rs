@@ -178,7 +178,7 @@ pub fn start(
     let options = &config.options;
     let userns = userns::create(options, &rootfs.scratch)?; // unshare(2) in a child, uid_map
     let guard = options.device_guard()?;
-    let own_nodes = options.device_nodes.is_some();
+    let own_nodes = options.runtime_mode(); // a bundle's `linux.devices`, made in its /dev
     let cgroup = cgroup::before_fork(config.cgroup(), &limits, guard.as_deref(), own_nodes)?; // v2: mkdir(2) in cgroupfs, limits, devices guard
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     let (ready, ready_writer) = pair("the parent's half")?; // its netns made; its cgroup and network made
