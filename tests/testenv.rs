@@ -193,7 +193,8 @@ impl TestEnv {
     }
 
     /// The IDs of the containers recorded in this test's store (and any debris of
-    /// one), but not the directory of name links, `.names`. A removed container's
+    /// one), but not the directory of name links, `.names`, nor the empty directory a
+    /// deleter made for the next container, `.spare`. A removed container's
     /// directory (`.gone-ID`) counts until its deleter, a detached process that holds
     /// its lock until it exits, is done: a deleter that left it shows as debris.
     pub fn containers(&self) -> Vec<String> {
@@ -203,7 +204,7 @@ impl TestEnv {
                 entries
                     .flatten()
                     .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|name| name != ".names")
+                    .filter(|name| name != ".names" && name != ".spare")
                     .collect()
             })
             .unwrap_or_default()

@@ -192,7 +192,7 @@ impl Container {
         // so config.json needs no rename(2) of its own. state.json comes with the
         // first start (see `load`): written once, not written and then replaced.
         let building = dir.join(format!(".new-{}", config.id));
-        fs::create_dir(&building).with_context(|| format!("create {}", building.display()))?;
+        reclaim::new_directory(&building)?; // the spare a deleter made, or mkdir(2)
         let path = building.join("config.json");
         fs::write(&path, json::to_string(&config))
             .with_context(|| format!("write {}", path.display()))?;
@@ -344,12 +344,9 @@ impl Container {
 
     /// Deletes the container's cgroup and directory: state, log and writable layer. The
     /// directory is first renamed to a dot-name, so that nobody ever reads a
-    /// half-deleted container; its files are then deleted off the caller's path
-    /// ([`reclaim`]).
+    /// half-deleted container; its cgroup and files are then deleted off the caller's
+    /// path ([`reclaim`]).
     pub fn remove(&self) -> Result<()> {
-        if is_id(&self.config.id) {
-            cgroup::remove(&self.config.id)?; // a dead record's may be left, if it is an ID
-        }
         let doomed = reclaim::gone_path(&self.dir, &self.config.id);
         let deleter_lock = reclaim::lock(&self.dir);
         match fs::rename(&self.dir, &doomed) {

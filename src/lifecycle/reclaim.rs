@@ -1,5 +1,5 @@
-//! A removed container's files, deleted by a detached process after the container is
-//! already gone.
+//! A removed container's cgroup and files, deleted by a detached process after the
+//! container is already gone; and the directory of the next container, made by it too.
 //!
 //! `rm` and `run --rm` make a container disappear in one step: its directory is
 //! renamed to `.gone-ID` (rename(2) is atomic), which no listing reads, and its name
@@ -18,19 +18,31 @@
 //! machine that went down), and [`sweep`], which every `create` and every command that
 //! lists containers runs, hands it to a new one. Nobody waits for a deleter: it stays
 //! a zombie until its caller exits, which for `rm` and `run --rm` is at once.
+//!
+//! The deleter takes the container's cgroup first (rmdir(2) in each tree: ~0.15 ms
+//! with cgroup v1's nine), and a cgroup it cannot remove keeps the `.gone-ID` for the
+//! next sweep to try again. Then, before the files, it makes the next container's
+//! directory, `.spare`, which `create` takes with one rename(2) ([`new_directory`]):
+//! `containers/` is a top of directory hierarchies (see
+//! `image::store::spread_subdirectories`), and to place a directory made there, ext4
+//! reads the statistics of every block group of the disk, 0.15–0.4 ms here.
 //! <https://man7.org/linux/man-pages/man2/flock.2.html>
 //! <https://docs.kernel.org/admin-guide/ext4.html> (`discard`)
 
 use std::fs::{self, File};
+use std::io::ErrorKind;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Result};
-use crate::{sys, trace};
+use crate::{cgroup, sys, trace};
 
 /// What a removed container's directory is renamed to, in the same directory.
 const GONE: &str = ".gone-";
+
+/// The empty directory a deleter leaves for the next container, beside the others.
+const SPARE: &str = ".spare";
 
 /// Where `dir` goes when its container is removed.
 pub fn gone_path(dir: &Path, id: &str) -> PathBuf {
@@ -70,11 +82,29 @@ pub fn delete(doomed: &Path, lock: Option<File>, detach: bool) -> Result<()> {
     delete_here(doomed) // `lock` is still held
 }
 
+/// Makes `building`, the directory of a container being created: the spare a deleter
+/// left, taken with one rename(2) (of two `create`s, one gets it), else a new one.
+pub fn new_directory(building: &Path) -> Result<()> {
+    let spare = building.with_file_name(SPARE);
+    let made = match fs::rename(spare, building) {
+        Err(err) if err.kind() == ErrorKind::NotFound => fs::create_dir(building),
+        taken => taken,
+    };
+    made.with_context(|| format!("create {}", building.display()))
+}
+
+/// Its cgroup first: one that cannot be removed yet leaves `doomed` for the next
+/// [`sweep`] (or the caller's error) to try again.
 fn delete_here(doomed: &Path) -> Result<()> {
+    let name = doomed.file_name().unwrap_or_default().to_string_lossy();
+    match name.strip_prefix(GONE) {
+        Some(id) if super::is_id(id) => cgroup::remove(id)?, // a dead record's may be left
+        _ => {}
+    }
     // A dead "record" may be a stray file.
     let deleted = fs::remove_dir_all(doomed).or_else(|_| fs::remove_file(doomed));
     match deleted {
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()), // a sweep was first
+        Err(err) if err.kind() == ErrorKind::NotFound => Ok(()), // a sweep was first
         deleted => deleted.with_context(|| format!("remove {}", doomed.display())),
     }
 }
@@ -93,9 +123,16 @@ fn delete_detached(doomed: &Path, lock: &File) -> ! {
     let _ = sys::reset_signals();
     let _ = sys::chdir(Path::new("/"));
     if sys::close_from_3_except(&[lock.as_raw_fd()]).is_ok() {
+        make_spare(doomed);
         let _ = delete_here(doomed);
     }
     sys::exit_now(0)
+}
+
+/// `.spare` beside `doomed`, unless one is there already; made before `doomed` goes,
+/// so that whoever waits for this deleter (its lock) finds the store as it stays.
+fn make_spare(doomed: &Path) {
+    let _ = fs::create_dir(doomed.with_file_name(SPARE));
 }
 
 /// Hands every `.gone-ID` in `containers` whose deleter is no longer alive (its lock is
