@@ -233,6 +233,7 @@ impl Drop for TestEnv {
         for id in &ids {
             let _ = self.skiff(&["rm", "-f", id]);
         }
+        self.wait_for_deleters(); // theirs: each makes a `.spare` before it is done
         let mut left = leftovers(&self.root);
         left.extend(ids.iter().flat_map(|id| cgroups_of(id)));
         let _ = fs::remove_dir_all(&self.root);
