@@ -1,5 +1,5 @@
-//! A removed container's cgroup and files, deleted by a detached process after the
-//! container is already gone; and the directory of the next container, made by it too.
+//! A removed container's files, deleted by a detached process after the container is
+//! already gone; and the directory of the next container, made by it too.
 //!
 //! `rm` and `run --rm` make a container disappear in one step: its directory is
 //! renamed to `.gone-ID` (rename(2) is atomic), which no listing reads, and its name
@@ -19,13 +19,11 @@
 //! lists containers runs, hands it to a new one. Nobody waits for a deleter: it stays
 //! a zombie until its caller exits, which for `rm` and `run --rm` is at once.
 //!
-//! The deleter takes the container's cgroup first (rmdir(2) in each tree: ~0.15 ms
-//! with cgroup v1's nine), and a cgroup it cannot remove keeps the `.gone-ID` for the
-//! next sweep to try again. Then, before the files, it makes the next container's
-//! directory, `.spare`, which `create` takes with one rename(2) ([`new_directory`]):
-//! `containers/` is a top of directory hierarchies (see
-//! `image::store::spread_subdirectories`), and to place a directory made there, ext4
-//! reads the statistics of every block group of the disk, 0.15–0.4 ms here.
+//! Before the files, the deleter makes the next container's directory, `.spare`, which
+//! `create` takes with one rename(2) ([`new_directory`]). `containers/` is a top of
+//! directory hierarchies (see `image::store::spread_subdirectories`): to place a
+//! directory made there, ext4 reads the statistics of every block group of the disk,
+//! 0.15–0.4 ms on this machine's, which a start then no longer waits for.
 //! <https://man7.org/linux/man-pages/man2/flock.2.html>
 //! <https://docs.kernel.org/admin-guide/ext4.html> (`discard`)
 
@@ -36,7 +34,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Result};
-use crate::{cgroup, sys, trace};
+use crate::{sys, trace};
 
 /// What a removed container's directory is renamed to, in the same directory.
 const GONE: &str = ".gone-";
@@ -93,14 +91,7 @@ pub fn new_directory(building: &Path) -> Result<()> {
     made.with_context(|| format!("create {}", building.display()))
 }
 
-/// Its cgroup first: one that cannot be removed yet leaves `doomed` for the next
-/// [`sweep`] (or the caller's error) to try again.
 fn delete_here(doomed: &Path) -> Result<()> {
-    let name = doomed.file_name().unwrap_or_default().to_string_lossy();
-    match name.strip_prefix(GONE) {
-        Some(id) if super::is_id(id) => cgroup::remove(id)?, // a dead record's may be left
-        _ => {}
-    }
     // A dead "record" may be a stray file.
     let deleted = fs::remove_dir_all(doomed).or_else(|_| fs::remove_file(doomed));
     match deleted {
