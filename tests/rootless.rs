@@ -550,6 +550,26 @@ fn rootless_network_through_slirp4netns_reaches_out_and_publishes() {
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 
+/// A rootless container's network namespace is IPv4-only, as Docker's daemon leaves
+/// every one it makes: `disable_ipv6`, no `::1` on lo, no link-local address on tap0.
+#[test]
+fn rootless_network_namespaces_are_ipv4_only_as_dockers() {
+    if !Path::new("/proc/sys/net/ipv6").exists() {
+        return; // a kernel without IPv6: nothing to turn off
+    }
+    let t = TestEnv::new();
+    let user = User::new();
+    let image = t.image(BUSYBOX);
+    let script = "cat /proc/sys/net/ipv6/conf/all/disable_ipv6; ip -o addr";
+    for network in [&[][..], &["--network", "none"]] {
+        let command = [image.as_str(), "sh", "-c", script];
+        let args = [&["run", "--rm"][..], network, &command].concat();
+        let out = user.ok(&args);
+        assert!(out.starts_with("1\n"), "{network:?}: {out}");
+        assert!(!out.contains("inet6"), "{network:?}: {out}");
+    }
+}
+
 #[test]
 fn issue_17_rootless_restart_policies_restart_and_stop_ends_them() {
     let t = TestEnv::new();

@@ -178,15 +178,16 @@ pub fn start(
     let options = &config.options;
     let userns = userns::create(options, &rootfs.scratch)?; // unshare(2) in a child, uid_map
     let guard = options.device_guard()?;
-    let own_nodes = options.runtime_mode(); // a bundle's `linux.devices`, made in its /dev
-    let cgroup = cgroup::before_fork(config.cgroup(), &limits, guard.as_deref(), own_nodes)?; // v2: mkdir(2) in cgroupfs, limits, devices guard
+    let runtime_mode = options.runtime_mode(); // a bundle's /dev nodes are its own; IPv6 stays on
+    let cgroup = cgroup::before_fork(config.cgroup(), &limits, guard.as_deref(), runtime_mode)?; // v2: mkdir(2) in cgroupfs, limits, devices guard
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     let (ready, ready_writer) = pair("the parent's half")?; // its netns made; its cgroup and network made
     let console = stdio.tty.then(|| pair("-t's master")).transpose()?;
     let pause = stdio.before_pivot.map(|_| pair("the hooks")).transpose()?; // before pivot_root
     let shared = namespaces::Shared::open(options)?; // open(2) the namespaces it joins
     let ports = config.ports.as_deref().unwrap_or_default();
-    let mut network = network::attach(&config.id, config.network.as_deref(), joined, ports) // a lease on the bridge; rootless: fork(2), unshare(2), slirp4netns
+    let (mode, ipv4_only) = (config.network.as_deref(), !runtime_mode);
+    let mut network = network::attach(&config.id, mode, joined, ports, ipv4_only) // a lease on the bridge; rootless: fork(2), unshare(2), slirp4netns
         .inspect_err(|_| undo_start(config, None))?;
     trace::step("its /etc/hostname, /etc/hosts and /etc/resolv.conf, to bind-mount");
     let (settings, members) = (network.settings.as_ref(), rootfs.members.as_deref());

@@ -163,12 +163,14 @@ pub fn check_rootless(requested: Option<&str>, ports: &[Port], publishes: bool) 
 /// Makes and configures container `id`'s network namespace, as `--network requested`
 /// asks (`None`: [`DEFAULT`], or the host's network where skiff may not make one);
 /// `joined` is the namespace of the container `container:NAME|ID` names. Publishes
-/// its `ports` (on a bridge only).
+/// its `ports` (on a bridge only). A namespace made here (rootless) is IPv4-only if
+/// `ipv4_only` (Docker's networks, not an OCI bundle's: [`without_ipv6`]).
 pub fn attach(
     id: &str,
     requested: Option<&str>,
     joined: Option<File>,
     ports: &[Port],
+    ipv4_only: bool,
 ) -> Result<Attachment> {
     if let Some(netns) = joined {
         trace::step("share the network namespace of another container's PID 1");
@@ -200,16 +202,16 @@ pub fn attach(
             "--network {mode}: skiff lacks CAP_NET_ADMIN here, so it cannot make a network namespace"
         )));
     }
-    make(id, mode, ports)
+    make(id, mode, ports, ipv4_only)
 }
 
 /// A network namespace of container `id`'s own, as `mode` asks. Rootless, made and
 /// configured at once, by slirp4netns; else only its lease on a bridge is taken now, so
 /// that its /etc/hosts can name its address: its PID 1 makes the namespace ([`enter`]),
 /// the rest is [`Attachment::reach`]'s and [`Attachment::configure`]'s.
-fn make(id: &str, mode: &str, ports: &[Port]) -> Result<Attachment> {
+fn make(id: &str, mode: &str, ports: &[Port], ipv4_only: bool) -> Result<Attachment> {
     if rootless::active() {
-        let (netns, inside) = new_namespace_in_child()?;
+        let (netns, inside) = new_namespace_in_child(ipv4_only)?;
         trace::step("bring up lo inside");
         inside.ask(&netlink::link_up(netlink::LOOPBACK))?;
         let settings = match mode {
@@ -402,15 +404,11 @@ pub fn default_bridge() -> Option<(String, String)> {
 /// not datagrams: a child killed before it sent both reads as the end of the stream
 /// (a datagram pair would wait forever), and a message carrying a descriptor is never
 /// read together with the next (unix(7): ancillary data is a barrier).
-fn new_namespace_in_child() -> Result<(File, netlink::Socket)> {
+fn new_namespace_in_child(ipv4_only: bool) -> Result<(File, netlink::Socket)> {
     trace::step("a new network namespace, configured from outside through a socket inside");
     let (ours, mut theirs) = UnixStream::pair().context("socketpair(2) for a network namespace")?;
     let Some(pid) = sys::fork()? else {
-        let made = sys::unshare(sys::CLONE_NEWNET).and_then(|()| {
-            let netns = File::open("/proc/self/ns/net").context("open /proc/self/ns/net")?;
-            Ok((netns, netlink::Socket::open()?))
-        });
-        let sent = match made {
+        let sent = match new_namespace(ipv4_only) {
             Ok((netns, inside)) => sys::send_fd(&theirs, &netns, b"n")
                 .and_then(|()| sys::send_fd(&theirs, &inside.0, b"s")),
             Err(err) => theirs
@@ -452,14 +450,21 @@ pub fn enter(known: Option<&File>, own: Option<&UnixStream>, ipv4_only: bool) ->
         return Ok(());
     };
     trace::step("a network namespace of its own, which skiff configures from outside");
+    let (netns, inside) = new_namespace(ipv4_only)?;
+    sys::send_fd(own, &netns, b"u")?; // sendmsg(2): SCM_RIGHTS
+    sys::send_fd(own, &inside.0, b"s")
+}
+
+/// This process into a new network namespace (unshare(2)), IPv6 off in it first if
+/// `ipv4_only` ([`without_ipv6`]): the namespace, and a netlink socket inside, for
+/// skiff to configure it from outside.
+fn new_namespace(ipv4_only: bool) -> Result<(File, netlink::Socket)> {
     sys::unshare(sys::CLONE_NEWNET)?;
     if ipv4_only {
         without_ipv6(); // before skiff, once sent the namespace, makes any link in it
     }
     let netns = File::open("/proc/self/ns/net").context("open /proc/self/ns/net")?;
-    let inside = netlink::Socket::open()?;
-    sys::send_fd(own, &netns, b"u")?; // sendmsg(2): SCM_RIGHTS
-    sys::send_fd(own, &inside.0, b"s")
+    Ok((netns, netlink::Socket::open()?))
 }
 
 /// Docker's networks carry IPv4 alone unless made with `--ipv6` (which skiff's do not
