@@ -121,9 +121,19 @@ fn delete_detached(doomed: &Path, lock: &File) -> ! {
 }
 
 /// `.spare` beside `doomed`, unless one is there already; made before `doomed` goes,
-/// so that whoever waits for this deleter (its lock) finds the store as it stays.
+/// so that whoever waits for this deleter (its lock) finds the store as it stays. It is
+/// made under a name of its own, then renamed: ext4 starts its search for a block group
+/// at a hash of the new directory's name, and one name would put every spare in the
+/// same group, among the inodes the last containers freed there.
 fn make_spare(doomed: &Path) {
-    let _ = fs::create_dir(doomed.with_file_name(SPARE));
+    let spare = doomed.with_file_name(SPARE);
+    if spare.exists() {
+        return;
+    }
+    let fresh = doomed.with_file_name(format!("{SPARE}-{}", std::process::id()));
+    if fs::create_dir(&fresh).is_ok() && fs::rename(&fresh, &spare).is_err() {
+        let _ = fs::remove_dir(&fresh);
+    }
 }
 
 /// Hands every `.gone-ID` in `containers` whose deleter is no longer alive (its lock is
