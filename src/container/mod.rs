@@ -213,12 +213,14 @@ pub fn start(
     drop((exec_status_writer, ready));
     sys::forward_signals_to(pid);
     // While it makes its mounts; a failure kills it: it ends before execve(2), as a child that failed.
-    // The cgroup first: PID 1 makes its network namespace meanwhile, and joins the
-    // cgroup while the network is configured.
+    // Its network namespace first: the scheduler tends to put a child on its parent's
+    // CPU, where PID 1 runs only once skiff waits, and its unshare(2) is its longest
+    // step. Woken, skiff often finds itself on the other CPU, beside PID 1's mounts.
     trace::step("while it makes its mounts: its cgroup and network, from outside");
-    let paused = cgroup::beside_mounts(&cgroup, &limits, guard.as_deref()) // v1: mkdir(2), limits, devices guard
+    let paused = network
+        .reach(&ready_writer) // recvmsg(2): SCM_RIGHTS
+        .and_then(|()| cgroup::beside_mounts(&cgroup, &limits, guard.as_deref())) // v1: mkdir(2), limits, devices guard
         .map(|placed| tell(&ready_writer, "cgroup is made", placed as u8)) // write(2)
-        .and_then(|()| network.reach(&ready_writer)) // recvmsg(2): SCM_RIGHTS
         .and_then(|()| network.configure(&config.id, ports)) // rtnetlink: lo, veth, address, route; nf_tables
         .map(|()| tell(&ready_writer, "network is ready", b'n')) // write(2)
         .and_then(|()| rootfs::before_pivot(pid, pause, stdio.before_pivot))
