@@ -208,6 +208,23 @@ fn the_deleter_makes_the_next_containers_directory() {
     let dir = fs::metadata(t.root.join("containers").join(&next)).unwrap();
     assert_eq!(dir.ino(), spare_inode, "the spare became its directory");
     assert!(!spare.exists(), "taken: no deleter has made another yet");
+
+    // What no deleter leaves: a symlink as the spare is deleted, never followed; a
+    // spare a killed deleter left half made goes with the next sweep.
+    let outside = t.root.join("outside");
+    fs::create_dir(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, &spare).unwrap();
+    let half_made = t.root.join("containers/.spare-1");
+    fs::create_dir(&half_made).unwrap();
+    let third = ok(&t, &["create", &image, "true"]).trim().to_string();
+    let dir = fs::symlink_metadata(t.root.join("containers").join(&third)).unwrap();
+    assert!(dir.is_dir(), "a directory of its own, not the link");
+    assert_eq!(
+        fs::read_dir(&outside).unwrap().count(),
+        0,
+        "nothing written through it"
+    );
+    assert!(!half_made.exists(), "swept");
 }
 
 #[test]

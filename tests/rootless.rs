@@ -557,6 +557,11 @@ fn rootless_network_namespaces_are_ipv4_only_as_dockers() {
     if !Path::new("/proc/sys/net/ipv6").exists() {
         return; // a kernel without IPv6: nothing to turn off
     }
+    let version = Command::new("slirp4netns").arg("--version").output();
+    assert!(
+        version.is_ok_and(|out| out.status.success()),
+        "slirp4netns is installed (tests/harness/programs.txt): the default network"
+    );
     let t = TestEnv::new();
     let user = User::new();
     let image = t.image(BUSYBOX);

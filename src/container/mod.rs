@@ -178,15 +178,15 @@ pub fn start(
     let options = &config.options;
     let userns = userns::create(options, &rootfs.scratch)?; // unshare(2) in a child, uid_map
     let guard = options.device_guard()?;
-    let runtime_mode = options.runtime_mode(); // a bundle's /dev nodes are its own; IPv6 stays on
-    let cgroup = cgroup::before_fork(config.cgroup(), &limits, guard.as_deref(), runtime_mode)?; // v2: mkdir(2) in cgroupfs, limits, devices guard
+    let own_nodes = options.runtime_mode(); // a bundle's `linux.devices`, made in its /dev
+    let cgroup = cgroup::before_fork(config.cgroup(), &limits, guard.as_deref(), own_nodes)?; // v2: mkdir(2) in cgroupfs, limits, devices guard
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
     let (ready, ready_writer) = pair("the parent's half")?; // its netns made; its cgroup and network made
     let console = stdio.tty.then(|| pair("-t's master")).transpose()?;
     let pause = stdio.before_pivot.map(|_| pair("the hooks")).transpose()?; // before pivot_root
     let shared = namespaces::Shared::open(options)?; // open(2) the namespaces it joins
     let ports = config.ports.as_deref().unwrap_or_default();
-    let (mode, ipv4_only) = (config.network.as_deref(), !runtime_mode);
+    let (mode, ipv4_only) = (config.network.as_deref(), options.ipv4_only());
     let mut network = network::attach(&config.id, mode, joined, ports, ipv4_only) // a lease on the bridge; rootless: fork(2), unshare(2), slirp4netns
         .inspect_err(|_| undo_start(config, None))?;
     trace::step("its /etc/hostname, /etc/hosts and /etc/resolv.conf, to bind-mount");
@@ -373,8 +373,7 @@ fn prepare(
     let options = &config.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
     let own = child.makes_netns.then_some(child.ready);
-    let ipv4_only = !options.runtime_mode();
-    network::enter(child.netns, own, ipv4_only)?; // setns(2), or unshare(2), IPv6 off, sendmsg(2)
+    network::enter(child.netns, own, options.ipv4_only())?; // setns(2), or unshare(2), IPv6 off, sendmsg(2)
     let mut own_cgroup = cgroup::enter(child.cgroup.made())?; // v2, an OCI bundle's: tasks, unshare(CLONE_NEWCGROUP)
     namespaces::enter(child.shared, &config.hostname)?; // unshare(2), setns(2), sethostname(2)
     let joins = config.network.as_deref().and_then(network::joined);

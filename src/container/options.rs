@@ -164,6 +164,13 @@ impl Options {
         self.device_nodes.is_some()
     }
 
+    /// Whether a network namespace skiff makes for the container has IPv6 turned off,
+    /// as Docker's daemon leaves its containers' (`network::without_ipv6`): all but an
+    /// OCI bundle's.
+    pub fn ipv4_only(&self) -> bool {
+        !self.runtime_mode()
+    }
+
     /// Every option must make sense before anything is mounted or run.
     pub fn check(&self) -> Result<()> {
         if self.userns.is_some() && (self.uidmap.is_some() || self.gidmap.is_some()) {

@@ -15,6 +15,8 @@
 //!                               `mnt/`; `rootfs/`: a copy where overlayfs is refused)
 //! containers/.names/<name>      a symlink to the ID that holds the name (see `names`)
 //! containers/.gone-<id>/        a removed one, its files being deleted (see `reclaim`)
+//! containers/.spare/            an empty directory, made by the last one's deleter,
+//!                               that the next `create` takes (see `reclaim`)
 //! ```
 //!
 //! State is written to a temp file and renamed over the old one (rename(2) is atomic),

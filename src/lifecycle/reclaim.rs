@@ -19,21 +19,25 @@
 //! lists containers runs, hands it to a new one. Nobody waits for a deleter: it stays
 //! a zombie until its caller exits, which for `rm` and `run --rm` is at once.
 //!
+//!
 //! Before the files, the deleter makes the next container's directory, `.spare`, which
 //! `create` takes with one rename(2) ([`new_directory`]). `containers/` is a top of
 //! directory hierarchies (see `image::store::spread_subdirectories`): to place a
-//! directory made there, ext4 reads the statistics of every block group of the disk,
-//! 0.15–0.4 ms on this machine's, which a start then no longer waits for.
+//! directory made there, ext4's Orlov allocator reads the statistics of every block
+//! group of the disk, 0.15–0.4 ms on this machine's, which a start then no longer
+//! waits for. It starts that search at a hash of the directory's name, so each spare
+//! is made under a name of its own and then renamed ([`make_spare`]).
 //! <https://man7.org/linux/man-pages/man2/flock.2.html>
 //! <https://docs.kernel.org/admin-guide/ext4.html> (`discard`)
+//! <https://docs.kernel.org/filesystems/ext4/allocators.html>
 
 use std::fs::{self, File};
 use std::io::ErrorKind;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 use crate::{sys, trace};
 
 /// What a removed container's directory is renamed to, in the same directory.
@@ -41,6 +45,9 @@ const GONE: &str = ".gone-";
 
 /// The empty directory a deleter leaves for the next container, beside the others.
 const SPARE: &str = ".spare";
+
+/// A spare's name while it is made, with the deleter's PID after it ([`make_spare`]).
+const MAKING_SPARE: &str = ".spare-";
 
 /// Where `dir` goes when its container is removed.
 pub fn gone_path(dir: &Path, id: &str) -> PathBuf {
@@ -80,17 +87,6 @@ pub fn delete(doomed: &Path, lock: Option<File>, detach: bool) -> Result<()> {
     delete_here(doomed) // `lock` is still held
 }
 
-/// Makes `building`, the directory of a container being created: the spare a deleter
-/// left, taken with one rename(2) (of two `create`s, one gets it), else a new one.
-pub fn new_directory(building: &Path) -> Result<()> {
-    let spare = building.with_file_name(SPARE);
-    let made = match fs::rename(spare, building) {
-        Err(err) if err.kind() == ErrorKind::NotFound => fs::create_dir(building),
-        taken => taken,
-    };
-    made.with_context(|| format!("create {}", building.display()))
-}
-
 fn delete_here(doomed: &Path) -> Result<()> {
     // A dead "record" may be a stray file.
     let deleted = fs::remove_dir_all(doomed).or_else(|_| fs::remove_file(doomed));
@@ -120,31 +116,74 @@ fn delete_detached(doomed: &Path, lock: &File) -> ! {
     sys::exit_now(0)
 }
 
-/// `.spare` beside `doomed`, unless one is there already; made before `doomed` goes,
-/// so that whoever waits for this deleter (its lock) finds the store as it stays. It is
-/// made under a name of its own, then renamed: ext4 starts its search for a block group
-/// at a hash of the new directory's name, and one name would put every spare in the
-/// same group, among the inodes the last containers freed there.
+/// Makes `building`, the directory of a container being created: the spare a deleter
+/// left, taken with one rename(2) (of two `create`s, one gets it), else a new one. A
+/// spare that is not an empty directory is not what a deleter left: it is deleted
+/// (nothing a symlink leads to), and a new directory made.
+pub fn new_directory(building: &Path) -> Result<()> {
+    let spare = spare_path(building);
+    match fs::rename(&spare, building) {
+        Ok(()) if is_empty_dir(building) => return Ok(()),
+        Ok(()) => delete_here(building)?,
+        Err(err) if err.kind() == ErrorKind::NotFound => {}
+        Err(err) => {
+            let what = format!("take {} as {}", spare.display(), building.display());
+            return Err(Error::from(err).context(what));
+        }
+    }
+    make_dir(building).with_context(|| format!("create {}", building.display()))
+}
+
+/// `.spare` beside `doomed`, unless one is there; made before the files, so that the
+/// next `create` finds it the sooner, and whoever waits for this deleter (its lock)
+/// finds the store as it stays. It is made under a name of its own, then renamed: ext4
+/// starts its search for a block group at a hash of the new directory's name, and one
+/// name would put every spare in the same group, among the inodes the last containers
+/// freed there. Two deleters may both find none: the second's rename(2) then replaces
+/// the first's spare, as empty as its own.
 fn make_spare(doomed: &Path) {
-    let spare = doomed.with_file_name(SPARE);
-    if spare.exists() {
+    let spare = spare_path(doomed);
+    if fs::symlink_metadata(&spare).is_ok() {
         return;
     }
-    let fresh = doomed.with_file_name(format!("{SPARE}-{}", std::process::id()));
-    if fs::create_dir(&fresh).is_ok() && fs::rename(&fresh, &spare).is_err() {
+    let fresh = doomed.with_file_name(format!("{MAKING_SPARE}{}", std::process::id()));
+    if make_dir(&fresh).is_ok() && fs::rename(&fresh, &spare).is_err() {
         let _ = fs::remove_dir(&fresh);
     }
 }
 
+fn spare_path(beside: &Path) -> PathBuf {
+    beside.with_file_name(SPARE)
+}
+
+/// A container's directory, written by root alone whatever the umask of the skiff
+/// that makes it (a deleter makes the next container's).
+fn make_dir(path: &Path) -> std::io::Result<()> {
+    fs::DirBuilder::new().mode(0o755).create(path)
+}
+
+/// Whether `path` is a directory, not a symlink to one, with nothing in it.
+fn is_empty_dir(path: &Path) -> bool {
+    let dir = fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir());
+    dir && fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_none())
+}
+
 /// Hands every `.gone-ID` in `containers` whose deleter is no longer alive (its lock is
 /// free) to a deleter of its own: what a killed deleter left, or a power cut, or a
-/// service manager that stopped everything its unit had started.
+/// service manager that stopped everything its unit had started. A `.spare-PID` such a
+/// deleter left half made goes too (one a live deleter is about to rename is lost:
+/// only a spare).
 pub fn sweep(containers: &Path) {
     let Ok(entries) = fs::read_dir(containers) else {
         return;
     };
     for entry in entries.flatten() {
-        if !entry.file_name().to_string_lossy().starts_with(GONE) {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with(MAKING_SPARE) {
+            let _ = fs::remove_dir(entry.path()); // an empty directory, or nothing
+            continue;
+        }
+        if !name.to_string_lossy().starts_with(GONE) {
             continue;
         }
         let doomed = entry.path();

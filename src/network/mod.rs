@@ -19,10 +19,10 @@
 //! its first step: it unshare(2)s it, turns IPv6 off in it as Docker's daemon does
 //! (its networks are IPv4-only: [`without_ipv6`]), opens a netlink socket inside, and
 //! sends skiff both (/proc/self/ns/net and the socket, SCM_RIGHTS) on a socket pair
-//! ([`enter`]).
-//! Meanwhile skiff makes its cgroup, then receives them ([`Attachment::reach`]). A
-//! socket stays bound to the namespace it was made in, so skiff, never leaving the
-//! host's, configures the inside from outside while the container makes its mounts
+//! ([`enter`]). skiff waits for them first ([`Attachment::reach`]): a forked child
+//! tends to start on its parent's CPU, and runs only once the parent waits. A socket
+//! stays bound to the namespace it was made in, so skiff, never leaving the host's,
+//! configures the inside from outside while the container makes its mounts
 //! ([`Attachment::configure`]): it brings up `lo`, makes the veth pair (its peer made
 //! straight in that namespace), gives `eth0` its address and the default route, and
 //! publishes the ports; then it writes a byte back on the same socket (after the one
@@ -32,11 +32,13 @@
 //! namespace's, not a moment's, so `eth0` shows there once made. Everything after it
 //! may: its sysctls (`--sysctl net.ipv4.conf.eth0.…` needs `eth0`), and the command
 //! itself.
-//! Why the container makes its namespace: unshare(CLONE_NEWNET) takes ~0.8 ms, which
-//! before the fork was on the serial path. Measured three ways, PID 1 making it
-//! overlaps best: on cgroup v1 skiff makes the cgroup meanwhile (tests/bench/RESULTS.md,
-//! "netsplit12"). The lease, and with it the network lock, is held until the veth
-//! exists, so the namespace's making now falls inside that lock too.
+//! Why the container makes its namespace: unshare(CLONE_NEWNET) takes ~0.4–0.9 ms,
+//! which before the fork was on the serial path. Measured three ways, PID 1 making it
+//! overlaps best (tests/bench/RESULTS.md, "netsplit12"); woken with the namespace,
+//! skiff often finds itself on the other CPU, where it makes the cgroup (v1) and
+//! configures the network beside PID 1's mounts. The lease, and with it the network
+//! lock, is held until the veth exists, so the namespace's making falls inside that
+//! lock too.
 //! A set-up that fails kills the process before it execs, and the start fails as
 //! any other, taking back its cgroup and address (`container::start`); its veth goes
 //! with the namespace. A namespace joined (`container:NAME|ID`, an OCI bundle's path)
@@ -48,9 +50,9 @@
 //! `--network bridge` and `none` fail with one line, and the default falls back to the
 //! host's network, as skiff ran there before it had networks. A rootless skiff has
 //! CAP_NET_ADMIN only in its own user namespace, so a child makes the namespace (skiff
-//! could not setns(2) back to the host's) and no bridge reaches it: `none` works, and
-//! the default (and `bridge`, and `-p`) goes through slirp4netns when it is installed
-//! (`slirp`), else is the host's network ([`check_rootless`]).
+//! could not setns(2) back to the host's), IPv4-only as well, and no bridge reaches
+//! it: `none` works, and the default (and `bridge`, and `-p`) goes through slirp4netns
+//! when it is installed (`slirp`), else is the host's network ([`check_rootless`]).
 //! <https://man7.org/linux/man-pages/man7/network_namespaces.7.html>
 
 mod bridge;
