@@ -487,13 +487,19 @@ fn serve(address: &str, page: &'static str) -> u16 {
     port
 }
 
-#[test]
-fn rootless_network_through_slirp4netns_reaches_out_and_publishes() {
+/// A rootless container's default network needs slirp4netns, which
+/// tests/harness/programs.txt installs: without it, the default is the host's network.
+fn assert_slirp4netns_installed() {
     let version = Command::new("slirp4netns").arg("--version").output();
     assert!(
         version.is_ok_and(|out| out.status.success()),
         "slirp4netns is installed (tests/harness/programs.txt)"
     );
+}
+
+#[test]
+fn rootless_network_through_slirp4netns_reaches_out_and_publishes() {
+    assert_slirp4netns_installed();
     let t = TestEnv::new();
     let user = User::new();
     let image = t.image(BUSYBOX);
@@ -557,11 +563,7 @@ fn rootless_network_namespaces_are_ipv4_only_as_dockers() {
     if !Path::new("/proc/sys/net/ipv6").exists() {
         return; // a kernel without IPv6: nothing to turn off
     }
-    let version = Command::new("slirp4netns").arg("--version").output();
-    assert!(
-        version.is_ok_and(|out| out.status.success()),
-        "slirp4netns is installed (tests/harness/programs.txt): the default network"
-    );
+    assert_slirp4netns_installed(); // the default network
     let t = TestEnv::new();
     let user = User::new();
     let image = t.image(BUSYBOX);
