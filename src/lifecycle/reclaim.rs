@@ -26,7 +26,10 @@
 //! directory made there, ext4's Orlov allocator reads the statistics of every block
 //! group of the disk, 0.15–0.4 ms on this machine's, which a start then no longer
 //! waits for. It starts that search at a hash of the directory's name, so each spare
-//! is made under a name of its own and then renamed ([`make_spare`]).
+//! is made under a name of its own and then renamed ([`make_spare`]). A spare is a new
+//! directory, never the removed container's own: a descriptor into a dead container's
+//! files, passed out through a shared volume, must reach nothing of the next one
+//! (tests/bench/RESULTS.md, session 12's spares).
 //! <https://man7.org/linux/man-pages/man2/flock.2.html>
 //! <https://docs.kernel.org/admin-guide/ext4.html> (`discard`)
 //! <https://docs.kernel.org/filesystems/ext4/allocators.html>
