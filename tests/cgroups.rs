@@ -345,3 +345,37 @@ fn a_cgroup_left_by_a_killed_skiff_is_swept_by_the_next() {
     ok(&t, &["ps", "-a"]);
     assert!(!left.exists(), "swept");
 }
+
+/// Issue 15: an `--rm` container's cgroup goes with its files, in the detached deleter
+/// (`run --rm` need not wait for rmdir(2) in each tree); a `.gone-ID` whose deleter was
+/// killed hands its cgroup, and its files, to the next sweep.
+#[test]
+fn an_rm_containers_cgroup_goes_with_its_files() {
+    let t = TestEnv::new();
+    let image = t.image("library/busybox");
+    let cidfile = t.root.join("cid");
+    let cid = cidfile.to_str().unwrap();
+    let script = "cat /proc/self/cgroup";
+    let seen = ok(
+        &t,
+        &["run", "--rm", "--cidfile", cid, &image, "sh", "-c", script],
+    );
+    assert!(!seen.is_empty(), "it ran in a cgroup");
+    let id = fs::read_to_string(&cidfile).unwrap();
+    assert!(t.containers().is_empty(), "{:?}", t.containers()); // waits for the deleter
+    assert_eq!(cgroups_of(&id), Vec::<String>::new());
+
+    let id = "d".repeat(64);
+    let root = if v2() {
+        "/sys/fs/cgroup"
+    } else {
+        "/sys/fs/cgroup/pids"
+    };
+    let left = Path::new(root).join("skiff").join(&id);
+    fs::create_dir_all(&left).unwrap();
+    let gone = t.root.join("containers").join(format!(".gone-{id}"));
+    fs::create_dir_all(gone.join("upper")).unwrap();
+    ok(&t, &["ps", "-a"]); // its sweep
+    assert!(t.containers().is_empty(), "{:?}", t.containers());
+    assert!(!left.exists(), "swept with the files");
+}

@@ -346,10 +346,10 @@ impl Container {
 
     /// Deletes the container's cgroup and directory: state, log and writable layer. The
     /// directory is first renamed to a dot-name, so that nobody ever reads a
-    /// half-deleted container; its files are then deleted off the caller's path
-    /// ([`reclaim`]).
+    /// half-deleted container; its files, and an `--rm` container's cgroup, are then
+    /// deleted off the caller's path ([`reclaim`]).
     pub fn remove(&self) -> Result<()> {
-        if is_id(&self.config.id) {
+        if is_id(&self.config.id) && !self.config.auto_remove {
             cgroup::remove(&self.config.id)?; // a dead record's may be left, if it is an ID
         }
         let doomed = reclaim::gone_path(&self.dir, &self.config.id);

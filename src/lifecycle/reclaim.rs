@@ -13,6 +13,12 @@
 //! pipe), so `rm` returns as soon as the container is gone, as the kernel itself
 //! frees a dead process's namespaces after its parent has been told.
 //!
+//! An `--rm` container's cgroup goes with its files: its exit status is recorded and
+//! nobody will read the cgroup again, so `run --rm` need not wait for rmdir(2) in each
+//! tree (~0.2 ms with cgroup v1's nine), and a cgroup the deleter cannot remove keeps
+//! the `.gone-ID` for the next sweep. `rm` of any other container removes the cgroup
+//! itself, as Docker's does, before it returns.
+//!
 //! The deleter holds an flock(2) on the directory from before the rename until its
 //! exit, so a `.gone-ID` whose lock is free was left by a deleter that was killed (or a
 //! machine that went down), and [`sweep`], which every `create` and every command that
@@ -41,7 +47,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Error, Result};
-use crate::{sys, trace};
+use crate::{cgroup, sys, trace};
 
 /// What a removed container's directory is renamed to, in the same directory.
 const GONE: &str = ".gone-";
@@ -90,7 +96,14 @@ pub fn delete(doomed: &Path, lock: Option<File>, detach: bool) -> Result<()> {
     delete_here(doomed) // `lock` is still held
 }
 
+/// The container's cgroup first, if it is still there (an `--rm` container's is left
+/// to its deleter): one that cannot be removed yet keeps `doomed` for the next
+/// [`sweep`] to try again. Then its files.
 fn delete_here(doomed: &Path) -> Result<()> {
+    let name = doomed.file_name().unwrap_or_default().to_string_lossy();
+    if let Some(id) = name.strip_prefix(GONE).filter(|id| super::is_id(id)) {
+        cgroup::remove(id)?;
+    }
     // A dead "record" may be a stray file.
     let deleted = fs::remove_dir_all(doomed).or_else(|_| fs::remove_file(doomed));
     match deleted {

@@ -449,7 +449,7 @@ fn record_exit(container: &mut Container, exit: Exit, status: Status) -> Result<
         container.state.network = None;
     }
     let released = match container.config.auto_remove {
-        true => Ok(false), // `remove` below releases it; once is enough
+        true => Ok(false), // its deleter removes it with its files (`remove` below)
         false => cgroup::release(&container.config.id), // reads memory.events, rmdir(2)
     };
     container.state.oom_killed = *released.as_ref().unwrap_or(&false);
