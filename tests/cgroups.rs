@@ -378,4 +378,18 @@ fn an_rm_containers_cgroup_goes_with_its_files() {
     ok(&t, &["ps", "-a"]); // its sweep
     assert!(t.containers().is_empty(), "{:?}", t.containers());
     assert!(!left.exists(), "swept with the files");
+
+    // A cgroup that cannot go yet (a child cgroup in it) keeps an empty `.gone-ID`,
+    // for the next sweep to try again.
+    let child = left.join("child");
+    fs::create_dir_all(&child).unwrap();
+    fs::create_dir_all(gone.join("upper/etc")).unwrap();
+    ok(&t, &["ps", "-a"]);
+    let debris = format!(".gone-{id}");
+    assert_eq!(t.containers(), [debris.clone()], "kept for the next sweep");
+    assert_eq!(fs::read_dir(&gone).unwrap().count(), 0, "its files deleted");
+    fs::remove_dir(&child).unwrap();
+    ok(&t, &["ps", "-a"]);
+    assert!(t.containers().is_empty(), "{:?}", t.containers());
+    assert!(!left.exists(), "swept on the second try");
 }

@@ -236,6 +236,13 @@ impl Drop for TestEnv {
         self.wait_for_deleters(); // theirs: each makes a `.spare` before it is done
         let mut left = leftovers(&self.root);
         left.extend(ids.iter().flat_map(|id| cgroups_of(id)));
+        // What a deleter could not delete: the directory, and an `--rm` one's cgroup.
+        for gone in self.containers() {
+            if let Some(id) = gone.strip_prefix(".gone-") {
+                left.push(format!("not deleted: {gone}"));
+                left.extend(cgroups_of(id));
+            }
+        }
         let _ = fs::remove_dir_all(&self.root);
         if !std::thread::panicking() {
             assert!(left.is_empty(), "skiff left things behind: {left:#?}");

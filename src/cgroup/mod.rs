@@ -38,9 +38,10 @@
 //! 3. When it has ended, the supervisor reads whether the OOM killer struck in it
 //!    (`oom_kill` in v1's `memory.oom_control`, v2's `memory.events`), and removes
 //!    its directories ([`release`]; [`remove`] alone for a container being removed,
-//!    whose state nobody reads); the empty `skiff/` parents stay, as Docker's
-//!    `docker/` does. A skiff killed before then leaves a cgroup behind; the next
-//!    skiff that lists containers sweeps it ([`sweep`]).
+//!    whose state nobody reads; an `--rm` one's goes with its files, in the detached
+//!    process that deletes them: `lifecycle::reclaim`); the empty `skiff/` parents
+//!    stay, as Docker's `docker/` does. A skiff killed before then leaves a cgroup
+//!    behind; the next skiff that lists containers sweeps it ([`sweep`]).
 //!
 //! Where no cgroupfs can be written (inside a container that mounts it read-only), a
 //! container without limits runs without a cgroup; a limit is refused, not ignored.

@@ -167,7 +167,8 @@ pub const FORWARDED: [libc::c_int; 6] = [
 
 /// Everything starting a container asks of the kernel, in order. Returns once its
 /// command is executing; whoever waits for it removes its cgroup afterwards
-/// (`cgroup::release`) and gives its address back (`network::release`).
+/// (`cgroup::release`; an `--rm` one's, its deleter: `lifecycle::reclaim`) and gives
+/// its address back (`network::release`).
 pub fn start(
     config: &Config,
     rootfs: &RootFs,

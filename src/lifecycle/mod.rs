@@ -349,7 +349,16 @@ impl Container {
     /// half-deleted container; its files, and an `--rm` container's cgroup, are then
     /// deleted off the caller's path ([`reclaim`]).
     pub fn remove(&self) -> Result<()> {
-        if is_id(&self.config.id) && !self.config.auto_remove {
+        // --userns=auto: its range goes to the next container only once no file of
+        // this one is left, so its files are deleted here and now.
+        let leased = self
+            .config
+            .options
+            .userns
+            .as_deref()
+            .is_some_and(|m| m != "host");
+        let deferred = self.config.auto_remove && !leased; // its cgroup, to its deleter
+        if is_id(&self.config.id) && !deferred {
             cgroup::remove(&self.config.id)?; // a dead record's may be left, if it is an ID
         }
         let doomed = reclaim::gone_path(&self.dir, &self.config.id);
@@ -361,14 +370,6 @@ impl Container {
         // Only now that the record is gone: a crash before this leaves a stale link,
         // which frees the name all the same, never a container without its name.
         names::release(&names::index_dir(), &self.config.name, &self.config.id);
-        // --userns=auto: its range goes to the next container only once no file of
-        // this one is left, so its files are deleted here and now.
-        let leased = self
-            .config
-            .options
-            .userns
-            .as_deref()
-            .is_some_and(|m| m != "host");
         reclaim::delete(&doomed, deleter_lock, !leased)?;
         // The container is removed already; a range left leased is freed by the next
         // lease taken. Only such a container holds one: the others' removal takes no

@@ -15,9 +15,10 @@
 //!
 //! An `--rm` container's cgroup goes with its files: its exit status is recorded and
 //! nobody will read the cgroup again, so `run --rm` need not wait for rmdir(2) in each
-//! tree (~0.2 ms with cgroup v1's nine), and a cgroup the deleter cannot remove keeps
-//! the `.gone-ID` for the next sweep. `rm` of any other container removes the cgroup
-//! itself, as Docker's does, before it returns.
+//! tree (~0.2 ms with cgroup v1's nine). A cgroup the deleter cannot remove keeps the
+//! `.gone-ID`, emptied, for the next sweep. `rm` of any other container (and of one
+//! whose files are deleted in place, `--userns=auto`) removes the cgroup itself, as
+//! Docker's does, before it returns.
 //!
 //! The deleter holds an flock(2) on the directory from before the rename until its
 //! exit, so a `.gone-ID` whose lock is free was left by a deleter that was killed (or a
@@ -96,19 +97,37 @@ pub fn delete(doomed: &Path, lock: Option<File>, detach: bool) -> Result<()> {
     delete_here(doomed) // `lock` is still held
 }
 
-/// The container's cgroup first, if it is still there (an `--rm` container's is left
-/// to its deleter): one that cannot be removed yet keeps `doomed` for the next
-/// [`sweep`] to try again. Then its files.
+/// The files `doomed` holds, then the cgroup of the container it was, if it is still
+/// there (an `--rm` container's is left to its deleter; whatever is still in it is
+/// killed, as its container is gone), then `doomed` itself. A cgroup that cannot be
+/// removed (a child cgroup left in it, say) keeps an empty `doomed` for the next
+/// [`sweep`] to try again.
 fn delete_here(doomed: &Path) -> Result<()> {
     let name = doomed.file_name().unwrap_or_default().to_string_lossy();
     if let Some(id) = name.strip_prefix(GONE).filter(|id| super::is_id(id)) {
-        cgroup::remove(id)?;
+        delete_what_it_holds(doomed);
+        cgroup::sweep(id); // SIGKILL to what is left, rmdir(2)
+        if cgroup::exists(id) {
+            return Err(Error::invalid(format!("its cgroup {id} is still there")));
+        }
     }
     // A dead "record" may be a stray file.
     let deleted = fs::remove_dir_all(doomed).or_else(|_| fs::remove_file(doomed));
     match deleted {
         Err(err) if err.kind() == ErrorKind::NotFound => Ok(()), // a sweep was first
         deleted => deleted.with_context(|| format!("remove {}", doomed.display())),
+    }
+}
+
+/// What directory `doomed` holds, not `doomed` itself; nothing where it is a symlink (to
+/// be deleted, never followed) or a stray file.
+fn delete_what_it_holds(doomed: &Path) {
+    if !fs::symlink_metadata(doomed).is_ok_and(|meta| meta.is_dir()) {
+        return;
+    }
+    for entry in fs::read_dir(doomed).into_iter().flatten().flatten() {
+        let path = entry.path(); // remove_dir_all follows no symlink
+        let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
     }
 }
 

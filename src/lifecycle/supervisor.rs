@@ -437,7 +437,7 @@ fn open_log(container: &Container) -> Result<Log> {
 }
 
 /// Records how the container ended, as `status` (and whether the OOM killer ended it), removes its
-/// cgroup and gives its address back.
+/// cgroup (an `--rm` one's goes with its files: `reclaim`) and gives its address back.
 fn record_exit(container: &mut Container, exit: Exit, status: Status) -> Result<()> {
     // Kept in the state if this fails, so that the next sweep tries again.
     let left = container.state.network.as_ref().map(|s| s.network.clone());

@@ -42,7 +42,7 @@ STEPS = [
     ("mounts: overlayfs, /proc, /sys, /dev, masks, /etc files, pivot_root(2), cgroupfs", r"mount|pivot_root|overlayfs|hide what|private|layer names"),
     ("identity: working directory, capabilities, user", r"working directory|capabilities|become user"),
     ("execve(2) set-up: descriptors, signals", r"^execve the command"),
-    ("cleanup: the address, the cgroup, the record renamed away (--rm; its files: a detached process)", r"^the container ended|^its files: deleted"),
+    ("cleanup: the address, the record renamed away (--rm: its cgroup and files go with a detached process)", r"^the container ended|^its files: deleted"),
 ]
 # skiff makes the cgroup (cgroup v1), then reaches the network namespace PID 1 made and
 # configures it (lo, the veth pair, addresses, route) while PID 1 makes its mounts: those
