@@ -385,8 +385,8 @@ fn an_rm_containers_cgroup_goes_with_its_files() {
     fs::create_dir_all(&child).unwrap();
     fs::create_dir_all(gone.join("upper/etc")).unwrap();
     ok(&t, &["ps", "-a"]);
-    let debris = format!(".gone-{id}");
-    assert_eq!(t.containers(), [debris.clone()], "kept for the next sweep");
+    let debris = vec![format!(".gone-{id}")];
+    assert_eq!(t.containers(), debris, "kept for the next sweep");
     assert_eq!(fs::read_dir(&gone).unwrap().count(), 0, "its files deleted");
     fs::remove_dir(&child).unwrap();
     ok(&t, &["ps", "-a"]);
