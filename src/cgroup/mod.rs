@@ -686,20 +686,20 @@ pub fn remove(id: &str) -> Result<()> {
 }
 
 /// Removes the cgroup of a container whose skiff was killed, after it ended or in the
-/// middle of its start: first SIGKILL to what is still in it (a PID 1 held half-way
-/// through its start; the rest of its PID namespace dies with it), since rmdir(2)
-/// refuses a cgroup with processes. Best effort: `ps` must not fail for it, and the
-/// next skiff tries again.
-pub fn sweep(id: &str) {
+/// middle of its start, or of one removed already: first SIGKILL to what is still in it
+/// (a PID 1 held half-way through its start; the rest of its PID namespace dies with
+/// it), since rmdir(2) refuses a cgroup with processes. `ps` must not fail for it: its
+/// callers but the deleter's ignore the error, and the next skiff tries again.
+pub fn sweep(id: &str) -> Result<()> {
     let Some(cgroup) = Cgroup::of(id) else {
-        return;
+        return Ok(());
     };
     for (_, dir) in &cgroup.dirs {
         for pid in procs_in(dir) {
             let _ = sys::kill(pid, libc::SIGKILL);
         }
     }
-    let _ = cgroup.remove(); // rmdir(2) waits out their exits (EBUSY meanwhile)
+    cgroup.remove() // rmdir(2) waits out their exits (EBUSY meanwhile)
 }
 
 /// The processes in container `id`'s cgroup (`docker top`): every tree holds them all.

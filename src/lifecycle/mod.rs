@@ -347,7 +347,7 @@ impl Container {
     /// Deletes the container's cgroup and directory: state, log and writable layer. The
     /// directory is first renamed to a dot-name, so that nobody ever reads a
     /// half-deleted container; its files, and an `--rm` container's cgroup, are then
-    /// deleted off the caller's path ([`reclaim`]).
+    /// deleted off the caller's path ([`reclaim`]), but for `--userns=auto`: in place.
     pub fn remove(&self) -> Result<()> {
         // --userns=auto: its range goes to the next container only once no file of
         // this one is left, so its files are deleted here and now.
@@ -504,7 +504,7 @@ fn sweep_one(listed: &Container) {
     let id = &container.config.id;
     let left = cgroup::exists(id);
     if left {
-        cgroup::sweep(id);
+        let _ = cgroup::sweep(id);
     }
     if left || container.state.network.is_some() {
         if let Err(err) = network::release(id, container.state.network.as_ref()) {

@@ -100,16 +100,16 @@ pub fn delete(doomed: &Path, lock: Option<File>, detach: bool) -> Result<()> {
 /// The files `doomed` holds, then the cgroup of the container it was, if it is still
 /// there (an `--rm` container's is left to its deleter; whatever is still in it is
 /// killed, as its container is gone), then `doomed` itself. A cgroup that cannot be
-/// removed (a child cgroup left in it, say) keeps an empty `doomed` for the next
-/// [`sweep`] to try again.
+/// removed (a child cgroup left in it, say) keeps `doomed`, emptied, for the next
+/// [`sweep`] to try again. A stray file or symlink of that name was never a container
+/// with a cgroup left to its deleter: only it goes.
 fn delete_here(doomed: &Path) -> Result<()> {
     let name = doomed.file_name().unwrap_or_default().to_string_lossy();
-    if let Some(id) = name.strip_prefix(GONE).filter(|id| super::is_id(id)) {
+    let container = name.strip_prefix(GONE).filter(|id| super::is_id(id));
+    let directory = fs::symlink_metadata(doomed).is_ok_and(|meta| meta.is_dir());
+    if let (Some(id), true) = (container, directory) {
         delete_what_it_holds(doomed);
-        cgroup::sweep(id); // SIGKILL to what is left, rmdir(2)
-        if cgroup::exists(id) {
-            return Err(Error::invalid(format!("its cgroup {id} is still there")));
-        }
+        cgroup::sweep(id)?; // SIGKILL to what is left, rmdir(2)
     }
     // A dead "record" may be a stray file.
     let deleted = fs::remove_dir_all(doomed).or_else(|_| fs::remove_file(doomed));
@@ -119,12 +119,9 @@ fn delete_here(doomed: &Path) -> Result<()> {
     }
 }
 
-/// What directory `doomed` holds, not `doomed` itself; nothing where it is a symlink (to
-/// be deleted, never followed) or a stray file.
+/// What directory `doomed` holds, not `doomed` itself (what cannot be deleted, the
+/// final rmdir(2) reports).
 fn delete_what_it_holds(doomed: &Path) {
-    if !fs::symlink_metadata(doomed).is_ok_and(|meta| meta.is_dir()) {
-        return;
-    }
     for entry in fs::read_dir(doomed).into_iter().flatten().flatten() {
         let path = entry.path(); // remove_dir_all follows no symlink
         let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));

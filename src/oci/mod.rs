@@ -269,7 +269,7 @@ fn create(global: &Global, argv: &[String]) -> Result<()> {
     fs::create_dir(&dir).map_err(|_| Error::invalid(format!("container {id} exists already")))?;
     let made = made(&dir, bundle_spec, &bundle, console, preserved);
     if made.is_err() {
-        cgroup::sweep(&cgroup);
+        let _ = cgroup::sweep(&cgroup);
         let _ = fs::remove_dir_all(&dir);
     }
     let pid = made?;
@@ -527,7 +527,7 @@ fn delete(global: &Global, argv: &[String]) -> Result<()> {
             sys::poll_readable(&[pidfd.as_raw_fd()], -1)?; // readable once it has exited
         }
     }
-    cgroup::sweep(state.cgroup.as_deref().unwrap_or(&id));
+    let _ = cgroup::sweep(state.cgroup.as_deref().unwrap_or(&id));
     let state = State {
         status: "stopped".into(),
         ..state
