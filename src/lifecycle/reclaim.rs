@@ -1,5 +1,6 @@
-//! A removed container's files, deleted by a detached process after the container is
-//! already gone; and the directory of the next container, made by it too.
+//! A removed container's files (and an `--rm` one's cgroup), deleted by a detached
+//! process after the container is already gone; and the directory of the next
+//! container, made by that process too.
 //!
 //! `rm` and `run --rm` make a container disappear in one step: its directory is
 //! renamed to `.gone-ID` (rename(2) is atomic), which no listing reads, and its name
@@ -25,7 +26,6 @@
 //! machine that went down), and [`sweep`], which every `create` and every command that
 //! lists containers runs, hands it to a new one. Nobody waits for a deleter: it stays
 //! a zombie until its caller exits, which for `rm` and `run --rm` is at once.
-//!
 //!
 //! Before the files, the deleter makes the next container's directory, `.spare`, which
 //! `create` takes with one rename(2) ([`new_directory`]). `containers/` is a top of
@@ -130,8 +130,9 @@ fn delete_what_it_holds(doomed: &Path) {
 
 /// The deleter: nothing of its caller's kept but `lock` (not its stdio: a shell reading
 /// its output waits for every writer; not its signal handlers, which forward to a
-/// container that is gone), then the files, then gone. Nobody reads its errors: what
-/// it leaves, [`sweep`] finds.
+/// container that is gone), then the next container's directory, then the files (and
+/// an `--rm` container's cgroup), then gone. Nobody reads its errors: what it leaves,
+/// [`sweep`] finds.
 fn delete_detached(doomed: &Path, lock: &File) -> ! {
     if let Ok(null) = File::options().read(true).write(true).open("/dev/null") {
         for fd in 0..3 {
@@ -211,11 +212,12 @@ pub fn sweep(containers: &Path) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        if name.to_string_lossy().starts_with(MAKING_SPARE) {
+        let name = name.to_string_lossy();
+        if name.starts_with(MAKING_SPARE) {
             let _ = fs::remove_dir(entry.path()); // an empty directory, or nothing
             continue;
         }
-        if !name.to_string_lossy().starts_with(GONE) {
+        if !name.starts_with(GONE) {
             continue;
         }
         let doomed = entry.path();
