@@ -193,6 +193,31 @@ fn two_containers_get_different_addresses_and_reach_each_other() {
     ok(&t, &["rm", server.trim()]);
 }
 
+/// The host end of a container's veth makes itself no IPv6 address: no link-local
+/// address, so no duplicate address detection, and no second walk of the conntrack
+/// table when the container goes (masquerade's notifier runs one for the address's
+/// removal as well as for the link's going down).
+#[test]
+fn the_host_end_of_a_veth_has_no_ipv6_address() {
+    if !Path::new("/proc/sys/net/ipv6").exists() {
+        return; // a kernel without IPv6: nothing to make
+    }
+    let t = TestEnv::new();
+    let (id, _) = on_the_bridge(&t);
+    let veth = veth_of(&id);
+    let mode = Path::new("/proc/sys/net/ipv6/conf")
+        .join(&veth)
+        .join("addr_gen_mode");
+    assert_eq!(
+        fs::read_to_string(&mode).unwrap(),
+        "1\n",
+        "{veth}: addrgenmode none"
+    );
+    let addresses = fs::read_to_string("/proc/net/if_inet6").unwrap();
+    assert!(!addresses.contains(&format!(" {veth}\n")), "{addresses}");
+    ok(&t, &["rm", "-f", &id]);
+}
+
 #[test]
 fn rm_gives_the_address_back() {
     let t = TestEnv::new();

@@ -133,19 +133,25 @@ pub fn plug(lease: Lease, netns: &File, inside: &Socket, lo: netlink::Request) -
     trace::step(&format!(
         "a veth pair: {veth} on {bridge}, eth0 = {ip} inside"
     ));
+    let mut requests = vec![netlink::new_veth(veth, *index, "eth0", netns)];
+    if host_has_ipv6() {
+        requests.push(netlink::without_link_local(veth)); // before eth0 is up: no carrier yet
+    }
     let plugged = host
-        .acknowledged(&netlink::new_veth(veth, *index, "eth0", netns))
+        .ask_all(&requests)
         .and_then(|echo| match echo.as_deref().and_then(netlink::peer_index) {
             Some(eth0) => Ok(eth0),
             None => inside.link_index("eth0"), // a kernel before 6.1 echoes nothing
         })
         .and_then(|eth0| {
-            inside.ask_all(&[
-                lo,
-                netlink::new_address(eth0, *ip, lease.prefix),
-                netlink::link_up(eth0), // after its address: no moment up without one
-                netlink::default_route(lease.gateway), // through the subnet eth0 now has
-            ])
+            inside
+                .ask_all(&[
+                    lo,
+                    netlink::new_address(eth0, *ip, lease.prefix),
+                    netlink::link_up(eth0), // after its address: no moment up without one
+                    netlink::default_route(lease.gateway), // through the subnet eth0 now has
+                ])
+                .map(drop)
         });
     if let Err(err) = plugged {
         let _ = host.ask(&netlink::delete_link(veth));
@@ -153,6 +159,12 @@ pub fn plug(lease: Lease, netns: &File, inside: &Socket, lo: netlink::Request) -
         return Err(err.context(format!("connect to {bridge}")));
     }
     Ok(())
+}
+
+/// Whether the host runs IPv6 at all: `ipv6.disable=1` on its command line leaves no
+/// IPv6 to configure a link's, and the kernel refuses to try.
+fn host_has_ipv6() -> bool {
+    Path::new("/proc/sys/net/ipv6").exists()
 }
 
 /// The bridge's subnet, gateway and link index, the bridge made first if need be.

@@ -53,6 +53,10 @@ const IFLA_LINKINFO: u16 = 18;
 const IFLA_NET_NS_FD: u16 = 28;
 const IFLA_NUM_TX_QUEUES: u16 = 31;
 const IFLA_NUM_RX_QUEUES: u16 = 32;
+const IFLA_AF_SPEC: u16 = 26;
+const IFLA_INET6_ADDR_GEN_MODE: u16 = 8;
+const IN6_ADDR_GEN_MODE_NONE: u8 = 1;
+const AF_INET6: u16 = 10;
 const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_DATA: u16 = 2;
 const VETH_INFO_PEER: u16 = 1;
@@ -213,6 +217,31 @@ fn one_queue_each_way(link: &mut Request) -> &mut Request {
         .attr(IFLA_NUM_RX_QUEUES, &one)
 }
 
+/// `ip link set NAME addrgenmode none`: the link never makes itself an IPv6 address.
+/// The host gives every link that gets a carrier a link-local address, with duplicate
+/// address detection and multicast reports, and when the link goes its address goes
+/// first: that removal makes masquerade's notifier walk the whole conntrack table once
+/// more, a quarter million buckets (~0.5 ms of a kernel worker here), as the link's
+/// own going down already does. A bridge's port needs no address of its own, and
+/// skiff's networks are IPv4-only ([`super::without_ipv6`]).
+pub fn without_link_local(name: &str) -> Request {
+    let mut request = Request::new(
+        RTM_NEWLINK,
+        NLM_F_ACK,
+        "RTM_NEWLINK",
+        format!("{name} addrgenmode none"),
+    );
+    request
+        .push(&ifinfomsg(0, false))
+        .attr_str(IFLA_IFNAME, name)
+        .nest(IFLA_AF_SPEC, |spec| {
+            spec.nest(AF_INET6, |inet6| {
+                inet6.attr(IFLA_INET6_ADDR_GEN_MODE, &[IN6_ADDR_GEN_MODE_NONE]);
+            });
+        });
+    request
+}
+
 /// `ip link set dev INDEX up`.
 pub fn link_up(index: u32) -> Request {
     let mut request = Request::new(
@@ -362,8 +391,10 @@ impl Socket {
     }
 
     /// Sends `requests` as one datagram, numbered 1, 2, …, and reads answers until
-    /// the acknowledgement of the last that asked for one: the first error is the answer.
-    pub(super) fn ask_all(&self, requests: &[Request]) -> Result<()> {
+    /// the acknowledgement of the last that asked for one: the first error is the
+    /// answer. What came before it that was no acknowledgement, if anything: the echo
+    /// of what a request made, when it asked for one (`NLM_F_ECHO`).
+    pub(super) fn ask_all(&self, requests: &[Request]) -> Result<Option<Vec<u8>>> {
         let mut datagram = Vec::new();
         for (seq, request) in (1u32..).zip(requests) {
             let mut bytes = request.bytes();
@@ -376,17 +407,19 @@ impl Socket {
             .map_or(0, |i| i + 1);
         let what = requests.last().map_or(String::new(), |r| r.what.clone());
         sys::send(&self.0, &datagram, &what)?;
+        let mut echo = None;
         let mut reply = vec![0u8; 4096];
         loop {
             let len = sys::recv(&self.0, &mut reply, &what)?;
             for (seq, message) in messages(&reply[..len]) {
                 match acknowledgement(message) {
-                    Some(0) if seq == awaited => return Ok(()),
+                    Some(0) if seq == awaited => return Ok(echo),
                     Some(errno) if errno != 0 => {
                         let failed = requests.get(seq.wrapping_sub(1)).or(requests.last());
                         return Err(failed.map_or_else(|| Error::invalid(what), |r| r.error(errno)));
                     }
-                    _ => {}
+                    Some(_) => {}
+                    None => echo = echo.or_else(|| Some(message.to_vec())),
                 }
             }
         }
@@ -394,24 +427,7 @@ impl Socket {
 
     /// Sends `request` and waits for the kernel's acknowledgement.
     pub fn ask(&self, request: &Request) -> Result<()> {
-        self.acknowledged(request).map(drop)
-    }
-
-    /// Sends `request` and reads until the kernel's acknowledgement; what came before
-    /// it, if anything: the echo of what it made, when `request` asked for one.
-    pub fn acknowledged(&self, request: &Request) -> Result<Option<Vec<u8>>> {
-        sys::send(&self.0, &request.bytes(), &request.what)?;
-        let mut echo = None;
-        loop {
-            let mut reply = vec![0u8; 4096];
-            let len = sys::recv(&self.0, &mut reply, &request.what)?;
-            reply.truncate(len);
-            match acknowledgement(&reply) {
-                Some(0) => return Ok(echo),
-                Some(errno) => return Err(request.error(errno)),
-                None => echo = Some(reply),
-            }
-        }
+        self.ask_all(std::slice::from_ref(request)).map(drop)
     }
 
     /// The index of the link called `name` in this socket's namespace (`RTM_GETLINK`

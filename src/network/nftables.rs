@@ -165,7 +165,7 @@ fn apply(messages: Vec<Request>) -> Result<()> {
     let mut all = vec![batch(NFNL_MSG_BATCH_BEGIN)];
     all.extend(messages);
     all.push(batch(NFNL_MSG_BATCH_END));
-    socket.ask_all(&all)
+    socket.ask_all(&all).map(drop)
 }
 
 /// `struct nfgenmsg`: the family, version 0, and a big-endian resource ID.
