@@ -3,11 +3,11 @@
 //! [`start`] is the whole recipe, one line per kernel mechanism, in this order:
 //! (`--userns`: a mapped user namespace) → (v2: cgroup) → the container's address
 //! (`network`) → clone(2) its PID 1 in a new PID namespace (v2: clone3(2) into its
-//! cgroup) → in the child, unshare(2) a network namespace (or setns(2) into one it
-//! shares) and send it back with a netlink socket inside on a socketpair(2), unshare(2)
-//! the rest (an OCI bundle may join some by path or share the runtime's: `namespaces`)
-//! → mounts, while the parent, on the other core, (v1) makes the cgroup, then
-//! configures that network namespace from outside → a byte says the cgroup is made:
+//! cgroup) → in the child, a byte to say it runs, then unshare(2) a network namespace
+//! (or setns(2) into one it shares) and send it back with a netlink socket inside on a
+//! socketpair(2), unshare(2) the rest (an OCI bundle may join some by path or share the
+//! runtime's: `namespaces`) → mounts, while the parent, on the other core, (v1) makes
+//! the cgroup, then configures that network namespace from outside → a byte says the cgroup is made:
 //! the child joins it, and makes a cgroup namespace of its own → a second byte says
 //! the network is ready → pivot_root(2) → (setns(2) into the user namespace) → user,
 //! capabilities → execve(2) → the supervisor's record. Two processes, two halves that need little of
@@ -214,15 +214,16 @@ pub fn start(
     drop((exec_status_writer, ready));
     sys::forward_signals_to(pid);
     // While it makes its mounts; a failure kills it: it ends before execve(2), as a child that failed.
-    // Its network namespace first: the scheduler tends to put a child on its parent's
-    // CPU, where PID 1 runs only once skiff waits, and its unshare(2) is its longest
-    // step. Woken, skiff often finds itself on the other CPU, beside PID 1's mounts.
+    // Until it runs first: the scheduler tends to put a child on its parent's CPU, where
+    // PID 1 runs only once skiff waits. Woken, skiff often finds itself on the other
+    // CPU, where the cgroup is made while PID 1 makes its network namespace (its
+    // unshare(2) is its longest step), then the network beside PID 1's mounts.
     trace::step("while it makes its mounts: its cgroup and network, from outside");
     let paused = network
-        .reach(&ready_writer) // recvmsg(2): SCM_RIGHTS
+        .wait_until_it_runs(&ready_writer) // read(2)
         .and_then(|()| cgroup::beside_mounts(&cgroup, &limits, guard.as_deref())) // v1: mkdir(2), limits, devices guard
         .map(|placed| tell(&ready_writer, "cgroup is made", placed as u8)) // write(2)
-        .and_then(|()| network.configure(&config.id, ports)) // rtnetlink: lo, veth, address, route; nf_tables
+        .and_then(|()| network.configure(&ready_writer, &config.id, ports)) // recvmsg(2); rtnetlink: lo, veth, address, route; nf_tables
         .map(|()| tell(&ready_writer, "network is ready", b'n')) // write(2)
         .and_then(|()| rootfs::before_pivot(pid, pause, stdio.before_pivot))
         .inspect_err(|_| drop(sys::kill(pid, libc::SIGKILL)));
