@@ -1085,6 +1085,7 @@ pub fn setuid(uid: u32) -> Result<()> {
 
 /// The new mount API's flags (linux/mount.h), which libc does not have for musl.
 const FSOPEN_CLOEXEC: libc::c_uint = 1;
+const FSCONFIG_SET_FLAG: libc::c_uint = 0;
 const FSCONFIG_SET_STRING: libc::c_uint = 1;
 const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
 const FSMOUNT_CLOEXEC: libc::c_uint = 1;
@@ -1125,37 +1126,52 @@ pub fn fsopen(fstype: &str) -> Result<OwnedFd> {
 /// fsconfig(2) `FSCONFIG_SET_STRING`: one option of a filesystem context.
 /// <https://man7.org/linux/man-pages/man2/fsconfig.2.html>
 pub fn fsconfig_set(context: &OwnedFd, key: &str, value: &str) -> Result<()> {
-    trace::call(format_args!("fsconfig({key}={value})"));
-    let (c_key, c_value) = (c_string(key)?, c_string(value)?);
-    // SAFETY: the descriptor is open and both strings are NUL-terminated and outlive the call.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_fsconfig,
-            context.as_raw_fd(),
-            FSCONFIG_SET_STRING,
-            c_key.as_ptr(),
-            c_value.as_ptr(),
-            0,
-        )
-    };
-    check(rc, "fsconfig", format_args!("{key}={value}")).map(drop)
+    let what = format!("{key}={value}");
+    fsconfig(context, FSCONFIG_SET_STRING, Some(key), Some(value), &what)
+}
+
+/// fsconfig(2) `FSCONFIG_SET_FLAG`: an option that takes no value.
+pub fn fsconfig_flag(context: &OwnedFd, key: &str) -> Result<()> {
+    fsconfig(context, FSCONFIG_SET_FLAG, Some(key), None, key)
 }
 
 /// fsconfig(2) `FSCONFIG_CMD_CREATE`: make the filesystem the context describes.
 pub fn fsconfig_create(context: &OwnedFd) -> Result<()> {
-    trace::call(format_args!("fsconfig(FSCONFIG_CMD_CREATE)"));
-    // SAFETY: the descriptor is open; this command takes no pointers.
+    fsconfig(
+        context,
+        FSCONFIG_CMD_CREATE,
+        None,
+        None,
+        "FSCONFIG_CMD_CREATE",
+    )
+}
+
+fn fsconfig(
+    context: &OwnedFd,
+    command: libc::c_uint,
+    key: Option<&str>,
+    value: Option<&str>,
+    what: &str,
+) -> Result<()> {
+    trace::call(format_args!("fsconfig({what})"));
+    let (c_key, c_value) = (
+        key.map(c_string).transpose()?,
+        value.map(c_string).transpose()?,
+    );
+    let pointer = |text: &Option<CString>| text.as_ref().map_or(ptr::null(), |t| t.as_ptr());
+    // SAFETY: the descriptor is open and each string is NUL-terminated (or null, where
+    // the command takes none) and outlives the call.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_fsconfig,
             context.as_raw_fd(),
-            FSCONFIG_CMD_CREATE,
-            ptr::null::<libc::c_char>(),
-            ptr::null::<libc::c_void>(),
+            command,
+            pointer(&c_key),
+            pointer(&c_value),
             0,
         )
     };
-    check(rc, "fsconfig", "FSCONFIG_CMD_CREATE").map(drop)
+    check(rc, "fsconfig", what).map(drop)
 }
 
 /// fsmount(2): a mount of the created filesystem, attached to no path: reachable only

@@ -242,7 +242,9 @@ fn cp_from_stdin_unpacks_hostile_entries_inside_the_container() {
 #[test]
 fn cp_from_stdin_links_hard_links_inside_the_destination() {
     let t = TestEnv::new();
-    let script = "mkdir /dest; echo container > /a; [ -e /go ] && exec sleep 1000; true";
+    // Started again once /go is there, it only sleeps: a script that wrote /a again
+    // would race `exec cat /a` below.
+    let script = "[ -e /go ] && exec sleep 1000; mkdir /dest; echo container > /a";
     let host = made(&t, "cp-link", script);
     fs::write(host.join("a"), "streamed\n").unwrap();
     fs::hard_link(host.join("a"), host.join("b")).unwrap();

@@ -432,9 +432,35 @@ fn only_an_rm_containers_writable_layer_is_volatile() {
     assert_eq!(stdout(&out), "0\n", "{}", stderr(&out));
 }
 
+/// The container's root is an overlayfs of the image's layers, `nodev`, named as
+/// Docker's is in /proc/mounts. From Linux 6.8 (`lowerdir+`) skiff stacks it itself
+/// while PID 1 makes its network namespace, and PID 1 moves it into place; the trace
+/// says so.
+#[test]
+fn the_root_is_an_overlayfs_stacked_beside_pid_1() {
+    let t = TestEnv::new();
+    let image = t.image(crate::testenv::BUSYBOX);
+    let out = t.skiff(&[
+        "run",
+        "--rm",
+        "--trace",
+        &image,
+        "grep",
+        "^overlay / ",
+        "/proc/mounts",
+    ]);
+    let mounts = stdout(&out);
+    assert!(
+        mounts.starts_with("overlay / overlay rw,nodev,"),
+        "{mounts}"
+    );
+    let moved = stderr(&out).contains("attach the overlayfs skiff stacked meanwhile");
+    assert_eq!(moved, kernel_at_least(6, 8), "{}", stderr(&out));
+}
+
 /// Whether the running kernel is `major.minor` or later (uname(2)'s release, as
 /// /proc/sys/kernel/osrelease gives it).
-fn kernel_at_least(major: u32, minor: u32) -> bool {
+pub fn kernel_at_least(major: u32, minor: u32) -> bool {
     let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let mut numbers = release
         .split(|c: char| !c.is_ascii_digit())
@@ -479,9 +505,11 @@ fn trace_narrates_each_kernel_step() {
         "clone3(CLONE_NEWPID|CLONE_INTO_CGROUP",
     ];
     assert!(pid_1.iter().any(|call| trace.contains(call)), "{trace}");
+    // The layers stacked by skiff beside PID 1 and moved into place (Linux 6.8), or by PID 1.
+    let overlay = ["move_mount(", "mount(overlay, "];
+    assert!(overlay.iter().any(|call| trace.contains(call)), "{trace}");
     for call in [
         "unshare(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC)",
-        "mount(overlay, ",
         "close_range(3, ~0, CLOSE_RANGE_CLOEXEC)",
         "pivot_root(., .)",
         "umount2(., MNT_DETACH)",

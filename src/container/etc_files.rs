@@ -34,6 +34,7 @@ use miniserde::{Deserialize, Serialize};
 use super::Config;
 use crate::error::{Context, Error, Result};
 use crate::network::Settings;
+use crate::trace;
 
 /// The files, by their names in `/etc` and in the container's directory.
 const FILES: [&str; 3] = ["hostname", "hosts", "resolv.conf"];
@@ -163,6 +164,7 @@ pub fn write(
     settings: Option<&Settings>,
     members: Option<&[Member]>,
 ) -> Result<()> {
+    trace::step("its /etc/hostname, /etc/hosts and /etc/resolv.conf, to bind-mount");
     let members = members.map(|others| [others, &[Member::of(config, settings)]].concat());
     let host_file = |path| fs::read_to_string(path).unwrap_or_default();
     let place = place(config, settings);

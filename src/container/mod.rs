@@ -6,13 +6,15 @@
 //! cgroup) → in the child, a byte to say it runs, then unshare(2) a network namespace
 //! (or setns(2) into one it shares) and send it back with a netlink socket inside on a
 //! socketpair(2), unshare(2) the rest (an OCI bundle may join some by path or share the
-//! runtime's: `namespaces`) → mounts, while the parent, on the other core, (v1) makes
-//! the cgroup, then configures that network namespace from outside → a byte says the cgroup is made:
-//! the child joins it, and makes a cgroup namespace of its own → a second byte says
-//! the network is ready → pivot_root(2) → (setns(2) into the user namespace) → user,
-//! capabilities → execve(2) → the supervisor's record. Two processes, two halves that need little of
-//! each other until the command runs: the `network` and `cgroup` modules say why that
-//! is safe (`cgroup::before_fork`: which cgroup is made when, and why).
+//! runtime's: `namespaces`) → mounts, while the parent, on the other core, stacks the
+//! layers with overlayfs (attached nowhere, sent to the child, which moves it into
+//! place: `rootfs::stack_beside`), (v1) makes the cgroup, then configures that network
+//! namespace from outside → a byte says the cgroup is made: the child joins it, and
+//! makes a cgroup namespace of its own → a second byte says the network is ready →
+//! pivot_root(2) → (setns(2) into the user namespace) → user, capabilities → execve(2)
+//! → the supervisor's record. Two processes, two halves that need little of each other
+//! until the command runs: the `network` and `cgroup` modules say why that is safe
+//! (`cgroup::before_fork`: which cgroup is made when, and why).
 //! Each mechanism is explained in its own module: `userns` (user_namespaces(7), with
 //! `id_map`), `cgroup` (cgroups(7): limits, and the cgroup namespace), `namespaces`
 //! (clone(2), unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts` (/proc, /sys,
@@ -190,7 +192,6 @@ pub fn start(
     let (mode, ipv4_only) = (config.network.as_deref(), options.ipv4_only());
     let mut network = network::attach(&config.id, mode, joined, ports, ipv4_only) // a lease on the bridge; rootless: fork(2), unshare(2), slirp4netns
         .inspect_err(|_| undo_start(config, None))?;
-    trace::step("its /etc/hostname, /etc/hosts and /etc/resolv.conf, to bind-mount");
     let (settings, members) = (network.settings.as_ref(), rootfs.members.as_deref());
     let forked = etc_files::write(&rootfs.scratch, config, settings, members) // hostname, hosts, resolv.conf
         .and_then(|()| namespaces::fork_pid_1(cgroup.made(), &shared)) // clone(2) CLONE_NEWPID; v2: clone3(2)
@@ -216,11 +217,13 @@ pub fn start(
     // While it makes its mounts; a failure kills it: it ends before execve(2), as a child that failed.
     // Until it runs first: the scheduler tends to put a child on its parent's CPU, where
     // PID 1 runs only once skiff waits. Woken, skiff often finds itself on the other
-    // CPU, where the cgroup is made while PID 1 makes its network namespace (its
-    // unshare(2) is its longest step), then the network beside PID 1's mounts.
+    // CPU, where the layers are stacked and the cgroup made while PID 1 makes its
+    // network namespace (its unshare(2) is its longest step), then the network beside
+    // PID 1's mounts.
     trace::step("while it makes its mounts: its cgroup and network, from outside");
     let paused = network
         .wait_until_it_runs(&ready_writer) // read(2)
+        .and_then(|()| rootfs::stack_beside(rootfs, userns.as_ref(), &shared, &ready_writer)) // fsopen(2), fsconfig(2), fsmount(2), sendmsg(2)
         .and_then(|()| cgroup::beside_mounts(&cgroup, &limits, guard.as_deref())) // v1: mkdir(2), limits, devices guard
         .map(|placed| tell(&ready_writer, "cgroup is made", placed as u8)) // write(2)
         .and_then(|()| network.configure(&ready_writer, &config.id, ports)) // recvmsg(2); rtnetlink: lo, veth, address, route; nf_tables
@@ -391,8 +394,15 @@ fn prepare(
         rootfs::pause(child.pause.as_ref())?; // the OCI runtime's hooks run meanwhile
         tuning::set_namespaced(options, own_netns) // oom_score_adj, sysctls (net.*: eth0 exists)
     };
+    let premade = rootfs::stacked_beside(rootfs, child.userns, child.shared, child.ready)?; // recvmsg(2): SCM_RIGHTS
     let entered = match child.shared.owns(sys::CLONE_NEWNS) {
-        true => rootfs::enter(rootfs, options, child.userns, child.guarded, before_pivot)?, // mount(2), pivot_root(2)
+        true => rootfs::enter(
+            rootfs,
+            options,
+            (child.userns, child.guarded),
+            premade,
+            before_pivot,
+        )?, // mount(2), pivot_root(2)
         false => rootfs::chroot_in_place(rootfs, before_pivot)?, // chroot(2): the host's mounts are not its
     };
     if entered == Entered::WithMounts {

@@ -15,7 +15,11 @@
 //!    with the container, so overlayfs need not sync it (with its whole filesystem)
 //!    when the container's mounts are taken down (overlayfs then refuses that upper
 //!    dir until the mark it leaves is removed: `forget_volatile_mark`); `cp` and
-//!    `diff` mount it without.
+//!    `diff` mount it without. That overlayfs is made by skiff itself, in the parent,
+//!    while the container's first process makes its network namespace: a mount
+//!    attached to no path (fsopen(2), fsmount(2)) that the first process, once in its
+//!    own mount namespace, moves into place (move_mount(2)); where it cannot be made
+//!    so (a kernel before 6.8, a user namespace), the first process mounts it.
 //! 3. Mount /proc, /sys, /dev and the rest inside it (mounts.rs).
 //! 4. `pivot_root(".", ".")` then detach the old root stacked underneath: no path leads
 //!    back to the host, and no `oldroot` directory is left in the container's `/`.
@@ -30,13 +34,16 @@
 //! <https://man7.org/linux/man-pages/man2/pivot_root.2.html>
 //! <https://man7.org/linux/man-pages/man7/mount_namespaces.7.html>
 //! <https://docs.kernel.org/filesystems/overlayfs.html>
+//! <https://man7.org/linux/man-pages/man2/move_mount.2.html>
 
 use std::fs;
 use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::symlink;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
+use super::namespaces::Shared;
 use super::sealed_exe::escape_lowerdir;
 use super::userns::{self, Userns};
 use super::{mount_points, mounts, Options, RootFs};
@@ -68,8 +75,8 @@ pub enum Entered {
 pub fn enter(
     fs: &RootFs,
     options: &Options,
-    userns: Option<&Userns>,
-    guarded: bool,
+    (userns, guarded): (Option<&Userns>, bool),
+    premade: Option<OwnedFd>,
     before_pivot: impl FnOnce() -> Result<()>,
 ) -> Result<Entered> {
     if !make_mounts_private()? {
@@ -77,7 +84,7 @@ pub fn enter(
         chroot_without_mounts(fs, &own_root(fs)?, options, userns)?;
         return Ok(Entered::ChrootWithoutMounts);
     }
-    let root = match stacked(fs, true, fs.volatile, userns)? {
+    let root = match stacked(fs, true, fs.volatile, userns, premade)? {
         Some(root) => root,
         None if fs.in_place => bind_in_place(fs)?,
         None => copy_layers_instead(fs, userns)?,
@@ -162,12 +169,111 @@ fn stacked(
     writable: bool,
     volatile: bool,
     userns: Option<&Userns>,
+    premade: Option<OwnedFd>,
 ) -> Result<Option<PathBuf>> {
     if fs.in_place {
         return Ok(None);
     }
     let root = mount_points::mount_point()?;
+    if let Some(overlay) = premade {
+        trace::step("attach the overlayfs skiff stacked meanwhile, at its mount point");
+        match sys::move_mount(&overlay, &root) {
+            Ok(()) => return Ok(Some(root)),
+            Err(err) => trace::step(&format!("{err}: stack them here instead")), // an LSM's refusal
+        }
+    }
     Ok(stack_layers(fs, &root, (writable, volatile), userns)?.then_some(root))
+}
+
+/// Whether skiff stacks the layers itself, in the parent, while PID 1 makes its first
+/// steps ([`stack_beside`]): for a container of an image's layers in a mount namespace
+/// of its own, without a user namespace (whose root would own the upper dir, and the
+/// layers be idmapped, in PID 1's mount namespace), and not rootless.
+pub fn stackable_beside(fs: &RootFs, userns: Option<&Userns>, shared: &Shared) -> bool {
+    let layers = fs.layers.is_some() && !fs.in_place;
+    let own_mounts = shared.owns(sys::CLONE_NEWNS);
+    layers && userns.is_none() && own_mounts && !crate::rootless::active()
+}
+
+/// In the parent, beside PID 1's first steps (its network namespace, its longest):
+/// the image's layers stacked with overlayfs as a mount attached to no path, made with
+/// the new mount API (fsopen(2), fsconfig(2), fsmount(2)), sent to PID 1 on `child`,
+/// which moves it into place ([`stacked`]) instead of making it: the overlayfs mount,
+/// its longest, leaves PID 1's path. Each layer is its own `lowerdir+` (Linux 6.8), as
+/// fsconfig(2) takes strings of at most 256 bytes. Where it cannot be made so (an
+/// older kernel, a longer path, overlayfs refused), the byte comes alone and PID 1
+/// mounts the layers itself, as ever. Only where [`stackable_beside`] says so.
+pub fn stack_beside(
+    fs: &RootFs,
+    userns: Option<&Userns>,
+    shared: &Shared,
+    child: &UnixStream,
+) -> Result<()> {
+    let wanted = stackable_beside(fs, userns, shared);
+    let Some(layers) = fs.layers.as_ref().filter(|_| wanted) else {
+        return Ok(());
+    };
+    let sent = match overlay_beside(fs, layers) {
+        Ok(overlay) => sys::send_fd(child, &overlay, b"o"), // sendmsg(2): SCM_RIGHTS
+        Err(err) => {
+            trace::step(&format!("{err}: PID 1 stacks them itself"));
+            (&mut &*child)
+                .write_all(b"o")
+                .context("tell PID 1 to stack the layers")
+        }
+    };
+    match sent {
+        Err(err) if err.errno() == Some(libc::EPIPE) => Ok(()), // PID 1 failed first
+        other => other,
+    }
+}
+
+/// The overlayfs of `layers` under the container's writable layer, attached nowhere.
+fn overlay_beside(fs: &RootFs, layers: &LayerDirs) -> Result<OwnedFd> {
+    trace::step("stack the image's layers with overlayfs, beside PID 1, attached nowhere");
+    let (upper, work) = writable_layer(fs)?;
+    let context = sys::fsopen("overlay")?;
+    sys::fsconfig_set(&context, "source", "overlay")?; // what /proc/mounts shows, as mount(2) did
+    let lower = layers.names.iter().rev().map(|name| layers.dir.join(name));
+    for dir in lower.chain([mount_points::layer()?]) {
+        sys::fsconfig_set(&context, "lowerdir+", &dir.to_string_lossy())?;
+    }
+    sys::fsconfig_set(&context, "upperdir", &upper.to_string_lossy())?;
+    sys::fsconfig_set(&context, "workdir", &work.to_string_lossy())?;
+    if fs.volatile {
+        forget_volatile_mark(&work);
+        sys::fsconfig_flag(&context, "volatile")?;
+    }
+    sys::fsconfig_create(&context)?;
+    sys::fsmount(&context, sys::MOUNT_ATTR_NODEV)
+}
+
+/// The container's upper and work directories, made if need be.
+fn writable_layer(fs: &RootFs) -> Result<(PathBuf, PathBuf)> {
+    let (upper, work) = (fs.scratch.join("upper"), fs.scratch.join("work"));
+    for dir in [&upper, &work] {
+        fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    Ok((upper, work))
+}
+
+/// In PID 1, where [`stackable_beside`] says so: what [`stack_beside`] sent on
+/// `ready`, the overlayfs mount or nothing.
+pub fn stacked_beside(
+    fs: &RootFs,
+    userns: Option<&Userns>,
+    shared: &Shared,
+    ready: &UnixStream,
+) -> Result<Option<OwnedFd>> {
+    if !stackable_beside(fs, userns, shared) {
+        return Ok(None);
+    }
+    match sys::recv_fd(ready, &mut [0])? {
+        (0, _) => Err(Error::invalid(
+            "skiff ended before it stacked the container's layers",
+        )),
+        (_, overlay) => Ok(overlay.map(OwnedFd::from)),
+    }
 }
 
 /// mount(2) with `MS_REC | MS_PRIVATE` on `/`; false where mount(2) is refused
@@ -316,7 +422,7 @@ fn pivot_root_or_fallback(root: &Path) -> Result<()> {
 pub fn mount_apart(fs: &RootFs, writable: bool) -> Result<PathBuf> {
     sys::unshare(libc::CLONE_NEWNS)?;
     sys::mount(None, Path::new("/"), None, MS_REC | MS_PRIVATE, None)?;
-    if let Some(root) = stacked(fs, writable, false, None)? {
+    if let Some(root) = stacked(fs, writable, false, None, None)? {
         return Ok(root);
     }
     let root = own_root(fs)?;
@@ -337,10 +443,7 @@ fn stack_layers(
         return Ok(false);
     };
     trace::step("stack the image's layers with overlayfs, under a writable layer of its own");
-    let (upper, work) = (fs.scratch.join("upper"), fs.scratch.join("work"));
-    for dir in [&upper, &work] {
-        fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-    }
+    let (upper, work) = writable_layer(fs)?;
     let lower = match userns {
         None => lower_dirs(fs, layers)?,
         Some(userns) => {

@@ -470,7 +470,7 @@ pub fn enter(known: Option<&File>, own: Option<&UnixStream>, ipv4_only: bool) ->
     let Some(own) = own else {
         return Ok(());
     };
-    trace::step("it runs: tell skiff, which waits for that ([`Attachment::wait_until_it_runs`])");
+    trace::step("it runs: tell skiff, which waits for that");
     (&mut &*own)
         .write_all(b"r")
         .context("tell skiff the container's PID 1 runs")?; // write(2)

@@ -36,7 +36,7 @@ STEPS = [
     ("records: the container's directory and config.json", r"^record the container"),
     ("/etc/hostname, hosts, resolv.conf", r"^its /etc/hostname"),
     ("cgroups: PID 1 joins, then a cgroup namespace (v2: mkdir(2) and limits too, before the fork)", r"cgroup of its own|join its cgroup"),
-    ("namespaces: PID 1 cloned into a new PID namespace; network (its own: made by PID 1), mount, UTS, IPC unshared", r"PID namespace|mount, UTS and IPC|network namespace of its own"),
+    ("namespaces: PID 1 cloned into a new PID namespace; network (its own: made by PID 1), mount, UTS, IPC unshared", r"PID namespace|mount, UTS and IPC|network namespace of its own|^it runs"),
     ("network, before the fork: the bridge, a lease (rootless: the namespace too)", r"^a new network namespace|namespace of another|bring up lo|bridge|veth|NAT|ports?\b"),
     ("PID 1 waits for its cgroup and network before pivot_root(2): what the overlap did not hide", r"^wait for its (cgroup|network)"),
     ("mounts: overlayfs, /proc, /sys, /dev, masks, /etc files, pivot_root(2), cgroupfs", r"mount|pivot_root|overlayfs|hide what|private|layer names"),
@@ -44,11 +44,12 @@ STEPS = [
     ("execve(2) set-up: descriptors, signals", r"^execve the command"),
     ("cleanup: the address, the record renamed away (--rm: its cgroup and files go with a detached process)", r"^the container ended|^its files: deleted"),
 ]
-# skiff makes the cgroup (cgroup v1), then reaches the network namespace PID 1 made and
+# skiff stacks the layers (an overlayfs attached nowhere, which PID 1 moves into place) and
+# makes the cgroup (cgroup v1), then reaches the network namespace PID 1 made and
 # configures it (lo, the veth pair, addresses, route) while PID 1 makes its mounts: those
 # lines, from the first step to the last, are skiff's alone, and overlap the others (PID
 # 1's trace reaches stderr after them), so they are timed apart, not summed.
-BESIDE = ("beside the mounts: v1: the cgroup, its limits; PID 1's network namespace, received with a netlink socket inside: lo, a veth pair, addresses (in parallel: not summed)",
+BESIDE = ("beside PID 1: the overlayfs of the layers; v1: the cgroup, its limits; PID 1's network namespace, received with a netlink socket inside: lo, a veth pair, addresses (in parallel: not summed)",
           r"^while it makes its mounts", r"^its network is ready: tell it$")
 LINE = re.compile(r"^skiff: +(\d+) (    )?(.*)$")
 
