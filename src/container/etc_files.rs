@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use miniserde::{Deserialize, Serialize};
 
-use super::Config;
+use super::{Config, RootFs};
 use crate::error::{Context, Error, Result};
 use crate::network::Settings;
 use crate::trace;
@@ -152,19 +152,15 @@ fn place(config: &Config, settings: Option<&Settings>) -> Place {
     }
 }
 
-/// Writes the three files into `scratch`, as the container is to see them from this
-/// start: `settings`, its place on a network (if it has one of its own), and
-/// `members`, the others its network names (`None`: a network without names). The
-/// container is named among them from the first, so the rewrite that follows its
+/// Writes the three files into `rootfs.scratch`, as the container is to see them from
+/// this start: `settings`, its place on a network (if it has one of its own), and
+/// `rootfs.members`, the others its network names (`None`: a network without names).
+/// The container is named among them from the first, so the rewrite that follows its
 /// start (`lifecycle::peers`) finds nothing to change in its file while it may be
 /// reading it.
-pub fn write(
-    scratch: &Path,
-    config: &Config,
-    settings: Option<&Settings>,
-    members: Option<&[Member]>,
-) -> Result<()> {
+pub fn write(rootfs: &RootFs, config: &Config, settings: Option<&Settings>) -> Result<()> {
     trace::step("its /etc/hostname, /etc/hosts and /etc/resolv.conf, to bind-mount");
+    let (scratch, members) = (&rootfs.scratch, rootfs.members.as_deref());
     let members = members.map(|others| [others, &[Member::of(config, settings)]].concat());
     let host_file = |path| fs::read_to_string(path).unwrap_or_default();
     let place = place(config, settings);

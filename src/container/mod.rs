@@ -6,23 +6,25 @@
 //! cgroup) → in the child, a byte to say it runs, then unshare(2) a network namespace
 //! (or setns(2) into one it shares) and send it back with a netlink socket inside on a
 //! socketpair(2), unshare(2) the rest (an OCI bundle may join some by path or share the
-//! runtime's: `namespaces`) → mounts, while the parent, on the other core, stacks the
-//! layers with overlayfs (attached nowhere, sent to the child, which moves it into
-//! place: `rootfs::stack_beside`), (v1) makes the cgroup, then configures that network
-//! namespace from outside → a byte says the cgroup is made: the child joins it, and
-//! makes a cgroup namespace of its own → a second byte says the network is ready →
-//! pivot_root(2) → (setns(2) into the user namespace) → user, capabilities → execve(2)
-//! → the supervisor's record. Two processes, two halves that need little of each other
-//! until the command runs: the `network` and `cgroup` modules say why that is safe
-//! (`cgroup::before_fork`: which cgroup is made when, and why).
+//! runtime's: `namespaces`), while the parent, on the other core, stacks the layers
+//! with overlayfs (a mount attached nowhere, sent to the child: `rootfs::send_overlay`)
+//! and (v1) makes the cgroup → mounts, the first that overlayfs moved into place, while
+//! the parent configures the network namespace from outside → a byte says the cgroup is
+//! made: the child joins it, and makes a cgroup namespace of its own → a second byte
+//! says the network is ready → pivot_root(2) → (setns(2) into the user namespace) →
+//! user, capabilities → execve(2) → the supervisor's record. Two processes, two halves
+//! that need little of each other until the command runs: the `network` and `cgroup`
+//! modules say why that is safe (`cgroup::before_fork`: which cgroup is made when, and
+//! why).
 //! Each mechanism is explained in its own module: `userns` (user_namespaces(7), with
 //! `id_map`), `cgroup` (cgroups(7): limits, and the cgroup namespace), `namespaces`
-//! (clone(2), unshare(2)), `rootfs` (mount(2), pivot_root(2)), `mounts` (/proc, /sys,
-//! /dev, volumes), `user` (setuid(2)), `capabilities` (prctl(2), capset(2)), `tuning`
-//! (setrlimit(2), oom_score_adj, sysctls), `init` (`--init`), `console` (`-t`: a
-//! pseudo-terminal of its own) and `process` (execve(2) and the exec-status pipe).
-//! What to run comes from the container's one description, [`Config`] (`config.rs`);
-//! where its root filesystem comes from at this start, from [`RootFs`].
+//! (clone(2), unshare(2)), `rootfs` (fsmount(2), move_mount(2), mount(2),
+//! pivot_root(2)), `mounts` (/proc, /sys, /dev, volumes), `user` (setuid(2)),
+//! `capabilities` (prctl(2), capset(2)), `tuning` (setrlimit(2), oom_score_adj,
+//! sysctls), `init` (`--init`), `console` (`-t`: a pseudo-terminal of its own) and
+//! `process` (execve(2) and the exec-status pipe). What to run comes from the
+//! container's one description, [`Config`] (`config.rs`); where its root filesystem
+//! comes from at this start, from [`RootFs`].
 //!
 //! Where the kernel refuses a step, its fallback sits behind one function that says
 //! when it applies, so the recipe stays straight: `cgroup::fork_into` (clone3(2) into
@@ -184,7 +186,7 @@ pub fn start(
     let own_nodes = options.runtime_mode(); // a bundle's `linux.devices`, made in its /dev
     let cgroup = cgroup::before_fork(config.cgroup(), &limits, guard.as_deref(), own_nodes)?; // v2: mkdir(2) in cgroupfs, limits, devices guard
     let (exec_status, exec_status_writer) = sys::pipe()?; // pipe2(2)
-    let (ready, ready_writer) = pair("the parent's half")?; // its netns made; its cgroup and network made
+    let (ready, ready_writer) = pair("the parent's half")?; // it runs; its netns; its overlayfs, cgroup, network
     let console = stdio.tty.then(|| pair("-t's master")).transpose()?;
     let pause = stdio.before_pivot.map(|_| pair("the hooks")).transpose()?; // before pivot_root
     let shared = namespaces::Shared::open(options)?; // open(2) the namespaces it joins
@@ -192,8 +194,8 @@ pub fn start(
     let (mode, ipv4_only) = (config.network.as_deref(), options.ipv4_only());
     let mut network = network::attach(&config.id, mode, joined, ports, ipv4_only) // a lease on the bridge; rootless: fork(2), unshare(2), slirp4netns
         .inspect_err(|_| undo_start(config, None))?;
-    let (settings, members) = (network.settings.as_ref(), rootfs.members.as_deref());
-    let forked = etc_files::write(&rootfs.scratch, config, settings, members) // hostname, hosts, resolv.conf
+    let stacks = rootfs::stacks_beside(rootfs, userns.as_ref(), &shared); // the overlayfs, made by the parent
+    let forked = etc_files::write(rootfs, config, network.settings.as_ref()) // hostname, hosts, resolv.conf
         .and_then(|()| namespaces::fork_pid_1(cgroup.made(), &shared)) // clone(2) CLONE_NEWPID; v2: clone3(2)
         .inspect_err(|_| undo_start(config, network.pending.take()))?;
     let Some(pid) = forked else {
@@ -203,6 +205,7 @@ pub fn start(
             guarded: guard.is_some() && cgroup.made().is_some_and(Cgroup::guards_devices),
             netns: network.netns.as_ref(),
             makes_netns: network.pending.take().is_some(), // the parent's (its lock) dropped
+            stacks,
             ready: &ready,
             userns: userns.as_ref(),
             shared: &shared,
@@ -220,14 +223,13 @@ pub fn start(
     // CPU, where the layers are stacked and the cgroup made while PID 1 makes its
     // network namespace (its unshare(2) is its longest step), then the network beside
     // PID 1's mounts.
-    trace::step("while it makes its mounts: its cgroup and network, from outside");
-    let paused = network
-        .wait_until_it_runs(&ready_writer) // read(2)
-        .and_then(|()| rootfs::stack_beside(rootfs, userns.as_ref(), &shared, &ready_writer)) // fsopen(2), fsconfig(2), fsmount(2), sendmsg(2)
+    trace::step("while it makes its mounts: its layers, cgroup and network, from outside");
+    let paused = wait_until_it_runs(&ready_writer) // read(2)
+        .and_then(|()| rootfs::send_overlay(rootfs, stacks, &ready_writer)) // fsopen(2), fsconfig(2), fsmount(2), sendmsg(2)
         .and_then(|()| cgroup::beside_mounts(&cgroup, &limits, guard.as_deref())) // v1: mkdir(2), limits, devices guard
-        .map(|placed| tell(&ready_writer, "cgroup is made", placed as u8)) // write(2)
+        .map(|placed| tell(&ready_writer, "its cgroup is made: tell it", placed as u8)) // write(2)
         .and_then(|()| network.configure(&ready_writer, &config.id, ports)) // recvmsg(2); rtnetlink: lo, veth, address, route; nf_tables
-        .map(|()| tell(&ready_writer, "network is ready", b'n')) // write(2)
+        .map(|()| tell(&ready_writer, "its network is ready: tell it", b'n')) // write(2)
         .and_then(|()| rootfs::before_pivot(pid, pause, stdio.before_pivot))
         .inspect_err(|_| drop(sys::kill(pid, libc::SIGKILL)));
     let terminal = console.map(receive_terminal); // recvmsg(2): SCM_RIGHTS
@@ -268,13 +270,27 @@ fn undo_start(config: &Config, pending: Option<network::Pending>) {
     let _ = network::release(&config.id, None); // a failure: whatever it took is looked for
 }
 
-/// In the parent, one part of its half done: one byte on the socket its PID 1 reads
-/// before pivot_root(2). The first says where PID 1 is to run (its cgroup made, or
-/// none: a `cgroup::Placed`), the second that its network is ready.
+/// One byte on the socket between skiff and its PID 1, `what` it says. PID 1's first
+/// step says it runs ([`wait_until_it_runs`]). Then the parent's: the overlayfs it
+/// stacked (`rootfs::send_overlay`, where it does), where PID 1 is to run (its cgroup
+/// made, or none: a `cgroup::Placed`), and that its network is ready, which PID 1
+/// reads before pivot_root(2).
 fn tell(mut ready: &UnixStream, what: &str, byte: u8) {
-    trace::step(&format!("its {what}: tell it"));
-    // A child that failed first has closed its end: its exec status says why.
+    trace::step(what);
+    // A side that failed first has closed its end: PID 1's exec status says why.
     let _ = ready.write_all(&[byte]);
+}
+
+/// In the parent, first after the fork: waits for the byte its PID 1 sends as its first
+/// step. A forked child tends to start on its parent's CPU, and runs only once the
+/// parent waits; woken, skiff tends to find itself on the other CPU, where its half
+/// runs beside PID 1's first steps (its network namespace, the longest). An end of file
+/// is no error here: PID 1 failed first, and its exec status says why.
+fn wait_until_it_runs(mut child: &UnixStream) -> Result<()> {
+    trace::step("wait until it runs, so that its half and skiff's run side by side");
+    let read = child.read(&mut [0]);
+    read.map(drop)
+        .context("read(2) the byte the container's PID 1 sends as it runs")
 }
 
 /// In PID 1, once its mounts are made: waits for the next byte of [`tell`]. The parent
@@ -300,12 +316,16 @@ struct Child<'a> {
     /// `nodev` and, where nothing can be mounted, it gets no `CAP_MKNOD` (see
     /// `mounts::populate`, `capabilities`). After its mounts, the parent's byte says.
     guarded: bool,
-    /// Where the parent says its half is done ([`tell`]).
+    /// Where it says it runs, and the parent sends the overlayfs it stacked and says its
+    /// half is done ([`tell`]).
     ready: &'a UnixStream,
     /// A network namespace known before the fork: joined, or made rootless.
     netns: Option<&'a File>,
     /// Whether it makes a network namespace of its own, sent on `ready` (`network::enter`).
     makes_netns: bool,
+    /// Whether the parent stacks its layers, and sends the overlayfs on `ready`
+    /// (`rootfs::send_overlay`).
+    stacks: bool,
     userns: Option<&'a userns::Userns>,
     shared: &'a namespaces::Shared,
     stdio: &'a Stdio<'a>,
@@ -377,6 +397,11 @@ fn prepare(
 ) -> Result<Vec<String>> {
     let options = &config.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
+    tell(
+        child.ready,
+        "it runs: tell skiff, which waits for that",
+        b'r',
+    ); // write(2)
     let own = child.makes_netns.then_some(child.ready);
     network::enter(child.netns, own, options.ipv4_only())?; // setns(2), or unshare(2), IPv6 off, sendmsg(2)
     let mut own_cgroup = cgroup::enter(child.cgroup.made())?; // v2, an OCI bundle's: tasks, unshare(CLONE_NEWCGROUP)
@@ -394,7 +419,7 @@ fn prepare(
         rootfs::pause(child.pause.as_ref())?; // the OCI runtime's hooks run meanwhile
         tuning::set_namespaced(options, own_netns) // oom_score_adj, sysctls (net.*: eth0 exists)
     };
-    let premade = rootfs::stacked_beside(rootfs, child.userns, child.shared, child.ready)?; // recvmsg(2): SCM_RIGHTS
+    let premade = rootfs::receive_overlay(child.stacks, child.ready)?; // recvmsg(2): SCM_RIGHTS
     let entered = match child.shared.owns(sys::CLONE_NEWNS) {
         true => rootfs::enter(
             rootfs,

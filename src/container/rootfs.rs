@@ -16,10 +16,11 @@
 //!    when the container's mounts are taken down (overlayfs then refuses that upper
 //!    dir until the mark it leaves is removed: `forget_volatile_mark`); `cp` and
 //!    `diff` mount it without. That overlayfs is made by skiff itself, in the parent,
-//!    while the container's first process makes its network namespace: a mount
-//!    attached to no path (fsopen(2), fsmount(2)) that the first process, once in its
-//!    own mount namespace, moves into place (move_mount(2)); where it cannot be made
-//!    so (a kernel before 6.8, a user namespace), the first process mounts it.
+//!    beside the container's first process's first steps (its network namespace, if
+//!    it makes one): a mount attached to no path (fsopen(2), fsmount(2)) that the first
+//!    process, once in its own mount namespace, moves into place (move_mount(2)). Where
+//!    it cannot be made so (a kernel before 6.8, a path over 255 bytes, a user
+//!    namespace, rootless, move_mount(2) refused), the first process mounts it.
 //! 3. Mount /proc, /sys, /dev and the rest inside it (mounts.rs).
 //! 4. `pivot_root(".", ".")` then detach the old root stacked underneath: no path leads
 //!    back to the host, and no `oldroot` directory is left in the container's `/`.
@@ -72,6 +73,7 @@ pub enum Entered {
 /// `before_pivot` runs last before pivot_root(2) (or chroot(2)): whatever waits for
 /// the container's starter (its network, the OCI runtime's hooks: see `pause`).
 /// `guarded`: whether a devices guard holds in its cgroup (see `mounts::populate`).
+/// `premade`: the overlayfs its starter stacked ([`receive_overlay`]), if it did.
 pub fn enter(
     fs: &RootFs,
     options: &Options,
@@ -162,8 +164,8 @@ fn own_root(fs: &RootFs) -> Result<PathBuf> {
 /// The layers stacked with overlayfs on the store's one empty mount point
 /// ([`mount_points::mount_point`]): in this process's private mount namespace, what is
 /// mounted there is the container's alone, and its own directory gains no `rootfs/`
-/// (one directory fewer to make and to free per container). `None` where the kernel
-/// will not (the caller copies).
+/// (one directory fewer to make and to free per container): `premade`, moved there,
+/// or a mount made here. `None` where the kernel will not (the caller copies).
 fn stacked(
     fs: &RootFs,
     writable: bool,
@@ -186,40 +188,34 @@ fn stacked(
 }
 
 /// Whether skiff stacks the layers itself, in the parent, while PID 1 makes its first
-/// steps ([`stack_beside`]): for a container of an image's layers in a mount namespace
-/// of its own, without a user namespace (whose root would own the upper dir, and the
-/// layers be idmapped, in PID 1's mount namespace), and not rootless.
-pub fn stackable_beside(fs: &RootFs, userns: Option<&Userns>, shared: &Shared) -> bool {
+/// steps ([`send_overlay`]), decided once before the fork for both: for a container of
+/// an image's layers in a mount namespace of its own, without a user namespace (whose
+/// root owns the upper dir, and whose layers are idmapped, in PID 1's mount namespace),
+/// and not rootless.
+pub fn stacks_beside(fs: &RootFs, userns: Option<&Userns>, shared: &Shared) -> bool {
     let layers = fs.layers.is_some() && !fs.in_place;
     let own_mounts = shared.owns(sys::CLONE_NEWNS);
     layers && userns.is_none() && own_mounts && !crate::rootless::active()
 }
 
-/// In the parent, beside PID 1's first steps (its network namespace, its longest):
-/// the image's layers stacked with overlayfs as a mount attached to no path, made with
-/// the new mount API (fsopen(2), fsconfig(2), fsmount(2)), sent to PID 1 on `child`,
-/// which moves it into place ([`stacked`]) instead of making it: the overlayfs mount,
-/// its longest, leaves PID 1's path. Each layer is its own `lowerdir+` (Linux 6.8), as
-/// fsconfig(2) takes strings of at most 256 bytes. Where it cannot be made so (an
-/// older kernel, a longer path, overlayfs refused), the byte comes alone and PID 1
-/// mounts the layers itself, as ever. Only where [`stackable_beside`] says so.
-pub fn stack_beside(
-    fs: &RootFs,
-    userns: Option<&Userns>,
-    shared: &Shared,
-    child: &UnixStream,
-) -> Result<()> {
-    let wanted = stackable_beside(fs, userns, shared);
-    let Some(layers) = fs.layers.as_ref().filter(|_| wanted) else {
+/// In the parent, beside PID 1's first steps (its network namespace, its longest),
+/// where [`stacks_beside`] said so: the image's layers stacked with overlayfs as a
+/// mount attached to no path, made with the new mount API (fsopen(2), fsconfig(2),
+/// fsmount(2)), sent to PID 1 on `child`, which moves it into place ([`stacked`])
+/// instead of making it: the overlayfs mount, its longest, leaves PID 1's path. Each
+/// layer is its own `lowerdir+` (Linux 6.8), as fsconfig(2) takes strings of at most
+/// 256 bytes. Where it cannot be made so (an older kernel, a longer path, overlayfs
+/// refused), the byte comes alone and PID 1 mounts the layers itself, as ever.
+pub fn send_overlay(fs: &RootFs, stacks: bool, child: &UnixStream) -> Result<()> {
+    let Some(layers) = fs.layers.as_ref().filter(|_| stacks) else {
         return Ok(());
     };
-    let sent = match overlay_beside(fs, layers) {
-        Ok(overlay) => sys::send_fd(child, &overlay, b"o"), // sendmsg(2): SCM_RIGHTS
+    let sent = match overlay(fs, layers) {
+        Ok(overlay) => sys::send_fd(child, &overlay, &[OVERLAY]), // sendmsg(2): SCM_RIGHTS
         Err(err) => {
             trace::step(&format!("{err}: PID 1 stacks them itself"));
-            (&mut &*child)
-                .write_all(b"o")
-                .context("tell PID 1 to stack the layers")
+            let told = (&mut &*child).write_all(&[OVERLAY]);
+            told.context("tell the container's PID 1 to stack its layers")
         }
     };
     match sent {
@@ -228,12 +224,16 @@ pub fn stack_beside(
     }
 }
 
+/// The byte [`send_overlay`] sends, with the overlayfs or alone.
+const OVERLAY: u8 = b'o';
+
 /// The overlayfs of `layers` under the container's writable layer, attached nowhere.
-fn overlay_beside(fs: &RootFs, layers: &LayerDirs) -> Result<OwnedFd> {
+fn overlay(fs: &RootFs, layers: &LayerDirs) -> Result<OwnedFd> {
     trace::step("stack the image's layers with overlayfs, beside PID 1, attached nowhere");
     let (upper, work) = writable_layer(fs)?;
     let context = sys::fsopen("overlay")?;
-    sys::fsconfig_set(&context, "source", "overlay")?; // what /proc/mounts shows, as mount(2) did
+    sys::fsconfig_set(&context, "source", "overlay")?; // what /proc/mounts shows, as mount(2)'s
+                                                       // In [`lower_dirs`]' order: the top layer first, the store's layer of mount points last.
     let lower = layers.names.iter().rev().map(|name| layers.dir.join(name));
     for dir in lower.chain([mount_points::layer()?]) {
         sys::fsconfig_set(&context, "lowerdir+", &dir.to_string_lossy())?;
@@ -257,22 +257,18 @@ fn writable_layer(fs: &RootFs) -> Result<(PathBuf, PathBuf)> {
     Ok((upper, work))
 }
 
-/// In PID 1, where [`stackable_beside`] says so: what [`stack_beside`] sent on
-/// `ready`, the overlayfs mount or nothing.
-pub fn stacked_beside(
-    fs: &RootFs,
-    userns: Option<&Userns>,
-    shared: &Shared,
-    ready: &UnixStream,
-) -> Result<Option<OwnedFd>> {
-    if !stackable_beside(fs, userns, shared) {
+/// In PID 1, where [`stacks_beside`] said so: what [`send_overlay`] sent on `ready`,
+/// the overlayfs mount or nothing (PID 1 then stacks the layers itself).
+pub fn receive_overlay(stacks: bool, ready: &UnixStream) -> Result<Option<OwnedFd>> {
+    if !stacks {
         return Ok(None);
     }
-    match sys::recv_fd(ready, &mut [0])? {
-        (0, _) => Err(Error::invalid(
+    let mut byte = [0];
+    match sys::recv_fd(ready, &mut byte)? {
+        (1, overlay) if byte[0] == OVERLAY => Ok(overlay.map(OwnedFd::from)),
+        _ => Err(Error::invalid(
             "skiff ended before it stacked the container's layers",
         )),
-        (_, overlay) => Ok(overlay.map(OwnedFd::from)),
     }
 }
 

@@ -135,7 +135,7 @@ pub fn plug(lease: Lease, netns: &File, inside: &Socket, lo: netlink::Request) -
     ));
     let mut requests = vec![netlink::new_veth(veth, *index, "eth0", netns)];
     if host_has_ipv6() {
-        requests.push(netlink::without_link_local(veth)); // before eth0 is up: no carrier yet
+        requests.push(netlink::without_link_local(veth).optional()); // before eth0 is up: no carrier yet
     }
     let plugged = host
         .ask_all(&requests)

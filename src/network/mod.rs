@@ -19,10 +19,9 @@
 //! first step: it unshare(2)s it, turns IPv6 off in it as Docker's daemon does (its
 //! networks are IPv4-only: [`without_ipv6`]), opens a netlink socket inside, and sends
 //! skiff both (/proc/self/ns/net and the socket, SCM_RIGHTS) on a socket pair
-//! ([`enter`]), once it has told skiff, with a byte, that it runs: skiff waits for that
-//! first ([`Attachment::wait_until_it_runs`]), as a forked child tends to start on its
-//! parent's CPU and runs only once the parent waits, and makes the cgroup (v1) before
-//! it waits for the namespace ([`Attachment::reach`]). A socket stays bound to the
+//! ([`enter`]). skiff receives them once it has stacked the container's layers and
+//! made its cgroup (v1) meanwhile (`container::start`), in [`Attachment::configure`]. A
+//! socket stays bound to the
 //! namespace it was made in, so skiff, never leaving the host's, configures the inside
 //! from outside while the container makes its mounts ([`Attachment::configure`]): it
 //! brings up `lo`, makes the veth pair (its peer made straight in that namespace),
@@ -36,10 +35,11 @@
 //! Why the container makes its namespace: unshare(CLONE_NEWNET) takes ~0.4–0.9 ms,
 //! which before the fork was on the serial path. Measured three ways, PID 1 making it
 //! overlaps best (tests/bench/RESULTS.md, "netsplit12"); woken by PID 1's first byte,
-//! skiff often finds itself on the other CPU, where it makes the cgroup (v1) while PID
-//! 1 makes the namespace, then configures the network beside PID 1's mounts. The lease,
-//! and with it the network lock, is held until the veth exists, so the namespace's
-//! making falls inside that lock too.
+//! skiff often finds itself on the other CPU, where it stacks the layers and makes the
+//! cgroup (v1) while PID 1 makes the namespace, then configures the network beside PID
+//! 1's mounts. The lease, and with it the network lock, is held until the veth exists,
+//! so all of that falls inside the lock too: concurrent starts on one bridge take turns
+//! there.
 //! A set-up that fails kills the process before it execs, and the start fails as
 //! any other, taking back its cgroup and address (`container::start`); its veth goes
 //! with the namespace. A namespace joined (`container:NAME|ID`, an OCI bundle's path)
@@ -66,7 +66,7 @@ mod subnet;
 pub mod user;
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::Ipv4Addr;
 use std::os::unix::net::UnixStream;
 
@@ -249,23 +249,6 @@ fn make(id: &str, mode: &str, ports: &[Port], ipv4_only: bool) -> Result<Attachm
 }
 
 impl Attachment {
-    /// In the parent, first after the fork, where its PID 1 makes a network namespace:
-    /// waits for the byte PID 1 sends as it starts ([`enter`]). A forked child tends to
-    /// start on its parent's CPU, and runs only once the parent waits; woken, skiff
-    /// tends to find itself on the other CPU, where its half (the cgroup, v1) runs while
-    /// PID 1 makes the namespace, its longest step. An end of file is no error here: PID
-    /// 1 failed first, and its exec status says why.
-    pub fn wait_until_it_runs(&self, child: &UnixStream) -> Result<()> {
-        if self.pending.is_none() {
-            return Ok(());
-        }
-        trace::step("wait until it runs, so that its half and skiff's run side by side");
-        let mut byte = [0];
-        let read = (&mut &*child).read(&mut byte);
-        read.map(drop)
-            .context("read(2) the byte the container's PID 1 sends as it runs")
-    }
-
     /// In the parent, once its PID 1 has sent on `child` the network namespace it made
     /// and a netlink socket inside it ([`enter`]). Descriptors, not /proc/PID/ns/net: a
     /// PID 1 that has failed since is gone from /proc, and its exec status, not a
@@ -470,10 +453,6 @@ pub fn enter(known: Option<&File>, own: Option<&UnixStream>, ipv4_only: bool) ->
     let Some(own) = own else {
         return Ok(());
     };
-    trace::step("it runs: tell skiff, which waits for that");
-    (&mut &*own)
-        .write_all(b"r")
-        .context("tell skiff the container's PID 1 runs")?; // write(2)
     trace::step("a network namespace of its own, which skiff configures from outside");
     let (netns, inside) = new_namespace(ipv4_only)?;
     sys::send_fd(own, &netns, b"u")?; // sendmsg(2): SCM_RIGHTS

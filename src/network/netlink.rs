@@ -83,6 +83,8 @@ pub struct Request {
     buf: Vec<u8>,
     name: &'static str,
     what: String,
+    /// Whether a refusal of it is no failure of its batch ([`Request::optional`]).
+    optional: bool,
 }
 
 impl Request {
@@ -91,6 +93,7 @@ impl Request {
             buf: Vec::with_capacity(128),
             name,
             what,
+            optional: false,
         };
         // struct nlmsghdr: length (set by `bytes`), type, flags, sequence (one request
         // in flight at a time), port (0: the kernel)
@@ -100,6 +103,13 @@ impl Request {
         header[8..12].copy_from_slice(&1u32.to_ne_bytes());
         request.push(&header);
         request
+    }
+
+    /// This request, whose refusal [`Socket::ask_all`] lets pass: a change that only
+    /// spares the kernel some work, which no start should fail for.
+    pub(super) fn optional(mut self) -> Request {
+        self.optional = true;
+        self
     }
 
     /// Appends `bytes`, then pads to the 4-byte alignment netlink requires.
@@ -392,7 +402,7 @@ impl Socket {
 
     /// Sends `requests` as one datagram, numbered 1, 2, …, and reads answers until
     /// the acknowledgement of the last that asked for one: the first error is the
-    /// answer. What came before it that was no acknowledgement, if anything: the echo
+    /// answer, but an [`Request::optional`] one's. What came before it that was no acknowledgement, if anything: the echo
     /// of what a request made, when it asked for one (`NLM_F_ECHO`).
     pub(super) fn ask_all(&self, requests: &[Request]) -> Result<Option<Vec<u8>>> {
         let mut datagram = Vec::new();
@@ -412,12 +422,13 @@ impl Socket {
         loop {
             let len = sys::recv(&self.0, &mut reply, &what)?;
             for (seq, message) in messages(&reply[..len]) {
+                let request = requests.get(seq.wrapping_sub(1));
                 match acknowledgement(message) {
-                    Some(0) if seq == awaited => return Ok(echo),
-                    Some(errno) if errno != 0 => {
-                        let failed = requests.get(seq.wrapping_sub(1)).or(requests.last());
+                    Some(errno) if errno != 0 && !request.is_some_and(|r| r.optional) => {
+                        let failed = request.or(requests.last());
                         return Err(failed.map_or_else(|| Error::invalid(what), |r| r.error(errno)));
                     }
+                    Some(_) if seq == awaited => return Ok(echo),
                     Some(_) => {}
                     None => echo = echo.or_else(|| Some(message.to_vec())),
                 }
