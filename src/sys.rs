@@ -1146,6 +1146,8 @@ pub fn fsconfig_create(context: &OwnedFd) -> Result<()> {
     )
 }
 
+/// fsconfig(2) itself: `command`, with its key and value where it takes them (`what`
+/// names the call in the trace and in errors).
 fn fsconfig(
     context: &OwnedFd,
     command: libc::c_uint,

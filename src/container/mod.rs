@@ -397,11 +397,7 @@ fn prepare(
 ) -> Result<Vec<String>> {
     let options = &config.options;
     sys::setsid()?; // setsid(2): Ctrl-C reaches it once, through skiff
-    tell(
-        child.ready,
-        "it runs: tell skiff, which waits for that",
-        b'r',
-    ); // write(2)
+    tell(child.ready, "it runs: tell skiff", b'r'); // write(2): skiff waits for it
     let own = child.makes_netns.then_some(child.ready);
     network::enter(child.netns, own, options.ipv4_only())?; // setns(2), or unshare(2), IPv6 off, sendmsg(2)
     let mut own_cgroup = cgroup::enter(child.cgroup.made())?; // v2, an OCI bundle's: tasks, unshare(CLONE_NEWCGROUP)
@@ -427,7 +423,7 @@ fn prepare(
             (child.userns, child.guarded),
             premade,
             before_pivot,
-        )?, // mount(2), pivot_root(2)
+        )?, // move_mount(2) or mount(2), pivot_root(2)
         false => rootfs::chroot_in_place(rootfs, before_pivot)?, // chroot(2): the host's mounts are not its
     };
     if entered == Entered::WithMounts {

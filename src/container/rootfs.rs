@@ -232,8 +232,9 @@ fn overlay(fs: &RootFs, layers: &LayerDirs) -> Result<OwnedFd> {
     trace::step("stack the image's layers with overlayfs, beside PID 1, attached nowhere");
     let (upper, work) = writable_layer(fs)?;
     let context = sys::fsopen("overlay")?;
-    sys::fsconfig_set(&context, "source", "overlay")?; // what /proc/mounts shows, as mount(2)'s
-                                                       // In [`lower_dirs`]' order: the top layer first, the store's layer of mount points last.
+    // Named in /proc/mounts as mount(2) names it; the layers in [`lower_dirs`]' order:
+    // the top layer first, the store's layer of mount points last.
+    sys::fsconfig_set(&context, "source", "overlay")?;
     let lower = layers.names.iter().rev().map(|name| layers.dir.join(name));
     for dir in lower.chain([mount_points::layer()?]) {
         sys::fsconfig_set(&context, "lowerdir+", &dir.to_string_lossy())?;

@@ -19,9 +19,8 @@
 //! first step: it unshare(2)s it, turns IPv6 off in it as Docker's daemon does (its
 //! networks are IPv4-only: [`without_ipv6`]), opens a netlink socket inside, and sends
 //! skiff both (/proc/self/ns/net and the socket, SCM_RIGHTS) on a socket pair
-//! ([`enter`]). skiff receives them once it has stacked the container's layers and
-//! made its cgroup (v1) meanwhile (`container::start`), in [`Attachment::configure`]. A
-//! socket stays bound to the
+//! ([`enter`]). skiff receives them once it has stacked the container's layers and made
+//! its cgroup (v1) meanwhile (`container::start`). A socket stays bound to the
 //! namespace it was made in, so skiff, never leaving the host's, configures the inside
 //! from outside while the container makes its mounts ([`Attachment::configure`]): it
 //! brings up `lo`, makes the veth pair (its peer made straight in that namespace),

@@ -402,8 +402,9 @@ impl Socket {
 
     /// Sends `requests` as one datagram, numbered 1, 2, …, and reads answers until
     /// the acknowledgement of the last that asked for one: the first error is the
-    /// answer, but an [`Request::optional`] one's. What came before it that was no acknowledgement, if anything: the echo
-    /// of what a request made, when it asked for one (`NLM_F_ECHO`).
+    /// answer, but an [`Request::optional`] one's. What came before it that was no
+    /// acknowledgement, if anything: the echo of what a request made, when it asked for
+    /// one (`NLM_F_ECHO`).
     pub(super) fn ask_all(&self, requests: &[Request]) -> Result<Option<Vec<u8>>> {
         let mut datagram = Vec::new();
         for (seq, request) in (1u32..).zip(requests) {
