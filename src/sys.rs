@@ -1489,6 +1489,33 @@ pub fn recv(socket: &OwnedFd, buf: &mut [u8], what: &str) -> Result<usize> {
     }
 }
 
+/// ioctl(2) `SIOCGIFINDEX` on `socket`: the index of the network interface `name` in
+/// the socket's network namespace, ENODEV if there is none. The kernel looks it up
+/// under RCU alone, where an `RTM_GETLINK` waits for the rtnl lock, which the kernel's
+/// teardown of dead network namespaces holds for milliseconds at a time.
+/// <https://man7.org/linux/man-pages/man7/netdevice.7.html>
+pub fn interface_index(socket: &OwnedFd, name: &str) -> Result<u32> {
+    trace::call(format_args!("ioctl(SIOCGIFINDEX, {name})"));
+    // SAFETY: an all-zero ifreq is a valid value: an empty name, a zero index.
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    let room = request.ifr_name.len() - 1; // and the NUL the zeroes end it with
+    if name.len() > room || name.contains('\0') {
+        return Err(Error::invalid(format!(
+            "{name:?}: not a network interface's name"
+        )));
+    }
+    for (to, from) in request.ifr_name.iter_mut().zip(name.bytes()) {
+        *to = from as libc::c_char;
+    }
+    // SAFETY: SIOCGIFINDEX reads the name from `request` and writes the index into it;
+    // it outlives the call.
+    let rc = unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFINDEX as _, &mut request) };
+    check(rc, "ioctl", format_args!("SIOCGIFINDEX, {name}"))?;
+    // SAFETY: the kernel has filled in the union's index.
+    let index = unsafe { request.ifr_ifru.ifru_ifindex };
+    Ok(index as u32)
+}
+
 // Terminals: the signal mask and signalfd(2) for a single-threaded relay, termios(3),
 // window sizes, the pseudo-terminal multiplexor, and descriptors passed over a socket.
 

@@ -218,6 +218,26 @@ fn the_host_end_of_a_veth_has_no_ipv6_address() {
     ok(&t, &["rm", "-f", &id]);
 }
 
+/// Issue 15: the lease, before the fork, asks the kernel nothing that waits for the rtnl
+/// lock, which the kernel's teardown of dead network namespaces holds for milliseconds
+/// at a time: the bridge's index, and whether an earlier veth of the container's
+/// lingers, come from ioctl(2)s, and the first rtnetlink request is the veth pair's.
+#[test]
+fn the_lease_asks_the_kernel_nothing_under_the_rtnl_lock() {
+    let t = TestEnv::new();
+    let image = t.image(BUSYBOX);
+    ok(&t, &["run", "--rm", &image, "true"]); // the bridge made
+    let out = t.skiff(&["run", "--rm", "--trace", &image, "true"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let trace = stderr(&out);
+    let before_fork = &trace[..trace.find("fork its PID 1").expect("a fork step")];
+    assert!(
+        before_fork.contains("ioctl(SIOCGIFINDEX, skiff0)"),
+        "{trace}"
+    );
+    assert!(!before_fork.contains("send(netlink"), "{trace}");
+}
+
 #[test]
 fn rm_gives_the_address_back() {
     let t = TestEnv::new();

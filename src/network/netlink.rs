@@ -8,9 +8,10 @@
 //! that may nest (a veth's peer is a whole link description inside its `IFLA_LINKINFO`).
 //! Every change here asks for an acknowledgement (`NLM_F_ACK`): the kernel answers
 //! with one `NLMSG_ERROR` message whose error is 0 for success, or a negative errno. A
-//! question (`RTM_GETLINK`) gets its answer instead, or that error message on failure.
-//! A change that also sets `NLM_F_ECHO` gets what it made described back first, as a
-//! question's answer would describe it.
+//! question (a `GET` message) gets its answer instead, or that error message on
+//! failure. A change that also sets `NLM_F_ECHO` gets what it made described back
+//! first, as a question's answer would describe it. A link's index, the one question
+//! skiff has here, it asks with an ioctl(2) instead ([`Socket::link_index`]).
 //!
 //! The kernel handles a request in the sender's system call, under the rtnl lock for
 //! most changes, and takes several from one datagram in order, acknowledging each: so
@@ -43,7 +44,6 @@ pub(super) const NLM_F_CREATE: u16 = 0x400;
 pub(super) const NLM_F_APPEND: u16 = 0x800;
 const RTM_NEWLINK: u16 = 16;
 const RTM_DELLINK: u16 = 17;
-const RTM_GETLINK: u16 = 18;
 const RTM_NEWADDR: u16 = 20;
 const RTM_NEWROUTE: u16 = 24;
 const IFLA_IFNAME: u16 = 3;
@@ -442,20 +442,11 @@ impl Socket {
         self.ask_all(std::slice::from_ref(request)).map(drop)
     }
 
-    /// The index of the link called `name` in this socket's namespace (`RTM_GETLINK`
-    /// by `IFLA_IFNAME`): the kernel answers with the link's own `RTM_NEWLINK`
-    /// description, whose `ifinfomsg` holds it. ENODEV when there is none.
+    /// The index of the link called `name` in this socket's namespace, ENODEV when there
+    /// is none. Asked with an ioctl(2) on the socket, not `RTM_GETLINK`: the answer is
+    /// the same, with no wait for the rtnl lock (see `sys::interface_index`).
     pub fn link_index(&self, name: &str) -> Result<u32> {
-        let mut request = Request::new(RTM_GETLINK, 0, "RTM_GETLINK", name.to_string());
-        request
-            .push(&ifinfomsg(0, false))
-            .attr_str(IFLA_IFNAME, name);
-        let reply = self.exchange(&request)?;
-        reply
-            .get(20..24)
-            .and_then(|index| index.try_into().ok())
-            .map(u32::from_ne_bytes)
-            .ok_or_else(|| Error::invalid(format!("RTM_GETLINK {name}: a short answer")))
+        sys::interface_index(&self.0, name)
     }
 
     /// Sends `request`; its answer, unless that is an error.
@@ -491,6 +482,16 @@ mod tests {
         found
             .map(|(kind, payload)| (kind, payload.to_vec()))
             .collect()
+    }
+
+    #[test]
+    fn a_links_index_is_asked_of_the_sockets_namespace() {
+        let socket = Socket::open().unwrap();
+        assert_eq!(socket.link_index("lo").unwrap(), 1); // the first link of any namespace
+        let none = socket.link_index("skiff-nolink").unwrap_err();
+        assert_eq!(none.errno(), Some(libc::ENODEV), "{none}");
+        let too_long = socket.link_index("a-name-too-long-for-a-link").unwrap_err();
+        assert_eq!(too_long.errno(), None, "{too_long}");
     }
 
     #[test]
