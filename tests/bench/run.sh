@@ -12,7 +12,8 @@
 #     and again with `--network none` and `--network host` (the bridge's cost, and the
 #     network namespace's);
 #   - `unshare -fpm --mount-proc chroot ROOT /bin/true`: the namespaces and nothing
-#     else, the floor any runtime is held against;
+#     else, the floor any runtime is held against; and `unshare -fpmniu`, the same
+#     with a network, an IPC and a UTS namespace, as every bridged container has;
 #   - `crun run` and `runc run` of the bundle (a fresh container id each run);
 #   - `podman --runtime runc run --rm --network=none`, if podman works here.
 # The first four again with 50 ms between runs, as starts come in real use. Then 50
@@ -92,6 +93,10 @@ commands+=("$skiff run --rm --pull=never --network none $image true")
 names+=("skiff run --rm --network none busybox true")
 commands+=("$skiff run --rm --pull=never --network host $image true")
 names+=("skiff run --rm --network host busybox true")
+# The floor again, with the namespaces a bridged container has besides (issue 15): a
+# network namespace (only lo in it), an IPC and a UTS namespace.
+commands+=("unshare -fpmniu --mount-proc chroot $root /bin/true")
+names+=("unshare -fpmniu --mount-proc chroot ROOT /bin/true")
 podman_name="podman --runtime runc run --rm --network=none"
 if [ -n "$podman_cmd" ]; then
   commands+=("$podman_cmd")
