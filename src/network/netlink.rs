@@ -10,8 +10,8 @@
 //! with one `NLMSG_ERROR` message whose error is 0 for success, or a negative errno. A
 //! question (a `GET` message) gets its answer instead, or that error message on
 //! failure. A change that also sets `NLM_F_ECHO` gets what it made described back
-//! first, as a question's answer would describe it. A link's index, the one question
-//! skiff has here, it asks with an ioctl(2) instead ([`Socket::link_index`]).
+//! first, as a question's answer would describe it. skiff's one question here, a
+//! link's index, goes as an ioctl(2) instead ([`Socket::link_index`]).
 //!
 //! The kernel handles a request in the sender's system call, under the rtnl lock for
 //! most changes, and takes several from one datagram in order, acknowledging each: so
