@@ -956,10 +956,20 @@ struct CapData {
 
 const CAP_VERSION_3: u32 = 0x2008_0522;
 
+/// The capability the kernel asks for to change links, addresses and routes.
+pub const CAP_NET_ADMIN: u32 = 12;
+/// The capability to load and unload kernel modules.
+const CAP_SYS_MODULE: u32 = 16;
+
 /// capget(2): this thread's permitted set (bit N is capability N): all it can ever
 /// hold again. libc has no wrapper.
 /// <https://man7.org/linux/man-pages/man2/capget.2.html>
 pub fn capget_permitted() -> Result<u64> {
+    let data = capget_halves()?;
+    Ok(u64::from(data[1].permitted) << 32 | u64::from(data[0].permitted))
+}
+
+fn capget_halves() -> Result<[CapData; 2]> {
     let header = CapHeader {
         version: CAP_VERSION_3,
         pid: 0,
@@ -967,8 +977,7 @@ pub fn capget_permitted() -> Result<u64> {
     let mut data = [CapData::default(); 2];
     // SAFETY: header is valid and data has room for the two halves version 3 writes.
     let rc = unsafe { libc::syscall(libc::SYS_capget, &header, data.as_mut_ptr()) };
-    check(rc, "capget", "")?;
-    Ok(u64::from(data[1].permitted) << 32 | u64::from(data[0].permitted))
+    check(rc, "capget", "").map(|_| data)
 }
 
 /// capset(2), version 3: set this thread's effective and permitted sets to `permitted`
@@ -980,24 +989,43 @@ pub fn capset(permitted: u64, inheritable: u64) -> Result<()> {
     trace::call(format_args!(
         "capset(effective = permitted = {permitted:#018x}, inheritable = {inheritable:#018x})"
     ));
-    let header = CapHeader {
-        version: CAP_VERSION_3,
-        pid: 0,
-    };
     let half = |shift: u32| CapData {
         effective: (permitted >> shift) as u32,
         permitted: (permitted >> shift) as u32,
         inheritable: (inheritable >> shift) as u32,
     };
-    let data = [half(0), half(32)];
+    let what = format_args!("{permitted:#x}, {inheritable:#x}");
+    capset_halves(&[half(0), half(32)], what)
+}
+
+fn capset_halves(data: &[CapData; 2], what: impl Display) -> Result<()> {
+    let header = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
     // SAFETY: header and data are valid, correctly laid out (repr(C)) and outlive the call.
     let rc = unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) };
-    check(
-        rc,
-        "capset",
-        format_args!("{permitted:#x}, {inheritable:#x}"),
-    )
-    .map(drop)
+    check(rc, "capset", what).map(drop)
+}
+
+/// Runs `f` with `capabilities` (bits below 32: capability N is bit N) out of this
+/// thread's effective set, and puts them back after: whatever `f` asks the kernel, it
+/// asks without them. Lowering the effective set needs no privilege, and restoring it
+/// needs only what the permitted set still holds.
+fn without_effective<T>(capabilities: u32, f: impl FnOnce() -> T) -> Result<T> {
+    let held = capget_halves()?;
+    if held[0].effective & capabilities == 0 {
+        return Ok(f());
+    }
+    let mut lowered = held;
+    lowered[0].effective &= !capabilities;
+    capset_halves(
+        &lowered,
+        format_args!("effective without {capabilities:#x}"),
+    )?;
+    let result = f();
+    capset_halves(&held, "effective as it was")?;
+    Ok(result)
 }
 
 /// prctl(2) `PR_SET_NO_NEW_PRIVS`: from now on no execve(2) grants privileges: setuid
@@ -1491,15 +1519,20 @@ pub fn recv(socket: &OwnedFd, buf: &mut [u8], what: &str) -> Result<usize> {
 
 /// ioctl(2) `SIOCGIFINDEX` on `socket`: the index of the network interface `name` in
 /// the socket's network namespace, ENODEV if there is none. The kernel looks it up
-/// under RCU alone, where an `RTM_GETLINK` waits for the rtnl lock, which the kernel's
-/// teardown of dead network namespaces holds for milliseconds at a time.
+/// under RCU, where an `RTM_GETLINK` waits for the rtnl lock, which the kernel's
+/// teardown of dead network namespaces holds for milliseconds at a time. First, though,
+/// for a name it does not find, the kernel asks modprobe(8) for a driver so named
+/// (`dev_load`: the old way to load a network driver by its interface's name) if the
+/// caller holds CAP_NET_ADMIN or CAP_SYS_MODULE: skiff asks without them.
 /// <https://man7.org/linux/man-pages/man7/netdevice.7.html>
 pub fn interface_index(socket: &OwnedFd, name: &str) -> Result<u32> {
     trace::call(format_args!("ioctl(SIOCGIFINDEX, {name})"));
     // SAFETY: an all-zero ifreq is a valid value: an empty name, a zero index.
     let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
-    let room = request.ifr_name.len() - 1; // and the NUL the zeroes end it with
-    if name.len() > room || name.contains('\0') {
+    // The last byte stays the name's NUL; the kernel reads a name only up to a colon
+    // (an alias: `eth0:1`).
+    let room = request.ifr_name.len() - 1;
+    if name.len() > room || name.contains(['\0', ':']) {
         return Err(Error::invalid(format!(
             "{name:?}: not a network interface's name"
         )));
@@ -1507,9 +1540,12 @@ pub fn interface_index(socket: &OwnedFd, name: &str) -> Result<u32> {
     for (to, from) in request.ifr_name.iter_mut().zip(name.bytes()) {
         *to = from as libc::c_char;
     }
+    let no_modules = 1 << CAP_NET_ADMIN | 1 << CAP_SYS_MODULE;
     // SAFETY: SIOCGIFINDEX reads the name from `request` and writes the index into it;
-    // it outlives the call.
-    let rc = unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFINDEX as _, &mut request) };
+    // it outlives the call. musl's ioctl(2) takes the request as an int.
+    let asked =
+        || unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFINDEX as _, &mut request) };
+    let rc = without_effective(no_modules, asked)?;
     check(rc, "ioctl", format_args!("SIOCGIFINDEX, {name}"))?;
     // SAFETY: the kernel has filled in the union's index.
     let index = unsafe { request.ifr_ifru.ifru_ifindex };

@@ -366,8 +366,9 @@ pub fn remove(bridge: &str) -> Result<()> {
     nat::rebuild(&made()?)
 }
 
-/// Deletes the link `name`; fine if there is none. Looked for first, which takes no
-/// lock: it is mostly not there, and `RTM_DELLINK` waits for the rtnl lock even then.
+/// Deletes the link `name`; fine if there is none. It is looked for first, a lookup
+/// that takes no lock: it is mostly not there, and `RTM_DELLINK` would wait for the
+/// rtnl lock even then.
 fn delete(host: &Socket, name: &str) -> Result<()> {
     if let Err(err) = host.link_index(name) {
         if err.errno() == Some(libc::ENODEV) {

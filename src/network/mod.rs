@@ -115,9 +115,6 @@ pub struct Pending {
     bridge: String,
 }
 
-/// The capability the kernel asks for to change links, addresses and routes.
-const CAP_NET_ADMIN: u32 = 12;
-
 /// `--network` when none is given, as Docker's.
 pub const DEFAULT: &str = "bridge";
 
@@ -320,7 +317,7 @@ fn wanted(mode: &str) -> Result<bridge::Wanted> {
 
 /// Whether skiff may change links, addresses, routes and nf_tables here.
 fn may_admin() -> Result<bool> {
-    Ok(sys::capget_permitted()? & (1 << CAP_NET_ADMIN) != 0)
+    Ok(sys::capget_permitted()? & (1 << sys::CAP_NET_ADMIN) != 0)
 }
 
 /// `network create NAME [--subnet CIDR] [--gateway IP]`: a user network's definition,

@@ -10,7 +10,7 @@
 //! with one `NLMSG_ERROR` message whose error is 0 for success, or a negative errno. A
 //! question (a `GET` message) gets its answer instead, or that error message on
 //! failure. A change that also sets `NLM_F_ECHO` gets what it made described back
-//! first, as a question's answer would describe it. skiff's one question here, a
+//! first, as a question's answer would describe it. skiff's one rtnetlink question, a
 //! link's index, goes as an ioctl(2) instead ([`Socket::link_index`]).
 //!
 //! The kernel handles a request in the sender's system call, under the rtnl lock for
@@ -476,6 +476,7 @@ impl Request {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn attrs(bytes: &[u8]) -> Vec<(u16, Vec<u8>)> {
         let found = attributes(bytes).into_iter();
@@ -485,13 +486,24 @@ mod tests {
     }
 
     #[test]
-    fn a_links_index_is_asked_of_the_sockets_namespace() {
+    fn a_links_index_is_asked_with_the_capabilities_put_back_after() {
         let socket = Socket::open().unwrap();
+        let before = fs::read_to_string("/proc/thread-self/status").unwrap();
         assert_eq!(socket.link_index("lo").unwrap(), 1); // the first link of any namespace
         let none = socket.link_index("skiff-nolink").unwrap_err();
         assert_eq!(none.errno(), Some(libc::ENODEV), "{none}");
-        let too_long = socket.link_index("a-name-too-long-for-a-link").unwrap_err();
-        assert_eq!(too_long.errno(), None, "{too_long}");
+        for bad in ["a-name-too-long-for-a-link", "lo:0"] {
+            let refused = socket.link_index(bad).unwrap_err();
+            assert_eq!(refused.errno(), None, "{refused}");
+        }
+        let after = fs::read_to_string("/proc/thread-self/status").unwrap();
+        let effective = |status: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with("CapEff:"))
+                .map(str::to_owned)
+        };
+        assert_eq!(effective(&before), effective(&after));
     }
 
     #[test]

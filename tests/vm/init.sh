@@ -66,9 +66,19 @@ check "skiff load puts the saved image in the store" '[ $status = 0 ]'
 run run --rm --pull never $img echo hello
 check "a plain skiff run" '[ $status = 0 ] && [ "$out" = hello ]'
 
+# A network interface's name the kernel does not find sends it to modprobe for a driver
+# of that name, if the asker holds CAP_NET_ADMIN (SIOCGIFINDEX, SIOCGIFFLAGS: dev_load);
+# skiff looks its links up without it. Each modprobe the kernel starts is logged.
+printf '#!/bin/sh\necho "$*" >>/tmp/modprobe.log\n' >/tmp/modprobe
+chmod +x /tmp/modprobe
+echo /tmp/modprobe >/proc/sys/kernel/modprobe
+busybox ifconfig nosuchlink0 >/dev/null 2>&1 # what an asker with CAP_NET_ADMIN sets off
+
 run run --rm $img ip -o -4 addr show eth0
 check "the default network is the bridge, made with no ip or nft in the VM" \
   'echo "$out" | grep -q "eth0 *inet 10\.[0-9.]*/16"'
+check "skiff's lookups of links that are not there start no modprobe (ifconfig's do)" \
+  'grep -q netdev-nosuchlink0 /tmp/modprobe.log && ! grep -q "netdev-skiff\|netdev-veth" /tmp/modprobe.log'
 
 run run --rm --trace $img true
 check "the root is overlayfs, entered by pivot_root" \
