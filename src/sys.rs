@@ -1011,18 +1011,16 @@ fn capset_halves(data: &[CapData; 2], what: impl Display) -> Result<()> {
 /// Runs `f` with `capabilities` (bits below 32: capability N is bit N) out of this
 /// thread's effective set, and puts them back after: whatever `f` asks the kernel, it
 /// asks without them. Lowering the effective set needs no privilege, and restoring it
-/// needs only what the permitted set still holds.
+/// needs only what the permitted set still holds. Where capset(2) is refused all the
+/// same (a seccomp filter), `f` runs with them: only putting them back must not fail.
 fn without_effective<T>(capabilities: u32, f: impl FnOnce() -> T) -> Result<T> {
     let held = capget_halves()?;
-    if held[0].effective & capabilities == 0 {
-        return Ok(f());
-    }
     let mut lowered = held;
     lowered[0].effective &= !capabilities;
-    capset_halves(
-        &lowered,
-        format_args!("effective without {capabilities:#x}"),
-    )?;
+    let what = format_args!("effective without {capabilities:#x}");
+    if lowered[0].effective == held[0].effective || capset_halves(&lowered, what).is_err() {
+        return Ok(f());
+    }
     let result = f();
     capset_halves(&held, "effective as it was")?;
     Ok(result)
