@@ -370,13 +370,12 @@ pub fn remove(bridge: &str) -> Result<()> {
 /// that takes no lock: it is mostly not there, and `RTM_DELLINK` would wait for the
 /// rtnl lock even then.
 fn delete(host: &Socket, name: &str) -> Result<()> {
-    if let Err(err) = host.link_index(name) {
-        if err.errno() == Some(libc::ENODEV) {
-            return Ok(());
-        }
+    let absent = |err: &Error| err.errno() == Some(libc::ENODEV);
+    if host.link_index(name).is_err_and(|err| absent(&err)) {
+        return Ok(());
     }
     match host.ask(&netlink::delete_link(name)) {
-        Err(err) if err.errno() == Some(libc::ENODEV) => Ok(()),
+        Err(err) if absent(&err) => Ok(()),
         other => other,
     }
 }
